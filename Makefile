@@ -1,0 +1,36 @@
+# Two commands do all the set-up on a fresh machine: `make drill` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: drill test lint services clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test,lint]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+drill: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/drctl drill run --sandbox
+
+services:
+	bash scripts/provision-test-services.sh
+
+# pytest exits 5 when no test ran; that is a failure here, as every non-zero exit is.
+test: $(STAMP) services
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check orchestrator exporters tests benchmarks playbooks/library
+	$(BIN)/ruff format --check orchestrator exporters
+	$(BIN)/mypy
+	cd playbooks && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/ansible-lint --offline *.yml
+	promtool check rules exporters/prometheus/rules.yml
+
+clean:
+	rm -rf $(VENV) .dr

@@ -1,0 +1,1 @@
+"""Exporters: the Prometheus collector, alert rules and the Grafana dashboard of dr-orchestrator."""

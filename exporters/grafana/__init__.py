@@ -1,0 +1,1 @@
+"""Grafana dashboard for the dr-orchestrator feed, generated with grafana-foundation-sdk."""

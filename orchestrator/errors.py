@@ -1,0 +1,60 @@
+"""The small error tree and the exit codes every command ends with."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes, part of the CLI contract (DESIGN §3)."""
+
+    OK = 0
+    CHECK_FAILED = 1  # non-compliance, digest mismatch, drill failed
+    USAGE = 2  # usage or config error, bad input
+    INFRASTRUCTURE = 3  # host or store unreachable; nothing recorded as success
+
+
+class OrchestratorError(Exception):
+    """Base of every expected failure; carries the exit code it ends the process with."""
+
+    exit_code: ExitCode = ExitCode.INFRASTRUCTURE
+
+
+class InputError(OrchestratorError):
+    """Bad input (config, inventory, manifest, scenario, calendar override).
+
+    Holds every problem found, each already prefixed with the path inside the file.
+    """
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n".join(f"  {problem}" for problem in self.problems)
+        super().__init__(f"{source}: {len(self.problems)} error(s)\n{lines}")
+
+
+class CheckFailed(OrchestratorError):
+    """A check ran to completion and found a problem (mismatch, non-compliance, failed drill)."""
+
+    exit_code = ExitCode.CHECK_FAILED
+
+
+class InfrastructureError(OrchestratorError):
+    """A host, store or service could not be reached or failed underneath us."""
+
+    exit_code = ExitCode.INFRASTRUCTURE
+
+
+class CalendarDataMissing(OrchestratorError):
+    """The working-day calendar has no data for a year: rules depending on it are unknown."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, year: int) -> None:
+        self.year = year
+        super().__init__(
+            f"no working-day calendar data for {year}: add the year to the calendar overrides file"
+        )

@@ -1,0 +1,132 @@
+"""The append-only chain of evidence packages: `<evidence_dir>/chain.jsonl`.
+
+One JSON line per package, in the order they were written, all kinds in one chain:
+`{"name", "kind", "created_at", "manifest_sha256", "previous"}`. A package's PREVIOUS file holds
+the manifest_sha256 of the line before it (64 zeros for the first), so removing, reordering or
+altering any package breaks the chain at the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from orchestrator.evidence.layout import DIGEST_PATTERN, KINDS, ZERO_DIGEST
+
+
+@dataclass(frozen=True)
+class ChainEntry:
+    """One line of chain.jsonl."""
+
+    name: str
+    kind: str
+    created_at: str
+    manifest_sha256: str
+    previous: str
+
+
+def parse_chain_line(line: str, where: str) -> ChainEntry:
+    """Given one line of chain.jsonl, return its entry.
+
+    Raise ValueError naming `where` if the line is not a well-formed entry.
+    """
+    try:
+        document = json.loads(line)
+    except ValueError as error:
+        raise ValueError(f"{where}: expected a JSON object: {error}") from error
+    if not isinstance(document, dict):
+        raise ValueError(f"{where}: expected a JSON object")
+    fields = ("name", "kind", "created_at", "manifest_sha256", "previous")
+    missing = [field for field in fields if not isinstance(document.get(field), str)]
+    if missing:
+        raise ValueError(f"{where}: expected string fields {', '.join(missing)}")
+    entry = ChainEntry(**{field: document[field] for field in fields})
+    if entry.kind not in KINDS:
+        raise ValueError(f"{where}.kind: expected one of {', '.join(KINDS)}, got {entry.kind!r}")
+    for field in ("manifest_sha256", "previous"):
+        if not DIGEST_PATTERN.match(getattr(entry, field)):
+            raise ValueError(f"{where}.{field}: expected 64 lower-case hex digits")
+    return entry
+
+
+def read_chain(path: Path) -> list[ChainEntry]:
+    """Given the path of chain.jsonl, return its entries in order (empty if it does not exist).
+
+    Raise ValueError naming the file and line if a line is malformed or the last line is cut
+    short (no newline: a crash during an append).
+    """
+    if not path.exists():
+        return []
+    data = path.read_text(encoding="utf-8")
+    if data and not data.endswith("\n"):
+        raise ValueError(f"{path}: last line is incomplete (no newline); repair it by hand")
+    return [
+        parse_chain_line(line, f"{path} line {number}")
+        for number, line in enumerate(data.splitlines(), start=1)
+        if line.strip()
+    ]
+
+
+def last_manifest_digest(entries: Sequence[ChainEntry]) -> str:
+    """Given the chain's entries, return the digest a new package's PREVIOUS must hold."""
+    return entries[-1].manifest_sha256 if entries else ZERO_DIGEST
+
+
+def append_chain_entry(path: Path, entry: ChainEntry) -> None:
+    """Given the path of chain.jsonl and an entry, append it as one line and fsync it."""
+    line = json.dumps(asdict(entry), sort_keys=True, ensure_ascii=False) + "\n"
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(descriptor, line.encode("utf-8"))
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def check_chain_links(entries: Sequence[ChainEntry], source: str) -> list[str]:
+    """Given the chain's entries, return every broken link and duplicate name in it."""
+    problems = []
+    expected_previous = ZERO_DIGEST
+    seen: set[str] = set()
+    for number, entry in enumerate(entries, start=1):
+        if entry.previous != expected_previous:
+            problems.append(
+                f"{source} line {number} ({entry.name}): previous {entry.previous} does not "
+                f"match the manifest_sha256 of the line before ({expected_previous})"
+            )
+        if entry.name in seen:
+            problems.append(f"{source} line {number}: package {entry.name} listed twice")
+        seen.add(entry.name)
+        expected_previous = entry.manifest_sha256
+    return problems
+
+
+def check_package_in_chain(
+    entries: Sequence[ChainEntry], source: str, name: str, manifest_digest: str, previous: str
+) -> list[str]:
+    """Given the chain and one package's name, manifest digest and PREVIOUS, return problems.
+
+    The package must be in the chain, its manifest digest must be the one recorded, and its
+    PREVIOUS must equal the manifest digest of the entry before it (zeros for the first).
+    """
+    positions = [index for index, entry in enumerate(entries) if entry.name == name]
+    if not positions:
+        return [f"{source}: package {name} is not recorded in the chain"]
+    index = positions[-1]
+    entry = entries[index]
+    problems = []
+    if entry.manifest_sha256 != manifest_digest:
+        problems.append(
+            f"{source}: records manifest_sha256 {entry.manifest_sha256} for {name}, "
+            f"but its MANIFEST.sha256 hashes to {manifest_digest}"
+        )
+    expected_previous = entries[index - 1].manifest_sha256 if index > 0 else ZERO_DIGEST
+    if previous != expected_previous:
+        problems.append(
+            f"PREVIOUS: {previous} does not match the manifest_sha256 of the package before "
+            f"{name} in {source} ({expected_previous})"
+        )
+    return problems

@@ -1,0 +1,158 @@
+"""The fixed layout of an evidence package: file names, the name pattern, MANIFEST.sha256 lines.
+
+```
+<kind>-<YYYYmmddTHHMMSSZ>-<short id>/
+  report.html  report.json  events/*.jsonl  manifests/*.json
+  SIGNER.pub.pem  PREVIOUS  MANIFEST.sha256  MANIFEST.sha256.sig
+```
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+KINDS = ("drill", "verify", "report")
+REPORT_JSON = "report.json"
+REPORT_HTML = "report.html"
+SIGNER_PUBLIC_KEY = "SIGNER.pub.pem"
+PREVIOUS = "PREVIOUS"
+MANIFEST = "MANIFEST.sha256"
+SIGNATURE = "MANIFEST.sha256.sig"
+CHAIN = "chain.jsonl"
+TARBALL_SUFFIX = ".tar.gz"
+TEMPORARY_PREFIX = ".tmp-"
+ZERO_DIGEST = "0" * 64
+# Files every package lists in its manifest.
+REQUIRED_FILES = (REPORT_HTML, REPORT_JSON, SIGNER_PUBLIC_KEY, PREVIOUS)
+# Attachment folders and the suffix their files must carry.
+ATTACHMENT_SUFFIXES = {"events": ".jsonl", "manifests": ".json"}
+
+TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+PACKAGE_NAME_PATTERN = re.compile(r"^(drill|verify|report)-(\d{8}T\d{6}Z)-([0-9a-f]{6,})$")
+DIGEST_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+# `sha256sum` writes "<hex>  <path>" (text mode) or "<hex> *<path>" (binary mode).
+MANIFEST_LINE_PATTERN = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
+SAFE_PART_PATTERN = re.compile(r"^[A-Za-z0-9._@+=-]+$")
+READ_CHUNK_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One line of MANIFEST.sha256: the sha256 of a file and its path inside the package."""
+
+    digest: str
+    path: str
+
+
+def file_sha256(path: Path) -> str:
+    """Given a file, return the hex sha256 of its bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(READ_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def make_package_name(kind: str, created_at: datetime, short_id: str) -> str:
+    """Given a kind, an aware creation time and a short hex id, return the package name.
+
+    Raise ValueError if the kind is unknown or the time is naive.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"evidence kind {kind!r}: expected one of {', '.join(KINDS)}")
+    if created_at.tzinfo is None:
+        raise ValueError(f"evidence time {created_at.isoformat()}: expected a timezone-aware time")
+    return f"{kind}-{created_at.astimezone(UTC).strftime(TIMESTAMP_FORMAT)}-{short_id}"
+
+
+def format_utc(moment: datetime) -> str:
+    """Given an aware time, return it as RFC 3339 UTC with a `Z`, to the second."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def validate_member_path(path: str) -> list[str]:
+    """Given a path inside a package, return why it is unsafe (empty list if it is safe).
+
+    Safe means relative, POSIX, no `.`/`..`/empty parts, no backslashes or control characters,
+    and only plain file-name characters, so it prints unambiguously in MANIFEST.sha256.
+    """
+    problems = []
+    if not path:
+        return ["empty path"]
+    if path.startswith("/"):
+        problems.append("absolute path")
+    if "\\" in path:
+        problems.append("backslash in path")
+    parts = path.removeprefix("/").split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        problems.append("empty, '.' or '..' part")
+    if any(not SAFE_PART_PATTERN.match(part) for part in parts if part not in ("", ".", "..")):
+        problems.append("characters outside [A-Za-z0-9._@+=-]")
+    return problems
+
+
+def validate_attachment_path(path: str) -> PurePosixPath:
+    """Given the relative path an attachment is to have in a package, return it as a path.
+
+    Raise ValueError if it is unsafe, not under events/ or manifests/, or lacks the folder's
+    suffix (.jsonl for events, .json for manifests).
+    """
+    problems = validate_member_path(path)
+    if problems:
+        raise ValueError(f"attachment path {path!r}: {'; '.join(problems)}")
+    relative = PurePosixPath(path)
+    folder = relative.parts[0]
+    if len(relative.parts) < 2 or folder not in ATTACHMENT_SUFFIXES:
+        raise ValueError(
+            f"attachment path {path!r}: expected a file under "
+            f"{' or '.join(f'{name}/' for name in ATTACHMENT_SUFFIXES)}"
+        )
+    if relative.suffix != ATTACHMENT_SUFFIXES[folder]:
+        raise ValueError(
+            f"attachment path {path!r}: files under {folder}/ must end in "
+            f"{ATTACHMENT_SUFFIXES[folder]}"
+        )
+    return relative
+
+
+def make_manifest(entries: Iterable[ManifestEntry]) -> bytes:
+    """Given manifest entries, return MANIFEST.sha256 bytes in `sha256sum -c` format, sorted."""
+    lines = [f"{entry.digest}  {entry.path}\n" for entry in sorted(entries, key=lambda e: e.path)]
+    return "".join(lines).encode("ascii")
+
+
+def parse_manifest(data: bytes) -> tuple[list[ManifestEntry], list[str]]:
+    """Given MANIFEST.sha256 bytes, return its entries and the problems found in it.
+
+    Problems name the line number: bad syntax, unsafe paths and duplicate paths.
+    """
+    entries: list[ManifestEntry] = []
+    problems: list[str] = []
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        return [], [f"{MANIFEST}: expected ASCII text"]
+    seen: set[str] = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = MANIFEST_LINE_PATTERN.match(line)
+        if match is None:
+            problems.append(f"{MANIFEST} line {number}: expected '<64 hex digits>  <path>'")
+            continue
+        digest, path = match.groups()
+        unsafe = validate_member_path(path)
+        if unsafe:
+            problems.append(f"{MANIFEST} line {number}: path {path!r} refused: {'; '.join(unsafe)}")
+            continue
+        if path in seen:
+            problems.append(f"{MANIFEST} line {number}: {path} listed twice")
+            continue
+        seen.add(path)
+        entries.append(ManifestEntry(digest=digest, path=path))
+    if not text.endswith("\n") and text:
+        problems.append(f"{MANIFEST}: last line has no newline")
+    return entries, problems

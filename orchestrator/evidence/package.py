@@ -1,0 +1,252 @@
+"""Write a signed, chained evidence package an auditor can check offline (DESIGN §3).
+
+    <evidence_dir>/<kind>-<YYYYmmddTHHMMSSZ>-<short id>/   report.html report.json events/
+        manifests/ SIGNER.pub.pem PREVIOUS MANIFEST.sha256 MANIFEST.sha256.sig
+    <evidence_dir>/<same name>.tar.gz
+    <evidence_dir>/chain.jsonl                              one line per package, append-only
+
+Everything is checked before anything is written. The package is built in `.tmp-*` inside
+evidence_dir and renamed into place, then the tarball (temp name, rename), then the chain line
+(fsync). Writers hold an exclusive lock on `.chain.lock`, so concurrent writers cannot fork the
+chain, and any `.tmp-*` found under the lock is debris of a crashed writer and is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import secrets
+import shutil
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from orchestrator import __version__
+from orchestrator.evidence import sign
+from orchestrator.evidence.chain import (
+    ChainEntry,
+    append_chain_entry,
+    last_manifest_digest,
+    read_chain,
+)
+from orchestrator.evidence.content import (
+    PACKAGE_KEY,
+    check_report,
+    encode_report,
+    find_secrets_in_json_file,
+)
+from orchestrator.evidence.layout import (
+    CHAIN,
+    MANIFEST,
+    PREVIOUS,
+    REPORT_HTML,
+    REPORT_JSON,
+    SIGNATURE,
+    SIGNER_PUBLIC_KEY,
+    TARBALL_SUFFIX,
+    TEMPORARY_PREFIX,
+    ManifestEntry,
+    format_utc,
+    make_manifest,
+    make_package_name,
+    validate_attachment_path,
+)
+from orchestrator.evidence.render import render_report_html
+from orchestrator.evidence.tarball import DIRECTORY_MODE, FILE_MODE, write_tarball
+from orchestrator.evidence.verify import verify_package
+
+__all__ = ["Package", "verify_package", "write_package"]
+
+logger = logging.getLogger(__name__)
+
+LOCK_FILE = ".chain.lock"
+COPY_CHUNK_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Package:
+    """A written package: its directory, its tarball, its manifest digest and its PREVIOUS."""
+
+    path: Path
+    tarball: Path
+    manifest_sha256: str
+    previous: str
+
+
+def write_package(
+    evidence_dir: Path,
+    kind: str,
+    report: Mapping[str, Any],
+    attachments: Mapping[str, Path],
+    signing_key: Path,
+    now: datetime | None = None,
+) -> Package:
+    """Given a report, attachment files and a signing key, write a package and chain it.
+
+    `attachments` maps a path inside the package (under events/ or manifests/) to a source
+    file. Raise ValueError, with nothing written, if the kind is unknown, the report or an
+    attachment holds a secret, the report names no accountable person, an attachment path is
+    unsafe or its source is not a readable file.
+    """
+    moment = now if now is not None else datetime.now(UTC)
+    name = make_package_name(kind, moment, secrets.token_hex(3))  # refuses naive times
+    created_at = moment.astimezone(UTC)
+    check_report(report, kind)
+    sources = _check_attachments(attachments)
+    key = sign.load_or_create_signing_key(signing_key)
+    evidence_dir.mkdir(parents=True, exist_ok=True)
+    with _chain_lock(evidence_dir):
+        _remove_debris(evidence_dir)
+        chain = evidence_dir / CHAIN
+        previous = last_manifest_digest(read_chain(chain))
+        final = evidence_dir / name
+        tarball = evidence_dir / f"{name}{TARBALL_SUFFIX}"
+        if final.exists() or tarball.exists():
+            raise FileExistsError(f"{final}: an evidence package with this name already exists")
+        metadata = {
+            "kind": kind,
+            "name": name,
+            "created_at": format_utc(created_at),
+            "signer_fingerprint": sign.fingerprint(key),
+            "previous": previous,
+            "orchestrator_version": __version__,
+        }
+        staging = evidence_dir / f"{TEMPORARY_PREFIX}{name}"
+        staged_tarball = evidence_dir / f"{TEMPORARY_PREFIX}{name}{TARBALL_SUFFIX}"
+        chain_size = chain.stat().st_size if chain.exists() else 0
+        renamed = False
+        try:
+            staging.mkdir(mode=DIRECTORY_MODE)
+            digest = _build_directory(staging, {**report, PACKAGE_KEY: metadata}, sources, key)
+            os.rename(staging, final)
+            renamed = True
+            write_tarball(final, staged_tarball, int(created_at.timestamp()))
+            _fsync_file(staged_tarball)
+            os.rename(staged_tarball, tarball)
+            _fsync_directory(evidence_dir)
+            append_chain_entry(
+                chain,
+                ChainEntry(name, kind, metadata["created_at"], digest, previous),
+            )
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            staged_tarball.unlink(missing_ok=True)
+            if renamed:
+                shutil.rmtree(final, ignore_errors=True)
+                tarball.unlink(missing_ok=True)
+            if chain.exists() and chain.stat().st_size > chain_size:
+                os.truncate(chain, chain_size)  # drop a partly appended line
+            raise
+    logger.info("wrote %s evidence package %s (manifest sha256 %s)", kind, final, digest)
+    return Package(path=final, tarball=tarball, manifest_sha256=digest, previous=previous)
+
+
+def _check_attachments(attachments: Mapping[str, Path]) -> dict[PurePosixPath, Path]:
+    sources: dict[PurePosixPath, Path] = {}
+    problems: list[str] = []
+    for relative, source in attachments.items():
+        target = validate_attachment_path(relative)
+        if target in sources:
+            raise ValueError(f"attachment path {relative!r}: given twice")
+        if not source.is_file():
+            raise ValueError(f"attachment {relative!r}: source {source} is not a readable file")
+        problems.extend(find_secrets_in_json_file(source, relative))
+        sources[target] = source
+    if problems:
+        raise ValueError(
+            "attachments: refusing to write evidence holding secrets at "
+            f"{'; '.join(problems)}; mask them (no_log) before attaching"
+        )
+    return sources
+
+
+def _build_directory(
+    staging: Path,
+    report: Mapping[str, Any],
+    sources: Mapping[PurePosixPath, Path],
+    key: Ed25519PrivateKey,
+) -> str:
+    """Given an empty staging directory, fill it with the package; return the manifest digest."""
+    report_json = encode_report(report)
+    # Render from the JSON just written, so report.html shows exactly what report.json holds.
+    report_html = render_report_html(json.loads(report_json)).encode("utf-8")
+    metadata = report[PACKAGE_KEY]
+    entries = [
+        _write_file(staging, REPORT_JSON, report_json),
+        _write_file(staging, REPORT_HTML, report_html),
+        _write_file(staging, SIGNER_PUBLIC_KEY, sign.public_key_pem(key)),
+        _write_file(staging, PREVIOUS, f"{metadata['previous']}\n".encode("ascii")),
+    ]
+    for target, source in sorted(sources.items()):
+        entries.append(_copy_file(staging, target, source))
+    manifest = make_manifest(entries)
+    _write_file(staging, MANIFEST, manifest)
+    _write_file(staging, SIGNATURE, sign.sign(key, manifest))
+    for directory in sorted({staging / target.parent for target in sources}, reverse=True):
+        _fsync_directory(directory)
+    _fsync_directory(staging)
+    return hashlib.sha256(manifest).hexdigest()
+
+
+def _write_file(staging: Path, relative: str, data: bytes) -> ManifestEntry:
+    target = staging / relative
+    with target.open("xb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.chmod(target, FILE_MODE)
+    return ManifestEntry(digest=hashlib.sha256(data).hexdigest(), path=relative)
+
+
+def _copy_file(staging: Path, relative: PurePosixPath, source: Path) -> ManifestEntry:
+    target = staging.joinpath(*relative.parts)
+    target.parent.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    with source.open("rb") as reader, target.open("xb") as writer:
+        while chunk := reader.read(COPY_CHUNK_BYTES):
+            digest.update(chunk)
+            writer.write(chunk)
+        writer.flush()
+        os.fsync(writer.fileno())
+    os.chmod(target, FILE_MODE)
+    return ManifestEntry(digest=digest.hexdigest(), path=relative.as_posix())
+
+
+@contextlib.contextmanager
+def _chain_lock(evidence_dir: Path) -> Iterator[None]:
+    descriptor = os.open(evidence_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
+def _remove_debris(evidence_dir: Path) -> None:
+    for debris in evidence_dir.glob(f"{TEMPORARY_PREFIX}*"):
+        logger.warning("removing %s left by an interrupted evidence writer", debris)
+        if debris.is_dir() and not debris.is_symlink():
+            shutil.rmtree(debris)
+        else:
+            debris.unlink()
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as stream:
+        os.fsync(stream.fileno())
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

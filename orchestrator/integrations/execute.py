@@ -1,0 +1,81 @@
+"""The one place local subprocesses are started: argv lists, timeouts, masked logging."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from orchestrator.errors import InfrastructureError
+
+logger = logging.getLogger(__name__)
+DEFAULT_TIMEOUT_SECONDS = 600
+TAIL_LINES = 20
+SECRET_MARKERS = ("password", "secret", "token", "key")
+
+
+@dataclass(frozen=True)
+class Result:
+    command: tuple[str, ...]
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def tail(self, lines: int = TAIL_LINES) -> str:
+        return "\n".join((self.stderr or self.stdout).splitlines()[-lines:])
+
+
+def venv_tool(name: str) -> str:
+    """Return the path of a console script installed beside this Python (the venv's bin),
+    falling back to the bare name for PATH lookup."""
+    import os
+    import sys
+
+    candidate = os.path.join(os.path.dirname(sys.executable), name)
+    return candidate if os.access(candidate, os.X_OK) else name
+
+
+def mask_environment(env: Mapping[str, str]) -> str:
+    """Given extra environment variables, return them for a log line with values hidden."""
+    return " ".join(f"{key}=***" for key in sorted(env))
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    check: bool = True,
+    input_text: str | None = None,
+) -> Result:
+    """Run argv locally and return its Result. Raise InfrastructureError on a timeout, a
+    missing executable, or (with check) a non-zero exit, quoting the tail of its output."""
+    import os
+
+    command = tuple(argv)
+    logger.debug("run %s %s", mask_environment(env or {}), " ".join(command))
+    try:
+        completed = subprocess.run(  # noqa: S603 - argv list, never a shell
+            command,
+            env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input_text,
+            check=False,
+        )
+    except FileNotFoundError as error:
+        raise InfrastructureError(f"{command[0]}: executable not found") from error
+    except subprocess.TimeoutExpired as error:
+        raise InfrastructureError(f"{command[0]}: timed out after {timeout}s") from error
+    result = Result(command, completed.returncode, completed.stdout, completed.stderr)
+    if check and not result.ok:
+        raise InfrastructureError(
+            f"{command[0]} exited with {result.exit_code}:\n{result.tail()}"
+        )
+    return result

@@ -1,0 +1,95 @@
+"""A store in a directory: local disk or an NFS mount."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import BinaryIO
+
+from orchestrator.errors import InfrastructureError
+from orchestrator.integrations.stores.base import MANIFEST_NAME
+from orchestrator.integrations.transfer import DigestMismatch
+
+
+class FileStore:
+    """Recovery points as files under a root directory; writes are temp file + rename."""
+
+    def __init__(self, name: str, site: str, root: str) -> None:
+        self.name = name
+        self.site = site
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"store {self.name}: key {key!r} leaves the store root")
+        return path
+
+    def _require_root(self) -> None:
+        if not self.root.is_dir():
+            raise InfrastructureError(f"store {self.name}: root {self.root} is not reachable")
+
+    def prepare(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def write_stream(self, key: str, chunks: Iterable[bytes], *, size: int, sha256: str) -> None:
+        self._require_root()
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
+        digest = hashlib.sha256()
+        written = 0
+        try:
+            with open(temporary, "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+                    digest.update(chunk)
+                    written += len(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if written != size or digest.hexdigest() != sha256:
+                raise DigestMismatch(key, sha256, digest.hexdigest(), f"{written} of {size} bytes")
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def open_read(self, key: str) -> AbstractContextManager[BinaryIO]:
+        return open(self._path(key), "rb")  # noqa: SIM115 - the caller closes it
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def size(self, key: str) -> int:
+        return self._path(key).stat().st_size
+
+    def written_at(self, key: str) -> float:
+        return self._path(key).stat().st_mtime
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        base = self._path(prefix)
+        if not base.is_dir():
+            return
+        for directory, _subdirs, files in os.walk(base):
+            for file_name in sorted(files):
+                if file_name.startswith(".") and ".partial-" in file_name:
+                    continue
+                yield str((Path(directory) / file_name).relative_to(self.root.resolve()))
+
+    def list_points(self) -> Iterator[tuple[str, str, str]]:
+        self._require_root()
+        for system in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            for dataset in sorted(p for p in system.iterdir() if p.is_dir()):
+                for point in sorted(p for p in dataset.iterdir() if p.is_dir()):
+                    yield system.name, dataset.name, point.name
+
+    def delete_point(self, system: str, dataset: str, recovery_point_id: str) -> None:
+        base = self._path(f"{system}/{dataset}/{recovery_point_id}")
+        (base / MANIFEST_NAME).unlink(missing_ok=True)
+        shutil.rmtree(base, ignore_errors=False)

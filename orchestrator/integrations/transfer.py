@@ -1,0 +1,66 @@
+"""Streaming copies, hashed in flight: nothing is held whole in memory or staged on disk."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from orchestrator.errors import CheckFailed
+
+BLOCK_BYTES = 4 << 20
+
+
+class DigestMismatch(CheckFailed):
+    """What arrived is not what the source hashed; names the file and both digests."""
+
+    def __init__(self, key: str, expected: str, actual: str, detail: str = "") -> None:
+        self.key = key
+        self.expected = expected
+        self.actual = actual
+        extra = f" ({detail})" if detail else ""
+        super().__init__(f"{key}: digest mismatch: expected {expected}, actual {actual}{extra}")
+
+
+def new_hash(algorithm: str) -> hashlib._Hash:
+    """Return a fresh hash object for a manifest's hash_algorithm (sha256 or sm3)."""
+    if algorithm == "sha256":
+        return hashlib.sha256()
+    return hashlib.new(algorithm)
+
+
+def read_blocks(handle: BinaryIO, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
+    while True:
+        block = handle.read(block_bytes)
+        if not block:
+            return
+        yield block
+
+
+def hashed(
+    blocks: Iterator[bytes], algorithm: str, on_block: Callable[[int], None] | None = None
+) -> tuple[Iterator[bytes], Callable[[], tuple[int, str]]]:
+    """Wrap a block iterator so it is hashed as it flows; the second value returns
+    (bytes seen, hex digest) once the blocks are consumed."""
+    digest = new_hash(algorithm)
+    seen = [0]
+
+    def flow() -> Iterator[bytes]:
+        for block in blocks:
+            digest.update(block)
+            seen[0] += len(block)
+            if on_block:
+                on_block(len(block))
+            yield block
+
+    return flow(), lambda: (seen[0], digest.hexdigest())
+
+
+def digest_stream(handle: BinaryIO, algorithm: str = "sha256") -> tuple[int, str]:
+    """Return (size, hex digest) of everything readable from handle."""
+    digest = new_hash(algorithm)
+    size = 0
+    for block in read_blocks(handle):
+        digest.update(block)
+        size += len(block)
+    return size, digest.hexdigest()

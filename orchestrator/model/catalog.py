@@ -1,0 +1,346 @@
+"""The catalog: an index of recovery points, copies, checks, drills, jobs and outages.
+
+SQLAlchemy Core over SQLite by default, PostgreSQL when several orchestrator nodes share it.
+The stores are the truth; the catalog can be rebuilt from them. Times are UTC epoch seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    and_,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+recovery_points = Table(
+    "recovery_points",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("system", String(64), nullable=False, index=True),
+    Column("dataset", String(64), nullable=False, index=True),
+    Column("engine", String(32), nullable=False),
+    Column("business_date", String(10), nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=False),
+    Column("source_site", String(64), nullable=False),
+    Column("source_host", String(255), nullable=False),
+    Column("hash_algorithm", String(16), nullable=False),
+    Column("manifest_sha256", String(64), nullable=False),
+    Column("total_bytes", Integer, nullable=False),
+    Column("file_count", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # complete | bad
+    Column("last_verified_at", Float),
+)
+
+copies = Table(
+    "copies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("recovery_point_id", String(64), nullable=False, index=True),
+    Column("store", String(64), nullable=False),
+    Column("site", String(64), nullable=False),
+    Column("written_at", Float, nullable=False),
+    Column("verified_at", Float),
+    Column("retain_until", Float),
+    Column("status", String(16), nullable=False),  # present | deleted | bad
+    Column("deleted_at", Float),
+    Column("delete_reason", String(500)),
+    Column("approver", String(255)),
+    UniqueConstraint("recovery_point_id", "store", name="uq_copy_point_store"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("state", String(16), nullable=False),  # running | succeeded | failed
+    Column("lock_key", String(300), unique=True),  # set only while running: the lock
+    Column("owner", String(255), nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float),
+    Column("error", String(2000)),
+    Column("detail", JSON),
+)
+
+verifications = Table(
+    "verifications",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # sample | all | drill
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float),
+    Column("status", String(16), nullable=False),  # running | passed | failed | aborted
+    Column("counted", Boolean, nullable=False, default=False),
+    Column("seed", String(128)),
+    Column("population_points", Integer),
+    Column("population_bytes", Integer),
+    Column("sample_points", Integer),
+    Column("sample_bytes", Integer),
+    Column("evidence_path", String(1000)),
+    Column("evidence_manifest_sha256", String(64)),
+    Column("detail", JSON),
+)
+
+verification_items = Table(
+    "verification_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("verification_id", String(64), nullable=False, index=True),
+    Column("recovery_point_id", String(64), nullable=False, index=True),
+    Column("store", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # passed | failed
+    Column("checked_at", Float, nullable=False),
+    Column("detail", JSON),
+)
+
+drills = Table(
+    "drills",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("scenario", String(128), nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float),
+    Column("status", String(16), nullable=False),  # running | passed | failed | aborted
+    Column("rto_seconds", Float),
+    Column("rpo_seconds", Float),
+    Column("failover_ok", Boolean),
+    Column("failback_ok", Boolean),
+    Column("evidence_path", String(1000)),
+    Column("evidence_manifest_sha256", String(64)),
+    Column("detail", JSON),
+)
+
+
+def now() -> float:
+    """Return the current UTC time in epoch seconds (one place, so tests can reason about it)."""
+    return time.time()
+
+
+def owner_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Catalog:
+    """A connection pool to the catalog database; tables are created on first open."""
+
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the exporter read while a job writes; busy_timeout queues concurrent writers.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+# -- recovery points and copies ------------------------------------------------------------
+
+
+def record_recovery_point(connection: Connection, row: Mapping[str, Any]) -> None:
+    connection.execute(insert(recovery_points).values(**row))
+
+
+def record_copy(
+    connection: Connection,
+    recovery_point_id: str,
+    store: str,
+    site: str,
+    *,
+    written_at: float,
+    verified_at: float | None,
+    retain_until: float | None = None,
+) -> None:
+    """Insert or refresh the copy of a recovery point in a store (present, verified)."""
+    existing = connection.execute(
+        select(copies.c.id).where(
+            and_(copies.c.recovery_point_id == recovery_point_id, copies.c.store == store)
+        )
+    ).first()
+    values = {
+        "site": site,
+        "written_at": written_at,
+        "verified_at": verified_at,
+        "retain_until": retain_until,
+        "status": "present",
+        "deleted_at": None,
+        "delete_reason": None,
+    }
+    if existing:
+        connection.execute(update(copies).where(copies.c.id == existing.id).values(**values))
+    else:
+        connection.execute(
+            insert(copies).values(recovery_point_id=recovery_point_id, store=store, **values)
+        )
+
+
+def mark_copy(
+    connection: Connection,
+    recovery_point_id: str,
+    store: str,
+    status: str,
+    *,
+    reason: str | None = None,
+    approver: str | None = None,
+) -> None:
+    values: dict[str, Any] = {"status": status, "delete_reason": reason, "approver": approver}
+    if status == "deleted":
+        values["deleted_at"] = now()
+    connection.execute(
+        update(copies)
+        .where(and_(copies.c.recovery_point_id == recovery_point_id, copies.c.store == store))
+        .values(**values)
+    )
+
+
+def mark_recovery_point(connection: Connection, recovery_point_id: str, **values: Any) -> None:
+    connection.execute(
+        update(recovery_points).where(recovery_points.c.id == recovery_point_id).values(**values)
+    )
+
+
+def list_recovery_points(
+    connection: Connection, *, system: str | None = None, dataset: str | None = None
+) -> list[Any]:
+    query = select(recovery_points).order_by(recovery_points.c.finished_at)
+    if system:
+        query = query.where(recovery_points.c.system == system)
+    if dataset:
+        query = query.where(recovery_points.c.dataset == dataset)
+    return list(connection.execute(query))
+
+
+def get_recovery_point(connection: Connection, recovery_point_id: str) -> Any:
+    return connection.execute(
+        select(recovery_points).where(recovery_points.c.id == recovery_point_id)
+    ).first()
+
+
+def list_copies(connection: Connection, recovery_point_id: str | None = None) -> list[Any]:
+    query = select(copies).order_by(copies.c.written_at)
+    if recovery_point_id:
+        query = query.where(copies.c.recovery_point_id == recovery_point_id)
+    return list(connection.execute(query))
+
+
+# -- jobs: the lock that keeps two passes from running the same job ------------------------
+
+
+class JobBusy(Exception):
+    """Another process holds the lock for this job."""
+
+
+def start_job(catalog: Catalog, kind: str, subject: str, detail: Mapping[str, Any] | None = None
+              ) -> int:
+    """Record a running job and take its lock; raise JobBusy if one is already running."""
+    try:
+        with catalog.begin() as connection:
+            result = connection.execute(
+                insert(jobs).values(
+                    kind=kind,
+                    subject=subject,
+                    state="running",
+                    lock_key=f"{kind}:{subject}",
+                    owner=owner_name(),
+                    started_at=now(),
+                    detail=dict(detail or {}),
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+    except IntegrityError as error:
+        raise JobBusy(f"{kind} {subject} is already running") from error
+
+
+def finish_job(catalog: Catalog, job_id: int, *, ok: bool, error: str | None = None,
+               detail: Mapping[str, Any] | None = None) -> None:
+    """Record the end of a job and release its lock."""
+    values: dict[str, Any] = {
+        "state": "succeeded" if ok else "failed",
+        "lock_key": None,
+        "finished_at": now(),
+        "error": (error or "")[:2000] or None,
+    }
+    if detail is not None:
+        values["detail"] = dict(detail)
+    with catalog.begin() as connection:
+        connection.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+
+
+def release_stale_jobs(catalog: Catalog) -> int:
+    """Fail jobs left running by a process on this host that no longer exists (a crash).
+
+    Returns how many were released, so the next pass can catch up cleanly.
+    """
+    released = 0
+    host = socket.gethostname()
+    with catalog.begin() as connection:
+        for row in connection.execute(select(jobs).where(jobs.c.state == "running")):
+            owner_host, _, pid = row.owner.rpartition(":")
+            if owner_host != host or not pid.isdigit() or _pid_alive(int(pid)):
+                continue
+            connection.execute(
+                update(jobs)
+                .where(jobs.c.id == row.id)
+                .values(state="failed", lock_key=None, finished_at=now(),
+                        error="orchestrator stopped while the job ran; nothing counted")
+            )
+            released += 1
+    return released
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def dumps_detail(detail: Mapping[str, Any]) -> str:
+    return json.dumps(detail, sort_keys=True, ensure_ascii=False, default=str)

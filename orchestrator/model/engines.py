@@ -1,0 +1,34 @@
+"""What the Python side knows about each engine: its parameters for the playbook roles.
+
+How to dump, restore and fingerprint lives in playbooks/roles/engine_<engine>/.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from orchestrator.config import Dataset, Site
+
+
+def make_playbook_item(site: Site, dataset: Dataset, spool_root: str) -> dict[str, Any]:
+    """Given a site, a dataset and the spool root on the site's host, return the item the
+    engine roles loop over (`dr_datasets`)."""
+    item: dict[str, Any] = {
+        "name": dataset.name,
+        "engine": dataset.engine,
+        "spool": posixpath.join(spool_root, dataset.name),
+        "invariants": dict(dataset.invariants),
+    }
+    if dataset.path:
+        item["live_path"] = posixpath.join(site.data_root, dataset.path)
+    for key in ("database", "port", "user", "password_env"):
+        value = getattr(dataset, key)
+        if value is not None:
+            item[key] = value
+    return item
+
+
+def spool_root(site: Site, purpose: str, system: str) -> str:
+    """Return the spool directory on a site's host for one purpose (backup, restore, verify)."""
+    return posixpath.join(site.spool, f"{purpose}-{system}")

@@ -1,0 +1,233 @@
+"""Recovery-point manifests: build, serialise, parse (refusing hostile input), hash.
+
+A manifest is written last into a recovery point, so a recovery point without one is
+incomplete and never counts. Its digests were computed on the source host at backup time;
+every later step compares against them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+FORMAT_VERSION = 1
+HASH_ALGORITHMS = ("sha256", "sm3")
+RECOVERY_POINT_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+# A single artifact larger than this is absurd for a manifest we are asked to trust.
+MAX_FILE_BYTES = 1 << 50
+MAX_FILES = 1_000_000
+CHUNK_BYTES = 64 << 20
+
+
+class ManifestError(ValueError):
+    """A manifest is malformed or hostile; carries every problem found."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One artifact file: relative path under data/, size, digest, per-chunk digests."""
+
+    path: str
+    size: int
+    digest: str
+    chunk_digests: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    recovery_point_id: str
+    system: str
+    dataset: str
+    engine: str
+    business_date: str
+    started_at: str
+    finished_at: str
+    source_site: str
+    source_host: str
+    hash_algorithm: str
+    files: tuple[FileEntry, ...]
+    fingerprint: Mapping[str, Any] = field(default_factory=dict)
+    kind: str = "full"
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(entry.size for entry in self.files)
+
+    def file(self, path: str) -> FileEntry | None:
+        return next((entry for entry in self.files if entry.path == path), None)
+
+
+def check_relative_path(path: object, where: str) -> list[str]:
+    """Given a manifest path, return problems if it is not a plain relative path."""
+    if not isinstance(path, str) or not path:
+        return [f"{where}: expected a non-empty relative path"]
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or path.startswith("\\") or re.match(r"^[A-Za-z]:", path):
+        return [f"{where}: {path!r} is absolute; expected a relative path"]
+    if any(part in ("..", ".") for part in pure.parts) or "\\" in path or "\x00" in path:
+        return [f"{where}: {path!r} leaves the recovery point; '..', '.', '\\' are refused"]
+    return []
+
+
+def make_manifest_dict(manifest: Manifest) -> dict[str, Any]:
+    """Given a Manifest, return its JSON-able dict (stable key order)."""
+    return {
+        "format_version": manifest.format_version,
+        "kind": manifest.kind,
+        "recovery_point_id": manifest.recovery_point_id,
+        "system": manifest.system,
+        "dataset": manifest.dataset,
+        "engine": manifest.engine,
+        "business_date": manifest.business_date,
+        "started_at": manifest.started_at,
+        "finished_at": manifest.finished_at,
+        "source_site": manifest.source_site,
+        "source_host": manifest.source_host,
+        "hash_algorithm": manifest.hash_algorithm,
+        "files": [
+            {
+                "path": entry.path,
+                "size": entry.size,
+                "digest": entry.digest,
+                **({"chunk_digests": list(entry.chunk_digests)} if entry.chunk_digests else {}),
+            }
+            for entry in manifest.files
+        ],
+        "fingerprint": dict(manifest.fingerprint),
+    }
+
+
+def serialise_manifest(manifest: Manifest) -> bytes:
+    """Return the canonical bytes of a manifest (what its digest is taken over)."""
+    text = json.dumps(make_manifest_dict(manifest), indent=2, sort_keys=True, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
+def manifest_digest(data: bytes) -> str:
+    """Return the sha256 hex digest of manifest bytes, as kept in the catalog and evidence."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _require(data: Mapping[str, Any], key: str, kind: type, problems: list[str]) -> Any:
+    value = data.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+        problems.append(f"{key}: expected {kind.__name__}, got {type(value).__name__}")
+        return None
+    return value
+
+
+def parse_manifest(data: bytes, *, source: str = "manifest.json") -> Manifest:
+    """Given manifest bytes, return a Manifest. Raise ManifestError listing every problem:
+    wrong types, unknown algorithm, absolute or `..` paths, absurd sizes, duplicates."""
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ManifestError([f"{source}: not valid UTF-8 JSON ({error})"]) from error
+    if not isinstance(raw, dict):
+        raise ManifestError([f"{source}: expected a JSON object"])
+    problems: list[str] = []
+    if raw.get("format_version") != FORMAT_VERSION:
+        problems.append(f"format_version: expected {FORMAT_VERSION}")
+    if raw.get("kind") != "full":
+        problems.append("kind: expected 'full'")
+    strings = {}
+    for key in ("recovery_point_id", "system", "dataset", "engine", "business_date",
+                "started_at", "finished_at", "source_site", "source_host", "hash_algorithm"):
+        strings[key] = _require(raw, key, str, problems)
+    if strings["recovery_point_id"] and not RECOVERY_POINT_ID.match(strings["recovery_point_id"]):
+        problems.append("recovery_point_id: expected YYYYMMDDTHHMMSSZ-xxxxxx")
+    if strings["hash_algorithm"] and strings["hash_algorithm"] not in HASH_ALGORITHMS:
+        problems.append(f"hash_algorithm: expected one of {', '.join(HASH_ALGORITHMS)}")
+    fingerprint = raw.get("fingerprint", {})
+    if not isinstance(fingerprint, dict):
+        problems.append("fingerprint: expected an object")
+        fingerprint = {}
+    files_raw = raw.get("files")
+    entries: list[FileEntry] = []
+    if not isinstance(files_raw, list) or not files_raw:
+        problems.append("files: expected a non-empty list")
+        files_raw = []
+    if len(files_raw) > MAX_FILES:
+        problems.append(f"files: {len(files_raw)} entries is more than the {MAX_FILES} allowed")
+        files_raw = []
+    seen: set[str] = set()
+    for index, item in enumerate(files_raw):
+        where = f"files[{index}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: expected an object")
+            continue
+        path_problems = check_relative_path(item.get("path"), f"{where}.path")
+        problems.extend(path_problems)
+        size = item.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_FILE_BYTES:
+            problems.append(f"{where}.size: expected an integer between 0 and {MAX_FILE_BYTES}")
+            continue
+        digest = item.get("digest")
+        if not isinstance(digest, str) or not HEX_DIGEST.match(digest):
+            problems.append(f"{where}.digest: expected 64 lowercase hex characters")
+            continue
+        chunks = item.get("chunk_digests", [])
+        if not isinstance(chunks, list) or not all(
+            isinstance(chunk, str) and HEX_DIGEST.match(chunk) for chunk in chunks
+        ):
+            problems.append(f"{where}.chunk_digests: expected a list of hex digests")
+            continue
+        if chunks and len(chunks) != max(1, -(-size // CHUNK_BYTES)):
+            problems.append(f"{where}.chunk_digests: expected one digest per {CHUNK_BYTES} bytes")
+            continue
+        if path_problems:
+            continue
+        if item["path"] in seen:
+            problems.append(f"{where}.path: duplicate {item['path']!r}")
+            continue
+        seen.add(item["path"])
+        entries.append(FileEntry(item["path"], size, digest, tuple(chunks)))
+    if problems:
+        raise ManifestError([f"{source}: {problem}" for problem in problems])
+    return Manifest(
+        recovery_point_id=strings["recovery_point_id"],
+        system=strings["system"],
+        dataset=strings["dataset"],
+        engine=strings["engine"],
+        business_date=strings["business_date"],
+        started_at=strings["started_at"],
+        finished_at=strings["finished_at"],
+        source_site=strings["source_site"],
+        source_host=strings["source_host"],
+        hash_algorithm=strings["hash_algorithm"],
+        files=tuple(entries),
+        fingerprint=fingerprint,
+    )
+
+
+def compare_fingerprints(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:
+    """Given two logical fingerprints (per table or tree: counts and digests), return the
+    differences, one line each; empty when they are equal."""
+    differences = []
+    expected_objects = expected.get("objects", {})
+    actual_objects = actual.get("objects", {})
+    for name in sorted(set(expected_objects) | set(actual_objects)):
+        want, got = expected_objects.get(name), actual_objects.get(name)
+        if want is None:
+            differences.append(f"{name}: unexpected (not in the source fingerprint)")
+        elif got is None:
+            differences.append(f"{name}: missing after restore")
+        elif want != got:
+            parts = [
+                f"{key} expected {want.get(key)!r}, got {got.get(key)!r}"
+                for key in sorted(set(want) | set(got))
+                if want.get(key) != got.get(key)
+            ]
+            differences.append(f"{name}: " + ", ".join(parts))
+    return differences

@@ -1,0 +1,225 @@
+"""The PRC statutory working-day calendar (法定工作日), with weekend make-up days (调休上班).
+
+Data: the `chinesecalendar` package (2004-2026) plus the site's override file (see
+`orchestrator.rules.workday_overrides` for its format). A year with neither is *missing*: every
+question about it raises CalendarDataMissing, so rules that need it are judged unknown, never
+guessed. All dates here are Asia/Shanghai calendar dates; `business_date` turns a UTC timestamp
+into one.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib.metadata
+import logging
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+from orchestrator.errors import CalendarDataMissing
+from orchestrator.rules.workday_overrides import CalendarOverrides, YearOverride, load_overrides
+
+logger = logging.getLogger(__name__)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_ONE_DAY = timedelta(days=1)
+_SATURDAY = 5
+
+
+class DayKind(enum.StrEnum):
+    """Why a date is or is not a working day."""
+
+    WORKDAY = "workday"  # Monday-Friday, not a holiday
+    MAKEUP_WORKDAY = "makeup_workday"  # a weekend day worked in lieu (调休上班)
+    WEEKEND = "weekend"
+    HOLIDAY = "holiday"  # a statutory day off (法定节假日 or 调休放假)
+
+
+def package_years() -> range:
+    """Return the years the installed `chinesecalendar` package has data for."""
+    holidays = chinese_calendar.constants.holidays
+    return range(min(holidays).year, max(holidays).year + 1)
+
+
+def package_version() -> str:
+    """Return the installed `chinesecalendar` version, for evidence."""
+    try:
+        return importlib.metadata.version("chinesecalendar")
+    except importlib.metadata.PackageNotFoundError:
+        return str(getattr(chinese_calendar, "__version__", "unknown"))
+
+
+class WorkdayCalendar:
+    """The statutory calendar: the package's years, replaced or corrected by site overrides.
+
+    Immutable once built; per-year working-day counts are cached on first use.
+    """
+
+    def __init__(self, overrides: CalendarOverrides | None = None) -> None:
+        self._overrides = overrides or CalendarOverrides()
+        self._package_years = package_years()
+        self._package_holidays = frozenset(chinese_calendar.constants.holidays)
+        self._package_workdays = frozenset(chinese_calendar.constants.workdays)
+        self._prefix_counts: dict[int, tuple[int, ...]] = {}
+
+    @classmethod
+    def from_overrides_file(cls, path: Path | None) -> WorkdayCalendar:
+        """Given the override file's path (or None), return the calendar.
+
+        Raise InputError naming the file and the path inside it if the file is invalid.
+        """
+        if path is None:
+            return cls()
+        return cls(load_overrides(path, package_years()))
+
+    def years_covered(self) -> tuple[int, ...]:
+        """Return every year this calendar can answer for, ascending."""
+        return tuple(sorted(set(self._package_years) | set(self._overrides.years)))
+
+    def covers(self, year: int) -> bool:
+        """Given a year, return whether this calendar has data for it."""
+        return year in self._overrides.years or year in self._package_years
+
+    def source_description(self) -> str:
+        """Return where the data comes from, for evidence: package version, file and its digest."""
+        first, last = self._package_years[0], self._package_years[-1]
+        text = f"chinesecalendar {package_version()} ({first}-{last})"
+        if self._overrides.path is not None:
+            years = ", ".join(str(year) for year in sorted(self._overrides.years)) or "none"
+            text += (
+                f" + overrides {self._overrides.path} (sha256 {self._overrides.sha256};"
+                f" years: {years})"
+            )
+        return text
+
+    def is_working_day(self, day: date) -> bool:
+        """Given an Asia/Shanghai calendar date, return whether it is a statutory working day.
+
+        Raise CalendarDataMissing if there is no data for its year, and TypeError for a datetime
+        (turn timestamps into dates with `business_date` or an explicit conversion first).
+        """
+        return self.day_kind(day) in (DayKind.WORKDAY, DayKind.MAKEUP_WORKDAY)
+
+    def day_kind(self, day: date) -> DayKind:
+        """Given a date, return what kind of day it is. Raise CalendarDataMissing if no data."""
+        if isinstance(day, datetime) or not isinstance(day, date):
+            raise TypeError(f"expected a date, got {type(day).__name__}")
+        year_override = self._overrides.years.get(day.year)
+        if year_override is not None:
+            listed_holiday = day in year_override.holidays
+            listed_workday = day in year_override.workdays
+        elif day.year in self._package_years:
+            listed_holiday, listed_workday = self._package_listing(day)
+        else:
+            raise CalendarDataMissing(day.year)
+        weekend = day.weekday() >= _SATURDAY
+        if listed_workday:
+            return DayKind.MAKEUP_WORKDAY if weekend else DayKind.WORKDAY
+        if listed_holiday:
+            return DayKind.HOLIDAY
+        return DayKind.WEEKEND if weekend else DayKind.WORKDAY
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Given two dates, return the number of working days in the half-open range (start, end].
+
+        The count is signed: `working_days_between(b, a) == -working_days_between(a, b)`, so
+        counts add up over any three dates. Raise CalendarDataMissing for the first year in the
+        range that has no data (a range starting on 31 December does not need that year).
+        """
+        if end < start:
+            return -self.working_days_between(end, start)
+        total = 0
+        for year in range(start.year, end.year + 1):
+            lower = _day_of_year(start) if year == start.year else 0
+            upper = _day_of_year(end) if year == end.year else _days_in_year(year)
+            if lower == upper:
+                continue
+            prefix = self._year_prefix(year)
+            total += prefix[upper] - prefix[lower]
+        return total
+
+    def working_days_in(self, start: date, end: date) -> Iterator[date]:
+        """Given two dates, yield every working day in (start, end], in order.
+
+        Raise CalendarDataMissing on reaching a year without data.
+        """
+        day = start + _ONE_DAY
+        while day <= end:
+            if self.is_working_day(day):
+                yield day
+            day += _ONE_DAY
+
+    def add_working_days(self, day: date, count: int) -> date:
+        """Given a date and a count, return the count-th working day after it (before it if
+        the count is negative); return the date itself for 0.
+
+        `working_days_between(day, add_working_days(day, n)) == n` for n > 0. Raise
+        CalendarDataMissing on reaching a year without data.
+        """
+        step = _ONE_DAY if count >= 0 else -_ONE_DAY
+        remaining = abs(count)
+        while remaining:
+            day += step
+            if self.is_working_day(day):
+                remaining -= 1
+        return day
+
+    def _package_listing(self, day: date) -> tuple[bool, bool]:
+        if day in self._overrides.corrected_workdays:
+            return False, True
+        if day in self._overrides.corrected_holidays:
+            return True, False
+        return day in self._package_holidays, day in self._package_workdays
+
+    def _year_prefix(self, year: int) -> tuple[int, ...]:
+        """Return counts where item i is the number of working days in the year's first i days."""
+        cached = self._prefix_counts.get(year)
+        if cached is not None:
+            return cached
+        counts = [0]
+        day = date(year, 1, 1)
+        while day.year == year:
+            counts.append(counts[-1] + int(self.is_working_day(day)))
+            day += _ONE_DAY
+        prefix = tuple(counts)
+        self._prefix_counts[year] = prefix
+        return prefix
+
+
+def business_date(finished_at_utc: datetime, cutoff_hour: int) -> date:
+    """Given when a job finished (timezone-aware) and the site's cut-off hour, return its
+    business date: the Asia/Shanghai date, or the day before if it finished before the
+    cut-off hour local time (an end-of-day job that ran past midnight).
+
+    Raise ValueError for a naive timestamp or a cut-off hour outside 0-23.
+    """
+    if finished_at_utc.tzinfo is None or finished_at_utc.utcoffset() is None:
+        raise ValueError(f"timestamp {finished_at_utc.isoformat()} has no time zone; expected UTC")
+    if not 0 <= cutoff_hour <= 23:
+        raise ValueError(f"cut-off hour {cutoff_hour} is outside 0-23")
+    local = finished_at_utc.astimezone(SHANGHAI)
+    if local.hour < cutoff_hour:
+        return local.date() - _ONE_DAY
+    return local.date()
+
+
+def _day_of_year(day: date) -> int:
+    return day.timetuple().tm_yday
+
+
+def _days_in_year(year: int) -> int:
+    return _day_of_year(date(year, 12, 31))
+
+
+__all__ = [
+    "SHANGHAI",
+    "DayKind",
+    "WorkdayCalendar",
+    "YearOverride",
+    "business_date",
+    "package_version",
+    "package_years",
+]

@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+"""Hashing and logical fingerprints computed on the source host (dr-orchestrator).
+
+Shared by the dr_* modules. Runs under the host's own Python 3; standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+
+BLOCK_BYTES = 4 << 20
+CHUNK_BYTES = 64 << 20
+
+
+def new_hash(algorithm):
+    if algorithm == "sha256":
+        return hashlib.sha256()
+    return hashlib.new(algorithm)
+
+
+def hash_file(path, algorithm="sha256", chunk_bytes=CHUNK_BYTES):
+    """Return (size, hex digest, per-chunk digests) of a file, reading it in large blocks."""
+    whole = new_hash(algorithm)
+    chunks = []
+    chunk = new_hash(algorithm)
+    in_chunk = 0
+    size = 0
+    with open(path, "rb") as handle:
+        while True:
+            block = handle.read(min(BLOCK_BYTES, chunk_bytes - in_chunk))
+            if not block:
+                break
+            whole.update(block)
+            chunk.update(block)
+            size += len(block)
+            in_chunk += len(block)
+            if in_chunk == chunk_bytes:
+                chunks.append(chunk.hexdigest())
+                chunk = new_hash(algorithm)
+                in_chunk = 0
+    if in_chunk or not chunks:
+        chunks.append(chunk.hexdigest())
+    return size, whole.hexdigest(), chunks
+
+
+def list_tree(root):
+    """Return the sorted relative paths of the regular files under root; refuse links."""
+    paths = []
+    for directory, subdirs, files in os.walk(root, followlinks=False):
+        subdirs.sort()
+        for name in subdirs:
+            if os.path.islink(os.path.join(directory, name)):
+                raise ValueError("symbolic link in tree: %s" % os.path.join(directory, name))
+        for name in sorted(files):
+            full = os.path.join(directory, name)
+            if os.path.islink(full) or not os.path.isfile(full):
+                raise ValueError("not a regular file: %s" % full)
+            paths.append(os.path.relpath(full, root).replace(os.sep, "/"))
+    return sorted(paths)
+
+
+def digest_tree(root, algorithm="sha256", chunk_bytes=CHUNK_BYTES):
+    """Return the manifest file entries for every file under root."""
+    entries = []
+    for relative in list_tree(root):
+        size, digest, chunks = hash_file(os.path.join(root, relative), algorithm, chunk_bytes)
+        entry = {"path": relative, "size": size, "digest": digest}
+        if size > chunk_bytes:
+            entry["chunk_digests"] = chunks
+        entries.append(entry)
+    return entries
+
+
+def tree_fingerprint(root, algorithm="sha256"):
+    """Return the logical fingerprint of a directory tree: file count, bytes, listing digest."""
+    listing = new_hash(algorithm)
+    count = 0
+    total = 0
+    for relative in list_tree(root):
+        size, digest, _ = hash_file(os.path.join(root, relative), algorithm)
+        listing.update(("%s\0%d\0%s\n" % (relative, size, digest)).encode("utf-8"))
+        count += 1
+        total += size
+    return {"kind": "files", "algorithm": algorithm,
+            "objects": {"tree": {"files": count, "bytes": total, "digest": listing.hexdigest()}}}
+
+
+def _canonical_row(row):
+    values = []
+    for value in row:
+        if isinstance(value, bytes):
+            values.append({"hex": value.hex()})
+        elif isinstance(value, float):
+            values.append({"float": repr(value)})
+        else:
+            values.append(value)
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def sqlite_fingerprint(path, algorithm="sha256"):
+    """Return per-table row count and content digest (rows in primary-key order)."""
+    connection = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    try:
+        tables = [row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name")]
+        objects = {}
+        for table in tables:
+            quoted = '"%s"' % table.replace('"', '""')
+            digest = new_hash(algorithm)
+            rows = 0
+            for row in connection.execute("SELECT * FROM %s ORDER BY rowid" % quoted):
+                digest.update(_canonical_row(row))
+                digest.update(b"\n")
+                rows += 1
+            objects[table] = {"rows": rows, "digest": digest.hexdigest()}
+        return {"kind": "sqlite", "algorithm": algorithm, "objects": objects}
+    finally:
+        connection.close()
+
+
+def sqlite_invariants(path, invariants):
+    """Run each named query; each must return no rows. Return {name: violating row count}."""
+    connection = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    try:
+        return {name: len(connection.execute(query).fetchall())
+                for name, query in sorted(invariants.items())}
+    finally:
+        connection.close()
