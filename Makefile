@@ -31,6 +31,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	cd playbooks && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/ansible-lint --offline *.yml
 	promtool check rules exporters/prometheus/rules.yml
+	cd exporters/prometheus && promtool test rules rules_test.yml rules_test_long_windows.yml
+	amtool check-config exporters/prometheus/alertmanager.example.yml
 
 clean:
 	rm -rf $(VENV) .dr

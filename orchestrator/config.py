@@ -8,6 +8,7 @@ credentials) < command line.
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -139,6 +140,45 @@ class Verification(_Model):
     population: Literal["in_rotation", "since_last_check"] = "in_rotation"
 
 
+class Attestation(_Model):
+    """A manually attested control (e.g. UPS runtime), with its document and expiry."""
+
+    rule: str = Field(description="Rule id it evidences", examples=["power.ups"])
+    subject: str = Field(description="Site or system it covers", examples=["production"])
+    document: str = Field(description="Document reference", examples=["UPS-2026-03 放电测试报告"])
+    date: datetime.date = Field(description="Date of the test or attestation")
+    expires: datetime.date = Field(description="Date after which it no longer counts")
+    measured: float | None = Field(default=None, description="Measured value (e.g. 4.5 hours)")
+
+
+class Retention(_Model):
+    require_approver: bool = Field(
+        default=False, description="T/TJSFB 009 §8 b: destruction needs a named approver"
+    )
+
+
+class NetworkPath(_Model):
+    """A network path whose availability 第五条 judges (DC↔DR link, clearing link, …)."""
+
+    name: str = Field(pattern=NAME_PATTERN, examples=["dc-dr-link"])
+    kind: Literal["tcp", "http", "icmp", "prometheus"] = "tcp"
+    target: str = Field(description="host:port (tcp), URL (http), host (icmp), or the "
+                        "blackbox `instance` label (prometheus)")
+    interval_seconds: float = Field(default=15, gt=0, le=15, description="≤ 15 s (A9)")
+    timeout_seconds: float = Field(default=3, gt=0, le=15)
+    failures_to_open: int = Field(default=2, ge=2, description="consecutive failures (A9)")
+    merge_gap_seconds: float = Field(default=0, ge=0,
+                                     description="recoveries shorter than this merge outages")
+    vantages: Sequence[str] = Field(default=("local",), min_length=1)
+
+
+class Network(_Model):
+    paths: Sequence[NetworkPath] = ()
+    prometheus_url: str | None = Field(
+        default=None, description="Prometheus with blackbox probe_success, for kind prometheus"
+    )
+
+
 class Config(_Model):
     """The whole site config."""
 
@@ -157,6 +197,9 @@ class Config(_Model):
     rules: Mapping[str, Mapping[str, Any]] = Field(
         default_factory=dict, description="Stricter thresholds per rule id (never weaker)"
     )
+    attestations: Sequence[Attestation] = ()
+    retention: Retention = Field(default_factory=Retention)
+    network: Network = Field(default_factory=Network)
 
     @model_validator(mode="after")
     def _check_references(self) -> Config:

@@ -72,6 +72,7 @@ def network_panels() -> list[Builder[models.Panel]]:
             steps=((None, "red"), (0, "orange"), (0.25, "green")),
             description="1 = untouched, 0 = 26.28 min used, below 0 = 99.995 % breached.",
             width=12,
+            height=5,
         ),
         stat_panel(
             "链路状态 / Path up",

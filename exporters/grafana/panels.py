@@ -103,6 +103,7 @@ def bar_panel(
     steps: Steps,
     description: str = "",
     width: int = 8,
+    height: int = 8,
     decimals: float | None = None,
 ) -> bargauge.Panel:
     """Return a horizontal bar gauge, one bar per series (datasets, paths)."""
@@ -118,7 +119,7 @@ def bar_panel(
         .display_mode(common.BarGaugeDisplayMode.BASIC)
         .reduce_options(_last_value())
         .span(width)
-        .height(8)
+        .height(height)
     )
     return panel if decimals is None else panel.decimals(decimals)
 

@@ -75,7 +75,7 @@ def check_relative_path(path: object, where: str) -> list[str]:
     pure = PurePosixPath(path)
     if pure.is_absolute() or path.startswith("\\") or re.match(r"^[A-Za-z]:", path):
         return [f"{where}: {path!r} is absolute; expected a relative path"]
-    if any(part in ("..", ".") for part in pure.parts) or "\\" in path or "\x00" in path:
+    if any(part in ("..", ".", "") for part in path.split("/")) or "\\" in path or "\x00" in path:
         return [f"{where}: {path!r} leaves the recovery point; '..', '.', '\\' are refused"]
     return []
 

@@ -1,0 +1,217 @@
+"""The whole loop on the embedded sandbox, through the real CLI and real ansible-runner."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestrator.actions.drill import StepRecord, run_drill
+from orchestrator.actions.sandbox import SCENARIO, prepare_sandbox
+from orchestrator.checks import load_checked_config
+from orchestrator.model.scenario import load_scenario
+from orchestrator.runtime import open_runtime
+
+
+def drctl(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "orchestrator", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=600,
+                          env={**os.environ, "PATH": f"{Path(sys.executable).parent}:"
+                                                      f"{os.environ['PATH']}"})
+
+
+@pytest.fixture(scope="module")
+def drilled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """A sandbox after one full drill through the CLI: (config path, drill stdout)."""
+    config = prepare_sandbox(tmp_path_factory.mktemp("sandbox") / "sb")
+    result = drctl("-c", str(config), "drill", "run")
+    assert result.returncode == 0, result.stdout + result.stderr
+    yield config, result.stdout
+
+
+def evidence_path(stdout: str) -> Path:
+    line = next(line for line in stdout.splitlines() if line.startswith("evidence: "))
+    return Path(line.removeprefix("evidence: "))
+
+
+def a_data_file(config: Path, store: str = "offsite") -> Path:
+    root = config.parent / "stores" / store / "core-banking" / "ledger"
+    return sorted(root.glob("*/data/*.db"))[-1]
+
+
+def test_drill_passes_and_prints_rto_rpo_and_evidence(drilled: tuple[Path, str]) -> None:
+    _config, stdout = drilled
+    assert "result: PASSED" in stdout
+    rto = next(line for line in stdout.splitlines() if line.startswith("RTO: "))
+    rpo = next(line for line in stdout.splitlines() if line.startswith("RPO: "))
+    assert float(rto.split()[1]) > 0
+    assert "postings lost" in rpo and "(750 postings lost)" in rpo
+    assert stdout.count(" ok   ") == 11
+
+
+def test_evidence_package_passes_sha256sum_and_is_complete(drilled: tuple[Path, str]) -> None:
+    package = evidence_path(drilled[1])
+    check = subprocess.run(["sha256sum", "-c", "--strict", "MANIFEST.sha256"], cwd=package,
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    for name in ("report.html", "report.json", "MANIFEST.sha256.sig", "PREVIOUS",
+                 "SIGNER.pub.pem"):
+        assert (package / name).is_file(), name
+    assert list((package / "events").glob("*.jsonl")), "raw ansible-runner events are kept"
+    assert len(list((package / "manifests").glob("*.json"))) >= 5
+    assert package.with_name(package.name + ".tar.gz").is_file()
+    report = json.loads((package / "report.json").read_text())
+    assert report["outcome"] == "passed"
+    assert {finding["rule"] for finding in report["findings"]} >= {"dr.bidirectional"}
+    html = (package / "report.html").read_text()
+    assert "灾难恢复演练报告" in html and "Disaster-recovery drill report" in html
+
+
+def test_evidence_never_holds_data_contents(drilled: tuple[Path, str]) -> None:
+    package = evidence_path(drilled[1])
+    ledger = (drilled[0].parent / "sites" / "production" / "data" / "ledger" / "ledger.db")
+    holder = b"holder-00042"  # an account holder name stored in the ledger
+    assert holder in ledger.read_bytes()
+    for path in package.rglob("*"):
+        if path.is_file():
+            assert holder not in path.read_bytes(), path
+
+
+def test_verify_all_passes_then_names_a_flipped_byte(drilled: tuple[Path, str]) -> None:
+    config = drilled[0]
+    clean = drctl("-c", str(config), "verify", "--all")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    target = a_data_file(config)
+    original = target.read_bytes()
+    try:
+        flipped = bytearray(original)
+        flipped[len(flipped) // 2] ^= 0x01
+        target.write_bytes(bytes(flipped))
+        result = drctl("-c", str(config), "verify", "--all")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert target.name in result.stdout
+        assert hashlib.sha256(original).hexdigest() in result.stdout
+        assert hashlib.sha256(bytes(flipped)).hexdigest() in result.stdout
+    finally:
+        target.write_bytes(original)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "remove"])
+def test_verify_all_catches_truncated_and_missing_files(drilled: tuple[Path, str],
+                                                        damage: str) -> None:
+    config = drilled[0]
+    target = a_data_file(config, "primary")
+    original = target.read_bytes()
+    try:
+        if damage == "truncate":
+            target.write_bytes(original[: len(original) // 3])
+        else:
+            target.unlink()
+        result = drctl("-c", str(config), "--json", "verify", "--all")
+        assert result.returncode == 1, result.stderr
+        problems = json.loads(result.stdout)["problems"]
+        kinds = {(problem["file"], problem["kind"]) for problem in problems}
+        assert (target.name, "truncated" if damage == "truncate" else "missing") in kinds
+    finally:
+        target.write_bytes(original)
+
+
+def test_recovery_point_without_manifest_is_ignored_as_incomplete(
+        drilled: tuple[Path, str]) -> None:
+    config = drilled[0]
+    complete = a_data_file(config).parents[1]
+    incomplete = complete.with_name("29991231T000000Z-abcdef")
+    shutil.copytree(complete, incomplete)
+    (incomplete / "manifest.json").unlink()
+    try:
+        result = drctl("-c", str(config), "--json", "verify", "--all")
+        assert result.returncode == 0, result.stdout + result.stderr
+        data = json.loads(result.stdout)
+        assert any(incomplete.name in item for item in data["incomplete_ignored"])
+        from orchestrator.actions.restore import complete_points
+        from orchestrator.integrations.stores.file import FileStore
+
+        store = FileStore("offsite", "disaster-recovery", str(config.parent / "stores" / "offsite"))
+        assert incomplete.name not in complete_points(store, "core-banking", "ledger")
+    finally:
+        shutil.rmtree(incomplete)
+
+
+def test_status_json_lists_every_dataset_with_ages(drilled: tuple[Path, str]) -> None:
+    result = drctl("-c", str(drilled[0]), "--json", "status")
+    assert result.returncode in (0, 1), result.stderr
+    rows = json.loads(result.stdout)["datasets"]
+    assert {row["dataset"] for row in rows} == {"ledger", "config", "programs", "oplogs", "audit"}
+    for row in rows:
+        assert row["last_backup"]["age_seconds"] >= 0
+        assert row["offsite_newest_copy"] is not None
+        assert row["last_drill"] is not None
+
+
+def test_second_drill_links_its_evidence_to_the_first(tmp_path: Path) -> None:
+    config = prepare_sandbox(tmp_path / "sb")
+    first = drctl("-c", str(config), "drill", "run")
+    assert first.returncode == 0, first.stdout + first.stderr
+    config = prepare_sandbox(tmp_path / "sb")  # fresh data, same evidence chain
+    second = drctl("-c", str(config), "drill", "run")
+    assert second.returncode == 0, second.stdout + second.stderr
+    first_manifest = evidence_path(first.stdout) / "MANIFEST.sha256"
+    previous = (evidence_path(second.stdout) / "PREVIOUS").read_text().strip()
+    assert previous == hashlib.sha256(first_manifest.read_bytes()).hexdigest()
+    checked = drctl("evidence", "verify", str(evidence_path(second.stdout)))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_flipped_byte_in_offsite_copy_fails_the_failover(tmp_path: Path) -> None:
+    config_path = prepare_sandbox(tmp_path / "sb")
+    config = load_checked_config(config_path)
+    scenario = load_scenario(SCENARIO, config.model)
+    flipped: dict[str, str] = {}
+
+    def tamper(record: StepRecord) -> None:
+        if record.name != "copy-offsite":
+            return
+        target = a_data_file(config_path)
+        data = bytearray(target.read_bytes())
+        flipped["expected"] = hashlib.sha256(data).hexdigest()
+        data[100] ^= 0xFF
+        target.write_bytes(bytes(data))
+        flipped["actual"] = hashlib.sha256(data).hexdigest()
+        flipped["file"] = target.name
+
+    with open_runtime(config) as runtime:
+        outcome = run_drill(runtime, scenario, SCENARIO, on_step=tamper)
+    assert not outcome.passed
+    failover = next(step for step in outcome.steps if step.name == "failover")
+    assert failover.status == "failed"
+    assert flipped["file"] in failover.message
+    assert flipped["expected"] in failover.message and flipped["actual"] in failover.message
+    assert all(step.status == "skipped" for step in outcome.steps[6:])
+    report = json.loads((outcome.evidence_path / "report.json").read_text())  # type: ignore[operator]
+    assert report["outcome"] == "failed"
+    assert report["mismatches"][0]["expected"] == flipped["expected"]
+
+
+def test_malformed_config_gives_every_error_and_writes_nothing(tmp_path: Path) -> None:
+    config = prepare_sandbox(tmp_path / "sb")
+    shutil.rmtree(config.parent / "state", ignore_errors=True)
+    data = yaml.safe_load(config.read_text())
+    data["systems"][0]["datasets"][1]["engine"] = "tape"
+    data["stores"][1]["site"] = "moon"
+    data["verification"] = {"offsite_share": 3}
+    config.write_text(yaml.safe_dump(data, allow_unicode=True))
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    for command in (["check-config"], ["backup"], ["drill", "run"]):
+        result = drctl("-c", str(config), *command)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "systems[0].datasets[1].engine: expected" in result.stderr
+        assert "verification.offsite_share" in result.stderr
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before

@@ -1,0 +1,85 @@
+"""dr.yml validation: every problem at once, each with its path; nothing is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestrator.actions.sandbox import make_config, make_inventory
+from orchestrator.checks import load_checked_config
+from orchestrator.config import load_config
+from orchestrator.errors import ExitCode, InputError
+
+
+def write_config(tmp_path: Path, data: dict) -> Path:
+    (tmp_path / "inventory.ini").write_text(make_inventory("/usr/bin/python3"))
+    path = tmp_path / "dr.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return path
+
+
+def test_sandbox_config_is_valid(tmp_path: Path) -> None:
+    config = load_checked_config(write_config(tmp_path, make_config(tmp_path)))
+    assert [dataset.name for dataset in config.model.systems[0].datasets][:3] == [
+        "ledger", "config", "programs"]
+    assert not (tmp_path / "state").exists(), "loading a config must write nothing"
+
+
+def test_config_reports_every_error_with_its_path(tmp_path: Path) -> None:
+    data = make_config(tmp_path)
+    system = data["systems"][0]  # type: ignore[index]
+    system["datasets"][1]["engine"] = "oracle"
+    system["datasets"][2]["colour"] = "blue"
+    system["offsite_store"] = "primary"
+    data["stores"][0]["url"] = "ftp://nowhere"  # type: ignore[index]
+    del data["inventory"]
+    with pytest.raises(InputError) as raised:
+        load_config(write_config(tmp_path, data))
+    text = str(raised.value)
+    assert raised.value.exit_code == ExitCode.USAGE
+    assert str(tmp_path / "dr.yml") in text
+    assert "systems[0].datasets[1].engine: expected 'files', 'sqlite', 'postgresql' or " \
+           "'mariadb'" in text
+    assert "systems[0].datasets[2].colour: unknown key" in text
+    assert "stores[0]: url 'ftp://nowhere'" in text
+    assert "inventory: required key is missing" in text
+    assert len(raised.value.problems) >= 4
+
+
+def test_config_refuses_offsite_store_at_the_production_site(tmp_path: Path) -> None:
+    data = make_config(tmp_path)
+    data["systems"][0]["offsite_store"] = "primary"  # type: ignore[index]
+    with pytest.raises(InputError) as raised:
+        load_config(write_config(tmp_path, data))
+    assert "「备份数据要实行异地保存」" in str(raised.value)
+
+
+def test_config_refuses_weaker_rotation_quoting_the_clause(tmp_path: Path) -> None:
+    data = make_config(tmp_path)
+    data["rules"] = {"backup.rotation": {"min_days": 3}}
+    with pytest.raises(InputError) as raised:
+        load_checked_config(write_config(tmp_path, data))
+    assert "第七条" in str(raised.value)
+    assert "循环周期不能小于7天" in str(raised.value)
+
+
+def test_config_accepts_stricter_rotation(tmp_path: Path) -> None:
+    data = make_config(tmp_path)
+    data["rules"] = {"backup.rotation": {"min_days": 30}}
+    load_checked_config(write_config(tmp_path, data))
+
+
+def test_config_with_broken_yaml_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "dr.yml"
+    path.write_text("version: 1\nsites: [\n")
+    with pytest.raises(InputError, match=r"line \d+, column \d+: invalid YAML"):
+        load_config(path)
+
+
+def test_dataset_path_may_not_leave_the_data_root(tmp_path: Path) -> None:
+    data = make_config(tmp_path)
+    data["systems"][0]["datasets"][0]["path"] = "../../etc/shadow"  # type: ignore[index]
+    with pytest.raises(InputError, match=r"systems\[0\]\.datasets\[0\].*without '\.\.'"):
+        load_config(write_config(tmp_path, data))
