@@ -38,10 +38,18 @@ def command_check_config(args: argparse.Namespace) -> int:
     config = load(args)
     model = config.model
     datasets = sum(len(system.datasets) for system in model.systems)
-    emit(args, {"ok": True, "config": str(config.path), "systems": len(model.systems),
-                "datasets": datasets, "stores": len(model.stores)},
-         f"{config.path}: ok ({len(model.systems)} systems, {datasets} datasets, "
-         f"{len(model.stores)} stores)")
+    emit(
+        args,
+        {
+            "ok": True,
+            "config": str(config.path),
+            "systems": len(model.systems),
+            "datasets": datasets,
+            "stores": len(model.stores),
+        },
+        f"{config.path}: ok ({len(model.systems)} systems, {datasets} datasets, "
+        f"{len(model.stores)} stores)",
+    )
     return ExitCode.OK
 
 
@@ -55,15 +63,29 @@ def command_backup(args: argparse.Namespace) -> int:
         for system in config.model.systems:
             if args.system and system.name != args.system:
                 continue
-            for outcome in run_backup(runtime, system.name,
-                                      datasets=[args.dataset] if args.dataset else None):
-                results.append({"system": outcome.system, "dataset": outcome.dataset,
-                                "recovery_point": outcome.recovery_point_id,
-                                "store": outcome.store, "bytes": outcome.manifest.total_bytes,
-                                "manifest_sha256": outcome.manifest_sha256})
-    emit(args, {"recovery_points": results}, "\n".join(
-        f"{r['system']}/{r['dataset']}: {r['recovery_point']} ({r['bytes']} bytes) in {r['store']}"
-        for r in results) + f"\nsummary: {len(results)} full recovery point(s) written")
+            for outcome in run_backup(
+                runtime, system.name, datasets=[args.dataset] if args.dataset else None
+            ):
+                results.append(
+                    {
+                        "system": outcome.system,
+                        "dataset": outcome.dataset,
+                        "recovery_point": outcome.recovery_point_id,
+                        "store": outcome.store,
+                        "bytes": outcome.manifest.total_bytes,
+                        "manifest_sha256": outcome.manifest_sha256,
+                    }
+                )
+    emit(
+        args,
+        {"recovery_points": results},
+        "\n".join(
+            f"{r['system']}/{r['dataset']}: {r['recovery_point']} "
+            f"({r['bytes']} bytes) in {r['store']}"
+            for r in results
+        )
+        + f"\nsummary: {len(results)} full recovery point(s) written",
+    )
     return ExitCode.OK
 
 
@@ -74,9 +96,15 @@ def command_copy_offsite(args: argparse.Namespace) -> int:
     config = load(args)
     with open_runtime(config) as runtime:
         outcomes = run_copy_offsite(runtime, systems=[args.system] if args.system else None)
-    emit(args, {"copied": [o.__dict__ for o in outcomes]}, "\n".join(
-        f"{o.system}/{o.dataset}: {o.recovery_point_id} → {o.destination} (verified there)"
-        for o in outcomes) + f"\nsummary: {len(outcomes)} recovery point(s) copied off-site")
+    emit(
+        args,
+        {"copied": [o.__dict__ for o in outcomes]},
+        "\n".join(
+            f"{o.system}/{o.dataset}: {o.recovery_point_id} → {o.destination} (verified there)"
+            for o in outcomes
+        )
+        + f"\nsummary: {len(outcomes)} recovery point(s) copied off-site",
+    )
     return ExitCode.OK
 
 
@@ -91,13 +119,20 @@ def command_verify(args: argparse.Namespace) -> int:
         return command_verify_sample(args, config, emit)
     with open_runtime(config, progress=sys.stderr.isatty()) as runtime:
         result = run_verify_all(runtime)
-    data = {"ok": result.ok, "recovery_points": result.points, "files": result.files,
-            "bytes": result.bytes, "incomplete_ignored": result.incomplete,
-            "problems": [problem.__dict__ for problem in result.problems]}
+    data = {
+        "ok": result.ok,
+        "recovery_points": result.points,
+        "files": result.files,
+        "bytes": result.bytes,
+        "incomplete_ignored": result.incomplete,
+        "problems": [problem.__dict__ for problem in result.problems],
+    }
     lines = [f"MISMATCH {problem.describe()}" for problem in result.problems]
     lines += [f"incomplete (no manifest, ignored): {item}" for item in result.incomplete]
-    lines.append(f"summary: {result.points} recovery points, {result.files} files, "
-                 f"{result.bytes} bytes checked, {len(result.problems)} problem(s)")
+    lines.append(
+        f"summary: {result.points} recovery points, {result.files} files, "
+        f"{result.bytes} bytes checked, {len(result.problems)} problem(s)"
+    )
     emit(args, data, "\n".join(lines))
     return ExitCode.OK if result.ok else ExitCode.CHECK_FAILED
 
@@ -121,8 +156,7 @@ def command_drill_run(args: argparse.Namespace) -> int:
         index = next(i for i, s in enumerate(scenario.steps, 1) if s.name == record.name)
         mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}[record.status]
         took = f"{record.duration_seconds:6.1f}s" if record.started_at else "       "
-        print(f"[{index:2d}/{count}] {mark} {record.name:<22} {took}  {record.message}",
-              flush=True)
+        print(f"[{index:2d}/{count}] {mark} {record.name:<22} {took}  {record.message}", flush=True)
 
     if not args.json:
         print(f"drill {scenario.name}: {scenario.title.en} / {scenario.title.zh}")
@@ -130,22 +164,43 @@ def command_drill_run(args: argparse.Namespace) -> int:
     with open_runtime(config) as runtime:
         outcome = run_drill(runtime, scenario, scenario_path, on_step=show)
     measured = outcome.measurements
-    data = {"drill": outcome.drill_id, "scenario": outcome.scenario, "passed": outcome.passed,
-            "rto_seconds": measured.get("rto_seconds"), "rpo_seconds": measured.get("rpo_seconds"),
-            "postings_lost": measured.get("postings_lost"),
-            "evidence": str(outcome.evidence_path),
-            "steps": [{"name": r.name, "status": r.status, "message": r.message}
-                      for r in outcome.steps]}
-    rpo_text = "n/a" if measured.get("rpo_seconds") is None else (
-        f"{measured['rpo_seconds']:.1f} s" + (f" ({measured['postings_lost']} postings lost)"
-                                              if measured.get("postings_lost") is not None else ""))
+    data = {
+        "drill": outcome.drill_id,
+        "scenario": outcome.scenario,
+        "passed": outcome.passed,
+        "rto_seconds": measured.get("rto_seconds"),
+        "rpo_seconds": measured.get("rpo_seconds"),
+        "postings_lost": measured.get("postings_lost"),
+        "evidence": str(outcome.evidence_path),
+        "steps": [
+            {"name": r.name, "status": r.status, "message": r.message} for r in outcome.steps
+        ],
+    }
+    rpo_text = (
+        "n/a"
+        if measured.get("rpo_seconds") is None
+        else (
+            f"{measured['rpo_seconds']:.1f} s"
+            + (
+                f" ({measured['postings_lost']} postings lost)"
+                if measured.get("postings_lost") is not None
+                else ""
+            )
+        )
+    )
     rto_text = "n/a" if measured.get("rto_seconds") is None else f"{measured['rto_seconds']:.1f} s"
-    emit(args, data, "\n".join([
-        f"RTO: {rto_text}",
-        f"RPO: {rpo_text}",
-        f"result: {'PASSED 通过' if outcome.passed else 'FAILED 未通过'}",
-        f"evidence: {outcome.evidence_path}",
-    ]))
+    emit(
+        args,
+        data,
+        "\n".join(
+            [
+                f"RTO: {rto_text}",
+                f"RPO: {rpo_text}",
+                f"result: {'PASSED 通过' if outcome.passed else 'FAILED 未通过'}",
+                f"evidence: {outcome.evidence_path}",
+            ]
+        ),
+    )
     return ExitCode.OK if outcome.passed else ExitCode.CHECK_FAILED
 
 
@@ -158,14 +213,20 @@ def command_status(args: argparse.Namespace) -> int:
         rows = collect_dataset_status(runtime)
 
     def age(item: dict[str, Any] | None) -> str:
-        return "never" if item is None else f"{item['at'][:19]}Z ({item['age_seconds'] / 3600:.1f} h)"
+        return (
+            "never" if item is None else f"{item['at'][:19]}Z ({item['age_seconds'] / 3600:.1f} h)"
+        )
 
-    lines = [f"{'system/dataset':<28} {'last full backup':<30} {'off-site copy':<30} "
-             f"{'last verification':<30} last drill"]
+    lines = [
+        f"{'system/dataset':<28} {'last full backup':<30} {'off-site copy':<30} "
+        f"{'last verification':<30} last drill"
+    ]
     for row in rows:
-        lines.append(f"{row['system'] + '/' + row['dataset']:<28} {age(row['last_backup']):<30} "
-                     f"{age(row['offsite_newest_copy']):<30} {age(row['last_verification']):<30} "
-                     f"{age(row['last_drill'])}")
+        lines.append(
+            f"{row['system'] + '/' + row['dataset']:<28} {age(row['last_backup']):<30} "
+            f"{age(row['offsite_newest_copy']):<30} {age(row['last_verification']):<30} "
+            f"{age(row['last_drill'])}"
+        )
     emit(args, {"datasets": rows}, "\n".join(lines))
     return ExitCode.OK
 
@@ -181,11 +242,18 @@ def command_metrics(args: argparse.Namespace) -> int:
 def command_evidence_verify(args: argparse.Namespace) -> int:
     from orchestrator.evidence.verify import verify_package
 
-    problems = verify_package(Path(args.path),
-                              Path(args.public_key) if args.public_key else None)
-    emit(args, {"ok": not problems, "problems": problems},
-         "\n".join(problems + [f"summary: {args.path}: "
-                               + ("ok" if not problems else f"{len(problems)} problem(s)")]))
+    problems = verify_package(Path(args.path), Path(args.public_key) if args.public_key else None)
+    emit(
+        args,
+        {"ok": not problems, "problems": problems},
+        "\n".join(
+            problems
+            + [
+                f"summary: {args.path}: "
+                + ("ok" if not problems else f"{len(problems)} problem(s)")
+            ]
+        ),
+    )
     return ExitCode.OK if not problems else ExitCode.CHECK_FAILED
 
 
@@ -216,14 +284,18 @@ def make_parser() -> argparse.ArgumentParser:
     sub = drill.add_parser("run", help="run a drill scenario")
     sub.set_defaults(handler=command_drill_run)
     sub.add_argument("scenario", nargs="?", help="scenario file (default: the sandbox drill)")
-    sub.add_argument("--sandbox", action="store_true",
-                     help="set up a fresh sandbox under .dr/sandbox and use its dr.yml")
+    sub.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="set up a fresh sandbox under .dr/sandbox and use its dr.yml",
+    )
     sub = add("status", command_status, "last backup, copy, verification and drill per dataset")
     sub.add_argument("--at", help="judge as of this date (YYYY-MM-DD)")
     sub = add("metrics", command_metrics, "serve /metrics from the catalog")
     sub.add_argument("--listen", default="127.0.0.1:9108", help="ADDRESS:PORT")
     evidence = commands.add_parser("evidence", help="evidence packages").add_subparsers(
-        dest="evidence", required=True)
+        dest="evidence", required=True
+    )
     sub = evidence.add_parser("verify", help="check a package: digests, signature, chain")
     sub.set_defaults(handler=command_evidence_verify)
     sub.add_argument("path")
@@ -236,8 +308,9 @@ def make_parser() -> argparse.ArgumentParser:
 
 def configure_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,8 +28,9 @@ def _calendar(args: argparse.Namespace) -> Any:
 def command_working_days(args: argparse.Namespace) -> int:
     from orchestrator.cli import emit
 
-    result = run_working_days(_calendar(args), parse_cli_date(args.start, "FROM"),
-                              parse_cli_date(args.end, "TO"))
+    result = run_working_days(
+        _calendar(args), parse_cli_date(args.start, "FROM"), parse_cli_date(args.end, "TO")
+    )
     emit(args, result, str(result["working_days"]))
     return ExitCode.OK
 
@@ -38,8 +39,10 @@ def command_is_working_day(args: argparse.Namespace) -> int:
     from orchestrator.cli import emit
 
     code, result = run_is_working_day(_calendar(args), parse_cli_date(args.date, "DATE"))
-    text = {ExitCode.OK: "yes: working day 工作日", ExitCode.CHECK_FAILED: "no: day off 休息日"}.get(
-        code, f"unknown 无法判定: {result.get('reason')}")
+    text = {
+        ExitCode.OK: "yes: working day 工作日",
+        ExitCode.CHECK_FAILED: "no: day off 休息日",
+    }.get(code, f"unknown 无法判定: {result.get('reason')}")
     emit(args, result, f"{args.date}: {text}")
     return code
 
@@ -49,12 +52,20 @@ def command_plan_switchover(args: argparse.Namespace) -> int:
     from orchestrator.cli import emit
     from orchestrator.rules.pack import load_pack
 
-    pack = site_pack(load_checked_config(Path(args.config))) if Path(args.config).is_file() \
+    pack = (
+        site_pack(load_checked_config(Path(args.config)))
+        if Path(args.config).is_file()
         else load_pack()
+    )
     code, result = run_plan_switchover(
-        _calendar(args), pack, parse_cli_date(args.start, "--start"),
-        parse_cli_date(args.end, "--end"), parse_cli_date(args.notice_date, "--notice-date"),
-        args.convention, args.emergency_channel)
+        _calendar(args),
+        pack,
+        parse_cli_date(args.start, "--start"),
+        parse_cli_date(args.end, "--end"),
+        parse_cli_date(args.notice_date, "--notice-date"),
+        args.convention,
+        args.emergency_channel,
+    )
     lines = [f"{key}: {value}" for key, value in result.items()]
     emit(args, result, "\n".join(lines))
     return int(code)
@@ -70,9 +81,12 @@ def add_calendar_commands(commands: Any) -> None:
     sub = sub_commands.add_parser("is-working-day", help="exit 0 yes, 1 no, 2 no data")
     sub.set_defaults(handler=command_is_working_day)
     sub.add_argument("date", metavar="DATE")
-    plan = commands.add_parser("plan", help="plan checks").add_subparsers(dest="plan",
-                                                                          required=True)
-    sub = plan.add_parser("switchover", help="第十条: notice ≥ 5 working days before a long switchover")
+    plan = commands.add_parser("plan", help="plan checks").add_subparsers(
+        dest="plan", required=True
+    )
+    sub = plan.add_parser(
+        "switchover", help="第十条: notice ≥ 5 working days before a long switchover"
+    )
     sub.set_defaults(handler=command_plan_switchover)
     sub.add_argument("--start", required=True)
     sub.add_argument("--end", required=True)

@@ -66,8 +66,10 @@ class Store(_Model):
     @model_validator(mode="after")
     def _check_url(self) -> Store:
         if not re.match(r"^(file|s3|sftp)://.+", self.url):
-            raise ValueError(f"url {self.url!r}: expected file://PATH, s3://BUCKET[/PREFIX] "
-                             "or sftp://USER@HOST/PATH")
+            raise ValueError(
+                f"url {self.url!r}: expected file://PATH, s3://BUCKET[/PREFIX] "
+                "or sftp://USER@HOST/PATH"
+            )
         return self
 
 
@@ -100,7 +102,9 @@ class Dataset(_Model):
     @model_validator(mode="after")
     def _check_engine_params(self) -> Dataset:
         if self.engine in ("files", "sqlite") and not self.path:
-            raise ValueError(f"engine {self.engine} needs 'path' (relative to the site's data_root)")
+            raise ValueError(
+                f"engine {self.engine} needs 'path' (relative to the site's data_root)"
+            )
         if self.engine in ("postgresql", "mariadb") and not self.database:
             raise ValueError(f"engine {self.engine} needs 'database'")
         if self.path and (self.path.startswith("/") or ".." in Path(self.path).parts):
@@ -122,7 +126,9 @@ class System(_Model):
 class Calendar(_Model):
     overrides: str | None = Field(default=None, description="YAML file of holidays/make-up days")
     business_date_cutoff_hour: int = Field(
-        default=6, ge=0, le=12,
+        default=6,
+        ge=0,
+        le=12,
         description="A backup finishing before this hour (Asia/Shanghai) belongs to the day before",
     )
 
@@ -162,13 +168,16 @@ class NetworkPath(_Model):
 
     name: str = Field(pattern=NAME_PATTERN, examples=["dc-dr-link"])
     kind: Literal["tcp", "http", "icmp", "prometheus"] = "tcp"
-    target: str = Field(description="host:port (tcp), URL (http), host (icmp), or the "
-                        "blackbox `instance` label (prometheus)")
+    target: str = Field(
+        description="host:port (tcp), URL (http), host (icmp), or the "
+        "blackbox `instance` label (prometheus)"
+    )
     interval_seconds: float = Field(default=15, gt=0, le=15, description="≤ 15 s (A9)")
     timeout_seconds: float = Field(default=3, gt=0, le=15)
     failures_to_open: int = Field(default=2, ge=2, description="consecutive failures (A9)")
-    merge_gap_seconds: float = Field(default=0, ge=0,
-                                     description="recoveries shorter than this merge outages")
+    merge_gap_seconds: float = Field(
+        default=0, ge=0, description="recoveries shorter than this merge outages"
+    )
     vantages: Sequence[str] = Field(default=("local",), min_length=1)
 
 
@@ -221,7 +230,8 @@ class Config(_Model):
             if offsite_site is not None and offsite_site == system.production_site:
                 problems.append(
                     f"{where}.offsite_store: store {system.offsite_store!r} is at the production "
-                    f"site {offsite_site!r}; 260号 第七条 「备份数据要实行异地保存」 needs another site"
+                    f"site {offsite_site!r}; 260号 第七条 「备份数据要实行异地保存」 "
+                    "needs another site"
                 )
             names = [dataset.name for dataset in system.datasets]
             for duplicate in sorted({n for n in names if names.count(n) > 1}):
@@ -250,7 +260,9 @@ class LoadedConfig:
 
     def resolve(self, value: str) -> Path:
         candidate = Path(value).expanduser()
-        return Path(os.path.normpath(candidate if candidate.is_absolute() else self.base / candidate))
+        return Path(
+            os.path.normpath(candidate if candidate.is_absolute() else self.base / candidate)
+        )
 
     @property
     def state_dir(self) -> Path:

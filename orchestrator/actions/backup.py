@@ -73,13 +73,18 @@ def run_backup(
     except Exception as error:
         cat.finish_job(runtime.catalog, job_id, ok=False, error=str(error))
         raise
-    cat.finish_job(runtime.catalog, job_id, ok=True,
-                   detail={"recovery_points": [o.recovery_point_id for o in outcomes]})
+    cat.finish_job(
+        runtime.catalog,
+        job_id,
+        ok=True,
+        detail={"recovery_points": [o.recovery_point_id for o in outcomes]},
+    )
     return outcomes
 
 
-def _back_up(runtime: Runtime, system: str, site: Any, store: Any, chosen: list[Any]
-             ) -> list[BackupOutcome]:
+def _back_up(
+    runtime: Runtime, system: str, site: Any, store: Any, chosen: list[Any]
+) -> list[BackupOutcome]:
     started = datetime.now(UTC)
     root = spool_root(site, "backup", system)
     items = [make_playbook_item(site, dataset, root) for dataset in chosen]
@@ -87,8 +92,12 @@ def _back_up(runtime: Runtime, system: str, site: Any, store: Any, chosen: list[
     run = run_playbook(
         "backup_full.yml",
         inventory=runtime.config.inventory,
-        extravars={"dr_host": site.host, "dr_spool_root": root, "dr_datasets": items,
-                   "dr_hash_algorithm": HASH_ALGORITHM},
+        extravars={
+            "dr_host": site.host,
+            "dr_spool_root": root,
+            "dr_datasets": items,
+            "dr_hash_algorithm": HASH_ALGORITHM,
+        },
         ident=ident,
         work_dir=runtime.work_dir,
         limit=site.host,
@@ -107,10 +116,16 @@ def _back_up(runtime: Runtime, system: str, site: Any, store: Any, chosen: list[
             prefix = point_prefix(system, dataset.name, point_id)
             entries = []
             for raw in artifacts["files"]:
-                entry = FileEntry(raw["path"], raw["size"], raw["digest"],
-                                  tuple(raw.get("chunk_digests", ())))
-                _stream_to_store(host_files, f"{item['spool']}/data/{entry.path}", store,
-                                 f"{prefix}/data/{entry.path}", entry)
+                entry = FileEntry(
+                    raw["path"], raw["size"], raw["digest"], tuple(raw.get("chunk_digests", ()))
+                )
+                _stream_to_store(
+                    host_files,
+                    f"{item['spool']}/data/{entry.path}",
+                    store,
+                    f"{prefix}/data/{entry.path}",
+                    entry,
+                )
                 entries.append(entry)
             finished = datetime.now(UTC)
             manifest = Manifest(
@@ -135,29 +150,53 @@ def _back_up(runtime: Runtime, system: str, site: Any, store: Any, chosen: list[
             store.write_stream(f"{prefix}/{MANIFEST_NAME}", [data], size=len(data), sha256=digest)
             written_at = finished.timestamp()
             with runtime.catalog.begin() as connection:
-                cat.record_recovery_point(connection, {
-                    "id": point_id, "system": system, "dataset": dataset.name,
-                    "engine": dataset.engine, "business_date": manifest.business_date,
-                    "started_at": started.timestamp(), "finished_at": written_at,
-                    "source_site": site.name, "source_host": site.host,
-                    "hash_algorithm": HASH_ALGORITHM, "manifest_sha256": digest,
-                    "total_bytes": manifest.total_bytes, "file_count": len(entries),
-                    "status": "complete",
-                })
-                cat.record_copy(connection, point_id, store.name, store.site,
-                                written_at=written_at, verified_at=written_at)
-            logger.info("backup %s/%s: recovery point %s, %d files, %d bytes, manifest %s",
-                        system, dataset.name, point_id, len(entries), manifest.total_bytes,
-                        digest[:12])
-            outcomes.append(BackupOutcome(point_id, system, dataset.name, store.name, manifest,
-                                          digest, run.events_path))
+                cat.record_recovery_point(
+                    connection,
+                    {
+                        "id": point_id,
+                        "system": system,
+                        "dataset": dataset.name,
+                        "engine": dataset.engine,
+                        "business_date": manifest.business_date,
+                        "started_at": started.timestamp(),
+                        "finished_at": written_at,
+                        "source_site": site.name,
+                        "source_host": site.host,
+                        "hash_algorithm": HASH_ALGORITHM,
+                        "manifest_sha256": digest,
+                        "total_bytes": manifest.total_bytes,
+                        "file_count": len(entries),
+                        "status": "complete",
+                    },
+                )
+                cat.record_copy(
+                    connection,
+                    point_id,
+                    store.name,
+                    store.site,
+                    written_at=written_at,
+                    verified_at=written_at,
+                )
+            logger.info(
+                "backup %s/%s: recovery point %s, %d files, %d bytes, manifest %s",
+                system,
+                dataset.name,
+                point_id,
+                len(entries),
+                manifest.total_bytes,
+                digest[:12],
+            )
+            outcomes.append(
+                BackupOutcome(
+                    point_id, system, dataset.name, store.name, manifest, digest, run.events_path
+                )
+            )
     finally:
         host_files.remove_tree(root)
     return outcomes
 
 
-def _stream_to_store(host_files: Any, source: str, store: Any, key: str, entry: FileEntry
-                     ) -> None:
+def _stream_to_store(host_files: Any, source: str, store: Any, key: str, entry: FileEntry) -> None:
     """Stream one artifact from the host into the store, hashing in flight; the digest seen in
     transit must equal the one the host computed."""
     with host_files.open_read(source) as handle:

@@ -30,8 +30,13 @@ class CopyOutcome:
     bytes: int
 
 
-def copy_point(source: Store, destination: Store, manifest: Manifest, manifest_bytes: bytes,
-               manifest_sha256: str) -> None:
+def copy_point(
+    source: Store,
+    destination: Store,
+    manifest: Manifest,
+    manifest_bytes: bytes,
+    manifest_sha256: str,
+) -> None:
     """Copy one recovery point between stores, streaming and hashing; write the manifest last,
     then re-read every file at the destination. Raise DigestMismatch on any difference."""
     prefix = point_prefix(manifest.system, manifest.dataset, manifest.recovery_point_id)
@@ -50,10 +55,15 @@ def copy_point(source: Store, destination: Store, manifest: Manifest, manifest_b
         with destination.open_read(key) as handle:
             size, digest = digest_stream(handle, manifest.hash_algorithm)
         if (size, digest) != (entry.size, entry.digest):
-            raise DigestMismatch(f"{destination.name}:{key}", entry.digest, digest,
-                                 "re-read at the destination")
-    destination.write_stream(f"{prefix}/{MANIFEST_NAME}", [manifest_bytes],
-                             size=len(manifest_bytes), sha256=manifest_sha256)
+            raise DigestMismatch(
+                f"{destination.name}:{key}", entry.digest, digest, "re-read at the destination"
+            )
+    destination.write_stream(
+        f"{prefix}/{MANIFEST_NAME}",
+        [manifest_bytes],
+        size=len(manifest_bytes),
+        sha256=manifest_sha256,
+    )
 
 
 def run_copy_offsite(
@@ -75,31 +85,55 @@ def run_copy_offsite(
             continue
         source = runtime.store(source_store or system.primary_store)
         destination = runtime.store(destination_store or system.offsite_store)
-        job_id = cat.start_job(runtime.catalog, "copy_offsite", f"{system.name}->{destination.name}")
+        job_id = cat.start_job(
+            runtime.catalog, "copy_offsite", f"{system.name}->{destination.name}"
+        )
         try:
             with runtime.catalog.begin() as connection:
                 done = {
                     row.recovery_point_id
                     for row in cat.list_copies(connection)
-                    if row.store == destination.name and row.status == "present"
+                    if row.store == destination.name
+                    and row.status == "present"
                     and row.verified_at is not None
                 }
             for dataset in system.datasets:
                 for point in complete_points(source, system.name, dataset.name):
                     if (points and point not in points) or (not points and point in done):
                         continue
-                    manifest, digest = load_manifest(runtime, source, system.name,
-                                                     dataset.name, point)
+                    manifest, digest = load_manifest(
+                        runtime, source, system.name, dataset.name, point
+                    )
                     key = f"{point_prefix(system.name, dataset.name, point)}/{MANIFEST_NAME}"
                     copy_point(source, destination, manifest, source.read_bytes(key), digest)
                     verified = cat.now()
                     with runtime.catalog.begin() as connection:
-                        cat.record_copy(connection, point, destination.name, destination.site,
-                                        written_at=verified, verified_at=verified)
-                    logger.info("copied %s/%s %s to %s (%s), verified there", system.name,
-                                dataset.name, point, destination.name, destination.site)
-                    outcomes.append(CopyOutcome(point, system.name, dataset.name, source.name,
-                                                destination.name, manifest.total_bytes))
+                        cat.record_copy(
+                            connection,
+                            point,
+                            destination.name,
+                            destination.site,
+                            written_at=verified,
+                            verified_at=verified,
+                        )
+                    logger.info(
+                        "copied %s/%s %s to %s (%s), verified there",
+                        system.name,
+                        dataset.name,
+                        point,
+                        destination.name,
+                        destination.site,
+                    )
+                    outcomes.append(
+                        CopyOutcome(
+                            point,
+                            system.name,
+                            dataset.name,
+                            source.name,
+                            destination.name,
+                            manifest.total_bytes,
+                        )
+                    )
         except Exception as error:
             cat.finish_job(runtime.catalog, job_id, ok=False, error=str(error))
             raise

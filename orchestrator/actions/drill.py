@@ -54,8 +54,11 @@ class DrillOutcome:
 
 
 def iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
+    return (
+        datetime.fromtimestamp(moment, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def run_drill(
@@ -71,8 +74,11 @@ def run_drill(
     drill_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     state = drill_steps.DrillState(scenario=scenario, runtime=runtime)
     with runtime.catalog.begin() as connection:
-        connection.execute(cat.drills.insert().values(
-            id=drill_id, scenario=scenario.name, started_at=started, status="running"))
+        connection.execute(
+            cat.drills.insert().values(
+                id=drill_id, scenario=scenario.name, started_at=started, status="running"
+            )
+        )
     records: list[StepRecord] = []
     passed = True
     for step in scenario.steps:
@@ -91,31 +97,51 @@ def run_drill(
             on_step(record)
         if not passed:
             break
-    for step in scenario.steps[len(records):]:
-        records.append(StepRecord(step.name, step.action, status="skipped",
-                                  message="not run: an earlier step failed"))
+    for step in scenario.steps[len(records) :]:
+        records.append(
+            StepRecord(
+                step.name, step.action, status="skipped", message="not run: an earlier step failed"
+            )
+        )
         if on_step:
             on_step(records[-1])
     measurements = state.measurements()
     finished = time.time()
-    report = make_report(drill_id, scenario, scenario_path, records, measurements, passed,
-                         started, finished, runtime)
-    package = write_package(runtime.config.evidence_dir, "drill", report,
-                            state.attachments(), runtime.config.signing_key)
+    report = make_report(
+        drill_id, scenario, scenario_path, records, measurements, passed, started, finished, runtime
+    )
+    package = write_package(
+        runtime.config.evidence_dir,
+        "drill",
+        report,
+        state.attachments(),
+        runtime.config.signing_key,
+    )
     with runtime.catalog.begin() as connection:
-        connection.execute(cat.drills.update().where(cat.drills.c.id == drill_id).values(
-            finished_at=finished,
-            status="passed" if passed else "failed",
-            rto_seconds=measurements.get("rto_seconds"),
-            rpo_seconds=measurements.get("rpo_seconds"),
-            failover_ok=state.failover_ok,
-            failback_ok=state.failback_ok,
-            evidence_path=str(package.path),
-            evidence_manifest_sha256=package.manifest_sha256,
-            detail={"measurements": measurements},
-        ))
-    return DrillOutcome(drill_id, scenario.name, passed, records, measurements, package.path,
-                        package.manifest_sha256)
+        connection.execute(
+            cat.drills.update()
+            .where(cat.drills.c.id == drill_id)
+            .values(
+                finished_at=finished,
+                status="passed" if passed else "failed",
+                rto_seconds=measurements.get("rto_seconds"),
+                rpo_seconds=measurements.get("rpo_seconds"),
+                failover_ok=state.failover_ok,
+                failback_ok=state.failback_ok,
+                evidence_path=str(package.path),
+                evidence_manifest_sha256=package.manifest_sha256,
+                detail={"measurements": measurements},
+            )
+        )
+    return DrillOutcome(
+        drill_id,
+        scenario.name,
+        passed,
+        records,
+        measurements,
+        package.path,
+        package.manifest_sha256,
+    )
 
 
 def _run_step(state: drill_steps.DrillState, step: Step) -> tuple[str, dict[str, Any]]:
@@ -123,9 +149,17 @@ def _run_step(state: drill_steps.DrillState, step: Step) -> tuple[str, dict[str,
     return handler(state, step)
 
 
-def make_report(drill_id: str, scenario: Scenario, scenario_path: Path,
-                records: list[StepRecord], measurements: dict[str, Any], passed: bool,
-                started: float, finished: float, runtime: Runtime) -> dict[str, Any]:
+def make_report(
+    drill_id: str,
+    scenario: Scenario,
+    scenario_path: Path,
+    records: list[StepRecord],
+    measurements: dict[str, Any],
+    passed: bool,
+    started: float,
+    finished: float,
+    runtime: Runtime,
+) -> dict[str, Any]:
     """Return the drill's report dict (report.json; report.html is rendered from it)."""
     import platform
 
@@ -133,7 +167,11 @@ def make_report(drill_id: str, scenario: Scenario, scenario_path: Path,
 
     objectives = scenario.objectives
     labels = {
-        "rto_seconds": ("恢复时间 RTO（灾难宣告→服务验证）", "RTO (disaster → verified service)", "s"),
+        "rto_seconds": (
+            "恢复时间 RTO（灾难宣告→服务验证）",
+            "RTO (disaster → verified service)",
+            "s",
+        ),
         "rpo_seconds": ("数据丢失窗口 RPO", "RPO (disaster − recovery point)", "s"),
         "postings_lost": ("丢失的记账笔数", "Postings lost", ""),
         "postings_at_disaster": ("灾难时的记账笔数", "Postings at disaster", ""),
@@ -142,34 +180,51 @@ def make_report(drill_id: str, scenario: Scenario, scenario_path: Path,
     return {
         "kind": "drill",
         "id": drill_id,
-        "title": {"zh": f"灾难恢复演练报告：{scenario.title.zh}",
-                  "en": f"Disaster-recovery drill report: {scenario.title.en}"},
+        "title": {
+            "zh": f"灾难恢复演练报告：{scenario.title.zh}",
+            "en": f"Disaster-recovery drill report: {scenario.title.en}",
+        },
         "outcome": "passed" if passed else "failed",
         "started_at": iso(started),
         "finished_at": iso(finished),
-        "scenario": {"name": scenario.name, "file": scenario_path.name,
-                     "description": scenario.description.model_dump()
-                     if scenario.description else None,
-                     "system": scenario.system,
-                     "objectives": objectives.model_dump()},
+        "scenario": {
+            "name": scenario.name,
+            "file": scenario_path.name,
+            "description": scenario.description.model_dump() if scenario.description else None,
+            "system": scenario.system,
+            "objectives": objectives.model_dump(),
+        },
         "measurements": [
-            {"name": name, "label": {"zh": labels[name][0], "en": labels[name][1]},
-             "value": measurements[name], "unit": labels[name][2]}
-            for name in labels if measurements.get(name) is not None
+            {
+                "name": name,
+                "label": {"zh": labels[name][0], "en": labels[name][1]},
+                "value": measurements[name],
+                "unit": labels[name][2],
+            }
+            for name in labels
+            if measurements.get(name) is not None
         ],
         "steps": [
-            {"name": r.name, "action": r.action, "status": r.status,
-             "started_at": iso(r.started_at) if r.started_at else None,
-             "finished_at": iso(r.finished_at) if r.finished_at else None,
-             "duration_seconds": r.duration_seconds if r.started_at else None,
-             "message": r.message, "detail": r.detail}
+            {
+                "name": r.name,
+                "action": r.action,
+                "status": r.status,
+                "started_at": iso(r.started_at) if r.started_at else None,
+                "finished_at": iso(r.finished_at) if r.finished_at else None,
+                "duration_seconds": r.duration_seconds if r.started_at else None,
+                "message": r.message,
+                "detail": r.detail,
+            }
             for r in records
         ],
         "findings": drill_steps.drill_findings(measurements, passed),
         "recovery_points": drill_steps.recovery_point_rows(measurements),
         "mismatches": measurements.get("mismatches", []),
-        "versions": {"orchestrator": __version__, "python": platform.python_version(),
-                     "ansible_core": ansible.release.__version__},
+        "versions": {
+            "orchestrator": __version__,
+            "python": platform.python_version(),
+            "ansible_core": ansible.release.__version__,
+        },
         "accountable_person": runtime.config.model.evidence.accountable_person
         or "(not configured: evidence.accountable_person)",
     }

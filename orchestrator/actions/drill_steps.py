@@ -62,14 +62,22 @@ class DrillState:
             snapshot = min(_epoch(d.manifest.started_at) for d in self.failover.datasets)
             values["rpo_seconds"] = round(self.disaster_time - snapshot, 3)
             values["failover_points"] = [
-                {"id": d.recovery_point_id, "system": d.manifest.system, "dataset": d.dataset,
-                 "business_date": d.manifest.business_date, "finished_at": d.manifest.finished_at,
-                 "manifest_sha256": d.manifest_sha256, "files": len(d.manifest.files),
-                 "bytes": d.manifest.total_bytes, "store": d.store}
+                {
+                    "id": d.recovery_point_id,
+                    "system": d.manifest.system,
+                    "dataset": d.dataset,
+                    "business_date": d.manifest.business_date,
+                    "finished_at": d.manifest.finished_at,
+                    "manifest_sha256": d.manifest_sha256,
+                    "files": len(d.manifest.files),
+                    "bytes": d.manifest.total_bytes,
+                    "store": d.store,
+                }
                 for d in self.failover.datasets
             ]
-            ledger = next((d for d in self.failover.datasets if d.dataset == self.ledger_dataset),
-                          None)
+            ledger = next(
+                (d for d in self.failover.datasets if d.dataset == self.ledger_dataset), None
+            )
             if ledger and self.postings_at_disaster is not None:
                 restored = ledger.fingerprint.get("objects", {}).get("postings", {}).get("rows")
                 if restored is not None:
@@ -88,33 +96,50 @@ def _epoch(text: str) -> float:
 def step_workload(state: DrillState, step: Step) -> StepResult:
     assert step.site and step.dataset
     state.ledger_dataset = step.dataset
-    result, events = run_workload(state.runtime, state.scenario.system, step.site, step.dataset,
-                                  postings=step.postings or 500, seed=step.seed)
+    result, events = run_workload(
+        state.runtime,
+        state.scenario.system,
+        step.site,
+        step.dataset,
+        postings=step.postings or 500,
+        seed=step.seed,
+    )
     state.events.append(events)
     verb = "seeded" if step.seed is not None else "wrote postings to"
-    return (f"{verb} the ledger at {step.site}: {result['postings']} postings in total",
-            dict(result))
+    return (
+        f"{verb} the ledger at {step.site}: {result['postings']} postings in total",
+        dict(result),
+    )
 
 
 def step_backup(state: DrillState, step: Step) -> StepResult:
-    outcomes = run_backup(state.runtime, state.scenario.system, site_name=step.site,
-                          store_name=step.store)
+    outcomes = run_backup(
+        state.runtime, state.scenario.system, site_name=step.site, store_name=step.store
+    )
     for outcome in outcomes:
         state.manifests[outcome.recovery_point_id] = serialise_manifest(outcome.manifest)
         state.events.append(outcome.events_path)
     points = {o.dataset: o.recovery_point_id for o in outcomes}
     total = sum(o.manifest.total_bytes for o in outcomes)
-    return (f"{len(outcomes)} full recovery points ({total} bytes) in store {outcomes[0].store}",
-            {"recovery_points": points})
+    return (
+        f"{len(outcomes)} full recovery points ({total} bytes) in store {outcomes[0].store}",
+        {"recovery_points": points},
+    )
 
 
 def step_copy_offsite(state: DrillState, step: Step) -> StepResult:
-    outcomes = run_copy_offsite(state.runtime, systems=[state.scenario.system],
-                                source_store=step.from_store, destination_store=step.store)
+    outcomes = run_copy_offsite(
+        state.runtime,
+        systems=[state.scenario.system],
+        source_store=step.from_store,
+        destination_store=step.store,
+    )
     if not outcomes:
         raise CheckFailed("nothing was copied off-site")
-    return (f"{len(outcomes)} recovery points copied to {outcomes[0].destination} and "
-            "re-hashed there", {"copied": [o.recovery_point_id for o in outcomes]})
+    return (
+        f"{len(outcomes)} recovery points copied to {outcomes[0].destination} and re-hashed there",
+        {"copied": [o.recovery_point_id for o in outcomes]},
+    )
 
 
 def step_disaster(state: DrillState, step: Step) -> StepResult:
@@ -123,53 +148,82 @@ def step_disaster(state: DrillState, step: Step) -> StepResult:
     config = runtime.config.model
     site = config.site(step.site)
     system = config.system(state.scenario.system)
-    fingerprints, events = run_fingerprint(runtime, system.name, site.name,
-                                           ident=f"disaster-fingerprint-{site.name}-{time.time_ns()}")
+    fingerprints, events = run_fingerprint(
+        runtime, system.name, site.name, ident=f"disaster-fingerprint-{site.name}-{time.time_ns()}"
+    )
     state.events.append(events)
     if state.ledger_dataset:
         objects = fingerprints[state.ledger_dataset]["fingerprint"].get("objects", {})
         state.postings_at_disaster = objects.get("postings", {}).get("rows")
     state.disaster_time = time.time()
-    paths = [make_playbook_item(site, d, site.spool)["live_path"]
-             for d in system.datasets if d.path]
+    paths = [
+        make_playbook_item(site, d, site.spool)["live_path"] for d in system.datasets if d.path
+    ]
     for store_name in step.destroy_stores:
         url = runtime.config.store_url(store_name)
         if not url.startswith("file://"):
-            raise CheckFailed(f"store {store_name}: only file:// stores can be destroyed by a drill")
+            raise CheckFailed(
+                f"store {store_name}: only file:// stores can be destroyed by a drill"
+            )
         paths.append(url.removeprefix("file://"))
-    run = run_playbook("wipe.yml", inventory=runtime.config.inventory,
-                       extravars={"dr_host": site.host, "dr_paths": paths,
-                                  "dr_purpose": "disaster"},
-                       ident=f"disaster-{site.name}-{time.time_ns()}", work_dir=runtime.work_dir,
-                       limit=site.host)
+    run = run_playbook(
+        "wipe.yml",
+        inventory=runtime.config.inventory,
+        extravars={"dr_host": site.host, "dr_paths": paths, "dr_purpose": "disaster"},
+        ident=f"disaster-{site.name}-{time.time_ns()}",
+        work_dir=runtime.work_dir,
+        limit=site.host,
+    )
     state.events.append(run.events_path)
     if not run.ok:
         raise CheckFailed("disaster injection failed: " + "; ".join(run.failures))
     with runtime.catalog.begin() as connection:
         for copy in cat.list_copies(connection):
             if copy.store in step.destroy_stores and copy.status == "present":
-                cat.mark_copy(connection, copy.recovery_point_id, copy.store, "lost",
-                              reason=f"destroyed by drill {state.scenario.name}")
-    return (f"production data at {site.name} and store(s) {', '.join(step.destroy_stores)} "
-            f"destroyed; {state.postings_at_disaster} postings at disaster time",
-            {"destroyed": len(paths)})
+                cat.mark_copy(
+                    connection,
+                    copy.recovery_point_id,
+                    copy.store,
+                    "lost",
+                    reason=f"destroyed by drill {state.scenario.name}",
+                )
+    return (
+        f"production data at {site.name} and store(s) {', '.join(step.destroy_stores)} "
+        f"destroyed; {state.postings_at_disaster} postings at disaster time",
+        {"destroyed": len(paths)},
+    )
 
 
 def _restore_checked(state: DrillState, step: Step) -> RestoreOutcome:
     assert step.from_store and step.to_site
     try:
-        outcome = run_restore(state.runtime, state.scenario.system, store_name=step.from_store,
-                              site_name=step.to_site, purpose=step.name)
+        outcome = run_restore(
+            state.runtime,
+            state.scenario.system,
+            store_name=step.from_store,
+            site_name=step.to_site,
+            purpose=step.name,
+        )
     except DigestMismatch as error:
         point, _, file = error.key.partition("/data/")
-        state.mismatches.append({"recovery_point": point.rsplit("/", 1)[-1], "file": file,
-                                 "expected": error.expected, "actual": error.actual,
-                                 "store": step.from_store})
+        state.mismatches.append(
+            {
+                "recovery_point": point.rsplit("/", 1)[-1],
+                "file": file,
+                "expected": error.expected,
+                "actual": error.actual,
+                "store": step.from_store,
+            }
+        )
         raise
     state.events.append(outcome.events_path)
     bad = [f"{d.dataset}: {'; '.join(d.differences)}" for d in outcome.datasets if d.differences]
-    bad += [f"{d.dataset}: invariant {name} violated by {count} rows"
-            for d in outcome.datasets for name, count in d.invariant_violations.items() if count]
+    bad += [
+        f"{d.dataset}: invariant {name} violated by {count} rows"
+        for d in outcome.datasets
+        for name, count in d.invariant_violations.items()
+        if count
+    ]
     if bad:
         raise CheckFailed("restored data does not match the source: " + " | ".join(bad))
     return outcome
@@ -180,33 +234,47 @@ def step_failover(state: DrillState, step: Step) -> StepResult:
     state.failover = outcome
     state.failover_verified_time = time.time()
     state.failover_ok = True
-    return (f"{len(outcome.datasets)} datasets restored from {step.from_store} into "
-            f"{step.to_site}; every file digest, fingerprint and invariant checked",
-            {"restored": {d.dataset: d.recovery_point_id for d in outcome.datasets}})
+    return (
+        f"{len(outcome.datasets)} datasets restored from {step.from_store} into "
+        f"{step.to_site}; every file digest, fingerprint and invariant checked",
+        {"restored": {d.dataset: d.recovery_point_id for d in outcome.datasets}},
+    )
 
 
 def step_failback(state: DrillState, step: Step) -> StepResult:
     outcome = _restore_checked(state, step)
-    return (f"{len(outcome.datasets)} datasets restored back into {step.to_site}",
-            {"restored": {d.dataset: d.recovery_point_id for d in outcome.datasets}})
+    return (
+        f"{len(outcome.datasets)} datasets restored back into {step.to_site}",
+        {"restored": {d.dataset: d.recovery_point_id for d in outcome.datasets}},
+    )
 
 
 def step_compare_sites(state: DrillState, step: Step) -> StepResult:
     first, second = step.sites
     system = state.scenario.system
     stamp = time.time_ns()
-    left, events_left = run_fingerprint(state.runtime, system, first, ident=f"compare-{first}-{stamp}")
-    right, events_right = run_fingerprint(state.runtime, system, second,
-                                          ident=f"compare-{second}-{stamp}")
+    left, events_left = run_fingerprint(
+        state.runtime, system, first, ident=f"compare-{first}-{stamp}"
+    )
+    right, events_right = run_fingerprint(
+        state.runtime, system, second, ident=f"compare-{second}-{stamp}"
+    )
     state.events += [events_left, events_right]
-    differences = [f"{name}: {difference}" for name in left
-                   for difference in compare_fingerprints(left[name]["fingerprint"],
-                                                          right[name]["fingerprint"])]
+    differences = [
+        f"{name}: {difference}"
+        for name in left
+        for difference in compare_fingerprints(
+            left[name]["fingerprint"], right[name]["fingerprint"]
+        )
+    ]
     if differences:
         raise CheckFailed(f"{first} and {second} differ: " + "; ".join(differences))
     state.failback_ok = state.failover_ok
-    return (f"{first} and {second} have equal fingerprints for {len(left)} datasets "
-            "(第十一条 「支持双向恢复，保证数据一致性」)", {"datasets": sorted(left)})
+    return (
+        f"{first} and {second} have equal fingerprints for {len(left)} datasets "
+        "(第十一条 「支持双向恢复，保证数据一致性」)",
+        {"datasets": sorted(left)},
+    )
 
 
 def step_reprotect(state: DrillState, step: Step) -> StepResult:
@@ -215,8 +283,12 @@ def step_reprotect(state: DrillState, step: Step) -> StepResult:
     store = state.runtime.store(step.store or system.primary_store)
     store.prepare()
     backup_message, detail = step_backup(state, step)
-    run_copy_offsite(state.runtime, systems=[system.name], source_store=store.name,
-                     points=list(detail["recovery_points"].values()))
+    run_copy_offsite(
+        state.runtime,
+        systems=[system.name],
+        source_store=store.name,
+        points=list(detail["recovery_points"].values()),
+    )
     return f"production protected again: {backup_message}, copied off-site", detail
 
 
@@ -237,18 +309,30 @@ def drill_findings(measurements: dict[str, Any], passed: bool) -> list[dict[str,
     pack = load_pack()
     findings = []
     for rule_id, ok, measured in (
-        ("dr.bidirectional", passed, "failover and failback verified, fingerprints equal"
-         if passed else "not both directions verified"),
+        (
+            "dr.bidirectional",
+            passed,
+            "failover and failback verified, fingerprints equal"
+            if passed
+            else "not both directions verified",
+        ),
         ("drill.yearly", passed, "drill passed" if passed else "drill failed"),
     ):
         rule = pack.get(rule_id)
-        findings.append({
-            "rule": rule_id, "subject": "drill",
-            "status": "compliant" if ok else "non_compliant",
-            "measured": measured, "threshold": rule.title_en,
-            "clause": {"source": rule.clause.source, "article": rule.clause.article,
-                       "text": rule.clause.text},
-        })
+        findings.append(
+            {
+                "rule": rule_id,
+                "subject": "drill",
+                "status": "compliant" if ok else "non_compliant",
+                "measured": measured,
+                "threshold": rule.title_en,
+                "clause": {
+                    "source": rule.clause.source,
+                    "article": rule.clause.article,
+                    "text": rule.clause.text,
+                },
+            }
+        )
     return findings
 
 

@@ -64,13 +64,15 @@ def complete_points(store: Store, system: str, dataset: str) -> list[str]:
     return sorted(
         point
         for point_system, point_dataset, point in store.list_points()
-        if point_system == system and point_dataset == dataset
+        if point_system == system
+        and point_dataset == dataset
         and store.exists(f"{point_prefix(system, dataset, point)}/{MANIFEST_NAME}")
     )
 
 
-def load_manifest(runtime: Runtime, store: Store, system: str, dataset: str, point: str
-                  ) -> tuple[Manifest, str]:
+def load_manifest(
+    runtime: Runtime, store: Store, system: str, dataset: str, point: str
+) -> tuple[Manifest, str]:
     """Read and parse a recovery point's manifest from a store and check its digest against
     the catalog's record. Raise CheckFailed on a hostile, malformed or edited manifest."""
     key = f"{point_prefix(system, dataset, point)}/{MANIFEST_NAME}"
@@ -85,8 +87,12 @@ def load_manifest(runtime: Runtime, store: Store, system: str, dataset: str, poi
     with runtime.catalog.begin() as connection:
         row = cat.get_recovery_point(connection, point)
     if row is not None and row.manifest_sha256 != digest:
-        raise DigestMismatch(f"{store.name}:{key}", row.manifest_sha256, digest,
-                             "manifest changed after it was written")
+        raise DigestMismatch(
+            f"{store.name}:{key}",
+            row.manifest_sha256,
+            digest,
+            "manifest changed after it was written",
+        )
     return manifest, digest
 
 
@@ -98,15 +104,20 @@ def fetch_to_host(store: Store, manifest: Manifest, host_files: Any, destination
     for entry in manifest.files:
         key = f"{prefix}/data/{entry.path}"
         if not store.exists(key):
-            raise CheckFailed(f"{store.name}:{key}: missing (expected {entry.size} bytes, "
-                              f"digest {entry.digest})")
+            raise CheckFailed(
+                f"{store.name}:{key}: missing (expected {entry.size} bytes, digest {entry.digest})"
+            )
         with store.open_read(key) as handle:
             blocks, result = hashed(read_blocks(handle), manifest.hash_algorithm)
             host_files.write_stream(f"{destination}/data/{entry.path}", blocks)
         size, digest = result()
         if digest != entry.digest or size != entry.size:
-            raise DigestMismatch(f"{store.name}:{key}", entry.digest, digest,
-                                 f"{size} bytes read, {entry.size} expected")
+            raise DigestMismatch(
+                f"{store.name}:{key}",
+                entry.digest,
+                digest,
+                f"{size} bytes read, {entry.size} expected",
+            )
 
 
 def run_restore(
@@ -136,8 +147,10 @@ def run_restore(
             if point is None:
                 available = complete_points(store, system.name, dataset.name)
                 if not available:
-                    raise CheckFailed(f"store {store.name}: no complete recovery point of "
-                                      f"{system.name}/{dataset.name}")
+                    raise CheckFailed(
+                        f"store {store.name}: no complete recovery point of "
+                        f"{system.name}/{dataset.name}"
+                    )
                 point = available[-1]
             manifest, digest = load_manifest(runtime, store, system.name, dataset.name, point)
             item = make_playbook_item(site, dataset, root)
@@ -148,8 +161,12 @@ def run_restore(
         run = run_playbook(
             "restore.yml",
             inventory=runtime.config.inventory,
-            extravars={"dr_host": site.host, "dr_spool_root": root, "dr_datasets": items,
-                       "dr_hash_algorithm": "sha256"},
+            extravars={
+                "dr_host": site.host,
+                "dr_spool_root": root,
+                "dr_datasets": items,
+                "dr_hash_algorithm": "sha256",
+            },
             ident=f"{purpose}-{system.name}-{site.name}-{started:%Y%m%dT%H%M%S%fZ}",
             work_dir=runtime.work_dir,
             limit=site.host,
@@ -157,37 +174,49 @@ def run_restore(
     finally:
         host_files.remove_tree(root)
     if not run.ok:
-        raise InfrastructureError(f"restore of {system.name} into {site.name} failed: "
-                                  + "; ".join(run.failures or [run.status]))
+        raise InfrastructureError(
+            f"restore of {system.name} into {site.name} failed: "
+            + "; ".join(run.failures or [run.status])
+        )
     restored = []
     for dataset in chosen:
         manifest, digest = manifests[dataset.name]
         result = run.result(site.host, f"restore:{dataset.name}")
         differences = compare_fingerprints(manifest.fingerprint, result["fingerprint"])
-        restored.append(RestoredDataset(
-            dataset=dataset.name,
-            recovery_point_id=manifest.recovery_point_id,
-            store=store.name,
-            manifest=manifest,
-            manifest_sha256=digest,
-            fingerprint=result["fingerprint"],
-            differences=tuple(differences),
-            invariant_violations=dict(result.get("invariants", {})),
-        ))
-        logger.info("restored %s/%s %s into %s: %s", system.name, dataset.name,
-                    manifest.recovery_point_id, site.name,
-                    "fingerprint equal" if not differences else "; ".join(differences))
+        restored.append(
+            RestoredDataset(
+                dataset=dataset.name,
+                recovery_point_id=manifest.recovery_point_id,
+                store=store.name,
+                manifest=manifest,
+                manifest_sha256=digest,
+                fingerprint=result["fingerprint"],
+                differences=tuple(differences),
+                invariant_violations=dict(result.get("invariants", {})),
+            )
+        )
+        logger.info(
+            "restored %s/%s %s into %s: %s",
+            system.name,
+            dataset.name,
+            manifest.recovery_point_id,
+            site.name,
+            "fingerprint equal" if not differences else "; ".join(differences),
+        )
     return RestoreOutcome(site.name, tuple(restored), run.events_path)
 
 
-def run_fingerprint(runtime: Runtime, system_name: str, site_name: str, *, ident: str
-                    ) -> tuple[dict[str, Mapping[str, Any]], Path]:
+def run_fingerprint(
+    runtime: Runtime, system_name: str, site_name: str, *, ident: str
+) -> tuple[dict[str, Mapping[str, Any]], Path]:
     """Fingerprint a system's live datasets at a site; return {dataset: result} and events."""
     config = runtime.config.model
     system = config.system(system_name)
     site = config.site(site_name)
-    items = [make_playbook_item(site, d, spool_root(site, "fingerprint", system.name))
-             for d in system.datasets]
+    items = [
+        make_playbook_item(site, d, spool_root(site, "fingerprint", system.name))
+        for d in system.datasets
+    ]
     run = run_playbook(
         "fingerprint.yml",
         inventory=runtime.config.inventory,
@@ -197,7 +226,11 @@ def run_fingerprint(runtime: Runtime, system_name: str, site_name: str, *, ident
         limit=site.host,
     )
     if not run.ok:
-        raise InfrastructureError(f"fingerprint of {system.name} at {site.name} failed: "
-                                  + "; ".join(run.failures or [run.status]))
-    return ({d.name: run.result(site.host, f"fingerprint:{d.name}") for d in system.datasets},
-            run.events_path)
+        raise InfrastructureError(
+            f"fingerprint of {system.name} at {site.name} failed: "
+            + "; ".join(run.failures or [run.status])
+        )
+    return (
+        {d.name: run.result(site.host, f"fingerprint:{d.name}") for d in system.datasets},
+        run.events_path,
+    )

@@ -17,15 +17,19 @@ LEDGER_INVARIANT = (
     "FROM postings GROUP BY account_id) p ON p.account_id = a.id "
     "WHERE a.balance_cents != COALESCE(p.total, 0)"
 )
-SITES = (("production", "production", "prod-core-1", "Shanghai"),
-         ("disaster-recovery", "disaster_recovery", "dr-core-1", "Hefei"))
+SITES = (
+    ("production", "production", "prod-core-1", "Shanghai"),
+    ("disaster-recovery", "disaster_recovery", "dr-core-1", "Hefei"),
+)
 
 
 def make_inventory(python: str) -> str:
     """Return the sandbox inventory: every host is this machine over Ansible's `local`."""
     line = f"ansible_connection=local ansible_python_interpreter={python}"
-    return (f"[production]\nprod-core-1 {line}\n\n[disaster_recovery]\ndr-core-1 {line}\n\n"
-            f"[verification]\nverify-1 {line}\n")
+    return (
+        f"[production]\nprod-core-1 {line}\n\n[disaster_recovery]\ndr-core-1 {line}\n\n"
+        f"[verification]\nverify-1 {line}\n"
+    )
 
 
 def make_config(root: Path) -> dict[str, object]:
@@ -34,41 +38,77 @@ def make_config(root: Path) -> dict[str, object]:
         "version": 1,
         "state_dir": "state",
         "inventory": "inventory.ini",
-        "evidence": {"directory": "../evidence", "signing_key": "../keys/evidence-ed25519.pem",
-                     "accountable_person": "沙箱演示 数据集中安全工作第一责任人 (sandbox demo)"},
+        "evidence": {
+            "directory": "../evidence",
+            "signing_key": "../keys/evidence-ed25519.pem",
+            "accountable_person": "沙箱演示 数据集中安全工作第一责任人 (sandbox demo)",
+        },
         "calendar": {"business_date_cutoff_hour": 6},
         "sites": [
-            {"name": name, "role": role, "host": host, "city": city,
-             "data_root": str(root / "sites" / name / "data"),
-             "spool": str(root / "sites" / name / "spool")}
+            {
+                "name": name,
+                "role": role,
+                "host": host,
+                "city": city,
+                "data_root": str(root / "sites" / name / "data"),
+                "spool": str(root / "sites" / name / "spool"),
+            }
             for name, role, host, city in SITES
-        ] + [{"name": "verification", "role": "vault", "host": "verify-1", "city": "Shanghai",
-              "data_root": str(root / "sites" / "verification" / "enclave"),
-              "spool": str(root / "sites" / "verification" / "spool")}],
-        "stores": [
-            {"name": "primary", "url": f"file://{root / 'stores' / 'primary'}",
-             "site": "production"},
-            {"name": "offsite", "url": f"file://{root / 'stores' / 'offsite'}",
-             "site": "disaster-recovery"},
+        ]
+        + [
+            {
+                "name": "verification",
+                "role": "vault",
+                "host": "verify-1",
+                "city": "Shanghai",
+                "data_root": str(root / "sites" / "verification" / "enclave"),
+                "spool": str(root / "sites" / "verification" / "spool"),
+            }
         ],
-        "systems": [{
-            "name": "core-banking",
-            "production_site": "production",
-            "disaster_recovery_site": "disaster-recovery",
-            "primary_store": "primary",
-            "offsite_store": "offsite",
-            "datasets": [
-                {"name": "ledger", "engine": "sqlite", "category": "customer_data",
-                 "path": "ledger/ledger.db",
-                 "invariants": {"balance_equals_sum_of_postings": LEDGER_INVARIANT}},
-                {"name": "config", "engine": "files", "category": "configuration",
-                 "path": "config"},
-                {"name": "programs", "engine": "files", "category": "programs",
-                 "path": "programs"},
-                {"name": "oplogs", "engine": "files", "category": "logs", "path": "logs"},
-                {"name": "audit", "engine": "files", "category": "audit", "path": "audit"},
-            ],
-        }],
+        "stores": [
+            {
+                "name": "primary",
+                "url": f"file://{root / 'stores' / 'primary'}",
+                "site": "production",
+            },
+            {
+                "name": "offsite",
+                "url": f"file://{root / 'stores' / 'offsite'}",
+                "site": "disaster-recovery",
+            },
+        ],
+        "systems": [
+            {
+                "name": "core-banking",
+                "production_site": "production",
+                "disaster_recovery_site": "disaster-recovery",
+                "primary_store": "primary",
+                "offsite_store": "offsite",
+                "datasets": [
+                    {
+                        "name": "ledger",
+                        "engine": "sqlite",
+                        "category": "customer_data",
+                        "path": "ledger/ledger.db",
+                        "invariants": {"balance_equals_sum_of_postings": LEDGER_INVARIANT},
+                    },
+                    {
+                        "name": "config",
+                        "engine": "files",
+                        "category": "configuration",
+                        "path": "config",
+                    },
+                    {
+                        "name": "programs",
+                        "engine": "files",
+                        "category": "programs",
+                        "path": "programs",
+                    },
+                    {"name": "oplogs", "engine": "files", "category": "logs", "path": "logs"},
+                    {"name": "audit", "engine": "files", "category": "audit", "path": "audit"},
+                ],
+            }
+        ],
     }
 
 

@@ -74,7 +74,9 @@ def redact(value: Any) -> Any:
     """Return value with the contents of secret-looking keys replaced by '***'."""
     if isinstance(value, dict):
         return {
-            key: "***" if any(marker in str(key).lower() for marker in SECRET_KEYS) else redact(item)
+            key: "***"
+            if any(marker in str(key).lower() for marker in SECRET_KEYS)
+            else redact(item)
             for key, item in value.items()
         }
     if isinstance(value, list):

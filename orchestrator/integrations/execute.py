@@ -75,7 +75,5 @@ def run(
         raise InfrastructureError(f"{command[0]}: timed out after {timeout}s") from error
     result = Result(command, completed.returncode, completed.stdout, completed.stderr)
     if check and not result.ok:
-        raise InfrastructureError(
-            f"{command[0]} exited with {result.exit_code}:\n{result.tail()}"
-        )
+        raise InfrastructureError(f"{command[0]} exited with {result.exit_code}:\n{result.tail()}")
     return result

@@ -274,8 +274,9 @@ class JobBusy(Exception):
     """Another process holds the lock for this job."""
 
 
-def start_job(catalog: Catalog, kind: str, subject: str, detail: Mapping[str, Any] | None = None
-              ) -> int:
+def start_job(
+    catalog: Catalog, kind: str, subject: str, detail: Mapping[str, Any] | None = None
+) -> int:
     """Record a running job and take its lock; raise JobBusy if one is already running."""
     try:
         with catalog.begin() as connection:
@@ -295,8 +296,14 @@ def start_job(catalog: Catalog, kind: str, subject: str, detail: Mapping[str, An
         raise JobBusy(f"{kind} {subject} is already running") from error
 
 
-def finish_job(catalog: Catalog, job_id: int, *, ok: bool, error: str | None = None,
-               detail: Mapping[str, Any] | None = None) -> None:
+def finish_job(
+    catalog: Catalog,
+    job_id: int,
+    *,
+    ok: bool,
+    error: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
     """Record the end of a job and release its lock."""
     values: dict[str, Any] = {
         "state": "succeeded" if ok else "failed",
@@ -325,8 +332,12 @@ def release_stale_jobs(catalog: Catalog) -> int:
             connection.execute(
                 update(jobs)
                 .where(jobs.c.id == row.id)
-                .values(state="failed", lock_key=None, finished_at=now(),
-                        error="orchestrator stopped while the job ran; nothing counted")
+                .values(
+                    state="failed",
+                    lock_key=None,
+                    finished_at=now(),
+                    error="orchestrator stopped while the job ran; nothing counted",
+                )
             )
             released += 1
     return released

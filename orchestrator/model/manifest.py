@@ -142,8 +142,18 @@ def parse_manifest(data: bytes, *, source: str = "manifest.json") -> Manifest:
     if raw.get("kind") != "full":
         problems.append("kind: expected 'full'")
     strings = {}
-    for key in ("recovery_point_id", "system", "dataset", "engine", "business_date",
-                "started_at", "finished_at", "source_site", "source_host", "hash_algorithm"):
+    for key in (
+        "recovery_point_id",
+        "system",
+        "dataset",
+        "engine",
+        "business_date",
+        "started_at",
+        "finished_at",
+        "source_site",
+        "source_host",
+        "hash_algorithm",
+    ):
         strings[key] = _require(raw, key, str, problems)
     if strings["recovery_point_id"] and not RECOVERY_POINT_ID.match(strings["recovery_point_id"]):
         problems.append("recovery_point_id: expected YYYYMMDDTHHMMSSZ-xxxxxx")

@@ -11,8 +11,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from orchestrator.config import Config, format_validation_errors, parse_yaml_file
 from orchestrator.errors import InputError
 
-ACTIONS = ("workload", "backup", "copy_offsite", "disaster", "failover", "failback",
-           "compare_sites", "reprotect")
+ACTIONS = (
+    "workload",
+    "backup",
+    "copy_offsite",
+    "disaster",
+    "failover",
+    "failback",
+    "compare_sites",
+    "reprotect",
+)
 
 
 class _Model(BaseModel):
@@ -26,8 +34,16 @@ class Text(_Model):
 
 class Step(_Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
-    action: Literal["workload", "backup", "copy_offsite", "disaster", "failover", "failback",
-                    "compare_sites", "reprotect"]
+    action: Literal[
+        "workload",
+        "backup",
+        "copy_offsite",
+        "disaster",
+        "failover",
+        "failback",
+        "compare_sites",
+        "reprotect",
+    ]
     description: Text | None = None
     site: str | None = None
     store: str | None = None

@@ -22,10 +22,14 @@ from orchestrator.runtime import open_runtime
 
 
 def drctl(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "orchestrator", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=600,
-                          env={**os.environ, "PATH": f"{Path(sys.executable).parent}:"
-                                                      f"{os.environ['PATH']}"})
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +63,14 @@ def test_drill_passes_and_prints_rto_rpo_and_evidence(drilled: tuple[Path, str])
 
 def test_evidence_package_passes_sha256sum_and_is_complete(drilled: tuple[Path, str]) -> None:
     package = evidence_path(drilled[1])
-    check = subprocess.run(["sha256sum", "-c", "--strict", "MANIFEST.sha256"], cwd=package,
-                           capture_output=True, text=True)
+    check = subprocess.run(
+        ["sha256sum", "-c", "--strict", "MANIFEST.sha256"],
+        cwd=package,
+        capture_output=True,
+        text=True,
+    )
     assert check.returncode == 0, check.stdout + check.stderr
-    for name in ("report.html", "report.json", "MANIFEST.sha256.sig", "PREVIOUS",
-                 "SIGNER.pub.pem"):
+    for name in ("report.html", "report.json", "MANIFEST.sha256.sig", "PREVIOUS", "SIGNER.pub.pem"):
         assert (package / name).is_file(), name
     assert list((package / "events").glob("*.jsonl")), "raw ansible-runner events are kept"
     assert len(list((package / "manifests").glob("*.json"))) >= 5
@@ -77,7 +84,7 @@ def test_evidence_package_passes_sha256sum_and_is_complete(drilled: tuple[Path, 
 
 def test_evidence_never_holds_data_contents(drilled: tuple[Path, str]) -> None:
     package = evidence_path(drilled[1])
-    ledger = (drilled[0].parent / "sites" / "production" / "data" / "ledger" / "ledger.db")
+    ledger = drilled[0].parent / "sites" / "production" / "data" / "ledger" / "ledger.db"
     holder = b"holder-00042"  # an account holder name stored in the ledger
     assert holder in ledger.read_bytes()
     for path in package.rglob("*"):
@@ -105,8 +112,9 @@ def test_verify_all_passes_then_names_a_flipped_byte(drilled: tuple[Path, str]) 
 
 
 @pytest.mark.parametrize("damage", ["truncate", "remove"])
-def test_verify_all_catches_truncated_and_missing_files(drilled: tuple[Path, str],
-                                                        damage: str) -> None:
+def test_verify_all_catches_truncated_and_missing_files(
+    drilled: tuple[Path, str], damage: str
+) -> None:
     config = drilled[0]
     target = a_data_file(config, "primary")
     original = target.read_bytes()
@@ -125,7 +133,8 @@ def test_verify_all_catches_truncated_and_missing_files(drilled: tuple[Path, str
 
 
 def test_recovery_point_without_manifest_is_ignored_as_incomplete(
-        drilled: tuple[Path, str]) -> None:
+    drilled: tuple[Path, str],
+) -> None:
     config = drilled[0]
     complete = a_data_file(config).parents[1]
     incomplete = complete.with_name("29991231T000000Z-abcdef")

@@ -23,7 +23,10 @@ def write_config(tmp_path: Path, data: dict) -> Path:
 def test_sandbox_config_is_valid(tmp_path: Path) -> None:
     config = load_checked_config(write_config(tmp_path, make_config(tmp_path)))
     assert [dataset.name for dataset in config.model.systems[0].datasets][:3] == [
-        "ledger", "config", "programs"]
+        "ledger",
+        "config",
+        "programs",
+    ]
     assert not (tmp_path / "state").exists(), "loading a config must write nothing"
 
 
@@ -40,8 +43,10 @@ def test_config_reports_every_error_with_its_path(tmp_path: Path) -> None:
     text = str(raised.value)
     assert raised.value.exit_code == ExitCode.USAGE
     assert str(tmp_path / "dr.yml") in text
-    assert "systems[0].datasets[1].engine: expected 'files', 'sqlite', 'postgresql' or " \
-           "'mariadb'" in text
+    assert (
+        "systems[0].datasets[1].engine: expected 'files', 'sqlite', 'postgresql' or "
+        "'mariadb'" in text
+    )
     assert "systems[0].datasets[2].colour: unknown key" in text
     assert "stores[0]: url 'ftp://nowhere'" in text
     assert "inventory: required key is missing" in text

@@ -22,8 +22,10 @@ spec.loader.exec_module(dr_hashing)
 def make_ledger(path: Path, rows: int) -> None:
     connection = sqlite3.connect(path)
     connection.execute("CREATE TABLE postings (id INTEGER PRIMARY KEY, amount INTEGER, memo TEXT)")
-    connection.executemany("INSERT INTO postings (amount, memo) VALUES (?, ?)",
-                           [(index * 7, f"memo {index}") for index in range(rows)])
+    connection.executemany(
+        "INSERT INTO postings (amount, memo) VALUES (?, ?)",
+        [(index * 7, f"memo {index}") for index in range(rows)],
+    )
     connection.commit()
     connection.close()
 
@@ -35,7 +37,9 @@ def test_hash_file_matches_hashlib_and_splits_chunks(tmp_path: Path) -> None:
     size, digest, chunks = dr_hashing.hash_file(str(target), "sha256", chunk_bytes=4096)
     assert size == 10_000
     assert digest == hashlib.sha256(data).hexdigest()
-    assert chunks == [hashlib.sha256(data[i:i + 4096]).hexdigest() for i in range(0, 10_000, 4096)]
+    assert chunks == [
+        hashlib.sha256(data[i : i + 4096]).hexdigest() for i in range(0, 10_000, 4096)
+    ]
 
 
 def test_sqlite_fingerprint_is_logical_not_physical(tmp_path: Path) -> None:
@@ -62,10 +66,13 @@ def test_sqlite_fingerprint_changes_with_one_row(tmp_path: Path) -> None:
 def test_sqlite_invariants_count_violating_rows(tmp_path: Path) -> None:
     path = tmp_path / "a.db"
     make_ledger(path, 10)
-    result = dr_hashing.sqlite_invariants(str(path), {"no_negative": "SELECT id FROM postings "
-                                                      "WHERE amount < 0",
-                                                      "small": "SELECT id FROM postings "
-                                                      "WHERE amount < 14"})
+    result = dr_hashing.sqlite_invariants(
+        str(path),
+        {
+            "no_negative": "SELECT id FROM postings WHERE amount < 0",
+            "small": "SELECT id FROM postings WHERE amount < 14",
+        },
+    )
     assert result == {"no_negative": 0, "small": 2}
 
 

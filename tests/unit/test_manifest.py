@@ -22,10 +22,17 @@ DIGEST = "a" * 64
 
 def make_manifest(**changes: object) -> Manifest:
     values: dict[str, object] = dict(
-        recovery_point_id="20261123T020000Z-1a2b3c", system="core-banking", dataset="ledger",
-        engine="sqlite", business_date="2026-11-22", started_at="2026-11-23T02:00:00Z",
-        finished_at="2026-11-23T02:00:05Z", source_site="production", source_host="prod-1",
-        hash_algorithm="sha256", files=(FileEntry("ledger.db", 10, DIGEST),),
+        recovery_point_id="20261123T020000Z-1a2b3c",
+        system="core-banking",
+        dataset="ledger",
+        engine="sqlite",
+        business_date="2026-11-22",
+        started_at="2026-11-23T02:00:00Z",
+        finished_at="2026-11-23T02:00:05Z",
+        source_site="production",
+        source_host="prod-1",
+        hash_algorithm="sha256",
+        files=(FileEntry("ledger.db", 10, DIGEST),),
         fingerprint={"kind": "sqlite", "objects": {"accounts": {"rows": 3, "digest": DIGEST}}},
     )
     values.update(changes)
@@ -51,8 +58,9 @@ def test_manifest_digest_changes_when_one_field_changes() -> None:
     assert manifest_digest(first) != manifest_digest(second)
 
 
-@pytest.mark.parametrize("path", ["../etc/passwd", "data/../../x", "/etc/passwd", "a/./b",
-                                  "C:/windows", "a\\..\\b", ""])
+@pytest.mark.parametrize(
+    "path", ["../etc/passwd", "data/../../x", "/etc/passwd", "a/./b", "C:/windows", "a\\..\\b", ""]
+)
 def test_manifest_with_escaping_path_is_refused(path: str) -> None:
     data = raw(make_manifest())
     data["files"][0]["path"] = path
@@ -100,8 +108,12 @@ def test_fingerprints_equal_give_no_differences() -> None:
 
 
 def test_fingerprints_name_the_table_and_both_values() -> None:
-    expected = {"objects": {"postings": {"rows": 5, "digest": DIGEST},
-                            "accounts": {"rows": 2, "digest": DIGEST}}}
+    expected = {
+        "objects": {
+            "postings": {"rows": 5, "digest": DIGEST},
+            "accounts": {"rows": 2, "digest": DIGEST},
+        }
+    }
     actual = {"objects": {"postings": {"rows": 4, "digest": "b" * 64}}}
     differences = compare_fingerprints(expected, actual)
     assert "accounts: missing after restore" in differences
