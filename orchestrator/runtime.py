@@ -22,6 +22,7 @@ class Runtime:
     catalog: Catalog
     progress: bool = False
     _hosts: dict[str, HostFiles] = field(default_factory=dict)
+    _stores: dict[str, Store] = field(default_factory=dict)
 
     @property
     def work_dir(self) -> Path:
@@ -30,7 +31,10 @@ class Runtime:
         return path
 
     def store(self, name: str) -> Store:
-        return open_store(self.config, name)
+        """Return the named store, opened once per run (SFTP stores hold a connection)."""
+        if name not in self._stores:
+            self._stores[name] = open_store(self.config, name)
+        return self._stores[name]
 
     def host_files(self, host: str) -> HostFiles:
         if host not in self._hosts:
@@ -41,6 +45,11 @@ class Runtime:
         for host in self._hosts.values():
             host.close()
         self._hosts.clear()
+        for store in self._stores.values():
+            closer = getattr(store, "close", None)
+            if closer is not None:
+                closer()
+        self._stores.clear()
         self.catalog.close()
 
 

@@ -146,7 +146,7 @@ def run_playbook(
             rotate_artifacts=20,
         )
     # The artifacts hold a copy of the stdout and the command line; the events file is ours.
-    shutil.rmtree(private_dir / "artifacts" / ident, ignore_errors=True)
+    shutil.rmtree(private_dir, ignore_errors=True)
     run = PlaybookRun(
         playbook=playbook,
         ident=ident,

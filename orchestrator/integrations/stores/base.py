@@ -56,12 +56,48 @@ class Store(Protocol):
 
 
 def open_store(config: LoadedConfig, name: str) -> Store:
-    """Given the config and a store name, return the Store for its URL."""
+    """Given the config and a store name, return the Store for its URL (file://, s3://,
+    sftp://). Raise InputError when the URL or the store's settings are unusable."""
+    from orchestrator.errors import InputError
     from orchestrator.integrations.stores.file import FileStore
 
     definition = config.model.store(name)
     url = config.store_url(name)
     if url.startswith("file://"):
         return FileStore(name, definition.site, url.removeprefix("file://"))
+    if url.startswith("s3://"):
+        from orchestrator.checks import site_pack
+        from orchestrator.integrations.stores.s3 import S3Store, make_client, parse_s3_url
+
+        bucket, prefix = parse_s3_url(url, name)
+        rotation_days = site_pack(config).get("backup.rotation").value("min_days")
+        return S3Store(
+            name, definition.site, bucket=bucket, prefix=prefix,
+            client=make_client(name, definition.endpoint_url, definition.region,
+                               definition.profile),
+            rotation_seconds=float(rotation_days) * 86400.0,
+            endpoint_url=definition.endpoint_url, region=definition.region,
+            profile=definition.profile,
+        )
+    if url.startswith("sftp://"):
+        from orchestrator.integrations.stores.sftp import SftpStore, parse_sftp_url
+
+        if not definition.known_hosts:
+            raise InputError(str(config.path), [
+                f"{store_path(config, name)}.known_hosts: required for sftp:// "
+                "(strict host-key checking)"
+            ])
+        target, root = parse_sftp_url(
+            url, known_hosts=config.resolve(definition.known_hosts),
+            private_key=config.resolve(definition.private_key) if definition.private_key
+            else None, label=name)
+        return SftpStore(name, definition.site, target, root)
     scheme = url.split("://", 1)[0]
-    raise NotImplementedError(f"store {name}: {scheme}:// stores are not available yet")
+    raise InputError(str(config.path), [f"{store_path(config, name)}.url: unknown scheme "
+                                        f"{scheme}://"])
+
+
+def store_path(config: LoadedConfig, name: str) -> str:
+    """Return where a store is defined in dr.yml, e.g. `stores[1]`."""
+    index = next(i for i, store in enumerate(config.model.stores) if store.name == name)
+    return f"stores[{index}]"

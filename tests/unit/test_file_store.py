@@ -1,0 +1,48 @@
+"""The file store: atomic writes, digest checks, and keys that cannot leave the root."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from orchestrator.integrations.stores.file import FileStore
+from orchestrator.integrations.transfer import DigestMismatch
+
+
+def test_write_stream_is_atomic_and_checked(tmp_path: Path) -> None:
+    store = FileStore("primary", "production", str(tmp_path))
+    data = b"ledger bytes" * 1000
+    store.write_stream("s/d/p/data/a.db", [data[:5000], data[5000:]], size=len(data),
+                       sha256=hashlib.sha256(data).hexdigest())
+    assert store.read_bytes("s/d/p/data/a.db") == data
+    with pytest.raises(DigestMismatch) as raised:
+        store.write_stream("s/d/p/data/b.db", [data], size=len(data), sha256="0" * 64)
+    assert raised.value.expected == "0" * 64
+    assert raised.value.actual == hashlib.sha256(data).hexdigest()
+    assert not store.exists("s/d/p/data/b.db")
+    assert [p.name for p in (tmp_path / "s/d/p/data").iterdir()] == ["a.db"], "no temp left"
+
+
+def test_transfer_cut_midway_leaves_nothing(tmp_path: Path) -> None:
+    store = FileStore("primary", "production", str(tmp_path))
+
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b"x" * 100
+        raise ConnectionError("link dropped")
+
+    with pytest.raises(ConnectionError):
+        store.write_stream("s/d/p/data/a.db", chunks(), size=200, sha256="0" * 64)
+    assert list((tmp_path / "s/d/p/data").iterdir()) == []
+
+
+def test_keys_and_links_cannot_leave_the_store(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    (root / "s" / "d" / "p" / "data").mkdir(parents=True)
+    (root / "s" / "d" / "p" / "data" / "link").symlink_to("/etc/passwd")
+    store = FileStore("primary", "production", str(root))
+    with pytest.raises(ValueError, match="leaves the store root"):
+        store.read_bytes("../outside")
+    with pytest.raises(ValueError, match="leaves the store root"):
+        store.read_bytes("s/d/p/data/link")
