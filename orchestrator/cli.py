@@ -35,8 +35,13 @@ def load(args: argparse.Namespace) -> Any:
 
 
 def command_check_config(args: argparse.Namespace) -> int:
+    from orchestrator.actions.store_checks import check_store
+
     config = load(args)
     model = config.model
+    problems = [problem for store in model.stores for problem in check_store(config, store.name)]
+    if problems:
+        raise InputError(str(config.path), problems)
     datasets = sum(len(system.datasets) for system in model.systems)
     emit(
         args,
@@ -204,33 +209,6 @@ def command_drill_run(args: argparse.Namespace) -> int:
     return ExitCode.OK if outcome.passed else ExitCode.CHECK_FAILED
 
 
-def command_status(args: argparse.Namespace) -> int:
-    from orchestrator.actions.status import collect_dataset_status
-    from orchestrator.runtime import open_runtime
-
-    config = load(args)
-    with open_runtime(config) as runtime:
-        rows = collect_dataset_status(runtime)
-
-    def age(item: dict[str, Any] | None) -> str:
-        return (
-            "never" if item is None else f"{item['at'][:19]}Z ({item['age_seconds'] / 3600:.1f} h)"
-        )
-
-    lines = [
-        f"{'system/dataset':<28} {'last full backup':<30} {'off-site copy':<30} "
-        f"{'last verification':<30} last drill"
-    ]
-    for row in rows:
-        lines.append(
-            f"{row['system'] + '/' + row['dataset']:<28} {age(row['last_backup']):<30} "
-            f"{age(row['offsite_newest_copy']):<30} {age(row['last_verification']):<30} "
-            f"{age(row['last_drill'])}"
-        )
-    emit(args, {"datasets": rows}, "\n".join(lines))
-    return ExitCode.OK
-
-
 def command_metrics(args: argparse.Namespace) -> int:
     from exporters.collector import serve_metrics
 
@@ -289,8 +267,6 @@ def make_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="set up a fresh sandbox under .dr/sandbox and use its dr.yml",
     )
-    sub = add("status", command_status, "last backup, copy, verification and drill per dataset")
-    sub.add_argument("--at", help="judge as of this date (YYYY-MM-DD)")
     sub = add("metrics", command_metrics, "serve /metrics from the catalog")
     sub.add_argument("--listen", default="127.0.0.1:9108", help="ADDRESS:PORT")
     evidence = commands.add_parser("evidence", help="evidence packages").add_subparsers(
@@ -303,6 +279,12 @@ def make_parser() -> argparse.ArgumentParser:
     from orchestrator.cli_calendar import add_calendar_commands
 
     add_calendar_commands(commands)
+    from orchestrator.cli_rules import add_rules_commands
+    from orchestrator.cli_serve import add_serve_commands
+
+    add_rules_commands(commands)
+
+    add_serve_commands(commands)
     return parser
 
 

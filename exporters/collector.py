@@ -1,0 +1,183 @@
+"""The Prometheus collector: reads the catalog at scrape time and does nothing else (no
+probing, no store listing), as the exporter guidelines ask. One snapshot per scrape; each part
+(backups, offsite, verification, drills, network, rules) reports its own success and time in
+dr_scrape_collector_success / dr_scrape_collector_duration_seconds.
+
+`serve_metrics` (`drctl metrics --listen`) serves only /metrics; `drctl serve` starts the same
+server beside its probes.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from exporters.catalog_metrics import (
+    ScrapeData,
+    backup_metrics,
+    drill_metrics,
+    offsite_metrics,
+    verification_metrics,
+)
+from exporters.network_metrics import network_metrics
+from orchestrator import __version__
+from orchestrator.checks import site_calendar, site_pack
+from orchestrator.config import LoadedConfig
+from orchestrator.errors import InputError, OrchestratorError
+from orchestrator.model import catalog as cat
+from orchestrator.model.catalog import Catalog
+from orchestrator.model.outages import ensure_tables, load_counters
+from orchestrator.network import evaluate as network_rules
+from orchestrator.rules.evaluate import evaluate_all
+from orchestrator.rules.snapshot import read_catalog
+from orchestrator.rules.status import Status
+
+logger = logging.getLogger(__name__)
+FAILURES = (SQLAlchemyError, OrchestratorError, KeyError, ValueError, OSError)
+
+
+class _Part(Protocol):
+    def __call__(self, data: ScrapeData, extra: dict[str, Any]) -> list[Metric]: ...
+
+
+def _network(data: ScrapeData, extra: dict[str, Any]) -> list[Metric]:
+    histories = data.snapshot.extra.get(network_rules.SNAPSHOT_PART, {})
+    return network_metrics(data.config, data.pack, histories, extra["counters"], data.at)
+
+
+def _rules(data: ScrapeData, extra: dict[str, Any]) -> list[Metric]:
+    family = GaugeMetricFamily("dr_rule_status", "1 on the current status of rule x subject",
+                               labels=["rule", "subject", "status"])
+    findings = evaluate_all(data.config, data.pack, data.calendar, data.snapshot,
+                            datetime.fromtimestamp(data.at, UTC))
+    for finding in findings:
+        for status in Status:
+            family.add_metric([finding.rule, finding.subject, str(status)],
+                              1.0 if finding.status is status else 0.0)
+    return [family]
+
+
+PARTS: dict[str, _Part] = {
+    "backups": lambda data, _extra: backup_metrics(data),
+    "offsite": lambda data, _extra: offsite_metrics(data),
+    "verification": lambda data, _extra: verification_metrics(data),
+    "drills": lambda data, _extra: drill_metrics(data),
+    "network": _network,
+    "rules": _rules,
+}
+
+
+class CatalogCollector(Collector):
+    """Builds every dr_* family afresh from the catalog on each scrape."""
+
+    def __init__(self, config: LoadedConfig, catalog: Catalog,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.clock = clock
+        self.pack = site_pack(config)
+        self.calendar = site_calendar(config)
+        ensure_tables(catalog)
+
+    def describe(self) -> Iterable[Metric]:
+        """Return no descriptions, so registering does not scrape the catalog."""
+        return []
+
+    def _read(self) -> tuple[ScrapeData, dict[str, Any]]:
+        snapshot = read_catalog(self.catalog)
+        with self.catalog.begin() as connection:
+            items = list(connection.execute(select(
+                cat.verification_items.c.recovery_point_id, cat.verification_items.c.status,
+                cat.verification_items.c.checked_at)))
+            drills = list(connection.execute(select(cat.drills)))
+            counters = load_counters(connection)
+        data = ScrapeData(self.config.model, self.pack, self.calendar, snapshot, items, drills,
+                          self.clock())
+        return data, {"counters": counters}
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield every family; a part that fails reports success 0 and yields nothing."""
+        info = GaugeMetricFamily("dr_exporter_build_info", "Always 1", labels=["version"])
+        info.add_metric([__version__], 1.0)
+        yield info
+        success = GaugeMetricFamily("dr_scrape_collector_success",
+                                    "Whether the collector read its data in this scrape",
+                                    labels=["collector"])
+        duration = GaugeMetricFamily("dr_scrape_collector_duration_seconds",
+                                     "Time the collector took in this scrape",
+                                     labels=["collector"])
+        started = time.perf_counter()
+        try:
+            data, extra = self._read()
+        except FAILURES as error:
+            logger.error("scrape: cannot read the catalog: %s", error)
+            for name in PARTS:
+                success.add_metric([name], 0.0)
+            yield success
+            return
+        read_seconds = time.perf_counter() - started
+        for name, part in PARTS.items():
+            begun = time.perf_counter()
+            try:
+                families = part(data, extra)
+            except FAILURES as error:
+                logger.error("scrape: collector %s failed: %s", name, error)
+                success.add_metric([name], 0.0)
+                families = []
+            else:
+                success.add_metric([name], 1.0)
+            duration.add_metric([name], time.perf_counter() - begun + read_seconds)
+            yield from families
+        yield success
+        yield duration
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """Given "host:port", return (host, port). Raise InputError naming --listen otherwise."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise InputError("--listen", [f"{listen!r}: expected HOST:PORT (e.g. 127.0.0.1:9108)"])
+    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - ":PORT" means every address
+
+
+def make_registry(config: LoadedConfig, catalog: Catalog) -> CollectorRegistry:
+    """Return a registry holding only the catalog collector (no process/platform metrics)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(CatalogCollector(config, catalog))
+    return registry
+
+
+def start_metrics_server(config: LoadedConfig, listen: str, catalog: Catalog) -> Any:
+    """Serve /metrics on listen in a background thread; return the server (`.shutdown()`).
+    Raise InfrastructureError-like OSError if the address is taken."""
+    host, port = parse_listen(listen)
+    server, _thread = start_http_server(port, addr=host, registry=make_registry(config, catalog))
+    logger.info("metrics on http://%s:%d/metrics", host, port)
+    return server
+
+
+def serve_metrics(config: LoadedConfig, listen: str) -> None:
+    """Serve /metrics from the catalog until SIGTERM or SIGINT."""
+    stop = threading.Event()
+    catalog = Catalog(config.catalog_url)
+    server = start_metrics_server(config, listen, catalog)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        stop.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        server.shutdown()
+        catalog.close()

@@ -1,0 +1,233 @@
+"""`drctl retention [--dry-run] [--approver NAME]`: rotate full recovery points safely.
+
+A copy of a recovery point is deleted from a store only when all of these hold:
+
+* the point is complete and its dataset is configured;
+* its business date is not among the newest `keep_generations` (≥ 8) business dates present
+  on that store;
+* it is older than the dataset's rotation period (backup.rotation min_days, raised to 184 /
+  1096 days for log / accounting-change datasets) AND older than HARD_FLOOR_SECONDS (7×24 h),
+  measured from the LATER of the catalog's write time and the store's own write time of the
+  manifest (a store time that cannot be read keeps the copy);
+* the store holds a copy written at least 7×24 h after it (by the store's own clock), so a
+  clock that jumped forward cannot expire everything at once;
+* the catalog's retain_until (Object Lock) has passed.
+
+260号 第七条 「数据完全备份介质的循环周期不能小于7天」; T/TJSFB 009 §8 b) destruction by approval
+and registration: every deletion is recorded in the catalog copies table with its reason and,
+where `retention.require_approver` is set, the approver.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from orchestrator.config import Config, LoadedConfig
+from orchestrator.errors import InputError, OrchestratorError
+from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
+from orchestrator.model import catalog as cat
+from orchestrator.rules.rotation import HARD_FLOOR_SECONDS, keep_generations, rotation_days
+from orchestrator.rules.rule import RulePack
+from orchestrator.rules.snapshot import CopyRow, PointRow, Snapshot, read_catalog
+from orchestrator.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+DAY_SECONDS = 86400
+StoreTimes = Mapping[tuple[str, str], float | None]
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """One copy of one recovery point to delete from one store, and why."""
+
+    recovery_point_id: str
+    system: str
+    dataset: str
+    store: str
+    business_date: date
+    catalog_written_at: float
+    store_written_at: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class RetentionPlan:
+    """What rotation would delete at `at`, and what each store keeps per dataset."""
+
+    at: float
+    deletions: tuple[Deletion, ...]
+    kept: Mapping[str, int] = field(default_factory=dict)  # "system/dataset@store" -> dates
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RetentionResult:
+    """What a retention run did."""
+
+    plan: RetentionPlan
+    dry_run: bool
+    deleted: tuple[Deletion, ...]
+    approver: str | None
+
+
+def plan_retention(config: Config | LoadedConfig, pack: RulePack, snapshot: Snapshot,
+                   store_write_times: StoreTimes, at: datetime) -> RetentionPlan:
+    """Given the config, the site's rule pack, a catalog snapshot, the stores' own write times
+    of each copy's manifest ((store, recovery point id) → epoch seconds, or None when unknown)
+    and the time, return the deletions rotation may make (see the module docstring)."""
+    model = config.model if isinstance(config, LoadedConfig) else config
+    now = at.timestamp()
+    keep = keep_generations(pack)
+    deletions: list[Deletion] = []
+    kept: dict[str, int] = {}
+    notes: list[str] = []
+    copies_by_point = snapshot.copies_by_point()
+    for system in model.systems:
+        for dataset in system.datasets:
+            period = max(rotation_days(pack, dataset.category) * DAY_SECONDS, HARD_FLOOR_SECONDS)
+            points = {p.id: p for p in snapshot.points if p.system == system.name
+                      and p.dataset == dataset.name and p.status == "complete"}
+            by_store: dict[str, list[CopyRow]] = {}
+            for point_id in points:
+                for copy in copies_by_point.get(point_id, []):
+                    if copy.status == "present":
+                        by_store.setdefault(copy.store, []).append(copy)
+            for store, copies in sorted(by_store.items()):
+                chosen, store_notes = _plan_store(points, copies, store_write_times, now,
+                                                  period, keep)
+                deletions += chosen
+                notes += store_notes
+                remaining = {points[c.recovery_point_id].business_date for c in copies} - {
+                    d.business_date for d in chosen}
+                kept[f"{system.name}/{dataset.name}@{store}"] = len(remaining)
+    return RetentionPlan(now, tuple(deletions), kept, tuple(notes))
+
+
+def _plan_store(points: Mapping[str, PointRow], copies: list[CopyRow], times: StoreTimes,
+                now: float, period: float, keep: int) -> tuple[list[Deletion], list[str]]:
+    dates = sorted({points[c.recovery_point_id].business_date for c in copies}, reverse=True)
+    protected = set(dates[:keep])
+    known = [t for c in copies if (t := times.get((c.store, c.recovery_point_id))) is not None]
+    newest_store_time = max(known, default=None)
+    chosen, notes = [], []
+    for copy in copies:
+        point = points[copy.recovery_point_id]
+        if point.business_date in protected:
+            continue
+        store_time = times.get((copy.store, copy.recovery_point_id))
+        if store_time is None or newest_store_time is None:
+            notes.append(f"{copy.recovery_point_id}@{copy.store}: the store's write time is "
+                         "unknown, kept")
+            continue
+        written = max(copy.written_at, point.finished_at, store_time)
+        if now - written < period or now - written < HARD_FLOOR_SECONDS:
+            continue
+        if newest_store_time - store_time < HARD_FLOOR_SECONDS:
+            continue
+        if copy.retain_until is not None and copy.retain_until > now:
+            continue
+        age_days = (now - written) / DAY_SECONDS
+        chosen.append(Deletion(
+            point.id, point.system, point.dataset, copy.store, point.business_date,
+            copy.written_at, store_time,
+            f"rotation: {age_days:.1f} days old (≥ {period / DAY_SECONDS:g} d by the later of "
+            f"catalog and store write time) and beyond the newest {keep} generations on store "
+            f"{copy.store}"))
+    return chosen, notes
+
+
+def read_store_times(runtime: Runtime, snapshot: Snapshot) -> dict[tuple[str, str], float | None]:
+    """Return each present copy's manifest write time as the store records it (None when the
+    store cannot say: missing manifest, store unreachable, store no longer configured)."""
+    stores: dict[str, Store | None] = {}
+    points = {p.id: p for p in snapshot.points}
+    times: dict[tuple[str, str], float | None] = {}
+    for copy in snapshot.copies:
+        point = points.get(copy.recovery_point_id)
+        if copy.status != "present" or point is None:
+            continue
+        times[(copy.store, copy.recovery_point_id)] = _store_time(runtime, stores, copy.store,
+                                                                  point)
+    return times
+
+
+def _store_time(runtime: Runtime, stores: dict[str, Store | None], name: str, point: PointRow
+                ) -> float | None:
+    if name not in stores:
+        try:
+            stores[name] = runtime.store(name)
+        except (StopIteration, NotImplementedError, OrchestratorError) as error:
+            logger.warning("retention: store %s cannot be opened (%s); its copies are kept",
+                           name, error)
+            stores[name] = None
+    store = stores[name]
+    if store is None:
+        return None
+    key = f"{point_prefix(point.system, point.dataset, point.id)}/{MANIFEST_NAME}"
+    try:
+        return store.written_at(key)
+    except (OSError, OrchestratorError) as error:
+        logger.warning("retention: %s:%s write time unreadable (%s); kept", name, key, error)
+        return None
+
+
+def run_retention(runtime: Runtime, dry_run: bool, approver: str | None) -> RetentionResult:
+    """Plan rotation from the catalog and the stores' own write times and, unless dry_run,
+    delete the chosen copies and record each deletion (status deleted, reason, approver).
+
+    Raise InputError when the site requires an approver and none is given (not for a dry
+    run), JobBusy when another retention run holds the lock.
+    """
+    from orchestrator.checks import site_pack
+
+    config = runtime.config
+    if config.model.retention.require_approver and not dry_run and not (approver or "").strip():
+        raise InputError(str(config.path), [
+            "retention.require_approver: this site destroys backups only with a named approver "
+            "(T/TJSFB 009 §8 b); pass --approver NAME, or --dry-run to see the plan"])
+    job_id = cat.start_job(runtime.catalog, "retention", "all",
+                           {"dry_run": dry_run, "approver": approver})
+    deleted: list[Deletion] = []
+    try:
+        snapshot = read_catalog(runtime.catalog)
+        plan = plan_retention(config, site_pack(config), snapshot,
+                              read_store_times(runtime, snapshot), datetime.now(UTC))
+        if not dry_run:
+            for deletion in plan.deletions:
+                if _delete(runtime, deletion, approver):
+                    deleted.append(deletion)
+    except Exception as error:
+        cat.finish_job(runtime.catalog, job_id, ok=False, error=str(error))
+        raise
+    cat.finish_job(runtime.catalog, job_id, ok=True, detail={
+        "dry_run": dry_run, "planned": len(plan.deletions), "deleted": len(deleted),
+        "approver": approver})
+    return RetentionResult(plan, dry_run, tuple(deleted), approver)
+
+
+def _delete(runtime: Runtime, deletion: Deletion, approver: str | None) -> bool:
+    """Delete one copy after re-reading the store's write time; record it. Return whether it
+    was deleted."""
+    store = runtime.store(deletion.store)
+    key = f"{point_prefix(deletion.system, deletion.dataset, deletion.recovery_point_id)}/" \
+          f"{MANIFEST_NAME}"
+    try:
+        fresh = store.written_at(key)
+    except (OSError, OrchestratorError) as error:
+        logger.warning("retention: %s:%s vanished or unreadable before deletion (%s); skipped",
+                       deletion.store, key, error)
+        return False
+    if cat.now() - max(fresh, deletion.catalog_written_at) < HARD_FLOOR_SECONDS:
+        logger.warning("retention: %s:%s was rewritten within 7×24 h; not deleted",
+                       deletion.store, key)
+        return False
+    store.delete_point(deletion.system, deletion.dataset, deletion.recovery_point_id)
+    with runtime.catalog.begin() as connection:
+        cat.mark_copy(connection, deletion.recovery_point_id, deletion.store, "deleted",
+                      reason=deletion.reason, approver=approver)
+    logger.info("retention: deleted %s/%s %s from %s (%s)", deletion.system, deletion.dataset,
+                deletion.recovery_point_id, deletion.store, deletion.reason)
+    return True

@@ -1,0 +1,145 @@
+"""`drctl status [--at DATE]`: the per-dataset freshness table and every rule × subject with
+its status (Chinese and English), measured value, threshold, clause and evidence.
+
+Exit 1 when a rule of severity violation is non-compliant (the CLI decides from
+`StatusReport.failing`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from orchestrator.actions.status import collect_dataset_status
+from orchestrator.errors import InputError
+from orchestrator.network.evaluate import network_status
+from orchestrator.rules.evaluate import evaluate_all, load_plugins
+from orchestrator.rules.finding import Finding
+from orchestrator.rules.snapshot import load_snapshot
+from orchestrator.rules.status import Status
+from orchestrator.rules.workdays import SHANGHAI
+from orchestrator.runtime import Runtime
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_END_OF_DAY = time(23, 59, 59)
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """The status as judged at `at`: dataset rows, findings, and the data sources used."""
+
+    at: datetime
+    datasets: list[dict[str, Any]]
+    findings: list[Finding]
+    calendar: str
+    rule_pack: str
+    network: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failing(self) -> list[Finding]:
+        """Return the non-compliant findings of rules of severity violation."""
+        return [finding for finding in self.findings if finding.breaks_violation]
+
+
+def parse_at(text: str | None) -> datetime | None:
+    """Given `--at` (YYYY-MM-DD: the end of that day in Asia/Shanghai; or an ISO date-time,
+    Asia/Shanghai when it has no zone), return the time. Raise InputError if unparseable."""
+    if text is None:
+        return None
+    try:
+        if _DATE.match(text):
+            return datetime.combine(date.fromisoformat(text), _END_OF_DAY, SHANGHAI)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise InputError("command line", [
+            f"--at: {text!r} is not a date (expected YYYY-MM-DD or an ISO date-time)"])
+    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+
+
+def collect_status(runtime: Runtime, at: datetime | None = None) -> StatusReport:
+    """Given the runtime and a time (default now), return the dataset table and every
+    finding, judged from one catalog snapshot."""
+    from orchestrator.checks import site_calendar, site_pack
+
+    moment = at or datetime.now(UTC)
+    pack = site_pack(runtime.config)
+    calendar = site_calendar(runtime.config)
+    rows = collect_dataset_status(runtime, moment.timestamp())
+    load_plugins()  # network rules add their part of the snapshot; load them before reading it
+    findings = evaluate_all(runtime.config, pack, calendar, load_snapshot(runtime), moment)
+    network = network_status(runtime, moment.timestamp()) if runtime.config.model.network.paths \
+        else []
+    return StatusReport(moment, rows, findings, calendar.source_description(),
+                        f"{pack.source} (sha256 {pack.sha256[:16]})", network)
+
+
+def report_to_dict(report: StatusReport) -> dict[str, Any]:
+    """Return the report as JSON-able data."""
+    counts = Counter(str(finding.status) for finding in report.findings)
+    return {
+        "at": report.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "datasets": report.datasets,
+        "network": report.network,
+        "findings": [finding.to_dict() for finding in report.findings],
+        "summary": {status.value: counts.get(status.value, 0) for status in Status},
+        "failing": [f"{f.rule} {f.subject}" for f in report.failing],
+        "calendar": report.calendar,
+        "rule_pack": report.rule_pack,
+    }
+
+
+def _age(item: dict[str, Any] | None) -> str:
+    if item is None:
+        return "never"
+    return f"{item['at'][:19]}Z ({item['age_seconds'] / 3600:.1f} h)"
+
+
+def render_text(report: StatusReport) -> str:
+    """Return the report as the text `drctl status` prints."""
+    local = report.at.astimezone(SHANGHAI)
+    lines = [f"status as of {local:%Y-%m-%d %H:%M:%S} Asia/Shanghai 截至",
+             "",
+             f"{'system/dataset':<28} {'last full backup':<30} {'off-site copy':<30} "
+             f"{'last verification':<30} last drill"]
+    for row in report.datasets:
+        lines.append(f"{row['system'] + '/' + row['dataset']:<28} {_age(row['last_backup']):<30} "
+                     f"{_age(row['offsite_newest_copy']):<30} "
+                     f"{_age(row['last_verification']):<30} {_age(row['last_drill'])}")
+    lines.append("")
+    if report.network:
+        lines.append(f"{'network path':<24} {'availability (calendar year, exact)':<44} "
+                     f"{'365 d':<14} {'downtime s':>10} {'no data s':>10} {'longest s':>10} "
+                     f"{'unmonitored s':>13}")
+        for row in report.network:
+            year, rolling = row["calendar_year"], row["rolling_365d"]
+            exact = f"{year['availability_percent']} ({year['availability']})"
+            lines.append(f"{row['path']:<24} {exact:<44} {rolling['availability_percent']:<14} "
+                         f"{year['downtime_seconds']:>10.1f} {year['no_data_seconds']:>10.1f} "
+                         f"{row['longest_outage_seconds']:>10.1f} "
+                         f"{year['unmonitored_seconds']:>13.0f}"
+                         + ("" if year["complete"] else "  (incomplete: not a verdict)")
+                         + (f"  DOWN since {row['down_since']}" if row["down_since"] else ""))
+        lines.append("")
+    for finding in report.findings:
+        label = f"{finding.status.label_zh} {finding.status.label_en}"
+        lines += [
+            f"[{label}] {finding.rule}  {finding.subject}  ({finding.severity})",
+            f"    measured 实测:   {finding.measured}",
+            f"    threshold 阈值:  {finding.threshold}",
+            f"    clause 条款:     {finding.clause.quote()}",
+            f"    evidence 依据:   {finding.evidence}",
+            f"    reason 说明:     {finding.reason}",
+        ]
+    counts = Counter(finding.status for finding in report.findings)
+    summary = ", ".join(f"{counts[s]} {s.label_zh} {s.value}" for s in Status if counts[s])
+    lines += ["", f"calendar: {report.calendar}", f"rule pack: {report.rule_pack}",
+              f"summary: {len(report.findings)} findings: {summary}"]
+    if report.failing:
+        lines.append("violations 违规: " + "; ".join(f"{f.rule} {f.subject}"
+                                                      for f in report.failing))
+    return "\n".join(lines)

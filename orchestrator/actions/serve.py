@@ -1,0 +1,117 @@
+"""`drctl serve`: the long-running loop. /metrics, a probe round of every network path every
+interval (one thread per path), and a scheduler pass (`run_due`) every few minutes.
+
+On SIGTERM/SIGINT the loop stops, the probe threads finish their round, and every open
+observation and fault is closed at its last probe, so a restart reports the unobserved time
+as "no data" exactly. A process that dies without that is caught up at the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.errors import OrchestratorError
+from orchestrator.model.outages import close_open, ensure_tables
+from orchestrator.network.monitor import PathMonitor, build_monitors
+from orchestrator.network.probes import Prober
+from orchestrator.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+DEFAULT_RUN_DUE_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How to serve: metrics address (None: no /metrics), one pass only, the scheduler."""
+
+    listen: str | None = "127.0.0.1:9108"
+    once: bool = False
+    run_due: bool = True
+    run_due_interval_seconds: float = DEFAULT_RUN_DUE_SECONDS
+
+
+def _probe_loop(monitor: PathMonitor, runtime: Runtime, stop: threading.Event) -> None:
+    interval = monitor.path.interval_seconds
+    next_round = time.monotonic()
+    while not stop.is_set():
+        try:
+            monitor.probe_round(runtime.catalog)
+        except Exception:  # noqa: BLE001 - a probe thread must outlive one bad round
+            logger.exception("network path %s: probe round failed", monitor.path.name)
+        next_round += interval
+        delay = next_round - time.monotonic()
+        if delay < 0:  # the round overran: start again now, do not burst to catch up
+            next_round, delay = time.monotonic(), 0
+        stop.wait(delay)
+
+
+def run_due_once(runtime: Runtime) -> Any:
+    """Run one scheduler pass if `orchestrator.actions.run_due` exists; return its result
+    (None when it is absent). Errors are logged, never raised: the loop goes on."""
+    try:
+        from orchestrator.actions.run_due import run_due_pass
+    except ImportError:
+        logger.info("run-due is not available in this build; scheduler pass skipped")
+        return None
+    try:
+        return run_due_pass(runtime)
+    except OrchestratorError as error:
+        logger.error("scheduler pass failed: %s", error)
+    except Exception:  # noqa: BLE001 - the service keeps probing whatever a pass does
+        logger.exception("scheduler pass crashed")
+    return None
+
+
+def run_serve(runtime: Runtime, options: ServeOptions, stop: threading.Event,
+              extra_probers: Mapping[str, Mapping[str, Prober]] | None = None,
+              on_ready: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Given a runtime, options and a stop event, serve until stop is set (or one pass with
+    options.once); return a summary. Raise InputError for a network path that cannot be
+    probed here, before anything starts."""
+    monitors = build_monitors(runtime.config, extra_probers)
+    ensure_tables(runtime.catalog)
+    recovered = close_open(runtime.catalog, "restart")
+    summary: dict[str, Any] = {"paths": [m.path.name for m in monitors],
+                               "recovered_open_outages": recovered, "rounds": 0}
+    if options.once:
+        for monitor in monitors:
+            monitor.probe_round(runtime.catalog)
+        summary["rounds"] = 1
+        if options.run_due:
+            summary["run_due"] = run_due_once(runtime)
+        close_open(runtime.catalog, "stop", [m.path.name for m in monitors])
+        return summary
+    server = None
+    if options.listen:
+        from exporters.collector import start_metrics_server
+
+        server = start_metrics_server(runtime.config, options.listen, runtime.catalog)
+    threads = [threading.Thread(target=_probe_loop, args=(m, runtime, stop),
+                                name=f"probe-{m.path.name}", daemon=True) for m in monitors]
+    for thread in threads:
+        thread.start()
+    logger.info("serving: %d network path(s), metrics on %s, run-due %s", len(monitors),
+                options.listen or "(off)",
+                f"every {options.run_due_interval_seconds:g} s" if options.run_due else "off")
+    if on_ready is not None:
+        on_ready()
+    try:
+        while not stop.is_set():
+            if options.run_due:
+                run_due_once(runtime)
+            stop.wait(options.run_due_interval_seconds if options.run_due else 3600)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=max(m.path.timeout_seconds for m in monitors) + 5
+                        if monitors else 5)
+        close_open(runtime.catalog, "stop", [m.path.name for m in monitors])
+        if server is not None:
+            server.shutdown()
+        logger.info("serve stopped; open observations closed")
+    return summary

@@ -1,0 +1,268 @@
+"""Judge `network.availability` and `network.max_outage` per path from the outage ledger, and
+the per-path figures `drctl status` shows.
+
+Verdicts (DESIGN §1, requirements A9), per path and calendar year (Asia/Shanghai) of `at`:
+
+- network.availability: non_compliant when the faults alone exceed the budget
+  ((1 − min_ratio) × the whole year); unknown when the path was never observed this year, or
+  when faults plus unobserved time (no data, unmonitored) exceed it, since the year cannot be
+  shown compliant; compliant otherwise.
+- network.max_outage: non_compliant when a fault this year lasted max_seconds or longer (an
+  open one counts up to `at`); unknown when the path was never observed this year or the
+  unobserved time could hide such a fault; compliant otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import Connection
+
+from orchestrator.config import Config, LoadedConfig
+from orchestrator.model.catalog import Catalog, metadata
+from orchestrator.model.outages import ensure_tables, load_history
+from orchestrator.network.availability import (
+    PathHistory,
+    WindowFigures,
+    calendar_year_figures,
+    format_percent,
+    open_outage_start_ms,
+    rolling_figures,
+    seconds,
+    year_of_ms,
+)
+from orchestrator.network.monitor import stale_ms
+from orchestrator.rules.evaluate import register_evaluator
+from orchestrator.rules.finding import Context, Finding
+from orchestrator.rules.rule import Rule, RulePack
+from orchestrator.rules.snapshot import register_snapshot_part
+from orchestrator.rules.status import Status
+
+logger = logging.getLogger(__name__)
+AVAILABILITY = "network.availability"
+MAX_OUTAGE = "network.max_outage"
+SNAPSHOT_PART = "network_ledger"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A network rule judged for one path, before it becomes a Finding."""
+
+    status: Status
+    measured: str
+    threshold: str
+    evidence: str
+    reason: str
+
+
+def read_ledger(connection: Connection, config: Config | None = None) -> dict[str, PathHistory]:
+    """Given a catalog connection, return {path name: ledger history} for every path in the
+    ledger (and every configured path, empty when never probed). Creates the ledger tables
+    when missing. Open observations count as live for the path's stale limit (default
+    interval 15 s, timeout 3 s when the path is no longer configured)."""
+    metadata.create_all(connection)
+    from orchestrator.model.outages import network_observations, network_outages
+
+    targets = {row[0] for table in (network_outages, network_observations)
+               for row in connection.execute(table.select().with_only_columns(table.c.target)
+                                             .distinct())}
+    limits = {p.name: stale_ms(p) for p in (config.network.paths if config else ())}
+    targets |= set(limits)
+    return {target: load_history(connection, target, limits.get(target, 48_000))
+            for target in sorted(targets)}
+
+
+register_snapshot_part(SNAPSHOT_PART, read_ledger)
+
+
+def load_histories(config: LoadedConfig, catalog: Catalog) -> dict[str, PathHistory]:
+    """Return {path name: ledger history} for every configured network path."""
+    ensure_tables(catalog)
+    with catalog.begin() as connection:
+        return {path.name: load_history(connection, path.name, stale_ms(path))
+                for path in config.model.network.paths}
+
+
+def _seconds_text(ms: int) -> str:
+    return f"{float(seconds(ms)):g} s"
+
+
+def _never_observed(figures: WindowFigures) -> bool:
+    return figures.unmonitored_ms >= figures.elapsed_end_ms - figures.start_ms
+
+
+def _evidence(figures: WindowFigures) -> str:
+    return (f"outage ledger, {figures.label} (Asia/Shanghai) up to "
+            f"{datetime.fromtimestamp(figures.elapsed_end_ms / 1000, UTC):%Y-%m-%dT%H:%M:%SZ}: "
+            f"{figures.outages} fault(s)")
+
+
+def judge_availability(rule: Rule, figures: WindowFigures) -> Verdict:
+    """Given the network.availability rule and a path's calendar-year figures, return the
+    verdict."""
+    minimum: Fraction = rule.value("min_ratio")
+    budget = (1 - minimum) * figures.denominator_ms
+    unobserved = figures.no_data_ms + figures.unmonitored_ms
+    measured = (f"{format_percent(figures.availability)} in {figures.label}"
+                f"{'' if figures.complete else ' so far'} (faults "
+                f"{_seconds_text(figures.downtime_ms)}, no data "
+                f"{_seconds_text(figures.no_data_ms)}, unmonitored "
+                f"{_seconds_text(figures.unmonitored_ms)})")
+    if _never_observed(figures):
+        status, reason = Status.UNKNOWN, "the path was not observed in this year"
+    elif figures.downtime_ms > budget:
+        status, reason = Status.NON_COMPLIANT, (
+            f"faults exceed the year's budget of {float(budget / 1000):g} s")
+    elif figures.downtime_ms + unobserved > budget:
+        status, reason = Status.UNKNOWN, (
+            "faults plus unobserved time exceed the year's budget: compliance cannot be shown")
+    else:
+        status, reason = Status.COMPLIANT, (
+            f"faults and unobserved time stay within the budget of {float(budget / 1000):g} s")
+    return Verdict(status, measured, f"≥ {format_percent(minimum)}", _evidence(figures), reason)
+
+
+def judge_max_outage(rule: Rule, figures: WindowFigures) -> Verdict:
+    """Given the network.max_outage rule and a path's calendar-year figures, return the
+    verdict."""
+    limit_ms = rule.value("max_seconds") * 1000
+    measured = (f"longest fault {_seconds_text(figures.longest_ms)} in {figures.label} "
+                f"({figures.outages} fault(s))")
+    threshold = f"< {float(rule.value('max_seconds')):g} s"
+    if _never_observed(figures):
+        status, reason = Status.UNKNOWN, "the path was not observed in this year"
+    elif figures.longest_ms >= limit_ms:
+        status, reason = Status.NON_COMPLIANT, "a continuous fault reached the limit"
+    elif figures.no_data_ms + figures.unmonitored_ms >= limit_ms:
+        status, reason = Status.UNKNOWN, "unobserved time could hide a fault of the limit's length"
+    else:
+        status, reason = Status.COMPLIANT, "every fault this year ended before the limit"
+    return Verdict(status, measured, threshold, _evidence(figures), reason)
+
+
+def _year_figures(histories: Mapping[str, PathHistory], config: Config, at: float
+                  ) -> list[tuple[str, WindowFigures]]:
+    at_ms = int(at * 1000)
+    year = year_of_ms(at_ms)
+    figures = []
+    for path in config.network.paths:
+        known = histories.get(path.name)
+        history = PathHistory(path.name, known.outages if known else (),
+                              known.observations if known else (), stale_ms(path))
+        figures.append((path.name, calendar_year_figures(history, year, at_ms)))
+    return figures
+
+
+def _context_histories(context: Context) -> Mapping[str, PathHistory] | None:
+    histories: Mapping[str, PathHistory] | None = context.snapshot.extra.get(SNAPSHOT_PART)
+    if histories is None:
+        logger.warning("the catalog snapshot has no outage ledger (it was read before "
+                       "orchestrator.network.evaluate was imported); network rules are unknown")
+    return histories
+
+
+def _without_ledger(context: Context, rule_id: str) -> list[Finding]:
+    return [context.finding(rule_id, path.name, Status.UNKNOWN, measured="no ledger read",
+                            threshold="", evidence="none",
+                            reason="the outage ledger was not part of the catalog snapshot")
+            for path in context.config.network.paths]
+
+
+def evaluate_availability(context: Context) -> list[Finding]:
+    """Evaluator of network.availability: one finding per configured path."""
+    histories = _context_histories(context)
+    if histories is None:
+        return _without_ledger(context, AVAILABILITY)
+    findings = []
+    for name, figures in _year_figures(histories, context.config, context.at_ts):
+        v = judge_availability(context.rule(AVAILABILITY), figures)
+        findings.append(context.finding(AVAILABILITY, name, v.status, measured=v.measured,
+                                        threshold=v.threshold, evidence=v.evidence,
+                                        reason=v.reason))
+    return findings
+
+
+def evaluate_max_outage(context: Context) -> list[Finding]:
+    """Evaluator of network.max_outage: one finding per configured path."""
+    histories = _context_histories(context)
+    if histories is None:
+        return _without_ledger(context, MAX_OUTAGE)
+    findings = []
+    for name, figures in _year_figures(histories, context.config, context.at_ts):
+        v = judge_max_outage(context.rule(MAX_OUTAGE), figures)
+        findings.append(context.finding(MAX_OUTAGE, name, v.status, measured=v.measured,
+                                        threshold=v.threshold, evidence=v.evidence,
+                                        reason=v.reason))
+    return findings
+
+
+NETWORK_EVALUATORS = {AVAILABILITY: evaluate_availability, MAX_OUTAGE: evaluate_max_outage}
+for _rule_id, _evaluator in NETWORK_EVALUATORS.items():
+    register_evaluator(_rule_id, _evaluator)
+
+
+def evaluate_network(config: LoadedConfig, pack: RulePack, ledger: Catalog, at: float
+                     ) -> list[dict[str, Any]]:
+    """Given the config, the site's rule pack, the catalog and a time (epoch seconds), return
+    one finding dict per network rule and path (subject = path name)."""
+    findings = []
+    histories = load_histories(config, ledger)
+    for name, figures in _year_figures(histories, config.model, at):
+        for rule_id, judge in ((AVAILABILITY, judge_availability), (MAX_OUTAGE, judge_max_outage)):
+            rule = pack[rule_id]
+            v = judge(rule, figures)
+            findings.append({"rule": rule_id, "subject": name, "status": str(v.status),
+                             "measured": v.measured, "threshold": v.threshold,
+                             "clause": rule.clause.quote(), "evidence": v.evidence,
+                             "reason": v.reason})
+    return findings
+
+
+def _window_row(figures: WindowFigures) -> dict[str, Any]:
+    value = figures.availability
+    return {
+        "window": figures.label,
+        "availability": f"{value.numerator}/{value.denominator}",
+        "availability_percent": format_percent(value),
+        "faults_only_percent": format_percent(figures.availability_faults_only),
+        "downtime_seconds": float(seconds(figures.downtime_ms)),
+        "no_data_seconds": float(seconds(figures.no_data_ms)),
+        "unmonitored_seconds": float(seconds(figures.unmonitored_ms)),
+        "denominator_seconds": float(seconds(figures.denominator_ms)),
+        "outages": figures.outages,
+        "longest_outage_seconds": float(seconds(figures.longest_ms)),
+        "complete": figures.complete,
+    }
+
+
+def network_status(runtime: Any, at: float) -> list[dict[str, Any]]:
+    """Given a Runtime (config + catalog) and a time (epoch seconds), return one row per
+    network path: exact availability for the calendar year (Asia/Shanghai) and the rolling
+    365 days, downtime, no-data time, faults and the longest fault this year, and the start
+    of the fault open now (None when up)."""
+    config: LoadedConfig = runtime.config
+    histories = load_histories(config, runtime.catalog)
+    at_ms = int(at * 1000)
+    rows = []
+    for path in config.model.network.paths:
+        history = histories[path.name]
+        year = calendar_year_figures(history, year_of_ms(at_ms), at_ms)
+        open_start = open_outage_start_ms(history, at_ms)
+        rows.append({
+            "path": path.name,
+            "kind": path.kind,
+            "target": path.target,
+            "vantages": list(path.vantages),
+            "calendar_year": _window_row(year),
+            "rolling_365d": _window_row(rolling_figures(history, at_ms)),
+            "longest_outage_seconds": float(seconds(year.longest_ms)),
+            "outages": year.outages,
+            "down_since": None if open_start is None else datetime.fromtimestamp(
+                open_start / 1000, UTC).isoformat().replace("+00:00", "Z"),
+        })
+    return rows

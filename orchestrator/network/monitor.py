@@ -1,0 +1,79 @@
+"""Probe rounds of one path: ask every vantage, vote, and write the round to the ledger."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from orchestrator.config import LoadedConfig, NetworkPath
+from orchestrator.model.catalog import Catalog
+from orchestrator.model.outages import record_round
+from orchestrator.network.probes import Prober, icmp_allowed, make_probers
+from orchestrator.network.tracker import Event, PathTracker
+
+logger = logging.getLogger(__name__)
+
+
+def stale_ms(path: NetworkPath) -> int:
+    """Given a path, return how long (ms) after its last probe round the path still counts
+    as observed: three intervals plus one timeout. A longer silence is "no data"."""
+    return int((3 * path.interval_seconds + path.timeout_seconds) * 1000)
+
+
+@dataclass
+class PathMonitor:
+    """The probers and fault state of one path."""
+
+    path: NetworkPath
+    probers: Mapping[str, Prober]
+    tracker: PathTracker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tracker = PathTracker(tuple(self.probers), self.path.failures_to_open,
+                                   int(self.path.merge_gap_seconds * 1000))
+
+    def probe_round(self, catalog: Catalog, clock: Callable[[], float] = time.time
+                    ) -> list[Event]:
+        """Probe from every vantage at once, feed the vote, record the round; return the
+        fault events it caused. A round where some vantage gave no data records no vote."""
+        at_ms = int(clock() * 1000)
+        results = self._ask_all()
+        events: list[Event] = []
+        if all(ok is not None for ok in results.values()):
+            events = self.tracker.observe(at_ms, {v: bool(ok) for v, ok in results.items()})
+        record_round(catalog, self.path.name, at_ms, results, events, stale_ms(self.path))
+        for event in events:
+            logger.warning("network path %s: %s", self.path.name, event)
+        return events
+
+    def _ask_all(self) -> dict[str, bool | None]:
+        if len(self.probers) == 1:
+            return {vantage: prober() for vantage, prober in self.probers.items()}
+        with ThreadPoolExecutor(max_workers=len(self.probers)) as pool:
+            futures = {vantage: pool.submit(prober) for vantage, prober in self.probers.items()}
+            return {vantage: future.result() for vantage, future in futures.items()}
+
+
+def build_monitors(config: LoadedConfig, extra_probers: Mapping[str, Mapping[str, Prober]]
+                   | None = None) -> list[PathMonitor]:
+    """Given the config, return a monitor per network path. Paths of kind icmp are skipped
+    (with a warning) when this node may not ping. extra_probers: {path: {vantage: prober}}.
+    Raise InputError for a path this node cannot probe."""
+    network = config.model.network
+    monitors = []
+    icmp_ok: bool | None = None
+    for index, path in enumerate(network.paths):
+        if path.kind == "icmp":
+            icmp_ok = icmp_allowed() if icmp_ok is None else icmp_ok
+            if not icmp_ok:
+                logger.warning("network path %s: ICMP is not permitted here; not probed "
+                               "(its time counts as no data)", path.name)
+                continue
+        probers = make_probers(path, network.prometheus_url, str(config.path),
+                               f"network.paths[{index}]",
+                               (extra_probers or {}).get(path.name))
+        monitors.append(PathMonitor(path=path, probers=probers))
+    return monitors

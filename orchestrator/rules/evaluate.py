@@ -1,0 +1,115 @@
+"""Judge every rule × subject: `evaluate_all(config, pack, calendar, snapshot, at)`.
+
+Evaluators are pure functions of a Context (config, rule pack, calendar, catalog snapshot,
+time), kept in a registry by rule id. Another module replaces one with `register_evaluator`
+(the network probes register `network.availability` and `network.max_outage` this way, and add
+their outage ledger to the snapshot with `register_snapshot_part`). Modules listed in
+PLUGIN_MODULES are imported, when they exist, before the first evaluation.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from datetime import UTC, datetime
+
+from orchestrator.config import Config, LoadedConfig
+from orchestrator.rules import evaluate_backup as backup
+from orchestrator.rules import evaluate_governance as governance
+from orchestrator.rules.finding import Context, Evaluator, Finding
+from orchestrator.rules.rule import RulePack
+from orchestrator.rules.snapshot import Snapshot, load_snapshot, register_snapshot_part
+from orchestrator.rules.status import Status
+from orchestrator.rules.workdays import WorkdayCalendar
+
+logger = logging.getLogger(__name__)
+
+EVALUATORS: dict[str, Evaluator] = {
+    "backup.full_interval": backup.evaluate_full_interval,
+    "backup.rotation": backup.evaluate_rotation,
+    "verify.interval": governance.evaluate_verify_interval,
+    "verify.sample": governance.evaluate_verify_sample,
+    "offsite.copy": backup.evaluate_offsite,
+    "network.availability": governance.evaluate_network_availability,
+    "network.max_outage": governance.evaluate_network_max_outage,
+    "logs.operation_retention": backup.evaluate_operation_logs,
+    "logs.accounting_retention": backup.evaluate_accounting_changes,
+    "backup.content": backup.evaluate_content,
+    "switchover.notice": governance.evaluate_switchover,
+    "dr.bidirectional": governance.evaluate_bidirectional,
+    "drill.yearly": governance.evaluate_drill_yearly,
+    "power.ups": governance.evaluate_power_ups,
+}
+# Imported (if present) before evaluating, so they can register their evaluators.
+PLUGIN_MODULES = ("orchestrator.network.evaluate",)
+_plugins_loaded = False
+
+
+def register_evaluator(rule_id: str, evaluator: Evaluator) -> None:
+    """Given a rule id and an evaluator, use it for that rule from now on."""
+    EVALUATORS[rule_id] = evaluator
+
+
+def load_plugins() -> None:
+    """Import every module of PLUGIN_MODULES that exists (once)."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for name in PLUGIN_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:
+            found = False
+        if found:
+            importlib.import_module(name)
+            logger.debug("rule evaluator plugin %s loaded", name)
+
+
+def evaluate_all(config: Config | LoadedConfig, pack: RulePack, calendar: WorkdayCalendar,
+                 catalog_snapshot: Snapshot, at: datetime) -> list[Finding]:
+    """Given the site config, its rule pack, the calendar, a catalog snapshot and a
+    timezone-aware time, return every rule × subject finding, in rule-pack order.
+
+    A rule without an evaluator is reported unknown. Raise ValueError for a naive time.
+    """
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"time {at.isoformat()} has no time zone")
+    load_plugins()
+    model = config.model if isinstance(config, LoadedConfig) else config
+    context = Context(model, pack, calendar, catalog_snapshot, at.astimezone(UTC))
+    findings: list[Finding] = []
+    for rule in pack:
+        evaluator = EVALUATORS.get(rule.id)
+        if evaluator is None:
+            findings.append(context.finding(
+                rule.id, "all", Status.UNKNOWN, measured="not evaluated", threshold="",
+                evidence="none", reason="no evaluator is registered for this rule"))
+            continue
+        judged = evaluator(context)
+        if not judged:
+            judged = [context.finding(
+                rule.id, "all", Status.UNKNOWN, measured="no subject", threshold="",
+                evidence="dr.yml", reason="network probing not configured (no network.paths)"
+                if rule.id.startswith("network.") else "nothing is configured for this rule")]
+        findings.extend(judged)
+    return findings
+
+
+def worst_exit(findings: list[Finding]) -> bool:
+    """Given findings, return whether any rule of severity violation is non-compliant."""
+    return any(finding.breaks_violation for finding in findings)
+
+
+__all__ = [
+    "EVALUATORS",
+    "Context",
+    "Finding",
+    "Snapshot",
+    "evaluate_all",
+    "load_snapshot",
+    "register_evaluator",
+    "register_snapshot_part",
+    "worst_exit",
+]

@@ -1,0 +1,166 @@
+"""The verdict on one rule for one subject (`Finding`) and what every evaluator judges from
+(`Context`: config, rule pack, calendar, catalog snapshot and the time of judgement).
+
+Every day, month and year boundary is an Asia/Shanghai one (requirements.md A13); times in the
+snapshot are UTC epoch seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cached_property
+from typing import Any
+
+from orchestrator.config import Config, System
+from orchestrator.rules.rule import Clause, Rule, RulePack, Severity
+from orchestrator.rules.snapshot import CopyRow, PointRow, Snapshot
+from orchestrator.rules.status import Status
+from orchestrator.rules.workdays import SHANGHAI, WorkdayCalendar, business_date
+
+DAY_SECONDS = 86400
+ALL_SUBJECT = "all"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule judged for one subject (a dataset `system/dataset`, a system, a site, a network
+    path, or `all`), with the numbers and the records it was judged from."""
+
+    rule: str
+    subject: str
+    status: Status
+    measured: str
+    threshold: str
+    clause: Clause
+    severity: Severity
+    evidence: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the finding as a JSON-able dict (status with its Chinese and English label)."""
+        return {
+            "rule": self.rule,
+            "subject": self.subject,
+            "status": str(self.status),
+            "status_zh": self.status.label_zh,
+            "status_en": self.status.label_en,
+            "measured": self.measured,
+            "threshold": self.threshold,
+            "clause": {"source": self.clause.source, "article": self.clause.article,
+                       "text": self.clause.text, "quote": self.clause.quote()},
+            "severity": str(self.severity),
+            "evidence": self.evidence,
+            "reason": self.reason,
+        }
+
+    @property
+    def breaks_violation(self) -> bool:
+        """Return whether this is a non-compliant finding of a rule of severity violation."""
+        return self.status is Status.NON_COMPLIANT and self.severity is Severity.VIOLATION
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything an evaluator may look at; evaluators never do I/O."""
+
+    config: Config
+    pack: RulePack
+    calendar: WorkdayCalendar
+    snapshot: Snapshot
+    at: datetime
+
+    @cached_property
+    def at_ts(self) -> float:
+        """Return the time of judgement as UTC epoch seconds."""
+        return self.at.timestamp()
+
+    @cached_property
+    def local_date(self) -> date:
+        """Return the Asia/Shanghai calendar date of the time of judgement."""
+        return self.at.astimezone(SHANGHAI).date()
+
+    @cached_property
+    def business_date(self) -> date:
+        """Return the business date of the time of judgement (with the site's cut-off hour)."""
+        return business_date(self.at.astimezone(UTC),
+                             self.config.calendar.business_date_cutoff_hour)
+
+    @cached_property
+    def complete_points(self) -> tuple[PointRow, ...]:
+        """Return every complete recovery point finished by the time of judgement, oldest
+        first."""
+        return tuple(sorted((p for p in self.snapshot.points
+                             if p.status == "complete" and p.finished_at <= self.at_ts),
+                            key=lambda p: (p.finished_at, p.id)))
+
+    @cached_property
+    def copies_by_point(self) -> dict[str, list[CopyRow]]:
+        """Return the copies written by the time of judgement, grouped by recovery point."""
+        grouped: dict[str, list[CopyRow]] = {}
+        for copy in self.snapshot.copies:
+            if copy.written_at <= self.at_ts:
+                grouped.setdefault(copy.recovery_point_id, []).append(copy)
+        return grouped
+
+    @cached_property
+    def history_start(self) -> float | None:
+        """Return when the catalog's history begins (the first complete recovery point of any
+        dataset), or None when nothing has been recorded yet."""
+        return self.complete_points[0].finished_at if self.complete_points else None
+
+    @cached_property
+    def _points_by_dataset(self) -> dict[tuple[str, str], list[PointRow]]:
+        grouped: dict[tuple[str, str], list[PointRow]] = {}
+        for point in self.complete_points:
+            grouped.setdefault((point.system, point.dataset), []).append(point)
+        return grouped
+
+    @cached_property
+    def first_point_by_system(self) -> dict[str, PointRow]:
+        """Return each system's first complete recovery point."""
+        first: dict[str, PointRow] = {}
+        for point in self.complete_points:
+            first.setdefault(point.system, point)
+        return first
+
+    def points_of(self, system: str, dataset: str) -> list[PointRow]:
+        """Given a dataset, return its complete recovery points by the time of judgement,
+        oldest first."""
+        return list(self._points_by_dataset.get((system, dataset), ()))
+
+    def rule(self, rule_id: str) -> Rule:
+        """Given a rule id, return the rule (with the site's stricter values)."""
+        return self.pack.get(rule_id)
+
+    def finding(self, rule_id: str, subject: str, status: Status, *, measured: str,
+                threshold: str, evidence: str, reason: str) -> Finding:
+        """Return a finding of a rule with its clause and severity filled in from the pack."""
+        rule = self.rule(rule_id)
+        return Finding(rule_id, subject, status, measured, threshold, rule.clause,
+                       rule.severity, evidence, reason)
+
+    def datasets(self) -> list[tuple[System, str]]:
+        """Return (system, dataset name) for every configured dataset, in config order."""
+        return [(system, dataset.name) for system in self.config.systems
+                for dataset in system.datasets]
+
+
+Evaluator = Callable[[Context], list[Finding]]
+
+
+def local_day(moment: float) -> date:
+    """Given a UTC epoch time, return its Asia/Shanghai calendar date."""
+    return datetime.fromtimestamp(moment, SHANGHAI).date()
+
+
+def iso_time(moment: float) -> str:
+    """Given a UTC epoch time, return it as ISO text in UTC, to the second."""
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds").replace(
+        "+00:00", "Z")
+
+
+def days(seconds: float) -> str:
+    """Given a duration in seconds, return it in days with one decimal."""
+    return f"{seconds / DAY_SECONDS:.1f} d"
