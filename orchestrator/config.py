@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from orchestrator.errors import InputError
 
+# libyaml's C loader when present: the rule pack and configs parse several times faster.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ENGINES = ("files", "sqlite", "postgresql", "mariadb")
 CATEGORIES = ("programs", "customer_data", "configuration", "logs", "audit", "accounting_changes")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
@@ -331,7 +333,7 @@ def parse_yaml_file(path: Path) -> Any:
     except OSError as error:
         raise InputError(str(path), [f"cannot read: {error.strerror}"]) from error
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(parse)"

@@ -17,6 +17,7 @@ from types import MappingProxyType
 
 import yaml
 
+from orchestrator.config import SAFE_LOADER
 from orchestrator.errors import InputError
 from orchestrator.rules.rule import (
     INTEGRAL_UNITS,
@@ -85,7 +86,7 @@ def load_pack(path: Path | None = None) -> RulePack:
     except OSError as error:
         raise InputError(source, [f"cannot read the rule pack: {error}"]) from error
     try:
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as error:
         raise InputError(source, [f"not valid YAML: {error}"]) from error
     pack = parse_pack(data, source, hashlib.sha256(raw).hexdigest())

@@ -1,0 +1,145 @@
+"""From the catalog to a sample plan: the population, the history, the policy and the seed.
+
+Reads the catalog only (no store, no host), so `drctl verify --plan` touches no data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from fractions import Fraction
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select
+
+from orchestrator.checks import site_pack
+from orchestrator.config import Config
+from orchestrator.model import catalog as cat
+from orchestrator.model.plan import (
+    DatasetHistory,
+    PlanPolicy,
+    PointRow,
+    SamplePlan,
+    derive_seed,
+    make_plan,
+)
+from orchestrator.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class Population:
+    points: tuple[PointRow, ...]
+    history: tuple[DatasetHistory, ...]
+    excluded: dict[str, int]
+
+
+def last_counted_check(connection: Connection) -> Any:
+    """Return the newest counted sample check row, or None."""
+    return connection.execute(
+        select(cat.verifications)
+        .where(cat.verifications.c.kind == "sample", cat.verifications.c.counted.is_(True))
+        .order_by(cat.verifications.c.finished_at.desc())
+    ).first()
+
+
+def _copy_stores(config: Config, point: Any, copies: Sequence[Any]) -> tuple[str | None,
+                                                                            str | None]:
+    """Return (primary store, off-site store) holding a present copy of a point; a copy at a
+    site other than the point's source site is off-site. The system's own stores win."""
+    system = config.system(point.system)
+    present = [c for c in copies if c.status == "present"]
+    local = sorted((c.store for c in present if c.site == point.source_site),
+                   key=lambda name: (name != system.primary_store, name))
+    remote = sorted((c.store for c in present if c.site != point.source_site),
+                    key=lambda name: (name != system.offsite_store, name))
+    return (local[0] if local else None, remote[0] if remote else None)
+
+
+def collect_population(config: Config, connection: Connection, choice: str) -> Population:
+    """Given the catalog, return the population of the configured choice (in_rotation or
+    since_last_check), the per-dataset history and counts of what was left out and why."""
+    points = cat.list_recovery_points(connection)
+    copies: dict[str, list[Any]] = {}
+    for copy in cat.list_copies(connection):
+        copies.setdefault(copy.recovery_point_id, []).append(copy)
+    items = connection.execute(select(cat.verification_items.c.recovery_point_id,
+                                      cat.verification_items.c.checked_at)).all()
+    known_systems = {s.name: {d.name for d in s.datasets} for s in config.systems}
+    since = None
+    if choice == "since_last_check":
+        previous = last_counted_check(connection)
+        since = previous.started_at if previous is not None else None
+    excluded = {"bad": 0, "no_present_copy": 0, "before_last_check": 0, "not_in_config": 0}
+    rows = []
+    for point in points:
+        if point.dataset not in known_systems.get(point.system, set()):
+            excluded["not_in_config"] += 1
+            continue
+        if point.status != "complete":
+            excluded["bad"] += 1
+            continue
+        primary, offsite = _copy_stores(config, point, copies.get(point.id, []))
+        if primary is None and offsite is None:
+            excluded["no_present_copy"] += 1
+            continue
+        if since is not None and point.finished_at <= since:
+            excluded["before_last_check"] += 1
+            continue
+        rows.append(PointRow(point.id, point.system, point.dataset, int(point.total_bytes),
+                             int(point.file_count), float(point.finished_at),
+                             point.last_verified_at, primary, offsite))
+    owner = {p.id: (p.system, p.dataset) for p in points}
+    checked: dict[tuple[str, str], float] = {}
+    for point_id, checked_at in items:
+        key = owner.get(point_id)
+        if key is not None:
+            checked[key] = max(checked.get(key, 0.0), float(checked_at))
+    first: dict[tuple[str, str], float] = {}
+    for point in points:
+        key = (point.system, point.dataset)
+        first[key] = min(first.get(key, float(point.finished_at)), float(point.finished_at))
+    history = tuple(DatasetHistory(system, dataset, first[(system, dataset)],
+                                   checked.get((system, dataset)))
+                    for system, dataset in sorted(first))
+    return Population(tuple(rows), history, {k: v for k, v in excluded.items() if v})
+
+
+def make_policy(runtime: Runtime) -> PlanPolicy:
+    """Return the plan policy: the site's 10 % bars (or stricter) and the off-site share."""
+    rule = site_pack(runtime.config).get("verify.sample")
+    settings = runtime.config.model.verification
+    return PlanPolicy(min_bytes_ratio=rule.value("min_bytes_ratio"),
+                      min_points_ratio=rule.value("min_points_ratio"),
+                      offsite_share=Fraction(str(settings.offsite_share)),
+                      population=settings.population)
+
+
+def check_date(moment: float) -> date:
+    """Return the calendar date of a moment in Asia/Shanghai."""
+    return datetime.fromtimestamp(moment, UTC).astimezone(SHANGHAI).date()
+
+
+def build_plan(runtime: Runtime, seed: int | str | None = None, *, at: float | None = None
+               ) -> SamplePlan:
+    """Given the runtime (and optionally a seed), return the sample plan of a check now.
+
+    Without a seed, derive it from the schedule window of today's date and the evidence
+    digest of the last counted check (zeros if none)."""
+    policy = make_policy(runtime)
+    schedule = int(site_pack(runtime.config).get("verify.interval").value("schedule_days"))
+    with runtime.catalog.begin() as connection:
+        population = collect_population(runtime.config.model, connection, policy.population)
+        previous = last_counted_check(connection)
+    if seed is None:
+        text, derivation = derive_seed(check_date(at or cat.now()), schedule,
+                                       previous.evidence_manifest_sha256 if previous else None)
+    else:
+        text, derivation = str(seed), {"method": "given on the command line"}
+    return make_plan(population.points, population.history, seed=text, policy=policy,
+                     seed_derivation=derivation, excluded=population.excluded)

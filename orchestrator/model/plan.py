@@ -1,0 +1,337 @@
+"""The sample plan of a validity check (260号 第七条 「每次抽检数据量不低于10%」; A4).
+
+A pure function over catalog rows: given the population (complete full recovery points), the
+per-dataset history and a seed, return which points to restore and from which copy. Same
+rows and same seed give the same plan, byte for byte (`plan_json`).
+
+Every random choice is a SHA-256 of `<seed>:<name>`, so an auditor recomputes the sample with
+`printf '%s' '<seed>:<recovery point id>' | sha256sum`. Selection, in order:
+
+1. coverage: the `c` datasets due longest (key = when last checked, or when first seen if
+   never; on equal times never-checked first, then the seeded hash of `system/dataset`),
+   each with its best point; c = min(D, max(ceil(r·D), ceil(r·N)));
+2. one point per system that has none yet;
+3. points, best first, until ceil(r·N) are chosen;
+4. bytes: the smallest remaining point that closes the gap to r·B, else the largest, until met.
+
+"Best" = never verified first, then verified longest ago, then by the seeded hash. Bound: a
+dataset present at every check is checked within ceil(D/c) ≤ ceil(1/r) consecutive checks
+(10 at r = 10 %): each check moves the c oldest keys to "now", so the datasets due no later
+than it shrink by c per check until it is picked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+PLAN_FORMAT = 1
+ZERO_DIGEST = "0" * 64
+# Check periods are counted in schedule_days windows from this Monday.
+PERIOD_EPOCH = date(2000, 1, 3)
+POPULATION_TEXT = {
+    "in_rotation": "every complete full recovery point within rotation (a present copy) "
+                   "at check time",
+    "since_last_check": "complete full recovery points within rotation finished after the "
+                        "last counted check started",
+}
+
+
+@dataclass(frozen=True)
+class PointRow:
+    """One recovery point of the population, with where it can be read from."""
+
+    id: str
+    system: str
+    dataset: str
+    bytes: int
+    files: int
+    finished_at: float
+    last_verified_at: float | None = None
+    primary_store: str | None = None
+    offsite_store: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetHistory:
+    """When a dataset was last checked (any verification item) and first backed up."""
+
+    system: str
+    dataset: str
+    first_seen_at: float
+    last_checked_at: float | None = None
+
+    @property
+    def due_key(self) -> float:
+        return self.first_seen_at if self.last_checked_at is None else self.last_checked_at
+
+
+@dataclass(frozen=True)
+class PlanPolicy:
+    min_bytes_ratio: Fraction = Fraction(1, 10)
+    min_points_ratio: Fraction = Fraction(1, 10)
+    offsite_share: Fraction = Fraction(3, 10)
+    population: str = "in_rotation"
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    recovery_point: str
+    system: str
+    dataset: str
+    bytes: int
+    files: int
+    store: str
+    source: str  # primary | offsite
+    reason: str  # coverage | system | points | bytes
+
+
+@dataclass(frozen=True)
+class SamplePlan:
+    seed: str
+    seed_derivation: Mapping[str, Any]
+    policy: PlanPolicy
+    population_points: int
+    population_bytes: int
+    systems: tuple[str, ...]
+    items: tuple[PlanItem, ...]
+    coverage: Mapping[str, Any] = field(hash=False)
+    excluded: Mapping[str, int] = field(default_factory=dict, hash=False)
+
+    @property
+    def sample_bytes(self) -> int:
+        return sum(item.bytes for item in self.items)
+
+    @property
+    def required_points(self) -> int:
+        return math.ceil(self.policy.min_points_ratio * self.population_points)
+
+    @property
+    def required_bytes(self) -> int:
+        return math.ceil(self.policy.min_bytes_ratio * self.population_bytes)
+
+    @property
+    def bytes_ratio(self) -> Fraction:
+        if self.population_bytes == 0:
+            return Fraction(1 if self.population_points else 0)
+        return Fraction(self.sample_bytes, self.population_bytes)
+
+    @property
+    def points_ratio(self) -> Fraction:
+        if self.population_points == 0:
+            return Fraction(0)
+        return Fraction(len(self.items), self.population_points)
+
+    @property
+    def meets_bars(self) -> bool:
+        """Return whether the plan meets both 10 % bars (and samples every system)."""
+        return (self.population_points > 0
+                and self.bytes_ratio >= self.policy.min_bytes_ratio
+                and self.points_ratio >= self.policy.min_points_ratio
+                and {item.system for item in self.items} == set(self.systems))
+
+
+def priority(seed: str, name: str) -> str:
+    """Given a seed and a name (point id, `system/dataset`, `offsite:<id>`), return the hex
+    SHA-256 of `<seed>:<name>`: the seeded order an auditor can recompute."""
+    return hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()
+
+
+def check_period_start(day: date, schedule_days: int) -> date:
+    """Given the check's date (Asia/Shanghai) and the schedule cadence, return the first day
+    of the schedule window it falls in (windows of schedule_days from 2000-01-03)."""
+    index = (day - PERIOD_EPOCH).days // schedule_days
+    return PERIOD_EPOCH + timedelta(days=index * schedule_days)
+
+
+def derive_seed(day: date, schedule_days: int, previous_evidence_sha256: str | None
+                ) -> tuple[str, dict[str, Any]]:
+    """Return the default seed `<period start>:<previous evidence digest>` and how it was made.
+
+    Retries within one window, before a check is counted, draw the same sample: a bad draw
+    cannot be re-rolled away."""
+    start = check_period_start(day, schedule_days)
+    previous = previous_evidence_sha256 or ZERO_DIGEST
+    return f"{start.isoformat()}:{previous}", {
+        "method": "period_start:previous_evidence_manifest_sha256",
+        "period_start": start.isoformat(), "period_days": schedule_days,
+        "period_epoch": PERIOD_EPOCH.isoformat(), "previous_evidence_sha256": previous}
+
+
+def _point_key(seed: str, point: PointRow) -> tuple[bool, float, str]:
+    verified = point.last_verified_at is not None
+    return (verified, point.last_verified_at or 0.0, priority(seed, point.id))
+
+
+def make_plan(
+    population: Sequence[PointRow],
+    history: Sequence[DatasetHistory],
+    *,
+    seed: str,
+    policy: PlanPolicy,
+    seed_derivation: Mapping[str, Any] | None = None,
+    excluded: Mapping[str, int] | None = None,
+) -> SamplePlan:
+    """Given the population, per-dataset history and a seed, return the sample plan. Points
+    must have a primary or off-site store; a point with neither is refused (ValueError)."""
+    points = sorted(population, key=lambda p: p.id)
+    for point in points:
+        if point.primary_store is None and point.offsite_store is None:
+            raise ValueError(f"recovery point {point.id}: no present copy to read")
+    if len({p.id for p in points}) != len(points):
+        raise ValueError("population: duplicate recovery point ids")
+    total_points = len(points)
+    total_bytes = sum(p.bytes for p in points)
+    r_points, r_bytes = policy.min_points_ratio, policy.min_bytes_ratio
+    need_points = math.ceil(r_points * total_points)
+    chosen: dict[str, str] = {}  # point id -> reason
+
+    by_dataset: dict[tuple[str, str], list[PointRow]] = {}
+    for point in points:
+        by_dataset.setdefault((point.system, point.dataset), []).append(point)
+    known = {(h.system, h.dataset): h for h in history}
+
+    def due(key: tuple[str, str]) -> tuple[float, bool, str]:
+        entry = known.get(key)
+        first = min(p.finished_at for p in by_dataset[key])
+        moment = entry.due_key if entry else first
+        checked = entry is not None and entry.last_checked_at is not None
+        return (moment, checked, priority(seed, f"{key[0]}/{key[1]}"))
+
+    def best(candidates: Sequence[PointRow]) -> PointRow | None:
+        left = [p for p in candidates if p.id not in chosen]
+        return min(left, key=lambda p: _point_key(seed, p)) if left else None
+
+    datasets = sorted(by_dataset, key=due)
+    cover = min(len(datasets), max(math.ceil(r_points * len(datasets)), need_points))
+    for key in datasets[:cover]:
+        pick = best(by_dataset[key])
+        if pick:
+            chosen[pick.id] = "coverage"
+    for system in sorted({p.system for p in points}):
+        if not any(p.system == system for p in points if p.id in chosen):
+            keys = [k for k in datasets if k[0] == system]
+            pick = best(by_dataset[keys[0]])
+            if pick:
+                chosen[pick.id] = "system"
+    ordered = sorted(points, key=lambda p: _point_key(seed, p))
+    for point in ordered:
+        if len(chosen) >= need_points:
+            break
+        if point.id not in chosen:
+            chosen[point.id] = "points"
+    picked_bytes = sum(p.bytes for p in points if p.id in chosen)
+    # Exact integer arithmetic: picked/total >= n/d  <=>  picked·d >= n·total.
+    while picked_bytes * r_bytes.denominator < r_bytes.numerator * total_bytes:
+        gap = r_bytes.numerator * total_bytes - picked_bytes * r_bytes.denominator
+        left = [p for p in ordered if p.id not in chosen]
+        closing = [p for p in left if p.bytes * r_bytes.denominator >= gap]
+        pick = (min(closing, key=lambda p: (p.bytes, _point_key(seed, p))) if closing
+                else min(left, key=lambda p: (-p.bytes, _point_key(seed, p))))
+        chosen[pick.id] = "bytes"
+        picked_bytes += pick.bytes
+
+    selected = [p for p in points if p.id in chosen]
+    offsite = _offsite_choice(seed, selected, policy.offsite_share)
+    items = tuple(
+        PlanItem(p.id, p.system, p.dataset, p.bytes, p.files,
+                 store=(p.offsite_store if p.id in offsite else p.primary_store) or "",
+                 source="offsite" if p.id in offsite else "primary", reason=chosen[p.id])
+        for p in sorted(selected, key=lambda p: (p.system, p.dataset, p.id))
+    )
+    coverage = _coverage(datasets, known, items, cover, r_points)
+    return SamplePlan(seed=seed, seed_derivation=dict(seed_derivation or {"method": "given"}),
+                      policy=policy, population_points=total_points, population_bytes=total_bytes,
+                      systems=tuple(sorted({p.system for p in points})), items=items,
+                      coverage=coverage, excluded=dict(excluded or {}))
+
+
+def _offsite_choice(seed: str, selected: Sequence[PointRow], share: Fraction) -> set[str]:
+    """Return the ids read from their off-site copy: those with no primary copy, then the
+    seeded-first eligible ones until ceil(share × n)."""
+    wanted = math.ceil(share * len(selected))
+    forced = {p.id for p in selected if p.primary_store is None}
+    eligible = sorted((p for p in selected if p.offsite_store and p.id not in forced),
+                      key=lambda p: priority(seed, f"offsite:{p.id}"))
+    extra = max(0, wanted - len(forced))
+    return forced | {p.id for p in eligible[:extra]}
+
+
+def _iso(moment: float | None) -> str | None:
+    if moment is None:
+        return None
+    return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _coverage(datasets: Sequence[tuple[str, str]], known: Mapping[tuple[str, str], Any],
+              items: Sequence[PlanItem], cover: int, r_points: Fraction) -> dict[str, Any]:
+    sampled = {(item.system, item.dataset) for item in items}
+    rows = [{"system": system, "dataset": dataset,
+             "last_checked_at": _iso(known[(system, dataset)].last_checked_at)
+             if (system, dataset) in known else None,
+             "sampled_now": (system, dataset) in sampled}
+            for system, dataset in datasets]
+    checked_ever = sum(1 for row in rows if row["last_checked_at"] or row["sampled_now"])
+    return {
+        "datasets": len(datasets),
+        "checked_before": sum(1 for row in rows if row["last_checked_at"]),
+        "checked_after_this_plan": checked_ever,
+        "coverage_picks": cover,
+        "bound_checks": math.ceil(len(datasets) / cover) if cover else 0,
+        "bound_checks_any_population": math.ceil(1 / r_points) if r_points else None,
+        "by_dataset": rows,
+    }
+
+
+def _ratio_text(value: Fraction) -> str:
+    return f"{value.numerator}/{value.denominator}"
+
+
+def plan_dict(plan: SamplePlan) -> dict[str, Any]:
+    """Return the plan as the JSON-able dict printed by `drctl verify --plan` and kept in
+    evidence; no clock time in it, so it is reproducible."""
+    offsite_items = [item for item in plan.items if item.source == "offsite"]
+    wanted_offsite = math.ceil(plan.policy.offsite_share * len(plan.items))
+    return {
+        "format": PLAN_FORMAT,
+        "seed": plan.seed,
+        "seed_derivation": dict(plan.seed_derivation),
+        "population": {
+            "choice": plan.policy.population,
+            "description": POPULATION_TEXT.get(plan.policy.population, plan.policy.population),
+            "recovery_points": plan.population_points,
+            "bytes": plan.population_bytes,
+            "systems": list(plan.systems),
+            "excluded": dict(plan.excluded),
+        },
+        "thresholds": {"min_bytes_ratio": _ratio_text(plan.policy.min_bytes_ratio),
+                       "min_points_ratio": _ratio_text(plan.policy.min_points_ratio),
+                       "offsite_share": _ratio_text(plan.policy.offsite_share)},
+        "sample": {
+            "recovery_points": len(plan.items),
+            "bytes": plan.sample_bytes,
+            "required_points": plan.required_points,
+            "required_bytes": plan.required_bytes,
+            "points_ratio": round(float(plan.points_ratio), 6),
+            "bytes_ratio": round(float(plan.bytes_ratio), 6),
+            "points_ratio_exact": _ratio_text(plan.points_ratio),
+            "bytes_ratio_exact": _ratio_text(plan.bytes_ratio),
+            "offsite_items": len(offsite_items),
+            "offsite_items_wanted": wanted_offsite,
+            "offsite_bytes": sum(item.bytes for item in offsite_items),
+            "meets_bars": plan.meets_bars,
+        },
+        "items": [asdict(item) for item in plan.items],
+        "coverage": dict(plan.coverage),
+    }
+
+
+def plan_json(plan: SamplePlan) -> str:
+    """Return the canonical JSON text of a plan (sorted keys): same rows + seed, same text."""
+    return json.dumps(plan_dict(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,104 @@
+"""`drctl verify --all` on a directory store written directly: chunks, SM3, incomplete points."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestrator.actions import verify
+from orchestrator.checks import load_checked_config
+from orchestrator.cli import main
+from orchestrator.model import manifest as manifest_module
+from orchestrator.model.manifest import FileEntry, Manifest, serialise_manifest
+from orchestrator.runtime import open_runtime
+
+CHUNK = 1 << 20
+
+
+def write_point(store: Path, point: str, algorithm: str, files: dict[str, bytes]) -> None:
+    root = store / "sys" / "files" / point
+    entries = []
+    for name, data in files.items():
+        (root / "data" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "data" / name).write_bytes(data)
+        chunks = tuple(hashlib.new(algorithm, data[i:i + CHUNK]).hexdigest()
+                       for i in range(0, len(data), CHUNK)) if len(data) > CHUNK else ()
+        entries.append(FileEntry(name, len(data), hashlib.new(algorithm, data).hexdigest(),
+                                 chunks))
+    manifest = Manifest(point, "sys", "files", "files", "2026-01-01", "2026-01-01T00:00:00Z",
+                        "2026-01-01T00:01:00Z", "prod", "host", algorithm, tuple(entries))
+    (root / "manifest.json").write_bytes(serialise_manifest(manifest))
+
+
+@pytest.fixture()
+def store_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    monkeypatch.setattr(manifest_module, "CHUNK_BYTES", CHUNK)
+    monkeypatch.setattr(verify, "CHUNK_BYTES", CHUNK)
+    store = tmp_path / "store"
+    rng = os.urandom
+    write_point(store, "20260101T000000Z-000001", "sha256",
+                {"big.bin": rng(5 * CHUNK + 123), "small/a.txt": b"hello\n"})
+    write_point(store, "20260101T000000Z-000002", "sm3",
+                {"ledger.dump": rng(3 * CHUNK), "empty": b""})
+    (store / "sys" / "files" / "20260102T000000Z-000003" / "data").mkdir(parents=True)
+    (tmp_path / "inventory.ini").write_text("[production]\nhost ansible_connection=local\n")
+    (tmp_path / "off").mkdir()
+    config = {
+        "version": 1, "inventory": "inventory.ini",
+        "evidence": {"accountable_person": "test"},
+        "sites": [{"name": "prod", "role": "production", "host": "host",
+                   "data_root": str(tmp_path / "p"), "spool": str(tmp_path / "s")},
+                  {"name": "dr", "role": "disaster_recovery", "host": "host",
+                   "data_root": str(tmp_path / "d"), "spool": str(tmp_path / "s")}],
+        "stores": [{"name": "primary", "url": f"file://{store}", "site": "prod"},
+                   {"name": "offsite", "url": f"file://{tmp_path / 'off'}", "site": "dr"}],
+        "systems": [{"name": "sys", "production_site": "prod", "disaster_recovery_site": "dr",
+                     "primary_store": "primary", "offsite_store": "offsite",
+                     "datasets": [{"name": "files", "engine": "files", "category": "programs",
+                                   "path": "files"}]}],
+    }
+    path = tmp_path / "dr.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path, store
+
+
+def test_clean_store_passes_with_sm3_and_chunks_and_ignores_incomplete(
+        store_config: tuple[Path, Path]) -> None:
+    path, _store = store_config
+    with open_runtime(load_checked_config(path)) as runtime:
+        result = verify.scan(runtime, workers=2)
+    assert result.ok, [p.describe() for p in result.problems]
+    assert (result.points, result.files) == (2, 4)
+    assert result.bytes == 5 * CHUNK + 123 + 6 + 3 * CHUNK
+    assert result.incomplete == ["primary: sys/files/20260102T000000Z-000003"]
+
+
+def test_a_flipped_byte_in_one_chunk_is_named_with_its_offset(
+        store_config: tuple[Path, Path]) -> None:
+    path, store = store_config
+    big = store / "sys" / "files" / "20260101T000000Z-000001" / "data" / "big.bin"
+    data = bytearray(big.read_bytes())
+    data[3 * CHUNK + 10] ^= 0xFF
+    big.write_bytes(bytes(data))
+    with open_runtime(load_checked_config(path)) as runtime:
+        result = verify.scan(runtime, workers=2)
+    (problem,) = result.problems
+    assert (problem.file, problem.kind) == ("big.bin", "mismatch")
+    assert f"chunk 3 at byte {3 * CHUNK}" in problem.expected
+
+
+def test_a_flipped_byte_in_an_sm3_point_fails_the_cli(
+        store_config: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    path, store = store_config
+    dump = store / "sys" / "files" / "20260101T000000Z-000002" / "data" / "ledger.dump"
+    data = bytearray(dump.read_bytes())
+    data[-1] ^= 1
+    dump.write_bytes(bytes(data))
+    code = main(["-c", str(path), "verify", "--all"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "MISMATCH primary: sys/files/20260101T000000Z-000002: ledger.dump: mismatch" in out

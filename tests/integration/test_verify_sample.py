@@ -1,0 +1,267 @@
+"""Validity checks on a real sandbox: reproducible plans, enclave restores, tampering named.
+
+The sandbox is built through the actions (workload, full backup, off-site copy) with the
+real ansible-runner; stores are directories, so tampering is done on the files themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator.actions.backup import run_backup
+from orchestrator.actions.copy_offsite import run_copy_offsite
+from orchestrator.actions.sandbox import prepare_sandbox
+from orchestrator.actions.verify import scan
+from orchestrator.actions.verify_plan import build_plan
+from orchestrator.actions.verify_sample import check_item, enclave_site
+from orchestrator.actions.workload import run_workload
+from orchestrator.checks import load_checked_config
+from orchestrator.cli import main
+from orchestrator.evidence.verify import verify_package
+from orchestrator.model import catalog as cat
+from orchestrator.model.plan import PlanItem
+from orchestrator.runtime import open_runtime
+
+SYSTEM = "core-banking"
+
+
+def build_sandbox(base: Path) -> Path:
+    config_path = prepare_sandbox(base)
+    config = load_checked_config(config_path)
+    with open_runtime(config) as runtime:
+        run_workload(runtime, SYSTEM, "production", "ledger", postings=50, seed=5)
+        run_backup(runtime, SYSTEM)
+        run_copy_offsite(runtime, systems=[SYSTEM])
+    return config_path
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_sandbox(tmp_path_factory.mktemp("verify") / "sb")
+
+
+@pytest.fixture()
+def pristine(sandbox: Path, tmp_path: Path) -> Iterator[Path]:
+    """The shared sandbox; its stores are put back as they were after the test."""
+    stores = sandbox.parent / "stores"
+    saved = tmp_path / "stores-saved"
+    shutil.copytree(stores, saved, symlinks=True)
+    yield sandbox
+    shutil.rmtree(stores)
+    shutil.copytree(saved, stores, symlinks=True)
+
+
+def point_dir(config: Path, store: str, dataset: str) -> Path:
+    root = config.parent / "stores" / store / SYSTEM / dataset
+    return sorted(p for p in root.iterdir() if (p / "manifest.json").is_file())[-1]
+
+
+def a_data_file(point: Path) -> tuple[Path, str]:
+    data = point / "data"
+    file = sorted(p for p in data.rglob("*") if p.is_file() and p.stat().st_size > 8)[0]
+    return file, file.relative_to(data).as_posix()
+
+
+def flip_byte(path: Path, offset: int = 5) -> None:
+    content = bytearray(path.read_bytes())
+    content[offset] ^= 0x01
+    path.write_bytes(bytes(content))
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    return code, capsys.readouterr().out
+
+
+def test_plan_with_a_seed_is_identical_twice_and_meets_both_bars(
+        sandbox: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first_code, first = run_cli(capsys, "-c", str(sandbox), "--json", "verify", "--plan",
+                                "--seed", "7")
+    second_code, second = run_cli(capsys, "-c", str(sandbox), "--json", "verify", "--plan",
+                                  "--seed", "7")
+    assert first_code == second_code == 0
+    assert first == second
+    plan = json.loads(first)
+    assert plan["seed"] == "7"
+    assert plan["sample"]["bytes_ratio"] >= 0.10 and plan["sample"]["points_ratio"] >= 0.10
+    assert plan["population"]["choice"] == "in_rotation"
+    assert plan["population"]["recovery_points"] == 5  # one full point per dataset
+    assert plan["sample"]["offsite_items"] >= 1
+
+
+def test_default_seed_is_derived_from_the_period_and_previous_evidence(sandbox: Path) -> None:
+    config = load_checked_config(sandbox)
+    with open_runtime(config) as runtime:
+        plan = build_plan(runtime)
+    period, _, previous = plan.seed.partition(":")
+    assert period == plan.seed_derivation["period_start"]
+    assert previous == plan.seed_derivation["previous_evidence_sha256"]
+
+
+@pytest.mark.parametrize("tamper", ["flip", "truncate", "missing", "extra", "edited_manifest",
+                                    "traversal_manifest"])
+def test_verify_all_names_tampering(pristine: Path, tamper: str) -> None:
+    point = point_dir(pristine, "offsite", "config")
+    file, relative = a_data_file(point)
+    manifest = point / "manifest.json"
+    if tamper == "flip":
+        flip_byte(file)
+    elif tamper == "truncate":
+        file.write_bytes(file.read_bytes()[:-3])
+    elif tamper == "missing":
+        file.unlink()
+    elif tamper == "extra":
+        (point / "data" / "planted.sh").write_text("echo hi\n")
+        relative = "planted.sh"
+    elif tamper == "edited_manifest":
+        manifest.write_text(manifest.read_text().replace('"engine": "files"',
+                                                         '"engine": "files" '))
+        relative = "manifest.json"
+    else:
+        data = json.loads(manifest.read_text())
+        data["files"][0]["path"] = "../../../escaped.txt"
+        manifest.write_text(json.dumps(data))
+        relative = "manifest.json"
+    config = load_checked_config(pristine)
+    with open_runtime(config) as runtime:
+        result = scan(runtime)
+    assert len(result.problems) == 1, [p.describe() for p in result.problems]
+    problem = result.problems[0]
+    assert (problem.store, problem.file) == ("offsite", relative)
+    assert problem.recovery_point.endswith(point.name)
+    expected_kind = {"flip": "mismatch", "truncate": "truncated", "missing": "missing",
+                     "extra": "extra"}.get(tamper, "manifest")
+    assert problem.kind == expected_kind
+    if tamper in ("flip", "truncate", "edited_manifest"):
+        assert problem.expected and problem.actual and problem.expected != problem.actual
+    if tamper == "traversal_manifest":
+        assert "leaves the recovery point" in problem.actual
+
+
+def test_verify_all_clean_sandbox_checks_every_file_of_both_stores(sandbox: Path) -> None:
+    config = load_checked_config(sandbox)
+    with open_runtime(config) as runtime:
+        result = scan(runtime, workers=2)
+    stored = [p for p in (sandbox.parent / "stores").rglob("*")
+              if p.is_file() and p.name != "manifest.json"]
+    assert result.ok, [p.describe() for p in result.problems]
+    assert result.points == 10
+    assert result.bytes == sum(p.stat().st_size for p in stored)
+
+
+def _item(config_path: Path, dataset: str, store: str) -> PlanItem:
+    point = point_dir(config_path, store, dataset)
+    return PlanItem(point.name, SYSTEM, dataset, 0, 0, store, "primary", "test")
+
+
+def test_check_item_refuses_a_traversal_manifest_before_writing(pristine: Path) -> None:
+    point = point_dir(pristine, "primary", "programs")
+    manifest = point / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["files"][0]["path"] = "../../../../../escaped.sh"
+    manifest.write_text(json.dumps(data))
+    config = load_checked_config(pristine)
+    enclave = enclave_site(config.model, str(pristine))
+    with open_runtime(config) as runtime:
+        result = check_item(runtime, enclave, _item(pristine, "programs", "primary"), [])
+    assert result.status == "failed"
+    assert [m["file"] for m in result.mismatches] == ["manifest.json"]
+    assert "leaves the recovery point" in result.mismatches[0]["actual"]
+    enclave_root = pristine.parent / "sites" / "verification"
+    assert not [p for p in enclave_root.rglob("*") if p.is_file()]
+    assert not list(pristine.parent.parent.rglob("escaped.sh"))
+
+
+def test_check_item_names_a_flipped_byte_with_both_digests(pristine: Path) -> None:
+    file, relative = a_data_file(point_dir(pristine, "primary", "config"))
+    flip_byte(file)
+    config = load_checked_config(pristine)
+    enclave = enclave_site(config.model, str(pristine))
+    with open_runtime(config) as runtime:
+        result = check_item(runtime, enclave, _item(pristine, "config", "primary"), [])
+    assert result.status == "failed"
+    (mismatch,) = result.mismatches
+    assert mismatch["file"] == relative and mismatch["kind"] == "mismatch"
+    assert len(mismatch["expected"]) == len(mismatch["actual"]) == 64
+    assert mismatch["expected"] != mismatch["actual"]
+
+
+def test_verify_passes_wipes_the_enclave_and_writes_evidence(
+        sandbox: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run_cli(capsys, "-c", str(sandbox), "--json", "verify")
+    assert code == 0, out
+    outcome = json.loads(out)
+    assert outcome["passed"] and outcome["counted"]
+    assert outcome["wipe"]["result"] == "wiped" and outcome["wipe"]["remaining"] == []
+    assert outcome["wipe"]["removed"]
+    enclave_root = sandbox.parent / "sites" / "verification"
+    assert not [p for p in enclave_root.rglob("*") if p.is_file()]
+    package = Path(outcome["evidence"])
+    assert verify_package(package, None) == []
+    report = json.loads((package / "report.json").read_text())
+    assert report["kind"] == "verify" and report["seed"] == outcome["seed"]
+    assert report["plan"]["sample"]["meets_bars"]
+    assert {row["id"] for row in report["recovery_points"]} == {
+        item["recovery_point"] for item in outcome["items"]}
+    assert report["enclave"]["wipe"]["paths"]
+    config = load_checked_config(sandbox)
+    with open_runtime(config) as runtime, runtime.catalog.begin() as connection:
+        row = connection.execute(cat.verifications.select().where(
+            cat.verifications.c.id == outcome["verification"])).one()
+        assert row.counted and row.status == "passed"
+        assert row.evidence_manifest_sha256 and row.seed == outcome["seed"]
+        verified = [cat.get_recovery_point(connection, item["recovery_point"])
+                    for item in outcome["items"]]
+    assert all(point.last_verified_at for point in verified)
+    with open_runtime(config) as runtime:
+        following = build_plan(runtime)
+    assert following.seed_derivation["previous_evidence_sha256"] == row.evidence_manifest_sha256
+
+
+def test_flipped_byte_in_a_sampled_file_fails_the_check_and_names_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config_path = build_sandbox(tmp_path / "sb")
+    code, out = run_cli(capsys, "-c", str(config_path), "--json", "verify", "--plan",
+                        "--seed", "11")
+    item = json.loads(out)["items"][0]
+    point = config_path.parent / "stores" / item["store"] / SYSTEM / item["dataset"] / item[
+        "recovery_point"]
+    file, relative = a_data_file(point)
+    flip_byte(file)
+    code, out = run_cli(capsys, "-c", str(config_path), "verify", "--seed", "11")
+    assert code == 1
+    assert f"MISMATCH {item['recovery_point']} in {item['store']}: {relative}: mismatch" in out
+    assert "summary:" in out and "counted" in out
+    config = load_checked_config(config_path)
+    with open_runtime(config) as runtime, runtime.catalog.begin() as connection:
+        point_row = cat.get_recovery_point(connection, item["recovery_point"])
+        check = connection.execute(cat.verifications.select().where(
+            cat.verifications.c.kind == "sample")).one()
+    assert point_row.status == "bad"
+    assert check.status == "failed" and check.counted
+    report = json.loads((Path(check.evidence_path) / "report.json").read_text())
+    (mismatch,) = report["mismatches"]
+    assert (mismatch["recovery_point"], mismatch["file"]) == (item["recovery_point"], relative)
+    assert mismatch["expected"] != mismatch["actual"]
+
+
+def test_a_store_that_is_down_aborts_with_exit_3_and_counts_nothing(
+        pristine: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    offsite = pristine.parent / "stores" / "offsite"
+    offsite.rename(offsite.with_name("offsite-unplugged"))
+    config = load_checked_config(pristine)
+    with open_runtime(config) as runtime, runtime.catalog.begin() as connection:
+        before = connection.execute(cat.verifications.select()).all()
+    code = main(["-c", str(pristine), "verify", "--seed", "7"])
+    assert code == 3
+    assert "offsite" in capsys.readouterr().err
+    with open_runtime(config) as runtime, runtime.catalog.begin() as connection:
+        after = connection.execute(cat.verifications.select()).all()
+        points = cat.list_recovery_points(connection)
+    assert after == before
+    assert all(point.status == "complete" for point in points)
