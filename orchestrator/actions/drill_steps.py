@@ -159,24 +159,28 @@ def step_disaster(state: DrillState, step: Step) -> StepResult:
     paths = [
         make_playbook_item(site, d, site.spool)["live_path"] for d in system.datasets if d.path
     ]
+    declared_lost = []
     for store_name in step.destroy_stores:
         url = runtime.config.store_url(store_name)
-        if not url.startswith("file://"):
-            raise CheckFailed(
-                f"store {store_name}: only file:// stores can be destroyed by a drill"
-            )
-        paths.append(url.removeprefix("file://"))
-    run = run_playbook(
-        "wipe.yml",
-        inventory=runtime.config.inventory,
-        extravars={"dr_host": site.host, "dr_paths": paths, "dr_purpose": "disaster"},
-        ident=f"disaster-{site.name}-{time.time_ns()}",
-        work_dir=runtime.work_dir,
-        limit=site.host,
-    )
-    state.events.append(run.events_path)
-    if not run.ok:
-        raise CheckFailed("disaster injection failed: " + "; ".join(run.failures))
+        if url.startswith("file://"):
+            paths.append(url.removeprefix("file://"))
+        else:
+            # S3 with Object Lock cannot be destroyed, by design, and an SFTP server is not the
+            # site's host: the drill declares the store lost instead (copies marked lost below,
+            # so nothing is restored from it).
+            declared_lost.append(store_name)
+    if paths:
+        run = run_playbook(
+            "wipe.yml",
+            inventory=runtime.config.inventory,
+            extravars={"dr_host": site.host, "dr_paths": paths, "dr_purpose": "disaster"},
+            ident=f"disaster-{site.name}-{time.time_ns()}",
+            work_dir=runtime.work_dir,
+            limit=site.host,
+        )
+        state.events.append(run.events_path)
+        if not run.ok:
+            raise CheckFailed("disaster injection failed: " + "; ".join(run.failures))
     with runtime.catalog.begin() as connection:
         for copy in cat.list_copies(connection):
             if copy.store in step.destroy_stores and copy.status == "present":
@@ -185,12 +189,15 @@ def step_disaster(state: DrillState, step: Step) -> StepResult:
                     copy.recovery_point_id,
                     copy.store,
                     "lost",
-                    reason=f"destroyed by drill {state.scenario.name}",
+                    reason=f"destroyed by drill {state.scenario.name}"
+                    if copy.store not in declared_lost
+                    else f"declared lost by drill {state.scenario.name}",
                 )
+    lost = f" (declared lost: {', '.join(declared_lost)})" if declared_lost else ""
     return (
         f"production data at {site.name} and store(s) {', '.join(step.destroy_stores)} "
-        f"destroyed; {state.postings_at_disaster} postings at disaster time",
-        {"destroyed": len(paths)},
+        f"destroyed{lost}; {state.postings_at_disaster} postings at disaster time",
+        {"destroyed": len(paths), "declared_lost": declared_lost},
     )
 
 

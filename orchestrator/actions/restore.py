@@ -129,9 +129,14 @@ def run_restore(
     points: Mapping[str, str] | None = None,
     datasets: Sequence[str] | None = None,
     purpose: str = "restore",
+    restore_mode: str = "replace",
 ) -> RestoreOutcome:
     """Restore the given (default: newest complete) recovery point of each dataset from a store
-    into a site and compare fingerprints and invariants with the source's."""
+    into a site and compare fingerprints and invariants with the source's.
+
+    restore_mode `replace` puts databases in service (failover, failback); `scratch` restores
+    them into a scratch database that is checked and dropped (validity checks in the enclave).
+    """
     config = runtime.config.model
     system = config.system(system_name)
     site = config.site(site_name)
@@ -166,6 +171,7 @@ def run_restore(
                 "dr_spool_root": root,
                 "dr_datasets": items,
                 "dr_hash_algorithm": "sha256",
+                "dr_restore_mode": restore_mode,
             },
             ident=f"{purpose}-{system.name}-{site.name}-{started:%Y%m%dT%H%M%S%fZ}",
             work_dir=runtime.work_dir,

@@ -146,7 +146,7 @@ def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Pat
     try:
         outcome = run_restore(runtime, item.system, store_name=item.store,
                               site_name=enclave.name, points={item.dataset: item.recovery_point},
-                              datasets=[item.dataset], purpose=PURPOSE)
+                              datasets=[item.dataset], purpose=PURPOSE, restore_mode="scratch")
     except DigestMismatch as error:
         file = error.key.partition("/data/")[2] or error.key
         result.fail(file, error.expected, error.actual, "mismatch")

@@ -84,15 +84,21 @@ def run_workload(
     return run.result(site.host, "ledger"), run.events_path
 
 
-def _run_postgresql_workload(runtime: Runtime, site: Any, ledger: Any, *, postings: int,
-                             seed: int | None) -> tuple[Mapping[str, Any], Path]:
+def _run_postgresql_workload(
+    runtime: Runtime, site: Any, ledger: Any, *, postings: int, seed: int | None
+) -> tuple[Mapping[str, Any], Path]:
     """Seed (when seed is given) or write postings to a PostgreSQL ledger at a site."""
     item = make_playbook_item(site, ledger, site.spool)
     run = run_playbook(
         "ledger_postgresql.yml",
         inventory=runtime.config.inventory,
-        extravars={"dr_host": site.host, "dr_action": "seed" if seed is not None else "post",
-                   "dr_item": item, "dr_postings": postings, "dr_seed": seed or 0},
+        extravars={
+            "dr_host": site.host,
+            "dr_action": "seed" if seed is not None else "post",
+            "dr_item": item,
+            "dr_postings": postings,
+            "dr_seed": seed or 0,
+        },
         ident=f"workload-{site.name}-{time.time_ns()}",
         work_dir=runtime.work_dir,
         limit=site.host,

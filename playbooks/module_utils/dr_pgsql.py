@@ -1,0 +1,248 @@
+# -*- coding: utf-8 -*-
+"""PostgreSQL on the host: dump, restore and fingerprint through psql/pg_dump/pg_restore.
+
+Shared by dr_postgresql and dr_pg_ledger. Standard library only.
+
+Fingerprint: per table (schema `public` by bare name, others as schema.table), the row count
+and the digest of `COPY (SELECT * FROM t ORDER BY <primary key>) TO STDOUT` lines, read in a
+REPEATABLE READ transaction with fixed output settings (UTC, ISO dates, hex bytea, shortest
+exact floats). Text primary-key columns are ordered COLLATE "C", so the order does not depend
+on the cluster's locale; a table without a primary key is ordered by its whole row as text.
+
+At backup time the fingerprint is taken inside the same snapshot as the dump: the session
+exports its snapshot (pg_export_snapshot), pg_dump runs with --snapshot, and the session
+streams the tables while the dump runs. Both therefore see exactly the same data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import tempfile
+
+from ansible.module_utils.dr_sqlsession import (
+    CONNECT_TIMEOUT_SECONDS,
+    SqlError,
+    SqlSession,
+    find_tool,
+    hash_rows,
+    run_tool,
+)
+
+# A COPY text line can never start with a backslash followed by '.', because COPY doubles
+# every backslash in the data; so this marker cannot be mistaken for a row.
+MARKER = "\\.dr-end"
+SESSION_SETTINGS = (
+    "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';\n"
+    "SET extra_float_digits = 1; SET bytea_output = 'hex'; SET client_encoding = 'UTF8';\n"
+)
+TABLES_QUERY = """
+SELECT coalesce(json_agg(json_build_array(
+         CASE WHEN n.nspname = 'public' THEN c.relname ELSE n.nspname || '.' || c.relname END,
+         quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+         (SELECT string_agg(quote_ident(a.attname)
+                            || CASE WHEN a.attcollation <> 0 THEN ' COLLATE "C"' ELSE '' END,
+                            ', ' ORDER BY k.ord)
+            FROM pg_index i
+            CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+           WHERE i.indrelid = c.oid AND i.indisprimary))
+       ORDER BY n.nspname, c.relname), '[]')
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%';
+"""
+
+
+class PgTarget(object):
+    """Where and how to reach a PostgreSQL server from this host."""
+
+    def __init__(self, host, port, user, bin_dir="", password_env=""):
+        self.host = host
+        self.port = int(port)
+        self.user = user
+        self.bin_dir = bin_dir or ""
+        self.password_env = password_env or ""
+
+    def env(self):
+        env = dict(os.environ)
+        env["PGCONNECT_TIMEOUT"] = str(CONNECT_TIMEOUT_SECONDS)
+        env.pop("PGOPTIONS", None)
+        return env
+
+    def check_password(self):
+        """Raise SqlError when the dataset names a password variable but none reached us."""
+        if self.password_env and not os.environ.get("PGPASSWORD"):
+            raise SqlError("environment variable %s (the dataset's password_env) is not set on "
+                           "the controller, so no password reached the host" % self.password_env)
+
+    def connection_args(self, database):
+        args = ["-h", self.host, "-p", str(self.port), "-d", database]
+        return args + (["-U", self.user] if self.user else [])
+
+    def server_args(self):
+        return ["-h", self.host, "-p", str(self.port)] + (["-U", self.user] if self.user else [])
+
+    def tool(self, name):
+        return find_tool(name, self.bin_dir)
+
+    def psql_argv(self, database):
+        return [self.tool("psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"] + \
+            self.connection_args(database)
+
+    def session(self, database):
+        where = "psql %s@%s:%d/%s" % (self.user, self.host, self.port, database)
+        return SqlSession(self.psql_argv(database), self.env(), where)
+
+    def query(self, database, sql):
+        """Run sql in its own session; return the output lines."""
+        session = self.session(database)
+        try:
+            session.send(sql + "\n" + echo_marker())
+            lines = session.collect(MARKER)
+            session.finish()
+        except SqlError:
+            session.abort()
+            raise
+        return lines
+
+
+def echo_marker():
+    return "\\echo '%s'\n" % MARKER.replace("\\", "\\\\")
+
+
+def fingerprint_in_session(session, algorithm):
+    """Given a session inside a transaction, return the fingerprint of every table."""
+    session.send(TABLES_QUERY + echo_marker())
+    tables = json.loads("".join(session.collect(MARKER)) or "[]")
+    objects = {}
+    for name, qualified, order in tables:
+        order_by = order or 't::text COLLATE "C"'
+        session.send("COPY (SELECT * FROM %s AS t ORDER BY %s) TO STDOUT;\n%s"
+                     % (qualified, order_by, echo_marker()))
+        rows, digest = hash_rows(session.lines(MARKER), algorithm)
+        objects[name] = {"rows": rows, "digest": digest}
+    return {"kind": "postgresql", "algorithm": algorithm, "objects": objects}
+
+
+def invariants_in_session(session, invariants):
+    """Run each named query; return {name: number of violating rows}."""
+    counts = {}
+    for name, query in sorted(invariants.items()):
+        session.send("SELECT count(*) FROM (%s) AS dr_invariant;\n%s"
+                     % (query.strip().rstrip(";"), echo_marker()))
+        lines = session.collect(MARKER)
+        counts[name] = int(lines[0]) if lines else 0
+    return counts
+
+
+def read_only_session(target, database):
+    session = target.session(database)
+    session.send(SESSION_SETTINGS + "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n")
+    return session
+
+
+def fingerprint(target, database, algorithm, invariants):
+    """Return (fingerprint, invariant counts) of a live database, in one snapshot."""
+    session = read_only_session(target, database)
+    try:
+        result = fingerprint_in_session(session, algorithm)
+        counts = invariants_in_session(session, invariants)
+        session.finish("COMMIT;\n")
+    except SqlError:
+        session.abort()
+        raise
+    return result, counts
+
+
+def database_exists(target, name):
+    lines = target.query("postgres", "SELECT 1 FROM pg_database WHERE datname = %s;"
+                         % quote_literal(name))
+    return bool(lines)
+
+
+def quote_literal(text):
+    return "'" + text.replace("'", "''") + "'"
+
+
+def quote_ident(text):
+    return '"' + text.replace('"', '""') + '"'
+
+
+def dump(target, database, dest, algorithm, invariants):
+    """pg_dump -Fc database into dest; return (fingerprint, invariants) of the same snapshot."""
+    directory = os.path.dirname(dest)
+    if not os.path.isdir(directory):
+        os.makedirs(directory)
+    session = read_only_session(target, database)
+    dumper = None
+    dump_errors = tempfile.TemporaryFile()
+    try:
+        session.send("SELECT pg_export_snapshot();\n" + echo_marker())
+        snapshot = session.collect(MARKER)[0].strip()
+        argv = [target.tool("pg_dump"), "-Fc", "--no-password", "--snapshot=" + snapshot,
+                "-f", dest] + target.connection_args(database)
+        dumper = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=dump_errors, env=target.env())
+        result = fingerprint_in_session(session, algorithm)
+        counts = invariants_in_session(session, invariants)
+        # Keep the exporting transaction open until pg_dump is done with the snapshot.
+        code = dumper.wait()
+        dumper = None
+        if code != 0:
+            dump_errors.seek(0)
+            raise SqlError("pg_dump of %s exited %d: %s" % (
+                database, code, dump_errors.read().decode("utf-8", "replace").strip()[-2000:]))
+        session.finish("COMMIT;\n")
+    except SqlError:
+        session.abort()
+        if dumper is not None:
+            dumper.kill()
+            dumper.wait()
+        raise
+    finally:
+        dump_errors.close()
+    return result, counts
+
+
+def scratch_name(database):
+    """Return a new database name for a restore that does not touch database yet."""
+    return ("%s_dr_%s" % (database[:40], secrets.token_hex(4))).lower()
+
+
+def create_database(target, name):
+    target.query("postgres", "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8';"
+                 % quote_ident(name))
+
+
+def drop_database(target, name):
+    target.query("postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE);" % quote_ident(name))
+
+
+def pg_restore(target, archive, database):
+    argv = [target.tool("pg_restore"), "--no-password", "--exit-on-error", "--single-transaction",
+            "-d", database] + target.server_args() + [archive]
+    run_tool(argv, target.env(), "pg_restore of %s into %s" % (os.path.basename(archive),
+                                                              database))
+
+
+def swap_in(target, scratch, database):
+    """Make scratch the database called database (the old one, if any, is dropped).
+
+    Sessions still connected to the old database are ended: this is a failover.
+    """
+    old = None
+    if database_exists(target, database):
+        old = "%s_dr_old_%s" % (database[:36], secrets.token_hex(4))
+        target.query("postgres",
+                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = %s AND pid <> pg_backend_pid();\n"
+                     "ALTER DATABASE %s RENAME TO %s;"
+                     % (quote_literal(database), quote_ident(database), quote_ident(old)))
+    target.query("postgres", "ALTER DATABASE %s RENAME TO %s;"
+                 % (quote_ident(scratch), quote_ident(database)))
+    if old:
+        drop_database(target, old)
