@@ -104,8 +104,9 @@ def point_id(index: int) -> str:
     return f"20260101T{index // 60:02d}{index % 60:02d}00Z-{index:06x}"
 
 
-def write_points(store: Path, data: Path, files: list[tuple[Path, int, str, list[str]]],
-                 copies: int) -> None:
+def write_points(
+    store: Path, data: Path, files: list[tuple[Path, int, str, list[str]]], copies: int
+) -> None:
     """Lay out `copies` sets of POINTS recovery points whose data files are hard links to
     the generated files, each with a manifest (written last)."""
     for copy in range(copies):
@@ -120,9 +121,19 @@ def write_points(store: Path, data: Path, files: list[tuple[Path, int, str, list
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.link(path, target)
                 entries.append(FileEntry(relative, size, digest, tuple(chunks)))
-            manifest = Manifest(point_id(number), SYSTEM, dataset, "files", "2026-01-01",
-                                "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", "production",
-                                "bench-host", "sha256", tuple(entries))
+            manifest = Manifest(
+                point_id(number),
+                SYSTEM,
+                dataset,
+                "files",
+                "2026-01-01",
+                "2026-01-01T00:00:00Z",
+                "2026-01-01T00:01:00Z",
+                "production",
+                "bench-host",
+                "sha256",
+                tuple(entries),
+            )
             (point / "manifest.json").write_bytes(serialise_manifest(manifest))
 
 
@@ -130,19 +141,46 @@ def write_config(root: Path, store: Path) -> Path:
     (root / "inventory.ini").write_text("[production]\nbench-host ansible_connection=local\n")
     (root / "offsite").mkdir(exist_ok=True)
     config = {
-        "version": 1, "state_dir": "state", "inventory": "inventory.ini",
-        "evidence": {"directory": "evidence", "signing_key": "keys/key.pem",
-                     "accountable_person": "benchmark"},
-        "sites": [{"name": n, "role": r, "host": "bench-host", "data_root": str(root / n),
-                   "spool": str(root / "spool")}
-                  for n, r in (("production", "production"), ("dr", "disaster_recovery"))],
-        "stores": [{"name": "primary", "url": f"file://{store}", "site": "production"},
-                   {"name": "offsite", "url": f"file://{root / 'offsite'}", "site": "dr"}],
-        "systems": [{"name": SYSTEM, "production_site": "production",
-                     "disaster_recovery_site": "dr", "primary_store": "primary",
-                     "offsite_store": "offsite",
-                     "datasets": [{"name": f"set{i}", "engine": "files", "category": "programs",
-                                   "path": f"set{i}"} for i in range(4)]}],
+        "version": 1,
+        "state_dir": "state",
+        "inventory": "inventory.ini",
+        "evidence": {
+            "directory": "evidence",
+            "signing_key": "keys/key.pem",
+            "accountable_person": "benchmark",
+        },
+        "sites": [
+            {
+                "name": n,
+                "role": r,
+                "host": "bench-host",
+                "data_root": str(root / n),
+                "spool": str(root / "spool"),
+            }
+            for n, r in (("production", "production"), ("dr", "disaster_recovery"))
+        ],
+        "stores": [
+            {"name": "primary", "url": f"file://{store}", "site": "production"},
+            {"name": "offsite", "url": f"file://{root / 'offsite'}", "site": "dr"},
+        ],
+        "systems": [
+            {
+                "name": SYSTEM,
+                "production_site": "production",
+                "disaster_recovery_site": "dr",
+                "primary_store": "primary",
+                "offsite_store": "offsite",
+                "datasets": [
+                    {
+                        "name": f"set{i}",
+                        "engine": "files",
+                        "category": "programs",
+                        "path": f"set{i}",
+                    }
+                    for i in range(4)
+                ],
+            }
+        ],
     }
     path = root / "dr.yml"
     path.write_text(yaml.safe_dump(config))
@@ -179,8 +217,9 @@ def hashlib_all_cores(paths: list[str], workers: int) -> Timing:
 def run_measured(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
     """Run a command; return (wall seconds, peak RSS in KiB, output tail). Exit on failure."""
     started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               env={**os.environ, **(env or {})})
+    process = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+    )
     assert process.stdout is not None
     output = process.stdout.read().decode(errors="replace")
     _pid, status, usage = os.wait4(process.pid, 0)
@@ -216,13 +255,18 @@ def restic_measurements(data: Path, work: Path, total: int) -> dict[str, Timing]
     restic = shutil.which("restic")
     if restic is None:
         return "restic is not installed: skipped"
-    env = {"RESTIC_PASSWORD": "benchmark", "RESTIC_REPOSITORY": str(work / "restic-repo"),
-           "RESTIC_CACHE_DIR": str(work / "restic-cache")}
+    env = {
+        "RESTIC_PASSWORD": "benchmark",
+        "RESTIC_REPOSITORY": str(work / "restic-repo"),
+        "RESTIC_CACHE_DIR": str(work / "restic-cache"),
+    }
     run_measured([restic, "init", "--quiet"], env)
     run_measured([restic, "backup", "--quiet", str(data)], env)
     results = {}
-    for name, extra in (("read_data", ["--read-data"]),
-                        ("read_data_subset_10", ["--read-data-subset=10%"])):
+    for name, extra in (
+        ("read_data", ["--read-data"]),
+        ("read_data_subset_10", ["--read-data-subset=10%"]),
+    ):
         timings = [run_measured([restic, "check", *extra], env)[0] for _ in range(2)]
         results[name] = Timing(min(timings), total)
     return results
@@ -235,88 +279,143 @@ def machine() -> dict[str, str]:
             cpu = line.split(":", 1)[1].strip()
             break
     flags = Path("/proc/cpuinfo").read_text()
-    memory = next((line.split(":", 1)[1].strip() for line in
-                   Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal")), "unknown")
+    memory = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        "unknown",
+    )
     restic = shutil.which("restic")
-    version = (subprocess.run([restic, "version"], capture_output=True, text=True).stdout.strip()
-               if restic else "absent")
-    return {"nproc": str(os.cpu_count()), "usable cores": str(len(os.sched_getaffinity(0))),
-            "CPU": cpu, "SHA-NI": "yes" if " sha_ni" in flags else "no", "memory": memory,
-            "Python": platform.python_version(), "OpenSSL": ssl.OPENSSL_VERSION,
-            "restic": version, "kernel": platform.release(),
-            "load average at start": " ".join(f"{v:.2f}" for v in os.getloadavg())}
+    version = (
+        subprocess.run([restic, "version"], capture_output=True, text=True).stdout.strip()
+        if restic
+        else "absent"
+    )
+    return {
+        "nproc": str(os.cpu_count()),
+        "usable cores": str(len(os.sched_getaffinity(0))),
+        "CPU": cpu,
+        "SHA-NI": "yes" if " sha_ni" in flags else "no",
+        "memory": memory,
+        "Python": platform.python_version(),
+        "OpenSSL": ssl.OPENSSL_VERSION,
+        "restic": version,
+        "kernel": platform.release(),
+        "load average at start": " ".join(f"{v:.2f}" for v in os.getloadavg()),
+    }
 
 
 def gbps(rate: float) -> str:
     return f"{rate / 1e9:.2f} GB/s"
 
 
-def report(size: int, facts: dict[str, str], best: dict[str, Timing], rss_1x: int,
-           rss_4x: int, restic: dict[str, Timing] | str, rounds: int
-           ) -> tuple[str, list[str]]:
+def report(
+    size: int,
+    facts: dict[str, str],
+    best: dict[str, Timing],
+    rss_1x: int,
+    rss_4x: int,
+    restic: dict[str, Timing] | str,
+    rounds: int,
+) -> tuple[str, list[str]]:
     every = best["every"]
-    net_4x = Timing(max(best["drctl4"].seconds - best["startup"].seconds, 1e-9),
-                    best["drctl4"].bytes)
-    lines = [BEGIN, "## Verification throughput (`benchmarks/verify_throughput.py`)", "",
-             f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `--size {size >> 20}M` "
-             f"({size:,} bytes in {POINTS} recovery points; 4× = {4 * POINTS} points over the "
-             f"same files hard-linked; page cache warm; best of {rounds} interleaved rounds).",
-             "", "| machine | |", "|---|---|"]
+    net_4x = Timing(
+        max(best["drctl4"].seconds - best["startup"].seconds, 1e-9), best["drctl4"].bytes
+    )
+    lines = [
+        BEGIN,
+        "## Verification throughput (`benchmarks/verify_throughput.py`)",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `--size {size >> 20}M` "
+        f"({size:,} bytes in {POINTS} recovery points; 4× = {4 * POINTS} points over the "
+        f"same files hard-linked; page cache warm; best of {rounds} interleaved rounds).",
+        "",
+        "| machine | |",
+        "|---|---|",
+    ]
     lines += [f"| {key} | {value} |" for key, value in facts.items()]
-    rows = [("hashlib SHA-256, one core", best["one"]),
-            ("hashlib SHA-256, all cores (one process per core)", every),
-            ("`drctl verify --all`, whole command, 1×", best["drctl"]),
-            ("`drctl verify --all`, whole command, 4×", best["drctl4"]),
-            ("`drctl verify --all` on an empty store (start-up only)", best["startup"]),
-            ("`drctl verify --all`, 4× net of start-up", net_4x),
-            ("drctl's scan (`actions.verify.scan`) in-process, 1×", best["engine"])]
+    rows = [
+        ("hashlib SHA-256, one core", best["one"]),
+        ("hashlib SHA-256, all cores (one process per core)", every),
+        ("`drctl verify --all`, whole command, 1×", best["drctl"]),
+        ("`drctl verify --all`, whole command, 4×", best["drctl4"]),
+        ("`drctl verify --all` on an empty store (start-up only)", best["startup"]),
+        ("`drctl verify --all`, 4× net of start-up", net_4x),
+        ("drctl's scan (`actions.verify.scan`) in-process, 1×", best["engine"]),
+    ]
     if isinstance(restic, dict):
-        rows += [("`restic check --read-data` (per byte of data)", restic["read_data"]),
-                 ("`restic check --read-data-subset=10%` (per byte of data)",
-                  restic["read_data_subset_10"])]
+        rows += [
+            ("`restic check --read-data` (per byte of data)", restic["read_data"]),
+            (
+                "`restic check --read-data-subset=10%` (per byte of data)",
+                restic["read_data_subset_10"],
+            ),
+        ]
     lines += ["", "| measurement | seconds | rate |", "|---|---:|---:|"]
-    lines += [f"| {label} | {timing.seconds:.2f} | {gbps(timing.rate) if timing.bytes else ''} |"
-              for label, timing in rows]
+    lines += [
+        f"| {label} | {timing.seconds:.2f} | {gbps(timing.rate) if timing.bytes else ''} |"
+        for label, timing in rows
+    ]
     verdicts = []
-    for label, timing in (("whole command, 1×", best["drctl"]),
-                          ("whole command, 4×", best["drctl4"]),
-                          ("4× net of start-up", net_4x), ("scan in-process", best["engine"])):
+    for label, timing in (
+        ("whole command, 1×", best["drctl"]),
+        ("whole command, 4×", best["drctl4"]),
+        ("4× net of start-up", net_4x),
+        ("scan in-process", best["engine"]),
+    ):
         ratio = timing.rate / every.rate
         verdicts.append((f"drctl ({label}) ÷ hashlib all cores", ratio, 0.85, ratio >= 0.85))
     if isinstance(restic, dict):
-        for label, timing in (("whole command, 1×", best["drctl"]),
-                              ("whole command, 4×", best["drctl4"])):
+        for label, timing in (
+            ("whole command, 1×", best["drctl"]),
+            ("whole command, 4×", best["drctl4"]),
+        ):
             ratio = timing.rate / restic["read_data"].rate
-            verdicts.append((f"drctl ({label}) ÷ restic --read-data, per byte", ratio, 3.0,
-                             ratio >= 3.0))
+            verdicts.append(
+                (f"drctl ({label}) ÷ restic --read-data, per byte", ratio, 3.0, ratio >= 3.0)
+            )
     rss_ratio = rss_4x / rss_1x
     verdicts.append(("peak RSS 4× ÷ 1×", rss_ratio, 1.10, rss_ratio <= 1.10))
-    lines += ["", f"Peak RSS of drctl: {rss_1x / 1024:.1f} MiB at 1×, {rss_4x / 1024:.1f} MiB "
-              "at 4× (the highest of the rounds).", "",
-              "| ratio | measured | target | met |", "|---|---:|---:|---|"]
-    lines += [f"| {name} | {value:.2f} | {'≤' if 'RSS' in name else '≥'} {target:.2f} | "
-              f"{'yes' if ok else 'NO'} |" for name, value, target, ok in verdicts]
+    lines += [
+        "",
+        f"Peak RSS of drctl: {rss_1x / 1024:.1f} MiB at 1×, {rss_4x / 1024:.1f} MiB "
+        "at 4× (the highest of the rounds).",
+        "",
+        "| ratio | measured | target | met |",
+        "|---|---:|---:|---|",
+    ]
+    lines += [
+        f"| {name} | {value:.2f} | {'≤' if 'RSS' in name else '≥'} {target:.2f} | "
+        f"{'yes' if ok else 'NO'} |"
+        for name, value, target, ok in verdicts
+    ]
     if isinstance(restic, str):
         lines += ["", restic]
-    lines += ["", "\"Whole command\" is the wall time of `drctl verify --all` in a fresh "
-              "process: interpreter start, imports, config and rule pack, catalog, manifests, "
-              "listing, hashing and recording. Start-up is a constant per run (the empty-store "
-              "row), so the whole-command ratio rises with the data; \"net of start-up\" "
-              "subtracts it, and the in-process scan row is the hashing engine alone "
-              "(`orchestrator/integrations/hashing.py`). Rates are data bytes ÷ time. The "
-              "machine is shared with other jobs and noisy, so only ratios measured in the "
-              "same run are compared.", END]
-    printed = [f"{name}: {value:.2f} (target {target}) {'ok' if ok else 'MISSED'}"
-               for name, value, target, ok in verdicts]
+    lines += [
+        "",
+        '"Whole command" is the wall time of `drctl verify --all` in a fresh '
+        "process: interpreter start, imports, config and rule pack, catalog, manifests, "
+        "listing, hashing and recording. Start-up is a constant per run (the empty-store "
+        'row), so the whole-command ratio rises with the data; "net of start-up" '
+        "subtracts it, and the in-process scan row is the hashing engine alone "
+        "(`orchestrator/integrations/hashing.py`). Rates are data bytes ÷ time. The "
+        "machine is shared with other jobs and noisy, so only ratios measured in the "
+        "same run are compared.",
+        END,
+    ]
+    printed = [
+        f"{name}: {value:.2f} (target {target}) {'ok' if ok else 'MISSED'}"
+        for name, value, target, ok in verdicts
+    ]
     return "\n".join(lines) + "\n", printed
 
 
 def write_section(path: Path, section: str) -> None:
     text = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmarks\n\n"
     if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + section.rstrip("\n") + text[text.index(END)
-                                                                        + len(END):]
+        text = text[: text.index(BEGIN)] + section.rstrip("\n") + text[text.index(END) + len(END) :]
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
@@ -366,10 +465,12 @@ def main() -> int:
             rounds["startup"].append(drctl(config_empty, 0)[0])
             rounds["engine"].append(engine_scan(config_1x, args.size))
         best = {name: min(rounds[name], key=lambda t: t.seconds) for name in names}
-        print(f"hashlib one core {gbps(best['one'].rate)}, all cores {gbps(best['every'].rate)}; "
-              f"drctl {gbps(best['drctl'].rate)} (RSS {rss_1x} KiB), 4× "
-              f"{gbps(best['drctl4'].rate)} (RSS {rss_4x} KiB), scan {gbps(best['engine'].rate)}",
-              flush=True)
+        print(
+            f"hashlib one core {gbps(best['one'].rate)}, all cores {gbps(best['every'].rate)}; "
+            f"drctl {gbps(best['drctl'].rate)} (RSS {rss_1x} KiB), 4× "
+            f"{gbps(best['drctl4'].rate)} (RSS {rss_4x} KiB), scan {gbps(best['engine'].rate)}",
+            flush=True,
+        )
         restic = restic_measurements(data, work, args.size)
         if isinstance(restic, str):
             print(restic)

@@ -42,46 +42,68 @@ def _datasets(config: Config) -> Iterator[tuple[str, str]]:
 
 def backup_metrics(data: ScrapeData) -> list[Metric]:
     """Return the dr_backup_* families."""
-    last_success = GaugeMetricFamily("dr_backup_last_success_timestamp_seconds",
-                                     "Finish time of the last successful full backup",
-                                     labels=DATASET)
-    last_attempt = GaugeMetricFamily("dr_backup_last_attempt_timestamp_seconds",
-                                     "Finish time of the last full backup run (any outcome)",
-                                     labels=DATASET)
-    size = GaugeMetricFamily("dr_backup_last_size_bytes",
-                             "Size of the last successful full backup", labels=DATASET)
-    duration = GaugeMetricFamily("dr_backup_last_duration_seconds",
-                                 "Duration of the last full backup run", labels=DATASET)
+    last_success = GaugeMetricFamily(
+        "dr_backup_last_success_timestamp_seconds",
+        "Finish time of the last successful full backup",
+        labels=DATASET,
+    )
+    last_attempt = GaugeMetricFamily(
+        "dr_backup_last_attempt_timestamp_seconds",
+        "Finish time of the last full backup run (any outcome)",
+        labels=DATASET,
+    )
+    size = GaugeMetricFamily(
+        "dr_backup_last_size_bytes", "Size of the last successful full backup", labels=DATASET
+    )
+    duration = GaugeMetricFamily(
+        "dr_backup_last_duration_seconds", "Duration of the last full backup run", labels=DATASET
+    )
     working_days = GaugeMetricFamily(
         "dr_backup_working_days_since_last_success",
         "Working days (PRC statutory calendar) in (last success, today]; absent without "
-        "calendar data", labels=DATASET)
-    runs = CounterMetricFamily("dr_backup_runs", "Full backup runs of the dataset's system",
-                               labels=DATASET)
-    failures = CounterMetricFamily("dr_backup_failures",
-                                   "Failed full backup runs of the dataset's system",
-                                   labels=DATASET)
-    objective = GaugeMetricFamily("dr_backup_max_working_days_objective",
-                                  "Allowed working days between full backups", labels=DATASET)
+        "calendar data",
+        labels=DATASET,
+    )
+    runs = CounterMetricFamily(
+        "dr_backup_runs", "Full backup runs of the dataset's system", labels=DATASET
+    )
+    failures = CounterMetricFamily(
+        "dr_backup_failures", "Failed full backup runs of the dataset's system", labels=DATASET
+    )
+    objective = GaugeMetricFamily(
+        "dr_backup_max_working_days_objective",
+        "Allowed working days between full backups",
+        labels=DATASET,
+    )
     allowed = float(data.pack["backup.full_interval"].value("max_working_days"))
-    today = business_date(datetime.fromtimestamp(data.at, UTC),
-                          data.config.calendar.business_date_cutoff_hour)
+    today = business_date(
+        datetime.fromtimestamp(data.at, UTC), data.config.calendar.business_date_cutoff_hour
+    )
     for system, dataset in _datasets(data.config):
         labels = [system, dataset]
         objective.add_metric(labels, allowed)
-        points = [p for p in data.snapshot.points if p.system == system and p.dataset == dataset
-                  and p.status == "complete"]
+        points = [
+            p
+            for p in data.snapshot.points
+            if p.system == system and p.dataset == dataset and p.status == "complete"
+        ]
         if points:
             last = max(points, key=lambda p: p.finished_at)
             last_success.add_metric(labels, last.finished_at)
             size.add_metric(labels, float(last.total_bytes))
             try:
                 working_days.add_metric(
-                    labels, float(data.calendar.working_days_between(last.business_date, today)))
+                    labels, float(data.calendar.working_days_between(last.business_date, today))
+                )
             except CalendarDataMissing:
                 pass
-        jobs = [j for j in data.snapshot.jobs if j.kind == "backup"
-                and j.subject.partition("@")[0] == system and j.finished_at is not None]
+        jobs = [
+            j
+            for j in data.snapshot.jobs
+            if j.kind == "backup"
+            and j.subject.partition("@")[0] == system
+            and j.finished_at is not None
+        ]
         runs.add_metric(labels, float(len(jobs)))
         failures.add_metric(labels, float(sum(j.state == "failed" for j in jobs)))
         if jobs:
@@ -96,9 +118,13 @@ def offsite_metrics(data: ScrapeData) -> list[Metric]:
     newest = GaugeMetricFamily(
         "dr_offsite_newest_copy_timestamp_seconds",
         "Creation time of the newest full backup confirmed at the off-site store",
-        labels=[*DATASET, "site"])
-    objective = GaugeMetricFamily("dr_offsite_max_lag_objective_seconds",
-                                  "Allowed lag of the newest off-site copy", labels=DATASET)
+        labels=[*DATASET, "site"],
+    )
+    objective = GaugeMetricFamily(
+        "dr_offsite_max_lag_objective_seconds",
+        "Allowed lag of the newest off-site copy",
+        labels=DATASET,
+    )
     lag = float(data.pack["offsite.copy"].value("max_lag_hours") * 3600)
     by_point = data.snapshot.copies_by_point()
     for system in data.config.systems:
@@ -106,11 +132,17 @@ def offsite_metrics(data: ScrapeData) -> list[Metric]:
         for dataset in system.datasets:
             labels = [system.name, dataset.name]
             objective.add_metric(labels, lag)
-            confirmed = [p.finished_at for p in data.snapshot.points
-                         if p.system == system.name and p.dataset == dataset.name
-                         and p.status == "complete"
-                         and any(c.store == store.name and c.status == "present"
-                                 and c.verified_at is not None for c in by_point.get(p.id, []))]
+            confirmed = [
+                p.finished_at
+                for p in data.snapshot.points
+                if p.system == system.name
+                and p.dataset == dataset.name
+                and p.status == "complete"
+                and any(
+                    c.store == store.name and c.status == "present" and c.verified_at is not None
+                    for c in by_point.get(p.id, [])
+                )
+            ]
             if confirmed:
                 newest.add_metric([*labels, store.site], max(confirmed))
     return [newest, objective]
@@ -118,20 +150,28 @@ def offsite_metrics(data: ScrapeData) -> list[Metric]:
 
 def verification_metrics(data: ScrapeData) -> list[Metric]:
     """Return the dr_restore_* families."""
-    last_check = GaugeMetricFamily("dr_restore_verification_last_check_timestamp_seconds",
-                                   "Completion time of the last counted validity check")
-    ratio = GaugeMetricFamily("dr_restore_sample_last_ratio",
-                              "Share of the population verified by the last counted check",
-                              labels=["basis"])
+    last_check = GaugeMetricFamily(
+        "dr_restore_verification_last_check_timestamp_seconds",
+        "Completion time of the last counted validity check",
+    )
+    ratio = GaugeMetricFamily(
+        "dr_restore_sample_last_ratio",
+        "Share of the population verified by the last counted check",
+        labels=["basis"],
+    )
     last_success = GaugeMetricFamily(
         "dr_restore_verification_last_success_timestamp_seconds",
         "Last successful restore verification of a recovery point of the dataset",
-        labels=DATASET)
-    failures = CounterMetricFamily("dr_restore_verification_failures",
-                                   "Failed restore verifications", labels=DATASET)
-    coverage = GaugeMetricFamily("dr_restore_sample_coverage_ratio",
-                                 "Share of in-rotation recovery points ever verified",
-                                 labels=DATASET)
+        labels=DATASET,
+    )
+    failures = CounterMetricFamily(
+        "dr_restore_verification_failures", "Failed restore verifications", labels=DATASET
+    )
+    coverage = GaugeMetricFamily(
+        "dr_restore_sample_coverage_ratio",
+        "Share of in-rotation recovery points ever verified",
+        labels=DATASET,
+    )
     counted = [v for v in data.snapshot.verifications if v.counted and v.finished_at is not None]
     if counted:
         last = max(counted, key=lambda v: v.finished_at or 0)
@@ -139,40 +179,53 @@ def verification_metrics(data: ScrapeData) -> list[Metric]:
         if last.population_bytes:
             ratio.add_metric(["bytes"], (last.sample_bytes or 0) / last.population_bytes)
         if last.population_points:
-            ratio.add_metric(["recovery_points"],
-                             (last.sample_points or 0) / last.population_points)
+            ratio.add_metric(
+                ["recovery_points"], (last.sample_points or 0) / last.population_points
+            )
     point_by_id = {p.id: p for p in data.snapshot.points}
     by_point = data.snapshot.copies_by_point()
     for system, dataset in _datasets(data.config):
-        mine = {p.id for p in data.snapshot.points if p.system == system
-                and p.dataset == dataset}
+        mine = {p.id for p in data.snapshot.points if p.system == system and p.dataset == dataset}
         items = [i for i in data.items if i.recovery_point_id in mine]
         passed = [i.checked_at for i in items if i.status == "passed"]
         if passed:
             last_success.add_metric([system, dataset], max(passed))
-        failures.add_metric([system, dataset],
-                            float(sum(i.status == "failed" for i in items)))
-        rotation = [pid for pid in mine if point_by_id[pid].status == "complete"
-                    and any(c.status == "present" for c in by_point.get(pid, []))]
+        failures.add_metric([system, dataset], float(sum(i.status == "failed" for i in items)))
+        rotation = [
+            pid
+            for pid in mine
+            if point_by_id[pid].status == "complete"
+            and any(c.status == "present" for c in by_point.get(pid, []))
+        ]
         if rotation:
             verified = {i.recovery_point_id for i in items if i.status == "passed"}
-            coverage.add_metric([system, dataset],
-                                sum(pid in verified for pid in rotation) / len(rotation))
+            coverage.add_metric(
+                [system, dataset], sum(pid in verified for pid in rotation) / len(rotation)
+            )
     return [last_check, ratio, last_success, failures, coverage]
 
 
 def drill_metrics(data: ScrapeData) -> list[Metric]:
     """Return the dr_drill_* families."""
-    last_success = GaugeMetricFamily("dr_drill_last_success_timestamp_seconds",
-                                     "Finish time of the last passed drill", labels=["scenario"])
-    last_run = GaugeMetricFamily("dr_drill_last_run_timestamp_seconds",
-                                 "Finish time of the last drill run", labels=["scenario"])
-    outcome = GaugeMetricFamily("dr_drill_last_outcome", "1 on the outcome of the last run",
-                                labels=["scenario", "outcome"])
-    rto = GaugeMetricFamily("dr_drill_last_rto_seconds", "Measured RTO of the last run",
-                            labels=["scenario"])
-    rpo = GaugeMetricFamily("dr_drill_last_rpo_seconds", "Measured RPO of the last run",
-                            labels=["scenario"])
+    last_success = GaugeMetricFamily(
+        "dr_drill_last_success_timestamp_seconds",
+        "Finish time of the last passed drill",
+        labels=["scenario"],
+    )
+    last_run = GaugeMetricFamily(
+        "dr_drill_last_run_timestamp_seconds",
+        "Finish time of the last drill run",
+        labels=["scenario"],
+    )
+    outcome = GaugeMetricFamily(
+        "dr_drill_last_outcome", "1 on the outcome of the last run", labels=["scenario", "outcome"]
+    )
+    rto = GaugeMetricFamily(
+        "dr_drill_last_rto_seconds", "Measured RTO of the last run", labels=["scenario"]
+    )
+    rpo = GaugeMetricFamily(
+        "dr_drill_last_rpo_seconds", "Measured RPO of the last run", labels=["scenario"]
+    )
     finished = [d for d in data.drill_rows if d.finished_at is not None]
     for scenario in sorted({d.scenario for d in finished}):
         runs = sorted((d for d in finished if d.scenario == scenario), key=lambda d: d.finished_at)

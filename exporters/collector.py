@@ -57,14 +57,20 @@ def _network(data: ScrapeData, extra: dict[str, Any]) -> list[Metric]:
 
 
 def _rules(data: ScrapeData, extra: dict[str, Any]) -> list[Metric]:
-    family = GaugeMetricFamily("dr_rule_status", "1 on the current status of rule x subject",
-                               labels=["rule", "subject", "status"])
-    findings = evaluate_all(data.config, data.pack, data.calendar, data.snapshot,
-                            datetime.fromtimestamp(data.at, UTC))
+    family = GaugeMetricFamily(
+        "dr_rule_status",
+        "1 on the current status of rule x subject",
+        labels=["rule", "subject", "status"],
+    )
+    findings = evaluate_all(
+        data.config, data.pack, data.calendar, data.snapshot, datetime.fromtimestamp(data.at, UTC)
+    )
     for finding in findings:
         for status in Status:
-            family.add_metric([finding.rule, finding.subject, str(status)],
-                              1.0 if finding.status is status else 0.0)
+            family.add_metric(
+                [finding.rule, finding.subject, str(status)],
+                1.0 if finding.status is status else 0.0,
+            )
     return [family]
 
 
@@ -81,8 +87,9 @@ PARTS: dict[str, _Part] = {
 class CatalogCollector(Collector):
     """Builds every dr_* family afresh from the catalog on each scrape."""
 
-    def __init__(self, config: LoadedConfig, catalog: Catalog,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, config: LoadedConfig, catalog: Catalog, clock: Callable[[], float] = time.time
+    ) -> None:
         self.config = config
         self.catalog = catalog
         self.clock = clock
@@ -97,13 +104,20 @@ class CatalogCollector(Collector):
     def _read(self) -> tuple[ScrapeData, dict[str, Any]]:
         snapshot = read_catalog(self.catalog)
         with self.catalog.begin() as connection:
-            items = list(connection.execute(select(
-                cat.verification_items.c.recovery_point_id, cat.verification_items.c.status,
-                cat.verification_items.c.checked_at)))
+            items = list(
+                connection.execute(
+                    select(
+                        cat.verification_items.c.recovery_point_id,
+                        cat.verification_items.c.status,
+                        cat.verification_items.c.checked_at,
+                    )
+                )
+            )
             drills = list(connection.execute(select(cat.drills)))
             counters = load_counters(connection)
-        data = ScrapeData(self.config.model, self.pack, self.calendar, snapshot, items, drills,
-                          self.clock())
+        data = ScrapeData(
+            self.config.model, self.pack, self.calendar, snapshot, items, drills, self.clock()
+        )
         return data, {"counters": counters}
 
     def collect(self) -> Iterator[Metric]:
@@ -111,12 +125,16 @@ class CatalogCollector(Collector):
         info = GaugeMetricFamily("dr_exporter_build_info", "Always 1", labels=["version"])
         info.add_metric([__version__], 1.0)
         yield info
-        success = GaugeMetricFamily("dr_scrape_collector_success",
-                                    "Whether the collector read its data in this scrape",
-                                    labels=["collector"])
-        duration = GaugeMetricFamily("dr_scrape_collector_duration_seconds",
-                                     "Time the collector took in this scrape",
-                                     labels=["collector"])
+        success = GaugeMetricFamily(
+            "dr_scrape_collector_success",
+            "Whether the collector read its data in this scrape",
+            labels=["collector"],
+        )
+        duration = GaugeMetricFamily(
+            "dr_scrape_collector_duration_seconds",
+            "Time the collector took in this scrape",
+            labels=["collector"],
+        )
         started = time.perf_counter()
         try:
             data, extra = self._read()
@@ -172,8 +190,9 @@ def serve_metrics(config: LoadedConfig, listen: str) -> None:
     stop = threading.Event()
     catalog = Catalog(config.catalog_url)
     server = start_metrics_server(config, listen, catalog)
-    previous = {sig: signal.signal(sig, lambda *_: stop.set())
-                for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
     try:
         stop.wait()
     finally:

@@ -18,9 +18,12 @@ def command_serve(args: argparse.Namespace) -> int:
     if args.run_due_interval <= 0:
         raise InputError("--run-due-interval", [f"{args.run_due_interval}: expected seconds > 0"])
     config = load(args)
-    options = ServeOptions(listen=None if args.once else args.listen, once=args.once,
-                           run_due=not args.no_run_due,
-                           run_due_interval_seconds=args.run_due_interval)
+    options = ServeOptions(
+        listen=None if args.once else args.listen,
+        once=args.once,
+        run_due=not args.no_run_due,
+        run_due_interval_seconds=args.run_due_interval,
+    )
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: Any) -> None:
@@ -33,9 +36,13 @@ def command_serve(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    emit(args, summary, f"summary: probed {len(summary['paths'])} network path(s); "
-                        f"{len(summary['recovered_open_outages'])} fault(s) left open by a "
-                        "previous run closed at their last observation")
+    emit(
+        args,
+        summary,
+        f"summary: probed {len(summary['paths'])} network path(s); "
+        f"{len(summary['recovered_open_outages'])} fault(s) left open by a "
+        "previous run closed at their last observation",
+    )
     return ExitCode.OK
 
 
@@ -44,8 +51,16 @@ def add_serve_commands(commands: Any) -> None:
     sub = commands.add_parser("serve", help="loop: /metrics, network probes, run-due passes")
     sub.set_defaults(handler=command_serve)
     sub.add_argument("--listen", default="127.0.0.1:9108", help="metrics ADDRESS:PORT")
-    sub.add_argument("--once", action="store_true",
-                     help="one probe round of every path and one scheduler pass, then exit")
+    sub.add_argument(
+        "--once",
+        action="store_true",
+        help="one probe round of every path and one scheduler pass, then exit",
+    )
     sub.add_argument("--no-run-due", action="store_true", help="never run scheduler passes")
-    sub.add_argument("--run-due-interval", type=float, default=300.0, metavar="SECONDS",
-                     help="seconds between scheduler passes (default 300)")
+    sub.add_argument(
+        "--run-due-interval",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="seconds between scheduler passes (default 300)",
+    )

@@ -73,8 +73,13 @@ class RetentionResult:
     approver: str | None
 
 
-def plan_retention(config: Config | LoadedConfig, pack: RulePack, snapshot: Snapshot,
-                   store_write_times: StoreTimes, at: datetime) -> RetentionPlan:
+def plan_retention(
+    config: Config | LoadedConfig,
+    pack: RulePack,
+    snapshot: Snapshot,
+    store_write_times: StoreTimes,
+    at: datetime,
+) -> RetentionPlan:
     """Given the config, the site's rule pack, a catalog snapshot, the stores' own write times
     of each copy's manifest ((store, recovery point id) → epoch seconds, or None when unknown)
     and the time, return the deletions rotation may make (see the module docstring)."""
@@ -88,26 +93,37 @@ def plan_retention(config: Config | LoadedConfig, pack: RulePack, snapshot: Snap
     for system in model.systems:
         for dataset in system.datasets:
             period = max(rotation_days(pack, dataset.category) * DAY_SECONDS, HARD_FLOOR_SECONDS)
-            points = {p.id: p for p in snapshot.points if p.system == system.name
-                      and p.dataset == dataset.name and p.status == "complete"}
+            points = {
+                p.id: p
+                for p in snapshot.points
+                if p.system == system.name and p.dataset == dataset.name and p.status == "complete"
+            }
             by_store: dict[str, list[CopyRow]] = {}
             for point_id in points:
                 for copy in copies_by_point.get(point_id, []):
                     if copy.status == "present":
                         by_store.setdefault(copy.store, []).append(copy)
             for store, copies in sorted(by_store.items()):
-                chosen, store_notes = _plan_store(points, copies, store_write_times, now,
-                                                  period, keep)
+                chosen, store_notes = _plan_store(
+                    points, copies, store_write_times, now, period, keep
+                )
                 deletions += chosen
                 notes += store_notes
                 remaining = {points[c.recovery_point_id].business_date for c in copies} - {
-                    d.business_date for d in chosen}
+                    d.business_date for d in chosen
+                }
                 kept[f"{system.name}/{dataset.name}@{store}"] = len(remaining)
     return RetentionPlan(now, tuple(deletions), kept, tuple(notes))
 
 
-def _plan_store(points: Mapping[str, PointRow], copies: list[CopyRow], times: StoreTimes,
-                now: float, period: float, keep: int) -> tuple[list[Deletion], list[str]]:
+def _plan_store(
+    points: Mapping[str, PointRow],
+    copies: list[CopyRow],
+    times: StoreTimes,
+    now: float,
+    period: float,
+    keep: int,
+) -> tuple[list[Deletion], list[str]]:
     dates = sorted({points[c.recovery_point_id].business_date for c in copies}, reverse=True)
     protected = set(dates[:keep])
     known = [t for c in copies if (t := times.get((c.store, c.recovery_point_id))) is not None]
@@ -119,8 +135,9 @@ def _plan_store(points: Mapping[str, PointRow], copies: list[CopyRow], times: St
             continue
         store_time = times.get((copy.store, copy.recovery_point_id))
         if store_time is None or newest_store_time is None:
-            notes.append(f"{copy.recovery_point_id}@{copy.store}: the store's write time is "
-                         "unknown, kept")
+            notes.append(
+                f"{copy.recovery_point_id}@{copy.store}: the store's write time is unknown, kept"
+            )
             continue
         written = max(copy.written_at, point.finished_at, store_time)
         if now - written < period or now - written < HARD_FLOOR_SECONDS:
@@ -130,12 +147,20 @@ def _plan_store(points: Mapping[str, PointRow], copies: list[CopyRow], times: St
         if copy.retain_until is not None and copy.retain_until > now:
             continue
         age_days = (now - written) / DAY_SECONDS
-        chosen.append(Deletion(
-            point.id, point.system, point.dataset, copy.store, point.business_date,
-            copy.written_at, store_time,
-            f"rotation: {age_days:.1f} days old (≥ {period / DAY_SECONDS:g} d by the later of "
-            f"catalog and store write time) and beyond the newest {keep} generations on store "
-            f"{copy.store}"))
+        chosen.append(
+            Deletion(
+                point.id,
+                point.system,
+                point.dataset,
+                copy.store,
+                point.business_date,
+                copy.written_at,
+                store_time,
+                f"rotation: {age_days:.1f} days old (≥ {period / DAY_SECONDS:g} d by the later of "
+                f"catalog and store write time) and beyond the newest {keep} generations on store "
+                f"{copy.store}",
+            )
+        )
     return chosen, notes
 
 
@@ -149,19 +174,22 @@ def read_store_times(runtime: Runtime, snapshot: Snapshot) -> dict[tuple[str, st
         point = points.get(copy.recovery_point_id)
         if copy.status != "present" or point is None:
             continue
-        times[(copy.store, copy.recovery_point_id)] = _store_time(runtime, stores, copy.store,
-                                                                  point)
+        times[(copy.store, copy.recovery_point_id)] = _store_time(
+            runtime, stores, copy.store, point
+        )
     return times
 
 
-def _store_time(runtime: Runtime, stores: dict[str, Store | None], name: str, point: PointRow
-                ) -> float | None:
+def _store_time(
+    runtime: Runtime, stores: dict[str, Store | None], name: str, point: PointRow
+) -> float | None:
     if name not in stores:
         try:
             stores[name] = runtime.store(name)
         except (StopIteration, NotImplementedError, OrchestratorError) as error:
-            logger.warning("retention: store %s cannot be opened (%s); its copies are kept",
-                           name, error)
+            logger.warning(
+                "retention: store %s cannot be opened (%s); its copies are kept", name, error
+            )
             stores[name] = None
     store = stores[name]
     if store is None:
@@ -185,16 +213,26 @@ def run_retention(runtime: Runtime, dry_run: bool, approver: str | None) -> Rete
 
     config = runtime.config
     if config.model.retention.require_approver and not dry_run and not (approver or "").strip():
-        raise InputError(str(config.path), [
-            "retention.require_approver: this site destroys backups only with a named approver "
-            "(T/TJSFB 009 §8 b); pass --approver NAME, or --dry-run to see the plan"])
-    job_id = cat.start_job(runtime.catalog, "retention", "all",
-                           {"dry_run": dry_run, "approver": approver})
+        raise InputError(
+            str(config.path),
+            [
+                "retention.require_approver: this site destroys backups only with a named approver "
+                "(T/TJSFB 009 §8 b); pass --approver NAME, or --dry-run to see the plan"
+            ],
+        )
+    job_id = cat.start_job(
+        runtime.catalog, "retention", "all", {"dry_run": dry_run, "approver": approver}
+    )
     deleted: list[Deletion] = []
     try:
         snapshot = read_catalog(runtime.catalog)
-        plan = plan_retention(config, site_pack(config), snapshot,
-                              read_store_times(runtime, snapshot), datetime.now(UTC))
+        plan = plan_retention(
+            config,
+            site_pack(config),
+            snapshot,
+            read_store_times(runtime, snapshot),
+            datetime.now(UTC),
+        )
         if not dry_run:
             for deletion in plan.deletions:
                 if _delete(runtime, deletion, approver):
@@ -202,9 +240,17 @@ def run_retention(runtime: Runtime, dry_run: bool, approver: str | None) -> Rete
     except Exception as error:
         cat.finish_job(runtime.catalog, job_id, ok=False, error=str(error))
         raise
-    cat.finish_job(runtime.catalog, job_id, ok=True, detail={
-        "dry_run": dry_run, "planned": len(plan.deletions), "deleted": len(deleted),
-        "approver": approver})
+    cat.finish_job(
+        runtime.catalog,
+        job_id,
+        ok=True,
+        detail={
+            "dry_run": dry_run,
+            "planned": len(plan.deletions),
+            "deleted": len(deleted),
+            "approver": approver,
+        },
+    )
     return RetentionResult(plan, dry_run, tuple(deleted), approver)
 
 
@@ -212,22 +258,41 @@ def _delete(runtime: Runtime, deletion: Deletion, approver: str | None) -> bool:
     """Delete one copy after re-reading the store's write time; record it. Return whether it
     was deleted."""
     store = runtime.store(deletion.store)
-    key = f"{point_prefix(deletion.system, deletion.dataset, deletion.recovery_point_id)}/" \
-          f"{MANIFEST_NAME}"
+    key = (
+        f"{point_prefix(deletion.system, deletion.dataset, deletion.recovery_point_id)}/"
+        f"{MANIFEST_NAME}"
+    )
     try:
         fresh = store.written_at(key)
     except (OSError, OrchestratorError) as error:
-        logger.warning("retention: %s:%s vanished or unreadable before deletion (%s); skipped",
-                       deletion.store, key, error)
+        logger.warning(
+            "retention: %s:%s vanished or unreadable before deletion (%s); skipped",
+            deletion.store,
+            key,
+            error,
+        )
         return False
     if cat.now() - max(fresh, deletion.catalog_written_at) < HARD_FLOOR_SECONDS:
-        logger.warning("retention: %s:%s was rewritten within 7×24 h; not deleted",
-                       deletion.store, key)
+        logger.warning(
+            "retention: %s:%s was rewritten within 7×24 h; not deleted", deletion.store, key
+        )
         return False
     store.delete_point(deletion.system, deletion.dataset, deletion.recovery_point_id)
     with runtime.catalog.begin() as connection:
-        cat.mark_copy(connection, deletion.recovery_point_id, deletion.store, "deleted",
-                      reason=deletion.reason, approver=approver)
-    logger.info("retention: deleted %s/%s %s from %s (%s)", deletion.system, deletion.dataset,
-                deletion.recovery_point_id, deletion.store, deletion.reason)
+        cat.mark_copy(
+            connection,
+            deletion.recovery_point_id,
+            deletion.store,
+            "deleted",
+            reason=deletion.reason,
+            approver=approver,
+        )
+    logger.info(
+        "retention: deleted %s/%s %s from %s (%s)",
+        deletion.system,
+        deletion.dataset,
+        deletion.recovery_point_id,
+        deletion.store,
+        deletion.reason,
+    )
     return True

@@ -56,8 +56,10 @@ def parse_at(text: str | None) -> datetime | None:
     except ValueError:
         moment = None
     if moment is None:
-        raise InputError("command line", [
-            f"--at: {text!r} is not a date (expected YYYY-MM-DD or an ISO date-time)"])
+        raise InputError(
+            "command line",
+            [f"--at: {text!r} is not a date (expected YYYY-MM-DD or an ISO date-time)"],
+        )
     return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
 
 
@@ -72,10 +74,17 @@ def collect_status(runtime: Runtime, at: datetime | None = None) -> StatusReport
     rows = collect_dataset_status(runtime, moment.timestamp())
     load_plugins()  # network rules add their part of the snapshot; load them before reading it
     findings = evaluate_all(runtime.config, pack, calendar, load_snapshot(runtime), moment)
-    network = network_status(runtime, moment.timestamp()) if runtime.config.model.network.paths \
-        else []
-    return StatusReport(moment, rows, findings, calendar.source_description(),
-                        f"{pack.source} (sha256 {pack.sha256[:16]})", network)
+    network = (
+        network_status(runtime, moment.timestamp()) if runtime.config.model.network.paths else []
+    )
+    return StatusReport(
+        moment,
+        rows,
+        findings,
+        calendar.source_description(),
+        f"{pack.source} (sha256 {pack.sha256[:16]})",
+        network,
+    )
 
 
 def report_to_dict(report: StatusReport) -> dict[str, Any]:
@@ -102,28 +111,36 @@ def _age(item: dict[str, Any] | None) -> str:
 def render_text(report: StatusReport) -> str:
     """Return the report as the text `drctl status` prints."""
     local = report.at.astimezone(SHANGHAI)
-    lines = [f"status as of {local:%Y-%m-%d %H:%M:%S} Asia/Shanghai 截至",
-             "",
-             f"{'system/dataset':<28} {'last full backup':<30} {'off-site copy':<30} "
-             f"{'last verification':<30} last drill"]
+    lines = [
+        f"status as of {local:%Y-%m-%d %H:%M:%S} Asia/Shanghai 截至",
+        "",
+        f"{'system/dataset':<28} {'last full backup':<30} {'off-site copy':<30} "
+        f"{'last verification':<30} last drill",
+    ]
     for row in report.datasets:
-        lines.append(f"{row['system'] + '/' + row['dataset']:<28} {_age(row['last_backup']):<30} "
-                     f"{_age(row['offsite_newest_copy']):<30} "
-                     f"{_age(row['last_verification']):<30} {_age(row['last_drill'])}")
+        lines.append(
+            f"{row['system'] + '/' + row['dataset']:<28} {_age(row['last_backup']):<30} "
+            f"{_age(row['offsite_newest_copy']):<30} "
+            f"{_age(row['last_verification']):<30} {_age(row['last_drill'])}"
+        )
     lines.append("")
     if report.network:
-        lines.append(f"{'network path':<24} {'availability (calendar year, exact)':<44} "
-                     f"{'365 d':<14} {'downtime s':>10} {'no data s':>10} {'longest s':>10} "
-                     f"{'unmonitored s':>13}")
+        lines.append(
+            f"{'network path':<24} {'availability (calendar year, exact)':<44} "
+            f"{'365 d':<14} {'downtime s':>10} {'no data s':>10} {'longest s':>10} "
+            f"{'unmonitored s':>13}"
+        )
         for row in report.network:
             year, rolling = row["calendar_year"], row["rolling_365d"]
             exact = f"{year['availability_percent']} ({year['availability']})"
-            lines.append(f"{row['path']:<24} {exact:<44} {rolling['availability_percent']:<14} "
-                         f"{year['downtime_seconds']:>10.1f} {year['no_data_seconds']:>10.1f} "
-                         f"{row['longest_outage_seconds']:>10.1f} "
-                         f"{year['unmonitored_seconds']:>13.0f}"
-                         + ("" if year["complete"] else "  (incomplete: not a verdict)")
-                         + (f"  DOWN since {row['down_since']}" if row["down_since"] else ""))
+            lines.append(
+                f"{row['path']:<24} {exact:<44} {rolling['availability_percent']:<14} "
+                f"{year['downtime_seconds']:>10.1f} {year['no_data_seconds']:>10.1f} "
+                f"{row['longest_outage_seconds']:>10.1f} "
+                f"{year['unmonitored_seconds']:>13.0f}"
+                + ("" if year["complete"] else "  (incomplete: not a verdict)")
+                + (f"  DOWN since {row['down_since']}" if row["down_since"] else "")
+            )
         lines.append("")
     for finding in report.findings:
         label = f"{finding.status.label_zh} {finding.status.label_en}"
@@ -137,9 +154,14 @@ def render_text(report: StatusReport) -> str:
         ]
     counts = Counter(finding.status for finding in report.findings)
     summary = ", ".join(f"{counts[s]} {s.label_zh} {s.value}" for s in Status if counts[s])
-    lines += ["", f"calendar: {report.calendar}", f"rule pack: {report.rule_pack}",
-              f"summary: {len(report.findings)} findings: {summary}"]
+    lines += [
+        "",
+        f"calendar: {report.calendar}",
+        f"rule pack: {report.rule_pack}",
+        f"summary: {len(report.findings)} findings: {summary}",
+    ]
     if report.failing:
-        lines.append("violations 违规: " + "; ".join(f"{f.rule} {f.subject}"
-                                                      for f in report.failing))
+        lines.append(
+            "violations 违规: " + "; ".join(f"{f.rule} {f.subject}" for f in report.failing)
+        )
     return "\n".join(lines)

@@ -96,8 +96,11 @@ class PassResult:
         return max((o.exit_code for o in self.outcomes if o.status == "failed"), default=0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"at": self.at.isoformat(), "released_stale_jobs": self.released_stale,
-                "jobs": [o.__dict__ for o in self.outcomes]}
+        return {
+            "at": self.at.isoformat(),
+            "released_stale_jobs": self.released_stale,
+            "jobs": [o.__dict__ for o in self.outcomes],
+        }
 
 
 def _local_date(moment: float) -> date:
@@ -113,20 +116,26 @@ def _blocked(snapshot: Snapshot, job: DueJob, now: float) -> bool:
         if row.state == "running":
             return True
         crashed = CRASH_MARK in (row.error or "")  # released by release_stale_jobs: retry now
-        if row.state == "failed" and not crashed \
-                and now - (row.finished_at or row.started_at) < RETRY_AFTER_SECONDS:
+        if (
+            row.state == "failed"
+            and not crashed
+            and now - (row.finished_at or row.started_at) < RETRY_AFTER_SECONDS
+        ):
             return True
     return False
 
 
 def _done_today(snapshot: Snapshot, kinds: tuple[str, ...], now: float) -> bool:
     today = _local_date(now)
-    return any(row.kind in kinds and row.state == "succeeded"
-               and _local_date(row.started_at) == today for row in snapshot.jobs)
+    return any(
+        row.kind in kinds and row.state == "succeeded" and _local_date(row.started_at) == today
+        for row in snapshot.jobs
+    )
 
 
-def plan_due(config: Config | LoadedConfig, snapshot: Snapshot, at: datetime,
-             pack: RulePack | None = None) -> list[DueJob]:
+def plan_due(
+    config: Config | LoadedConfig, snapshot: Snapshot, at: datetime, pack: RulePack | None = None
+) -> list[DueJob]:
     """Given the config, a catalog snapshot, a timezone-aware time and optionally the site's
     rule pack (for the verification cadence), return the jobs due now, in run order."""
     model = config.model if isinstance(config, LoadedConfig) else config
@@ -140,46 +149,83 @@ def plan_due(config: Config | LoadedConfig, snapshot: Snapshot, at: datetime,
     copies = snapshot.copies_by_point()
     jobs: list[DueJob] = []
     for system in model.systems:
-        missing = tuple(d.name for d in system.datasets
-                        if (system.name, d.name) not in backed_up_today)
+        missing = tuple(
+            d.name for d in system.datasets if (system.name, d.name) not in backed_up_today
+        )
         if missing:
-            jobs.append(DueJob("backup", system.name,
-                               f"no full backup for business date {today}", missing))
-        uncopied = [p for p in by_system.get(system.name, [])
-                    if any(c.store == system.primary_store and c.status == "present"
-                            for c in copies.get(p.id, []))
-                    and not any(c.site != system.production_site and c.status == "present"
-                                and c.verified_at is not None for c in copies.get(p.id, []))]
+            jobs.append(
+                DueJob("backup", system.name, f"no full backup for business date {today}", missing)
+            )
+        uncopied = [
+            p
+            for p in by_system.get(system.name, [])
+            if any(
+                c.store == system.primary_store and c.status == "present"
+                for c in copies.get(p.id, [])
+            )
+            and not any(
+                c.site != system.production_site
+                and c.status == "present"
+                and c.verified_at is not None
+                for c in copies.get(p.id, [])
+            )
+        ]
         if uncopied:
-            jobs.append(DueJob("copy_offsite", system.name,
-                               f"{len(uncopied)} recovery point(s) without a verified "
-                               "off-site copy"))
+            jobs.append(
+                DueJob(
+                    "copy_offsite",
+                    system.name,
+                    f"{len(uncopied)} recovery point(s) without a verified off-site copy",
+                )
+            )
     jobs += _plan_periodic(snapshot, now, complete, pack)
     return [job for job in jobs if not _blocked(snapshot, job, now)]
 
 
-def _plan_periodic(snapshot: Snapshot, now: float, complete: list[Any], pack: RulePack | None
-                   ) -> list[DueJob]:
+def _plan_periodic(
+    snapshot: Snapshot, now: float, complete: list[Any], pack: RulePack | None
+) -> list[DueJob]:
     every = VERIFY_EVERY_DAYS
     if pack is not None and "verify.interval" in pack:
         every = int(pack.get("verify.interval").value("schedule_days"))
     jobs = []
-    counted = [v.finished_at for v in snapshot.verifications
-               if v.counted and v.finished_at is not None and v.finished_at <= now]
+    counted = [
+        v.finished_at
+        for v in snapshot.verifications
+        if v.counted and v.finished_at is not None and v.finished_at <= now
+    ]
     if complete and (not counted or now - max(counted) >= every * _DAY):
-        jobs.append(DueJob("verify", "all", "no counted validity check yet" if not counted else
-                           f"last counted check {(now - max(counted)) / _DAY:.1f} days ago "
-                           f"(every {every} days)"))
+        jobs.append(
+            DueJob(
+                "verify",
+                "all",
+                "no counted validity check yet"
+                if not counted
+                else f"last counted check {(now - max(counted)) / _DAY:.1f} days ago "
+                f"(every {every} days)",
+            )
+        )
     if not _done_today(snapshot, ("due:retention", "retention"), now):
         jobs.append(DueJob("retention", "all", "daily rotation"))
-    drills = [d.finished_at for d in snapshot.drills
-              if d.status == "passed" and d.finished_at is not None and d.finished_at <= now]
+    drills = [
+        d.finished_at
+        for d in snapshot.drills
+        if d.status == "passed" and d.finished_at is not None and d.finished_at <= now
+    ]
     reference = max(drills) if drills else min((p.finished_at for p in complete), default=None)
-    if reference is not None and now - reference > DRILL_REMINDER_DAYS * _DAY \
-            and not _done_today(snapshot, ("due:drill_reminder",), now):
-        jobs.append(DueJob("drill_reminder", "all",
-                           f"{(now - reference) / _DAY:.0f} days since the last passed drill "
-                           "(第十三条 「每年至少演练一次」)"))
+    if (
+        reference is not None
+        and now - reference > DRILL_REMINDER_DAYS * _DAY
+        and not _done_today(snapshot, ("due:drill_reminder",), now)
+    ):
+        jobs.append(
+            DueJob(
+                "drill_reminder",
+                "all",
+                f"{(now - reference) / _DAY:.0f} days since the last passed drill "
+                "(第十三条 「每年至少演练一次」)",
+            )
+        )
     return jobs
 
 
@@ -201,8 +247,11 @@ def run_due_pass(runtime: Runtime, at: datetime | None = None) -> PassResult:
     moment = at or datetime.now(UTC)
     for _round in range(MAX_ROUNDS):
         moment = at or datetime.now(UTC)
-        due = [job for job in plan_due(runtime.config, read_catalog(runtime.catalog), moment,
-                                       pack) if job.key not in attempted]
+        due = [
+            job
+            for job in plan_due(runtime.config, read_catalog(runtime.catalog), moment, pack)
+            if job.key not in attempted
+        ]
         if not due:
             break
         for job in due:
@@ -213,8 +262,12 @@ def run_due_pass(runtime: Runtime, at: datetime | None = None) -> PassResult:
 
 def _run_locked(runtime: Runtime, job: DueJob, at: datetime, pack: RulePack) -> JobOutcome:
     try:
-        job_id = cat.start_job(runtime.catalog, job.lock_kind, job.subject,
-                               {"reason": job.reason, "datasets": list(job.datasets)})
+        job_id = cat.start_job(
+            runtime.catalog,
+            job.lock_kind,
+            job.subject,
+            {"reason": job.reason, "datasets": list(job.datasets)},
+        )
     except cat.JobBusy:
         return JobOutcome(job.kind, job.subject, "skipped", "another pass is running it")
     fresh = read_catalog(runtime.catalog)  # re-checked under the lock, without our own row
@@ -235,11 +288,16 @@ def _run_locked(runtime: Runtime, job: DueJob, at: datetime, pack: RulePack) -> 
     except Exception as error:  # noqa: BLE001 - one job's crash must not stop the pass
         cat.finish_job(runtime.catalog, job_id, ok=False, error=f"internal error: {error}")
         logger.exception("run-due: %s %s crashed", job.kind, job.subject)
-        return JobOutcome(job.kind, job.subject, "failed", f"internal error: {error}",
-                          ExitCode.INFRASTRUCTURE)
-    cat.finish_job(runtime.catalog, job_id, ok=status == "succeeded",
-                   error=None if status == "succeeded" else message,
-                   detail={"message": message})
+        return JobOutcome(
+            job.kind, job.subject, "failed", f"internal error: {error}", ExitCode.INFRASTRUCTURE
+        )
+    cat.finish_job(
+        runtime.catalog,
+        job_id,
+        ok=status == "succeeded",
+        error=None if status == "succeeded" else message,
+        detail={"message": message},
+    )
     logger.info("run-due: %s %s %s: %s", job.kind, job.subject, status, message)
     code = ExitCode.CHECK_FAILED if status == "failed" else ExitCode.OK
     return JobOutcome(job.kind, job.subject, status, message, int(code))
@@ -261,15 +319,18 @@ def _run_copy(runtime: Runtime, job: DueJob) -> tuple[str, str]:
 
 def _run_verify(runtime: Runtime, job: DueJob) -> tuple[str, str]:
     if importlib.util.find_spec(VERIFY_MODULE) is None:
-        return "unavailable", (f"validity check due ({job.reason}) but {VERIFY_MODULE} is not "
-                               "installed: run the sampled check by hand")
+        return "unavailable", (
+            f"validity check due ({job.reason}) but {VERIFY_MODULE} is not "
+            "installed: run the sampled check by hand"
+        )
     module = importlib.import_module(VERIFY_MODULE)
     result = module.run_verify_sample(runtime, seed=None)
     passed = bool(getattr(result, "passed", getattr(result, "ok", True)))
     ident = getattr(result, "verification_id", "")
     counted = "counted" if getattr(result, "counted", True) else "NOT counted"
-    return ("succeeded" if passed else "failed"), \
-        f"validity check {ident} {'passed' if passed else 'FAILED'} ({counted})"
+    return (
+        "succeeded" if passed else "failed"
+    ), f"validity check {ident} {'passed' if passed else 'FAILED'} ({counted})"
 
 
 def _run_retention(runtime: Runtime, job: DueJob) -> tuple[str, str]:
@@ -278,8 +339,10 @@ def _run_retention(runtime: Runtime, job: DueJob) -> tuple[str, str]:
     needs_approver = runtime.config.model.retention.require_approver
     result = run_retention(runtime, dry_run=needs_approver, approver=None)
     if needs_approver:
-        return "succeeded", (f"{len(result.plan.deletions)} deletion(s) planned; this site needs "
-                             "an approver: run `drctl retention --approver NAME`")
+        return "succeeded", (
+            f"{len(result.plan.deletions)} deletion(s) planned; this site needs "
+            "an approver: run `drctl retention --approver NAME`"
+        )
     return "succeeded", f"{len(result.deleted)} expired copy(ies) deleted"
 
 

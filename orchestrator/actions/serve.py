@@ -67,17 +67,24 @@ def run_due_once(runtime: Runtime) -> Any:
     return None
 
 
-def run_serve(runtime: Runtime, options: ServeOptions, stop: threading.Event,
-              extra_probers: Mapping[str, Mapping[str, Prober]] | None = None,
-              on_ready: Callable[[], None] | None = None) -> dict[str, Any]:
+def run_serve(
+    runtime: Runtime,
+    options: ServeOptions,
+    stop: threading.Event,
+    extra_probers: Mapping[str, Mapping[str, Prober]] | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> dict[str, Any]:
     """Given a runtime, options and a stop event, serve until stop is set (or one pass with
     options.once); return a summary. Raise InputError for a network path that cannot be
     probed here, before anything starts."""
     monitors = build_monitors(runtime.config, extra_probers)
     ensure_tables(runtime.catalog)
     recovered = close_open(runtime.catalog, "restart")
-    summary: dict[str, Any] = {"paths": [m.path.name for m in monitors],
-                               "recovered_open_outages": recovered, "rounds": 0}
+    summary: dict[str, Any] = {
+        "paths": [m.path.name for m in monitors],
+        "recovered_open_outages": recovered,
+        "rounds": 0,
+    }
     if options.once:
         for monitor in monitors:
             monitor.probe_round(runtime.catalog)
@@ -91,13 +98,20 @@ def run_serve(runtime: Runtime, options: ServeOptions, stop: threading.Event,
         from exporters.collector import start_metrics_server
 
         server = start_metrics_server(runtime.config, options.listen, runtime.catalog)
-    threads = [threading.Thread(target=_probe_loop, args=(m, runtime, stop),
-                                name=f"probe-{m.path.name}", daemon=True) for m in monitors]
+    threads = [
+        threading.Thread(
+            target=_probe_loop, args=(m, runtime, stop), name=f"probe-{m.path.name}", daemon=True
+        )
+        for m in monitors
+    ]
     for thread in threads:
         thread.start()
-    logger.info("serving: %d network path(s), metrics on %s, run-due %s", len(monitors),
-                options.listen or "(off)",
-                f"every {options.run_due_interval_seconds:g} s" if options.run_due else "off")
+    logger.info(
+        "serving: %d network path(s), metrics on %s, run-due %s",
+        len(monitors),
+        options.listen or "(off)",
+        f"every {options.run_due_interval_seconds:g} s" if options.run_due else "off",
+    )
     if on_ready is not None:
         on_ready()
     try:
@@ -108,8 +122,9 @@ def run_serve(runtime: Runtime, options: ServeOptions, stop: threading.Event,
     finally:
         stop.set()
         for thread in threads:
-            thread.join(timeout=max(m.path.timeout_seconds for m in monitors) + 5
-                        if monitors else 5)
+            thread.join(
+                timeout=max(m.path.timeout_seconds for m in monitors) + 5 if monitors else 5
+            )
         close_open(runtime.catalog, "stop", [m.path.name for m in monitors])
         if server is not None:
             server.shutdown()

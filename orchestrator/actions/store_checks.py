@@ -21,8 +21,9 @@ logger = logging.getLogger(__name__)
 
 def holds_recovery_points(config: LoadedConfig, name: str) -> bool:
     """Return True when some system keeps its recovery points (or their copies) in store name."""
-    return any(name in (system.primary_store, system.offsite_store)
-               for system in config.model.systems)
+    return any(
+        name in (system.primary_store, system.offsite_store) for system in config.model.systems
+    )
 
 
 def check_store(config: LoadedConfig, name: str) -> list[str]:
@@ -80,14 +81,21 @@ def check_s3_bucket(store: Any, *, must_lock: bool) -> list[str]:
     if status != "Enabled":
         problems.append(
             f"{bucket}: versioning is {'suspended' if status else 'not enabled'}; recovery "
-            "points need versioning Enabled (put-bucket-versioning Status=Enabled)")
+            "points need versioning Enabled (put-bucket-versioning Status=Enabled)"
+        )
     enabled, default_seconds = store.lock_settings()
     if not enabled:
         problems.append(
             f"{bucket}: Object Lock is not enabled; recovery points must be immutable for "
             "the rotation period (backup.rotation, 260号 第七条). Create the bucket with "
             "--object-lock-enabled-for-bucket, or enable it on the versioned bucket "
-            "(put-object-lock-configuration ObjectLockEnabled=Enabled)")
-    logger.debug("store %s: versioning %s, object lock %s (default %.0f s)", store.name,
-                 status, enabled, default_seconds)
+            "(put-object-lock-configuration ObjectLockEnabled=Enabled)"
+        )
+    logger.debug(
+        "store %s: versioning %s, object lock %s (default %.0f s)",
+        store.name,
+        status,
+        enabled,
+        default_seconds,
+    )
     return problems

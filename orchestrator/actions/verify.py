@@ -85,17 +85,27 @@ def check_listing(store: Store, label: str, prefix: str, manifest: Manifest) -> 
     listed = {f"{prefix}/data/{entry.path}" for entry in manifest.files}
     for entry in manifest.files:
         if not store.exists(f"{prefix}/data/{entry.path}"):
-            problems.append(Problem(store.name, label, entry.path, "missing",
-                                    entry.digest, "(absent)"))
+            problems.append(
+                Problem(store.name, label, entry.path, "missing", entry.digest, "(absent)")
+            )
     for key in store.list_keys(f"{prefix}/data"):
         if key not in listed:
-            problems.append(Problem(store.name, label, key.removeprefix(f"{prefix}/data/"),
-                                    "extra", "(not in the manifest)", "present"))
+            problems.append(
+                Problem(
+                    store.name,
+                    label,
+                    key.removeprefix(f"{prefix}/data/"),
+                    "extra",
+                    "(not in the manifest)",
+                    "present",
+                )
+            )
     return problems
 
 
-def open_point(runtime: Runtime, store: Store, system: str, dataset: str, point: str
-               ) -> tuple[Manifest | None, list[Problem]]:
+def open_point(
+    runtime: Runtime, store: Store, system: str, dataset: str, point: str
+) -> tuple[Manifest | None, list[Problem]]:
     """Load a point's manifest (checked against the catalog) and its listing problems; a
     refused or edited manifest is a problem and nothing of the point is read."""
     from orchestrator.actions.restore import load_manifest
@@ -105,8 +115,9 @@ def open_point(runtime: Runtime, store: Store, system: str, dataset: str, point:
         manifest, _digest = load_manifest(runtime, store, system, dataset, point)
         new_hash(manifest.hash_algorithm)
     except DigestMismatch as error:
-        return None, [Problem(store.name, label, MANIFEST_NAME, "manifest",
-                              error.expected, error.actual)]
+        return None, [
+            Problem(store.name, label, MANIFEST_NAME, "manifest", error.expected, error.actual)
+        ]
     except (CheckFailed, ValueError) as error:
         return None, [Problem(store.name, label, MANIFEST_NAME, "manifest", actual=str(error))]
     return manifest, check_listing(store, label, point_prefix(system, dataset, point), manifest)
@@ -120,21 +131,27 @@ def _jobs(points: list[_Point], skip: set[tuple[str, str, str]]) -> Iterator[Has
                 continue
             key = f"{point.prefix}/data/{entry.path}"
 
-            def opener(store: Store = store, key: str = key
-                       ) -> AbstractContextManager[BinaryIO]:
+            def opener(store: Store = store, key: str = key) -> AbstractContextManager[BinaryIO]:
                 return store.open_read(key)
 
             algorithm = point.manifest.hash_algorithm
-            chunked = (isinstance(store, FileStore) and len(entry.chunk_digests) > 1
-                       and store.size(key) == entry.size)
+            chunked = (
+                isinstance(store, FileStore)
+                and len(entry.chunk_digests) > 1
+                and store.size(key) == entry.size
+            )
             if not chunked:
                 yield HashJob(opener, algorithm, tag=_Target(store.name, point.label, entry))
                 continue
             for index in range(len(entry.chunk_digests)):
                 start = index * CHUNK_BYTES
-                yield HashJob(opener, algorithm, offset=start,
-                              length=min(CHUNK_BYTES, entry.size - start),
-                              tag=_Target(store.name, point.label, entry, index))
+                yield HashJob(
+                    opener,
+                    algorithm,
+                    offset=start,
+                    length=min(CHUNK_BYTES, entry.size - start),
+                    tag=_Target(store.name, point.label, entry, index),
+                )
 
 
 def judge(result: HashResult) -> Problem | None:
@@ -142,23 +159,35 @@ def judge(result: HashResult) -> Problem | None:
     target: _Target = result.job.tag
     entry = target.entry
     if result.error:
-        return Problem(target.store, target.label, entry.path, "unreadable", entry.digest,
-                       result.error)
+        return Problem(
+            target.store, target.label, entry.path, "unreadable", entry.digest, result.error
+        )
     if target.chunk is not None:
         expected = entry.chunk_digests[target.chunk]
         if result.digest == expected and result.size == result.job.length:
             return None
         where = f"chunk {target.chunk} at byte {result.job.offset}"
-        return Problem(target.store, target.label, entry.path, "mismatch",
-                       f"{expected} ({where})", f"{result.digest} ({result.size} bytes read)")
+        return Problem(
+            target.store,
+            target.label,
+            entry.path,
+            "mismatch",
+            f"{expected} ({where})",
+            f"{result.digest} ({result.size} bytes read)",
+        )
     if result.size != entry.size:
-        return Problem(target.store, target.label, entry.path,
-                       "truncated" if result.size < entry.size else "mismatch",
-                       f"{entry.digest} ({entry.size} bytes)",
-                       f"{result.digest} ({result.size} bytes)")
+        return Problem(
+            target.store,
+            target.label,
+            entry.path,
+            "truncated" if result.size < entry.size else "mismatch",
+            f"{entry.digest} ({entry.size} bytes)",
+            f"{result.digest} ({result.size} bytes)",
+        )
     if result.digest != entry.digest:
-        return Problem(target.store, target.label, entry.path, "mismatch", entry.digest,
-                       result.digest)
+        return Problem(
+            target.store, target.label, entry.path, "mismatch", entry.digest, result.digest
+        )
     return None
 
 
@@ -206,22 +235,44 @@ def run_verify_all(runtime: Runtime, *, workers: int | None = None) -> ScanResul
         for copy in cat.list_copies(connection):
             key = (copy.store, copy.recovery_point_id)
             if copy.status == "present" and key not in result.with_manifest:
-                result.problems.append(Problem(copy.store, copy.recovery_point_id, MANIFEST_NAME,
-                                               "missing", "recovery point in the catalog",
-                                               "(absent from the store)"))
+                result.problems.append(
+                    Problem(
+                        copy.store,
+                        copy.recovery_point_id,
+                        MANIFEST_NAME,
+                        "missing",
+                        "recovery point in the catalog",
+                        "(absent from the store)",
+                    )
+                )
         for problem in result.problems:
             point_id = problem.recovery_point.rsplit("/", 1)[-1]
             cat.mark_copy(connection, point_id, problem.store, "bad", reason=problem.describe())
-        connection.execute(cat.verifications.insert().values(
-            id=verification_id, kind="all", started_at=started, finished_at=cat.now(),
-            status="passed" if result.ok else "failed", counted=False,
-            sample_points=result.points, sample_bytes=result.bytes,
-            detail={"problems": [p.describe() for p in result.problems],
-                    "incomplete": result.incomplete},
-        ))
+        connection.execute(
+            cat.verifications.insert().values(
+                id=verification_id,
+                kind="all",
+                started_at=started,
+                finished_at=cat.now(),
+                status="passed" if result.ok else "failed",
+                counted=False,
+                sample_points=result.points,
+                sample_bytes=result.bytes,
+                detail={
+                    "problems": [p.describe() for p in result.problems],
+                    "incomplete": result.incomplete,
+                },
+            )
+        )
     for problem in result.problems:
         logger.error("verify --all: %s", problem.describe())
-    logger.info("verify --all: %d recovery points, %d files, %d bytes, %d problem(s), "
-                "%d incomplete ignored", result.points, result.files, result.bytes,
-                len(result.problems), len(result.incomplete))
+    logger.info(
+        "verify --all: %d recovery points, %d files, %d bytes, %d problem(s), "
+        "%d incomplete ignored",
+        result.points,
+        result.files,
+        result.bytes,
+        len(result.problems),
+        len(result.incomplete),
+    )
     return result

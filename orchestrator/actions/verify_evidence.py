@@ -19,22 +19,29 @@ if TYPE_CHECKING:
 
 def iso(moment: float) -> str:
     """Return a UTC epoch time as ISO 8601 with milliseconds and a Z."""
-    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
+    return (
+        datetime.fromtimestamp(moment, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def _finding(runtime: Runtime, outcome: SampleOutcome) -> dict[str, Any]:
     rule = site_pack(runtime.config).get("verify.sample")
     plan = outcome.plan
     return {
-        "rule": rule.id, "subject": "validity check",
+        "rule": rule.id,
+        "subject": "validity check",
         "status": "compliant" if plan.meets_bars else "non_compliant",
         "measured": f"bytes {float(plan.bytes_ratio):.4f}, recovery points "
-                    f"{float(plan.points_ratio):.4f}",
+        f"{float(plan.points_ratio):.4f}",
         "threshold": f"≥ {rule.threshold('min_bytes_ratio').display} of bytes and ≥ "
-                     f"{rule.threshold('min_points_ratio').display} of recovery points",
-        "clause": {"source": rule.clause.source, "article": rule.clause.article,
-                   "text": rule.clause.text},
+        f"{rule.threshold('min_points_ratio').display} of recovery points",
+        "clause": {
+            "source": rule.clause.source,
+            "article": rule.clause.article,
+            "text": rule.clause.text,
+        },
     }
 
 
@@ -45,82 +52,135 @@ def _steps(outcome: SampleOutcome) -> list[dict[str, Any]]:
         copy = "off-site copy" if r.item.source == "offsite" else "primary copy"
         what = f"read from {r.item.store} ({copy}); {r.item.files} files, {r.item.bytes} bytes; "
         if r.status == "passed":
-            what += ("every file digest equal to the source's; logical fingerprint "
-                     f"{r.fingerprint or 'not compared'}; restored into the enclave")
+            what += (
+                "every file digest equal to the source's; logical fingerprint "
+                f"{r.fingerprint or 'not compared'}; restored into the enclave"
+            )
         else:
             what += "; ".join(f"{m['file']}: {m['kind']}" for m in r.mismatches)
-        steps.append({"name": f"{r.item.system}/{r.item.dataset} {r.item.recovery_point}",
-                      "action": "restore-verify", "status": r.status,
-                      "started_at": iso(r.started_at) if r.started_at else None,
-                      "finished_at": iso(r.checked_at) if r.checked_at else None,
-                      "duration_seconds": round(r.checked_at - r.started_at, 3)
-                      if r.started_at else None, "message": what})
+        steps.append(
+            {
+                "name": f"{r.item.system}/{r.item.dataset} {r.item.recovery_point}",
+                "action": "restore-verify",
+                "status": r.status,
+                "started_at": iso(r.started_at) if r.started_at else None,
+                "finished_at": iso(r.checked_at) if r.checked_at else None,
+                "duration_seconds": round(r.checked_at - r.started_at, 3) if r.started_at else None,
+                "message": what,
+            }
+        )
     wipe = outcome.wipe
-    steps.append({"name": "wipe enclave", "action": "wipe",
-                  "status": "passed" if wipe.get("result") == "wiped" else "failed",
-                  "started_at": wipe.get("started_at"), "finished_at": wipe.get("finished_at"),
-                  "duration_seconds": None,
-                  "message": f"{len(wipe.get('removed', []))} paths removed, "
-                             f"{len(wipe.get('remaining', []))} remaining"})
+    steps.append(
+        {
+            "name": "wipe enclave",
+            "action": "wipe",
+            "status": "passed" if wipe.get("result") == "wiped" else "failed",
+            "started_at": wipe.get("started_at"),
+            "finished_at": wipe.get("finished_at"),
+            "duration_seconds": None,
+            "message": f"{len(wipe.get('removed', []))} paths removed, "
+            f"{len(wipe.get('remaining', []))} remaining",
+        }
+    )
     return steps
 
 
-def make_report(runtime: Runtime, outcome: SampleOutcome, started: float, finished: float,
-                enclave: Site) -> dict[str, Any]:
+def make_report(
+    runtime: Runtime, outcome: SampleOutcome, started: float, finished: float, enclave: Site
+) -> dict[str, Any]:
     """Return report.json of a check: plan, seed, population, per-item results, both ratios,
     the enclave and its wipe, and every mismatch (point, file, expected, actual)."""
     plan = outcome.plan
     sample = plan_dict(plan)["sample"]
     measurements = [
-        ("bytes_ratio", "抽检数据量占比（字节）", "Sampled share of bytes",
-         sample["bytes_ratio"], ""),
-        ("points_ratio", "抽检数据量占比（恢复点）", "Sampled share of recovery points",
-         sample["points_ratio"], ""),
-        ("population_points", "总体恢复点数", "Population recovery points",
-         plan.population_points, ""),
+        (
+            "bytes_ratio",
+            "抽检数据量占比（字节）",
+            "Sampled share of bytes",
+            sample["bytes_ratio"],
+            "",
+        ),
+        (
+            "points_ratio",
+            "抽检数据量占比（恢复点）",
+            "Sampled share of recovery points",
+            sample["points_ratio"],
+            "",
+        ),
+        (
+            "population_points",
+            "总体恢复点数",
+            "Population recovery points",
+            plan.population_points,
+            "",
+        ),
         ("population_bytes", "总体字节数", "Population bytes", plan.population_bytes, "B"),
         ("sample_points", "抽检恢复点数", "Sampled recovery points", len(plan.items), ""),
         ("sample_bytes", "抽检字节数", "Sampled bytes", plan.sample_bytes, "B"),
-        ("offsite_items", "自异地副本读取的恢复点数", "Points read from off-site copies",
-         sample["offsite_items"], ""),
+        (
+            "offsite_items",
+            "自异地副本读取的恢复点数",
+            "Points read from off-site copies",
+            sample["offsite_items"],
+            "",
+        ),
     ]
     return {
         "kind": "verify",
         "id": outcome.verification_id,
-        "title": {"zh": "备份数据有效性检查报告（抽检恢复验证）",
-                  "en": "Backup validity check report (sampled restore verification)"},
+        "title": {
+            "zh": "备份数据有效性检查报告（抽检恢复验证）",
+            "en": "Backup validity check report (sampled restore verification)",
+        },
         "outcome": "passed" if outcome.passed else "failed",
         "started_at": iso(started),
         "finished_at": iso(finished),
         "summary": {
             "zh": f"抽检 {len(plan.items)}/{plan.population_points} 个恢复点，"
-                  f"{plan.sample_bytes}/{plan.population_bytes} 字节；"
-                  f"{'计入' if outcome.counted else '不计入'}30天检查周期；"
-                  f"发现 {len(outcome.mismatches)} 处不一致。",
+            f"{plan.sample_bytes}/{plan.population_bytes} 字节；"
+            f"{'计入' if outcome.counted else '不计入'}30天检查周期；"
+            f"发现 {len(outcome.mismatches)} 处不一致。",
             "en": f"Sampled {len(plan.items)} of {plan.population_points} recovery points, "
-                  f"{plan.sample_bytes} of {plan.population_bytes} bytes; "
-                  f"{'counts' if outcome.counted else 'does not count'} toward the 30-day "
-                  f"clock; {len(outcome.mismatches)} mismatch(es).",
+            f"{plan.sample_bytes} of {plan.population_bytes} bytes; "
+            f"{'counts' if outcome.counted else 'does not count'} toward the 30-day "
+            f"clock; {len(outcome.mismatches)} mismatch(es).",
         },
         "counted": outcome.counted,
         "seed": plan.seed,
         "population_choice": plan.policy.population,
-        "measurements": [{"name": name, "label": {"zh": zh, "en": en}, "value": value,
-                          "unit": unit} for name, zh, en, value, unit in measurements],
+        "measurements": [
+            {"name": name, "label": {"zh": zh, "en": en}, "value": value, "unit": unit}
+            for name, zh, en, value, unit in measurements
+        ],
         "findings": [_finding(runtime, outcome)],
         "steps": _steps(outcome),
         "recovery_points": [
-            {"id": r.item.recovery_point, "system": r.item.system, "dataset": r.item.dataset,
-             "business_date": r.business_date or None, "finished_at": r.finished_at or None,
-             "store": r.item.store, "source": r.item.source, "reason": r.item.reason,
-             "bytes": r.item.bytes, "files": r.item.files, "status": r.status,
-             "manifest_sha256": r.manifest_sha256, "fingerprint": r.fingerprint or None,
-             "checked_at": iso(r.checked_at), "mismatches": len(r.mismatches)}
+            {
+                "id": r.item.recovery_point,
+                "system": r.item.system,
+                "dataset": r.item.dataset,
+                "business_date": r.business_date or None,
+                "finished_at": r.finished_at or None,
+                "store": r.item.store,
+                "source": r.item.source,
+                "reason": r.item.reason,
+                "bytes": r.item.bytes,
+                "files": r.item.files,
+                "status": r.status,
+                "manifest_sha256": r.manifest_sha256,
+                "fingerprint": r.fingerprint or None,
+                "checked_at": iso(r.checked_at),
+                "mismatches": len(r.mismatches),
+            }
             for r in outcome.items
         ],
         "mismatches": outcome.mismatches,
-        "enclave": {"site": enclave.name, "host": enclave.host, "role": enclave.role,
-                    "wipe": outcome.wipe},
+        "enclave": {
+            "site": enclave.name,
+            "host": enclave.host,
+            "role": enclave.role,
+            "wipe": outcome.wipe,
+        },
         "plan": plan_dict(plan),
         "versions": {"orchestrator": __version__, "python": platform.python_version()},
         "accountable_person": runtime.config.model.evidence.accountable_person
@@ -147,29 +207,52 @@ def manifest_attachments(runtime: Runtime, outcome: SampleOutcome) -> dict[str, 
 def outcome_dict(outcome: SampleOutcome) -> dict[str, Any]:
     """Return the `drctl verify --json` output of a check."""
     plan = plan_dict(outcome.plan)
-    return {"verification": outcome.verification_id, "passed": outcome.passed,
-            "counted": outcome.counted, "seed": outcome.plan.seed,
-            "population": plan["population"], "sample": plan["sample"],
-            "items": [{"recovery_point": r.item.recovery_point, "system": r.item.system,
-                       "dataset": r.item.dataset, "store": r.item.store,
-                       "source": r.item.source, "status": r.status} for r in outcome.items],
-            "mismatches": outcome.mismatches, "wipe": outcome.wipe,
-            "evidence": str(outcome.evidence_path) if outcome.evidence_path else None}
+    return {
+        "verification": outcome.verification_id,
+        "passed": outcome.passed,
+        "counted": outcome.counted,
+        "seed": outcome.plan.seed,
+        "population": plan["population"],
+        "sample": plan["sample"],
+        "items": [
+            {
+                "recovery_point": r.item.recovery_point,
+                "system": r.item.system,
+                "dataset": r.item.dataset,
+                "store": r.item.store,
+                "source": r.item.source,
+                "status": r.status,
+            }
+            for r in outcome.items
+        ],
+        "mismatches": outcome.mismatches,
+        "wipe": outcome.wipe,
+        "evidence": str(outcome.evidence_path) if outcome.evidence_path else None,
+    }
 
 
 def describe_outcome(outcome: SampleOutcome) -> str:
     """Return the human output of a check: one line per item and mismatch, a summary."""
-    lines = [f"{'ok  ' if r.status == 'passed' else 'FAIL'} {r.item.system}/{r.item.dataset} "
-             f"{r.item.recovery_point} from {r.item.store} ({r.item.source})"
-             for r in outcome.items]
-    lines += [f"MISMATCH {m['recovery_point']} in {m['store']}: {m['file']}: {m['kind']}: "
-              f"expected {m['expected']}, actual {m['actual']}" for m in outcome.mismatches]
-    lines.append(f"enclave {outcome.wipe.get('site')}: {outcome.wipe.get('result')} "
-                 f"({len(outcome.wipe.get('removed', []))} paths removed)")
+    lines = [
+        f"{'ok  ' if r.status == 'passed' else 'FAIL'} {r.item.system}/{r.item.dataset} "
+        f"{r.item.recovery_point} from {r.item.store} ({r.item.source})"
+        for r in outcome.items
+    ]
+    lines += [
+        f"MISMATCH {m['recovery_point']} in {m['store']}: {m['file']}: {m['kind']}: "
+        f"expected {m['expected']}, actual {m['actual']}"
+        for m in outcome.mismatches
+    ]
+    lines.append(
+        f"enclave {outcome.wipe.get('site')}: {outcome.wipe.get('result')} "
+        f"({len(outcome.wipe.get('removed', []))} paths removed)"
+    )
     lines.append(f"evidence: {outcome.evidence_path}")
     plan = outcome.plan
-    lines.append(f"summary: {len(plan.items)}/{plan.population_points} recovery points, "
-                 f"bytes ratio {float(plan.bytes_ratio):.4f}, points ratio "
-                 f"{float(plan.points_ratio):.4f}, {len(outcome.mismatches)} mismatch(es); "
-                 + ("counted" if outcome.counted else "NOT counted"))
+    lines.append(
+        f"summary: {len(plan.items)}/{plan.population_points} recovery points, "
+        f"bytes ratio {float(plan.bytes_ratio):.4f}, points ratio "
+        f"{float(plan.points_ratio):.4f}, {len(outcome.mismatches)} mismatch(es); "
+        + ("counted" if outcome.counted else "NOT counted")
+    )
     return "\n".join(lines)

@@ -48,16 +48,21 @@ def last_counted_check(connection: Connection) -> Any:
     ).first()
 
 
-def _copy_stores(config: Config, point: Any, copies: Sequence[Any]) -> tuple[str | None,
-                                                                            str | None]:
+def _copy_stores(
+    config: Config, point: Any, copies: Sequence[Any]
+) -> tuple[str | None, str | None]:
     """Return (primary store, off-site store) holding a present copy of a point; a copy at a
     site other than the point's source site is off-site. The system's own stores win."""
     system = config.system(point.system)
     present = [c for c in copies if c.status == "present"]
-    local = sorted((c.store for c in present if c.site == point.source_site),
-                   key=lambda name: (name != system.primary_store, name))
-    remote = sorted((c.store for c in present if c.site != point.source_site),
-                    key=lambda name: (name != system.offsite_store, name))
+    local = sorted(
+        (c.store for c in present if c.site == point.source_site),
+        key=lambda name: (name != system.primary_store, name),
+    )
+    remote = sorted(
+        (c.store for c in present if c.site != point.source_site),
+        key=lambda name: (name != system.offsite_store, name),
+    )
     return (local[0] if local else None, remote[0] if remote else None)
 
 
@@ -68,8 +73,9 @@ def collect_population(config: Config, connection: Connection, choice: str) -> P
     copies: dict[str, list[Any]] = {}
     for copy in cat.list_copies(connection):
         copies.setdefault(copy.recovery_point_id, []).append(copy)
-    items = connection.execute(select(cat.verification_items.c.recovery_point_id,
-                                      cat.verification_items.c.checked_at)).all()
+    items = connection.execute(
+        select(cat.verification_items.c.recovery_point_id, cat.verification_items.c.checked_at)
+    ).all()
     known_systems = {s.name: {d.name for d in s.datasets} for s in config.systems}
     since = None
     if choice == "since_last_check":
@@ -91,9 +97,19 @@ def collect_population(config: Config, connection: Connection, choice: str) -> P
         if since is not None and point.finished_at <= since:
             excluded["before_last_check"] += 1
             continue
-        rows.append(PointRow(point.id, point.system, point.dataset, int(point.total_bytes),
-                             int(point.file_count), float(point.finished_at),
-                             point.last_verified_at, primary, offsite))
+        rows.append(
+            PointRow(
+                point.id,
+                point.system,
+                point.dataset,
+                int(point.total_bytes),
+                int(point.file_count),
+                float(point.finished_at),
+                point.last_verified_at,
+                primary,
+                offsite,
+            )
+        )
     owner = {p.id: (p.system, p.dataset) for p in points}
     checked: dict[tuple[str, str], float] = {}
     for point_id, checked_at in items:
@@ -104,9 +120,10 @@ def collect_population(config: Config, connection: Connection, choice: str) -> P
     for point in points:
         key = (point.system, point.dataset)
         first[key] = min(first.get(key, float(point.finished_at)), float(point.finished_at))
-    history = tuple(DatasetHistory(system, dataset, first[(system, dataset)],
-                                   checked.get((system, dataset)))
-                    for system, dataset in sorted(first))
+    history = tuple(
+        DatasetHistory(system, dataset, first[(system, dataset)], checked.get((system, dataset)))
+        for system, dataset in sorted(first)
+    )
     return Population(tuple(rows), history, {k: v for k, v in excluded.items() if v})
 
 
@@ -114,10 +131,12 @@ def make_policy(runtime: Runtime) -> PlanPolicy:
     """Return the plan policy: the site's 10 % bars (or stricter) and the off-site share."""
     rule = site_pack(runtime.config).get("verify.sample")
     settings = runtime.config.model.verification
-    return PlanPolicy(min_bytes_ratio=rule.value("min_bytes_ratio"),
-                      min_points_ratio=rule.value("min_points_ratio"),
-                      offsite_share=Fraction(str(settings.offsite_share)),
-                      population=settings.population)
+    return PlanPolicy(
+        min_bytes_ratio=rule.value("min_bytes_ratio"),
+        min_points_ratio=rule.value("min_points_ratio"),
+        offsite_share=Fraction(str(settings.offsite_share)),
+        population=settings.population,
+    )
 
 
 def check_date(moment: float) -> date:
@@ -125,8 +144,9 @@ def check_date(moment: float) -> date:
     return datetime.fromtimestamp(moment, UTC).astimezone(SHANGHAI).date()
 
 
-def build_plan(runtime: Runtime, seed: int | str | None = None, *, at: float | None = None
-               ) -> SamplePlan:
+def build_plan(
+    runtime: Runtime, seed: int | str | None = None, *, at: float | None = None
+) -> SamplePlan:
     """Given the runtime (and optionally a seed), return the sample plan of a check now.
 
     Without a seed, derive it from the schedule window of today's date and the evidence
@@ -137,9 +157,18 @@ def build_plan(runtime: Runtime, seed: int | str | None = None, *, at: float | N
         population = collect_population(runtime.config.model, connection, policy.population)
         previous = last_counted_check(connection)
     if seed is None:
-        text, derivation = derive_seed(check_date(at or cat.now()), schedule,
-                                       previous.evidence_manifest_sha256 if previous else None)
+        text, derivation = derive_seed(
+            check_date(at or cat.now()),
+            schedule,
+            previous.evidence_manifest_sha256 if previous else None,
+        )
     else:
         text, derivation = str(seed), {"method": "given on the command line"}
-    return make_plan(population.points, population.history, seed=text, policy=policy,
-                     seed_derivation=derivation, excluded=population.excluded)
+    return make_plan(
+        population.points,
+        population.history,
+        seed=text,
+        policy=policy,
+        seed_derivation=derivation,
+        excluded=population.excluded,
+    )

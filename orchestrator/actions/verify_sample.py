@@ -68,10 +68,18 @@ class ItemResult:
 
     def fail(self, file: str, expected: str, actual: str, kind: str) -> None:
         self.status = "failed"
-        self.mismatches.append({"recovery_point": self.item.recovery_point,
-                                "system": self.item.system, "dataset": self.item.dataset,
-                                "store": self.item.store, "file": file, "kind": kind,
-                                "expected": expected, "actual": actual})
+        self.mismatches.append(
+            {
+                "recovery_point": self.item.recovery_point,
+                "system": self.item.system,
+                "dataset": self.item.dataset,
+                "store": self.item.store,
+                "file": file,
+                "kind": kind,
+                "expected": expected,
+                "actual": actual,
+            }
+        )
 
 
 @dataclass
@@ -87,8 +95,10 @@ class SampleOutcome:
     @property
     def passed(self) -> bool:
         """Every point verified and the enclave wiped."""
-        return (all(result.status == "passed" for result in self.items)
-                and self.wipe.get("result") == "wiped")
+        return (
+            all(result.status == "passed" for result in self.items)
+            and self.wipe.get("result") == "wiped"
+        )
 
     @property
     def mismatches(self) -> list[dict[str, str]]:
@@ -103,24 +113,34 @@ def enclave_site(config: Config, source: str) -> Site:
     vaults = [s for s in config.sites if s.role == "vault"]
     site = named[0] if named else vaults[0] if len(vaults) == 1 else None
     if site is None:
-        raise InputError(source, ["sites: expected a site named 'verification' with role "
-                                  "'vault' (the verification enclave, A14)"])
+        raise InputError(
+            source,
+            [
+                "sites: expected a site named 'verification' with role "
+                "'vault' (the verification enclave, A14)"
+            ],
+        )
     if site.role != "vault":
-        raise InputError(source, [f"sites.{site.name}.role: expected 'vault' for the "
-                                  f"verification enclave, got {site.role!r}"])
+        raise InputError(
+            source,
+            [
+                f"sites.{site.name}.role: expected 'vault' for the "
+                f"verification enclave, got {site.role!r}"
+            ],
+        )
     return site
 
 
-def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Path]
-                ) -> ItemResult:
+def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Path]) -> ItemResult:
     """Check one planned point from its planned store into the enclave; return the result.
     Raise InfrastructureError when a host or the playbook fails (the check is aborted)."""
     result = ItemResult(item)
     store = runtime.store(item.store)
     prefix = point_prefix(item.system, item.dataset, item.recovery_point)
     try:
-        manifest, digest = load_manifest(runtime, store, item.system, item.dataset,
-                                         item.recovery_point)
+        manifest, digest = load_manifest(
+            runtime, store, item.system, item.dataset, item.recovery_point
+        )
     except DigestMismatch as error:
         result.fail(MANIFEST_NAME, f"{error.expected} (catalog)", error.actual, "manifest")
         return result
@@ -133,20 +153,32 @@ def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Pat
     result.manifest_sha256 = digest
     result.business_date, result.finished_at = manifest.business_date, manifest.finished_at
     result.manifest_bytes = store.read_bytes(f"{prefix}/{MANIFEST_NAME}")
-    for problem in check_listing(store, f"{item.system}/{item.dataset}/{item.recovery_point}",
-                                 prefix, manifest):
+    for problem in check_listing(
+        store, f"{item.system}/{item.dataset}/{item.recovery_point}", prefix, manifest
+    ):
         result.fail(problem.file, problem.expected, problem.actual, problem.kind)
     for entry in manifest.files:
         key = f"{prefix}/data/{entry.path}"
         if store.exists(key) and (size := store.size(key)) != entry.size:
-            result.fail(entry.path, f"{entry.digest} ({entry.size} bytes)", f"{size} bytes",
-                        "truncated" if size < entry.size else "size")
+            result.fail(
+                entry.path,
+                f"{entry.digest} ({entry.size} bytes)",
+                f"{size} bytes",
+                "truncated" if size < entry.size else "size",
+            )
     if result.status == "failed":
         return result
     try:
-        outcome = run_restore(runtime, item.system, store_name=item.store,
-                              site_name=enclave.name, points={item.dataset: item.recovery_point},
-                              datasets=[item.dataset], purpose=PURPOSE, restore_mode="scratch")
+        outcome = run_restore(
+            runtime,
+            item.system,
+            store_name=item.store,
+            site_name=enclave.name,
+            points={item.dataset: item.recovery_point},
+            datasets=[item.dataset],
+            purpose=PURPOSE,
+            restore_mode="scratch",
+        )
     except DigestMismatch as error:
         file = error.key.partition("/data/")[2] or error.key
         result.fail(file, error.expected, error.actual, "mismatch")
@@ -166,8 +198,9 @@ def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Pat
     return result
 
 
-def wipe_enclave(runtime: Runtime, enclave: Site, plan: SamplePlan, events: list[Path]
-                 ) -> dict[str, Any]:
+def wipe_enclave(
+    runtime: Runtime, enclave: Site, plan: SamplePlan, events: list[Path]
+) -> dict[str, Any]:
     """Remove everything the check restored into the enclave; return the wipe record."""
     config = runtime.config.model
     paths: list[str] = []
@@ -183,15 +216,27 @@ def wipe_enclave(runtime: Runtime, enclave: Site, plan: SamplePlan, events: list
         paths.append(spool_root(enclave, PURPOSE, system_name))
     paths = sorted(set(paths))
     started = time.time()
-    run = run_playbook("wipe.yml", inventory=runtime.config.inventory,
-                       extravars={"dr_host": enclave.host, "dr_paths": paths,
-                                  "dr_purpose": "verification-enclave"},
-                       ident=f"verify-wipe-{enclave.name}-{time.time_ns()}",
-                       work_dir=runtime.work_dir, limit=enclave.host)
+    run = run_playbook(
+        "wipe.yml",
+        inventory=runtime.config.inventory,
+        extravars={
+            "dr_host": enclave.host,
+            "dr_paths": paths,
+            "dr_purpose": "verification-enclave",
+        },
+        ident=f"verify-wipe-{enclave.name}-{time.time_ns()}",
+        work_dir=runtime.work_dir,
+        limit=enclave.host,
+    )
     events.append(run.events_path)
-    record: dict[str, Any] = {"site": enclave.name, "host": enclave.host, "paths": paths,
-                              "started_at": iso(started), "finished_at": iso(time.time()),
-                              "result": "wiped" if run.ok else "failed"}
+    record: dict[str, Any] = {
+        "site": enclave.name,
+        "host": enclave.host,
+        "paths": paths,
+        "started_at": iso(started),
+        "finished_at": iso(time.time()),
+        "result": "wiped" if run.ok else "failed",
+    }
     if run.ok:
         detail = run.result(enclave.host, "wipe:verification-enclave")
         record["removed"] = list(detail.get("removed", []))
@@ -218,27 +263,43 @@ def run_verify_sample(runtime: Runtime, seed: int | str | None = None) -> Sample
     except BaseException as error:
         cat.finish_job(runtime.catalog, job, ok=False, error=str(error))
         raise
-    cat.finish_job(runtime.catalog, job, ok=True,
-                   detail={"verification": outcome.verification_id, "passed": outcome.passed})
+    cat.finish_job(
+        runtime.catalog,
+        job,
+        ok=True,
+        detail={"verification": outcome.verification_id, "passed": outcome.passed},
+    )
     return outcome
 
 
 def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutcome:
     plan = build_plan(runtime, seed)
     if not plan.items:
-        raise CheckFailed("no complete full recovery point in the population "
-                          f"({plan.policy.population}): nothing to check")
+        raise CheckFailed(
+            "no complete full recovery point in the population "
+            f"({plan.policy.population}): nothing to check"
+        )
     for store_name in sorted({item.store for item in plan.items}):
         # A store that is down is a fault, not a mismatch: stop before anything is recorded.
         next(iter(runtime.store(store_name).list_points()), None)
     started = time.time()
     verification_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     with runtime.catalog.begin() as connection:
-        connection.execute(cat.verifications.insert().values(
-            id=verification_id, kind="sample", started_at=started, status="running",
-            counted=False, seed=plan.seed, population_points=plan.population_points,
-            population_bytes=plan.population_bytes, sample_points=len(plan.items),
-            sample_bytes=plan.sample_bytes, detail={"plan": plan_dict(plan)}))
+        connection.execute(
+            cat.verifications.insert().values(
+                id=verification_id,
+                kind="sample",
+                started_at=started,
+                status="running",
+                counted=False,
+                seed=plan.seed,
+                population_points=plan.population_points,
+                population_bytes=plan.population_bytes,
+                sample_points=len(plan.items),
+                sample_bytes=plan.sample_bytes,
+                detail={"plan": plan_dict(plan)},
+            )
+        )
     events: list[Path] = []
     results: list[ItemResult] = []
     try:
@@ -247,39 +308,67 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
             result = check_item(runtime, enclave, item, events)
             result.started_at, result.checked_at = begun, time.time()
             results.append(result)
-            logger.info("verify %s/%s %s from %s: %s", item.system, item.dataset,
-                        item.recovery_point, item.store, result.status)
+            logger.info(
+                "verify %s/%s %s from %s: %s",
+                item.system,
+                item.dataset,
+                item.recovery_point,
+                item.store,
+                result.status,
+            )
     except BaseException as error:
         wipe = wipe_enclave(runtime, enclave, plan, events)
         with runtime.catalog.begin() as connection:
-            connection.execute(cat.verifications.update()
-                               .where(cat.verifications.c.id == verification_id)
-                               .values(status="aborted", finished_at=time.time(),
-                                       detail={"plan": plan_dict(plan), "wipe": wipe,
-                                               "error": str(error)}))
+            connection.execute(
+                cat.verifications.update()
+                .where(cat.verifications.c.id == verification_id)
+                .values(
+                    status="aborted",
+                    finished_at=time.time(),
+                    detail={"plan": plan_dict(plan), "wipe": wipe, "error": str(error)},
+                )
+            )
         raise
     wipe = wipe_enclave(runtime, enclave, plan, events)
     outcome = SampleOutcome(verification_id, plan, results, counted=plan.meets_bars, wipe=wipe)
     finished = time.time()
     _record_items(runtime, outcome)
     report = make_report(runtime, outcome, started, finished, enclave)
-    package = write_package(runtime.config.evidence_dir, "verify", report,
-                            {**{f"events/{p.name}": p for p in events if p.is_file()},
-                             **manifest_attachments(runtime, outcome)},
-                            runtime.config.signing_key)
+    package = write_package(
+        runtime.config.evidence_dir,
+        "verify",
+        report,
+        {
+            **{f"events/{p.name}": p for p in events if p.is_file()},
+            **manifest_attachments(runtime, outcome),
+        },
+        runtime.config.signing_key,
+    )
     outcome.evidence_path = package.path
     outcome.evidence_manifest_sha256 = package.manifest_sha256
     with runtime.catalog.begin() as connection:
-        connection.execute(cat.verifications.update()
-                           .where(cat.verifications.c.id == verification_id).values(
-            finished_at=finished, status="passed" if outcome.passed else "failed",
-            counted=outcome.counted, evidence_path=str(package.path),
-            evidence_manifest_sha256=package.manifest_sha256,
-            detail={"plan": plan_dict(plan), "wipe": wipe, "mismatches": outcome.mismatches}))
+        connection.execute(
+            cat.verifications.update()
+            .where(cat.verifications.c.id == verification_id)
+            .values(
+                finished_at=finished,
+                status="passed" if outcome.passed else "failed",
+                counted=outcome.counted,
+                evidence_path=str(package.path),
+                evidence_manifest_sha256=package.manifest_sha256,
+                detail={"plan": plan_dict(plan), "wipe": wipe, "mismatches": outcome.mismatches},
+            )
+        )
     for mismatch in outcome.mismatches:
-        logger.error("verify: %s %s in %s: %s: expected %s, actual %s", mismatch["kind"],
-                     mismatch["recovery_point"], mismatch["store"], mismatch["file"],
-                     mismatch["expected"], mismatch["actual"])
+        logger.error(
+            "verify: %s %s in %s: %s: expected %s, actual %s",
+            mismatch["kind"],
+            mismatch["recovery_point"],
+            mismatch["store"],
+            mismatch["file"],
+            mismatch["expected"],
+            mismatch["actual"],
+        )
     return outcome
 
 
@@ -287,20 +376,36 @@ def _record_items(runtime: Runtime, outcome: SampleOutcome) -> None:
     with runtime.catalog.begin() as connection:
         for result in outcome.items:
             item = result.item
-            connection.execute(cat.verification_items.insert().values(
-                verification_id=outcome.verification_id, recovery_point_id=item.recovery_point,
-                store=item.store, status=result.status, checked_at=result.checked_at,
-                detail={"source": item.source, "reason": item.reason, "bytes": item.bytes,
+            connection.execute(
+                cat.verification_items.insert().values(
+                    verification_id=outcome.verification_id,
+                    recovery_point_id=item.recovery_point,
+                    store=item.store,
+                    status=result.status,
+                    checked_at=result.checked_at,
+                    detail={
+                        "source": item.source,
+                        "reason": item.reason,
+                        "bytes": item.bytes,
                         "manifest_sha256": result.manifest_sha256,
-                        "mismatches": result.mismatches}))
+                        "mismatches": result.mismatches,
+                    },
+                )
+            )
             if result.status == "passed":
-                cat.mark_recovery_point(connection, item.recovery_point,
-                                        last_verified_at=result.checked_at)
+                cat.mark_recovery_point(
+                    connection, item.recovery_point, last_verified_at=result.checked_at
+                )
             else:
                 cat.mark_recovery_point(connection, item.recovery_point, status="bad")
-                cat.mark_copy(connection, item.recovery_point, item.store, "bad",
-                              reason=f"verification {outcome.verification_id}: "
-                              + "; ".join(f"{m['file']}: {m['kind']}" for m in result.mismatches))
+                cat.mark_copy(
+                    connection,
+                    item.recovery_point,
+                    item.store,
+                    "bad",
+                    reason=f"verification {outcome.verification_id}: "
+                    + "; ".join(f"{m['file']}: {m['kind']}" for m in result.mismatches),
+                )
 
 
 def command_verify_sample(args: argparse.Namespace, config: LoadedConfig, emit: Emit) -> int:
@@ -319,17 +424,26 @@ def command_verify_sample(args: argparse.Namespace, config: LoadedConfig, emit: 
 def _plan_text(plan: SamplePlan) -> str:
     data = plan_dict(plan)
     sample = data["sample"]
-    lines = [f"seed: {plan.seed}",
-             f"population ({plan.policy.population}): {plan.population_points} recovery "
-             f"points, {plan.population_bytes} bytes, systems {', '.join(plan.systems)}"]
-    lines += [f"  {i.system}/{i.dataset} {i.recovery_point} {i.bytes} bytes from {i.store} "
-              f"({i.source}, {i.reason})" for i in plan.items]
+    lines = [
+        f"seed: {plan.seed}",
+        f"population ({plan.policy.population}): {plan.population_points} recovery "
+        f"points, {plan.population_bytes} bytes, systems {', '.join(plan.systems)}",
+    ]
+    lines += [
+        f"  {i.system}/{i.dataset} {i.recovery_point} {i.bytes} bytes from {i.store} "
+        f"({i.source}, {i.reason})"
+        for i in plan.items
+    ]
     coverage = data["coverage"]
-    lines.append(f"coverage: {coverage['checked_after_this_plan']}/{coverage['datasets']} "
-                 f"datasets checked at least once after this plan; every dataset within "
-                 f"{coverage['bound_checks']} checks")
-    lines.append(f"summary: {sample['recovery_points']} of {plan.population_points} points "
-                 f"(ratio {sample['points_ratio']:.4f}), {sample['bytes']} bytes (ratio "
-                 f"{sample['bytes_ratio']:.4f}), {sample['offsite_items']} read off-site; "
-                 + ("meets both 10 % bars" if plan.meets_bars else "BELOW the 10 % bars"))
+    lines.append(
+        f"coverage: {coverage['checked_after_this_plan']}/{coverage['datasets']} "
+        f"datasets checked at least once after this plan; every dataset within "
+        f"{coverage['bound_checks']} checks"
+    )
+    lines.append(
+        f"summary: {sample['recovery_points']} of {plan.population_points} points "
+        f"(ratio {sample['points_ratio']:.4f}), {sample['bytes']} bytes (ratio "
+        f"{sample['bytes_ratio']:.4f}), {sample['offsite_items']} read off-site; "
+        + ("meets both 10 % bars" if plan.meets_bars else "BELOW the 10 % bars")
+    )
     return "\n".join(lines)

@@ -35,8 +35,9 @@ def new_hash(algorithm: str) -> Any:
     try:
         return hashlib.new(algorithm)
     except ValueError as error:
-        raise ValueError(f"hash algorithm {algorithm!r} is not available in this Python's "
-                         f"OpenSSL: {error}") from error
+        raise ValueError(
+            f"hash algorithm {algorithm!r} is not available in this Python's OpenSSL: {error}"
+        ) from error
 
 
 def default_workers() -> int:
@@ -71,8 +72,7 @@ class _Buffers(threading.local):
         self.block = bytearray(BLOCK_BYTES)
 
 
-def _run_job(job: HashJob, buffers: _Buffers, on_bytes: Callable[[int], None] | None
-             ) -> HashResult:
+def _run_job(job: HashJob, buffers: _Buffers, on_bytes: Callable[[int], None] | None) -> HashResult:
     digest = new_hash(job.algorithm)
     view = memoryview(buffers.block)
     size = 0
@@ -105,8 +105,12 @@ def _run_job(job: HashJob, buffers: _Buffers, on_bytes: Callable[[int], None] | 
     return HashResult(job, size, digest.hexdigest())
 
 
-def hash_jobs(jobs: Iterable[HashJob], *, workers: int | None = None,
-              on_bytes: Callable[[int], None] | None = None) -> Iterator[HashResult]:
+def hash_jobs(
+    jobs: Iterable[HashJob],
+    *,
+    workers: int | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> Iterator[HashResult]:
     """Hash every job on `workers` threads (default: every core); yield results as they
     finish (not in job order). At most 4 × workers jobs are in flight at once."""
     count = workers or default_workers()
@@ -129,23 +133,31 @@ def hash_jobs(jobs: Iterable[HashJob], *, workers: int | None = None,
                 yield future.result()
 
 
-def hash_file_ranges(path: str, algorithm: str, size: int, chunk_bytes: int
-                     ) -> list[HashJob]:
+def hash_file_ranges(path: str, algorithm: str, size: int, chunk_bytes: int) -> list[HashJob]:
     """Return one job per chunk_bytes range of a local file (the last may be shorter)."""
 
     def opener() -> AbstractContextManager[BinaryIO]:
         return open(path, "rb", buffering=0)  # noqa: SIM115 - the job closes it
 
     starts = range(0, max(size, 1), chunk_bytes)
-    return [HashJob(opener, algorithm, offset=start, length=min(chunk_bytes, size - start),
-                    tag=index) for index, start in enumerate(starts)]
+    return [
+        HashJob(opener, algorithm, offset=start, length=min(chunk_bytes, size - start), tag=index)
+        for index, start in enumerate(starts)
+    ]
 
 
 class Progress:
     """A one-line progress bar on a terminal (bytes, rate, ETA); silent when disabled."""
 
-    def __init__(self, total: int, *, label: str, enabled: bool,
-                 stream: TextIO | None = None, interval: float = 0.2) -> None:
+    def __init__(
+        self,
+        total: int,
+        *,
+        label: str,
+        enabled: bool,
+        stream: TextIO | None = None,
+        interval: float = 0.2,
+    ) -> None:
         self.total = total
         self.label = label
         self.enabled = enabled
@@ -174,9 +186,11 @@ class Progress:
         eta = (self.total - self.done) / rate if rate > 0 else 0.0
         minutes, seconds = divmod(int(max(eta, 0)), 60)
         hours, minutes = divmod(minutes, 60)
-        return (f"{self.label} [{'#' * filled}{'.' * (24 - filled)}] {share * 100:4.0f}%  "
-                f"{self.done / 1e9:.2f}/{self.total / 1e9:.2f} GB  {rate / 1e9:.2f} GB/s  "
-                f"ETA {hours}:{minutes:02d}:{seconds:02d}")
+        return (
+            f"{self.label} [{'#' * filled}{'.' * (24 - filled)}] {share * 100:4.0f}%  "
+            f"{self.done / 1e9:.2f}/{self.total / 1e9:.2f} GB  {rate / 1e9:.2f} GB/s  "
+            f"ETA {hours}:{minutes:02d}:{seconds:02d}"
+        )
 
     def close(self) -> None:
         if self.enabled:

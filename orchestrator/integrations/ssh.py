@@ -56,9 +56,10 @@ def load_known_hosts(target: SshTarget) -> paramiko.HostKeys:
     try:
         keys.load(str(target.known_hosts))
     except FileNotFoundError as error:
-        raise InputError(str(target.known_hosts), [
-            f"known_hosts file for {target.where} not found; strict host-key checking needs it"
-        ]) from error
+        raise InputError(
+            str(target.known_hosts),
+            [f"known_hosts file for {target.where} not found; strict host-key checking needs it"],
+        ) from error
     except OSError as error:
         raise InputError(str(target.known_hosts), [f"cannot read: {error.strerror}"]) from error
     return keys
@@ -78,10 +79,15 @@ def connect(target: SshTarget, timeout: float = CONNECT_TIMEOUT_SECONDS) -> para
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     try:
         client.connect(
-            target.address, port=target.port, username=target.user,
+            target.address,
+            port=target.port,
+            username=target.user,
             key_filename=str(target.private_key) if target.private_key else None,
-            look_for_keys=target.private_key is None, allow_agent=target.private_key is None,
-            timeout=timeout, banner_timeout=timeout, auth_timeout=timeout,
+            look_for_keys=target.private_key is None,
+            allow_agent=target.private_key is None,
+            timeout=timeout,
+            banner_timeout=timeout,
+            auth_timeout=timeout,
         )
     except paramiko.BadHostKeyException as error:
         client.close()
@@ -93,8 +99,9 @@ def connect(target: SshTarget, timeout: float = CONNECT_TIMEOUT_SECONDS) -> para
     except paramiko.AuthenticationException as error:
         client.close()
         key_file = target.private_key or "default keys"
-        raise InfrastructureError(f"{target.where}: login refused with {key_file}: {error}"
-                                  ) from error
+        raise InfrastructureError(
+            f"{target.where}: login refused with {key_file}: {error}"
+        ) from error
     except paramiko.SSHException as error:
         client.close()
         if "not found in known_hosts" in str(error):
@@ -123,8 +130,9 @@ def open_sftp(target: SshTarget) -> SftpFiles:
 class SftpFiles:
     """Streaming file operations on one SFTP connection; writes are temp name + rename."""
 
-    def __init__(self, target: SshTarget, client: paramiko.SSHClient,
-                 sftp: paramiko.SFTPClient) -> None:
+    def __init__(
+        self, target: SshTarget, client: paramiko.SSHClient, sftp: paramiko.SFTPClient
+    ) -> None:
         self.target = target
         self._client = client
         self._sftp = sftp
@@ -308,8 +316,9 @@ def target_from_hostvars(host: str, hostvars: Mapping[str, Any]) -> SshTarget:
     try:
         port = int(hostvars.get("ansible_port") or hostvars.get("ansible_ssh_port") or 22)
     except (TypeError, ValueError) as error:
-        raise InputError(where, [f"ansible_port: expected a port number, got "
-                                 f"{hostvars.get('ansible_port')!r}"]) from error
+        raise InputError(
+            where, [f"ansible_port: expected a port number, got {hostvars.get('ansible_port')!r}"]
+        ) from error
     user = hostvars.get("ansible_user") or hostvars.get("ansible_ssh_user")
     if not user:
         import getpass
@@ -321,7 +330,8 @@ def target_from_hostvars(host: str, hostvars: Mapping[str, Any]) -> SshTarget:
             candidates = known_hosts_from_args(str(hostvars[variable]))
     known_hosts = Path(os.path.expanduser(candidates[0] if candidates else "~/.ssh/known_hosts"))
     key_file = hostvars.get("ansible_ssh_private_key_file") or hostvars.get(
-        "ansible_private_key_file")
+        "ansible_private_key_file"
+    )
     return SshTarget(
         label=host,
         address=str(hostvars.get("ansible_host") or host),
@@ -338,4 +348,3 @@ def open_sftp_host(host: str, hostvars: Mapping[str, Any]) -> SftpHostFiles:
     target = target_from_hostvars(host, hostvars)
     logger.debug("opening SFTP to %s", target.where)
     return SftpHostFiles(host, open_sftp(target))
-

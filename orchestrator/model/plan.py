@@ -37,9 +37,9 @@ ZERO_DIGEST = "0" * 64
 PERIOD_EPOCH = date(2000, 1, 3)
 POPULATION_TEXT = {
     "in_rotation": "every complete full recovery point within rotation (a present copy) "
-                   "at check time",
+    "at check time",
     "since_last_check": "complete full recovery points within rotation finished after the "
-                        "last counted check started",
+    "last counted check started",
 }
 
 
@@ -131,10 +131,12 @@ class SamplePlan:
     @property
     def meets_bars(self) -> bool:
         """Return whether the plan meets both 10 % bars (and samples every system)."""
-        return (self.population_points > 0
-                and self.bytes_ratio >= self.policy.min_bytes_ratio
-                and self.points_ratio >= self.policy.min_points_ratio
-                and {item.system for item in self.items} == set(self.systems))
+        return (
+            self.population_points > 0
+            and self.bytes_ratio >= self.policy.min_bytes_ratio
+            and self.points_ratio >= self.policy.min_points_ratio
+            and {item.system for item in self.items} == set(self.systems)
+        )
 
 
 def priority(seed: str, name: str) -> str:
@@ -150,8 +152,9 @@ def check_period_start(day: date, schedule_days: int) -> date:
     return PERIOD_EPOCH + timedelta(days=index * schedule_days)
 
 
-def derive_seed(day: date, schedule_days: int, previous_evidence_sha256: str | None
-                ) -> tuple[str, dict[str, Any]]:
+def derive_seed(
+    day: date, schedule_days: int, previous_evidence_sha256: str | None
+) -> tuple[str, dict[str, Any]]:
     """Return the default seed `<period start>:<previous evidence digest>` and how it was made.
 
     Retries within one window, before a check is counted, draw the same sample: a bad draw
@@ -160,8 +163,11 @@ def derive_seed(day: date, schedule_days: int, previous_evidence_sha256: str | N
     previous = previous_evidence_sha256 or ZERO_DIGEST
     return f"{start.isoformat()}:{previous}", {
         "method": "period_start:previous_evidence_manifest_sha256",
-        "period_start": start.isoformat(), "period_days": schedule_days,
-        "period_epoch": PERIOD_EPOCH.isoformat(), "previous_evidence_sha256": previous}
+        "period_start": start.isoformat(),
+        "period_days": schedule_days,
+        "period_epoch": PERIOD_EPOCH.isoformat(),
+        "previous_evidence_sha256": previous,
+    }
 
 
 def _point_key(seed: str, point: PointRow) -> tuple[bool, float, str]:
@@ -232,24 +238,41 @@ def make_plan(
         gap = r_bytes.numerator * total_bytes - picked_bytes * r_bytes.denominator
         left = [p for p in ordered if p.id not in chosen]
         closing = [p for p in left if p.bytes * r_bytes.denominator >= gap]
-        pick = (min(closing, key=lambda p: (p.bytes, _point_key(seed, p))) if closing
-                else min(left, key=lambda p: (-p.bytes, _point_key(seed, p))))
+        pick = (
+            min(closing, key=lambda p: (p.bytes, _point_key(seed, p)))
+            if closing
+            else min(left, key=lambda p: (-p.bytes, _point_key(seed, p)))
+        )
         chosen[pick.id] = "bytes"
         picked_bytes += pick.bytes
 
     selected = [p for p in points if p.id in chosen]
     offsite = _offsite_choice(seed, selected, policy.offsite_share)
     items = tuple(
-        PlanItem(p.id, p.system, p.dataset, p.bytes, p.files,
-                 store=(p.offsite_store if p.id in offsite else p.primary_store) or "",
-                 source="offsite" if p.id in offsite else "primary", reason=chosen[p.id])
+        PlanItem(
+            p.id,
+            p.system,
+            p.dataset,
+            p.bytes,
+            p.files,
+            store=(p.offsite_store if p.id in offsite else p.primary_store) or "",
+            source="offsite" if p.id in offsite else "primary",
+            reason=chosen[p.id],
+        )
         for p in sorted(selected, key=lambda p: (p.system, p.dataset, p.id))
     )
     coverage = _coverage(datasets, known, items, cover, r_points)
-    return SamplePlan(seed=seed, seed_derivation=dict(seed_derivation or {"method": "given"}),
-                      policy=policy, population_points=total_points, population_bytes=total_bytes,
-                      systems=tuple(sorted({p.system for p in points})), items=items,
-                      coverage=coverage, excluded=dict(excluded or {}))
+    return SamplePlan(
+        seed=seed,
+        seed_derivation=dict(seed_derivation or {"method": "given"}),
+        policy=policy,
+        population_points=total_points,
+        population_bytes=total_bytes,
+        systems=tuple(sorted({p.system for p in points})),
+        items=items,
+        coverage=coverage,
+        excluded=dict(excluded or {}),
+    )
 
 
 def _offsite_choice(seed: str, selected: Sequence[PointRow], share: Fraction) -> set[str]:
@@ -257,8 +280,10 @@ def _offsite_choice(seed: str, selected: Sequence[PointRow], share: Fraction) ->
     seeded-first eligible ones until ceil(share × n)."""
     wanted = math.ceil(share * len(selected))
     forced = {p.id for p in selected if p.primary_store is None}
-    eligible = sorted((p for p in selected if p.offsite_store and p.id not in forced),
-                      key=lambda p: priority(seed, f"offsite:{p.id}"))
+    eligible = sorted(
+        (p for p in selected if p.offsite_store and p.id not in forced),
+        key=lambda p: priority(seed, f"offsite:{p.id}"),
+    )
     extra = max(0, wanted - len(forced))
     return forced | {p.id for p in eligible[:extra]}
 
@@ -269,14 +294,25 @@ def _iso(moment: float | None) -> str | None:
     return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
 
 
-def _coverage(datasets: Sequence[tuple[str, str]], known: Mapping[tuple[str, str], Any],
-              items: Sequence[PlanItem], cover: int, r_points: Fraction) -> dict[str, Any]:
+def _coverage(
+    datasets: Sequence[tuple[str, str]],
+    known: Mapping[tuple[str, str], Any],
+    items: Sequence[PlanItem],
+    cover: int,
+    r_points: Fraction,
+) -> dict[str, Any]:
     sampled = {(item.system, item.dataset) for item in items}
-    rows = [{"system": system, "dataset": dataset,
-             "last_checked_at": _iso(known[(system, dataset)].last_checked_at)
-             if (system, dataset) in known else None,
-             "sampled_now": (system, dataset) in sampled}
-            for system, dataset in datasets]
+    rows = [
+        {
+            "system": system,
+            "dataset": dataset,
+            "last_checked_at": _iso(known[(system, dataset)].last_checked_at)
+            if (system, dataset) in known
+            else None,
+            "sampled_now": (system, dataset) in sampled,
+        }
+        for system, dataset in datasets
+    ]
     checked_ever = sum(1 for row in rows if row["last_checked_at"] or row["sampled_now"])
     return {
         "datasets": len(datasets),
@@ -310,9 +346,11 @@ def plan_dict(plan: SamplePlan) -> dict[str, Any]:
             "systems": list(plan.systems),
             "excluded": dict(plan.excluded),
         },
-        "thresholds": {"min_bytes_ratio": _ratio_text(plan.policy.min_bytes_ratio),
-                       "min_points_ratio": _ratio_text(plan.policy.min_points_ratio),
-                       "offsite_share": _ratio_text(plan.policy.offsite_share)},
+        "thresholds": {
+            "min_bytes_ratio": _ratio_text(plan.policy.min_bytes_ratio),
+            "min_points_ratio": _ratio_text(plan.policy.min_points_ratio),
+            "offsite_share": _ratio_text(plan.policy.offsite_share),
+        },
         "sample": {
             "recovery_points": len(plan.items),
             "bytes": plan.sample_bytes,

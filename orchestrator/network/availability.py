@@ -153,8 +153,11 @@ def outage_spans(history: PathHistory, at_ms: int) -> list[Span]:
 
 def open_outage_start_ms(history: PathHistory, at_ms: int) -> int | None:
     """Return the start of the fault open at at_ms, None if the path is not down."""
-    starts = [o.start_ms for o in history.outages
-              if o.start_ms <= at_ms and (o.end_ms is None or o.end_ms > at_ms)]
+    starts = [
+        o.start_ms
+        for o in history.outages
+        if o.start_ms <= at_ms and (o.end_ms is None or o.end_ms > at_ms)
+    ]
     return max(starts, default=None)
 
 
@@ -170,8 +173,9 @@ def year_of_ms(at_ms: int) -> int:
     return datetime.datetime.fromtimestamp(at_ms / 1000, SHANGHAI).year
 
 
-def window_figures(history: PathHistory, window: str, label: str, bounds: Span, at_ms: int,
-                   denominator_ms: int) -> WindowFigures:
+def window_figures(
+    history: PathHistory, window: str, label: str, bounds: Span, at_ms: int, denominator_ms: int
+) -> WindowFigures:
     """Given a path's history, a window [start, end) and a time, return the window's figures
     as of that time (nothing after at_ms counts)."""
     start, end = bounds
@@ -182,9 +186,11 @@ def window_figures(history: PathHistory, window: str, label: str, bounds: Span, 
     monitored_from = elapsed_end if first is None else min(max(start, first), elapsed_end)
     covered = union_ms(clip(outages + observed, monitored_from, elapsed_end))
     in_window = [(s, e) for s, e in outage_spans(history, at_ms) if e > start and s < end]
-    closed = [o for o in history.outages
-              if o.end_ms is not None and o.end_ms <= at_ms and o.end_ms > start
-              and o.start_ms < end]
+    closed = [
+        o
+        for o in history.outages
+        if o.end_ms is not None and o.end_ms <= at_ms and o.end_ms > start and o.start_ms < end
+    ]
     return WindowFigures(
         window=window,
         label=label,
@@ -197,8 +203,9 @@ def window_figures(history: PathHistory, window: str, label: str, bounds: Span, 
         unmonitored_ms=monitored_from - start,
         outages=len(in_window),
         longest_ms=max((e - s for s, e in in_window), default=0),
-        longest_closed_ms=max((o.end_ms - o.start_ms for o in closed
-                               if o.end_ms is not None), default=0),
+        longest_closed_ms=max(
+            (o.end_ms - o.start_ms for o in closed if o.end_ms is not None), default=0
+        ),
     )
 
 
@@ -206,14 +213,14 @@ def calendar_year_figures(history: PathHistory, year: int, at_ms: int) -> Window
     """Return the figures of a calendar year (Asia/Shanghai) as of at_ms; the denominator is
     the whole year (365 or 366 days)."""
     bounds = year_bounds_ms(year)
-    return window_figures(history, "calendar_year", str(year), bounds, at_ms,
-                         bounds[1] - bounds[0])
+    return window_figures(history, "calendar_year", str(year), bounds, at_ms, bounds[1] - bounds[0])
 
 
 def rolling_figures(history: PathHistory, at_ms: int, days: int = ROLLING_DAYS) -> WindowFigures:
     """Return the figures of the `days` days ending at at_ms (denominator: `days` days)."""
-    return window_figures(history, f"{days}d", f"{days}d", (at_ms - days * DAY_MS, at_ms),
-                          at_ms, days * DAY_MS)
+    return window_figures(
+        history, f"{days}d", f"{days}d", (at_ms - days * DAY_MS, at_ms), at_ms, days * DAY_MS
+    )
 
 
 def totals_ms(history: PathHistory, at_ms: int) -> tuple[int, int]:

@@ -68,13 +68,17 @@ def read_ledger(connection: Connection, config: Config | None = None) -> dict[st
     metadata.create_all(connection)
     from orchestrator.model.outages import network_observations, network_outages
 
-    targets = {row[0] for table in (network_outages, network_observations)
-               for row in connection.execute(table.select().with_only_columns(table.c.target)
-                                             .distinct())}
+    targets = {
+        row[0]
+        for table in (network_outages, network_observations)
+        for row in connection.execute(table.select().with_only_columns(table.c.target).distinct())
+    }
     limits = {p.name: stale_ms(p) for p in (config.network.paths if config else ())}
     targets |= set(limits)
-    return {target: load_history(connection, target, limits.get(target, 48_000))
-            for target in sorted(targets)}
+    return {
+        target: load_history(connection, target, limits.get(target, 48_000))
+        for target in sorted(targets)
+    }
 
 
 register_snapshot_part(SNAPSHOT_PART, read_ledger)
@@ -84,8 +88,10 @@ def load_histories(config: LoadedConfig, catalog: Catalog) -> dict[str, PathHist
     """Return {path name: ledger history} for every configured network path."""
     ensure_tables(catalog)
     with catalog.begin() as connection:
-        return {path.name: load_history(connection, path.name, stale_ms(path))
-                for path in config.model.network.paths}
+        return {
+            path.name: load_history(connection, path.name, stale_ms(path))
+            for path in config.model.network.paths
+        }
 
 
 def _seconds_text(ms: int) -> str:
@@ -97,9 +103,11 @@ def _never_observed(figures: WindowFigures) -> bool:
 
 
 def _evidence(figures: WindowFigures) -> str:
-    return (f"outage ledger, {figures.label} (Asia/Shanghai) up to "
-            f"{datetime.fromtimestamp(figures.elapsed_end_ms / 1000, UTC):%Y-%m-%dT%H:%M:%SZ}: "
-            f"{figures.outages} fault(s)")
+    return (
+        f"outage ledger, {figures.label} (Asia/Shanghai) up to "
+        f"{datetime.fromtimestamp(figures.elapsed_end_ms / 1000, UTC):%Y-%m-%dT%H:%M:%SZ}: "
+        f"{figures.outages} fault(s)"
+    )
 
 
 def judge_availability(rule: Rule, figures: WindowFigures) -> Verdict:
@@ -108,22 +116,30 @@ def judge_availability(rule: Rule, figures: WindowFigures) -> Verdict:
     minimum: Fraction = rule.value("min_ratio")
     budget = (1 - minimum) * figures.denominator_ms
     unobserved = figures.no_data_ms + figures.unmonitored_ms
-    measured = (f"{format_percent(figures.availability)} in {figures.label}"
-                f"{'' if figures.complete else ' so far'} (faults "
-                f"{_seconds_text(figures.downtime_ms)}, no data "
-                f"{_seconds_text(figures.no_data_ms)}, unmonitored "
-                f"{_seconds_text(figures.unmonitored_ms)})")
+    measured = (
+        f"{format_percent(figures.availability)} in {figures.label}"
+        f"{'' if figures.complete else ' so far'} (faults "
+        f"{_seconds_text(figures.downtime_ms)}, no data "
+        f"{_seconds_text(figures.no_data_ms)}, unmonitored "
+        f"{_seconds_text(figures.unmonitored_ms)})"
+    )
     if _never_observed(figures):
         status, reason = Status.UNKNOWN, "the path was not observed in this year"
     elif figures.downtime_ms > budget:
-        status, reason = Status.NON_COMPLIANT, (
-            f"faults exceed the year's budget of {float(budget / 1000):g} s")
+        status, reason = (
+            Status.NON_COMPLIANT,
+            (f"faults exceed the year's budget of {float(budget / 1000):g} s"),
+        )
     elif figures.downtime_ms + unobserved > budget:
-        status, reason = Status.UNKNOWN, (
-            "faults plus unobserved time exceed the year's budget: compliance cannot be shown")
+        status, reason = (
+            Status.UNKNOWN,
+            ("faults plus unobserved time exceed the year's budget: compliance cannot be shown"),
+        )
     else:
-        status, reason = Status.COMPLIANT, (
-            f"faults and unobserved time stay within the budget of {float(budget / 1000):g} s")
+        status, reason = (
+            Status.COMPLIANT,
+            (f"faults and unobserved time stay within the budget of {float(budget / 1000):g} s"),
+        )
     return Verdict(status, measured, f"≥ {format_percent(minimum)}", _evidence(figures), reason)
 
 
@@ -131,8 +147,10 @@ def judge_max_outage(rule: Rule, figures: WindowFigures) -> Verdict:
     """Given the network.max_outage rule and a path's calendar-year figures, return the
     verdict."""
     limit_ms = rule.value("max_seconds") * 1000
-    measured = (f"longest fault {_seconds_text(figures.longest_ms)} in {figures.label} "
-                f"({figures.outages} fault(s))")
+    measured = (
+        f"longest fault {_seconds_text(figures.longest_ms)} in {figures.label} "
+        f"({figures.outages} fault(s))"
+    )
     threshold = f"< {float(rule.value('max_seconds')):g} s"
     if _never_observed(figures):
         status, reason = Status.UNKNOWN, "the path was not observed in this year"
@@ -145,15 +163,20 @@ def judge_max_outage(rule: Rule, figures: WindowFigures) -> Verdict:
     return Verdict(status, measured, threshold, _evidence(figures), reason)
 
 
-def _year_figures(histories: Mapping[str, PathHistory], config: Config, at: float
-                  ) -> list[tuple[str, WindowFigures]]:
+def _year_figures(
+    histories: Mapping[str, PathHistory], config: Config, at: float
+) -> list[tuple[str, WindowFigures]]:
     at_ms = int(at * 1000)
     year = year_of_ms(at_ms)
     figures = []
     for path in config.network.paths:
         known = histories.get(path.name)
-        history = PathHistory(path.name, known.outages if known else (),
-                              known.observations if known else (), stale_ms(path))
+        history = PathHistory(
+            path.name,
+            known.outages if known else (),
+            known.observations if known else (),
+            stale_ms(path),
+        )
         figures.append((path.name, calendar_year_figures(history, year, at_ms)))
     return figures
 
@@ -161,16 +184,26 @@ def _year_figures(histories: Mapping[str, PathHistory], config: Config, at: floa
 def _context_histories(context: Context) -> Mapping[str, PathHistory] | None:
     histories: Mapping[str, PathHistory] | None = context.snapshot.extra.get(SNAPSHOT_PART)
     if histories is None:
-        logger.warning("the catalog snapshot has no outage ledger (it was read before "
-                       "orchestrator.network.evaluate was imported); network rules are unknown")
+        logger.warning(
+            "the catalog snapshot has no outage ledger (it was read before "
+            "orchestrator.network.evaluate was imported); network rules are unknown"
+        )
     return histories
 
 
 def _without_ledger(context: Context, rule_id: str) -> list[Finding]:
-    return [context.finding(rule_id, path.name, Status.UNKNOWN, measured="no ledger read",
-                            threshold="", evidence="none",
-                            reason="the outage ledger was not part of the catalog snapshot")
-            for path in context.config.network.paths]
+    return [
+        context.finding(
+            rule_id,
+            path.name,
+            Status.UNKNOWN,
+            measured="no ledger read",
+            threshold="",
+            evidence="none",
+            reason="the outage ledger was not part of the catalog snapshot",
+        )
+        for path in context.config.network.paths
+    ]
 
 
 def evaluate_availability(context: Context) -> list[Finding]:
@@ -181,9 +214,17 @@ def evaluate_availability(context: Context) -> list[Finding]:
     findings = []
     for name, figures in _year_figures(histories, context.config, context.at_ts):
         v = judge_availability(context.rule(AVAILABILITY), figures)
-        findings.append(context.finding(AVAILABILITY, name, v.status, measured=v.measured,
-                                        threshold=v.threshold, evidence=v.evidence,
-                                        reason=v.reason))
+        findings.append(
+            context.finding(
+                AVAILABILITY,
+                name,
+                v.status,
+                measured=v.measured,
+                threshold=v.threshold,
+                evidence=v.evidence,
+                reason=v.reason,
+            )
+        )
     return findings
 
 
@@ -195,9 +236,17 @@ def evaluate_max_outage(context: Context) -> list[Finding]:
     findings = []
     for name, figures in _year_figures(histories, context.config, context.at_ts):
         v = judge_max_outage(context.rule(MAX_OUTAGE), figures)
-        findings.append(context.finding(MAX_OUTAGE, name, v.status, measured=v.measured,
-                                        threshold=v.threshold, evidence=v.evidence,
-                                        reason=v.reason))
+        findings.append(
+            context.finding(
+                MAX_OUTAGE,
+                name,
+                v.status,
+                measured=v.measured,
+                threshold=v.threshold,
+                evidence=v.evidence,
+                reason=v.reason,
+            )
+        )
     return findings
 
 
@@ -206,8 +255,9 @@ for _rule_id, _evaluator in NETWORK_EVALUATORS.items():
     register_evaluator(_rule_id, _evaluator)
 
 
-def evaluate_network(config: LoadedConfig, pack: RulePack, ledger: Catalog, at: float
-                     ) -> list[dict[str, Any]]:
+def evaluate_network(
+    config: LoadedConfig, pack: RulePack, ledger: Catalog, at: float
+) -> list[dict[str, Any]]:
     """Given the config, the site's rule pack, the catalog and a time (epoch seconds), return
     one finding dict per network rule and path (subject = path name)."""
     findings = []
@@ -216,10 +266,18 @@ def evaluate_network(config: LoadedConfig, pack: RulePack, ledger: Catalog, at: 
         for rule_id, judge in ((AVAILABILITY, judge_availability), (MAX_OUTAGE, judge_max_outage)):
             rule = pack[rule_id]
             v = judge(rule, figures)
-            findings.append({"rule": rule_id, "subject": name, "status": str(v.status),
-                             "measured": v.measured, "threshold": v.threshold,
-                             "clause": rule.clause.quote(), "evidence": v.evidence,
-                             "reason": v.reason})
+            findings.append(
+                {
+                    "rule": rule_id,
+                    "subject": name,
+                    "status": str(v.status),
+                    "measured": v.measured,
+                    "threshold": v.threshold,
+                    "clause": rule.clause.quote(),
+                    "evidence": v.evidence,
+                    "reason": v.reason,
+                }
+            )
     return findings
 
 
@@ -253,16 +311,21 @@ def network_status(runtime: Any, at: float) -> list[dict[str, Any]]:
         history = histories[path.name]
         year = calendar_year_figures(history, year_of_ms(at_ms), at_ms)
         open_start = open_outage_start_ms(history, at_ms)
-        rows.append({
-            "path": path.name,
-            "kind": path.kind,
-            "target": path.target,
-            "vantages": list(path.vantages),
-            "calendar_year": _window_row(year),
-            "rolling_365d": _window_row(rolling_figures(history, at_ms)),
-            "longest_outage_seconds": float(seconds(year.longest_ms)),
-            "outages": year.outages,
-            "down_since": None if open_start is None else datetime.fromtimestamp(
-                open_start / 1000, UTC).isoformat().replace("+00:00", "Z"),
-        })
+        rows.append(
+            {
+                "path": path.name,
+                "kind": path.kind,
+                "target": path.target,
+                "vantages": list(path.vantages),
+                "calendar_year": _window_row(year),
+                "rolling_365d": _window_row(rolling_figures(history, at_ms)),
+                "longest_outage_seconds": float(seconds(year.longest_ms)),
+                "outages": year.outages,
+                "down_since": None
+                if open_start is None
+                else datetime.fromtimestamp(open_start / 1000, UTC)
+                .isoformat()
+                .replace("+00:00", "Z"),
+            }
+        )
     return rows

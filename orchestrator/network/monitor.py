@@ -32,11 +32,11 @@ class PathMonitor:
     tracker: PathTracker = field(init=False)
 
     def __post_init__(self) -> None:
-        self.tracker = PathTracker(tuple(self.probers), self.path.failures_to_open,
-                                   int(self.path.merge_gap_seconds * 1000))
+        self.tracker = PathTracker(
+            tuple(self.probers), self.path.failures_to_open, int(self.path.merge_gap_seconds * 1000)
+        )
 
-    def probe_round(self, catalog: Catalog, clock: Callable[[], float] = time.time
-                    ) -> list[Event]:
+    def probe_round(self, catalog: Catalog, clock: Callable[[], float] = time.time) -> list[Event]:
         """Probe from every vantage at once, feed the vote, record the round; return the
         fault events it caused. A round where some vantage gave no data records no vote."""
         at_ms = int(clock() * 1000)
@@ -57,8 +57,9 @@ class PathMonitor:
             return {vantage: future.result() for vantage, future in futures.items()}
 
 
-def build_monitors(config: LoadedConfig, extra_probers: Mapping[str, Mapping[str, Prober]]
-                   | None = None) -> list[PathMonitor]:
+def build_monitors(
+    config: LoadedConfig, extra_probers: Mapping[str, Mapping[str, Prober]] | None = None
+) -> list[PathMonitor]:
     """Given the config, return a monitor per network path. Paths of kind icmp are skipped
     (with a warning) when this node may not ping. extra_probers: {path: {vantage: prober}}.
     Raise InputError for a path this node cannot probe."""
@@ -69,11 +70,18 @@ def build_monitors(config: LoadedConfig, extra_probers: Mapping[str, Mapping[str
         if path.kind == "icmp":
             icmp_ok = icmp_allowed() if icmp_ok is None else icmp_ok
             if not icmp_ok:
-                logger.warning("network path %s: ICMP is not permitted here; not probed "
-                               "(its time counts as no data)", path.name)
+                logger.warning(
+                    "network path %s: ICMP is not permitted here; not probed "
+                    "(its time counts as no data)",
+                    path.name,
+                )
                 continue
-        probers = make_probers(path, network.prometheus_url, str(config.path),
-                               f"network.paths[{index}]",
-                               (extra_probers or {}).get(path.name))
+        probers = make_probers(
+            path,
+            network.prometheus_url,
+            str(config.path),
+            f"network.paths[{index}]",
+            (extra_probers or {}).get(path.name),
+        )
         monitors.append(PathMonitor(path=path, probers=probers))
     return monitors

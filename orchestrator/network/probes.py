@@ -48,8 +48,11 @@ def probe_http(url: str, timeout: float) -> bool:
     """Given an http(s) URL, return whether GET answers with a status below 400 in time
     (certificates are verified)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout,  # noqa: S310 - scheme checked
-                                    context=ssl.create_default_context()) as response:
+        with urllib.request.urlopen(  # noqa: S310 - scheme checked
+            url,
+            timeout=timeout,
+            context=ssl.create_default_context(),
+        ) as response:
             return int(response.status) < 400
     except urllib.error.HTTPError as error:
         logger.debug("http %s: status %s", url, error.code)
@@ -63,8 +66,9 @@ def probe_icmp(host: str, timeout: float) -> bool | None:
     """Given a host, send one ICMP echo with `ping`; return True on a reply, False on none,
     None when ping itself failed (not installed, not permitted)."""
     wait = max(1, math.ceil(timeout))
-    result = execute.run(["ping", "-n", "-c", "1", "-W", str(wait), host], check=False,
-                         timeout=wait + 5)
+    result = execute.run(
+        ["ping", "-n", "-c", "1", "-W", str(wait), host], check=False, timeout=wait + 5
+    )
     if result.exit_code in (0, 1):
         return result.exit_code == 0
     logger.warning("ping %s could not run (exit %s): %s", host, result.exit_code, result.tail(2))
@@ -80,8 +84,9 @@ def icmp_allowed() -> bool:
         return False
 
 
-def probe_prometheus(base_url: str, instance: str, vantage: str | None, timeout: float
-                     ) -> bool | None:
+def probe_prometheus(
+    base_url: str, instance: str, vantage: str | None, timeout: float
+) -> bool | None:
     """Given a Prometheus URL and a blackbox target, return the current `probe_success` for
     instance (and label vantage, when given): True when every matching series is 1, False when
     one is 0, None when Prometheus is unreachable or has no such series."""
@@ -96,8 +101,7 @@ def probe_prometheus(base_url: str, instance: str, vantage: str | None, timeout:
     except (urllib.error.URLError, OSError, ValueError) as error:
         logger.warning("prometheus %s: %s", base_url, error)
         return None
-    series = answer.get("data", {}).get("result", []) if answer.get("status") == "success" \
-        else []
+    series = answer.get("data", {}).get("result", []) if answer.get("status") == "success" else []
     if not series:
         return None
     return all(float(sample["value"][1]) == 1 for sample in series)
@@ -107,8 +111,13 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def make_probers(path: NetworkPath, prometheus_url: str | None, source: str, where: str,
-                 extra: Mapping[str, Prober] | None = None) -> dict[str, Prober]:
+def make_probers(
+    path: NetworkPath,
+    prometheus_url: str | None,
+    source: str,
+    where: str,
+    extra: Mapping[str, Prober] | None = None,
+) -> dict[str, Prober]:
     """Given a network path, return one prober per vantage. `local` probes from this node;
     for kind prometheus another vantage name selects the `vantage` label of probe_success;
     `extra` supplies probers for other vantage names. Raise InputError (naming the config file
@@ -133,8 +142,10 @@ def make_probers(path: NetworkPath, prometheus_url: str | None, source: str, whe
         elif vantage == LOCAL_VANTAGE:
             probers[vantage] = _local_prober(path)
         else:
-            problems.append(f"{where}.vantages: {vantage!r}: this node probes only from "
-                            f"{LOCAL_VANTAGE!r} (other vantages need kind prometheus)")
+            problems.append(
+                f"{where}.vantages: {vantage!r}: this node probes only from "
+                f"{LOCAL_VANTAGE!r} (other vantages need kind prometheus)"
+            )
     if problems:
         raise InputError(source, problems)
     return probers

@@ -73,8 +73,9 @@ class PathTracker:
         """Given one round of probe results (True = success) from every vantage at at_ms,
         return the events it causes. Raise ValueError if a vantage is missing or unknown."""
         if set(results) != set(self.vantages):
-            raise ValueError(f"probe round has vantages {sorted(results)}, "
-                             f"expected {sorted(self.vantages)}")
+            raise ValueError(
+                f"probe round has vantages {sorted(results)}, expected {sorted(self.vantages)}"
+            )
         for vantage, ok in results.items():
             streak = self._streaks[vantage]
             if ok:
@@ -92,10 +93,14 @@ class PathTracker:
         if not all(s.failures >= self.failures_to_open for s in self._streaks.values()):
             return []
         start = max(s.first_ms for s in self._streaks.values())
-        if (self.last_end_ms is not None and self.last_start_ms is not None
-                and start - self.last_end_ms < self.merge_gap_ms):
+        if (
+            self.last_end_ms is not None
+            and self.last_start_ms is not None
+            and start - self.last_end_ms < self.merge_gap_ms
+        ):
             self.open_start_ms = self.last_start_ms
-            return [Resumed(previous_end_ms=self.last_end_ms, declared_ms=at_ms,
-                            vantages=self.vantages)]
+            return [
+                Resumed(previous_end_ms=self.last_end_ms, declared_ms=at_ms, vantages=self.vantages)
+            ]
         self.open_start_ms = start
         return [Opened(start_ms=start, declared_ms=at_ms, vantages=self.vantages)]

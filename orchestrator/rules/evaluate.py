@@ -67,8 +67,13 @@ def load_plugins() -> None:
             logger.debug("rule evaluator plugin %s loaded", name)
 
 
-def evaluate_all(config: Config | LoadedConfig, pack: RulePack, calendar: WorkdayCalendar,
-                 catalog_snapshot: Snapshot, at: datetime) -> list[Finding]:
+def evaluate_all(
+    config: Config | LoadedConfig,
+    pack: RulePack,
+    calendar: WorkdayCalendar,
+    catalog_snapshot: Snapshot,
+    at: datetime,
+) -> list[Finding]:
     """Given the site config, its rule pack, the calendar, a catalog snapshot and a
     timezone-aware time, return every rule × subject finding, in rule-pack order.
 
@@ -83,16 +88,33 @@ def evaluate_all(config: Config | LoadedConfig, pack: RulePack, calendar: Workda
     for rule in pack:
         evaluator = EVALUATORS.get(rule.id)
         if evaluator is None:
-            findings.append(context.finding(
-                rule.id, "all", Status.UNKNOWN, measured="not evaluated", threshold="",
-                evidence="none", reason="no evaluator is registered for this rule"))
+            findings.append(
+                context.finding(
+                    rule.id,
+                    "all",
+                    Status.UNKNOWN,
+                    measured="not evaluated",
+                    threshold="",
+                    evidence="none",
+                    reason="no evaluator is registered for this rule",
+                )
+            )
             continue
         judged = evaluator(context)
         if not judged:
-            judged = [context.finding(
-                rule.id, "all", Status.UNKNOWN, measured="no subject", threshold="",
-                evidence="dr.yml", reason="network probing not configured (no network.paths)"
-                if rule.id.startswith("network.") else "nothing is configured for this rule")]
+            judged = [
+                context.finding(
+                    rule.id,
+                    "all",
+                    Status.UNKNOWN,
+                    measured="no subject",
+                    threshold="",
+                    evidence="dr.yml",
+                    reason="network probing not configured (no network.paths)"
+                    if rule.id.startswith("network.")
+                    else "nothing is configured for this rule",
+                )
+            ]
         findings.extend(judged)
     return findings
 

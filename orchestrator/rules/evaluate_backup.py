@@ -38,16 +38,28 @@ def evaluate_full_interval(ctx: Context) -> list[Finding]:
         subject = f"{system.name}/{name}"
         points = ctx.points_of(system.name, name)
 
-        def make(status: Status, measured: str, reason: str, evidence: str = "",
-                 subject: str = subject) -> Finding:
-            return ctx.finding(FULL_INTERVAL, subject, status, measured=measured,
-                               threshold=threshold, evidence=evidence or
-                               f"catalog recovery_points; calendar "
-                               f"{ctx.calendar.source_description()}", reason=reason)
+        def make(
+            status: Status, measured: str, reason: str, evidence: str = "", subject: str = subject
+        ) -> Finding:
+            return ctx.finding(
+                FULL_INTERVAL,
+                subject,
+                status,
+                measured=measured,
+                threshold=threshold,
+                evidence=evidence
+                or f"catalog recovery_points; calendar {ctx.calendar.source_description()}",
+                reason=reason,
+            )
 
         if ctx.history_start is None:
-            findings.append(make(Status.UNKNOWN, "no full backup recorded",
-                                 "the catalog holds no recovery point yet: nothing to judge"))
+            findings.append(
+                make(
+                    Status.UNKNOWN,
+                    "no full backup recorded",
+                    "the catalog holds no recovery point yet: nothing to judge",
+                )
+            )
             continue
         today = ctx.business_date
         dates = sorted({p.business_date for p in points if p.business_date <= today})
@@ -56,16 +68,26 @@ def evaluate_full_interval(ctx: Context) -> list[Finding]:
                 start = local_day(ctx.history_start)
                 gap = ctx.calendar.working_days_between(start, today)
                 status = Status.NON_COMPLIANT if gap > limit else Status.UNKNOWN
-                findings.append(make(
-                    status, f"no full backup; {gap} working day(s) since the catalog's history "
-                    f"began ({start})",
-                    "no complete full backup of this dataset is recorded" + (
-                        "" if gap > limit else "; the first is due within "
-                        f"{limit} working day(s) of {start}")))
+                findings.append(
+                    make(
+                        status,
+                        f"no full backup; {gap} working day(s) since the catalog's history "
+                        f"began ({start})",
+                        "no complete full backup of this dataset is recorded"
+                        + (
+                            ""
+                            if gap > limit
+                            else f"; the first is due within {limit} working day(s) of {start}"
+                        ),
+                    )
+                )
                 continue
             year_start = date(today.year, 1, 1)
-            intervals = [(a, b, ctx.calendar.working_days_between(a, b))
-                         for a, b in zip(dates, dates[1:], strict=False) if b >= year_start]
+            intervals = [
+                (a, b, ctx.calendar.working_days_between(a, b))
+                for a, b in zip(dates, dates[1:], strict=False)
+                if b >= year_start
+            ]
             open_gap = ctx.calendar.working_days_between(dates[-1], today)
         except CalendarDataMissing as missing:
             findings.append(make(Status.UNKNOWN, "cannot count working days", str(missing)))
@@ -76,26 +98,37 @@ def evaluate_full_interval(ctx: Context) -> list[Finding]:
         if longest:
             measured += f"; longest in {today.year}: {longest[2]} ({longest[0]} → {longest[1]})"
         last = points[-1]
-        evidence = (f"{len(points)} complete full backups in the catalog, last {last.id} "
-                    f"(business date {last.business_date}); calendar "
-                    f"{ctx.calendar.source_description()}")
+        evidence = (
+            f"{len(points)} complete full backups in the catalog, last {last.id} "
+            f"(business date {last.business_date}); calendar "
+            f"{ctx.calendar.source_description()}"
+        )
         if open_gap > limit:
-            status, reason = Status.NON_COMPLIANT, (
-                f"no full backup for {open_gap} working days: the open gap exceeds {limit}")
+            status, reason = (
+                Status.NON_COMPLIANT,
+                (f"no full backup for {open_gap} working days: the open gap exceeds {limit}"),
+            )
         elif broken:
             listing = ", ".join(f"{a} → {b} ({n})" for a, b, n in broken)
-            status, reason = Status.PARTIAL, (
-                f"backed up within the limit now, but {len(broken)} gap(s) this year "
-                f"exceeded it: {listing}")
+            status, reason = (
+                Status.PARTIAL,
+                (
+                    f"backed up within the limit now, but {len(broken)} gap(s) this year "
+                    f"exceeded it: {listing}"
+                ),
+            )
         else:
-            status, reason = Status.COMPLIANT, (
-                f"every gap in {today.year} and the open gap are within {limit}")
+            status, reason = (
+                Status.COMPLIANT,
+                (f"every gap in {today.year} and the open gap are within {limit}"),
+            )
         findings.append(make(status, measured, reason, evidence))
     return findings
 
 
-def _store_generations(ctx: Context, points: list[PointRow], store: str
-                       ) -> tuple[set[date], set[date], list[CopyRow]]:
+def _store_generations(
+    ctx: Context, points: list[PointRow], store: str
+) -> tuple[set[date], set[date], list[CopyRow]]:
     """Return (business dates written to the store, dates still kept, copies lost or bad)."""
     written: set[date] = set()
     kept: set[date] = set()
@@ -118,63 +151,109 @@ def evaluate_rotation(ctx: Context) -> list[Finding]:
     rule = ctx.rule(ROTATION)
     min_days = int(rule.value("min_days"))
     generations = int(rule.value("min_generations"))
-    threshold = (f"no copy deleted within {min_days}×24 h of being written, on every store; "
-                 f"≥ {generations} generations kept")
+    threshold = (
+        f"no copy deleted within {min_days}×24 h of being written, on every store; "
+        f"≥ {generations} generations kept"
+    )
     findings = []
     for system, name in ctx.datasets():
         subject = f"{system.name}/{name}"
         points = ctx.points_of(system.name, name)
         if not points:
-            findings.append(ctx.finding(
-                ROTATION, subject, Status.UNKNOWN, measured="no recovery point recorded",
-                threshold=threshold, evidence="catalog recovery_points, copies",
-                reason="nothing has been backed up yet, so there is no rotation to judge"))
+            findings.append(
+                ctx.finding(
+                    ROTATION,
+                    subject,
+                    Status.UNKNOWN,
+                    measured="no recovery point recorded",
+                    threshold=threshold,
+                    evidence="catalog recovery_points, copies",
+                    reason="nothing has been backed up yet, so there is no rotation to judge",
+                )
+            )
             continue
-        early = [c for p in points for c in ctx.copies_by_point.get(p.id, [])
-                 if c.status == "deleted" and c.deleted_at is not None
-                 and c.deleted_at <= ctx.at_ts
-                 and c.deleted_at - c.written_at < min_days * DAY_SECONDS]
+        early = [
+            c
+            for p in points
+            for c in ctx.copies_by_point.get(p.id, [])
+            if c.status == "deleted"
+            and c.deleted_at is not None
+            and c.deleted_at <= ctx.at_ts
+            and c.deleted_at - c.written_at < min_days * DAY_SECONDS
+        ]
         parts, short, damaged_recent = [], [], []
         for store in dict.fromkeys((system.primary_store, system.offsite_store)):
             written, kept, damaged = _store_generations(ctx, points, store)
-            deleted_here = any(c.status == "deleted" and c.store == store
-                               for p in points for c in ctx.copies_by_point.get(p.id, []))
+            deleted_here = any(
+                c.status == "deleted" and c.store == store
+                for p in points
+                for c in ctx.copies_by_point.get(p.id, [])
+            )
             parts.append(f"{store}: {len(kept)} generation(s) kept of {len(written)} written")
             if len(kept) < generations and deleted_here:
                 short.append(store)
             by_id = {p.id: p for p in points}
-            damaged_recent += [c for c in damaged
-                               if c.written_at > ctx.at_ts - min_days * DAY_SECONDS
-                               and by_id[c.recovery_point_id].business_date not in kept]
+            damaged_recent += [
+                c
+                for c in damaged
+                if c.written_at > ctx.at_ts - min_days * DAY_SECONDS
+                and by_id[c.recovery_point_id].business_date not in kept
+            ]
         measured = "; ".join(parts) + f"; {len(early)} early deletion(s)"
         evidence = "catalog copies (status, written_at, deleted_at, delete_reason)"
         if early:
             listing = ", ".join(
                 f"{c.recovery_point_id}@{c.store} after {days(c.deleted_at - c.written_at)}"
-                for c in early if c.deleted_at is not None)
+                for c in early
+                if c.deleted_at is not None
+            )
             status, reason = Status.NON_COMPLIANT, f"deleted before {min_days} days: {listing}"
         elif short:
-            status, reason = Status.NON_COMPLIANT, (
-                f"fewer than {generations} generations kept on {', '.join(short)} although "
-                "older ones were deleted")
+            status, reason = (
+                Status.NON_COMPLIANT,
+                (
+                    f"fewer than {generations} generations kept on {', '.join(short)} although "
+                    "older ones were deleted"
+                ),
+            )
         elif damaged_recent:
-            listing = ", ".join(f"{c.recovery_point_id}@{c.store} ({c.status})"
-                                for c in damaged_recent)
-            status, reason = Status.PARTIAL, (
-                f"generations within the rotation period were lost or damaged: {listing}")
+            listing = ", ".join(
+                f"{c.recovery_point_id}@{c.store} ({c.status})" for c in damaged_recent
+            )
+            status, reason = (
+                Status.PARTIAL,
+                (f"generations within the rotation period were lost or damaged: {listing}"),
+            )
         else:
-            status, reason = Status.COMPLIANT, (
-                "nothing deleted early; every store keeps the newest "
-                f"{generations} generations, or all written so far while the history is "
-                f"shorter than {generations} generations")
-        findings.append(ctx.finding(ROTATION, subject, status, measured=measured,
-                                    threshold=threshold, evidence=evidence, reason=reason))
+            status, reason = (
+                Status.COMPLIANT,
+                (
+                    "nothing deleted early; every store keeps the newest "
+                    f"{generations} generations, or all written so far while the history is "
+                    f"shorter than {generations} generations"
+                ),
+            )
+        findings.append(
+            ctx.finding(
+                ROTATION,
+                subject,
+                status,
+                measured=measured,
+                threshold=threshold,
+                evidence=evidence,
+                reason=reason,
+            )
+        )
     return findings
 
 
 def _had_offsite_copy(copy: CopyRow, production_site: str, at: float) -> bool:
-    return (copy.site != production_site and copy.verified_at is not None
-            and copy.verified_at <= at and (copy.present_at(at) or copy.status == "deleted"))
+    return (
+        copy.site != production_site
+        and copy.verified_at is not None
+        and copy.verified_at <= at
+        and (copy.present_at(at) or copy.status == "deleted")
+    )
 
 
 def evaluate_offsite(ctx: Context) -> list[Finding]:
@@ -182,46 +261,82 @@ def evaluate_offsite(ctx: Context) -> list[Finding]:
     a checksum-verified copy at a site other than its system's production site."""
     rule = ctx.rule(OFFSITE)
     lag = float(rule.value("max_lag_hours")) * 3600
-    threshold = (f"verified copy at a site ≠ production site within "
-                 f"{rule.threshold('max_lag_hours').display} h")
+    threshold = (
+        f"verified copy at a site ≠ production site within "
+        f"{rule.threshold('max_lag_hours').display} h"
+    )
     findings = []
     for system, name in ctx.datasets():
         subject = f"{system.name}/{name}"
         points = ctx.points_of(system.name, name)
-        retained = [p for p in points
-                    if any(c.present_at(ctx.at_ts) for c in ctx.copies_by_point.get(p.id, []))]
+        retained = [
+            p
+            for p in points
+            if any(c.present_at(ctx.at_ts) for c in ctx.copies_by_point.get(p.id, []))
+        ]
         if not retained:
-            findings.append(ctx.finding(
-                OFFSITE, subject, Status.UNKNOWN, measured="no retained recovery point",
-                threshold=threshold, evidence="catalog recovery_points, copies",
-                reason="no recovery point is kept anywhere, so there is nothing to copy"))
+            findings.append(
+                ctx.finding(
+                    OFFSITE,
+                    subject,
+                    Status.UNKNOWN,
+                    measured="no retained recovery point",
+                    threshold=threshold,
+                    evidence="catalog recovery_points, copies",
+                    reason="no recovery point is kept anywhere, so there is nothing to copy",
+                )
+            )
             continue
         missing: list[PointRow] = []
         late: list[PointRow] = []
         pending: list[PointRow] = []
         for point in retained:
-            offsite = [c for c in ctx.copies_by_point.get(point.id, [])
-                       if _had_offsite_copy(c, system.production_site, ctx.at_ts)]
+            offsite = [
+                c
+                for c in ctx.copies_by_point.get(point.id, [])
+                if _had_offsite_copy(c, system.production_site, ctx.at_ts)
+            ]
             if not offsite:
                 (pending if point.finished_at + lag > ctx.at_ts else missing).append(point)
             elif min(c.verified_at or 0.0 for c in offsite) - point.finished_at > lag:
                 late.append(point)
         due = len(retained) - len(pending)
-        measured = (f"{due - len(missing)} of {due} due point(s) copied off-site; "
-                    f"{len(pending)} within the lag; {len(late)} late")
-        evidence = (f"catalog copies at sites other than {system.production_site} "
-                    "(verified_at set by re-hashing at the destination)")
+        measured = (
+            f"{due - len(missing)} of {due} due point(s) copied off-site; "
+            f"{len(pending)} within the lag; {len(late)} late"
+        )
+        evidence = (
+            f"catalog copies at sites other than {system.production_site} "
+            "(verified_at set by re-hashing at the destination)"
+        )
         if missing:
-            status, reason = Status.NON_COMPLIANT, "no verified off-site copy: " + ", ".join(
-                p.id for p in missing[:5]) + (" …" if len(missing) > 5 else "")
+            status, reason = (
+                Status.NON_COMPLIANT,
+                "no verified off-site copy: "
+                + ", ".join(p.id for p in missing[:5])
+                + (" …" if len(missing) > 5 else ""),
+            )
         elif late:
-            status, reason = Status.PARTIAL, "copied off-site later than the lag: " + ", ".join(
-                p.id for p in late[:5])
+            status, reason = (
+                Status.PARTIAL,
+                "copied off-site later than the lag: " + ", ".join(p.id for p in late[:5]),
+            )
         else:
-            status, reason = Status.COMPLIANT, "every due recovery point has a verified copy " \
-                "at another site"
-        findings.append(ctx.finding(OFFSITE, subject, status, measured=measured,
-                                    threshold=threshold, evidence=evidence, reason=reason))
+            status, reason = (
+                Status.COMPLIANT,
+                "every due recovery point has a verified copy at another site",
+            )
+        findings.append(
+            ctx.finding(
+                OFFSITE,
+                subject,
+                status,
+                measured=measured,
+                threshold=threshold,
+                evidence=evidence,
+                reason=reason,
+            )
+        )
     return findings
 
 
@@ -232,52 +347,99 @@ def evaluate_category_retention(ctx: Context, rule_id: str, category: str) -> li
     rule = ctx.rule(rule_id)
     min_days = int(rule.value("min_days"))
     threshold = f"≥ {min_days} days kept"
-    chosen = [(system, dataset) for system in ctx.config.systems for dataset in system.datasets
-              if dataset.category == category]
+    chosen = [
+        (system, dataset)
+        for system in ctx.config.systems
+        for dataset in system.datasets
+        if dataset.category == category
+    ]
     if not chosen:
-        return [ctx.finding(rule_id, ALL_SUBJECT, Status.NOT_APPLICABLE,
-                            measured=f"no dataset of category {category}", threshold=threshold,
-                            evidence="dr.yml systems[].datasets[].category",
-                            reason=f"no dataset is declared with category {category}")]
+        return [
+            ctx.finding(
+                rule_id,
+                ALL_SUBJECT,
+                Status.NOT_APPLICABLE,
+                measured=f"no dataset of category {category}",
+                threshold=threshold,
+                evidence="dr.yml systems[].datasets[].category",
+                reason=f"no dataset is declared with category {category}",
+            )
+        ]
     keeps = rotation_days(ctx.pack, category)
     findings = []
     for system, dataset in chosen:
         subject = f"{system.name}/{dataset.name}"
         points = ctx.points_of(system.name, dataset.name)
         if not points:
-            findings.append(ctx.finding(
-                rule_id, subject, Status.UNKNOWN, measured="no recovery point recorded",
-                threshold=threshold, evidence="catalog recovery_points",
-                reason="nothing has been backed up yet, so nothing is kept"))
+            findings.append(
+                ctx.finding(
+                    rule_id,
+                    subject,
+                    Status.UNKNOWN,
+                    measured="no recovery point recorded",
+                    threshold=threshold,
+                    evidence="catalog recovery_points",
+                    reason="nothing has been backed up yet, so nothing is kept",
+                )
+            )
             continue
-        kept = [p for p in points
-                if any(c.present_at(ctx.at_ts) for c in ctx.copies_by_point.get(p.id, []))]
-        dropped = [p for p in points if p not in kept
-                   and ctx.at_ts - p.finished_at < min_days * DAY_SECONDS
-                   and any(c.status == "deleted" for c in ctx.copies_by_point.get(p.id, []))]
+        kept = [
+            p
+            for p in points
+            if any(c.present_at(ctx.at_ts) for c in ctx.copies_by_point.get(p.id, []))
+        ]
+        dropped = [
+            p
+            for p in points
+            if p not in kept
+            and ctx.at_ts - p.finished_at < min_days * DAY_SECONDS
+            and any(c.status == "deleted" for c in ctx.copies_by_point.get(p.id, []))
+        ]
         history_age = ctx.at_ts - points[0].finished_at
         oldest_age = ctx.at_ts - kept[0].finished_at if kept else 0.0
-        measured = (f"rotation keeps {keeps} d; history {days(history_age)}; oldest kept "
-                    + (f"{days(oldest_age)} ({kept[0].id})" if kept else "none"))
-        evidence = ("rule pack backup.rotation and " + rule_id + " thresholds; catalog "
-                    "recovery_points and copies")
+        measured = f"rotation keeps {keeps} d; history {days(history_age)}; oldest kept " + (
+            f"{days(oldest_age)} ({kept[0].id})" if kept else "none"
+        )
+        evidence = (
+            "rule pack backup.rotation and " + rule_id + " thresholds; catalog "
+            "recovery_points and copies"
+        )
         if keeps < min_days:
             status, reason = Status.NON_COMPLIANT, f"the rotation keeps only {keeps} days"
         elif dropped:
-            status, reason = Status.NON_COMPLIANT, (
-                f"{len(dropped)} recovery point(s) deleted before {min_days} days, e.g. "
-                f"{dropped[0].id}")
+            status, reason = (
+                Status.NON_COMPLIANT,
+                (
+                    f"{len(dropped)} recovery point(s) deleted before {min_days} days, e.g. "
+                    f"{dropped[0].id}"
+                ),
+            )
         elif history_age >= min_days * DAY_SECONDS and oldest_age < min_days * DAY_SECONDS:
-            status, reason = Status.NON_COMPLIANT, (
-                f"the oldest kept recovery point is {days(oldest_age)} old; the history is "
-                f"{days(history_age)}")
+            status, reason = (
+                Status.NON_COMPLIANT,
+                (
+                    f"the oldest kept recovery point is {days(oldest_age)} old; the history is "
+                    f"{days(history_age)}"
+                ),
+            )
         elif history_age < min_days * DAY_SECONDS:
-            status, reason = Status.COMPLIANT, (
-                f"the history is younger than {min_days} days and nothing has been dropped")
+            status, reason = (
+                Status.COMPLIANT,
+                (f"the history is younger than {min_days} days and nothing has been dropped"),
+            )
         else:
             status, reason = Status.COMPLIANT, f"records older than {min_days} days are kept"
-        findings.append(ctx.finding(rule_id, subject, status, measured=measured,
-                                    threshold=threshold, evidence=evidence, reason=reason))
+        findings.append(
+            ctx.finding(
+                rule_id,
+                subject,
+                status,
+                measured=measured,
+                threshold=threshold,
+                evidence=evidence,
+                reason=reason,
+            )
+        )
     return findings
 
 
@@ -290,8 +452,7 @@ def evaluate_content(ctx: Context) -> list[Finding]:
     findings = []
     for system in ctx.config.systems:
         declared = {d.category for d in system.datasets}
-        backed_up = {d.category for d in system.datasets
-                     if ctx.points_of(system.name, d.name)}
+        backed_up = {d.category for d in system.datasets if ctx.points_of(system.name, d.name)}
         missing = [c for c in required if c.id not in declared]
         not_yet = [c for c in required if c.id in declared and c.id not in backed_up]
         measured = "declared: " + (", ".join(sorted(declared)) or "none")
@@ -299,15 +460,28 @@ def evaluate_content(ctx: Context) -> list[Finding]:
         if not required:
             status, reason = Status.UNKNOWN, "the rule pack lists no required categories"
         elif missing:
-            status, reason = Status.NON_COMPLIANT, "not declared: " + "、".join(
-                f"{c.title_zh} ({c.id})" for c in missing)
+            status, reason = (
+                Status.NON_COMPLIANT,
+                "not declared: " + "、".join(f"{c.title_zh} ({c.id})" for c in missing),
+            )
         elif not_yet:
-            status, reason = Status.PARTIAL, "declared but never backed up: " + ", ".join(
-                c.id for c in not_yet)
+            status, reason = (
+                Status.PARTIAL,
+                "declared but never backed up: " + ", ".join(c.id for c in not_yet),
+            )
         else:
             status, reason = Status.COMPLIANT, "all five categories declared and backed up"
-        findings.append(ctx.finding(CONTENT, system.name, status, measured=measured,
-                                    threshold=threshold, evidence=evidence, reason=reason))
+        findings.append(
+            ctx.finding(
+                CONTENT,
+                system.name,
+                status,
+                measured=measured,
+                threshold=threshold,
+                evidence=evidence,
+                reason=reason,
+            )
+        )
     return findings
 
 

@@ -25,23 +25,37 @@ _YEAR = timedelta(days=365)
 def counted_checks(ctx: Context, system: str | None = None) -> list[VerificationRow]:
     """Return the counted validity checks completed by the time of judgement, oldest first;
     for a system, those whose items touched it (a check recording no items covers all)."""
-    return sorted((v for v in ctx.snapshot.verifications
-                   if v.counted and v.finished_at is not None and v.finished_at <= ctx.at_ts
-                   and (system is None or not v.systems or system in v.systems)),
-                  key=lambda v: v.finished_at or 0.0)
+    return sorted(
+        (
+            v
+            for v in ctx.snapshot.verifications
+            if v.counted
+            and v.finished_at is not None
+            and v.finished_at <= ctx.at_ts
+            and (system is None or not v.systems or system in v.systems)
+        ),
+        key=lambda v: v.finished_at or 0.0,
+    )
 
 
 def passed_drills(ctx: Context) -> list[DrillRow]:
     """Return the passed drills finished by the time of judgement, oldest first."""
-    return sorted((d for d in ctx.snapshot.drills
-                   if d.status == "passed" and d.finished_at is not None
-                   and d.finished_at <= ctx.at_ts),
-                  key=lambda d: d.finished_at or 0.0)
+    return sorted(
+        (
+            d
+            for d in ctx.snapshot.drills
+            if d.status == "passed" and d.finished_at is not None and d.finished_at <= ctx.at_ts
+        ),
+        key=lambda d: d.finished_at or 0.0,
+    )
 
 
 def _long_gaps(dates: list[date], limit: int, since: date) -> list[tuple[date, date, int]]:
-    return [(a, b, (b - a).days) for a, b in zip(dates, dates[1:], strict=False)
-            if b >= since and (b - a).days > limit]
+    return [
+        (a, b, (b - a).days)
+        for a, b in zip(dates, dates[1:], strict=False)
+        if b >= since and (b - a).days > limit
+    ]
 
 
 def evaluate_verify_interval(ctx: Context) -> list[Finding]:
@@ -57,10 +71,17 @@ def evaluate_verify_interval(ctx: Context) -> list[Finding]:
         checks = counted_checks(ctx, system.name)
         evidence = "catalog verifications (counted=true, finished_at) and verification_items"
         if first is None:
-            findings.append(ctx.finding(
-                VERIFY_INTERVAL, system.name, Status.UNKNOWN, measured="no recovery point",
-                threshold=threshold, evidence=evidence,
-                reason="nothing has been backed up yet, so there is nothing to check"))
+            findings.append(
+                ctx.finding(
+                    VERIFY_INTERVAL,
+                    system.name,
+                    Status.UNKNOWN,
+                    measured="no recovery point",
+                    threshold=threshold,
+                    evidence=evidence,
+                    reason="nothing has been backed up yet, so there is nothing to check",
+                )
+            )
             continue
         dates = [local_day(v.finished_at or 0.0) for v in checks]
         reference = dates[-1] if dates else local_day(first.finished_at)
@@ -73,33 +94,58 @@ def evaluate_verify_interval(ctx: Context) -> list[Finding]:
         if open_days > limit:
             status, reason = Status.NON_COMPLIANT, f"{open_days} days without a counted check"
         elif not dates:
-            status, reason = Status.UNKNOWN, (
-                "no counted validity check recorded yet; the first is due by "
-                f"{reference + timedelta(days=limit)}")
+            status, reason = (
+                Status.UNKNOWN,
+                (
+                    "no counted validity check recorded yet; the first is due by "
+                    f"{reference + timedelta(days=limit)}"
+                ),
+            )
         elif open_days >= warn:
-            status, reason = Status.PARTIAL, (
-                f"day {open_days} of {limit}: the next check is due by "
-                f"{reference + timedelta(days=limit)}")
+            status, reason = (
+                Status.PARTIAL,
+                (
+                    f"day {open_days} of {limit}: the next check is due by "
+                    f"{reference + timedelta(days=limit)}"
+                ),
+            )
         elif gaps:
-            status, reason = Status.PARTIAL, "gaps over the limit in the last year: " + ", ".join(
-                f"{a} → {b} ({n} d)" for a, b, n in gaps)
+            status, reason = (
+                Status.PARTIAL,
+                "gaps over the limit in the last year: "
+                + ", ".join(f"{a} → {b} ({n} d)" for a, b, n in gaps),
+            )
         else:
             status, reason = Status.COMPLIANT, f"checked within {limit} days throughout"
-        findings.append(ctx.finding(VERIFY_INTERVAL, system.name, status, measured=measured,
-                                    threshold=threshold, evidence=evidence, reason=reason))
+        findings.append(
+            ctx.finding(
+                VERIFY_INTERVAL,
+                system.name,
+                status,
+                measured=measured,
+                threshold=threshold,
+                evidence=evidence,
+                reason=reason,
+            )
+        )
     return findings
 
 
 def sample_ratios(check: VerificationRow) -> tuple[Fraction, Fraction] | None:
     """Given a check, return its exact (bytes ratio, recovery-points ratio), or None when its
     population or sample sizes are not recorded."""
-    numbers = (check.sample_bytes, check.population_bytes, check.sample_points,
-               check.population_points)
-    if any(n is None for n in numbers) or not check.population_bytes \
-            or not check.population_points:
+    numbers = (
+        check.sample_bytes,
+        check.population_bytes,
+        check.sample_points,
+        check.population_points,
+    )
+    if any(n is None for n in numbers) or not check.population_bytes or not check.population_points:
         return None
-    return (Fraction(check.sample_bytes or 0, check.population_bytes),
-            Fraction(check.sample_points or 0, check.population_points))
+    return (
+        Fraction(check.sample_bytes or 0, check.population_bytes),
+        Fraction(check.sample_points or 0, check.population_points),
+    )
 
 
 def evaluate_verify_sample(ctx: Context) -> list[Finding]:
@@ -112,9 +158,17 @@ def evaluate_verify_sample(ctx: Context) -> list[Finding]:
     evidence = "catalog verifications (population_*, sample_* of each counted check)"
     checks = counted_checks(ctx)
     if not checks:
-        return [ctx.finding(VERIFY_SAMPLE, ALL_SUBJECT, Status.UNKNOWN,
-                            measured="no counted check", threshold=threshold, evidence=evidence,
-                            reason="no counted validity check recorded, so no sample to judge")]
+        return [
+            ctx.finding(
+                VERIFY_SAMPLE,
+                ALL_SUBJECT,
+                Status.UNKNOWN,
+                measured="no counted check",
+                threshold=threshold,
+                evidence=evidence,
+                reason="no counted validity check recorded, so no sample to judge",
+            )
+        ]
 
     def meets(check: VerificationRow) -> bool | None:
         ratios = sample_ratios(check)
@@ -127,22 +181,42 @@ def evaluate_verify_sample(ctx: Context) -> list[Finding]:
     year_ago = ctx.at_ts - _YEAR.total_seconds()
     short = [c for c in checks[:-1] if (c.finished_at or 0.0) >= year_ago and meets(c) is False]
     if ratios is None:
-        return [ctx.finding(VERIFY_SAMPLE, ALL_SUBJECT, Status.UNKNOWN,
-                            measured=f"check {last.id}: sizes not recorded", threshold=threshold,
-                            evidence=evidence, reason="the last counted check recorded no "
-                            "population or sample sizes")]
-    measured = (f"check {last.id}: bytes {float(ratios[0]):.1%} ({last.sample_bytes}/"
-                f"{last.population_bytes}), recovery points {float(ratios[1]):.1%} "
-                f"({last.sample_points}/{last.population_points})")
+        return [
+            ctx.finding(
+                VERIFY_SAMPLE,
+                ALL_SUBJECT,
+                Status.UNKNOWN,
+                measured=f"check {last.id}: sizes not recorded",
+                threshold=threshold,
+                evidence=evidence,
+                reason="the last counted check recorded no population or sample sizes",
+            )
+        ]
+    measured = (
+        f"check {last.id}: bytes {float(ratios[0]):.1%} ({last.sample_bytes}/"
+        f"{last.population_bytes}), recovery points {float(ratios[1]):.1%} "
+        f"({last.sample_points}/{last.population_points})"
+    )
     if not meets(last):
         status, reason = Status.NON_COMPLIANT, "the last counted check sampled too little"
     elif short:
-        status, reason = Status.PARTIAL, "earlier checks in the last year sampled too little: " \
-            + ", ".join(c.id for c in short)
+        status, reason = (
+            Status.PARTIAL,
+            "earlier checks in the last year sampled too little: " + ", ".join(c.id for c in short),
+        )
     else:
         status, reason = Status.COMPLIANT, "both ratios meet the threshold"
-    return [ctx.finding(VERIFY_SAMPLE, ALL_SUBJECT, status, measured=measured,
-                        threshold=threshold, evidence=evidence, reason=reason)]
+    return [
+        ctx.finding(
+            VERIFY_SAMPLE,
+            ALL_SUBJECT,
+            status,
+            measured=measured,
+            threshold=threshold,
+            evidence=evidence,
+            reason=reason,
+        )
+    ]
 
 
 def evaluate_drill_yearly(ctx: Context) -> list[Finding]:
@@ -155,33 +229,59 @@ def evaluate_drill_yearly(ctx: Context) -> list[Finding]:
     evidence = "catalog drills (status passed, finished_at) and their evidence packages"
     drills = passed_drills(ctx)
     if not drills and ctx.history_start is None:
-        return [ctx.finding(DRILL_YEARLY, ALL_SUBJECT, Status.UNKNOWN, measured="no drill",
-                            threshold=threshold, evidence=evidence,
-                            reason="the catalog holds no history yet: nothing to judge")]
+        return [
+            ctx.finding(
+                DRILL_YEARLY,
+                ALL_SUBJECT,
+                Status.UNKNOWN,
+                measured="no drill",
+                threshold=threshold,
+                evidence=evidence,
+                reason="the catalog holds no history yet: nothing to judge",
+            )
+        ]
     year = ctx.local_date.year
     dates = [local_day(d.finished_at or 0.0) for d in drills]
     this_year = [d for d in dates if d.year == year]
     reference = dates[-1] if dates else local_day(ctx.history_start or 0.0)
     open_days = (ctx.local_date - reference).days
     gaps = _long_gaps(dates, limit, ctx.local_date - _YEAR)
-    measured = (f"{len(this_year)} passed drill(s) in {year}; {open_days} day(s) since "
-                + (f"the last ({drills[-1].id})" if drills else "the history began"))
+    measured = f"{len(this_year)} passed drill(s) in {year}; {open_days} day(s) since " + (
+        f"the last ({drills[-1].id})" if drills else "the history began"
+    )
     if open_days > limit:
         status, reason = Status.NON_COMPLIANT, f"{open_days} days without a passed drill"
     elif not drills:
-        status, reason = Status.UNKNOWN, (
-            f"no passed drill recorded yet; due by {min(date(year, 12, 31), reference + _YEAR)}")
+        status, reason = (
+            Status.UNKNOWN,
+            (f"no passed drill recorded yet; due by {min(date(year, 12, 31), reference + _YEAR)}"),
+        )
     elif len(this_year) < per_year:
-        status, reason = Status.PARTIAL, (
-            f"no passed drill yet in {year}: due by "
-            f"{min(date(year, 12, 31), reference + timedelta(days=limit))}")
+        status, reason = (
+            Status.PARTIAL,
+            (
+                f"no passed drill yet in {year}: due by "
+                f"{min(date(year, 12, 31), reference + timedelta(days=limit))}"
+            ),
+        )
     elif gaps:
-        status, reason = Status.PARTIAL, "gaps over the limit: " + ", ".join(
-            f"{a} → {b} ({n} d)" for a, b, n in gaps)
+        status, reason = (
+            Status.PARTIAL,
+            "gaps over the limit: " + ", ".join(f"{a} → {b} ({n} d)" for a, b, n in gaps),
+        )
     else:
         status, reason = Status.COMPLIANT, f"drilled in {year} and within {limit} days"
-    return [ctx.finding(DRILL_YEARLY, ALL_SUBJECT, status, measured=measured,
-                        threshold=threshold, evidence=evidence, reason=reason)]
+    return [
+        ctx.finding(
+            DRILL_YEARLY,
+            ALL_SUBJECT,
+            status,
+            measured=measured,
+            threshold=threshold,
+            evidence=evidence,
+            reason=reason,
+        )
+    ]
 
 
 def evaluate_bidirectional(ctx: Context) -> list[Finding]:
@@ -189,24 +289,42 @@ def evaluate_bidirectional(ctx: Context) -> list[Finding]:
     threshold = "failover and failback both drilled, fingerprints equal both ways"
     drills = passed_drills(ctx)
     if not drills:
-        return [ctx.finding(BIDIRECTIONAL, ALL_SUBJECT, Status.UNKNOWN,
-                            measured="no passed drill", threshold=threshold,
-                            evidence="catalog drills",
-                            reason="bidirectional recovery has not been demonstrated by a drill")]
+        return [
+            ctx.finding(
+                BIDIRECTIONAL,
+                ALL_SUBJECT,
+                Status.UNKNOWN,
+                measured="no passed drill",
+                threshold=threshold,
+                evidence="catalog drills",
+                reason="bidirectional recovery has not been demonstrated by a drill",
+            )
+        ]
     last = drills[-1]
-    measured = f"drill {last.id}: failover {_flag(last.failover_ok)}, failback " \
-        f"{_flag(last.failback_ok)}"
+    measured = (
+        f"drill {last.id}: failover {_flag(last.failover_ok)}, failback {_flag(last.failback_ok)}"
+    )
     evidence = f"catalog drills; evidence {last.evidence_path or '(none recorded)'}"
     if last.failover_ok is False or last.failback_ok is False:
         status, reason = Status.NON_COMPLIANT, "the last passed drill did not verify both ways"
     elif last.failover_ok is None or last.failback_ok is None:
-        status, reason = Status.UNKNOWN, "the last passed drill recorded no failover/failback " \
-            "result"
+        status, reason = (
+            Status.UNKNOWN,
+            "the last passed drill recorded no failover/failback result",
+        )
     else:
-        status, reason = Status.COMPLIANT, "failover and failback verified with equal " \
-            "fingerprints"
-    return [ctx.finding(BIDIRECTIONAL, ALL_SUBJECT, status, measured=measured,
-                        threshold=threshold, evidence=evidence, reason=reason)]
+        status, reason = Status.COMPLIANT, "failover and failback verified with equal fingerprints"
+    return [
+        ctx.finding(
+            BIDIRECTIONAL,
+            ALL_SUBJECT,
+            status,
+            measured=measured,
+            threshold=threshold,
+            evidence=evidence,
+            reason=reason,
+        )
+    ]
 
 
 def _flag(value: bool | None) -> str:
@@ -224,33 +342,60 @@ def evaluate_power_ups(ctx: Context) -> list[Finding]:
     for site in ctx.config.sites:
         if site.role not in ("production", "disaster_recovery"):
             continue
-        attestations = sorted((a for a in ctx.config.attestations
-                               if a.rule == POWER_UPS and a.subject == site.name
-                               and a.date <= ctx.local_date), key=lambda a: a.date)
+        attestations = sorted(
+            (
+                a
+                for a in ctx.config.attestations
+                if a.rule == POWER_UPS and a.subject == site.name and a.date <= ctx.local_date
+            ),
+            key=lambda a: a.date,
+        )
         if not attestations:
-            findings.append(ctx.finding(
-                POWER_UPS, site.name, Status.UNKNOWN, measured="no attestation",
-                threshold=threshold, evidence="dr.yml attestations",
-                reason="no attestation of the UPS runtime for this site"))
+            findings.append(
+                ctx.finding(
+                    POWER_UPS,
+                    site.name,
+                    Status.UNKNOWN,
+                    measured="no attestation",
+                    threshold=threshold,
+                    evidence="dr.yml attestations",
+                    reason="no attestation of the UPS runtime for this site",
+                )
+            )
             continue
         latest = attestations[-1]
-        evidence = f"dr.yml attestations: {latest.document} ({latest.date}, expires " \
-            f"{latest.expires})"
+        evidence = (
+            f"dr.yml attestations: {latest.document} ({latest.date}, expires {latest.expires})"
+        )
         age = (ctx.local_date - latest.date).days
-        measured = ("not stated" if latest.measured is None else f"{latest.measured:g} h") + \
-            f", attested {age} day(s) ago"
+        measured = (
+            "not stated" if latest.measured is None else f"{latest.measured:g} h"
+        ) + f", attested {age} day(s) ago"
         if latest.expires < ctx.local_date or age > max_age:
-            status, reason = Status.NON_COMPLIANT, (
-                f"the attestation expired ({latest.expires}) or is older than {max_age} days: "
-                "a new discharge test is due")
+            status, reason = (
+                Status.NON_COMPLIANT,
+                (
+                    f"the attestation expired ({latest.expires}) or is older than {max_age} days: "
+                    "a new discharge test is due"
+                ),
+            )
         elif latest.measured is None:
             status, reason = Status.UNKNOWN, "the attestation states no measured runtime"
         elif hours.passes(Fraction(str(latest.measured))):
             status, reason = Status.COMPLIANT, "attested runtime meets the threshold"
         else:
             status, reason = Status.NON_COMPLIANT, "attested runtime is below the threshold"
-        findings.append(ctx.finding(POWER_UPS, site.name, status, measured=measured,
-                                    threshold=threshold, evidence=evidence, reason=reason))
+        findings.append(
+            ctx.finding(
+                POWER_UPS,
+                site.name,
+                status,
+                measured=measured,
+                threshold=threshold,
+                evidence=evidence,
+                reason=reason,
+            )
+        )
     return findings
 
 
@@ -266,22 +411,40 @@ def evaluate_network_max_outage(ctx: Context) -> list[Finding]:
 
 def _network_default(ctx: Context, rule_id: str) -> list[Finding]:
     rule = ctx.rule(rule_id)
-    threshold = "; ".join(f"{name} {t.comparison or ''} {t.display} {t.unit}"
-                          for name, t in rule.thresholds.items())
+    threshold = "; ".join(
+        f"{name} {t.comparison or ''} {t.display} {t.unit}" for name, t in rule.thresholds.items()
+    )
     subjects = [path.name for path in ctx.config.network.paths] or [ALL_SUBJECT]
-    return [ctx.finding(rule_id, subject, Status.UNKNOWN, measured="no probe data",
-                        threshold=threshold, evidence="none",
-                        reason="network probing not configured")
-            for subject in subjects]
+    return [
+        ctx.finding(
+            rule_id,
+            subject,
+            Status.UNKNOWN,
+            measured="no probe data",
+            threshold=threshold,
+            evidence="none",
+            reason="network probing not configured",
+        )
+        for subject in subjects
+    ]
 
 
 def evaluate_switchover(ctx: Context) -> list[Finding]:
     """switchover.notice is judged per planned switchover, not from the catalog."""
     rule = ctx.rule(SWITCHOVER)
-    threshold = (f"notice ≥ {rule.threshold('min_notice_working_days').display} working days "
-                 f"before a switchover of > {rule.threshold('trigger_working_days').display} "
-                 f"working day ({rule.counting_convention or 'strict'} counting)")
-    return [ctx.finding(SWITCHOVER, ALL_SUBJECT, Status.NOT_APPLICABLE,
-                        measured="no switchover is judged here", threshold=threshold,
-                        evidence="drctl plan switchover --start --end --notice-date",
-                        reason="judged per planned switchover by `drctl plan switchover`")]
+    threshold = (
+        f"notice ≥ {rule.threshold('min_notice_working_days').display} working days "
+        f"before a switchover of > {rule.threshold('trigger_working_days').display} "
+        f"working day ({rule.counting_convention or 'strict'} counting)"
+    )
+    return [
+        ctx.finding(
+            SWITCHOVER,
+            ALL_SUBJECT,
+            Status.NOT_APPLICABLE,
+            measured="no switchover is judged here",
+            threshold=threshold,
+            evidence="drctl plan switchover --start --end --notice-date",
+            reason="judged per planned switchover by `drctl plan switchover`",
+        )
+    ]

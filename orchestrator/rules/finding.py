@@ -48,8 +48,12 @@ class Finding:
             "status_en": self.status.label_en,
             "measured": self.measured,
             "threshold": self.threshold,
-            "clause": {"source": self.clause.source, "article": self.clause.article,
-                       "text": self.clause.text, "quote": self.clause.quote()},
+            "clause": {
+                "source": self.clause.source,
+                "article": self.clause.article,
+                "text": self.clause.text,
+                "quote": self.clause.quote(),
+            },
             "severity": str(self.severity),
             "evidence": self.evidence,
             "reason": self.reason,
@@ -84,16 +88,24 @@ class Context:
     @cached_property
     def business_date(self) -> date:
         """Return the business date of the time of judgement (with the site's cut-off hour)."""
-        return business_date(self.at.astimezone(UTC),
-                             self.config.calendar.business_date_cutoff_hour)
+        return business_date(
+            self.at.astimezone(UTC), self.config.calendar.business_date_cutoff_hour
+        )
 
     @cached_property
     def complete_points(self) -> tuple[PointRow, ...]:
         """Return every complete recovery point finished by the time of judgement, oldest
         first."""
-        return tuple(sorted((p for p in self.snapshot.points
-                             if p.status == "complete" and p.finished_at <= self.at_ts),
-                            key=lambda p: (p.finished_at, p.id)))
+        return tuple(
+            sorted(
+                (
+                    p
+                    for p in self.snapshot.points
+                    if p.status == "complete" and p.finished_at <= self.at_ts
+                ),
+                key=lambda p: (p.finished_at, p.id),
+            )
+        )
 
     @cached_property
     def copies_by_point(self) -> dict[str, list[CopyRow]]:
@@ -134,17 +146,36 @@ class Context:
         """Given a rule id, return the rule (with the site's stricter values)."""
         return self.pack.get(rule_id)
 
-    def finding(self, rule_id: str, subject: str, status: Status, *, measured: str,
-                threshold: str, evidence: str, reason: str) -> Finding:
+    def finding(
+        self,
+        rule_id: str,
+        subject: str,
+        status: Status,
+        *,
+        measured: str,
+        threshold: str,
+        evidence: str,
+        reason: str,
+    ) -> Finding:
         """Return a finding of a rule with its clause and severity filled in from the pack."""
         rule = self.rule(rule_id)
-        return Finding(rule_id, subject, status, measured, threshold, rule.clause,
-                       rule.severity, evidence, reason)
+        return Finding(
+            rule_id,
+            subject,
+            status,
+            measured,
+            threshold,
+            rule.clause,
+            rule.severity,
+            evidence,
+            reason,
+        )
 
     def datasets(self) -> list[tuple[System, str]]:
         """Return (system, dataset name) for every configured dataset, in config order."""
-        return [(system, dataset.name) for system in self.config.systems
-                for dataset in system.datasets]
+        return [
+            (system, dataset.name) for system in self.config.systems for dataset in system.datasets
+        ]
 
 
 Evaluator = Callable[[Context], list[Finding]]
@@ -157,8 +188,7 @@ def local_day(moment: float) -> date:
 
 def iso_time(moment: float) -> str:
     """Given a UTC epoch time, return it as ISO text in UTC, to the second."""
-    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds").replace(
-        "+00:00", "Z")
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def days(seconds: float) -> str:

@@ -64,8 +64,7 @@ class CopyRow:
             return False
         if self.status == "present":
             return True
-        return self.status == "deleted" and self.deleted_at is not None \
-            and self.deleted_at > moment
+        return self.status == "deleted" and self.deleted_at is not None and self.deleted_at > moment
 
 
 @dataclass(frozen=True)
@@ -157,38 +156,76 @@ def read_catalog(catalog: Catalog) -> Snapshot:
         verifications = tuple(
             _verification(row, systems_by_verification.get(row.id, frozenset()))
             for row in connection.execute(
-                select(cat.verifications).order_by(cat.verifications.c.started_at))
+                select(cat.verifications).order_by(cat.verifications.c.started_at)
+            )
         )
         drills = tuple(
-            DrillRow(row.id, row.scenario, row.started_at, row.finished_at, row.status,
-                     row.failover_ok, row.failback_ok, row.evidence_path)
+            DrillRow(
+                row.id,
+                row.scenario,
+                row.started_at,
+                row.finished_at,
+                row.status,
+                row.failover_ok,
+                row.failback_ok,
+                row.evidence_path,
+            )
             for row in connection.execute(select(cat.drills).order_by(cat.drills.c.started_at))
         )
         jobs = tuple(
-            JobRow(row.id, row.kind, row.subject, row.state, row.started_at, row.finished_at,
-                   row.error)
+            JobRow(
+                row.id, row.kind, row.subject, row.state, row.started_at, row.finished_at, row.error
+            )
             for row in connection.execute(select(cat.jobs).order_by(cat.jobs.c.id))
         )
         extra = {name: loader(connection) for name, loader in _EXTRA_PARTS.items()}
-    return Snapshot(taken_at, points, copies, verifications, drills, jobs,
-                    MappingProxyType(extra))
+    return Snapshot(taken_at, points, copies, verifications, drills, jobs, MappingProxyType(extra))
 
 
 def _point(row: Any) -> PointRow:
-    return PointRow(row.id, row.system, row.dataset, date.fromisoformat(row.business_date),
-                    row.started_at, row.finished_at, row.source_site, row.status,
-                    row.total_bytes or 0)
+    return PointRow(
+        row.id,
+        row.system,
+        row.dataset,
+        date.fromisoformat(row.business_date),
+        row.started_at,
+        row.finished_at,
+        row.source_site,
+        row.status,
+        row.total_bytes or 0,
+    )
 
 
 def _copy(row: Any) -> CopyRow:
-    return CopyRow(row.recovery_point_id, row.store, row.site, row.written_at, row.verified_at,
-                   row.status, row.deleted_at, row.retain_until, row.delete_reason, row.approver)
+    return CopyRow(
+        row.recovery_point_id,
+        row.store,
+        row.site,
+        row.written_at,
+        row.verified_at,
+        row.status,
+        row.deleted_at,
+        row.retain_until,
+        row.delete_reason,
+        row.approver,
+    )
 
 
 def _verification(row: Any, systems: frozenset[str]) -> VerificationRow:
-    return VerificationRow(row.id, row.kind, row.started_at, row.finished_at, row.status,
-                           bool(row.counted), row.population_points, row.population_bytes,
-                           row.sample_points, row.sample_bytes, row.evidence_path, systems)
+    return VerificationRow(
+        row.id,
+        row.kind,
+        row.started_at,
+        row.finished_at,
+        row.status,
+        bool(row.counted),
+        row.population_points,
+        row.population_bytes,
+        row.sample_points,
+        row.sample_bytes,
+        row.evidence_path,
+        systems,
+    )
 
 
 def _verification_systems(connection: Connection) -> dict[str, frozenset[str]]:

@@ -39,9 +39,14 @@ def main():
         module.fail_json(msg="hashing %s failed: %s" % (params["path"], error))
     if not files:
         module.fail_json(msg="dump of %s produced no files" % params["dataset"])
-    module.exit_json(changed=False, dr_result={
-        "name": "artifacts:%s" % params["dataset"], "files": files,
-        "algorithm": params["algorithm"]})
+    module.exit_json(
+        changed=False,
+        dr_result={
+            "name": "artifacts:%s" % params["dataset"],
+            "files": files,
+            "algorithm": params["algorithm"],
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -74,15 +74,27 @@ def main():
         else:
             target = params["path"]
             if not os.path.isdir(target):
-                module.exit_json(changed=False, dr_result={
-                    "name": "fingerprint:%s" % params["dataset"], "exists": False,
-                    "fingerprint": {"kind": "files", "objects": {}}, "invariants": {}})
+                module.exit_json(
+                    changed=False,
+                    dr_result={
+                        "name": "fingerprint:%s" % params["dataset"],
+                        "exists": False,
+                        "fingerprint": {"kind": "files", "objects": {}},
+                        "invariants": {},
+                    },
+                )
         fingerprint = tree_fingerprint(target, params["algorithm"])
     except (OSError, ValueError) as error:
         module.fail_json(msg="%s of %s failed: %s" % (action, params["dataset"], error))
-    module.exit_json(changed=action != "fingerprint", dr_result={
-        "name": "%s:%s" % (action, params["dataset"]), "exists": True,
-        "fingerprint": fingerprint, "invariants": {}})
+    module.exit_json(
+        changed=action != "fingerprint",
+        dr_result={
+            "name": "%s:%s" % (action, params["dataset"]),
+            "exists": True,
+            "fingerprint": fingerprint,
+            "invariants": {},
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -47,15 +47,18 @@ def write_postings(connection, generator, count, account_count):
     for _ in range(count):
         account = generator.randint(1, account_count)
         amount = generator.randint(-50000, 100000)
-        rows.append((account, amount, generator.choice(["deposit", "transfer", "fee", "interest"]),
-                     now))
+        rows.append(
+            (account, amount, generator.choice(["deposit", "transfer", "fee", "interest"]), now)
+        )
     with connection:
         connection.executemany(
             "INSERT INTO postings (account_id, amount_cents, memo, posted_at) VALUES (?, ?, ?, ?)",
-            rows)
+            rows,
+        )
         connection.executemany(
             "UPDATE accounts SET balance_cents = balance_cents + ? WHERE id = ?",
-            [(amount, account) for account, amount, _, _ in rows])
+            [(amount, account) for account, amount, _, _ in rows],
+        )
 
 
 def main():
@@ -84,8 +87,11 @@ def main():
             with connection:
                 connection.executemany(
                     "INSERT INTO accounts (id, holder, branch) VALUES (?, ?, ?)",
-                    [(index, "holder-%05d" % index, "branch-%02d" % (index % 40))
-                     for index in range(1, params["accounts"] + 1)])
+                    [
+                        (index, "holder-%05d" % index, "branch-%02d" % (index % 40))
+                        for index in range(1, params["accounts"] + 1)
+                    ],
+                )
             write_postings(connection, generator, params["postings"], params["accounts"])
             for item in params["files"]:
                 os.makedirs(os.path.dirname(item["dest"]), exist_ok=True)
@@ -102,8 +108,10 @@ def main():
         connection.close()
     except sqlite3.Error as error:
         module.fail_json(msg="ledger %s failed: %s" % (params["action"], error))
-    module.exit_json(changed=True, dr_result={
-        "name": "ledger", "postings": postings, "newest_posting_id": newest})
+    module.exit_json(
+        changed=True,
+        dr_result={"name": "ledger", "postings": postings, "newest_posting_id": newest},
+    )
 
 
 if __name__ == "__main__":

@@ -52,25 +52,32 @@ MEMOS = ["deposit", "transfer", "fee", "interest"]
 def posting_rows(generator, count, account_count):
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f+00")
     for _ in range(count):
-        yield "%d\t%d\t%s\t%s\n" % (generator.randint(1, account_count),
-                                    generator.randint(-50000, 100000),
-                                    generator.choice(MEMOS), now)
+        yield "%d\t%d\t%s\t%s\n" % (
+            generator.randint(1, account_count),
+            generator.randint(-50000, 100000),
+            generator.choice(MEMOS),
+            now,
+        )
 
 
 def post_script(generator, count, account_count):
     """Return SQL that adds count postings and their balances in one transaction."""
-    parts = ["BEGIN;\n",
-             "CREATE TEMP TABLE incoming (account_id integer, amount_cents bigint, memo text, "
-             "posted_at timestamptz) ON COMMIT DROP;\n",
-             "COPY incoming FROM STDIN;\n"]
+    parts = [
+        "BEGIN;\n",
+        "CREATE TEMP TABLE incoming (account_id integer, amount_cents bigint, memo text, "
+        "posted_at timestamptz) ON COMMIT DROP;\n",
+        "COPY incoming FROM STDIN;\n",
+    ]
     parts.extend(posting_rows(generator, count, account_count))
     parts.append("\\.\n")
-    parts.append("INSERT INTO postings (account_id, amount_cents, memo, posted_at) "
-                 "SELECT account_id, amount_cents, memo, posted_at FROM incoming;\n"
-                 "UPDATE accounts a SET balance_cents = a.balance_cents + s.total FROM "
-                 "(SELECT account_id, sum(amount_cents) AS total FROM incoming "
-                 "GROUP BY account_id) s WHERE a.id = s.account_id;\n"
-                 "COMMIT;\n")
+    parts.append(
+        "INSERT INTO postings (account_id, amount_cents, memo, posted_at) "
+        "SELECT account_id, amount_cents, memo, posted_at FROM incoming;\n"
+        "UPDATE accounts a SET balance_cents = a.balance_cents + s.total FROM "
+        "(SELECT account_id, sum(amount_cents) AS total FROM incoming "
+        "GROUP BY account_id) s WHERE a.id = s.account_id;\n"
+        "COMMIT;\n"
+    )
     return "".join(parts)
 
 
@@ -91,8 +98,9 @@ def main():
         supports_check_mode=False,
     )
     params = module.params
-    target = PgTarget(params["host"], params["port"], params["user"], params["bin_dir"],
-                      params["password_env"])
+    target = PgTarget(
+        params["host"], params["port"], params["user"], params["bin_dir"], params["password_env"]
+    )
     database = params["database"]
     try:
         target.check_password()
@@ -101,10 +109,14 @@ def main():
             if params["action"] == "seed":
                 generator = random.Random(params["seed"])
                 accounts = params["accounts"]
-                rows = "".join("%d\tholder-%05d\tbranch-%02d\n" % (index, index, index % 40)
-                               for index in range(1, accounts + 1))
-                session.send("BEGIN;\n" + SCHEMA + "COPY accounts (id, holder, branch) FROM "
-                             "STDIN;\n" + rows + "\\.\nCOMMIT;\n")
+                rows = "".join(
+                    "%d\tholder-%05d\tbranch-%02d\n" % (index, index, index % 40)
+                    for index in range(1, accounts + 1)
+                )
+                session.send(
+                    "BEGIN;\n" + SCHEMA + "COPY accounts (id, holder, branch) FROM "
+                    "STDIN;\n" + rows + "\\.\nCOMMIT;\n"
+                )
             else:
                 generator = random.Random()
                 session.send("SELECT count(*) FROM accounts;\n" + echo_marker())
@@ -117,10 +129,14 @@ def main():
             session.abort()
             raise
     except (SqlError, OSError, ValueError, IndexError) as error:
-        module.fail_json(msg="ledger %s on database %s (%s:%s) failed: %s" % (
-            params["action"], database, params["host"], params["port"], error))
-    module.exit_json(changed=True, dr_result={
-        "name": "ledger", "postings": int(postings), "newest_posting_id": int(newest)})
+        module.fail_json(
+            msg="ledger %s on database %s (%s:%s) failed: %s"
+            % (params["action"], database, params["host"], params["port"], error)
+        )
+    module.exit_json(
+        changed=True,
+        dr_result={"name": "ledger", "postings": int(postings), "newest_posting_id": int(newest)},
+    )
 
 
 if __name__ == "__main__":

@@ -80,16 +80,28 @@ def main():
         else:
             target = params["path"]
             if not os.path.isfile(target):
-                module.exit_json(changed=False, dr_result={
-                    "name": "fingerprint:%s" % params["dataset"], "exists": False,
-                    "fingerprint": {"kind": "sqlite", "objects": {}}, "invariants": {}})
+                module.exit_json(
+                    changed=False,
+                    dr_result={
+                        "name": "fingerprint:%s" % params["dataset"],
+                        "exists": False,
+                        "fingerprint": {"kind": "sqlite", "objects": {}},
+                        "invariants": {},
+                    },
+                )
         fingerprint = sqlite_fingerprint(target, params["algorithm"])
         invariants = sqlite_invariants(target, params["invariants"])
     except (sqlite3.Error, OSError) as error:
         module.fail_json(msg="%s of %s failed: %s" % (action, params["dataset"], error))
-    module.exit_json(changed=action != "fingerprint", dr_result={
-        "name": "%s:%s" % (action, params["dataset"]), "exists": True,
-        "fingerprint": fingerprint, "invariants": invariants})
+    module.exit_json(
+        changed=action != "fingerprint",
+        dr_result={
+            "name": "%s:%s" % (action, params["dataset"]),
+            "exists": True,
+            "fingerprint": fingerprint,
+            "invariants": invariants,
+        },
+    )
 
 
 if __name__ == "__main__":

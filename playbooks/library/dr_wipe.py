@@ -37,8 +37,14 @@ def main():
     remaining = [path for path in module.params["paths"] if os.path.lexists(path)]
     if remaining:
         module.fail_json(msg="still present after wipe: %s" % ", ".join(remaining))
-    module.exit_json(changed=bool(removed), dr_result={
-        "name": "wipe:%s" % module.params["purpose"], "removed": removed, "remaining": remaining})
+    module.exit_json(
+        changed=bool(removed),
+        dr_result={
+            "name": "wipe:%s" % module.params["purpose"],
+            "removed": removed,
+            "remaining": remaining,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -84,8 +84,11 @@ def tree_fingerprint(root, algorithm="sha256"):
         listing.update(("%s\0%d\0%s\n" % (relative, size, digest)).encode("utf-8"))
         count += 1
         total += size
-    return {"kind": "files", "algorithm": algorithm,
-            "objects": {"tree": {"files": count, "bytes": total, "digest": listing.hexdigest()}}}
+    return {
+        "kind": "files",
+        "algorithm": algorithm,
+        "objects": {"tree": {"files": count, "bytes": total, "digest": listing.hexdigest()}},
+    }
 
 
 def _canonical_row(row):
@@ -104,9 +107,13 @@ def sqlite_fingerprint(path, algorithm="sha256"):
     """Return per-table row count and content digest (rows in primary-key order)."""
     connection = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
     try:
-        tables = [row[0] for row in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
-            "ORDER BY name")]
+        tables = [
+            row[0]
+            for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
+                "ORDER BY name"
+            )
+        ]
         objects = {}
         for table in tables:
             quoted = '"%s"' % table.replace('"', '""')
@@ -126,7 +133,9 @@ def sqlite_invariants(path, invariants):
     """Run each named query; each must return no rows. Return {name: violating row count}."""
     connection = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
     try:
-        return {name: len(connection.execute(query).fetchall())
-                for name, query in sorted(invariants.items())}
+        return {
+            name: len(connection.execute(query).fetchall())
+            for name, query in sorted(invariants.items())
+        }
     finally:
         connection.close()

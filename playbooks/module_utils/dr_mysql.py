@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import binascii
 import os
-import secrets
 import subprocess
 import tempfile
 import time
@@ -30,16 +29,32 @@ from ansible.module_utils.dr_sqlsession import (
     CONNECT_TIMEOUT_SECONDS,
     SqlError,
     SqlSession,
+    SqlTarget,
     find_tool,
     hash_rows,
     run_tool,
+    tool_failure,
 )
 
 MARKER = "#dr-end"
 SNAPSHOT_WAIT_SECONDS = 60
-BINARY_TYPES = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit",
-                "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
-                "multipolygon", "geometrycollection"}
+BINARY_TYPES = {
+    "binary",
+    "varbinary",
+    "tinyblob",
+    "blob",
+    "mediumblob",
+    "longblob",
+    "bit",
+    "geometry",
+    "point",
+    "linestring",
+    "polygon",
+    "multipoint",
+    "multilinestring",
+    "multipolygon",
+    "geometrycollection",
+}
 COLUMNS_QUERY = """
 SELECT HEX(c.TABLE_NAME), HEX(c.COLUMN_NAME), c.DATA_TYPE,
        COALESCE(k.ORDINAL_POSITION, 0)
@@ -63,20 +78,11 @@ def select_marker():
     return "SELECT '%s';\n" % MARKER
 
 
-class MariaTarget(object):
+class MariaTarget(SqlTarget):
     """Where and how to reach a MariaDB server from this host."""
 
-    def __init__(self, host, port, user, bin_dir="", password_env=""):
-        self.host = host
-        self.port = int(port)
-        self.user = user
-        self.bin_dir = bin_dir or ""
-        self.password_env = password_env or ""
-
-    def check_password(self):
-        if self.password_env and not os.environ.get("MYSQL_PWD"):
-            raise SqlError("environment variable %s (the dataset's password_env) is not set on "
-                           "the controller, so no password reached the host" % self.password_env)
+    PASSWORD_VARIABLE = "MYSQL_PWD"
+    MARKER = MARKER
 
     def env(self):
         return dict(os.environ)
@@ -86,25 +92,31 @@ class MariaTarget(object):
         return args + (["--user=%s" % self.user] if self.user else [])
 
     def client_argv(self, database=None):
-        argv = [find_tool("mariadb", self.bin_dir), "--no-defaults", "--batch",
-                "--skip-column-names", "--unbuffered", "--init-command=SET time_zone='+00:00'",
-                "--connect-timeout=%d" % CONNECT_TIMEOUT_SECONDS]
+        argv = [
+            find_tool("mariadb", self.bin_dir),
+            "--no-defaults",
+            "--batch",
+            "--skip-column-names",
+            "--unbuffered",
+            "--init-command=SET time_zone='+00:00'",
+            "--connect-timeout=%d" % CONNECT_TIMEOUT_SECONDS,
+        ]
         return argv + self.server_args() + ([database] if database else [])
 
     def session(self, database=None):
         where = "mariadb %s@%s:%d/%s" % (self.user, self.host, self.port, database or "")
         return SqlSession(self.client_argv(database), self.env(), where)
 
-    def query(self, sql, database=None):
+    def marker_statement(self):
+        return select_marker()
+
+    def snapshot_session(self, database):
         session = self.session(database)
-        try:
-            session.send(sql + "\n" + select_marker())
-            lines = session.collect(MARKER)
-            session.finish()
-        except SqlError:
-            session.abort()
-            raise
-        return lines
+        session.send(
+            "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ;\n"
+            "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY;\n"
+        )
+        return session
 
 
 def table_plans(session):
@@ -117,8 +129,7 @@ def table_plans(session):
         column = binascii.unhexlify(column_hex).decode("utf-8")
         entry = tables.setdefault(table, {"columns": [], "key": []})
         quoted = quote_ident(column)
-        entry["columns"].append("HEX(%s)" % quoted if data_type.lower() in BINARY_TYPES
-                                else quoted)
+        entry["columns"].append("HEX(%s)" % quoted if data_type.lower() in BINARY_TYPES else quoted)
         if int(key_position):
             entry["key"].append((int(key_position), quoted))
     plans = []
@@ -126,8 +137,9 @@ def table_plans(session):
         entry = tables[table]
         row = "JSON_ARRAY(%s)" % ", ".join(entry["columns"])
         order = ", ".join(name for _, name in sorted(entry["key"])) or "BINARY dr_row"
-        plans.append((table, "SELECT %s AS dr_row FROM %s ORDER BY %s;\n"
-                      % (row, quote_ident(table), order)))
+        plans.append(
+            (table, "SELECT %s AS dr_row FROM %s ORDER BY %s;\n" % (row, quote_ident(table), order))
+        )
     return plans
 
 
@@ -140,39 +152,15 @@ def fingerprint_in_session(session, algorithm):
     return {"kind": "mariadb", "algorithm": algorithm, "objects": objects}
 
 
-def invariants_in_session(session, invariants):
-    counts = {}
-    for name, query in sorted(invariants.items()):
-        session.send("SELECT COUNT(*) FROM (%s) AS dr_invariant;\n%s"
-                     % (query.strip().rstrip(";"), select_marker()))
-        lines = session.collect(MARKER)
-        counts[name] = int(lines[0]) if lines else 0
-    return counts
-
-
-def snapshot_session(target, database):
-    session = target.session(database)
-    session.send("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ;\n"
-                 "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY;\n")
-    return session
-
-
 def fingerprint(target, database, algorithm, invariants):
     """Return (fingerprint, invariant counts) of a live database, in one snapshot."""
-    session = snapshot_session(target, database)
-    try:
-        result = fingerprint_in_session(session, algorithm)
-        counts = invariants_in_session(session, invariants)
-        session.finish("COMMIT;\n")
-    except SqlError:
-        session.abort()
-        raise
-    return result, counts
+    return target.read_snapshot(database, fingerprint_in_session, algorithm, invariants)
 
 
 def transaction_threads(holder):
-    holder.send("SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX;\n"
-                + select_marker())
+    holder.send(
+        "SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX;\n" + select_marker()
+    )
     return set(holder.collect(MARKER))
 
 
@@ -189,35 +177,51 @@ def dump(target, database, dest, algorithm, invariants):
     try:
         holder.send("FLUSH TABLES WITH READ LOCK;\n" + select_marker())
         holder.collect(MARKER)
-        session = snapshot_session(target, database)
+        session = target.snapshot_session(database)
         session.send(select_marker())
         session.collect(MARKER)
         before = transaction_threads(holder)
-        argv = [find_tool("mariadb-dump", target.bin_dir), "--no-defaults",
-                "--single-transaction", "--routines", "--triggers", "--events", "--hex-blob",
-                "--skip-dump-date", "--result-file=" + dest] + target.server_args() + [database]
-        dumper = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=dump_errors, env=target.env())
+        argv = (
+            [
+                find_tool("mariadb-dump", target.bin_dir),
+                "--no-defaults",
+                "--single-transaction",
+                "--routines",
+                "--triggers",
+                "--events",
+                "--hex-blob",
+                "--skip-dump-date",
+                "--result-file=" + dest,
+            ]
+            + target.server_args()
+            + [database]
+        )
+        dumper = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=dump_errors,
+            env=target.env(),
+        )
         deadline = time.monotonic() + SNAPSHOT_WAIT_SECONDS
         # A dump that already finished ran entirely under the lock: same data as well.
         while not transaction_threads(holder) - before and dumper.poll() is None:
             if time.monotonic() > deadline:
-                raise SqlError("mariadb-dump did not open its snapshot within %d s"
-                               % SNAPSHOT_WAIT_SECONDS)
+                raise SqlError(
+                    "mariadb-dump did not open its snapshot within %d s" % SNAPSHOT_WAIT_SECONDS
+                )
             time.sleep(0.02)
         holder.finish("UNLOCK TABLES;\n")
         holder = None
         result = fingerprint_in_session(session, algorithm)
-        counts = invariants_in_session(session, invariants)
+        counts = target.invariants_in_session(session, invariants)
         session.finish("COMMIT;\n")
         session = None
         code = dumper.wait()
         dumper = None
         if code != 0:
-            dump_errors.seek(0)
-            raise SqlError("mariadb-dump of %s exited %d: %s" % (
-                database, code, dump_errors.read().decode("utf-8", "replace").strip()[-2000:]))
-    except SqlError:
+            raise tool_failure("mariadb-dump of %s" % database, code, dump_errors)
+    except SqlError as error:
         for open_session in (holder, session):
             if open_session is not None:
                 open_session.abort()
@@ -228,21 +232,20 @@ def dump(target, database, dest, algorithm, invariants):
             dump_errors.seek(0)
             text = dump_errors.read().decode("utf-8", "replace").strip()
             if text:
-                raise SqlError("mariadb-dump of %s: %s" % (database, text[-2000:]))
+                raise SqlError("mariadb-dump of %s: %s" % (database, text[-2000:])) from error
         raise
     finally:
         dump_errors.close()
     return result, counts
 
 
-def scratch_name(database):
-    return "%s_dr_%s" % (database[:40], secrets.token_hex(4))
-
-
 def database_exists(target, name):
     hexed = binascii.hexlify(name.encode("utf-8")).decode("ascii")
-    return bool(target.query("SELECT 1 FROM information_schema.SCHEMATA "
-                             "WHERE SCHEMA_NAME = UNHEX('%s');" % hexed))
+    return bool(
+        target.query(
+            "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = UNHEX('%s');" % hexed
+        )
+    )
 
 
 def create_database(target, name):
@@ -254,5 +257,15 @@ def drop_database(target, name):
 
 
 def load(target, dump_path, database):
-    run_tool(target.client_argv(database), target.env(),
-             "loading %s into %s" % (os.path.basename(dump_path), database), stdin_path=dump_path)
+    run_tool(
+        target.client_argv(database),
+        target.env(),
+        "loading %s into %s" % (os.path.basename(dump_path), database),
+        stdin_path=dump_path,
+    )
+
+
+def destroy(target, database):
+    """Drop database on purpose (a drill's disaster); return what was done (nothing more)."""
+    drop_database(target, database)
+    return {}

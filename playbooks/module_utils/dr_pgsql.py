@@ -26,14 +26,18 @@ from ansible.module_utils.dr_sqlsession import (
     CONNECT_TIMEOUT_SECONDS,
     SqlError,
     SqlSession,
+    SqlTarget,
     find_tool,
     hash_rows,
     run_tool,
+    tool_failure,
 )
+from ansible.module_utils.dr_sqlsession import scratch_name as any_case_scratch_name
 
 # A COPY text line can never start with a backslash followed by '.', because COPY doubles
 # every backslash in the data; so this marker cannot be mistaken for a row.
 MARKER = "\\.dr-end"
+MAINTENANCE_DATABASE = "postgres"
 SESSION_SETTINGS = (
     "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';\n"
     "SET extra_float_digits = 1; SET bytea_output = 'hex'; SET client_encoding = 'UTF8';\n"
@@ -57,27 +61,17 @@ SELECT coalesce(json_agg(json_build_array(
 """
 
 
-class PgTarget(object):
+class PgTarget(SqlTarget):
     """Where and how to reach a PostgreSQL server from this host."""
 
-    def __init__(self, host, port, user, bin_dir="", password_env=""):
-        self.host = host
-        self.port = int(port)
-        self.user = user
-        self.bin_dir = bin_dir or ""
-        self.password_env = password_env or ""
+    PASSWORD_VARIABLE = "PGPASSWORD"
+    MARKER = MARKER
 
     def env(self):
         env = dict(os.environ)
         env["PGCONNECT_TIMEOUT"] = str(CONNECT_TIMEOUT_SECONDS)
         env.pop("PGOPTIONS", None)
         return env
-
-    def check_password(self):
-        """Raise SqlError when the dataset names a password variable but none reached us."""
-        if self.password_env and not os.environ.get("PGPASSWORD"):
-            raise SqlError("environment variable %s (the dataset's password_env) is not set on "
-                           "the controller, so no password reached the host" % self.password_env)
 
     def connection_args(self, database):
         args = ["-h", self.host, "-p", str(self.port), "-d", database]
@@ -90,24 +84,29 @@ class PgTarget(object):
         return find_tool(name, self.bin_dir)
 
     def psql_argv(self, database):
-        return [self.tool("psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"] + \
-            self.connection_args(database)
+        return [
+            self.tool("psql"),
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ] + self.connection_args(database)
 
-    def session(self, database):
+    def session(self, database=None):
+        """Return a psql session on database (the maintenance database when None)."""
+        database = database or MAINTENANCE_DATABASE
         where = "psql %s@%s:%d/%s" % (self.user, self.host, self.port, database)
         return SqlSession(self.psql_argv(database), self.env(), where)
 
-    def query(self, database, sql):
-        """Run sql in its own session; return the output lines."""
+    def marker_statement(self):
+        return echo_marker()
+
+    def snapshot_session(self, database):
         session = self.session(database)
-        try:
-            session.send(sql + "\n" + echo_marker())
-            lines = session.collect(MARKER)
-            session.finish()
-        except SqlError:
-            session.abort()
-            raise
-        return lines
+        session.send(SESSION_SETTINGS + "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n")
+        return session
 
 
 def echo_marker():
@@ -121,47 +120,22 @@ def fingerprint_in_session(session, algorithm):
     objects = {}
     for name, qualified, order in tables:
         order_by = order or 't::text COLLATE "C"'
-        session.send("COPY (SELECT * FROM %s AS t ORDER BY %s) TO STDOUT;\n%s"
-                     % (qualified, order_by, echo_marker()))
+        session.send(
+            "COPY (SELECT * FROM %s AS t ORDER BY %s) TO STDOUT;\n%s"
+            % (qualified, order_by, echo_marker())
+        )
         rows, digest = hash_rows(session.lines(MARKER), algorithm)
         objects[name] = {"rows": rows, "digest": digest}
     return {"kind": "postgresql", "algorithm": algorithm, "objects": objects}
 
 
-def invariants_in_session(session, invariants):
-    """Run each named query; return {name: number of violating rows}."""
-    counts = {}
-    for name, query in sorted(invariants.items()):
-        session.send("SELECT count(*) FROM (%s) AS dr_invariant;\n%s"
-                     % (query.strip().rstrip(";"), echo_marker()))
-        lines = session.collect(MARKER)
-        counts[name] = int(lines[0]) if lines else 0
-    return counts
-
-
-def read_only_session(target, database):
-    session = target.session(database)
-    session.send(SESSION_SETTINGS + "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n")
-    return session
-
-
 def fingerprint(target, database, algorithm, invariants):
     """Return (fingerprint, invariant counts) of a live database, in one snapshot."""
-    session = read_only_session(target, database)
-    try:
-        result = fingerprint_in_session(session, algorithm)
-        counts = invariants_in_session(session, invariants)
-        session.finish("COMMIT;\n")
-    except SqlError:
-        session.abort()
-        raise
-    return result, counts
+    return target.read_snapshot(database, fingerprint_in_session, algorithm, invariants)
 
 
 def database_exists(target, name):
-    lines = target.query("postgres", "SELECT 1 FROM pg_database WHERE datname = %s;"
-                         % quote_literal(name))
-    return bool(lines)
+    return bool(target.query("SELECT 1 FROM pg_database WHERE datname = %s;" % quote_literal(name)))
 
 
 def quote_literal(text):
@@ -177,25 +151,34 @@ def dump(target, database, dest, algorithm, invariants):
     directory = os.path.dirname(dest)
     if not os.path.isdir(directory):
         os.makedirs(directory)
-    session = read_only_session(target, database)
+    session = target.snapshot_session(database)
     dumper = None
     dump_errors = tempfile.TemporaryFile()
     try:
         session.send("SELECT pg_export_snapshot();\n" + echo_marker())
         snapshot = session.collect(MARKER)[0].strip()
-        argv = [target.tool("pg_dump"), "-Fc", "--no-password", "--snapshot=" + snapshot,
-                "-f", dest] + target.connection_args(database)
-        dumper = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=dump_errors, env=target.env())
+        argv = [
+            target.tool("pg_dump"),
+            "-Fc",
+            "--no-password",
+            "--snapshot=" + snapshot,
+            "-f",
+            dest,
+        ] + target.connection_args(database)
+        dumper = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=dump_errors,
+            env=target.env(),
+        )
         result = fingerprint_in_session(session, algorithm)
-        counts = invariants_in_session(session, invariants)
+        counts = target.invariants_in_session(session, invariants)
         # Keep the exporting transaction open until pg_dump is done with the snapshot.
         code = dumper.wait()
         dumper = None
         if code != 0:
-            dump_errors.seek(0)
-            raise SqlError("pg_dump of %s exited %d: %s" % (
-                database, code, dump_errors.read().decode("utf-8", "replace").strip()[-2000:]))
+            raise tool_failure("pg_dump of %s" % database, code, dump_errors)
         session.finish("COMMIT;\n")
     except SqlError:
         session.abort()
@@ -210,23 +193,31 @@ def dump(target, database, dest, algorithm, invariants):
 
 def scratch_name(database):
     """Return a new database name for a restore that does not touch database yet."""
-    return ("%s_dr_%s" % (database[:40], secrets.token_hex(4))).lower()
+    return any_case_scratch_name(database).lower()
 
 
 def create_database(target, name):
-    target.query("postgres", "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8';"
-                 % quote_ident(name))
+    target.query("CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8';" % quote_ident(name))
 
 
 def drop_database(target, name):
-    target.query("postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE);" % quote_ident(name))
+    target.query("DROP DATABASE IF EXISTS %s WITH (FORCE);" % quote_ident(name))
 
 
 def pg_restore(target, archive, database):
-    argv = [target.tool("pg_restore"), "--no-password", "--exit-on-error", "--single-transaction",
-            "-d", database] + target.server_args() + [archive]
-    run_tool(argv, target.env(), "pg_restore of %s into %s" % (os.path.basename(archive),
-                                                              database))
+    argv = (
+        [
+            target.tool("pg_restore"),
+            "--no-password",
+            "--exit-on-error",
+            "--single-transaction",
+            "-d",
+            database,
+        ]
+        + target.server_args()
+        + [archive]
+    )
+    run_tool(argv, target.env(), "pg_restore of %s into %s" % (os.path.basename(archive), database))
 
 
 def swap_in(target, scratch, database):
@@ -237,12 +228,28 @@ def swap_in(target, scratch, database):
     old = None
     if database_exists(target, database):
         old = "%s_dr_old_%s" % (database[:36], secrets.token_hex(4))
-        target.query("postgres",
-                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                     "WHERE datname = %s AND pid <> pg_backend_pid();\n"
-                     "ALTER DATABASE %s RENAME TO %s;"
-                     % (quote_literal(database), quote_ident(database), quote_ident(old)))
-    target.query("postgres", "ALTER DATABASE %s RENAME TO %s;"
-                 % (quote_ident(scratch), quote_ident(database)))
+        end_other_sessions(target, database)
+        target.query("ALTER DATABASE %s RENAME TO %s;" % (quote_ident(database), quote_ident(old)))
+    target.query("ALTER DATABASE %s RENAME TO %s;" % (quote_ident(scratch), quote_ident(database)))
     if old:
         drop_database(target, old)
+
+
+def end_other_sessions(target, database):
+    """End every other session connected to database; return how many were ended."""
+    lines = target.query(
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
+        "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid();"
+        % quote_literal(database)
+    )
+    return int(lines[0]) if lines else 0
+
+
+def destroy(target, database):
+    """Drop database on purpose (a drill's disaster), ending its other sessions first.
+
+    Return what was done: {"sessions_ended": n}.
+    """
+    ended = end_other_sessions(target, database)
+    drop_database(target, database)
+    return {"sessions_ended": ended}

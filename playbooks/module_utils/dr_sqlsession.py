@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -49,16 +50,17 @@ class SqlSession(object):
     def __init__(self, argv, env, what):
         self.what = what
         self.stderr = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=self.stderr, env=env)
+        self.process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env
+        )
 
     def send(self, text):
         """Send statements to the client; raise SqlError if it has already exited."""
         try:
             self.process.stdin.write(text.encode("utf-8"))
             self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise SqlError(self.failure("connection closed while sending"))
+        except (BrokenPipeError, OSError) as error:
+            raise SqlError(self.failure("connection closed while sending")) from error
 
     def lines(self, marker):
         """Yield output lines (bytes, newline included) until the marker line; raise SqlError
@@ -111,6 +113,91 @@ class SqlSession(object):
         self.stderr.close()
 
 
+class SqlTarget(object):
+    """Where and how to reach a database server from this host; what every engine shares.
+
+    A subclass sets PASSWORD_VARIABLE (the client's own password variable) and MARKER, and
+    defines session(database), marker_statement() and snapshot_session(database).
+    """
+
+    PASSWORD_VARIABLE = ""
+    MARKER = ""
+
+    def __init__(self, host, port, user, bin_dir="", password_env=""):
+        self.host = host
+        self.port = int(port)
+        self.user = user
+        self.bin_dir = bin_dir or ""
+        self.password_env = password_env or ""
+
+    def check_password(self):
+        """Raise SqlError when the dataset names a password variable but none reached us."""
+        if self.password_env and not os.environ.get(self.PASSWORD_VARIABLE):
+            raise SqlError(
+                "environment variable %s (the dataset's password_env) is not set on "
+                "the controller, so no password reached the host" % self.password_env
+            )
+
+    def session(self, database=None):
+        raise NotImplementedError
+
+    def snapshot_session(self, database):
+        raise NotImplementedError
+
+    def marker_statement(self):
+        raise NotImplementedError
+
+    def query(self, sql, database=None):
+        """Run sql in its own session; return the output lines."""
+        session = self.session(database)
+        try:
+            session.send(sql + "\n" + self.marker_statement())
+            lines = session.collect(self.MARKER)
+            session.finish()
+        except SqlError:
+            session.abort()
+            raise
+        return lines
+
+    def invariants_in_session(self, session, invariants):
+        """Run each named query; return {name: number of violating rows}."""
+        counts = {}
+        for name, query in sorted(invariants.items()):
+            session.send(
+                "SELECT COUNT(*) FROM (%s) AS dr_invariant;\n%s"
+                % (query.strip().rstrip(";"), self.marker_statement())
+            )
+            lines = session.collect(self.MARKER)
+            counts[name] = int(lines[0]) if lines else 0
+        return counts
+
+    def read_snapshot(self, database, fingerprint_in_session, algorithm, invariants):
+        """Return (fingerprint, invariant counts) of a live database, read in one snapshot by
+        fingerprint_in_session(session, algorithm)."""
+        session = self.snapshot_session(database)
+        try:
+            result = fingerprint_in_session(session, algorithm)
+            counts = self.invariants_in_session(session, invariants)
+            session.finish("COMMIT;\n")
+        except SqlError:
+            session.abort()
+            raise
+        return result, counts
+
+
+def scratch_name(database):
+    """Return a new database name for a restore that does not touch database yet."""
+    return "%s_dr_%s" % (database[:40], secrets.token_hex(4))
+
+
+def tool_failure(what, code, errors):
+    """Given a tool's description, exit code and its stderr file, return a SqlError."""
+    errors.seek(0)
+    return SqlError(
+        "%s exited %d: %s" % (what, code, errors.read().decode("utf-8", "replace").strip()[-2000:])
+    )
+
+
 def hash_rows(lines, algorithm):
     """Given an iterator of row lines (bytes), return (row count, hex digest of the lines)."""
     digest = new_hash(algorithm)
@@ -125,14 +212,22 @@ def run_tool(argv, env, what, stdin_path=None, timeout=None):
     """Run a client tool to completion; raise SqlError with its stderr if it fails."""
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     try:
-        result = subprocess.run(argv, stdin=stdin, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env, timeout=timeout)
+        result = subprocess.run(
+            argv,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=timeout,
+        )
     finally:
         if stdin_path:
             stdin.close()
     if result.returncode != 0:
-        raise SqlError("%s exited %d: %s" % (what, result.returncode,
-                                             result.stderr.decode("utf-8", "replace").strip()[-2000:]))
+        raise SqlError(
+            "%s exited %d: %s"
+            % (what, result.returncode, result.stderr.decode("utf-8", "replace").strip()[-2000:])
+        )
     return result.stdout.decode("utf-8", "replace")
 
 

@@ -44,16 +44,23 @@ INTERVAL = 1.0
 SLACK = 0.5  # scheduling jitter of a probe thread on a busy 2-core machine
 TEST_ALERT = "DRTestNetworkFault"
 TEST_RULES = {
-    "groups": [{
-        "name": "dr-network-test",
-        "rules": [{
-            "alert": TEST_ALERT,
-            "expr": "time() - max by (target) (dr_network_outage_start_timestamp_seconds) >= 1",
-            "labels": {"severity": "page", "rule": "network.max_outage"},
-            "annotations": {"summary": "test: {{ $labels.target }} is down",
-                            "runbook_url": "https://dr-orchestrator.invalid/docs/runbooks.md"},
-        }],
-    }],
+    "groups": [
+        {
+            "name": "dr-network-test",
+            "rules": [
+                {
+                    "alert": TEST_ALERT,
+                    "expr": "time() - max by (target) "
+                    "(dr_network_outage_start_timestamp_seconds) >= 1",
+                    "labels": {"severity": "page", "rule": "network.max_outage"},
+                    "annotations": {
+                        "summary": "test: {{ $labels.target }} is down",
+                        "runbook_url": "https://dr-orchestrator.invalid/docs/runbooks.md",
+                    },
+                }
+            ],
+        }
+    ],
 }
 
 
@@ -99,10 +106,18 @@ def sandbox_config(base: Path, target_port: int) -> Path:
     """A private sandbox config with one TCP network path probed every second."""
     config_path = prepare_sandbox(base)
     document = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    document["network"] = {"paths": [{
-        "name": PATH_NAME, "kind": "tcp", "target": f"127.0.0.1:{target_port}",
-        "interval_seconds": INTERVAL, "timeout_seconds": 0.5, "failures_to_open": 2,
-    }]}
+    document["network"] = {
+        "paths": [
+            {
+                "name": PATH_NAME,
+                "kind": "tcp",
+                "target": f"127.0.0.1:{target_port}",
+                "interval_seconds": INTERVAL,
+                "timeout_seconds": 0.5,
+                "failures_to_open": 2,
+            }
+        ]
+    }
     config_path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     return config_path
 
@@ -128,21 +143,47 @@ def test_outage_alert_fires_delivers_resolves_and_ledger_has_one_fault(tmp_path:
     test_rules.write_text(yaml.safe_dump(TEST_RULES), encoding="utf-8")
     with listening(target_port) as listener:
         config_path = sandbox_config(tmp_path / "sandbox", target_port)
-        drctl = [sys.executable, "-m", "orchestrator", "-c", str(config_path), "-v", "serve",
-                 "--listen", metrics_address, "--no-run-due"]
+        drctl = [
+            sys.executable,
+            "-m",
+            "orchestrator",
+            "-c",
+            str(config_path),
+            "-v",
+            "serve",
+            "--listen",
+            metrics_address,
+            "--no-run-due",
+        ]
         with (
             webhook_receiver() as receiver,
             alertmanager_running(tmp_path / "am", example_alertmanager_config(receiver)) as am,
-            running(drctl, ready=lambda: metrics_ready(metrics_address),
-                    log_path=tmp_path / "serve.log", what="drctl serve", timeout=60),
-            prometheus_running(tmp_path / "prom", prometheus_config(
-                {EXPORTER_JOB: [metrics_address]}, rule_files=[RULES_FILE, test_rules],
-                alertmanager_url=am.url)) as prometheus,
+            running(
+                drctl,
+                ready=lambda: metrics_ready(metrics_address),
+                log_path=tmp_path / "serve.log",
+                what="drctl serve",
+                timeout=60,
+            ),
+            prometheus_running(
+                tmp_path / "prom",
+                prometheus_config(
+                    {EXPORTER_JOB: [metrics_address]},
+                    rule_files=[RULES_FILE, test_rules],
+                    alertmanager_url=am.url,
+                ),
+            ) as prometheus,
         ):
-            wait_until(lambda: prometheus.targets_up(EXPORTER_JOB), timeout=30,
-                       what="Prometheus scraping drctl serve")
-            wait_until(lambda: sample(prometheus, f'dr_network_up{{target="{PATH_NAME}"}}')
-                       == ["1"], timeout=30, what="the path seen up")
+            wait_until(
+                lambda: prometheus.targets_up(EXPORTER_JOB),
+                timeout=30,
+                what="Prometheus scraping drctl serve",
+            )
+            wait_until(
+                lambda: sample(prometheus, f'dr_network_up{{target="{PATH_NAME}"}}') == ["1"],
+                timeout=30,
+                what="the path seen up",
+            )
             groups = urllib.request.urlopen(f"{prometheus.url}/api/v1/rules", timeout=5).read()
             loaded = yaml.safe_load(groups)["data"]["groups"]
             real = {g["name"] for g in yaml.safe_load(RULES_FILE.read_text())["groups"]}
@@ -150,8 +191,11 @@ def test_outage_alert_fires_delivers_resolves_and_ledger_has_one_fault(tmp_path:
 
             broken_at = time.time()
             listener.stop()
-            wait_until(lambda: bool(prometheus.firing(TEST_ALERT)), timeout=30,
-                       what=f"{TEST_ALERT} firing in Prometheus")
+            wait_until(
+                lambda: bool(prometheus.firing(TEST_ALERT)),
+                timeout=30,
+                what=f"{TEST_ALERT} firing in Prometheus",
+            )
             delivered = receiver.wait_for_alert("/pager", TEST_ALERT, timeout=30)
             assert delivered["labels"]["target"] == PATH_NAME
             assert sample(prometheus, f'dr_network_up{{target="{PATH_NAME}"}}') == ["0"]
@@ -161,13 +205,18 @@ def test_outage_alert_fires_delivers_resolves_and_ledger_has_one_fault(tmp_path:
             receiver.wait_for_alert("/pager", TEST_ALERT, status="resolved", timeout=30)
             assert not prometheus.firing(TEST_ALERT)
             # every rule of the real file evaluated against live data without error
-            bad = [(g["name"], r["name"], r.get("lastError"))
-                   for g in yaml.safe_load(urllib.request.urlopen(
-                       f"{prometheus.url}/api/v1/rules", timeout=5).read())["data"]["groups"]
-                   for r in g["rules"] if r.get("health") == "err"]
+            bad = [
+                (g["name"], r["name"], r.get("lastError"))
+                for g in yaml.safe_load(
+                    urllib.request.urlopen(f"{prometheus.url}/api/v1/rules", timeout=5).read()
+                )["data"]["groups"]
+                for r in g["rules"]
+                if r.get("health") == "err"
+            ]
             assert bad == []
-            downtime = sample(prometheus,
-                              f'dr_network_downtime_seconds_total{{target="{PATH_NAME}"}}')
+            downtime = sample(
+                prometheus, f'dr_network_downtime_seconds_total{{target="{PATH_NAME}"}}'
+            )
             assert float(downtime[0]) > 0
 
     catalog = Catalog(f"sqlite:///{tmp_path / 'sandbox' / 'state' / 'catalog.sqlite'}")

@@ -16,7 +16,10 @@ def test_playbooks_pass_ansible_lint() -> None:
     bin_dir = Path(sys.executable).parent
     result = subprocess.run(
         [str(bin_dir / "ansible-lint"), "--offline", "--profile", "production", *playbooks],
-        cwd=PLAYBOOKS, capture_output=True, text=True, timeout=600,
+        cwd=PLAYBOOKS,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "NO_COLOR": "1"},
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -47,16 +47,18 @@ def db_password() -> str:
 
 
 @pytest.fixture(scope="module")
-def pg_sites(postgres_server: PostgresServer, postgres_server_b: PostgresServer,
-             db_password: str) -> tuple[PostgresServer, PostgresServer]:
+def pg_sites(
+    postgres_server: PostgresServer, postgres_server_b: PostgresServer, db_password: str
+) -> tuple[PostgresServer, PostgresServer]:
     for server in (postgres_server, postgres_server_b):
         ensure_pg_account(server, db_password)
     return postgres_server, postgres_server_b
 
 
 @pytest.fixture(scope="module")
-def mariadb_sites(mariadb_server: MariaDbServer, mariadb_server_b: MariaDbServer,
-                  db_password: str) -> tuple[MariaDbServer, MariaDbServer]:
+def mariadb_sites(
+    mariadb_server: MariaDbServer, mariadb_server_b: MariaDbServer, db_password: str
+) -> tuple[MariaDbServer, MariaDbServer]:
     for server in (mariadb_server, mariadb_server_b):
         ensure_mariadb_account(server, db_password)
     return mariadb_server, mariadb_server_b
@@ -70,15 +72,19 @@ def passwords(monkeypatch: pytest.MonkeyPatch, db_password: str) -> Iterator[str
 
 
 @pytest.fixture()
-def s3_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3_site_a: S3Server,
-              s3_site_b: S3Server) -> dict[str, dict[str, object]]:
+def s3_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3_site_a: S3Server, s3_site_b: S3Server
+) -> dict[str, dict[str, object]]:
     """Two locked buckets, one per S3 site, reached through AWS profiles (as documented)."""
     credentials = tmp_path / "aws-credentials"
     sites = {"primary": ("drctl-primary", s3_site_a), "offsite": ("drctl-offsite", s3_site_b)}
-    credentials.write_text("".join(
-        f"[{profile}]\naws_access_key_id = {server.access_key}\n"
-        f"aws_secret_access_key = {server.secret_key}\n\n"
-        for profile, server in sites.values()))
+    credentials.write_text(
+        "".join(
+            f"[{profile}]\naws_access_key_id = {server.access_key}\n"
+            f"aws_secret_access_key = {server.secret_key}\n\n"
+            for profile, server in sites.values()
+        )
+    )
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config-absent"))
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
@@ -86,14 +92,20 @@ def s3_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3_site_a: S3Serv
     stores = {}
     for name, (profile, server) in sites.items():
         bucket = create_locked_bucket(server, f"dr-{name}-{secrets.token_hex(4)}")
-        stores[name] = {"url": f"s3://{bucket}/core-banking", "endpoint_url": server.endpoint_url,
-                        "region": server.region, "profile": profile}
+        stores[name] = {
+            "url": f"s3://{bucket}/core-banking",
+            "endpoint_url": server.endpoint_url,
+            "region": server.region,
+            "profile": profile,
+        }
     return stores
 
 
 def seed_pg_ledger(server: PostgresServer, database: str) -> None:
     """Create a small ledger owned by the backup account, with awkward values on purpose."""
-    psql(server, f"""
+    psql(
+        server,
+        f"""
 SET ROLE {DB_USER};
 CREATE TABLE accounts (id integer PRIMARY KEY, holder text NOT NULL, branch text NOT NULL,
                        balance_cents bigint NOT NULL DEFAULT 0);
@@ -112,15 +124,22 @@ UPDATE accounts a SET balance_cents = s.total FROM
   (SELECT account_id, sum(amount_cents) AS total FROM postings GROUP BY account_id) s
   WHERE a.id = s.account_id;
 INSERT INTO notes VALUES ('Zürich 账务', 0.1), ('\\N', NULL), (NULL, 1e300);
-""", database)
+""",
+        database,
+    )
 
 
-def site_beds(prod: SshHost, dr: SshHost, pg: tuple[PostgresServer, PostgresServer] | None = None,
-              maria: tuple[MariaDbServer, MariaDbServer] | None = None,
-              prod_known_hosts: Path | None = None) -> dict[str, SiteBed]:
+def site_beds(
+    prod: SshHost,
+    dr: SshHost,
+    pg: tuple[PostgresServer, PostgresServer] | None = None,
+    maria: tuple[MariaDbServer, MariaDbServer] | None = None,
+    prod_known_hosts: Path | None = None,
+) -> dict[str, SiteBed]:
     return {
-        "production": SiteBed(prod, pg[0] if pg else None, maria[0] if maria else None,
-                              prod_known_hosts),
+        "production": SiteBed(
+            prod, pg[0] if pg else None, maria[0] if maria else None, prod_known_hosts
+        ),
         "disaster-recovery": SiteBed(dr, pg[1] if pg else None, maria[1] if maria else None),
         "verification": SiteBed(dr, pg[1] if pg else None, maria[1] if maria else None),
     }
@@ -137,23 +156,32 @@ def grep_secret(paths: list[Path], secret: str) -> list[str]:
 
 
 def test_postgresql_backup_offsite_restore_over_ssh(
-    tmp_path: Path, sshd_host: SshHost, sshd_host_b: SshHost,
-    pg_sites: tuple[PostgresServer, PostgresServer], passwords: str,
-    s3_stores: dict[str, dict[str, object]], capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    sshd_host: SshHost,
+    sshd_host_b: SshHost,
+    pg_sites: tuple[PostgresServer, PostgresServer],
+    passwords: str,
+    s3_stores: dict[str, dict[str, object]],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     source, target = pg_sites
     database = pg_create_owned_database(source, new_database_name("corebank"))
     seed_pg_ledger(source, database)
-    config_path = build_config(tmp_path, site_beds(sshd_host, sshd_host_b, pg=pg_sites),
-                               stores=s3_stores, databases={"ledger": database},
-                               datasets=("ledger",))
+    config_path = build_config(
+        tmp_path,
+        site_beds(sshd_host, sshd_host_b, pg=pg_sites),
+        stores=s3_stores,
+        databases={"ledger": database},
+        datasets=("ledger",),
+    )
 
     assert main(["-c", str(config_path), "backup"]) == 0
     assert main(["-c", str(config_path), "copy-offsite"]) == 0
     config = load_checked_config(config_path)
     with open_runtime(config) as runtime:
-        outcome = run_restore(runtime, "core-banking", store_name="offsite",
-                              site_name="disaster-recovery")
+        outcome = run_restore(
+            runtime, "core-banking", store_name="offsite", site_name="disaster-recovery"
+        )
     restored = outcome.datasets[0]
     assert restored.differences == ()
     assert restored.invariant_violations == {"balance_equals_sum_of_postings": 0}
@@ -162,10 +190,12 @@ def test_postgresql_backup_offsite_restore_over_ssh(
     assert set(objects) == {"accounts", "postings", "notes"}
     # The restored database at the DR site really holds the same rows.
     assert psql(target, "SELECT count(*) FROM postings;", database).strip() == str(LEDGER_ROWS)
-    left = psql(source, "SELECT md5(string_agg(p::text, ',' ORDER BY id)) FROM postings p;",
-                database)
-    right = psql(target, "SELECT md5(string_agg(p::text, ',' ORDER BY id)) FROM postings p;",
-                 database)
+    left = psql(
+        source, "SELECT md5(string_agg(p::text, ',' ORDER BY id)) FROM postings p;", database
+    )
+    right = psql(
+        target, "SELECT md5(string_agg(p::text, ',' ORDER BY id)) FROM postings p;", database
+    )
     assert left == right
     # The password never reached events, the catalog, the stores or the work directory.
     assert grep_secret([tmp_path], passwords) == []
@@ -173,7 +203,9 @@ def test_postgresql_backup_offsite_restore_over_ssh(
 
 
 def seed_mariadb_cards(server: MariaDbServer, database: str) -> None:
-    mariadb_sql(server, f"""
+    mariadb_sql(
+        server,
+        f"""
 CREATE TABLE cards (id INT PRIMARY KEY, holder VARCHAR(80) NOT NULL, pan_hash BINARY(16),
                     limit_cents BIGINT, note TEXT, issued DATETIME(3)) CHARACTER SET utf8mb4;
 CREATE TABLE events (at TIMESTAMP(3) NULL, body TEXT) CHARACTER SET utf8mb4;
@@ -183,59 +215,90 @@ INSERT INTO cards
          IF(i % 40 = 0, NULL, IF(i % 41 = 0, 'NULL', CONCAT('line\\nwith\\ttab ', i))),
          TIMESTAMP('2026-01-01') + INTERVAL i MINUTE FROM n;
 INSERT INTO events VALUES ('2026-11-23 02:00:00.125', 'opened'), (NULL, NULL), (NULL, 'NULL');
-""", database)
+""",
+        database,
+    )
 
 
 def test_mariadb_backup_offsite_restore_over_ssh(
-    tmp_path: Path, sshd_host: SshHost, sshd_host_b: SshHost,
-    mariadb_sites: tuple[MariaDbServer, MariaDbServer], passwords: str,
-    s3_stores: dict[str, dict[str, object]], capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    sshd_host: SshHost,
+    sshd_host_b: SshHost,
+    mariadb_sites: tuple[MariaDbServer, MariaDbServer],
+    passwords: str,
+    s3_stores: dict[str, dict[str, object]],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     source, target = mariadb_sites
     database = new_database_name("cards")
     mariadb_sql(source, f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4;")
     seed_mariadb_cards(source, database)
-    config_path = build_config(tmp_path, site_beds(sshd_host, sshd_host_b, maria=mariadb_sites),
-                               stores=s3_stores, databases={"cards": database},
-                               datasets=("cards",))
+    config_path = build_config(
+        tmp_path,
+        site_beds(sshd_host, sshd_host_b, maria=mariadb_sites),
+        stores=s3_stores,
+        databases={"cards": database},
+        datasets=("cards",),
+    )
 
     assert main(["-c", str(config_path), "backup"]) == 0
     assert main(["-c", str(config_path), "copy-offsite"]) == 0
     with open_runtime(load_checked_config(config_path)) as runtime:
-        outcome = run_restore(runtime, "core-banking", store_name="offsite",
-                              site_name="disaster-recovery")
+        outcome = run_restore(
+            runtime, "core-banking", store_name="offsite", site_name="disaster-recovery"
+        )
     restored = outcome.datasets[0]
     assert restored.differences == ()
     objects = restored.manifest.fingerprint["objects"]
     assert objects["cards"]["rows"] == LEDGER_ROWS and objects["events"]["rows"] == 3
-    query = ("SELECT MD5(GROUP_CONCAT(CONCAT_WS('|', id, holder, HEX(pan_hash), note) "
-             "ORDER BY id)) FROM cards;")
+    query = (
+        "SELECT MD5(GROUP_CONCAT(CONCAT_WS('|', id, holder, HEX(pan_hash), note) "
+        "ORDER BY id)) FROM cards;"
+    )
     assert mariadb_sql(source, query, database) == mariadb_sql(target, query, database)
     assert grep_secret([tmp_path], passwords) == []
     capsys.readouterr()
 
 
 def recorded_points(config_path: Path) -> list[object]:
-    with open_runtime(load_checked_config(config_path)) as runtime, \
-            runtime.catalog.begin() as connection:
+    with (
+        open_runtime(load_checked_config(config_path)) as runtime,
+        runtime.catalog.begin() as connection,
+    ):
         return list(cat.list_recovery_points(connection))
 
 
 def test_site_failover_drill_end_to_end(
-    tmp_path: Path, sshd_host: SshHost, sshd_host_b: SshHost,
-    pg_sites: tuple[PostgresServer, PostgresServer], passwords: str,
-    s3_stores: dict[str, dict[str, object]], capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    sshd_host: SshHost,
+    sshd_host_b: SshHost,
+    pg_sites: tuple[PostgresServer, PostgresServer],
+    passwords: str,
+    s3_stores: dict[str, dict[str, object]],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     source, target = pg_sites
     database = new_database_name("corebank")
     for server in pg_sites:
         pg_create_owned_database(server, database)
-    config_path = build_config(tmp_path, site_beds(sshd_host, sshd_host_b, pg=pg_sites),
-                               stores=s3_stores, databases={"ledger": database},
-                               datasets=("ledger",))
+    config_path = build_config(
+        tmp_path,
+        site_beds(sshd_host, sshd_host_b, pg=pg_sites),
+        stores=s3_stores,
+        databases={"ledger": database},
+        datasets=("ledger",),
+    )
     capsys.readouterr()
-    code = main(["-c", str(config_path), "--json", "drill", "run",
-                 str(REPO / "drills" / "site-failover.yml")])
+    code = main(
+        [
+            "-c",
+            str(config_path),
+            "--json",
+            "drill",
+            "run",
+            str(REPO / "drills" / "site-failover.yml"),
+        ]
+    )
     result = json.loads(capsys.readouterr().out)
     assert code == 0, result["steps"]
     assert result["passed"] is True
@@ -255,15 +318,25 @@ def test_site_failover_drill_end_to_end(
 
 
 def test_host_with_wrong_key_is_refused(
-    tmp_path: Path, sshd_host: SshHost, sshd_host_b: SshHost,
-    pg_sites: tuple[PostgresServer, PostgresServer], passwords: str,
-    s3_stores: dict[str, dict[str, object]], capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    sshd_host: SshHost,
+    sshd_host_b: SshHost,
+    pg_sites: tuple[PostgresServer, PostgresServer],
+    passwords: str,
+    s3_stores: dict[str, dict[str, object]],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert sshd_host.wrong_known_hosts is not None
-    beds = site_beds(sshd_host, sshd_host_b, pg=pg_sites,
-                     prod_known_hosts=sshd_host.wrong_known_hosts)
-    config_path = build_config(tmp_path, beds, stores=s3_stores,
-                               databases={"ledger": "corebank_absent"}, datasets=("ledger",))
+    beds = site_beds(
+        sshd_host, sshd_host_b, pg=pg_sites, prod_known_hosts=sshd_host.wrong_known_hosts
+    )
+    config_path = build_config(
+        tmp_path,
+        beds,
+        stores=s3_stores,
+        databases={"ledger": "corebank_absent"},
+        datasets=("ledger",),
+    )
     capsys.readouterr()
     assert main(["-c", str(config_path), "backup"]) == 3
     error = capsys.readouterr().err
@@ -273,14 +346,22 @@ def test_host_with_wrong_key_is_refused(
 
 
 def test_unreachable_host_ends_in_exit_3_with_nothing_recorded(
-    tmp_path: Path, netns_hosts: dict[str, NetnsHost], sshd_host_b: SshHost,
-    pg_sites: tuple[PostgresServer, PostgresServer], passwords: str,
-    s3_stores: dict[str, dict[str, object]], capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    netns_hosts: dict[str, NetnsHost],
+    sshd_host_b: SshHost,
+    pg_sites: tuple[PostgresServer, PostgresServer],
+    passwords: str,
+    s3_stores: dict[str, dict[str, object]],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     production = netns_hosts["production"]
-    config_path = build_config(tmp_path, site_beds(production.host, sshd_host_b, pg=pg_sites),
-                               stores=s3_stores, databases={"ledger": "corebank_absent"},
-                               datasets=("ledger",))
+    config_path = build_config(
+        tmp_path,
+        site_beds(production.host, sshd_host_b, pg=pg_sites),
+        stores=s3_stores,
+        databases={"ledger": "corebank_absent"},
+        datasets=("ledger",),
+    )
     production.partition("drop")
     try:
         capsys.readouterr()
@@ -293,21 +374,33 @@ def test_unreachable_host_ends_in_exit_3_with_nothing_recorded(
 
 
 def test_transfer_cut_midway_counts_nothing_and_next_run_succeeds(
-    tmp_path: Path, sshd_host: SshHost, sshd_host_b: SshHost,
-    pg_sites: tuple[PostgresServer, PostgresServer], passwords: str,
-    s3_stores: dict[str, dict[str, object]], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    sshd_host: SshHost,
+    sshd_host_b: SshHost,
+    pg_sites: tuple[PostgresServer, PostgresServer],
+    passwords: str,
+    s3_stores: dict[str, dict[str, object]],
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     source, _ = pg_sites
     database = pg_create_owned_database(source, new_database_name("corebank"))
     seed_pg_ledger(source, database)
     # Incompressible bytes, so the dump spans many transfer blocks.
-    psql(source, f"SET ROLE {DB_USER}; CREATE TABLE blobs (id int PRIMARY KEY, body bytea);"
-         "INSERT INTO blobs SELECT i, decode(string_agg(md5(i::text || j::text), ''), 'hex') "
-         "FROM generate_series(1, 64) i, generate_series(1, 256) j GROUP BY i;", database)
-    config_path = build_config(tmp_path, site_beds(sshd_host, sshd_host_b, pg=pg_sites),
-                               stores=s3_stores, databases={"ledger": database},
-                               datasets=("ledger",))
+    psql(
+        source,
+        f"SET ROLE {DB_USER}; CREATE TABLE blobs (id int PRIMARY KEY, body bytea);"
+        "INSERT INTO blobs SELECT i, decode(string_agg(md5(i::text || j::text), ''), 'hex') "
+        "FROM generate_series(1, 64) i, generate_series(1, 256) j GROUP BY i;",
+        database,
+    )
+    config_path = build_config(
+        tmp_path,
+        site_beds(sshd_host, sshd_host_b, pg=pg_sites),
+        stores=s3_stores,
+        databases={"ledger": database},
+        datasets=("ledger",),
+    )
     from orchestrator.actions import backup as backup_action
     from orchestrator.integrations.transfer import read_blocks
 
@@ -330,7 +423,8 @@ def test_transfer_cut_midway_counts_nothing_and_next_run_succeeds(
     points = recorded_points(config_path)
     assert len(points) == 1
     with open_runtime(load_checked_config(config_path)) as runtime:
-        outcome = run_restore(runtime, "core-banking", store_name="primary",
-                              site_name="disaster-recovery")
+        outcome = run_restore(
+            runtime, "core-banking", store_name="primary", site_name="disaster-recovery"
+        )
     assert outcome.datasets[0].differences == ()
     assert outcome.datasets[0].recovery_point_id == points[0].id

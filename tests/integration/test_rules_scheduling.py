@@ -34,12 +34,18 @@ ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']
 
 
 def drctl_subprocess(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "orchestrator", *args], capture_output=True,
-                          text=True, timeout=600, env=ENV)
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=ENV,
+    )
 
 
-def drctl(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-          ) -> tuple[int, str]:
+def drctl(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str]:
     """Run drctl in-process with the rules commands registered (whether or not cli.py has
     the call yet); return (exit code, stdout)."""
     original = cli.make_parser
@@ -80,10 +86,16 @@ def test_run_due_catches_up_after_a_crash_and_second_pass_runs_nothing(tmp_path:
     config = load_checked_config(seeded_sandbox(tmp_path / "sb"))
     with open_runtime(config) as runtime:
         with runtime.catalog.begin() as connection:  # a pass that crashed mid-backup
-            connection.execute(cat.jobs.insert().values(
-                kind="due:backup", subject=SYSTEM, state="running",
-                lock_key=f"due:backup:{SYSTEM}", owner=f"{socket.gethostname()}:{dead_pid()}",
-                started_at=cat.now() - 3600))
+            connection.execute(
+                cat.jobs.insert().values(
+                    kind="due:backup",
+                    subject=SYSTEM,
+                    state="running",
+                    lock_key=f"due:backup:{SYSTEM}",
+                    owner=f"{socket.gethostname()}:{dead_pid()}",
+                    started_at=cat.now() - 3600,
+                )
+            )
         first = run_due_pass(runtime)
         assert first.released_stale == 1
         outcomes = {o.kind: o for o in first.outcomes}
@@ -91,13 +103,18 @@ def test_run_due_catches_up_after_a_crash_and_second_pass_runs_nothing(tmp_path:
         assert outcomes["copy_offsite"].status == "succeeded", outcomes["copy_offsite"]
         assert outcomes["retention"].status == "succeeded"
         verify_installed = importlib.util.find_spec(VERIFY_MODULE) is not None
-        assert outcomes["verify"].status == ("succeeded" if verify_installed else "unavailable"), \
+        assert outcomes["verify"].status == ("succeeded" if verify_installed else "unavailable"), (
             outcomes["verify"]
+        )
         points = catalog_rows(runtime, cat.recovery_points)
         assert sorted(p.dataset for p in points) == sorted(
-            d.name for d in config.model.system(SYSTEM).datasets)
-        offsite = {c.recovery_point_id for c in catalog_rows(runtime, cat.copies)
-                   if c.store == "offsite" and c.verified_at is not None}
+            d.name for d in config.model.system(SYSTEM).datasets
+        )
+        offsite = {
+            c.recovery_point_id
+            for c in catalog_rows(runtime, cat.copies)
+            if c.store == "offsite" and c.verified_at is not None
+        }
         assert offsite == {p.id for p in points}
 
         second = run_due_pass(runtime)
@@ -119,9 +136,16 @@ print(json.dumps([[o.kind, o.subject, o.status] for o in result.outcomes]))
 
 def test_two_passes_at_once_never_run_the_same_job(tmp_path: Path) -> None:
     config_path = seeded_sandbox(tmp_path / "sb")
-    passes = [subprocess.Popen([sys.executable, "-c", PASS_SCRIPT, str(config_path)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-              for _ in range(2)]
+    passes = [
+        subprocess.Popen(
+            [sys.executable, "-c", PASS_SCRIPT, str(config_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        for _ in range(2)
+    ]
     results = []
     for process in passes:
         out, err = process.communicate(timeout=600)
@@ -152,20 +176,39 @@ def _fake_points(runtime: Runtime, count: int, *, store_recent: int | None = Non
             os.utime(directory / "manifest.json", (written, written))
         day = time.strftime("%Y-%m-%d", time.gmtime(written + 8 * 3600))
         with runtime.catalog.begin() as connection:
-            cat.record_recovery_point(connection, {
-                "id": point_id, "system": SYSTEM, "dataset": "ledger", "engine": "sqlite",
-                "business_date": day, "started_at": written - 60, "finished_at": written,
-                "source_site": "production", "source_host": "prod-core-1",
-                "hash_algorithm": "sha256", "manifest_sha256": "0" * 64, "total_bytes": 2,
-                "file_count": 0, "status": "complete"})
-            cat.record_copy(connection, point_id, "primary", "production", written_at=written,
-                            verified_at=written)
+            cat.record_recovery_point(
+                connection,
+                {
+                    "id": point_id,
+                    "system": SYSTEM,
+                    "dataset": "ledger",
+                    "engine": "sqlite",
+                    "business_date": day,
+                    "started_at": written - 60,
+                    "finished_at": written,
+                    "source_site": "production",
+                    "source_host": "prod-core-1",
+                    "hash_algorithm": "sha256",
+                    "manifest_sha256": "0" * 64,
+                    "total_bytes": 2,
+                    "file_count": 0,
+                    "status": "complete",
+                },
+            )
+            cat.record_copy(
+                connection,
+                point_id,
+                "primary",
+                "production",
+                written_at=written,
+                verified_at=written,
+            )
         ids.append(point_id)
     return ids
 
 
 def test_retention_deletes_old_generations_records_approver_and_keeps_the_floor(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config_path = prepare_sandbox(tmp_path / "sb")
     data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
@@ -178,8 +221,16 @@ def test_retention_deletes_old_generations_records_approver_and_keeps_the_floor(
             run_retention(runtime, dry_run=False, approver=None)
     code, out = drctl(monkeypatch, capsys, "-c", str(config_path), "retention", "--dry-run")
     assert code == 0 and "summary: 3 copy(ies) would delete" in out, out
-    code, out = drctl(monkeypatch, capsys, "-c", str(config_path), "--json", "retention",
-                      "--approver", "张三 (运维主管)")
+    code, out = drctl(
+        monkeypatch,
+        capsys,
+        "-c",
+        str(config_path),
+        "--json",
+        "retention",
+        "--approver",
+        "张三 (运维主管)",
+    )
     assert code == 0, out
     result = json.loads(out)
     deleted = {d["recovery_point_id"] for d in result["deletions"]}
@@ -191,11 +242,16 @@ def test_retention_deletes_old_generations_records_approver_and_keeps_the_floor(
     with open_runtime(config) as runtime:
         rows = {c.recovery_point_id: c for c in catalog_rows(runtime, cat.copies)}
     assert {pid for pid, c in rows.items() if c.status == "deleted"} == deleted
-    assert all(rows[pid].approver == "张三 (运维主管)" and "rotation" in rows[pid].delete_reason
-               for pid in deleted)
+    assert all(
+        rows[pid].approver == "张三 (运维主管)" and "rotation" in rows[pid].delete_reason
+        for pid in deleted
+    )
     code, out = drctl(monkeypatch, capsys, "-c", str(config_path), "--json", "status")
-    rotation = next(f for f in json.loads(out)["findings"]
-                    if f["rule"] == "backup.rotation" and f["subject"] == "core-banking/ledger")
+    rotation = next(
+        f
+        for f in json.loads(out)["findings"]
+        if f["rule"] == "backup.rotation" and f["subject"] == "core-banking/ledger"
+    )
     assert rotation["status"] == "compliant", rotation
 
 
@@ -208,7 +264,7 @@ def drilled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def test_status_after_a_drill_shows_every_rule_with_status_and_clause(
-        drilled: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    drilled: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out = drctl(monkeypatch, capsys, "-c", str(drilled), "--json", "status")
     report = json.loads(out)
@@ -232,14 +288,14 @@ def test_status_after_a_drill_shows_every_rule_with_status_and_clause(
 
 
 def test_status_at_a_year_without_calendar_data_is_unknown(
-        drilled: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    drilled: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = drctl(monkeypatch, capsys, "-c", str(drilled), "--json", "status", "--at",
-                      "2031-06-01")
+    code, out = drctl(
+        monkeypatch, capsys, "-c", str(drilled), "--json", "status", "--at", "2031-06-01"
+    )
     findings = json.loads(out)["findings"]
     interval = [f for f in findings if f["rule"] == "backup.full_interval"]
-    assert interval and all(f["status"] == "unknown" and "2027" in f["reason"]
-                            for f in interval)
+    assert interval and all(f["status"] == "unknown" and "2027" in f["reason"] for f in interval)
     drill = next(f for f in findings if f["rule"] == "drill.yearly")
     assert drill["status"] == "non_compliant" and code == 1
     code, _out = drctl(monkeypatch, capsys, "-c", str(drilled), "status", "--at", "yesterday")

@@ -43,14 +43,22 @@ def new_bucket(server: S3Server, *, locked: bool = True) -> str:
 
 
 def make_store(server: S3Server, bucket: str, name: str = "primary") -> S3Store:
-    return S3Store(name, "production", bucket=bucket, prefix="points", client=s3_client(server),
-                   rotation_seconds=ROTATION, endpoint_url=server.endpoint_url,
-                   region=server.region, part_bytes=PART)
+    return S3Store(
+        name,
+        "production",
+        bucket=bucket,
+        prefix="points",
+        client=s3_client(server),
+        rotation_seconds=ROTATION,
+        endpoint_url=server.endpoint_url,
+        region=server.region,
+        part_bytes=PART,
+    )
 
 
 def chunks_of(data: bytes, size: int = MiB) -> Iterator[bytes]:
     for start in range(0, len(data), size):
-        yield data[start:start + size]
+        yield data[start : start + size]
 
 
 def sha(data: bytes) -> str:
@@ -70,7 +78,7 @@ def test_multipart_upload_streams_with_sha256_on_every_part(s3_site_a: S3Server)
     key = "core/ledger/20261123T020000Z-abcdef/data/dump.bin"
     store.write_stream(key, chunks_of(data), size=len(data), sha256=sha(data))
     head = store.head(key)
-    parts = [data[i:i + PART] for i in range(0, len(data), PART)]
+    parts = [data[i : i + PART] for i in range(0, len(data), PART)]
     assert head["ChecksumSHA256"] == composite_checksum(hashlib.sha256(p).digest() for p in parts)
     assert head["ChecksumType"] == "COMPOSITE"
     assert head["Metadata"]["sha256"] == sha(data)
@@ -143,8 +151,9 @@ def test_locked_point_cannot_be_deleted_and_drctl_reports_it(s3_site_a: S3Server
     data_key, manifest_key = write_point(store)
     head = store.head(manifest_key)
     with pytest.raises(ClientError, match="AccessDenied"):
-        store.client.delete_object(Bucket=store.bucket, Key=store.object_key(manifest_key),
-                                   VersionId=head["VersionId"])
+        store.client.delete_object(
+            Bucket=store.bucket, Key=store.object_key(manifest_key), VersionId=head["VersionId"]
+        )
     with pytest.raises(RetentionLocked) as raised:
         store.delete_point("core", "ledger", "20261123T020000Z-0a0b0c")
     message = str(raised.value)
@@ -163,12 +172,16 @@ def test_locked_point_retention_cannot_be_shortened(s3_site_a: S3Server) -> None
     earlier = head["ObjectLockRetainUntilDate"] - timedelta(days=1)
     with pytest.raises(ClientError, match="AccessDenied"):
         store.client.put_object_retention(
-            Bucket=store.bucket, Key=store.object_key(manifest_key), VersionId=head["VersionId"],
-            Retention={"Mode": "COMPLIANCE", "RetainUntilDate": earlier})
+            Bucket=store.bucket,
+            Key=store.object_key(manifest_key),
+            VersionId=head["VersionId"],
+            Retention={"Mode": "COMPLIANCE", "RetainUntilDate": earlier},
+        )
     with pytest.raises(RetentionLocked, match="refused to set retention"):
         store.set_point_retention("core", "ledger", "20261123T020000Z-0a0b0c", earlier)
-    assert store.head(manifest_key)["ObjectLockRetainUntilDate"] == head[
-        "ObjectLockRetainUntilDate"]
+    assert (
+        store.head(manifest_key)["ObjectLockRetainUntilDate"] == head["ObjectLockRetainUntilDate"]
+    )
 
 
 def test_unlocked_point_is_deleted_with_every_version(s3_site_a: S3Server) -> None:
@@ -207,9 +220,7 @@ def count_calls(store: S3Store, operation: str) -> list[int]:
     return calls
 
 
-def test_cross_endpoint_copy_streams_and_verifies(
-    s3_site_a: S3Server, s3_site_b: S3Server
-) -> None:
+def test_cross_endpoint_copy_streams_and_verifies(s3_site_a: S3Server, s3_site_b: S3Server) -> None:
     source = make_store(s3_site_a, new_bucket(s3_site_a))
     destination = make_store(s3_site_b, new_bucket(s3_site_b), name="offsite")
     data = os.urandom(2 * PART + 99)
@@ -270,14 +281,26 @@ def test_copy_offsite_copies_a_point_between_s3_sites(
         key = f"core/ledger/{point}/data/{path}"
         source.write_stream(key, [data], size=len(data), sha256=sha(data))
         entries.append(FileEntry(path, len(data), sha(data)))
-    manifest = Manifest(point, "core", "ledger", "files", "2026-11-23", "t0", "t1",
-                        "production", "host-a", "sha256", tuple(entries))
+    manifest = Manifest(
+        point,
+        "core",
+        "ledger",
+        "files",
+        "2026-11-23",
+        "t0",
+        "t1",
+        "production",
+        "host-a",
+        "sha256",
+        tuple(entries),
+    )
     raw = serialise_manifest(manifest)
     copy_point(source, destination, manifest, raw, manifest_digest(raw))
     assert destination.read_bytes(f"core/ledger/{point}/{MANIFEST_NAME}") == raw
     for path, data in files.items():
         assert destination.head(f"core/ledger/{point}/data/{path}")["Metadata"]["sha256"] == sha(
-            data)
+            data
+        )
 
 
 MEMORY_PROBE = """
@@ -307,9 +330,19 @@ print(json.dumps({"before_kib": before, "after_kib": after, "size": store.size("
 def test_200_mb_streaming_upload_keeps_memory_flat(s3_site_a: S3Server) -> None:
     bucket = new_bucket(s3_site_a)
     result = subprocess.run(
-        [sys.executable, "-c", MEMORY_PROBE, s3_site_a.endpoint_url, s3_site_a.access_key,
-         s3_site_a.secret_key, bucket],
-        capture_output=True, text=True, timeout=300, check=True,
+        [
+            sys.executable,
+            "-c",
+            MEMORY_PROBE,
+            s3_site_a.endpoint_url,
+            s3_site_a.access_key,
+            s3_site_a.secret_key,
+            bucket,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
         cwd=Path(__file__).resolve().parents[2],
     )
     measured = json.loads(result.stdout)

@@ -20,11 +20,15 @@ from tests.fixtures.process import free_port
 MiB = 1 << 20
 
 
-def target(host: SshHost, known_hosts: Path | None = None, port: int | None = None
-           ) -> SshTarget:
-    return SshTarget(label="store offsite", address=host.address, port=port or host.port,
-                     user=host.user, known_hosts=known_hosts or host.known_hosts,
-                     private_key=host.client_key)
+def target(host: SshHost, known_hosts: Path | None = None, port: int | None = None) -> SshTarget:
+    return SshTarget(
+        label="store offsite",
+        address=host.address,
+        port=port or host.port,
+        user=host.user,
+        known_hosts=known_hosts or host.known_hosts,
+        private_key=host.client_key,
+    )
 
 
 @pytest.fixture
@@ -38,7 +42,7 @@ def store(sshd_host: SshHost) -> Iterator[SftpStore]:
 
 def chunks_of(data: bytes, size: int = MiB) -> Iterator[bytes]:
     for start in range(0, len(data), size):
-        yield data[start:start + size]
+        yield data[start : start + size]
 
 
 def sha(data: bytes) -> str:
@@ -57,7 +61,9 @@ def test_round_trip_with_digest_and_listing(store: SftpStore) -> None:
     assert store.exists(key) and not store.exists(f"core/ledger/{point}/data/other")
     assert store.written_at(key) > 0
     assert sorted(store.list_keys(f"core/ledger/{point}")) == [
-        f"core/ledger/{point}/data/dump.bin", f"core/ledger/{point}/manifest.json"]
+        f"core/ledger/{point}/data/dump.bin",
+        f"core/ledger/{point}/manifest.json",
+    ]
     assert list(store.list_points()) == [("core", "ledger", point)]
     store.delete_point("core", "ledger", point)
     assert list(store.list_points()) == [("core", "ledger", point)][:0]
@@ -123,7 +129,7 @@ def test_sftp_host_files_from_inventory_vars(sshd_host: SshHost) -> None:
         "ansible_user": sshd_host.user,
         "ansible_ssh_private_key_file": str(sshd_host.client_key),
         "ansible_ssh_common_args": f"-o UserKnownHostsFile={sshd_host.known_hosts} "
-                                   "-o StrictHostKeyChecking=yes",
+        "-o StrictHostKeyChecking=yes",
     }
     files = open_sftp_host("db-a", hostvars)
     spool = sshd_host.root_dir / f"spool-{uuid.uuid4().hex[:8]}"
@@ -139,9 +145,12 @@ def test_sftp_host_files_from_inventory_vars(sshd_host: SshHost) -> None:
 
 
 def test_sftp_host_with_wrong_dr_known_hosts_is_refused(sshd_host: SshHost) -> None:
-    hostvars = {"ansible_host": sshd_host.address, "ansible_port": sshd_host.port,
-                "ansible_user": sshd_host.user,
-                "ansible_ssh_private_key_file": str(sshd_host.client_key),
-                "dr_known_hosts": str(sshd_host.wrong_known_hosts)}
+    hostvars = {
+        "ansible_host": sshd_host.address,
+        "ansible_port": sshd_host.port,
+        "ansible_user": sshd_host.user,
+        "ansible_ssh_private_key_file": str(sshd_host.client_key),
+        "dr_known_hosts": str(sshd_host.wrong_known_hosts),
+    }
     with pytest.raises(HostKeyRefused, match="db-a"):
         open_sftp_host("db-a", hostvars)

@@ -21,13 +21,18 @@ from tests.fixtures.process import free_port
 from tests.fixtures.s3 import S3Server, create_locked_bucket, s3_client
 
 
-def use_profiles(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                 servers: dict[str, S3Server]) -> None:
+def use_profiles(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, servers: dict[str, S3Server]
+) -> None:
     """Point the standard AWS chain at a credentials file with one profile per server."""
     lines = []
     for profile, server in servers.items():
-        lines += [f"[{profile}]", f"aws_access_key_id = {server.access_key}",
-                  f"aws_secret_access_key = {server.secret_key}", ""]
+        lines += [
+            f"[{profile}]",
+            f"aws_access_key_id = {server.access_key}",
+            f"aws_secret_access_key = {server.secret_key}",
+            "",
+        ]
     credentials = tmp_path / "aws-credentials"
     credentials.write_text("\n".join(lines))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
@@ -45,10 +50,15 @@ def write_config(tmp_path: Path, stores: list[dict[str, Any]]) -> LoadedConfig:
     return load_config(path)
 
 
-def s3_store(name: str, site: str, server: S3Server, bucket: str, profile: str
-             ) -> dict[str, Any]:
-    return {"name": name, "site": site, "url": f"s3://{bucket}/dr", "profile": profile,
-            "endpoint_url": server.endpoint_url, "region": server.region}
+def s3_store(name: str, site: str, server: S3Server, bucket: str, profile: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "site": site,
+        "url": f"s3://{bucket}/dr",
+        "profile": profile,
+        "endpoint_url": server.endpoint_url,
+        "region": server.region,
+    }
 
 
 def sites(tmp_path: Path) -> tuple[str, str]:
@@ -64,10 +74,13 @@ def test_check_store_says_what_a_plain_bucket_lacks(
     s3_client(s3_site_a).create_bucket(Bucket=plain)
     locked = create_locked_bucket(s3_site_b, f"dr-locked-{uuid.uuid4().hex[:8]}")
     production, offsite = sites(tmp_path)
-    config = write_config(tmp_path, [
-        s3_store("primary", production, s3_site_a, plain, "site-a"),
-        s3_store("offsite", offsite, s3_site_b, locked, "site-b"),
-    ])
+    config = write_config(
+        tmp_path,
+        [
+            s3_store("primary", production, s3_site_a, plain, "site-a"),
+            s3_store("offsite", offsite, s3_site_b, locked, "site-b"),
+        ],
+    )
     store = open_store(config, "offsite")
     assert isinstance(store, S3Store)
     assert store.rotation_seconds == 7 * 86400
@@ -85,24 +98,31 @@ def test_check_store_reports_an_unreachable_endpoint(
     use_profiles(monkeypatch, tmp_path, {"site-a": s3_site_a})
     gone = S3Server(f"http://127.0.0.1:{free_port()}", "x", "y")
     production, offsite = sites(tmp_path)
-    config = write_config(tmp_path, [
-        s3_store("primary", production, gone, "dr-a", "site-a"),
-        s3_store("offsite", offsite, s3_site_a, "dr-b", "site-a"),
-    ])
+    config = write_config(
+        tmp_path,
+        [
+            s3_store("primary", production, gone, "dr-a", "site-a"),
+            s3_store("offsite", offsite, s3_site_a, "dr-b", "site-a"),
+        ],
+    )
     problems = check_store(config, "primary")
     assert len(problems) == 1 and gone.endpoint_url in problems[0]
     assert "unreachable" in problems[0]
 
 
-def test_sftp_store_from_config_and_its_host_key_check(
-    sshd_host: SshHost, tmp_path: Path
-) -> None:
+def test_sftp_store_from_config_and_its_host_key_check(sshd_host: SshHost, tmp_path: Path) -> None:
     production, offsite = sites(tmp_path)
     url = f"sftp://{sshd_host.user}@{sshd_host.address}:{sshd_host.port}{sshd_host.root_dir}/st"
-    stores = [{"name": "primary", "site": production, "url": f"file://{tmp_path}/primary"},
-              {"name": "offsite", "site": offsite, "url": url,
-               "known_hosts": str(sshd_host.known_hosts),
-               "private_key": str(sshd_host.client_key)}]
+    stores = [
+        {"name": "primary", "site": production, "url": f"file://{tmp_path}/primary"},
+        {
+            "name": "offsite",
+            "site": offsite,
+            "url": url,
+            "known_hosts": str(sshd_host.known_hosts),
+            "private_key": str(sshd_host.client_key),
+        },
+    ]
     config = write_config(tmp_path, stores)
     store = open_store(config, "offsite")
     assert isinstance(store, SftpStore) and store.root == f"{sshd_host.root_dir}/st"

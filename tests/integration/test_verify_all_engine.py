@@ -25,12 +25,28 @@ def write_point(store: Path, point: str, algorithm: str, files: dict[str, bytes]
     for name, data in files.items():
         (root / "data" / name).parent.mkdir(parents=True, exist_ok=True)
         (root / "data" / name).write_bytes(data)
-        chunks = tuple(hashlib.new(algorithm, data[i:i + CHUNK]).hexdigest()
-                       for i in range(0, len(data), CHUNK)) if len(data) > CHUNK else ()
-        entries.append(FileEntry(name, len(data), hashlib.new(algorithm, data).hexdigest(),
-                                 chunks))
-    manifest = Manifest(point, "sys", "files", "files", "2026-01-01", "2026-01-01T00:00:00Z",
-                        "2026-01-01T00:01:00Z", "prod", "host", algorithm, tuple(entries))
+        chunks = (
+            tuple(
+                hashlib.new(algorithm, data[i : i + CHUNK]).hexdigest()
+                for i in range(0, len(data), CHUNK)
+            )
+            if len(data) > CHUNK
+            else ()
+        )
+        entries.append(FileEntry(name, len(data), hashlib.new(algorithm, data).hexdigest(), chunks))
+    manifest = Manifest(
+        point,
+        "sys",
+        "files",
+        "files",
+        "2026-01-01",
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:01:00Z",
+        "prod",
+        "host",
+        algorithm,
+        tuple(entries),
+    )
     (root / "manifest.json").write_bytes(serialise_manifest(manifest))
 
 
@@ -40,26 +56,54 @@ def store_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path,
     monkeypatch.setattr(verify, "CHUNK_BYTES", CHUNK)
     store = tmp_path / "store"
     rng = os.urandom
-    write_point(store, "20260101T000000Z-000001", "sha256",
-                {"big.bin": rng(5 * CHUNK + 123), "small/a.txt": b"hello\n"})
-    write_point(store, "20260101T000000Z-000002", "sm3",
-                {"ledger.dump": rng(3 * CHUNK), "empty": b""})
+    write_point(
+        store,
+        "20260101T000000Z-000001",
+        "sha256",
+        {"big.bin": rng(5 * CHUNK + 123), "small/a.txt": b"hello\n"},
+    )
+    write_point(
+        store, "20260101T000000Z-000002", "sm3", {"ledger.dump": rng(3 * CHUNK), "empty": b""}
+    )
     (store / "sys" / "files" / "20260102T000000Z-000003" / "data").mkdir(parents=True)
     (tmp_path / "inventory.ini").write_text("[production]\nhost ansible_connection=local\n")
     (tmp_path / "off").mkdir()
     config = {
-        "version": 1, "inventory": "inventory.ini",
+        "version": 1,
+        "inventory": "inventory.ini",
         "evidence": {"accountable_person": "test"},
-        "sites": [{"name": "prod", "role": "production", "host": "host",
-                   "data_root": str(tmp_path / "p"), "spool": str(tmp_path / "s")},
-                  {"name": "dr", "role": "disaster_recovery", "host": "host",
-                   "data_root": str(tmp_path / "d"), "spool": str(tmp_path / "s")}],
-        "stores": [{"name": "primary", "url": f"file://{store}", "site": "prod"},
-                   {"name": "offsite", "url": f"file://{tmp_path / 'off'}", "site": "dr"}],
-        "systems": [{"name": "sys", "production_site": "prod", "disaster_recovery_site": "dr",
-                     "primary_store": "primary", "offsite_store": "offsite",
-                     "datasets": [{"name": "files", "engine": "files", "category": "programs",
-                                   "path": "files"}]}],
+        "sites": [
+            {
+                "name": "prod",
+                "role": "production",
+                "host": "host",
+                "data_root": str(tmp_path / "p"),
+                "spool": str(tmp_path / "s"),
+            },
+            {
+                "name": "dr",
+                "role": "disaster_recovery",
+                "host": "host",
+                "data_root": str(tmp_path / "d"),
+                "spool": str(tmp_path / "s"),
+            },
+        ],
+        "stores": [
+            {"name": "primary", "url": f"file://{store}", "site": "prod"},
+            {"name": "offsite", "url": f"file://{tmp_path / 'off'}", "site": "dr"},
+        ],
+        "systems": [
+            {
+                "name": "sys",
+                "production_site": "prod",
+                "disaster_recovery_site": "dr",
+                "primary_store": "primary",
+                "offsite_store": "offsite",
+                "datasets": [
+                    {"name": "files", "engine": "files", "category": "programs", "path": "files"}
+                ],
+            }
+        ],
     }
     path = tmp_path / "dr.yml"
     path.write_text(yaml.safe_dump(config))
@@ -67,7 +111,8 @@ def store_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path,
 
 
 def test_clean_store_passes_with_sm3_and_chunks_and_ignores_incomplete(
-        store_config: tuple[Path, Path]) -> None:
+    store_config: tuple[Path, Path],
+) -> None:
     path, _store = store_config
     with open_runtime(load_checked_config(path)) as runtime:
         result = verify.scan(runtime, workers=2)
@@ -78,7 +123,8 @@ def test_clean_store_passes_with_sm3_and_chunks_and_ignores_incomplete(
 
 
 def test_a_flipped_byte_in_one_chunk_is_named_with_its_offset(
-        store_config: tuple[Path, Path]) -> None:
+    store_config: tuple[Path, Path],
+) -> None:
     path, store = store_config
     big = store / "sys" / "files" / "20260101T000000Z-000001" / "data" / "big.bin"
     data = bytearray(big.read_bytes())
@@ -92,7 +138,8 @@ def test_a_flipped_byte_in_one_chunk_is_named_with_its_offset(
 
 
 def test_a_flipped_byte_in_an_sm3_point_fails_the_cli(
-        store_config: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    store_config: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     path, store = store_config
     dump = store / "sys" / "files" / "20260101T000000Z-000002" / "data" / "ledger.dump"
     data = bytearray(dump.read_bytes())

@@ -79,11 +79,14 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 
 
 def test_plan_with_a_seed_is_identical_twice_and_meets_both_bars(
-        sandbox: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    first_code, first = run_cli(capsys, "-c", str(sandbox), "--json", "verify", "--plan",
-                                "--seed", "7")
-    second_code, second = run_cli(capsys, "-c", str(sandbox), "--json", "verify", "--plan",
-                                  "--seed", "7")
+    sandbox: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first_code, first = run_cli(
+        capsys, "-c", str(sandbox), "--json", "verify", "--plan", "--seed", "7"
+    )
+    second_code, second = run_cli(
+        capsys, "-c", str(sandbox), "--json", "verify", "--plan", "--seed", "7"
+    )
     assert first_code == second_code == 0
     assert first == second
     plan = json.loads(first)
@@ -103,8 +106,9 @@ def test_default_seed_is_derived_from_the_period_and_previous_evidence(sandbox: 
     assert previous == plan.seed_derivation["previous_evidence_sha256"]
 
 
-@pytest.mark.parametrize("tamper", ["flip", "truncate", "missing", "extra", "edited_manifest",
-                                    "traversal_manifest"])
+@pytest.mark.parametrize(
+    "tamper", ["flip", "truncate", "missing", "extra", "edited_manifest", "traversal_manifest"]
+)
 def test_verify_all_names_tampering(pristine: Path, tamper: str) -> None:
     point = point_dir(pristine, "offsite", "config")
     file, relative = a_data_file(point)
@@ -119,8 +123,7 @@ def test_verify_all_names_tampering(pristine: Path, tamper: str) -> None:
         (point / "data" / "planted.sh").write_text("echo hi\n")
         relative = "planted.sh"
     elif tamper == "edited_manifest":
-        manifest.write_text(manifest.read_text().replace('"engine": "files"',
-                                                         '"engine": "files" '))
+        manifest.write_text(manifest.read_text().replace('"engine": "files"', '"engine": "files" '))
         relative = "manifest.json"
     else:
         data = json.loads(manifest.read_text())
@@ -134,8 +137,12 @@ def test_verify_all_names_tampering(pristine: Path, tamper: str) -> None:
     problem = result.problems[0]
     assert (problem.store, problem.file) == ("offsite", relative)
     assert problem.recovery_point.endswith(point.name)
-    expected_kind = {"flip": "mismatch", "truncate": "truncated", "missing": "missing",
-                     "extra": "extra"}.get(tamper, "manifest")
+    expected_kind = {
+        "flip": "mismatch",
+        "truncate": "truncated",
+        "missing": "missing",
+        "extra": "extra",
+    }.get(tamper, "manifest")
     assert problem.kind == expected_kind
     if tamper in ("flip", "truncate", "edited_manifest"):
         assert problem.expected and problem.actual and problem.expected != problem.actual
@@ -147,8 +154,11 @@ def test_verify_all_clean_sandbox_checks_every_file_of_both_stores(sandbox: Path
     config = load_checked_config(sandbox)
     with open_runtime(config) as runtime:
         result = scan(runtime, workers=2)
-    stored = [p for p in (sandbox.parent / "stores").rglob("*")
-              if p.is_file() and p.name != "manifest.json"]
+    stored = [
+        p
+        for p in (sandbox.parent / "stores").rglob("*")
+        if p.is_file() and p.name != "manifest.json"
+    ]
     assert result.ok, [p.describe() for p in result.problems]
     assert result.points == 10
     assert result.bytes == sum(p.stat().st_size for p in stored)
@@ -192,7 +202,8 @@ def test_check_item_names_a_flipped_byte_with_both_digests(pristine: Path) -> No
 
 
 def test_verify_passes_wipes_the_enclave_and_writes_evidence(
-        sandbox: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sandbox: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out = run_cli(capsys, "-c", str(sandbox), "--json", "verify")
     assert code == 0, out
     outcome = json.loads(out)
@@ -207,16 +218,19 @@ def test_verify_passes_wipes_the_enclave_and_writes_evidence(
     assert report["kind"] == "verify" and report["seed"] == outcome["seed"]
     assert report["plan"]["sample"]["meets_bars"]
     assert {row["id"] for row in report["recovery_points"]} == {
-        item["recovery_point"] for item in outcome["items"]}
+        item["recovery_point"] for item in outcome["items"]
+    }
     assert report["enclave"]["wipe"]["paths"]
     config = load_checked_config(sandbox)
     with open_runtime(config) as runtime, runtime.catalog.begin() as connection:
-        row = connection.execute(cat.verifications.select().where(
-            cat.verifications.c.id == outcome["verification"])).one()
+        row = connection.execute(
+            cat.verifications.select().where(cat.verifications.c.id == outcome["verification"])
+        ).one()
         assert row.counted and row.status == "passed"
         assert row.evidence_manifest_sha256 and row.seed == outcome["seed"]
-        verified = [cat.get_recovery_point(connection, item["recovery_point"])
-                    for item in outcome["items"]]
+        verified = [
+            cat.get_recovery_point(connection, item["recovery_point"]) for item in outcome["items"]
+        ]
     assert all(point.last_verified_at for point in verified)
     with open_runtime(config) as runtime:
         following = build_plan(runtime)
@@ -224,13 +238,21 @@ def test_verify_passes_wipes_the_enclave_and_writes_evidence(
 
 
 def test_flipped_byte_in_a_sampled_file_fails_the_check_and_names_it(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config_path = build_sandbox(tmp_path / "sb")
-    code, out = run_cli(capsys, "-c", str(config_path), "--json", "verify", "--plan",
-                        "--seed", "11")
+    code, out = run_cli(
+        capsys, "-c", str(config_path), "--json", "verify", "--plan", "--seed", "11"
+    )
     item = json.loads(out)["items"][0]
-    point = config_path.parent / "stores" / item["store"] / SYSTEM / item["dataset"] / item[
-        "recovery_point"]
+    point = (
+        config_path.parent
+        / "stores"
+        / item["store"]
+        / SYSTEM
+        / item["dataset"]
+        / item["recovery_point"]
+    )
     file, relative = a_data_file(point)
     flip_byte(file)
     code, out = run_cli(capsys, "-c", str(config_path), "verify", "--seed", "11")
@@ -240,8 +262,9 @@ def test_flipped_byte_in_a_sampled_file_fails_the_check_and_names_it(
     config = load_checked_config(config_path)
     with open_runtime(config) as runtime, runtime.catalog.begin() as connection:
         point_row = cat.get_recovery_point(connection, item["recovery_point"])
-        check = connection.execute(cat.verifications.select().where(
-            cat.verifications.c.kind == "sample")).one()
+        check = connection.execute(
+            cat.verifications.select().where(cat.verifications.c.kind == "sample")
+        ).one()
     assert point_row.status == "bad"
     assert check.status == "failed" and check.counted
     report = json.loads((Path(check.evidence_path) / "report.json").read_text())
@@ -251,7 +274,8 @@ def test_flipped_byte_in_a_sampled_file_fails_the_check_and_names_it(
 
 
 def test_a_store_that_is_down_aborts_with_exit_3_and_counts_nothing(
-        pristine: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pristine: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     offsite = pristine.parent / "stores" / "offsite"
     offsite.rename(offsite.with_name("offsite-unplugged"))
     config = load_checked_config(pristine)

@@ -28,10 +28,12 @@ NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC).timestamp()
 def loaded(tmp_path: Path) -> LoadedConfig:
     config_path = prepare_sandbox(tmp_path / "sandbox")
     document = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    document["network"] = {"paths": [
-        {"name": "dc-dr", "kind": "tcp", "target": "127.0.0.1:9", "interval_seconds": 1},
-        {"name": "egress", "kind": "tcp", "target": "127.0.0.1:9", "interval_seconds": 1},
-    ]}
+    document["network"] = {
+        "paths": [
+            {"name": "dc-dr", "kind": "tcp", "target": "127.0.0.1:9", "interval_seconds": 1},
+            {"name": "egress", "kind": "tcp", "target": "127.0.0.1:9", "interval_seconds": 1},
+        ]
+    }
     config_path.write_text(yaml.safe_dump(document), encoding="utf-8")
     return load_checked_config(config_path)
 
@@ -39,8 +41,11 @@ def loaded(tmp_path: Path) -> LoadedConfig:
 def scrape(config: LoadedConfig, catalog: Catalog, at: float) -> dict[tuple, float]:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(CatalogCollector(config, catalog, clock=lambda: at))
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in registry.collect() for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in registry.collect()
+        for s in family.samples
+    }
 
 
 def test_collector_exports_ledger_backups_and_rule_status(loaded: LoadedConfig) -> None:
@@ -53,19 +58,34 @@ def test_collector_exports_ledger_backups_and_rule_status(loaded: LoadedConfig) 
     for _ in range(9):
         monitor.probe_round(catalog, clock=lambda: next(ticks))
     with catalog.begin() as connection:
-        cat.record_recovery_point(connection, {
-            "id": "20261124T000000Z-abcdef", "system": "core-banking", "dataset": "ledger",
-            "engine": "sqlite", "business_date": "2026-11-23", "started_at": NOW - 3600,
-            "finished_at": NOW - 3500, "source_site": "production", "source_host": "h",
-            "hash_algorithm": "sha256", "manifest_sha256": "0" * 64, "total_bytes": 4096,
-            "file_count": 1, "status": "complete"})
+        cat.record_recovery_point(
+            connection,
+            {
+                "id": "20261124T000000Z-abcdef",
+                "system": "core-banking",
+                "dataset": "ledger",
+                "engine": "sqlite",
+                "business_date": "2026-11-23",
+                "started_at": NOW - 3600,
+                "finished_at": NOW - 3500,
+                "source_site": "production",
+                "source_host": "h",
+                "hash_algorithm": "sha256",
+                "manifest_sha256": "0" * 64,
+                "total_bytes": 4096,
+                "file_count": 1,
+                "status": "complete",
+            },
+        )
     samples = scrape(loaded, catalog, NOW - 1)
     dc = (("target", "dc-dr"),)
     assert samples[("dr_network_downtime_seconds_total", dc)] == 3.0
     assert samples[("dr_network_observed_seconds_total", dc)] == 9.0  # live up to the scrape
     assert samples[("dr_network_probes_total", (("target", "dc-dr"), ("vantage", "local")))] == 9
-    assert samples[("dr_network_probe_failures_total",
-                    (("target", "dc-dr"), ("vantage", "local")))] == 3
+    assert (
+        samples[("dr_network_probe_failures_total", (("target", "dc-dr"), ("vantage", "local")))]
+        == 3
+    )
     assert samples[("dr_network_up", dc)] == 1.0
     assert ("dr_network_outage_start_timestamp_seconds", dc) not in samples
     assert samples[("dr_network_last_outage_end_timestamp_seconds", dc)] == NOW - 5
@@ -79,12 +99,17 @@ def test_collector_exports_ledger_backups_and_rule_status(loaded: LoadedConfig) 
     assert samples[("dr_backup_last_size_bytes", ledger)] == 4096
     assert samples[("dr_backup_working_days_since_last_success", ledger)] == 1
     assert samples[("dr_backup_max_working_days_objective", ledger)] == 1
-    status = {(dict(k[1])["rule"], dict(k[1])["subject"], dict(k[1])["status"]): v
-              for k, v in samples.items() if k[0] == "dr_rule_status"}
+    status = {
+        (dict(k[1])["rule"], dict(k[1])["subject"], dict(k[1])["status"]): v
+        for k, v in samples.items()
+        if k[0] == "dr_rule_status"
+    }
     assert status[("network.availability", "dc-dr", "unknown")] == 1  # monitored 8 s this year
     assert status[("network.availability", "dc-dr", "compliant")] == 0
-    assert all(samples[("dr_scrape_collector_success", (("collector", name),))] == 1
-               for name in ("backups", "offsite", "verification", "drills", "network", "rules"))
+    assert all(
+        samples[("dr_scrape_collector_success", (("collector", name),))] == 1
+        for name in ("backups", "offsite", "verification", "drills", "network", "rules")
+    )
     rows = network_status(SimpleNamespace(config=loaded, catalog=catalog), NOW - 1)
     assert [r["path"] for r in rows] == ["dc-dr", "egress"]
     assert rows[0]["calendar_year"]["downtime_seconds"] == 3.0
@@ -108,8 +133,7 @@ def test_open_fault_exports_its_start(loaded: LoadedConfig) -> None:
     catalog.close()
 
 
-def test_unreadable_catalog_reports_collector_failure(loaded: LoadedConfig, tmp_path: Path
-                                                      ) -> None:
+def test_unreadable_catalog_reports_collector_failure(loaded: LoadedConfig, tmp_path: Path) -> None:
     catalog = Catalog(loaded.catalog_url)
     collector = CatalogCollector(loaded, catalog, clock=lambda: NOW)
     catalog.engine.dispose()
@@ -118,8 +142,11 @@ def test_unreadable_catalog_reports_collector_failure(loaded: LoadedConfig, tmp_
     try:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(collector)
-        samples = {(s.name, s.labels.get("collector")): s.value
-                   for family in registry.collect() for s in family.samples}
+        samples = {
+            (s.name, s.labels.get("collector")): s.value
+            for family in registry.collect()
+            for s in family.samples
+        }
     finally:
         (tmp_path / "sandbox" / "state").chmod(0o700)
     if samples.get(("dr_scrape_collector_success", "network")) == 1:

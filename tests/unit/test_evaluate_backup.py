@@ -55,8 +55,11 @@ def test_full_interval_before_cutoff_belongs_to_the_previous_business_date() -> 
 
 
 def test_full_interval_past_gap_this_year_is_partial() -> None:
-    points = [point("ledger", date(2024, 3, 4)), point("ledger", date(2024, 3, 7)),
-              point("ledger", date(2024, 3, 8))]
+    points = [
+        point("ledger", date(2024, 3, 4)),
+        point("ledger", date(2024, 3, 7)),
+        point("ledger", date(2024, 3, 8)),
+    ]
     finding = one("backup.full_interval", snapshot(points), local(date(2024, 3, 8), 22), LEDGER)
     assert finding.status is Status.PARTIAL
     assert "2024-03-04 → 2024-03-07 (3)" in finding.reason
@@ -79,9 +82,11 @@ def test_full_interval_with_no_history_is_unknown_and_a_dataset_never_backed_up_
 
 
 def test_full_interval_ignores_bad_and_future_points() -> None:
-    points = [point("ledger", date(2024, 3, 4)),
-              point("ledger", date(2024, 3, 5), status="bad"),
-              point("ledger", date(2024, 3, 7))]
+    points = [
+        point("ledger", date(2024, 3, 4)),
+        point("ledger", date(2024, 3, 5), status="bad"),
+        point("ledger", date(2024, 3, 7)),
+    ]
     finding = one("backup.full_interval", snapshot(points), local(date(2024, 3, 6), 10), LEDGER)
     assert finding.status is Status.NON_COMPLIANT  # the bad one does not count, 03-07 is later
 
@@ -107,8 +112,11 @@ def test_rotation_copy_deleted_before_seven_days_is_non_compliant() -> None:
 
 def test_rotation_fewer_than_eight_generations_after_deletions_is_non_compliant() -> None:
     points = daily_points("ledger", date(2024, 3, 1), 12)
-    rows = [c for p in points[:6] for c in copies(p, primary="deleted", offsite="deleted",
-                                                   deleted_after=10 * 86400.0)]
+    rows = [
+        c
+        for p in points[:6]
+        for c in copies(p, primary="deleted", offsite="deleted", deleted_after=10 * 86400.0)
+    ]
     rows += [c for p in points[6:] for c in copies(p)]
     finding = one("backup.rotation", snapshot(points, rows), local(date(2024, 3, 20), 22), LEDGER)
     assert finding.status is Status.NON_COMPLIANT
@@ -116,17 +124,26 @@ def test_rotation_fewer_than_eight_generations_after_deletions_is_non_compliant(
 
 
 def test_rotation_stricter_site_period_judges_deletions_against_it() -> None:
-    pack = with_rule(PACK, "backup.rotation", thresholds={
-        **PACK.get("backup.rotation").thresholds,
-        "min_days": replace(PACK.get("backup.rotation").threshold("min_days"),
-                            value=PACK.get("backup.rotation").value("min_days") * 3)})
+    pack = with_rule(
+        PACK,
+        "backup.rotation",
+        thresholds={
+            **PACK.get("backup.rotation").thresholds,
+            "min_days": replace(
+                PACK.get("backup.rotation").threshold("min_days"),
+                value=PACK.get("backup.rotation").value("min_days") * 3,
+            ),
+        },
+    )
     points = daily_points("ledger", date(2024, 3, 1), 12)
     rows = [c for p in points[1:] for c in copies(p)]
     rows += copies(points[0], primary="deleted", deleted_after=10 * 86400.0)
     at = local(date(2024, 3, 25), 22)
     assert one("backup.rotation", snapshot(points, rows), at, LEDGER).status is Status.COMPLIANT
-    assert one("backup.rotation", snapshot(points, rows), at, LEDGER,
-               pack=pack).status is Status.NON_COMPLIANT
+    assert (
+        one("backup.rotation", snapshot(points, rows), at, LEDGER, pack=pack).status
+        is Status.NON_COMPLIANT
+    )
 
 
 def test_rotation_lost_generation_is_partial_and_no_points_is_unknown() -> None:
@@ -182,8 +199,12 @@ def test_offsite_late_copy_is_partial_and_no_points_is_unknown() -> None:
 
 def test_operation_logs_young_history_kept_is_compliant() -> None:
     points = daily_points("oplogs", date(2024, 3, 1), 20)
-    finding = one("logs.operation_retention", snapshot(points), local(date(2024, 3, 20), 22),
-                  "core-banking/oplogs")
+    finding = one(
+        "logs.operation_retention",
+        snapshot(points),
+        local(date(2024, 3, 20), 22),
+        "core-banking/oplogs",
+    )
     assert finding.status is Status.COMPLIANT
     assert "rotation keeps 184 d" in finding.measured
 
@@ -191,26 +212,37 @@ def test_operation_logs_young_history_kept_is_compliant() -> None:
 def test_operation_logs_older_history_dropped_too_early_is_non_compliant() -> None:
     first = date(2024, 1, 1)
     points = daily_points("oplogs", first, 200)
-    rows = [c for p in points[:190] for c in copies(p, primary="deleted", offsite="deleted",
-                                                     deleted_after=8 * 86400.0)]
+    rows = [
+        c
+        for p in points[:190]
+        for c in copies(p, primary="deleted", offsite="deleted", deleted_after=8 * 86400.0)
+    ]
     rows += [c for p in points[190:] for c in copies(p)]
-    finding = one("logs.operation_retention", snapshot(points, rows),
-                  local(first + timedelta(days=200), 22), "core-banking/oplogs")
+    finding = one(
+        "logs.operation_retention",
+        snapshot(points, rows),
+        local(first + timedelta(days=200), 22),
+        "core-banking/oplogs",
+    )
     assert finding.status is Status.NON_COMPLIANT
     assert "deleted before 184 days" in finding.reason
 
 
 def test_operation_logs_not_backed_up_is_unknown() -> None:
-    finding = one("logs.operation_retention", snapshot([point("ledger", date(2024, 3, 1))]),
-                  local(date(2024, 3, 2), 22), "core-banking/oplogs")
+    finding = one(
+        "logs.operation_retention",
+        snapshot([point("ledger", date(2024, 3, 1))]),
+        local(date(2024, 3, 2), 22),
+        "core-banking/oplogs",
+    )
     assert finding.status is Status.UNKNOWN
 
 
 def _with_accounting() -> Config:
     data = config_dict()
     data["systems"][0]["datasets"].append(
-        {"name": "changes", "engine": "files", "category": "accounting_changes",
-         "path": "changes"})
+        {"name": "changes", "engine": "files", "category": "accounting_changes", "path": "changes"}
+    )
     return Config.model_validate(data)
 
 
@@ -223,16 +255,22 @@ def test_accounting_retention_compliant_non_compliant_unknown() -> None:
     config = _with_accounting()
     subject = "core-banking/changes"
     at = local(date(2024, 3, 20), 22)
-    assert one("logs.accounting_retention", snapshot(), at, subject,
-               config=config).status is Status.UNKNOWN
+    assert (
+        one("logs.accounting_retention", snapshot(), at, subject, config=config).status
+        is Status.UNKNOWN
+    )
     points = daily_points("changes", date(2024, 3, 1), 20)
-    assert one("logs.accounting_retention", snapshot(points), at, subject,
-               config=config).status is Status.COMPLIANT
-    rows = [c for p in points[:5] for c in copies(p, primary="deleted", offsite="deleted",
-                                                   deleted_after=8 * 86400.0)]
+    assert (
+        one("logs.accounting_retention", snapshot(points), at, subject, config=config).status
+        is Status.COMPLIANT
+    )
+    rows = [
+        c
+        for p in points[:5]
+        for c in copies(p, primary="deleted", offsite="deleted", deleted_after=8 * 86400.0)
+    ]
     rows += [c for p in points[5:] for c in copies(p)]
-    finding = one("logs.accounting_retention", snapshot(points, rows), at, subject,
-                  config=config)
+    finding = one("logs.accounting_retention", snapshot(points, rows), at, subject, config=config)
     assert finding.status is Status.NON_COMPLIANT and "1096" in finding.reason
 
 
@@ -248,21 +286,28 @@ def test_content_all_five_declared_and_backed_up_is_compliant() -> None:
 
 def test_content_missing_category_is_non_compliant_naming_it() -> None:
     data = config_dict()
-    data["systems"][0]["datasets"] = [d for d in data["systems"][0]["datasets"]
-                                      if d["category"] != "audit"]
-    finding = one("backup.content", snapshot(), local(date(2024, 3, 1)), "core-banking",
-                  config=Config.model_validate(data))
+    data["systems"][0]["datasets"] = [
+        d for d in data["systems"][0]["datasets"] if d["category"] != "audit"
+    ]
+    finding = one(
+        "backup.content",
+        snapshot(),
+        local(date(2024, 3, 1)),
+        "core-banking",
+        config=Config.model_validate(data),
+    )
     assert finding.status is Status.NON_COMPLIANT and "安全审计数据" in finding.reason
 
 
 def test_content_declared_not_backed_up_is_partial_and_no_categories_unknown() -> None:
     points = [point(name, date(2024, 3, 1)) for name in DATASETS if name != "audit"]
     at = local(date(2024, 3, 1), 22)
-    assert one("backup.content", snapshot(points), at,
-               "core-banking").status is Status.PARTIAL
+    assert one("backup.content", snapshot(points), at, "core-banking").status is Status.PARTIAL
     pack = with_rule(PACK, "backup.content", required_categories=())
-    assert one("backup.content", snapshot(points), at, "core-banking",
-               pack=pack).status is Status.UNKNOWN
+    assert (
+        one("backup.content", snapshot(points), at, "core-banking", pack=pack).status
+        is Status.UNKNOWN
+    )
 
 
 def test_every_rule_is_judged_for_the_sandbox_config() -> None:

@@ -34,12 +34,15 @@ HISTORY = [point("ledger", date(2024, 1, 2))]
 # -- verify.interval ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("checked", "status"), [
-    (date(2024, 3, 1), Status.COMPLIANT),       # 10 days
-    (date(2024, 2, 14), Status.PARTIAL),        # 25 days: warn
-    (date(2024, 2, 9), Status.PARTIAL),         # 30 days: still within
-    (date(2024, 2, 8), Status.NON_COMPLIANT),   # 31 days
-])
+@pytest.mark.parametrize(
+    ("checked", "status"),
+    [
+        (date(2024, 3, 1), Status.COMPLIANT),  # 10 days
+        (date(2024, 2, 14), Status.PARTIAL),  # 25 days: warn
+        (date(2024, 2, 9), Status.PARTIAL),  # 30 days: still within
+        (date(2024, 2, 8), Status.NON_COMPLIANT),  # 31 days
+    ],
+)
 def test_verify_interval_days_since_last_counted_check(checked: date, status: Status) -> None:
     snap = snapshot(HISTORY, verifications=[check(checked)])
     finding = one("verify.interval", snap, local(date(2024, 3, 10)), "core-banking")
@@ -54,8 +57,12 @@ def test_verify_interval_uncounted_checks_do_not_count() -> None:
 
 def test_verify_interval_earlier_gap_over_thirty_days_is_partial() -> None:
     checks = [check(date(2024, 1, 5), ident="a"), check(date(2024, 2, 20), ident="b")]
-    finding = one("verify.interval", snapshot(HISTORY, verifications=checks),
-                  local(date(2024, 3, 1)), "core-banking")
+    finding = one(
+        "verify.interval",
+        snapshot(HISTORY, verifications=checks),
+        local(date(2024, 3, 1)),
+        "core-banking",
+    )
     assert finding.status is Status.PARTIAL and "(46 d)" in finding.reason
 
 
@@ -76,19 +83,21 @@ def test_verify_sample_both_ratios_at_least_ten_percent() -> None:
 
 
 @pytest.mark.parametrize("sample", [(99, 1000, 5, 10), (500, 1000, 9, 100)])
-def test_verify_sample_below_ten_percent_on_either_basis(sample: tuple[int, int, int, int]
-                                                         ) -> None:
+def test_verify_sample_below_ten_percent_on_either_basis(sample: tuple[int, int, int, int]) -> None:
     snap = snapshot(HISTORY, verifications=[check(date(2024, 3, 1), sample=sample)])
-    assert one("verify.sample", snap, local(date(2024, 3, 2)),
-               "all").status is Status.NON_COMPLIANT
+    assert one("verify.sample", snap, local(date(2024, 3, 2)), "all").status is Status.NON_COMPLIANT
 
 
 def test_verify_sample_earlier_short_check_is_partial_and_unknowns() -> None:
-    checks = [check(date(2024, 2, 1), sample=(1, 1000, 1, 100), ident="a"),
-              check(date(2024, 3, 1), ident="b")]
+    checks = [
+        check(date(2024, 2, 1), sample=(1, 1000, 1, 100), ident="a"),
+        check(date(2024, 3, 1), ident="b"),
+    ]
     at = local(date(2024, 3, 2))
-    assert one("verify.sample", snapshot(HISTORY, verifications=checks), at,
-               "all").status is Status.PARTIAL
+    assert (
+        one("verify.sample", snapshot(HISTORY, verifications=checks), at, "all").status
+        is Status.PARTIAL
+    )
     assert one("verify.sample", snapshot(HISTORY), at, "all").status is Status.UNKNOWN
     no_sizes = snapshot(HISTORY, verifications=[check(date(2024, 3, 1), sample=None)])
     assert one("verify.sample", no_sizes, at, "all").status is Status.UNKNOWN
@@ -113,8 +122,9 @@ def test_drill_yearly_none_yet_this_year_is_partial_over_365_days_non_compliant(
 def test_drill_yearly_failed_drills_do_not_count_and_no_history_is_unknown() -> None:
     at = local(date(2024, 3, 1))
     assert one("drill.yearly", snapshot(), at, "all").status is Status.UNKNOWN
-    failed = snapshot([point("ledger", date(2023, 1, 2))],
-                      drills=[drill(date(2024, 2, 1), status="failed")])
+    failed = snapshot(
+        [point("ledger", date(2023, 1, 2))], drills=[drill(date(2024, 2, 1), status="failed")]
+    )
     assert one("drill.yearly", failed, at, "all").status is Status.NON_COMPLIANT
 
 
@@ -133,11 +143,17 @@ def test_bidirectional_needs_both_directions_on_the_last_passed_drill() -> None:
 # -- power.ups ---------------------------------------------------------------------------------
 
 
-def _ups(measured: float | None, attested: str = "2024-01-10", expires: str = "2025-01-10"
-         ) -> Config:
-    attestation: dict[str, Any] = {"rule": "power.ups", "subject": "production",
-                                   "document": "UPS-2024-01 放电测试报告", "date": attested,
-                                   "expires": expires, "measured": measured}
+def _ups(
+    measured: float | None, attested: str = "2024-01-10", expires: str = "2025-01-10"
+) -> Config:
+    attestation: dict[str, Any] = {
+        "rule": "power.ups",
+        "subject": "production",
+        "document": "UPS-2024-01 放电测试报告",
+        "date": attested,
+        "expires": expires,
+        "measured": measured,
+    }
     return Config.model_validate(config_dict(attestations=[attestation]))
 
 
@@ -145,17 +161,25 @@ def test_power_ups_attestation_statuses() -> None:
     at = local(date(2024, 3, 1))
     compliant = one("power.ups", snapshot(), at, "production", config=_ups(4.5))
     assert compliant.status is Status.COMPLIANT and "UPS-2024-01" in compliant.evidence
-    assert one("power.ups", snapshot(), at, "production",
-               config=_ups(3.5)).status is Status.NON_COMPLIANT
+    assert (
+        one("power.ups", snapshot(), at, "production", config=_ups(3.5)).status
+        is Status.NON_COMPLIANT
+    )
     expired = _ups(5, attested="2023-01-10", expires="2024-01-10")
-    assert one("power.ups", snapshot(), at, "production",
-               config=expired).status is Status.NON_COMPLIANT
-    assert one("power.ups", snapshot(), at, "production",
-               config=_ups(None)).status is Status.UNKNOWN
+    assert (
+        one("power.ups", snapshot(), at, "production", config=expired).status
+        is Status.NON_COMPLIANT
+    )
+    assert (
+        one("power.ups", snapshot(), at, "production", config=_ups(None)).status is Status.UNKNOWN
+    )
     missing = one("power.ups", snapshot(), at, "disaster-recovery", config=_ups(4.5))
     assert missing.status is Status.UNKNOWN
-    assert "verification" not in {f.subject for f in evaluate_all(
-        _ups(4.5), PACK, CALENDAR, snapshot(), at) if f.rule == "power.ups"}
+    assert "verification" not in {
+        f.subject
+        for f in evaluate_all(_ups(4.5), PACK, CALENDAR, snapshot(), at)
+        if f.rule == "power.ups"
+    }
 
 
 # -- network defaults, plug-in evaluators, switchover ------------------------------------------
@@ -175,17 +199,29 @@ def test_network_defaults_are_unknown_per_path() -> None:
 
 def test_rules_are_pluggable(monkeypatch: pytest.MonkeyPatch) -> None:
     def fake(ctx: Context) -> list[Finding]:
-        return [ctx.finding("network.max_outage", "dc-dr-link", Status.COMPLIANT,
-                            measured="longest 0 s", threshold="< 7200 s", evidence="test",
-                            reason="plugged in")]
+        return [
+            ctx.finding(
+                "network.max_outage",
+                "dc-dr-link",
+                Status.COMPLIANT,
+                measured="longest 0 s",
+                threshold="< 7200 s",
+                evidence="test",
+                reason="plugged in",
+            )
+        ]
 
-    monkeypatch.setitem(evaluate_module.EVALUATORS, "network.max_outage",
-                        evaluate_module.EVALUATORS["network.max_outage"])
+    monkeypatch.setitem(
+        evaluate_module.EVALUATORS,
+        "network.max_outage",
+        evaluate_module.EVALUATORS["network.max_outage"],
+    )
     register_evaluator("network.max_outage", fake)
     findings = evaluate_all(model(), PACK, CALENDAR, snapshot(), local(date(2024, 3, 1)))
     plugged = [f for f in findings if f.rule == "network.max_outage"]
     assert [(f.subject, f.status, f.reason) for f in plugged] == [
-        ("dc-dr-link", Status.COMPLIANT, "plugged in")]
+        ("dc-dr-link", Status.COMPLIANT, "plugged in")
+    ]
 
 
 def test_switchover_is_not_applicable_in_status() -> None:

@@ -14,8 +14,12 @@ from orchestrator.integrations.transfer import DigestMismatch
 def test_write_stream_is_atomic_and_checked(tmp_path: Path) -> None:
     store = FileStore("primary", "production", str(tmp_path))
     data = b"ledger bytes" * 1000
-    store.write_stream("s/d/p/data/a.db", [data[:5000], data[5000:]], size=len(data),
-                       sha256=hashlib.sha256(data).hexdigest())
+    store.write_stream(
+        "s/d/p/data/a.db",
+        [data[:5000], data[5000:]],
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
     assert store.read_bytes("s/d/p/data/a.db") == data
     with pytest.raises(DigestMismatch) as raised:
         store.write_stream("s/d/p/data/b.db", [data], size=len(data), sha256="0" * 64)

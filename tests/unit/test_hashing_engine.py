@@ -26,15 +26,17 @@ def test_whole_streams_and_ranges_hash_like_hashlib() -> None:
     blobs = [rng.randbytes(size) for size in (0, 1, 4095, (1 << 20) + 17, 3 << 20)]
     jobs = [HashJob(opener(blob), "sha256", tag=("whole", i)) for i, blob in enumerate(blobs)]
     big = blobs[-1]
-    jobs += [HashJob(opener(big), "sha256", offset=start, length=1 << 20, tag=("range", start))
-             for start in range(0, len(big), 1 << 20)]
+    jobs += [
+        HashJob(opener(big), "sha256", offset=start, length=1 << 20, tag=("range", start))
+        for start in range(0, len(big), 1 << 20)
+    ]
     seen: list[int] = []
     results = {r.job.tag: r for r in hash_jobs(jobs, workers=3, on_bytes=seen.append)}
     for index, blob in enumerate(blobs):
         result = results[("whole", index)]
         assert (result.size, result.digest) == (len(blob), hashlib.sha256(blob).hexdigest())
     for start in range(0, len(big), 1 << 20):
-        piece = big[start:start + (1 << 20)]
+        piece = big[start : start + (1 << 20)]
         assert results[("range", start)].digest == hashlib.sha256(piece).hexdigest()
     assert sum(seen) == sum(map(len, blobs)) + len(big)
 
@@ -44,7 +46,8 @@ def test_sm3_is_available_and_matches_the_standard_vector() -> None:
     digest = new_hash("sm3")
     digest.update(b"abc")
     assert digest.hexdigest() == (
-        "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0")
+        "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+    )
     (result,) = hash_jobs([HashJob(opener(b"abc"), "sm3")])
     assert result.digest == digest.hexdigest()
 
@@ -65,8 +68,9 @@ def test_an_unreadable_source_is_a_result_not_a_crash() -> None:
 def test_progress_draws_only_when_enabled() -> None:
     quiet, loud = io.StringIO(), io.StringIO()
     for stream, enabled in ((quiet, False), (loud, True)):
-        progress = Progress(2_000_000_000, label="verify", enabled=enabled, stream=stream,
-                            interval=0)
+        progress = Progress(
+            2_000_000_000, label="verify", enabled=enabled, stream=stream, interval=0
+        )
         progress.advance(1_000_000_000)
         progress.close()
     assert quiet.getvalue() == ""

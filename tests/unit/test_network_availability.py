@@ -63,8 +63,7 @@ def test_budget_boundary_in_a_leap_year() -> None:
     assert calendar_year_figures(one_fault(2024, budget_ms), 2024, end).availability == OBJECTIVE
     # the 365-day budget would already break a 365-day year but not a leap year
     assert calendar_year_figures(one_fault(2024, 1_576_801), 2024, end).availability > OBJECTIVE
-    assert calendar_year_figures(one_fault(2024, budget_ms + 1), 2024, end).availability \
-        < OBJECTIVE
+    assert calendar_year_figures(one_fault(2024, budget_ms + 1), 2024, end).availability < OBJECTIVE
 
 
 def test_fault_across_new_year_is_split_between_years() -> None:
@@ -72,8 +71,11 @@ def test_fault_across_new_year_is_split_between_years() -> None:
     start_2025, _ = year_bounds_ms(2025)
     start_2026, end_2026 = year_bounds_ms(2026)
     history = PathHistory(
-        "p", (OutageRecord(end_2025 - 600_000, end_2025 + 300_000, "probe"),),
-        (ObservationRecord(start_2025, end_2026, end_2026),), stale_ms=48_000)
+        "p",
+        (OutageRecord(end_2025 - 600_000, end_2025 + 300_000, "probe"),),
+        (ObservationRecord(start_2025, end_2026, end_2026),),
+        stale_ms=48_000,
+    )
     assert calendar_year_figures(history, 2025, end_2026).downtime_ms == 600_000
     assert calendar_year_figures(history, 2026, end_2026).downtime_ms == 300_000
     assert calendar_year_figures(history, 2026, end_2026).longest_ms == 900_000
@@ -83,8 +85,12 @@ def test_unobserved_time_is_no_data_and_never_up() -> None:
     start, end = year_bounds_ms(2025)
     gap = 40 * 60_000  # 40 minutes with the orchestrator stopped
     middle = start + 200 * DAY_MS
-    history = PathHistory("p", (), (ObservationRecord(start, middle, middle),
-                                    ObservationRecord(middle + gap, end, end)), stale_ms=48_000)
+    history = PathHistory(
+        "p",
+        (),
+        (ObservationRecord(start, middle, middle), ObservationRecord(middle + gap, end, end)),
+        stale_ms=48_000,
+    )
     figures = calendar_year_figures(history, 2025, end)
     assert (figures.downtime_ms, figures.no_data_ms, figures.unmonitored_ms) == (0, gap, 0)
     assert figures.availability_faults_only == 1
@@ -123,8 +129,12 @@ def test_max_outage_is_strictly_below_two_hours() -> None:
 def test_open_fault_lasts_while_the_path_is_observed_live() -> None:
     start, _ = year_bounds_ms(2025)
     now = start + 10 * DAY_MS
-    history = PathHistory("p", (OutageRecord(now - 90_000, None),),
-                          (ObservationRecord(start, now - 5_000, None),), stale_ms=48_000)
+    history = PathHistory(
+        "p",
+        (OutageRecord(now - 90_000, None),),
+        (ObservationRecord(start, now - 5_000, None),),
+        stale_ms=48_000,
+    )
     figures = calendar_year_figures(history, 2025, now)
     assert figures.downtime_ms == 90_000
     assert figures.no_data_ms == 0
@@ -138,9 +148,12 @@ def test_open_fault_lasts_while_the_path_is_observed_live() -> None:
 def test_rolling_window_has_a_365_day_denominator() -> None:
     start, _ = year_bounds_ms(2024)
     at = start + 400 * DAY_MS
-    history = PathHistory("p", (OutageRecord(at - 10 * DAY_MS, at - 10 * DAY_MS + 60_000,
-                                             "probe"),),
-                          (ObservationRecord(start, at, at),), stale_ms=48_000)
+    history = PathHistory(
+        "p",
+        (OutageRecord(at - 10 * DAY_MS, at - 10 * DAY_MS + 60_000, "probe"),),
+        (ObservationRecord(start, at, at),),
+        stale_ms=48_000,
+    )
     figures = rolling_figures(history, at)
     assert figures.denominator_ms == 365 * DAY_MS
     assert figures.availability == 1 - Fraction(60_000, 365 * DAY_MS)

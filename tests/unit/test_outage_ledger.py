@@ -50,8 +50,14 @@ def run(catalog: Catalog, path: NetworkPath, pattern: str, start_ms: int) -> Pat
     return monitor
 
 
-PATH = NetworkPath(name="dc-dr", kind="tcp", target="127.0.0.1:9", interval_seconds=1,
-                   timeout_seconds=1, merge_gap_seconds=3)
+PATH = NetworkPath(
+    name="dc-dr",
+    kind="tcp",
+    target="127.0.0.1:9",
+    interval_seconds=1,
+    timeout_seconds=1,
+    merge_gap_seconds=3,
+)
 T0 = year_bounds_ms(2025)[0] + 86_400_000
 
 
@@ -61,8 +67,9 @@ def test_rounds_write_one_fault_with_first_failure_start(tmp_path: Path) -> None
     with catalog.begin() as connection:
         rows = load_outage_rows(connection, "dc-dr")
         counters = load_counters(connection)
-    assert [(r.start_ms, r.end_ms, r.closed_by) for r in rows] == \
-        [(T0 + 2 * STEP, T0 + 5 * STEP, "probe")]
+    assert [(r.start_ms, r.end_ms, r.closed_by) for r in rows] == [
+        (T0 + 2 * STEP, T0 + 5 * STEP, "probe")
+    ]
     assert [(c.vantage, c.probes_total, c.failures_total) for c in counters] == [("local", 7, 3)]
 
 
@@ -71,8 +78,7 @@ def test_short_recovery_merges_in_the_ledger(tmp_path: Path) -> None:
     run(catalog, PATH, ".xx.xx..", T0)  # recovery of 1 s < merge gap 3 s
     with catalog.begin() as connection:
         rows = load_outage_rows(connection, "dc-dr")
-    assert [(r.start_ms, r.end_ms, r.merged) for r in rows] == \
-        [(T0 + STEP, T0 + 6 * STEP, 1)]
+    assert [(r.start_ms, r.end_ms, r.merged) for r in rows] == [(T0 + STEP, T0 + 6 * STEP, 1)]
 
 
 def test_no_data_rounds_are_reported_separately(tmp_path: Path) -> None:

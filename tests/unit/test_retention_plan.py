@@ -44,8 +44,9 @@ def test_deletes_only_beyond_eight_generations_and_older_than_seven_days() -> No
 def test_log_datasets_are_kept_184_days() -> None:
     points = daily_points("oplogs", date(2024, 1, 1), 60)
     rows = [c for p in points for c in copies(p)]
-    plan = plan_retention(model(), PACK, snapshot(points, rows), store_times(rows),
-                          local(date(2024, 3, 1)))
+    plan = plan_retention(
+        model(), PACK, snapshot(points, rows), store_times(rows), local(date(2024, 3, 1))
+    )
     assert plan.deletions == ()
 
 
@@ -68,13 +69,15 @@ def test_a_clock_jumped_forward_cannot_expire_a_store_without_newer_data() -> No
     rows = [c for p in points for c in copies(p)]
     # Ten backups on consecutive days, then the clock says it is a year later: the two oldest
     # are beyond 8 generations but the store holds nothing written 7 days after the second.
-    plan = plan_retention(model(), PACK, snapshot(points, rows), store_times(rows),
-                          local(date(2025, 3, 1)))
+    plan = plan_retention(
+        model(), PACK, snapshot(points, rows), store_times(rows), local(date(2025, 3, 1))
+    )
     assert {d.recovery_point_id for d in plan.deletions} == {points[0].id, points[1].id}
     same_day = [point("ledger", date(2024, 3, 1), hour=h, suffix=str(h)) for h in range(1, 12)]
     rows = [c for p in same_day for c in copies(p)]
-    plan = plan_retention(model(), PACK, snapshot(same_day, rows), store_times(rows),
-                          local(date(2025, 3, 1)))
+    plan = plan_retention(
+        model(), PACK, snapshot(same_day, rows), store_times(rows), local(date(2025, 3, 1))
+    )
     assert plan.deletions == ()
 
 
@@ -83,29 +86,39 @@ def _weakened(pack: RulePack, days: int, generations: int) -> RulePack:
     rule = pack.get("backup.rotation")
     thresholds = {
         "min_days": replace(rule.threshold("min_days"), value=Fraction(days)),
-        "min_generations": replace(rule.threshold("min_generations"),
-                                   value=Fraction(generations)),
+        "min_generations": replace(rule.threshold("min_generations"), value=Fraction(generations)),
     }
     return with_rule(pack, "backup.rotation", thresholds=thresholds)
 
 
 history = st.lists(
-    st.tuples(st.integers(0, 40),                  # business day offset
-              st.integers(0, 23),                  # hour
-              st.integers(-3 * 86400, 3 * 86400),  # catalog skew of the copy's write time
-              st.one_of(st.none(), st.integers(-3 * 86400, 3 * 86400)),  # store skew / unknown
-              st.sampled_from(["primary", "offsite"])),
-    min_size=5, max_size=40)
+    st.tuples(
+        st.integers(0, 40),  # business day offset
+        st.integers(0, 23),  # hour
+        st.integers(-3 * 86400, 3 * 86400),  # catalog skew of the copy's write time
+        st.one_of(st.none(), st.integers(-3 * 86400, 3 * 86400)),  # store skew / unknown
+        st.sampled_from(["primary", "offsite"]),
+    ),
+    min_size=5,
+    max_size=40,
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(history=history,
-       clock_offset=st.integers(-10 * 86400, 400 * 86400),
-       days=st.integers(1, 40), generations=st.integers(1, 12),
-       dataset=st.sampled_from(["ledger", "oplogs"]))
+@given(
+    history=history,
+    clock_offset=st.integers(-10 * 86400, 400 * 86400),
+    days=st.integers(1, 40),
+    generations=st.integers(1, 12),
+    dataset=st.sampled_from(["ledger", "oplogs"]),
+)
 def test_never_deletes_younger_than_seven_days_or_below_eight_generations(
-        history: list[tuple[int, int, int, int | None, str]], clock_offset: int, days: int,
-        generations: int, dataset: str) -> None:
+    history: list[tuple[int, int, int, int | None, str]],
+    clock_offset: int,
+    days: int,
+    generations: int,
+    dataset: str,
+) -> None:
     base = date(2024, 1, 1)
     points: list[PointRow] = []
     rows: list[CopyRow] = []
@@ -114,13 +127,22 @@ def test_never_deletes_younger_than_seven_days_or_below_eight_generations(
         p = point(dataset, base + timedelta(days=offset), hour=hour, suffix=f"-{index}")
         points.append(p)
         site = "production" if store == "primary" else "disaster-recovery"
-        rows.append(CopyRow(p.id, store, site, p.finished_at + catalog_skew,
-                            p.finished_at + catalog_skew, "present"))
+        rows.append(
+            CopyRow(
+                p.id,
+                store,
+                site,
+                p.finished_at + catalog_skew,
+                p.finished_at + catalog_skew,
+                "present",
+            )
+        )
         times[(store, p.id)] = None if store_skew is None else p.finished_at + store_skew
     newest = max((p.finished_at for p in points), default=local(base).timestamp())
     at = datetime.fromtimestamp(newest + clock_offset).astimezone()
-    plan = plan_retention(model(), _weakened(PACK, days, generations), snapshot(points, rows),
-                          times, at)
+    plan = plan_retention(
+        model(), _weakened(PACK, days, generations), snapshot(points, rows), times, at
+    )
     event(f"deletions: {'some' if plan.deletions else 'none'}")
     by_id = {p.id: p for p in points}
     now = at.timestamp()
@@ -133,8 +155,11 @@ def test_never_deletes_younger_than_seven_days_or_below_eight_generations(
     deleted = {(d.store, d.recovery_point_id) for d in plan.deletions}
     for store in ("primary", "offsite"):
         before = {by_id[c.recovery_point_id].business_date for c in rows if c.store == store}
-        after = {by_id[c.recovery_point_id].business_date for c in rows
-                 if c.store == store and (store, c.recovery_point_id) not in deleted}
+        after = {
+            by_id[c.recovery_point_id].business_date
+            for c in rows
+            if c.store == store and (store, c.recovery_point_id) not in deleted
+        }
         assert len(after) >= min(HARD_FLOOR_GENERATIONS, len(before))
         newest_dates = sorted(before, reverse=True)[:HARD_FLOOR_GENERATIONS]
         assert set(newest_dates) <= after

@@ -34,8 +34,13 @@ def done_today(hour: int = 1) -> list[JobRow]:
 def settled(**extra: object) -> dict:
     """A catalog where today's work is done: backups, copies, a recent check, retention."""
     points = all_datasets_daily(TODAY - timedelta(days=2), 3)
-    return {"points": points, "verifications": [check(TODAY - timedelta(days=3))],
-            "drills": [drill(TODAY - timedelta(days=30))], "jobs": done_today(), **extra}
+    return {
+        "points": points,
+        "verifications": [check(TODAY - timedelta(days=3))],
+        "drills": [drill(TODAY - timedelta(days=30))],
+        "jobs": done_today(),
+        **extra,
+    }
 
 
 def test_fresh_catalog_needs_every_backup_and_the_daily_rotation() -> None:
@@ -46,8 +51,12 @@ def test_fresh_catalog_needs_every_backup_and_the_daily_rotation() -> None:
 
 def test_nothing_due_once_today_is_done() -> None:
     data = settled()
-    snap = snapshot(data["points"], verifications=data["verifications"], drills=data["drills"],
-                    jobs=data["jobs"])
+    snap = snapshot(
+        data["points"],
+        verifications=data["verifications"],
+        drills=data["drills"],
+        jobs=data["jobs"],
+    )
     assert plan_due(model(), snap, local(TODAY, 21), PACK) == []
 
 
@@ -70,18 +79,27 @@ def test_before_the_cutoff_yesterdays_business_date_is_today() -> None:
 def test_only_missing_datasets_are_backed_up() -> None:
     data = settled()
     points = [p for p in data["points"] if not (p.dataset == "audit" and p.business_date == TODAY)]
-    snap = snapshot(points, verifications=data["verifications"], drills=data["drills"],
-                    jobs=data["jobs"])
+    snap = snapshot(
+        points, verifications=data["verifications"], drills=data["drills"], jobs=data["jobs"]
+    )
     jobs = plan_due(model(), snap, local(TODAY, 21), PACK)
     assert kinds(jobs) == [("backup", "core-banking")] and jobs[0].datasets == ("audit",)
 
 
 def test_offsite_copy_due_for_a_point_without_a_verified_offsite_copy() -> None:
     data = settled()
-    rows = [c for p in data["points"] for c in copies(p, offsite_after=None
-                                                       if p.dataset == "ledger" else 600.0)]
-    snap = snapshot(data["points"], rows, verifications=data["verifications"],
-                    drills=data["drills"], jobs=data["jobs"])
+    rows = [
+        c
+        for p in data["points"]
+        for c in copies(p, offsite_after=None if p.dataset == "ledger" else 600.0)
+    ]
+    snap = snapshot(
+        data["points"],
+        rows,
+        verifications=data["verifications"],
+        drills=data["drills"],
+        jobs=data["jobs"],
+    )
     jobs = plan_due(model(), snap, local(TODAY, 21), PACK)
     assert kinds(jobs) == [("copy_offsite", "core-banking")] and "3 recovery" in jobs[0].reason
 
@@ -89,44 +107,62 @@ def test_offsite_copy_due_for_a_point_without_a_verified_offsite_copy() -> None:
 def test_validity_check_every_28_days() -> None:
     data = settled()
     for age, due in ((27, False), (28, True)):
-        snap = snapshot(data["points"], verifications=[check(TODAY - timedelta(days=age))],
-                        drills=data["drills"], jobs=data["jobs"])
+        snap = snapshot(
+            data["points"],
+            verifications=[check(TODAY - timedelta(days=age))],
+            drills=data["drills"],
+            jobs=data["jobs"],
+        )
         jobs = plan_due(model(), snap, local(TODAY, 12, 1), PACK)
         assert (("verify", "all") in kinds(jobs)) is due, age
 
 
 def test_a_failed_job_waits_an_hour_and_a_running_one_is_not_started_again() -> None:
     at = local(TODAY, 21)
-    failed = [JobRow(2, "due:backup", "core-banking", "failed", at.timestamp() - 1800,
-                     at.timestamp() - 1700, "host down")]
+    failed = [
+        JobRow(
+            2,
+            "due:backup",
+            "core-banking",
+            "failed",
+            at.timestamp() - 1800,
+            at.timestamp() - 1700,
+            "host down",
+        )
+    ]
     assert ("backup", "core-banking") not in kinds(
-        plan_due(model(), snapshot(jobs=failed), at, PACK))
+        plan_due(model(), snapshot(jobs=failed), at, PACK)
+    )
     later = at + timedelta(hours=1)
-    assert ("backup", "core-banking") in kinds(plan_due(model(), snapshot(jobs=failed), later,
-                                                        PACK))
+    assert ("backup", "core-banking") in kinds(
+        plan_due(model(), snapshot(jobs=failed), later, PACK)
+    )
     running = [JobRow(3, "due:backup", "core-banking", "running", at.timestamp() - 60)]
     assert ("backup", "core-banking") not in kinds(
-        plan_due(model(), snapshot(jobs=running), later, PACK))
+        plan_due(model(), snapshot(jobs=running), later, PACK)
+    )
 
 
 def test_drill_reminder_after_330_days_once_a_day() -> None:
     data = settled()
     old = [drill(TODAY - timedelta(days=331))]
-    snap = snapshot(data["points"], verifications=data["verifications"], drills=old,
-                    jobs=data["jobs"])
+    snap = snapshot(
+        data["points"], verifications=data["verifications"], drills=old, jobs=data["jobs"]
+    )
     jobs = plan_due(model(), snap, local(TODAY, 21), PACK)
     assert kinds(jobs) == [("drill_reminder", "all")] and "331 days" in jobs[0].reason
-    reminded = data["jobs"] + [JobRow(5, "due:drill_reminder", "all", "succeeded",
-                                      local(TODAY, 8).timestamp())]
-    snap = snapshot(data["points"], verifications=data["verifications"], drills=old,
-                    jobs=reminded)
+    reminded = data["jobs"] + [
+        JobRow(5, "due:drill_reminder", "all", "succeeded", local(TODAY, 8).timestamp())
+    ]
+    snap = snapshot(data["points"], verifications=data["verifications"], drills=old, jobs=reminded)
     assert plan_due(model(), snap, local(TODAY, 21), PACK) == []
 
 
 def test_retention_is_due_again_the_next_day() -> None:
     data = settled()
     points = data["points"] + [point(name, TODAY + timedelta(days=1)) for name in DATASETS]
-    snap = snapshot(points, verifications=data["verifications"], drills=data["drills"],
-                    jobs=data["jobs"])
+    snap = snapshot(
+        points, verifications=data["verifications"], drills=data["drills"], jobs=data["jobs"]
+    )
     jobs = plan_due(model(), snap, local(TODAY + timedelta(days=1), 21), PACK)
     assert kinds(jobs) == [("retention", "all")]

@@ -30,13 +30,20 @@ def locked_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Store]:
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket="dr-primary", ObjectLockEnabledForBucket=True)
-        yield S3Store("primary", "production", bucket="dr-primary", prefix="points",
-                      client=client, rotation_seconds=ROTATION, part_bytes=5 * MiB)
+        yield S3Store(
+            "primary",
+            "production",
+            bucket="dr-primary",
+            prefix="points",
+            client=client,
+            rotation_seconds=ROTATION,
+            part_bytes=5 * MiB,
+        )
 
 
 def chunks_of(data: bytes, size: int = 1 * MiB) -> Iterator[bytes]:
     for start in range(0, len(data), size):
-        yield data[start:start + size]
+        yield data[start : start + size]
 
 
 def test_parse_s3_url_splits_bucket_and_prefix() -> None:
@@ -72,8 +79,7 @@ def test_sample_ranges_are_deterministic_and_include_both_ends() -> None:
 def test_small_object_round_trip_with_compliance_retention(locked_store: S3Store) -> None:
     data = b"manifest bytes\n"
     digest = hashlib.sha256(data).hexdigest()
-    locked_store.write_stream("core/ledger/p1/manifest.json", [data], size=len(data),
-                              sha256=digest)
+    locked_store.write_stream("core/ledger/p1/manifest.json", [data], size=len(data), sha256=digest)
     key = "core/ledger/p1/manifest.json"
     assert locked_store.read_bytes(key) == data
     assert locked_store.size(key) == len(data)
@@ -88,11 +94,12 @@ def test_small_object_round_trip_with_compliance_retention(locked_store: S3Store
 def test_multipart_round_trip_lists_and_reads_ranges(locked_store: S3Store) -> None:
     data = os.urandom(11 * MiB + 17)
     key = "core/ledger/p2/data/dump.bin"
-    locked_store.write_stream(key, chunks_of(data), size=len(data),
-                              sha256=hashlib.sha256(data).hexdigest())
+    locked_store.write_stream(
+        key, chunks_of(data), size=len(data), sha256=hashlib.sha256(data).hexdigest()
+    )
     with locked_store.open_read(key) as handle:
         assert hashlib.sha256(handle.read()).digest() == hashlib.sha256(data).digest()
-    assert locked_store.read_range(key, 5 * MiB - 3, 10) == data[5 * MiB - 3:5 * MiB + 7]
+    assert locked_store.read_range(key, 5 * MiB - 3, 10) == data[5 * MiB - 3 : 5 * MiB + 7]
     assert locked_store.exists(key)
     assert not locked_store.exists("core/ledger/p2/data/other.bin")
     assert list(locked_store.list_keys("core/ledger/p2")) == [key]

@@ -28,20 +28,26 @@ from orchestrator.model.plan import (
 DAY = 86400.0
 
 
-def make_points(sizes: list[int], systems: int, datasets: int, offsite_every: int = 2
-                ) -> list[PointRow]:
+def make_points(
+    sizes: list[int], systems: int, datasets: int, offsite_every: int = 2
+) -> list[PointRow]:
     points = []
     for index, size in enumerate(sizes):
         system = f"sys{index % systems}"
         dataset = f"ds{(index // systems) % datasets}"
-        points.append(PointRow(
-            id=f"20260101T{index // 3600 % 24:02d}{index // 60 % 60:02d}{index % 60:02d}Z-"
-               f"{index:06x}",
-            system=system, dataset=dataset, bytes=size, files=1 + size % 7,
-            finished_at=1_700_000_000.0 + index,
-            primary_store="primary" if index % 5 else None,
-            offsite_store="offsite" if index % offsite_every == 0 or index % 5 == 0 else None,
-        ))
+        points.append(
+            PointRow(
+                id=f"20260101T{index // 3600 % 24:02d}{index // 60 % 60:02d}{index % 60:02d}Z-"
+                f"{index:06x}",
+                system=system,
+                dataset=dataset,
+                bytes=size,
+                files=1 + size % 7,
+                finished_at=1_700_000_000.0 + index,
+                primary_store="primary" if index % 5 else None,
+                offsite_store="offsite" if index % offsite_every == 0 or index % 5 == 0 else None,
+            )
+        )
     return points
 
 
@@ -49,22 +55,36 @@ size_lists = st.one_of(
     st.lists(st.integers(0, 10**12), min_size=1, max_size=300),
     # one huge recovery point among many tiny ones
     st.tuples(st.integers(10**9, 10**13), st.integers(1, 3000), st.integers(0, 1000)).map(
-        lambda t: [t[0]] + [t[2]] * t[1]),
+        lambda t: [t[0]] + [t[2]] * t[1]
+    ),
     st.lists(st.sampled_from([0, 1, 10**12]), min_size=1, max_size=200),
 )
 ratios = st.sampled_from([Fraction(1, 10), Fraction(1, 7), Fraction(1, 4), Fraction(1, 1)])
 
 
 @settings(max_examples=150, deadline=None)
-@given(sizes=size_lists, systems=st.integers(1, 5), datasets=st.integers(1, 6),
-       bytes_ratio=ratios, points_ratio=ratios, seed=st.text(min_size=1, max_size=20),
-       share=st.sampled_from([Fraction(0), Fraction(3, 10), Fraction(1)]))
-def test_plan_meets_both_bars_and_every_system(sizes: list[int], systems: int, datasets: int,
-                                               bytes_ratio: Fraction, points_ratio: Fraction,
-                                               seed: str, share: Fraction) -> None:
+@given(
+    sizes=size_lists,
+    systems=st.integers(1, 5),
+    datasets=st.integers(1, 6),
+    bytes_ratio=ratios,
+    points_ratio=ratios,
+    seed=st.text(min_size=1, max_size=20),
+    share=st.sampled_from([Fraction(0), Fraction(3, 10), Fraction(1)]),
+)
+def test_plan_meets_both_bars_and_every_system(
+    sizes: list[int],
+    systems: int,
+    datasets: int,
+    bytes_ratio: Fraction,
+    points_ratio: Fraction,
+    seed: str,
+    share: Fraction,
+) -> None:
     points = make_points(sizes, systems, datasets)
-    policy = PlanPolicy(min_bytes_ratio=bytes_ratio, min_points_ratio=points_ratio,
-                        offsite_share=share)
+    policy = PlanPolicy(
+        min_bytes_ratio=bytes_ratio, min_points_ratio=points_ratio, offsite_share=share
+    )
     plan = make_plan(points, [], seed=seed, policy=policy)
     total = sum(p.bytes for p in points)
     assert plan.sample_bytes * bytes_ratio.denominator >= bytes_ratio.numerator * total
@@ -73,34 +93,38 @@ def test_plan_meets_both_bars_and_every_system(sizes: list[int], systems: int, d
     assert plan.meets_bars
     assert len({i.recovery_point for i in plan.items}) == len(plan.items)
     offsite = [i for i in plan.items if i.source == "offsite"]
-    eligible = [p for p in points if p.offsite_store and p.id in
-                {i.recovery_point for i in plan.items}]
+    eligible = [
+        p for p in points if p.offsite_store and p.id in {i.recovery_point for i in plan.items}
+    ]
     assert len(offsite) >= min(math.ceil(share * len(plan.items)), len(eligible))
-    assert all(i.store == ("offsite" if i.source == "offsite" else "primary")
-               for i in plan.items)
+    assert all(i.store == ("offsite" if i.source == "offsite" else "primary") for i in plan.items)
 
 
 @settings(max_examples=60, deadline=None)
-@given(sizes=st.lists(st.integers(0, 10**9), min_size=1, max_size=120),
-       seed=st.text(min_size=1, max_size=12), shuffle_seed=st.integers())
-def test_plan_is_deterministic_for_a_seed(sizes: list[int], seed: str, shuffle_seed: int
-                                          ) -> None:
+@given(
+    sizes=st.lists(st.integers(0, 10**9), min_size=1, max_size=120),
+    seed=st.text(min_size=1, max_size=12),
+    shuffle_seed=st.integers(),
+)
+def test_plan_is_deterministic_for_a_seed(sizes: list[int], seed: str, shuffle_seed: int) -> None:
     points = make_points(sizes, 3, 4)
     history = [DatasetHistory("sys0", "ds0", 1_600_000_000.0, 1_690_000_000.0)]
     shuffled = list(points)
     random.Random(shuffle_seed).shuffle(shuffled)
     first = plan_json(make_plan(points, history, seed=seed, policy=PlanPolicy()))
-    again = plan_json(make_plan(shuffled, list(reversed(history)), seed=seed,
-                                policy=PlanPolicy()))
+    again = plan_json(make_plan(shuffled, list(reversed(history)), seed=seed, policy=PlanPolicy()))
     assert first == again
     assert json.loads(first)["seed"] == seed
 
 
 def test_different_seeds_draw_different_samples() -> None:
     points = make_points([1000] * 200, 1, 1)
-    drawn = {tuple(i.recovery_point for i in make_plan(points, [], seed=str(s),
-                                                        policy=PlanPolicy()).items)
-             for s in range(8)}
+    drawn = {
+        tuple(
+            i.recovery_point for i in make_plan(points, [], seed=str(s), policy=PlanPolicy()).items
+        )
+        for s in range(8)
+    }
     assert len(drawn) > 1
 
 
@@ -115,8 +139,10 @@ def test_one_huge_point_among_tiny_ones_is_taken_for_the_bytes_bar() -> None:
 
 
 def test_priority_is_sha256_of_seed_and_name() -> None:
-    assert priority("7", "20260101T000000Z-abcdef") == hashlib.sha256(
-        b"7:20260101T000000Z-abcdef").hexdigest()
+    assert (
+        priority("7", "20260101T000000Z-abcdef")
+        == hashlib.sha256(b"7:20260101T000000Z-abcdef").hexdigest()
+    )
 
 
 def test_seed_is_derived_from_the_schedule_window_and_previous_evidence() -> None:
@@ -142,14 +168,19 @@ def test_empty_population_gives_an_empty_plan_that_does_not_meet_the_bars() -> N
 
 
 @settings(max_examples=40, deadline=None)
-@given(datasets=st.integers(1, 25), systems=st.integers(1, 4),
-       ratio=st.sampled_from([Fraction(1, 10), Fraction(1, 5), Fraction(1, 3)]),
-       growth=st.lists(st.lists(st.integers(0, 3), min_size=25, max_size=25),
-                       min_size=25, max_size=25),
-       sizes=st.integers(0, 10**6), keep=st.integers(1, 8))
-def test_every_dataset_is_checked_within_the_bound(datasets: int, systems: int,
-                                                   ratio: Fraction, growth: list[list[int]],
-                                                   sizes: int, keep: int) -> None:
+@given(
+    datasets=st.integers(1, 25),
+    systems=st.integers(1, 4),
+    ratio=st.sampled_from([Fraction(1, 10), Fraction(1, 5), Fraction(1, 3)]),
+    growth=st.lists(
+        st.lists(st.integers(0, 3), min_size=25, max_size=25), min_size=25, max_size=25
+    ),
+    sizes=st.integers(0, 10**6),
+    keep=st.integers(1, 8),
+)
+def test_every_dataset_is_checked_within_the_bound(
+    datasets: int, systems: int, ratio: Fraction, growth: list[list[int]], sizes: int, keep: int
+) -> None:
     """Simulate consecutive checks (28 days apart) with points arriving and rotating out;
     every dataset is checked at least once in every window of ceil(D / ceil(r·D)) checks,
     which is at most ceil(1/r)."""
@@ -165,16 +196,27 @@ def test_every_dataset_is_checked_within_the_bound(datasets: int, systems: int,
         for index, key in enumerate(names):
             for _ in range(arrivals[index] + (1 if check == 0 else 0)):
                 counter += 1
-                stored.setdefault(key, []).append(PointRow(
-                    f"20260101T000000Z-{counter:06x}", key[0], key[1],
-                    (counter * 7919 + sizes) % (sizes + 1), 1, moment,
-                    primary_store="primary", offsite_store="offsite"))
+                stored.setdefault(key, []).append(
+                    PointRow(
+                        f"20260101T000000Z-{counter:06x}",
+                        key[0],
+                        key[1],
+                        (counter * 7919 + sizes) % (sizes + 1),
+                        1,
+                        moment,
+                        primary_store="primary",
+                        offsite_store="offsite",
+                    )
+                )
             stored[key] = stored[key][-keep:]
-        history = [DatasetHistory(k[0], k[1], 1_700_000_000.0, last_checked.get(k))
-                   for k in names]
+        history = [DatasetHistory(k[0], k[1], 1_700_000_000.0, last_checked.get(k)) for k in names]
         population = [p for points in stored.values() for p in points]
-        plan = make_plan(population, history, seed=f"check-{check}",
-                         policy=PlanPolicy(min_bytes_ratio=ratio, min_points_ratio=ratio))
+        plan = make_plan(
+            population,
+            history,
+            seed=f"check-{check}",
+            policy=PlanPolicy(min_bytes_ratio=ratio, min_points_ratio=ratio),
+        )
         assert plan.coverage["bound_checks"] <= bound
         sampled = {(i.system, i.dataset) for i in plan.items}
         for key in names:
@@ -184,7 +226,18 @@ def test_every_dataset_is_checked_within_the_bound(datasets: int, systems: int,
                 last_checked[key] = moment
         verified = {i.recovery_point for i in plan.items}
         for key, points in stored.items():
-            stored[key] = [PointRow(p.id, p.system, p.dataset, p.bytes, p.files, p.finished_at,
-                                    moment if p.id in verified else p.last_verified_at,
-                                    p.primary_store, p.offsite_store) for p in points]
+            stored[key] = [
+                PointRow(
+                    p.id,
+                    p.system,
+                    p.dataset,
+                    p.bytes,
+                    p.files,
+                    p.finished_at,
+                    moment if p.id in verified else p.last_verified_at,
+                    p.primary_store,
+                    p.offsite_store,
+                )
+                for p in points
+            ]
         moment += 28 * DAY

@@ -72,29 +72,40 @@ def open_store(config: LoadedConfig, name: str) -> Store:
         bucket, prefix = parse_s3_url(url, name)
         rotation_days = site_pack(config).get("backup.rotation").value("min_days")
         return S3Store(
-            name, definition.site, bucket=bucket, prefix=prefix,
-            client=make_client(name, definition.endpoint_url, definition.region,
-                               definition.profile),
+            name,
+            definition.site,
+            bucket=bucket,
+            prefix=prefix,
+            client=make_client(
+                name, definition.endpoint_url, definition.region, definition.profile
+            ),
             rotation_seconds=float(rotation_days) * 86400.0,
-            endpoint_url=definition.endpoint_url, region=definition.region,
+            endpoint_url=definition.endpoint_url,
+            region=definition.region,
             profile=definition.profile,
         )
     if url.startswith("sftp://"):
         from orchestrator.integrations.stores.sftp import SftpStore, parse_sftp_url
 
         if not definition.known_hosts:
-            raise InputError(str(config.path), [
-                f"{store_path(config, name)}.known_hosts: required for sftp:// "
-                "(strict host-key checking)"
-            ])
+            raise InputError(
+                str(config.path),
+                [
+                    f"{store_path(config, name)}.known_hosts: required for sftp:// "
+                    "(strict host-key checking)"
+                ],
+            )
         target, root = parse_sftp_url(
-            url, known_hosts=config.resolve(definition.known_hosts),
-            private_key=config.resolve(definition.private_key) if definition.private_key
-            else None, label=name)
+            url,
+            known_hosts=config.resolve(definition.known_hosts),
+            private_key=config.resolve(definition.private_key) if definition.private_key else None,
+            label=name,
+        )
         return SftpStore(name, definition.site, target, root)
     scheme = url.split("://", 1)[0]
-    raise InputError(str(config.path), [f"{store_path(config, name)}.url: unknown scheme "
-                                        f"{scheme}://"])
+    raise InputError(
+        str(config.path), [f"{store_path(config, name)}.url: unknown scheme {scheme}://"]
+    )
 
 
 def store_path(config: LoadedConfig, name: str) -> str:

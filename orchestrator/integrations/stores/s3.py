@@ -63,8 +63,9 @@ def parse_s3_url(url: str, label: str) -> tuple[str, str]:
     return parts.netloc, prefix
 
 
-def make_client(label: str, endpoint_url: str | None, region: str | None,
-                profile: str | None) -> Any:
+def make_client(
+    label: str, endpoint_url: str | None, region: str | None, profile: str | None
+) -> Any:
     """Return a boto3 S3 client from the standard credential chain (env, profile, role)."""
     import boto3
     from botocore.config import Config
@@ -73,12 +74,14 @@ def make_client(label: str, endpoint_url: str | None, region: str | None,
     try:
         session = boto3.session.Session(profile_name=profile, region_name=region)
     except ProfileNotFound as error:
-        raise InputError(f"store {label}", [f"profile: AWS profile {profile!r} not found"]
-                         ) from error
+        raise InputError(
+            f"store {label}", [f"profile: AWS profile {profile!r} not found"]
+        ) from error
     settings = Config(
         s3={"addressing_style": "path"} if endpoint_url else {},
         retries={"max_attempts": 3, "mode": "standard"},
-        connect_timeout=10, read_timeout=120,
+        connect_timeout=10,
+        read_timeout=120,
     )
     return session.client("s3", endpoint_url=endpoint_url, config=settings)
 
@@ -86,10 +89,20 @@ def make_client(label: str, endpoint_url: str | None, region: str | None,
 class S3Store:
     """Recovery points as objects under `s3://bucket/prefix`."""
 
-    def __init__(self, name: str, site: str, *, bucket: str, prefix: str, client: Any,
-                 rotation_seconds: float, endpoint_url: str | None = None,
-                 region: str | None = None, profile: str | None = None,
-                 part_bytes: int = DEFAULT_PART_BYTES) -> None:
+    def __init__(
+        self,
+        name: str,
+        site: str,
+        *,
+        bucket: str,
+        prefix: str,
+        client: Any,
+        rotation_seconds: float,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        profile: str | None = None,
+        part_bytes: int = DEFAULT_PART_BYTES,
+    ) -> None:
         self.name = name
         self.site = site
         self.bucket = bucket
@@ -108,8 +121,10 @@ class S3Store:
 
     @property
     def where(self) -> str:
-        return f"store {self.name} (s3://{self.bucket}/{self.prefix} at " \
-               f"{self.endpoint_url or 'AWS ' + (self.region or '')})"
+        return (
+            f"store {self.name} (s3://{self.bucket}/{self.prefix} at "
+            f"{self.endpoint_url or 'AWS ' + (self.region or '')})"
+        )
 
     @property
     def endpoint_identity(self) -> tuple[str | None, str | None, str | None]:
@@ -138,11 +153,16 @@ class S3Store:
             if code in NOT_FOUND_CODES:
                 raise FileNotFoundError(f"{where}: no such object") from error
             if code in DIGEST_CODES:
-                raise DigestMismatch(where, "(sent checksum)", "(what the store received)",
-                                     f"the store refused the upload: {code}") from error
-            raise InfrastructureError(f"{self.where}: {code or error}: "
-                                      f"{error.response.get('Error', {}).get('Message', '')}"
-                                      ) from error
+                raise DigestMismatch(
+                    where,
+                    "(sent checksum)",
+                    "(what the store received)",
+                    f"the store refused the upload: {code}",
+                ) from error
+            raise InfrastructureError(
+                f"{self.where}: {code or error}: "
+                f"{error.response.get('Error', {}).get('Message', '')}"
+            ) from error
         except BotoCoreError as error:
             raise InfrastructureError(f"{self.where}: unreachable or failed: {error}") from error
 
@@ -157,7 +177,8 @@ class S3Store:
             except InfrastructureError as error:
                 cause = error.__cause__
                 if isinstance(cause, ClientError) and "ObjectLockConfigurationNotFound" in str(
-                        cause.response.get("Error", {}).get("Code", "")):
+                    cause.response.get("Error", {}).get("Code", "")
+                ):
                     self._lock = (False, 0.0)
                     return self._lock
                 raise
@@ -187,7 +208,8 @@ class S3Store:
         extra = {"VersionId": version_id} if version_id else {}
         with self.errors(key):
             response: dict[str, Any] = self.client.head_object(
-                Bucket=self.bucket, Key=self.object_key(key), ChecksumMode="ENABLED", **extra)
+                Bucket=self.bucket, Key=self.object_key(key), ChecksumMode="ENABLED", **extra
+            )
         return response
 
     # --- Store protocol --------------------------------------------------------------------
@@ -204,15 +226,23 @@ class S3Store:
             # At most one part (plus one chunk) is held: a longer stream is refused at once.
             body = next(split_parts(chunks, part_bytes + 1), b"")
             if len(body) != size or hashlib.sha256(body).hexdigest() != sha256:
-                raise DigestMismatch(f"{self.name}:{key}", sha256,
-                                     hashlib.sha256(body).hexdigest(), f"{len(body)} of {size} "
-                                     "bytes; nothing uploaded")
+                raise DigestMismatch(
+                    f"{self.name}:{key}",
+                    sha256,
+                    hashlib.sha256(body).hexdigest(),
+                    f"{len(body)} of {size} bytes; nothing uploaded",
+                )
             with self.errors(key):
                 response = self.client.put_object(
-                    Bucket=self.bucket, Key=self.object_key(key), Body=body,
-                    ChecksumAlgorithm="SHA256", ChecksumSHA256=expected,
+                    Bucket=self.bucket,
+                    Key=self.object_key(key),
+                    Body=body,
+                    ChecksumAlgorithm="SHA256",
+                    ChecksumSHA256=expected,
                     Metadata={METADATA_DIGEST: sha256},
-                    ContentType="application/octet-stream", **self._lock_arguments())
+                    ContentType="application/octet-stream",
+                    **self._lock_arguments(),
+                )
             reported = response.get("ChecksumSHA256")
             if reported is not None and reported != expected:
                 raise DigestMismatch(f"{self.name}:{key}", expected, reported, "S3 checksum")
@@ -221,14 +251,19 @@ class S3Store:
             self._write_multipart(key, chunks, size=size, sha256=sha256, part_bytes=part_bytes)
         self._check_written(key, size=size, sha256=sha256)
 
-    def _write_multipart(self, key: str, chunks: Iterable[bytes], *, size: int, sha256: str,
-                         part_bytes: int) -> None:
+    def _write_multipart(
+        self, key: str, chunks: Iterable[bytes], *, size: int, sha256: str, part_bytes: int
+    ) -> None:
         object_key = self.object_key(key)
         with self.errors(key):
             upload = self.client.create_multipart_upload(
-                Bucket=self.bucket, Key=object_key, ChecksumAlgorithm="SHA256",
-                Metadata={METADATA_DIGEST: sha256}, ContentType="application/octet-stream",
-                **self._lock_arguments())
+                Bucket=self.bucket,
+                Key=object_key,
+                ChecksumAlgorithm="SHA256",
+                Metadata={METADATA_DIGEST: sha256},
+                ContentType="application/octet-stream",
+                **self._lock_arguments(),
+            )
         upload_id = upload["UploadId"]
         whole = hashlib.sha256()
         seen = 0
@@ -239,27 +274,45 @@ class S3Store:
                 whole.update(part)
                 seen += len(part)
                 if seen > size:
-                    raise DigestMismatch(f"{self.name}:{key}", sha256, "(longer)",
-                                         f"more than {size} bytes arrived")
+                    raise DigestMismatch(
+                        f"{self.name}:{key}", sha256, "(longer)", f"more than {size} bytes arrived"
+                    )
                 digest = hashlib.sha256(part).digest()
                 checksum = base64.b64encode(digest).decode()
                 with self.errors(key):
                     answer = self.client.upload_part(
-                        Bucket=self.bucket, Key=object_key, UploadId=upload_id,
-                        PartNumber=number, Body=part, ChecksumSHA256=checksum)
+                        Bucket=self.bucket,
+                        Key=object_key,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        Body=part,
+                        ChecksumSHA256=checksum,
+                    )
                 if answer.get("ChecksumSHA256") not in (None, checksum):
-                    raise DigestMismatch(f"{self.name}:{key} part {number}", checksum,
-                                         answer["ChecksumSHA256"], "S3 part checksum")
-                parts.append({"PartNumber": number, "ETag": answer["ETag"],
-                              "ChecksumSHA256": checksum})
+                    raise DigestMismatch(
+                        f"{self.name}:{key} part {number}",
+                        checksum,
+                        answer["ChecksumSHA256"],
+                        "S3 part checksum",
+                    )
+                parts.append(
+                    {"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": checksum}
+                )
                 digests.append(digest)
             if seen != size or whole.hexdigest() != sha256:
-                raise DigestMismatch(f"{self.name}:{key}", sha256, whole.hexdigest(),
-                                     f"{seen} of {size} bytes in transit; upload aborted")
+                raise DigestMismatch(
+                    f"{self.name}:{key}",
+                    sha256,
+                    whole.hexdigest(),
+                    f"{seen} of {size} bytes in transit; upload aborted",
+                )
             with self.errors(key):
                 done = self.client.complete_multipart_upload(
-                    Bucket=self.bucket, Key=object_key, UploadId=upload_id,
-                    MultipartUpload={"Parts": parts})
+                    Bucket=self.bucket,
+                    Key=object_key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},
+                )
         except BaseException:
             self._abort(key, upload_id)
             raise
@@ -274,11 +327,17 @@ class S3Store:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.object_key(key),
-                                               UploadId=upload_id)
+            self.client.abort_multipart_upload(
+                Bucket=self.bucket, Key=self.object_key(key), UploadId=upload_id
+            )
         except (BotoCoreError, ClientError) as error:
-            logger.warning("store %s: could not abort the upload of %s (the bucket's lifecycle "
-                           "rule must clean it up): %s", self.name, key, error)
+            logger.warning(
+                "store %s: could not abort the upload of %s (the bucket's lifecycle "
+                "rule must clean it up): %s",
+                self.name,
+                key,
+                error,
+            )
 
     def _check_written(self, key: str, *, size: int, sha256: str) -> None:
         """Check what S3 now holds at key (size, digest metadata, checksum) and make sure its
@@ -294,22 +353,28 @@ class S3Store:
         if stored is not None and not same_checksum(stored, wanted):
             problems.append(f"checksum {stored} is not {' or '.join(filter(None, wanted))}")
         if problems:
-            raise DigestMismatch(f"{self.name}:{key}", sha256, "(stored object)",
-                                 "; ".join(problems))
+            raise DigestMismatch(
+                f"{self.name}:{key}", sha256, "(stored object)", "; ".join(problems)
+            )
         until = self.retain_until(head["LastModified"])
         current = head.get("ObjectLockRetainUntilDate")
         if until is not None and (current is None or current < until):
             with self.errors(key):
                 self.client.put_object_retention(
-                    Bucket=self.bucket, Key=self.object_key(key), VersionId=head["VersionId"],
-                    Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until})
+                    Bucket=self.bucket,
+                    Key=self.object_key(key),
+                    VersionId=head["VersionId"],
+                    Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until},
+                )
 
     def open_read(self, key: str) -> AbstractContextManager[BinaryIO]:
         with self.errors(key):
-            response = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key),
-                                              ChecksumMode="ENABLED")
-        return cast(AbstractContextManager[BinaryIO],
-                    ResponseBody(response["Body"], f"{self.name}:{key}"))
+            response = self.client.get_object(
+                Bucket=self.bucket, Key=self.object_key(key), ChecksumMode="ENABLED"
+            )
+        return cast(
+            AbstractContextManager[BinaryIO], ResponseBody(response["Body"], f"{self.name}:{key}")
+        )
 
     def read_bytes(self, key: str) -> bytes:
         with self.open_read(key) as handle:
@@ -320,8 +385,11 @@ class S3Store:
         if length <= 0:
             return b""
         with self.errors(key):
-            response = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key),
-                                              Range=f"bytes={offset}-{offset + length - 1}")
+            response = self.client.get_object(
+                Bucket=self.bucket,
+                Key=self.object_key(key),
+                Range=f"bytes={offset}-{offset + length - 1}",
+            )
         with ResponseBody(response["Body"], f"{self.name}:{key}") as body:
             return body.read()
 
@@ -349,8 +417,9 @@ class S3Store:
         start = len(self._root())
         paginator = self.client.get_paginator("list_objects_v2")
         with self.errors(prefix):
-            for page in paginator.paginate(Bucket=self.bucket,
-                                           Prefix=self.object_key(prefix).rstrip("/") + "/"):
+            for page in paginator.paginate(
+                Bucket=self.bucket, Prefix=self.object_key(prefix).rstrip("/") + "/"
+            ):
                 for item in page.get("Contents", []):
                     yield item["Key"][start:]
 
@@ -364,7 +433,7 @@ class S3Store:
         with self.errors(""):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=root):
                 for item in page.get("Contents", []):
-                    parts = item["Key"][len(root):].split("/")
+                    parts = item["Key"][len(root) :].split("/")
                     if len(parts) >= 4:
                         seen.add((parts[0], parts[1], parts[2]))
         yield from sorted(seen)
@@ -377,8 +446,9 @@ class S3Store:
 
         delete_versions(self, point_prefix(system, dataset, recovery_point_id))
 
-    def set_point_retention(self, system: str, dataset: str, recovery_point_id: str,
-                            until: datetime) -> None:
+    def set_point_retention(
+        self, system: str, dataset: str, recovery_point_id: str, until: datetime
+    ) -> None:
         """Set COMPLIANCE retention until `until` on every current object of a recovery point.
         Raise RetentionLocked when the store refuses (shortening a COMPLIANCE lock)."""
         from orchestrator.integrations.stores.s3_retention import set_retention

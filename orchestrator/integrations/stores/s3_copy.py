@@ -46,38 +46,59 @@ def copy_into(destination: S3Store, source: Any, key: str, *, size: int, sha256:
             destination.write_stream(key, read_blocks(handle), size=size, sha256=sha256)
         how = "streamed"
     checked = verify_copy(destination, source, key, size=size, sha256=sha256)
-    logger.info("copied %s:%s to %s %s; verified by stored checksum and %d sampled bytes",
-                source.name, key, destination.name, how, checked)
+    logger.info(
+        "copied %s:%s to %s %s; verified by stored checksum and %d sampled bytes",
+        source.name,
+        key,
+        destination.name,
+        how,
+        checked,
+    )
     return how
 
 
-def _copy_server_side(destination: S3Store, source: S3Store, key: str, *, size: int,
-                      sha256: str) -> None:
+def _copy_server_side(
+    destination: S3Store, source: S3Store, key: str, *, size: int, sha256: str
+) -> None:
     head = source.head(key)
     if head.get("ContentLength") != size:
-        raise DigestMismatch(f"{source.name}:{key}", f"{size} bytes",
-                             f"{head.get('ContentLength')} bytes", "source size differs")
-    copy_source = {"Bucket": source.bucket, "Key": source.object_key(key),
-                   "VersionId": head["VersionId"]}
-    common = {"Bucket": destination.bucket, "Key": destination.object_key(key),
-              "ChecksumAlgorithm": "SHA256", "ContentType": "application/octet-stream",
-              "Metadata": {METADATA_DIGEST: sha256}}
+        raise DigestMismatch(
+            f"{source.name}:{key}",
+            f"{size} bytes",
+            f"{head.get('ContentLength')} bytes",
+            "source size differs",
+        )
+    copy_source = {
+        "Bucket": source.bucket,
+        "Key": source.object_key(key),
+        "VersionId": head["VersionId"],
+    }
+    common = {
+        "Bucket": destination.bucket,
+        "Key": destination.object_key(key),
+        "ChecksumAlgorithm": "SHA256",
+        "ContentType": "application/octet-stream",
+        "Metadata": {METADATA_DIGEST: sha256},
+    }
     lock = destination._lock_arguments()  # noqa: SLF001 - same store family
     if size <= destination.copy_object_max_bytes:
         with destination.errors(key):
-            destination.client.copy_object(CopySource=copy_source, MetadataDirective="REPLACE",
-                                           **common, **lock)
+            destination.client.copy_object(
+                CopySource=copy_source, MetadataDirective="REPLACE", **common, **lock
+            )
         stored = head.get("ChecksumSHA256")
         if stored:
             destination.written_checksums[key] = stored
     else:
-        destination.written_checksums[key] = _copy_parts(destination, key, copy_source, size,
-                                                         {**common, **lock})
+        destination.written_checksums[key] = _copy_parts(
+            destination, key, copy_source, size, {**common, **lock}
+        )
     _check_retention(destination, key)
 
 
-def _copy_parts(destination: S3Store, key: str, copy_source: dict[str, str], size: int,
-                create: dict[str, Any]) -> str:
+def _copy_parts(
+    destination: S3Store, key: str, copy_source: dict[str, str], size: int, create: dict[str, Any]
+) -> str:
     """Copy in parts with UploadPartCopy; return the composite checksum S3 reported."""
     import base64
 
@@ -91,9 +112,13 @@ def _copy_parts(destination: S3Store, key: str, copy_source: dict[str, str], siz
             last = min(offset + part_bytes, size) - 1
             with destination.errors(key):
                 answer = destination.client.upload_part_copy(
-                    Bucket=destination.bucket, Key=destination.object_key(key),
-                    UploadId=upload_id, PartNumber=number, CopySource=copy_source,
-                    CopySourceRange=f"bytes={offset}-{last}")["CopyPartResult"]
+                    Bucket=destination.bucket,
+                    Key=destination.object_key(key),
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    CopySource=copy_source,
+                    CopySourceRange=f"bytes={offset}-{last}",
+                )["CopyPartResult"]
             part = {"PartNumber": number, "ETag": answer["ETag"]}
             if answer.get("ChecksumSHA256"):
                 part["ChecksumSHA256"] = answer["ChecksumSHA256"]
@@ -101,16 +126,23 @@ def _copy_parts(destination: S3Store, key: str, copy_source: dict[str, str], siz
             parts.append(part)
         with destination.errors(key):
             done = destination.client.complete_multipart_upload(
-                Bucket=destination.bucket, Key=destination.object_key(key), UploadId=upload_id,
-                MultipartUpload={"Parts": parts})
+                Bucket=destination.bucket,
+                Key=destination.object_key(key),
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
     except BaseException:
         destination._abort(key, upload_id)  # noqa: SLF001 - same store family
         raise
     expected = composite_checksum(digests) if len(digests) == len(parts) else ""
     reported = str(done.get("ChecksumSHA256") or expected)
     if expected and reported.split("-")[0] != expected.split("-")[0]:
-        raise DigestMismatch(f"{destination.name}:{key}", expected, reported,
-                             "composite checksum of the copied parts")
+        raise DigestMismatch(
+            f"{destination.name}:{key}",
+            expected,
+            reported,
+            "composite checksum of the copied parts",
+        )
     return reported
 
 
@@ -123,9 +155,11 @@ def _check_retention(destination: S3Store, key: str) -> None:
     if until is not None and (current is None or current < until):
         with destination.errors(key):
             destination.client.put_object_retention(
-                Bucket=destination.bucket, Key=destination.object_key(key),
+                Bucket=destination.bucket,
+                Key=destination.object_key(key),
                 VersionId=head["VersionId"],
-                Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until})
+                Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until},
+            )
 
 
 def verify_copy(destination: S3Store, source: Any, key: str, *, size: int, sha256: str) -> int:
@@ -135,14 +169,23 @@ def verify_copy(destination: S3Store, source: Any, key: str, *, size: int, sha25
     head = destination.head(key)
     where = f"{destination.name}:{key}"
     if head.get("ContentLength") != size:
-        raise DigestMismatch(where, f"{size} bytes", f"{head.get('ContentLength')} bytes",
-                             "copy at the destination")
+        raise DigestMismatch(
+            where, f"{size} bytes", f"{head.get('ContentLength')} bytes", "copy at the destination"
+        )
     if head.get("Metadata", {}).get(METADATA_DIGEST) != sha256:
-        raise DigestMismatch(where, sha256, str(head.get("Metadata", {}).get(METADATA_DIGEST)),
-                             "digest recorded with the copy")
+        raise DigestMismatch(
+            where,
+            sha256,
+            str(head.get("Metadata", {}).get(METADATA_DIGEST)),
+            "digest recorded with the copy",
+        )
     stored = head.get("ChecksumSHA256")
     accepted = {hex_to_b64(sha256), destination.written_checksums.get(key)}
     if not same_checksum(stored, accepted):
-        raise DigestMismatch(where, " or ".join(sorted(filter(None, accepted))), str(stored),
-                             "stored checksum at the destination")
+        raise DigestMismatch(
+            where,
+            " or ".join(sorted(filter(None, accepted))),
+            str(stored),
+            "stored checksum at the destination",
+        )
     return compare_sampled_ranges(source, destination, key, size, sha256)

@@ -29,8 +29,10 @@ def refused_by_lock(error: InfrastructureError) -> bool:
     from botocore.exceptions import ClientError
 
     cause = error.__cause__
-    return isinstance(cause, ClientError) and cause.response.get("Error", {}).get(
-        "Code") == "AccessDenied"
+    return (
+        isinstance(cause, ClientError)
+        and cause.response.get("Error", {}).get("Code") == "AccessDenied"
+    )
 
 
 def refusal(store: S3Store, object_key: str, version_id: str, action: str) -> RetentionLocked:
@@ -40,8 +42,9 @@ def refusal(store: S3Store, object_key: str, version_id: str, action: str) -> Re
     mode = "retention"
     try:
         with store.errors(""):
-            head = store.client.head_object(Bucket=store.bucket, Key=object_key,
-                                            VersionId=version_id)
+            head = store.client.head_object(
+                Bucket=store.bucket, Key=object_key, VersionId=version_id
+            )
         until = head.get("ObjectLockRetainUntilDate")
         mode = f"{head.get('ObjectLockMode', '')} retention".strip()
     except (FileNotFoundError, InfrastructureError) as error:
@@ -50,7 +53,9 @@ def refusal(store: S3Store, object_key: str, version_id: str, action: str) -> Re
     return RetentionLocked(
         f"{store.where}: the store refused to {action} s3://{store.bucket}/{object_key} "
         f"(version {version_id}): it is under {mode} until {when} ({CLAUSE})",
-        object_key, until)
+        object_key,
+        until,
+    )
 
 
 def list_versions(store: S3Store, prefix: str) -> list[dict[str, Any]]:
@@ -72,8 +77,9 @@ def delete_versions(store: S3Store, point: str) -> None:
     for version in versions:
         try:
             with store.errors(""):
-                store.client.delete_object(Bucket=store.bucket, Key=version["Key"],
-                                           VersionId=version["VersionId"])
+                store.client.delete_object(
+                    Bucket=store.bucket, Key=version["Key"], VersionId=version["VersionId"]
+                )
         except InfrastructureError as error:
             if refused_by_lock(error):
                 raise refusal(store, version["Key"], version["VersionId"], "delete") from error
@@ -89,10 +95,17 @@ def set_retention(store: S3Store, point: str, until: datetime) -> None:
         try:
             with store.errors(key):
                 store.client.put_object_retention(
-                    Bucket=store.bucket, Key=store.object_key(key), VersionId=head["VersionId"],
-                    Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until})
+                    Bucket=store.bucket,
+                    Key=store.object_key(key),
+                    VersionId=head["VersionId"],
+                    Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until},
+                )
         except InfrastructureError as error:
             if refused_by_lock(error):
-                raise refusal(store, store.object_key(key), head["VersionId"],
-                              f"set retention to {until.isoformat()} on") from error
+                raise refusal(
+                    store,
+                    store.object_key(key),
+                    head["VersionId"],
+                    f"set retention to {until.isoformat()} on",
+                ) from error
             raise

@@ -62,8 +62,9 @@ class ResponseBody:
         try:
             data: bytes = self._body.read(None if size < 0 else size)
         except FlexibleChecksumError as error:
-            raise DigestMismatch(self._where, "(stored checksum)", "(bytes read)", str(error)
-                                 ) from error
+            raise DigestMismatch(
+                self._where, "(stored checksum)", "(bytes read)", str(error)
+            ) from error
         except (BotoCoreError, OSError) as error:
             raise InfrastructureError(f"{self._where}: read failed: {error}") from error
         return data

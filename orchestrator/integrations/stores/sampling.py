@@ -17,8 +17,9 @@ SAMPLE_BYTES = 1 << 20
 SAMPLE_COUNT = 8
 
 
-def sample_ranges(key: str, size: int, sha256: str, *, count: int = SAMPLE_COUNT,
-                  length: int = SAMPLE_BYTES) -> list[tuple[int, int]]:
+def sample_ranges(
+    key: str, size: int, sha256: str, *, count: int = SAMPLE_COUNT, length: int = SAMPLE_BYTES
+) -> list[tuple[int, int]]:
     """Given an object's key, size and digest, return the (offset, length) ranges to re-read,
     sorted by offset."""
     if size <= 0:
@@ -55,8 +56,7 @@ def read_range(store: Any, key: str, offset: int, length: int) -> bytes:
     return b"".join(pieces)
 
 
-def compare_sampled_ranges(source: Any, destination: Any, key: str, size: int,
-                           sha256: str) -> int:
+def compare_sampled_ranges(source: Any, destination: Any, key: str, size: int, sha256: str) -> int:
     """Re-read the sampled ranges of key at both stores and compare them; return bytes
     re-read at the destination. Raise DigestMismatch naming the range that differs."""
     checked = 0
@@ -65,7 +65,11 @@ def compare_sampled_ranges(source: Any, destination: Any, key: str, size: int,
         actual_bytes = read_range(destination, key, offset, length)
         actual = hashlib.sha256(actual_bytes).hexdigest()
         if actual != expected or len(actual_bytes) != length:
-            raise DigestMismatch(f"{destination.name}:{key}", expected, actual,
-                                 f"sampled range {offset}+{length} re-read at the destination")
+            raise DigestMismatch(
+                f"{destination.name}:{key}",
+                expected,
+                actual,
+                f"sampled range {offset}+{length} re-read at the destination",
+            )
         checked += length
     return checked

@@ -24,8 +24,9 @@ from orchestrator.integrations.transfer import DigestMismatch
 logger = logging.getLogger(__name__)
 
 
-def parse_sftp_url(url: str, *, known_hosts: Path, private_key: Path | None, label: str
-                   ) -> tuple[SshTarget, str]:
+def parse_sftp_url(
+    url: str, *, known_hosts: Path, private_key: Path | None, label: str
+) -> tuple[SshTarget, str]:
     """Given `sftp://user@host[:port]/path` and the key files, return (target, root path).
 
     Raise InputError naming the store when the URL lacks a user, host or absolute path.
@@ -46,8 +47,14 @@ def parse_sftp_url(url: str, *, known_hosts: Path, private_key: Path | None, lab
         port = 22
     if problems:
         raise InputError(f"store {label}", problems)
-    target = SshTarget(label=f"store {label}", address=str(parts.hostname), port=port,
-                       user=str(parts.username), known_hosts=known_hosts, private_key=private_key)
+    target = SshTarget(
+        label=f"store {label}",
+        address=str(parts.hostname),
+        port=port,
+        user=str(parts.username),
+        known_hosts=known_hosts,
+        private_key=private_key,
+    )
     return target, root.rstrip("/")
 
 
@@ -91,8 +98,9 @@ class SftpStore:
                 seen[0] += len(chunk)
                 yield chunk
             if seen[0] != size or digest.hexdigest() != sha256:
-                raise DigestMismatch(f"{self.name}:{key}", sha256, digest.hexdigest(),
-                                     f"{seen[0]} of {size} bytes")
+                raise DigestMismatch(
+                    f"{self.name}:{key}", sha256, digest.hexdigest(), f"{seen[0]} of {size} bytes"
+                )
 
         # The check runs inside the iteration, so a mismatch aborts before the rename.
         self.files.write_atomic(self._path(key), hashed_chunks())
@@ -124,11 +132,14 @@ class SftpStore:
         for path in self.files.walk_files(base):
             if is_partial(path):
                 continue
-            yield path[len(self.root) + 1:]
+            yield path[len(self.root) + 1 :]
 
     def _directories(self, path: str) -> list[str]:
-        return [entry.filename for entry in self.files.list_dir(path)
-                if stat.S_ISDIR(entry.st_mode or 0)]
+        return [
+            entry.filename
+            for entry in self.files.list_dir(path)
+            if stat.S_ISDIR(entry.st_mode or 0)
+        ]
 
     def list_points(self) -> Iterator[tuple[str, str, str]]:
         if self.files.stat(self.root) is None:
