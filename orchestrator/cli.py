@@ -297,7 +297,11 @@ def configure_logging(verbosity: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # --json is global, but operators type it after the subcommand too; accept it anywhere.
+    if "--json" in arguments:
+        arguments = ["--json", *(argument for argument in arguments if argument != "--json")]
+    args = parser.parse_args(arguments)
     configure_logging(args.verbose)
     handler: Handler = args.handler
     try:

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator import __version__
 from orchestrator.actions import drill_steps
+from orchestrator.actions.drill_report import make_report
 from orchestrator.errors import OrchestratorError
 from orchestrator.evidence.package import write_package
 from orchestrator.model import catalog as cat
@@ -51,14 +51,6 @@ class DrillOutcome:
     measurements: dict[str, Any]
     evidence_path: Path | None
     evidence_manifest_sha256: str | None
-
-
-def iso(moment: float) -> str:
-    return (
-        datetime.fromtimestamp(moment, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
 
 
 def run_drill(
@@ -147,84 +139,3 @@ def run_drill(
 def _run_step(state: drill_steps.DrillState, step: Step) -> tuple[str, dict[str, Any]]:
     handler = drill_steps.STEP_ACTIONS[step.action]
     return handler(state, step)
-
-
-def make_report(
-    drill_id: str,
-    scenario: Scenario,
-    scenario_path: Path,
-    records: list[StepRecord],
-    measurements: dict[str, Any],
-    passed: bool,
-    started: float,
-    finished: float,
-    runtime: Runtime,
-) -> dict[str, Any]:
-    """Return the drill's report dict (report.json; report.html is rendered from it)."""
-    import platform
-
-    import ansible.release
-
-    objectives = scenario.objectives
-    labels = {
-        "rto_seconds": (
-            "恢复时间 RTO（灾难宣告→服务验证）",
-            "RTO (disaster → verified service)",
-            "s",
-        ),
-        "rpo_seconds": ("数据丢失窗口 RPO", "RPO (disaster − recovery point)", "s"),
-        "postings_lost": ("丢失的记账笔数", "Postings lost", ""),
-        "postings_at_disaster": ("灾难时的记账笔数", "Postings at disaster", ""),
-        "postings_restored": ("恢复后的记账笔数", "Postings restored", ""),
-    }
-    return {
-        "kind": "drill",
-        "id": drill_id,
-        "title": {
-            "zh": f"灾难恢复演练报告：{scenario.title.zh}",
-            "en": f"Disaster-recovery drill report: {scenario.title.en}",
-        },
-        "outcome": "passed" if passed else "failed",
-        "started_at": iso(started),
-        "finished_at": iso(finished),
-        "scenario": {
-            "name": scenario.name,
-            "file": scenario_path.name,
-            "description": scenario.description.model_dump() if scenario.description else None,
-            "system": scenario.system,
-            "objectives": objectives.model_dump(),
-        },
-        "measurements": [
-            {
-                "name": name,
-                "label": {"zh": labels[name][0], "en": labels[name][1]},
-                "value": measurements[name],
-                "unit": labels[name][2],
-            }
-            for name in labels
-            if measurements.get(name) is not None
-        ],
-        "steps": [
-            {
-                "name": r.name,
-                "action": r.action,
-                "status": r.status,
-                "started_at": iso(r.started_at) if r.started_at else None,
-                "finished_at": iso(r.finished_at) if r.finished_at else None,
-                "duration_seconds": r.duration_seconds if r.started_at else None,
-                "message": r.message,
-                "detail": r.detail,
-            }
-            for r in records
-        ],
-        "findings": drill_steps.drill_findings(measurements, passed),
-        "recovery_points": drill_steps.recovery_point_rows(measurements),
-        "mismatches": measurements.get("mismatches", []),
-        "versions": {
-            "orchestrator": __version__,
-            "python": platform.python_version(),
-            "ansible_core": ansible.release.__version__,
-        },
-        "accountable_person": runtime.config.model.evidence.accountable_person
-        or "(not configured: evidence.accountable_person)",
-    }

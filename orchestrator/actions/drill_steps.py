@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,14 +13,14 @@ from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.restore import RestoreOutcome, run_fingerprint, run_restore
 from orchestrator.actions.workload import run_workload
+from orchestrator.config import Site, System
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.integrations.transfer import DigestMismatch
 from orchestrator.model import catalog as cat
-from orchestrator.model.engines import make_playbook_item
+from orchestrator.model.engines import make_playbook_item, spool_root
 from orchestrator.model.manifest import compare_fingerprints, serialise_manifest
 from orchestrator.model.scenario import Scenario, Step
-from orchestrator.rules.pack import load_pack
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -143,6 +143,11 @@ def step_copy_offsite(state: DrillState, step: Step) -> StepResult:
 
 
 def step_disaster(state: DrillState, step: Step) -> StepResult:
+    """Given a disaster step, fingerprint the site's live data (postings at disaster time),
+    destroy every dataset of the system there (engine roles' destroy tasks) and the step's
+    stores (file:// roots removed, others declared lost), and mark their copies lost.
+
+    Raise CheckFailed if anything meant to be destroyed survives."""
     assert step.site
     runtime = state.runtime
     config = runtime.config.model
@@ -156,31 +161,8 @@ def step_disaster(state: DrillState, step: Step) -> StepResult:
         objects = fingerprints[state.ledger_dataset]["fingerprint"].get("objects", {})
         state.postings_at_disaster = objects.get("postings", {}).get("rows")
     state.disaster_time = time.time()
-    paths = [
-        make_playbook_item(site, d, site.spool)["live_path"] for d in system.datasets if d.path
-    ]
-    declared_lost = []
-    for store_name in step.destroy_stores:
-        url = runtime.config.store_url(store_name)
-        if url.startswith("file://"):
-            paths.append(url.removeprefix("file://"))
-        else:
-            # S3 with Object Lock cannot be destroyed, by design, and an SFTP server is not the
-            # site's host: the drill declares the store lost instead (copies marked lost below,
-            # so nothing is restored from it).
-            declared_lost.append(store_name)
-    if paths:
-        run = run_playbook(
-            "wipe.yml",
-            inventory=runtime.config.inventory,
-            extravars={"dr_host": site.host, "dr_paths": paths, "dr_purpose": "disaster"},
-            ident=f"disaster-{site.name}-{time.time_ns()}",
-            work_dir=runtime.work_dir,
-            limit=site.host,
-        )
-        state.events.append(run.events_path)
-        if not run.ok:
-            raise CheckFailed("disaster injection failed: " + "; ".join(run.failures))
+    datasets = _destroy_datasets(state, site, system)
+    destroyed_stores, declared_lost = _destroy_stores(state, site, step.destroy_stores)
     with runtime.catalog.begin() as connection:
         for copy in cat.list_copies(connection):
             if copy.store in step.destroy_stores and copy.status == "present":
@@ -193,12 +175,92 @@ def step_disaster(state: DrillState, step: Step) -> StepResult:
                     if copy.store not in declared_lost
                     else f"declared lost by drill {state.scenario.name}",
                 )
-    lost = f" (declared lost: {', '.join(declared_lost)})" if declared_lost else ""
-    return (
-        f"production data at {site.name} and store(s) {', '.join(step.destroy_stores)} "
-        f"destroyed{lost}; {state.postings_at_disaster} postings at disaster time",
-        {"destroyed": len(paths), "declared_lost": declared_lost},
+    what = ", ".join(
+        f"{name} ({result['engine']} {result['kind']} {result['target']}"
+        f"{'' if result['destroyed'] else ', already absent'})"
+        for name, result in datasets.items()
     )
+    parts = [f"destroyed {what or 'no datasets'}"]
+    if destroyed_stores:
+        parts.append(f"store(s) {', '.join(destroyed_stores)} destroyed")
+    if declared_lost:
+        parts.append(f"declared lost: {', '.join(declared_lost)}")
+    return (
+        f"production data at {site.name}: {'; '.join(parts)}; "
+        f"{state.postings_at_disaster} postings at disaster time",
+        {
+            "datasets": datasets,
+            "stores_destroyed": destroyed_stores,
+            "declared_lost": declared_lost,
+        },
+    )
+
+
+def _destroy_datasets(state: DrillState, site: Site, system: System) -> dict[str, dict[str, Any]]:
+    """Destroy a system's live datasets at a site with each engine role's destroy tasks;
+    return {dataset: its role's report (engine, kind, target, destroyed, exists, ...)}.
+
+    Raise CheckFailed if a role fails or reports its dataset still present."""
+    runtime = state.runtime
+    items = [
+        make_playbook_item(site, d, spool_root(site, "disaster", system.name))
+        for d in system.datasets
+    ]
+    run = run_playbook(
+        "destroy.yml",
+        inventory=runtime.config.inventory,
+        extravars={"dr_host": site.host, "dr_datasets": items},
+        ident=f"disaster-{site.name}-{time.time_ns()}",
+        work_dir=runtime.work_dir,
+        limit=site.host,
+    )
+    state.events.append(run.events_path)
+    if not run.ok:
+        raise CheckFailed("disaster injection failed: " + "; ".join(run.failures or [run.status]))
+    results = {d.name: dict(run.result(site.host, f"destroy:{d.name}")) for d in system.datasets}
+    survivors = [name for name, result in results.items() if result.get("exists") is not False]
+    if survivors:
+        raise CheckFailed(f"disaster injection left datasets at {site.name}: {survivors}")
+    return {
+        name: {key: value for key, value in result.items() if key != "name"}
+        for name, result in results.items()
+    }
+
+
+def _destroy_stores(
+    state: DrillState, site: Site, store_names: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """Remove the roots of file:// stores from the site's host; declare the others lost.
+    Return (destroyed store names, declared-lost store names)."""
+    runtime = state.runtime
+    roots: dict[str, str] = {}
+    declared_lost = []
+    for store_name in store_names:
+        url = runtime.config.store_url(store_name)
+        if url.startswith("file://"):
+            roots[store_name] = url.removeprefix("file://")
+        else:
+            # S3 with Object Lock cannot be destroyed, by design, and an SFTP server is not the
+            # site's host: the drill declares the store lost instead (copies marked lost by the
+            # caller, so nothing is restored from it).
+            declared_lost.append(store_name)
+    if roots:
+        run = run_playbook(
+            "wipe.yml",
+            inventory=runtime.config.inventory,
+            extravars={
+                "dr_host": site.host,
+                "dr_paths": list(roots.values()),
+                "dr_purpose": "disaster",
+            },
+            ident=f"disaster-stores-{site.name}-{time.time_ns()}",
+            work_dir=runtime.work_dir,
+            limit=site.host,
+        )
+        state.events.append(run.events_path)
+        if not run.ok:
+            raise CheckFailed("store destruction failed: " + "; ".join(run.failures))
+    return list(roots), declared_lost
 
 
 def _restore_checked(state: DrillState, step: Step) -> RestoreOutcome:
@@ -309,39 +371,3 @@ STEP_ACTIONS: dict[str, Callable[[DrillState, Step], StepResult]] = {
     "compare_sites": step_compare_sites,
     "reprotect": step_reprotect,
 }
-
-
-def drill_findings(measurements: dict[str, Any], passed: bool) -> list[dict[str, Any]]:
-    """Return the rule findings a drill itself evidences (dr.bidirectional, drill.yearly)."""
-    pack = load_pack()
-    findings = []
-    for rule_id, ok, measured in (
-        (
-            "dr.bidirectional",
-            passed,
-            "failover and failback verified, fingerprints equal"
-            if passed
-            else "not both directions verified",
-        ),
-        ("drill.yearly", passed, "drill passed" if passed else "drill failed"),
-    ):
-        rule = pack.get(rule_id)
-        findings.append(
-            {
-                "rule": rule_id,
-                "subject": "drill",
-                "status": "compliant" if ok else "non_compliant",
-                "measured": measured,
-                "threshold": rule.title_en,
-                "clause": {
-                    "source": rule.clause.source,
-                    "article": rule.clause.article,
-                    "text": rule.clause.text,
-                },
-            }
-        )
-    return findings
-
-
-def recovery_point_rows(measurements: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(measurements.get("failover_points", []))

@@ -10,6 +10,13 @@ short_description: Remove files or trees and report what was removed and what re
 options:
   paths: {type: list, elements: path, required: true}
   purpose: {type: str, required: true}
+  name:
+    description: Name of the dr_result (default C(wipe:<purpose>)), e.g. C(destroy:<dataset>).
+    type: str
+  report:
+    description: Extra keys to put in the dr_result (engine, kind, target).
+    type: dict
+    default: {}
 """
 
 import os
@@ -23,6 +30,8 @@ def main():
         argument_spec=dict(
             paths=dict(type="list", elements="path", required=True),
             purpose=dict(type="str", required=True),
+            name=dict(type="str"),
+            report=dict(type="dict", default={}),
         ),
         supports_check_mode=False,
     )
@@ -39,11 +48,14 @@ def main():
         module.fail_json(msg="still present after wipe: %s" % ", ".join(remaining))
     module.exit_json(
         changed=bool(removed),
-        dr_result={
-            "name": "wipe:%s" % module.params["purpose"],
-            "removed": removed,
-            "remaining": remaining,
-        },
+        dr_result=dict(
+            module.params["report"],
+            name=module.params["name"] or "wipe:%s" % module.params["purpose"],
+            removed=removed,
+            remaining=remaining,
+            destroyed=bool(removed),
+            exists=False,
+        ),
     )
 
 

@@ -21,19 +21,18 @@ from __future__ import annotations
 
 import binascii
 import os
-import subprocess
-import tempfile
 import time
 
 from ansible.module_utils.dr_sqlsession import (
     CONNECT_TIMEOUT_SECONDS,
+    BackgroundTool,
     SqlError,
     SqlSession,
     SqlTarget,
     find_tool,
     hash_rows,
+    make_parent_directory,
     run_tool,
-    tool_failure,
 )
 
 MARKER = "#dr-end"
@@ -167,13 +166,10 @@ def transaction_threads(holder):
 def dump(target, database, dest, algorithm, invariants):
     """mariadb-dump --single-transaction into dest; return (fingerprint, invariants) taken
     in a snapshot of the same moment (see the module docstring)."""
-    directory = os.path.dirname(dest)
-    if not os.path.isdir(directory):
-        os.makedirs(directory)
+    make_parent_directory(dest)
     holder = target.session(database)
     session = None
     dumper = None
-    dump_errors = tempfile.TemporaryFile()
     try:
         holder.send("FLUSH TABLES WITH READ LOCK;\n" + select_marker())
         holder.collect(MARKER)
@@ -196,16 +192,10 @@ def dump(target, database, dest, algorithm, invariants):
             + target.server_args()
             + [database]
         )
-        dumper = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=dump_errors,
-            env=target.env(),
-        )
+        dumper = BackgroundTool(argv, target.env(), "mariadb-dump of %s" % database)
         deadline = time.monotonic() + SNAPSHOT_WAIT_SECONDS
         # A dump that already finished ran entirely under the lock: same data as well.
-        while not transaction_threads(holder) - before and dumper.poll() is None:
+        while not transaction_threads(holder) - before and dumper.running():
             if time.monotonic() > deadline:
                 raise SqlError(
                     "mariadb-dump did not open its snapshot within %d s" % SNAPSHOT_WAIT_SECONDS
@@ -217,25 +207,15 @@ def dump(target, database, dest, algorithm, invariants):
         counts = target.invariants_in_session(session, invariants)
         session.finish("COMMIT;\n")
         session = None
-        code = dumper.wait()
-        dumper = None
-        if code != 0:
-            raise tool_failure("mariadb-dump of %s" % database, code, dump_errors)
+        dumper.finish()
     except SqlError as error:
         for open_session in (holder, session):
             if open_session is not None:
                 open_session.abort()
-        if dumper is not None:
-            if dumper.poll() is None:
-                dumper.kill()
-            dumper.wait()
-            dump_errors.seek(0)
-            text = dump_errors.read().decode("utf-8", "replace").strip()
-            if text:
-                raise SqlError("mariadb-dump of %s: %s" % (database, text[-2000:])) from error
+        text = dumper.stop() if dumper is not None else ""
+        if text:
+            raise SqlError("%s: %s" % (dumper.what, text)) from error
         raise
-    finally:
-        dump_errors.close()
     return result, counts
 
 

@@ -19,18 +19,17 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
-import tempfile
 
 from ansible.module_utils.dr_sqlsession import (
     CONNECT_TIMEOUT_SECONDS,
+    BackgroundTool,
     SqlError,
     SqlSession,
     SqlTarget,
     find_tool,
     hash_rows,
+    make_parent_directory,
     run_tool,
-    tool_failure,
 )
 from ansible.module_utils.dr_sqlsession import scratch_name as any_case_scratch_name
 
@@ -148,12 +147,9 @@ def quote_ident(text):
 
 def dump(target, database, dest, algorithm, invariants):
     """pg_dump -Fc database into dest; return (fingerprint, invariants) of the same snapshot."""
-    directory = os.path.dirname(dest)
-    if not os.path.isdir(directory):
-        os.makedirs(directory)
+    make_parent_directory(dest)
     session = target.snapshot_session(database)
     dumper = None
-    dump_errors = tempfile.TemporaryFile()
     try:
         session.send("SELECT pg_export_snapshot();\n" + echo_marker())
         snapshot = session.collect(MARKER)[0].strip()
@@ -165,29 +161,17 @@ def dump(target, database, dest, algorithm, invariants):
             "-f",
             dest,
         ] + target.connection_args(database)
-        dumper = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=dump_errors,
-            env=target.env(),
-        )
+        dumper = BackgroundTool(argv, target.env(), "pg_dump of %s" % database)
         result = fingerprint_in_session(session, algorithm)
         counts = target.invariants_in_session(session, invariants)
         # Keep the exporting transaction open until pg_dump is done with the snapshot.
-        code = dumper.wait()
-        dumper = None
-        if code != 0:
-            raise tool_failure("pg_dump of %s" % database, code, dump_errors)
+        dumper.finish()
         session.finish("COMMIT;\n")
     except SqlError:
         session.abort()
         if dumper is not None:
-            dumper.kill()
-            dumper.wait()
+            dumper.stop()
         raise
-    finally:
-        dump_errors.close()
     return result, counts
 
 

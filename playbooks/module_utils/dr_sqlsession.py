@@ -190,12 +190,54 @@ def scratch_name(database):
     return "%s_dr_%s" % (database[:40], secrets.token_hex(4))
 
 
-def tool_failure(what, code, errors):
-    """Given a tool's description, exit code and its stderr file, return a SqlError."""
-    errors.seek(0)
-    return SqlError(
-        "%s exited %d: %s" % (what, code, errors.read().decode("utf-8", "replace").strip()[-2000:])
-    )
+def make_parent_directory(path):
+    """Create the directory path will be written in, if it is missing."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory)
+
+
+class BackgroundTool(object):
+    """A client tool (pg_dump, mariadb-dump) running beside an open session; stderr kept."""
+
+    def __init__(self, argv, env, what):
+        self.what = what
+        self.errors = tempfile.TemporaryFile()
+        self.done = False
+        self.process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.errors,
+            env=env,
+        )
+
+    def running(self):
+        return self.process.poll() is None
+
+    def finish(self):
+        """Wait for the tool to end; raise SqlError with its stderr if it failed."""
+        code = self.process.wait()
+        text = self.close()
+        if code != 0:
+            raise SqlError("%s exited %d: %s" % (self.what, code, text))
+
+    def stop(self):
+        """Kill the tool if it still runs; return what it wrote to stderr ("" if nothing, or
+        if it had already finished)."""
+        if self.done:
+            return ""
+        if self.running():
+            self.process.kill()
+        self.process.wait()
+        return self.close()
+
+    def close(self):
+        self.done = True
+        self.errors.seek(0)
+        text = self.errors.read().decode("utf-8", "replace").strip()[-2000:]
+        self.errors.close()
+        return text
 
 
 def hash_rows(lines, algorithm):

@@ -16,10 +16,14 @@ from typing import Any
 
 import pytest
 
+from orchestrator.actions import drill_steps
 from orchestrator.actions.restore import run_restore
 from orchestrator.checks import load_checked_config
 from orchestrator.cli import main
+from orchestrator.integrations.ansible import run_playbook
 from orchestrator.model import catalog as cat
+from orchestrator.model.engines import make_playbook_item
+from orchestrator.model.scenario import Step
 from orchestrator.runtime import open_runtime
 from tests.fixtures.databases import MariaDbServer, PostgresServer, mariadb_sql, psql
 from tests.fixtures.hosts import SshHost
@@ -33,8 +37,10 @@ from tests.fixtures.real_site import (
     build_config,
     ensure_mariadb_account,
     ensure_pg_account,
+    idle_pg_session,
     new_database_name,
     pg_create_owned_database,
+    pg_database_exists,
 )
 from tests.fixtures.s3 import S3Server, create_locked_bucket
 
@@ -89,7 +95,7 @@ def s3_stores(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config-absent"))
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
-    stores = {}
+    stores: dict[str, dict[str, object]] = {}
     for name, (profile, server) in sites.items():
         bucket = create_locked_bucket(server, f"dr-{name}-{secrets.token_hex(4)}")
         stores[name] = {
@@ -260,7 +266,53 @@ def test_mariadb_backup_offsite_restore_over_ssh(
     capsys.readouterr()
 
 
-def recorded_points(config_path: Path) -> list[object]:
+def test_destroy_playbook_drops_mariadb_database(
+    tmp_path: Path,
+    sshd_host: SshHost,
+    sshd_host_b: SshHost,
+    mariadb_sites: tuple[MariaDbServer, MariaDbServer],
+    passwords: str,
+    s3_stores: dict[str, dict[str, object]],
+) -> None:
+    source, target = mariadb_sites
+    database = new_database_name("cards")
+    for server in mariadb_sites:
+        mariadb_sql(server, f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4;")
+    seed_mariadb_cards(source, database)
+    config_path = build_config(
+        tmp_path,
+        site_beds(sshd_host, sshd_host_b, maria=mariadb_sites),
+        stores=s3_stores,
+        databases={"cards": database},
+        datasets=("cards",),
+    )
+    exists = f"SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{database}';"
+    with open_runtime(load_checked_config(config_path)) as runtime:
+        site = runtime.config.model.site("production")
+        dataset = runtime.config.model.system("core-banking").datasets[0]
+        reports = []
+        for attempt in ("first", "again"):
+            run = run_playbook(
+                "destroy.yml",
+                inventory=runtime.config.inventory,
+                extravars={
+                    "dr_host": site.host,
+                    "dr_datasets": [make_playbook_item(site, dataset, site.spool)],
+                },
+                ident=f"destroy-{attempt}",
+                work_dir=runtime.work_dir,
+                limit=site.host,
+            )
+            assert run.ok, run.failures
+            reports.append(run.result(site.host, "destroy:cards"))
+    assert reports[0]["target"] == database and reports[0]["engine"] == "mariadb"
+    assert reports[0]["destroyed"] is True and reports[0]["exists"] is False
+    assert reports[1]["destroyed"] is False  # already gone: nothing to drop, still proven absent
+    assert mariadb_sql(source, exists).strip() == "0"
+    assert mariadb_sql(target, exists).strip() == "1"  # only the production site's host
+
+
+def recorded_points(config_path: Path) -> list[Any]:
     with (
         open_runtime(load_checked_config(config_path)) as runtime,
         runtime.catalog.begin() as connection,
@@ -276,6 +328,7 @@ def test_site_failover_drill_end_to_end(
     passwords: str,
     s3_stores: dict[str, dict[str, object]],
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     source, target = pg_sites
     database = new_database_name("corebank")
@@ -288,6 +341,20 @@ def test_site_failover_drill_end_to_end(
         databases={"ledger": database},
         datasets=("ledger",),
     )
+    # Right after the disaster step, look at the production server directly: the ledger
+    # database must be gone, and an application's session held open on it must be ended.
+    seen: dict[str, object] = {}
+    disaster_step = drill_steps.STEP_ACTIONS["disaster"]
+
+    def disaster_then_look(state: drill_steps.DrillState, step: Step) -> drill_steps.StepResult:
+        with idle_pg_session(source, database, passwords) as session:
+            outcome = disaster_step(state, step)
+            seen["exists_after_disaster"] = pg_database_exists(source, database)
+            output, _ = session.communicate("SELECT 'still here';\n", timeout=60)
+            seen["idle_session_output"] = output
+        return outcome
+
+    monkeypatch.setitem(drill_steps.STEP_ACTIONS, "disaster", disaster_then_look)
     capsys.readouterr()
     code = main(
         [
@@ -306,6 +373,9 @@ def test_site_failover_drill_end_to_end(
     assert result["postings_lost"] == 750  # written after the backup, before the disaster
     disaster = next(step for step in result["steps"] if step["name"] == "disaster")
     assert "declared lost: primary" in disaster["message"]
+    assert f"ledger (postgresql database {database})" in disaster["message"]
+    assert seen["exists_after_disaster"] is False
+    assert "still here" not in str(seen["idle_session_output"])
     # Both sites hold the same ledger after failback: 30000 + 400 postings written at DR.
     for server in pg_sites:
         assert psql(server, "SELECT count(*) FROM postings;", database).strip() == "30400"
@@ -313,6 +383,10 @@ def test_site_failover_drill_end_to_end(
     assert main(["evidence", "verify", str(evidence)]) == 0
     report = json.loads((evidence / "report.json").read_text())
     assert report["outcome"] == "passed" and report["recovery_points"]
+    disaster_detail = next(s for s in report["steps"] if s["name"] == "disaster")["detail"]
+    ledger = disaster_detail["datasets"]["ledger"]
+    assert ledger["target"] == database and ledger["destroyed"] is True
+    assert ledger["exists"] is False and ledger["sessions_ended"] >= 1
     assert list((evidence / "events").glob("*.jsonl"))
     assert grep_secret([tmp_path, evidence], passwords) == []
 
