@@ -220,8 +220,12 @@ def run_retention(runtime: Runtime, dry_run: bool, approver: str | None) -> Rete
                 "(T/TJSFB 009 §8 b); pass --approver NAME, or --dry-run to see the plan"
             ],
         )
+    # A dry run is its own job kind, so it never counts as the day's rotation for run-due.
     job_id = cat.start_job(
-        runtime.catalog, "retention", "all", {"dry_run": dry_run, "approver": approver}
+        runtime.catalog,
+        "retention_dry_run" if dry_run else "retention",
+        "all",
+        {"dry_run": dry_run, "approver": approver},
     )
     deleted: list[Deletion] = []
     try:

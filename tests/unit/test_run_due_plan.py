@@ -166,3 +166,22 @@ def test_retention_is_due_again_the_next_day() -> None:
     )
     jobs = plan_due(model(), snap, local(TODAY + timedelta(days=1), 21), PACK)
     assert kinds(jobs) == [("retention", "all")]
+
+
+def test_manual_dry_run_does_not_count_as_the_days_rotation() -> None:
+    data = settled()
+    points = data["points"] + [point(name, TODAY + timedelta(days=1)) for name in DATASETS]
+    tomorrow = local(TODAY + timedelta(days=1), 9).timestamp()
+    jobs_with_dry_run = data["jobs"] + [
+        JobRow(90, "retention_dry_run", "all", "succeeded", tomorrow)
+    ]
+    snap = snapshot(
+        points, verifications=data["verifications"], drills=data["drills"], jobs=jobs_with_dry_run
+    )
+    jobs = plan_due(model(), snap, local(TODAY + timedelta(days=1), 21), PACK)
+    assert kinds(jobs) == [("retention", "all")]
+    real_run = data["jobs"] + [JobRow(91, "retention", "all", "succeeded", tomorrow)]
+    snap = snapshot(
+        points, verifications=data["verifications"], drills=data["drills"], jobs=real_run
+    )
+    assert plan_due(model(), snap, local(TODAY + timedelta(days=1), 21), PACK) == []
