@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from orchestrator.config import Config, LoadedConfig
 from orchestrator.rules import evaluate_backup as backup
+from orchestrator.rules import evaluate_content as content
 from orchestrator.rules import evaluate_governance as governance
 from orchestrator.rules.finding import Context, Evaluator, Finding
 from orchestrator.rules.rule import RulePack
@@ -33,9 +34,9 @@ EVALUATORS: dict[str, Evaluator] = {
     "offsite.copy": backup.evaluate_offsite,
     "network.availability": governance.evaluate_network_availability,
     "network.max_outage": governance.evaluate_network_max_outage,
-    "logs.operation_retention": backup.evaluate_operation_logs,
-    "logs.accounting_retention": backup.evaluate_accounting_changes,
-    "backup.content": backup.evaluate_content,
+    "logs.operation_retention": content.evaluate_operation_logs,
+    "logs.accounting_retention": content.evaluate_accounting_changes,
+    "backup.content": content.evaluate_content,
     "switchover.notice": governance.evaluate_switchover,
     "dr.bidirectional": governance.evaluate_bidirectional,
     "drill.yearly": governance.evaluate_drill_yearly,

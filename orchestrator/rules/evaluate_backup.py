@@ -1,5 +1,4 @@
-"""Evaluators of the backup rules: backup.full_interval, backup.rotation, offsite.copy,
-logs.operation_retention, logs.accounting_retention and backup.content.
+"""Evaluators of the backup rules: backup.full_interval, backup.rotation and offsite.copy.
 
 Each is a pure function of a Context; docs/rules.md explains every interpretation choice.
 """
@@ -10,21 +9,18 @@ from datetime import date
 
 from orchestrator.errors import CalendarDataMissing
 from orchestrator.rules.finding import (
-    ALL_SUBJECT,
     DAY_SECONDS,
     Context,
     Finding,
     days,
     local_day,
 )
-from orchestrator.rules.rotation import rotation_days
 from orchestrator.rules.snapshot import CopyRow, PointRow
 from orchestrator.rules.status import Status
 
 FULL_INTERVAL = "backup.full_interval"
 ROTATION = "backup.rotation"
 OFFSITE = "offsite.copy"
-CONTENT = "backup.content"
 
 
 def evaluate_full_interval(ctx: Context) -> list[Finding]:
@@ -338,158 +334,3 @@ def evaluate_offsite(ctx: Context) -> list[Finding]:
             )
         )
     return findings
-
-
-def evaluate_category_retention(ctx: Context, rule_id: str, category: str) -> list[Finding]:
-    """Judge, per dataset of a category, that its recovery points are kept for the rule's
-    minimum days: the rotation keeps them that long, and the oldest kept point is that old
-    (or nothing was ever dropped while the history is younger)."""
-    rule = ctx.rule(rule_id)
-    min_days = int(rule.value("min_days"))
-    threshold = f"≥ {min_days} days kept"
-    chosen = [
-        (system, dataset)
-        for system in ctx.config.systems
-        for dataset in system.datasets
-        if dataset.category == category
-    ]
-    if not chosen:
-        return [
-            ctx.finding(
-                rule_id,
-                ALL_SUBJECT,
-                Status.NOT_APPLICABLE,
-                measured=f"no dataset of category {category}",
-                threshold=threshold,
-                evidence="dr.yml systems[].datasets[].category",
-                reason=f"no dataset is declared with category {category}",
-            )
-        ]
-    keeps = rotation_days(ctx.pack, category)
-    findings = []
-    for system, dataset in chosen:
-        subject = f"{system.name}/{dataset.name}"
-        points = ctx.points_of(system.name, dataset.name)
-        if not points:
-            findings.append(
-                ctx.finding(
-                    rule_id,
-                    subject,
-                    Status.UNKNOWN,
-                    measured="no recovery point recorded",
-                    threshold=threshold,
-                    evidence="catalog recovery_points",
-                    reason="nothing has been backed up yet, so nothing is kept",
-                )
-            )
-            continue
-        kept = [
-            p
-            for p in points
-            if any(c.present_at(ctx.at_ts) for c in ctx.copies_by_point.get(p.id, []))
-        ]
-        dropped = [
-            p
-            for p in points
-            if p not in kept
-            and ctx.at_ts - p.finished_at < min_days * DAY_SECONDS
-            and any(c.status == "deleted" for c in ctx.copies_by_point.get(p.id, []))
-        ]
-        history_age = ctx.at_ts - points[0].finished_at
-        oldest_age = ctx.at_ts - kept[0].finished_at if kept else 0.0
-        measured = f"rotation keeps {keeps} d; history {days(history_age)}; oldest kept " + (
-            f"{days(oldest_age)} ({kept[0].id})" if kept else "none"
-        )
-        evidence = (
-            "rule pack backup.rotation and " + rule_id + " thresholds; catalog "
-            "recovery_points and copies"
-        )
-        if keeps < min_days:
-            status, reason = Status.NON_COMPLIANT, f"the rotation keeps only {keeps} days"
-        elif dropped:
-            status, reason = (
-                Status.NON_COMPLIANT,
-                (
-                    f"{len(dropped)} recovery point(s) deleted before {min_days} days, e.g. "
-                    f"{dropped[0].id}"
-                ),
-            )
-        elif history_age >= min_days * DAY_SECONDS and oldest_age < min_days * DAY_SECONDS:
-            status, reason = (
-                Status.NON_COMPLIANT,
-                (
-                    f"the oldest kept recovery point is {days(oldest_age)} old; the history is "
-                    f"{days(history_age)}"
-                ),
-            )
-        elif history_age < min_days * DAY_SECONDS:
-            status, reason = (
-                Status.COMPLIANT,
-                (f"the history is younger than {min_days} days and nothing has been dropped"),
-            )
-        else:
-            status, reason = Status.COMPLIANT, f"records older than {min_days} days are kept"
-        findings.append(
-            ctx.finding(
-                rule_id,
-                subject,
-                status,
-                measured=measured,
-                threshold=threshold,
-                evidence=evidence,
-                reason=reason,
-            )
-        )
-    return findings
-
-
-def evaluate_content(ctx: Context) -> list[Finding]:
-    """Judge, per system, that its datasets declare every category of 第六十五条 and that each
-    declared category has been backed up."""
-    rule = ctx.rule(CONTENT)
-    required = rule.required_categories
-    threshold = "declares: " + "、".join(c.title_zh for c in required)
-    findings = []
-    for system in ctx.config.systems:
-        declared = {d.category for d in system.datasets}
-        backed_up = {d.category for d in system.datasets if ctx.points_of(system.name, d.name)}
-        missing = [c for c in required if c.id not in declared]
-        not_yet = [c for c in required if c.id in declared and c.id not in backed_up]
-        measured = "declared: " + (", ".join(sorted(declared)) or "none")
-        evidence = "dr.yml systems[].datasets[].category; catalog recovery_points"
-        if not required:
-            status, reason = Status.UNKNOWN, "the rule pack lists no required categories"
-        elif missing:
-            status, reason = (
-                Status.NON_COMPLIANT,
-                "not declared: " + "、".join(f"{c.title_zh} ({c.id})" for c in missing),
-            )
-        elif not_yet:
-            status, reason = (
-                Status.PARTIAL,
-                "declared but never backed up: " + ", ".join(c.id for c in not_yet),
-            )
-        else:
-            status, reason = Status.COMPLIANT, "all five categories declared and backed up"
-        findings.append(
-            ctx.finding(
-                CONTENT,
-                system.name,
-                status,
-                measured=measured,
-                threshold=threshold,
-                evidence=evidence,
-                reason=reason,
-            )
-        )
-    return findings
-
-
-def evaluate_operation_logs(ctx: Context) -> list[Finding]:
-    """Judge logs.operation_retention for datasets of category logs."""
-    return evaluate_category_retention(ctx, "logs.operation_retention", "logs")
-
-
-def evaluate_accounting_changes(ctx: Context) -> list[Finding]:
-    """Judge logs.accounting_retention for datasets of category accounting_changes."""
-    return evaluate_category_retention(ctx, "logs.accounting_retention", "accounting_changes")
