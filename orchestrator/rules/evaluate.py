@@ -15,6 +15,7 @@ import logging
 from datetime import UTC, datetime
 
 from orchestrator.config import Config, LoadedConfig
+from orchestrator.rules import evaluate_attested as attested
 from orchestrator.rules import evaluate_backup as backup
 from orchestrator.rules import evaluate_content as content
 from orchestrator.rules import evaluate_governance as governance
@@ -32,15 +33,15 @@ EVALUATORS: dict[str, Evaluator] = {
     "verify.interval": governance.evaluate_verify_interval,
     "verify.sample": governance.evaluate_verify_sample,
     "offsite.copy": backup.evaluate_offsite,
-    "network.availability": governance.evaluate_network_availability,
-    "network.max_outage": governance.evaluate_network_max_outage,
+    "network.availability": attested.evaluate_network_availability,
+    "network.max_outage": attested.evaluate_network_max_outage,
     "logs.operation_retention": content.evaluate_operation_logs,
     "logs.accounting_retention": content.evaluate_accounting_changes,
     "backup.content": content.evaluate_content,
-    "switchover.notice": governance.evaluate_switchover,
+    "switchover.notice": attested.evaluate_switchover,
     "dr.bidirectional": governance.evaluate_bidirectional,
     "drill.yearly": governance.evaluate_drill_yearly,
-    "power.ups": governance.evaluate_power_ups,
+    "power.ups": attested.evaluate_power_ups,
 }
 # Imported (if present) before evaluating, so they can register their evaluators.
 PLUGIN_MODULES = ("orchestrator.network.evaluate",)

@@ -10,7 +10,7 @@ import pytest
 from orchestrator.config import Config
 from orchestrator.rules import evaluate as evaluate_module
 from orchestrator.rules.evaluate import evaluate_all, register_evaluator
-from orchestrator.rules.evaluate_governance import (
+from orchestrator.rules.evaluate_attested import (
     evaluate_network_availability,
     evaluate_network_max_outage,
 )
