@@ -15,7 +15,7 @@ Verdicts (DESIGN §1, requirements A9), per path and calendar year (Asia/Shangha
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -208,43 +208,33 @@ def _without_ledger(context: Context, rule_id: str) -> list[Finding]:
 
 def evaluate_availability(context: Context) -> list[Finding]:
     """Evaluator of network.availability: one finding per configured path."""
-    histories = _context_histories(context)
-    if histories is None:
-        return _without_ledger(context, AVAILABILITY)
-    findings = []
-    for name, figures in _year_figures(histories, context.config, context.at_ts):
-        v = judge_availability(context.rule(AVAILABILITY), figures)
-        findings.append(
-            context.finding(
-                AVAILABILITY,
-                name,
-                v.status,
-                measured=v.measured,
-                threshold=v.threshold,
-                evidence=v.evidence,
-                reason=v.reason,
-            )
-        )
-    return findings
+    return _evaluate_paths(context, AVAILABILITY, judge_availability)
 
 
 def evaluate_max_outage(context: Context) -> list[Finding]:
     """Evaluator of network.max_outage: one finding per configured path."""
+    return _evaluate_paths(context, MAX_OUTAGE, judge_max_outage)
+
+
+def _evaluate_paths(
+    context: Context, rule_id: str, judge: Callable[[Rule, WindowFigures], Verdict]
+) -> list[Finding]:
+    """Judge one network rule for every configured path from this year's ledger figures."""
     histories = _context_histories(context)
     if histories is None:
-        return _without_ledger(context, MAX_OUTAGE)
+        return _without_ledger(context, rule_id)
     findings = []
     for name, figures in _year_figures(histories, context.config, context.at_ts):
-        v = judge_max_outage(context.rule(MAX_OUTAGE), figures)
+        verdict = judge(context.rule(rule_id), figures)
         findings.append(
             context.finding(
-                MAX_OUTAGE,
+                rule_id,
                 name,
-                v.status,
-                measured=v.measured,
-                threshold=v.threshold,
-                evidence=v.evidence,
-                reason=v.reason,
+                verdict.status,
+                measured=verdict.measured,
+                threshold=verdict.threshold,
+                evidence=verdict.evidence,
+                reason=verdict.reason,
             )
         )
     return findings

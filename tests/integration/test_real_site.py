@@ -161,6 +161,18 @@ def grep_secret(paths: list[Path], secret: str) -> list[str]:
     return found
 
 
+def back_up_copy_and_restore_at_dr(config_path: Path) -> Any:
+    """Back up through the CLI, copy off-site, and restore the off-site copy at the DR site;
+    return the restored dataset (one dataset per test config)."""
+    assert main(["-c", str(config_path), "backup"]) == 0
+    assert main(["-c", str(config_path), "copy-offsite"]) == 0
+    with open_runtime(load_checked_config(config_path)) as runtime:
+        outcome = run_restore(
+            runtime, "core-banking", store_name="offsite", site_name="disaster-recovery"
+        )
+    return outcome.datasets[0]
+
+
 def test_postgresql_backup_offsite_restore_over_ssh(
     tmp_path: Path,
     sshd_host: SshHost,
@@ -181,14 +193,7 @@ def test_postgresql_backup_offsite_restore_over_ssh(
         datasets=("ledger",),
     )
 
-    assert main(["-c", str(config_path), "backup"]) == 0
-    assert main(["-c", str(config_path), "copy-offsite"]) == 0
-    config = load_checked_config(config_path)
-    with open_runtime(config) as runtime:
-        outcome = run_restore(
-            runtime, "core-banking", store_name="offsite", site_name="disaster-recovery"
-        )
-    restored = outcome.datasets[0]
+    restored = back_up_copy_and_restore_at_dr(config_path)
     assert restored.differences == ()
     assert restored.invariant_violations == {"balance_equals_sum_of_postings": 0}
     objects = restored.manifest.fingerprint["objects"]
@@ -247,13 +252,7 @@ def test_mariadb_backup_offsite_restore_over_ssh(
         datasets=("cards",),
     )
 
-    assert main(["-c", str(config_path), "backup"]) == 0
-    assert main(["-c", str(config_path), "copy-offsite"]) == 0
-    with open_runtime(load_checked_config(config_path)) as runtime:
-        outcome = run_restore(
-            runtime, "core-banking", store_name="offsite", site_name="disaster-recovery"
-        )
-    restored = outcome.datasets[0]
+    restored = back_up_copy_and_restore_at_dr(config_path)
     assert restored.differences == ()
     objects = restored.manifest.fingerprint["objects"]
     assert objects["cards"]["rows"] == LEDGER_ROWS and objects["events"]["rows"] == 3

@@ -373,3 +373,24 @@ def test_a_stream_longer_than_announced_is_refused(s3_site_a: S3Server) -> None:
     with pytest.raises(DigestMismatch, match="nothing uploaded"):
         store.write_stream("s/d/p/data/x", chunks_of(data), size=100, sha256=sha(data[:100]))
     nothing_counted(store, "s/d/p/data/x")
+
+
+def test_short_lock_is_extended_to_written_plus_rotation(s3_site_a: S3Server) -> None:
+    bucket = new_bucket(s3_site_a)
+    writer = make_store(s3_site_a, bucket)
+    data = b"manifest"
+    key = "core/ledger/p/manifest.json"
+    writer.write_stream(key, [data], size=len(data), sha256=sha(data))
+    # A store of the same bucket with a longer rotation finds the lock short and extends it.
+    longer = make_store(s3_site_a, bucket)
+    longer.rotation_seconds = ROTATION * 3
+    before = longer.head(key)
+    assert before["ObjectLockRetainUntilDate"] < before["LastModified"] + timedelta(
+        seconds=ROTATION * 3
+    )
+    longer.ensure_retention(key, before)
+    after = longer.head(key)
+    assert after["ObjectLockMode"] == "COMPLIANCE"
+    assert after["ObjectLockRetainUntilDate"] >= after["LastModified"] + timedelta(
+        seconds=ROTATION * 3
+    )

@@ -18,7 +18,7 @@ import base64
 import hashlib
 import logging
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO, cast
@@ -356,6 +356,11 @@ class S3Store:
             raise DigestMismatch(
                 f"{self.name}:{key}", sha256, "(stored object)", "; ".join(problems)
             )
+        self.ensure_retention(key, head)
+
+    def ensure_retention(self, key: str, head: Mapping[str, Any]) -> None:
+        """Given an object's head, extend its COMPLIANCE lock to written + rotation when it
+        falls short (a long upload, or a copy that carried another store's settings)."""
         until = self.retain_until(head["LastModified"])
         current = head.get("ObjectLockRetainUntilDate")
         if until is not None and (current is None or current < until):

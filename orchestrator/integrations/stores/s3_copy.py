@@ -149,17 +149,7 @@ def _copy_parts(
 def _check_retention(destination: S3Store, key: str) -> None:
     """Make sure a server-side copy got this store's own retention (some servers carry the
     source's lock settings over instead)."""
-    head = destination.head(key)
-    until = destination.retain_until(head["LastModified"])
-    current = head.get("ObjectLockRetainUntilDate")
-    if until is not None and (current is None or current < until):
-        with destination.errors(key):
-            destination.client.put_object_retention(
-                Bucket=destination.bucket,
-                Key=destination.object_key(key),
-                VersionId=head["VersionId"],
-                Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until},
-            )
+    destination.ensure_retention(key, destination.head(key))
 
 
 def verify_copy(destination: S3Store, source: Any, key: str, *, size: int, sha256: str) -> int:
