@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from orchestrator.errors import InputError
+from orchestrator.topology import duplicate_problems, structural_problems
 
 # libyaml's C loader when present: the rule pack and configs parse several times faster.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -214,6 +215,9 @@ class Config(_Model):
 
     @model_validator(mode="after")
     def _check_references(self) -> Config:
+        duplicates = duplicate_problems(self)
+        if duplicates:  # references would resolve to one definition and the runtime to another
+            raise ValueError("; ".join(duplicates))
         problems = []
         site_names = {site.name for site in self.sites}
         store_sites = {store.name: store.site for store in self.stores}
@@ -351,7 +355,7 @@ def load_config(path: Path) -> LoadedConfig:
     except ValidationError as error:
         raise InputError(str(path), format_validation_errors(error)) from error
     loaded = LoadedConfig(model, path.resolve())
-    problems = []
+    problems = structural_problems(model, loaded.store_url)
     if not loaded.inventory.is_file():
         problems.append(f"inventory: file {loaded.inventory} not found")
     if problems:

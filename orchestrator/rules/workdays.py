@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-from orchestrator.errors import CalendarDataMissing
+from orchestrator.errors import CalendarDataMissing, InputError
 from orchestrator.rules.workday_overrides import CalendarOverrides, YearOverride, load_overrides
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ONE_DAY = timedelta(days=1)
 _SATURDAY = 5
+# Bounds on a plausible statutory year (every year 2004-2026 lies well inside them).
+MIN_WORKING_DAYS = 240
+MAX_WORKING_DAYS = 256
+MAX_WEEKDAY_HOLIDAYS = 30
 
 
 class DayKind(enum.StrEnum):
@@ -73,7 +77,49 @@ class WorkdayCalendar:
         """
         if path is None:
             return cls()
-        return cls(load_overrides(path, package_years()))
+        calendar = cls(load_overrides(path, package_years()))
+        problems = calendar.implausible_years()
+        if problems:
+            raise InputError(str(path), problems)
+        return calendar
+
+    def implausible_years(self) -> list[str]:
+        """Return a problem for every year the override file gives or corrects that no State
+        Council notice could produce: fewer than MIN_WORKING_DAYS or more than
+        MAX_WORKING_DAYS working days, more than MAX_WEEKDAY_HOLIDAYS weekdays off, or a
+        make-up working day that is not a Saturday or Sunday. The bounds frame every year of
+        2004-2026 (248-252 working days, 16-23 weekdays off) with a margin."""
+        overrides = self._overrides
+        touched = set(overrides.years) | {
+            day.year for day in overrides.corrected_holidays | overrides.corrected_workdays
+        }
+        problems = []
+        for year in sorted(touched):
+            where = f"years.{year}" if year in overrides.years else f"corrections ({year})"
+            working = self.working_days_between(date(year - 1, 12, 31), date(year, 12, 31))
+            weekdays_off = sum(
+                1
+                for day in _days_of(year)
+                if day.weekday() < _SATURDAY and self.day_kind(day) == DayKind.HOLIDAY
+            )
+            if not MIN_WORKING_DAYS <= working <= MAX_WORKING_DAYS:
+                problems.append(
+                    f"{where}: {working} working days in {year}; a statutory year has "
+                    f"{MIN_WORKING_DAYS}-{MAX_WORKING_DAYS} (2004-2026: 248-252)"
+                )
+            if weekdays_off > MAX_WEEKDAY_HOLIDAYS:
+                problems.append(
+                    f"{where}: {weekdays_off} weekdays off in {year}; a statutory year has at "
+                    f"most {MAX_WEEKDAY_HOLIDAYS} (2004-2026: 16-23)"
+                )
+        for year, entry in sorted(overrides.years.items()):
+            for day in sorted(entry.workdays):
+                if day.weekday() < _SATURDAY:
+                    problems.append(
+                        f"years.{year}.workdays: {day} is a {day:%A}; a make-up working day "
+                        "(调休上班) is a Saturday or Sunday"
+                    )
+        return problems
 
     def years_covered(self) -> tuple[int, ...]:
         """Return every year this calendar can answer for, ascending."""
@@ -204,6 +250,13 @@ def business_date(finished_at_utc: datetime, cutoff_hour: int) -> date:
     if local.hour < cutoff_hour:
         return local.date() - _ONE_DAY
     return local.date()
+
+
+def _days_of(year: int) -> Iterator[date]:
+    day = date(year, 1, 1)
+    while day.year == year:
+        yield day
+        day += _ONE_DAY
 
 
 def _day_of_year(day: date) -> int:

@@ -90,7 +90,11 @@ def test_parse_cli_date_names_the_option() -> None:
 
 def test_load_calendar_reads_the_overrides_file(tmp_path: Path) -> None:
     path = tmp_path / "calendar.yml"
-    path.write_text("years:\n  2027:\n    holidays: [2027-01-01]\n", encoding="utf-8")
+    path.write_text(
+        "years:\n  2027:\n    holidays: [2027-01-01, 2027-02-08, 2027-02-09, 2027-02-10,"
+        " 2027-02-11, 2027-02-12]\n",
+        encoding="utf-8",
+    )
     code, result = run_is_working_day(load_calendar(path), date(2027, 1, 4))
     assert code == ExitCode.OK
     assert str(path) in result["calendar"]

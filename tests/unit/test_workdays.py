@@ -194,7 +194,8 @@ def test_corrections_fix_single_dates_in_package_years() -> None:
 def test_load_overrides_reads_yaml_dates_and_records_its_digest(tmp_path: Path) -> None:
     path = tmp_path / "calendar.yml"
     path.write_text(
-        "years:\n  2027:\n    holidays: [2027-01-01]\n    workdays: [2027-02-07]\n",
+        "years:\n  2027:\n    holidays: [2027-01-01, 2027-02-08, 2027-02-09, 2027-02-10,"
+        " 2027-02-11, 2027-02-12]\n    workdays: [2027-02-07]\n",
         encoding="utf-8",
     )
     calendar = WorkdayCalendar.from_overrides_file(path)
@@ -378,3 +379,39 @@ def test_add_working_days_lands_on_a_working_day_that_far_ahead(start: date, cou
     assert calendar.working_days_between(start, later - timedelta(days=1)) == count - 1
     day_before = timedelta(days=1)
     assert calendar.working_days_between(earlier - day_before, start - day_before) == count
+
+
+def test_load_overrides_refuses_a_year_of_holidays(tmp_path: Path) -> None:
+    weekdays = [
+        day for day in (date(2027, 1, 1) + timedelta(n) for n in range(365)) if day.weekday() < 5
+    ]
+    path = tmp_path / "calendar.yml"
+    path.write_text(
+        "years:\n  2027:\n    holidays: [" + ", ".join(map(str, weekdays)) + "]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"years\.2027: 0 working days in 2027") as raised:
+        WorkdayCalendar.from_overrides_file(path)
+    assert raised.value.source == str(path)
+    assert any("261 weekdays off" in problem for problem in raised.value.problems)
+
+
+def test_load_overrides_refuses_corrections_that_empty_a_package_year(tmp_path: Path) -> None:
+    days = [date(2026, 3, 2) + timedelta(n) for n in range(70)]
+    path = tmp_path / "calendar.yml"
+    path.write_text(
+        "corrections:\n  holidays: [" + ", ".join(map(str, days)) + "]\n", encoding="utf-8"
+    )
+    with pytest.raises(InputError, match=r"corrections \(2026\): \d+ working days in 2026"):
+        WorkdayCalendar.from_overrides_file(path)
+
+
+def test_load_overrides_refuses_a_weekday_listed_as_make_up_day(tmp_path: Path) -> None:
+    path = tmp_path / "calendar.yml"
+    path.write_text(
+        "years:\n  2027:\n    holidays: [2027-01-01, 2027-02-08, 2027-02-09, 2027-02-10,"
+        " 2027-02-11, 2027-02-12]\n    workdays: [2027-02-03]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"years\.2027\.workdays: 2027-02-03 is a Wednesday"):
+        WorkdayCalendar.from_overrides_file(path)

@@ -1,0 +1,131 @@
+"""check-config refuses what would make a copy not off-site or a rule meaningless (issue 9,
+point 10): each case exits 2 naming the file, the path inside it and why."""
+
+from __future__ import annotations
+
+import copy
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from orchestrator.actions.sandbox import make_config, make_inventory
+from orchestrator.config import load_config
+from orchestrator.errors import ExitCode, InputError
+
+Edit = Callable[[dict[str, Any]], None]
+
+
+def write_config(tmp_path: Path, data: dict[str, Any]) -> Path:
+    (tmp_path / "inventory.ini").write_text(make_inventory("/usr/bin/python3"))
+    path = tmp_path / "dr.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return path
+
+
+def refused(tmp_path: Path, edit: Edit) -> InputError:
+    data = make_config(tmp_path)
+    edit(data)
+    with pytest.raises(InputError) as raised:
+        load_config(write_config(tmp_path, data))
+    assert raised.value.exit_code == ExitCode.USAGE
+    assert raised.value.source == str(tmp_path / "dr.yml")
+    return raised.value
+
+
+def same_url_as_primary(data: dict[str, Any]) -> None:
+    data["stores"][1]["url"] = data["stores"][0]["url"]
+
+
+def offsite_inside_primary(data: dict[str, Any]) -> None:
+    data["stores"][1]["url"] = data["stores"][0]["url"] + "/offsite-copies"
+
+
+def duplicate_store_name(data: dict[str, Any]) -> None:
+    twin = copy.deepcopy(data["stores"][0])
+    twin["name"] = "offsite"
+    data["stores"].append(twin)
+
+
+def offsite_in_production_city(data: dict[str, Any]) -> None:
+    data["sites"][1]["city"] = " shanghai "
+
+
+def production_city_missing(data: dict[str, Any]) -> None:
+    del data["sites"][0]["city"]
+
+
+def no_offsite_share(data: dict[str, Any]) -> None:
+    data["verification"] = {"offsite_share": 0}
+
+
+def duplicate_site(data: dict[str, Any]) -> None:
+    data["sites"].append(copy.deepcopy(data["sites"][1]))
+
+
+def duplicate_system(data: dict[str, Any]) -> None:
+    data["systems"].append(copy.deepcopy(data["systems"][0]))
+
+
+def duplicate_dataset_path(data: dict[str, Any]) -> None:
+    datasets = data["systems"][0]["datasets"]
+    datasets[2]["path"] = datasets[1]["path"] + "/"
+
+
+def dr_site_is_production(data: dict[str, Any]) -> None:
+    data["systems"][0]["disaster_recovery_site"] = data["systems"][0]["production_site"]
+
+
+CASES = [
+    (same_url_as_primary, r"systems\[0\]\.offsite_store: store 'offsite' .* same location"),
+    (offsite_inside_primary, r"systems\[0\]\.offsite_store: .*same location .* or inside it"),
+    (duplicate_store_name, r"stores: store name .offsite. is defined more than once"),
+    (
+        offsite_in_production_city,
+        r"systems\[0\]\.offsite_store: store 'offsite' is at site 'disaster-recovery' in "
+        r"shanghai, the same city as the production site",
+    ),
+    (production_city_missing, r"systems\[0\]\.offsite_store: .*sites\.production\.city"),
+    (no_offsite_share, r"verification\.offsite_share: 0 reads nothing from the off-site copy"),
+    (duplicate_site, r"sites: site name 'disaster-recovery' is defined more than once"),
+    (duplicate_system, r"systems: system name 'core-banking' is defined more than once"),
+    (duplicate_dataset_path, r"systems\[0\]\.datasets: path '.*' is backed up by more than one"),
+    (dr_site_is_production, r"systems\[0\]\.disaster_recovery_site: 'production' is also"),
+]
+
+
+@pytest.mark.parametrize(("edit", "expected"), CASES, ids=[case[0].__name__ for case in CASES])
+def test_config_refuses_structural_loosening(tmp_path: Path, edit: Edit, expected: str) -> None:
+    error = refused(tmp_path, edit)
+    assert any(re.search(expected, problem) for problem in error.problems), error.problems
+
+
+def test_offsite_checks_quote_the_clause(tmp_path: Path) -> None:
+    error = refused(tmp_path, offsite_in_production_city)
+    assert "「备份数据要实行异地保存」" in str(error)
+
+
+def test_check_config_exits_2_naming_file_and_path_and_writes_nothing(tmp_path: Path) -> None:
+    data = make_config(tmp_path)
+    same_url_as_primary(data)
+    path = write_config(tmp_path, data)
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "-c", str(path), "check-config"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == ExitCode.USAGE, result.stderr
+    assert str(path) in result.stderr
+    assert "systems[0].offsite_store" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dr.yml", "inventory.ini"]
+
+
+def test_sandbox_config_passes_the_structural_checks(tmp_path: Path) -> None:
+    load_config(write_config(tmp_path, make_config(tmp_path)))
