@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from hypothesis import settings
 
 from tests.fixtures.databases import (
     MariaDbServer,
@@ -38,6 +39,11 @@ from tests.fixtures.s3 import S3Server, seaweedfs_running
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Tests assert behaviour, not timings: a loaded machine (2 cores shared by many runs) must not
+# turn a slow example into a failure, so no property test has a deadline.
+settings.register_profile("dr", deadline=None)
+settings.load_profile("dr")
 
 SERVICE_FIXTURES = {
     "sshd_host",
