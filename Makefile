@@ -33,6 +33,9 @@ lint: $(STAMP)
 	promtool check rules exporters/prometheus/rules.yml
 	cd exporters/prometheus && promtool test rules rules_test.yml rules_test_long_windows.yml
 	amtool check-config exporters/prometheus/alertmanager.example.yml
+	# promtool check metrics on a live scrape of `drctl metrics` (a catalog with every family)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/integration/test_prometheus_rules.py -k live_scrape_of_drctl_metrics
 
 clean:
 	rm -rf $(VENV) .dr

@@ -59,9 +59,9 @@ def backup_metrics(data: ScrapeData) -> list[Metric]:
         "dr_backup_last_duration_seconds", "Duration of the last full backup run", labels=DATASET
     )
     working_days = GaugeMetricFamily(
-        "dr_backup_working_days_since_last_success",
-        "Working days (PRC statutory calendar) in (last success, today]; absent without "
-        "calendar data",
+        "dr_backup_open_gap_workdays",
+        "Statutory working days (a count) in (business date of the last successful full "
+        "backup, today]; absent without calendar data for a day involved",
         labels=DATASET,
     )
     runs = CounterMetricFamily(
@@ -71,8 +71,8 @@ def backup_metrics(data: ScrapeData) -> list[Metric]:
         "dr_backup_failures", "Failed full backup runs of the dataset's system", labels=DATASET
     )
     objective = GaugeMetricFamily(
-        "dr_backup_max_working_days_objective",
-        "Allowed working days between full backups",
+        "dr_backup_max_gap_objective_workdays",
+        "Allowed statutory working days (a count) between full backups",
         labels=DATASET,
     )
     allowed = float(data.pack["backup.full_interval"].value("max_working_days"))

@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from exporters import DEFAULT_LISTEN
 from exporters.catalog_metrics import (
     ScrapeData,
     backup_metrics,
@@ -165,7 +166,7 @@ def parse_listen(listen: str) -> tuple[str, int]:
     """Given "host:port", return (host, port). Raise InputError naming --listen otherwise."""
     host, sep, port = listen.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise InputError("--listen", [f"{listen!r}: expected HOST:PORT (e.g. 127.0.0.1:9108)"])
+        raise InputError("--listen", [f"{listen!r}: expected HOST:PORT (e.g. {DEFAULT_LISTEN})"])
     return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - ":PORT" means every address
 
 

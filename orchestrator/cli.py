@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from exporters import DEFAULT_LISTEN
 from orchestrator import __version__
 from orchestrator.errors import ExitCode, InputError, OrchestratorError
 
@@ -268,7 +269,9 @@ def make_parser() -> argparse.ArgumentParser:
         help="set up a fresh sandbox under .dr/sandbox and use its dr.yml",
     )
     sub = add("metrics", command_metrics, "serve /metrics from the catalog")
-    sub.add_argument("--listen", default="127.0.0.1:9108", help="ADDRESS:PORT")
+    sub.add_argument(
+        "--listen", default=DEFAULT_LISTEN, help=f"ADDRESS:PORT (default {DEFAULT_LISTEN})"
+    )
     evidence = commands.add_parser("evidence", help="evidence packages").add_subparsers(
         dest="evidence", required=True
     )

@@ -7,6 +7,7 @@ import signal
 import threading
 from typing import Any
 
+from exporters import DEFAULT_LISTEN
 from orchestrator.errors import ExitCode, InputError
 
 
@@ -50,7 +51,9 @@ def add_serve_commands(commands: Any) -> None:
     """Register `serve` on the drctl subcommand parser."""
     sub = commands.add_parser("serve", help="loop: /metrics, network probes, run-due passes")
     sub.set_defaults(handler=command_serve)
-    sub.add_argument("--listen", default="127.0.0.1:9108", help="metrics ADDRESS:PORT")
+    sub.add_argument(
+        "--listen", default=DEFAULT_LISTEN, help=f"metrics ADDRESS:PORT (default {DEFAULT_LISTEN})"
+    )
     sub.add_argument(
         "--once",
         action="store_true",

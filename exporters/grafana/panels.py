@@ -1,7 +1,8 @@
 """Panel builders for the dr-orchestrator dashboard (grafana-foundation-sdk, Prometheus targets).
 
-Every panel reads the Prometheus data source chosen by the `datasource` dashboard variable and
-shows plain PromQL (no Grafana variables), so tests can run each query against a real Prometheus.
+Every panel reads the Prometheus data source chosen by the `datasource` dashboard variable; its
+PromQL uses the `job` and `instance` variables, which the tests substitute before running each
+query against a real Prometheus.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from exporters import DEFAULT_LISTEN
 from orchestrator.errors import OrchestratorError
 from orchestrator.model.outages import close_open, ensure_tables
 from orchestrator.network.monitor import PathMonitor, build_monitors
@@ -29,7 +30,7 @@ DEFAULT_RUN_DUE_SECONDS = 300.0
 class ServeOptions:
     """How to serve: metrics address (None: no /metrics), one pass only, the scheduler."""
 
-    listen: str | None = "127.0.0.1:9108"
+    listen: str | None = DEFAULT_LISTEN
     once: bool = False
     run_due: bool = True
     run_due_interval_seconds: float = DEFAULT_RUN_DUE_SECONDS

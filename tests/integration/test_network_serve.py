@@ -52,7 +52,11 @@ TEST_RULES = {
                     "alert": TEST_ALERT,
                     "expr": "time() - max by (target) "
                     "(dr_network_outage_start_timestamp_seconds) >= 1",
-                    "labels": {"severity": "page", "rule": "network.max_outage"},
+                    "labels": {
+                        "severity": "critical",
+                        "notify": "pager",
+                        "rule": "network.max_outage",
+                    },
                     "annotations": {
                         "summary": "test: {{ $labels.target }} is down",
                         "runbook_url": "https://dr-orchestrator.invalid/docs/runbooks.md",

@@ -1,6 +1,7 @@
 """The alerting feed against the real tools: promtool, amtool, Prometheus and Alertmanager.
 
-Static checks (promtool check/test, amtool check-config) and a live stack: Prometheus scrapes a
+Static checks (promtool check/test, amtool check-config and routes), the exposition of a live
+`drctl metrics` through `promtool check metrics`, and a live stack: Prometheus scrapes a
 synthetic /metrics endpoint, evaluates rules.yml, runs every rule and dashboard expression, and
 sends alerts to an Alertmanager running the example config, which delivers to a webhook.
 """
@@ -10,16 +11,21 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from exporters import alert_rules as rules_file
 from exporters.grafana import dashboard
-from tests.fixtures.process import require_binary, wait_until
+from tests.fixtures.exporter_catalog import populated_sandbox
+from tests.fixtures.process import free_port, require_binary, running, wait_until
 from tests.fixtures.prometheus import (
     EXPORTER_JOB,
     RULES_DIR,
@@ -40,8 +46,8 @@ REPO = RULES_DIR.parents[1]
 UNIT_TEST_FILES = (RULES_DIR / "rules_test.yml", RULES_DIR / "rules_test_long_windows.yml")
 RUNBOOKS = REPO / "docs" / "runbooks.md"
 METRICS_DOC = REPO / "docs" / "metrics.md"
-RUNBOOK_BASE = "https://dr-orchestrator.invalid/docs/runbooks.md#"
-SEVERITIES = {"page", "ticket", "critical"}
+SEVERITIES = {"critical", "warning", "info"}
+RECEIVERS = {"pager": {"pager"}, "ticket": {"ticket"}, "pager-and-ticket": {"pager", "ticket"}}
 RULE_IDS = {  # DESIGN §1
     "backup.full_interval", "backup.rotation", "verify.interval", "verify.sample",
     "offsite.copy", "network.availability", "network.max_outage", "logs.operation_retention",
@@ -122,12 +128,75 @@ def test_every_alert_is_unit_tested_firing_and_not_firing() -> None:
 def test_alert_has_severity_rule_id_summary_and_runbook(rule: dict[str, Any]) -> None:
     labels, annotations = rule["labels"], rule["annotations"]
     assert labels["severity"] in SEVERITIES
+    assert labels["notify"] in RECEIVERS
     assert labels.get("rule", "network.availability") in RULE_IDS
     assert annotations["summary"].strip() and annotations["description"].strip()
-    anchor = rule["alert"].lower()
-    assert annotations["runbook_url"] == RUNBOOK_BASE + anchor
-    headings = re.findall(r"^## (\S+)", RUNBOOKS.read_text(encoding="utf-8"), re.MULTILINE)
-    assert rule["alert"] in headings, f"docs/runbooks.md has no section '## {rule['alert']}'"
+    assert annotations["runbook_url"] == rules_file.runbook_url(rule["alert"])
+    assert annotations["runbook_url"].endswith("#" + rule["alert"].lower())
+    sections = dict(
+        re.findall(r"^## (\S+)\n\n(.*)$", RUNBOOKS.read_text(encoding="utf-8"), re.MULTILINE)
+    )
+    assert rule["alert"] in sections, f"docs/runbooks.md has no section '## {rule['alert']}'"
+    stated = f"Severity {labels['severity']} · notify {labels['notify']} ·"
+    assert sections[rule["alert"]].startswith(stated), "docs/runbooks.md states other labels"
+
+
+def routed_to(*labels: str) -> set[str]:
+    """Return the receivers the example Alertmanager config picks for an alert's labels."""
+    amtool = require_binary("amtool")
+    result = run(
+        amtool, "config", "routes", "test", "--config.file=alertmanager.example.yml", *labels
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return set(result.stdout.strip().split(","))
+
+
+@pytest.mark.parametrize("notify", sorted(RECEIVERS))
+def test_alertmanager_routes_on_notify_and_never_on_severity(notify: str) -> None:
+    for severity in sorted(SEVERITIES):
+        assert routed_to(f"notify={notify}", f"severity={severity}") == RECEIVERS[notify]
+    # severity alone routes nowhere special: the catch-all ticket queue
+    assert routed_to("severity=critical") == {"ticket"}
+
+
+def test_rules_render_with_another_runbook_base(tmp_path: Path) -> None:
+    base = "https://wiki.bank.example/dr-orchestrator/runbooks.md"
+    rendered = rules_file.render(base)
+    shipped, mine = yaml.safe_load(RULES_FILE.read_text()), yaml.safe_load(rendered)
+    links = {
+        rule["alert"]: rule["annotations"].pop("runbook_url")
+        for group in mine["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    }
+    assert links == {name: f"{base}#{name.lower()}" for name in links}
+    assert len(links) == len(alert_rules())
+    for group in shipped["groups"]:
+        for rule in group["rules"]:
+            rule.get("annotations", {}).pop("runbook_url", None)
+    assert mine == shipped  # nothing but the links changed
+    output = tmp_path / "dr-orchestrator.yml"
+    assert rules_file.main(["--runbook-base", base, "--output", str(output)]) == 0
+    assert output.read_text(encoding="utf-8") == rendered
+    promtool = require_binary("promtool")
+    assert run(promtool, "check", "rules", str(output)).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "wiki.bank.example/runbooks.md",
+        "https://wiki/runbooks.md#top",
+        "ftp://wiki/x",
+        'https://a/"',
+    ],
+)
+def test_a_bad_runbook_base_is_refused_with_exit_2(base: str, tmp_path: Path) -> None:
+    with pytest.raises(rules_file.InputError, match="--runbook-base"):
+        rules_file.render(base)
+    output = tmp_path / "rules.yml"
+    assert rules_file.main(["--runbook-base", base, "--output", str(output)]) == 2
+    assert not output.exists()
 
 
 def test_every_metric_used_by_rules_and_dashboard_is_documented() -> None:
@@ -147,7 +216,64 @@ def test_dashboard_json_is_what_the_generator_writes() -> None:
     )
     document = json.loads(committed)
     assert document["uid"] == dashboard.UID
-    assert all("$" not in expr for expr in dashboard_expressions(document))
+    variables = {item["name"]: item for item in document["templating"]["list"]}
+    assert set(variables) == {"datasource", "job", "instance"}
+    assert variables["job"]["query"] == "label_values(dr_exporter_build_info, job)"
+    assert 'job="' not in committed  # no hard-coded job name anywhere
+
+
+@pytest.mark.parametrize("expr", dashboard_expressions(json.loads(dashboard.render())))
+def test_every_dashboard_selector_is_scoped_by_job_and_instance(expr: str) -> None:
+    selectors = re.findall(r"\b(dr_[a-z_]+|dr:[a-z_:0-9]+|up)\b(\{[^}]*\})?", expr)
+    assert selectors
+    for name, matchers in selectors:
+        assert not name.startswith("dr:"), f"{name}: recording rules drop job and instance"
+        assert 'job=~"$job"' in matchers and 'instance=~"$instance"' in matchers, name
+
+
+# --- the exposition of a live `drctl metrics` ------------------------------------------------
+
+
+def documented_metrics() -> set[str]:
+    return set(re.findall(r"^\| `(dr_[a-z_]+)", METRICS_DOC.read_text(encoding="utf-8"), re.M))
+
+
+def scrape(address: str) -> str:
+    with urllib.request.urlopen(f"http://{address}/metrics", timeout=10) as response:
+        return str(response.read().decode("utf-8"))
+
+
+def serving(address: str) -> bool:
+    try:
+        return "dr_rule_status" in scrape(address)
+    except OSError:
+        return False
+
+
+def test_live_scrape_of_drctl_metrics_passes_promtool_check_metrics(tmp_path: Path) -> None:
+    """`drctl metrics` on a catalog with a row of every kind: every documented family has a
+    sample (an empty family is not linted), and `promtool check metrics` finds nothing."""
+    promtool = require_binary("promtool")
+    config = populated_sandbox(tmp_path / "sandbox", time.time())
+    address = f"127.0.0.1:{free_port()}"
+    argv = [sys.executable, "-m", "orchestrator", "-c", str(config), "metrics", "--listen", address]
+    with running(
+        argv,
+        ready=lambda: serving(address),
+        log_path=tmp_path / "metrics.log",
+        what="drctl metrics",
+        timeout=60,
+    ):
+        exposition = scrape(address)
+    sampled = {
+        re.split(r"[{ ]", line)[0] for line in exposition.splitlines() if line and line[0] != "#"
+    }
+    assert documented_metrics() - sampled == set(), "documented families without a sample"
+    assert sampled - documented_metrics() == set(), "exported families not in docs/metrics.md"
+    checked = subprocess.run(
+        [promtool, "check", "metrics"], input=exposition, capture_output=True, text=True
+    )
+    assert (checked.returncode, checked.stdout + checked.stderr) == (0, "")
 
 
 # --- live Prometheus + Alertmanager ---------------------------------------------------------
@@ -173,8 +299,8 @@ dr_network_max_outage_objective_seconds{{target="dc-dr"}} 7200
 dr_network_outage_longest_seconds{{target="dc-dr",year="2026"}} 600
 dr_network_outages_total{{target="dc-dr"}} 2
 dr_backup_last_success_timestamp_seconds{{system="core",dataset="ledger"}} {now - 3600:.0f}
-dr_backup_working_days_since_last_success{{system="core",dataset="ledger"}} 0
-dr_backup_max_working_days_objective{{system="core",dataset="ledger"}} 1
+dr_backup_open_gap_workdays{{system="core",dataset="ledger"}} 0
+dr_backup_max_gap_objective_workdays{{system="core",dataset="ledger"}} 1
 dr_offsite_newest_copy_timestamp_seconds{{system="core",dataset="ledger",site="dr"}} \
 {now - 3 * 3600:.0f}
 dr_offsite_max_lag_objective_seconds{{system="core",dataset="ledger"}} 3600
@@ -225,16 +351,40 @@ def test_every_rule_expression_evaluates(stack: Stack) -> None:
     assert failures == {}
 
 
+def series(answer: dict[str, Any]) -> list[dict[str, str]]:
+    """Return the label sets of an instant query's answer, sorted."""
+    return sorted((r["metric"] for r in answer["data"]["result"]), key=json.dumps)
+
+
+def with_variables(expr: str, job: str, instance: str = ".+") -> str:
+    """Return expr as Grafana sends it for one job and instance (or "All": .+)."""
+    return expr.replace("$job", job).replace("$instance", instance)
+
+
 @pytest.mark.services
 def test_every_dashboard_expression_evaluates(stack: Stack) -> None:
-    expressions = dashboard_expressions(json.loads(dashboard.render()))
+    document = json.loads(dashboard.render())
+    expressions = dashboard_expressions(document)
     assert len(expressions) > 30
-    failures = {}
+    variables = {item["name"]: item["query"] for item in document["templating"]["list"]}
+    # label_values(metric, label) is Grafana's; `group by (label) (metric)` asks the same
+    jobs = stack.prometheus.query("group by (job) (dr_exporter_build_info)")["data"]["result"]
+    assert [r["metric"]["job"] for r in jobs] == [EXPORTER_JOB]
+    assert variables["instance"].startswith("label_values(dr_exporter_build_info{")
+    failures, answered = {}, 0
     for expr in expressions:
-        answer = stack.prometheus.query(expr)
-        if answer.get("status") != "success":
-            failures[expr] = answer.get("error")
+        everything = stack.prometheus.query(with_variables(expr, ".+"))
+        if everything.get("status") != "success":
+            failures[expr] = everything.get("error")
+            continue
+        this_job = stack.prometheus.query(with_variables(expr, EXPORTER_JOB))
+        other_job = stack.prometheus.query(with_variables(expr, "no-such-job"))
+        assert series(this_job) == series(everything), expr
+        if everything["data"]["result"] and "vector(0)" not in expr:
+            answered += 1
+            assert other_job["data"]["result"] == [], f"not scoped by $job: {expr}"
     assert failures == {}
+    assert answered >= 15  # the synthetic feed answers most panels (17 of 35)
     wait_until(
         lambda: bool(
             stack.prometheus.query("dr:network_error_budget_remaining:ratio")["data"]["result"]

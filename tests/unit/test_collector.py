@@ -97,8 +97,8 @@ def test_collector_exports_ledger_backups_and_rule_status(loaded: LoadedConfig) 
     ledger = (("dataset", "ledger"), ("system", "core-banking"))
     assert samples[("dr_backup_last_success_timestamp_seconds", ledger)] == NOW - 3500
     assert samples[("dr_backup_last_size_bytes", ledger)] == 4096
-    assert samples[("dr_backup_working_days_since_last_success", ledger)] == 1
-    assert samples[("dr_backup_max_working_days_objective", ledger)] == 1
+    assert samples[("dr_backup_open_gap_workdays", ledger)] == 1
+    assert samples[("dr_backup_max_gap_objective_workdays", ledger)] == 1
     status = {
         (dict(k[1])["rule"], dict(k[1])["subject"], dict(k[1])["status"]): v
         for k, v in samples.items()
@@ -156,6 +156,6 @@ def test_unreadable_catalog_reports_collector_failure(loaded: LoadedConfig, tmp_
 
 
 def test_listen_address_is_checked() -> None:
-    assert parse_listen("127.0.0.1:9108") == ("127.0.0.1", 9108)
+    assert parse_listen("127.0.0.1:19260") == ("127.0.0.1", 19260)
     with pytest.raises(InputError, match="--listen"):
-        parse_listen("9108")
+        parse_listen("19260")
