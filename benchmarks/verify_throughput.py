@@ -233,10 +233,10 @@ def run_measured(argv: list[str], env: dict[str, str] | None = None) -> tuple[fl
 def engine_scan(config: Path, data_bytes: int) -> Timing:
     """Time the scan of `drctl verify --all` inside this process (no start-up, no recording)."""
     from orchestrator.actions.verify import scan
-    from orchestrator.checks import load_checked_config
     from orchestrator.runtime import open_runtime
+    from orchestrator.site import load_site
 
-    with open_runtime(load_checked_config(config)) as runtime:
+    with open_runtime(load_site(config)) as runtime:
         started = time.perf_counter()
         result = scan(runtime)
         seconds = time.perf_counter() - started

@@ -10,8 +10,8 @@ from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from orchestrator.config import Config
 from orchestrator.errors import CalendarDataMissing
+from orchestrator.model.settings import Config
 from orchestrator.rules.rule import RulePack
 from orchestrator.rules.snapshot import Snapshot
 from orchestrator.rules.workdays import WorkdayCalendar, business_date

@@ -3,19 +3,18 @@ probing, no store listing), as the exporter guidelines ask. One snapshot per scr
 (backups, offsite, verification, drills, network, rules) reports its own success and time in
 dr_scrape_collector_success / dr_scrape_collector_duration_seconds.
 
-`serve_metrics` (`drctl metrics --listen`) serves only /metrics; `drctl serve` starts the same
-server beside its probes.
+`start_metrics_server` serves /metrics for `drctl metrics --listen` and beside the probes of
+`drctl serve`. The collector gets the site's settings, rule pack and calendar as values.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -33,16 +32,17 @@ from exporters.catalog_metrics import (
 )
 from exporters.network_metrics import network_metrics
 from orchestrator import __version__
-from orchestrator.checks import site_calendar, site_pack
-from orchestrator.config import LoadedConfig
-from orchestrator.errors import InputError, OrchestratorError
+from orchestrator.errors import InfrastructureError, InputError, OrchestratorError
 from orchestrator.model import catalog as cat
 from orchestrator.model.catalog import Catalog
 from orchestrator.model.outages import ensure_tables, load_counters
+from orchestrator.model.settings import Config
 from orchestrator.network import evaluate as network_rules
 from orchestrator.rules.evaluate import evaluate_all
+from orchestrator.rules.rule import RulePack
 from orchestrator.rules.snapshot import read_catalog
 from orchestrator.rules.status import Status
+from orchestrator.rules.workdays import WorkdayCalendar
 
 logger = logging.getLogger(__name__)
 FAILURES = (SQLAlchemyError, OrchestratorError, KeyError, ValueError, OSError)
@@ -89,13 +89,18 @@ class CatalogCollector(Collector):
     """Builds every dr_* family afresh from the catalog on each scrape."""
 
     def __init__(
-        self, config: LoadedConfig, catalog: Catalog, clock: Callable[[], float] = time.time
+        self,
+        settings: Config,
+        pack: RulePack,
+        calendar: WorkdayCalendar,
+        catalog: Catalog,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.config = config
+        self.settings = settings
+        self.pack = pack
+        self.calendar = calendar
         self.catalog = catalog
         self.clock = clock
-        self.pack = site_pack(config)
-        self.calendar = site_calendar(config)
         ensure_tables(catalog)
 
     def describe(self) -> Iterable[Metric]:
@@ -117,7 +122,7 @@ class CatalogCollector(Collector):
             drills = list(connection.execute(select(cat.drills)))
             counters = load_counters(connection)
         data = ScrapeData(
-            self.config.model, self.pack, self.calendar, snapshot, items, drills, self.clock()
+            self.settings, self.pack, self.calendar, snapshot, items, drills, self.clock()
         )
         return data, {"counters": counters}
 
@@ -170,34 +175,25 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - ":PORT" means every address
 
 
-def make_registry(config: LoadedConfig, catalog: Catalog) -> CollectorRegistry:
+def make_registry(
+    settings: Config, pack: RulePack, calendar: WorkdayCalendar, catalog: Catalog
+) -> CollectorRegistry:
     """Return a registry holding only the catalog collector (no process/platform metrics)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(CatalogCollector(config, catalog))
+    registry.register(CatalogCollector(settings, pack, calendar, catalog))
     return registry
 
 
-def start_metrics_server(config: LoadedConfig, listen: str, catalog: Catalog) -> Any:
-    """Serve /metrics on listen in a background thread; return the server (`.shutdown()`).
-    Raise InfrastructureError-like OSError if the address is taken."""
+def start_metrics_server(listen: str, registry: CollectorRegistry) -> WSGIServer:
+    """Serve the registry on /metrics at listen ("host:port") in a background thread; return
+    the server (`.shutdown()` stops it). Raise InputError for a malformed address and
+    InfrastructureError when it cannot be served (in use, not ours)."""
     host, port = parse_listen(listen)
-    server, _thread = start_http_server(port, addr=host, registry=make_registry(config, catalog))
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as error:
+        raise InfrastructureError(
+            f"--listen {listen}: cannot serve /metrics: {error.strerror or error}"
+        ) from error
     logger.info("metrics on http://%s:%d/metrics", host, port)
     return server
-
-
-def serve_metrics(config: LoadedConfig, listen: str) -> None:
-    """Serve /metrics from the catalog until SIGTERM or SIGINT."""
-    stop = threading.Event()
-    catalog = Catalog(config.catalog_url)
-    server = start_metrics_server(config, listen, catalog)
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
-    }
-    try:
-        stop.wait()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        server.shutdown()
-        catalog.close()

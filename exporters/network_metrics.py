@@ -7,7 +7,7 @@ from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from orchestrator.config import Config
+from orchestrator.model.settings import Config
 from orchestrator.network.availability import (
     PathHistory,
     calendar_year_figures,

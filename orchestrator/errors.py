@@ -48,6 +48,11 @@ class InfrastructureError(OrchestratorError):
     exit_code = ExitCode.INFRASTRUCTURE
 
 
+class JobBusy(InfrastructureError):
+    """Another process holds this job (its catalog row is the lock): nothing was done; try
+    again when it has finished."""
+
+
 class CalendarDataMissing(OrchestratorError):
     """The working-day calendar has no data for a year: rules depending on it are unknown."""
 

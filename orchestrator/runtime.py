@@ -1,4 +1,5 @@
-"""What every action runs with: the loaded config, the catalog, and a work directory."""
+"""What every action runs with: the site (config, rule pack, calendar), the catalog, the
+stores and hosts it opens on demand, and a work directory."""
 
 from __future__ import annotations
 
@@ -12,13 +13,22 @@ from orchestrator.config import LoadedConfig
 from orchestrator.integrations.hosts import HostFiles, open_host_files
 from orchestrator.integrations.stores import Store, open_store
 from orchestrator.model.catalog import Catalog
+from orchestrator.rules.rotation import lock_seconds
+from orchestrator.rules.rule import RulePack
+from orchestrator.rules.workdays import WorkdayCalendar
+from orchestrator.site import LoadedSite
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class Runtime:
+    """One command's resources. `config`, `pack` and `calendar` are the site as loaded once;
+    `catalog` is open; stores and hosts are opened on first use and closed with the runtime."""
+
     config: LoadedConfig
+    pack: RulePack
+    calendar: WorkdayCalendar
     catalog: Catalog
     progress: bool = False
     _hosts: dict[str, HostFiles] = field(default_factory=dict)
@@ -33,7 +43,8 @@ class Runtime:
     def store(self, name: str) -> Store:
         """Return the named store, opened once per run (SFTP stores hold a connection)."""
         if name not in self._stores:
-            self._stores[name] = open_store(self.config, name)
+            settings = self.config.store_settings(name, lock_seconds(self.pack))
+            self._stores[name] = open_store(settings)
         return self._stores[name]
 
     def host_files(self, host: str) -> HostFiles:
@@ -46,17 +57,24 @@ class Runtime:
             host.close()
         self._hosts.clear()
         for store in self._stores.values():
-            closer = getattr(store, "close", None)
-            if closer is not None:
-                closer()
+            store.close()
         self._stores.clear()
         self.catalog.close()
 
 
 @contextmanager
-def open_runtime(config: LoadedConfig, *, progress: bool = False) -> Iterator[Runtime]:
+def open_runtime(site: LoadedSite, *, progress: bool = False) -> Iterator[Runtime]:
+    """Given the loaded site, open the catalog and yield the runtime; close everything it
+    opened on the way out."""
+    config = site.config
     config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    runtime = Runtime(config=config, catalog=Catalog(config.catalog_url), progress=progress)
+    runtime = Runtime(
+        config=config,
+        pack=site.pack,
+        calendar=site.calendar,
+        catalog=Catalog(config.catalog_url),
+        progress=progress,
+    )
     try:
         yield runtime
     finally:

@@ -8,22 +8,23 @@ counted.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import CheckFailed, InfrastructureError
+from orchestrator.errors import InfrastructureError, InputError
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
 from orchestrator.model import catalog as cat
 from orchestrator.model.engines import make_playbook_item, spool_root
+from orchestrator.model.jobs import catalog_job
 from orchestrator.model.manifest import FileEntry, Manifest, manifest_digest, serialise_manifest
 from orchestrator.rules.workdays import business_date
 from orchestrator.runtime import Runtime
+from orchestrator.timefmt import iso_utc, sortable_id
 
 logger = logging.getLogger(__name__)
 HASH_ALGORITHM = "sha256"
@@ -38,15 +39,6 @@ class BackupOutcome:
     manifest: Manifest
     manifest_sha256: str
     events_path: Path
-
-
-def make_recovery_point_id(moment: datetime) -> str:
-    """Return a recovery point id that sorts by time: `20261123T020000Z-1a2b3c`."""
-    return f"{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-def iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
 
 
 def run_backup(
@@ -66,19 +58,13 @@ def run_backup(
     store = runtime.store(store_name or system.primary_store)
     chosen = [d for d in system.datasets if datasets is None or d.name in datasets]
     if not chosen:
-        raise CheckFailed(f"system {system.name}: no dataset named {', '.join(datasets or [])}")
-    job_id = cat.start_job(runtime.catalog, "backup", f"{system.name}@{site.name}")
-    try:
+        raise InputError(
+            "command line",
+            [f"--dataset: system {system.name} has no dataset {', '.join(datasets or [])}"],
+        )
+    with catalog_job(runtime.catalog, "backup", f"{system.name}@{site.name}") as job:
         outcomes = _back_up(runtime, system.name, site, store, chosen)
-    except Exception as error:
-        cat.finish_job(runtime.catalog, job_id, ok=False, error=str(error))
-        raise
-    cat.finish_job(
-        runtime.catalog,
-        job_id,
-        ok=True,
-        detail={"recovery_points": [o.recovery_point_id for o in outcomes]},
-    )
+        job.detail = {"recovery_points": [o.recovery_point_id for o in outcomes]}
     return outcomes
 
 
@@ -112,7 +98,7 @@ def _back_up(
         for dataset, item in zip(chosen, items, strict=True):
             artifacts = run.result(site.host, f"artifacts:{dataset.name}")
             dump = run.result(site.host, f"dump:{dataset.name}")
-            point_id = make_recovery_point_id(started)
+            point_id = sortable_id(started)  # sorts by time
             prefix = point_prefix(system, dataset.name, point_id)
             entries = []
             for raw in artifacts["files"]:
@@ -136,8 +122,8 @@ def _back_up(
                 business_date=business_date(
                     finished, runtime.config.model.calendar.business_date_cutoff_hour
                 ).isoformat(),
-                started_at=iso(started.timestamp()),
-                finished_at=iso(finished.timestamp()),
+                started_at=iso_utc(started.timestamp()),
+                finished_at=iso_utc(finished.timestamp()),
                 source_site=site.name,
                 source_host=site.host,
                 hash_algorithm=HASH_ALGORITHM,

@@ -14,6 +14,7 @@ from orchestrator.errors import CheckFailed
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch, digest_stream, hashed, read_blocks
 from orchestrator.model import catalog as cat
+from orchestrator.model.jobs import catalog_job
 from orchestrator.model.manifest import Manifest
 from orchestrator.runtime import Runtime
 
@@ -95,10 +96,8 @@ def run_copy_offsite(
             continue
         source = runtime.store(source_store or system.primary_store)
         destination = runtime.store(destination_store or system.offsite_store)
-        job_id = cat.start_job(
-            runtime.catalog, "copy_offsite", f"{system.name}->{destination.name}"
-        )
-        try:
+        subject = f"{system.name}->{destination.name}"
+        with catalog_job(runtime.catalog, "copy_offsite", subject) as job:
             with runtime.catalog.begin() as connection:
                 done = {
                     row.recovery_point_id
@@ -144,8 +143,5 @@ def run_copy_offsite(
                             manifest.total_bytes,
                         )
                     )
-        except Exception as error:
-            cat.finish_job(runtime.catalog, job_id, ok=False, error=str(error))
-            raise
-        cat.finish_job(runtime.catalog, job_id, ok=True, detail={"copied": len(outcomes)})
+            job.detail = {"copied": len(outcomes)}
     return outcomes

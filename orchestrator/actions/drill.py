@@ -8,11 +8,9 @@ count of postings lost. A failed step stops the drill; evidence is written eithe
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from orchestrator.evidence.package import write_package
 from orchestrator.model import catalog as cat
 from orchestrator.model.scenario import Scenario, Step
 from orchestrator.runtime import Runtime
+from orchestrator.timefmt import sortable_id
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +62,7 @@ def run_drill(
     """Run every step of a scenario in order; stop at the first failure. Record the drill in
     the catalog and write its evidence package; return the outcome."""
     started = time.time()
-    drill_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    drill_id = sortable_id()
     state = drill_steps.DrillState(scenario=scenario, runtime=runtime)
     with runtime.catalog.begin() as connection:
         connection.execute(

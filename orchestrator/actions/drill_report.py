@@ -4,7 +4,6 @@ findings a drill itself evidences."""
 from __future__ import annotations
 
 import platform
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,19 +11,12 @@ import ansible.release
 
 from orchestrator import __version__
 from orchestrator.model.scenario import Scenario
-from orchestrator.rules.pack import load_pack
+from orchestrator.rules.rule import RulePack
 from orchestrator.runtime import Runtime
+from orchestrator.timefmt import iso_utc
 
 if TYPE_CHECKING:
     from orchestrator.actions.drill import StepRecord
-
-
-def iso(moment: float) -> str:
-    return (
-        datetime.fromtimestamp(moment, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
 
 
 def make_report(
@@ -59,8 +51,8 @@ def make_report(
             "en": f"Disaster-recovery drill report: {scenario.title.en}",
         },
         "outcome": "passed" if passed else "failed",
-        "started_at": iso(started),
-        "finished_at": iso(finished),
+        "started_at": iso_utc(started),
+        "finished_at": iso_utc(finished),
         "scenario": {
             "name": scenario.name,
             "file": scenario_path.name,
@@ -83,15 +75,15 @@ def make_report(
                 "name": r.name,
                 "action": r.action,
                 "status": r.status,
-                "started_at": iso(r.started_at) if r.started_at else None,
-                "finished_at": iso(r.finished_at) if r.finished_at else None,
+                "started_at": iso_utc(r.started_at) if r.started_at else None,
+                "finished_at": iso_utc(r.finished_at) if r.finished_at else None,
                 "duration_seconds": r.duration_seconds if r.started_at else None,
                 "message": r.message,
                 "detail": r.detail,
             }
             for r in records
         ],
-        "findings": drill_findings(measurements, passed),
+        "findings": drill_findings(measurements, passed, runtime.pack),
         "recovery_points": recovery_point_rows(measurements),
         "mismatches": measurements.get("mismatches", []),
         "versions": {
@@ -104,9 +96,11 @@ def make_report(
     }
 
 
-def drill_findings(measurements: dict[str, Any], passed: bool) -> list[dict[str, Any]]:
-    """Return the rule findings a drill itself evidences (dr.bidirectional, drill.yearly)."""
-    pack = load_pack()
+def drill_findings(
+    measurements: dict[str, Any], passed: bool, pack: RulePack
+) -> list[dict[str, Any]]:
+    """Return the rule findings a drill itself evidences (dr.bidirectional, drill.yearly),
+    with the site's rule pack."""
     findings = []
     for rule_id, ok, measured in (
         (

@@ -13,7 +13,6 @@ from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.restore import RestoreOutcome, run_fingerprint, run_restore
 from orchestrator.actions.workload import run_workload
-from orchestrator.config import Site, System
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.integrations.transfer import DigestMismatch
@@ -21,6 +20,7 @@ from orchestrator.model import catalog as cat
 from orchestrator.model.engines import make_playbook_item, spool_root
 from orchestrator.model.manifest import compare_fingerprints, serialise_manifest
 from orchestrator.model.scenario import Scenario, Step
+from orchestrator.model.settings import Site, System
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)

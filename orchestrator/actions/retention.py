@@ -25,10 +25,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from orchestrator.config import Config, LoadedConfig
+from orchestrator.config import LoadedConfig
 from orchestrator.errors import InputError, OrchestratorError
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
 from orchestrator.model import catalog as cat
+from orchestrator.model.jobs import catalog_job
+from orchestrator.model.settings import Config
 from orchestrator.rules.rotation import HARD_FLOOR_SECONDS, keep_generations, rotation_days
 from orchestrator.rules.rule import RulePack
 from orchestrator.rules.snapshot import CopyRow, PointRow, Snapshot, read_catalog
@@ -209,8 +211,6 @@ def run_retention(runtime: Runtime, dry_run: bool, approver: str | None) -> Rete
     Raise InputError when the site requires an approver and none is given (not for a dry
     run), JobBusy when another retention run holds the lock.
     """
-    from orchestrator.checks import site_pack
-
     config = runtime.config
     if config.model.retention.require_approver and not dry_run and not (approver or "").strip():
         raise InputError(
@@ -221,40 +221,25 @@ def run_retention(runtime: Runtime, dry_run: bool, approver: str | None) -> Rete
             ],
         )
     # A dry run is its own job kind, so it never counts as the day's rotation for run-due.
-    job_id = cat.start_job(
+    deleted: list[Deletion] = []
+    with catalog_job(
         runtime.catalog,
         "retention_dry_run" if dry_run else "retention",
         "all",
         {"dry_run": dry_run, "approver": approver},
-    )
-    deleted: list[Deletion] = []
-    try:
+    ) as job:
         snapshot = read_catalog(runtime.catalog)
         plan = plan_retention(
-            config,
-            site_pack(config),
-            snapshot,
-            read_store_times(runtime, snapshot),
-            datetime.now(UTC),
+            config, runtime.pack, snapshot, read_store_times(runtime, snapshot), datetime.now(UTC)
         )
         if not dry_run:
-            for deletion in plan.deletions:
-                if _delete(runtime, deletion, approver):
-                    deleted.append(deletion)
-    except Exception as error:
-        cat.finish_job(runtime.catalog, job_id, ok=False, error=str(error))
-        raise
-    cat.finish_job(
-        runtime.catalog,
-        job_id,
-        ok=True,
-        detail={
+            deleted = [d for d in plan.deletions if _delete(runtime, d, approver)]
+        job.detail = {
             "dry_run": dry_run,
             "planned": len(plan.deletions),
             "deleted": len(deleted),
             "approver": approver,
-        },
-    )
+        }
     return RetentionResult(plan, dry_run, tuple(deleted), approver)
 
 

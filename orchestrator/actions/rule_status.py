@@ -22,6 +22,7 @@ from orchestrator.rules.snapshot import load_snapshot
 from orchestrator.rules.status import Status
 from orchestrator.rules.workdays import SHANGHAI
 from orchestrator.runtime import Runtime
+from orchestrator.timefmt import iso_utc
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _END_OF_DAY = time(23, 59, 59)
@@ -66,16 +67,15 @@ def parse_at(text: str | None) -> datetime | None:
 def collect_status(runtime: Runtime, at: datetime | None = None) -> StatusReport:
     """Given the runtime and a time (default now), return the dataset table and every
     finding, judged from one catalog snapshot."""
-    from orchestrator.checks import site_calendar, site_pack
-
     moment = at or datetime.now(UTC)
-    pack = site_pack(runtime.config)
-    calendar = site_calendar(runtime.config)
+    pack, calendar = runtime.pack, runtime.calendar
     rows = collect_dataset_status(runtime, moment.timestamp())
     load_plugins()  # network rules add their part of the snapshot; load them before reading it
-    findings = evaluate_all(runtime.config, pack, calendar, load_snapshot(runtime), moment)
+    findings = evaluate_all(runtime.config.model, pack, calendar, load_snapshot(runtime), moment)
     network = (
-        network_status(runtime, moment.timestamp()) if runtime.config.model.network.paths else []
+        network_status(runtime.config.model, runtime.catalog, moment.timestamp())
+        if runtime.config.model.network.paths
+        else []
     )
     return StatusReport(
         moment,
@@ -91,7 +91,7 @@ def report_to_dict(report: StatusReport) -> dict[str, Any]:
     """Return the report as JSON-able data."""
     counts = Counter(str(finding.status) for finding in report.findings)
     return {
-        "at": report.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "at": iso_utc(report.at),
         "datasets": report.datasets,
         "network": report.network,
         "findings": [finding.to_dict() for finding in report.findings],

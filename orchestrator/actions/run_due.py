@@ -13,7 +13,7 @@ Due (all times Asia/Shanghai; see docs/scheduling.md):
 * drill_reminder — a logged reminder (not a drill) when the last passed drill is more than
   330 days old.
 
-Every job runs under a catalog lock (`catalog.start_job`): a job another pass is running is
+Every job runs under a catalog lock (`model.jobs.catalog_job`): a job another pass is running is
 skipped, not failed, and is re-checked under the lock so it never runs twice. A job that failed
 is retried after RETRY_AFTER_SECONDS. A pass first releases the locks of crashed processes.
 """
@@ -28,9 +28,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from orchestrator.config import Config, LoadedConfig
-from orchestrator.errors import ExitCode, OrchestratorError
-from orchestrator.model import catalog as cat
+from orchestrator.config import LoadedConfig
+from orchestrator.errors import ExitCode, JobBusy, OrchestratorError
+from orchestrator.model.jobs import CRASH_MARK, CatalogJob, catalog_job, release_stale_jobs
+from orchestrator.model.settings import Config
 from orchestrator.rules.rule import RulePack
 from orchestrator.rules.snapshot import PointRow, Snapshot, read_catalog
 from orchestrator.rules.workdays import SHANGHAI, business_date
@@ -43,7 +44,6 @@ DRILL_REMINDER_DAYS = 330
 RETRY_AFTER_SECONDS = 3600.0
 MAX_ROUNDS = 3
 VERIFY_MODULE = "orchestrator.actions.verify_sample"
-CRASH_MARK = "orchestrator stopped while the job ran"  # catalog.release_stale_jobs' error
 _DAY = 86400.0
 
 
@@ -236,12 +236,10 @@ def run_due_pass(runtime: Runtime, at: datetime | None = None) -> PassResult:
     `at` (default: now) is the time the pass plans for. Never raises for one job's failure:
     each outcome says what happened.
     """
-    from orchestrator.checks import site_pack
-
-    released = cat.release_stale_jobs(runtime.catalog)
+    released = release_stale_jobs(runtime.catalog)
     if released:
         logger.warning("run-due: released %d job lock(s) left by a crashed process", released)
-    pack = site_pack(runtime.config)
+    pack = runtime.pack
     attempted: set[str] = set()
     outcomes: list[JobOutcome] = []
     moment = at or datetime.now(UTC)
@@ -262,42 +260,44 @@ def run_due_pass(runtime: Runtime, at: datetime | None = None) -> PassResult:
 
 def _run_locked(runtime: Runtime, job: DueJob, at: datetime, pack: RulePack) -> JobOutcome:
     try:
-        job_id = cat.start_job(
+        with catalog_job(
             runtime.catalog,
             job.lock_kind,
             job.subject,
             {"reason": job.reason, "datasets": list(job.datasets)},
-        )
-    except cat.JobBusy:
+        ) as held:
+            return _run_held(runtime, job, at, pack, held)
+    except JobBusy:
         return JobOutcome(job.kind, job.subject, "skipped", "another pass is running it")
+
+
+def _run_held(
+    runtime: Runtime, job: DueJob, at: datetime, pack: RulePack, held: CatalogJob
+) -> JobOutcome:
+    """Run a due job whose catalog lock is held; the outcome is recorded on the job row."""
     fresh = read_catalog(runtime.catalog)  # re-checked under the lock, without our own row
-    fresh = replace(fresh, jobs=tuple(row for row in fresh.jobs if row.id != job_id))
-    still_due = {j.key for j in plan_due(runtime.config, fresh, at, pack)}
-    if job.key not in still_due:
-        cat.finish_job(runtime.catalog, job_id, ok=True, detail={"skipped": "already done"})
+    fresh = replace(fresh, jobs=tuple(row for row in fresh.jobs if row.id != held.id))
+    if job.key not in {j.key for j in plan_due(runtime.config, fresh, at, pack)}:
+        held.detail = {"skipped": "already done"}
         return JobOutcome(job.kind, job.subject, "skipped", "already done by another pass")
     try:
         status, message = JOB_RUNNERS[job.kind](runtime, job)
-    except cat.JobBusy as busy:
-        cat.finish_job(runtime.catalog, job_id, ok=True, detail={"skipped": str(busy)})
+    except JobBusy as busy:
+        held.detail = {"skipped": str(busy)}
         return JobOutcome(job.kind, job.subject, "skipped", str(busy))
     except OrchestratorError as error:
-        cat.finish_job(runtime.catalog, job_id, ok=False, error=str(error))
+        held.fail(str(error))
         logger.error("run-due: %s %s failed: %s", job.kind, job.subject, error)
         return JobOutcome(job.kind, job.subject, "failed", str(error), int(error.exit_code))
     except Exception as error:  # noqa: BLE001 - one job's crash must not stop the pass
-        cat.finish_job(runtime.catalog, job_id, ok=False, error=f"internal error: {error}")
+        held.fail(f"internal error: {error}")
         logger.exception("run-due: %s %s crashed", job.kind, job.subject)
         return JobOutcome(
             job.kind, job.subject, "failed", f"internal error: {error}", ExitCode.INFRASTRUCTURE
         )
-    cat.finish_job(
-        runtime.catalog,
-        job_id,
-        ok=status == "succeeded",
-        error=None if status == "succeeded" else message,
-        detail={"message": message},
-    )
+    if status != "succeeded":
+        held.fail(message)
+    held.detail = {"message": message}
     logger.info("run-due: %s %s %s: %s", job.kind, job.subject, status, message)
     code = ExitCode.CHECK_FAILED if status == "failed" else ExitCode.OK
     return JobOutcome(job.kind, job.subject, status, message, int(code))

@@ -78,7 +78,7 @@ def run_serve(
     """Given a runtime, options and a stop event, serve until stop is set (or one pass with
     options.once); return a summary. Raise InputError for a network path that cannot be
     probed here, before anything starts."""
-    monitors = build_monitors(runtime.config, extra_probers)
+    monitors = build_monitors(runtime.config.model.network, str(runtime.config.path), extra_probers)
     ensure_tables(runtime.catalog)
     recovered = close_open(runtime.catalog, "restart")
     summary: dict[str, Any] = {
@@ -96,9 +96,12 @@ def run_serve(
         return summary
     server = None
     if options.listen:
-        from exporters.collector import start_metrics_server
+        from exporters.collector import make_registry, start_metrics_server
 
-        server = start_metrics_server(runtime.config, options.listen, runtime.catalog)
+        registry = make_registry(
+            runtime.config.model, runtime.pack, runtime.calendar, runtime.catalog
+        )
+        server = start_metrics_server(options.listen, registry)
     threads = [
         threading.Thread(
             target=_probe_loop, args=(m, runtime, stop), name=f"probe-{m.path.name}", daemon=True

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from orchestrator.model import catalog as cat
 from orchestrator.runtime import Runtime
+from orchestrator.timefmt import iso_utc
 
 
 def _when(moment: float | None, at: float) -> dict[str, Any] | None:
     if moment is None:
         return None
     return {
-        "at": datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z"),
+        "at": iso_utc(moment),
         "age_seconds": round(at - moment, 1),
     }
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 from orchestrator.config import LoadedConfig
 from orchestrator.errors import OrchestratorError
-from orchestrator.integrations.stores.base import open_store, store_path
+from orchestrator.integrations.stores.base import Store, open_store
+from orchestrator.integrations.stores.s3 import S3Store
+from orchestrator.rules.rotation import lock_seconds
+from orchestrator.rules.rule import RulePack
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +28,14 @@ def holds_recovery_points(config: LoadedConfig, name: str) -> bool:
     )
 
 
-def check_store(config: LoadedConfig, name: str) -> list[str]:
-    """Given the config and a store name, return its problems, each prefixed with where the
-    store is defined (`stores[1] offsite: …`); an empty list when it is usable."""
-    where = f"{store_path(config, name)} {name}"
+def check_store(config: LoadedConfig, pack: RulePack, name: str) -> list[str]:
+    """Given the config, the site's rule pack and a store name, return its problems, each
+    prefixed with where the store is defined (`stores[1] offsite: …`); an empty list when it
+    is usable."""
+    settings = config.store_settings(name, lock_seconds(pack))
+    where = f"{settings.where} {name}"
     try:
-        store = open_store(config, name)
+        store = open_store(settings)
     except OrchestratorError as error:
         return [f"{where}: {error}"]
     try:
@@ -39,15 +43,12 @@ def check_store(config: LoadedConfig, name: str) -> list[str]:
     except (OrchestratorError, OSError) as error:
         problems = [str(error)]
     finally:
-        closer = getattr(store, "close", None)
-        if closer is not None:
-            closer()
+        store.close()
     return [f"{where}: {problem}" for problem in problems]
 
 
-def _check(store: Any, config: LoadedConfig, name: str) -> list[str]:
+def _check(store: Store, config: LoadedConfig, name: str) -> list[str]:
     from orchestrator.integrations.stores.file import FileStore
-    from orchestrator.integrations.stores.s3 import S3Store
     from orchestrator.integrations.stores.sftp import SftpStore
 
     if isinstance(store, S3Store):
@@ -67,7 +68,7 @@ def check_directory(root: Path) -> list[str]:
     return [f"root {root}: neither it nor its parent directory exists (is the NFS mount up?)"]
 
 
-def check_s3_bucket(store: Any, *, must_lock: bool) -> list[str]:
+def check_s3_bucket(store: S3Store, *, must_lock: bool) -> list[str]:
     """Return what an S3 store's bucket lacks: reachable; when it holds recovery points,
     versioning Enabled and Object Lock enabled."""
     bucket = f"bucket {store.bucket} at {store.endpoint_url or 'AWS'}"

@@ -12,11 +12,9 @@ chunks mean equal content.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import BinaryIO
 
 from orchestrator.errors import CheckFailed
@@ -27,6 +25,7 @@ from orchestrator.integrations.transfer import DigestMismatch
 from orchestrator.model import catalog as cat
 from orchestrator.model.manifest import CHUNK_BYTES, FileEntry, Manifest
 from orchestrator.runtime import Runtime
+from orchestrator.timefmt import sortable_id
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +228,7 @@ def scan(runtime: Runtime, *, workers: int | None = None) -> ScanResult:
 def run_verify_all(runtime: Runtime, *, workers: int | None = None) -> ScanResult:
     """Scan every store of the config; record the scan and mark bad copies in the catalog."""
     started = cat.now()
-    verification_id = f"all-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    verification_id = f"all-{sortable_id()}"
     result = scan(runtime, workers=workers)
     with runtime.catalog.begin() as connection:
         for copy in cat.list_copies(connection):

@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 import platform
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator import __version__
-from orchestrator.checks import site_pack
-from orchestrator.config import Site
 from orchestrator.model.plan import plan_dict
+from orchestrator.model.settings import Site
 from orchestrator.runtime import Runtime
+from orchestrator.timefmt import iso_utc
 
 if TYPE_CHECKING:
     from orchestrator.actions.verify_sample import SampleOutcome
 
 
-def iso(moment: float) -> str:
-    """Return a UTC epoch time as ISO 8601 with milliseconds and a Z."""
-    return (
-        datetime.fromtimestamp(moment, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
-
-
 def _finding(runtime: Runtime, outcome: SampleOutcome) -> dict[str, Any]:
-    rule = site_pack(runtime.config).get("verify.sample")
+    rule = runtime.pack.get("verify.sample")
     plan = outcome.plan
     return {
         "rule": rule.id,
@@ -63,8 +53,8 @@ def _steps(outcome: SampleOutcome) -> list[dict[str, Any]]:
                 "name": f"{r.item.system}/{r.item.dataset} {r.item.recovery_point}",
                 "action": "restore-verify",
                 "status": r.status,
-                "started_at": iso(r.started_at) if r.started_at else None,
-                "finished_at": iso(r.checked_at) if r.checked_at else None,
+                "started_at": iso_utc(r.started_at) if r.started_at else None,
+                "finished_at": iso_utc(r.checked_at) if r.checked_at else None,
                 "duration_seconds": round(r.checked_at - r.started_at, 3) if r.started_at else None,
                 "message": what,
             }
@@ -133,8 +123,8 @@ def make_report(
             "en": "Backup validity check report (sampled restore verification)",
         },
         "outcome": "passed" if outcome.passed else "failed",
-        "started_at": iso(started),
-        "finished_at": iso(finished),
+        "started_at": iso_utc(started),
+        "finished_at": iso_utc(finished),
         "summary": {
             "zh": f"抽检 {len(plan.items)}/{plan.population_points} 个恢复点，"
             f"{plan.sample_bytes}/{plan.population_bytes} 字节；"
@@ -169,7 +159,7 @@ def make_report(
                 "status": r.status,
                 "manifest_sha256": r.manifest_sha256,
                 "fingerprint": r.fingerprint or None,
-                "checked_at": iso(r.checked_at),
+                "checked_at": iso_utc(r.checked_at),
                 "mismatches": len(r.mismatches),
             }
             for r in outcome.items

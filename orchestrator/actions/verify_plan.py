@@ -15,8 +15,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
-from orchestrator.checks import site_pack
-from orchestrator.config import Config
 from orchestrator.model import catalog as cat
 from orchestrator.model.plan import (
     DatasetHistory,
@@ -26,6 +24,7 @@ from orchestrator.model.plan import (
     derive_seed,
     make_plan,
 )
+from orchestrator.model.settings import Config
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -129,7 +128,7 @@ def collect_population(config: Config, connection: Connection, choice: str) -> P
 
 def make_policy(runtime: Runtime) -> PlanPolicy:
     """Return the plan policy: the site's 10 % bars (or stricter) and the off-site share."""
-    rule = site_pack(runtime.config).get("verify.sample")
+    rule = runtime.pack.get("verify.sample")
     settings = runtime.config.model.verification
     return PlanPolicy(
         min_bytes_ratio=rule.value("min_bytes_ratio"),
@@ -152,7 +151,7 @@ def build_plan(
     Without a seed, derive it from the schedule window of today's date and the evidence
     digest of the last counted check (zeros if none)."""
     policy = make_policy(runtime)
-    schedule = int(site_pack(runtime.config).get("verify.interval").value("schedule_days"))
+    schedule = int(runtime.pack.get("verify.interval").value("schedule_days"))
     with runtime.catalog.begin() as connection:
         population = collect_population(runtime.config.model, connection, policy.population)
         previous = last_counted_check(connection)

@@ -14,43 +14,36 @@ its host is in the inventory group `verification`.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import posixpath
-import secrets
-import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from orchestrator.actions.restore import load_manifest, run_restore
 from orchestrator.actions.verify import check_listing
 from orchestrator.actions.verify_evidence import (
-    describe_outcome,
-    iso,
     make_report,
     manifest_attachments,
-    outcome_dict,
 )
 from orchestrator.actions.verify_plan import build_plan
-from orchestrator.config import Config, LoadedConfig, Site
-from orchestrator.errors import CheckFailed, ExitCode, InfrastructureError, InputError
+from orchestrator.errors import CheckFailed, InputError
 from orchestrator.evidence.package import write_package
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch
 from orchestrator.model import catalog as cat
 from orchestrator.model.engines import spool_root
+from orchestrator.model.jobs import catalog_job
 from orchestrator.model.plan import PlanItem, SamplePlan, plan_dict
-from orchestrator.runtime import Runtime, open_runtime
+from orchestrator.model.settings import Config, Site
+from orchestrator.runtime import Runtime
+from orchestrator.timefmt import iso_utc, sortable_id
 
 logger = logging.getLogger(__name__)
 ENCLAVE_NAME = "verification"
 PURPOSE = "verify"
-Emit = Callable[[argparse.Namespace, Any, str], None]
 
 
 @dataclass
@@ -233,8 +226,8 @@ def wipe_enclave(
         "site": enclave.name,
         "host": enclave.host,
         "paths": paths,
-        "started_at": iso(started),
-        "finished_at": iso(time.time()),
+        "started_at": iso_utc(started),
+        "finished_at": iso_utc(time.time()),
         "result": "wiped" if run.ok else "failed",
     }
     if run.ok:
@@ -254,21 +247,9 @@ def run_verify_sample(runtime: Runtime, seed: int | str | None = None) -> Sample
     Raise CheckFailed if the population is empty, InfrastructureError if a host or playbook
     fails (recorded as aborted, never counted; the enclave is wiped either way)."""
     enclave = enclave_site(runtime.config.model, str(runtime.config.path))
-    try:
-        job = cat.start_job(runtime.catalog, "verify", "sample")
-    except cat.JobBusy as error:
-        raise InfrastructureError(str(error)) from error
-    try:
+    with catalog_job(runtime.catalog, "verify", "sample") as job:
         outcome = _run(runtime, enclave, seed)
-    except BaseException as error:
-        cat.finish_job(runtime.catalog, job, ok=False, error=str(error))
-        raise
-    cat.finish_job(
-        runtime.catalog,
-        job,
-        ok=True,
-        detail={"verification": outcome.verification_id, "passed": outcome.passed},
-    )
+        job.detail = {"verification": outcome.verification_id, "passed": outcome.passed}
     return outcome
 
 
@@ -283,7 +264,7 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
         # A store that is down is a fault, not a mismatch: stop before anything is recorded.
         next(iter(runtime.store(store_name).list_points()), None)
     started = time.time()
-    verification_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    verification_id = sortable_id()
     with runtime.catalog.begin() as connection:
         connection.execute(
             cat.verifications.insert().values(
@@ -406,44 +387,3 @@ def _record_items(runtime: Runtime, outcome: SampleOutcome) -> None:
                     reason=f"verification {outcome.verification_id}: "
                     + "; ".join(f"{m['file']}: {m['kind']}" for m in result.mismatches),
                 )
-
-
-def command_verify_sample(args: argparse.Namespace, config: LoadedConfig, emit: Emit) -> int:
-    """`drctl verify [--plan] [--seed N]`: print the plan, or run the check; return the exit
-    code (1 on any mismatch or a plan below the bars)."""
-    with open_runtime(config, progress=sys.stderr.isatty()) as runtime:
-        if args.plan:
-            plan = build_plan(runtime, args.seed)
-            emit(args, plan_dict(plan), _plan_text(plan))
-            return ExitCode.OK if plan.meets_bars else ExitCode.CHECK_FAILED
-        outcome = run_verify_sample(runtime, args.seed)
-    emit(args, outcome_dict(outcome), describe_outcome(outcome))
-    return ExitCode.OK if outcome.passed and outcome.counted else ExitCode.CHECK_FAILED
-
-
-def _plan_text(plan: SamplePlan) -> str:
-    data = plan_dict(plan)
-    sample = data["sample"]
-    lines = [
-        f"seed: {plan.seed}",
-        f"population ({plan.policy.population}): {plan.population_points} recovery "
-        f"points, {plan.population_bytes} bytes, systems {', '.join(plan.systems)}",
-    ]
-    lines += [
-        f"  {i.system}/{i.dataset} {i.recovery_point} {i.bytes} bytes from {i.store} "
-        f"({i.source}, {i.reason})"
-        for i in plan.items
-    ]
-    coverage = data["coverage"]
-    lines.append(
-        f"coverage: {coverage['checked_after_this_plan']}/{coverage['datasets']} "
-        f"datasets checked at least once after this plan; every dataset within "
-        f"{coverage['bound_checks']} checks"
-    )
-    lines.append(
-        f"summary: {sample['recovery_points']} of {plan.population_points} points "
-        f"(ratio {sample['points_ratio']:.4f}), {sample['bytes']} bytes (ratio "
-        f"{sample['bytes_ratio']:.4f}), {sample['offsite_items']} read off-site; "
-        + ("meets both 10 % bars" if plan.meets_bars else "BELOW the 10 % bars")
-    )
-    return "\n".join(lines)

@@ -70,11 +70,6 @@ def make_package_name(kind: str, created_at: datetime, short_id: str) -> str:
     return f"{kind}-{created_at.astimezone(UTC).strftime(TIMESTAMP_FORMAT)}-{short_id}"
 
 
-def format_utc(moment: datetime) -> str:
-    """Given an aware time, return it as RFC 3339 UTC with a `Z`, to the second."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def validate_member_path(path: str) -> list[str]:
     """Given a path inside a package, return why it is unsafe (empty list if it is safe).
 

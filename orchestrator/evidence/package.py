@@ -54,7 +54,6 @@ from orchestrator.evidence.layout import (
     TARBALL_SUFFIX,
     TEMPORARY_PREFIX,
     ManifestEntry,
-    format_utc,
     make_manifest,
     make_package_name,
     validate_attachment_path,
@@ -62,6 +61,7 @@ from orchestrator.evidence.layout import (
 from orchestrator.evidence.render import render_report_html
 from orchestrator.evidence.tarball import DIRECTORY_MODE, FILE_MODE, write_tarball
 from orchestrator.evidence.verify import verify_package
+from orchestrator.timefmt import iso_utc
 
 __all__ = ["Package", "verify_package", "write_package"]
 
@@ -114,7 +114,7 @@ def write_package(
         metadata = {
             "kind": kind,
             "name": name,
-            "created_at": format_utc(created_at),
+            "created_at": iso_utc(created_at),
             "signer_fingerprint": sign.fingerprint(key),
             "previous": previous,
             "orchestrator_version": __version__,

@@ -6,9 +6,6 @@ The stores are the truth; the catalog can be rebuilt from them. Times are UTC ep
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -34,7 +31,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 metadata = MetaData()
 
@@ -142,10 +138,6 @@ drills = Table(
 def now() -> float:
     """Return the current UTC time in epoch seconds (one place, so tests can reason about it)."""
     return time.time()
-
-
-def owner_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class Catalog:
@@ -265,93 +257,3 @@ def list_copies(connection: Connection, recovery_point_id: str | None = None) ->
     if recovery_point_id:
         query = query.where(copies.c.recovery_point_id == recovery_point_id)
     return list(connection.execute(query))
-
-
-# -- jobs: the lock that keeps two passes from running the same job ------------------------
-
-
-class JobBusy(Exception):
-    """Another process holds the lock for this job."""
-
-
-def start_job(
-    catalog: Catalog, kind: str, subject: str, detail: Mapping[str, Any] | None = None
-) -> int:
-    """Record a running job and take its lock; raise JobBusy if one is already running."""
-    try:
-        with catalog.begin() as connection:
-            result = connection.execute(
-                insert(jobs).values(
-                    kind=kind,
-                    subject=subject,
-                    state="running",
-                    lock_key=f"{kind}:{subject}",
-                    owner=owner_name(),
-                    started_at=now(),
-                    detail=dict(detail or {}),
-                )
-            )
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
-    except IntegrityError as error:
-        raise JobBusy(f"{kind} {subject} is already running") from error
-
-
-def finish_job(
-    catalog: Catalog,
-    job_id: int,
-    *,
-    ok: bool,
-    error: str | None = None,
-    detail: Mapping[str, Any] | None = None,
-) -> None:
-    """Record the end of a job and release its lock."""
-    values: dict[str, Any] = {
-        "state": "succeeded" if ok else "failed",
-        "lock_key": None,
-        "finished_at": now(),
-        "error": (error or "")[:2000] or None,
-    }
-    if detail is not None:
-        values["detail"] = dict(detail)
-    with catalog.begin() as connection:
-        connection.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
-
-
-def release_stale_jobs(catalog: Catalog) -> int:
-    """Fail jobs left running by a process on this host that no longer exists (a crash).
-
-    Returns how many were released, so the next pass can catch up cleanly.
-    """
-    released = 0
-    host = socket.gethostname()
-    with catalog.begin() as connection:
-        for row in connection.execute(select(jobs).where(jobs.c.state == "running")):
-            owner_host, _, pid = row.owner.rpartition(":")
-            if owner_host != host or not pid.isdigit() or _pid_alive(int(pid)):
-                continue
-            connection.execute(
-                update(jobs)
-                .where(jobs.c.id == row.id)
-                .values(
-                    state="failed",
-                    lock_key=None,
-                    finished_at=now(),
-                    error="orchestrator stopped while the job ran; nothing counted",
-                )
-            )
-            released += 1
-    return released
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def dumps_detail(detail: Mapping[str, Any]) -> str:
-    return json.dumps(detail, sort_keys=True, ensure_ascii=False, default=str)

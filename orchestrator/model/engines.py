@@ -8,7 +8,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from orchestrator.config import Dataset, Site
+from orchestrator.model.settings import Dataset, Site
 
 
 def make_playbook_item(site: Site, dataset: Dataset, spool_root: str) -> dict[str, Any]:

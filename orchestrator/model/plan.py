@@ -27,9 +27,11 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
+
+from orchestrator.timefmt import iso_utc
 
 PLAN_FORMAT = 1
 ZERO_DIGEST = "0" * 64
@@ -288,12 +290,6 @@ def _offsite_choice(seed: str, selected: Sequence[PointRow], share: Fraction) ->
     return forced | {p.id for p in eligible[:extra]}
 
 
-def _iso(moment: float | None) -> str | None:
-    if moment is None:
-        return None
-    return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
-
-
 def _coverage(
     datasets: Sequence[tuple[str, str]],
     known: Mapping[tuple[str, str], Any],
@@ -306,8 +302,8 @@ def _coverage(
         {
             "system": system,
             "dataset": dataset,
-            "last_checked_at": _iso(known[(system, dataset)].last_checked_at)
-            if (system, dataset) in known
+            "last_checked_at": iso_utc(known[(system, dataset)].last_checked_at)
+            if (system, dataset) in known and known[(system, dataset)].last_checked_at is not None
             else None,
             "sampled_now": (system, dataset) in sampled,
         }

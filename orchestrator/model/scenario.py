@@ -8,8 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from orchestrator.config import Config, format_validation_errors, parse_yaml_file
 from orchestrator.errors import InputError
+from orchestrator.input_files import format_validation_errors, parse_yaml_file
+from orchestrator.model.settings import Config
 
 ACTIONS = (
     "workload",

@@ -17,15 +17,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import Connection
 
-from orchestrator.config import Config, LoadedConfig
 from orchestrator.model.catalog import Catalog, metadata
 from orchestrator.model.outages import ensure_tables, load_history
+from orchestrator.model.settings import Config
 from orchestrator.network.availability import (
     PathHistory,
     WindowFigures,
@@ -39,9 +38,10 @@ from orchestrator.network.availability import (
 from orchestrator.network.monitor import stale_ms
 from orchestrator.rules.evaluate import register_evaluator
 from orchestrator.rules.finding import Context, Finding
-from orchestrator.rules.rule import Rule, RulePack
+from orchestrator.rules.rule import Rule
 from orchestrator.rules.snapshot import register_snapshot_part
 from orchestrator.rules.status import Status
+from orchestrator.timefmt import iso_utc
 
 logger = logging.getLogger(__name__)
 AVAILABILITY = "network.availability"
@@ -84,13 +84,13 @@ def read_ledger(connection: Connection, config: Config | None = None) -> dict[st
 register_snapshot_part(SNAPSHOT_PART, read_ledger)
 
 
-def load_histories(config: LoadedConfig, catalog: Catalog) -> dict[str, PathHistory]:
+def load_histories(config: Config, catalog: Catalog) -> dict[str, PathHistory]:
     """Return {path name: ledger history} for every configured network path."""
     ensure_tables(catalog)
     with catalog.begin() as connection:
         return {
             path.name: load_history(connection, path.name, stale_ms(path))
-            for path in config.model.network.paths
+            for path in config.network.paths
         }
 
 
@@ -105,7 +105,7 @@ def _never_observed(figures: WindowFigures) -> bool:
 def _evidence(figures: WindowFigures) -> str:
     return (
         f"outage ledger, {figures.label} (Asia/Shanghai) up to "
-        f"{datetime.fromtimestamp(figures.elapsed_end_ms / 1000, UTC):%Y-%m-%dT%H:%M:%SZ}: "
+        f"{iso_utc(figures.elapsed_end_ms / 1000)}: "
         f"{figures.outages} fault(s)"
     )
 
@@ -245,32 +245,6 @@ for _rule_id, _evaluator in NETWORK_EVALUATORS.items():
     register_evaluator(_rule_id, _evaluator)
 
 
-def evaluate_network(
-    config: LoadedConfig, pack: RulePack, ledger: Catalog, at: float
-) -> list[dict[str, Any]]:
-    """Given the config, the site's rule pack, the catalog and a time (epoch seconds), return
-    one finding dict per network rule and path (subject = path name)."""
-    findings = []
-    histories = load_histories(config, ledger)
-    for name, figures in _year_figures(histories, config.model, at):
-        for rule_id, judge in ((AVAILABILITY, judge_availability), (MAX_OUTAGE, judge_max_outage)):
-            rule = pack[rule_id]
-            v = judge(rule, figures)
-            findings.append(
-                {
-                    "rule": rule_id,
-                    "subject": name,
-                    "status": str(v.status),
-                    "measured": v.measured,
-                    "threshold": v.threshold,
-                    "clause": rule.clause.quote(),
-                    "evidence": v.evidence,
-                    "reason": v.reason,
-                }
-            )
-    return findings
-
-
 def _window_row(figures: WindowFigures) -> dict[str, Any]:
     value = figures.availability
     return {
@@ -288,16 +262,15 @@ def _window_row(figures: WindowFigures) -> dict[str, Any]:
     }
 
 
-def network_status(runtime: Any, at: float) -> list[dict[str, Any]]:
-    """Given a Runtime (config + catalog) and a time (epoch seconds), return one row per
+def network_status(config: Config, catalog: Catalog, at: float) -> list[dict[str, Any]]:
+    """Given the site's settings, the catalog and a time (epoch seconds), return one row per
     network path: exact availability for the calendar year (Asia/Shanghai) and the rolling
     365 days, downtime, no-data time, faults and the longest fault this year, and the start
     of the fault open now (None when up)."""
-    config: LoadedConfig = runtime.config
-    histories = load_histories(config, runtime.catalog)
+    histories = load_histories(config, catalog)
     at_ms = int(at * 1000)
     rows = []
-    for path in config.model.network.paths:
+    for path in config.network.paths:
         history = histories[path.name]
         year = calendar_year_figures(history, year_of_ms(at_ms), at_ms)
         open_start = open_outage_start_ms(history, at_ms)
@@ -311,11 +284,7 @@ def network_status(runtime: Any, at: float) -> list[dict[str, Any]]:
                 "rolling_365d": _window_row(rolling_figures(history, at_ms)),
                 "longest_outage_seconds": float(seconds(year.longest_ms)),
                 "outages": year.outages,
-                "down_since": None
-                if open_start is None
-                else datetime.fromtimestamp(open_start / 1000, UTC)
-                .isoformat()
-                .replace("+00:00", "Z"),
+                "down_since": None if open_start is None else iso_utc(open_start / 1000),
             }
         )
     return rows

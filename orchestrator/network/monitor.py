@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from orchestrator.config import LoadedConfig, NetworkPath
 from orchestrator.model.catalog import Catalog
 from orchestrator.model.outages import record_round
+from orchestrator.model.settings import Network, NetworkPath
 from orchestrator.network.probes import Prober, icmp_allowed, make_probers
 from orchestrator.network.tracker import Event, PathTracker
 
@@ -58,12 +58,14 @@ class PathMonitor:
 
 
 def build_monitors(
-    config: LoadedConfig, extra_probers: Mapping[str, Mapping[str, Prober]] | None = None
+    network: Network,
+    source: str,
+    extra_probers: Mapping[str, Mapping[str, Prober]] | None = None,
 ) -> list[PathMonitor]:
-    """Given the config, return a monitor per network path. Paths of kind icmp are skipped
+    """Given the network settings and the config file they came from (for errors), return a
+    monitor per network path. Paths of kind icmp are skipped
     (with a warning) when this node may not ping. extra_probers: {path: {vantage: prober}}.
     Raise InputError for a path this node cannot probe."""
-    network = config.model.network
     monitors = []
     icmp_ok: bool | None = None
     for index, path in enumerate(network.paths):
@@ -79,7 +81,7 @@ def build_monitors(
         probers = make_probers(
             path,
             network.prometheus_url,
-            str(config.path),
+            source,
             f"network.paths[{index}]",
             (extra_probers or {}).get(path.name),
         )

@@ -15,9 +15,9 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 
-from orchestrator.config import NetworkPath
 from orchestrator.errors import InputError, OrchestratorError
 from orchestrator.integrations import execute
+from orchestrator.model.settings import NetworkPath
 
 logger = logging.getLogger(__name__)
 LOCAL_VANTAGE = "local"

@@ -14,7 +14,7 @@ import importlib.util
 import logging
 from datetime import UTC, datetime
 
-from orchestrator.config import Config, LoadedConfig
+from orchestrator.model.settings import Config
 from orchestrator.rules import evaluate_attested as attested
 from orchestrator.rules import evaluate_backup as backup
 from orchestrator.rules import evaluate_content as content
@@ -70,7 +70,7 @@ def load_plugins() -> None:
 
 
 def evaluate_all(
-    config: Config | LoadedConfig,
+    config: Config,
     pack: RulePack,
     calendar: WorkdayCalendar,
     catalog_snapshot: Snapshot,
@@ -84,8 +84,7 @@ def evaluate_all(
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"time {at.isoformat()} has no time zone")
     load_plugins()
-    model = config.model if isinstance(config, LoadedConfig) else config
-    context = Context(model, pack, calendar, catalog_snapshot, at.astimezone(UTC))
+    context = Context(config, pack, calendar, catalog_snapshot, at.astimezone(UTC))
     findings: list[Finding] = []
     for rule in pack:
         evaluator = EVALUATORS.get(rule.id)

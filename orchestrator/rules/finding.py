@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any
 
-from orchestrator.config import Config, System
+from orchestrator.model.settings import Config, System
 from orchestrator.rules.rule import Clause, Rule, RulePack, Severity
 from orchestrator.rules.snapshot import CopyRow, PointRow, Snapshot
 from orchestrator.rules.status import Status
@@ -184,11 +184,6 @@ Evaluator = Callable[[Context], list[Finding]]
 def local_day(moment: float) -> date:
     """Given a UTC epoch time, return its Asia/Shanghai calendar date."""
     return datetime.fromtimestamp(moment, SHANGHAI).date()
-
-
-def iso_time(moment: float) -> str:
-    """Given a UTC epoch time, return it as ISO text in UTC, to the second."""
-    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def days(seconds: float) -> str:

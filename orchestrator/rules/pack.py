@@ -17,8 +17,8 @@ from types import MappingProxyType
 
 import yaml
 
-from orchestrator.config import SAFE_LOADER
 from orchestrator.errors import InputError
+from orchestrator.input_files import SAFE_LOADER
 from orchestrator.rules.rule import (
     INTEGRAL_UNITS,
     REQUIRED_RULE_IDS,

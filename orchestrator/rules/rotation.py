@@ -35,3 +35,9 @@ def keep_generations(pack: RulePack) -> int:
     """Given the site's rule pack, return how many newest generations (business dates) every
     store keeps, never fewer than HARD_FLOOR_GENERATIONS."""
     return max(int(pack.get("backup.rotation").value("min_generations")), HARD_FLOOR_GENERATIONS)
+
+
+def lock_seconds(pack: RulePack) -> float:
+    """Given the site's rule pack, return how long a store keeps a newly written recovery
+    point immutable (S3 Object Lock retain-until = written + this): the rotation period."""
+    return float(pack.get("backup.rotation").value("min_days")) * 86400.0

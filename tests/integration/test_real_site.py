@@ -18,13 +18,13 @@ import pytest
 
 from orchestrator.actions import drill_steps
 from orchestrator.actions.restore import run_restore
-from orchestrator.checks import load_checked_config
 from orchestrator.cli import main
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.model import catalog as cat
 from orchestrator.model.engines import make_playbook_item
 from orchestrator.model.scenario import Step
 from orchestrator.runtime import open_runtime
+from orchestrator.site import load_site
 from tests.fixtures.databases import MariaDbServer, PostgresServer, mariadb_sql, psql
 from tests.fixtures.hosts import SshHost
 from tests.fixtures.netns import NetnsHost
@@ -166,7 +166,7 @@ def back_up_copy_and_restore_at_dr(config_path: Path) -> Any:
     return the restored dataset (one dataset per test config)."""
     assert main(["-c", str(config_path), "backup"]) == 0
     assert main(["-c", str(config_path), "copy-offsite"]) == 0
-    with open_runtime(load_checked_config(config_path)) as runtime:
+    with open_runtime(load_site(config_path)) as runtime:
         outcome = run_restore(
             runtime, "core-banking", store_name="offsite", site_name="disaster-recovery"
         )
@@ -286,7 +286,7 @@ def test_destroy_playbook_drops_mariadb_database(
         datasets=("cards",),
     )
     exists = f"SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{database}';"
-    with open_runtime(load_checked_config(config_path)) as runtime:
+    with open_runtime(load_site(config_path)) as runtime:
         site = runtime.config.model.site("production")
         dataset = runtime.config.model.system("core-banking").datasets[0]
         reports = []
@@ -313,7 +313,7 @@ def test_destroy_playbook_drops_mariadb_database(
 
 def recorded_points(config_path: Path) -> list[Any]:
     with (
-        open_runtime(load_checked_config(config_path)) as runtime,
+        open_runtime(load_site(config_path)) as runtime,
         runtime.catalog.begin() as connection,
     ):
         return list(cat.list_recovery_points(connection))
@@ -495,7 +495,7 @@ def test_transfer_cut_midway_counts_nothing_and_next_run_succeeds(
     assert main(["-c", str(config_path), "backup"]) == 0
     points = recorded_points(config_path)
     assert len(points) == 1
-    with open_runtime(load_checked_config(config_path)) as runtime:
+    with open_runtime(load_site(config_path)) as runtime:
         outcome = run_restore(
             runtime, "core-banking", store_name="primary", site_name="disaster-recovery"
         )

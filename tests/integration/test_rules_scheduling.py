@@ -17,17 +17,16 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from orchestrator import cli
 from orchestrator.actions.retention import run_retention
 from orchestrator.actions.run_due import VERIFY_MODULE, run_due_pass
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.actions.workload import run_workload
-from orchestrator.checks import load_checked_config
-from orchestrator.cli_rules import add_rules_commands
+from orchestrator.cli import main
 from orchestrator.errors import InputError
 from orchestrator.model import catalog as cat
 from orchestrator.rules.pack import load_pack
 from orchestrator.runtime import Runtime, open_runtime
+from orchestrator.site import load_site
 
 SYSTEM = "core-banking"
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
@@ -43,30 +42,17 @@ def drctl_subprocess(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def drctl(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str]:
-    """Run drctl in-process with the rules commands registered (whether or not cli.py has
-    the call yet); return (exit code, stdout)."""
-    original = cli.make_parser
-
-    def make_parser() -> Any:
-        parser = original()
-        commands = parser._subparsers._group_actions[0]  # type: ignore[union-attr]
-        if "run-due" not in commands.choices:
-            add_rules_commands(commands)
-        return parser
-
-    monkeypatch.setattr(cli, "make_parser", make_parser)
+def drctl(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """Run drctl in-process; return (exit code, stdout)."""
     capsys.readouterr()
-    code = cli.main(list(args))
+    code = main(list(args))
     return code, capsys.readouterr().out
 
 
 def seeded_sandbox(base: Path) -> Path:
     """A private sandbox with the ledger and trees seeded at the production site."""
     config_path = prepare_sandbox(base)
-    with open_runtime(load_checked_config(config_path)) as runtime:
+    with open_runtime(load_site(config_path)) as runtime:
         run_workload(runtime, SYSTEM, "production", "ledger", postings=50, seed=7)
     return config_path
 
@@ -83,8 +69,8 @@ def dead_pid() -> int:
 
 
 def test_run_due_catches_up_after_a_crash_and_second_pass_runs_nothing(tmp_path: Path) -> None:
-    config = load_checked_config(seeded_sandbox(tmp_path / "sb"))
-    with open_runtime(config) as runtime:
+    site = load_site(seeded_sandbox(tmp_path / "sb"))
+    with open_runtime(site) as runtime:
         with runtime.catalog.begin() as connection:  # a pass that crashed mid-backup
             connection.execute(
                 cat.jobs.insert().values(
@@ -108,7 +94,7 @@ def test_run_due_catches_up_after_a_crash_and_second_pass_runs_nothing(tmp_path:
         )
         points = catalog_rows(runtime, cat.recovery_points)
         assert sorted(p.dataset for p in points) == sorted(
-            d.name for d in config.model.system(SYSTEM).datasets
+            d.name for d in site.config.model.system(SYSTEM).datasets
         )
         offsite = {
             c.recovery_point_id
@@ -126,9 +112,9 @@ PASS_SCRIPT = """
 import json, sys
 from pathlib import Path
 from orchestrator.actions.run_due import VERIFY_MODULE, run_due_pass
-from orchestrator.checks import load_checked_config
+from orchestrator.site import load_site
 from orchestrator.runtime import open_runtime
-with open_runtime(load_checked_config(Path(sys.argv[1]))) as runtime:
+with open_runtime(load_site(Path(sys.argv[1]))) as runtime:
     result = run_due_pass(runtime)
 print(json.dumps([[o.kind, o.subject, o.status] for o in result.outcomes]))
 """
@@ -153,7 +139,7 @@ def test_two_passes_at_once_never_run_the_same_job(tmp_path: Path) -> None:
         results += json.loads(out.strip().splitlines()[-1])
     backups = [r for r in results if r[0] == "backup" and r[2] == "succeeded"]
     assert len(backups) == 1, results
-    with open_runtime(load_checked_config(config_path)) as runtime:
+    with open_runtime(load_site(config_path)) as runtime:
         points = catalog_rows(runtime, cat.recovery_points)
         datasets = [p.dataset for p in points]
         assert len(datasets) == len(set(datasets)) == 5
@@ -208,21 +194,20 @@ def _fake_points(runtime: Runtime, count: int, *, store_recent: int | None = Non
 
 
 def test_retention_deletes_old_generations_records_approver_and_keeps_the_floor(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config_path = prepare_sandbox(tmp_path / "sb")
     data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     data["retention"] = {"require_approver": True}
     config_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    config = load_checked_config(config_path)
-    with open_runtime(config) as runtime:
+    site = load_site(config_path)
+    with open_runtime(site) as runtime:
         ids = _fake_points(runtime, 12, store_recent=10)
         with pytest.raises(InputError, match="require_approver"):
             run_retention(runtime, dry_run=False, approver=None)
-    code, out = drctl(monkeypatch, capsys, "-c", str(config_path), "retention", "--dry-run")
+    code, out = drctl(capsys, "-c", str(config_path), "retention", "--dry-run")
     assert code == 0 and "summary: 3 copy(ies) would delete" in out, out
     code, out = drctl(
-        monkeypatch,
         capsys,
         "-c",
         str(config_path),
@@ -239,14 +224,14 @@ def test_retention_deletes_old_generations_records_approver_and_keeps_the_floor(
     assert result["kept_generations"]["core-banking/ledger@primary"] == 9
     root = tmp_path / "sb" / "stores" / "primary" / SYSTEM / "ledger"
     assert not (root / ids[9]).exists() and (root / ids[10]).exists() and (root / ids[0]).exists()
-    with open_runtime(config) as runtime:
+    with open_runtime(site) as runtime:
         rows = {c.recovery_point_id: c for c in catalog_rows(runtime, cat.copies)}
     assert {pid for pid, c in rows.items() if c.status == "deleted"} == deleted
     assert all(
         rows[pid].approver == "张三 (运维主管)" and "rotation" in rows[pid].delete_reason
         for pid in deleted
     )
-    code, out = drctl(monkeypatch, capsys, "-c", str(config_path), "--json", "status")
+    code, out = drctl(capsys, "-c", str(config_path), "--json", "status")
     rotation = next(
         f
         for f in json.loads(out)["findings"]
@@ -264,9 +249,9 @@ def drilled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def test_status_after_a_drill_shows_every_rule_with_status_and_clause(
-    drilled: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    drilled: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = drctl(monkeypatch, capsys, "-c", str(drilled), "--json", "status")
+    code, out = drctl(capsys, "-c", str(drilled), "--json", "status")
     report = json.loads(out)
     pack = load_pack()
     assert {f["rule"] for f in report["findings"]} == set(pack.ids())
@@ -281,24 +266,22 @@ def test_status_after_a_drill_shows_every_rule_with_status_and_clause(
     assert by_rule[("backup.full_interval", "core-banking/ledger")] == "compliant"
     assert [row["dataset"] for row in report["datasets"]][0] == "ledger"
     assert code == (1 if report["failing"] else 0)
-    code, text = drctl(monkeypatch, capsys, "-c", str(drilled), "status")
+    code, text = drctl(capsys, "-c", str(drilled), "status")
     assert "[符合 compliant] dr.bidirectional" in text
     assert "银发[2002]260号 第十一条 「数据集中两年内必须实现备份中心与生产中心相互镜像" in text
     assert "last full backup" in text and "summary:" in text
 
 
 def test_status_at_a_year_without_calendar_data_is_unknown(
-    drilled: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    drilled: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = drctl(
-        monkeypatch, capsys, "-c", str(drilled), "--json", "status", "--at", "2031-06-01"
-    )
+    code, out = drctl(capsys, "-c", str(drilled), "--json", "status", "--at", "2031-06-01")
     findings = json.loads(out)["findings"]
     interval = [f for f in findings if f["rule"] == "backup.full_interval"]
     assert interval and all(f["status"] == "unknown" and "2027" in f["reason"] for f in interval)
     drill = next(f for f in findings if f["rule"] == "drill.yearly")
     assert drill["status"] == "non_compliant" and code == 1
-    code, _out = drctl(monkeypatch, capsys, "-c", str(drilled), "status", "--at", "yesterday")
+    code, _out = drctl(capsys, "-c", str(drilled), "status", "--at", "yesterday")
     assert code == 2
 
 

@@ -16,9 +16,9 @@ import yaml
 
 from orchestrator.actions.drill import StepRecord, run_drill
 from orchestrator.actions.sandbox import SCENARIO, prepare_sandbox
-from orchestrator.checks import load_checked_config
 from orchestrator.model.scenario import load_scenario
 from orchestrator.runtime import open_runtime
+from orchestrator.site import load_site
 
 
 def drctl(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -181,8 +181,8 @@ def test_second_drill_links_its_evidence_to_the_first(tmp_path: Path) -> None:
 
 def test_flipped_byte_in_offsite_copy_fails_the_failover(tmp_path: Path) -> None:
     config_path = prepare_sandbox(tmp_path / "sb")
-    config = load_checked_config(config_path)
-    scenario = load_scenario(SCENARIO, config.model)
+    site = load_site(config_path)
+    scenario = load_scenario(SCENARIO, site.config.model)
     flipped: dict[str, str] = {}
 
     def tamper(record: StepRecord) -> None:
@@ -196,7 +196,7 @@ def test_flipped_byte_in_offsite_copy_fails_the_failover(tmp_path: Path) -> None
         flipped["actual"] = hashlib.sha256(data).hexdigest()
         flipped["file"] = target.name
 
-    with open_runtime(config) as runtime:
+    with open_runtime(site) as runtime:
         outcome = run_drill(runtime, scenario, SCENARIO, on_step=tamper)
     assert not outcome.passed
     failover = next(step for step in outcome.steps if step.name == "failover")

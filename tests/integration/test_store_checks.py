@@ -12,10 +12,11 @@ import yaml
 
 from orchestrator.actions.sandbox import make_config, make_inventory
 from orchestrator.actions.store_checks import check_store
-from orchestrator.config import LoadedConfig, load_config
-from orchestrator.integrations.stores import open_store
+from orchestrator.integrations.stores import Store, open_store
 from orchestrator.integrations.stores.s3 import S3Store
 from orchestrator.integrations.stores.sftp import SftpStore
+from orchestrator.rules.rotation import lock_seconds
+from orchestrator.site import LoadedSite, load_site
 from tests.fixtures.hosts import SshHost
 from tests.fixtures.process import free_port
 from tests.fixtures.s3 import S3Server, create_locked_bucket, s3_client
@@ -41,13 +42,21 @@ def use_profiles(
         monkeypatch.delenv(variable, raising=False)
 
 
-def write_config(tmp_path: Path, stores: list[dict[str, Any]]) -> LoadedConfig:
+def write_config(tmp_path: Path, stores: list[dict[str, Any]]) -> LoadedSite:
     data = make_config(tmp_path)
     data["stores"] = stores
     (tmp_path / "inventory.ini").write_text(make_inventory("/usr/bin/python3"))
     path = tmp_path / "dr.yml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    return load_config(path)
+    return load_site(path)
+
+
+def open_named(site: LoadedSite, name: str) -> Store:
+    return open_store(site.config.store_settings(name, lock_seconds(site.pack)))
+
+
+def check(site: LoadedSite, name: str) -> list[str]:
+    return check_store(site.config, site.pack, name)
 
 
 def s3_store(name: str, site: str, server: S3Server, bucket: str, profile: str) -> dict[str, Any]:
@@ -81,15 +90,15 @@ def test_check_store_says_what_a_plain_bucket_lacks(
             s3_store("offsite", offsite, s3_site_b, locked, "site-b"),
         ],
     )
-    store = open_store(config, "offsite")
+    store = open_named(config, "offsite")
     assert isinstance(store, S3Store)
     assert store.rotation_seconds == 7 * 86400
-    problems = check_store(config, "primary")
+    problems = check(config, "primary")
     assert len(problems) == 2
     assert problems[0].startswith("stores[0] primary: bucket " + plain)
     assert "versioning is not enabled" in problems[0]
     assert "Object Lock is not enabled" in problems[1]
-    assert check_store(config, "offsite") == []
+    assert check(config, "offsite") == []
 
 
 def test_check_store_reports_an_unreachable_endpoint(
@@ -105,7 +114,7 @@ def test_check_store_reports_an_unreachable_endpoint(
             s3_store("offsite", offsite, s3_site_a, "dr-b", "site-a"),
         ],
     )
-    problems = check_store(config, "primary")
+    problems = check(config, "primary")
     assert len(problems) == 1 and gone.endpoint_url in problems[0]
     assert "unreachable" in problems[0]
 
@@ -124,12 +133,12 @@ def test_sftp_store_from_config_and_its_host_key_check(sshd_host: SshHost, tmp_p
         },
     ]
     config = write_config(tmp_path, stores)
-    store = open_store(config, "offsite")
+    store = open_named(config, "offsite")
     assert isinstance(store, SftpStore) and store.root == f"{sshd_host.root_dir}/st"
-    assert check_store(config, "offsite") == []
-    assert check_store(config, "primary") == []
+    assert check(config, "offsite") == []
+    assert check(config, "primary") == []
     stores[1]["known_hosts"] = str(sshd_host.wrong_known_hosts)
-    problems = check_store(write_config(tmp_path, stores), "offsite")
+    problems = check(write_config(tmp_path, stores), "offsite")
     assert len(problems) == 1
     assert problems[0].startswith("stores[1] offsite:")
     assert "does not match known_hosts file" in problems[0]

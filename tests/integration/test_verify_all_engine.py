@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from orchestrator.actions import verify
-from orchestrator.checks import load_checked_config
 from orchestrator.cli import main
 from orchestrator.model import manifest as manifest_module
 from orchestrator.model.manifest import FileEntry, Manifest, serialise_manifest
 from orchestrator.runtime import open_runtime
+from orchestrator.site import load_site
 
 CHUNK = 1 << 20
 
@@ -116,7 +116,7 @@ def test_clean_store_passes_with_sm3_and_chunks_and_ignores_incomplete(
     store_config: tuple[Path, Path],
 ) -> None:
     path, _store = store_config
-    with open_runtime(load_checked_config(path)) as runtime:
+    with open_runtime(load_site(path)) as runtime:
         result = verify.scan(runtime, workers=2)
     assert result.ok, [p.describe() for p in result.problems]
     assert (result.points, result.files) == (2, 4)
@@ -132,7 +132,7 @@ def test_a_flipped_byte_in_one_chunk_is_named_with_its_offset(
     data = bytearray(big.read_bytes())
     data[3 * CHUNK + 10] ^= 0xFF
     big.write_bytes(bytes(data))
-    with open_runtime(load_checked_config(path)) as runtime:
+    with open_runtime(load_site(path)) as runtime:
         result = verify.scan(runtime, workers=2)
     (problem,) = result.problems
     assert (problem.file, problem.kind) == ("big.bin", "mismatch")

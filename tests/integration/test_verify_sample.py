@@ -20,20 +20,20 @@ from orchestrator.actions.verify import scan
 from orchestrator.actions.verify_plan import build_plan
 from orchestrator.actions.verify_sample import check_item, enclave_site
 from orchestrator.actions.workload import run_workload
-from orchestrator.checks import load_checked_config
 from orchestrator.cli import main
 from orchestrator.evidence.verify import verify_package
 from orchestrator.model import catalog as cat
 from orchestrator.model.plan import PlanItem
 from orchestrator.runtime import open_runtime
+from orchestrator.site import load_site
 
 SYSTEM = "core-banking"
 
 
 def build_sandbox(base: Path) -> Path:
     config_path = prepare_sandbox(base)
-    config = load_checked_config(config_path)
-    with open_runtime(config) as runtime:
+    site = load_site(config_path)
+    with open_runtime(site) as runtime:
         run_workload(runtime, SYSTEM, "production", "ledger", postings=50, seed=5)
         run_backup(runtime, SYSTEM)
         run_copy_offsite(runtime, systems=[SYSTEM])
@@ -98,8 +98,8 @@ def test_plan_with_a_seed_is_identical_twice_and_meets_both_bars(
 
 
 def test_default_seed_is_derived_from_the_period_and_previous_evidence(sandbox: Path) -> None:
-    config = load_checked_config(sandbox)
-    with open_runtime(config) as runtime:
+    site = load_site(sandbox)
+    with open_runtime(site) as runtime:
         plan = build_plan(runtime)
     period, _, previous = plan.seed.partition(":")
     assert period == plan.seed_derivation["period_start"]
@@ -130,8 +130,8 @@ def test_verify_all_names_tampering(pristine: Path, tamper: str) -> None:
         data["files"][0]["path"] = "../../../escaped.txt"
         manifest.write_text(json.dumps(data))
         relative = "manifest.json"
-    config = load_checked_config(pristine)
-    with open_runtime(config) as runtime:
+    site = load_site(pristine)
+    with open_runtime(site) as runtime:
         result = scan(runtime)
     assert len(result.problems) == 1, [p.describe() for p in result.problems]
     problem = result.problems[0]
@@ -151,8 +151,8 @@ def test_verify_all_names_tampering(pristine: Path, tamper: str) -> None:
 
 
 def test_verify_all_clean_sandbox_checks_every_file_of_both_stores(sandbox: Path) -> None:
-    config = load_checked_config(sandbox)
-    with open_runtime(config) as runtime:
+    site = load_site(sandbox)
+    with open_runtime(site) as runtime:
         result = scan(runtime, workers=2)
     stored = [
         p
@@ -175,9 +175,9 @@ def test_check_item_refuses_a_traversal_manifest_before_writing(pristine: Path) 
     data = json.loads(manifest.read_text())
     data["files"][0]["path"] = "../../../../../escaped.sh"
     manifest.write_text(json.dumps(data))
-    config = load_checked_config(pristine)
-    enclave = enclave_site(config.model, str(pristine))
-    with open_runtime(config) as runtime:
+    site = load_site(pristine)
+    enclave = enclave_site(site.config.model, str(pristine))
+    with open_runtime(site) as runtime:
         result = check_item(runtime, enclave, _item(pristine, "programs", "primary"), [])
     assert result.status == "failed"
     assert [m["file"] for m in result.mismatches] == ["manifest.json"]
@@ -190,9 +190,9 @@ def test_check_item_refuses_a_traversal_manifest_before_writing(pristine: Path) 
 def test_check_item_names_a_flipped_byte_with_both_digests(pristine: Path) -> None:
     file, relative = a_data_file(point_dir(pristine, "primary", "config"))
     flip_byte(file)
-    config = load_checked_config(pristine)
-    enclave = enclave_site(config.model, str(pristine))
-    with open_runtime(config) as runtime:
+    site = load_site(pristine)
+    enclave = enclave_site(site.config.model, str(pristine))
+    with open_runtime(site) as runtime:
         result = check_item(runtime, enclave, _item(pristine, "config", "primary"), [])
     assert result.status == "failed"
     (mismatch,) = result.mismatches
@@ -221,8 +221,8 @@ def test_verify_passes_wipes_the_enclave_and_writes_evidence(
         item["recovery_point"] for item in outcome["items"]
     }
     assert report["enclave"]["wipe"]["paths"]
-    config = load_checked_config(sandbox)
-    with open_runtime(config) as runtime, runtime.catalog.begin() as connection:
+    site = load_site(sandbox)
+    with open_runtime(site) as runtime, runtime.catalog.begin() as connection:
         row = connection.execute(
             cat.verifications.select().where(cat.verifications.c.id == outcome["verification"])
         ).one()
@@ -232,7 +232,7 @@ def test_verify_passes_wipes_the_enclave_and_writes_evidence(
             cat.get_recovery_point(connection, item["recovery_point"]) for item in outcome["items"]
         ]
     assert all(point.last_verified_at for point in verified)
-    with open_runtime(config) as runtime:
+    with open_runtime(site) as runtime:
         following = build_plan(runtime)
     assert following.seed_derivation["previous_evidence_sha256"] == row.evidence_manifest_sha256
 
@@ -259,8 +259,8 @@ def test_flipped_byte_in_a_sampled_file_fails_the_check_and_names_it(
     assert code == 1
     assert f"MISMATCH {item['recovery_point']} in {item['store']}: {relative}: mismatch" in out
     assert "summary:" in out and "counted" in out
-    config = load_checked_config(config_path)
-    with open_runtime(config) as runtime, runtime.catalog.begin() as connection:
+    site = load_site(config_path)
+    with open_runtime(site) as runtime, runtime.catalog.begin() as connection:
         point_row = cat.get_recovery_point(connection, item["recovery_point"])
         check = connection.execute(
             cat.verifications.select().where(cat.verifications.c.kind == "sample")
@@ -278,13 +278,13 @@ def test_a_store_that_is_down_aborts_with_exit_3_and_counts_nothing(
 ) -> None:
     offsite = pristine.parent / "stores" / "offsite"
     offsite.rename(offsite.with_name("offsite-unplugged"))
-    config = load_checked_config(pristine)
-    with open_runtime(config) as runtime, runtime.catalog.begin() as connection:
+    site = load_site(pristine)
+    with open_runtime(site) as runtime, runtime.catalog.begin() as connection:
         before = connection.execute(cat.verifications.select()).all()
     code = main(["-c", str(pristine), "verify", "--seed", "7"])
     assert code == 3
     assert "offsite" in capsys.readouterr().err
-    with open_runtime(config) as runtime, runtime.catalog.begin() as connection:
+    with open_runtime(site) as runtime, runtime.catalog.begin() as connection:
         after = connection.execute(cat.verifications.select()).all()
         points = cat.list_recovery_points(connection)
     assert after == before

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -12,20 +11,19 @@ from prometheus_client import CollectorRegistry
 
 from exporters.collector import CatalogCollector, parse_listen
 from orchestrator.actions.sandbox import prepare_sandbox
-from orchestrator.checks import load_checked_config
-from orchestrator.config import LoadedConfig
 from orchestrator.errors import InputError
 from orchestrator.model import catalog as cat
 from orchestrator.model.catalog import Catalog
 from orchestrator.model.outages import ensure_tables
 from orchestrator.network.evaluate import network_status
 from orchestrator.network.monitor import PathMonitor
+from orchestrator.site import LoadedSite, load_site
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture
-def loaded(tmp_path: Path) -> LoadedConfig:
+def loaded(tmp_path: Path) -> LoadedSite:
     config_path = prepare_sandbox(tmp_path / "sandbox")
     document = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     document["network"] = {
@@ -35,12 +33,16 @@ def loaded(tmp_path: Path) -> LoadedConfig:
         ]
     }
     config_path.write_text(yaml.safe_dump(document), encoding="utf-8")
-    return load_checked_config(config_path)
+    return load_site(config_path)
 
 
-def scrape(config: LoadedConfig, catalog: Catalog, at: float) -> dict[tuple, float]:
+def scrape(config: LoadedSite, catalog: Catalog, at: float) -> dict[tuple, float]:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(CatalogCollector(config, catalog, clock=lambda: at))
+    registry.register(
+        CatalogCollector(
+            config.config.model, config.pack, config.calendar, catalog, clock=lambda: at
+        )
+    )
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in registry.collect()
@@ -48,10 +50,10 @@ def scrape(config: LoadedConfig, catalog: Catalog, at: float) -> dict[tuple, flo
     }
 
 
-def test_collector_exports_ledger_backups_and_rule_status(loaded: LoadedConfig) -> None:
-    catalog = Catalog(loaded.catalog_url)
+def test_collector_exports_ledger_backups_and_rule_status(loaded: LoadedSite) -> None:
+    catalog = Catalog(loaded.config.catalog_url)
     ensure_tables(catalog)
-    path = loaded.model.network.paths[0]
+    path = loaded.config.model.network.paths[0]
     pattern = iter("..xxx" + "." * 5)
     ticks = iter(NOW - 10 + i for i in range(10))
     monitor = PathMonitor(path=path, probers={"local": lambda: next(pattern) == "."})
@@ -110,7 +112,7 @@ def test_collector_exports_ledger_backups_and_rule_status(loaded: LoadedConfig) 
         samples[("dr_scrape_collector_success", (("collector", name),))] == 1
         for name in ("backups", "offsite", "verification", "drills", "network", "rules")
     )
-    rows = network_status(SimpleNamespace(config=loaded, catalog=catalog), NOW - 1)
+    rows = network_status(loaded.config.model, catalog, NOW - 1)
     assert [r["path"] for r in rows] == ["dc-dr", "egress"]
     assert rows[0]["calendar_year"]["downtime_seconds"] == 3.0
     assert rows[0]["outages"] == 1
@@ -118,11 +120,13 @@ def test_collector_exports_ledger_backups_and_rule_status(loaded: LoadedConfig) 
     catalog.close()
 
 
-def test_open_fault_exports_its_start(loaded: LoadedConfig) -> None:
-    catalog = Catalog(loaded.catalog_url)
+def test_open_fault_exports_its_start(loaded: LoadedSite) -> None:
+    catalog = Catalog(loaded.config.catalog_url)
     ensure_tables(catalog)
     ticks = iter(NOW - 5 + i for i in range(5))
-    monitor = PathMonitor(path=loaded.model.network.paths[0], probers={"local": lambda: False})
+    monitor = PathMonitor(
+        path=loaded.config.model.network.paths[0], probers={"local": lambda: False}
+    )
     for _ in range(3):
         monitor.probe_round(catalog, clock=lambda: next(ticks))
     samples = scrape(loaded, catalog, NOW - 3)
@@ -133,9 +137,11 @@ def test_open_fault_exports_its_start(loaded: LoadedConfig) -> None:
     catalog.close()
 
 
-def test_unreadable_catalog_reports_collector_failure(loaded: LoadedConfig, tmp_path: Path) -> None:
-    catalog = Catalog(loaded.catalog_url)
-    collector = CatalogCollector(loaded, catalog, clock=lambda: NOW)
+def test_unreadable_catalog_reports_collector_failure(loaded: LoadedSite, tmp_path: Path) -> None:
+    catalog = Catalog(loaded.config.catalog_url)
+    collector = CatalogCollector(
+        loaded.config.model, loaded.pack, loaded.calendar, catalog, clock=lambda: NOW
+    )
     catalog.engine.dispose()
     (tmp_path / "sandbox" / "state" / "catalog.sqlite").unlink()
     (tmp_path / "sandbox" / "state").chmod(0o500)

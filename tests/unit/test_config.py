@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from orchestrator.actions.sandbox import make_config, make_inventory
-from orchestrator.checks import load_checked_config
 from orchestrator.config import load_config
 from orchestrator.errors import ExitCode, InputError
+from orchestrator.site import load_site
 
 
 def write_config(tmp_path: Path, data: dict) -> Path:
@@ -21,8 +21,8 @@ def write_config(tmp_path: Path, data: dict) -> Path:
 
 
 def test_sandbox_config_is_valid(tmp_path: Path) -> None:
-    config = load_checked_config(write_config(tmp_path, make_config(tmp_path)))
-    assert [dataset.name for dataset in config.model.systems[0].datasets][:3] == [
+    site = load_site(write_config(tmp_path, make_config(tmp_path)))
+    assert [dataset.name for dataset in site.config.model.systems[0].datasets][:3] == [
         "ledger",
         "config",
         "programs",
@@ -65,7 +65,7 @@ def test_config_refuses_weaker_rotation_quoting_the_clause(tmp_path: Path) -> No
     data = make_config(tmp_path)
     data["rules"] = {"backup.rotation": {"min_days": 3}}
     with pytest.raises(InputError) as raised:
-        load_checked_config(write_config(tmp_path, data))
+        load_site(write_config(tmp_path, data))
     assert "第七条" in str(raised.value)
     assert "循环周期不能小于7天" in str(raised.value)
 
@@ -73,7 +73,7 @@ def test_config_refuses_weaker_rotation_quoting_the_clause(tmp_path: Path) -> No
 def test_config_accepts_stricter_rotation(tmp_path: Path) -> None:
     data = make_config(tmp_path)
     data["rules"] = {"backup.rotation": {"min_days": 30}}
-    load_checked_config(write_config(tmp_path, data))
+    load_site(write_config(tmp_path, data))
 
 
 def test_config_with_broken_yaml_names_the_line(tmp_path: Path) -> None:

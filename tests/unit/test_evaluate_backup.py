@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
-from orchestrator.config import Config
+from orchestrator.model.settings import Config
 from orchestrator.rules.evaluate import evaluate_all
 from orchestrator.rules.status import Status
 from tests.fixtures.catalog_rows import (

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.config import Config
+from orchestrator.model.settings import Config
 from orchestrator.rules import evaluate as evaluate_module
 from orchestrator.rules.evaluate import evaluate_all, register_evaluator
 from orchestrator.rules.evaluate_attested import (

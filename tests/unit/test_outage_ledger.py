@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.config import NetworkPath
 from orchestrator.model.catalog import Catalog
 from orchestrator.model.outages import (
     close_open,
@@ -13,6 +12,7 @@ from orchestrator.model.outages import (
     load_history,
     load_outage_rows,
 )
+from orchestrator.model.settings import NetworkPath
 from orchestrator.network.availability import calendar_year_figures, year_bounds_ms
 from orchestrator.network.monitor import PathMonitor, stale_ms
 

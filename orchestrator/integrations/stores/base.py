@@ -1,13 +1,15 @@
-"""The small Store protocol every store implements, and the factory that picks one by URL."""
+"""The small Store protocol every store implements, its settings, and the factory that picks
+one by URL."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
 
-if TYPE_CHECKING:
-    from orchestrator.config import LoadedConfig
+from orchestrator.errors import InputError
 
 MANIFEST_NAME = "manifest.json"
 
@@ -54,61 +56,68 @@ class Store(Protocol):
     def delete_point(self, system: str, dataset: str, recovery_point_id: str) -> None:
         """Delete every object of a recovery point (the manifest first, so it stops counting)."""
 
+    def close(self) -> None:
+        """Release the store's connection, if it holds one."""
 
-def open_store(config: LoadedConfig, name: str) -> Store:
-    """Given the config and a store name, return the Store for its URL (file://, s3://,
-    sftp://). Raise InputError when the URL or the store's settings are unusable."""
-    from orchestrator.errors import InputError
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Everything needed to open one store, resolved by the caller: paths absolute, the
+    rotation period from the site's rule pack, and where in dr.yml the store is defined (for
+    error messages)."""
+
+    name: str
+    site: str
+    url: str
+    source: str  # the config file, e.g. /etc/drctl/dr.yml
+    where: str  # the store's place in it, e.g. stores[1]
+    rotation_seconds: float
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    known_hosts: Path | None = None
+    private_key: Path | None = None
+
+
+def open_store(settings: StoreSettings) -> Store:
+    """Given a store's settings, return the Store for its URL (file://, s3://, sftp://).
+    Raise InputError when the URL or the store's settings are unusable."""
     from orchestrator.integrations.stores.file import FileStore
 
-    definition = config.model.store(name)
-    url = config.store_url(name)
+    url = settings.url
     if url.startswith("file://"):
-        return FileStore(name, definition.site, url.removeprefix("file://"))
+        return FileStore(settings.name, settings.site, url.removeprefix("file://"))
     if url.startswith("s3://"):
-        from orchestrator.checks import site_pack
         from orchestrator.integrations.stores.s3 import S3Store, make_client, parse_s3_url
 
-        bucket, prefix = parse_s3_url(url, name)
-        rotation_days = site_pack(config).get("backup.rotation").value("min_days")
+        bucket, prefix = parse_s3_url(url, settings.name)
         return S3Store(
-            name,
-            definition.site,
+            settings.name,
+            settings.site,
             bucket=bucket,
             prefix=prefix,
             client=make_client(
-                name, definition.endpoint_url, definition.region, definition.profile
+                settings.name, settings.endpoint_url, settings.region, settings.profile
             ),
-            rotation_seconds=float(rotation_days) * 86400.0,
-            endpoint_url=definition.endpoint_url,
-            region=definition.region,
-            profile=definition.profile,
+            rotation_seconds=settings.rotation_seconds,
+            endpoint_url=settings.endpoint_url,
+            region=settings.region,
+            profile=settings.profile,
         )
     if url.startswith("sftp://"):
         from orchestrator.integrations.stores.sftp import SftpStore, parse_sftp_url
 
-        if not definition.known_hosts:
+        if settings.known_hosts is None:
             raise InputError(
-                str(config.path),
-                [
-                    f"{store_path(config, name)}.known_hosts: required for sftp:// "
-                    "(strict host-key checking)"
-                ],
+                settings.source,
+                [f"{settings.where}.known_hosts: required for sftp:// (strict host-key checking)"],
             )
         target, root = parse_sftp_url(
             url,
-            known_hosts=config.resolve(definition.known_hosts),
-            private_key=config.resolve(definition.private_key) if definition.private_key else None,
-            label=name,
+            known_hosts=settings.known_hosts,
+            private_key=settings.private_key,
+            label=settings.name,
         )
-        return SftpStore(name, definition.site, target, root)
+        return SftpStore(settings.name, settings.site, target, root)
     scheme = url.split("://", 1)[0]
-    raise InputError(
-        str(config.path), [f"{store_path(config, name)}.url: unknown scheme {scheme}://"]
-    )
-
-
-def store_path(config: LoadedConfig, name: str) -> str:
-    """Return where a store is defined in dr.yml, e.g. `stores[1]`."""
-    index = next(i for i, store in enumerate(config.model.stores) if store.name == name)
-    return f"stores[{index}]"
+    raise InputError(settings.source, [f"{settings.where}.url: unknown scheme {scheme}://"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -13,6 +14,9 @@ from typing import BinaryIO
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.stores.base import MANIFEST_NAME
 from orchestrator.integrations.transfer import DigestMismatch
+
+# A directory that is full, read-only, over quota or failing: the store's fault (exit 3).
+STORE_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES})
 
 
 class FileStore:
@@ -54,6 +58,12 @@ class FileStore:
             if written != size or digest.hexdigest() != sha256:
                 raise DigestMismatch(key, sha256, digest.hexdigest(), f"{written} of {size} bytes")
             os.replace(temporary, path)
+        except OSError as error:
+            if error.errno not in STORE_FAULTS:
+                raise  # e.g. the source's connection dropping: not this store's fault
+            raise InfrastructureError(
+                f"store {self.name}: cannot write {key}: {error.strerror}"
+            ) from error
         finally:
             temporary.unlink(missing_ok=True)
 
@@ -93,3 +103,6 @@ class FileStore:
         base = self._path(f"{system}/{dataset}/{recovery_point_id}")
         (base / MANIFEST_NAME).unlink(missing_ok=True)
         shutil.rmtree(base, ignore_errors=False)
+
+    def close(self) -> None:
+        """Nothing to release: a directory holds no connection."""

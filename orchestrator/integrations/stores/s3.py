@@ -451,6 +451,9 @@ class S3Store:
 
         delete_versions(self, point_prefix(system, dataset, recovery_point_id))
 
+    def close(self) -> None:
+        """Nothing to release: boto3 clients pool their own connections."""
+
     def set_point_retention(
         self, system: str, dataset: str, recovery_point_id: str, until: datetime
     ) -> None:

@@ -1,0 +1,109 @@
+"""The one error boundary: every way a command can end, mapped to the exit-code contract.
+
+    0  ok
+    1  a check failed (CheckFailed: mismatch, non-compliance, failed drill)
+    2  usage or config (InputError, CalendarDataMissing, a bad command line, a catalog
+       schema too old for a reader)
+    3  infrastructure (InfrastructureError, JobBusy, the catalog unreadable, a full or
+       read-only disk, an address in use) — and anything unexpected, which also says
+       "please report" (the traceback only with -v)
+  130  interrupted (Ctrl-C)
+
+Every failure prints one `error: …` line on stderr; with --json the same failure is also
+the error envelope on stdout (docs/cli.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import DatabaseError, OperationalError
+
+from orchestrator.cli.output import Output
+from orchestrator.errors import ExitCode, InputError, OrchestratorError
+
+logger = logging.getLogger("orchestrator")
+INTERRUPTED = 130
+ISSUES = "please report it with the output of the same command run with -v"
+KINDS = {
+    ExitCode.CHECK_FAILED: "check_failed",
+    ExitCode.USAGE: "usage",
+    ExitCode.INFRASTRUCTURE: "infrastructure",
+}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How a command failed, ready to print: exit code, kind, one-line message."""
+
+    exit_code: int
+    kind: str
+    type: str
+    message: str
+    source: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def envelope(self, command: str) -> dict[str, Any]:
+        """Return the JSON error envelope every command shares (docs/cli.md)."""
+        return {
+            "ok": False,
+            "command": command,
+            "exit_code": self.exit_code,
+            "error": {
+                "kind": self.kind,
+                "type": self.type,
+                "message": self.message,
+                "source": self.source,
+                "problems": self.problems,
+            },
+        }
+
+
+def classify(error: BaseException) -> Failure:
+    """Given an exception that ended a command, return how the command failed."""
+    name = type(error).__name__
+    if isinstance(error, InputError):
+        return Failure(ExitCode.USAGE, "usage", name, str(error), error.source, error.problems)
+    if isinstance(error, OrchestratorError):
+        code = ExitCode(error.exit_code)
+        return Failure(code, KINDS[code], name, str(error))
+    if isinstance(error, KeyboardInterrupt):
+        return Failure(INTERRUPTED, "interrupted", name, "interrupted")
+    if isinstance(error, OperationalError) or type(error) is DatabaseError:
+        reason = getattr(error, "orig", None) or error
+        return Failure(
+            ExitCode.INFRASTRUCTURE, "infrastructure", name, f"catalog unusable: {reason}"
+        )
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if error.filename else ""
+        return Failure(
+            ExitCode.INFRASTRUCTURE, "infrastructure", name, f"{where}{error.strerror or error}"
+        )
+    return Failure(
+        ExitCode.INFRASTRUCTURE,
+        "internal",
+        name,
+        f"internal error ({name}: {error}); {ISSUES}",
+    )
+
+
+def run_guarded(handler: Callable[[], int], out: Output, command: str, verbose: int) -> int:
+    """Run a command's handler; return its exit code, or the failure's after reporting it."""
+    try:
+        return int(handler())
+    except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - the one boundary
+        return report(error, out, command, verbose)
+
+
+def report(error: BaseException, out: Output, command: str, verbose: int) -> int:
+    """Report a failure (one line; the envelope with --json; the traceback with -v for
+    anything but the error tree) and return its exit code."""
+    failure = classify(error)
+    if verbose and not isinstance(error, OrchestratorError | KeyboardInterrupt):
+        logger.error("%s", "".join(traceback.format_exception(error)).rstrip())
+    out.error(f"error: {failure.message}", failure.envelope(command))
+    return failure.exit_code

@@ -1,0 +1,30 @@
+"""What a command handler gets: its parsed arguments, where to print, and the site, loaded
+once on first use."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from orchestrator.cli.output import Output
+from orchestrator.site import LoadedSite, load_site
+
+
+class Call:
+    """One invocation of one command."""
+
+    def __init__(self, args: argparse.Namespace, out: Output) -> None:
+        self.args = args
+        self.out = out
+        self._site: LoadedSite | None = None
+
+    @property
+    def config_path(self) -> Path:
+        """Return the site config given with -c (default ./dr.yml)."""
+        return Path(self.args.config)
+
+    def site(self) -> LoadedSite:
+        """Return the site (config, rule pack, calendar), loaded and validated once."""
+        if self._site is None:
+            self._site = load_site(self.config_path)
+        return self._site

@@ -1,0 +1,105 @@
+"""`drctl status`, `run-due` and `retention`: judge the rules, run what is due, rotate."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from orchestrator.actions.retention import Deletion, RetentionResult, run_retention
+from orchestrator.actions.rule_status import collect_status, parse_at, render_text, report_to_dict
+from orchestrator.actions.run_due import PassResult, plan_due, run_due_pass
+from orchestrator.cli.call import Call
+from orchestrator.errors import ExitCode
+from orchestrator.rules.snapshot import read_catalog
+from orchestrator.runtime import open_runtime
+
+
+def add_status_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--at", help="judge as of this date (YYYY-MM-DD, end of day Asia/Shanghai) or ISO date-time"
+    )
+
+
+def status(call: Call) -> int:
+    at = parse_at(call.args.at)
+    with open_runtime(call.site()) as runtime:
+        report = collect_status(runtime, at)
+    call.out.emit(report_to_dict(report), render_text(report))
+    return ExitCode.CHECK_FAILED if report.failing else ExitCode.OK
+
+
+def add_run_due_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--plan", action="store_true", help="print what is due, run nothing")
+
+
+def run_due(call: Call) -> int:
+    with open_runtime(call.site()) as runtime:
+        if call.args.plan:
+            due = plan_due(
+                runtime.config, read_catalog(runtime.catalog), datetime.now(UTC), runtime.pack
+            )
+            lines = [f"due: {job.kind} {job.subject}: {job.reason}" for job in due]
+            lines.append(f"summary: {len(due)} job(s) due")
+            call.out.emit({"due": [job.__dict__ for job in due]}, "\n".join(lines))
+            return ExitCode.OK
+        result = run_due_pass(runtime)
+    call.out.emit(result.to_dict(), describe_pass(result))
+    return result.exit_code
+
+
+def describe_pass(result: PassResult) -> str:
+    lines = [f"{o.status:<11} {o.kind} {o.subject}: {o.message}" for o in result.outcomes]
+    if result.released_stale:
+        lines.insert(0, f"released {result.released_stale} stale job lock(s) of a crashed run")
+    lines.append(
+        f"summary: {len(result.ran)} job(s) run, "
+        f"{sum(o.status == 'skipped' for o in result.outcomes)} skipped, "
+        f"{sum(o.status == 'failed' for o in result.outcomes)} failed"
+    )
+    return "\n".join(lines)
+
+
+def add_retention_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, delete nothing")
+    parser.add_argument("--approver", help="who approved the destruction (T/TJSFB 009 §8 b)")
+
+
+def retention(call: Call) -> int:
+    with open_runtime(call.site()) as runtime:
+        result = run_retention(runtime, dry_run=call.args.dry_run, approver=call.args.approver)
+    call.out.emit(retention_dict(result), describe_retention(result))
+    return ExitCode.OK
+
+
+def _chosen(result: RetentionResult) -> tuple[str, list[Deletion]]:
+    return (
+        ("would delete", list(result.plan.deletions))
+        if result.dry_run
+        else ("deleted", list(result.deleted))
+    )
+
+
+def retention_dict(result: RetentionResult) -> dict[str, object]:
+    _verb, chosen = _chosen(result)
+    return {
+        "dry_run": result.dry_run,
+        "approver": result.approver,
+        "deletions": [{**d.__dict__, "business_date": d.business_date.isoformat()} for d in chosen],
+        "kept_generations": dict(result.plan.kept),
+        "notes": list(result.plan.notes),
+    }
+
+
+def describe_retention(result: RetentionResult) -> str:
+    verb, chosen = _chosen(result)
+    lines = [
+        f"{verb}: {d.system}/{d.dataset} {d.recovery_point_id} from {d.store}: {d.reason}"
+        for d in chosen
+    ]
+    lines += [f"note: {note}" for note in result.plan.notes]
+    lines += [f"kept: {key}: {count} generation(s)" for key, count in result.plan.kept.items()]
+    lines.append(
+        f"summary: {len(chosen)} copy(ies) {verb}"
+        + (f", approved by {result.approver}" if result.approver else "")
+    )
+    return "\n".join(lines)

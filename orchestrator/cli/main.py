@@ -1,0 +1,44 @@
+"""The entry point of `drctl` and `python -m orchestrator`: parse, dispatch through the
+command table, and end every path through the one error boundary."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+from orchestrator.cli.boundary import report, run_guarded
+from orchestrator.cli.call import Call
+from orchestrator.cli.output import Output, make_streams_safe
+from orchestrator.cli.parser import UsageError, make_parser
+from orchestrator.cli.table import COMMANDS, GROUPS, HANDLERS
+
+
+def configure_logging(verbosity: int) -> None:
+    """Log to stderr: warnings by default, -v info, -vv debug."""
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run drctl with argv (default: the process's); return the exit code."""
+    make_streams_safe()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = make_parser(COMMANDS, GROUPS)
+    try:
+        args = parser.parse_args(arguments)
+    except UsageError as error:
+        # Only to format this error: the options themselves were not understood.
+        out = Output("--json" in arguments)
+        if not out.json:
+            print(error.usage, end="", file=sys.stderr)
+        return report(error, out, "drctl", 0)
+    except SystemExit as done:  # --help and --version print, then end here
+        return int(done.code or 0)
+    configure_logging(args.verbose)
+    out = Output(args.json)
+    handler = HANDLERS[args.command_name]
+    call = Call(args, out)
+    return run_guarded(lambda: handler(call), out, args.command_name, args.verbose)

@@ -1,0 +1,65 @@
+"""What a command prints: the human text, or with --json one JSON document on stdout.
+
+Logs and error lines go to stderr. Output never fails on a terminal that cannot show Chinese
+(`PYTHONIOENCODING=latin-1`, a C locale): characters the stream cannot encode are written as
+`\\uXXXX` escapes in text, and JSON is then written ASCII-only (still the same JSON).
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import sys
+from typing import Any, TextIO
+
+
+def make_streams_safe() -> None:
+    """Make stdout and stderr escape what their encoding cannot show instead of raising."""
+    for stream in (sys.stdout, sys.stderr):
+        if not is_utf8(stream):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors="backslashreplace")
+
+
+def is_utf8(stream: TextIO) -> bool:
+    """Given a text stream, return whether it encodes all of Unicode as UTF-8."""
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
+
+
+def to_json(data: Any) -> str:
+    """Return data as the indented JSON drctl prints (keys sorted; non-ASCII kept when the
+    terminal can show it)."""
+    return json.dumps(
+        data, indent=2, ensure_ascii=not is_utf8(sys.stdout), sort_keys=True, default=str
+    )
+
+
+class Output:
+    """Where one command's results go: text, or JSON with --json."""
+
+    def __init__(self, json_mode: bool) -> None:
+        self.json = json_mode
+
+    def emit(self, data: Any, text: str) -> None:
+        """Print data as JSON with --json, else the human text (nothing when it is empty)."""
+        if self.json:
+            print(to_json(data))
+        elif text:
+            print(text)
+
+    def progress(self, line: str) -> None:
+        """Print a line of progress as it happens (text mode only; JSON is one document)."""
+        if not self.json:
+            print(line, flush=True)
+
+    def error(self, line: str, envelope: dict[str, Any]) -> None:
+        """Report a failed command: the line on stderr, and with --json the envelope on
+        stdout."""
+        print(line, file=sys.stderr)
+        if self.json:
+            print(to_json(envelope))

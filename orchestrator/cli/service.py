@@ -1,0 +1,89 @@
+"""`drctl serve` and `drctl metrics`: the long-running processes, stopped by SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from exporters import DEFAULT_LISTEN
+from exporters.collector import make_registry, start_metrics_server
+from orchestrator.actions.serve import ServeOptions, run_serve
+from orchestrator.cli.call import Call
+from orchestrator.errors import ExitCode, InputError
+from orchestrator.runtime import open_runtime
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """Yield an event that SIGTERM or SIGINT sets; the previous handlers come back after."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda _signum, _frame: stop.set()) for sig in STOP_SIGNALS}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def add_metrics_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--listen", default=DEFAULT_LISTEN, help=f"ADDRESS:PORT (default {DEFAULT_LISTEN})"
+    )
+
+
+def metrics(call: Call) -> int:
+    with open_runtime(call.site()) as runtime, stop_on_signals() as stop:
+        registry = make_registry(
+            runtime.config.model, runtime.pack, runtime.calendar, runtime.catalog
+        )
+        server = start_metrics_server(call.args.listen, registry)
+        try:
+            stop.wait()
+        finally:
+            server.shutdown()
+    return ExitCode.OK
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--listen", default=DEFAULT_LISTEN, help=f"metrics ADDRESS:PORT (default {DEFAULT_LISTEN})"
+    )
+    parser.add_argument(
+        "--once",
+        action="store_true",
+        help="one probe round of every path and one scheduler pass, then exit",
+    )
+    parser.add_argument("--no-run-due", action="store_true", help="never run scheduler passes")
+    parser.add_argument(
+        "--run-due-interval",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="seconds between scheduler passes (default 300)",
+    )
+
+
+def serve(call: Call) -> int:
+    interval = call.args.run_due_interval
+    if interval <= 0:
+        raise InputError("--run-due-interval", [f"{interval}: expected seconds > 0"])
+    options = ServeOptions(
+        listen=None if call.args.once else call.args.listen,
+        once=call.args.once,
+        run_due=not call.args.no_run_due,
+        run_due_interval_seconds=interval,
+    )
+    with stop_on_signals() as stop, open_runtime(call.site()) as runtime:
+        summary = run_serve(runtime, options, stop)
+    call.out.emit(
+        summary,
+        f"summary: probed {len(summary['paths'])} network path(s); "
+        f"{len(summary['recovered_open_outages'])} fault(s) left open by a "
+        "previous run closed at their last observation",
+    )
+    return ExitCode.OK

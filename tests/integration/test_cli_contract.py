@@ -1,0 +1,214 @@
+"""The exit-code contract, end to end: the real `drctl` console script, run as a subprocess,
+against conditions an operator meets — a corrupt catalog, a busy job, a port in use, a full
+store, a terminal that cannot show Chinese, an unknown --system/--dataset. Each ends with the
+contract's exit code, one `error:` line, and never a Python traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator.actions.sandbox import prepare_sandbox
+from orchestrator.actions.workload import run_workload
+from orchestrator.model import catalog as cat
+from orchestrator.runtime import open_runtime
+from orchestrator.site import load_site
+from tests.fixtures.process import free_port, require_binary, require_root
+
+DRCTL = str(Path(sys.executable).parent / "drctl")
+ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+
+
+def drctl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script; return the finished process (text output)."""
+    return subprocess.run(
+        [DRCTL, *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env or ENV,
+        encoding="utf-8",
+        errors="strict",
+    )
+
+
+def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Path:
+    return prepare_sandbox(tmp_path / "sb")
+
+
+def test_global_options_work_before_and_after_the_command(sandbox: Path) -> None:
+    before = drctl(
+        "-c", str(sandbox), "--json", "calendar", "working-days", "2024-02-09", "2024-02-18"
+    )
+    after = drctl(
+        "calendar", "working-days", "2024-02-09", "2024-02-18", "--json", "-c", str(sandbox)
+    )
+    assert before.returncode == after.returncode == 0, before.stderr + after.stderr
+    assert json.loads(before.stdout) == json.loads(after.stdout)
+    assert json.loads(after.stdout)["working_days"] == 1
+    # an option given before the command is not reset by the command's own parser
+    status = drctl("-c", str(sandbox), "status", "--json")
+    assert status.returncode in (0, 1), status.stderr
+    assert "findings" in json.loads(status.stdout)
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("backup", "--system", "nope"), "--system: no system named 'nope'"),
+        (("copy-offsite", "--system", "nope"), "--system: no system named 'nope'"),
+        (("backup", "--dataset", "nope"), "--dataset: no dataset named 'nope'"),
+    ],
+)
+def test_unknown_system_or_dataset_is_a_usage_error(
+    sandbox: Path, args: tuple[str, ...], named: str
+) -> None:
+    result = drctl("-c", str(sandbox), *args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert named in result.stderr
+    no_traceback(result)
+    assert not (sandbox.parent / "state" / "catalog.sqlite").exists()  # nothing written
+
+
+def test_json_errors_are_one_envelope_on_stdout(sandbox: Path) -> None:
+    usage = drctl("--json", "-c", str(sandbox), "backup", "--system", "nope")
+    parse = drctl("--json", "backup", "--no-such-option")
+    missing = drctl("-c", str(sandbox.parent / "absent.yml"), "status", "--json")
+    for result, code, kind in ((usage, 2, "usage"), (parse, 2, "usage"), (missing, 2, "usage")):
+        assert result.returncode == code, result.stderr
+        envelope = json.loads(result.stdout)
+        assert envelope["ok"] is False and envelope["exit_code"] == code
+        assert envelope["error"]["kind"] == kind and envelope["error"]["message"]
+        assert set(envelope) == {"ok", "command", "exit_code", "error"}
+        assert set(envelope["error"]) == {"kind", "type", "message", "source", "problems"}
+        assert result.stderr.startswith("error: ") or "usage:" not in result.stdout
+        no_traceback(result)
+    assert usage.stdout and json.loads(usage.stdout)["command"] == "backup"
+    assert any("--system" in p for p in json.loads(usage.stdout)["error"]["problems"])
+
+
+def test_corrupt_catalog_is_an_infrastructure_error(sandbox: Path) -> None:
+    state = sandbox.parent / "state"
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "catalog.sqlite").write_bytes(b"this is not a database, it was overwritten" * 100)
+    for command in (("status",), ("backup",), ("--json", "run-due", "--plan")):
+        result = drctl("-c", str(sandbox), *command)
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert "error: catalog unusable: file is not a database" in result.stderr
+        assert "please report" not in result.stderr
+        no_traceback(result)
+
+
+def test_a_busy_job_is_reported_not_raised(sandbox: Path) -> None:
+    site = load_site(sandbox)
+    with open_runtime(site) as runtime, runtime.catalog.begin() as connection:
+        connection.execute(  # a live process (this one) holds the dry-run's lock
+            cat.jobs.insert().values(
+                kind="retention_dry_run",
+                subject="all",
+                state="running",
+                lock_key="retention_dry_run:all",
+                owner=f"{socket.gethostname()}:{os.getpid()}",
+                started_at=cat.now(),
+            )
+        )
+    result = drctl("-c", str(sandbox), "retention", "--dry-run")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "retention_dry_run all is already running" in result.stderr
+    no_traceback(result)
+
+
+def test_a_port_in_use_is_an_infrastructure_error(sandbox: Path) -> None:
+    port = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        result = drctl("-c", str(sandbox), "metrics", "--listen", f"127.0.0.1:{port}")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert f"--listen 127.0.0.1:{port}: cannot serve /metrics" in result.stderr
+    assert "in use" in result.stderr
+    no_traceback(result)
+
+
+def test_a_terminal_that_cannot_show_chinese_gets_escapes_not_a_crash(sandbox: Path) -> None:
+    latin = {**ENV, "PYTHONIOENCODING": "latin-1"}
+    text = subprocess.run(
+        [DRCTL, "-c", str(sandbox), "status"], capture_output=True, env=latin, timeout=600
+    )
+    assert text.returncode in (0, 1), text.stderr
+    output = text.stdout.decode("latin-1")
+    assert "\\u7b26\\u5408" in output or "\\u65e0\\u6cd5\\u5224\\u5b9a" in output  # 符合 / 无法判定
+    assert b"Traceback" not in text.stderr
+    as_json = subprocess.run(
+        [DRCTL, "-c", str(sandbox), "--json", "status"], capture_output=True, env=latin, timeout=600
+    )
+    assert as_json.returncode == text.returncode
+    findings = json.loads(as_json.stdout.decode("latin-1"))["findings"]
+    assert any(f["status_zh"] in ("符合", "无法判定", "不适用", "部分符合") for f in findings)
+    error = subprocess.run(
+        [
+            DRCTL,
+            "-c",
+            str(sandbox),
+            "plan",
+            "switchover",
+            "--start",
+            "x",
+            "--end",
+            "y",
+            "--notice-date",
+            "z",
+        ],
+        capture_output=True,
+        env=latin,
+        timeout=600,
+    )
+    assert error.returncode == 2 and b"Traceback" not in error.stderr
+
+
+@pytest.fixture
+def tiny_store(sandbox: Path) -> Iterator[Path]:
+    """The sandbox's primary store on a 64 KiB tmpfs (root only), unmounted afterwards."""
+    require_root("mounting a small tmpfs as a full store")
+    require_binary("mount")
+    root = sandbox.parent / "stores" / "primary"
+    root.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(root)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"SERVICE UNAVAILABLE: cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield root
+    finally:
+        subprocess.run(["umount", str(root)], check=True)
+
+
+def test_a_full_store_is_an_infrastructure_error(sandbox: Path, tiny_store: Path) -> None:
+    with open_runtime(load_site(sandbox)) as runtime:
+        run_workload(runtime, "core-banking", "production", "ledger", postings=2000, seed=3)
+    result = drctl("-c", str(sandbox), "backup")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "store primary: cannot write" in result.stderr
+    assert "No space left on device" in result.stderr
+    no_traceback(result)
+    with open_runtime(load_site(sandbox)) as runtime, runtime.catalog.begin() as connection:
+        jobs = list(connection.execute(cat.jobs.select()))
+        points = cat.list_recovery_points(connection)
+    assert points == []  # nothing counted as success
+    assert [(j.kind, j.state, j.lock_key) for j in jobs] == [("backup", "failed", None)]
+    assert "No space left on device" in (jobs[0].error or "")
