@@ -24,7 +24,7 @@ import yaml
 
 from exporters import alert_rules as rules_file
 from exporters.grafana import dashboard
-from tests.fixtures.exporter_catalog import populated_sandbox
+from tests.fixtures.exporter_catalog import populated_sandbox, probe_once_more
 from tests.fixtures.process import free_port, require_binary, running, wait_until
 from tests.fixtures.prometheus import (
     EXPORTER_JOB,
@@ -264,6 +264,7 @@ def test_live_scrape_of_drctl_metrics_passes_promtool_check_metrics(tmp_path: Pa
         what="drctl metrics",
         timeout=60,
     ):
+        probe_once_more(config, time.time())
         exposition = scrape(address)
     sampled = {
         re.split(r"[{ ]", line)[0] for line in exposition.splitlines() if line and line[0] != "#"
