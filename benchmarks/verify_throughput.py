@@ -36,12 +36,19 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+
+from orchestrator.evidence import sign  # noqa: E402
 from orchestrator.model.manifest import (  # noqa: E402
     CHUNK_BYTES,
     FileEntry,
     Manifest,
     serialise_manifest,
 )
+
+# The site's manifest signing key: points are signed as drctl signs them, or they would be
+# intruders (docs/verification.md §10).
+MANIFEST_KEY = Ed25519PrivateKey.generate()
 
 BEGIN = "<!-- verify_throughput:begin -->"
 END = "<!-- verify_throughput:end -->"
@@ -134,7 +141,9 @@ def write_points(
                 "sha256",
                 tuple(entries),
             )
-            (point / "manifest.json").write_bytes(serialise_manifest(manifest))
+            data = serialise_manifest(manifest)
+            (point / "manifest.json.sig").write_bytes(sign.sign(MANIFEST_KEY, data))
+            (point / "manifest.json").write_bytes(data)
 
 
 def write_config(root: Path, store: Path) -> Path:
@@ -144,6 +153,10 @@ def write_config(root: Path, store: Path) -> Path:
         "version": 1,
         "state_dir": "state",
         "inventory": "inventory.ini",
+        "manifest_signing": {
+            "key": "keys/manifest.pem",
+            "public_key": sign.public_key_line(MANIFEST_KEY),
+        },
         "evidence": {
             "directory": "evidence",
             "signing_key": "keys/key.pem",

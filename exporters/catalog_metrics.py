@@ -44,7 +44,8 @@ def backup_metrics(data: ScrapeData) -> list[Metric]:
     """Return the dr_backup_* families."""
     last_success = GaugeMetricFamily(
         "dr_backup_last_success_timestamp_seconds",
-        "Finish time of the last successful full backup",
+        "Finish time of the newest full backup that is not marked bad (a bad newest point "
+        "falls back to the previous good one)",
         labels=DATASET,
     )
     last_attempt = GaugeMetricFamily(
@@ -241,3 +242,37 @@ def drill_metrics(data: ScrapeData) -> list[Metric]:
         if last.rpo_seconds is not None:
             rpo.add_metric([scenario], float(last.rpo_seconds))
     return [last_success, last_run, outcome, rto, rpo]
+
+
+def integrity_metrics(data: ScrapeData) -> list[Metric]:
+    """Return the bad-point and integrity-scan families (docs/verification.md "Bad points")."""
+    bad = GaugeMetricFamily(
+        "dr_recovery_points_bad",
+        "Recovery points of the dataset marked bad whose integrity failure is still open "
+        "(until a newer point passes drctl verify --recheck)",
+        labels=DATASET,
+    )
+    scan_run = GaugeMetricFamily(
+        "dr_integrity_scan_last_run_timestamp_seconds",
+        "Finish time of the last drctl verify --all, whatever its outcome",
+    )
+    scan_success = GaugeMetricFamily(
+        "dr_integrity_scan_last_success_timestamp_seconds",
+        "Finish time of the last drctl verify --all that found nothing bad, open or unreachable",
+    )
+    open_points: dict[tuple[str, str], set[str]] = {}
+    for failure in data.snapshot.failures:
+        if failure.open_at(data.at):
+            key = (failure.system, failure.dataset)
+            open_points.setdefault(key, set()).add(failure.recovery_point_id)
+    for system, dataset in _datasets(data.config):
+        bad.add_metric([system, dataset], float(len(open_points.get((system, dataset), ()))))
+    scans = [
+        v for v in data.snapshot.verifications if v.kind == "all" and v.finished_at is not None
+    ]
+    if scans:
+        scan_run.add_metric([], max(v.finished_at or 0.0 for v in scans))
+    passed = [v.finished_at or 0.0 for v in scans if v.status == "passed"]
+    if passed:
+        scan_success.add_metric([], max(passed))
+    return [bad, scan_run, scan_success]

@@ -27,6 +27,7 @@ from exporters.catalog_metrics import (
     ScrapeData,
     backup_metrics,
     drill_metrics,
+    integrity_metrics,
     offsite_metrics,
     verification_metrics,
 )
@@ -80,6 +81,7 @@ PARTS: dict[str, _Part] = {
     "offsite": lambda data, _extra: offsite_metrics(data),
     "verification": lambda data, _extra: verification_metrics(data),
     "drills": lambda data, _extra: drill_metrics(data),
+    "integrity": lambda data, _extra: integrity_metrics(data),
     "network": _network,
     "rules": _rules,
 }

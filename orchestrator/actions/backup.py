@@ -14,11 +14,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator.actions.point_trust import (
+    SIGNATURE_NAME,
+    manifest_signer,
+    write_manifest,
+    written_versions,
+)
 from orchestrator.errors import InfrastructureError, InputError
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
 from orchestrator.model import catalog as cat
+from orchestrator.model import integrity
 from orchestrator.model.engines import make_playbook_item, spool_root
 from orchestrator.model.jobs import catalog_job
 from orchestrator.model.manifest import FileEntry, Manifest, manifest_digest, serialise_manifest
@@ -71,6 +78,7 @@ def run_backup(
 def _back_up(
     runtime: Runtime, system: str, site: Any, store: Any, chosen: list[Any]
 ) -> list[BackupOutcome]:
+    signer = manifest_signer(runtime.config)  # a key problem is exit 2, before any work
     started = datetime.now(UTC)
     root = spool_root(site, "backup", system)
     items = [make_playbook_item(site, dataset, root) for dataset in chosen]
@@ -132,8 +140,13 @@ def _back_up(
             )
             data = serialise_manifest(manifest)
             digest = manifest_digest(data)
-            # The manifest goes last: until it exists the recovery point does not count.
-            store.write_stream(f"{prefix}/{MANIFEST_NAME}", [data], size=len(data), sha256=digest)
+            # The signature, then the manifest last: until it exists the point does not count.
+            write_manifest(store, prefix, data, digest, signer)
+            versions = written_versions(
+                store,
+                [f"{prefix}/data/{entry.path}" for entry in entries]
+                + [f"{prefix}/{SIGNATURE_NAME}", f"{prefix}/{MANIFEST_NAME}"],
+            )
             written_at = finished.timestamp()
             with runtime.catalog.begin() as connection:
                 cat.record_recovery_point(
@@ -163,6 +176,7 @@ def _back_up(
                     written_at=written_at,
                     verified_at=written_at,
                 )
+                integrity.record_versions(connection, point_id, store.name, versions, at=written_at)
             logger.info(
                 "backup %s/%s: recovery point %s, %d files, %d bytes, manifest %s",
                 system,

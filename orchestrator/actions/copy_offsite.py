@@ -1,7 +1,10 @@
 """`drctl copy-offsite`: copy recovery points to their off-site store and verify them there.
 
 260号 第七条 「备份数据要实行异地保存」. A copy counts only after every file has been re-read
-at the destination and its digest matched the manifest taken at the source.
+at the destination and its digest matched the manifest taken at the source. Only authenticated
+points are copied (point_trust), read at the version drctl wrote; a point marked bad is never
+copied. A mismatch on the way marks the point bad (bad_points, with evidence) and the other
+points are still copied; the command then fails (exit 1) naming each.
 """
 
 from __future__ import annotations
@@ -10,12 +13,25 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from orchestrator.actions.bad_points import report_failures
+from orchestrator.actions.point_trust import (
+    SIGNATURE_NAME,
+    Intruder,
+    OpenedPoint,
+    open_point,
+    point_ids,
+    write_manifest,
+    written_versions,
+)
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch, digest_stream, hashed, read_blocks
 from orchestrator.model import catalog as cat
+from orchestrator.model import integrity
+from orchestrator.model.integrity import Failure
 from orchestrator.model.jobs import catalog_job
 from orchestrator.model.manifest import Manifest
+from orchestrator.model.settings import System
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -31,15 +47,27 @@ class CopyOutcome:
     bytes: int
 
 
+class MissingSource(CheckFailed):
+    """A file the manifest lists is missing from the source store."""
+
+    def __init__(self, store: str, key: str, path: str) -> None:
+        self.store = store
+        self.path = path
+        super().__init__(f"{store}:{key}: missing, cannot copy off-site")
+
+
 def copy_point(
     source: Store,
     destination: Store,
     manifest: Manifest,
     manifest_bytes: bytes,
     manifest_sha256: str,
+    *,
+    signature: bytes | None = None,
 ) -> None:
-    """Copy one recovery point between stores, streaming and hashing; write the manifest last,
-    then re-read every file at the destination. Raise DigestMismatch on any difference."""
+    """Copy one recovery point between stores, streaming and hashing; write the signature and
+    the manifest last, after every file was re-read at the destination. Raise DigestMismatch
+    on any difference, MissingSource when the source lacks a file."""
     prefix = point_prefix(manifest.system, manifest.dataset, manifest.recovery_point_id)
     # A store with copy_from (S3) copies server-side where it can and verifies at the
     # destination itself (stored checksum + sampled ranges); the others are re-read below.
@@ -48,7 +76,7 @@ def copy_point(
     for entry in manifest.files:
         key = f"{prefix}/data/{entry.path}"
         if not source.exists(key):
-            raise CheckFailed(f"{source.name}:{key}: missing, cannot copy off-site")
+            raise MissingSource(source.name, key, entry.path)
         if copy_from is not None and manifest.hash_algorithm == "sha256":
             copy_from(source, key, size=entry.size, sha256=entry.digest)
             verified.add(key)
@@ -69,12 +97,117 @@ def copy_point(
             raise DigestMismatch(
                 f"{destination.name}:{key}", entry.digest, digest, "re-read at the destination"
             )
-    destination.write_stream(
-        f"{prefix}/{MANIFEST_NAME}",
-        [manifest_bytes],
-        size=len(manifest_bytes),
-        sha256=manifest_sha256,
-    )
+    write_manifest(destination, prefix, manifest_bytes, manifest_sha256, None, signature=signature)
+
+
+def _signature(opened: OpenedPoint) -> bytes | None:
+    try:
+        signature: bytes = opened.store.read_bytes(f"{opened.prefix}/{SIGNATURE_NAME}")
+    except FileNotFoundError:
+        return None
+    return signature
+
+
+class _Copier:
+    """Copies the points of one system from its primary to its off-site store."""
+
+    def __init__(self, runtime: Runtime, source: Store, destination: Store) -> None:
+        self.runtime = runtime
+        self.source = source
+        self.destination = destination
+        self.failures: list[Failure] = []
+        self.intruders: list[str] = []
+        self.outcomes: list[CopyOutcome] = []
+
+    def _fail(
+        self,
+        opened: tuple[str, str, str],
+        store: str,
+        file: str,
+        kind: str,
+        expected: str,
+        actual: str,
+    ) -> None:
+        system, dataset, point = opened
+        self.failures.append(Failure(point, system, dataset, store, file, kind, expected, actual))
+
+    def open(self, system: str, dataset: str, point: str) -> OpenedPoint | None:
+        """Open a source point; None (and the reason noted) when it must not be copied."""
+        label = (system, dataset, point)
+        try:
+            return open_point(self.runtime, self.source, system, dataset, point)
+        except FileNotFoundError:
+            return None  # incomplete: no manifest, never counts
+        except Intruder as error:
+            logger.error("copy-offsite: not copied: %s", error)
+            self.intruders.append(f"{self.source.name}: {system}/{dataset}/{point}")
+        except DigestMismatch as error:
+            self._fail(
+                label, self.source.name, MANIFEST_NAME, "manifest", error.expected, error.actual
+            )
+        except CheckFailed as error:
+            self._fail(
+                label, self.source.name, MANIFEST_NAME, "manifest", "a valid manifest", str(error)
+            )
+        return None
+
+    def copy(self, opened: OpenedPoint) -> None:
+        label = (opened.system, opened.dataset, opened.point)
+        try:
+            copy_point(
+                opened.store,
+                self.destination,
+                opened.manifest,
+                opened.manifest_bytes,
+                opened.digest,
+                signature=_signature(opened),
+            )
+        except MissingSource as error:
+            self._fail(label, self.source.name, error.path, "missing", "present", "(absent)")
+            return
+        except DigestMismatch as error:
+            where, _, key = error.key.partition(":")
+            store = where if where == self.destination.name else self.source.name
+            file = key.partition(f"/{opened.point}/data/")[2] or error.key
+            self._fail(label, store, file, "mismatch", error.expected, error.actual)
+            return
+        self._record(opened)
+
+    def _record(self, opened: OpenedPoint) -> None:
+        prefix = opened.prefix
+        keys = [f"{prefix}/data/{entry.path}" for entry in opened.manifest.files]
+        versions = written_versions(
+            self.destination, keys + [f"{prefix}/{SIGNATURE_NAME}", f"{prefix}/{MANIFEST_NAME}"]
+        )
+        verified = cat.now()
+        with self.runtime.catalog.begin() as connection:
+            cat.record_copy(
+                connection,
+                opened.point,
+                self.destination.name,
+                self.destination.site,
+                written_at=verified,
+                verified_at=verified,
+            )
+            integrity.record_versions(
+                connection, opened.point, self.destination.name, versions, at=verified
+            )
+        logger.info(
+            "copied %s to %s (%s), verified there",
+            opened.label,
+            self.destination.name,
+            self.destination.site,
+        )
+        self.outcomes.append(
+            CopyOutcome(
+                opened.point,
+                opened.system,
+                opened.dataset,
+                self.source.name,
+                self.destination.name,
+                opened.manifest.total_bytes,
+            )
+        )
 
 
 def run_copy_offsite(
@@ -85,63 +218,69 @@ def run_copy_offsite(
     destination_store: str | None = None,
     points: Sequence[str] | None = None,
 ) -> list[CopyOutcome]:
-    """Copy every complete recovery point that has no verified copy in its system's off-site
-    store yet (or the given points); return what was copied."""
-    from orchestrator.actions.restore import complete_points, load_manifest
-
+    """Copy every authenticated, not-bad recovery point that has no verified copy in its
+    system's off-site store yet (or the given points); return what was copied. Raise
+    CheckFailed after copying the others when a point did not match or was an intruder."""
     config = runtime.config.model
-    outcomes = []
+    outcomes: list[CopyOutcome] = []
+    failures: list[Failure] = []
+    intruders: list[str] = []
     for system in config.systems:
         if systems and system.name not in systems:
             continue
-        source = runtime.store(source_store or system.primary_store)
-        destination = runtime.store(destination_store or system.offsite_store)
-        subject = f"{system.name}->{destination.name}"
+        copier = _Copier(
+            runtime,
+            runtime.store(source_store or system.primary_store),
+            runtime.store(destination_store or system.offsite_store),
+        )
+        subject = f"{system.name}->{copier.destination.name}"
         with catalog_job(runtime.catalog, "copy_offsite", subject) as job:
-            with runtime.catalog.begin() as connection:
-                done = {
-                    row.recovery_point_id
-                    for row in cat.list_copies(connection)
-                    if row.store == destination.name
-                    and row.status == "present"
-                    and row.verified_at is not None
-                }
-            for dataset in system.datasets:
-                for point in complete_points(source, system.name, dataset.name):
-                    if (points and point not in points) or (not points and point in done):
-                        continue
-                    manifest, digest = load_manifest(
-                        runtime, source, system.name, dataset.name, point
-                    )
-                    key = f"{point_prefix(system.name, dataset.name, point)}/{MANIFEST_NAME}"
-                    copy_point(source, destination, manifest, source.read_bytes(key), digest)
-                    verified = cat.now()
-                    with runtime.catalog.begin() as connection:
-                        cat.record_copy(
-                            connection,
-                            point,
-                            destination.name,
-                            destination.site,
-                            written_at=verified,
-                            verified_at=verified,
-                        )
-                    logger.info(
-                        "copied %s/%s %s to %s (%s), verified there",
-                        system.name,
-                        dataset.name,
-                        point,
-                        destination.name,
-                        destination.site,
-                    )
-                    outcomes.append(
-                        CopyOutcome(
-                            point,
-                            system.name,
-                            dataset.name,
-                            source.name,
-                            destination.name,
-                            manifest.total_bytes,
-                        )
-                    )
-            job.detail = {"copied": len(outcomes)}
+            _copy_system(runtime, copier, system, points)
+            job.detail = {"copied": len(copier.outcomes), "failed": len(copier.failures)}
+        outcomes += copier.outcomes
+        failures += copier.failures
+        intruders += copier.intruders
+    _raise_for(runtime, failures, intruders, len(outcomes))
     return outcomes
+
+
+def _copy_system(
+    runtime: Runtime, copier: _Copier, system: System, points: Sequence[str] | None
+) -> None:
+    name = system.name
+    with runtime.catalog.begin() as connection:
+        done = {
+            row.recovery_point_id
+            for row in cat.list_copies(connection)
+            if row.store == copier.destination.name
+            and row.status == "present"
+            and row.verified_at is not None
+        }
+        bad = integrity.bad_point_ids(connection)
+    for dataset in system.datasets:
+        for point in point_ids(runtime, copier.source, name, dataset.name):
+            if (points and point not in points) or (not points and point in done):
+                continue
+            if point in bad:
+                logger.warning(
+                    "copy-offsite: %s/%s/%s is marked bad: not copied", name, dataset.name, point
+                )
+                continue
+            opened = copier.open(name, dataset.name, point)
+            if opened is not None:
+                copier.copy(opened)
+
+
+def _raise_for(
+    runtime: Runtime, failures: list[Failure], intruders: list[str], copied: int
+) -> None:
+    if not failures and not intruders:
+        return
+    package = report_failures(runtime, failures, detected_by="copy-offsite")
+    parts = [failure.describe() for failure in failures]
+    parts += [f"{intruder}: intruder (not authenticated), not copied" for intruder in intruders]
+    raise CheckFailed(
+        f"copy-offsite: {copied} point(s) copied; {len(parts)} problem(s): "
+        + "; ".join(parts)
+        + (f"; evidence: {package.path}" if package else "")
+    )

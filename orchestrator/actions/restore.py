@@ -13,18 +13,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import CheckFailed, InfrastructureError
+from orchestrator.actions.point_trust import OpenedPoint, open_point
+from orchestrator.actions.restore_selection import (
+    PassedOver,
+    Selection,
+)
+from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
-from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
-from orchestrator.model import catalog as cat
 from orchestrator.model.engines import make_playbook_item, spool_root
+from orchestrator.model.integrity import Failure
 from orchestrator.model.manifest import (
     Manifest,
-    ManifestError,
     compare_fingerprints,
-    manifest_digest,
-    parse_manifest,
+    fingerprint_differences,
 )
 from orchestrator.runtime import Runtime
 
@@ -41,6 +43,8 @@ class RestoredDataset:
     fingerprint: Mapping[str, Any]
     differences: tuple[str, ...] = ()
     invariant_violations: Mapping[str, int] = field(default_factory=dict)
+    passed_over: tuple[PassedOver, ...] = ()
+    notes: tuple[str, ...] = ()  # e.g. a newer S3 version over a key: the original was read
 
     @property
     def ok(self) -> bool:
@@ -52,10 +56,22 @@ class RestoreOutcome:
     site: str
     datasets: tuple[RestoredDataset, ...]
     events_path: Path
+    all_events: tuple[Path, ...] = ()
 
     @property
     def ok(self) -> bool:
         return all(dataset.ok for dataset in self.datasets)
+
+    @property
+    def fell_back(self) -> bool:
+        """Whether some dataset was restored from an older point than its newest."""
+        return any(dataset.passed_over for dataset in self.datasets)
+
+    @property
+    def mismatches_found(self) -> tuple[PassedOver, ...]:
+        """The points this restore found not to match (recorded bad, with evidence): a drill
+        that met one has found a failed check, even though it restored an older point."""
+        return tuple(p for d in self.datasets for p in d.passed_over if p.mismatch)
 
 
 def complete_points(store: Store, system: str, dataset: str) -> list[str]:
@@ -73,51 +89,11 @@ def complete_points(store: Store, system: str, dataset: str) -> list[str]:
 def load_manifest(
     runtime: Runtime, store: Store, system: str, dataset: str, point: str
 ) -> tuple[Manifest, str]:
-    """Read and parse a recovery point's manifest from a store and check its digest against
-    the catalog's record. Raise CheckFailed on a hostile, malformed or edited manifest."""
-    key = f"{point_prefix(system, dataset, point)}/{MANIFEST_NAME}"
-    data = store.read_bytes(key)
-    digest = manifest_digest(data)
-    try:
-        manifest = parse_manifest(data, source=f"{store.name}:{key}")
-    except ManifestError as error:
-        raise CheckFailed(f"refused manifest: {error}") from error
-    if (manifest.system, manifest.dataset, manifest.recovery_point_id) != (system, dataset, point):
-        raise CheckFailed(f"{store.name}:{key}: manifest names another recovery point")
-    with runtime.catalog.begin() as connection:
-        row = cat.get_recovery_point(connection, point)
-    if row is not None and row.manifest_sha256 != digest:
-        raise DigestMismatch(
-            f"{store.name}:{key}",
-            row.manifest_sha256,
-            digest,
-            "manifest changed after it was written",
-        )
-    return manifest, digest
-
-
-def fetch_to_host(store: Store, manifest: Manifest, host_files: Any, destination: str) -> None:
-    """Stream every file of a recovery point from the store to the host, checking size and
-    digest in flight. Raise DigestMismatch naming the file and both digests, or CheckFailed
-    when a file is missing."""
-    prefix = point_prefix(manifest.system, manifest.dataset, manifest.recovery_point_id)
-    for entry in manifest.files:
-        key = f"{prefix}/data/{entry.path}"
-        if not store.exists(key):
-            raise CheckFailed(
-                f"{store.name}:{key}: missing (expected {entry.size} bytes, digest {entry.digest})"
-            )
-        with store.open_read(key) as handle:
-            blocks, result = hashed(read_blocks(handle), manifest.hash_algorithm)
-            host_files.write_stream(f"{destination}/data/{entry.path}", blocks)
-        size, digest = result()
-        if digest != entry.digest or size != entry.size:
-            raise DigestMismatch(
-                f"{store.name}:{key}",
-                entry.digest,
-                digest,
-                f"{size} bytes read, {entry.size} expected",
-            )
+    """Read, parse and authenticate a recovery point's manifest (point_trust.open_point);
+    return it with its digest. Raise CheckFailed on a hostile, malformed, edited or
+    unauthenticated manifest (DigestMismatch, Intruder)."""
+    opened = open_point(runtime, store, system, dataset, point)
+    return opened.manifest, opened.digest
 
 
 def run_restore(
@@ -131,36 +107,69 @@ def run_restore(
     purpose: str = "restore",
     restore_mode: str = "replace",
 ) -> RestoreOutcome:
-    """Restore the given (default: newest complete) recovery point of each dataset from a store
-    into a site and compare fingerprints and invariants with the source's.
+    """Restore each dataset's newest good recovery point (or the given one) from a store into
+    a site and compare fingerprints and invariants with the source's.
+
+    Without `points`, a point marked bad, an intruder, or one whose manifest, files,
+    fingerprint or invariants do not match is recorded (bad_points.report_failures) and passed
+    over for the next older one; the outcome says which were passed over and why. With
+    `points`, exactly those are restored and a mismatch is returned, not passed over.
 
     restore_mode `replace` puts databases in service (failover, failback); `scratch` restores
     them into a scratch database that is checked and dropped (validity checks in the enclave).
     """
-    config = runtime.config.model
-    system = config.system(system_name)
-    site = config.site(site_name)
+    system = runtime.config.model.system(system_name)
     store = runtime.store(store_name)
-    chosen = [d for d in system.datasets if datasets is None or d.name in datasets]
-    root = spool_root(site, purpose, system.name)
+    selection = Selection(runtime, store, system.name, dict(points or {}))
+    pending = [d for d in system.datasets if datasets is None or d.name in datasets]
+    restored: dict[str, RestoredDataset] = {}
+    events: list[Path] = []
+    while pending:
+        run, opened = _restore_round(
+            runtime, system.name, site_name, selection, pending, purpose, restore_mode
+        )
+        events.append(run.events_path)
+        retry = []
+        for dataset in pending:
+            result = _judge(
+                selection,
+                opened[dataset.name],
+                run.result(_host(runtime, site_name), f"restore:{dataset.name}"),
+            )
+            if result.ok or selection.explicit:
+                restored[dataset.name] = result
+            else:
+                retry.append(dataset)
+        pending = retry
+    chosen = [d.name for d in system.datasets if d.name in restored]
+    return RestoreOutcome(
+        site_name, tuple(restored[name] for name in chosen), events[-1], tuple(events)
+    )
+
+
+def _host(runtime: Runtime, site_name: str) -> str:
+    return runtime.config.model.site(site_name).host
+
+
+def _restore_round(
+    runtime: Runtime,
+    system: str,
+    site_name: str,
+    selection: Selection,
+    pending: Sequence[Any],
+    purpose: str,
+    restore_mode: str,
+) -> tuple[Any, dict[str, OpenedPoint]]:
+    """Fetch the next good point of each pending dataset to the site and run restore.yml."""
+    site = runtime.config.model.site(site_name)
+    root = spool_root(site, purpose, system)
     host_files = runtime.host_files(site.host)
-    manifests: dict[str, tuple[Manifest, str]] = {}
+    opened: dict[str, OpenedPoint] = {}
     items = []
     try:
-        for dataset in chosen:
-            point = (points or {}).get(dataset.name)
-            if point is None:
-                available = complete_points(store, system.name, dataset.name)
-                if not available:
-                    raise CheckFailed(
-                        f"store {store.name}: no complete recovery point of "
-                        f"{system.name}/{dataset.name}"
-                    )
-                point = available[-1]
-            manifest, digest = load_manifest(runtime, store, system.name, dataset.name, point)
+        for dataset in pending:
             item = make_playbook_item(site, dataset, root)
-            fetch_to_host(store, manifest, host_files, item["spool"])
-            manifests[dataset.name] = (manifest, digest)
+            opened[dataset.name] = selection.fetch(dataset.name, host_files, item["spool"])
             items.append(item)
         started = datetime.now(UTC)
         run = run_playbook(
@@ -173,7 +182,7 @@ def run_restore(
                 "dr_hash_algorithm": "sha256",
                 "dr_restore_mode": restore_mode,
             },
-            ident=f"{purpose}-{system.name}-{site.name}-{started:%Y%m%dT%H%M%S%fZ}",
+            ident=f"{purpose}-{system}-{site.name}-{started:%Y%m%dT%H%M%S%fZ}",
             work_dir=runtime.work_dir,
             limit=site.host,
         )
@@ -181,35 +190,78 @@ def run_restore(
         host_files.remove_tree(root)
     if not run.ok:
         raise InfrastructureError(
-            f"restore of {system.name} into {site.name} failed: "
+            f"restore of {system} into {site.name} failed: "
             + "; ".join(run.failures or [run.status])
         )
-    restored = []
-    for dataset in chosen:
-        manifest, digest = manifests[dataset.name]
-        result = run.result(site.host, f"restore:{dataset.name}")
-        differences = compare_fingerprints(manifest.fingerprint, result["fingerprint"])
-        restored.append(
-            RestoredDataset(
-                dataset=dataset.name,
-                recovery_point_id=manifest.recovery_point_id,
-                store=store.name,
-                manifest=manifest,
-                manifest_sha256=digest,
-                fingerprint=result["fingerprint"],
-                differences=tuple(differences),
-                invariant_violations=dict(result.get("invariants", {})),
-            )
+    return run, opened
+
+
+def _judge(selection: Selection, opened: OpenedPoint, result: Mapping[str, Any]) -> RestoredDataset:
+    """Compare a restored dataset with its manifest; record a mismatch (when choosing points
+    ourselves) and return what was restored."""
+    manifest = opened.manifest
+    differences = compare_fingerprints(manifest.fingerprint, result["fingerprint"])
+    violations = dict(result.get("invariants", {}))
+    restored = RestoredDataset(
+        dataset=opened.dataset,
+        recovery_point_id=opened.point,
+        store=selection.store.name,
+        manifest=manifest,
+        manifest_sha256=opened.digest,
+        fingerprint=result["fingerprint"],
+        differences=tuple(differences),
+        invariant_violations=violations,
+        passed_over=tuple(selection.passed_over.get(opened.dataset, [])),
+        notes=tuple(
+            f"{d.key}: {d.kind}: read {d.expected}, store shows {d.actual}" for d in opened.drift
+        ),
+    )
+    logger.info(
+        "restored %s %s from %s: %s",
+        opened.label,
+        manifest.recovery_point_id,
+        selection.store.name,
+        "fingerprint equal" if not differences else "; ".join(differences),
+    )
+    if not restored.ok and not selection.explicit:
+        failures = restore_failures(opened, selection.store.name, result["fingerprint"], violations)
+        selection.reject(opened.dataset, opened.point, failures)
+    return restored
+
+
+def restore_failures(
+    opened: OpenedPoint, store: str, fingerprint: Mapping[str, Any], violations: Mapping[str, int]
+) -> list[Failure]:
+    """Return the failures of a restored dataset: one per table or tree that differs from the
+    source's fingerprint (both digests), one per violated invariant."""
+    failures = [
+        Failure(
+            opened.point,
+            opened.system,
+            opened.dataset,
+            store,
+            f"(table) {d.name}",
+            "fingerprint",
+            d.expected,
+            d.actual,
         )
-        logger.info(
-            "restored %s/%s %s into %s: %s",
-            system.name,
-            dataset.name,
-            manifest.recovery_point_id,
-            site.name,
-            "fingerprint equal" if not differences else "; ".join(differences),
+        for d in fingerprint_differences(opened.manifest.fingerprint, fingerprint)
+    ]
+    failures += [
+        Failure(
+            opened.point,
+            opened.system,
+            opened.dataset,
+            store,
+            f"(invariant) {name}",
+            "invariant",
+            "0 violating rows",
+            f"{count} rows",
         )
-    return RestoreOutcome(site.name, tuple(restored), run.events_path)
+        for name, count in sorted(violations.items())
+        if count
+    ]
+    return failures
 
 
 def run_fingerprint(

@@ -123,6 +123,11 @@ def render_text(report: StatusReport) -> str:
             f"{_age(row['offsite_newest_copy']):<30} "
             f"{_age(row['last_verification']):<30} {_age(row['last_drill'])}"
         )
+        if row.get("bad_recovery_points"):
+            lines.append(
+                f"    BAD recovery point(s), never counted or restored: "
+                f"{', '.join(row['bad_recovery_points'])} (open until `drctl verify --recheck`)"
+            )
     lines.append("")
     if report.network:
         lines.append(

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from orchestrator.model import catalog as cat
+from orchestrator.model import integrity
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc
 
@@ -33,6 +34,7 @@ def collect_dataset_status(runtime: Runtime, at: float | None = None) -> list[di
                 select(cat.verification_items).where(cat.verification_items.c.status == "passed")
             )
         )
+        failures = integrity.list_failures(connection, open_only=True)
         drill_rows = list(
             connection.execute(
                 select(cat.drills)
@@ -70,6 +72,13 @@ def collect_dataset_status(runtime: Runtime, at: float | None = None) -> list[di
                 and p.dataset == dataset.name
             ]
             last = mine[-1] if mine else None
+            bad = sorted(
+                {
+                    f.recovery_point_id
+                    for f in failures
+                    if (f.system, f.dataset) == (system.name, dataset.name) and f.detected_at <= at
+                }
+            )
             rows.append(
                 {
                     "system": system.name,
@@ -83,6 +92,8 @@ def collect_dataset_status(runtime: Runtime, at: float | None = None) -> list[di
                     "offsite_newest_copy": _when(newest_offsite, at),
                     "last_verification": _when(max(verified, default=None), at),
                     "last_drill": _when(last_drill, at),
+                    # Open integrity failures: bad until a newer point passes verify --recheck.
+                    "bad_recovery_points": bad,
                 }
             )
     return rows

@@ -1,12 +1,16 @@
 """`drctl verify --all`: re-read every stored recovery point and check every digest.
 
 An integrity scan, not the sampled validity check of 第七条 (that restores into an enclave,
-`orchestrator.actions.verify_sample`). A recovery point without a manifest is incomplete:
-listed, never counted, never an error. Each manifest is checked against the catalog's digest
-first, then every file is hashed on every core (`orchestrator.integrations.hashing`). A large
-file of a directory store whose manifest carries per-chunk digests is checked chunk by chunk
-in parallel; the chunk digests are part of the manifest the catalog vouches for, so equal
-chunks mean equal content.
+`orchestrator.actions.verify_sample`). Every reachable store is scanned; a store that cannot be
+listed is reported unreachable and the others are still scanned. A recovery point without a
+manifest is incomplete: listed, never counted, never an error — unless the catalog records a
+copy there, then its manifest is missing. Each manifest is authenticated first
+(`point_trust.open_point`: read at the S3 version drctl wrote, equal to the catalog's digest or
+signed by the site's key; anything else is an intruder), then every file is hashed on every core
+(`orchestrator.integrations.hashing`). A large file of a directory store whose manifest carries
+per-chunk digests is checked chunk by chunk in parallel; the chunk digests are part of the
+authenticated manifest, so equal chunks mean equal content. Recording and evidence:
+`orchestrator.actions.verify_all`.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from orchestrator.errors import CheckFailed
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point, trusted_keys
+from orchestrator.errors import CheckFailed, InfrastructureError
 from orchestrator.integrations.hashing import HashJob, HashResult, Progress, hash_jobs, new_hash
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
 from orchestrator.integrations.stores.file import FileStore
@@ -25,25 +32,40 @@ from orchestrator.integrations.transfer import DigestMismatch
 from orchestrator.model import catalog as cat
 from orchestrator.model.manifest import CHUNK_BYTES, FileEntry, Manifest
 from orchestrator.runtime import Runtime
-from orchestrator.timefmt import sortable_id
 
 logger = logging.getLogger(__name__)
+
+# Problems that show the stored bytes of a recovery point are not what drctl wrote: the point
+# is marked bad for good. The others (an intruder, a newer S3 version or delete marker over a
+# locked original, a broken signature beside a recorded manifest, a read error) are reported on
+# every scan and fail it, but the point's own bytes are intact.
+MARKS_BAD = frozenset({"mismatch", "missing", "truncated", "extra", "manifest"})
 
 
 @dataclass(frozen=True)
 class Problem:
     store: str
-    recovery_point: str
+    recovery_point: str  # system/dataset/point id
     file: str
-    kind: str  # mismatch | missing | truncated | extra | manifest | unreadable
+    kind: str  # MARKS_BAD | intruder | overwritten | delete-marker | version-missing | ...
     expected: str = ""
     actual: str = ""
 
     def describe(self) -> str:
         text = f"{self.store}: {self.recovery_point}: {self.file}: {self.kind}"
-        if self.expected or self.actual:
+        if self.expected:
             text += f": expected {self.expected}, actual {self.actual}"
+        elif self.actual:
+            text += f": {self.actual}"
         return text
+
+    @property
+    def point_id(self) -> str:
+        return self.recovery_point.rsplit("/", 1)[-1]
+
+    @property
+    def marks_bad(self) -> bool:
+        return self.kind in MARKS_BAD
 
 
 @dataclass
@@ -54,10 +76,12 @@ class ScanResult:
     incomplete: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     with_manifest: set[tuple[str, str]] = field(default_factory=set)  # (store, point id)
+    scanned: list[str] = field(default_factory=list)  # stores listed and read
+    unreachable: dict[str, str] = field(default_factory=dict)  # store -> why
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.unreachable
 
 
 @dataclass(frozen=True)
@@ -72,13 +96,13 @@ class _Target:
 
 @dataclass
 class _Point:
-    store: Store
+    store: Any
     label: str
     prefix: str
     manifest: Manifest
 
 
-def check_listing(store: Store, label: str, prefix: str, manifest: Manifest) -> list[Problem]:
+def check_listing(store: Any, label: str, prefix: str, manifest: Manifest) -> list[Problem]:
     """Given a recovery point's manifest, return the missing and extra files in the store."""
     problems = []
     listed = {f"{prefix}/data/{entry.path}" for entry in manifest.files}
@@ -102,24 +126,59 @@ def check_listing(store: Store, label: str, prefix: str, manifest: Manifest) -> 
     return problems
 
 
-def open_point(
-    runtime: Runtime, store: Store, system: str, dataset: str, point: str
-) -> tuple[Manifest | None, list[Problem]]:
-    """Load a point's manifest (checked against the catalog) and its listing problems; a
-    refused or edited manifest is a problem and nothing of the point is read."""
-    from orchestrator.actions.restore import load_manifest
-
-    label = f"{system}/{dataset}/{point}"
+def authenticate(
+    runtime: Runtime,
+    store: Store,
+    point: tuple[str, str, str],
+    recorded: bool,
+    keys: tuple[Ed25519PublicKey, ...],
+) -> tuple[OpenedPoint | None, list[Problem]]:
+    """Open and authenticate a point's manifest; return it (None when it cannot be used) and
+    the problems seen: a missing or edited manifest of a recorded point, an intruder, S3
+    versions over the originals, a broken signature."""
+    system, dataset, point_id = point
+    label = f"{system}/{dataset}/{point_id}"
     try:
-        manifest, _digest = load_manifest(runtime, store, system, dataset, point)
-        new_hash(manifest.hash_algorithm)
+        opened = open_point(runtime, store, system, dataset, point_id, keys=keys)
+        new_hash(opened.manifest.hash_algorithm)
+    except FileNotFoundError:
+        if recorded:
+            return None, [
+                Problem(store.name, label, MANIFEST_NAME, "missing", "present", "(absent)")
+            ]
+        return None, []
+    except Intruder as error:
+        return None, [Problem(store.name, label, MANIFEST_NAME, "intruder", actual=error.reason)]
     except DigestMismatch as error:
         return None, [
             Problem(store.name, label, MANIFEST_NAME, "manifest", error.expected, error.actual)
         ]
     except (CheckFailed, ValueError) as error:
-        return None, [Problem(store.name, label, MANIFEST_NAME, "manifest", actual=str(error))]
-    return manifest, check_listing(store, label, point_prefix(system, dataset, point), manifest)
+        kind = "manifest" if recorded else "intruder"
+        return None, [Problem(store.name, label, MANIFEST_NAME, kind, actual=str(error))]
+    problems = [
+        Problem(
+            store.name,
+            label,
+            drift.key.rsplit(f"/{point_id}/", 1)[-1],
+            drift.kind,
+            drift.expected,
+            drift.actual,
+        )
+        for drift in opened.drift
+    ]
+    if opened.signature_problem:
+        problems.append(
+            Problem(
+                store.name,
+                label,
+                f"{MANIFEST_NAME}.sig",
+                "signature",
+                "a signature by the pinned key",
+                opened.signature_problem,
+            )
+        )
+    return opened, problems
 
 
 def _jobs(points: list[_Point], skip: set[tuple[str, str, str]]) -> Iterator[HashJob]:
@@ -190,24 +249,62 @@ def judge(result: HashResult) -> Problem | None:
     return None
 
 
+def _store_points(runtime: Runtime, store: Store) -> tuple[list[tuple[str, str, str]], set[str]]:
+    """Return every point to look at in a store (listed by the store, or recorded there by the
+    catalog: a delete marker can hide a point from a listing) and the recorded ones' ids.
+    Raise InfrastructureError when the store cannot be listed."""
+    listed = set(store.list_points())
+    with runtime.catalog.begin() as connection:
+        owners = {row.id: (row.system, row.dataset) for row in cat.list_recovery_points(connection)}
+        copies = [
+            copy.recovery_point_id
+            for copy in cat.list_copies(connection)
+            if copy.store == store.name and copy.status in ("present", "bad")
+        ]
+    recorded = {point for point in copies if point in owners}
+    listed |= {(*owners[point], point) for point in recorded}
+    return sorted(listed), recorded
+
+
+def _scan_store(
+    runtime: Runtime, store: Store, keys: tuple[Ed25519PublicKey, ...], result: ScanResult
+) -> list[_Point]:
+    points = []
+    everything, recorded = _store_points(runtime, store)
+    for system, dataset, point in everything:
+        label = f"{system}/{dataset}/{point}"
+        prefix = point_prefix(system, dataset, point)
+        opened, problems = authenticate(
+            runtime, store, (system, dataset, point), point in recorded, keys
+        )
+        result.problems += problems
+        if opened is None:
+            if not problems:
+                result.incomplete.append(f"{store.name}: {label}")
+            continue
+        result.with_manifest.add((store.name, point))
+        result.problems += check_listing(opened.store, label, prefix, opened.manifest)
+        result.points += 1
+        points.append(_Point(opened.store, label, prefix, opened.manifest))
+    return points
+
+
 def scan(runtime: Runtime, *, workers: int | None = None) -> ScanResult:
-    """Scan every store of the config without recording anything; return what was found."""
+    """Scan every reachable store of the config without recording anything; return what was
+    found, with the stores that could not be reached."""
     result = ScanResult()
     points: list[_Point] = []
+    keys = trusted_keys(runtime.config)
     for definition in runtime.config.model.stores:
-        store = runtime.store(definition.name)
-        for system, dataset, point in store.list_points():
-            prefix = point_prefix(system, dataset, point)
-            label = f"{system}/{dataset}/{point}"
-            if not store.exists(f"{prefix}/{MANIFEST_NAME}"):
-                result.incomplete.append(f"{store.name}: {label}")
-                continue
-            result.with_manifest.add((store.name, point))
-            manifest, problems = open_point(runtime, store, system, dataset, point)
-            result.problems += problems
-            if manifest is not None:
-                result.points += 1
-                points.append(_Point(store, label, prefix, manifest))
+        try:
+            store = runtime.store(definition.name)
+            found = _scan_store(runtime, store, keys, result)
+        except InfrastructureError as error:
+            result.unreachable[definition.name] = str(error)
+            logger.error("verify --all: store %s unreachable: %s", definition.name, error)
+            continue
+        result.scanned.append(definition.name)
+        points += found
     skip = {(p.store, p.recovery_point, p.file) for p in result.problems if p.kind == "missing"}
     total = sum(entry.size for point in points for entry in point.manifest.files)
     progress = Progress(total, label="verify --all", enabled=runtime.progress)
@@ -222,56 +319,4 @@ def scan(runtime: Runtime, *, workers: int | None = None) -> ScanResult:
     progress.close()
     result.files = len(seen_files)
     result.problems.sort(key=lambda p: (p.store, p.recovery_point, p.file, p.expected))
-    return result
-
-
-def run_verify_all(runtime: Runtime, *, workers: int | None = None) -> ScanResult:
-    """Scan every store of the config; record the scan and mark bad copies in the catalog."""
-    started = cat.now()
-    verification_id = f"all-{sortable_id()}"
-    result = scan(runtime, workers=workers)
-    with runtime.catalog.begin() as connection:
-        for copy in cat.list_copies(connection):
-            key = (copy.store, copy.recovery_point_id)
-            if copy.status == "present" and key not in result.with_manifest:
-                result.problems.append(
-                    Problem(
-                        copy.store,
-                        copy.recovery_point_id,
-                        MANIFEST_NAME,
-                        "missing",
-                        "recovery point in the catalog",
-                        "(absent from the store)",
-                    )
-                )
-        for problem in result.problems:
-            point_id = problem.recovery_point.rsplit("/", 1)[-1]
-            cat.mark_copy(connection, point_id, problem.store, "bad", reason=problem.describe())
-        connection.execute(
-            cat.verifications.insert().values(
-                id=verification_id,
-                kind="all",
-                started_at=started,
-                finished_at=cat.now(),
-                status="passed" if result.ok else "failed",
-                counted=False,
-                sample_points=result.points,
-                sample_bytes=result.bytes,
-                detail={
-                    "problems": [p.describe() for p in result.problems],
-                    "incomplete": result.incomplete,
-                },
-            )
-        )
-    for problem in result.problems:
-        logger.error("verify --all: %s", problem.describe())
-    logger.info(
-        "verify --all: %d recovery points, %d files, %d bytes, %d problem(s), "
-        "%d incomplete ignored",
-        result.points,
-        result.files,
-        result.bytes,
-        len(result.problems),
-        len(result.incomplete),
-    )
     return result

@@ -15,35 +15,35 @@ its host is in the inventory group `verification`.
 from __future__ import annotations
 
 import logging
-import posixpath
 import time
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-from orchestrator.actions.restore import load_manifest, run_restore
+from orchestrator.actions.bad_points import record_failures, report_failures
+from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point
+from orchestrator.actions.restore import restore_failures, run_restore
+from orchestrator.actions.restore_selection import MissingFile
 from orchestrator.actions.verify import check_listing
+from orchestrator.actions.verify_enclave import PURPOSE, enclave_site, wipe_enclave
 from orchestrator.actions.verify_evidence import (
     make_report,
     manifest_attachments,
 )
 from orchestrator.actions.verify_plan import build_plan
-from orchestrator.errors import CheckFailed, InputError
+from orchestrator.errors import CheckFailed
 from orchestrator.evidence.package import write_package
-from orchestrator.integrations.ansible import run_playbook
 from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch
 from orchestrator.model import catalog as cat
-from orchestrator.model.engines import spool_root
+from orchestrator.model.integrity import Failure
 from orchestrator.model.jobs import catalog_job
 from orchestrator.model.plan import PlanItem, SamplePlan, plan_dict
-from orchestrator.model.settings import Config, Site
+from orchestrator.model.settings import Site
 from orchestrator.runtime import Runtime
-from orchestrator.timefmt import iso_utc, sortable_id
+from orchestrator.timefmt import sortable_id
 
 logger = logging.getLogger(__name__)
-ENCLAVE_NAME = "verification"
-PURPOSE = "verify"
 
 
 @dataclass
@@ -98,61 +98,51 @@ class SampleOutcome:
         return [m for result in self.items for m in result.mismatches]
 
 
-def enclave_site(config: Config, source: str) -> Site:
-    """Return the verification enclave: the site named `verification`, else the only site of
-    role `vault`. Raise InputError if there is none, or if it is not a vault (a restore there
-    would overwrite live data)."""
-    named = [s for s in config.sites if s.name == ENCLAVE_NAME]
-    vaults = [s for s in config.sites if s.role == "vault"]
-    site = named[0] if named else vaults[0] if len(vaults) == 1 else None
-    if site is None:
-        raise InputError(
-            source,
-            [
-                "sites: expected a site named 'verification' with role "
-                "'vault' (the verification enclave, A14)"
-            ],
-        )
-    if site.role != "vault":
-        raise InputError(
-            source,
-            [
-                f"sites.{site.name}.role: expected 'vault' for the "
-                f"verification enclave, got {site.role!r}"
-            ],
-        )
-    return site
-
-
-def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Path]) -> ItemResult:
-    """Check one planned point from its planned store into the enclave; return the result.
-    Raise InfrastructureError when a host or the playbook fails (the check is aborted)."""
-    result = ItemResult(item)
-    store = runtime.store(item.store)
-    prefix = point_prefix(item.system, item.dataset, item.recovery_point)
+def _open_item(runtime: Runtime, item: PlanItem, result: ItemResult) -> OpenedPoint | None:
+    """Open and authenticate a planned point's manifest; None (and result failed) if not."""
     try:
-        manifest, digest = load_manifest(
-            runtime, store, item.system, item.dataset, item.recovery_point
+        return open_point(
+            runtime, runtime.store(item.store), item.system, item.dataset, item.recovery_point
         )
     except DigestMismatch as error:
         result.fail(MANIFEST_NAME, f"{error.expected} (catalog)", error.actual, "manifest")
-        return result
+    except Intruder as error:
+        result.fail(MANIFEST_NAME, "an authenticated manifest", error.reason, "manifest")
     except CheckFailed as error:
         result.fail(MANIFEST_NAME, "a valid manifest", str(error), "manifest")
-        return result
     except FileNotFoundError:
         result.fail(MANIFEST_NAME, "present", "(absent)", "missing")
+    return None
+
+
+def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Path]) -> ItemResult:
+    """Check one planned point from its planned store into the enclave; return the result
+    (every mismatch — digest, listing, fingerprint, invariant — is a result, never raised).
+    Raise InfrastructureError when a host or the playbook fails before the data is compared."""
+    result = ItemResult(item)
+    prefix = point_prefix(item.system, item.dataset, item.recovery_point)
+    opened = _open_item(runtime, item, result)
+    if opened is None:
         return result
-    result.manifest_sha256 = digest
+    store = runtime.store(item.store)
+    manifest, view = opened.manifest, opened.store
+    result.manifest_sha256 = opened.digest
     result.business_date, result.finished_at = manifest.business_date, manifest.finished_at
-    result.manifest_bytes = store.read_bytes(f"{prefix}/{MANIFEST_NAME}")
-    for problem in check_listing(
-        store, f"{item.system}/{item.dataset}/{item.recovery_point}", prefix, manifest
-    ):
+    result.manifest_bytes = opened.manifest_bytes
+    for drift in opened.drift:
+        logger.warning(
+            "verify: %s in %s: %s: %s (the version drctl wrote is read: %s)",
+            opened.label,
+            store.name,
+            drift.key,
+            drift.actual,
+            drift.expected,
+        )
+    for problem in check_listing(view, opened.label, prefix, manifest):
         result.fail(problem.file, problem.expected, problem.actual, problem.kind)
     for entry in manifest.files:
         key = f"{prefix}/data/{entry.path}"
-        if store.exists(key) and (size := store.size(key)) != entry.size:
+        if view.exists(key) and (size := view.size(key)) != entry.size:
             result.fail(
                 entry.path,
                 f"{entry.digest} ({entry.size} bytes)",
@@ -172,6 +162,9 @@ def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Pat
             purpose=PURPOSE,
             restore_mode="scratch",
         )
+    except MissingFile as error:
+        result.fail(error.path, error.expected, "(absent)", "missing")
+        return result
     except DigestMismatch as error:
         file = error.key.partition("/data/")[2] or error.key
         result.fail(file, error.expected, error.actual, "mismatch")
@@ -182,63 +175,11 @@ def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Pat
     events.append(outcome.events_path)
     restored = outcome.datasets[0]
     result.fingerprint = "equal" if not restored.differences else "different"
-    for difference in restored.differences:
-        name, _, detail = difference.partition(": ")
-        result.fail(f"(fingerprint) {name}", "the source fingerprint", detail, "fingerprint")
-    for name, count in restored.invariant_violations.items():
-        if count:
-            result.fail(f"(invariant) {name}", "no violating rows", f"{count} rows", "invariant")
+    for failure in restore_failures(
+        opened, item.store, restored.fingerprint, restored.invariant_violations
+    ):
+        result.fail(failure.file, failure.expected, failure.actual, failure.kind)
     return result
-
-
-def wipe_enclave(
-    runtime: Runtime, enclave: Site, plan: SamplePlan, events: list[Path]
-) -> dict[str, Any]:
-    """Remove everything the check restored into the enclave; return the wipe record."""
-    config = runtime.config.model
-    paths: list[str] = []
-    databases: list[str] = []
-    for system_name in sorted({item.system for item in plan.items}):
-        system = config.system(system_name)
-        for dataset in system.datasets:
-            if dataset.path:
-                top = PurePosixPath(dataset.path).parts[0]
-                paths.append(posixpath.join(enclave.data_root, top))
-            else:
-                databases.append(f"{system_name}/{dataset.name}")
-        paths.append(spool_root(enclave, PURPOSE, system_name))
-    paths = sorted(set(paths))
-    started = time.time()
-    run = run_playbook(
-        "wipe.yml",
-        inventory=runtime.config.inventory,
-        extravars={
-            "dr_host": enclave.host,
-            "dr_paths": paths,
-            "dr_purpose": "verification-enclave",
-        },
-        ident=f"verify-wipe-{enclave.name}-{time.time_ns()}",
-        work_dir=runtime.work_dir,
-        limit=enclave.host,
-    )
-    events.append(run.events_path)
-    record: dict[str, Any] = {
-        "site": enclave.name,
-        "host": enclave.host,
-        "paths": paths,
-        "started_at": iso_utc(started),
-        "finished_at": iso_utc(time.time()),
-        "result": "wiped" if run.ok else "failed",
-    }
-    if run.ok:
-        detail = run.result(enclave.host, "wipe:verification-enclave")
-        record["removed"] = list(detail.get("removed", []))
-        record["remaining"] = list(detail.get("remaining", []))
-    else:
-        record["error"] = "; ".join(run.failures or [run.status])
-    if databases:
-        record["databases_not_covered"] = databases
-    return record
 
 
 def run_verify_sample(runtime: Runtime, seed: int | str | None = None) -> SampleOutcome:
@@ -298,7 +239,7 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
                 result.status,
             )
     except BaseException as error:
-        wipe = wipe_enclave(runtime, enclave, plan, events)
+        wipe = wipe_enclave(runtime, enclave, {item.system for item in plan.items}, events)
         with runtime.catalog.begin() as connection:
             connection.execute(
                 cat.verifications.update()
@@ -306,11 +247,17 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
                 .values(
                     status="aborted",
                     finished_at=time.time(),
-                    detail={"plan": plan_dict(plan), "wipe": wipe, "error": str(error)},
+                    detail={
+                        "plan": plan_dict(plan),
+                        "wipe": wipe,
+                        "error": str(error),
+                        "mismatches": [m for r in results for m in r.mismatches],
+                    },
                 )
             )
+        _report_before_abort(runtime, verification_id, results, error)
         raise
-    wipe = wipe_enclave(runtime, enclave, plan, events)
+    wipe = wipe_enclave(runtime, enclave, {item.system for item in plan.items}, events)
     outcome = SampleOutcome(verification_id, plan, results, counted=plan.meets_bars, wipe=wipe)
     finished = time.time()
     _record_items(runtime, outcome)
@@ -327,6 +274,14 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     )
     outcome.evidence_path = package.path
     outcome.evidence_manifest_sha256 = package.manifest_sha256
+    # Every mismatch marks its point and copy bad for good, with this check's evidence.
+    record_failures(
+        runtime,
+        item_failures(results),
+        detected_by=f"verify {verification_id}",
+        package=package,
+        at=finished,
+    )
     with runtime.catalog.begin() as connection:
         connection.execute(
             cat.verifications.update()
@@ -353,6 +308,42 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     return outcome
 
 
+def item_failures(results: list[ItemResult]) -> list[Failure]:
+    """Return the failures of checked items, one per mismatch."""
+    return [
+        Failure(
+            m["recovery_point"],
+            m["system"],
+            m["dataset"],
+            m["store"],
+            m["file"],
+            m["kind"],
+            m["expected"],
+            m["actual"],
+        )
+        for result in results
+        for m in result.mismatches
+    ]
+
+
+def _report_before_abort(
+    runtime: Runtime, verification_id: str, results: list[ItemResult], error: BaseException
+) -> None:
+    """A check aborted by a fault after it had already found mismatches: those are still
+    failed checks (exit 1, points bad, evidence); a fault before any mismatch stays exit 3."""
+    failures = item_failures(results)
+    if not failures or not isinstance(error, Exception):
+        return
+    package = report_failures(
+        runtime, failures, detected_by=f"verify {verification_id} (aborted: {error})"
+    )
+    raise CheckFailed(
+        f"validity check {verification_id} aborted ({error}) after finding "
+        f"{len(failures)} mismatch(es); the points are marked bad; evidence: "
+        f"{package.path if package else '(none)'}"
+    ) from error
+
+
 def _record_items(runtime: Runtime, outcome: SampleOutcome) -> None:
     with runtime.catalog.begin() as connection:
         for result in outcome.items:
@@ -376,14 +367,4 @@ def _record_items(runtime: Runtime, outcome: SampleOutcome) -> None:
             if result.status == "passed":
                 cat.mark_recovery_point(
                     connection, item.recovery_point, last_verified_at=result.checked_at
-                )
-            else:
-                cat.mark_recovery_point(connection, item.recovery_point, status="bad")
-                cat.mark_copy(
-                    connection,
-                    item.recovery_point,
-                    item.store,
-                    "bad",
-                    reason=f"verification {outcome.verification_id}: "
-                    + "; ".join(f"{m['file']}: {m['kind']}" for m in result.mismatches),
                 )

@@ -16,6 +16,7 @@ GROUPS = {
     "evidence": "evidence packages",
     "calendar": "the PRC statutory working-day calendar",
     "plan": "plan checks",
+    "keys": "the manifest signing key",
 }
 
 COMMANDS: tuple[Command, ...] = (
@@ -33,11 +34,14 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "verify",
-        "restore sampling (≥10 %%) or --all integrity scan",
+        "restore sampling (≥10 %%), --all integrity scan, or --recheck after a bad point",
         verify.verify,
         verify.add_arguments,
     ),
     Command("drill run", "run a drill scenario", drill.run, drill.add_arguments),
+    Command(
+        "keys create", "create the key that signs recovery-point manifests", evidence.create_key
+    ),
     Command(
         "metrics",
         "serve /metrics from the catalog",

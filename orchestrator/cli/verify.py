@@ -1,11 +1,13 @@
-"""`drctl verify`: the sampled validity check (or its plan), or `--all`, the integrity scan."""
+"""`drctl verify`: the sampled validity check (or its plan), `--all`, the integrity scan, or
+`--recheck`, the re-check after remediation (A5)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from orchestrator.actions.verify import ScanResult, run_verify_all
+from orchestrator.actions import verify_all as integrity_scan
+from orchestrator.actions import verify_recheck
 from orchestrator.actions.verify_evidence import describe_outcome, outcome_dict
 from orchestrator.actions.verify_plan import build_plan
 from orchestrator.actions.verify_sample import run_verify_sample
@@ -18,10 +20,17 @@ from orchestrator.runtime import open_runtime
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true", help="check every digest of every point")
     parser.add_argument("--plan", action="store_true", help="print the sample plan only")
+    parser.add_argument(
+        "--recheck",
+        action="store_true",
+        help="re-check datasets with bad points: verify a newer good point (A5)",
+    )
     parser.add_argument("--seed", type=int)
 
 
 def verify(call: Call) -> int:
+    if call.args.recheck:
+        return recheck(call)
     if call.args.all:
         return verify_all(call)
     site = call.site()
@@ -36,31 +45,22 @@ def verify(call: Call) -> int:
 
 
 def verify_all(call: Call) -> int:
+    """`drctl verify --all`: exit 3 only when no store could be scanned; 1 when anything is
+    bad, open, an intruder, drifted or unreachable."""
     with open_runtime(call.site(), progress=sys.stderr.isatty()) as runtime:
-        result = run_verify_all(runtime)
-    call.out.emit(scan_dict(result), describe_scan(result))
-    return ExitCode.OK if result.ok else ExitCode.CHECK_FAILED
+        outcome = integrity_scan.run_verify_all(runtime)
+    data, text = integrity_scan.describe(outcome)
+    call.out.emit(data, text)
+    return int(outcome.exit_code)
 
 
-def scan_dict(result: ScanResult) -> dict[str, object]:
-    return {
-        "ok": result.ok,
-        "recovery_points": result.points,
-        "files": result.files,
-        "bytes": result.bytes,
-        "incomplete_ignored": result.incomplete,
-        "problems": [problem.__dict__ for problem in result.problems],
-    }
-
-
-def describe_scan(result: ScanResult) -> str:
-    lines = [f"MISMATCH {problem.describe()}" for problem in result.problems]
-    lines += [f"incomplete (no manifest, ignored): {item}" for item in result.incomplete]
-    lines.append(
-        f"summary: {result.points} recovery points, {result.files} files, "
-        f"{result.bytes} bytes checked, {len(result.problems)} problem(s)"
-    )
-    return "\n".join(lines)
+def recheck(call: Call) -> int:
+    """`drctl verify --recheck`: exit 0 when every open incident was closed."""
+    with open_runtime(call.site(), progress=sys.stderr.isatty()) as runtime:
+        outcome = verify_recheck.run_recheck(runtime)
+    data, text = verify_recheck.describe(outcome)
+    call.out.emit(data, text)
+    return int(outcome.exit_code)
 
 
 def describe_plan(plan: SamplePlan) -> str:

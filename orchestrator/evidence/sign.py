@@ -8,6 +8,7 @@ processes racing to create it end up sharing one. The public half travels in eve
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import os
@@ -59,6 +60,17 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
+def create_signing_key(path: Path) -> Ed25519PrivateKey:
+    """Given a path with no file, create a new key there (mode 0600) and return it.
+
+    Raise FileExistsError if the path already holds a file: a key is never replaced silently.
+    """
+    if path.exists():
+        raise FileExistsError(f"{path}: a key already exists; it is never replaced")
+    _create_signing_key(path)
+    return load_signing_key(path)
+
+
 def _create_signing_key(path: Path) -> None:
     """Given a path with no file, write a fresh key there atomically (temp file, then link)."""
     directory = path.parent
@@ -108,6 +120,24 @@ def public_key_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
         encoding=serialization.Encoding.PEM,
         format=serialization.PublicFormat.SubjectPublicKeyInfo,
     )
+
+
+def public_key_line(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    """Given a key, return its public key as one line: base64 DER SubjectPublicKeyInfo (the
+    body of the PEM), as pinned in dr.yml."""
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    der = public.public_bytes(
+        encoding=serialization.Encoding.DER,
+        format=serialization.PublicFormat.SubjectPublicKeyInfo,
+    )
+    return base64.b64encode(der).decode("ascii")
+
+
+def load_public_key_line(line: str, source: str = "public key") -> Ed25519PublicKey:
+    """Given a public key line (see public_key_line), return the key; ValueError if not one."""
+    body = "\n".join(line[i : i + 64] for i in range(0, len(line), 64))
+    pem = f"-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n"
+    return load_public_key_pem(pem.encode("ascii"), source)
 
 
 def load_public_key_pem(pem: bytes, source: str = "public key") -> Ed25519PublicKey:

@@ -117,6 +117,43 @@ verification_items = Table(
     Column("detail", JSON),
 )
 
+# A digest, fingerprint or invariant mismatch found in a recovery point (docs/verification.md
+# "Bad points"). Rows are never deleted: the point stays bad for good; `resolved_*` is set when
+# a newer good point of the dataset passed `drctl verify --recheck` (requirements.md A5).
+integrity_failures = Table(
+    "integrity_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("recovery_point_id", String(64), nullable=False, index=True),
+    Column("system", String(64), nullable=False),
+    Column("dataset", String(64), nullable=False),
+    Column("store", String(64), nullable=False),
+    Column("file", String(1000), nullable=False),  # path under data/, manifest.json, (table) t
+    Column("kind", String(32), nullable=False),
+    Column("expected", String(2000), nullable=False),
+    Column("actual", String(2000), nullable=False),
+    Column("detected_at", Float, nullable=False),
+    Column("detected_by", String(200), nullable=False),  # e.g. verify-all:<id>, restore:<purpose>
+    Column("evidence_path", String(1000)),
+    Column("evidence_manifest_sha256", String(64)),
+    Column("resolved_at", Float),
+    Column("resolved_by", String(200)),
+)
+
+# The S3 object version drctl wrote for each key of a recovery point in each store: verify and
+# restore read that version, whatever was put or deleted over the key later (docs/stores.md).
+object_versions = Table(
+    "object_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("recovery_point_id", String(64), nullable=False, index=True),
+    Column("store", String(64), nullable=False),
+    Column("key", String(1000), nullable=False),
+    Column("version_id", String(1024), nullable=False),
+    Column("recorded_at", Float, nullable=False),
+    UniqueConstraint("store", "key", name="uq_object_version_store_key"),
+)
+
 drills = Table(
     "drills",
     metadata,

@@ -241,3 +241,36 @@ def compare_fingerprints(expected: Mapping[str, Any], actual: Mapping[str, Any])
             ]
             differences.append(f"{name}: " + ", ".join(parts))
     return differences
+
+
+@dataclass(frozen=True)
+class FingerprintDifference:
+    """One table (or tree) whose restored fingerprint differs from the source's: its name and
+    both values, digest first (`<digest> (rows 40)`), or `(absent)`."""
+
+    name: str
+    expected: str
+    actual: str
+
+
+def _describe_object(value: Mapping[str, Any] | None) -> str:
+    if value is None:
+        return "(absent)"
+    rest = ", ".join(f"{key} {value[key]}" for key in sorted(value) if key != "digest")
+    return f"{value.get('digest', '(no digest)')} ({rest})" if rest else str(value.get("digest"))
+
+
+def fingerprint_differences(
+    expected: Mapping[str, Any], actual: Mapping[str, Any]
+) -> list[FingerprintDifference]:
+    """Given the source's and the restored fingerprint, return each differing table or tree
+    with both digests (and counts), by name; empty when they are equal."""
+    want_all = expected.get("objects", {})
+    got_all = actual.get("objects", {})
+    return [
+        FingerprintDifference(
+            name, _describe_object(want_all.get(name)), _describe_object(got_all.get(name))
+        )
+        for name in sorted(set(want_all) | set(got_all))
+        if want_all.get(name) != got_all.get(name)
+    ]

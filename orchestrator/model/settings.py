@@ -11,7 +11,7 @@ import datetime
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -20,6 +20,8 @@ from orchestrator.topology import duplicate_problems
 ENGINES = ("files", "sqlite", "postgresql", "mariadb")
 CATEGORIES = ("programs", "customer_data", "configuration", "logs", "audit", "accounting_changes")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+# An ed25519 public key as base64 DER SubjectPublicKeyInfo: the body of its PEM, one line.
+PUBLIC_KEY_PATTERN = r"^MCowBQYDK2VwAyEA[A-Za-z0-9+/]{43}=$"
 
 
 class _Model(BaseModel):
@@ -138,6 +140,25 @@ class Evidence(_Model):
     )
 
 
+class ManifestSigning(_Model):
+    """The site's ed25519 key that signs every recovery-point manifest drctl writes
+    (`manifest.json.sig` beside `manifest.json`), and the public keys trusted to have signed
+    one. Created by `drctl keys create`; docs/verification.md §10."""
+
+    key: str = Field(
+        default="keys/manifest-ed25519.pem",
+        description="Private key (PEM PKCS#8, mode 0600) that signs new manifests",
+    )
+    public_key: str | None = Field(
+        default=None,
+        pattern=PUBLIC_KEY_PATTERN,
+        description="The pinned public key: base64 DER SubjectPublicKeyInfo (MCowBQYDK2VwAyEA…)",
+    )
+    retired_public_keys: Sequence[Annotated[str, Field(pattern=PUBLIC_KEY_PATTERN)]] = Field(
+        default=(), description="Earlier public keys still trusted for points they signed"
+    )
+
+
 class Verification(_Model):
     offsite_share: float = Field(default=0.3, ge=0, le=1, description="Share read from off-site")
     population: Literal["in_rotation", "since_last_check"] = "in_rotation"
@@ -197,6 +218,9 @@ class Config(_Model):
     calendar: Calendar = Field(default_factory=Calendar)
     evidence: Evidence = Field(default_factory=Evidence)
     verification: Verification = Field(default_factory=Verification)
+    manifest_signing: ManifestSigning | None = Field(
+        default=None, description="Sign recovery-point manifests with the site's key"
+    )
     sites: Sequence[Site] = Field(min_length=2)
     stores: Sequence[Store] = Field(min_length=1)
     systems: Sequence[System] = Field(min_length=1)

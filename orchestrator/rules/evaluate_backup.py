@@ -155,7 +155,12 @@ def evaluate_rotation(ctx: Context) -> list[Finding]:
     for system, name in ctx.datasets():
         subject = f"{system.name}/{name}"
         points = ctx.points_of(system.name, name)
-        if not points:
+        bad = [
+            f
+            for f in ctx.snapshot.failures
+            if (f.system, f.dataset) == (system.name, name) and f.open_at(ctx.at_ts)
+        ]
+        if not points and not bad:
             findings.append(
                 ctx.finding(
                     ROTATION,
@@ -195,9 +200,23 @@ def evaluate_rotation(ctx: Context) -> list[Finding]:
                 if c.written_at > ctx.at_ts - min_days * DAY_SECONDS
                 and by_id[c.recovery_point_id].business_date not in kept
             ]
+        bad_points = sorted({f.recovery_point_id for f in bad})
         measured = "; ".join(parts) + f"; {len(early)} early deletion(s)"
-        evidence = "catalog copies (status, written_at, deleted_at, delete_reason)"
-        if early:
+        measured += f"; {len(bad_points)} bad recovery point(s) open"
+        evidence = (
+            "catalog copies (status, written_at, deleted_at, delete_reason) and integrity_failures"
+        )
+        if bad:
+            listing = ", ".join(
+                f"{f.recovery_point_id}@{f.store} {f.file}: {f.kind}" for f in bad[:5]
+            ) + (" …" if len(bad) > 5 else "")
+            status, reason = (
+                Status.NON_COMPLIANT,
+                f"stored recovery point(s) no longer match what was written (写保护 broken or "
+                f"media damaged): {listing}; bad for good, open until a newer point passes "
+                "`drctl verify --recheck`",
+            )
+        elif early:
             listing = ", ".join(
                 f"{c.recovery_point_id}@{c.store} after {days(c.deleted_at - c.written_at)}"
                 for c in early

@@ -113,6 +113,27 @@ class JobRow:
 
 
 @dataclass(frozen=True)
+class FailureRow:
+    """One integrity failure of a recovery point (model/integrity.py); open while resolved_at
+    is None."""
+
+    recovery_point_id: str
+    system: str
+    dataset: str
+    store: str
+    file: str
+    kind: str
+    detected_at: float
+    resolved_at: float | None = None
+
+    def open_at(self, moment: float) -> bool:
+        """Given a time, return whether the failure was known and not yet resolved then."""
+        return self.detected_at <= moment and (
+            self.resolved_at is None or self.resolved_at > moment
+        )
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """The catalog as read at `taken_at` (UTC epoch seconds), rows ordered by time."""
 
@@ -122,6 +143,7 @@ class Snapshot:
     verifications: tuple[VerificationRow, ...] = ()
     drills: tuple[DrillRow, ...] = ()
     jobs: tuple[JobRow, ...] = ()
+    failures: tuple[FailureRow, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def copies_by_point(self) -> dict[str, list[CopyRow]]:
@@ -178,8 +200,32 @@ def read_catalog(catalog: Catalog) -> Snapshot:
             )
             for row in connection.execute(select(cat.jobs).order_by(cat.jobs.c.id))
         )
+        failures = tuple(
+            FailureRow(
+                row.recovery_point_id,
+                row.system,
+                row.dataset,
+                row.store,
+                row.file,
+                row.kind,
+                row.detected_at,
+                row.resolved_at,
+            )
+            for row in connection.execute(
+                select(cat.integrity_failures).order_by(cat.integrity_failures.c.detected_at)
+            )
+        )
         extra = {name: loader(connection) for name, loader in _EXTRA_PARTS.items()}
-    return Snapshot(taken_at, points, copies, verifications, drills, jobs, MappingProxyType(extra))
+    return Snapshot(
+        taken_at,
+        points,
+        copies,
+        verifications,
+        drills,
+        jobs,
+        failures,
+        MappingProxyType(extra),
+    )
 
 
 def _point(row: Any) -> PointRow:

@@ -8,7 +8,10 @@ dr_pgsql/dr_mysql) and calls run_database_module(engine); everything else is the
 - dump: the engine's dump; the fingerprint is also written to I(fingerprint_file).
 - restore: into a new scratch database first, fingerprinted and compared with
   I(fingerprint_file); with mode=scratch the scratch database is dropped; with mode=replace
-  the engine puts it in place (renamed, or the target reloaded and checked again).
+  the engine puts it in place (renamed, or the target reloaded and checked again) only when it
+  matched. A mismatch is a result, not a task failure: dr_result says matched false, lists
+  the differences and whether anything was put in place, so the orchestrator can tell a
+  failed check (exit 1) from a host or server that failed (exit 3).
 - fingerprint: the live database in one snapshot (exists false when there is none).
 - destroy: the live database dropped on purpose (a drill's disaster), then proven absent.
 """
@@ -85,7 +88,8 @@ def read_json(path):
 
 def restore(engine, target, params):
     """Restore params["src"] as described in the module docstring; return (fingerprint,
-    invariant counts, whether it was checked against the backup's fingerprint)."""
+    invariant counts, whether it was checked against the backup's fingerprint, the
+    differences found, whether the restored database was put in place)."""
     expected = read_json(params["fingerprint_file"])
     database = params["database"]
     algorithm, invariants = params["algorithm"], params["invariants"]
@@ -95,26 +99,18 @@ def restore(engine, target, params):
         engine.load(target, params["src"], scratch)
         result, counts = engine.fingerprint(target, scratch, algorithm, invariants)
         differences = compare_fingerprints(expected, result) if expected is not None else []
-        if differences:
-            raise SqlError(
-                "restored database %s does not match the fingerprint taken at "
-                "backup time, %s left untouched: %s" % (scratch, database, "; ".join(differences))
-            )
-        if params["mode"] == "replace":
+        placed = False
+        if params["mode"] == "replace" and not differences:
+            placed = True
             if engine.put_in_place(target, params["src"], scratch, database):
                 scratch = None
             else:
                 result, counts = engine.fingerprint(target, database, algorithm, invariants)
                 differences = compare_fingerprints(expected or result, result)
-                if differences:
-                    raise SqlError(
-                        "database %s after loading differs from the fingerprint "
-                        "taken at backup time: %s" % (database, "; ".join(differences))
-                    )
     finally:
         if scratch is not None:
             engine.drop_database(target, scratch)
-    return result, counts, expected is not None
+    return result, counts, expected is not None, differences, placed
 
 
 def destroy(engine, target, params):
@@ -162,8 +158,14 @@ def run_action(module, engine, target):
                 msg="restore of %s: dump %s is not in the spool"
                 % (params["dataset"], params["src"])
             )
-        result, counts, checked = restore(engine, target, params)
-        extra = {"mode": params["mode"], "checked_on_host": checked}
+        result, counts, checked, differences, placed = restore(engine, target, params)
+        extra = {
+            "mode": params["mode"],
+            "checked_on_host": checked,
+            "matched": not differences,
+            "differences": differences,
+            "placed": placed,
+        }
     elif action == "destroy":
         return destroy(engine, target, params)
     else:

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from orchestrator.actions import verify
 from orchestrator.cli import main
+from orchestrator.evidence import sign
 from orchestrator.model import manifest as manifest_module
 from orchestrator.model.manifest import FileEntry, Manifest, serialise_manifest
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
+from tests.fixtures.signing import pin_manifest_key, sign_manifest_file
 
 CHUNK = 1 << 20
 
 
-def write_point(store: Path, point: str, algorithm: str, files: dict[str, bytes]) -> None:
+def write_point(
+    store: Path, point: str, algorithm: str, files: dict[str, bytes], key: Ed25519PrivateKey
+) -> None:
+    """Write a point as drctl does: data, then the manifest signed with the site's key."""
     root = store / "sys" / "files" / point
     entries = []
     for name, data in files.items():
@@ -48,6 +56,7 @@ def write_point(store: Path, point: str, algorithm: str, files: dict[str, bytes]
         tuple(entries),
     )
     (root / "manifest.json").write_bytes(serialise_manifest(manifest))
+    sign_manifest_file(key, root / "manifest.json")
 
 
 @pytest.fixture()
@@ -55,16 +64,6 @@ def store_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path,
     monkeypatch.setattr(manifest_module, "CHUNK_BYTES", CHUNK)
     monkeypatch.setattr(verify, "CHUNK_BYTES", CHUNK)
     store = tmp_path / "store"
-    rng = os.urandom
-    write_point(
-        store,
-        "20260101T000000Z-000001",
-        "sha256",
-        {"big.bin": rng(5 * CHUNK + 123), "small/a.txt": b"hello\n"},
-    )
-    write_point(
-        store, "20260101T000000Z-000002", "sm3", {"ledger.dump": rng(3 * CHUNK), "empty": b""}
-    )
     (store / "sys" / "files" / "20260102T000000Z-000003" / "data").mkdir(parents=True)
     (tmp_path / "inventory.ini").write_text("[production]\nhost ansible_connection=local\n")
     (tmp_path / "off").mkdir()
@@ -109,6 +108,22 @@ def store_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path,
     }
     path = tmp_path / "dr.yml"
     path.write_text(yaml.safe_dump(config))
+    key = pin_manifest_key(path)
+    rng = os.urandom
+    write_point(
+        store,
+        "20260101T000000Z-000001",
+        "sha256",
+        {"big.bin": rng(5 * CHUNK + 123), "small/a.txt": b"hello\n"},
+        key,
+    )
+    write_point(
+        store,
+        "20260101T000000Z-000002",
+        "sm3",
+        {"ledger.dump": rng(3 * CHUNK), "empty": b""},
+        key,
+    )
     return path, store
 
 
@@ -151,3 +166,41 @@ def test_a_flipped_byte_in_an_sm3_point_fails_the_cli(
     out = capsys.readouterr().out
     assert code == 1
     assert "MISMATCH primary: sys/files/20260101T000000Z-000002: ledger.dump: mismatch" in out
+
+
+def test_points_not_signed_by_the_pinned_key_are_intruders(
+    store_config: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, store = store_config
+    # Someone with write access copies a good point under a later id: consistent manifest and
+    # digests, the original signature (which does not cover the new bytes) ...
+    real = store / "sys" / "files" / "20260101T000000Z-000001"
+    copied = store / "sys" / "files" / "20260301T000000Z-0000aa"
+    shutil.copytree(real, copied)
+    manifest = copied / "manifest.json"
+    manifest.write_text(manifest.read_text().replace(real.name, copied.name))
+    # ... or writes a fresh point and signs it with a key of their own.
+    stranger = Ed25519PrivateKey.generate()
+    write_point(store, "20260302T000000Z-0000bb", "sha256", {"x.bin": b"planted"}, stranger)
+    code = main(["-c", str(path), "--json", "verify", "--all"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 1
+    intruders = {(p["recovery_point"], p["kind"]) for p in result["problems"]}
+    assert intruders == {
+        ("sys/files/20260301T000000Z-0000aa", "intruder"),
+        ("sys/files/20260302T000000Z-0000bb", "intruder"),
+    }
+    assert result["recovery_points"] == 2  # only the two authenticated points were read
+
+
+def test_an_unpinned_or_foreign_signing_key_refuses_to_back_up(
+    store_config: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _store = store_config
+    config = yaml.safe_load(path.read_text())
+    config["manifest_signing"]["public_key"] = sign.public_key_line(Ed25519PrivateKey.generate())
+    path.write_text(yaml.safe_dump(config))
+    assert main(["-c", str(path), "backup"]) == 2
+    assert "is not the pinned public_key" in capsys.readouterr().err
+    assert main(["-c", str(path), "keys", "create"]) == 2  # never replaces a key
+    assert "never replaced" in capsys.readouterr().err

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from orchestrator.model.settings import Config
 from orchestrator.rules.evaluate import evaluate_all
+from orchestrator.rules.snapshot import FailureRow, PointRow
 from orchestrator.rules.status import Status
 from tests.fixtures.catalog_rows import (
     CALENDAR,
@@ -152,6 +153,53 @@ def test_rotation_lost_generation_is_partial_and_no_points_is_unknown() -> None:
     at = local(date(2024, 3, 3), 22)
     assert one("backup.rotation", snapshot(points, rows), at, LEDGER).status is Status.PARTIAL
     assert one("backup.rotation", snapshot(), at, LEDGER).status is Status.UNKNOWN
+
+
+def _failure(p: PointRow, detected: float, resolved: float | None = None) -> FailureRow:
+    return FailureRow(
+        p.id, p.system, p.dataset, "offsite", "ledger.db", "mismatch", detected, resolved
+    )
+
+
+def test_rotation_open_bad_point_is_non_compliant_until_resolved() -> None:
+    points = daily_points("ledger", date(2024, 3, 1), 3)
+    bad = replace(points[1], status="bad")
+    rows = [c for p in points for c in copies(p, offsite="bad" if p is points[1] else "present")]
+    detected = local(date(2024, 3, 3), 9).timestamp()
+    resolved = local(date(2024, 3, 4), 9).timestamp()
+    catalog = replace(
+        snapshot([points[0], bad, points[2]], rows), failures=(_failure(bad, detected, resolved),)
+    )
+    before = one("backup.rotation", catalog, local(date(2024, 3, 3), 8), LEDGER)
+    during = one("backup.rotation", catalog, local(date(2024, 3, 3), 22), LEDGER)
+    after = one("backup.rotation", catalog, local(date(2024, 3, 4), 22), LEDGER)
+    assert before.status is not Status.NON_COMPLIANT
+    assert during.status is Status.NON_COMPLIANT
+    assert f"{bad.id}@offsite ledger.db: mismatch" in during.reason
+    assert "1 bad recovery point(s) open" in during.measured
+    assert after.status is not Status.NON_COMPLIANT
+    assert "0 bad recovery point(s) open" in after.measured
+
+
+def test_rotation_only_point_bad_is_non_compliant_not_unknown() -> None:
+    bad = replace(point("ledger", date(2024, 3, 1)), status="bad")
+    catalog = replace(snapshot([bad]), failures=(_failure(bad, bad.finished_at + 60),))
+    finding = one("backup.rotation", catalog, local(date(2024, 3, 2), 22), LEDGER)
+    assert finding.status is Status.NON_COMPLIANT
+
+
+def test_full_interval_a_bad_newest_point_does_not_count() -> None:
+    # Thursday's point is good; Friday's is bad: on Friday night the last backup is Thursday's.
+    good = point("ledger", date(2024, 3, 7))
+    bad = replace(point("ledger", date(2024, 3, 8)), status="bad")
+    at = local(date(2024, 3, 11), 22)  # Monday: one working day after Friday, two after Thursday
+    finding = one("backup.full_interval", snapshot([good, bad]), at, LEDGER)
+    assert finding.status is Status.NON_COMPLIANT
+    assert "since business date 2024-03-07" in finding.measured
+    counted = one(
+        "backup.full_interval", snapshot([good, replace(bad, status="complete")]), at, LEDGER
+    )
+    assert counted.status is Status.COMPLIANT
 
 
 # -- offsite.copy ------------------------------------------------------------------------------

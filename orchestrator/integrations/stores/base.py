@@ -34,6 +34,10 @@ class Store(Protocol):
     def open_read(self, key: str) -> AbstractContextManager[BinaryIO]:
         """Open key for streaming reads."""
 
+    def written_version(self, key: str) -> str | None:
+        """Return the store's version id of this process's last write of key (S3 with
+        versioning), or None where the store keeps no versions."""
+
     def read_bytes(self, key: str) -> bytes:
         """Return the whole (small) object at key."""
 

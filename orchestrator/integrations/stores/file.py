@@ -67,6 +67,9 @@ class FileStore:
         finally:
             temporary.unlink(missing_ok=True)
 
+    def written_version(self, key: str) -> str | None:
+        return None  # a directory keeps no versions
+
     def open_read(self, key: str) -> AbstractContextManager[BinaryIO]:
         return open(self._path(key), "rb")  # noqa: SIM115 - the caller closes it
 

@@ -8,7 +8,10 @@
 * On a bucket with Object Lock every object gets COMPLIANCE retention until written + the
   rotation period (backup.rotation, 260号 第七条), or the bucket's default if longer: nobody,
   drctl included, can delete or shorten it early; refusals raise RetentionLocked.
-* Versioned buckets: listings and reads see current versions only; delete markers hide keys.
+* Versioned buckets: listings see current versions only; delete markers hide keys. The
+  version id S3 gives each write is kept (`written_version`) so the catalog can record it, and
+  reads can ask for that version (`open_read(key, version_id=...)`): verify and restore read
+  the version drctl wrote, whatever was put or deleted over it later (stores/s3_versions.py).
 * Credentials come from the standard AWS chain (environment, profile); never logged.
 """
 
@@ -115,6 +118,7 @@ class S3Store:
         self.part_bytes = part_bytes
         self.copy_object_max_bytes = 5 << 30
         self.written_checksums: dict[str, str] = {}
+        self.written_versions: dict[str, str] = {}
         self._lock: tuple[bool, float] | None = None
 
     # --- plumbing --------------------------------------------------------------------------
@@ -247,6 +251,7 @@ class S3Store:
             if reported is not None and reported != expected:
                 raise DigestMismatch(f"{self.name}:{key}", expected, reported, "S3 checksum")
             self.written_checksums[key] = expected
+            self.note_version(key, response)
         else:
             self._write_multipart(key, chunks, size=size, sha256=sha256, part_bytes=part_bytes)
         self._check_written(key, size=size, sha256=sha256)
@@ -321,7 +326,20 @@ class S3Store:
         if reported is not None and reported.split("-")[0] != expected.split("-")[0]:
             raise DigestMismatch(f"{self.name}:{key}", expected, reported, "S3 composite checksum")
         self.written_checksums[key] = expected
+        self.note_version(key, done)
         logger.debug("store %s: %s in %d parts", self.name, key, len(parts))
+
+    def note_version(self, key: str, response: Mapping[str, Any]) -> None:
+        """Keep the version id S3 answered a write of key with (none without versioning)."""
+        version = response.get("VersionId")
+        if version and version != "null":
+            self.written_versions[key] = str(version)
+        else:
+            self.written_versions.pop(key, None)
+
+    def written_version(self, key: str) -> str | None:
+        """Return the version id of this process's last write of key, or None."""
+        return self.written_versions.get(key)
 
     def _abort(self, key: str, upload_id: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -342,7 +360,7 @@ class S3Store:
     def _check_written(self, key: str, *, size: int, sha256: str) -> None:
         """Check what S3 now holds at key (size, digest metadata, checksum) and make sure its
         retention reaches LastModified + rotation (extending it when the write took long)."""
-        head = self.head(key)
+        head = self.head(key, self.written_version(key))
         stored = head.get("ChecksumSHA256")
         wanted = {hex_to_b64(sha256), self.written_checksums.get(key)}
         problems = []
@@ -372,10 +390,13 @@ class S3Store:
                     Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until},
                 )
 
-    def open_read(self, key: str) -> AbstractContextManager[BinaryIO]:
+    def open_read(
+        self, key: str, version_id: str | None = None
+    ) -> AbstractContextManager[BinaryIO]:
+        extra = {"VersionId": version_id} if version_id else {}
         with self.errors(key):
             response = self.client.get_object(
-                Bucket=self.bucket, Key=self.object_key(key), ChecksumMode="ENABLED"
+                Bucket=self.bucket, Key=self.object_key(key), ChecksumMode="ENABLED", **extra
             )
         return cast(
             AbstractContextManager[BinaryIO], ResponseBody(response["Body"], f"{self.name}:{key}")
@@ -385,15 +406,19 @@ class S3Store:
         with self.open_read(key) as handle:
             return handle.read()
 
-    def read_range(self, key: str, offset: int, length: int) -> bytes:
-        """Return `length` bytes of key starting at offset (one ranged GET)."""
+    def read_range(
+        self, key: str, offset: int, length: int, version_id: str | None = None
+    ) -> bytes:
+        """Return `length` bytes of key (or of one version) from offset (one ranged GET)."""
         if length <= 0:
             return b""
+        extra = {"VersionId": version_id} if version_id else {}
         with self.errors(key):
             response = self.client.get_object(
                 Bucket=self.bucket,
                 Key=self.object_key(key),
                 Range=f"bytes={offset}-{offset + length - 1}",
+                **extra,
             )
         with ResponseBody(response["Body"], f"{self.name}:{key}") as body:
             return body.read()

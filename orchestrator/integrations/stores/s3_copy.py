@@ -16,6 +16,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.integrations.stores.s3 import METADATA_DIGEST
+from orchestrator.integrations.stores.s3_versions import pin
 from orchestrator.integrations.stores.s3_wire import composite_checksum, hex_to_b64, same_checksum
 from orchestrator.integrations.stores.sampling import compare_sampled_ranges
 from orchestrator.integrations.transfer import DigestMismatch, read_blocks
@@ -83,9 +84,10 @@ def _copy_server_side(
     lock = destination._lock_arguments()  # noqa: SLF001 - same store family
     if size <= destination.copy_object_max_bytes:
         with destination.errors(key):
-            destination.client.copy_object(
+            answer = destination.client.copy_object(
                 CopySource=copy_source, MetadataDirective="REPLACE", **common, **lock
             )
+        destination.note_version(key, answer)
         stored = head.get("ChecksumSHA256")
         if stored:
             destination.written_checksums[key] = stored
@@ -134,6 +136,7 @@ def _copy_parts(
     except BaseException:
         destination._abort(key, upload_id)  # noqa: SLF001 - same store family
         raise
+    destination.note_version(key, done)
     expected = composite_checksum(digests) if len(digests) == len(parts) else ""
     reported = str(done.get("ChecksumSHA256") or expected)
     if expected and reported.split("-")[0] != expected.split("-")[0]:
@@ -149,14 +152,14 @@ def _copy_parts(
 def _check_retention(destination: S3Store, key: str) -> None:
     """Make sure a server-side copy got this store's own retention (some servers carry the
     source's lock settings over instead)."""
-    destination.ensure_retention(key, destination.head(key))
+    destination.ensure_retention(key, destination.head(key, destination.written_version(key)))
 
 
 def verify_copy(destination: S3Store, source: Any, key: str, *, size: int, sha256: str) -> int:
     """Verify key at the destination: size, digest metadata, stored checksum (the full-object
     SHA-256, or the composite S3 computed over parts it checked), then sampled ranges re-read
     and compared with the source. Return the bytes re-read; raise DigestMismatch."""
-    head = destination.head(key)
+    head = destination.head(key, destination.written_version(key))
     where = f"{destination.name}:{key}"
     if head.get("ContentLength") != size:
         raise DigestMismatch(
@@ -178,4 +181,6 @@ def verify_copy(destination: S3Store, source: Any, key: str, *, size: int, sha25
             str(stored),
             "stored checksum at the destination",
         )
-    return compare_sampled_ranges(source, destination, key, size, sha256)
+    version = destination.written_version(key)
+    written = pin(destination, {key: version}) if version else destination
+    return compare_sampled_ranges(source, written, key, size, sha256)

@@ -106,6 +106,9 @@ class SftpStore:
         self.files.write_atomic(self._path(key), hashed_chunks())
         logger.debug("store %s: wrote %s (%d bytes)", self.name, key, size)
 
+    def written_version(self, key: str) -> str | None:
+        return None  # no versions here
+
     def open_read(self, key: str) -> AbstractContextManager[BinaryIO]:
         return self.files.open_read(self._path(key))
 

@@ -1,0 +1,134 @@
+"""A mismatch is a failed check: record the point bad for good and hand the auditor evidence.
+
+Every path that compares data — `verify`, `verify --all`, restore (drills, failover),
+`copy-offsite` — ends a mismatch here: `report_failures` writes a `verify` evidence package
+naming each recovery point, store, file or table and both digests, then records the failures in
+the catalog (model/integrity.py), which marks each point and copy `bad`. The dataset's rules
+turn non-compliant and `dr_recovery_points_bad` counts the point until `drctl verify --recheck`
+verifies a newer good point (requirements.md A5).
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from orchestrator import __version__
+from orchestrator.evidence.package import Package, write_package
+from orchestrator.model import catalog as cat
+from orchestrator.model import integrity
+from orchestrator.model.integrity import Failure
+from orchestrator.runtime import Runtime
+from orchestrator.timefmt import iso_utc, sortable_id
+
+logger = logging.getLogger(__name__)
+
+
+def failure_report(
+    runtime: Runtime,
+    failures: Sequence[Failure],
+    *,
+    report_id: str,
+    detected_by: str,
+    started: float,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Return report.json of an integrity failure package."""
+    points = sorted({(f.system, f.dataset, f.recovery_point_id, f.store) for f in failures})
+    return {
+        "kind": "verify",
+        "id": report_id,
+        "title": {
+            "zh": "备份数据完整性校验失败报告（恢复点已标记为损坏）",
+            "en": "Backup integrity failure report (recovery points marked bad)",
+        },
+        "outcome": "failed",
+        "started_at": iso_utc(started),
+        "finished_at": iso_utc(cat.now()),
+        "summary": {
+            "zh": f"{detected_by} 发现 {len(failures)} 处不一致，涉及 {len(points)} 个恢复点副本；"
+            "这些恢复点永久标记为损坏，不再计为备份、不再用于恢复，"
+            "直至较新的恢复点通过复查（drctl verify --recheck）前相关规则判为不符合。",
+            "en": f"{detected_by} found {len(failures)} mismatch(es) in {len(points)} "
+            "recovery point copies; these points are marked bad for good, no longer count as "
+            "backups and are never restored; the dataset's rules stay non-compliant until a "
+            "newer point passes a re-check (drctl verify --recheck).",
+        },
+        "detected_by": detected_by,
+        "recovery_points": [
+            {"id": point, "system": system, "dataset": dataset, "store": store, "status": "bad"}
+            for system, dataset, point, store in points
+        ],
+        "mismatches": [failure.as_dict() for failure in failures],
+        **dict(extra or {}),
+        "versions": {"orchestrator": __version__, "python": platform.python_version()},
+        "accountable_person": runtime.config.model.evidence.accountable_person
+        or "(not configured: evidence.accountable_person)",
+    }
+
+
+def report_failures(
+    runtime: Runtime,
+    failures: Sequence[Failure],
+    *,
+    detected_by: str,
+    started: float | None = None,
+    extra: Mapping[str, Any] | None = None,
+    attachments: Mapping[str, Path] | None = None,
+) -> Package | None:
+    """Write the evidence package of failures, then record them (points and copies bad).
+
+    Return the package, or None when there is nothing to report. The failures are recorded
+    even when the package cannot be written (that error is raised afterwards)."""
+    if not failures:
+        return None
+    moment = cat.now()
+    report_id = f"integrity-{sortable_id()}"
+    package: Package | None = None
+    problem: Exception | None = None
+    try:
+        package = write_package(
+            runtime.config.evidence_dir,
+            "verify",
+            failure_report(
+                runtime,
+                failures,
+                report_id=report_id,
+                detected_by=detected_by,
+                started=started or moment,
+                extra=extra,
+            ),
+            dict(attachments or {}),
+            runtime.config.signing_key,
+        )
+    except (OSError, ValueError) as error:
+        problem = error
+    record_failures(runtime, failures, detected_by=detected_by, package=package, at=moment)
+    for failure in failures:
+        logger.error("%s: recovery point marked bad: %s", detected_by, failure.describe())
+    if problem is not None:
+        raise problem
+    return package
+
+
+def record_failures(
+    runtime: Runtime,
+    failures: Sequence[Failure],
+    *,
+    detected_by: str,
+    package: Package | None,
+    at: float,
+) -> list[Failure]:
+    """Record failures in the catalog with their evidence package; return the new ones."""
+    with runtime.catalog.begin() as connection:
+        return integrity.record_failures(
+            connection,
+            failures,
+            detected_by=detected_by,
+            at=at,
+            evidence_path=str(package.path) if package else None,
+            evidence_manifest_sha256=package.manifest_sha256 if package else None,
+        )

@@ -1,0 +1,276 @@
+"""Only authenticated recovery points exist: sign manifests, open points, find intruders.
+
+A recovery point in a store counts only if drctl can authenticate its manifest:
+
+* **signed**: `manifest.json.sig` beside it is a valid ed25519 signature over the manifest's
+  bytes by the site's key pinned in dr.yml (`manifest_signing.public_key`, or one of
+  `retired_public_keys`) — what a catalog rebuild may trust; or
+* **recorded**: the catalog holds the point and the manifest's sha256 equals the digest it
+  recorded when drctl wrote the point.
+
+Anything else in a store is an intruder: reported by `verify --all` (exit 1), never restored,
+never copied. On S3 every read is pinned to the version drctl wrote (stores/s3_versions.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from orchestrator.config import LoadedConfig
+from orchestrator.errors import CheckFailed, InputError
+from orchestrator.evidence import sign
+from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
+from orchestrator.integrations.stores.s3_versions import Drift, is_versioned, pin, point_versions
+from orchestrator.integrations.transfer import DigestMismatch
+from orchestrator.model import catalog as cat
+from orchestrator.model import integrity
+from orchestrator.model.manifest import Manifest, ManifestError, manifest_digest, parse_manifest
+from orchestrator.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+SIGNATURE_NAME = f"{MANIFEST_NAME}.sig"
+
+
+class Intruder(CheckFailed):
+    """A point in a store whose manifest drctl cannot authenticate (neither signed by a
+    trusted key nor recorded in the catalog)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where = where
+        self.reason = reason
+        super().__init__(f"{where}: not an authenticated recovery point ({reason}); never used")
+
+
+@dataclass
+class OpenedPoint:
+    """A point's manifest, read at the version drctl wrote and authenticated."""
+
+    store: Any  # the store, pinned to the recorded versions where it keeps versions
+    system: str
+    dataset: str
+    point: str
+    manifest: Manifest
+    manifest_bytes: bytes
+    digest: str
+    signed: bool
+    recorded: bool
+    versions: dict[str, str] = field(default_factory=dict)
+    drift: list[Drift] = field(default_factory=list)
+    signature_problem: str = ""
+
+    @property
+    def prefix(self) -> str:
+        return point_prefix(self.system, self.dataset, self.point)
+
+    @property
+    def label(self) -> str:
+        return f"{self.system}/{self.dataset}/{self.point}"
+
+
+def _where(config: LoadedConfig) -> str:
+    return str(config.path)
+
+
+def trusted_keys(config: LoadedConfig) -> tuple[Ed25519PublicKey, ...]:
+    """Return the public keys a manifest signature may be made with (pinned, then retired)."""
+    section = config.model.manifest_signing
+    if section is None:
+        return ()
+    lines = ([section.public_key] if section.public_key else []) + list(section.retired_public_keys)
+    keys = []
+    for index, line in enumerate(lines):
+        try:
+            keys.append(sign.load_public_key_line(line, f"manifest_signing key {index}"))
+        except ValueError as error:
+            raise InputError(_where(config), [f"manifest_signing: {error}"]) from error
+    return tuple(keys)
+
+
+def manifest_signer(config: LoadedConfig) -> Ed25519PrivateKey | None:
+    """Return the key that signs new manifests, or None when signing is not configured.
+    Raise InputError (exit 2) when the key is missing, unpinned or not the pinned one."""
+    section = config.model.manifest_signing
+    if section is None:
+        return None
+    path = config.resolve(section.key)
+    if not path.is_file():
+        raise InputError(
+            _where(config),
+            [f"manifest_signing.key: {path} does not exist; create it with `drctl keys create`"],
+        )
+    try:
+        key = sign.load_signing_key(path)
+    except ValueError as error:
+        raise InputError(_where(config), [f"manifest_signing.key: {error}"]) from error
+    line = sign.public_key_line(key)
+    if section.public_key is None:
+        raise InputError(
+            _where(config),
+            [f"manifest_signing.public_key: not pinned; expected {line} (the key at {path})"],
+        )
+    if line != section.public_key:
+        raise InputError(
+            _where(config),
+            [
+                f"manifest_signing.key: {path} is not the pinned public_key "
+                f"(the file's public key is {line})"
+            ],
+        )
+    return key
+
+
+def create_manifest_key(config: LoadedConfig) -> tuple[str, str]:
+    """Create the manifest signing key at its configured path; return (path, public key line).
+    Raise InputError when signing is not configured or a key already exists there."""
+    section = config.model.manifest_signing
+    if section is None:
+        raise InputError(_where(config), ["manifest_signing: not configured (add the section)"])
+    path = config.resolve(section.key)
+    try:
+        key = sign.create_signing_key(path)
+    except FileExistsError as error:
+        raise InputError(_where(config), [f"manifest_signing.key: {error}"]) from error
+    return str(path), sign.public_key_line(key)
+
+
+def signature_valid(keys: tuple[Ed25519PublicKey, ...], data: bytes, signature: bytes) -> bool:
+    """Return whether signature over data was made by one of keys."""
+    return any(sign.verify_signature(key, data, signature) for key in keys)
+
+
+def write_manifest(
+    store: Store,
+    prefix: str,
+    data: bytes,
+    digest: str,
+    signer: Ed25519PrivateKey | None,
+    *,
+    signature: bytes | None = None,
+) -> None:
+    """Write a point's signature (signed now by signer, or the given one, copied from another
+    store), then its manifest: the manifest goes last, so a point with a manifest is whole."""
+    if signature is None and signer is not None:
+        signature = sign.sign(signer, data)
+    if signature is not None:
+        store.write_stream(
+            f"{prefix}/{SIGNATURE_NAME}",
+            [signature],
+            size=len(signature),
+            sha256=manifest_digest(signature),
+        )
+    store.write_stream(f"{prefix}/{MANIFEST_NAME}", [data], size=len(data), sha256=digest)
+
+
+def written_versions(store: Store, keys: list[str]) -> dict[str, str]:
+    """Return {key: version id} of what this process just wrote (empty where unversioned)."""
+    versions = {}
+    for key in keys:
+        version = store.written_version(key)
+        if version:
+            versions[key] = version
+    return versions
+
+
+def _pinned(
+    runtime: Runtime, store: Store, prefix: str, point: str
+) -> tuple[Any, dict[str, str], list[Drift]]:
+    if not is_versioned(store):
+        return store, {}, []
+    with runtime.catalog.begin() as connection:
+        recorded = integrity.get_versions(connection, point, store.name)
+    versions, drift = point_versions(cast(Any, store), prefix, recorded)
+    return pin(store, versions), versions, drift
+
+
+def _signature(
+    view: Any, prefix: str, data: bytes, keys: tuple[Ed25519PublicKey, ...]
+) -> tuple[bool, str]:
+    """Return (signed by a trusted key, problem with the signature file or '')."""
+    key = f"{prefix}/{SIGNATURE_NAME}"
+    try:
+        signature = view.read_bytes(key)
+    except FileNotFoundError:
+        return False, ""
+    if not keys:
+        return False, "signed, but no manifest_signing.public_key is configured to check it"
+    if signature_valid(keys, data, signature):
+        return True, ""
+    return False, f"{SIGNATURE_NAME} is not a valid signature by a trusted key"
+
+
+def open_point(
+    runtime: Runtime,
+    store: Store,
+    system: str,
+    dataset: str,
+    point: str,
+    *,
+    keys: tuple[Ed25519PublicKey, ...] | None = None,
+) -> OpenedPoint:
+    """Read a point's manifest (at the version drctl wrote), parse it and authenticate it.
+
+    Raise FileNotFoundError when it has no manifest, CheckFailed for a hostile or malformed
+    manifest, DigestMismatch when it differs from the catalog's record, Intruder when it is
+    neither recorded nor signed by a trusted key."""
+    prefix = point_prefix(system, dataset, point)
+    where = f"{store.name}:{prefix}/{MANIFEST_NAME}"
+    view, versions, drift = _pinned(runtime, store, prefix, point)
+    data = view.read_bytes(f"{prefix}/{MANIFEST_NAME}")
+    digest = manifest_digest(data)
+    try:
+        manifest = parse_manifest(data, source=where)
+    except ManifestError as error:
+        raise CheckFailed(f"refused manifest: {error}") from error
+    if (manifest.system, manifest.dataset, manifest.recovery_point_id) != (system, dataset, point):
+        raise CheckFailed(f"{where}: manifest names another recovery point")
+    with runtime.catalog.begin() as connection:
+        row = cat.get_recovery_point(connection, point)
+    if row is not None and row.manifest_sha256 != digest:
+        raise DigestMismatch(
+            where, row.manifest_sha256, digest, "manifest changed after it was written"
+        )
+    signed, problem = _signature(
+        view, prefix, data, trusted_keys(runtime.config) if keys is None else keys
+    )
+    if row is None and not signed:
+        raise Intruder(where, problem or "no signature and not in the catalog")
+    return OpenedPoint(
+        view,
+        system,
+        dataset,
+        point,
+        manifest,
+        data,
+        digest,
+        signed,
+        row is not None,
+        versions,
+        drift,
+        problem,
+    )
+
+
+def point_ids(runtime: Runtime, store: Store, system: str, dataset: str) -> list[str]:
+    """Return every point id of a dataset in a store, oldest first: those listed by the store
+    and those the catalog records there (a delete marker can hide a point from a listing)."""
+    listed = {
+        point
+        for point_system, point_dataset, point in store.list_points()
+        if (point_system, point_dataset) == (system, dataset)
+    }
+    with runtime.catalog.begin() as connection:
+        owned = {
+            row.id for row in cat.list_recovery_points(connection, system=system, dataset=dataset)
+        }
+        recorded = {
+            copy.recovery_point_id
+            for copy in cat.list_copies(connection)
+            if copy.store == store.name
+            and copy.status in ("present", "bad")
+            and copy.recovery_point_id in owned
+        }
+    return sorted(listed | recorded)

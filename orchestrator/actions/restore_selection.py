@@ -1,0 +1,202 @@
+"""Which recovery point a restore uses: the given one, or the newest good one.
+
+Without a given point, candidates are every point of the dataset in the store (listed by the
+store, or recorded there by the catalog), newest first. A point marked bad is passed over; an
+intruder (point_trust) is passed over; a point whose manifest, listing or file digests do not
+match is recorded bad (bad_points.report_failures, with evidence) and passed over. Each pass is
+kept with its reason, so the restore can say why it fell back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.actions.bad_points import report_failures
+from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point, point_ids
+from orchestrator.errors import CheckFailed
+from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
+from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
+from orchestrator.model import catalog as cat
+from orchestrator.model import integrity
+from orchestrator.model.integrity import Failure
+from orchestrator.model.manifest import Manifest
+from orchestrator.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PassedOver:
+    """A newer recovery point a restore did not use, and why (bad, intruder, mismatch)."""
+
+    recovery_point_id: str
+    store: str
+    reason: str
+    mismatch: bool = False  # this restore found it did not match (a failed check, exit 1)
+
+
+class MissingFile(CheckFailed):
+    """A file the manifest lists is not in the store."""
+
+    def __init__(self, where: str, expected: str, path: str) -> None:
+        self.where = where
+        self.expected = expected
+        self.path = path
+        super().__init__(f"{where}: missing (expected {expected})")
+
+
+def fetch_to_host(store: Store, manifest: Manifest, host_files: Any, destination: str) -> None:
+    """Stream every file of a recovery point from the store to the host, checking size and
+    digest in flight. Raise DigestMismatch naming the file and both digests, or CheckFailed
+    when a file is missing."""
+    prefix = point_prefix(manifest.system, manifest.dataset, manifest.recovery_point_id)
+    for entry in manifest.files:
+        key = f"{prefix}/data/{entry.path}"
+        if not store.exists(key):
+            raise MissingFile(
+                f"{store.name}:{key}",
+                f"{entry.size} bytes, digest {entry.digest}",
+                entry.path,
+            )
+        with store.open_read(key) as handle:
+            blocks, result = hashed(read_blocks(handle), manifest.hash_algorithm)
+            host_files.write_stream(f"{destination}/data/{entry.path}", blocks)
+        size, digest = result()
+        if digest != entry.digest or size != entry.size:
+            raise DigestMismatch(
+                f"{store.name}:{key}",
+                entry.digest,
+                digest,
+                f"{size} bytes read, {entry.size} expected",
+            )
+
+
+class Selection:
+    """Which point each dataset is restored from: the given one, or the newest good one."""
+
+    def __init__(self, runtime: Runtime, store: Store, system: str, explicit: dict[str, str]):
+        self.runtime = runtime
+        self.store = store
+        self.system = system
+        self.explicit = explicit
+        self.passed_over: dict[str, list[PassedOver]] = {}
+        self._queues: dict[str, list[str]] = {}
+        with runtime.catalog.begin() as connection:
+            self._bad = integrity.bad_point_ids(connection)
+
+    def _queue(self, dataset: str) -> list[str]:
+        if dataset not in self._queues:
+            if dataset in self.explicit:
+                queue = [self.explicit[dataset]]
+            else:
+                queue = point_ids(self.runtime, self.store, self.system, dataset)[::-1]
+            if not queue:
+                raise CheckFailed(
+                    f"store {self.store.name}: no complete recovery point of "
+                    f"{self.system}/{dataset}"
+                )
+            self._queues[dataset] = queue
+        return self._queues[dataset]
+
+    def fetch(self, dataset: str, host_files: Any, spool: str) -> OpenedPoint:
+        """Open the next usable point of dataset and stream it to the host's spool; raise
+        CheckFailed when none is left (or, for a given point, when it does not match)."""
+        queue = self._queue(dataset)
+        while queue:
+            point = queue.pop(0)
+            if self.explicit:
+                opened = open_point(self.runtime, self.store, self.system, dataset, point)
+                fetch_to_host(opened.store, opened.manifest, host_files, spool)
+                return opened
+            if point in self._bad:
+                self._pass(dataset, point, "marked bad in the catalog")
+                continue
+            opened_or_none = self._try(dataset, point, host_files, spool)
+            if opened_or_none is not None:
+                return opened_or_none
+        passed = "; ".join(
+            f"{p.recovery_point_id}: {p.reason}" for p in self.passed_over.get(dataset, [])
+        )
+        raise CheckFailed(
+            f"store {self.store.name}: no good recovery point of {self.system}/{dataset} "
+            f"left to restore ({passed})"
+        )
+
+    def _try(self, dataset: str, point: str, host_files: Any, spool: str) -> OpenedPoint | None:
+        label = f"{self.store.name}: {self.system}/{dataset}/{point}"
+        try:
+            opened = open_point(self.runtime, self.store, self.system, dataset, point)
+        except FileNotFoundError:
+            if self._recorded(point):
+                self._fail(dataset, point, MANIFEST_NAME, "missing", "present", "(absent)")
+            else:
+                self._pass(dataset, point, "incomplete: no manifest")
+            return None
+        except Intruder as error:
+            logger.error("restore: %s is an intruder: %s", label, error.reason)
+            self._pass(dataset, point, f"intruder ({error.reason})")
+            return None
+        except DigestMismatch as error:
+            self._fail(dataset, point, MANIFEST_NAME, "manifest", error.expected, error.actual)
+            return None
+        except CheckFailed as error:
+            if self._recorded(point):
+                self._fail(
+                    dataset, point, MANIFEST_NAME, "manifest", "a valid manifest", str(error)
+                )
+            else:
+                self._pass(dataset, point, f"intruder ({error})")
+            return None
+        try:
+            fetch_to_host(opened.store, opened.manifest, host_files, spool)
+        except MissingFile as error:
+            self._fail(dataset, point, error.path, "missing", error.expected, "(absent)")
+            return None
+        except DigestMismatch as error:
+            file = error.key.partition(f"/{point}/data/")[2] or error.key
+            self._fail(dataset, point, file, "mismatch", error.expected, error.actual)
+            return None
+        return opened
+
+    def _recorded(self, point: str) -> bool:
+        with self.runtime.catalog.begin() as connection:
+            return cat.get_recovery_point(connection, point) is not None
+
+    def _pass(self, dataset: str, point: str, reason: str, *, mismatch: bool = False) -> None:
+        logger.warning(
+            "restore: passed over %s/%s/%s in %s: %s",
+            self.system,
+            dataset,
+            point,
+            self.store.name,
+            reason,
+        )
+        self.passed_over.setdefault(dataset, []).append(
+            PassedOver(point, self.store.name, reason, mismatch)
+        )
+
+    def _fail(
+        self, dataset: str, point: str, file: str, kind: str, expected: str, actual: str
+    ) -> None:
+        failure = Failure(
+            point, self.system, dataset, self.store.name, file, kind, expected, actual
+        )
+        self.reject(dataset, point, [failure])
+
+    def reject(self, dataset: str, point: str, failures: list[Failure]) -> None:
+        """Record a point's failures (bad for good, with evidence) and pass it over."""
+        package = report_failures(
+            self.runtime, failures, detected_by=f"restore from {self.store.name}"
+        )
+        self._bad.add(point)
+        reason = "; ".join(
+            f"{f.file}: {f.kind}: expected {f.expected}, actual {f.actual}" for f in failures
+        )
+        self._pass(
+            dataset,
+            point,
+            reason + (f" (evidence {package.path})" if package else ""),
+            mismatch=True,
+        )

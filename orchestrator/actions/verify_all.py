@@ -1,0 +1,302 @@
+"""`drctl verify --all`: record an integrity scan, mark what it found bad, hand over evidence.
+
+The scan itself is `orchestrator.actions.verify.scan`. Then:
+
+* every problem that shows a recovery point's bytes are not what drctl wrote (`MARKS_BAD`) marks
+  that point and copy bad for good (model/integrity.py), with this scan's evidence package;
+* every open integrity failure of earlier checks is reported again, found or not (a bad point
+  stays reported until `drctl verify --recheck` has verified a newer good point, A5);
+* problems of points whose failures were all resolved by a re-check are listed as retired;
+* one `verify` evidence package holds the stores scanned and unreachable and every problem
+  with both values; the catalog gets a `verifications` row of kind `all` (never counted).
+
+Exit: 3 when no store could be scanned (nothing was compared); else 1 when anything is bad,
+open, an intruder, drifted or unreachable; else 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator import __version__
+from orchestrator.actions.bad_points import record_failures
+from orchestrator.actions.verify import Problem, ScanResult, scan
+from orchestrator.errors import ExitCode
+from orchestrator.evidence.package import Package, write_package
+from orchestrator.model import catalog as cat
+from orchestrator.model import integrity
+from orchestrator.model.integrity import Failure
+from orchestrator.runtime import Runtime
+from orchestrator.timefmt import iso_utc, sortable_id
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class VerifyAllOutcome:
+    verification_id: str
+    scan: ScanResult
+    open_failures: list[dict[str, Any]] = field(default_factory=list)  # not found this time
+    retired: list[Problem] = field(default_factory=list)
+    evidence_path: str | None = None
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.scan.problems
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if not self.scan.scanned:
+            return ExitCode.INFRASTRUCTURE
+        if self.scan.problems or self.scan.unreachable or self.open_failures:
+            return ExitCode.CHECK_FAILED
+        return ExitCode.OK
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == ExitCode.OK
+
+
+def _owners(runtime: Runtime) -> dict[str, tuple[str, str, str]]:
+    """Return {point id: (system, dataset, status)} of the catalog."""
+    with runtime.catalog.begin() as connection:
+        return {
+            row.id: (row.system, row.dataset, row.status)
+            for row in cat.list_recovery_points(connection)
+        }
+
+
+def _split(runtime: Runtime, result: ScanResult) -> tuple[list[Failure], list[Problem]]:
+    """Return the failures to record (problems marking a recorded point bad) and the problems
+    of points already retired (bad, with every failure resolved by a re-check)."""
+    owners = _owners(runtime)
+    with runtime.catalog.begin() as connection:
+        rows = integrity.list_failures(connection)
+    open_points = {row.recovery_point_id for row in rows if row.resolved_at is None}
+    resolved_points = {row.recovery_point_id for row in rows if row.resolved_at is not None}
+    failures: list[Failure] = []
+    retired: list[Problem] = []
+    for problem in result.problems:
+        owner = owners.get(problem.point_id)
+        if owner is None:
+            continue
+        system, dataset, status = owner
+        if status == "bad" and problem.point_id in resolved_points - open_points:
+            retired.append(problem)
+            continue
+        if problem.marks_bad:
+            failures.append(
+                Failure(
+                    problem.point_id,
+                    system,
+                    dataset,
+                    problem.store,
+                    problem.file,
+                    problem.kind,
+                    problem.expected,
+                    problem.actual,
+                )
+            )
+    result.problems = [p for p in result.problems if p not in retired]
+    return failures, retired
+
+
+def _still_open(runtime: Runtime, result: ScanResult) -> list[dict[str, Any]]:
+    """Return the open failures of earlier checks this scan did not find again."""
+    found = {(p.point_id, p.store, p.file) for p in result.problems}
+    with runtime.catalog.begin() as connection:
+        rows = integrity.list_failures(connection, open_only=True)
+    return [
+        {
+            "recovery_point": row.recovery_point_id,
+            "system": row.system,
+            "dataset": row.dataset,
+            "store": row.store,
+            "file": row.file,
+            "kind": row.kind,
+            "expected": row.expected,
+            "actual": row.actual,
+            "detected_at": iso_utc(row.detected_at),
+            "detected_by": row.detected_by,
+            "evidence": row.evidence_path,
+        }
+        for row in rows
+        if (row.recovery_point_id, row.store, row.file) not in found
+    ]
+
+
+def run_verify_all(runtime: Runtime, *, workers: int | None = None) -> VerifyAllOutcome:
+    """Scan every reachable store; record the scan, mark bad points, write the evidence."""
+    started = cat.now()
+    verification_id = f"all-{sortable_id()}"
+    result = scan(runtime, workers=workers)
+    failures, retired = _split(runtime, result)
+    outcome = VerifyAllOutcome(verification_id, result, _still_open(runtime, result), retired)
+    package = None
+    if result.scanned:
+        package = _write_evidence(runtime, outcome, started)
+        outcome.evidence_path = str(package.path)
+    record_failures(
+        runtime,
+        failures,
+        detected_by=f"verify --all {verification_id}",
+        package=package,
+        at=cat.now(),
+    )
+    with runtime.catalog.begin() as connection:
+        connection.execute(
+            cat.verifications.insert().values(
+                id=verification_id,
+                kind="all",
+                started_at=started,
+                finished_at=cat.now(),
+                status="passed" if outcome.ok else "aborted" if not result.scanned else "failed",
+                counted=False,
+                sample_points=result.points,
+                sample_bytes=result.bytes,
+                evidence_path=str(package.path) if package else None,
+                evidence_manifest_sha256=package.manifest_sha256 if package else None,
+                detail=_detail(outcome),
+            )
+        )
+    for problem in result.problems:
+        logger.error("verify --all: %s", problem.describe())
+    logger.info(
+        "verify --all: %d recovery points, %d files, %d bytes, %d problem(s), %d store(s) "
+        "unreachable, %d incomplete ignored",
+        result.points,
+        result.files,
+        result.bytes,
+        len(result.problems),
+        len(result.unreachable),
+        len(result.incomplete),
+    )
+    return outcome
+
+
+def _detail(outcome: VerifyAllOutcome) -> dict[str, Any]:
+    result = outcome.scan
+    return {
+        "problems": [p.describe() for p in result.problems],
+        "incomplete": result.incomplete,
+        "scanned": result.scanned,
+        "unreachable": result.unreachable,
+        "open_failures": outcome.open_failures,
+        "retired": [p.describe() for p in outcome.retired],
+    }
+
+
+def problem_dict(problem: Problem) -> dict[str, str]:
+    """Return a problem as a mismatch row: point id, system, dataset, store, file, both values."""
+    system, dataset, point = (problem.recovery_point.split("/") + ["", "", ""])[:3]
+    return {
+        "recovery_point": point,
+        "system": system,
+        "dataset": dataset,
+        "store": problem.store,
+        "file": problem.file,
+        "kind": problem.kind,
+        "expected": problem.expected,
+        "actual": problem.actual,
+    }
+
+
+def _write_evidence(runtime: Runtime, outcome: VerifyAllOutcome, started: float) -> Package:
+    result = outcome.scan
+    passed = outcome.ok
+    problems = [problem_dict(p) for p in result.problems]
+    report = {
+        "kind": "verify",
+        "id": outcome.verification_id,
+        "title": {
+            "zh": "备份数据完整性扫描报告（全部恢复点）",
+            "en": "Backup integrity scan report (every recovery point)",
+        },
+        "outcome": "passed" if passed else "failed",
+        "started_at": iso_utc(started),
+        "finished_at": iso_utc(cat.now()),
+        "summary": {
+            "zh": f"扫描存储 {len(result.scanned)} 个，无法访问 {len(result.unreachable)} 个；"
+            f"恢复点 {result.points} 个，文件 {result.files} 个，{result.bytes} 字节；"
+            f"发现问题 {len(result.problems)} 处，仍未关闭的损坏记录 "
+            f"{len(outcome.open_failures)} 条。",
+            "en": f"Scanned {len(result.scanned)} store(s), {len(result.unreachable)} "
+            f"unreachable; {result.points} recovery points, {result.files} files, "
+            f"{result.bytes} bytes; {len(result.problems)} problem(s), "
+            f"{len(outcome.open_failures)} earlier failure(s) still open.",
+        },
+        "stores": {"scanned": result.scanned, "unreachable": result.unreachable},
+        "mismatches": problems,
+        "open_failures": outcome.open_failures,
+        "retired": [p.describe() for p in outcome.retired],
+        "incomplete_ignored": result.incomplete,
+        "measurements": [
+            {
+                "name": "recovery_points",
+                "label": {"zh": "恢复点数", "en": "Recovery points"},
+                "value": result.points,
+                "unit": "",
+            },
+            {
+                "name": "files",
+                "label": {"zh": "文件数", "en": "Files"},
+                "value": result.files,
+                "unit": "",
+            },
+            {
+                "name": "bytes",
+                "label": {"zh": "字节数", "en": "Bytes"},
+                "value": result.bytes,
+                "unit": "B",
+            },
+        ],
+        "versions": {"orchestrator": __version__, "python": platform.python_version()},
+        "accountable_person": runtime.config.model.evidence.accountable_person
+        or "(not configured: evidence.accountable_person)",
+    }
+    return write_package(
+        runtime.config.evidence_dir, "verify", report, {}, runtime.config.signing_key
+    )
+
+
+def describe(outcome: VerifyAllOutcome) -> tuple[dict[str, Any], str]:
+    """Return the `--json` data and the human text of a scan."""
+    result = outcome.scan
+    data = {
+        "ok": outcome.ok,
+        "verification": outcome.verification_id,
+        "recovery_points": result.points,
+        "files": result.files,
+        "bytes": result.bytes,
+        "scanned": result.scanned,
+        "unreachable": result.unreachable,
+        "incomplete_ignored": result.incomplete,
+        "problems": [problem.__dict__ for problem in result.problems],
+        "open_failures": outcome.open_failures,
+        "retired": [problem.__dict__ for problem in outcome.retired],
+        "evidence": outcome.evidence_path,
+    }
+    lines = [
+        f"{'INTRUDER' if p.kind == 'intruder' else 'MISMATCH'} {p.describe()}"
+        for p in result.problems
+    ]
+    lines += [f"UNREACHABLE store {name}: {why}" for name, why in result.unreachable.items()]
+    lines += [
+        f"BAD (open since {f['detected_at']}, {f['detected_by']}) {f['store']}: "
+        f"{f['system']}/{f['dataset']}/{f['recovery_point']}: {f['file']}: {f['kind']}"
+        for f in outcome.open_failures
+    ]
+    lines += [f"retired bad point (re-checked): {p.describe()}" for p in outcome.retired]
+    lines += [f"incomplete (no manifest, ignored): {item}" for item in result.incomplete]
+    if outcome.evidence_path:
+        lines.append(f"evidence: {outcome.evidence_path}")
+    lines.append(
+        f"summary: {len(result.scanned)} store(s) scanned, {len(result.unreachable)} "
+        f"unreachable; {result.points} recovery points, {result.files} files, "
+        f"{result.bytes} bytes checked, {len(result.problems)} problem(s), "
+        f"{len(outcome.open_failures)} open failure(s)"
+    )
+    return data, "\n".join(lines)

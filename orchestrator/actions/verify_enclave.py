@@ -1,0 +1,102 @@
+"""The verification enclave (A14): where validity checks restore, and its wipe.
+
+The enclave is the site named `verification` (role `vault`), or else the only `vault` site;
+its host is in the inventory group `verification`. A check refuses a site that is not a vault,
+since a restore overwrites the site's dataset paths. After every check (passed, failed or
+aborted) playbooks/wipe.yml removes what was restored and the wipe is recorded.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import time
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from orchestrator.errors import InputError
+from orchestrator.integrations.ansible import run_playbook
+from orchestrator.model.engines import spool_root
+from orchestrator.model.settings import Config, Site
+from orchestrator.runtime import Runtime
+from orchestrator.timefmt import iso_utc
+
+ENCLAVE_NAME = "verification"
+PURPOSE = "verify"
+
+
+def enclave_site(config: Config, source: str) -> Site:
+    """Return the verification enclave: the site named `verification`, else the only site of
+    role `vault`. Raise InputError if there is none, or if it is not a vault (a restore there
+    would overwrite live data)."""
+    named = [s for s in config.sites if s.name == ENCLAVE_NAME]
+    vaults = [s for s in config.sites if s.role == "vault"]
+    site = named[0] if named else vaults[0] if len(vaults) == 1 else None
+    if site is None:
+        raise InputError(
+            source,
+            [
+                "sites: expected a site named 'verification' with role "
+                "'vault' (the verification enclave, A14)"
+            ],
+        )
+    if site.role != "vault":
+        raise InputError(
+            source,
+            [
+                f"sites.{site.name}.role: expected 'vault' for the "
+                f"verification enclave, got {site.role!r}"
+            ],
+        )
+    return site
+
+
+def wipe_enclave(
+    runtime: Runtime, enclave: Site, systems: Iterable[str], events: list[Path]
+) -> dict[str, Any]:
+    """Remove everything a check restored into the enclave for the given systems' datasets;
+    return the wipe record."""
+    config = runtime.config.model
+    paths: list[str] = []
+    databases: list[str] = []
+    for system_name in sorted(set(systems)):
+        system = config.system(system_name)
+        for dataset in system.datasets:
+            if dataset.path:
+                top = PurePosixPath(dataset.path).parts[0]
+                paths.append(posixpath.join(enclave.data_root, top))
+            else:
+                databases.append(f"{system_name}/{dataset.name}")
+        paths.append(spool_root(enclave, PURPOSE, system_name))
+    paths = sorted(set(paths))
+    started = time.time()
+    run = run_playbook(
+        "wipe.yml",
+        inventory=runtime.config.inventory,
+        extravars={
+            "dr_host": enclave.host,
+            "dr_paths": paths,
+            "dr_purpose": "verification-enclave",
+        },
+        ident=f"verify-wipe-{enclave.name}-{time.time_ns()}",
+        work_dir=runtime.work_dir,
+        limit=enclave.host,
+    )
+    events.append(run.events_path)
+    record: dict[str, Any] = {
+        "site": enclave.name,
+        "host": enclave.host,
+        "paths": paths,
+        "started_at": iso_utc(started),
+        "finished_at": iso_utc(time.time()),
+        "result": "wiped" if run.ok else "failed",
+    }
+    if run.ok:
+        detail = run.result(enclave.host, "wipe:verification-enclave")
+        record["removed"] = list(detail.get("removed", []))
+        record["remaining"] = list(detail.get("remaining", []))
+    else:
+        record["error"] = "; ".join(run.failures or [run.status])
+    if databases:
+        record["databases_not_covered"] = databases
+    return record

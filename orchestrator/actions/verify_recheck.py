@@ -1,0 +1,273 @@
+"""`drctl verify --recheck`: the re-check after remediation of requirements.md A5.
+
+A bad point stays bad for good. What a re-check closes is the *incident*: the open integrity
+failures of a dataset. For each dataset with open failures, the newest good (not bad) point
+finished after its newest bad point is restored into the verification enclave from every store
+holding a present copy, exactly as a validity check does (verify_sample.check_item). When every
+copy passes, the dataset's failures are resolved (by this re-check's id): its rules stop being
+non-compliant because of them, `verify --all` lists the old point as retired, and
+`dr_recovery_points_bad` drops. A copy that fails marks that point bad too (evidence included)
+and the incident stays open. A dataset without a newer good point cannot be re-checked yet:
+back it up first. The re-check writes a `verify` evidence package and a `verifications` row of
+kind `recheck` (it does not count toward the 30-day clock: it is not a 10 % sample).
+
+Exit: 0 when every open incident was resolved (or there was none); 1 otherwise; 3 when a host
+or store failed before any data was compared.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator import __version__
+from orchestrator.actions.bad_points import record_failures
+from orchestrator.actions.verify_enclave import enclave_site, wipe_enclave
+from orchestrator.actions.verify_sample import ItemResult, check_item, item_failures
+from orchestrator.errors import ExitCode, InfrastructureError
+from orchestrator.evidence.package import write_package
+from orchestrator.model import catalog as cat
+from orchestrator.model import integrity
+from orchestrator.model.plan import PlanItem
+from orchestrator.runtime import Runtime
+from orchestrator.timefmt import iso_utc, sortable_id
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Incident:
+    system: str
+    dataset: str
+    bad_points: list[str]
+    point: str | None = None  # the newer good point re-checked
+    items: list[PlanItem] = field(default_factory=list)  # one per store holding a copy
+    results: list[ItemResult] = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def resolved(self) -> bool:
+        return (
+            bool(self.items)
+            and len(self.results) == len(self.items)
+            and all(r.status == "passed" for r in self.results)
+        )
+
+
+@dataclass
+class RecheckOutcome:
+    recheck_id: str
+    incidents: list[Incident]
+    wipe: dict[str, Any] = field(default_factory=dict)
+    evidence_path: str | None = None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        ok = all(incident.resolved for incident in self.incidents)
+        return ExitCode.OK if ok else ExitCode.CHECK_FAILED
+
+
+def plan_incidents(runtime: Runtime) -> list[Incident]:
+    """Return the datasets with open failures and, for each, the copies of the newest good
+    point newer than its bad ones (none: the reason)."""
+    with runtime.catalog.begin() as connection:
+        grouped = integrity.open_incidents(integrity.list_failures(connection, open_only=True))
+        points = {row.id: row for row in cat.list_recovery_points(connection)}
+        copies = cat.list_copies(connection)
+    incidents = []
+    for (system, dataset), rows in sorted(grouped.items()):
+        bad = sorted({row.recovery_point_id for row in rows})
+        newest_bad = max((points[p].finished_at for p in bad if p in points), default=0.0)
+        newer = [
+            p
+            for p in points.values()
+            if (p.system, p.dataset) == (system, dataset)
+            and p.status == "complete"
+            and p.finished_at > newest_bad
+        ]
+        incident = Incident(system, dataset, bad)
+        if not newer:
+            incident.reason = "no good recovery point newer than the bad one: back it up first"
+            incidents.append(incident)
+            continue
+        point = max(newer, key=lambda p: (p.finished_at, p.id))
+        incident.point = point.id
+        stores = sorted(
+            c.store for c in copies if c.recovery_point_id == point.id and c.status == "present"
+        )
+        incident.items = [
+            PlanItem(
+                point.id,
+                system,
+                dataset,
+                int(point.total_bytes),
+                int(point.file_count),
+                store,
+                "primary" if c_site == point.source_site else "offsite",
+                "recheck",
+            )
+            for store, c_site in _sites(copies, point.id, stores)
+        ]
+        if not incident.items:
+            incident.reason = f"{point.id} has no present copy to re-check"
+        incidents.append(incident)
+    return incidents
+
+
+def _sites(copies: list[Any], point: str, stores: list[str]) -> list[tuple[str, str]]:
+    site = {c.store: c.site for c in copies if c.recovery_point_id == point}
+    return [(store, site[store]) for store in stores]
+
+
+def run_recheck(runtime: Runtime) -> RecheckOutcome:
+    """Re-check every dataset with open integrity failures; resolve those that pass."""
+    recheck_id = f"recheck-{sortable_id()}"
+    incidents = plan_incidents(runtime)
+    outcome = RecheckOutcome(recheck_id, incidents)
+    planned = [i for i in incidents if i.items]
+    started = time.time()
+    events: list[Path] = []
+    if not planned:
+        _record(runtime, outcome, started, events)
+        return outcome
+    enclave = enclave_site(runtime.config.model, str(runtime.config.path))
+    try:
+        for incident in planned:
+            for item in incident.items:
+                begun = time.time()
+                result = check_item(runtime, enclave, item, events)
+                result.started_at, result.checked_at = begun, time.time()
+                incident.results.append(result)
+    except InfrastructureError:
+        wipe_enclave(runtime, enclave, {i.system for i in planned}, events)
+        raise
+    outcome.wipe = wipe_enclave(runtime, enclave, {i.system for i in planned}, events)
+    _record(runtime, outcome, started, events)
+    return outcome
+
+
+def _record(runtime: Runtime, outcome: RecheckOutcome, started: float, events: list[Path]) -> None:
+    results = [r for i in outcome.incidents for r in i.results if r.checked_at]
+    package = write_package(
+        runtime.config.evidence_dir,
+        "verify",
+        _report(runtime, outcome, started),
+        {f"events/{p.name}": p for p in events if p.is_file()},
+        runtime.config.signing_key,
+    )
+    outcome.evidence_path = str(package.path)
+    finished = time.time()
+    record_failures(
+        runtime,
+        item_failures(results),
+        detected_by=f"verify --recheck {outcome.recheck_id}",
+        package=package,
+        at=finished,
+    )
+    with runtime.catalog.begin() as connection:
+        for incident in outcome.incidents:
+            if incident.resolved and incident.point:
+                integrity.resolve_failures(
+                    connection,
+                    incident.system,
+                    incident.dataset,
+                    by=f"{outcome.recheck_id} ({incident.point})",
+                    at=finished,
+                )
+                cat.mark_recovery_point(connection, incident.point, last_verified_at=finished)
+        for result in results:
+            connection.execute(
+                cat.verification_items.insert().values(
+                    verification_id=outcome.recheck_id,
+                    recovery_point_id=result.item.recovery_point,
+                    store=result.item.store,
+                    status=result.status,
+                    checked_at=result.checked_at,
+                    detail={"reason": "recheck", "mismatches": result.mismatches},
+                )
+            )
+        connection.execute(
+            cat.verifications.insert().values(
+                id=outcome.recheck_id,
+                kind="recheck",
+                started_at=started,
+                finished_at=finished,
+                status="passed" if outcome.exit_code == ExitCode.OK else "failed",
+                counted=False,
+                sample_points=len(results),
+                evidence_path=str(package.path),
+                evidence_manifest_sha256=package.manifest_sha256,
+                detail={"incidents": [incident_dict(i) for i in outcome.incidents]},
+            )
+        )
+
+
+def incident_dict(incident: Incident) -> dict[str, Any]:
+    return {
+        "system": incident.system,
+        "dataset": incident.dataset,
+        "bad_points": incident.bad_points,
+        "rechecked_point": incident.point,
+        "resolved": incident.resolved,
+        "reason": incident.reason,
+        "copies": [
+            {"store": r.item.store, "status": r.status, "mismatches": r.mismatches}
+            for r in incident.results
+        ],
+    }
+
+
+def _report(runtime: Runtime, outcome: RecheckOutcome, started: float) -> dict[str, Any]:
+    resolved = sum(i.resolved for i in outcome.incidents)
+    return {
+        "kind": "verify",
+        "id": outcome.recheck_id,
+        "title": {
+            "zh": "损坏恢复点整改后复查报告",
+            "en": "Re-check after remediation of bad recovery points",
+        },
+        "outcome": "passed" if outcome.exit_code == ExitCode.OK else "failed",
+        "started_at": iso_utc(started),
+        "finished_at": iso_utc(time.time()),
+        "summary": {
+            "zh": f"复查 {len(outcome.incidents)} 个存在损坏恢复点的数据集，"
+            f"{resolved} 个已由较新的恢复点通过复查而关闭。",
+            "en": f"Re-checked {len(outcome.incidents)} dataset(s) with bad recovery points; "
+            f"{resolved} closed by a newer point that passed.",
+        },
+        "incidents": [incident_dict(i) for i in outcome.incidents],
+        "mismatches": [m for i in outcome.incidents for r in i.results for m in r.mismatches],
+        "enclave": {"wipe": outcome.wipe},
+        "versions": {"orchestrator": __version__, "python": platform.python_version()},
+        "accountable_person": runtime.config.model.evidence.accountable_person
+        or "(not configured: evidence.accountable_person)",
+    }
+
+
+def describe(outcome: RecheckOutcome) -> tuple[dict[str, Any], str]:
+    """Return the `--json` data and the human text of a re-check."""
+    data = {
+        "recheck": outcome.recheck_id,
+        "incidents": [incident_dict(i) for i in outcome.incidents],
+        "evidence": outcome.evidence_path,
+    }
+    lines = []
+    for incident in outcome.incidents:
+        subject = f"{incident.system}/{incident.dataset}"
+        if incident.resolved:
+            lines.append(f"resolved {subject}: {incident.point} passed from every copy")
+        else:
+            failed = [m for r in incident.results for m in r.mismatches]
+            why = incident.reason or "; ".join(
+                f"{m['store']}: {m['file']}: {m['kind']}" for m in failed
+            )
+            lines.append(f"OPEN {subject} (bad: {', '.join(incident.bad_points)}): {why}")
+    if outcome.evidence_path:
+        lines.append(f"evidence: {outcome.evidence_path}")
+    resolved = sum(i.resolved for i in outcome.incidents)
+    lines.append(f"summary: {resolved} of {len(outcome.incidents)} incident(s) resolved")
+    return data, "\n".join(lines)
