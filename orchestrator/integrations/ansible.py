@@ -3,6 +3,12 @@
 Decisions are taken on the runner's structured status, rc and events; stdout is never parsed.
 Our playbook modules return a `dr_result` object ({"name": …, …}); those are collected per
 host from the `runner_on_ok` events. Every event is kept, raw, as JSON lines for the evidence.
+
+No secret reaches the disk on our behalf: ansible-runner records the environment of each run
+(`artifacts/<ident>/command`), so the environment it gets is cut down to what Ansible needs
+(`make_runner_environment`), and the secrets a run needs are handed over on a private socket
+(`integrations/secret_channel.py`, read by the `dr_secret` lookup plugin). The runner's private
+directory is removed when the run ends, whatever the outcome.
 """
 
 from __future__ import annotations
@@ -10,14 +16,16 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import InfrastructureError
+from orchestrator.integrations.secret_channel import SOCKET_VARIABLE, SecretChannel
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +33,16 @@ PLAYBOOK_DIR = Path(__file__).resolve().parents[2] / "playbooks"
 PLAYBOOK_TIMEOUT_SECONDS = 3600
 # Keys that must never reach an event file, whatever a module or task echoes back.
 SECRET_KEYS = ("password", "passwd", "secret", "token", "private_key", "access_key")
+# The environment a playbook run gets: what Ansible and its ssh need, nothing else; names
+# that look secret are dropped even from these (a *_FILE variable names a path, not a secret).
+KEPT_VARIABLES = frozenset(
+    ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM")
+    + ("SSH_AUTH_SOCK", "VIRTUAL_ENV", "ORIGINAL_STDOUT_CALLBACK")
+)
+KEPT_PREFIXES = ("LC_", "ANSIBLE_", "AWX_")
+SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|CREDENTIAL|PRIVATE|ACCESS_KEY|_PWD?$", re.IGNORECASE)
+# extravars keys whose values name a secret variable the run may read through the channel
+SECRET_NAME_KEYS = ("password_env",)
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,33 @@ def make_envvars(work_dir: Path) -> dict[str, str]:
     }
 
 
+def make_runner_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    """Given the environment ansible-runner prepared, return the part a playbook run may see
+    (and that the runner may record): kept names only, and none that looks secret."""
+    kept = {
+        name: value
+        for name, value in environment.items()
+        if (name in KEPT_VARIABLES or name.startswith(KEPT_PREFIXES))
+        and (name.endswith("_FILE") or not SECRET_NAME.search(name))
+    }
+    if SOCKET_VARIABLE in environment:  # the channel's path, not a secret
+        kept[SOCKET_VARIABLE] = environment[SOCKET_VARIABLE]
+    return kept
+
+
+def secret_names(value: Any) -> Iterator[str]:
+    """Yield every secret variable name the extravars refer to (`password_env` values)."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key in SECRET_NAME_KEYS and isinstance(item, str) and item:
+                yield item
+            else:
+                yield from secret_names(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from secret_names(item)
+
+
 def redact(value: Any) -> Any:
     """Return value with the contents of secret-looking keys replaced by '***'."""
     if isinstance(value, dict):
@@ -99,7 +144,7 @@ def run_playbook(
     Raise InfrastructureError when a host is unreachable (exit 3) or the runner itself fails
     to start; task failures come back in PlaybookRun.failures for the caller to judge.
     """
-    import ansible_runner
+    from ansible_runner.interface import init_runner
 
     private_dir = work_dir / "runner" / ident
     private_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -130,23 +175,30 @@ def run_playbook(
             return True
 
         logger.info("playbook %s (%s) on %s", playbook, ident, limit or "all")
-        runner = ansible_runner.run(
-            private_data_dir=str(private_dir),
-            project_dir=str(PLAYBOOK_DIR),
-            playbook=playbook,
-            inventory=str(inventory),
-            extravars=dict(extravars),
-            limit=limit,
-            ident=ident,
-            envvars=make_envvars(work_dir),
-            event_handler=handle_event,
-            quiet=True,
-            timeout=timeout,
-            suppress_env_files=True,
-            rotate_artifacts=20,
-        )
-    # The artifacts hold a copy of the stdout and the command line; the events file is ours.
-    shutil.rmtree(private_dir, ignore_errors=True)
+        try:
+            with SecretChannel(set(secret_names(extravars))) as channel:
+                runner = init_runner(
+                    private_data_dir=str(private_dir),
+                    project_dir=str(PLAYBOOK_DIR),
+                    playbook=playbook,
+                    inventory=str(inventory),
+                    extravars=dict(extravars),
+                    limit=limit,
+                    ident=ident,
+                    envvars={**make_envvars(work_dir), **channel.envvars},
+                    event_handler=handle_event,
+                    quiet=True,
+                    timeout=timeout,
+                    suppress_env_files=True,
+                    rotate_artifacts=20,
+                )
+                # The runner seeded the run's environment with ours: cut it down before it is
+                # recorded in artifacts/<ident>/command and handed to ansible-playbook.
+                runner.config.env = make_runner_environment(runner.config.env)
+                runner.run()
+        finally:
+            # The artifacts hold a copy of the stdout and the command line; the events are ours.
+            shutil.rmtree(private_dir, ignore_errors=True)
     run = PlaybookRun(
         playbook=playbook,
         ident=ident,
