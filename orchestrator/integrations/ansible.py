@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.secret_channel import SOCKET_VARIABLE, SecretChannel
@@ -57,6 +57,7 @@ class PlaybookRun:
     results: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     failures: tuple[str, ...] = ()
     unreachable: tuple[str, ...] = ()
+    rescued: tuple[str, ...] = ()  # failures a block's rescue handled (the play went on)
 
     @property
     def ok(self) -> bool:
@@ -86,6 +87,13 @@ def make_envvars(work_dir: Path) -> dict[str, str]:
         "ANSIBLE_DEPRECATION_WARNINGS": "False",
         "ANSIBLE_COLLECTIONS_PATH": str(work_dir / "collections"),
     }
+
+
+def runner_directory_holder(name: str) -> int | None:
+    """Given the name of a runner private directory (`<pid>-<ident>`), return the pid of the
+    process that made it, or None when the name is not one of ours."""
+    pid, _, ident = name.partition("-")
+    return int(pid) if pid.isdigit() and ident else None
 
 
 def make_runner_environment(environment: Mapping[str, str]) -> dict[str, str]:
@@ -129,6 +137,47 @@ def redact(value: Any) -> Any:
     return value
 
 
+class EventCollector:
+    """The runner's event handler: keeps every event (redacted) as a JSON line, and collects
+    the dr_result objects, task failures and unreachable hosts per host."""
+
+    def __init__(self, events_file: TextIO) -> None:
+        self.events_file = events_file
+        self.results: dict[str, dict[str, Any]] = {}
+        self.failures: list[tuple[str, str]] = []
+        self.unreachable: list[str] = []
+        self.failed_hosts: set[str] | None = None  # from the closing stats, if they came
+
+    def __call__(self, event: dict[str, Any]) -> bool:
+        self.events_file.write(json.dumps(redact(event), ensure_ascii=False, default=str) + "\n")
+        data = event.get("event_data", {})
+        host = data.get("host", "")
+        kind = event.get("event")
+        res = data.get("res") or {}
+        if kind == "runner_on_ok":
+            for item in res.get("results", [res]) if isinstance(res, dict) else []:
+                dr_result = item.get("dr_result") if isinstance(item, dict) else None
+                if isinstance(dr_result, dict) and "name" in dr_result:
+                    self.results.setdefault(host, {})[dr_result["name"]] = dr_result
+        elif kind == "runner_on_failed" and not data.get("ignore_errors"):
+            message = f"{host}: {data.get('task', '')}: {res.get('msg', 'failed')}"
+            self.failures.append((host, message))
+        elif kind == "runner_on_unreachable":
+            self.unreachable.append(f"{host}: {res.get('msg', 'unreachable')}")
+        elif kind == "playbook_on_stats":
+            self.failed_hosts = {h for h, n in (data.get("failures") or {}).items() if n}
+        return True
+
+    def split_failures(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Return (failures, rescued): a failure on a host the closing stats count as not
+        failed was handled by a block's rescue. Without stats (a killed run) all count."""
+        if self.failed_hosts is None:
+            return tuple(m for _h, m in self.failures), ()
+        failed = tuple(m for h, m in self.failures if h in self.failed_hosts)
+        rescued = tuple(m for h, m in self.failures if h not in self.failed_hosts)
+        return failed, rescued
+
+
 def run_playbook(
     playbook: str,
     *,
@@ -146,34 +195,12 @@ def run_playbook(
     """
     from ansible_runner.interface import init_runner
 
-    private_dir = work_dir / "runner" / ident
+    private_dir = work_dir / "runner" / f"{os.getpid()}-{ident}"
     private_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     events_path = work_dir / "events" / f"{ident}.jsonl"
     events_path.parent.mkdir(parents=True, exist_ok=True)
-    results: dict[str, dict[str, Any]] = {}
-    failures: list[str] = []
-    unreachable: list[str] = []
-
     with open(events_path, "w", encoding="utf-8") as events_file:
-
-        def handle_event(event: dict[str, Any]) -> bool:
-            events_file.write(json.dumps(redact(event), ensure_ascii=False, default=str) + "\n")
-            data = event.get("event_data", {})
-            host = data.get("host", "")
-            kind = event.get("event")
-            task = data.get("task", "")
-            res = data.get("res") or {}
-            if kind == "runner_on_ok":
-                for item in res.get("results", [res]) if isinstance(res, dict) else []:
-                    dr_result = item.get("dr_result") if isinstance(item, dict) else None
-                    if isinstance(dr_result, dict) and "name" in dr_result:
-                        results.setdefault(host, {})[dr_result["name"]] = dr_result
-            elif kind == "runner_on_failed" and not data.get("ignore_errors"):
-                failures.append(f"{host}: {task}: {res.get('msg', 'failed')}")
-            elif kind == "runner_on_unreachable":
-                unreachable.append(f"{host}: {res.get('msg', 'unreachable')}")
-            return True
-
+        events = EventCollector(events_file)
         logger.info("playbook %s (%s) on %s", playbook, ident, limit or "all")
         try:
             with SecretChannel(set(secret_names(extravars))) as channel:
@@ -186,7 +213,7 @@ def run_playbook(
                     limit=limit,
                     ident=ident,
                     envvars={**make_envvars(work_dir), **channel.envvars},
-                    event_handler=handle_event,
+                    event_handler=events,
                     quiet=True,
                     timeout=timeout,
                     suppress_env_files=True,
@@ -199,16 +226,19 @@ def run_playbook(
         finally:
             # The artifacts hold a copy of the stdout and the command line; the events are ours.
             shutil.rmtree(private_dir, ignore_errors=True)
+    failures, rescued = events.split_failures()
     run = PlaybookRun(
         playbook=playbook,
         ident=ident,
         status=str(runner.status),
         rc=int(runner.rc if runner.rc is not None else -1),
         events_path=events_path,
-        results=results,
-        failures=tuple(failures),
-        unreachable=tuple(unreachable),
+        results=events.results,
+        failures=failures,
+        unreachable=tuple(events.unreachable),
+        rescued=rescued,
     )
+    unreachable = events.unreachable
     if unreachable:
         raise InfrastructureError(
             f"playbook {playbook}: unreachable host(s): " + "; ".join(unreachable)

@@ -134,6 +134,26 @@ drills = Table(
     Column("detail", JSON),
 )
 
+# Scratch areas: places that hold customer data or partial writes only while a job runs (a
+# dump in a host's spool, a restore in the enclave, a scratch database, a recovery point being
+# written to a store). Journalled before the first byte, deleted once cleaned; a row whose
+# holder died is cleaned by the next run (actions/scratch.py) and the cleaning recorded as a job.
+scratch_areas = Table(
+    "scratch_areas",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # host_path | database | store_prefix
+    Column("place", String(255), nullable=False),  # inventory host or store name
+    Column("location", String(1000), nullable=False),  # path, database name or key prefix
+    Column("detail", JSON),  # what cleaning needs (the engine item of a database)
+    Column("job", String(300), nullable=False),  # kind:subject of the job that made it
+    Column("holder_user", String(64), nullable=False),
+    Column("holder_host", String(255), nullable=False),
+    Column("holder_pid", Integer, nullable=False),
+    Column("holder_start", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
 
 def now() -> float:
     """Return the current UTC time in epoch seconds (one place, so tests can reason about it)."""

@@ -142,7 +142,9 @@ def test_playbook_reads_secret_over_the_channel_and_nothing_on_disk_holds_it(
         extravars={
             "dr_item": {"name": "ledger", "password_env": "DR_TEST_PASSWORD"},
             "dr_secret_sha256": hashlib.sha256(secret.encode()).hexdigest(),
-            "dr_artifacts": str(work_dir / "runner" / ident / "artifacts" / ident),
+            "dr_artifacts": str(
+                work_dir / "runner" / f"{os.getpid()}-{ident}" / "artifacts" / ident
+            ),
         },
         ident=ident,
         work_dir=work_dir,
@@ -155,7 +157,7 @@ def test_playbook_reads_secret_over_the_channel_and_nothing_on_disk_holds_it(
     ]
     read = {Path(event["event_data"]["res"]["item"]).name for event in checked}
     assert {"command", "stdout"} <= read  # they were there, and were read
-    assert not (work_dir / "runner" / ident).exists()  # removed after the run
+    assert not list((work_dir / "runner").iterdir())  # removed after the run
     for path in tmp_path.rglob("*"):
         if path.is_file():
             data = path.read_bytes()
