@@ -10,6 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from orchestrator.actions.scratch import store_scratch, sweep_orphans
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch, digest_stream, hashed, read_blocks
@@ -90,6 +91,7 @@ def run_copy_offsite(
     from orchestrator.actions.restore import complete_points, load_manifest
 
     config = runtime.config.model
+    sweep_orphans(runtime)
     outcomes = []
     for system in config.systems:
         if systems and system.name not in systems:
@@ -113,8 +115,10 @@ def run_copy_offsite(
                     manifest, digest = load_manifest(
                         runtime, source, system.name, dataset.name, point
                     )
-                    key = f"{point_prefix(system.name, dataset.name, point)}/{MANIFEST_NAME}"
-                    copy_point(source, destination, manifest, source.read_bytes(key), digest)
+                    prefix = point_prefix(system.name, dataset.name, point)
+                    key = f"{prefix}/{MANIFEST_NAME}"
+                    with store_scratch(runtime, destination, prefix, job=f"copy_offsite:{subject}"):
+                        copy_point(source, destination, manifest, source.read_bytes(key), digest)
                     verified = cat.now()
                     with runtime.catalog.begin() as connection:
                         cat.record_copy(

@@ -13,12 +13,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator.actions.scratch import database_scratch, host_scratch
 from orchestrator.errors import CheckFailed, InfrastructureError
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
 from orchestrator.model import catalog as cat
-from orchestrator.model.engines import make_playbook_item, spool_root
+from orchestrator.model.engines import (
+    DATABASE_ENGINES,
+    make_playbook_item,
+    scratch_database_name,
+    spool_root,
+)
 from orchestrator.model.manifest import (
     Manifest,
     ManifestError,
@@ -143,10 +149,13 @@ def run_restore(
     store = runtime.store(store_name)
     chosen = [d for d in system.datasets if datasets is None or d.name in datasets]
     root = spool_root(site, purpose, system.name)
+    job = f"{purpose}:{system.name}@{site.name}"
     host_files = runtime.host_files(site.host)
     manifests: dict[str, tuple[Manifest, str]] = {}
     items = []
-    try:
+    # The spool and the scratch databases hold customer data: journalled, removed on every
+    # way out, and by the next run after a crash (actions/scratch.py).
+    with host_scratch(runtime, site.host, root, job=job):
         for dataset in chosen:
             point = (points or {}).get(dataset.name)
             if point is None:
@@ -159,31 +168,32 @@ def run_restore(
                 point = available[-1]
             manifest, digest = load_manifest(runtime, store, system.name, dataset.name, point)
             item = make_playbook_item(site, dataset, root)
+            if dataset.engine in DATABASE_ENGINES and dataset.database:
+                item["scratch_database"] = scratch_database_name(dataset.database)
             fetch_to_host(store, manifest, host_files, item["spool"])
             manifests[dataset.name] = (manifest, digest)
             items.append(item)
         started = datetime.now(UTC)
-        run = run_playbook(
-            "restore.yml",
-            inventory=runtime.config.inventory,
-            extravars={
-                "dr_host": site.host,
-                "dr_spool_root": root,
-                "dr_datasets": items,
-                "dr_hash_algorithm": "sha256",
-                "dr_restore_mode": restore_mode,
-            },
-            ident=f"{purpose}-{system.name}-{site.name}-{started:%Y%m%dT%H%M%S%fZ}",
-            work_dir=runtime.work_dir,
-            limit=site.host,
-        )
-    finally:
-        host_files.remove_tree(root)
-    if not run.ok:
-        raise InfrastructureError(
-            f"restore of {system.name} into {site.name} failed: "
-            + "; ".join(run.failures or [run.status])
-        )
+        with database_scratch(runtime, site.host, items, job=job):
+            run = run_playbook(
+                "restore.yml",
+                inventory=runtime.config.inventory,
+                extravars={
+                    "dr_host": site.host,
+                    "dr_spool_root": root,
+                    "dr_datasets": items,
+                    "dr_hash_algorithm": "sha256",
+                    "dr_restore_mode": restore_mode,
+                },
+                ident=f"{purpose}-{system.name}-{site.name}-{started:%Y%m%dT%H%M%S%fZ}",
+                work_dir=runtime.work_dir,
+                limit=site.host,
+            )
+            if not run.ok:
+                raise InfrastructureError(
+                    f"restore of {system.name} into {site.name} failed: "
+                    + "; ".join(run.failures or [run.status])
+                )
     restored = []
     for dataset in chosen:
         manifest, digest = manifests[dataset.name]

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from orchestrator.actions.restore import load_manifest, run_restore
+from orchestrator.actions.scratch import close_area, open_area, sweep_orphans
 from orchestrator.actions.verify import check_listing
 from orchestrator.actions.verify_evidence import (
     make_report,
@@ -191,10 +192,10 @@ def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Pat
     return result
 
 
-def wipe_enclave(
-    runtime: Runtime, enclave: Site, plan: SamplePlan, events: list[Path]
-) -> dict[str, Any]:
-    """Remove everything the check restored into the enclave; return the wipe record."""
+def enclave_paths(runtime: Runtime, enclave: Site, plan: SamplePlan) -> tuple[list[str], list[str]]:
+    """Return (paths, databases) the check may restore into in the enclave: the directories
+    to wipe, and the database datasets (restored into scratch databases, dropped by their
+    module and journalled by restore.py)."""
     config = runtime.config.model
     paths: list[str] = []
     databases: list[str] = []
@@ -207,7 +208,14 @@ def wipe_enclave(
             else:
                 databases.append(f"{system_name}/{dataset.name}")
         paths.append(spool_root(enclave, PURPOSE, system_name))
-    paths = sorted(set(paths))
+    return sorted(set(paths)), databases
+
+
+def wipe_enclave(
+    runtime: Runtime, enclave: Site, plan: SamplePlan, events: list[Path]
+) -> dict[str, Any]:
+    """Remove everything the check restored into the enclave; return the wipe record."""
+    paths, databases = enclave_paths(runtime, enclave, plan)
     started = time.time()
     run = run_playbook(
         "wipe.yml",
@@ -247,6 +255,7 @@ def run_verify_sample(runtime: Runtime, seed: int | str | None = None) -> Sample
     Raise CheckFailed if the population is empty, InfrastructureError if a host or playbook
     fails (recorded as aborted, never counted; the enclave is wiped either way)."""
     enclave = enclave_site(runtime.config.model, str(runtime.config.path))
+    sweep_orphans(runtime)
     with catalog_job(runtime.catalog, "verify", "sample") as job:
         outcome = _run(runtime, enclave, seed)
         job.detail = {"verification": outcome.verification_id, "passed": outcome.passed}
@@ -283,6 +292,12 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
         )
     events: list[Path] = []
     results: list[ItemResult] = []
+    # What the check restores into the enclave is journalled until the wipe has removed it,
+    # so a killed check is wiped by the next run (actions/scratch.py).
+    areas = [
+        open_area(runtime, "host_path", enclave.host, path, job="verify:sample")
+        for path in enclave_paths(runtime, enclave, plan)[0]
+    ]
     try:
         for item in plan.items:
             begun = time.time()
@@ -299,6 +314,9 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
             )
     except BaseException as error:
         wipe = wipe_enclave(runtime, enclave, plan, events)
+        if wipe.get("result") == "wiped":
+            for area in areas:
+                close_area(runtime, area)
         with runtime.catalog.begin() as connection:
             connection.execute(
                 cat.verifications.update()
@@ -311,6 +329,9 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
             )
         raise
     wipe = wipe_enclave(runtime, enclave, plan, events)
+    if wipe.get("result") == "wiped":
+        for area in areas:
+            close_area(runtime, area)
     outcome = SampleOutcome(verification_id, plan, results, counted=plan.meets_bars, wipe=wipe)
     finished = time.time()
     _record_items(runtime, outcome)
