@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orchestrator.actions.backup import BackupOutcome, back_up_system
+from orchestrator.actions.connect_checks import check_connections
 from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.store_checks import check_store
 from orchestrator.cli.call import Call
@@ -44,25 +45,55 @@ def choose_datasets(config: Config, systems: Sequence[str], dataset: str | None)
     return having
 
 
+def add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--connect",
+        action="store_true",
+        help="also check password variables, hosts (strict host keys, spool writable) and "
+        "stores (writable, locked)",
+    )
+
+
 def check_config(call: Call) -> int:
+    """Validate the site; with --connect also what a backup needs from the world. Every
+    problem is listed; the command ends with the worst code (connect_checks)."""
     site = call.site()
     config, model = site.config, site.config.model
     problems = [p for store in model.stores for p in check_store(config, site.pack, store.name)]
-    if problems:
+    if problems and not call.args.connect:
         raise InputError(str(config.path), problems)
+    found = [(ExitCode.USAGE, problem) for problem in problems]
+    if call.args.connect:
+        found += [(p.exit_code, p.describe()) for p in check_connections(config, site.pack)]
+    errors = [text for code, text in found if code != ExitCode.OK]
+    notes = [text for code, text in found if code == ExitCode.OK]
+    code = worst_exit_code(code for code, _text in found)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if errors:
+        print(f"error: {config.path}: {len(errors)} error(s)", file=sys.stderr)
+        for text in errors:
+            print(f"  {text}", file=sys.stderr)
     datasets = sum(len(system.datasets) for system in model.systems)
     call.out.emit(
         {
-            "ok": True,
+            "ok": not errors,
             "config": str(config.path),
+            "connected": bool(call.args.connect),
             "systems": len(model.systems),
             "datasets": datasets,
             "stores": len(model.stores),
+            "problems": errors,
+            "notes": notes,
+            "exit_code": int(code),
         },
-        f"{config.path}: ok ({len(model.systems)} systems, {datasets} datasets, "
-        f"{len(model.stores)} stores)",
+        f"{config.path}: "
+        + ("ok" if not errors else f"{len(errors)} problem(s)")
+        + f" ({len(model.systems)} systems, {datasets} datasets, {len(model.stores)} stores"
+        + ("; hosts, stores and password variables checked" if call.args.connect else "")
+        + ")",
     )
-    return ExitCode.OK
+    return code
 
 
 def add_backup_arguments(parser: argparse.ArgumentParser) -> None:

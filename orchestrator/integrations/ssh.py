@@ -285,6 +285,9 @@ class SftpHostFiles:
     def remove_tree(self, path: str) -> None:
         self.files.remove_tree(path)
 
+    def remove(self, path: str) -> None:
+        self.files.remove(path)
+
     def close(self) -> None:
         self.files.close()
 
