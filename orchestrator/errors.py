@@ -60,8 +60,7 @@ class InfrastructureError(OrchestratorError):
 
 
 class JobBusy(InfrastructureError):
-    """Another process holds this job (its catalog row is the lock): nothing was done; try
-    again when it has finished."""
+    """Another live process holds this job's lease (model/lease.py): nothing was done."""
 
 
 class CalendarDataMissing(OrchestratorError):

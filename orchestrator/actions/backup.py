@@ -175,7 +175,9 @@ def _back_up(
     if not ready:
         return report
     backup = _Pass(runtime, system, site, store, datetime.now(UTC), job)
-    root = spool_root(site, "backup", system)
+    # A spool of its own per run: the dump of a killed run may still be running on the host
+    # (the host does not notice the controller died), and must not write into this one's.
+    root = f"{spool_root(site, 'backup', system)}-{sortable_id(backup.started)}"
     items = [make_playbook_item(site, dataset, root) for dataset in ready]
     with host_scratch(runtime, site.host, root, job=job):
         try:

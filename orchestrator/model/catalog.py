@@ -77,9 +77,15 @@ jobs = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("kind", String(32), nullable=False),
     Column("subject", String(255), nullable=False),
-    Column("state", String(16), nullable=False),  # running | succeeded | failed
-    Column("lock_key", String(300), unique=True),  # set only while running: the lock
+    Column("state", String(16), nullable=False),  # running | succeeded | failed | aborted
+    Column("lock_key", String(300), unique=True),  # set only while running: the lease
     Column("owner", String(255), nullable=False),
+    # the lease (model/lease.py): who holds it, renewed until lease_expires_at
+    Column("holder_user", String(64)),
+    Column("holder_host", String(255)),
+    Column("holder_pid", Integer),
+    Column("holder_start", Integer),
+    Column("lease_expires_at", Float),
     Column("started_at", Float, nullable=False),
     Column("finished_at", Float),
     Column("error", String(2000)),

@@ -9,6 +9,7 @@ and checks what it cleaned, what it reported and that it succeeded.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from sqlalchemy import select
+
+from orchestrator.model import catalog as cat
+from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.fixtures.databases import PostgresServer, psql
 from tests.fixtures.hosts import SshHost
@@ -25,6 +31,7 @@ from tests.fixtures.real_site import (
     new_database_name,
     pg_create_owned_database,
 )
+from tests.fixtures.s3 import S3Server, s3_client
 from tests.integration.test_real_site import (  # noqa: F401 - fixtures used by name
     db_password,
     grep_secret,
@@ -188,3 +195,99 @@ def test_killed_verify_leaves_nothing_in_the_enclave_once_the_next_command_ran(
     assert "left by verify" in err
     state = load_site(config_path).config.state_dir
     assert grep_secret([tmp_path, enclave_spool, state], passwords) == []
+
+
+def secret_holders(config_path: Path, secrets: list[str]) -> list[str]:
+    """Return every file drctl or ansible-runner could have written that holds a secret: the
+    state dir (catalog, work dir, runner artifacts), evidence, host spools and data roots, and
+    Ansible's temporary directories."""
+    config = load_site(config_path).config
+    roots = [config.state_dir, config.evidence_dir]
+    for site in config.model.sites:
+        roots += [Path(site.spool), Path(site.data_root)]
+    roots += [Path(p) for p in ("/tmp/.dr-ansible", str(Path.home() / ".ansible"))]
+    return [
+        f"{path}: {secret[:4]}…"
+        for path in files_under(*roots)
+        for secret in secrets
+        if secret.encode() in path.read_bytes()
+    ]
+
+
+def uploads_in_flight(server: S3Server, bucket: str) -> list[str]:
+    return [
+        u["Key"] for u in s3_client(server).list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    ]
+
+
+def test_killed_backup_is_taken_over_cleaned_and_a_concurrent_one_refused(
+    tmp_path: Path,
+    sshd_host: SshHost,
+    sshd_host_b: SshHost,
+    s3_site_a: S3Server,
+    pg_sites: tuple[PostgresServer, PostgresServer],  # noqa: F811
+    passwords: str,  # noqa: F811
+    s3_stores: dict[str, dict[str, object]],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = pg_sites[0]
+    database = pg_create_owned_database(source, new_database_name("corebank"))
+    seed_big_ledger(source, database)
+    config_path = build_config(
+        tmp_path,
+        site_beds(sshd_host, sshd_host_b, pg=pg_sites),
+        stores=s3_stores,
+        databases={"ledger": database},
+        datasets=("ledger",),
+    )
+    # The S3 secret is in drctl's environment too, as an operator's shell may have it.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_site_a.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_site_a.secret_key)
+    secrets = [passwords, s3_site_a.secret_key]
+    config = load_site(config_path).config
+    runner_dir = config.state_dir / "work" / "runner"
+    spool = Path(config.model.site("production").spool)
+    bucket = str(s3_stores["primary"]["url"]).removeprefix("s3://").split("/")[0]
+
+    # 1. While the first backup's playbook runs, its artifacts hold no secret; a second
+    # backup is refused in one line naming the first; then the first is killed.
+    first = drctl(config_path, "backup")
+    wait_for(
+        "the playbook's artifacts", lambda: any(runner_dir.glob("*/artifacts/*/command")), first
+    )
+    assert secret_holders(config_path, secrets) == []
+    code, out, err = finish(drctl(config_path, "backup"))
+    assert code == 3, out + err
+    assert err.strip().splitlines() == [err.strip()] and "Traceback" not in err
+    assert f"pid {first.pid} since " in err and "already running" in err
+    kill_hard(first)
+    assert any(runner_dir.glob("*/artifacts/*/command"))  # left by the kill, and read below
+    assert secret_holders(config_path, secrets) == []
+
+    # 2. A backup killed while its dump is being uploaded leaves a multipart upload.
+    second = drctl(config_path, "backup")
+    wait_for("an upload in flight", lambda: bool(uploads_in_flight(s3_site_a, bucket)), second)
+    kill_hard(second)
+    assert uploads_in_flight(s3_site_a, bucket)
+    assert files_under(spool)
+
+    # 3. The next backup takes over, records both interrupted jobs aborted, cleans and says so.
+    code, out, err = finish(drctl(config_path, "backup"))
+    assert code == 0, out + err
+    assert uploads_in_flight(s3_site_a, bucket) == []
+    assert files_under(spool) == [] and not any(runner_dir.iterdir())
+    assert f"pid {second.pid}" in err and "took over the lease" in err
+    assert "cleaned unfinished writes under core-banking/ledger/" in err and "(upload " in err
+    assert re.search(rf"cleaned directory {spool}/backup-core-banking-\S+ on prod-db-1", err)
+    with open_runtime(load_site(config_path)) as runtime, runtime.catalog.begin() as c:
+        rows = list(
+            c.execute(select(cat.jobs).where(cat.jobs.c.kind == "backup").order_by(cat.jobs.c.id))
+        )
+    assert [(r.state, r.holder_pid) for r in rows] == [
+        ("aborted", first.pid),
+        ("aborted", second.pid),
+        ("succeeded", rows[2].holder_pid),
+    ]
+    assert all("nothing counted" in r.error for r in rows[:2])
+    assert [p.status for p in recorded_points(config_path)] == ["complete"]
+    assert secret_holders(config_path, secrets) == []
