@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator.actions.scratch import database_scratch, host_scratch
+from orchestrator.actions.scratch import database_scratch, host_scratch, sweep_orphans
 from orchestrator.errors import CheckFailed, InfrastructureError
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
@@ -148,6 +148,7 @@ def run_restore(
     site = config.site(site_name)
     store = runtime.store(store_name)
     chosen = [d for d in system.datasets if datasets is None or d.name in datasets]
+    sweep_orphans(runtime)
     root = spool_root(site, purpose, system.name)
     job = f"{purpose}:{system.name}@{site.name}"
     host_files = runtime.host_files(site.host)

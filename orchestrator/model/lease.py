@@ -80,6 +80,8 @@ class Lease:
     catalog: Catalog
     job_id: int
     key: str
+    lease_seconds: float = LEASE_SECONDS
+    renew_seconds: float = RENEW_SECONDS
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -88,13 +90,13 @@ class Lease:
         self._thread.start()
 
     def _renew(self) -> None:
-        while not self._stop.wait(RENEW_SECONDS):
+        while not self._stop.wait(self.renew_seconds):
             try:
                 with self.catalog.begin() as connection:
                     result = connection.execute(
                         update(jobs)
                         .where(and_(jobs.c.id == self.job_id, jobs.c.lock_key == self.key))
-                        .values(lease_expires_at=now() + LEASE_SECONDS)
+                        .values(lease_expires_at=now() + self.lease_seconds)
                     )
                 if result.rowcount != 1:
                     logger.error("lease %s: lost (taken over by another process)", self.key)
@@ -105,11 +107,17 @@ class Lease:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=RENEW_SECONDS)
+            self._thread.join(timeout=self.renew_seconds + 10)
 
 
 def acquire(
-    catalog: Catalog, kind: str, subject: str, detail: Mapping[str, Any] | None = None
+    catalog: Catalog,
+    kind: str,
+    subject: str,
+    detail: Mapping[str, Any] | None = None,
+    *,
+    lease_seconds: float = LEASE_SECONDS,
+    renew_seconds: float = RENEW_SECONDS,
 ) -> Lease:
     """Record a running job holding the lease kind:subject and start renewing it; take the
     lease over from a dead holder (recording its job aborted). Raise JobBusy naming a live
@@ -131,12 +139,13 @@ def acquire(
                         holder_host=holder.host,
                         holder_pid=holder.pid,
                         holder_start=holder.process_start,
-                        lease_expires_at=moment + LEASE_SECONDS,
+                        lease_expires_at=moment + lease_seconds,
                         started_at=moment,
                         detail=dict(detail or {}),
                     )
                 )
-                lease = Lease(catalog, int(result.inserted_primary_key[0]), key)  # type: ignore[index]
+                job_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+                lease = Lease(catalog, job_id, key, lease_seconds, renew_seconds)
         except IntegrityError:
             _take_over_or_refuse(catalog, kind, subject, key)
             continue
