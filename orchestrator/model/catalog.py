@@ -177,6 +177,7 @@ class Catalog:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        add_missing_columns(self.engine)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -185,6 +186,24 @@ class Catalog:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def add_missing_columns(engine: Engine) -> None:
+    """Add the nullable columns a catalog made by an older drctl lacks (the job lease's holder
+    and expiry), so it keeps working after an upgrade. Stands in until the catalog has
+    migrations; never drops or changes a column."""
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table in metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    connection.execute(
+                        text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
+                    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -143,3 +143,25 @@ def test_abort_dead_holders_frees_only_dead_holders(catalog: Catalog) -> None:
     )
     assert lease.abort_dead_holders(catalog) == 1
     assert job(catalog, dead).state == "aborted" and job(catalog, alive).state == "running"
+
+
+def test_a_catalog_made_before_leases_gets_the_lease_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as old:  # the jobs table as drctl made it before leases
+        old.execute(
+            "CREATE TABLE jobs (id INTEGER PRIMARY KEY, kind VARCHAR(32) NOT NULL, "
+            "subject VARCHAR(255) NOT NULL, state VARCHAR(16) NOT NULL, lock_key VARCHAR(300) "
+            "UNIQUE, owner VARCHAR(255) NOT NULL, started_at FLOAT NOT NULL, finished_at FLOAT, "
+            "error VARCHAR(2000), detail JSON)"
+        )
+        old.execute(
+            "INSERT INTO jobs (kind, subject, state, owner, started_at) "
+            "VALUES ('backup', 'core@prod', 'succeeded', 'h:1', 0)"
+        )
+    catalog = Catalog(f"sqlite:///{path}")
+    held = lease.acquire(catalog, "backup", "core@prod")
+    lease.release(held, state="succeeded")
+    assert job(catalog, held.job_id).holder_pid == current_holder().pid
+    assert job(catalog, 1).state == "succeeded"  # the old row is kept as it was
