@@ -80,7 +80,7 @@ class BackupReport:
     def exit_code(self) -> ExitCode:
         return worst_exit_code(failure.exit_code for failure in self.failures)
 
-    def fail(self, dataset: str, error: OrchestratorError | str) -> None:
+    def fail(self, dataset: str, error: OrchestratorError | OSError | str) -> None:
         code = error.exit_code if isinstance(error, OrchestratorError) else ExitCode.INFRASTRUCTURE
         self.failures.append(DatasetFailure(self.system, dataset, code, str(error)))
         logger.error("backup %s/%s failed: %s", self.system, dataset, error)
@@ -189,7 +189,7 @@ def _back_up(
         for dataset, item in zip(ready, items, strict=True):
             try:
                 outcome = _store_dataset(backup, run, dataset, item)
-            except OrchestratorError as error:
+            except (OrchestratorError, OSError) as error:
                 report.fail(dataset.name, error)
             else:
                 report.outcomes.append(outcome)
