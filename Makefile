@@ -26,7 +26,7 @@ test: $(STAMP) services
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check orchestrator exporters tests benchmarks playbooks/library playbooks/module_utils
+	$(BIN)/ruff check orchestrator exporters tests benchmarks playbooks/library playbooks/module_utils playbooks/lookup_plugins
 	$(BIN)/ruff format --check orchestrator exporters
 	$(BIN)/mypy
 	cd playbooks && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/ansible-lint --offline *.yml

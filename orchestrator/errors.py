@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 
 class ExitCode(enum.IntEnum):
@@ -13,6 +13,17 @@ class ExitCode(enum.IntEnum):
     CHECK_FAILED = 1  # non-compliance, digest mismatch, drill failed
     USAGE = 2  # usage or config error, bad input
     INFRASTRUCTURE = 3  # host or store unreachable; nothing recorded as success
+
+
+# When several items (datasets) end differently, the command ends with the worst of them:
+# a data mismatch (1) always wins, then an infrastructure failure (3), then a usage error (2).
+EXIT_PRECEDENCE = (ExitCode.CHECK_FAILED, ExitCode.INFRASTRUCTURE, ExitCode.USAGE, ExitCode.OK)
+
+
+def worst_exit_code(codes: Iterable[int]) -> ExitCode:
+    """Given the exit codes of several items, return the one the command ends with."""
+    seen = {ExitCode(code) for code in codes}
+    return next((code for code in EXIT_PRECEDENCE if code in seen), ExitCode.OK)
 
 
 class OrchestratorError(Exception):
@@ -49,8 +60,7 @@ class InfrastructureError(OrchestratorError):
 
 
 class JobBusy(InfrastructureError):
-    """Another process holds this job (its catalog row is the lock): nothing was done; try
-    again when it has finished."""
+    """Another live process holds this job's lease (model/lease.py): nothing was done."""
 
 
 class CalendarDataMissing(OrchestratorError):

@@ -3,13 +3,22 @@
 The digests in the manifest are the ones the source host computed when it made the dump; the
 bytes are hashed again in flight and must match, or the recovery point fails and nothing is
 counted.
+
+Each dataset is backed up on its own: one playbook run dumps every dataset of the site, each in
+its own block (a failure is rescued, its spool removed, and reported as `failed:<dataset>`),
+then each dataset is streamed to the store on its own. A dataset that fails never stops the
+others; the report lists every dataset's outcome and the command ends with the worst
+(`errors.worst_exit_code`: a mismatch is 1, then infrastructure 3). The spool and every
+recovery point being written are journalled as scratch areas, so a killed run is cleaned up by
+the next one (actions/scratch.py).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,9 +29,17 @@ from orchestrator.actions.point_trust import (
     write_manifest,
     written_versions,
 )
-from orchestrator.errors import InfrastructureError, InputError
-from orchestrator.integrations.ansible import run_playbook
-from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
+from orchestrator.actions.scratch import host_scratch, store_scratch, sweep_orphans
+from orchestrator.errors import (
+    CheckFailed,
+    ExitCode,
+    InfrastructureError,
+    InputError,
+    OrchestratorError,
+    worst_exit_code,
+)
+from orchestrator.integrations.ansible import PlaybookRun, run_playbook
+from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
@@ -48,6 +65,58 @@ class BackupOutcome:
     events_path: Path
 
 
+@dataclass(frozen=True)
+class DatasetFailure:
+    """A dataset that was not backed up: why, and the exit code that reason stands for."""
+
+    system: str
+    dataset: str
+    exit_code: ExitCode
+    reason: str
+
+
+@dataclass
+class BackupReport:
+    """Every dataset's outcome of one system's backup."""
+
+    system: str
+    outcomes: list[BackupOutcome] = field(default_factory=list)
+    failures: list[DatasetFailure] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return worst_exit_code(failure.exit_code for failure in self.failures)
+
+    def fail(self, dataset: str, error: OrchestratorError | OSError | str) -> None:
+        code = error.exit_code if isinstance(error, OrchestratorError) else ExitCode.INFRASTRUCTURE
+        self.failures.append(DatasetFailure(self.system, dataset, code, str(error)))
+        logger.error("backup %s/%s failed: %s", self.system, dataset, error)
+
+    def raise_for_failures(self) -> None:
+        """Raise CheckFailed or InfrastructureError (the worst) naming every failed dataset."""
+        if not self.failures:
+            return
+        total = len(self.failures) + len(self.outcomes)
+        message = f"backup of {self.system}: {len(self.failures)} of {total} dataset(s) failed: "
+        message += "; ".join(f"{f.dataset}: {f.reason}" for f in self.failures)
+        if self.exit_code == ExitCode.CHECK_FAILED:
+            raise CheckFailed(message)
+        raise InfrastructureError(message)
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One backup pass of a system's datasets from a site into a store."""
+
+    runtime: Runtime
+    system: str
+    site: Any
+    store: Store
+    started: datetime
+    job: str
+    signer: Any = None
+
+
 def run_backup(
     runtime: Runtime,
     system_name: str,
@@ -56,9 +125,25 @@ def run_backup(
     store_name: str | None = None,
     datasets: Sequence[str] | None = None,
 ) -> list[BackupOutcome]:
-    """Back up a system's datasets in full from a site into a store; return one outcome per
-    dataset. Raise InfrastructureError (host/store down) or CheckFailed (digest mismatch); in
-    either case no recovery point is counted."""
+    """Back up a system's datasets (see back_up_system); return one outcome per dataset, or
+    raise the worst failure, naming every failed dataset, once the healthy ones are recorded."""
+    report = back_up_system(
+        runtime, system_name, site_name=site_name, store_name=store_name, datasets=datasets
+    )
+    report.raise_for_failures()
+    return report.outcomes
+
+
+def back_up_system(
+    runtime: Runtime,
+    system_name: str,
+    *,
+    site_name: str | None = None,
+    store_name: str | None = None,
+    datasets: Sequence[str] | None = None,
+) -> BackupReport:
+    """Back up a system's datasets in full from a site into a store, each on its own; return
+    every dataset's outcome. A failed dataset counts nothing; the others are recorded."""
     config = runtime.config.model
     system = config.system(system_name)
     site = config.site(site_name or system.production_site)
@@ -69,20 +154,61 @@ def run_backup(
             "command line",
             [f"--dataset: system {system.name} has no dataset {', '.join(datasets or [])}"],
         )
-    with catalog_job(runtime.catalog, "backup", f"{system.name}@{site.name}") as job:
-        outcomes = _back_up(runtime, system.name, site, store, chosen)
-        job.detail = {"recovery_points": [o.recovery_point_id for o in outcomes]}
-    return outcomes
+    sweep_orphans(runtime)
+    subject = f"{system.name}@{site.name}"
+    with catalog_job(runtime.catalog, "backup", subject) as job:
+        report = _back_up(runtime, system.name, site, store, chosen, f"backup:{subject}")
+        job.detail = {
+            "recovery_points": [o.recovery_point_id for o in report.outcomes],
+            "failed": {f.dataset: f.reason for f in report.failures},
+        }
+        if report.failures:
+            job.fail("; ".join(f"{f.dataset}: {f.reason}" for f in report.failures))
+    return report
 
 
 def _back_up(
-    runtime: Runtime, system: str, site: Any, store: Any, chosen: list[Any]
-) -> list[BackupOutcome]:
+    runtime: Runtime, system: str, site: Any, store: Store, chosen: list[Any], job: str
+) -> BackupReport:
     signer = manifest_signer(runtime.config)  # a key problem is exit 2, before any work
-    started = datetime.now(UTC)
-    root = spool_root(site, "backup", system)
-    items = [make_playbook_item(site, dataset, root) for dataset in chosen]
-    ident = f"backup-{system}-{site.name}-{started:%Y%m%dT%H%M%S%fZ}"
+    report = BackupReport(system)
+    ready = []
+    for dataset in chosen:
+        if dataset.password_env and dataset.password_env not in os.environ:
+            report.fail(
+                dataset.name,
+                f"password variable {dataset.password_env} (its password_env) is not set",
+            )
+        else:
+            ready.append(dataset)
+    if not ready:
+        return report
+    backup = _Pass(runtime, system, site, store, datetime.now(UTC), job, signer)
+    # A spool of its own per run: the dump of a killed run may still be running on the host
+    # (the host does not notice the controller died), and must not write into this one's.
+    root = f"{spool_root(site, 'backup', system)}-{sortable_id(backup.started)}"
+    items = [make_playbook_item(site, dataset, root) for dataset in ready]
+    with host_scratch(runtime, site.host, root, job=job):
+        try:
+            run = _dump(backup, root, items)
+        except OrchestratorError as error:
+            for dataset in ready:
+                report.fail(dataset.name, error)
+            return report
+        for dataset, item in zip(ready, items, strict=True):
+            try:
+                outcome = _store_dataset(backup, run, dataset, item)
+            except (OrchestratorError, OSError) as error:
+                report.fail(dataset.name, error)
+            else:
+                report.outcomes.append(outcome)
+    return report
+
+
+def _dump(backup: _Pass, root: str, items: list[Any]) -> PlaybookRun:
+    """Dump and hash every dataset on the site's host; raise when the run as a whole failed
+    (a dataset's own failure is rescued and comes back as its `failed:` result)."""
+    runtime, system, site = backup.runtime, backup.system, backup.site
     run = run_playbook(
         "backup_full.yml",
         inventory=runtime.config.inventory,
@@ -92,7 +218,7 @@ def _back_up(
             "dr_datasets": items,
             "dr_hash_algorithm": HASH_ALGORITHM,
         },
-        ident=ident,
+        ident=f"backup-{system}-{site.name}-{backup.started:%Y%m%dT%H%M%S%fZ}",
         work_dir=runtime.work_dir,
         limit=site.host,
     )
@@ -100,100 +226,127 @@ def _back_up(
         raise InfrastructureError(
             f"backup of {system} at {site.name} failed: " + "; ".join(run.failures or [run.status])
         )
+    return run
+
+
+def _store_dataset(
+    backup: _Pass, run: PlaybookRun, dataset: Any, item: dict[str, Any]
+) -> BackupOutcome:
+    """Stream one dataset's dump from the spool into the store, manifest last, and record the
+    recovery point. Raise InfrastructureError or CheckFailed (digest mismatch)."""
+    runtime, system, site, store, started = (
+        backup.runtime,
+        backup.system,
+        backup.site,
+        backup.store,
+        backup.started,
+    )
+    failed = run.results.get(site.host, {}).get(f"failed:{dataset.name}")
+    if failed is not None:
+        raise InfrastructureError(
+            f"{site.host}: {failed.get('task') or 'backup'}: {failed.get('error') or 'failed'}"
+        )
+    artifacts = run.result(site.host, f"artifacts:{dataset.name}")
+    dump = run.result(site.host, f"dump:{dataset.name}")
+    point_id = sortable_id(started)
+    prefix = point_prefix(system, dataset.name, point_id)
     host_files = runtime.host_files(site.host)
-    outcomes = []
-    try:
-        for dataset, item in zip(chosen, items, strict=True):
-            artifacts = run.result(site.host, f"artifacts:{dataset.name}")
-            dump = run.result(site.host, f"dump:{dataset.name}")
-            point_id = sortable_id(started)  # sorts by time
-            prefix = point_prefix(system, dataset.name, point_id)
-            entries = []
-            for raw in artifacts["files"]:
-                entry = FileEntry(
-                    raw["path"], raw["size"], raw["digest"], tuple(raw.get("chunk_digests", ()))
-                )
-                _stream_to_store(
-                    host_files,
-                    f"{item['spool']}/data/{entry.path}",
-                    store,
-                    f"{prefix}/data/{entry.path}",
-                    entry,
-                )
-                entries.append(entry)
-            finished = datetime.now(UTC)
-            manifest = Manifest(
-                recovery_point_id=point_id,
-                system=system,
-                dataset=dataset.name,
-                engine=dataset.engine,
-                business_date=business_date(
-                    finished, runtime.config.model.calendar.business_date_cutoff_hour
-                ).isoformat(),
-                started_at=iso_utc(started.timestamp()),
-                finished_at=iso_utc(finished.timestamp()),
-                source_site=site.name,
-                source_host=site.host,
-                hash_algorithm=HASH_ALGORITHM,
-                files=tuple(entries),
-                fingerprint=dump["fingerprint"],
+    with store_scratch(runtime, store, prefix, job=backup.job):
+        entries = []
+        for raw in artifacts["files"]:
+            entry = FileEntry(
+                raw["path"], raw["size"], raw["digest"], tuple(raw.get("chunk_digests", ()))
             )
-            data = serialise_manifest(manifest)
-            digest = manifest_digest(data)
-            # The signature, then the manifest last: until it exists the point does not count.
-            write_manifest(store, prefix, data, digest, signer)
-            versions = written_versions(
+            _stream_to_store(
+                host_files,
+                f"{item['spool']}/data/{entry.path}",
                 store,
-                [f"{prefix}/data/{entry.path}" for entry in entries]
-                + [f"{prefix}/{SIGNATURE_NAME}", f"{prefix}/{MANIFEST_NAME}"],
+                f"{prefix}/data/{entry.path}",
+                entry,
             )
-            written_at = finished.timestamp()
-            with runtime.catalog.begin() as connection:
-                cat.record_recovery_point(
-                    connection,
-                    {
-                        "id": point_id,
-                        "system": system,
-                        "dataset": dataset.name,
-                        "engine": dataset.engine,
-                        "business_date": manifest.business_date,
-                        "started_at": started.timestamp(),
-                        "finished_at": written_at,
-                        "source_site": site.name,
-                        "source_host": site.host,
-                        "hash_algorithm": HASH_ALGORITHM,
-                        "manifest_sha256": digest,
-                        "total_bytes": manifest.total_bytes,
-                        "file_count": len(entries),
-                        "status": "complete",
-                    },
-                )
-                cat.record_copy(
-                    connection,
-                    point_id,
-                    store.name,
-                    store.site,
-                    written_at=written_at,
-                    verified_at=written_at,
-                )
-                integrity.record_versions(connection, point_id, store.name, versions, at=written_at)
-            logger.info(
-                "backup %s/%s: recovery point %s, %d files, %d bytes, manifest %s",
-                system,
-                dataset.name,
-                point_id,
-                len(entries),
-                manifest.total_bytes,
-                digest[:12],
-            )
-            outcomes.append(
-                BackupOutcome(
-                    point_id, system, dataset.name, store.name, manifest, digest, run.events_path
-                )
-            )
-    finally:
-        host_files.remove_tree(root)
-    return outcomes
+            entries.append(entry)
+        finished = datetime.now(UTC)
+        manifest = Manifest(
+            recovery_point_id=point_id,
+            system=system,
+            dataset=dataset.name,
+            engine=dataset.engine,
+            business_date=business_date(
+                finished, runtime.config.model.calendar.business_date_cutoff_hour
+            ).isoformat(),
+            started_at=iso_utc(started.timestamp()),
+            finished_at=iso_utc(finished.timestamp()),
+            source_site=site.name,
+            source_host=site.host,
+            hash_algorithm=HASH_ALGORITHM,
+            files=tuple(entries),
+            fingerprint=dump["fingerprint"],
+        )
+        data = serialise_manifest(manifest)
+        digest = manifest_digest(data)
+        # The signature, then the manifest last: until it exists the point does not count.
+        write_manifest(store, prefix, data, digest, backup.signer)
+        versions = written_versions(
+            store,
+            [f"{prefix}/data/{entry.path}" for entry in entries]
+            + [f"{prefix}/{SIGNATURE_NAME}", f"{prefix}/{MANIFEST_NAME}"],
+        )
+    _record(runtime, manifest, digest, store, started, finished, versions)
+    return BackupOutcome(
+        point_id, system, dataset.name, store.name, manifest, digest, run.events_path
+    )
+
+
+def _record(
+    runtime: Runtime,
+    manifest: Manifest,
+    digest: str,
+    store: Store,
+    started: datetime,
+    finished: datetime,
+    versions: dict[str, str],
+) -> None:
+    written_at = finished.timestamp()
+    with runtime.catalog.begin() as connection:
+        cat.record_recovery_point(
+            connection,
+            {
+                "id": manifest.recovery_point_id,
+                "system": manifest.system,
+                "dataset": manifest.dataset,
+                "engine": manifest.engine,
+                "business_date": manifest.business_date,
+                "started_at": started.timestamp(),
+                "finished_at": written_at,
+                "source_site": manifest.source_site,
+                "source_host": manifest.source_host,
+                "hash_algorithm": HASH_ALGORITHM,
+                "manifest_sha256": digest,
+                "total_bytes": manifest.total_bytes,
+                "file_count": len(manifest.files),
+                "status": "complete",
+            },
+        )
+        cat.record_copy(
+            connection,
+            manifest.recovery_point_id,
+            store.name,
+            store.site,
+            written_at=written_at,
+            verified_at=written_at,
+        )
+        integrity.record_versions(
+            connection, manifest.recovery_point_id, store.name, versions, at=written_at
+        )
+    logger.info(
+        "backup %s/%s: recovery point %s, %d files, %d bytes, manifest %s",
+        manifest.system,
+        manifest.dataset,
+        manifest.recovery_point_id,
+        len(manifest.files),
+        manifest.total_bytes,
+        digest[:12],
+    )
 
 
 def _stream_to_store(host_files: Any, source: str, store: Any, key: str, entry: FileEntry) -> None:

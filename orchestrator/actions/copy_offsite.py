@@ -23,6 +23,7 @@ from orchestrator.actions.point_trust import (
     write_manifest,
     written_versions,
 )
+from orchestrator.actions.scratch import store_scratch, sweep_orphans
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch, digest_stream, hashed, read_blocks
@@ -154,14 +155,17 @@ class _Copier:
     def copy(self, opened: OpenedPoint) -> None:
         label = (opened.system, opened.dataset, opened.point)
         try:
-            copy_point(
-                opened.store,
-                self.destination,
-                opened.manifest,
-                opened.manifest_bytes,
-                opened.digest,
-                signature=_signature(opened),
-            )
+            with store_scratch(
+                self.runtime, self.destination, opened.prefix, job=f"copy_offsite:{opened.point}"
+            ):
+                copy_point(
+                    opened.store,
+                    self.destination,
+                    opened.manifest,
+                    opened.manifest_bytes,
+                    opened.digest,
+                    signature=_signature(opened),
+                )
         except MissingSource as error:
             self._fail(label, self.source.name, error.path, "missing", "present", "(absent)")
             return
@@ -225,6 +229,7 @@ def run_copy_offsite(
     outcomes: list[CopyOutcome] = []
     failures: list[Failure] = []
     intruders: list[str] = []
+    sweep_orphans(runtime)
     for system in config.systems:
         if systems and system.name not in systems:
             continue

@@ -18,10 +18,16 @@ from orchestrator.actions.restore_selection import (
     PassedOver,
     Selection,
 )
+from orchestrator.actions.scratch import database_scratch, host_scratch, sweep_orphans
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
-from orchestrator.model.engines import make_playbook_item, spool_root
+from orchestrator.model.engines import (
+    DATABASE_ENGINES,
+    make_playbook_item,
+    scratch_database_name,
+    spool_root,
+)
 from orchestrator.model.integrity import Failure
 from orchestrator.model.manifest import (
     Manifest,
@@ -124,6 +130,7 @@ def run_restore(
     pending = [d for d in system.datasets if datasets is None or d.name in datasets]
     restored: dict[str, RestoredDataset] = {}
     events: list[Path] = []
+    sweep_orphans(runtime)
     while pending:
         run, opened = _restore_round(
             runtime, system.name, site_name, selection, pending, purpose, restore_mode
@@ -166,33 +173,37 @@ def _restore_round(
     host_files = runtime.host_files(site.host)
     opened: dict[str, OpenedPoint] = {}
     items = []
-    try:
+    job = f"{purpose}:{system}@{site.name}"
+    # The spool and the scratch databases hold customer data: journalled, removed on every
+    # way out, and by the next run after a crash (actions/scratch.py).
+    with host_scratch(runtime, site.host, root, job=job):
         for dataset in pending:
             item = make_playbook_item(site, dataset, root)
+            if dataset.engine in DATABASE_ENGINES and dataset.database:
+                item["scratch_database"] = scratch_database_name(dataset.database)
             opened[dataset.name] = selection.fetch(dataset.name, host_files, item["spool"])
             items.append(item)
         started = datetime.now(UTC)
-        run = run_playbook(
-            "restore.yml",
-            inventory=runtime.config.inventory,
-            extravars={
-                "dr_host": site.host,
-                "dr_spool_root": root,
-                "dr_datasets": items,
-                "dr_hash_algorithm": "sha256",
-                "dr_restore_mode": restore_mode,
-            },
-            ident=f"{purpose}-{system}-{site.name}-{started:%Y%m%dT%H%M%S%fZ}",
-            work_dir=runtime.work_dir,
-            limit=site.host,
-        )
-    finally:
-        host_files.remove_tree(root)
-    if not run.ok:
-        raise InfrastructureError(
-            f"restore of {system} into {site.name} failed: "
-            + "; ".join(run.failures or [run.status])
-        )
+        with database_scratch(runtime, site.host, items, job=job):
+            run = run_playbook(
+                "restore.yml",
+                inventory=runtime.config.inventory,
+                extravars={
+                    "dr_host": site.host,
+                    "dr_spool_root": root,
+                    "dr_datasets": items,
+                    "dr_hash_algorithm": "sha256",
+                    "dr_restore_mode": restore_mode,
+                },
+                ident=f"{purpose}-{system}-{site.name}-{started:%Y%m%dT%H%M%S%fZ}",
+                work_dir=runtime.work_dir,
+                limit=site.host,
+            )
+            if not run.ok:
+                raise InfrastructureError(
+                    f"restore of {system} into {site.name} failed: "
+                    + "; ".join(run.failures or [run.status])
+                )
     return run, opened
 
 

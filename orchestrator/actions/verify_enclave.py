@@ -51,11 +51,12 @@ def enclave_site(config: Config, source: str) -> Site:
     return site
 
 
-def wipe_enclave(
-    runtime: Runtime, enclave: Site, systems: Iterable[str], events: list[Path]
-) -> dict[str, Any]:
-    """Remove everything a check restored into the enclave for the given systems' datasets;
-    return the wipe record."""
+def enclave_paths(
+    runtime: Runtime, enclave: Site, systems: Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """Return (paths, databases) a check of the given systems may restore into in the enclave:
+    the directories to wipe, and the database datasets (restored into scratch databases,
+    dropped by their module and journalled by restore.py)."""
     config = runtime.config.model
     paths: list[str] = []
     databases: list[str] = []
@@ -68,7 +69,15 @@ def wipe_enclave(
             else:
                 databases.append(f"{system_name}/{dataset.name}")
         paths.append(spool_root(enclave, PURPOSE, system_name))
-    paths = sorted(set(paths))
+    return sorted(set(paths)), databases
+
+
+def wipe_enclave(
+    runtime: Runtime, enclave: Site, systems: Iterable[str], events: list[Path]
+) -> dict[str, Any]:
+    """Remove everything a check restored into the enclave for the given systems' datasets;
+    return the wipe record."""
+    paths, databases = enclave_paths(runtime, enclave, systems)
     started = time.time()
     run = run_playbook(
         "wipe.yml",

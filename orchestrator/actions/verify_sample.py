@@ -24,8 +24,9 @@ from orchestrator.actions.bad_points import record_failures, report_failures
 from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point
 from orchestrator.actions.restore import restore_failures, run_restore
 from orchestrator.actions.restore_selection import MissingFile
+from orchestrator.actions.scratch import close_area, open_area, sweep_orphans
 from orchestrator.actions.verify import check_listing
-from orchestrator.actions.verify_enclave import PURPOSE, enclave_site, wipe_enclave
+from orchestrator.actions.verify_enclave import PURPOSE, enclave_paths, enclave_site, wipe_enclave
 from orchestrator.actions.verify_evidence import (
     make_report,
     manifest_attachments,
@@ -188,6 +189,7 @@ def run_verify_sample(runtime: Runtime, seed: int | str | None = None) -> Sample
     Raise CheckFailed if the population is empty, InfrastructureError if a host or playbook
     fails (recorded as aborted, never counted; the enclave is wiped either way)."""
     enclave = enclave_site(runtime.config.model, str(runtime.config.path))
+    sweep_orphans(runtime)
     with catalog_job(runtime.catalog, "verify", "sample") as job:
         outcome = _run(runtime, enclave, seed)
         job.detail = {"verification": outcome.verification_id, "passed": outcome.passed}
@@ -224,6 +226,13 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
         )
     events: list[Path] = []
     results: list[ItemResult] = []
+    # What the check restores into the enclave is journalled until the wipe has removed it,
+    # so a killed check is wiped by the next run (actions/scratch.py).
+    systems = {item.system for item in plan.items}
+    areas = [
+        open_area(runtime, "host_path", enclave.host, path, job="verify:sample")
+        for path in enclave_paths(runtime, enclave, systems)[0]
+    ]
     try:
         for item in plan.items:
             begun = time.time()
@@ -239,7 +248,10 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
                 result.status,
             )
     except BaseException as error:
-        wipe = wipe_enclave(runtime, enclave, {item.system for item in plan.items}, events)
+        wipe = wipe_enclave(runtime, enclave, systems, events)
+        if wipe.get("result") == "wiped":
+            for area in areas:
+                close_area(runtime, area)
         with runtime.catalog.begin() as connection:
             connection.execute(
                 cat.verifications.update()
@@ -257,7 +269,10 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
             )
         _report_before_abort(runtime, verification_id, results, error)
         raise
-    wipe = wipe_enclave(runtime, enclave, {item.system for item in plan.items}, events)
+    wipe = wipe_enclave(runtime, enclave, systems, events)
+    if wipe.get("result") == "wiped":
+        for area in areas:
+            close_area(runtime, area)
     outcome = SampleOutcome(verification_id, plan, results, counted=plan.meets_bars, wipe=wipe)
     finished = time.time()
     _record_items(runtime, outcome)

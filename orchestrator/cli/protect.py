@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
+from typing import Any
 
-from orchestrator.actions.backup import run_backup
+from orchestrator.actions.backup import BackupOutcome, back_up_system
+from orchestrator.actions.connect_checks import check_connections
 from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.store_checks import check_store
 from orchestrator.cli.call import Call
-from orchestrator.errors import ExitCode, InputError
+from orchestrator.errors import ExitCode, InputError, worst_exit_code
 from orchestrator.model.settings import Config
 from orchestrator.runtime import open_runtime
 
@@ -42,25 +45,55 @@ def choose_datasets(config: Config, systems: Sequence[str], dataset: str | None)
     return having
 
 
+def add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--connect",
+        action="store_true",
+        help="also check password variables, hosts (strict host keys, spool writable) and "
+        "stores (writable, locked)",
+    )
+
+
 def check_config(call: Call) -> int:
+    """Validate the site; with --connect also what a backup needs from the world. Every
+    problem is listed; the command ends with the worst code (connect_checks)."""
     site = call.site()
     config, model = site.config, site.config.model
     problems = [p for store in model.stores for p in check_store(config, site.pack, store.name)]
-    if problems:
+    if problems and not call.args.connect:
         raise InputError(str(config.path), problems)
+    found = [(ExitCode.USAGE, problem) for problem in problems]
+    if call.args.connect:
+        found += [(p.exit_code, p.describe()) for p in check_connections(config, site.pack)]
+    errors = [text for code, text in found if code != ExitCode.OK]
+    notes = [text for code, text in found if code == ExitCode.OK]
+    code = worst_exit_code(code for code, _text in found)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if errors:
+        print(f"error: {config.path}: {len(errors)} error(s)", file=sys.stderr)
+        for text in errors:
+            print(f"  {text}", file=sys.stderr)
     datasets = sum(len(system.datasets) for system in model.systems)
     call.out.emit(
         {
-            "ok": True,
+            "ok": not errors,
             "config": str(config.path),
+            "connected": bool(call.args.connect),
             "systems": len(model.systems),
             "datasets": datasets,
             "stores": len(model.stores),
+            "problems": errors,
+            "notes": notes,
+            "exit_code": int(code),
         },
-        f"{config.path}: ok ({len(model.systems)} systems, {datasets} datasets, "
-        f"{len(model.stores)} stores)",
+        f"{config.path}: "
+        + ("ok" if not errors else f"{len(errors)} problem(s)")
+        + f" ({len(model.systems)} systems, {datasets} datasets, {len(model.stores)} stores"
+        + ("; hosts, stores and password variables checked" if call.args.connect else "")
+        + ")",
     )
-    return ExitCode.OK
+    return code
 
 
 def add_backup_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,31 +102,59 @@ def add_backup_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def backup(call: Call) -> int:
+    """Back up each chosen system, each dataset on its own; list every dataset's outcome and
+    end with the worst exit code (errors.worst_exit_code)."""
     site = call.site()
     model = site.config.model
     systems = choose_systems(model, call.args.system)
     systems = choose_datasets(model, systems, call.args.dataset)
     datasets = [call.args.dataset] if call.args.dataset else None
     with open_runtime(site) as runtime:
-        outcomes = [o for s in systems for o in run_backup(runtime, s, datasets=datasets)]
-    results = [
+        reports = [back_up_system(runtime, s, datasets=datasets) for s in systems]
+    results = [backup_result(o) for r in reports for o in r.outcomes]
+    failed = [
         {
-            "system": o.system,
-            "dataset": o.dataset,
-            "recovery_point": o.recovery_point_id,
-            "store": o.store,
-            "bytes": o.manifest.total_bytes,
-            "manifest_sha256": o.manifest_sha256,
+            "system": f.system,
+            "dataset": f.dataset,
+            "outcome": "failed",
+            "exit_code": int(f.exit_code),
+            "error": f.reason,
         }
-        for o in outcomes
+        for r in reports
+        for f in r.failures
     ]
+    code = worst_exit_code(f.exit_code for r in reports for f in r.failures)
+    for failure in failed:
+        print(
+            f"error: {failure['system']}/{failure['dataset']}: {failure['error']}", file=sys.stderr
+        )
     lines = [
         f"{r['system']}/{r['dataset']}: {r['recovery_point']} ({r['bytes']} bytes) in {r['store']}"
-        for r in results
+        if r["outcome"] == "ok"
+        else f"{r['system']}/{r['dataset']}: FAILED (exit {r['exit_code']})"
+        for r in sorted(results + failed, key=lambda r: (r["system"], r["dataset"]))
     ]
-    lines.append(f"summary: {len(results)} full recovery point(s) written")
-    call.out.emit({"recovery_points": results}, "\n".join(lines))
-    return ExitCode.OK
+    summary = f"summary: {len(results)} full recovery point(s) written"
+    if failed:
+        names = ", ".join(f"{f['system']}/{f['dataset']}" for f in failed)
+        summary += f", {len(failed)} dataset(s) FAILED: {names}; exit {int(code)}"
+    call.out.emit(
+        {"recovery_points": results, "datasets": results + failed, "exit_code": int(code)},
+        "\n".join([*lines, summary]),
+    )
+    return code
+
+
+def backup_result(outcome: BackupOutcome) -> dict[str, Any]:
+    return {
+        "system": outcome.system,
+        "dataset": outcome.dataset,
+        "outcome": "ok",
+        "recovery_point": outcome.recovery_point_id,
+        "store": outcome.store,
+        "bytes": outcome.manifest.total_bytes,
+        "manifest_sha256": outcome.manifest_sha256,
+    }
 
 
 def add_copy_arguments(parser: argparse.ArgumentParser) -> None:

@@ -24,6 +24,7 @@ COMMANDS: tuple[Command, ...] = (
         "check-config",
         "validate config and inventory, all errors at once",
         protect.check_config,
+        protect.add_check_arguments,
     ),
     Command("backup", "full backup now", protect.backup, protect.add_backup_arguments),
     Command(

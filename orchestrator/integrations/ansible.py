@@ -3,6 +3,12 @@
 Decisions are taken on the runner's structured status, rc and events; stdout is never parsed.
 Our playbook modules return a `dr_result` object ({"name": …, …}); those are collected per
 host from the `runner_on_ok` events. Every event is kept, raw, as JSON lines for the evidence.
+
+No secret reaches the disk on our behalf: ansible-runner records the environment of each run
+(`artifacts/<ident>/command`), so the environment it gets is cut down to what Ansible needs
+(`make_runner_environment`), and the secrets a run needs are handed over on a private socket
+(`integrations/secret_channel.py`, read by the `dr_secret` lookup plugin). The runner's private
+directory is removed when the run ends, whatever the outcome.
 """
 
 from __future__ import annotations
@@ -10,14 +16,16 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from orchestrator.errors import InfrastructureError
+from orchestrator.integrations.secret_channel import SOCKET_VARIABLE, SecretChannel
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +33,16 @@ PLAYBOOK_DIR = Path(__file__).resolve().parents[2] / "playbooks"
 PLAYBOOK_TIMEOUT_SECONDS = 3600
 # Keys that must never reach an event file, whatever a module or task echoes back.
 SECRET_KEYS = ("password", "passwd", "secret", "token", "private_key", "access_key")
+# The environment a playbook run gets: what Ansible and its ssh need, nothing else; names
+# that look secret are dropped even from these (a *_FILE variable names a path, not a secret).
+KEPT_VARIABLES = frozenset(
+    ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM")
+    + ("SSH_AUTH_SOCK", "VIRTUAL_ENV", "ORIGINAL_STDOUT_CALLBACK")
+)
+KEPT_PREFIXES = ("LC_", "ANSIBLE_", "AWX_")
+SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|CREDENTIAL|PRIVATE|ACCESS_KEY|_PWD?$", re.IGNORECASE)
+# extravars keys whose values name a secret variable the run may read through the channel
+SECRET_NAME_KEYS = ("password_env",)
 
 
 @dataclass(frozen=True)
@@ -39,6 +57,7 @@ class PlaybookRun:
     results: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     failures: tuple[str, ...] = ()
     unreachable: tuple[str, ...] = ()
+    rescued: tuple[str, ...] = ()  # failures a block's rescue handled (the play went on)
 
     @property
     def ok(self) -> bool:
@@ -70,6 +89,40 @@ def make_envvars(work_dir: Path) -> dict[str, str]:
     }
 
 
+def runner_directory_holder(name: str) -> int | None:
+    """Given the name of a runner private directory (`<pid>-<ident>`), return the pid of the
+    process that made it, or None when the name is not one of ours."""
+    pid, _, ident = name.partition("-")
+    return int(pid) if pid.isdigit() and ident else None
+
+
+def make_runner_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    """Given the environment ansible-runner prepared, return the part a playbook run may see
+    (and that the runner may record): kept names only, and none that looks secret."""
+    kept = {
+        name: value
+        for name, value in environment.items()
+        if (name in KEPT_VARIABLES or name.startswith(KEPT_PREFIXES))
+        and (name.endswith("_FILE") or not SECRET_NAME.search(name))
+    }
+    if SOCKET_VARIABLE in environment:  # the channel's path, not a secret
+        kept[SOCKET_VARIABLE] = environment[SOCKET_VARIABLE]
+    return kept
+
+
+def secret_names(value: Any) -> Iterator[str]:
+    """Yield every secret variable name the extravars refer to (`password_env` values)."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key in SECRET_NAME_KEYS and isinstance(item, str) and item:
+                yield item
+            else:
+                yield from secret_names(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from secret_names(item)
+
+
 def redact(value: Any) -> Any:
     """Return value with the contents of secret-looking keys replaced by '***'."""
     if isinstance(value, dict):
@@ -82,6 +135,47 @@ def redact(value: Any) -> Any:
     if isinstance(value, list):
         return [redact(item) for item in value]
     return value
+
+
+class EventCollector:
+    """The runner's event handler: keeps every event (redacted) as a JSON line, and collects
+    the dr_result objects, task failures and unreachable hosts per host."""
+
+    def __init__(self, events_file: TextIO) -> None:
+        self.events_file = events_file
+        self.results: dict[str, dict[str, Any]] = {}
+        self.failures: list[tuple[str, str]] = []
+        self.unreachable: list[str] = []
+        self.failed_hosts: set[str] | None = None  # from the closing stats, if they came
+
+    def __call__(self, event: dict[str, Any]) -> bool:
+        self.events_file.write(json.dumps(redact(event), ensure_ascii=False, default=str) + "\n")
+        data = event.get("event_data", {})
+        host = data.get("host", "")
+        kind = event.get("event")
+        res = data.get("res") or {}
+        if kind == "runner_on_ok":
+            for item in res.get("results", [res]) if isinstance(res, dict) else []:
+                dr_result = item.get("dr_result") if isinstance(item, dict) else None
+                if isinstance(dr_result, dict) and "name" in dr_result:
+                    self.results.setdefault(host, {})[dr_result["name"]] = dr_result
+        elif kind == "runner_on_failed" and not data.get("ignore_errors"):
+            message = f"{host}: {data.get('task', '')}: {res.get('msg', 'failed')}"
+            self.failures.append((host, message))
+        elif kind == "runner_on_unreachable":
+            self.unreachable.append(f"{host}: {res.get('msg', 'unreachable')}")
+        elif kind == "playbook_on_stats":
+            self.failed_hosts = {h for h, n in (data.get("failures") or {}).items() if n}
+        return True
+
+    def split_failures(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Return (failures, rescued): a failure on a host the closing stats count as not
+        failed was handled by a block's rescue. Without stats (a killed run) all count."""
+        if self.failed_hosts is None:
+            return tuple(m for _h, m in self.failures), ()
+        failed = tuple(m for h, m in self.failures if h in self.failed_hosts)
+        rescued = tuple(m for h, m in self.failures if h not in self.failed_hosts)
+        return failed, rescued
 
 
 def run_playbook(
@@ -99,64 +193,52 @@ def run_playbook(
     Raise InfrastructureError when a host is unreachable (exit 3) or the runner itself fails
     to start; task failures come back in PlaybookRun.failures for the caller to judge.
     """
-    import ansible_runner
+    from ansible_runner.interface import init_runner
 
-    private_dir = work_dir / "runner" / ident
+    private_dir = work_dir / "runner" / f"{os.getpid()}-{ident}"
     private_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     events_path = work_dir / "events" / f"{ident}.jsonl"
     events_path.parent.mkdir(parents=True, exist_ok=True)
-    results: dict[str, dict[str, Any]] = {}
-    failures: list[str] = []
-    unreachable: list[str] = []
-
     with open(events_path, "w", encoding="utf-8") as events_file:
-
-        def handle_event(event: dict[str, Any]) -> bool:
-            events_file.write(json.dumps(redact(event), ensure_ascii=False, default=str) + "\n")
-            data = event.get("event_data", {})
-            host = data.get("host", "")
-            kind = event.get("event")
-            task = data.get("task", "")
-            res = data.get("res") or {}
-            if kind == "runner_on_ok":
-                for item in res.get("results", [res]) if isinstance(res, dict) else []:
-                    dr_result = item.get("dr_result") if isinstance(item, dict) else None
-                    if isinstance(dr_result, dict) and "name" in dr_result:
-                        results.setdefault(host, {})[dr_result["name"]] = dr_result
-            elif kind == "runner_on_failed" and not data.get("ignore_errors"):
-                failures.append(f"{host}: {task}: {res.get('msg', 'failed')}")
-            elif kind == "runner_on_unreachable":
-                unreachable.append(f"{host}: {res.get('msg', 'unreachable')}")
-            return True
-
+        events = EventCollector(events_file)
         logger.info("playbook %s (%s) on %s", playbook, ident, limit or "all")
-        runner = ansible_runner.run(
-            private_data_dir=str(private_dir),
-            project_dir=str(PLAYBOOK_DIR),
-            playbook=playbook,
-            inventory=str(inventory),
-            extravars=dict(extravars),
-            limit=limit,
-            ident=ident,
-            envvars=make_envvars(work_dir),
-            event_handler=handle_event,
-            quiet=True,
-            timeout=timeout,
-            suppress_env_files=True,
-            rotate_artifacts=20,
-        )
-    # The artifacts hold a copy of the stdout and the command line; the events file is ours.
-    shutil.rmtree(private_dir, ignore_errors=True)
+        try:
+            with SecretChannel(set(secret_names(extravars))) as channel:
+                runner = init_runner(
+                    private_data_dir=str(private_dir),
+                    project_dir=str(PLAYBOOK_DIR),
+                    playbook=playbook,
+                    inventory=str(inventory),
+                    extravars=dict(extravars),
+                    limit=limit,
+                    ident=ident,
+                    envvars={**make_envvars(work_dir), **channel.envvars},
+                    event_handler=events,
+                    quiet=True,
+                    timeout=timeout,
+                    suppress_env_files=True,
+                    rotate_artifacts=20,
+                )
+                # The runner seeded the run's environment with ours: cut it down before it is
+                # recorded in artifacts/<ident>/command and handed to ansible-playbook.
+                runner.config.env = make_runner_environment(runner.config.env)
+                runner.run()
+        finally:
+            # The artifacts hold a copy of the stdout and the command line; the events are ours.
+            shutil.rmtree(private_dir, ignore_errors=True)
+    failures, rescued = events.split_failures()
     run = PlaybookRun(
         playbook=playbook,
         ident=ident,
         status=str(runner.status),
         rc=int(runner.rc if runner.rc is not None else -1),
         events_path=events_path,
-        results=results,
-        failures=tuple(failures),
-        unreachable=tuple(unreachable),
+        results=events.results,
+        failures=failures,
+        unreachable=tuple(events.unreachable),
+        rescued=rescued,
     )
+    unreachable = events.unreachable
     if unreachable:
         raise InfrastructureError(
             f"playbook {playbook}: unreachable host(s): " + "; ".join(unreachable)

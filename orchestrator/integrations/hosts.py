@@ -33,6 +33,9 @@ class HostFiles(Protocol):
     def remove_tree(self, path: str) -> None:
         """Remove a directory tree on the host, if present."""
 
+    def remove(self, path: str) -> None:
+        """Remove one file on the host, if present."""
+
     def close(self) -> None:
         """Release the connection."""
 
@@ -63,6 +66,9 @@ class LocalHostFiles:
 
     def remove_tree(self, path: str) -> None:
         shutil.rmtree(path, ignore_errors=True)
+
+    def remove(self, path: str) -> None:
+        Path(path).unlink(missing_ok=True)
 
     def close(self) -> None:
         return None

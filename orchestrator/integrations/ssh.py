@@ -170,13 +170,14 @@ class SftpFiles:
                     raise self._fail(str(current), "mkdir", error) from error
 
     def open_read(self, path: str) -> BinaryIO:
-        """Open path for streaming reads (read-ahead on); the caller closes it."""
+        """Open path for streaming reads (read-ahead on); the caller closes it. A read that
+        fails (the connection dropped) raises InfrastructureError naming the host."""
         try:
             handle = self._sftp.open(path, "rb")
             handle.prefetch()
         except (OSError, paramiko.SSHException) as error:
             raise self._fail(path, "open", error) from error
-        return cast(BinaryIO, handle)
+        return cast(BinaryIO, _Reader(handle, self, path))
 
     def read_bytes(self, path: str) -> bytes:
         with self.open_read(path) as handle:
@@ -269,6 +270,36 @@ class SftpFiles:
         self._client.close()
 
 
+class _Reader:
+    """A remote file open for reading whose read failures name the host and path."""
+
+    def __init__(self, handle: paramiko.SFTPFile, files: SftpFiles, path: str) -> None:
+        self._handle = handle
+        self._files = files
+        self._path = path
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._handle.read(size)
+        except (OSError, EOFError, paramiko.SSHException) as error:
+            raise self._files._fail(self._path, "read", error) from error
+
+    def close(self) -> None:
+        try:
+            self._handle.close()
+        except (OSError, EOFError, paramiko.SSHException) as error:
+            logger.debug("%s: closing %s: %s", self._files.target.where, self._path, error)
+
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)
+
+
 class SftpHostFiles:
     """HostFiles for a host reached over SSH: its files through SFTP."""
 
@@ -284,6 +315,9 @@ class SftpHostFiles:
 
     def remove_tree(self, path: str) -> None:
         self.files.remove_tree(path)
+
+    def remove(self, path: str) -> None:
+        self.files.remove(path)
 
     def close(self) -> None:
         self.files.close()

@@ -77,9 +77,15 @@ jobs = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("kind", String(32), nullable=False),
     Column("subject", String(255), nullable=False),
-    Column("state", String(16), nullable=False),  # running | succeeded | failed
-    Column("lock_key", String(300), unique=True),  # set only while running: the lock
+    Column("state", String(16), nullable=False),  # running | succeeded | failed | aborted
+    Column("lock_key", String(300), unique=True),  # set only while running: the lease
     Column("owner", String(255), nullable=False),
+    # the lease (model/lease.py): who holds it, renewed until lease_expires_at
+    Column("holder_user", String(64)),
+    Column("holder_host", String(255)),
+    Column("holder_pid", Integer),
+    Column("holder_start", Integer),
+    Column("lease_expires_at", Float),
     Column("started_at", Float, nullable=False),
     Column("finished_at", Float),
     Column("error", String(2000)),
@@ -171,6 +177,26 @@ drills = Table(
     Column("detail", JSON),
 )
 
+# Scratch areas: places that hold customer data or partial writes only while a job runs (a
+# dump in a host's spool, a restore in the enclave, a scratch database, a recovery point being
+# written to a store). Journalled before the first byte, deleted once cleaned; a row whose
+# holder died is cleaned by the next run (actions/scratch.py) and the cleaning recorded as a job.
+scratch_areas = Table(
+    "scratch_areas",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # host_path | database | store_prefix
+    Column("place", String(255), nullable=False),  # inventory host or store name
+    Column("location", String(1000), nullable=False),  # path, database name or key prefix
+    Column("detail", JSON),  # what cleaning needs (the engine item of a database)
+    Column("job", String(300), nullable=False),  # kind:subject of the job that made it
+    Column("holder_user", String(64), nullable=False),
+    Column("holder_host", String(255), nullable=False),
+    Column("holder_pid", Integer, nullable=False),
+    Column("holder_start", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
 
 def now() -> float:
     """Return the current UTC time in epoch seconds (one place, so tests can reason about it)."""
@@ -188,6 +214,7 @@ class Catalog:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        add_missing_columns(self.engine)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -196,6 +223,24 @@ class Catalog:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def add_missing_columns(engine: Engine) -> None:
+    """Add the nullable columns a catalog made by an older drctl lacks (the job lease's holder
+    and expiry), so it keeps working after an upgrade. Stands in until the catalog has
+    migrations; never drops or changes a column."""
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table in metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    connection.execute(
+                        text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
+                    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -6,6 +6,7 @@ How to dump, restore and fingerprint lives in playbooks/roles/engine_<engine>/.
 from __future__ import annotations
 
 import posixpath
+import secrets
 from typing import Any
 
 from orchestrator.model.settings import Dataset, Site
@@ -32,3 +33,12 @@ def make_playbook_item(site: Site, dataset: Dataset, spool_root: str) -> dict[st
 def spool_root(site: Site, purpose: str, system: str) -> str:
     """Return the spool directory on a site's host for one purpose (backup, restore, verify)."""
     return posixpath.join(site.spool, f"{purpose}-{system}")
+
+
+DATABASE_ENGINES = ("postgresql", "mariadb")
+
+
+def scratch_database_name(database: str) -> str:
+    """Return a new name for the scratch database a restore of database makes beside it
+    (`<database>_dr_<8 hex>`, as the engine modules name it themselves)."""
+    return f"{database[:40]}_dr_{secrets.token_hex(4)}"

@@ -9,34 +9,27 @@ the lock, on every path:
         outcomes = …
         job.detail = {"recovery_points": […]}
 
-The lock is the row's `lock_key`, unique while the job runs. Whatever the lock becomes (a
-lease with a holder and an expiry that a live job renews), it is taken in `__enter__` and given
-up in `__exit__`, so callers never change.
+The lock is a lease (model/lease.py): the row's `lock_key`, unique while the job runs, names
+its holder and an expiry a thread renews while the block runs. Entering takes it — over from a
+dead holder, whose job is recorded aborted — or raises JobBusy naming a live holder; leaving
+gives it up.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
-from orchestrator.errors import JobBusy
-from orchestrator.model.catalog import Catalog, jobs, now
+from orchestrator.model import lease
+from orchestrator.model.catalog import Catalog
 
 logger = logging.getLogger(__name__)
 ERROR_MAX_CHARACTERS = 2000
-CRASH_MARK = "orchestrator stopped while the job ran"
-
-
-def owner_name() -> str:
-    """Return who runs jobs from this process: `host:pid`."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+CRASH_MARK = lease.CRASH_MARK
 
 
 class CatalogJob:
@@ -55,30 +48,15 @@ class CatalogJob:
         self.id = 0
         self._start_detail = dict(detail or {})
         self._failure: str | None = None
+        self._lease: lease.Lease | None = None
 
     def fail(self, message: str) -> None:
         """Record the job as failed with message when it finishes."""
         self._failure = message
 
     def __enter__(self) -> CatalogJob:
-        try:
-            with self.catalog.begin() as connection:
-                result = connection.execute(
-                    insert(jobs).values(
-                        kind=self.kind,
-                        subject=self.subject,
-                        state="running",
-                        lock_key=f"{self.kind}:{self.subject}",
-                        owner=owner_name(),
-                        started_at=now(),
-                        detail=self._start_detail,
-                    )
-                )
-                self.id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        except IntegrityError as error:
-            raise JobBusy(
-                f"{self.kind} {self.subject} is already running; try again when it has finished"
-            ) from error
+        self._lease = lease.acquire(self.catalog, self.kind, self.subject, self._start_detail)
+        self.id = self._lease.job_id
         return self
 
     def __exit__(
@@ -97,16 +75,13 @@ class CatalogJob:
             logger.error("job %s %s: cannot record its end: %s", self.kind, self.subject, failure)
 
     def _finish(self, failure: str | None) -> None:
-        values: dict[str, Any] = {
-            "state": "succeeded" if failure is None else "failed",
-            "lock_key": None,
-            "finished_at": now(),
-            "error": (failure or "")[:ERROR_MAX_CHARACTERS] or None,
-        }
-        if self.detail is not None:
-            values["detail"] = dict(self.detail)
-        with self.catalog.begin() as connection:
-            connection.execute(update(jobs).where(jobs.c.id == self.id).values(**values))
+        assert self._lease is not None, "the job was never entered"
+        lease.release(
+            self._lease,
+            state="succeeded" if failure is None else "failed",
+            error=(failure or "")[:ERROR_MAX_CHARACTERS] or None,
+            detail=self.detail,
+        )
 
 
 def catalog_job(
@@ -118,36 +93,6 @@ def catalog_job(
 
 
 def release_stale_jobs(catalog: Catalog) -> int:
-    """Fail jobs left running by a process on this host that no longer exists (a crash).
-
-    Returns how many were released, so the next pass can catch up cleanly.
-    """
-    released = 0
-    host = socket.gethostname()
-    with catalog.begin() as connection:
-        for row in connection.execute(select(jobs).where(jobs.c.state == "running")):
-            owner_host, _, pid = row.owner.rpartition(":")
-            if owner_host != host or not pid.isdigit() or _pid_alive(int(pid)):
-                continue
-            connection.execute(
-                update(jobs)
-                .where(jobs.c.id == row.id)
-                .values(
-                    state="failed",
-                    lock_key=None,
-                    finished_at=now(),
-                    error=f"{CRASH_MARK}; nothing counted",
-                )
-            )
-            released += 1
-    return released
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """Record every running job whose holder is gone (a crash) as aborted and free its lease;
+    return how many, so the next pass can catch up cleanly."""
+    return lease.abort_dead_holders(catalog)

@@ -35,6 +35,10 @@ options:
   dest: {type: path}
   fingerprint_file: {type: path}
   mode: {type: str, default: replace, choices: [replace, scratch]}
+  scratch_database:
+    description: Name of the scratch database a restore makes (default a new C(<database>_dr_<hex>)).
+    type: str
+    default: ""
   invariants: {type: dict, default: {}}
   algorithm: {type: str, default: sha256}
 """

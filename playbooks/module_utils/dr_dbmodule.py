@@ -66,6 +66,7 @@ def argument_spec(default_port):
         dest=dict(type="path"),
         fingerprint_file=dict(type="path"),
         mode=dict(type="str", default="replace", choices=["replace", "scratch"]),
+        scratch_database=dict(type="str", default=""),
         invariants=dict(type="dict", default={}),
         algorithm=dict(type="str", default="sha256"),
     )
@@ -93,7 +94,8 @@ def restore(engine, target, params):
     expected = read_json(params["fingerprint_file"])
     database = params["database"]
     algorithm, invariants = params["algorithm"], params["invariants"]
-    scratch = engine.scratch_name(database)
+    # drctl names the scratch database (and journals it, to drop it after a crash); else new.
+    scratch = params["scratch_database"] or engine.scratch_name(database)
     engine.create_database(target, scratch)
     try:
         engine.load(target, params["src"], scratch)

@@ -60,6 +60,10 @@ class Store(Protocol):
     def delete_point(self, system: str, dataset: str, recovery_point_id: str) -> None:
         """Delete every object of a recovery point (the manifest first, so it stops counting)."""
 
+    def remove_partials(self, prefix: str) -> list[str]:
+        """Remove what an interrupted writer left in flight under prefix (temporary files,
+        incomplete multipart uploads); return what was removed."""
+
     def close(self) -> None:
         """Release the store's connection, if it holds one."""
 

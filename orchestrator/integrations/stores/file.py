@@ -102,6 +102,19 @@ class FileStore:
                 for point in sorted(p for p in dataset.iterdir() if p.is_dir()):
                     yield system.name, dataset.name, point.name
 
+    def remove_partials(self, prefix: str) -> list[str]:
+        """Remove the in-flight temporary files under prefix (their writer is gone); return
+        their keys."""
+        base = self._path(prefix)
+        removed = []
+        for directory, _subdirs, files in os.walk(base):
+            for file_name in sorted(files):
+                if file_name.startswith(".") and ".partial-" in file_name:
+                    path = Path(directory) / file_name
+                    path.unlink(missing_ok=True)
+                    removed.append(str(path.relative_to(self.root.resolve())))
+        return removed
+
     def delete_point(self, system: str, dataset: str, recovery_point_id: str) -> None:
         base = self._path(f"{system}/{dataset}/{recovery_point_id}")
         (base / MANIFEST_NAME).unlink(missing_ok=True)

@@ -468,6 +468,23 @@ class S3Store:
                         seen.add((parts[0], parts[1], parts[2]))
         yield from sorted(seen)
 
+    def remove_partials(self, prefix: str) -> list[str]:
+        """Abort the incomplete multipart uploads under prefix (their writer is gone); return
+        their keys. Uploads hold no object, so Object Lock does not keep them."""
+        start = len(self._root())
+        removed = []
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        with self.errors(prefix):
+            for page in paginator.paginate(
+                Bucket=self.bucket, Prefix=self.object_key(prefix).rstrip("/") + "/"
+            ):
+                for upload in page.get("Uploads", []):
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    removed.append(f"{upload['Key'][start:]} (upload {upload['UploadId']})")
+        return removed
+
     def delete_point(self, system: str, dataset: str, recovery_point_id: str) -> None:
         """Delete every version of every object of a recovery point, the manifest first.
         Raise RetentionLocked naming the object and its retain-until date when the store

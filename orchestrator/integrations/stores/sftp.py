@@ -152,6 +152,16 @@ class SftpStore:
                 for point in self._directories(f"{self.root}/{system}/{dataset}"):
                     yield system, dataset, point
 
+    def remove_partials(self, prefix: str) -> list[str]:
+        """Remove the in-flight temporary files under prefix (their writer is gone); return
+        their keys."""
+        removed = []
+        for path in self.files.walk_files(self._path(prefix)):
+            if is_partial(path):
+                self.files.remove(path)
+                removed.append(path[len(self.root) + 1 :])
+        return removed
+
     def delete_point(self, system: str, dataset: str, recovery_point_id: str) -> None:
         base = self._path(point_prefix(system, dataset, recovery_point_id))
         self.files.remove(f"{base}/{MANIFEST_NAME}")

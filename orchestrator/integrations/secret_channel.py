@@ -1,0 +1,141 @@
+"""Secrets for playbooks that leave no trace on disk: a Unix socket owned by this process.
+
+ansible-runner writes the whole environment of every run into `artifacts/<ident>/command`, and
+that file outlives a `kill -9`. So no secret ever goes into the playbook's environment (see
+`integrations/ansible.py`, which strips them). Instead, while a playbook runs, this process
+serves the secrets it is allowed to hand out on a Unix socket in a private directory (mode
+0700), and the controller-side lookup plugin `dr_secret` (playbooks/lookup_plugins) asks for
+them by name. The only thing the playbook's environment holds is the socket's path.
+
+Who may ask: a process of the same user that descends from this one (the ansible-playbook we
+started, or one of its workers), checked with SO_PEERCRED and /proc. What may be asked: only
+the variable names the caller declared (a dataset's `password_env`). The socket and its
+directory are removed when the playbook ends; after a crash they hold nothing.
+
+Wire format: the client sends one line, the variable name; the server answers one JSON line,
+`{"value": "…"}` or `{"error": "…"}`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+import socketserver
+import struct
+import tempfile
+import threading
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from types import TracebackType
+
+logger = logging.getLogger(__name__)
+
+SOCKET_VARIABLE = "DR_SECRET_SOCKET"
+REQUEST_MAX_BYTES = 4096
+PEER_CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
+
+
+def process_parent(pid: int) -> int | None:
+    """Return the parent pid of pid from /proc, or None when it cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    # "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after the last ')'.
+    fields = stat.rpartition(")")[2].split()
+    return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
+
+
+def descends_from(pid: int, ancestor: int) -> bool:
+    """Return True when pid is ancestor or one of its descendants."""
+    seen = 0
+    current: int | None = pid
+    while current is not None and current > 1 and seen < 256:
+        if current == ancestor:
+            return True
+        current = process_parent(current)
+        seen += 1
+    return False
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    server: _SecretServer
+
+    def handle(self) -> None:
+        pid, uid, _gid = PEER_CREDENTIALS.unpack(
+            self.connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, PEER_CREDENTIALS.size)
+        )
+        name = self.rfile.readline(REQUEST_MAX_BYTES).decode("utf-8", "replace").strip()
+        answer = self.server.answer(name, pid, uid)
+        self.wfile.write(json.dumps(answer).encode("utf-8") + b"\n")
+
+
+class _SecretServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: str, secrets: Mapping[str, str | None]) -> None:
+        super().__init__(path, _Handler)
+        self.secrets = dict(secrets)
+        self.owner_pid = os.getpid()
+        self.owner_uid = os.getuid()
+
+    def answer(self, name: str, pid: int, uid: int) -> dict[str, str]:
+        if uid != self.owner_uid or not descends_from(pid, self.owner_pid):
+            logger.warning("secret channel: refused %r to pid %d (uid %d)", name, pid, uid)
+            return {"error": "refused: not a process drctl started"}
+        if name not in self.secrets:
+            return {"error": f"{name} is not a secret this playbook run may read"}
+        value = self.secrets[name]
+        if value is None:
+            return {"error": f"environment variable {name} is not set where drctl runs"}
+        return {"value": value}
+
+
+class SecretChannel:
+    """Serve the named variables of this process's environment to its own playbook runs, for
+    the length of a `with` block; `envvars` is what the playbook's environment gets instead."""
+
+    def __init__(self, names: Collection[str], source: Mapping[str, str] | None = None) -> None:
+        values = os.environ if source is None else source
+        self._secrets = {name: values.get(name) for name in sorted(set(names))}
+        self._directory: str | None = None
+        self._server: _SecretServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def envvars(self) -> dict[str, str]:
+        if self._server is None:
+            return {}
+        return {SOCKET_VARIABLE: str(self._server.server_address)}
+
+    def __enter__(self) -> SecretChannel:
+        if not self._secrets:
+            return self
+        base = os.environ.get("XDG_RUNTIME_DIR") or None
+        self._directory = tempfile.mkdtemp(prefix="drctl-secrets-", dir=base)  # mode 0700
+        self._server = _SecretServer(os.path.join(self._directory, "socket"), self._secrets)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="secret-channel",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        _kind: type[BaseException] | None,
+        _error: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+        self._server = None
+        self._directory = None
