@@ -130,12 +130,15 @@ def run_restore(
     datasets: Sequence[str] | None = None,
     purpose: str = "restore",
     restore_mode: str = "replace",
+    targets: Mapping[str, Mapping[str, str]] | None = None,
 ) -> RestoreOutcome:
     """Restore the given (default: newest complete) recovery point of each dataset from a store
     into a site and compare fingerprints and invariants with the source's.
 
     restore_mode `replace` puts databases in service (failover, failback); `scratch` restores
     them into a scratch database that is checked and dropped (validity checks in the enclave).
+    targets, per dataset, restores somewhere else than the live dataset: `target_database` or
+    `target_path` (a test failover's drill-scoped targets, model/drill_targets.py).
     """
     config = runtime.config.model
     system = config.system(system_name)
@@ -159,6 +162,7 @@ def run_restore(
                 point = available[-1]
             manifest, digest = load_manifest(runtime, store, system.name, dataset.name, point)
             item = make_playbook_item(site, dataset, root)
+            item.update((targets or {}).get(dataset.name, {}))
             fetch_to_host(store, manifest, host_files, item["spool"])
             manifests[dataset.name] = (manifest, digest)
             items.append(item)

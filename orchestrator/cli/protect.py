@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 
 from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.store_checks import check_store
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError
+from orchestrator.model.scenario import load_scenario
 from orchestrator.model.settings import Config
 from orchestrator.runtime import open_runtime
 
@@ -48,6 +50,7 @@ def check_config(call: Call) -> int:
     problems = [p for store in model.stores for p in check_store(config, site.pack, store.name)]
     if problems:
         raise InputError(str(config.path), problems)
+    scenarios = check_scenarios(model, call.args.scenario)
     datasets = sum(len(system.datasets) for system in model.systems)
     call.out.emit(
         {
@@ -56,11 +59,39 @@ def check_config(call: Call) -> int:
             "systems": len(model.systems),
             "datasets": datasets,
             "stores": len(model.stores),
+            "scenarios": scenarios,
         },
         f"{config.path}: ok ({len(model.systems)} systems, {datasets} datasets, "
-        f"{len(model.stores)} stores)",
+        f"{len(model.stores)} stores)"
+        + "".join(f"\n{path}: ok ({kind})" for path, kind in scenarios.items()),
     )
     return ExitCode.OK
+
+
+def add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also check a drill scenario (repeatable); refuses one that would seed, write or "
+        "destroy data at a site not marked sandbox",
+    )
+
+
+def check_scenarios(config: Config, paths: Sequence[str]) -> dict[str, str]:
+    """Check each scenario file against the config; raise InputError with every problem of
+    every file (exit 2); return {path: scenario kind}."""
+    checked: dict[str, str] = {}
+    problems: list[str] = []
+    for path in paths:
+        try:
+            checked[path] = load_scenario(Path(path), config).kind
+        except InputError as error:
+            problems += [f"{error.source}: {problem}" for problem in error.problems]
+    if problems:
+        raise InputError("drill scenarios", problems)
+    return checked
 
 
 def add_backup_arguments(parser: argparse.ArgumentParser) -> None:
