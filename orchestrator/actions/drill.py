@@ -1,8 +1,15 @@
 """`drctl drill run`: run a scenario's steps, measure RTO and RPO, write the evidence.
 
-RTO = disaster declared → failover verified (every file digest, fingerprint and invariant).
-RPO = disaster time − the restored recovery point's snapshot time; for the ledger also the
-count of postings lost. A failed step stops the drill; evidence is written either way.
+Outcomes: `passed` (exit 0); `failed` (exit 1): a step ran to completion and found a data
+mismatch or a check that did not hold; `aborted` (exit 3): a step could not run — a host or
+store unreachable, refused or timed out, or drctl itself failed — before it could compare
+anything. An aborted drill is recorded as aborted and yields no rule verdict: drill.yearly
+and dr.bidirectional count passed drills only, and its evidence carries no finding.
+
+The first failed or aborted step stops the drill; the remaining steps are skipped except a
+`wipe` step, which always runs, so no drill-scoped target outlives the drill. Evidence is
+written either way. A `switchover` scenario is recorded as a job (kind switchover), not as a
+drill: it is not a test and does not count as one.
 """
 
 from __future__ import annotations
@@ -16,21 +23,29 @@ from typing import Any
 
 from orchestrator.actions import drill_steps
 from orchestrator.actions.drill_report import make_report
-from orchestrator.errors import OrchestratorError
+from orchestrator.actions.drill_state import DrillState
+from orchestrator.actions.switchover import Clearance
+from orchestrator.errors import CheckFailed, ExitCode, InputError, OrchestratorError
 from orchestrator.evidence.package import write_package
 from orchestrator.model import catalog as cat
+from orchestrator.model.jobs import catalog_job
 from orchestrator.model.scenario import Scenario, Step
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import sortable_id
 
 logger = logging.getLogger(__name__)
+OUTCOME_EXIT = {
+    "passed": ExitCode.OK,
+    "failed": ExitCode.CHECK_FAILED,
+    "aborted": ExitCode.INFRASTRUCTURE,
+}
 
 
 @dataclass
 class StepRecord:
     name: str
     action: str
-    status: str = "running"
+    status: str = "running"  # passed | failed | aborted | skipped
     started_at: float = 0.0
     finished_at: float = 0.0
     message: str = ""
@@ -45,11 +60,20 @@ class StepRecord:
 class DrillOutcome:
     drill_id: str
     scenario: str
-    passed: bool
+    outcome: str  # passed | failed | aborted
     steps: list[StepRecord]
     measurements: dict[str, Any]
     evidence_path: Path | None
     evidence_manifest_sha256: str | None
+    finished_at: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "passed"
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return OUTCOME_EXIT[self.outcome]
 
 
 def run_drill(
@@ -58,49 +82,70 @@ def run_drill(
     scenario_path: Path,
     *,
     on_step: Callable[[StepRecord], None] | None = None,
+    clearance: Clearance | None = None,
 ) -> DrillOutcome:
-    """Run every step of a scenario in order; stop at the first failure. Record the drill in
-    the catalog and write its evidence package; return the outcome."""
-    started = time.time()
-    drill_id = sortable_id()
-    state = drill_steps.DrillState(scenario=scenario, runtime=runtime)
-    with runtime.catalog.begin() as connection:
-        connection.execute(
-            cat.drills.insert().values(
-                id=drill_id, scenario=scenario.name, started_at=started, status="running"
-            )
+    """Run a scenario's steps in order (see the module docstring); record the run in the
+    catalog, write its evidence package and return the outcome. A switchover runs only with
+    its clearance (actions/switchover.py: plan, confirmation, the recovery points to restore);
+    raise InputError, before anything is touched, without one."""
+    if scenario.kind != "switchover":
+        record = _DrillRecord(runtime, scenario, sortable_id(), time.time())
+        record.start()
+        outcome, state = _run(runtime, scenario, scenario_path, record, on_step, None)
+        record.end(outcome, state)
+        return outcome
+    if clearance is None:
+        raise InputError(
+            str(scenario_path), ["kind: a switchover runs only once cleared (plan, --confirm)"]
         )
-    records: list[StepRecord] = []
-    passed = True
-    for step in scenario.steps:
-        record = StepRecord(step.name, step.action, started_at=time.time())
-        records.append(record)
-        try:
-            record.message, record.detail = _run_step(state, step)
-            record.status = "passed"
-        except OrchestratorError as error:
-            record.status, record.message, passed = "failed", str(error), False
-        except Exception as error:
-            logger.exception("drill step %s crashed", step.name)
-            record.status, record.message, passed = "failed", f"internal error: {error}", False
-        record.finished_at = time.time()
-        if on_step:
-            on_step(record)
-        if not passed:
-            break
-    for step in scenario.steps[len(records) :]:
-        records.append(
-            StepRecord(
-                step.name, step.action, status="skipped", message="not run: an earlier step failed"
-            )
-        )
-        if on_step:
-            on_step(records[-1])
+    record = _DrillRecord(runtime, scenario, sortable_id(), time.time())
+    with catalog_job(runtime.catalog, "switchover", scenario.system) as job:
+        outcome, _state = _run(runtime, scenario, scenario_path, record, on_step, clearance)
+        job.detail = {
+            "drill_id": outcome.drill_id,
+            "scenario": scenario.name,
+            "outcome": outcome.outcome,
+            "evidence_path": str(outcome.evidence_path),
+            "rto_seconds": outcome.measurements.get("rto_seconds"),
+            "plan": clearance.plan.get("id"),
+        }
+        if not outcome.passed:
+            job.fail(f"switchover {outcome.outcome}")
+    return outcome
+
+
+def _run(
+    runtime: Runtime,
+    scenario: Scenario,
+    scenario_path: Path,
+    record: _DrillRecord,
+    on_step: Callable[[StepRecord], None] | None,
+    clearance: Clearance | None,
+) -> tuple[DrillOutcome, DrillState]:
+    """Run the steps, write the evidence package; return the outcome and the state."""
+    state = DrillState(
+        scenario=scenario,
+        runtime=runtime,
+        drill_id=record.drill_id,
+        cleared_points=dict(clearance.points) if clearance else None,
+    )
+    records = _run_steps(state, scenario, on_step)
+    outcome = _outcome(records)
     measurements = state.measurements()
     finished = time.time()
     report = make_report(
-        drill_id, scenario, scenario_path, records, measurements, passed, started, finished, runtime
+        record.drill_id,
+        scenario,
+        scenario_path,
+        records,
+        measurements,
+        outcome,
+        record.started,
+        finished,
+        runtime,
     )
+    if clearance:
+        report["switchover"] = clearance.as_record()
     package = write_package(
         runtime.config.evidence_dir,
         "drill",
@@ -108,33 +153,103 @@ def run_drill(
         state.attachments(),
         runtime.config.signing_key,
     )
-    with runtime.catalog.begin() as connection:
-        connection.execute(
-            cat.drills.update()
-            .where(cat.drills.c.id == drill_id)
-            .values(
-                finished_at=finished,
-                status="passed" if passed else "failed",
-                rto_seconds=measurements.get("rto_seconds"),
-                rpo_seconds=measurements.get("rpo_seconds"),
-                failover_ok=state.failover_ok,
-                failback_ok=state.failback_ok,
-                evidence_path=str(package.path),
-                evidence_manifest_sha256=package.manifest_sha256,
-                detail={"measurements": measurements},
-            )
-        )
-    return DrillOutcome(
-        drill_id,
+    result = DrillOutcome(
+        record.drill_id,
         scenario.name,
-        passed,
+        outcome,
         records,
         measurements,
         package.path,
         package.manifest_sha256,
+        finished,
     )
+    return result, state
 
 
-def _run_step(state: drill_steps.DrillState, step: Step) -> tuple[str, dict[str, Any]]:
-    handler = drill_steps.STEP_ACTIONS[step.action]
-    return handler(state, step)
+def _run_steps(
+    state: DrillState, scenario: Scenario, on_step: Callable[[StepRecord], None] | None
+) -> list[StepRecord]:
+    records: list[StepRecord] = []
+    stopped = False
+    for step in scenario.steps:
+        if stopped and step.action != "wipe":
+            record = StepRecord(
+                step.name,
+                step.action,
+                status="skipped",
+                message="not run: an earlier step did not pass",
+            )
+        else:
+            record = _run_one(state, step)
+        records.append(record)
+        stopped = stopped or record.status in ("failed", "aborted")
+        if on_step:
+            on_step(record)
+    return records
+
+
+def _run_one(state: DrillState, step: Step) -> StepRecord:
+    record = StepRecord(step.name, step.action, started_at=time.time())
+    try:
+        record.message, record.detail = drill_steps.STEP_ACTIONS[step.action](state, step)
+        record.status = "passed"
+    except CheckFailed as error:
+        record.status, record.message = "failed", str(error)
+    except OrchestratorError as error:
+        # Unreachable, refused, timed out, or input found wrong only now: nothing compared.
+        record.status, record.message = "aborted", str(error)
+    except Exception as error:
+        logger.exception("drill step %s crashed", step.name)
+        record.status, record.message = "aborted", f"internal error, please report: {error}"
+    record.finished_at = time.time()
+    return record
+
+
+def _outcome(records: list[StepRecord]) -> str:
+    """Failed when any step found a mismatch (a verdict was reached), else aborted when any
+    step could not run, else passed."""
+    statuses = {record.status for record in records}
+    if "failed" in statuses:
+        return "failed"
+    return "aborted" if "aborted" in statuses else "passed"
+
+
+class _DrillRecord:
+    """A drill's row in the catalog: `running` at the start, its outcome at the end. An
+    aborted drill keeps no measurement and no failover/failback verdict. (A switchover has no
+    row: it is a `switchover` job.)"""
+
+    def __init__(self, runtime: Runtime, scenario: Scenario, drill_id: str, started: float):
+        self.runtime, self.scenario = runtime, scenario
+        self.drill_id, self.started = drill_id, started
+
+    def start(self) -> None:
+        with self.runtime.catalog.begin() as connection:
+            connection.execute(
+                cat.drills.insert().values(
+                    id=self.drill_id,
+                    scenario=self.scenario.name,
+                    started_at=self.started,
+                    status="running",
+                )
+            )
+
+    def end(self, outcome: DrillOutcome, state: DrillState) -> None:
+        measured = outcome.measurements
+        counted = outcome.outcome != "aborted"
+        with self.runtime.catalog.begin() as connection:
+            connection.execute(
+                cat.drills.update()
+                .where(cat.drills.c.id == self.drill_id)
+                .values(
+                    finished_at=outcome.finished_at,
+                    status=outcome.outcome,
+                    rto_seconds=measured.get("rto_seconds") if counted else None,
+                    rpo_seconds=measured.get("rpo_seconds") if counted else None,
+                    failover_ok=state.failover_ok if counted else None,
+                    failback_ok=state.failback_ok if counted else None,
+                    evidence_path=str(outcome.evidence_path),
+                    evidence_manifest_sha256=outcome.evidence_manifest_sha256,
+                    detail={"measurements": measured, "kind": self.scenario.kind},
+                )
+            )

@@ -19,30 +19,36 @@ if TYPE_CHECKING:
     from orchestrator.actions.drill import StepRecord
 
 
+MEASUREMENT_LABELS = {
+    "rto_seconds": (
+        "恢复时间 RTO（灾难宣告→服务验证）",
+        "RTO (disaster declared → verified service)",
+        "s",
+    ),
+    "rpo_seconds": ("数据丢失窗口 RPO", "RPO (disaster declared − recovery point)", "s"),
+    "postings_lost": ("丢失的记账笔数", "Postings lost", ""),
+    "postings_at_disaster": (
+        "灾难宣告时生产中心的记账笔数",
+        "Postings at production when the disaster was declared",
+        "",
+    ),
+    "postings_restored": ("恢复后的记账笔数", "Postings restored", ""),
+}
+
+
 def make_report(
     drill_id: str,
     scenario: Scenario,
     scenario_path: Path,
     records: list[StepRecord],
     measurements: dict[str, Any],
-    passed: bool,
+    outcome: str,
     started: float,
     finished: float,
     runtime: Runtime,
 ) -> dict[str, Any]:
     """Return the drill's report dict (report.json; report.html is rendered from it)."""
     objectives = scenario.objectives
-    labels = {
-        "rto_seconds": (
-            "恢复时间 RTO（灾难宣告→服务验证）",
-            "RTO (disaster → verified service)",
-            "s",
-        ),
-        "rpo_seconds": ("数据丢失窗口 RPO", "RPO (disaster − recovery point)", "s"),
-        "postings_lost": ("丢失的记账笔数", "Postings lost", ""),
-        "postings_at_disaster": ("灾难时的记账笔数", "Postings at disaster", ""),
-        "postings_restored": ("恢复后的记账笔数", "Postings restored", ""),
-    }
     return {
         "kind": "drill",
         "id": drill_id,
@@ -50,7 +56,7 @@ def make_report(
             "zh": f"灾难恢复演练报告：{scenario.title.zh}",
             "en": f"Disaster-recovery drill report: {scenario.title.en}",
         },
-        "outcome": "passed" if passed else "failed",
+        "outcome": outcome,
         "started_at": iso_utc(started),
         "finished_at": iso_utc(finished),
         "scenario": {
@@ -58,16 +64,17 @@ def make_report(
             "file": scenario_path.name,
             "description": scenario.description.model_dump() if scenario.description else None,
             "system": scenario.system,
+            "kind": scenario.kind,
             "objectives": objectives.model_dump(),
         },
         "measurements": [
             {
                 "name": name,
-                "label": {"zh": labels[name][0], "en": labels[name][1]},
+                "label": {"zh": MEASUREMENT_LABELS[name][0], "en": MEASUREMENT_LABELS[name][1]},
                 "value": measurements[name],
-                "unit": labels[name][2],
+                "unit": MEASUREMENT_LABELS[name][2],
             }
-            for name in labels
+            for name in MEASUREMENT_LABELS
             if measurements.get(name) is not None
         ],
         "steps": [
@@ -83,9 +90,14 @@ def make_report(
             }
             for r in records
         ],
-        "findings": drill_findings(measurements, passed, runtime.pack),
+        "findings": drill_findings(scenario, measurements, outcome, runtime.pack),
+        "verdict_note": verdict_note(scenario, outcome),
         "recovery_points": recovery_point_rows(measurements),
         "mismatches": measurements.get("mismatches", []),
+        "production": measurements.get("production"),
+        "rows_behind": measurements.get("rows_behind"),
+        "drill_targets": measurements.get("drill_targets"),
+        "wipe": measurements.get("wipe"),
         "versions": {
             "orchestrator": __version__,
             "python": platform.python_version(),
@@ -96,18 +108,41 @@ def make_report(
     }
 
 
+def verdict_note(scenario: Scenario, outcome: str) -> dict[str, str] | None:
+    """Return why a report carries no rule finding (an aborted drill, a switchover)."""
+    if scenario.kind == "switchover":
+        return {
+            "zh": "计划内切换不是演练：不计入第十三条年度演练，也不计入第十一条双向恢复。",
+            "en": "A planned switchover is not a drill: it counts neither for drill.yearly "
+            "(第十三条) nor for dr.bidirectional (第十一条).",
+        }
+    if outcome == "aborted":
+        return {
+            "zh": "演练中止：在比对任何数据之前，主机或存储不可达、被拒绝或超时。"
+            "中止的演练不作合规判定，既不计为通过，也不计为未通过。",
+            "en": "The drill was aborted: a host or store was unreachable, refused or timed "
+            "out before any data was compared. An aborted drill yields no rule verdict: it "
+            "counts neither as passed nor as failed.",
+        }
+    return None
+
+
 def drill_findings(
-    measurements: dict[str, Any], passed: bool, pack: RulePack
+    scenario: Scenario, measurements: dict[str, Any], outcome: str, pack: RulePack
 ) -> list[dict[str, Any]]:
-    """Return the rule findings a drill itself evidences (dr.bidirectional, drill.yearly),
-    with the site's rule pack."""
+    """Return the rule findings a drill itself evidences (dr.bidirectional, drill.yearly);
+    none for an aborted drill or a switchover; thresholds from the site's rule pack."""
+    if outcome == "aborted" or scenario.kind == "switchover":
+        return []
+    passed = outcome == "passed"
+    both = passed and bool(measurements.get("failover_ok") and measurements.get("failback_ok"))
     findings = []
     for rule_id, ok, measured in (
         (
             "dr.bidirectional",
-            passed,
+            both,
             "failover and failback verified, fingerprints equal"
-            if passed
+            if both
             else "not both directions verified",
         ),
         ("drill.yearly", passed, "drill passed" if passed else "drill failed"),

@@ -1,96 +1,33 @@
-"""The steps a drill scenario can use, dispatched through STEP_ACTIONS by their `action`."""
+"""The steps a drill scenario can use, dispatched through STEP_ACTIONS by their `action`.
+
+workload, disaster, failover, failback write or destroy live data: the scenario check
+(model/scenario_safety.py) lets them run only on sandbox sites, failover also in a switchover.
+The test failover's steps (drill-scoped targets only) are in drill_isolated.py.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from orchestrator.actions import drill_isolated
 from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
-from orchestrator.actions.restore import RestoreOutcome, run_fingerprint, run_restore
+from orchestrator.actions.drill_state import DrillState
+from orchestrator.actions.restore import RestoreOutcome, run_fingerprint
 from orchestrator.actions.workload import run_workload
-from orchestrator.errors import CheckFailed
+from orchestrator.errors import CheckFailed, InfrastructureError
 from orchestrator.integrations.ansible import run_playbook
-from orchestrator.integrations.transfer import DigestMismatch
 from orchestrator.model import catalog as cat
 from orchestrator.model.engines import make_playbook_item, spool_root
 from orchestrator.model.manifest import compare_fingerprints, serialise_manifest
-from orchestrator.model.scenario import Scenario, Step
+from orchestrator.model.scenario import Step
 from orchestrator.model.settings import Site, System
-from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 StepResult = tuple[str, dict[str, Any]]
-
-
-@dataclass
-class DrillState:
-    """What the steps of one drill share: timings, recovery points, events, verdicts."""
-
-    scenario: Scenario
-    runtime: Runtime
-    events: list[Path] = field(default_factory=list)
-    manifests: dict[str, bytes] = field(default_factory=dict)
-    ledger_dataset: str | None = None
-    disaster_time: float | None = None
-    postings_at_disaster: int | None = None
-    failover: RestoreOutcome | None = None
-    failover_verified_time: float | None = None
-    failover_ok: bool = False
-    failback_ok: bool = False
-    mismatches: list[dict[str, str]] = field(default_factory=list)
-
-    def attachments(self) -> dict[str, Path]:
-        work = self.runtime.work_dir / "manifests"
-        work.mkdir(parents=True, exist_ok=True)
-        files = {f"events/{path.name}": path for path in self.events if path.is_file()}
-        for point, data in self.manifests.items():
-            target = work / f"{point}.json"
-            target.write_bytes(data)
-            files[f"manifests/{point}.json"] = target
-        return files
-
-    def measurements(self) -> dict[str, Any]:
-        values: dict[str, Any] = {"mismatches": self.mismatches}
-        if self.disaster_time and self.failover_verified_time:
-            values["rto_seconds"] = round(self.failover_verified_time - self.disaster_time, 3)
-        if self.disaster_time and self.failover:
-            snapshot = min(_epoch(d.manifest.started_at) for d in self.failover.datasets)
-            values["rpo_seconds"] = round(self.disaster_time - snapshot, 3)
-            values["failover_points"] = [
-                {
-                    "id": d.recovery_point_id,
-                    "system": d.manifest.system,
-                    "dataset": d.dataset,
-                    "business_date": d.manifest.business_date,
-                    "finished_at": d.manifest.finished_at,
-                    "manifest_sha256": d.manifest_sha256,
-                    "files": len(d.manifest.files),
-                    "bytes": d.manifest.total_bytes,
-                    "store": d.store,
-                }
-                for d in self.failover.datasets
-            ]
-            ledger = next(
-                (d for d in self.failover.datasets if d.dataset == self.ledger_dataset), None
-            )
-            if ledger and self.postings_at_disaster is not None:
-                restored = ledger.fingerprint.get("objects", {}).get("postings", {}).get("rows")
-                if restored is not None:
-                    values["postings_at_disaster"] = self.postings_at_disaster
-                    values["postings_restored"] = restored
-                    values["postings_lost"] = self.postings_at_disaster - restored
-        return values
-
-
-def _epoch(text: str) -> float:
-    from datetime import datetime
-
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def step_workload(state: DrillState, step: Step) -> StepResult:
@@ -216,7 +153,9 @@ def _destroy_datasets(state: DrillState, site: Site, system: System) -> dict[str
     )
     state.events.append(run.events_path)
     if not run.ok:
-        raise CheckFailed("disaster injection failed: " + "; ".join(run.failures or [run.status]))
+        raise InfrastructureError(
+            "disaster injection failed: " + "; ".join(run.failures or [run.status])
+        )
     results = {d.name: dict(run.result(site.host, f"destroy:{d.name}")) for d in system.datasets}
     survivors = [name for name, result in results.items() if result.get("exists") is not False]
     if survivors:
@@ -259,42 +198,19 @@ def _destroy_stores(
         )
         state.events.append(run.events_path)
         if not run.ok:
-            raise CheckFailed("store destruction failed: " + "; ".join(run.failures))
+            raise InfrastructureError("store destruction failed: " + "; ".join(run.failures))
     return list(roots), declared_lost
 
 
 def _restore_checked(state: DrillState, step: Step) -> RestoreOutcome:
     assert step.from_store and step.to_site
-    try:
-        outcome = run_restore(
-            state.runtime,
-            state.scenario.system,
-            store_name=step.from_store,
-            site_name=step.to_site,
-            purpose=step.name,
-        )
-    except DigestMismatch as error:
-        point, _, file = error.key.partition("/data/")
-        state.mismatches.append(
-            {
-                "recovery_point": point.rsplit("/", 1)[-1],
-                "file": file,
-                "expected": error.expected,
-                "actual": error.actual,
-                "store": step.from_store,
-            }
-        )
-        raise
-    state.events.append(outcome.events_path)
-    bad = [f"{d.dataset}: {'; '.join(d.differences)}" for d in outcome.datasets if d.differences]
-    bad += [
-        f"{d.dataset}: invariant {name} violated by {count} rows"
-        for d in outcome.datasets
-        for name, count in d.invariant_violations.items()
-        if count
-    ]
-    if bad:
-        raise CheckFailed("restored data does not match the source: " + " | ".join(bad))
+    outcome = drill_isolated.restore_and_check(
+        state,
+        store_name=step.from_store,
+        site_name=step.to_site,
+        purpose=step.name,
+        points=state.cleared_points if step.action == "failover" else None,
+    )
     return outcome
 
 
@@ -362,6 +278,9 @@ def step_reprotect(state: DrillState, step: Step) -> StepResult:
 
 
 STEP_ACTIONS: dict[str, Callable[[DrillState, Step], StepResult]] = {
+    "test_failover": drill_isolated.step_test_failover,
+    "test_failback": drill_isolated.step_test_failback,
+    "wipe": drill_isolated.step_wipe,
     "workload": step_workload,
     "backup": step_backup,
     "copy_offsite": step_copy_offsite,

@@ -112,6 +112,7 @@ def run_restore(
     datasets: Sequence[str] | None = None,
     purpose: str = "restore",
     restore_mode: str = "replace",
+    targets: Mapping[str, Mapping[str, str]] | None = None,
 ) -> RestoreOutcome:
     """Restore each dataset's newest good recovery point (or the given one) from a store into
     a site and compare fingerprints and invariants with the source's.
@@ -123,6 +124,8 @@ def run_restore(
 
     restore_mode `replace` puts databases in service (failover, failback); `scratch` restores
     them into a scratch database that is checked and dropped (validity checks in the enclave).
+    targets, per dataset, restores somewhere else than the live dataset: `target_database` or
+    `target_path` (a test failover's drill-scoped targets, model/drill_targets.py).
     """
     system = runtime.config.model.system(system_name)
     store = runtime.store(store_name)
@@ -133,7 +136,7 @@ def run_restore(
     sweep_orphans(runtime)
     while pending:
         run, opened = _restore_round(
-            runtime, system.name, site_name, selection, pending, purpose, restore_mode
+            runtime, system.name, site_name, selection, pending, purpose, restore_mode, targets
         )
         events.append(run.events_path)
         retry = []
@@ -166,6 +169,7 @@ def _restore_round(
     pending: Sequence[Any],
     purpose: str,
     restore_mode: str,
+    targets: Mapping[str, Mapping[str, str]] | None,
 ) -> tuple[Any, dict[str, OpenedPoint]]:
     """Fetch the next good point of each pending dataset to the site and run restore.yml."""
     site = runtime.config.model.site(site_name)
@@ -181,6 +185,7 @@ def _restore_round(
             item = make_playbook_item(site, dataset, root)
             if dataset.engine in DATABASE_ENGINES and dataset.database:
                 item["scratch_database"] = scratch_database_name(dataset.database)
+            item.update((targets or {}).get(dataset.name, {}))
             opened[dataset.name] = selection.fetch(dataset.name, host_files, item["spool"])
             items.append(item)
         started = datetime.now(UTC)

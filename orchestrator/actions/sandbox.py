@@ -1,6 +1,9 @@
 """The embedded sandbox: two sites on localhost under .dr/sandbox/, Ansible `local`, two file
 stores and a SQLite catalog. Each run starts on fresh data; evidence and the signing key stay,
-so the evidence chain links every drill."""
+so the evidence chain links every drill.
+
+Every sandbox site is marked `sandbox: true`: only there may a drill seed, write postings and
+destroy data (model/scenario_safety.py)."""
 
 from __future__ import annotations
 
@@ -60,6 +63,7 @@ def make_config(root: Path, manifest_public_key: str | None = None) -> dict[str,
                 "city": city,
                 "data_root": str(root / "sites" / name / "data"),
                 "spool": str(root / "sites" / name / "spool"),
+                "sandbox": True,
             }
             for name, role, host, city in SITES
         ]
@@ -71,6 +75,7 @@ def make_config(root: Path, manifest_public_key: str | None = None) -> dict[str,
                 "city": "Shanghai",
                 "data_root": str(root / "sites" / "verification" / "enclave"),
                 "spool": str(root / "sites" / "verification" / "spool"),
+                "sandbox": True,
             }
         ],
         "stores": [

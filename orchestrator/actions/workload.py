@@ -1,5 +1,8 @@
 """The core-banking workload: seed the ledger and trees, or write postings.
 
+Synthetic data for sandbox sites only: a scenario that would run it at a site not marked
+sandbox is refused before anything runs (model/scenario_safety.py).
+
 The ledger is SQLite in the sandbox (playbooks/sandbox_ledger.yml) and PostgreSQL on real
 hosts (playbooks/ledger_postgresql.yml); both keep balance == sum of postings per account.
 """
@@ -13,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import CheckFailed
+from orchestrator.errors import InfrastructureError, InputError
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.model.engines import make_playbook_item
 from orchestrator.runtime import Runtime
@@ -58,7 +61,10 @@ def run_workload(
     if ledger.engine == "postgresql":
         return _run_postgresql_workload(runtime, site, ledger, postings=postings, seed=seed)
     if ledger.engine != "sqlite" or not ledger.path:
-        raise CheckFailed(f"workload: dataset {dataset_name} is not a SQLite or PostgreSQL ledger")
+        raise InputError(
+            "drill scenario",
+            [f"workload: dataset {dataset_name} is not a SQLite or PostgreSQL ledger"],
+        )
     trees = []
     if seed is not None:
         for dataset in system.datasets:
@@ -80,7 +86,7 @@ def run_workload(
         limit=site.host,
     )
     if not run.ok:
-        raise CheckFailed("workload failed: " + "; ".join(run.failures or [run.status]))
+        raise InfrastructureError("workload failed: " + "; ".join(run.failures or [run.status]))
     return run.result(site.host, "ledger"), run.events_path
 
 
@@ -104,5 +110,5 @@ def _run_postgresql_workload(
         limit=site.host,
     )
     if not run.ok:
-        raise CheckFailed("workload failed: " + "; ".join(run.failures or [run.status]))
+        raise InfrastructureError("workload failed: " + "; ".join(run.failures or [run.status]))
     return run.result(site.host, "ledger"), run.events_path

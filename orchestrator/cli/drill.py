@@ -1,4 +1,11 @@
-"""`drctl drill run`: run a drill scenario step by step; print RTO, RPO and the evidence."""
+"""`drctl drill run`: run a drill scenario step by step; print RTO, RPO and the evidence.
+
+The scenario is checked before anything runs: a step that would seed, write or destroy data
+at a site not marked sandbox is refused with exit 2 (model/scenario_safety.py). A switchover
+scenario also needs its clearance — a recorded plan, `--confirm <system>`, a recent verified
+recovery point (actions/switchover.py) — or exit 2, nothing touched. Exit 0 passed, 1 failed,
+3 aborted (no verdict).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +14,19 @@ from pathlib import Path
 
 from orchestrator.actions.drill import DrillOutcome, StepRecord, run_drill
 from orchestrator.actions.sandbox import SCENARIO, prepare_sandbox
+from orchestrator.actions.switchover import clear_switchover
 from orchestrator.cli.call import Call
-from orchestrator.errors import ExitCode
+from orchestrator.errors import InputError
 from orchestrator.model.scenario import Scenario, load_scenario
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 
-STEP_MARKS = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}
+STEP_MARKS = {"passed": "ok  ", "failed": "FAIL", "aborted": "ABRT", "skipped": "skip"}
+RESULTS = {
+    "passed": "PASSED 通过",
+    "failed": "FAILED 未通过",
+    "aborted": "ABORTED 中止 (no verdict: nothing counted)",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,22 +36,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="set up a fresh sandbox under .dr/sandbox and use its dr.yml",
     )
+    parser.add_argument(
+        "--confirm",
+        metavar="SYSTEM",
+        help="a switchover scenario only: confirm it may replace SYSTEM's live data at the "
+        "disaster-recovery site",
+    )
 
 
 def run(call: Call) -> int:
     site = load_site(prepare_sandbox()) if call.args.sandbox else call.site()
     scenario_path = Path(call.args.scenario) if call.args.scenario else SCENARIO
     scenario = load_scenario(scenario_path, site.config.model)
-    call.out.progress(f"drill {scenario.name}: {scenario.title.en} / {scenario.title.zh}")
-    call.out.progress(f"config {site.config.path}")
+    if call.args.confirm is not None and scenario.kind != "switchover":
+        raise InputError(
+            "command line",
+            [f"--confirm: only a switchover scenario takes it ({scenario_path} is a drill)"],
+        )
 
     def show(record: StepRecord) -> None:
         call.out.progress(step_line(scenario, record))
 
     with open_runtime(site) as runtime:
-        outcome = run_drill(runtime, scenario, scenario_path, on_step=show)
+        clearance = None
+        if scenario.kind == "switchover":
+            clearance = clear_switchover(runtime, scenario, str(scenario_path), call.args.confirm)
+        call.out.progress(f"drill {scenario.name}: {scenario.title.en} / {scenario.title.zh}")
+        call.out.progress(f"config {site.config.path}")
+        outcome = run_drill(runtime, scenario, scenario_path, on_step=show, clearance=clearance)
     call.out.emit(outcome_dict(outcome), describe(outcome))
-    return ExitCode.OK if outcome.passed else ExitCode.CHECK_FAILED
+    return int(outcome.exit_code)
 
 
 def step_line(scenario: Scenario, record: StepRecord) -> str:
@@ -54,10 +81,14 @@ def outcome_dict(outcome: DrillOutcome) -> dict[str, object]:
     return {
         "drill": outcome.drill_id,
         "scenario": outcome.scenario,
+        "outcome": outcome.outcome,
         "passed": outcome.passed,
         "rto_seconds": measured.get("rto_seconds"),
         "rpo_seconds": measured.get("rpo_seconds"),
         "postings_lost": measured.get("postings_lost"),
+        "rows_behind": measured.get("rows_behind"),
+        "production_unchanged": (measured.get("production") or {}).get("unchanged"),
+        "wipe": measured.get("wipe"),
         "evidence": str(outcome.evidence_path),
         "steps": [
             {"name": r.name, "status": r.status, "message": r.message} for r in outcome.steps
@@ -76,7 +107,7 @@ def describe(outcome: DrillOutcome) -> str:
         [
             f"RTO: {'n/a' if rto is None else f'{rto:.1f} s'}",
             f"RPO: {rpo_text}",
-            f"result: {'PASSED 通过' if outcome.passed else 'FAILED 未通过'}",
+            f"result: {RESULTS[outcome.outcome]}",
             f"evidence: {outcome.evidence_path}",
         ]
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from orchestrator.actions.backup import BackupOutcome, back_up_system
@@ -13,6 +14,7 @@ from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.store_checks import check_store
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError, worst_exit_code
+from orchestrator.model.scenario import load_scenario
 from orchestrator.model.settings import Config
 from orchestrator.runtime import open_runtime
 
@@ -52,6 +54,7 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
         help="also check password variables, hosts (strict host keys, spool writable) and "
         "stores (writable, locked)",
     )
+    _add_scenario_argument(parser)
 
 
 def check_config(call: Call) -> int:
@@ -62,6 +65,7 @@ def check_config(call: Call) -> int:
     problems = [p for store in model.stores for p in check_store(config, site.pack, store.name)]
     if problems and not call.args.connect:
         raise InputError(str(config.path), problems)
+    scenarios = check_scenarios(model, call.args.scenario)
     found = [(ExitCode.USAGE, problem) for problem in problems]
     if call.args.connect:
         found += [(p.exit_code, p.describe()) for p in check_connections(config, site.pack)]
@@ -86,14 +90,42 @@ def check_config(call: Call) -> int:
             "problems": errors,
             "notes": notes,
             "exit_code": int(code),
+            "scenarios": scenarios,
         },
         f"{config.path}: "
         + ("ok" if not errors else f"{len(errors)} problem(s)")
         + f" ({len(model.systems)} systems, {datasets} datasets, {len(model.stores)} stores"
         + ("; hosts, stores and password variables checked" if call.args.connect else "")
-        + ")",
+        + ")"
+        + "".join(f"\n{path}: ok ({kind})" for path, kind in scenarios.items()),
     )
     return code
+
+
+def _add_scenario_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also check a drill scenario (repeatable); refuses one that would seed, write or "
+        "destroy data at a site not marked sandbox",
+    )
+
+
+def check_scenarios(config: Config, paths: Sequence[str]) -> dict[str, str]:
+    """Check each scenario file against the config; raise InputError with every problem of
+    every file (exit 2); return {path: scenario kind}."""
+    checked: dict[str, str] = {}
+    problems: list[str] = []
+    for path in paths:
+        try:
+            checked[path] = load_scenario(Path(path), config).kind
+        except InputError as error:
+            problems += [f"{error.source}: {problem}" for problem in error.problems]
+    if problems:
+        raise InputError("drill scenarios", problems)
+    return checked
 
 
 def add_backup_arguments(parser: argparse.ArgumentParser) -> None:

@@ -22,7 +22,7 @@ GROUPS = {
 COMMANDS: tuple[Command, ...] = (
     Command(
         "check-config",
-        "validate config and inventory, all errors at once",
+        "validate config and inventory (and --scenario files), all errors at once",
         protect.check_config,
         protect.add_check_arguments,
     ),

@@ -5,6 +5,7 @@ stricter rule pack."""
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from orchestrator.actions.calendar import (
     parse_cli_date,
@@ -12,11 +13,13 @@ from orchestrator.actions.calendar import (
     run_plan_switchover,
     run_working_days,
 )
+from orchestrator.actions.switchover import record_plan
 from orchestrator.cli.call import Call
-from orchestrator.errors import ExitCode
+from orchestrator.errors import ExitCode, InputError
 from orchestrator.rules.pack import load_pack
 from orchestrator.rules.rule import RulePack
 from orchestrator.rules.workdays import WorkdayCalendar
+from orchestrator.runtime import open_runtime
 
 
 def _site_or_shipped(call: Call) -> tuple[WorkdayCalendar, RulePack | None]:
@@ -63,6 +66,13 @@ def add_switchover_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--notice-date", required=True)
     parser.add_argument("--convention", default="strict", help="strict (default) or inclusive")
     parser.add_argument("--emergency-channel", help="the emergency service channel offered")
+    parser.add_argument("--system", help="the system to switch over (needed with --record)")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="store the checked plan in the catalog; a switchover scenario runs only inside "
+        "the window of a recorded plan that passed",
+    )
 
 
 def plan_switchover(call: Call) -> int:
@@ -76,5 +86,25 @@ def plan_switchover(call: Call) -> int:
         call.args.convention,
         call.args.emergency_channel,
     )
+    if call.args.record and code != ExitCode.USAGE:  # exit 2 writes nothing
+        result["recorded_plan"] = record(call, result)
     call.out.emit(result, "\n".join(f"{key}: {value}" for key, value in result.items()))
     return int(code)
+
+
+def record(call: Call, result: dict[str, Any]) -> str:
+    """Store the checked plan in the site's catalog (a switchover needs a passing one)."""
+    if not call.args.system:
+        raise InputError("command line", ["--record: needs --system (the system it switches)"])
+    site = call.site()
+    systems = [system.name for system in site.config.model.systems]
+    if call.args.system not in systems:
+        raise InputError(
+            "command line",
+            [
+                f"--system: no system named {call.args.system!r}; expected one of "
+                f"{', '.join(systems)}"
+            ],
+        )
+    with open_runtime(site) as runtime:
+        return record_plan(runtime, call.args.system, result)

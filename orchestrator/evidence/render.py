@@ -28,12 +28,14 @@ DEFAULT_TITLE = ("证据包报告", "Evidence report")
 OUTCOMES = {
     "passed": ("通过", "PASSED", "passed"),
     "failed": ("未通过", "FAILED", "failed"),
+    "aborted": ("中止（不作判定）", "ABORTED (no verdict)", "unknown"),
 }
 UNKNOWN_OUTCOME = ("无法判定", "UNKNOWN", "unknown")
 STEP_STATUSES = {
     "passed": ("通过", "passed"),
     "failed": ("失败", "failed"),
     "skipped": ("跳过", "skipped"),
+    "aborted": ("中止", "aborted"),
     "running": ("进行中", "running"),
 }
 FINDING_STATUSES = {

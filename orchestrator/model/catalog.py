@@ -197,6 +197,24 @@ scratch_areas = Table(
     Column("created_at", Float, nullable=False),
 )
 
+# Planned switchovers that went through the 第十条 notice check (`drctl plan switchover
+# --record`); a switchover scenario runs only inside the window of a passing one.
+switchover_plans = Table(
+    "switchover_plans",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("system", String(64), nullable=False, index=True),
+    Column("start_date", String(10), nullable=False),
+    Column("end_date", String(10), nullable=False),
+    Column("notice_date", String(10), nullable=False),
+    Column("convention", String(16), nullable=False),
+    Column("emergency_channel", String(500)),
+    Column("status", String(16), nullable=False),  # the switchover.notice verdict
+    Column("recorded_at", Float, nullable=False),
+    Column("recorded_by", String(255), nullable=False),
+    Column("verdict", JSON),
+)
+
 
 def now() -> float:
     """Return the current UTC time in epoch seconds (one place, so tests can reason about it)."""

@@ -1,4 +1,12 @@
-"""Drill scenarios (drills/*.yml): a declared sequence of steps the drill engine runs."""
+"""Drill scenarios (drills/*.yml): a declared sequence of steps the drill engine runs.
+
+Two kinds. A `drill` on real sites is a test failover (test_failover, test_failback, wipe:
+drill-scoped targets only); seeding, writing and destroying are for sandbox sites only. A
+`switchover` is the one destructive kind: it replaces the disaster-recovery site's live data
+and runs only with a recorded plan, `--confirm <system>` and a recent verified recovery point
+(orchestrator/actions/switchover.py). What each action touches, and where it may run, is
+model/scenario_safety.py.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from orchestrator.errors import InputError
 from orchestrator.input_files import format_validation_errors, parse_yaml_file
-from orchestrator.model.settings import Config
+from orchestrator.model.scenario_safety import check_safety
+from orchestrator.model.settings import Config, System
 
-ACTIONS = (
+Action = Literal[
     "workload",
     "backup",
     "copy_offsite",
@@ -21,7 +30,12 @@ ACTIONS = (
     "failback",
     "compare_sites",
     "reprotect",
-)
+    "test_failover",
+    "test_failback",
+    "wipe",
+]
+ACTIONS: tuple[str, ...] = Action.__args__  # type: ignore[attr-defined]
+SWITCHOVER_ACTIONS = ("failover", "backup", "copy_offsite")
 
 
 class _Model(BaseModel):
@@ -35,22 +49,19 @@ class Text(_Model):
 
 class Step(_Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
-    action: Literal[
-        "workload",
-        "backup",
-        "copy_offsite",
-        "disaster",
-        "failover",
-        "failback",
-        "compare_sites",
-        "reprotect",
-    ]
+    action: Action
     description: Text | None = None
     site: str | None = None
     store: str | None = None
     from_store: str | None = None
     to_site: str | None = None
-    dataset: str | None = Field(default=None, description="workload: the ledger dataset")
+    dataset: str | None = Field(
+        default=None, description="workload, test_failover: the ledger dataset"
+    )
+    table: str | None = Field(
+        default=None,
+        description="test_failover: the ledger's postings table (default postings)",
+    )
     postings: int | None = Field(default=None, ge=1, le=10_000_000)
     seed: int | None = None
     destroy_stores: Sequence[str] = ()
@@ -81,21 +92,73 @@ class Objectives(_Model):
 
 class Scenario(_Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    kind: Literal["drill", "switchover"] = "drill"
     title: Text
     description: Text | None = None
     system: str
     objectives: Objectives = Field(default_factory=Objectives)
+    production_may_change: bool = Field(
+        default=False,
+        description="test failover: production is live and may change during the drill; the "
+        "before/after fingerprints are then recorded, not required to be equal",
+    )
     steps: Sequence[Step] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_steps(self) -> Scenario:
+    def _shape(self) -> Scenario:
         names = [step.name for step in self.steps]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"duplicate step names: {', '.join(duplicates)}")
-        if not any(step.action == "failover" for step in self.steps):
-            raise ValueError("a drill needs a failover step")
+        problems = (
+            _switchover_shape(self.steps) if self.kind == "switchover" else _drill_shape(self.steps)
+        )
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+    @property
+    def is_test_failover(self) -> bool:
+        return any(step.action == "test_failover" for step in self.steps)
+
+
+def _drill_shape(steps: Sequence[Step]) -> list[str]:
+    actions = [step.action for step in steps]
+    if "failover" not in actions and "test_failover" not in actions:
+        return ["a drill needs a failover or test_failover step"]
+    problems = []
+    if "test_failover" in actions:
+        if actions.count("test_failover") > 1 or actions.count("test_failback") > 1:
+            problems.append("a test failover has one test_failover and one test_failback step")
+        if actions[-1] != "wipe" or actions.count("wipe") != 1:
+            problems.append(
+                "a test failover ends with exactly one wipe step (it always runs, even after a "
+                "failed or aborted step, and removes every drill-scoped target)"
+            )
+        if "test_failback" in actions and actions.index("test_failback") < actions.index(
+            "test_failover"
+        ):
+            problems.append("test_failback must come after test_failover")
+    elif "test_failback" in actions or "wipe" in actions:
+        problems.append("test_failback and wipe belong to a test failover (add test_failover)")
+    return problems
+
+
+def _switchover_shape(steps: Sequence[Step]) -> list[str]:
+    actions = [step.action for step in steps]
+    problems = [
+        f"steps[{index}].action: {action} is not allowed in a switchover "
+        f"(allowed: {', '.join(SWITCHOVER_ACTIONS)})"
+        for index, action in enumerate(actions)
+        if action not in SWITCHOVER_ACTIONS
+    ]
+    if actions.count("failover") != 1 or actions[0] != "failover":
+        problems.append(
+            "a switchover starts with exactly one failover step (the recovery points it "
+            "restores are the ones cleared before it starts); backup and copy_offsite may "
+            "follow to protect the new active site"
+        )
+    return problems
 
 
 def check_against_config(scenario: Scenario, config: Config) -> list[str]:
@@ -125,12 +188,34 @@ def check_against_config(scenario: Scenario, config: Config) -> list[str]:
                 problems.append(f"{where}.destroy_stores[{position}]: unknown store {value!r}")
         if step.dataset is not None and step.dataset not in datasets:
             problems.append(f"{where}.dataset: unknown dataset {step.dataset!r}")
-    return problems
+    return problems + _test_sites(scenario, systems[scenario.system])
+
+
+def _test_sites(scenario: Scenario, system: System) -> list[str]:
+    """A test failback proves the other direction: its target site must differ from the
+    test failover's (defaults: the disaster-recovery site, then the production site)."""
+    there = {
+        "test_failover": system.disaster_recovery_site,
+        "test_failback": system.production_site,
+    }
+    sites = {
+        step.action: (index, step.to_site or there[step.action])
+        for index, step in enumerate(scenario.steps)
+        if step.action in there
+    }
+    if len(sites) == 2 and sites["test_failover"][1] == sites["test_failback"][1]:
+        index, site = sites["test_failback"]
+        return [
+            f"steps[{index}].to_site: the test failback goes back to another site than the "
+            f"test failover's ({site!r}); default: the system's production site"
+        ]
+    return []
 
 
 def load_scenario(path: Path, config: Config) -> Scenario:
     """Given a scenario file, return it validated against the config; raise InputError with
-    every problem and its path."""
+    every problem and its path, including every step that would seed, write or destroy data
+    at a site not marked sandbox (nothing has been touched when it is raised)."""
     data = parse_yaml_file(path)
     if not isinstance(data, dict):
         raise InputError(str(path), ["(top level): expected a mapping"])
@@ -139,6 +224,8 @@ def load_scenario(path: Path, config: Config) -> Scenario:
     except ValidationError as error:
         raise InputError(str(path), format_validation_errors(error)) from error
     problems = check_against_config(scenario, config)
+    if not problems:
+        problems = check_safety(scenario, config)
     if problems:
         raise InputError(str(path), problems)
     return scenario

@@ -45,6 +45,11 @@ class Site(_Model):
         examples=["/var/spool/dr"],
     )
     city: str | None = Field(default=None, description="City, for the off-site register")
+    sandbox: bool = Field(
+        default=False,
+        description="A synthetic site (the embedded sandbox): drills may seed, write postings "
+        "and destroy data here. Never set it on a site that holds real data.",
+    )
 
 
 class Store(_Model):

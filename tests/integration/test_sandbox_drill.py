@@ -227,3 +227,48 @@ def test_malformed_config_gives_every_error_and_writes_nothing(tmp_path: Path) -
         assert "systems[0].datasets[1].engine: expected" in result.stderr
         assert "verification.offsite_share" in result.stderr
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def drill_rule_verdicts(config: Path) -> dict[str, tuple[str, str, str]]:
+    result = drctl("-c", str(config), "--json", "status")
+    assert result.returncode in (0, 1), result.stderr
+    return {
+        f["rule"]: (f["status"], f["measured"], f["reason"])
+        for f in json.loads(result.stdout)["findings"]
+        if f["rule"] in ("drill.yearly", "dr.bidirectional")
+    }
+
+
+def test_first_step_that_cannot_reach_its_host_aborts_the_drill_uncounted(
+    tmp_path: Path,
+) -> None:
+    """Issue 9, point 11: an infrastructure failure in the first step is an aborted drill
+    (exit 3, recorded aborted, no rule verdict), not a failed one."""
+    from tests.fixtures.process import free_port
+
+    config = prepare_sandbox(tmp_path / "sb")
+    inventory = config.parent / "inventory.ini"
+    closed = free_port()  # nothing listens there: ssh is refused at once
+    inventory.write_text(
+        inventory.read_text().replace(
+            "prod-core-1 ansible_connection=local",
+            f"prod-core-1 ansible_connection=ssh ansible_host=127.0.0.1 ansible_port={closed}",
+        )
+    )
+    before = drill_rule_verdicts(config)
+    result = drctl("-c", str(config), "drill", "run")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "ABRT seed-production" in result.stdout and "prod-core-1" in result.stdout
+    assert "result: ABORTED" in result.stdout and "Traceback" not in result.stderr
+    assert result.stdout.count(" skip ") == 10
+    report = json.loads((evidence_path(result.stdout) / "report.json").read_text())
+    assert report["outcome"] == "aborted" and report["findings"] == []
+    html = (evidence_path(result.stdout) / "report.html").read_text()
+    assert "ABORTED" in html and "中止" in html
+    from orchestrator.model import catalog as cat
+
+    with open_runtime(load_site(config)) as runtime:
+        with runtime.catalog.begin() as connection:
+            (row,) = list(connection.execute(cat.drills.select()))
+    assert row.status == "aborted" and row.failover_ok is None
+    assert drill_rule_verdicts(config) == before

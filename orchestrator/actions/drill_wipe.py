@@ -1,0 +1,125 @@
+"""The last step of a test failover, run even after a failed or aborted step: wipe every
+drill-scoped target, prove it gone, and fingerprint production again.
+
+The wipe record names what was removed and what remains (nothing, or what could not be
+proven gone). Production's after-fingerprint is compared with the one taken before the
+failover: equal → "unchanged" is claimed, nothing more. When they differ and the scenario says
+production is live (`production_may_change: true`), the differences are recorded and the
+drill does not fail on them — drctl does not claim production unchanged, nor that the change
+was production's own: only that every write it made went to a drill-scoped target (enforced by
+model/drill_targets.py). Otherwise a changed production fails the drill.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.actions.drill_hosts import fingerprint_site, run_on_site, target_items
+from orchestrator.errors import CheckFailed
+from orchestrator.model.drill_targets import drill_root
+from orchestrator.model.manifest import compare_fingerprints
+from orchestrator.model.scenario import Step
+
+if TYPE_CHECKING:
+    from orchestrator.actions.drill_state import DrillState
+
+StepResult = tuple[str, dict[str, Any]]
+
+
+def step_wipe(state: DrillState, step: Step) -> StepResult:
+    """Given the wipe step, remove every drill target and the drill directories, then compare
+    production's fingerprint with the one taken before. Raise CheckFailed if something
+    remains or production changed (unless the scenario allows a live production to)."""
+    state.wipe = {
+        "complete": False,
+        "removed": [],
+        "remains": [t.as_record() for t in state.targets],
+    }
+    removed, remains = _wipe_targets(state)
+    state.wipe = {"complete": True, "removed": removed, "remains": remains}
+    system = state.runtime.config.model.system(state.scenario.system)
+    if state.production_before is not None:
+        state.production_after = fingerprint_site(state, system.production_site, "after")
+        state.production_changes = _changes(state)
+    if remains:
+        raise CheckFailed(f"drill targets remain after the wipe: {remains}")
+    message = (
+        f"removed {sum(r['kind'] != 'directory' for r in removed)} drill target(s) and the "
+        f"drill directories; nothing drill-scoped remains"
+    )
+    if state.production_before is None:
+        return message + "; production was not fingerprinted before", {"wipe": state.wipe}
+    if state.production_changes and not state.scenario.production_may_change:
+        raise CheckFailed(
+            "production's fingerprint changed during the drill: "
+            + "; ".join(state.production_changes)
+        )
+    verdict = (
+        "production's fingerprint unchanged (before = after)"
+        if not state.production_changes
+        else "production changed during the drill (a live production, production_may_change: "
+        "true); the differences are recorded, production is not claimed unchanged"
+    )
+    return f"{message}; {verdict}", {
+        "wipe": state.wipe,
+        "production_changes": state.production_changes,
+    }
+
+
+def _wipe_targets(state: DrillState) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """At every site with drill targets, in one playbook run, drop the drill databases and
+    remove the drill directories; return (removed, remains) records."""
+    config = state.runtime.config.model
+    removed: list[dict[str, Any]] = []
+    remains: list[dict[str, Any]] = []
+    for site_name in sorted({t.site for t in state.targets}):
+        site = config.site(site_name)
+        targets = [t for t in state.targets if t.site == site_name]
+        databases = [t for t in targets if t.kind == "database"]
+        root = drill_root(site, state.drill_id)
+        paths = [root]
+        if any(t.leg == "fo" for t in targets):
+            # run_restore's own spool for the failover (restore.yml removes it, unless it died)
+            paths.append(
+                posixpath.join(site.spool, f"drill-{state.drill_id}-fo-{state.scenario.system}")
+            )
+        run = run_on_site(
+            state,
+            "drill_wipe.yml",
+            site,
+            "wipe",
+            dr_datasets=target_items(site, databases, state),
+            dr_paths=paths,
+        )
+        for target in databases:
+            result = run.result(site.host, f"destroy:{target.dataset}")
+            record = {**target.as_record(), "existed": bool(result.get("destroyed"))}
+            (remains if result.get("exists") is not False else removed).append(record)
+        wiped = run.result(site.host, "wipe:drill")
+        for path in paths:
+            record = {"site": site.name, "host": site.host, "kind": "directory", "target": path}
+            gone = path not in wiped.get("remaining", [])
+            (removed if gone else remains).append({**record, "existed": path in wiped["removed"]})
+        for target in targets:
+            if target.kind == "path":
+                record = {**target.as_record(), "existed": root in wiped["removed"]}
+                (removed if root not in wiped.get("remaining", []) else remains).append(record)
+    return removed, remains
+
+
+def _changes(state: DrillState) -> list[str]:
+    """Return production's differences between the before and after fingerprints."""
+    before, after = state.production_before, state.production_after
+    assert before is not None and after is not None
+    changes = []
+    for name in sorted(set(before.datasets) | set(after.datasets)):
+        left, right = before.datasets.get(name, {}), after.datasets.get(name, {})
+        if left.get("exists", True) != right.get("exists", True):
+            changes.append(f"{name}: exists {left.get('exists')} → {right.get('exists')}")
+            continue
+        for difference in compare_fingerprints(
+            left.get("fingerprint", {}), right.get("fingerprint", {})
+        ):
+            changes.append(f"{name}: {difference}")
+    return changes

@@ -1,0 +1,87 @@
+"""Where each drill action may run, by what it does to a site's live data.
+
+| effect      | actions                                   | may run at                           |
+|-------------|-------------------------------------------|--------------------------------------|
+| reads       | backup, copy_offsite, compare_sites,      | any site (what the daily jobs do)    |
+|             | reprotect                                 |                                      |
+| isolated    | test_failover, test_failback, wipe        | any site: drill-scoped targets only  |
+| replaces    | failover, failback                        | sandbox sites; real sites only in a  |
+|             |                                           | `switchover` scenario                |
+| synthetic   | workload (seed or write postings)         | sandbox sites only                   |
+| destroys    | disaster (datasets and stores)            | sandbox sites only                   |
+
+A site is a sandbox only when dr.yml says so (`sites[].sandbox: true`, set by the embedded
+sandbox); everything else is treated as holding real data.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from orchestrator.model.settings import Config
+
+if TYPE_CHECKING:
+    from orchestrator.model.scenario import Scenario, Step
+
+EFFECTS = {
+    "backup": "reads",
+    "copy_offsite": "reads",
+    "compare_sites": "reads",
+    "reprotect": "reads",
+    "test_failover": "isolated",
+    "test_failback": "isolated",
+    "wipe": "isolated",
+    "failover": "replaces",
+    "failback": "replaces",
+    "workload": "synthetic",
+    "disaster": "destroys",
+}
+TEST_FAILOVER_HINT = (
+    "on real sites a drill is a test failover (actions test_failover, test_failback, wipe: "
+    "restores into drill-scoped targets, see drills/site-failover.yml)"
+)
+SWITCHOVER_HINT = (
+    "a real, destructive switchover is its own scenario kind (kind: switchover) and runs only "
+    "with a recorded plan (drctl plan switchover --record), --confirm <system> and a verified "
+    "recovery point from the last 24 h"
+)
+
+
+def _effect_targets(step: Step, config: Config) -> list[tuple[str, str]]:
+    """Return [(site, what the step does there)] for a step that writes live data."""
+    effect = EFFECTS[step.action]
+    if effect == "synthetic" and step.site:
+        return [(step.site, f"seeds or writes synthetic postings into the live {step.dataset}")]
+    if effect == "replaces" and step.to_site:
+        return [(step.to_site, "replaces the live datasets with a recovery point")]
+    if effect != "destroys" or not step.site:
+        return []
+    targets = [(step.site, "destroys the live datasets")]
+    stores = {store.name: store for store in config.stores}
+    for name in step.destroy_stores:
+        if name in stores:
+            targets.append((stores[name].site, f"destroys store {name!r}"))
+    return targets
+
+
+def check_safety(scenario: Scenario, config: Config) -> list[str]:
+    """Return one problem per step that would seed, write, replace or destroy live data at a
+    site not marked sandbox (a `switchover` may replace; nothing else may). Each names the
+    step's path, the site and its dr.yml path, and what to do instead."""
+    index_of = {site.name: index for index, site in enumerate(config.sites)}
+    sandbox = {site.name for site in config.sites if site.sandbox}
+    problems = []
+    for index, step in enumerate(scenario.steps):
+        effect = EFFECTS[step.action]
+        if effect == "replaces" and scenario.kind == "switchover":
+            continue
+        for site, what in _effect_targets(step, config):
+            if site in sandbox or site not in index_of:
+                continue
+            hint = SWITCHOVER_HINT if effect == "replaces" else TEST_FAILOVER_HINT
+            problems.append(
+                f"steps[{index}].action: {step.action} (step {step.name}) {what} at site "
+                f"{site!r}, which is not a sandbox site (dr.yml sites[{index_of[site]}].sandbox "
+                f"is not true): refused, nothing was touched; {hint}"
+            )
+    return problems
