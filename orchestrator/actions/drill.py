@@ -17,7 +17,7 @@ from typing import Any
 from orchestrator.actions import drill_steps
 from orchestrator.actions.drill_report import make_report
 from orchestrator.errors import OrchestratorError
-from orchestrator.evidence.package import write_package
+from orchestrator.evidence.setup import prepare_evidence, write_site_package
 from orchestrator.model import catalog as cat
 from orchestrator.model.scenario import Scenario, Step
 from orchestrator.runtime import Runtime
@@ -61,6 +61,7 @@ def run_drill(
 ) -> DrillOutcome:
     """Run every step of a scenario in order; stop at the first failure. Record the drill in
     the catalog and write its evidence package; return the outcome."""
+    prepare_evidence(runtime.config)  # no drill starts that could not be evidenced (exit 2)
     started = time.time()
     drill_id = sortable_id()
     state = drill_steps.DrillState(scenario=scenario, runtime=runtime)
@@ -101,13 +102,7 @@ def run_drill(
     report = make_report(
         drill_id, scenario, scenario_path, records, measurements, passed, started, finished, runtime
     )
-    package = write_package(
-        runtime.config.evidence_dir,
-        "drill",
-        report,
-        state.attachments(),
-        runtime.config.signing_key,
-    )
+    package = write_site_package(runtime.config, "drill", report, state.attachments())
     with runtime.catalog.begin() as connection:
         connection.execute(
             cat.drills.update()

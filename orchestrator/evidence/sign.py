@@ -28,6 +28,8 @@ SIGNATURE_SIZE_BYTES = 64
 def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
     """Given the path of the signing key, return the key, creating it first if it is missing.
 
+    Kept for callers that create throw-away keys (tests); evidence is never signed with a key
+    created on the fly: `drctl evidence keygen` creates it and `check-config` requires it.
     Raise ValueError if the file exists but is not an unencrypted PEM ed25519 private key.
     """
     if not path.exists():
@@ -57,6 +59,17 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path}: expected an ed25519 private key, found {type(key).__name__}")
     return key
+
+
+def create_signing_key(path: Path) -> Ed25519PrivateKey:
+    """Given a path with no file, create a new key there (mode 0600) and return it.
+
+    Raise FileExistsError if the path already holds a file: a key is never replaced silently.
+    """
+    if path.exists():
+        raise FileExistsError(f"{path}: a key already exists; it is never replaced")
+    _create_signing_key(path)
+    return load_signing_key(path)
 
 
 def _create_signing_key(path: Path) -> None:

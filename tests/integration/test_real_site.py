@@ -379,8 +379,13 @@ def test_site_failover_drill_end_to_end(
     for server in pg_sites:
         assert psql(server, "SELECT count(*) FROM postings;", database).strip() == "30400"
     evidence = Path(result["evidence"])
-    assert main(["evidence", "verify", str(evidence)]) == 0
+    assert main(["-c", str(config_path), "evidence", "verify", str(evidence)]) == 0
+    # The chain is anchored in the off-site bucket under Object Lock.
+    assert main(["-c", str(config_path), "evidence", "verify", "--chain"]) == 0
     report = json.loads((evidence / "report.json").read_text())
+    servers = report["package"]["versions"]["target_systems"]
+    assert servers and all(s["server_version"].startswith("PostgreSQL ") for s in servers)
+    assert report["package"]["anchor"]["where"].startswith("s3://")
     assert report["outcome"] == "passed" and report["recovery_points"]
     disaster_detail = next(s for s in report["steps"] if s["name"] == "disaster")["detail"]
     ledger = disaster_detail["datasets"]["ledger"]
