@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import __version__
-from orchestrator.evidence.package import Package, write_package
+from orchestrator.errors import InputError
+from orchestrator.evidence.package import Package
+from orchestrator.evidence.setup import write_site_package
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
 from orchestrator.model.integrity import Failure
@@ -90,8 +92,8 @@ def report_failures(
     package: Package | None = None
     problem: Exception | None = None
     try:
-        package = write_package(
-            runtime.config.evidence_dir,
+        package = write_site_package(
+            runtime.config,
             "verify",
             failure_report(
                 runtime,
@@ -102,9 +104,8 @@ def report_failures(
                 extra=extra,
             ),
             dict(attachments or {}),
-            runtime.config.signing_key,
         )
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, InputError) as error:
         problem = error
     record_failures(runtime, failures, detected_by=detected_by, package=package, at=moment)
     for failure in failures:

@@ -26,7 +26,7 @@ from orchestrator.actions.drill_report import make_report
 from orchestrator.actions.drill_state import DrillState
 from orchestrator.actions.switchover import Clearance
 from orchestrator.errors import CheckFailed, ExitCode, InputError, OrchestratorError
-from orchestrator.evidence.package import write_package
+from orchestrator.evidence.setup import prepare_evidence, write_site_package
 from orchestrator.model import catalog as cat
 from orchestrator.model.jobs import catalog_job
 from orchestrator.model.scenario import Scenario, Step
@@ -88,6 +88,7 @@ def run_drill(
     catalog, write its evidence package and return the outcome. A switchover runs only with
     its clearance (actions/switchover.py: plan, confirmation, the recovery points to restore);
     raise InputError, before anything is touched, without one."""
+    prepare_evidence(runtime.config)  # no drill starts that could not be evidenced (exit 2)
     if scenario.kind != "switchover":
         record = _DrillRecord(runtime, scenario, sortable_id(), time.time())
         record.start()
@@ -146,13 +147,7 @@ def _run(
     )
     if clearance:
         report["switchover"] = clearance.as_record()
-    package = write_package(
-        runtime.config.evidence_dir,
-        "drill",
-        report,
-        state.attachments(),
-        runtime.config.signing_key,
-    )
+    package = write_site_package(runtime.config, "drill", report, state.attachments())
     result = DrillOutcome(
         record.drill_id,
         scenario.name,

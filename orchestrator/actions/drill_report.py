@@ -103,8 +103,7 @@ def make_report(
             "python": platform.python_version(),
             "ansible_core": ansible.release.__version__,
         },
-        "accountable_person": runtime.config.model.evidence.accountable_person
-        or "(not configured: evidence.accountable_person)",
+        "accountable_person": runtime.config.model.evidence.accountable_person,
     }
 
 

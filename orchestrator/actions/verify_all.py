@@ -25,7 +25,8 @@ from orchestrator import __version__
 from orchestrator.actions.bad_points import record_failures
 from orchestrator.actions.verify import Problem, ScanResult, scan
 from orchestrator.errors import ExitCode
-from orchestrator.evidence.package import Package, write_package
+from orchestrator.evidence.package import Package
+from orchestrator.evidence.setup import prepare_evidence, write_site_package
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
 from orchestrator.model.integrity import Failure
@@ -130,6 +131,7 @@ def _still_open(runtime: Runtime, result: ScanResult) -> list[dict[str, Any]]:
 
 def run_verify_all(runtime: Runtime, *, workers: int | None = None) -> VerifyAllOutcome:
     """Scan every reachable store; record the scan, mark bad points, write the evidence."""
+    prepare_evidence(runtime.config)  # no scan starts that could not be evidenced (exit 2)
     started = cat.now()
     verification_id = f"all-{sortable_id()}"
     result = scan(runtime, workers=workers)
@@ -257,9 +259,7 @@ def _write_evidence(runtime: Runtime, outcome: VerifyAllOutcome, started: float)
         "accountable_person": runtime.config.model.evidence.accountable_person
         or "(not configured: evidence.accountable_person)",
     }
-    return write_package(
-        runtime.config.evidence_dir, "verify", report, {}, runtime.config.signing_key
-    )
+    return write_site_package(runtime.config, "verify", report, {})
 
 
 def describe(outcome: VerifyAllOutcome) -> tuple[dict[str, Any], str]:

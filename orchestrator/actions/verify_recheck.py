@@ -29,7 +29,7 @@ from orchestrator.actions.bad_points import record_failures
 from orchestrator.actions.verify_enclave import enclave_site, wipe_enclave
 from orchestrator.actions.verify_sample import ItemResult, check_item, item_failures
 from orchestrator.errors import ExitCode, InfrastructureError
-from orchestrator.evidence.package import write_package
+from orchestrator.evidence.setup import prepare_evidence, write_site_package
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
 from orchestrator.model.plan import PlanItem
@@ -125,6 +125,7 @@ def _sites(copies: list[Any], point: str, stores: list[str]) -> list[tuple[str, 
 
 def run_recheck(runtime: Runtime) -> RecheckOutcome:
     """Re-check every dataset with open integrity failures; resolve those that pass."""
+    prepare_evidence(runtime.config)  # no scan starts that could not be evidenced (exit 2)
     recheck_id = f"recheck-{sortable_id()}"
     incidents = plan_incidents(runtime)
     outcome = RecheckOutcome(recheck_id, incidents)
@@ -152,12 +153,11 @@ def run_recheck(runtime: Runtime) -> RecheckOutcome:
 
 def _record(runtime: Runtime, outcome: RecheckOutcome, started: float, events: list[Path]) -> None:
     results = [r for i in outcome.incidents for r in i.results if r.checked_at]
-    package = write_package(
-        runtime.config.evidence_dir,
+    package = write_site_package(
+        runtime.config,
         "verify",
         _report(runtime, outcome, started),
         {f"events/{p.name}": p for p in events if p.is_file()},
-        runtime.config.signing_key,
     )
     outcome.evidence_path = str(package.path)
     finished = time.time()

@@ -33,7 +33,7 @@ from orchestrator.actions.verify_evidence import (
 )
 from orchestrator.actions.verify_plan import build_plan
 from orchestrator.errors import CheckFailed
-from orchestrator.evidence.package import write_package
+from orchestrator.evidence.setup import prepare_evidence, write_site_package
 from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch
 from orchestrator.model import catalog as cat
@@ -190,6 +190,7 @@ def run_verify_sample(runtime: Runtime, seed: int | str | None = None) -> Sample
     fails (recorded as aborted, never counted; the enclave is wiped either way)."""
     enclave = enclave_site(runtime.config.model, str(runtime.config.path))
     sweep_orphans(runtime)
+    prepare_evidence(runtime.config)  # no check starts that could not be evidenced (exit 2)
     with catalog_job(runtime.catalog, "verify", "sample") as job:
         outcome = _run(runtime, enclave, seed)
         job.detail = {"verification": outcome.verification_id, "passed": outcome.passed}
@@ -277,15 +278,14 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     finished = time.time()
     _record_items(runtime, outcome)
     report = make_report(runtime, outcome, started, finished, enclave)
-    package = write_package(
-        runtime.config.evidence_dir,
+    package = write_site_package(
+        runtime.config,
         "verify",
         report,
         {
             **{f"events/{p.name}": p for p in events if p.is_file()},
             **manifest_attachments(runtime, outcome),
         },
-        runtime.config.signing_key,
     )
     outcome.evidence_path = package.path
     outcome.evidence_manifest_sha256 = package.manifest_sha256

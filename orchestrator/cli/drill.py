@@ -17,6 +17,7 @@ from orchestrator.actions.sandbox import SCENARIO, prepare_sandbox
 from orchestrator.actions.switchover import clear_switchover
 from orchestrator.cli.call import Call
 from orchestrator.errors import InputError
+from orchestrator.evidence.setup import prepare_evidence
 from orchestrator.model.scenario import Scenario, load_scenario
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
@@ -46,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(call: Call) -> int:
     site = load_site(prepare_sandbox()) if call.args.sandbox else call.site()
+    prepare_evidence(site.config)  # exit 2 before anything is written
     scenario_path = Path(call.args.scenario) if call.args.scenario else SCENARIO
     scenario = load_scenario(scenario_path, site.config.model)
     if call.args.confirm is not None and scenario.kind != "switchover":

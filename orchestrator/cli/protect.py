@@ -14,6 +14,7 @@ from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.store_checks import check_store
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError, worst_exit_code
+from orchestrator.evidence.setup import evidence_setup_problems
 from orchestrator.model.scenario import load_scenario
 from orchestrator.model.settings import Config
 from orchestrator.runtime import open_runtime
@@ -63,6 +64,7 @@ def check_config(call: Call) -> int:
     site = call.site()
     config, model = site.config, site.config.model
     problems = [p for store in model.stores for p in check_store(config, site.pack, store.name)]
+    problems += evidence_setup_problems(config)
     if problems and not call.args.connect:
         raise InputError(str(config.path), problems)
     scenarios = check_scenarios(model, call.args.scenario)

@@ -50,11 +50,18 @@ COMMANDS: tuple[Command, ...] = (
         service.add_metrics_arguments,
     ),
     Command(
-        "evidence verify",
-        "check a package: digests, signature, chain",
-        evidence.verify,
-        evidence.add_arguments,
+        "evidence keygen",
+        "create the ed25519 key that signs evidence; prints the fingerprint to pin",
+        evidence.keygen,
+        evidence.add_keygen_arguments,
     ),
+    Command(
+        "evidence verify",
+        "check a package (digests, signature, signer) or, with --chain, the chain and anchor",
+        evidence.verify,
+        evidence.add_verify_arguments,
+    ),
+    Command("evidence anchor", "write the chain lines not yet anchored", evidence.anchor),
     Command(
         "calendar working-days",
         "count working days in (FROM, TO]",

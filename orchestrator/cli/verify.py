@@ -13,6 +13,7 @@ from orchestrator.actions.verify_plan import build_plan
 from orchestrator.actions.verify_sample import run_verify_sample
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode
+from orchestrator.evidence.setup import prepare_evidence
 from orchestrator.model.plan import SamplePlan, plan_dict
 from orchestrator.runtime import open_runtime
 
@@ -34,6 +35,8 @@ def verify(call: Call) -> int:
     if call.args.all:
         return verify_all(call)
     site = call.site()
+    if not call.args.plan:
+        prepare_evidence(site.config)  # exit 2 before anything is written
     with open_runtime(site, progress=sys.stderr.isatty()) as runtime:
         if call.args.plan:
             plan = build_plan(runtime, call.args.seed)

@@ -75,12 +75,16 @@ def last_manifest_digest(entries: Sequence[ChainEntry]) -> str:
     return entries[-1].manifest_sha256 if entries else ZERO_DIGEST
 
 
+def chain_line(entry: ChainEntry) -> bytes:
+    """Given an entry, return its line of chain.jsonl (keys sorted, newline-terminated)."""
+    return (json.dumps(asdict(entry), sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def append_chain_entry(path: Path, entry: ChainEntry) -> None:
     """Given the path of chain.jsonl and an entry, append it as one line and fsync it."""
-    line = json.dumps(asdict(entry), sort_keys=True, ensure_ascii=False) + "\n"
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(descriptor, line.encode("utf-8"))
+        os.write(descriptor, chain_line(entry))
         os.fsync(descriptor)
     finally:
         os.close(descriptor)

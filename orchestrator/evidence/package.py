@@ -7,8 +7,14 @@
 
 Everything is checked before anything is written. The package is built in `.tmp-*` inside
 evidence_dir and renamed into place, then the tarball (temp name, rename), then the chain line
-(fsync). Writers hold an exclusive lock on `.chain.lock`, so concurrent writers cannot fork the
-chain, and any `.tmp-*` found under the lock is debris of a crashed writer and is removed.
+(fsync), then the chain's anchor (anchor.py: every line not yet anchored is written to the
+write-once store). Writers hold an exclusive lock on `.chain.lock`, so concurrent writers cannot
+fork the chain, and any `.tmp-*` found under the lock is debris of a crashed writer and is
+removed. The signing key must exist (`drctl evidence keygen`); it is never created here.
+
+A failed anchor write does not undo the package (the run it records happened): it is logged,
+returned in `Package.anchor_error`, reported by `drctl evidence verify --chain`, and the next
+writer or `drctl evidence anchor` writes the missing anchors.
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from orchestrator import __version__
+from orchestrator.errors import OrchestratorError
 from orchestrator.evidence import sign
+from orchestrator.evidence.anchor import Anchor, anchor_chain, anchor_name
 from orchestrator.evidence.chain import (
     ChainEntry,
     append_chain_entry,
@@ -58,12 +66,13 @@ from orchestrator.evidence.layout import (
     make_package_name,
     validate_attachment_path,
 )
+from orchestrator.evidence.provenance import target_system_versions
 from orchestrator.evidence.render import render_report_html
 from orchestrator.evidence.tarball import DIRECTORY_MODE, FILE_MODE, write_tarball
 from orchestrator.evidence.verify import verify_package
 from orchestrator.timefmt import iso_utc
 
-__all__ = ["Package", "verify_package", "write_package"]
+__all__ = ["Package", "anchor_evidence", "verify_package", "write_package"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +82,15 @@ COPY_CHUNK_BYTES = 1024 * 1024
 
 @dataclass(frozen=True)
 class Package:
-    """A written package: its directory, its tarball, its manifest digest and its PREVIOUS."""
+    """A written package: its directory, its tarball, its manifest digest and its PREVIOUS,
+    and the anchors written with it (or why anchoring failed)."""
 
     path: Path
     tarball: Path
     manifest_sha256: str
     previous: str
+    anchored: tuple[str, ...] = ()
+    anchor_error: str | None = None
 
 
 def write_package(
@@ -88,65 +100,156 @@ def write_package(
     attachments: Mapping[str, Path],
     signing_key: Path,
     now: datetime | None = None,
+    *,
+    provenance: Mapping[str, Any] | None = None,
+    anchor: Anchor | None = None,
 ) -> Package:
     """Given a report, attachment files and a signing key, write a package and chain it.
 
     `attachments` maps a path inside the package (under events/ or manifests/) to a source
-    file. Raise ValueError, with nothing written, if the kind is unknown, the report or an
-    attachment holds a secret, the report names no accountable person, an attachment path is
-    unsafe or its source is not a readable file.
+    file. `provenance` (operator, versions, calendar: provenance.py) goes into the package
+    metadata, with the target-system versions read from the attached events; `anchor` is
+    where the chain's lines are also kept write-once. Raise ValueError, with nothing written,
+    if the kind is unknown, the report or an attachment holds a secret, the report names no
+    accountable person, an attachment path is unsafe or its source is not a readable file, or
+    the signing key does not exist or is not an ed25519 key.
     """
     moment = now if now is not None else datetime.now(UTC)
     name = make_package_name(kind, moment, secrets.token_hex(3))  # refuses naive times
-    created_at = moment.astimezone(UTC)
+    created_at = iso_utc(moment)
     check_report(report, kind)
     sources = _check_attachments(attachments)
-    key = sign.load_or_create_signing_key(signing_key)
+    key = _load_key(signing_key)
+    recorded = _recorded_metadata(provenance, sources)
     evidence_dir.mkdir(parents=True, exist_ok=True)
     with _chain_lock(evidence_dir):
         _remove_debris(evidence_dir)
-        chain = evidence_dir / CHAIN
-        previous = last_manifest_digest(read_chain(chain))
-        final = evidence_dir / name
-        tarball = evidence_dir / f"{name}{TARBALL_SUFFIX}"
-        if final.exists() or tarball.exists():
-            raise FileExistsError(f"{final}: an evidence package with this name already exists")
+        entries = read_chain(evidence_dir / CHAIN)
+        previous = last_manifest_digest(entries)
         metadata = {
             "kind": kind,
             "name": name,
-            "created_at": iso_utc(created_at),
+            "created_at": created_at,
             "signer_fingerprint": sign.fingerprint(key),
             "previous": previous,
             "orchestrator_version": __version__,
+            **recorded,
         }
-        staging = evidence_dir / f"{TEMPORARY_PREFIX}{name}"
-        staged_tarball = evidence_dir / f"{TEMPORARY_PREFIX}{name}{TARBALL_SUFFIX}"
-        chain_size = chain.stat().st_size if chain.exists() else 0
-        renamed = False
-        try:
-            staging.mkdir(mode=DIRECTORY_MODE)
-            digest = _build_directory(staging, {**report, PACKAGE_KEY: metadata}, sources, key)
-            os.rename(staging, final)
-            renamed = True
-            write_tarball(final, staged_tarball, int(created_at.timestamp()))
-            _fsync_file(staged_tarball)
-            os.rename(staged_tarball, tarball)
-            _fsync_directory(evidence_dir)
-            append_chain_entry(
-                chain,
-                ChainEntry(name, kind, metadata["created_at"], digest, previous),
-            )
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            staged_tarball.unlink(missing_ok=True)
-            if renamed:
-                shutil.rmtree(final, ignore_errors=True)
-                tarball.unlink(missing_ok=True)
-            if chain.exists() and chain.stat().st_size > chain_size:
-                os.truncate(chain, chain_size)  # drop a partly appended line
-            raise
-    logger.info("wrote %s evidence package %s (manifest sha256 %s)", kind, final, digest)
-    return Package(path=final, tarball=tarball, manifest_sha256=digest, previous=previous)
+        if anchor is not None:
+            metadata["anchor"] = {
+                "where": anchor.where,
+                "name": anchor_name(len(entries) + 1, name),
+                "guarantee": anchor.guarantee,
+            }
+        document = {**report, PACKAGE_KEY: metadata}
+        entry = _commit(evidence_dir, name, document, sources, key, int(moment.timestamp()))
+        anchored, anchor_error = _anchor([*entries, entry], anchor)
+    logger.info(
+        "wrote %s evidence package %s (manifest sha256 %s)", kind, name, entry.manifest_sha256
+    )
+    return Package(
+        evidence_dir / name,
+        evidence_dir / f"{name}{TARBALL_SUFFIX}",
+        entry.manifest_sha256,
+        previous,
+        anchored,
+        anchor_error,
+    )
+
+
+def _commit(
+    evidence_dir: Path,
+    name: str,
+    document: Mapping[str, Any],
+    sources: Mapping[PurePosixPath, Path],
+    key: Ed25519PrivateKey,
+    mtime: int,
+) -> ChainEntry:
+    """Under the chain lock, write the package directory, its tarball and its chain line, all
+    or nothing; return the chain line."""
+    final = evidence_dir / name
+    tarball = evidence_dir / f"{name}{TARBALL_SUFFIX}"
+    if final.exists() or tarball.exists():
+        raise FileExistsError(f"{final}: an evidence package with this name already exists")
+    chain = evidence_dir / CHAIN
+    staging = evidence_dir / f"{TEMPORARY_PREFIX}{name}"
+    staged_tarball = evidence_dir / f"{TEMPORARY_PREFIX}{name}{TARBALL_SUFFIX}"
+    chain_size = chain.stat().st_size if chain.exists() else 0
+    renamed = False
+    try:
+        staging.mkdir(mode=DIRECTORY_MODE)
+        digest = _build_directory(staging, document, sources, key)
+        os.rename(staging, final)
+        renamed = True
+        write_tarball(final, staged_tarball, mtime)
+        _fsync_file(staged_tarball)
+        os.rename(staged_tarball, tarball)
+        _fsync_directory(evidence_dir)
+        metadata = document[PACKAGE_KEY]
+        entry = ChainEntry(
+            name, metadata["kind"], metadata["created_at"], digest, metadata["previous"]
+        )
+        append_chain_entry(chain, entry)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        staged_tarball.unlink(missing_ok=True)
+        if renamed:
+            shutil.rmtree(final, ignore_errors=True)
+            tarball.unlink(missing_ok=True)
+        if chain.exists() and chain.stat().st_size > chain_size:
+            os.truncate(chain, chain_size)  # drop a partly appended line
+        raise
+    return entry
+
+
+def anchor_evidence(evidence_dir: Path, anchor: Anchor) -> list[str]:
+    """Given the evidence directory and its anchor, write every chain line not yet anchored
+    (under the writers' lock); return the names written. Raise InfrastructureError or OSError
+    when the store fails, ValueError when chain.jsonl is malformed."""
+    evidence_dir.mkdir(parents=True, exist_ok=True)
+    with _chain_lock(evidence_dir):
+        return anchor_chain(anchor, read_chain(evidence_dir / CHAIN))
+
+
+def _load_key(path: Path) -> Ed25519PrivateKey:
+    if not path.is_file():
+        raise ValueError(
+            f"evidence signing key {path} does not exist: create it with `drctl evidence "
+            "keygen` (it is never created on the fly)"
+        )
+    return sign.load_signing_key(path)
+
+
+def _recorded_metadata(
+    provenance: Mapping[str, Any] | None, sources: Mapping[PurePosixPath, Path]
+) -> dict[str, Any]:
+    """Return what the package records beside the report: the provenance, and the versions
+    of the target systems the attached events report."""
+    recorded = dict(provenance or {})
+    events = [source for target, source in sorted(sources.items()) if target.parts[0] == "events"]
+    recorded["versions"] = {
+        **dict(recorded.get("versions") or {}),
+        "target_systems": target_system_versions(events),
+    }
+    return recorded
+
+
+def _anchor(entries: list[ChainEntry], anchor: Anchor | None) -> tuple[tuple[str, ...], str | None]:
+    """Write the chain's missing anchors; return what was written, or why it failed."""
+    if anchor is None:
+        return (), None
+    try:
+        return tuple(anchor_chain(anchor, entries)), None
+    except (OrchestratorError, OSError, ValueError) as error:
+        reason = " ".join(line.strip() for line in str(error).splitlines()) or repr(error)
+        logger.error(
+            "evidence package %s is written but not anchored in %s: %s; "
+            "run `drctl evidence anchor` once the store is back",
+            entries[-1].name,
+            anchor.where,
+            reason,
+        )
+        return (), reason
 
 
 def _check_attachments(attachments: Mapping[str, Path]) -> dict[PurePosixPath, Path]:

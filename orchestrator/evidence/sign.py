@@ -29,6 +29,8 @@ SIGNATURE_SIZE_BYTES = 64
 def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
     """Given the path of the signing key, return the key, creating it first if it is missing.
 
+    Kept for callers that create throw-away keys (tests); evidence is never signed with a key
+    created on the fly: `drctl evidence keygen` creates it and `check-config` requires it.
     Raise ValueError if the file exists but is not an unencrypted PEM ed25519 private key.
     """
     if not path.exists():

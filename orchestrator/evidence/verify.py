@@ -1,9 +1,13 @@
 """Check an evidence package the way an auditor would, and say everything that is wrong.
 
 The checks mirror the offline recipe in docs/auditor-guide.md: every digest in MANIFEST.sha256,
-no unlisted files, the ed25519 signature over MANIFEST.sha256 (against a trusted key when one is
-given), PREVIOUS against chain.jsonl beside the package, and the metadata embedded in
-report.json against the files it describes.
+no unlisted files, the ed25519 signature over MANIFEST.sha256, PREVIOUS against chain.jsonl
+beside the package, and the metadata embedded in report.json against the files it describes.
+
+*Who* signed is a separate answer (`PackageCheck.trusted_by`): a valid signature only proves
+that the key in SIGNER.pub.pem signed; the package is trusted only when that key's fingerprint
+is one the caller trusts (a public key obtained out of band, or the fingerprints pinned in
+dr.yml). `check_package` gives both; `verify_package` gives the problems alone.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import hashlib
 import json
 import logging
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,45 +41,129 @@ from orchestrator.evidence.tarball import extract_tarball
 
 logger = logging.getLogger(__name__)
 
+# Trust: the fingerprints (sha256 of the raw ed25519 public key) a caller accepts as signers,
+# each with where that trust comes from ("--public-key bank.pem", "dr.yml evidence...").
+Trust = Mapping[str, str]
+
+
+@dataclass
+class PackageCheck:
+    """What checking one package found: its problems, who signed it and whether it is trusted.
+
+    `ok` needs both: no problem and a signer the caller trusts.
+    """
+
+    path: Path
+    problems: list[str] = field(default_factory=list)
+    signer_fingerprint: str | None = None
+    signature_valid: bool = False
+    trusted_by: str | None = None
+    manifest_sha256: str | None = None
+    previous: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.trusted_by is not None
+
+
+def trust_public_key(path: Path) -> dict[str, str]:
+    """Given a PEM public key file obtained out of band, return the trust it gives.
+
+    Raise ValueError naming the file if it is unreadable or not an ed25519 public key.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ValueError(f"trusted key {path}: unreadable: {error.strerror}") from error
+    key = sign.load_public_key_pem(data, f"trusted key {path}")
+    return {sign.fingerprint(key): f"--public-key {path}"}
+
 
 def verify_package(path: Path, trusted_public_key: Path | None = None) -> list[str]:
     """Given a package directory or its .tar.gz, return its problems (empty: the package is good).
 
-    With `trusted_public_key` (a PEM public key obtained out of band) the signature must be
-    by that key. chain.jsonl beside the package, when present, must record it with a matching
-    PREVIOUS. A tarball is extracted to a temp directory first; unsafe members refuse it whole.
+    With `trusted_public_key` (a PEM public key obtained out of band) a package signed by
+    another key is a problem too; without it, who signed is not judged (see check_package).
+    chain.jsonl beside the package, when present, must record it with a matching PREVIOUS.
+    Raise ValueError if the trusted key cannot be read.
     """
+    trust = trust_public_key(trusted_public_key) if trusted_public_key is not None else {}
+    check = check_package(path, trust)
+    problems = list(check.problems)
+    if trusted_public_key is not None and check.signature_valid and check.trusted_by is None:
+        problems.append(untrusted_signer(check, trust))
+    return problems
+
+
+def untrusted_signer(check: PackageCheck, trust: Trust) -> str:
+    """Given a package with a valid signature by a key not trusted, say so."""
+    expected = ", ".join(f"{fp} ({source})" for fp, source in sorted(trust.items())) or "none"
+    return (
+        f"{SIGNER_PUBLIC_KEY}: the signature is valid, but the signer {check.signer_fingerprint} "
+        f"is not trusted (trusted: {expected})"
+    )
+
+
+def check_package(path: Path, trust: Trust, *, chain_beside: bool = True) -> PackageCheck:
+    """Given a package directory or its .tar.gz and the trusted fingerprints, check it.
+
+    With chain_beside, chain.jsonl beside the package, when present, must record it with a
+    matching PREVIOUS (chain_check passes False: it compares the chain itself). A tarball is
+    extracted to a temp directory first; unsafe members refuse it whole.
+    """
+    chain = path.parent / CHAIN if chain_beside else None
     if path.is_dir():
-        return verify_directory(path, trusted_public_key, path.parent / CHAIN)
+        return check_directory(path, trust, chain)
     if path.is_file() and path.name.endswith(TARBALL_SUFFIX):
         expected_name = path.name.removesuffix(TARBALL_SUFFIX)
         with tempfile.TemporaryDirectory(prefix="evidence-verify-") as scratch:
             directory, problems = extract_tarball(path, Path(scratch))
             if directory is None:
-                return problems
+                return PackageCheck(path, problems)
             if directory.name != expected_name:
                 problems.append(
                     f"{path.name}: holds directory {directory.name!r}, expected {expected_name!r}"
                 )
-            return problems + verify_directory(directory, trusted_public_key, path.parent / CHAIN)
-    return [f"{path}: expected a package directory or a {TARBALL_SUFFIX} file"]
+            check = check_directory(directory, trust, chain)
+            check.path = path
+            check.problems[:0] = problems
+            return check
+    return PackageCheck(path, [f"{path}: expected a package directory or a {TARBALL_SUFFIX} file"])
 
 
 def verify_directory(directory: Path, trusted_public_key: Path | None, chain: Path) -> list[str]:
     """Given an unpacked package directory, return its problems (see verify_package)."""
+    trust = trust_public_key(trusted_public_key) if trusted_public_key is not None else {}
+    check = check_directory(directory, trust, chain)
+    if trusted_public_key is not None and check.signature_valid and check.trusted_by is None:
+        check.problems.append(untrusted_signer(check, trust))
+    return check.problems
+
+
+def check_directory(directory: Path, trust: Trust, chain: Path | None) -> PackageCheck:
+    """Given an unpacked package directory, check it (see check_package); with chain None the
+    chain is not consulted (the caller checks the chain itself)."""
+    check = PackageCheck(directory)
     manifest_path = directory / MANIFEST
     if not manifest_path.is_file() or manifest_path.is_symlink():
-        return [f"{MANIFEST}: missing; nothing in {directory.name} can be checked"]
+        check.problems.append(f"{MANIFEST}: missing; nothing in {directory.name} can be checked")
+        return check
     manifest = manifest_path.read_bytes()
     entries, problems = parse_manifest(manifest)
+    check.problems = problems
     listed = {entry.path for entry in entries}
     problems.extend(_check_files(directory, entries, listed))
-    problems.extend(_check_signature(directory, manifest, trusted_public_key))
+    _check_signature(directory, manifest, check)
+    if check.signer_fingerprint is not None and check.signature_valid:
+        check.trusted_by = trust.get(check.signer_fingerprint)
     previous = _read_previous(directory, problems)
-    manifest_digest = hashlib.sha256(manifest).hexdigest()
+    check.previous = previous
+    check.manifest_sha256 = hashlib.sha256(manifest).hexdigest()
     problems.extend(_check_embedded_metadata(directory, previous))
     if not PACKAGE_NAME_PATTERN.match(directory.name):
         problems.append(f"{directory.name}: expected a name like <kind>-<YYYYmmddTHHMMSSZ>-<id>")
+    if chain is None:
+        return check
     if chain.is_file():
         try:
             entries_in_chain = read_chain(chain)
@@ -83,7 +173,7 @@ def verify_directory(directory: Path, trusted_public_key: Path | None, chain: Pa
             if previous is not None:
                 problems.extend(
                     check_package_in_chain(
-                        entries_in_chain, CHAIN, directory.name, manifest_digest, previous
+                        entries_in_chain, CHAIN, directory.name, check.manifest_sha256, previous
                     )
                 )
     else:
@@ -93,7 +183,7 @@ def verify_directory(directory: Path, trusted_public_key: Path | None, chain: Pa
             CHAIN,
             previous,
         )
-    return problems
+    return check
 
 
 def _check_files(directory: Path, entries: list[Any], listed: set[str]) -> list[str]:
@@ -126,41 +216,27 @@ def _check_files(directory: Path, entries: list[Any], listed: set[str]) -> list[
     return problems
 
 
-def _check_signature(
-    directory: Path, manifest: bytes, trusted_public_key: Path | None
-) -> list[str]:
+def _check_signature(directory: Path, manifest: bytes, check: PackageCheck) -> None:
+    """Check MANIFEST.sha256.sig with the key in SIGNER.pub.pem; record the signer."""
     signature_path = directory / SIGNATURE
-    if not signature_path.is_file():
-        return [f"{SIGNATURE}: missing; the package is unsigned"]
     try:
         signer = sign.load_public_key_pem(
             (directory / SIGNER_PUBLIC_KEY).read_bytes(), SIGNER_PUBLIC_KEY
         )
     except (OSError, ValueError) as error:
-        signer = None
-        problems = [f"{SIGNER_PUBLIC_KEY}: {error}"]
-    else:
-        problems = []
-    key, key_label = signer, SIGNER_PUBLIC_KEY
-    if trusted_public_key is not None:
-        try:
-            trusted = sign.load_public_key_pem(
-                trusted_public_key.read_bytes(), str(trusted_public_key)
-            )
-        except (OSError, ValueError) as error:
-            return [*problems, f"trusted key {trusted_public_key}: {error}"]
-        if signer is not None and sign.raw_public_key(signer) != sign.raw_public_key(trusted):
-            problems.append(
-                f"{SIGNER_PUBLIC_KEY}: fingerprint {sign.fingerprint(signer)} is not the trusted "
-                f"key's {sign.fingerprint(trusted)}"
-            )
-        key, key_label = trusted, f"trusted key {trusted_public_key}"
-    if key is not None and not sign.verify_signature(key, manifest, signature_path.read_bytes()):
-        problems.append(
-            f"{SIGNATURE}: signature over {MANIFEST} does not verify with {key_label} "
-            f"(fingerprint {sign.fingerprint(key)})"
-        )
-    return problems
+        check.problems.append(f"{SIGNER_PUBLIC_KEY}: {error}")
+        return
+    check.signer_fingerprint = sign.fingerprint(signer)
+    if not signature_path.is_file():
+        check.problems.append(f"{SIGNATURE}: missing; the package is unsigned")
+        return
+    if sign.verify_signature(signer, manifest, signature_path.read_bytes()):
+        check.signature_valid = True
+        return
+    check.problems.append(
+        f"{SIGNATURE}: signature over {MANIFEST} does not verify with {SIGNER_PUBLIC_KEY} "
+        f"(fingerprint {check.signer_fingerprint})"
+    )
 
 
 def _read_previous(directory: Path, problems: list[str]) -> str | None:

@@ -22,6 +22,7 @@ CATEGORIES = ("programs", "customer_data", "configuration", "logs", "audit", "ac
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 # An ed25519 public key as base64 DER SubjectPublicKeyInfo: the body of its PEM, one line.
 PUBLIC_KEY_PATTERN = r"^MCowBQYDK2VwAyEA[A-Za-z0-9+/]{43}=$"
+FINGERPRINT_PATTERN = r"^[0-9a-f]{64}$"
 
 
 class _Model(BaseModel):
@@ -142,6 +143,24 @@ class Evidence(_Model):
     signing_key: str = Field(default="keys/evidence-ed25519.pem", description="ed25519 key (0600)")
     accountable_person: str | None = Field(
         default=None, description="数据集中安全工作第一责任人, named in every report (R1)"
+    )
+    trusted_fingerprints: Sequence[Annotated[str, Field(pattern=FINGERPRINT_PATTERN)]] = Field(
+        default=(),
+        description="sha256 fingerprints of the signing keys whose packages are trusted "
+        "(`drctl evidence keygen` prints the new key's); the current key's must be one",
+    )
+    anchor_store: str | None = Field(
+        default=None,
+        description="Store that keeps each package's manifest digest write-once "
+        "(default: the off-site store all systems share)",
+    )
+    anchor_prefix: str = Field(
+        default="evidence-chain",
+        pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}(/[a-z0-9][a-z0-9_.-]{0,62})*$",
+        description="Key prefix of the anchor objects; one per evidence directory",
+    )
+    anchor_retention_days: int = Field(
+        default=3653, ge=366, le=36600, description="COMPLIANCE lock of each anchor object"
     )
 
 

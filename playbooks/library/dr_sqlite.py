@@ -100,6 +100,7 @@ def main():
             "exists": True,
             "fingerprint": fingerprint,
             "invariants": invariants,
+            "server_version": "SQLite %s" % sqlite3.sqlite_version,
         },
     )
 

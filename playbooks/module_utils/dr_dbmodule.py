@@ -186,6 +186,12 @@ def run_action(module, engine, target):
     return dr_result
 
 
+def server_version(target):
+    """Return the server's own version string (SELECT version()), recorded in evidence."""
+    lines = target.query("SELECT version();")
+    return lines[0].strip() if lines else ""
+
+
 def run_database_module(engine):
     """The whole main() of a database module, for one engine."""
     module = AnsibleModule(
@@ -199,6 +205,7 @@ def run_database_module(engine):
     try:
         target.check_password()
         dr_result = run_action(module, engine, target)
+        dr_result["server_version"] = server_version(target)
     except (SqlError, OSError, ValueError) as error:
         module.fail_json(
             msg="%s of %s (database %s on %s:%s) failed: %s"

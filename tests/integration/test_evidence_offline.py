@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -17,9 +19,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from orchestrator.evidence import package as package_module
 from orchestrator.evidence import sign
+from orchestrator.evidence.anchor import FileAnchor
 from orchestrator.evidence.layout import ZERO_DIGEST
 from orchestrator.evidence.package import Package, verify_package, write_package
+from orchestrator.evidence.provenance import software_versions
 from orchestrator.evidence.tarball import write_tarball
+from orchestrator.evidence.verify import check_package
 from tests.fixtures.process import require_binary
 
 NOW = datetime(2026, 11, 23, 2, 6, 0, tzinfo=UTC)
@@ -58,7 +63,9 @@ def attachments(tmp_path: Path) -> dict[str, Path]:
 
 @pytest.fixture
 def key_path(tmp_path: Path) -> Path:
-    return tmp_path / "keys" / "evidence-signing.pem"
+    path = tmp_path / "keys" / "evidence-signing.pem"
+    sign.create_signing_key(path)
+    return path
 
 
 @pytest.fixture
@@ -142,11 +149,23 @@ def test_report_json_embeds_package_metadata(written: Package, key_path: Path) -
     assert sign.fingerprint(key) in html
 
 
-def test_signing_key_is_private_and_reused(written: Package, key_path: Path) -> None:
+def test_signing_key_is_private_and_never_replaced(written: Package, key_path: Path) -> None:
     assert key_path.stat().st_mode & 0o777 == 0o600
     assert key_path.parent.stat().st_mode & 0o777 == 0o700
     first = sign.fingerprint(sign.load_signing_key(key_path))
-    assert sign.fingerprint(sign.load_or_create_signing_key(key_path)) == first
+    with pytest.raises(FileExistsError, match="never replaced"):
+        sign.create_signing_key(key_path)
+    assert sign.fingerprint(sign.load_signing_key(key_path)) == first
+
+
+def test_missing_signing_key_is_refused_and_nothing_is_written(
+    tmp_path: Path, evidence_dir: Path, attachments: dict[str, Path]
+) -> None:
+    missing = tmp_path / "keys" / "absent.pem"
+    with pytest.raises(ValueError, match="does not exist: create it with `drctl evidence keygen`"):
+        write_package(evidence_dir, "drill", report(), attachments, missing, now=NOW)
+    assert not missing.exists()
+    assert not evidence_dir.exists()
 
 
 def test_real_sha256sum_and_openssl_accept_the_package(written: Package) -> None:
@@ -193,13 +212,11 @@ def test_forged_signature_fails_openssl_and_verify(written: Package) -> None:
     assert any(problem.startswith("MANIFEST.sha256.sig: signature") for problem in problems)
 
 
-def test_package_resigned_by_another_key_fails_against_the_trusted_key(
-    written: Package, tmp_path: Path, key_path: Path
-) -> None:
-    forger = Ed25519PrivateKey.generate()
+def resign_with(package: Path, forger: Ed25519PrivateKey) -> None:
+    """Replace SIGNER.pub.pem with the forger's key and re-sign a consistent manifest."""
     pem = sign.public_key_pem(forger)
-    (written.path / "SIGNER.pub.pem").write_bytes(pem)
-    manifest_path = written.path / "MANIFEST.sha256"
+    (package / "SIGNER.pub.pem").write_bytes(pem)
+    manifest_path = package / "MANIFEST.sha256"
     lines = manifest_path.read_text().splitlines(keepends=True)
     forged = "".join(
         f"{hashlib.sha256(pem).hexdigest()}  SIGNER.pub.pem\n"
@@ -208,19 +225,30 @@ def test_package_resigned_by_another_key_fails_against_the_trusted_key(
         for line in lines
     ).encode()
     manifest_path.write_bytes(forged)
-    (written.path / "MANIFEST.sha256.sig").write_bytes(sign.sign(forger, forged))
+    (package / "MANIFEST.sha256.sig").write_bytes(sign.sign(forger, forged))
+
+
+def test_package_resigned_by_another_key_fails_against_the_trusted_key(
+    written: Package, tmp_path: Path, key_path: Path
+) -> None:
+    forger = Ed25519PrivateKey.generate()
+    resign_with(written.path, forger)
     assert sha256sum_check(written.path).returncode == 0  # self-consistent forgery
     assert openssl_verify(written.path).returncode == 0
 
-    without_trust = verify_package(written.path)
-    assert not any(problem.startswith("MANIFEST.sha256.sig") for problem in without_trust)
-    assert any("records manifest_sha256" in problem for problem in without_trust), without_trust
+    untrusted = check_package(written.path, {})
+    assert untrusted.signature_valid
+    assert untrusted.signer_fingerprint == sign.fingerprint(forger)
+    assert untrusted.trusted_by is None and not untrusted.ok
 
     trusted = tmp_path / "trusted.pub.pem"
     trusted.write_bytes(sign.public_key_pem(sign.load_signing_key(key_path)))
     problems = verify_package(written.path, trusted_public_key=trusted)
-    assert any("is not the trusted key's" in problem for problem in problems), problems
-    assert any(problem.startswith("MANIFEST.sha256.sig: signature") for problem in problems)
+    assert any(
+        f"signer {sign.fingerprint(forger)} is not trusted" in problem for problem in problems
+    ), problems
+    bank = openssl_verify(written.path, key=str(trusted))
+    assert bank.returncode != 0  # the guide's check with the bank's own key file
 
 
 def test_trusted_key_accepts_an_untouched_package(
@@ -279,7 +307,6 @@ def test_secret_in_report_is_refused_and_nothing_is_written(
     with pytest.raises(ValueError, match=r"steps\[0\]\.detail\.db_password"):
         write_package(evidence_dir, "drill", leaky, attachments, key_path, now=NOW)
     assert not evidence_dir.exists()
-    assert not key_path.exists()
 
 
 def test_secret_in_an_events_file_is_refused_naming_file_and_line(
@@ -391,3 +418,106 @@ def test_crash_during_the_chain_append_leaves_no_partial_line(
     assert sorted(path.name for path in evidence_dir.iterdir()) == sorted(
         [".chain.lock", "chain.jsonl", written.path.name, written.tarball.name]
     )
+
+
+# --- the auditor guide's own commands, run as written -------------------------------------------
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "auditor-guide.md"
+PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+
+
+def guide_step(name: str) -> str:
+    """Return the sh block the auditor guide marks `<!-- check: name -->`."""
+    text = GUIDE.read_text(encoding="utf-8")
+    match = re.search(rf"<!-- check: {re.escape(name)} -->\n```sh\n(.*?)\n```", text, re.S)
+    assert match, f"{GUIDE}: no sh block after <!-- check: {name} -->"
+    return match.group(1)
+
+
+def run_step(name: str, cwd: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    bash = require_binary("bash")
+    environment = {"PATH": os.environ["PATH"], "LC_ALL": "C.UTF-8", **variables}
+    return subprocess.run(
+        [bash, "-c", guide_step(name)],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def anchored(
+    evidence_dir: Path, key_path: Path, tmp_path: Path
+) -> tuple[list[Package], FileAnchor]:
+    anchor = FileAnchor(tmp_path / "anchor" / "evidence-chain")
+    provenance = {"versions": software_versions(PLAYBOOKS)}
+    packages = [
+        write_package(
+            evidence_dir, "drill", report(), {}, key_path, provenance=provenance, anchor=anchor
+        )
+        for _ in range(3)
+    ]
+    return packages, anchor
+
+
+def test_auditor_guide_steps_pass_on_a_sound_chain(
+    anchored: tuple[list[Package], FileAnchor], evidence_dir: Path, key_path: Path, tmp_path: Path
+) -> None:
+    packages, anchor = anchored
+    bank = tmp_path / "bank.pub.pem"
+    bank.write_bytes(sign.public_key_pem(sign.load_signing_key(key_path)))
+    fingerprint = sign.fingerprint(sign.load_signing_key(key_path))
+    for package in packages:
+        digests = run_step("digests", package.path)
+        assert digests.returncode == 0 and "report.json: OK" in digests.stdout, digests
+        unlisted = run_step("unlisted", package.path)
+        assert unlisted.returncode == 0 and unlisted.stdout == "no unlisted files\n", unlisted
+        for name, variables in (("signature", {}), ("trusted-signature", {"BANK_KEY": str(bank)})):
+            verified = run_step(name, package.path, **variables)
+            assert verified.returncode == 0, verified
+            assert "Signature Verified Successfully" in verified.stdout
+        assert run_step("fingerprint", package.path).stdout.split()[0] == fingerprint
+    chain = run_step("chain", evidence_dir)
+    assert chain.returncode == 0
+    assert chain.stdout == "".join(f"checked {p.path.name}\n" for p in packages)
+    matched = run_step("anchor-file", evidence_dir, A=str(anchor.directory))
+    assert matched.returncode == 0 and matched.stdout == "chain.jsonl matches its anchor\n"
+    recorded = json.loads((packages[0].path / "report.json").read_text(encoding="utf-8"))
+    playbooks = run_step("playbooks", PLAYBOOKS)
+    assert playbooks.stdout.split()[0] == recorded["package"]["versions"]["playbooks"]["sha256"]
+
+
+def test_auditor_guide_steps_catch_a_resigned_package_and_removed_packages(
+    anchored: tuple[list[Package], FileAnchor], evidence_dir: Path, key_path: Path, tmp_path: Path
+) -> None:
+    (first, second, third), anchor = anchored
+    bank = tmp_path / "bank.pub.pem"
+    bank.write_bytes(sign.public_key_pem(sign.load_signing_key(key_path)))
+    forger = Ed25519PrivateKey.generate()
+    resign_with(first.path, forger)
+    assert run_step("signature", first.path).returncode == 0  # consistent in itself
+    forged = run_step("trusted-signature", first.path, BANK_KEY=str(bank))
+    assert forged.returncode != 0 and "Signature Verified Successfully" not in forged.stdout
+    fingerprint = run_step("fingerprint", first.path).stdout.split()[0]
+    assert (
+        fingerprint == sign.fingerprint(forger) != sign.fingerprint(sign.load_signing_key(key_path))
+    )
+
+    chain_file = evidence_dir / "chain.jsonl"
+    lines = chain_file.read_text().splitlines(keepends=True)
+    shutil.rmtree(third.path)
+    chain_file.write_text("".join(lines[:2]))  # the newest package and its line removed
+    assert "BROKEN" not in run_step("chain", evidence_dir).stdout  # the chain alone looks whole
+    cut = run_step("anchor-file", evidence_dir, A=str(anchor.directory))
+    assert cut.returncode != 0
+    assert f"< {lines[2].strip()}" in cut.stdout
+    assert "matches" not in cut.stdout
+
+    shutil.rmtree(second.path)
+    chain_file.write_text(lines[0] + lines[2])  # a package cut out of the middle
+    chain = run_step("chain", evidence_dir)
+    assert f"BROKEN LINK before {third.path.name}" in chain.stdout
+    assert f"MISSING {third.path.name}" in chain.stdout

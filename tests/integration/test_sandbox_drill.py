@@ -178,8 +178,11 @@ def test_second_drill_links_its_evidence_to_the_first(tmp_path: Path) -> None:
     first_manifest = evidence_path(first.stdout) / "MANIFEST.sha256"
     previous = (evidence_path(second.stdout) / "PREVIOUS").read_text().strip()
     assert previous == hashlib.sha256(first_manifest.read_bytes()).hexdigest()
-    checked = drctl("evidence", "verify", str(evidence_path(second.stdout)))
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    checked = drctl("-c", str(config), "evidence", "verify", str(evidence_path(second.stdout)))
+    assert checked.returncode == 0, checked.stdout + checked.stderr  # the sandbox pins its key
+    chain = drctl("-c", str(config), "evidence", "verify", "--chain")
+    assert chain.returncode == 0, chain.stdout + chain.stderr
+    assert "chain: 2 package(s)" in chain.stdout and "anchor: 2 anchor(s)" in chain.stdout
 
 
 def test_flipped_byte_in_offsite_copy_fails_the_failover(tmp_path: Path) -> None:

@@ -8,12 +8,24 @@ import math
 import re
 import tarfile
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from orchestrator.actions.sandbox import make_config, make_inventory
+from orchestrator.config import LoadedConfig, load_config
+from orchestrator.errors import InputError
 from orchestrator.evidence import sign
-from orchestrator.evidence.chain import ChainEntry, check_chain_links, check_package_in_chain
+from orchestrator.evidence.anchor import AnchorRecord
+from orchestrator.evidence.chain import (
+    ChainEntry,
+    chain_line,
+    check_chain_links,
+    check_package_in_chain,
+)
+from orchestrator.evidence.chain_check import compare_anchors
 from orchestrator.evidence.content import check_report, encode_report, find_secrets, is_secret_key
 from orchestrator.evidence.layout import (
     ZERO_DIGEST,
@@ -23,7 +35,13 @@ from orchestrator.evidence.layout import (
     parse_manifest,
     validate_attachment_path,
 )
+from orchestrator.evidence.provenance import (
+    playbook_files,
+    playbooks_digest,
+    target_system_versions,
+)
 from orchestrator.evidence.render import render_report_html
+from orchestrator.evidence.setup import anchor_store_name, evidence_problems, prepare_evidence
 from orchestrator.evidence.tarball import check_tar_members
 
 DIGEST_A = "a" * 64
@@ -318,3 +336,146 @@ def test_render_shows_a_malformed_section_generically_instead_of_failing() -> No
     html = render_report_html({"steps": "not a list", "findings": [1, 2]})
     assert "not a list" in html
     assert json.dumps([1, 2], indent=2).splitlines()[1].strip() in html
+
+
+# --- settings every evidence writer needs (evidence/setup.py) ------------------------------------
+
+
+def site_config(tmp_path: Path, **evidence: object) -> LoadedConfig:
+    """The sandbox config with a key created and pinned, and `evidence` settings changed."""
+    data = make_config(tmp_path)
+    key = tmp_path / "keys" / "evidence.pem"
+    fingerprint = sign.fingerprint(sign.create_signing_key(key))
+    section = data["evidence"]
+    assert isinstance(section, dict)
+    section.update({"signing_key": str(key), "trusted_fingerprints": [fingerprint], **evidence})
+    (tmp_path / "inventory.ini").write_text(make_inventory("/usr/bin/python3"))
+    path = tmp_path / "dr.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return load_config(path)
+
+
+def test_a_complete_site_has_no_evidence_problems(tmp_path: Path) -> None:
+    config = site_config(tmp_path)
+    assert evidence_problems(config) == []
+    assert anchor_store_name(config) == "evidence-anchor"
+
+
+@pytest.mark.parametrize("person", [None, "", "   "])
+def test_no_accountable_person_is_a_problem_never_a_placeholder(
+    tmp_path: Path, person: str | None
+) -> None:
+    config = site_config(tmp_path, accountable_person=person)
+    assert [p.split(":")[0] for p in evidence_problems(config)] == ["evidence.accountable_person"]
+    with pytest.raises(InputError, match="evidence.accountable_person: required"):
+        prepare_evidence(config)
+
+
+def test_the_anchor_store_defaults_to_the_shared_offsite_store(tmp_path: Path) -> None:
+    config = site_config(tmp_path, anchor_store=None)
+    assert anchor_store_name(config) == "offsite"
+    assert evidence_problems(config) == []
+
+
+def test_an_sftp_or_unknown_anchor_store_is_refused(tmp_path: Path) -> None:
+    config = site_config(tmp_path, anchor_store="nowhere")
+    assert evidence_problems(config) == ["evidence.anchor_store: unknown store 'nowhere'"]
+    data = yaml.safe_load(config.path.read_text())
+    data["stores"].append(
+        {"name": "vault", "url": "sftp://dr@vault.example/srv/dr", "site": "disaster-recovery"}
+    )
+    data["evidence"]["anchor_store"] = "vault"
+    config.path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    (problem,) = evidence_problems(load_config(config.path))
+    assert problem.startswith("evidence.anchor_store: store 'vault' is sftp://")
+
+
+def test_a_bad_trusted_fingerprint_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"evidence.trusted_fingerprints.0"):
+        site_config(tmp_path, trusted_fingerprints=["ABC"])
+
+
+# --- provenance ----------------------------------------------------------------------------------
+
+
+def event(kind: str, res: object, host: str = "dr-db-1") -> str:
+    data = {"host": host, "task_action": "dr_mariadb", "res": res}
+    return json.dumps({"event": kind, "event_data": data}) + "\n"
+
+
+def test_target_system_versions_come_from_successful_engine_results(tmp_path: Path) -> None:
+    events = tmp_path / "run.jsonl"
+    version = {"dr_result": {"name": "dump:cards", "server_version": "10.11.6-MariaDB"}}
+    events.write_text(
+        event("runner_on_ok", version)
+        + event("runner_on_ok", {"results": [version, {"dr_result": {"name": "x"}}]}, "h2")
+        + event("runner_on_failed", {"dr_result": {"server_version": "never"}})
+        + event("runner_on_ok", {"dr_result": {"server_version": ""}})
+        + "not json\n"
+    )
+    assert target_system_versions([events]) == [
+        {"host": "dr-db-1", "module": "dr_mariadb", "server_version": "10.11.6-MariaDB"},
+        {"host": "h2", "module": "dr_mariadb", "server_version": "10.11.6-MariaDB"},
+    ]
+
+
+def test_playbook_files_skip_caches_and_hidden_files_and_sort_bytewise(tmp_path: Path) -> None:
+    for name in ("b.yml", "B.yml", "a/x.py", "a/__pycache__/x.pyc", ".ansible/tmp", "a/.hidden"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    assert playbook_files(tmp_path) == ["B.yml", "a/x.py", "b.yml"]
+    listing = "".join(
+        f"{hashlib.sha256(name.encode()).hexdigest()}  {name}\n"
+        for name in ("B.yml", "a/x.py", "b.yml")
+    )
+    assert playbooks_digest(tmp_path) == {
+        "sha256": hashlib.sha256(listing.encode()).hexdigest(),
+        "files": 3,
+    }
+
+
+# --- anchors against the chain ------------------------------------------------------------------
+
+
+def anchor_record(number: int, entry: ChainEntry, content: bytes | None = None) -> AnchorRecord:
+    return AnchorRecord(
+        number,
+        entry.name,
+        f"file:///a/{number:08d}-{entry.name}.json",
+        chain_line(entry) if content is None else content,
+    )
+
+
+CHAIN_ENTRIES = [
+    ChainEntry(
+        "drill-20261123T020600Z-aaaaaa", "drill", "2026-11-23T02:06:00Z", DIGEST_A, ZERO_DIGEST
+    ),
+    ChainEntry(
+        "verify-20261124T020600Z-bbbbbb", "verify", "2026-11-24T02:06:00Z", DIGEST_B, DIGEST_A
+    ),
+]
+
+
+def test_anchors_equal_to_the_chain_raise_nothing() -> None:
+    records = [anchor_record(n, e) for n, e in enumerate(CHAIN_ENTRIES, start=1)]
+    assert compare_anchors(CHAIN_ENTRIES, records, "file:///a") == []
+
+
+def test_an_anchor_past_the_end_and_a_changed_line_are_reported() -> None:
+    third = ChainEntry(
+        "drill-20261125T020600Z-cccccc", "drill", "2026-11-25T02:06:00Z", "c" * 64, DIGEST_B
+    )
+    records = [anchor_record(n, e) for n, e in enumerate([*CHAIN_ENTRIES, third], start=1)]
+    records[0].content = records[0].content.replace(b"drill", b"dri11", 1)
+    problems = compare_anchors(CHAIN_ENTRIES, records, "file:///a")
+    assert len(problems) == 2
+    assert problems[0].startswith(f"file:///a/00000001-{CHAIN_ENTRIES[0].name}.json: differs from")
+    assert f"manifest sha256 {'c' * 64}) as line 3, but chain.jsonl has 2 line(s)" in problems[1]
+
+
+def test_a_line_without_an_anchor_is_reported() -> None:
+    records = [anchor_record(1, CHAIN_ENTRIES[0])]
+    assert compare_anchors(CHAIN_ENTRIES, records, "file:///a") == [
+        f"chain.jsonl line 2 ({CHAIN_ENTRIES[1].name}): not anchored in file:///a; "
+        "run `drctl evidence anchor`"
+    ]

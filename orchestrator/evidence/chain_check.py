@@ -1,0 +1,179 @@
+"""Check a whole evidence directory: every package, the chain between them, and its anchor.
+
+What each check catches:
+
+* chain.jsonl's own links (`previous` = the line before's `manifest_sha256`): a line cut out
+  of the middle, lines swapped;
+* every listed package present and valid, its MANIFEST.sha256 hashing to the recorded digest,
+  its signed PREVIOUS equal to the line's `previous`, signed by a trusted key: a package
+  deleted, replaced or re-signed, or chain.jsonl rewritten to hide a deletion;
+* packages present but not listed;
+* the anchor (anchor.py): the n-th anchor equal, byte for byte, to line n. A package removed
+  from the **end** with its line leaves an anchor past the end of chain.jsonl; a rewritten
+  line differs from its anchor; a line never anchored is reported too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestrator.evidence.anchor import Anchor, AnchorRecord, anchor_name
+from orchestrator.evidence.chain import ChainEntry, chain_line, check_chain_links, read_chain
+from orchestrator.evidence.layout import CHAIN, PACKAGE_NAME_PATTERN, TARBALL_SUFFIX
+from orchestrator.evidence.verify import PackageCheck, Trust, check_package
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ChainCheck:
+    """What checking an evidence directory found."""
+
+    directory: Path
+    packages: int = 0
+    anchors: int = 0
+    anchor_where: str | None = None
+    anchor_guarantee: str | None = None
+    signers: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_chain(evidence_dir: Path, trust: Trust, anchor: Anchor | None) -> ChainCheck:
+    """Given the evidence directory, the trusted signers and the chain's anchor, check it all.
+
+    Raise InfrastructureError if the anchor's store cannot be read.
+    """
+    result = ChainCheck(evidence_dir)
+    chain = evidence_dir / CHAIN
+    if not chain.is_file():
+        result.problems.append(f"{chain}: missing; no package can be placed in a chain")
+        entries: list[ChainEntry] = []
+    else:
+        try:
+            entries = read_chain(chain)
+        except ValueError as error:
+            result.problems.append(str(error))
+            entries = []
+    result.packages = len(entries)
+    result.problems.extend(check_chain_links(entries, CHAIN))
+    for number, entry in enumerate(entries, start=1):
+        result.problems.extend(_check_listed(evidence_dir, number, entry, trust, result))
+    listed = {entry.name for entry in entries}
+    for name in sorted(_package_names(evidence_dir) - listed):
+        result.problems.append(f"{name}: a package in {evidence_dir} that {CHAIN} does not list")
+    if anchor is None:
+        result.problems.append(
+            "no anchor: a package removed from the end of the chain cannot be detected"
+        )
+        return result
+    result.anchor_where, result.anchor_guarantee = anchor.where, anchor.guarantee
+    records, strays = anchor.records()
+    result.anchors = len(records)
+    result.problems.extend(strays)
+    result.problems.extend(compare_anchors(entries, records, anchor.where))
+    return result
+
+
+def _check_listed(
+    evidence_dir: Path, number: int, entry: ChainEntry, trust: Trust, result: ChainCheck
+) -> list[str]:
+    where = f"{CHAIN} line {number} ({entry.name})"
+    copies = [
+        path
+        for path in (evidence_dir / entry.name, evidence_dir / f"{entry.name}{TARBALL_SUFFIX}")
+        if path.exists()
+    ]
+    if not copies:
+        return [f"{where}: the package is missing (neither directory nor {TARBALL_SUFFIX})"]
+    problems: list[str] = []
+    signers = set()
+    for path in copies:
+        check = check_package(path, trust, chain_beside=False)
+        problems.extend(f"{path.name}: {problem}" for problem in _judge(check, entry, trust))
+        signers.add(check.signer_fingerprint or "unknown")
+    for signer in signers:
+        result.signers[signer] = result.signers.get(signer, 0) + 1
+    return problems
+
+
+def _judge(check: PackageCheck, entry: ChainEntry, trust: Trust) -> list[str]:
+    problems = list(check.problems)
+    if check.manifest_sha256 is not None and check.manifest_sha256 != entry.manifest_sha256:
+        problems.append(
+            f"its MANIFEST.sha256 hashes to {check.manifest_sha256}, but {CHAIN} records "
+            f"{entry.manifest_sha256}"
+        )
+    if check.previous is not None and check.previous != entry.previous:
+        problems.append(
+            f"its signed PREVIOUS is {check.previous}, but {CHAIN} says {entry.previous}: "
+            f"{CHAIN} was rewritten"
+        )
+    if check.signature_valid and check.trusted_by is None:
+        trusted = ", ".join(sorted(trust)) or "none"
+        problems.append(
+            f"signed by {check.signer_fingerprint}, which is not trusted (trusted: {trusted})"
+        )
+    return problems
+
+
+def _package_names(evidence_dir: Path) -> set[str]:
+    names = set()
+    for path in evidence_dir.iterdir():
+        name = path.name.removesuffix(TARBALL_SUFFIX)
+        if PACKAGE_NAME_PATTERN.match(name):
+            names.add(name)
+    return names
+
+
+def compare_anchors(
+    entries: Sequence[ChainEntry], records: Sequence[AnchorRecord], where: str
+) -> list[str]:
+    """Given the chain's lines and the anchors read back, return every disagreement."""
+    problems = []
+    by_sequence: dict[int, list[AnchorRecord]] = {}
+    for record in records:
+        by_sequence.setdefault(record.sequence, []).append(record)
+        problems.extend(record.problems)
+    for number, entry in enumerate(entries, start=1):
+        found = by_sequence.get(number, [])
+        expected = anchor_name(number, entry.name)
+        if not found:
+            problems.append(
+                f"{CHAIN} line {number} ({entry.name}): not anchored in {where}; "
+                "run `drctl evidence anchor`"
+            )
+            continue
+        for record in found:
+            if record.package != entry.name:
+                problems.append(
+                    f"{record.key}: anchors {record.package} as line {number}, but {CHAIN} "
+                    f"line {number} is {entry.name} (expected {expected}): {CHAIN} was rewritten"
+                )
+            elif record.content and record.content != chain_line(entry):
+                problems.append(
+                    f"{record.key}: differs from {CHAIN} line {number}: {CHAIN} was rewritten "
+                    f"(anchor: {record.content.decode('utf-8', 'replace').strip()})"
+                )
+    for number in sorted(n for n in by_sequence if n > len(entries) or n < 1):
+        for record in by_sequence[number]:
+            problems.append(
+                f"{record.key}: anchors package {record.package} "
+                f"({_anchored_digest(record)}) as line {number}, but {CHAIN} has "
+                f"{len(entries)} line(s): the package was removed from the end of the chain"
+            )
+    return problems
+
+
+def _anchored_digest(record: AnchorRecord) -> str:
+    try:
+        return f"manifest sha256 {json.loads(record.content)['manifest_sha256']}"
+    except (ValueError, KeyError, TypeError):
+        return "unreadable content"

@@ -1,0 +1,152 @@
+"""Who ran it and against what: the facts every package records beside its report (R1, R161).
+
+* `operator`: the account that ran drctl (the effective user from the password database, not
+  the spoofable $USER), the sudo caller if any, and the host name.
+* `versions`: drctl, Python and ansible-core; the **playbooks** as one digest of the tree (see
+  `playbooks_digest`, which an auditor recomputes with find and sha256sum); the **target
+  systems** as the database server versions the engine modules reported (`server_version` in
+  their `dr_result`), read from the package's own events files.
+* `calendar`: the working-day calendar the rules counted with: the chinesecalendar package
+  version and the years it covers, and the site's override file with its sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import pwd
+import socket
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from orchestrator import __version__
+
+# Files under playbooks/ that are not part of what runs: Python's byte-code caches and
+# anything hidden (ansible's own .ansible/ scratch directory). The auditor recipe in
+# docs/auditor-guide.md excludes exactly these.
+CACHE_DIRECTORY = "__pycache__"
+CACHE_SUFFIX = ".pyc"
+
+
+def operator_identity() -> dict[str, Any]:
+    """Return the account and host running this process, for the package metadata."""
+    uid = os.geteuid()
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = f"uid {uid}"
+    identity: dict[str, Any] = {"user": user, "uid": uid, "host": socket.gethostname()}
+    sudo_user = os.environ.get("SUDO_USER")
+    if sudo_user:
+        identity["sudo_user"] = sudo_user  # as sudo reported it
+    return identity
+
+
+def playbook_files(root: Path) -> list[str]:
+    """Given the playbooks directory, return the relative paths of its files, sorted bytewise.
+
+    Byte-code caches and hidden files or directories are left out; a symlink is listed as
+    the file it points to (find -type f does not follow it, so none are expected).
+    """
+    files = []
+    for directory, subdirectories, names in os.walk(root):
+        subdirectories[:] = [
+            name for name in subdirectories if not name.startswith(".") and name != CACHE_DIRECTORY
+        ]
+        for name in names:
+            path = Path(directory) / name
+            if name.startswith(".") or name.endswith(CACHE_SUFFIX) or not path.is_file():
+                continue
+            files.append(path.relative_to(root).as_posix())
+    return sorted(files, key=lambda relative: relative.encode("utf-8"))
+
+
+def playbooks_digest(root: Path) -> dict[str, Any]:
+    """Given the playbooks directory, return {"sha256", "files"} for the whole tree.
+
+    The digest is the sha256 of what `sha256sum` prints for every file in bytewise path
+    order, so an auditor with the same tree gets it with
+    `find . -type f ! -path '*/.*' ! -path '*/__pycache__/*' ! -name '*.pyc' -printf '%P\\0'
+    | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum`.
+    """
+    listing = hashlib.sha256()
+    files = playbook_files(root)
+    for relative in files:
+        digest = hashlib.sha256((root / relative).read_bytes()).hexdigest()
+        listing.update(f"{digest}  {relative}\n".encode())
+    return {"sha256": listing.hexdigest(), "files": len(files)}
+
+
+def software_versions(playbooks: Path) -> dict[str, Any]:
+    """Return the versions of what ran: drctl, Python, ansible-core and the playbooks tree."""
+    import ansible.release
+
+    return {
+        "orchestrator": __version__,
+        "python": platform.python_version(),
+        "ansible_core": ansible.release.__version__,
+        "playbooks": playbooks_digest(playbooks),
+    }
+
+
+def calendar_source(overrides: Path | None) -> dict[str, Any]:
+    """Given the site's calendar override file (or None), return where the calendar comes from.
+
+    Raise OSError if the override file cannot be read.
+    """
+    from orchestrator.rules.workdays import package_version, package_years
+
+    years = package_years()
+    source: dict[str, Any] = {
+        "package": "chinesecalendar",
+        "package_version": package_version(),
+        "package_years": [years[0], years[-1]],
+        "overrides": None,
+    }
+    if overrides is not None:
+        source["overrides"] = {
+            "path": str(overrides),
+            "sha256": hashlib.sha256(overrides.read_bytes()).hexdigest(),
+        }
+    return source
+
+
+def target_system_versions(events_files: Iterable[Path]) -> list[dict[str, str]]:
+    """Given ansible-runner events files, return each (host, module, server_version) reported.
+
+    The engine modules put `server_version` in their `dr_result`; every distinct one seen in
+    a successful task is returned once, sorted. Lines that are not JSON objects are skipped
+    (the package writer has already refused files that are not JSON Lines).
+    """
+    found: set[tuple[str, str, str]] = set()
+    for path in events_files:
+        with path.open("rb") as stream:
+            for line in stream:
+                found.update(_server_versions(line))
+    return [
+        {"host": host, "module": module, "server_version": version}
+        for host, module, version in sorted(found)
+    ]
+
+
+def _server_versions(line: bytes) -> Iterable[tuple[str, str, str]]:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return
+    if not isinstance(event, Mapping) or event.get("event") != "runner_on_ok":
+        return
+    data = event.get("event_data")
+    if not isinstance(data, Mapping):
+        return
+    result = data.get("res")
+    items = result.get("results", [result]) if isinstance(result, Mapping) else []
+    module = str(data.get("resolved_action") or data.get("task_action") or "")
+    for item in items if isinstance(items, list) else []:
+        dr_result = item.get("dr_result") if isinstance(item, Mapping) else None
+        version = dr_result.get("server_version") if isinstance(dr_result, Mapping) else None
+        if isinstance(version, str) and version:
+            yield str(data.get("host", "")), module, version
