@@ -1,7 +1,7 @@
 """The Prometheus collector: reads the catalog at scrape time and does nothing else (no
 probing, no store listing), as the exporter guidelines ask. One snapshot per scrape; each part
-(backups, offsite, verification, drills, network, rules) reports its own success and time in
-dr_scrape_collector_success / dr_scrape_collector_duration_seconds.
+(backups, offsite, verification, drills, deadlines, network, rules) reports its own success and
+time in dr_scrape_collector_success / dr_scrape_collector_duration_seconds.
 
 `start_metrics_server` serves /metrics for `drctl metrics --listen` and beside the probes of
 `drctl serve`. The collector gets the site's settings, rule pack and calendar as values.
@@ -31,6 +31,7 @@ from exporters.catalog_metrics import (
     offsite_metrics,
     verification_metrics,
 )
+from exporters.deadline_metrics import deadline_metrics
 from exporters.network_metrics import network_metrics
 from orchestrator import __version__
 from orchestrator.errors import InfrastructureError, InputError, OrchestratorError
@@ -82,6 +83,7 @@ PARTS: dict[str, _Part] = {
     "verification": lambda data, _extra: verification_metrics(data),
     "drills": lambda data, _extra: drill_metrics(data),
     "integrity": lambda data, _extra: integrity_metrics(data),
+    "deadlines": lambda data, _extra: deadline_metrics(data),
     "network": _network,
     "rules": _rules,
 }

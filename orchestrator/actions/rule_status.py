@@ -16,7 +16,8 @@ from typing import Any
 from orchestrator.actions.status import collect_dataset_status
 from orchestrator.errors import InputError
 from orchestrator.network.evaluate import network_status
-from orchestrator.rules.evaluate import evaluate_all, load_plugins
+from orchestrator.rules import figures
+from orchestrator.rules.evaluate import evaluate_all, evaluate_year, load_plugins, year_end
 from orchestrator.rules.finding import Finding
 from orchestrator.rules.snapshot import load_snapshot
 from orchestrator.rules.status import Status
@@ -38,6 +39,7 @@ class StatusReport:
     calendar: str
     rule_pack: str
     network: list[dict[str, Any]] = field(default_factory=list)
+    year: int | None = None  # a past calendar year judged in full
 
     @property
     def failing(self) -> list[Finding]:
@@ -64,16 +66,29 @@ def parse_at(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
 
 
-def collect_status(runtime: Runtime, at: datetime | None = None) -> StatusReport:
+def collect_status(
+    runtime: Runtime, at: datetime | None = None, year: int | None = None
+) -> StatusReport:
     """Given the runtime and a time (default now), return the dataset table and every
-    finding, judged from one catalog snapshot."""
-    moment = at or datetime.now(UTC)
+    finding, judged from one catalog snapshot. With a year (that is over), judge that whole
+    year: at its last instant, with every record known now (rules.evaluate.evaluate_year).
+    Raise InputError for a year that is not over or given together with a time."""
+    if year is not None and at is not None:
+        raise InputError("command line", ["--year and --at: give one of them"])
+    now = datetime.now(UTC)
+    moment = year_end(year) if year is not None else at or now
     pack, calendar = runtime.pack, runtime.calendar
-    rows = collect_dataset_status(runtime, moment.timestamp())
+    model = runtime.config.model
     load_plugins()  # network rules add their part of the snapshot; load them before reading it
-    findings = evaluate_all(runtime.config.model, pack, calendar, load_snapshot(runtime), moment)
+    snapshot = load_snapshot(runtime)
+    if year is not None:
+        findings = evaluate_year(model, pack, calendar, snapshot, year, now)
+    else:
+        findings = evaluate_all(model, pack, calendar, snapshot, moment)
+    rows = collect_dataset_status(runtime, moment.timestamp())
+    known = now.timestamp() if year is not None else None
     network = (
-        network_status(runtime.config.model, runtime.catalog, moment.timestamp())
+        network_status(model, runtime.catalog, moment.timestamp(), known)
         if runtime.config.model.network.paths
         else []
     )
@@ -84,6 +99,7 @@ def collect_status(runtime: Runtime, at: datetime | None = None) -> StatusReport
         calendar.source_description(),
         f"{pack.source} (sha256 {pack.sha256[:16]})",
         network,
+        year,
     )
 
 
@@ -92,6 +108,7 @@ def report_to_dict(report: StatusReport) -> dict[str, Any]:
     counts = Counter(str(finding.status) for finding in report.findings)
     return {
         "at": iso_utc(report.at),
+        "year": report.year,
         "datasets": report.datasets,
         "network": report.network,
         "findings": [finding.to_dict() for finding in report.findings],
@@ -108,11 +125,21 @@ def _age(item: dict[str, Any] | None) -> str:
     return f"{item['at'][:19]}Z ({item['age_seconds'] / 3600:.1f} h)"
 
 
+def _s(value: float) -> str:
+    """Return seconds as the figure text of findings (exact to the ms, never rounded)."""
+    return figures.fixed(value, 3)
+
+
 def render_text(report: StatusReport) -> str:
     """Return the report as the text `drctl status` prints."""
     local = report.at.astimezone(SHANGHAI)
+    heading = (
+        f"status of calendar year {report.year}, judged in full 全年判定 (records known now)"
+        if report.year is not None
+        else f"status as of {local:%Y-%m-%d %H:%M:%S} Asia/Shanghai 截至"
+    )
     lines = [
-        f"status as of {local:%Y-%m-%d %H:%M:%S} Asia/Shanghai 截至",
+        heading,
         "",
         f"{'system/dataset':<28} {'last full backup':<30} {'off-site copy':<30} "
         f"{'last verification':<30} last drill",
@@ -140,9 +167,9 @@ def render_text(report: StatusReport) -> str:
             exact = f"{year['availability_percent']} ({year['availability']})"
             lines.append(
                 f"{row['path']:<24} {exact:<44} {rolling['availability_percent']:<14} "
-                f"{year['downtime_seconds']:>10.1f} {year['no_data_seconds']:>10.1f} "
-                f"{row['longest_outage_seconds']:>10.1f} "
-                f"{year['unmonitored_seconds']:>13.0f}"
+                f"{_s(year['downtime_seconds']):>10} {_s(year['no_data_seconds']):>10} "
+                f"{_s(row['longest_outage_seconds']):>10} "
+                f"{_s(year['unmonitored_seconds']):>13}"
                 + ("" if year["complete"] else "  (incomplete: not a verdict)")
                 + (f"  DOWN since {row['down_since']}" if row["down_since"] else "")
             )

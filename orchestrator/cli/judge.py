@@ -9,7 +9,7 @@ from orchestrator.actions.retention import Deletion, RetentionResult, run_retent
 from orchestrator.actions.rule_status import collect_status, parse_at, render_text, report_to_dict
 from orchestrator.actions.run_due import PassResult, plan_due, run_due_pass
 from orchestrator.cli.call import Call
-from orchestrator.errors import ExitCode
+from orchestrator.errors import ExitCode, InputError
 from orchestrator.rules.snapshot import read_catalog
 from orchestrator.runtime import open_runtime
 
@@ -18,12 +18,21 @@ def add_status_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--at", help="judge as of this date (YYYY-MM-DD, end of day Asia/Shanghai) or ISO date-time"
     )
+    parser.add_argument(
+        "--year",
+        type=int,
+        metavar="YYYY",
+        help="judge a calendar year that is over, in full, with every record known now "
+        "(a fault across New Year counts with its full length)",
+    )
 
 
 def status(call: Call) -> int:
     at = parse_at(call.args.at)
+    if at is not None and call.args.year is not None:
+        raise InputError("command line", ["--year and --at: give one of them"])
     with open_runtime(call.site()) as runtime:
-        report = collect_status(runtime, at)
+        report = collect_status(runtime, at, call.args.year)
     call.out.emit(report_to_dict(report), render_text(report))
     return ExitCode.CHECK_FAILED if report.failing else ExitCode.OK
 

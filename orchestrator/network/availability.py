@@ -228,17 +228,6 @@ def totals_ms(history: PathHistory, at_ms: int) -> tuple[int, int]:
     return (union_ms(observed_spans(history, at_ms)), union_ms(outage_spans(history, at_ms)))
 
 
-def format_percent(value: Fraction, places: int = 4) -> str:
-    """Given a ratio, return it as a percentage truncated (never rounded up) to `places`
-    decimals, with "…" when digits were cut: Fraction(99995, 100000) → "99.995 %"."""
-    scaled = value * 100 * 10**places
-    whole = scaled.numerator // scaled.denominator
-    sign = "-" if whole < 0 else ""
-    digits = str(abs(whole)).rjust(places + 1, "0")
-    text = f"{sign}{digits[:-places]}.{digits[-places:]}".rstrip("0").rstrip(".")
-    return f"{text}{'' if scaled == whole else '…'} %"
-
-
 def seconds(ms: int) -> Fraction:
     """Given ms, return exact seconds."""
     return Fraction(ms, 1000)

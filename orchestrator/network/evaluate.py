@@ -29,13 +29,13 @@ from orchestrator.network.availability import (
     PathHistory,
     WindowFigures,
     calendar_year_figures,
-    format_percent,
     open_outage_start_ms,
     rolling_figures,
     seconds,
     year_of_ms,
 )
 from orchestrator.network.monitor import stale_ms
+from orchestrator.rules import figures as fmt
 from orchestrator.rules.evaluate import register_evaluator
 from orchestrator.rules.finding import Context, Finding
 from orchestrator.rules.rule import Rule
@@ -94,8 +94,8 @@ def load_histories(config: Config, catalog: Catalog) -> dict[str, PathHistory]:
         }
 
 
-def _seconds_text(ms: int) -> str:
-    return f"{float(seconds(ms)):g} s"
+def _seconds_text(ms: int | Fraction) -> str:
+    return fmt.seconds(Fraction(ms) / 1000)
 
 
 def _never_observed(figures: WindowFigures) -> bool:
@@ -117,7 +117,7 @@ def judge_availability(rule: Rule, figures: WindowFigures) -> Verdict:
     budget = (1 - minimum) * figures.denominator_ms
     unobserved = figures.no_data_ms + figures.unmonitored_ms
     measured = (
-        f"{format_percent(figures.availability)} in {figures.label}"
+        f"{fmt.percent(figures.availability)} in {figures.label}"
         f"{'' if figures.complete else ' so far'} (faults "
         f"{_seconds_text(figures.downtime_ms)}, no data "
         f"{_seconds_text(figures.no_data_ms)}, unmonitored "
@@ -128,7 +128,7 @@ def judge_availability(rule: Rule, figures: WindowFigures) -> Verdict:
     elif figures.downtime_ms > budget:
         status, reason = (
             Status.NON_COMPLIANT,
-            (f"faults exceed the year's budget of {float(budget / 1000):g} s"),
+            f"faults exceed the year's budget of {_seconds_text(budget)}",
         )
     elif figures.downtime_ms + unobserved > budget:
         status, reason = (
@@ -138,9 +138,9 @@ def judge_availability(rule: Rule, figures: WindowFigures) -> Verdict:
     else:
         status, reason = (
             Status.COMPLIANT,
-            (f"faults and unobserved time stay within the budget of {float(budget / 1000):g} s"),
+            f"faults and unobserved time stay within the budget of {_seconds_text(budget)}",
         )
-    return Verdict(status, measured, f"≥ {format_percent(minimum)}", _evidence(figures), reason)
+    return Verdict(status, measured, f"≥ {fmt.percent(minimum)}", _evidence(figures), reason)
 
 
 def judge_max_outage(rule: Rule, figures: WindowFigures) -> Verdict:
@@ -151,7 +151,7 @@ def judge_max_outage(rule: Rule, figures: WindowFigures) -> Verdict:
         f"longest fault {_seconds_text(figures.longest_ms)} in {figures.label} "
         f"({figures.outages} fault(s))"
     )
-    threshold = f"< {float(rule.value('max_seconds')):g} s"
+    threshold = f"< {fmt.seconds(rule.value('max_seconds'))}"
     if _never_observed(figures):
         status, reason = Status.UNKNOWN, "the path was not observed in this year"
     elif figures.longest_ms >= limit_ms:
@@ -164,10 +164,13 @@ def judge_max_outage(rule: Rule, figures: WindowFigures) -> Verdict:
 
 
 def _year_figures(
-    histories: Mapping[str, PathHistory], config: Config, at: float
+    histories: Mapping[str, PathHistory], config: Config, at: float, known_at: float | None = None
 ) -> list[tuple[str, WindowFigures]]:
-    at_ms = int(at * 1000)
-    year = year_of_ms(at_ms)
+    """Return each configured path's figures for the calendar year of `at`, read from the
+    ledger as known at known_at (default at): a past year judged in full sees the end of a
+    fault that crossed New Year."""
+    year = year_of_ms(int(at * 1000))
+    at_ms = int(max(at, known_at or at) * 1000)
     figures = []
     for path in config.network.paths:
         known = histories.get(path.name)
@@ -224,7 +227,7 @@ def _evaluate_paths(
     if histories is None:
         return _without_ledger(context, rule_id)
     findings = []
-    for name, figures in _year_figures(histories, context.config, context.at_ts):
+    for name, figures in _year_figures(histories, context.config, context.at_ts, context.known_ts):
         verdict = judge(context.rule(rule_id), figures)
         findings.append(
             context.finding(
@@ -250,8 +253,8 @@ def _window_row(figures: WindowFigures) -> dict[str, Any]:
     return {
         "window": figures.label,
         "availability": f"{value.numerator}/{value.denominator}",
-        "availability_percent": format_percent(value),
-        "faults_only_percent": format_percent(figures.availability_faults_only),
+        "availability_percent": fmt.percent(value),
+        "faults_only_percent": fmt.percent(figures.availability_faults_only),
         "downtime_seconds": float(seconds(figures.downtime_ms)),
         "no_data_seconds": float(seconds(figures.no_data_ms)),
         "unmonitored_seconds": float(seconds(figures.unmonitored_ms)),
@@ -262,17 +265,21 @@ def _window_row(figures: WindowFigures) -> dict[str, Any]:
     }
 
 
-def network_status(config: Config, catalog: Catalog, at: float) -> list[dict[str, Any]]:
+def network_status(
+    config: Config, catalog: Catalog, at: float, known_at: float | None = None
+) -> list[dict[str, Any]]:
     """Given the site's settings, the catalog and a time (epoch seconds), return one row per
     network path: exact availability for the calendar year (Asia/Shanghai) and the rolling
     365 days, downtime, no-data time, faults and the longest fault this year, and the start
-    of the fault open now (None when up)."""
+    of the fault open now (None when up). known_at (a past year judged in full) reads the
+    ledger as known then for the calendar-year figures."""
     histories = load_histories(config, catalog)
     at_ms = int(at * 1000)
     rows = []
     for path in config.network.paths:
         history = histories[path.name]
-        year = calendar_year_figures(history, year_of_ms(at_ms), at_ms)
+        known_ms = int(max(at, known_at or at) * 1000)
+        year = calendar_year_figures(history, year_of_ms(at_ms), known_ms)
         open_start = open_outage_start_ms(history, at_ms)
         rows.append(
             {

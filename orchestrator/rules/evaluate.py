@@ -12,8 +12,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from orchestrator.errors import InputError
 from orchestrator.model.settings import Config
 from orchestrator.rules import evaluate_attested as attested
 from orchestrator.rules import evaluate_backup as backup
@@ -23,7 +24,7 @@ from orchestrator.rules.finding import Context, Evaluator, Finding
 from orchestrator.rules.rule import RulePack
 from orchestrator.rules.snapshot import Snapshot, load_snapshot, register_snapshot_part
 from orchestrator.rules.status import Status
-from orchestrator.rules.workdays import WorkdayCalendar
+from orchestrator.rules.workdays import SHANGHAI, WorkdayCalendar
 
 logger = logging.getLogger(__name__)
 
@@ -75,16 +76,27 @@ def evaluate_all(
     calendar: WorkdayCalendar,
     catalog_snapshot: Snapshot,
     at: datetime,
+    known_at: datetime | None = None,
 ) -> list[Finding]:
     """Given the site config, its rule pack, the calendar, a catalog snapshot and a
-    timezone-aware time, return every rule × subject finding, in rule-pack order.
+    timezone-aware time, return every rule × subject finding, in rule-pack order. known_at
+    (later than at; `evaluate_year` sets it) reads records known until then: a network fault
+    that began before `at` counts with its full length.
 
     A rule without an evaluator is reported unknown. Raise ValueError for a naive time.
     """
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"time {at.isoformat()} has no time zone")
+    for moment in (at, known_at):
+        if moment is not None and (moment.tzinfo is None or moment.utcoffset() is None):
+            raise ValueError(f"time {moment.isoformat()} has no time zone")
     load_plugins()
-    context = Context(config, pack, calendar, catalog_snapshot, at.astimezone(UTC))
+    context = Context(
+        config,
+        pack,
+        calendar,
+        catalog_snapshot,
+        at.astimezone(UTC),
+        known_at.astimezone(UTC) if known_at else None,
+    )
     findings: list[Finding] = []
     for rule in pack:
         evaluator = EVALUATORS.get(rule.id)
@@ -120,6 +132,38 @@ def evaluate_all(
     return findings
 
 
+def year_end(year: int) -> datetime:
+    """Given a calendar year, return its last instant in Asia/Shanghai (23:59:59.999999 on
+    31 December), the time a whole-year judgement is made at."""
+    return datetime(year + 1, 1, 1, tzinfo=SHANGHAI) - timedelta(microseconds=1)
+
+
+def evaluate_year(
+    config: Config,
+    pack: RulePack,
+    calendar: WorkdayCalendar,
+    catalog_snapshot: Snapshot,
+    year: int,
+    now: datetime,
+) -> list[Finding]:
+    """Given a calendar year that is over, return every finding for the whole year: judged at
+    its last instant, with every record known now (a fault that crossed New Year counts in
+    the year with its full length; its part inside the year counts towards the downtime).
+
+    Raise InputError naming --year if the year has not ended at `now`.
+    """
+    end = year_end(year)
+    if now <= end:
+        raise InputError(
+            "command line",
+            [
+                f"--year {year}: the year is not over (it ends {end:%Y-%m-%d} 24:00 "
+                "Asia/Shanghai); judge it so far with `status` or `status --at DATE`"
+            ],
+        )
+    return evaluate_all(config, pack, calendar, catalog_snapshot, end, now)
+
+
 def worst_exit(findings: list[Finding]) -> bool:
     """Given findings, return whether any rule of severity violation is non-compliant."""
     return any(finding.breaks_violation for finding in findings)
@@ -131,8 +175,10 @@ __all__ = [
     "Finding",
     "Snapshot",
     "evaluate_all",
+    "evaluate_year",
     "load_snapshot",
     "register_evaluator",
     "register_snapshot_part",
     "worst_exit",
+    "year_end",
 ]

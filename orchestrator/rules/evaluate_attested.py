@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from orchestrator.rules import figures
 from orchestrator.rules.finding import ALL_SUBJECT, Context, Finding
 from orchestrator.rules.status import Status
 
@@ -53,7 +54,7 @@ def evaluate_power_ups(ctx: Context) -> list[Finding]:
         )
         age = (ctx.local_date - latest.date).days
         measured = (
-            "not stated" if latest.measured is None else f"{latest.measured:g} h"
+            "not stated" if latest.measured is None else figures.hours(latest.measured)
         ) + f", attested {age} day(s) ago"
         if latest.expires < ctx.local_date or age > max_age:
             status, reason = (

@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import date
 
 from orchestrator.errors import CalendarDataMissing
+from orchestrator.rules.deadlines import backup_dates, backup_deadline
 from orchestrator.rules.finding import (
     DAY_SECONDS,
     Context,
     Finding,
     days,
-    local_day,
 )
 from orchestrator.rules.snapshot import CopyRow, PointRow
 from orchestrator.rules.status import Status
@@ -25,7 +25,9 @@ OFFSITE = "offsite.copy"
 
 def evaluate_full_interval(ctx: Context) -> list[Finding]:
     """Judge, per dataset, the working days between consecutive complete full backups (by
-    business date) this year and the open gap up to the time of judgement."""
+    business date) this year and the open gap up to the time of judgement. The instant the
+    open gap exceeds the limit comes from `backup_deadline`, which the exporter publishes for
+    the alerts; without calendar data the gap cannot be counted and the finding is unknown."""
     rule = ctx.rule(FULL_INTERVAL)
     limit = int(rule.value("max_working_days"))
     threshold = f"≤ {limit} working day(s) between full backups (法定工作日)"
@@ -48,7 +50,8 @@ def evaluate_full_interval(ctx: Context) -> list[Finding]:
                 reason=reason,
             )
 
-        if ctx.history_start is None:
+        deadline = backup_deadline(ctx, system.name, name)
+        if deadline is None:
             findings.append(
                 make(
                     Status.UNKNOWN,
@@ -58,21 +61,21 @@ def evaluate_full_interval(ctx: Context) -> list[Finding]:
             )
             continue
         today = ctx.business_date
-        dates = sorted({p.business_date for p in points if p.business_date <= today})
+        dates = backup_dates(ctx, system.name, name)
+        late = ctx.at_ts >= deadline.due_at
         try:
             if not dates:
-                start = local_day(ctx.history_start)
+                start = deadline.since
                 gap = ctx.calendar.working_days_between(start, today)
-                status = Status.NON_COMPLIANT if gap > limit else Status.UNKNOWN
                 findings.append(
                     make(
-                        status,
+                        Status.NON_COMPLIANT if late else Status.UNKNOWN,
                         f"no full backup; {gap} working day(s) since the catalog's history "
                         f"began ({start})",
                         "no complete full backup of this dataset is recorded"
                         + (
                             ""
-                            if gap > limit
+                            if late
                             else f"; the first is due within {limit} working day(s) of {start}"
                         ),
                     )
@@ -99,7 +102,7 @@ def evaluate_full_interval(ctx: Context) -> list[Finding]:
             f"(business date {last.business_date}); calendar "
             f"{ctx.calendar.source_description()}"
         )
-        if open_gap > limit:
+        if late:
             status, reason = (
                 Status.NON_COMPLIANT,
                 (f"no full backup for {open_gap} working days: the open gap exceeds {limit}"),

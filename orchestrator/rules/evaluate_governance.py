@@ -9,8 +9,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 from fractions import Fraction
 
+from orchestrator.rules import figures
+from orchestrator.rules.deadlines import (
+    counted_checks,
+    drill_deadline,
+    passed_drills,
+    verification_deadline,
+)
 from orchestrator.rules.finding import ALL_SUBJECT, Context, Finding, local_day
-from orchestrator.rules.snapshot import DrillRow, VerificationRow
+from orchestrator.rules.snapshot import VerificationRow
 from orchestrator.rules.status import Status
 
 VERIFY_INTERVAL = "verify.interval"
@@ -18,34 +25,6 @@ VERIFY_SAMPLE = "verify.sample"
 DRILL_YEARLY = "drill.yearly"
 BIDIRECTIONAL = "dr.bidirectional"
 _YEAR = timedelta(days=365)
-
-
-def counted_checks(ctx: Context, system: str | None = None) -> list[VerificationRow]:
-    """Return the counted validity checks completed by the time of judgement, oldest first;
-    for a system, those whose items touched it (a check recording no items covers all)."""
-    return sorted(
-        (
-            v
-            for v in ctx.snapshot.verifications
-            if v.counted
-            and v.finished_at is not None
-            and v.finished_at <= ctx.at_ts
-            and (system is None or not v.systems or system in v.systems)
-        ),
-        key=lambda v: v.finished_at or 0.0,
-    )
-
-
-def passed_drills(ctx: Context) -> list[DrillRow]:
-    """Return the passed drills finished by the time of judgement, oldest first."""
-    return sorted(
-        (
-            d
-            for d in ctx.snapshot.drills
-            if d.status == "passed" and d.finished_at is not None and d.finished_at <= ctx.at_ts
-        ),
-        key=lambda d: d.finished_at or 0.0,
-    )
 
 
 def _long_gaps(dates: list[date], limit: int, since: date) -> list[tuple[date, date, int]]:
@@ -59,16 +38,17 @@ def _long_gaps(dates: list[date], limit: int, since: date) -> list[tuple[date, d
 def evaluate_verify_interval(ctx: Context) -> list[Finding]:
     """Judge, per system, the calendar days since the last counted validity check (the clock
     starts at the system's first backup) and the gaps between counted checks in the last year.
-    """
+    The day it turns 部分符合 and 不符合 comes from `verification_deadline`, which the exporter
+    publishes for the alerts."""
     rule = ctx.rule(VERIFY_INTERVAL)
     limit, warn = int(rule.value("max_days")), int(rule.value("warn_days"))
     threshold = f"≤ {limit} days between counted checks (warn from day {warn})"
     findings = []
     for system in ctx.config.systems:
-        first = ctx.first_point_by_system.get(system.name)
+        deadline = verification_deadline(ctx, system.name)
         checks = counted_checks(ctx, system.name)
         evidence = "catalog verifications (counted=true, finished_at) and verification_items"
-        if first is None:
+        if deadline is None:
             findings.append(
                 ctx.finding(
                     VERIFY_INTERVAL,
@@ -82,30 +62,24 @@ def evaluate_verify_interval(ctx: Context) -> list[Finding]:
             )
             continue
         dates = [local_day(v.finished_at or 0.0) for v in checks]
-        reference = dates[-1] if dates else local_day(first.finished_at)
-        open_days = (ctx.local_date - reference).days
+        open_days = (ctx.local_date - deadline.since).days
+        due_by = deadline.first_late - timedelta(days=1)
         gaps = _long_gaps(dates, limit, ctx.local_date - _YEAR)
         if dates:
             measured = f"{open_days} day(s) since the last counted check ({checks[-1].id})"
         else:
             measured = f"no counted check; {open_days} day(s) since the first backup"
-        if open_days > limit:
+        if ctx.at_ts >= deadline.due_at:
             status, reason = Status.NON_COMPLIANT, f"{open_days} days without a counted check"
         elif not dates:
             status, reason = (
                 Status.UNKNOWN,
-                (
-                    "no counted validity check recorded yet; the first is due by "
-                    f"{reference + timedelta(days=limit)}"
-                ),
+                f"no counted validity check recorded yet; the first is due by {due_by}",
             )
-        elif open_days >= warn:
+        elif deadline.warn_at is not None and ctx.at_ts >= deadline.warn_at:
             status, reason = (
                 Status.PARTIAL,
-                (
-                    f"day {open_days} of {limit}: the next check is due by "
-                    f"{reference + timedelta(days=limit)}"
-                ),
+                f"day {open_days} of {limit}: the next check is due by {due_by}",
             )
         elif gaps:
             status, reason = (
@@ -191,8 +165,8 @@ def evaluate_verify_sample(ctx: Context) -> list[Finding]:
             )
         ]
     measured = (
-        f"check {last.id}: bytes {float(ratios[0]):.1%} ({last.sample_bytes}/"
-        f"{last.population_bytes}), recovery points {float(ratios[1]):.1%} "
+        f"check {last.id}: bytes {figures.percent(ratios[0])} ({last.sample_bytes}/"
+        f"{last.population_bytes}), recovery points {figures.percent(ratios[1])} "
         f"({last.sample_points}/{last.population_points})"
     )
     if not meets(last):
@@ -219,14 +193,16 @@ def evaluate_verify_sample(ctx: Context) -> list[Finding]:
 
 def evaluate_drill_yearly(ctx: Context) -> list[Finding]:
     """Judge ≥ 1 passed drill in the calendar year (Asia/Shanghai) of the time of judgement and
-    ≤ 365 days since the last one (the clock starts with the catalog's history)."""
+    ≤ 365 days since the last one (the clock starts with the catalog's history). The day it
+    turns 不符合 comes from `drill_deadline`, which the exporter publishes for the alerts."""
     rule = ctx.rule(DRILL_YEARLY)
     per_year = int(rule.value("min_per_calendar_year"))
     limit = int(rule.value("max_days_between"))
     threshold = f"≥ {per_year} passed drill per calendar year and ≤ {limit} days between drills"
     evidence = "catalog drills (status passed, finished_at) and their evidence packages"
     drills = passed_drills(ctx)
-    if not drills and ctx.history_start is None:
+    deadline = drill_deadline(ctx)
+    if deadline is None:
         return [
             ctx.finding(
                 DRILL_YEARLY,
@@ -241,27 +217,19 @@ def evaluate_drill_yearly(ctx: Context) -> list[Finding]:
     year = ctx.local_date.year
     dates = [local_day(d.finished_at or 0.0) for d in drills]
     this_year = [d for d in dates if d.year == year]
-    reference = dates[-1] if dates else local_day(ctx.history_start or 0.0)
-    open_days = (ctx.local_date - reference).days
+    open_days = (ctx.local_date - deadline.since).days
+    due_by = min(date(year, 12, 31), deadline.first_late - timedelta(days=1))
     gaps = _long_gaps(dates, limit, ctx.local_date - _YEAR)
     measured = f"{len(this_year)} passed drill(s) in {year}; {open_days} day(s) since " + (
         f"the last ({drills[-1].id})" if drills else "the history began"
     )
-    if open_days > limit:
+    if ctx.at_ts >= deadline.due_at:
         status, reason = Status.NON_COMPLIANT, f"{open_days} days without a passed drill"
     elif not drills:
-        status, reason = (
-            Status.UNKNOWN,
-            (f"no passed drill recorded yet; due by {min(date(year, 12, 31), reference + _YEAR)}"),
-        )
+        first_due = min(date(year, 12, 31), deadline.since + _YEAR)
+        status, reason = Status.UNKNOWN, f"no passed drill recorded yet; due by {first_due}"
     elif len(this_year) < per_year:
-        status, reason = (
-            Status.PARTIAL,
-            (
-                f"no passed drill yet in {year}: due by "
-                f"{min(date(year, 12, 31), reference + timedelta(days=limit))}"
-            ),
-        )
+        status, reason = Status.PARTIAL, f"no passed drill yet in {year}: due by {due_by}"
     elif gaps:
         status, reason = (
             Status.PARTIAL,

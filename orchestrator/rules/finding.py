@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from orchestrator.model.settings import Config, System
+from orchestrator.rules import figures
 from orchestrator.rules.rule import Clause, Rule, RulePack, Severity
 from orchestrator.rules.snapshot import CopyRow, PointRow, Snapshot
 from orchestrator.rules.status import Status
@@ -74,11 +75,19 @@ class Context:
     calendar: WorkdayCalendar
     snapshot: Snapshot
     at: datetime
+    known_at: datetime | None = None  # a past period judged with what is known later
 
     @cached_property
     def at_ts(self) -> float:
         """Return the time of judgement as UTC epoch seconds."""
         return self.at.timestamp()
+
+    @cached_property
+    def known_ts(self) -> float:
+        """Return until when records are read, as UTC epoch seconds: the time of judgement,
+        or (a past year judged in full) the later time the judgement is made, so that an event
+        that began in the period and ended after it counts with its full length."""
+        return max(self.at_ts, self.known_at.timestamp() if self.known_at else self.at_ts)
 
     @cached_property
     def local_date(self) -> date:
@@ -187,5 +196,5 @@ def local_day(moment: float) -> date:
 
 
 def days(seconds: float) -> str:
-    """Given a duration in seconds, return it in days with one decimal."""
-    return f"{seconds / DAY_SECONDS:.1f} d"
+    """Given a duration in seconds, return it in days, truncated to two decimals ("6.99… d")."""
+    return figures.days(seconds)

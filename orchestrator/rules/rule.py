@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from orchestrator.rules import figures
+
 # The rules of DESIGN §1: code, metrics and alerts use these ids, so the pack must have them all.
 REQUIRED_RULE_IDS = (
     "backup.full_interval",
@@ -229,13 +231,5 @@ def check_value(value: Fraction, unit: str) -> str | None:
 
 def format_number(value: Fraction) -> str:
     """Given an exact value, return it as plain decimal text, or `p/q` if it has no finite
-    decimal form."""
-    if value.denominator == 1:
-        return str(value.numerator)
-    for digits in range(1, 31):
-        scaled = value * 10**digits
-        if scaled.denominator == 1:
-            sign = "-" if scaled < 0 else ""
-            text = str(abs(scaled.numerator)).rjust(digits + 1, "0")
-            return f"{sign}{text[:-digits]}.{text[-digits:]}"
-    return f"{value.numerator}/{value.denominator}"
+    decimal form (orchestrator.rules.figures.number)."""
+    return figures.number(value)

@@ -198,18 +198,22 @@ class WorkdayCalendar:
                 yield day
             day += _ONE_DAY
 
-    def add_working_days(self, day: date, count: int) -> date:
+    def add_working_days(self, day: date, count: int, *, missing_as_working: bool = False) -> date:
         """Given a date and a count, return the count-th working day after it (before it if
         the count is negative); return the date itself for 0.
 
         `working_days_between(day, add_working_days(day, n)) == n` for n > 0. Raise
-        CalendarDataMissing on reaching a year without data.
+        CalendarDataMissing on reaching a year without data, unless missing_as_working: then
+        every day of such a year counts as a working day (the earliest answer the truth could
+        be, for deadlines that must not go silent).
         """
         step = _ONE_DAY if count >= 0 else -_ONE_DAY
         remaining = abs(count)
         while remaining:
             day += step
-            if self.is_working_day(day):
+            if missing_as_working and not self.covers(day.year):
+                remaining -= 1
+            elif self.is_working_day(day):
                 remaining -= 1
         return day
 

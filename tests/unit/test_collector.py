@@ -17,6 +17,9 @@ from orchestrator.model.catalog import Catalog
 from orchestrator.model.outages import ensure_tables
 from orchestrator.network.evaluate import network_status
 from orchestrator.network.monitor import PathMonitor
+from orchestrator.rules.evaluate import evaluate_all
+from orchestrator.rules.snapshot import read_catalog
+from orchestrator.rules.workdays import SHANGHAI, package_years
 from orchestrator.site import LoadedSite, load_site
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC).timestamp()
@@ -110,13 +113,101 @@ def test_collector_exports_ledger_backups_and_rule_status(loaded: LoadedSite) ->
     assert status[("network.availability", "dc-dr", "compliant")] == 0
     assert all(
         samples[("dr_scrape_collector_success", (("collector", name),))] == 1
-        for name in ("backups", "offsite", "verification", "drills", "network", "rules")
+        for name in (
+            "backups",
+            "offsite",
+            "verification",
+            "drills",
+            "deadlines",
+            "network",
+            "rules",
+        )
     )
     rows = network_status(loaded.config.model, catalog, NOW - 1)
     assert [r["path"] for r in rows] == ["dc-dr", "egress"]
     assert rows[0]["calendar_year"]["downtime_seconds"] == 3.0
     assert rows[0]["outages"] == 1
     assert rows[0]["down_since"] is None
+    catalog.close()
+
+
+def record_backup(catalog: Catalog, business_date: str, finished_at: float) -> None:
+    with catalog.begin() as connection:
+        cat.record_recovery_point(
+            connection,
+            {
+                "id": f"{business_date}-ledger",
+                "system": "core-banking",
+                "dataset": "ledger",
+                "engine": "sqlite",
+                "business_date": business_date,
+                "started_at": finished_at - 100,
+                "finished_at": finished_at,
+                "source_site": "production",
+                "source_host": "h",
+                "hash_algorithm": "sha256",
+                "manifest_sha256": "0" * 64,
+                "total_bytes": 4096,
+                "file_count": 1,
+                "status": "complete",
+            },
+        )
+
+
+def status_at(loaded: LoadedSite, catalog: Catalog, at: float, rule: str, subject: str) -> str:
+    findings = evaluate_all(
+        loaded.config.model,
+        loaded.pack,
+        loaded.calendar,
+        read_catalog(catalog),
+        datetime.fromtimestamp(at, UTC),
+    )
+    return str(next(f.status for f in findings if f.rule == rule and f.subject == subject))
+
+
+def test_exported_backup_deadline_is_the_second_status_turns(loaded: LoadedSite) -> None:
+    catalog = Catalog(loaded.config.catalog_url)
+    ensure_tables(catalog)
+    record_backup(catalog, "2026-11-23", NOW - 3500)  # Monday
+    samples = scrape(loaded, catalog, NOW)
+    ledger = (("dataset", "ledger"), ("system", "core-banking"))
+    due = samples[("dr_backup_next_due_timestamp_seconds", ledger)]
+    # Wednesday 06:00 Asia/Shanghai, the sandbox's business-date cut-off: two working days on
+    assert due == datetime(2026, 11, 25, 6, tzinfo=SHANGHAI).timestamp()
+    assert status_at(loaded, catalog, due - 1, "backup.full_interval", "core-banking/ledger") == (
+        "compliant"
+    )
+    assert status_at(loaded, catalog, due, "backup.full_interval", "core-banking/ledger") == (
+        "non_compliant"
+    )
+    assert (
+        samples[("dr_calendar_data_end_timestamp_seconds", ())]
+        == datetime(2027, 1, 1, tzinfo=SHANGHAI).timestamp()
+    )
+    catalog.close()
+
+
+def test_without_calendar_data_the_deadline_is_still_exported(loaded: LoadedSite) -> None:
+    if 2027 in package_years():
+        pytest.skip("the installed chinesecalendar already has 2027")
+    catalog = Catalog(loaded.config.catalog_url)
+    ensure_tables(catalog)
+    record_backup(catalog, "2026-12-31", datetime(2026, 12, 31, 20, tzinfo=SHANGHAI).timestamp())
+    moment = datetime(2027, 1, 6, 12, tzinfo=SHANGHAI).timestamp()
+    samples = scrape(loaded, catalog, moment)
+    ledger = (("dataset", "ledger"), ("system", "core-banking"))
+    assert (
+        samples[("dr_backup_next_due_timestamp_seconds", ledger)]
+        == datetime(2027, 1, 2, 6, tzinfo=SHANGHAI).timestamp()
+    )  # 1 and 2 January counted as working days
+    assert ("dr_backup_open_gap_workdays", ledger) not in samples
+    unknown = (
+        ("rule", "backup.full_interval"),
+        ("status", "unknown"),
+        ("subject", "core-banking/ledger"),
+    )
+    assert samples[("dr_rule_status", unknown)] == 1
+    assert samples[("dr_calendar_data_end_timestamp_seconds", ())] < moment
     catalog.close()
 
 

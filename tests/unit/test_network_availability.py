@@ -12,12 +12,12 @@ from orchestrator.network.availability import (
     OutageRecord,
     PathHistory,
     calendar_year_figures,
-    format_percent,
     rolling_figures,
     union_ms,
     year_bounds_ms,
 )
 from orchestrator.network.evaluate import judge_availability, judge_max_outage
+from orchestrator.rules.figures import percent as format_percent
 from orchestrator.rules.pack import load_pack
 from orchestrator.rules.status import Status
 
