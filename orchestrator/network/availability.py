@@ -235,7 +235,8 @@ def format_percent(value: Fraction, places: int = 4) -> str:
     whole = scaled.numerator // scaled.denominator
     sign = "-" if whole < 0 else ""
     digits = str(abs(whole)).rjust(places + 1, "0")
-    text = f"{sign}{digits[:-places]}.{digits[-places:]}".rstrip("0").rstrip(".")
+    cut = len(digits) - places  # not digits[:-places]: that is empty when places is 0
+    text = f"{sign}{digits[:cut]}.{digits[cut:]}".rstrip("0").rstrip(".")
     return f"{text}{'' if scaled == whole else '…'} %"
 
 
