@@ -241,3 +241,44 @@ def test_every_dataset_is_checked_within_the_bound(
                 for p in points
             ]
         moment += 28 * DAY
+
+
+def test_coverage_counts_datasets_checked_before_and_sampled_now() -> None:
+    points = [
+        PointRow(
+            f"20260101T00000{i}Z-00000{i}",
+            "sys",
+            f"ds{i}",
+            100,
+            1,
+            1_700_000_000.0 + i,
+            primary_store="primary",
+        )
+        for i in range(4)
+    ]
+    history = [
+        DatasetHistory("sys", "ds0", 1_600_000_000.0, last_checked_at=1_690_000_000.0),
+        DatasetHistory("sys", "ds1", 1_600_000_000.0, last_checked_at=1_680_000_000.0),
+        DatasetHistory("sys", "ds2", 1_600_000_000.0),
+        DatasetHistory("sys", "ds3", 1_650_000_000.0),
+    ]
+    plan = make_plan(points, history, seed="s", policy=PlanPolicy())
+    coverage = plan.coverage
+    # one pick (ceil(10 % of 4)): ds2, never checked and first seen longest ago
+    assert [(item.dataset, item.reason) for item in plan.items] == [("ds2", "coverage")]
+    assert coverage["datasets"] == 4
+    assert coverage["checked_before"] == 2
+    assert coverage["checked_after_this_plan"] == 3
+    assert coverage["coverage_picks"] == 1
+    assert coverage["bound_checks"] == 4
+    assert coverage["bound_checks_any_population"] == 10
+    assert [
+        (row["dataset"], row["last_checked_at"], row["sampled_now"])
+        for row in coverage["by_dataset"]
+    ] == [  # due first: never checked, by first seen; then checked longest ago
+        ("ds2", None, True),
+        ("ds3", None, False),
+        ("ds1", "2023-03-28T10:40:00Z", False),
+        ("ds0", "2023-07-22T04:26:40Z", False),
+    ]
+    assert plan_dict(plan)["coverage"] == dict(coverage)
