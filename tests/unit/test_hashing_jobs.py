@@ -169,8 +169,24 @@ def test_no_jobs_no_results() -> None:
 
 def test_default_workers_is_every_core_this_process_may_use() -> None:
     assert default_workers() == len(os.sched_getaffinity(0))
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(allowed)})  # this thread only, put back below
+    try:
+        assert default_workers() == 1
+    finally:
+        os.sched_setaffinity(0, allowed)
     results = list(hash_jobs(HashJob(opening(io.BytesIO(b"a")), "sha256") for _ in range(9)))
     assert len(results) == 9
+
+
+def test_default_workers_without_affinity_falls_back_to_the_cpu_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delattr(os, "sched_getaffinity")  # as on macOS or Windows
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    assert default_workers() == 3
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # "undeterminable"
+    assert default_workers() == 1
 
 
 def progress_at(total: int, done: int, elapsed: float) -> str:
