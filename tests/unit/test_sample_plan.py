@@ -8,6 +8,7 @@ import math
 import random
 from datetime import date
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -282,3 +283,58 @@ def test_coverage_counts_datasets_checked_before_and_sampled_now() -> None:
         ("ds0", "2023-07-22T04:26:40Z", False),
     ]
     assert plan_dict(plan)["coverage"] == dict(coverage)
+
+
+def small_population() -> tuple[list[PointRow], list[DatasetHistory]]:
+    """Two systems, five datasets, sizes from tiny to dominant, one point readable only
+    off-site and one only from the primary store; two datasets checked before."""
+    rows = [
+        ("20260101T010000Z-000001", "core", "ledger", 9_000, None, "primary", "offsite"),
+        ("20260102T010000Z-000002", "core", "ledger", 9_500, 1_690_000_000.0, "primary", "offsite"),
+        ("20260101T010000Z-000003", "core", "config", 10, None, "primary", None),
+        ("20260101T010000Z-000004", "core", "audit", 300, None, None, "offsite"),
+        ("20260101T010000Z-000005", "cards", "txn", 120_000, None, "primary", "offsite"),
+        ("20260102T010000Z-000006", "cards", "txn", 118_000, None, "primary", "offsite"),
+        ("20260101T010000Z-000007", "cards", "keys", 40, 1_695_000_000.0, "primary", "offsite"),
+    ]
+    points = [
+        PointRow(ident, system, dataset, size, 3, 1_700_000_000.0 + n, verified, primary, offsite)
+        for n, (ident, system, dataset, size, verified, primary, offsite) in enumerate(rows)
+    ]
+    history = [
+        DatasetHistory("core", "ledger", 1_600_000_000.0, 1_690_000_000.0),
+        DatasetHistory("cards", "keys", 1_650_000_000.0, 1_695_000_000.0),
+        DatasetHistory("cards", "txn", 1_640_000_000.0),
+    ]
+    return points, history
+
+
+POLICIES = {
+    "coverage": PlanPolicy(Fraction(1, 4), Fraction(1, 5), Fraction(1, 2), "since_last_check"),
+    "system": PlanPolicy(Fraction(1, 10), Fraction(1, 10), Fraction(0), "in_rotation"),
+    "points_and_bytes": PlanPolicy(Fraction(99, 100), Fraction(6, 7), Fraction(1), "in_rotation"),
+}
+
+
+def small_plan_json(policy: str) -> str:
+    points, history = small_population()
+    seed, derivation = derive_seed(date(2026, 1, 20), 28, "ab" * 32)
+    plan = make_plan(
+        points,
+        history,
+        seed=seed,
+        policy=POLICIES[policy],
+        seed_derivation=derivation,
+        excluded={"bad": 2},
+    )
+    return plan_json(plan)
+
+
+@pytest.mark.parametrize("policy", list(POLICIES))
+def test_a_small_plan_in_full(policy: str) -> None:
+    """The whole printed plan, for policies that pick by coverage, by system, and by the
+    points and bytes bars (plan_in_full.json; update it only with a reviewed diff)."""
+    expected = json.loads(Path(__file__).with_name("plan_in_full.json").read_text("utf-8"))
+    text = small_plan_json(policy)
+    assert json.loads(text) == expected[policy]
+    assert text == json.dumps(expected[policy], indent=2, sort_keys=True, ensure_ascii=False) + "\n"
