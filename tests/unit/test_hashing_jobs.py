@@ -101,7 +101,9 @@ def test_readers_with_short_reads_are_hashed_whole_and_by_range(reader: type) ->
     past = HashJob(
         opening(reader(data, 3000)), "sha256", offset=len(data) - 10, length=100, tag="past"
     )
-    assert by_tag([whole, ranged, tail, past]) == {
+    one = HashJob(opening(reader(data, 3000)), "sha256", offset=5, length=1, tag="one")
+    assert by_tag([whole, ranged, tail, past, one]) == {
+        "one": (1, hashlib.sha256(data[5:6]).hexdigest(), None),
         "whole": (len(data), hashlib.sha256(data).hexdigest(), None),
         "range": (BLOCK_BYTES, hashlib.sha256(data[7 : 7 + BLOCK_BYTES]).hexdigest(), None),
         "tail": (5000, hashlib.sha256(data[BLOCK_BYTES:]).hexdigest(), None),
@@ -131,6 +133,7 @@ class FailsAfter(io.BytesIO):
 
 def test_a_read_error_midway_is_a_result_with_what_was_read() -> None:
     (result,) = hash_jobs([HashJob(opening(FailsAfter(b"x" * 100, 40)), "sha256", tag=1)])
+    assert result.job.tag == 1
     assert (result.size, result.digest, result.error) == (
         40,
         "",
