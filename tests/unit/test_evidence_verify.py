@@ -364,3 +364,34 @@ def test_a_tarball_holding_another_package_name_is_reported(
         f"{renamed.name}: holds directory {written.path.name!r}, "
         "expected 'verify-20261123T020600Z-ffffff'"
     ]
+
+
+def test_a_package_signed_by_an_untrusted_key_names_both_fingerprints(
+    written: Package, key_path: Path, tmp_path: Path
+) -> None:
+    other = sign.load_or_create_signing_key(tmp_path / "other.pem")
+    trusted = tmp_path / "trusted.pub.pem"
+    trusted.write_bytes(sign.public_key_pem(other))
+    signer = sign.load_signing_key(key_path)
+    assert verify_package(written.path, trusted_public_key=trusted) == [
+        f"SIGNER.pub.pem: fingerprint {sign.fingerprint(signer)} is not the trusted key's "
+        f"{sign.fingerprint(other)}",
+        f"MANIFEST.sha256.sig: signature over MANIFEST.sha256 does not verify with trusted key "
+        f"{trusted} (fingerprint {sign.fingerprint(other)})",
+    ]
+    own = tmp_path / "own.pub.pem"
+    own.write_bytes(sign.public_key_pem(signer))
+    assert verify_package(written.path, trusted_public_key=own) == []
+
+
+def test_a_package_away_from_its_chain_says_previous_was_not_checked(
+    written: Package, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    away = tmp_path / "delivered" / written.path.name
+    shutil.copytree(written.path, away)
+    with caplog.at_level("WARNING", logger="orchestrator.evidence.verify"):
+        assert verify_package(away) == []
+    assert caplog.messages == [
+        f"{written.path.name}: no chain.jsonl beside the package; PREVIOUS ({'0' * 64}) was not "
+        "checked against the chain"
+    ]
