@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import random
+from dataclasses import replace
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
@@ -338,3 +339,29 @@ def test_a_small_plan_in_full(policy: str) -> None:
     text = small_plan_json(policy)
     assert json.loads(text) == expected[policy]
     assert text == json.dumps(expected[policy], indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_ratios_of_zero_byte_and_empty_populations() -> None:
+    zero = make_points([0, 0, 0], 1, 1)
+    plan = make_plan(zero, [], seed="z", policy=PlanPolicy())
+    assert (plan.population_bytes, plan.sample_bytes, plan.required_bytes) == (0, 0, 0)
+    assert plan.bytes_ratio == 1 and plan.points_ratio == Fraction(1, 3)
+    assert plan.required_points == 1 and plan.meets_bars
+    empty = make_plan([], [], seed="z", policy=PlanPolicy())
+    assert (empty.bytes_ratio, empty.points_ratio, empty.required_points) == (0, 0, 0)
+
+
+def test_meets_bars_needs_every_system_and_both_ratios() -> None:
+    points = make_points([100, 100, 100, 100], 2, 1)
+    plan = make_plan(points, [], seed="m", policy=PlanPolicy())
+    assert plan.meets_bars
+    one_system = replace(plan, items=tuple(i for i in plan.items if i.system == "sys0"))
+    assert not one_system.meets_bars
+    stricter = replace(plan, policy=PlanPolicy(min_points_ratio=Fraction(3, 4)))
+    assert len(plan.items) == 2 and not stricter.meets_bars
+    heavier = replace(plan, policy=PlanPolicy(min_bytes_ratio=Fraction(3, 4)))
+    assert not heavier.meets_bars
+    exact = replace(
+        plan, policy=PlanPolicy(min_bytes_ratio=Fraction(1, 2), min_points_ratio=Fraction(1, 2))
+    )
+    assert exact.meets_bars
