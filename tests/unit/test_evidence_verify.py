@@ -36,22 +36,40 @@ def report() -> dict[str, object]:
     }
 
 
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One package written once per module (writing fsyncs); each test gets a copy."""
+    base = tmp_path_factory.mktemp("pristine")
+    events = base / "events.jsonl"
+    events.write_text('{"event": "runner_on_ok"}\n', encoding="utf-8")
+    write_package(
+        base / "evidence",
+        "verify",
+        report(),
+        {"events/restore.jsonl": events},
+        base / "keys" / "evidence-signing.pem",
+        now=NOW,
+    )
+    return base
+
+
 @pytest.fixture
 def key_path(tmp_path: Path) -> Path:
     return tmp_path / "keys" / "evidence-signing.pem"
 
 
 @pytest.fixture
-def written(tmp_path: Path, key_path: Path) -> Package:
-    events = tmp_path / "events.jsonl"
-    events.write_text('{"event": "runner_on_ok"}\n', encoding="utf-8")
-    return write_package(
-        tmp_path / "evidence",
-        "verify",
-        report(),
-        {"events/restore.jsonl": events},
-        key_path,
-        now=NOW,
+def written(pristine: Path, tmp_path: Path, key_path: Path) -> Package:
+    shutil.copytree(pristine / "keys", key_path.parent)
+    evidence = tmp_path / "evidence"
+    shutil.copytree(pristine / "evidence", evidence, symlinks=True)
+    (directory,) = [path for path in evidence.iterdir() if path.is_dir()]
+    manifest = (directory / MANIFEST).read_bytes()
+    return Package(
+        path=directory,
+        tarball=evidence / f"{directory.name}.tar.gz",
+        manifest_sha256=hashlib.sha256(manifest).hexdigest(),
+        previous=(directory / "PREVIOUS").read_text(encoding="ascii").strip(),
     )
 
 
