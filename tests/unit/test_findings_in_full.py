@@ -180,6 +180,28 @@ def strict_site() -> Scenario:
     return snapshot(points, rows), local(date(2024, 3, 25), 22), Config.model_validate(data), pack
 
 
+def long_history() -> Scenario:
+    """Operation logs kept for 200 days, accounting changes for 1100: both old enough."""
+    points = daily_points("oplogs", date(2023, 8, 1), 200)
+    points += daily_points("changes", date(2021, 3, 1), 1100)
+    return snapshot(points), local(date(2024, 3, 5), 22), _config(), PACK
+
+
+def young_kept() -> Scenario:
+    """Ten old operation-log points deleted 190 days after writing (none early), then no
+    backup until 99 days ago: the oldest kept point is younger than 184 days while the
+    history is older."""
+    old = daily_points("oplogs", date(2023, 8, 1), 10)
+    rows = [
+        c
+        for p in old
+        for c in copies(p, primary="deleted", offsite="deleted", deleted_after=190 * 86400.0)
+    ]
+    recent = daily_points("oplogs", date(2023, 11, 27), 99)
+    rows += [c for p in recent for c in copies(p)]
+    return snapshot(old + recent, rows), local(date(2024, 3, 5), 22), model(), PACK
+
+
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "empty": empty,
     "healthy": healthy,
@@ -187,6 +209,8 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "partial": partial,
     "no_calendar": no_calendar,
     "strict_site": strict_site,
+    "long_history": long_history,
+    "young_kept": young_kept,
 }
 
 
