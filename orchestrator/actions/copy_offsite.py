@@ -31,7 +31,7 @@ from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
 from orchestrator.model.integrity import Failure
 from orchestrator.model.jobs import catalog_job
-from orchestrator.model.manifest import Manifest
+from orchestrator.model.manifest import FileEntry, Manifest
 from orchestrator.model.settings import System
 from orchestrator.runtime import Runtime
 
@@ -84,7 +84,9 @@ def copy_point(
             continue
         with source.open_read(key) as handle:
             blocks, result = hashed(read_blocks(handle), manifest.hash_algorithm)
-            destination.write_stream(key, blocks, size=entry.size, sha256=entry.digest)
+            destination.write_stream(
+                key, blocks, size=entry.size, sha256=_store_sha256(source, key, manifest, entry)
+            )
         size, digest = result()
         if (size, digest) != (entry.size, entry.digest):
             raise DigestMismatch(f"{source.name}:{key}", entry.digest, digest)
@@ -212,6 +214,16 @@ class _Copier:
                 opened.manifest.total_bytes,
             )
         )
+
+
+def _store_sha256(source: Store, key: str, manifest: Manifest, entry: FileEntry) -> str:
+    """Return the sha256 the destination store checks the file against: the manifest's digest
+    for a sha256 manifest; for an SM3 one, the sha256 of the source file, read once more (the
+    copy itself is still judged by its SM3 digest against the manifest)."""
+    if manifest.hash_algorithm == "sha256":
+        return entry.digest
+    with source.open_read(key) as handle:
+        return digest_stream(handle, "sha256")[1]
 
 
 def run_copy_offsite(

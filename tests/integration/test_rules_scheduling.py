@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import socket
@@ -17,8 +16,10 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from orchestrator.actions.backup import run_backup
+from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.retention import run_retention
-from orchestrator.actions.run_due import VERIFY_MODULE, run_due_pass
+from orchestrator.actions.run_due import run_due_pass
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.actions.workload import run_workload
 from orchestrator.cli import main
@@ -88,10 +89,8 @@ def test_run_due_catches_up_after_a_crash_and_second_pass_runs_nothing(tmp_path:
         assert outcomes["backup"].status == "succeeded", outcomes["backup"]
         assert outcomes["copy_offsite"].status == "succeeded", outcomes["copy_offsite"]
         assert outcomes["retention"].status == "succeeded"
-        verify_installed = importlib.util.find_spec(VERIFY_MODULE) is not None
-        assert outcomes["verify"].status == ("succeeded" if verify_installed else "unavailable"), (
-            outcomes["verify"]
-        )
+        assert outcomes["verify"].status == "succeeded", outcomes["verify"]
+        assert "passed (counted)" in outcomes["verify"].message
         points = catalog_rows(runtime, cat.recovery_points)
         assert sorted(p.dataset for p in points) == sorted(
             d.name for d in site.config.model.system(SYSTEM).datasets
@@ -108,10 +107,39 @@ def test_run_due_catches_up_after_a_crash_and_second_pass_runs_nothing(tmp_path:
         assert len(catalog_rows(runtime, cat.recovery_points)) == len(points)
 
 
+def test_run_due_fails_the_verify_job_when_the_check_finds_a_mismatch(tmp_path: Path) -> None:
+    config_path = seeded_sandbox(tmp_path / "sb")
+    site = load_site(config_path)
+    with open_runtime(site) as runtime:
+        run_backup(runtime, SYSTEM)
+        run_copy_offsite(runtime, systems=[SYSTEM])
+    stored = [
+        path
+        for path in (config_path.parent / "stores").rglob("*")
+        if path.is_file() and "data" in path.relative_to(config_path.parent).parts
+    ]
+    assert stored
+    for path in stored:  # every stored copy rots: whichever points are sampled, one mismatches
+        content = bytearray(path.read_bytes())
+        if content:
+            content[0] ^= 0x01
+            path.write_bytes(bytes(content))
+    with open_runtime(site) as runtime:
+        result = run_due_pass(runtime)
+        jobs = {row.kind: row for row in catalog_rows(runtime, cat.jobs)}
+    outcomes = {o.kind: o for o in result.outcomes}
+    verify = outcomes["verify"]
+    assert verify.status == "failed", verify
+    assert verify.exit_code == 1
+    assert "FAILED (counted)" in verify.message
+    assert result.exit_code == 1
+    assert jobs["due:verify"].state == "failed"
+
+
 PASS_SCRIPT = """
 import json, sys
 from pathlib import Path
-from orchestrator.actions.run_due import VERIFY_MODULE, run_due_pass
+from orchestrator.actions.run_due import run_due_pass
 from orchestrator.site import load_site
 from orchestrator.runtime import open_runtime
 with open_runtime(load_site(Path(sys.argv[1]))) as runtime:

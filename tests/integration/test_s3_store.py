@@ -91,7 +91,7 @@ def test_multipart_upload_streams_with_sha256_on_every_part(s3_site_a: S3Server)
 def test_wrong_digest_from_the_source_is_refused_and_nothing_counts(s3_site_a: S3Server) -> None:
     store = make_store(s3_site_a, new_bucket(s3_site_a))
     small, big = b"tiny artifact", os.urandom(PART + 10)
-    with pytest.raises(DigestMismatch):
+    with pytest.raises(DigestMismatch, match="s/d/p/data/a: digest mismatch"):
         store.write_stream("s/d/p/data/a", [small], size=len(small), sha256=sha(b"other"))
     nothing_counted(store, "s/d/p/data/a")
     with pytest.raises(DigestMismatch, match="upload aborted"):
@@ -131,7 +131,7 @@ def test_transfer_cut_midway_leaves_nothing_and_a_retry_succeeds(s3_site_a: S3Se
         yield from chunks_of(data[: 2 * PART])
         raise ConnectionResetError("source host went away")
 
-    with pytest.raises(ConnectionResetError):
+    with pytest.raises(ConnectionResetError, match="source host went away"):
         store.write_stream(key, cut(), size=len(data), sha256=sha(data))
     nothing_counted(store, key)
     store.write_stream(key, chunks_of(data), size=len(data), sha256=sha(data))
@@ -154,7 +154,7 @@ def test_locked_point_cannot_be_deleted_and_drctl_reports_it(s3_site_a: S3Server
         store.client.delete_object(
             Bucket=store.bucket, Key=store.object_key(manifest_key), VersionId=head["VersionId"]
         )
-    with pytest.raises(RetentionLocked) as raised:
+    with pytest.raises(RetentionLocked, match="COMPLIANCE") as raised:
         store.delete_point("core", "ledger", "20261123T020000Z-0a0b0c")
     message = str(raised.value)
     assert store.object_key(manifest_key) in message
@@ -204,7 +204,7 @@ def test_delete_markers_hide_points_from_listings(s3_site_a: S3Server) -> None:
 def test_unreachable_store_is_an_infrastructure_error_naming_it() -> None:
     server = S3Server(f"http://127.0.0.1:{free_port()}", "none", "none")
     store = make_store(server, "dr-gone", name="offsite")
-    with pytest.raises(InfrastructureError) as raised:
+    with pytest.raises(InfrastructureError, match="store offsite") as raised:
         store.exists("s/d/p/manifest.json")
     assert raised.value.exit_code == ExitCode.INFRASTRUCTURE
     assert "store offsite" in str(raised.value) and server.endpoint_url in str(raised.value)
@@ -243,7 +243,7 @@ def test_copy_of_a_source_that_differs_from_its_digest_fails(
     data = os.urandom(PART + 1)
     key = "core/ledger/p/data/dump.bin"
     source.write_stream(key, chunks_of(data), size=len(data), sha256=sha(data))
-    with pytest.raises(DigestMismatch):
+    with pytest.raises(DigestMismatch, match=r"core/ledger/p/data/dump\.bin.*digest mismatch"):
         destination.copy_from(source, key, size=len(data), sha256=sha(b"what the host said"))
     nothing_counted(destination, key)
 

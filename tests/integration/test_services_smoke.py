@@ -56,7 +56,7 @@ def test_ssh_strict_host_key_connects_and_runs_a_command(sshd_host: SshHost) -> 
 
 def test_ssh_wrong_known_hosts_is_refused(sshd_host: SshHost) -> None:
     assert sshd_host.wrong_known_hosts is not None
-    with pytest.raises(paramiko.BadHostKeyException):
+    with pytest.raises(paramiko.BadHostKeyException, match="does not match"):
         connect(sshd_host, known_hosts=sshd_host.wrong_known_hosts)
 
 
@@ -155,7 +155,7 @@ def test_s3_put_with_sha256_checksum(s3_site_a: S3Server, locked_bucket: str) ->
 def test_s3_wrong_sha256_is_refused(s3_site_a: S3Server, locked_bucket: str) -> None:
     client = s3_client(s3_site_a)
     body = b"backup bytes"
-    with pytest.raises(ClientError) as refused:
+    with pytest.raises(ClientError, match=r"\(BadDigest\)") as refused:
         client.put_object(
             Bucket=locked_bucket,
             Key="rp/bad.bin",
@@ -163,7 +163,7 @@ def test_s3_wrong_sha256_is_refused(s3_site_a: S3Server, locked_bucket: str) -> 
             ChecksumSHA256=sha256_b64(body + b"tampered"),
         )
     assert refused.value.response["Error"]["Code"] == "BadDigest"
-    with pytest.raises(ClientError) as missing:
+    with pytest.raises(ClientError, match=r"\(404\)") as missing:
         client.head_object(Bucket=locked_bucket, Key="rp/bad.bin")
     assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
@@ -182,7 +182,7 @@ def test_s3_compliance_version_cannot_be_deleted_or_shortened(
         ObjectLockRetainUntilDate=until,
     )
     version = put["VersionId"]
-    with pytest.raises(ClientError) as delete_refused:
+    with pytest.raises(ClientError, match=r"\(AccessDenied\)") as delete_refused:
         client.delete_object(
             Bucket=locked_bucket,
             Key="rp/manifest.json",
@@ -190,7 +190,7 @@ def test_s3_compliance_version_cannot_be_deleted_or_shortened(
             BypassGovernanceRetention=True,
         )
     assert delete_refused.value.response["Error"]["Code"] == "AccessDenied"
-    with pytest.raises(ClientError) as shorten_refused:
+    with pytest.raises(ClientError, match=r"\(AccessDenied\)") as shorten_refused:
         client.put_object_retention(
             Bucket=locked_bucket,
             Key="rp/manifest.json",
@@ -213,7 +213,7 @@ def test_two_s3_sites_are_independent(s3_site_a: S3Server, s3_site_b: S3Server) 
     assert bucket in names_b
     assert bucket not in names_a
     wrong_keys = dataclasses.replace(s3_site_b, secret_key=s3_site_a.secret_key)
-    with pytest.raises(ClientError) as refused:
+    with pytest.raises(ClientError, match="when calling the ListBuckets operation") as refused:
         s3_client(wrong_keys).list_buckets()
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
@@ -239,10 +239,12 @@ def test_netns_partition_cuts_ssh_and_heal_restores(netns_hosts: dict[str, Netns
 
     production.partition("reset")
     try:
-        with pytest.raises(paramiko.ssh_exception.NoValidConnectionsError):
+        with pytest.raises(
+            paramiko.ssh_exception.NoValidConnectionsError, match="Unable to connect to port 22"
+        ):
             ssh_echo(production.host, timeout=5)
         production.partition("drop")
-        with pytest.raises((TimeoutError, OSError)):
+        with pytest.raises((TimeoutError, OSError), match="timed out|Unable to connect"):
             ssh_echo(production.host, timeout=1)
         # The other hosts stay reachable while production is cut off.
         assert ssh_echo(netns_hosts["disaster_recovery"].host, timeout=5) == "reachable"

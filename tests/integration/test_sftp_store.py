@@ -72,7 +72,7 @@ def test_round_trip_with_digest_and_listing(store: SftpStore) -> None:
 
 def test_wrong_digest_is_refused_and_leaves_no_file(store: SftpStore) -> None:
     data = os.urandom(MiB)
-    with pytest.raises(DigestMismatch):
+    with pytest.raises(DigestMismatch, match="s/d/p/data/f: digest mismatch"):
         store.write_stream("s/d/p/data/f", chunks_of(data), size=len(data), sha256=sha(b"x"))
     assert not store.exists("s/d/p/data/f")
     assert os.listdir(Path(store.root, "s/d/p/data")) == []
@@ -85,7 +85,7 @@ def test_transfer_cut_midway_leaves_nothing_and_a_retry_succeeds(store: SftpStor
         yield from chunks_of(data[: 2 * MiB])
         raise ConnectionResetError("source host went away")
 
-    with pytest.raises(ConnectionResetError):
+    with pytest.raises(ConnectionResetError, match="source host went away"):
         store.write_stream("s/d/p/data/f", cut(), size=len(data), sha256=sha(data))
     assert os.listdir(Path(store.root, "s/d/p/data")) == [], "no temp file left behind"
     assert list(store.list_keys("s/d/p")) == []
@@ -96,7 +96,7 @@ def test_transfer_cut_midway_leaves_nothing_and_a_retry_succeeds(store: SftpStor
 def test_wrong_known_hosts_is_refused_naming_host_and_file(sshd_host: SshHost) -> None:
     assert sshd_host.wrong_known_hosts is not None
     refused = SftpStore("offsite", "dr", target(sshd_host, sshd_host.wrong_known_hosts), "/tmp")
-    with pytest.raises(HostKeyRefused) as raised:
+    with pytest.raises(HostKeyRefused, match="does not match") as raised:
         refused.exists("a/b")
     message = str(raised.value)
     assert f"{sshd_host.address}:{sshd_host.port}" in message
@@ -115,7 +115,7 @@ def test_unknown_host_is_refused(sshd_host: SshHost, tmp_path: Path) -> None:
 def test_unreachable_host_is_an_infrastructure_error_naming_it(sshd_host: SshHost) -> None:
     port = free_port()
     store = SftpStore("offsite", "dr", target(sshd_host, port=port), "/tmp")
-    with pytest.raises(InfrastructureError) as raised:
+    with pytest.raises(InfrastructureError, match="store offsite") as raised:
         store.list_points().__next__()
     assert raised.value.exit_code == ExitCode.INFRASTRUCTURE
     assert f"{sshd_host.address}:{port}" in str(raised.value)

@@ -33,7 +33,9 @@ def test_run_working_days_counts_the_half_open_range(calendar: WorkdayCalendar) 
 
 
 def test_run_working_days_without_data_raises_exit_2(calendar: WorkdayCalendar) -> None:
-    with pytest.raises(CalendarDataMissing) as raised:
+    with pytest.raises(
+        CalendarDataMissing, match="no working-day calendar data for 2027"
+    ) as raised:
         run_working_days(calendar, date(2026, 12, 1), date(2027, 1, 5))
     assert raised.value.exit_code == ExitCode.USAGE
 
@@ -69,7 +71,7 @@ def test_run_plan_switchover_reports_the_count(calendar: WorkdayCalendar) -> Non
 
 
 def test_run_plan_switchover_refuses_bad_arguments(calendar: WorkdayCalendar) -> None:
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match=r"--end: .* is before --start") as raised:
         run_plan_switchover(
             calendar,
             load_pack(),
@@ -83,7 +85,7 @@ def test_run_plan_switchover_refuses_bad_arguments(calendar: WorkdayCalendar) ->
 
 def test_parse_cli_date_names_the_option() -> None:
     assert parse_cli_date("2025-10-13", "--start") == date(2025, 10, 13)
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match=r"--start: '2025-02-30' is not a date") as raised:
         parse_cli_date("2025-02-30", "--start")
     assert raised.value.problems == ["--start: '2025-02-30' is not a date (expected YYYY-MM-DD)"]
 

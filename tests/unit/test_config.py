@@ -38,7 +38,7 @@ def test_config_reports_every_error_with_its_path(tmp_path: Path) -> None:
     system["offsite_store"] = "primary"
     data["stores"][0]["url"] = "ftp://nowhere"  # type: ignore[index]
     del data["inventory"]
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match=r"systems\[0\]\.datasets\[1\]\.engine") as raised:
         load_config(write_config(tmp_path, data))
     text = str(raised.value)
     assert raised.value.exit_code == ExitCode.USAGE
@@ -56,7 +56,7 @@ def test_config_reports_every_error_with_its_path(tmp_path: Path) -> None:
 def test_config_refuses_offsite_store_at_the_production_site(tmp_path: Path) -> None:
     data = make_config(tmp_path)
     data["systems"][0]["offsite_store"] = "primary"  # type: ignore[index]
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match="「备份数据要实行异地保存」") as raised:
         load_config(write_config(tmp_path, data))
     assert "「备份数据要实行异地保存」" in str(raised.value)
 
@@ -64,7 +64,7 @@ def test_config_refuses_offsite_store_at_the_production_site(tmp_path: Path) -> 
 def test_config_refuses_weaker_rotation_quoting_the_clause(tmp_path: Path) -> None:
     data = make_config(tmp_path)
     data["rules"] = {"backup.rotation": {"min_days": 3}}
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match="循环周期不能小于7天") as raised:
         load_site(write_config(tmp_path, data))
     assert "第七条" in str(raised.value)
     assert "循环周期不能小于7天" in str(raised.value)
@@ -73,7 +73,8 @@ def test_config_refuses_weaker_rotation_quoting_the_clause(tmp_path: Path) -> No
 def test_config_accepts_stricter_rotation(tmp_path: Path) -> None:
     data = make_config(tmp_path)
     data["rules"] = {"backup.rotation": {"min_days": 30}}
-    load_site(write_config(tmp_path, data))
+    site = load_site(write_config(tmp_path, data))
+    assert site.pack["backup.rotation"].value("min_days") == 30
 
 
 def test_config_with_broken_yaml_names_the_line(tmp_path: Path) -> None:

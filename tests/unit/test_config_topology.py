@@ -31,7 +31,7 @@ def write_config(tmp_path: Path, data: dict[str, Any]) -> Path:
 def refused(tmp_path: Path, edit: Edit) -> InputError:
     data = make_config(tmp_path)
     edit(data)
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match=r"dr\.yml: \d+ error") as raised:
         load_config(write_config(tmp_path, data))
     assert raised.value.exit_code == ExitCode.USAGE
     assert raised.value.source == str(tmp_path / "dr.yml")
@@ -128,4 +128,6 @@ def test_check_config_exits_2_naming_file_and_path_and_writes_nothing(tmp_path: 
 
 
 def test_sandbox_config_passes_the_structural_checks(tmp_path: Path) -> None:
-    load_config(write_config(tmp_path, make_config(tmp_path)))
+    loaded = load_config(write_config(tmp_path, make_config(tmp_path)))
+    assert [store.name for store in loaded.model.stores] == ["primary", "offsite"]
+    assert loaded.model.systems[0].offsite_store == "offsite"

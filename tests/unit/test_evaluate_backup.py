@@ -362,3 +362,35 @@ def test_every_rule_is_judged_for_the_sandbox_config() -> None:
     results = evaluate_all(model(), PACK, CALENDAR, snapshot(), local(date(2024, 3, 1)))
     assert {f.rule for f in results} == set(PACK.ids())
     assert all(f.clause.text and f.threshold is not None for f in results)
+
+
+def test_full_interval_reports_the_longest_gap_of_this_year_only() -> None:
+    points = [point("ledger", date(2023, 11, 1)), point("ledger", date(2023, 11, 10))]  # 7, 2023
+    points += daily_points("ledger", date(2023, 11, 13), 114)  # every day up to Tue 2024-03-05
+    points += [point("ledger", date(2024, 3, 8)), point("ledger", date(2024, 3, 11))]  # 3, then 1
+    finding = one("backup.full_interval", snapshot(points), local(date(2024, 3, 12), 22), LEDGER)
+    assert finding.status is Status.PARTIAL
+    assert finding.measured == (
+        "open gap 1 working day(s) since business date 2024-03-11; "
+        "longest in 2024: 3 (2024-03-05 → 2024-03-08)"
+    )
+    assert finding.reason == (
+        "backed up within the limit now, but 1 gap(s) this year exceeded it: "
+        "2024-03-05 → 2024-03-08 (3)"
+    )
+    assert finding.evidence.startswith(
+        "118 complete full backups in the catalog, last 20240311T200000Z-ledger "
+        "(business date 2024-03-11); calendar "
+    )
+
+
+def test_full_interval_compliant_finding_in_full() -> None:
+    points = [point("ledger", date(2024, 3, 4)), point("ledger", date(2024, 3, 5))]
+    finding = one("backup.full_interval", snapshot(points), local(date(2024, 3, 5), 22), LEDGER)
+    assert finding.status is Status.COMPLIANT
+    assert finding.measured == (
+        "open gap 0 working day(s) since business date 2024-03-05; "
+        "longest in 2024: 1 (2024-03-04 → 2024-03-05)"
+    )
+    assert finding.reason == "every gap in 2024 and the open gap are within 1"
+    assert finding.threshold == "≤ 1 working day(s) between full backups (法定工作日)"

@@ -235,3 +235,21 @@ def test_naive_time_is_refused() -> None:
 
     with pytest.raises(ValueError, match="no time zone"):
         evaluate_all(model(), PACK, CALENDAR, snapshot(), datetime(2024, 3, 1))
+
+
+# -- sample_ratios -----------------------------------------------------------------------------
+
+
+def test_sample_ratios_are_exact_and_none_when_not_recorded() -> None:
+    from fractions import Fraction
+
+    from orchestrator.rules.evaluate_governance import sample_ratios
+
+    assert sample_ratios(check(date(2024, 3, 1), sample=(120, 1000, 2, 10))) == (
+        Fraction(3, 25),
+        Fraction(1, 5),
+    )
+    assert sample_ratios(check(date(2024, 3, 1), sample=(0, 1000, 0, 10))) == (0, 0)
+    assert sample_ratios(check(date(2024, 3, 1), sample=None)) is None
+    assert sample_ratios(check(date(2024, 3, 1), sample=(0, 0, 1, 10))) is None
+    assert sample_ratios(check(date(2024, 3, 1), sample=(1, 10, 0, 0))) is None

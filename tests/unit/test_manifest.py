@@ -64,7 +64,7 @@ def test_manifest_digest_changes_when_one_field_changes() -> None:
 def test_manifest_with_escaping_path_is_refused(path: str) -> None:
     data = raw(make_manifest())
     data["files"][0]["path"] = path
-    with pytest.raises(ManifestError) as error:
+    with pytest.raises(ManifestError, match=r"files\[0\]\.path") as error:
         parse_manifest(json.dumps(data).encode())
     assert "files[0].path" in str(error.value)
 
@@ -81,7 +81,7 @@ def test_manifest_reports_every_problem_at_once() -> None:
     data["hash_algorithm"] = "md5"
     data["files"][0]["digest"] = "xyz"
     data["recovery_point_id"] = "latest"
-    with pytest.raises(ManifestError) as error:
+    with pytest.raises(ManifestError, match="recovery_point_id: expected") as error:
         parse_manifest(json.dumps(data).encode())
     assert len(error.value.problems) == 3
 

@@ -129,7 +129,7 @@ def test_pack_get_unknown_rule_raises_key_error(pack: RulePack) -> None:
 
 
 def test_apply_site_overrides_refuses_weaker_rotation_quoting_the_clause(pack: RulePack) -> None:
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match="3 is weaker than 7 required by") as raised:
         apply_site_overrides(pack, {"backup.rotation": {"min_days": 3}}, "dr.yml")
     assert raised.value.source == "dr.yml"
     assert raised.value.problems == [
@@ -159,7 +159,7 @@ def test_apply_site_overrides_moves_followers_keeping_their_margin(pack: RulePac
 
 
 def test_apply_site_overrides_refuses_a_follower_beyond_its_leader(pack: RulePack) -> None:
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match="20 is beyond max_days 14") as raised:
         apply_site_overrides(
             pack, {"verify.interval": {"max_days": 14, "schedule_days": 20}}, "dr.yml"
         )
@@ -177,7 +177,7 @@ def test_apply_site_overrides_collects_every_problem(pack: RulePack) -> None:
         "logs.operation_retention": {"min_days": 200.5},
         "network.availability": {"min_ratio": 1.5},
     }
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match="did you mean backup.rotation") as raised:
         apply_site_overrides(pack, overrides, "site/dr.yml")
     problems = raised.value.problems
     assert problems[0] == "rules.backup.rotaton: unknown rule; did you mean backup.rotation?"
@@ -201,7 +201,7 @@ def test_apply_site_overrides_collects_every_problem(pack: RulePack) -> None:
 def test_apply_site_overrides_raises_severity_but_never_lowers_it(pack: RulePack) -> None:
     site = apply_site_overrides(pack, {"backup.content": {"severity": "violation"}}, "dr.yml")
     assert site["backup.content"].severity is Severity.VIOLATION
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match="warning is lower than violation") as raised:
         apply_site_overrides(pack, {"backup.rotation": {"severity": "warning"}}, "dr.yml")
     assert "warning is lower than violation" in raised.value.problems[0]
     assert ROTATION_CLAUSE in raised.value.problems[0]
@@ -213,7 +213,7 @@ def test_parse_pack_reports_a_non_number_value_with_its_path(raw_pack: dict[str,
         i for i, rule in enumerate(data["rules"]) if rule["id"] == "logs.operation_retention"
     )
     data["rules"][index]["thresholds"]["min_days"]["value"] = "six months"
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match="expected a number, got 'six months'") as raised:
         parse_pack(data, "pack.yml")
     assert raised.value.problems == [
         f"rules[{index}].thresholds.min_days.value: expected a number, got 'six months'"
@@ -228,7 +228,7 @@ def test_parse_pack_reports_duplicates_missing_rules_and_bad_fields(
     data["rules"][2]["severity"] = "fatal"
     data["rules"][3]["clause"].pop("text")
     data["rules"][0]["thresholds"]["max_working_days"]["stricter"] = "higher"
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match="is listed twice") as raised:
         parse_pack(data, "pack.yml")
     problems = raised.value.problems
     assert "rules[1].id: backup.full_interval is listed twice" in problems

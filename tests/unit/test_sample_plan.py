@@ -6,8 +6,10 @@ import hashlib
 import json
 import math
 import random
+from dataclasses import replace
 from datetime import date
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -241,3 +243,125 @@ def test_every_dataset_is_checked_within_the_bound(
                 for p in points
             ]
         moment += 28 * DAY
+
+
+def test_coverage_counts_datasets_checked_before_and_sampled_now() -> None:
+    points = [
+        PointRow(
+            f"20260101T00000{i}Z-00000{i}",
+            "sys",
+            f"ds{i}",
+            100,
+            1,
+            1_700_000_000.0 + i,
+            primary_store="primary",
+        )
+        for i in range(4)
+    ]
+    history = [
+        DatasetHistory("sys", "ds0", 1_600_000_000.0, last_checked_at=1_690_000_000.0),
+        DatasetHistory("sys", "ds1", 1_600_000_000.0, last_checked_at=1_680_000_000.0),
+        DatasetHistory("sys", "ds2", 1_600_000_000.0),
+        DatasetHistory("sys", "ds3", 1_650_000_000.0),
+    ]
+    plan = make_plan(points, history, seed="s", policy=PlanPolicy())
+    coverage = plan.coverage
+    # one pick (ceil(10 % of 4)): ds2, never checked and first seen longest ago
+    assert [(item.dataset, item.reason) for item in plan.items] == [("ds2", "coverage")]
+    assert coverage["datasets"] == 4
+    assert coverage["checked_before"] == 2
+    assert coverage["checked_after_this_plan"] == 3
+    assert coverage["coverage_picks"] == 1
+    assert coverage["bound_checks"] == 4
+    assert coverage["bound_checks_any_population"] == 10
+    assert [
+        (row["dataset"], row["last_checked_at"], row["sampled_now"])
+        for row in coverage["by_dataset"]
+    ] == [  # due first: never checked, by first seen; then checked longest ago
+        ("ds2", None, True),
+        ("ds3", None, False),
+        ("ds1", "2023-03-28T10:40:00Z", False),
+        ("ds0", "2023-07-22T04:26:40Z", False),
+    ]
+    assert plan_dict(plan)["coverage"] == dict(coverage)
+
+
+def small_population() -> tuple[list[PointRow], list[DatasetHistory]]:
+    """Two systems, five datasets, sizes from tiny to dominant, one point readable only
+    off-site and one only from the primary store; two datasets checked before."""
+    rows = [
+        ("20260101T010000Z-000001", "core", "ledger", 9_000, None, "primary", "offsite"),
+        ("20260102T010000Z-000002", "core", "ledger", 9_500, 1_690_000_000.0, "primary", "offsite"),
+        ("20260101T010000Z-000003", "core", "config", 10, None, "primary", None),
+        ("20260101T010000Z-000004", "core", "audit", 300, None, None, "offsite"),
+        ("20260101T010000Z-000005", "cards", "txn", 120_000, None, "primary", "offsite"),
+        ("20260102T010000Z-000006", "cards", "txn", 118_000, None, "primary", "offsite"),
+        ("20260101T010000Z-000007", "cards", "keys", 40, 1_695_000_000.0, "primary", "offsite"),
+    ]
+    points = [
+        PointRow(ident, system, dataset, size, 3, 1_700_000_000.0 + n, verified, primary, offsite)
+        for n, (ident, system, dataset, size, verified, primary, offsite) in enumerate(rows)
+    ]
+    history = [
+        DatasetHistory("core", "ledger", 1_600_000_000.0, 1_690_000_000.0),
+        DatasetHistory("cards", "keys", 1_650_000_000.0, 1_695_000_000.0),
+        DatasetHistory("cards", "txn", 1_640_000_000.0),
+    ]
+    return points, history
+
+
+POLICIES = {
+    "coverage": PlanPolicy(Fraction(1, 4), Fraction(1, 5), Fraction(1, 2), "since_last_check"),
+    "system": PlanPolicy(Fraction(1, 10), Fraction(1, 10), Fraction(0), "in_rotation"),
+    "points_and_bytes": PlanPolicy(Fraction(99, 100), Fraction(6, 7), Fraction(1), "in_rotation"),
+}
+
+
+def small_plan_json(policy: str) -> str:
+    points, history = small_population()
+    seed, derivation = derive_seed(date(2026, 1, 20), 28, "ab" * 32)
+    plan = make_plan(
+        points,
+        history,
+        seed=seed,
+        policy=POLICIES[policy],
+        seed_derivation=derivation,
+        excluded={"bad": 2},
+    )
+    return plan_json(plan)
+
+
+@pytest.mark.parametrize("policy", list(POLICIES))
+def test_a_small_plan_in_full(policy: str) -> None:
+    """The whole printed plan, for policies that pick by coverage, by system, and by the
+    points and bytes bars (plan_in_full.json; update it only with a reviewed diff)."""
+    expected = json.loads(Path(__file__).with_name("plan_in_full.json").read_text("utf-8"))
+    text = small_plan_json(policy)
+    assert json.loads(text) == expected[policy]
+    assert text == json.dumps(expected[policy], indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_ratios_of_zero_byte_and_empty_populations() -> None:
+    zero = make_points([0, 0, 0], 1, 1)
+    plan = make_plan(zero, [], seed="z", policy=PlanPolicy())
+    assert (plan.population_bytes, plan.sample_bytes, plan.required_bytes) == (0, 0, 0)
+    assert plan.bytes_ratio == 1 and plan.points_ratio == Fraction(1, 3)
+    assert plan.required_points == 1 and plan.meets_bars
+    empty = make_plan([], [], seed="z", policy=PlanPolicy())
+    assert (empty.bytes_ratio, empty.points_ratio, empty.required_points) == (0, 0, 0)
+
+
+def test_meets_bars_needs_every_system_and_both_ratios() -> None:
+    points = make_points([100, 100, 100, 100], 2, 1)
+    plan = make_plan(points, [], seed="m", policy=PlanPolicy())
+    assert plan.meets_bars
+    one_system = replace(plan, items=tuple(i for i in plan.items if i.system == "sys0"))
+    assert not one_system.meets_bars
+    stricter = replace(plan, policy=PlanPolicy(min_points_ratio=Fraction(3, 4)))
+    assert len(plan.items) == 2 and not stricter.meets_bars
+    heavier = replace(plan, policy=PlanPolicy(min_bytes_ratio=Fraction(3, 4)))
+    assert not heavier.meets_bars
+    exact = replace(
+        plan, policy=PlanPolicy(min_bytes_ratio=Fraction(1, 2), min_points_ratio=Fraction(1, 2))
+    )
+    assert exact.meets_bars

@@ -66,7 +66,7 @@ def test_parse_sftp_url() -> None:
 
 
 def test_parse_sftp_url_refuses_missing_parts() -> None:
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match="no user") as raised:
         parse_sftp_url("sftp://vault/", known_hosts=Path("/kh"), private_key=None, label="v")
     assert any("no user" in p for p in raised.value.problems)
     assert any("absolute path" in p for p in raised.value.problems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -131,21 +132,25 @@ def test_day_kind_names_the_reason(calendar: WorkdayCalendar, day: str, kind: Da
 
 
 def test_is_working_day_refuses_a_datetime(calendar: WorkdayCalendar) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="expected a date, got datetime"):
         calendar.is_working_day(datetime(2025, 1, 2, tzinfo=UTC))
 
 
 def test_is_working_day_2027_without_override_raises_calendar_data_missing(
     calendar: WorkdayCalendar,
 ) -> None:
-    with pytest.raises(CalendarDataMissing) as raised:
+    with pytest.raises(
+        CalendarDataMissing, match="no working-day calendar data for 2027"
+    ) as raised:
         calendar.is_working_day(d("2027-01-04"))
     assert raised.value.year == 2027
     assert 2027 not in calendar.years_covered()
 
 
 def test_working_days_between_into_a_missing_year_raises(calendar: WorkdayCalendar) -> None:
-    with pytest.raises(CalendarDataMissing) as raised:
+    with pytest.raises(
+        CalendarDataMissing, match="no working-day calendar data for 2027"
+    ) as raised:
         calendar.working_days_between(d("2026-12-30"), d("2027-01-02"))
     assert raised.value.year == 2027
 
@@ -165,7 +170,7 @@ def test_calendar_with_2027_override_answers_for_2027(calendar_2027: WorkdayCale
     assert calendar_2027.working_days_between(d("2026-12-31"), d("2027-01-04")) == 1
     assert calendar_2027.working_days_between(d("2027-02-05"), d("2027-02-15")) == 2
     assert 2027 in calendar_2027.years_covered()
-    with pytest.raises(CalendarDataMissing):
+    with pytest.raises(CalendarDataMissing, match="no working-day calendar data for 2028"):
         calendar_2027.is_working_day(d("2028-01-03"))
 
 
@@ -212,7 +217,7 @@ def test_load_overrides_reports_bad_date_with_file_and_path(tmp_path: Path) -> N
         "years:\n  2027:\n    holidays: [2027-01-01, 2027-02-08, 2027-02-09, 2027-02-30]\n",
         encoding="utf-8",
     )
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match=r"years\.2027\.holidays\[3\]") as raised:
         load_overrides(path, package_years())
     assert raised.value.source == str(path)
     assert raised.value.problems == [
@@ -223,13 +228,13 @@ def test_load_overrides_reports_bad_date_with_file_and_path(tmp_path: Path) -> N
 def test_load_overrides_reports_invalid_yaml(tmp_path: Path) -> None:
     path = tmp_path / "calendar.yml"
     path.write_text("years: [unclosed\n", encoding="utf-8")
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match="not valid YAML") as raised:
         load_overrides(path, package_years())
     assert "not valid YAML" in raised.value.problems[0]
 
 
 def test_load_overrides_reports_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match="cannot read") as raised:
         load_overrides(tmp_path / "absent.yml", package_years())
     assert "cannot read" in raised.value.problems[0]
 
@@ -290,7 +295,7 @@ def test_load_overrides_reports_missing_file(tmp_path: Path) -> None:
     ],
 )
 def test_parse_overrides_refuses_bad_input_naming_the_path(data: object, problem: str) -> None:
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match=re.escape(problem)) as raised:
         parse_overrides(data, "site/calendar.yml", package_years())
     assert raised.value.source == "site/calendar.yml"
     assert raised.value.problems == [problem]
@@ -301,7 +306,7 @@ def test_parse_overrides_reports_every_problem_at_once() -> None:
         "years": {2027: {"holidays": ["2027-13-01", "2026-05-01"], "workdays": ["x"]}},
         "extra": 1,
     }
-    with pytest.raises(InputError) as raised:
+    with pytest.raises(InputError, match=r"c\.yml: 4 error\(s\)") as raised:
         parse_overrides(data, "c.yml", package_years())
     assert len(raised.value.problems) == 4
 
