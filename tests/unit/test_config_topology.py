@@ -129,5 +129,6 @@ def test_check_config_exits_2_naming_file_and_path_and_writes_nothing(tmp_path: 
 
 def test_sandbox_config_passes_the_structural_checks(tmp_path: Path) -> None:
     loaded = load_config(write_config(tmp_path, make_config(tmp_path)))
-    assert [store.name for store in loaded.model.stores] == ["primary", "offsite"]
+    stores = [store.name for store in loaded.model.stores]
+    assert stores == ["primary", "offsite", "evidence-anchor"]
     assert loaded.model.systems[0].offsite_store == "offsite"

@@ -42,6 +42,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("pristine")
     events = base / "events.jsonl"
     events.write_text('{"event": "runner_on_ok"}\n', encoding="utf-8")
+    sign.create_signing_key(base / "keys" / "evidence-signing.pem")
     write_package(
         base / "evidence",
         "verify",
@@ -338,10 +339,10 @@ def test_a_signature_by_another_key_does_not_verify(written: Package, tmp_path: 
     )
 
 
-def test_a_trusted_key_that_cannot_be_read_is_reported(written: Package, tmp_path: Path) -> None:
+def test_a_trusted_key_that_cannot_be_read_is_refused(written: Package, tmp_path: Path) -> None:
     missing = tmp_path / "no-such-key.pem"
-    (problem,) = verify_package(written.path, trusted_public_key=missing)
-    assert problem.startswith(f"trusted key {missing}: ")
+    with pytest.raises(ValueError, match=rf"^trusted key {missing}: unreadable: "):
+        verify_package(written.path, trusted_public_key=missing)
 
 
 def test_a_chain_that_cannot_be_read_is_reported(written: Package) -> None:
@@ -392,10 +393,8 @@ def test_a_package_signed_by_an_untrusted_key_names_both_fingerprints(
     trusted.write_bytes(sign.public_key_pem(other))
     signer = sign.load_signing_key(key_path)
     assert verify_package(written.path, trusted_public_key=trusted) == [
-        f"SIGNER.pub.pem: fingerprint {sign.fingerprint(signer)} is not the trusted key's "
-        f"{sign.fingerprint(other)}",
-        f"MANIFEST.sha256.sig: signature over MANIFEST.sha256 does not verify with trusted key "
-        f"{trusted} (fingerprint {sign.fingerprint(other)})",
+        f"SIGNER.pub.pem: the signature is valid, but the signer {sign.fingerprint(signer)} is "
+        f"not trusted (trusted: {sign.fingerprint(other)} (--public-key {trusted}))",
     ]
     own = tmp_path / "own.pub.pem"
     own.write_bytes(sign.public_key_pem(signer))

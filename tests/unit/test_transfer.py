@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.actions.copy_offsite import copy_point
-from orchestrator.actions.restore import fetch_to_host
+from orchestrator.actions.restore_selection import fetch_to_host
 from orchestrator.integrations.hosts import LocalHostFiles
 from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
 from orchestrator.integrations.stores.file import FileStore
