@@ -64,13 +64,14 @@ def make_envvars(work_dir: Path) -> dict[str, str]:
     ansible-lint run by hand from playbooks/ behave as drctl's runs do. Besides that file,
     only this run's own settings are set here, and host key checking again: ansible-runner
     turns it off unless the environment says otherwise, and the environment beats the file.
+    The remote temp dir is Ansible's default, ~/.ansible/tmp of the remote user (a host may
+    set ansible_remote_tmp in the inventory), never a fixed path shared by every user.
     """
     return {
         "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
         "ANSIBLE_CONFIG": str(ANSIBLE_CONFIG),
         "ANSIBLE_HOST_KEY_CHECKING": "True",
         "ANSIBLE_LOCAL_TEMP": str(work_dir / "tmp-local"),
-        "ANSIBLE_REMOTE_TMP": "/tmp/.dr-ansible",  # noqa: S108 - per-host, created by ansible
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_DEPRECATION_WARNINGS": "False",
     }
