@@ -240,3 +240,22 @@ def test_database_modules_check_mode_dumps_restores_and_drops_nothing(
 
     missing = run_module(database.module, database.args("dump", name, dest=str(dump)), check=True)
     assert missing.get("failed") and f"database {name} does not exist" in missing["msg"]
+
+
+def test_dr_pg_ledger_check_mode_writes_nothing(
+    postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGPASSWORD", postgres_server.password)
+    database = Database("postgresql", postgres_server)
+    name = f"chk_ledger_{os.getpid()}"
+    pg_create_database(postgres_server, name)
+    args = database.args("seed", name, accounts=20, postings=100, seed=5)
+    del args["dataset"]
+    tables = "SELECT count(*) FROM pg_tables WHERE tablename IN ('accounts', 'postings');"
+    check_then_run("dr_pg_ledger", args, lambda: psql(postgres_server, tables, name))
+    count = "SELECT count(*) FROM postings;"
+    post = dict(args, action="post", postings=30)
+    done = check_then_run("dr_pg_ledger", post, lambda: psql(postgres_server, count, name))
+    assert done["dr_result"]["postings"] == 130
+    preview = run_module("dr_pg_ledger", post, check=True)
+    assert "would write 30 postings to the 20 accounts" in preview["msg"]

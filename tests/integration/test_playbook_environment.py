@@ -7,6 +7,7 @@ $HOME), so the per-user default is observed by connecting as a throwaway user.""
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -55,6 +56,29 @@ def test_the_runner_sets_no_remote_temp_dir() -> None:
     config = Path(envvars["ANSIBLE_CONFIG"])
     assert config == ROOT / "playbooks" / "ansible.cfg"
     assert "remote_tmp =" not in config.read_text()
+
+
+def test_the_runner_reads_playbooks_ansible_cfg(tmp_path: Path) -> None:
+    playbook = tmp_path / "which_config.yml"
+    playbook.write_text(
+        "- name: Which config\n  hosts: target\n  gather_facts: false\n  tasks:\n"
+        "    - name: Show it\n      ansible.builtin.debug:\n        var: ansible_config_file\n"
+    )
+    run = run_playbook(
+        str(playbook),
+        inventory=local_inventory(tmp_path / "inventory.ini"),
+        extravars={},
+        ident="which-config",
+        work_dir=tmp_path / "work",
+    )
+    assert run.ok, run.failures
+    shown = [
+        event["event_data"]["res"]["ansible_config_file"]
+        for event in map(json.loads, run.events_path.read_text().splitlines())
+        if event.get("event") == "runner_on_ok"
+        and "ansible_config_file" in event["event_data"].get("res", {})
+    ]
+    assert shown == [str(ROOT / "playbooks" / "ansible.cfg")]
 
 
 def test_a_hosts_ansible_remote_tmp_in_the_inventory_is_used(tmp_path: Path) -> None:
