@@ -30,6 +30,7 @@ from orchestrator.integrations.secret_channel import SOCKET_VARIABLE, SecretChan
 logger = logging.getLogger(__name__)
 
 PLAYBOOK_DIR = Path(__file__).resolve().parents[2] / "playbooks"
+ANSIBLE_CONFIG = PLAYBOOK_DIR / "ansible.cfg"
 PLAYBOOK_TIMEOUT_SECONDS = 3600
 # Keys that must never reach an event file, whatever a module or task echoes back.
 SECRET_KEYS = ("password", "passwd", "secret", "token", "private_key", "access_key")
@@ -75,17 +76,23 @@ class PlaybookRun:
 
 
 def make_envvars(work_dir: Path) -> dict[str, str]:
-    """Return the environment every playbook runs with (strict host keys, no stray ssh mux)."""
+    """Return the environment every playbook runs with.
+
+    The settings live in playbooks/ansible.cfg (strict host keys, no ssh multiplexing, the
+    dr.orchestrator collection), which ANSIBLE_CONFIG names, so ansible-playbook and
+    ansible-lint run by hand from playbooks/ behave as drctl's runs do. Besides that file,
+    only this run's own settings are set here, and host key checking again: ansible-runner
+    turns it off unless the environment says otherwise, and the environment beats the file.
+    The remote temp dir is Ansible's default, ~/.ansible/tmp of the remote user (a host may
+    set ansible_remote_tmp in the inventory), never a fixed path shared by every user.
+    """
     return {
         "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+        "ANSIBLE_CONFIG": str(ANSIBLE_CONFIG),
         "ANSIBLE_HOST_KEY_CHECKING": "True",
-        "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPath=none",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_LOCAL_TEMP": str(work_dir / "tmp-local"),
-        "ANSIBLE_REMOTE_TMP": "/tmp/.dr-ansible",  # noqa: S108 - per-host, created by ansible
+        "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_DEPRECATION_WARNINGS": "False",
-        "ANSIBLE_COLLECTIONS_PATH": str(work_dir / "collections"),
     }
 
 

@@ -4,8 +4,9 @@ ansible-runner writes the whole environment of every run into `artifacts/<ident>
 that file outlives a `kill -9`. So no secret ever goes into the playbook's environment (see
 `integrations/ansible.py`, which strips them). Instead, while a playbook runs, this process
 serves the secrets it is allowed to hand out on a Unix socket in a private directory (mode
-0700), and the controller-side lookup plugin `dr_secret` (playbooks/lookup_plugins) asks for
-them by name. The only thing the playbook's environment holds is the socket's path.
+0700), and the controller-side lookup plugin `dr.orchestrator.dr_secret` (the collection's
+plugins/lookup) asks for them by name. The only thing the playbook's environment holds is
+the socket's path.
 
 Who may ask: a process of the same user that descends from this one (the ansible-playbook we
 started, or one of its workers), checked with SO_PEERCRED and /proc. What may be asked: only

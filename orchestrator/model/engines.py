@@ -1,6 +1,8 @@
 """What the Python side knows about each engine: its parameters for the playbook roles.
 
-How to dump, restore and fingerprint lives in playbooks/roles/engine_<engine>/.
+How to dump, restore and fingerprint lives in the roles dr.orchestrator.engine_<engine>
+(playbooks/collections/ansible_collections/dr/orchestrator/roles/), whose
+meta/argument_specs.yml checks the item made here.
 """
 
 from __future__ import annotations
@@ -11,18 +13,22 @@ from typing import Any
 
 from orchestrator.model.settings import Dataset, Site
 
+# Engines whose dataset is a path on the host; the others are databases on a server.
+FILE_ENGINES = ("files", "sqlite")
+
 
 def make_playbook_item(site: Site, dataset: Dataset, spool_root: str) -> dict[str, Any]:
     """Given a site, a dataset and the spool root on the site's host, return the item the
-    engine roles loop over (`dr_datasets`)."""
+    engine roles take (one element of `dr_datasets`; only the keys its engine role accepts)."""
     item: dict[str, Any] = {
         "name": dataset.name,
         "engine": dataset.engine,
         "spool": posixpath.join(spool_root, dataset.name),
         "invariants": dict(dataset.invariants),
     }
-    if dataset.path:
-        item["live_path"] = posixpath.join(site.data_root, dataset.path)
+    if dataset.engine in FILE_ENGINES:
+        item["live_path"] = posixpath.join(site.data_root, dataset.path or "")
+        return item
     for key in ("database", "port", "user", "password_env"):
         value = getattr(dataset, key)
         if value is not None:

@@ -22,8 +22,7 @@ def test_ruff_check_and_format_are_clean() -> None:
         "exporters",
         "tests",
         "benchmarks",
-        "playbooks/library",
-        "playbooks/module_utils",
+        "playbooks/collections",
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     formatted = run(str(BIN / "ruff"), "format", "--check", "orchestrator", "exporters")

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from orchestrator.integrations.ansible import (
-    PLAYBOOK_DIR,
     make_runner_environment,
     run_playbook,
 )
@@ -42,7 +41,7 @@ PLAYBOOK = """
     - name: Use the secret in a task environment only
       ansible.builtin.command: sh -c 'printf %s "$DR_TEST_VALUE" | sha256sum'
       environment:
-        DR_TEST_VALUE: "{{ lookup('dr_secret', dr_item.password_env) }}"
+        DR_TEST_VALUE: "{{ lookup('dr.orchestrator.dr_secret', dr_item.password_env) }}"
       register: seen
       changed_when: false
 
@@ -52,7 +51,9 @@ PLAYBOOK = """
 
     - name: No file of the runner's private directory holds the secret
       ansible.builtin.assert:
-        that: lookup('dr_secret', dr_item.password_env) not in lookup('ansible.builtin.file', item)
+        that: >-
+          lookup('dr.orchestrator.dr_secret', dr_item.password_env)
+          not in lookup('ansible.builtin.file', item)
       loop: "{{ query('ansible.builtin.fileglob', dr_artifacts + '/*')
         + query('ansible.builtin.fileglob', dr_artifacts + '/job_events/*') }}"
 
@@ -128,7 +129,6 @@ def test_playbook_reads_secret_over_the_channel_and_nothing_on_disk_holds_it(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret + "-s3")
     project = tmp_path / "project"
     project.mkdir()
-    (project / "lookup_plugins").symlink_to(PLAYBOOK_DIR / "lookup_plugins")
     (project / "read_secret.yml").write_text(PLAYBOOK)
     inventory = tmp_path / "inventory.ini"
     inventory.write_text(

@@ -1,4 +1,4 @@
-"""The host-side hashing and fingerprints (playbooks/module_utils/dr_hashing.py)."""
+"""The host-side hashing and fingerprints (module_utils/dr_hashing.py of dr.orchestrator)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-MODULE_PATH = Path(__file__).resolve().parents[2] / "playbooks" / "module_utils" / "dr_hashing.py"
+MODULE_PATH = (
+    Path(__file__).resolve().parents[2]
+    / "playbooks/collections/ansible_collections/dr/orchestrator/plugins/module_utils/dr_hashing.py"
+)
 spec = importlib.util.spec_from_file_location("dr_hashing", MODULE_PATH)
 assert spec and spec.loader
 dr_hashing = importlib.util.module_from_spec(spec)
