@@ -13,9 +13,19 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# `make drill` needs only what drctl itself needs; `make test` adds the test and lint tools.
+RUNTIME_STAMP := $(VENV)/.runtime-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+$(RUNTIME_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	@rm -f $(VENV)/.runtime-*
+	@touch $@
+
 venv: $(STAMP)
 
-drill: $(STAMP)
+drill: $(RUNTIME_STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/drctl drill run --sandbox
 
 services:

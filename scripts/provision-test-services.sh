@@ -3,7 +3,7 @@
 # Without root, say loudly which tests will skip; under CI=true the tests themselves fail instead.
 set -euo pipefail
 PACKAGES=(openssh-server openssh-client prometheus prometheus-alertmanager restic
-          postgresql mariadb-server mariadb-client nftables iproute2 iputils-ping)
+          postgresql mariadb-server mariadb-client nftables iproute2 iputils-ping systemd)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

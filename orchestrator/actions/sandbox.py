@@ -15,10 +15,12 @@ from pathlib import Path
 
 import yaml
 
+from orchestrator.resources import resource_path
+
 logger = logging.getLogger(__name__)
 
 SANDBOX_DIR = Path(".dr/sandbox")
-SCENARIO = Path(__file__).resolve().parents[2] / "drills" / "sandbox-failover.yml"
+SCENARIO = resource_path("drills", "sandbox-failover.yml")
 LEDGER_INVARIANT = (
     "SELECT a.id FROM accounts a LEFT JOIN (SELECT account_id, SUM(amount_cents) AS total "
     "FROM postings GROUP BY account_id) p ON p.account_id = a.id "

@@ -26,10 +26,11 @@ from typing import Any, TextIO
 
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.secret_channel import SOCKET_VARIABLE, SecretChannel
+from orchestrator.resources import resource_path
 
 logger = logging.getLogger(__name__)
 
-PLAYBOOK_DIR = Path(__file__).resolve().parents[2] / "playbooks"
+PLAYBOOK_DIR = resource_path("playbooks")
 ANSIBLE_CONFIG = PLAYBOOK_DIR / "ansible.cfg"
 PLAYBOOK_TIMEOUT_SECONDS = 3600
 # Keys that must never reach an event file, whatever a module or task echoes back.

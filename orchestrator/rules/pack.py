@@ -19,6 +19,7 @@ import yaml
 
 from orchestrator.errors import InputError
 from orchestrator.input_files import SAFE_LOADER
+from orchestrator.resources import resource_path
 from orchestrator.rules.rule import (
     INTEGRAL_UNITS,
     REQUIRED_RULE_IDS,
@@ -71,7 +72,7 @@ _CONVENTIONS = frozenset({"strict", "inclusive"})
 
 def default_pack_path() -> Path:
     """Return the repository's rule pack: playbooks/rules/pack.yml beside orchestrator/."""
-    return Path(__file__).resolve().parents[2] / "playbooks" / "rules" / "pack.yml"
+    return resource_path("playbooks", "rules", "pack.yml")
 
 
 def load_pack(path: Path | None = None) -> RulePack:
