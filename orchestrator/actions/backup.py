@@ -209,6 +209,13 @@ def _dump(backup: _Pass, root: str, items: list[Any]) -> PlaybookRun:
     """Dump and hash every dataset on the site's host; raise when the run as a whole failed
     (a dataset's own failure is rescued and comes back as its `failed:` result)."""
     runtime, system, site = backup.runtime, backup.system, backup.site
+    logger.info(
+        "backup %s: dumping and hashing %d dataset(s) on %s (%s)",
+        system,
+        len(items),
+        site.host,
+        ", ".join(item["name"] for item in items),
+    )
     run = run_playbook(
         "backup_full.yml",
         inventory=runtime.config.inventory,

@@ -29,6 +29,15 @@ from orchestrator.errors import ExitCode, InputError, OrchestratorError
 logger = logging.getLogger("orchestrator")
 INTERRUPTED = 130
 ISSUES = "please report it with the output of the same command run with -v"
+# The Chinese words of each kind of failure, added to the error line (reports are bilingual;
+# the English line stays first and unchanged for scripts that read it).
+KINDS_ZH = {
+    "usage": "用法或配置错误，未写入任何内容",
+    "check_failed": "检查未通过",
+    "infrastructure": "基础设施故障（主机、存储或目录不可用）",
+    "internal": "内部错误，请报告",
+    "interrupted": "已中断",
+}
 KINDS = {
     ExitCode.CHECK_FAILED: "check_failed",
     ExitCode.USAGE: "usage",
@@ -105,5 +114,7 @@ def report(error: BaseException, out: Output, command: str, verbose: int) -> int
     failure = classify(error)
     if verbose and not isinstance(error, OrchestratorError | KeyboardInterrupt):
         logger.error("%s", "".join(traceback.format_exception(error)).rstrip())
-    out.error(f"error: {failure.message}", failure.envelope(command))
+    first, newline, rest = failure.message.partition("\n")
+    line = f"error: {first} — {KINDS_ZH[failure.kind]} (exit {failure.exit_code}){newline}{rest}"
+    out.error(line, failure.envelope(command))
     return failure.exit_code

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from orchestrator.cli.output import Output
+from orchestrator.errors import InputError
 from orchestrator.site import LoadedSite, load_site
 
 
@@ -26,5 +27,14 @@ class Call:
     def site(self) -> LoadedSite:
         """Return the site (config, rule pack, calendar), loaded and validated once."""
         if self._site is None:
-            self._site = load_site(self.config_path)
+            path = self.config_path
+            if not path.exists():
+                raise InputError(
+                    str(path),
+                    [
+                        "file not found: give the site config with -c FILE (without -c drctl "
+                        f"reads dr.yml in the current directory, {Path.cwd()}) / 找不到站点配置文件"
+                    ],
+                )
+            self._site = load_site(path)
         return self._site

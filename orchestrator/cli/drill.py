@@ -10,14 +10,16 @@ recovery point (actions/switchover.py) — or exit 2, nothing touched. Exit 0 pa
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 from orchestrator.actions.drill import DrillOutcome, StepRecord, run_drill
 from orchestrator.actions.sandbox import SCENARIO, prepare_sandbox
 from orchestrator.actions.switchover import clear_switchover
 from orchestrator.cli.call import Call
-from orchestrator.errors import InputError
-from orchestrator.evidence.setup import prepare_evidence
+from orchestrator.cli.dry_run import drill_plan
+from orchestrator.errors import ExitCode, InputError
+from orchestrator.evidence.setup import evidence_problems, prepare_evidence
 from orchestrator.model.scenario import Scenario, load_scenario
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
@@ -43,9 +45,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a switchover scenario only: confirm it may replace SYSTEM's live data at the "
         "disaster-recovery site",
     )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate the scenario against the config and print its steps; run nothing",
+    )
 
 
 def run(call: Call) -> int:
+    if call.args.dry_run:
+        return _dry_run(call)
     site = load_site(prepare_sandbox()) if call.args.sandbox else call.site()
     prepare_evidence(site.config)  # exit 2 before anything is written
     scenario_path = Path(call.args.scenario) if call.args.scenario else SCENARIO
@@ -68,6 +77,23 @@ def run(call: Call) -> int:
         outcome = run_drill(runtime, scenario, scenario_path, on_step=show, clearance=clearance)
     call.out.emit(outcome_dict(outcome), describe(outcome))
     return int(outcome.exit_code)
+
+
+def _dry_run(call: Call) -> int:
+    """Validate the scenario (and, for the sandbox, a throw-away sandbox config) and print its
+    steps; nothing of the site or of .dr/sandbox is written."""
+    scenario_path = Path(call.args.scenario) if call.args.scenario else SCENARIO
+    with tempfile.TemporaryDirectory(prefix="drctl-dry-run-") as scratch:
+        config_path = (
+            prepare_sandbox(Path(scratch) / "sandbox") if call.args.sandbox else call.config_path
+        )
+        site = load_site(config_path) if call.args.sandbox else call.site()
+        problems = evidence_problems(site.config)  # offline: no anchor store asked
+        if problems and not call.args.sandbox:
+            raise InputError(str(site.config.path), problems)
+        scenario = load_scenario(scenario_path, site.config.model)
+    call.out.emit(*drill_plan(scenario, str(scenario_path)))
+    return ExitCode.OK
 
 
 def step_line(scenario: Scenario, record: StepRecord) -> str:

@@ -25,8 +25,27 @@ from orchestrator.evidence.verify import check_package, trust_public_key
 FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 
 
+DRY_RUN_HELP = "say what would be done; write nothing"
+
+
 def add_keygen_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", help="where to create it (default: evidence.signing_key)")
+    parser.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
+
+
+def add_keys_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
+
+
+def add_anchor_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
+
+
+def _refuse_existing(path: Path) -> None:
+    """Raise InputError when a signing key is already at path (never overwritten)."""
+    if path.exists():
+        existing = sign.fingerprint(sign.load_signing_key(path))
+        raise InputError(str(path), [f"{path} exists (its fingerprint is {existing})"])
 
 
 def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +89,13 @@ def resolve_trust(args: argparse.Namespace, config: LoadedConfig | None) -> dict
 def keygen(call: Call) -> int:
     output = call.args.output
     path = Path(output) if output else load_config(call.config_path).signing_key
+    if call.args.dry_run:
+        _refuse_existing(path)
+        call.out.emit(
+            {"dry_run": True, "key": str(path)},
+            f"would create {path} (ed25519, mode 0600) and its .pub.pem; nothing written",
+        )
+        return ExitCode.OK
     try:
         key = sign.create_signing_key(path)
     except FileExistsError as error:
@@ -157,11 +183,15 @@ def _verify_chain(call: Call) -> int:
 
 def anchor(call: Call) -> int:
     setup = prepare_evidence(call.site().config)
-    written = anchor_evidence(setup.directory, setup.anchor)
+    dry_run = call.args.dry_run
+    written = anchor_evidence(setup.directory, setup.anchor, dry_run=dry_run)
+    verb = "would anchor" if dry_run else "anchored"
     call.out.emit(
-        {"anchor": setup.anchor.where, "written": written},
-        "\n".join(f"anchored {name}" for name in written)
-        + f"\nsummary: {len(written)} anchor(s) written to {setup.anchor.where}",
+        {"anchor": setup.anchor.where, "written": written, "dry_run": dry_run},
+        "\n".join(f"{verb} {name}" for name in written)
+        + f"\nsummary: {len(written)} anchor(s) "
+        + ("to write (dry run, nothing written) to " if dry_run else "written to ")
+        + setup.anchor.where,
     )
     return ExitCode.OK
 
@@ -169,6 +199,19 @@ def anchor(call: Call) -> int:
 def create_key(call: Call) -> int:
     """`drctl keys create`: create the manifest signing key; print the public key to pin."""
     site = call.site()
+    if call.args.dry_run:
+        section = site.config.model.manifest_signing
+        if section is None:
+            raise InputError(
+                str(site.config.path), ["manifest_signing: not configured (add the section)"]
+            )
+        target = site.config.resolve(section.key)
+        _refuse_existing(target)
+        call.out.emit(
+            {"dry_run": True, "key": str(target)},
+            f"would create the manifest signing key {target} (mode 0600); nothing written",
+        )
+        return ExitCode.OK
     path, line = create_manifest_key(site.config)
     call.out.emit(
         {"key": path, "public_key": line},

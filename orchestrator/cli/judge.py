@@ -38,7 +38,9 @@ def status(call: Call) -> int:
 
 
 def add_run_due_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--plan", action="store_true", help="print what is due, run nothing")
+    parser.add_argument(
+        "--plan", "--dry-run", action="store_true", help="print what is due, run nothing"
+    )
 
 
 def run_due(call: Call) -> int:

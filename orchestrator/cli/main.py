@@ -11,6 +11,7 @@ from orchestrator.cli.boundary import report, run_guarded
 from orchestrator.cli.call import Call
 from orchestrator.cli.output import Output, make_streams_safe
 from orchestrator.cli.parser import UsageError, make_parser
+from orchestrator.cli.progress import progress_from_logs
 from orchestrator.cli.table import COMMANDS, GROUPS, HANDLERS
 
 
@@ -20,6 +21,10 @@ def configure_logging(verbosity: int) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # The handler filters too: a logger set to INFO for progress (cli/progress.py) must not
+    # print its records as log lines unless -v asked for them.
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,7 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as done:  # --help and --version print, then end here
         return int(done.code or 0)
     configure_logging(args.verbose)
-    out = Output(args.json)
+    out = Output(args.json, quiet=args.quiet)
     handler = HANDLERS[args.command_name]
     call = Call(args, out)
-    return run_guarded(lambda: handler(call), out, args.command_name, args.verbose)
+    with progress_from_logs(out, args.verbose):
+        return run_guarded(lambda: handler(call), out, args.command_name, args.verbose)

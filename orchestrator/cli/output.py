@@ -40,10 +40,12 @@ def to_json(data: Any) -> str:
 
 
 class Output:
-    """Where one command's results go: text, or JSON with --json."""
+    """Where one command's results go: text, or JSON with --json; progress as it happens
+    unless quiet (-q)."""
 
-    def __init__(self, json_mode: bool) -> None:
+    def __init__(self, json_mode: bool, *, quiet: bool = False) -> None:
         self.json = json_mode
+        self.quiet = quiet
 
     def emit(self, data: Any, text: str) -> None:
         """Print data as JSON with --json, else the human text (nothing when it is empty)."""
@@ -52,10 +54,23 @@ class Output:
         elif text:
             print(text)
 
-    def progress(self, line: str) -> None:
-        """Print a line of progress as it happens (text mode only; JSON is one document)."""
-        if not self.json:
-            print(line, flush=True)
+    def progress(
+        self, line: str, event: dict[str, Any] | None = None, *, to_stderr: bool = False
+    ) -> None:
+        """Report progress as it happens: the line (on stdout, or stderr when to_stderr); with
+        --json one JSON object per line on stderr ({"event": "progress", "message": line, …}),
+        since stdout holds the one result document. Nothing with -q."""
+        if self.quiet:
+            return
+        if self.json:
+            record = {"event": "progress", "message": line, **(event or {})}
+            print(
+                json.dumps(record, ensure_ascii=not is_utf8(sys.stderr)),
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            print(line, file=sys.stderr if to_stderr else sys.stdout, flush=True)
 
     def error(self, line: str, envelope: dict[str, Any]) -> None:
         """Report a failed command: the line on stderr, and with --json the envelope on

@@ -23,7 +23,25 @@ GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], Mapping[str, Any], object], ...] = 
     (("-c", "--config"), {"help": "site config (default ./dr.yml)"}, "dr.yml"),
     (("--json",), {"action": "store_true", "help": "machine output on stdout"}, False),
     (("-v", "--verbose"), {"action": "count", "help": "more logging (-vv: debug)"}, 0),
+    (
+        ("-q", "--quiet"),
+        {"action": "store_true", "help": "no progress lines: only results, warnings and errors"},
+        False,
+    ),
 )
+
+EXIT_CODES = """exit codes / 退出码:
+  0  ok                                                      正常
+  1  a check failed (mismatch, violation, failed drill)      检查未通过
+  2  usage or config error; nothing was written              用法或配置错误，未写入任何内容
+  3  infrastructure (host, store or catalog unreachable)     基础设施故障"""
+
+
+TOP_EXAMPLES = """examples:
+  drctl drill run --sandbox                 the whole loop on a local sandbox
+  drctl -c /etc/drctl/dr.yml check-config --connect
+  drctl -c /etc/drctl/dr.yml status         every rule: status, measured, threshold, clause
+  drctl COMMAND --help                      each command's options, an example, exit codes"""
 
 
 class UsageError(InputError):
@@ -49,6 +67,13 @@ class Command:
     help: str
     handler: Handler
     arguments: Arguments | None = None
+    example: str = ""
+    exit_codes: str = EXIT_CODES
+
+    def epilog(self) -> str:
+        """Return the help's closing text: an example, then the exit codes."""
+        example = f"example:\n  {self.example}\n\n" if self.example else ""
+        return example + self.exit_codes
 
 
 def global_options(*, top: bool) -> argparse.ArgumentParser:
@@ -67,6 +92,8 @@ def make_parser(commands: Sequence[Command], groups: Mapping[str, str]) -> Drctl
         prog="drctl",
         description="Disaster-recovery and backup-verification orchestrator (银发[2002]260号).",
         parents=[global_options(top=True)],
+        epilog=TOP_EXAMPLES + "\n\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"drctl {__version__}")
     levels: dict[str, Any] = {
@@ -86,7 +113,12 @@ def make_parser(commands: Sequence[Command], groups: Mapping[str, str]) -> Drctl
                     dest=f"{prefix.replace(' ', '_')}_command", required=True, metavar="COMMAND"
                 )
         sub = levels[" ".join(group_words)].add_parser(
-            leaf, help=command.help, parents=[global_options(top=False)]
+            leaf,
+            help=command.help,
+            description=command.help,
+            epilog=command.epilog(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[global_options(top=False)],
         )
         sub.set_defaults(command_name=command.name)
         if command.arguments is not None:

@@ -13,6 +13,7 @@ from orchestrator.actions.connect_checks import check_connections
 from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.store_checks import check_store
 from orchestrator.cli.call import Call
+from orchestrator.cli.dry_run import backup_plan, copy_plan
 from orchestrator.errors import ExitCode, InputError, worst_exit_code
 from orchestrator.evidence.setup import evidence_setup_problems
 from orchestrator.model.scenario import load_scenario
@@ -130,9 +131,13 @@ def check_scenarios(config: Config, paths: Sequence[str]) -> dict[str, str]:
     return checked
 
 
+DRY_RUN_HELP = "print what would be done (every dataset, where it lives); write nothing"
+
+
 def add_backup_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--system", help="only this system (default: every system)")
     parser.add_argument("--dataset", help="only this dataset (default: every dataset)")
+    parser.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
 
 
 def backup(call: Call) -> int:
@@ -143,6 +148,9 @@ def backup(call: Call) -> int:
     systems = choose_systems(model, call.args.system)
     systems = choose_datasets(model, systems, call.args.dataset)
     datasets = [call.args.dataset] if call.args.dataset else None
+    if call.args.dry_run:
+        call.out.emit(*backup_plan(model, systems, call.args.dataset))
+        return ExitCode.OK
     with open_runtime(site) as runtime:
         reports = [back_up_system(runtime, s, datasets=datasets) for s in systems]
     results = [backup_result(o) for r in reports for o in r.outcomes]
@@ -193,11 +201,15 @@ def backup_result(outcome: BackupOutcome) -> dict[str, Any]:
 
 def add_copy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--system", help="only this system (default: every system)")
+    parser.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
 
 
 def copy_offsite(call: Call) -> int:
     site = call.site()
     systems = choose_systems(site.config.model, call.args.system)
+    if call.args.dry_run:
+        call.out.emit(*copy_plan(site.config.model, systems))
+        return ExitCode.OK
     with open_runtime(site) as runtime:
         outcomes = run_copy_offsite(runtime, systems=systems)
     lines = [

@@ -20,13 +20,17 @@ from orchestrator.runtime import open_runtime
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true", help="check every digest of every point")
-    parser.add_argument("--plan", action="store_true", help="print the sample plan only")
+    parser.add_argument(
+        "--plan", "--dry-run", action="store_true", help="print the sample plan only; run nothing"
+    )
     parser.add_argument(
         "--recheck",
         action="store_true",
         help="re-check datasets with bad points: verify a newer good point (A5)",
     )
-    parser.add_argument("--seed", type=int)
+    parser.add_argument(
+        "--seed", type=int, help="seed of the random sample (default: a fresh one, recorded)"
+    )
 
 
 def verify(call: Call) -> int:

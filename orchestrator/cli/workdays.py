@@ -32,8 +32,8 @@ def _site_or_shipped(call: Call) -> tuple[WorkdayCalendar, RulePack | None]:
 
 
 def add_range_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("start", metavar="FROM")
-    parser.add_argument("end", metavar="TO")
+    parser.add_argument("start", metavar="FROM", help="first day, not counted (YYYY-MM-DD)")
+    parser.add_argument("end", metavar="TO", help="last day, counted (YYYY-MM-DD)")
 
 
 def working_days(call: Call) -> int:
@@ -46,7 +46,7 @@ def working_days(call: Call) -> int:
 
 
 def add_day_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("date", metavar="DATE")
+    parser.add_argument("date", metavar="DATE", help="the day to look up (YYYY-MM-DD)")
 
 
 def is_working_day(call: Call) -> int:
@@ -61,9 +61,11 @@ def is_working_day(call: Call) -> int:
 
 
 def add_switchover_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", required=True)
-    parser.add_argument("--end", required=True)
-    parser.add_argument("--notice-date", required=True)
+    parser.add_argument("--start", required=True, help="first day of the switchover (YYYY-MM-DD)")
+    parser.add_argument("--end", required=True, help="last day of the switchover (YYYY-MM-DD)")
+    parser.add_argument(
+        "--notice-date", required=True, help="day customers were notified (YYYY-MM-DD)"
+    )
     parser.add_argument("--convention", default="strict", help="strict (default) or inclusive")
     parser.add_argument("--emergency-channel", help="the emergency service channel offered")
     parser.add_argument("--system", help="the system to switch over (needed with --record)")

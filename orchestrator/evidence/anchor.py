@@ -75,15 +75,19 @@ class Anchor(Protocol):
         """Return every anchor read back, and problems with objects that are not anchors."""
 
 
-def anchor_chain(anchor: Anchor, entries: list[ChainEntry]) -> list[str]:
-    """Given the anchor and the chain's entries, write every line not yet anchored; return
-    the names written. Raise InfrastructureError when the store fails."""
+def anchor_chain(
+    anchor: Anchor, entries: list[ChainEntry], *, dry_run: bool = False
+) -> list[str]:
+    """Given the anchor and the chain's entries, write every line not yet anchored (with
+    dry_run, write nothing); return the names written (or that would be). Raise
+    InfrastructureError when the store fails."""
     present = anchor.names()
     written = []
     for sequence, entry in enumerate(entries, start=1):
         name = anchor_name(sequence, entry.name)
         if name not in present:
-            anchor.write(name, chain_line(entry))
+            if not dry_run:
+                anchor.write(name, chain_line(entry))
             written.append(name)
     return written
 

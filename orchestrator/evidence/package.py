@@ -202,10 +202,13 @@ def _commit(
     return entry
 
 
-def anchor_evidence(evidence_dir: Path, anchor: Anchor) -> list[str]:
+def anchor_evidence(evidence_dir: Path, anchor: Anchor, *, dry_run: bool = False) -> list[str]:
     """Given the evidence directory and its anchor, write every chain line not yet anchored
-    (under the writers' lock); return the names written. Raise InfrastructureError or OSError
-    when the store fails, ValueError when chain.jsonl is malformed."""
+    (under the writers' lock; with dry_run, write nothing); return the names written (or that
+    would be). Raise InfrastructureError or OSError when the store fails, ValueError when
+    chain.jsonl is malformed."""
+    if dry_run:
+        return anchor_chain(anchor, read_chain(evidence_dir / CHAIN), dry_run=True)
     evidence_dir.mkdir(parents=True, exist_ok=True)
     with _chain_lock(evidence_dir):
         return anchor_chain(anchor, read_chain(evidence_dir / CHAIN))

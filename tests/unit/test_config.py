@@ -44,8 +44,8 @@ def test_config_reports_every_error_with_its_path(tmp_path: Path) -> None:
     assert raised.value.exit_code == ExitCode.USAGE
     assert str(tmp_path / "dr.yml") in text
     assert (
-        "systems[0].datasets[1].engine: expected 'files', 'sqlite', 'postgresql' or "
-        "'mariadb'" in text
+        "systems[0].datasets[1].engine: expected files, sqlite, postgresql or mariadb, "
+        "got 'oracle' (text)" in text
     )
     assert "systems[0].datasets[2].colour: unknown key" in text
     assert "stores[0]: url 'ftp://nowhere'" in text

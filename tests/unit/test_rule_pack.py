@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,10 +42,12 @@ def test_load_pack_has_every_rule_of_the_design(pack: RulePack) -> None:
     assert len(pack.sha256) == 64
 
 
-def test_default_pack_path_is_beside_the_package() -> None:
+def test_default_pack_path_is_the_shipped_resource() -> None:
     path = default_pack_path()
-    assert path.parts[-3:] == ("playbooks", "rules", "pack.yml")
-    assert (path.parents[2] / "orchestrator" / "rules" / "pack.py").is_file()
+    assert path.parts[-4:] == ("resources", "playbooks", "rules", "pack.yml")
+    assert path.is_file()
+    # In a checkout the resource is the top-level playbooks/ (orchestrator/resources links it).
+    assert path.resolve() == (Path(__file__).resolve().parents[2] / "playbooks/rules/pack.yml")
 
 
 @pytest.mark.parametrize(
