@@ -80,8 +80,10 @@ def plain_message(item: Mapping[str, Any]) -> str:
     if kind == "extra_forbidden":
         return "unknown key (not allowed here)"
     if kind in ("literal_error", "enum"):
-        return "expected " + str(context.get("expected", "")).replace("'", "") + (
-            f", got {_given(item.get('input'))}"
+        return (
+            "expected "
+            + str(context.get("expected", "")).replace("'", "")
+            + (f", got {_given(item.get('input'))}")
         )
     if kind in EXPECTED:
         return f"expected {EXPECTED[kind]}, got {_given(item.get('input'))}"

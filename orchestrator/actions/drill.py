@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,6 +147,8 @@ def _run(
     )
     if clearance:
         report["switchover"] = clearance.as_record()
+    else:  # a switchover is a job, not a drill row
+        report["record"] = record.values(outcome, measurements, state, finished)
     package = write_site_package(runtime.config, "drill", report, state.attachments())
     result = DrillOutcome(
         record.drill_id,
@@ -229,22 +231,41 @@ class _DrillRecord:
                 )
             )
 
+    def values(
+        self, outcome: str, measured: Mapping[str, Any], state: DrillState, finished: float
+    ) -> dict[str, Any]:
+        """Return the drill's catalog row (without its evidence), also carried in the signed
+        report so `drctl catalog rebuild` can restore it exactly."""
+        counted = outcome != "aborted"
+        return {
+            "table": "drills",
+            "id": self.drill_id,
+            "scenario": self.scenario.name,
+            "kind": self.scenario.kind,
+            "started_at": self.started,
+            "finished_at": finished,
+            "status": outcome,
+            "rto_seconds": measured.get("rto_seconds") if counted else None,
+            "rpo_seconds": measured.get("rpo_seconds") if counted else None,
+            "failover_ok": state.failover_ok if counted else None,
+            "failback_ok": state.failback_ok if counted else None,
+        }
+
     def end(self, outcome: DrillOutcome, state: DrillState) -> None:
-        measured = outcome.measurements
-        counted = outcome.outcome != "aborted"
+        row = self.values(outcome.outcome, outcome.measurements, state, outcome.finished_at)
         with self.runtime.catalog.begin() as connection:
             connection.execute(
                 cat.drills.update()
                 .where(cat.drills.c.id == self.drill_id)
                 .values(
-                    finished_at=outcome.finished_at,
-                    status=outcome.outcome,
-                    rto_seconds=measured.get("rto_seconds") if counted else None,
-                    rpo_seconds=measured.get("rpo_seconds") if counted else None,
-                    failover_ok=state.failover_ok if counted else None,
-                    failback_ok=state.failback_ok if counted else None,
+                    finished_at=row["finished_at"],
+                    status=row["status"],
+                    rto_seconds=row["rto_seconds"],
+                    rpo_seconds=row["rpo_seconds"],
+                    failover_ok=row["failover_ok"],
+                    failback_ok=row["failback_ok"],
                     evidence_path=str(outcome.evidence_path),
                     evidence_manifest_sha256=outcome.evidence_manifest_sha256,
-                    detail={"measurements": measured, "kind": self.scenario.kind},
+                    detail={"measurements": outcome.measurements, "kind": self.scenario.kind},
                 )
             )

@@ -278,6 +278,7 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     finished = time.time()
     _record_items(runtime, outcome)
     report = make_report(runtime, outcome, started, finished, enclave)
+    report["record"] = catalog_record(outcome, started, finished)
     package = write_site_package(
         runtime.config,
         "verify",
@@ -321,6 +322,35 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
             mismatch["actual"],
         )
     return outcome
+
+
+def catalog_record(outcome: SampleOutcome, started: float, finished: float) -> dict[str, Any]:
+    """Return the catalog rows of a finished check (its verification and items), carried in
+    its signed report so `drctl catalog rebuild` can restore them exactly."""
+    plan = outcome.plan
+    return {
+        "table": "verifications",
+        "id": outcome.verification_id,
+        "kind": "sample",
+        "started_at": started,
+        "finished_at": finished,
+        "status": "passed" if outcome.passed else "failed",
+        "counted": outcome.counted,
+        "seed": plan.seed,
+        "population_points": plan.population_points,
+        "population_bytes": plan.population_bytes,
+        "sample_points": len(plan.items),
+        "sample_bytes": plan.sample_bytes,
+        "items": [
+            {
+                "recovery_point_id": result.item.recovery_point,
+                "store": result.item.store,
+                "status": result.status,
+                "checked_at": result.checked_at,
+            }
+            for result in outcome.items
+        ],
+    }
 
 
 def item_failures(results: list[ItemResult]) -> list[Failure]:

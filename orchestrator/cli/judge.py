@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 
+from orchestrator.actions.catalog_rebuild import catalog_is_empty
 from orchestrator.actions.retention import Deletion, RetentionResult, run_retention
 from orchestrator.actions.rule_status import collect_status, parse_at, render_text, report_to_dict
 from orchestrator.actions.run_due import PassResult, plan_due, run_due_pass
@@ -33,7 +35,18 @@ def status(call: Call) -> int:
         raise InputError("command line", ["--year and --at: give one of them"])
     with open_runtime(call.site()) as runtime:
         report = collect_status(runtime, at, call.args.year)
-    call.out.emit(report_to_dict(report), render_text(report))
+        empty = catalog_is_empty(runtime)
+    data = report_to_dict(report)
+    if empty:
+        # A lost catalog must not read as "nothing to judge": say so, loudly, every time.
+        warning = (
+            f"the catalog ({runtime.config.catalog_url}) holds no recovery point: if it was "
+            "lost or replaced, rebuild it from the stores and the evidence with `drctl catalog "
+            "rebuild` / 目录中没有任何恢复点：如目录丢失，请用 drctl catalog rebuild 重建"
+        )
+        print(f"WARNING: {warning}", file=sys.stderr)
+        data["warnings"] = [warning]
+    call.out.emit(data, render_text(report))
     return ExitCode.CHECK_FAILED if report.failing else ExitCode.OK
 
 

@@ -8,7 +8,16 @@ add one row here. Dispatch is this mapping, nothing else.
 
 from __future__ import annotations
 
-from orchestrator.cli import drill, evidence, judge, protect, service, verify, workdays
+from orchestrator.cli import (
+    catalog_rebuild,
+    drill,
+    evidence,
+    judge,
+    protect,
+    service,
+    verify,
+    workdays,
+)
 from orchestrator.cli.parser import Command, Handler
 
 GROUPS = {
@@ -17,6 +26,7 @@ GROUPS = {
     "calendar": "the PRC statutory working-day calendar",
     "plan": "plan checks",
     "keys": "the manifest signing key",
+    "catalog": "the catalog (an index of the stores and the evidence)",
 }
 
 COMMANDS: tuple[Command, ...] = (
@@ -143,6 +153,21 @@ COMMANDS: tuple[Command, ...] = (
         service.serve,
         service.add_serve_arguments,
         example="drctl -c /etc/drctl/dr.yml serve --no-run-due --listen 127.0.0.1:19260",
+    ),
+)
+
+COMMANDS += (
+    Command(
+        "catalog rebuild",
+        "rebuild the catalog from the stores and the signed evidence (idempotent)",
+        catalog_rebuild.rebuild,
+        catalog_rebuild.add_arguments,
+        example="drctl -c /etc/drctl/dr.yml catalog rebuild --dry-run",
+        exit_codes="exit codes / 退出码:\n"
+        "  0  everything recovered                          全部恢复\n"
+        "  1  something not recovered (each listed)         部分未恢复\n"
+        "  2  usage or config error; nothing was written   用法或配置错误，未写入任何内容\n"
+        "  3  a store unreachable: run it again            存储不可达",
     ),
 )
 

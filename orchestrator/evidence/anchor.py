@@ -75,9 +75,7 @@ class Anchor(Protocol):
         """Return every anchor read back, and problems with objects that are not anchors."""
 
 
-def anchor_chain(
-    anchor: Anchor, entries: list[ChainEntry], *, dry_run: bool = False
-) -> list[str]:
+def anchor_chain(anchor: Anchor, entries: list[ChainEntry], *, dry_run: bool = False) -> list[str]:
     """Given the anchor and the chain's entries, write every line not yet anchored (with
     dry_run, write nothing); return the names written (or that would be). Raise
     InfrastructureError when the store fails."""

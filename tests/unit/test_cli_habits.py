@@ -30,6 +30,7 @@ WRITERS = (
     "evidence anchor",
     "run-due",
     "retention",
+    "catalog rebuild",
 )
 
 

@@ -1,0 +1,268 @@
+"""`drctl catalog rebuild`: the catalog again from the stores and the evidence alone.
+
+The stores are the truth and the catalog is an index (DESIGN); after a lost catalog this puts
+back what the stores and the signed evidence prove, and says what it could not:
+
+- recovery points and copies: every point in every reachable store whose manifest is
+  authenticated (signed by a trusted manifest key — with no catalog, an unsigned point is an
+  intruder and is not recovered). A copy counts as verified when its manifest was written:
+  drctl writes a manifest last, only after the bytes were checked at that store.
+- drills and sampled checks: from each evidence package in the chain that verifies against a
+  trusted signer, through the `record` its report carries (packages written before records
+  existed are listed as not recovered).
+- bad marks and their closing: the mismatches of every trusted package, then the incidents a
+  re-check closed, in chain order.
+
+Not recovered, by design: jobs, leases, scratch journals and network outages (nothing in the
+stores or evidence holds them), and the S3 version ids drctl pinned (the next `verify --all`
+reads the current versions; the originals stay locked). Running it twice changes nothing the
+second time: every row is looked up before it is added.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from orchestrator.actions.point_trust import Intruder, open_point
+from orchestrator.errors import CheckFailed, OrchestratorError
+from orchestrator.evidence.chain import read_chain
+from orchestrator.evidence.setup import pinned_trust
+from orchestrator.evidence.verify import check_package
+from orchestrator.integrations.stores.base import MANIFEST_NAME, Store
+from orchestrator.integrations.transfer import DigestMismatch
+from orchestrator.model import catalog as cat
+from orchestrator.model import integrity
+from orchestrator.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RebuildOutcome:
+    """What a rebuild put back, and what it could not, each with why."""
+
+    points: int = 0
+    copies: int = 0
+    drills: int = 0
+    verifications: int = 0
+    failures: int = 0
+    resolved: int = 0
+    not_recovered: list[str] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def epoch(text: str) -> float:
+    """Given an ISO 8601 UTC time as drctl writes it (`…Z`), return epoch seconds."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def catalog_is_empty(runtime: Runtime) -> bool:
+    """Return whether the catalog records no recovery point at all (a lost catalog looks so)."""
+    with runtime.catalog.begin() as connection:
+        first = connection.execute(select(cat.recovery_points.c.id).limit(1)).first()
+    return first is None
+
+
+def rebuild_catalog(runtime: Runtime) -> RebuildOutcome:
+    """Rebuild the catalog from every reachable store and the evidence directory."""
+    outcome = RebuildOutcome()
+    for section in runtime.config.model.stores:
+        try:
+            store = runtime.store(section.name)
+            listed = sorted(store.list_points())
+        except (OrchestratorError, OSError) as error:
+            outcome.unreachable.append(f"{section.name}: {error}")
+            continue
+        for system, dataset, point in listed:
+            _recover_point(runtime, store, (system, dataset, point), outcome)
+    _recover_evidence(runtime, outcome)
+    return outcome
+
+
+def _recover_point(
+    runtime: Runtime, store: Store, label: tuple[str, str, str], outcome: RebuildOutcome
+) -> None:
+    system, dataset, point = label
+    where = f"{store.name}: {system}/{dataset}/{point}"
+    try:
+        opened = open_point(runtime, store, system, dataset, point)
+    except FileNotFoundError:
+        outcome.not_recovered.append(f"{where}: incomplete (no manifest), never counted")
+        return
+    except Intruder as error:
+        outcome.not_recovered.append(f"{where}: not authenticated: {error}")
+        return
+    except (CheckFailed, DigestMismatch) as error:
+        outcome.not_recovered.append(f"{where}: refused: {error}")
+        return
+    manifest = opened.manifest
+    written = store.written_at(f"{opened.prefix}/{MANIFEST_NAME}")
+    with runtime.catalog.begin() as connection:
+        if cat.get_recovery_point(connection, point) is None:
+            cat.record_recovery_point(
+                connection,
+                {
+                    "id": point,
+                    "system": system,
+                    "dataset": dataset,
+                    "engine": manifest.engine,
+                    "business_date": manifest.business_date,
+                    "started_at": epoch(manifest.started_at),
+                    "finished_at": epoch(manifest.finished_at),
+                    "source_site": manifest.source_site,
+                    "source_host": manifest.source_host,
+                    "hash_algorithm": manifest.hash_algorithm,
+                    "manifest_sha256": opened.digest,
+                    "total_bytes": manifest.total_bytes,
+                    "file_count": len(manifest.files),
+                    "status": "complete",
+                },
+            )
+            outcome.points += 1
+        if not [row for row in cat.list_copies(connection, point) if row.store == store.name]:
+            cat.record_copy(
+                connection, point, store.name, store.site, written_at=written, verified_at=written
+            )
+            outcome.copies += 1
+
+
+def _recover_evidence(runtime: Runtime, outcome: RebuildOutcome) -> None:
+    """Put back drills, checks, bad marks and their closing from the trusted packages, in the
+    order of the chain."""
+    directory = runtime.config.evidence_dir
+    try:
+        chain = read_chain(directory / "chain.jsonl")
+    except ValueError as error:
+        outcome.not_recovered.append(f"evidence chain: {error}")
+        return
+    trust = pinned_trust(runtime.config)
+    for entry in chain:
+        package = directory / entry.name
+        if not package.is_dir():
+            outcome.not_recovered.append(f"evidence {entry.name}: in the chain, not on disk")
+            continue
+        check = check_package(package, trust)
+        if not check.ok:
+            problems = "; ".join(check.problems) or "signer not trusted"
+            outcome.not_recovered.append(f"evidence {entry.name}: not trusted: {problems}")
+            continue
+        report = json.loads((package / "report.json").read_text(encoding="utf-8"))
+        with runtime.catalog.begin() as connection:
+            _apply_report(connection, report, package, entry.manifest_sha256, outcome)
+
+
+def _apply_report(
+    connection: Connection,
+    report: dict[str, Any],
+    package: Path,
+    manifest_sha256: str,
+    outcome: RebuildOutcome,
+) -> None:
+    evidence = {"evidence_path": str(package), "evidence_manifest_sha256": manifest_sha256}
+    record = report.get("record") or {}
+    if record.get("table") == "drills":
+        outcome.drills += _insert_drill(connection, record, evidence)
+    elif record.get("table") == "verifications":
+        outcome.verifications += _insert_verification(connection, record, evidence)
+    elif report.get("kind") in ("drill", "verify") and not report.get("mismatches"):
+        if not str(report.get("id", "")).startswith(("all-", "recheck-")):
+            outcome.not_recovered.append(
+                f"evidence {package.name}: written before reports carried their catalog record"
+            )
+    finished = epoch(report["finished_at"]) if report.get("finished_at") else cat.now()
+    failures = [_failure(m) for m in report.get("mismatches") or []]
+    if failures:
+        detected_by = str(report.get("detected_by") or f"{report.get('kind')} {report.get('id')}")
+        outcome.failures += len(
+            integrity.record_failures(
+                connection, failures, detected_by=detected_by, at=finished, **evidence
+            )
+        )
+    for incident in report.get("incidents") or []:
+        if incident.get("resolved"):
+            outcome.resolved += integrity.resolve_failures(
+                connection,
+                incident["system"],
+                incident["dataset"],
+                by=f"verify --recheck {report.get('id')} (rebuilt)",
+                at=finished,
+            )
+
+
+def _failure(mismatch: dict[str, Any]) -> integrity.Failure:
+    return integrity.Failure(
+        mismatch["recovery_point"],
+        mismatch["system"],
+        mismatch["dataset"],
+        mismatch["store"],
+        mismatch["file"],
+        mismatch["kind"],
+        mismatch["expected"],
+        mismatch["actual"],
+    )
+
+
+def _insert_drill(connection: Connection, record: dict[str, Any], evidence: dict[str, str]) -> int:
+    table = cat.drills
+    if connection.execute(select(table.c.id).where(table.c.id == record["id"])).first():
+        return 0
+    columns = (
+        "id",
+        "scenario",
+        "started_at",
+        "finished_at",
+        "status",
+        "rto_seconds",
+        "rpo_seconds",
+        "failover_ok",
+        "failback_ok",
+    )
+    values = {name: record.get(name) for name in columns}
+    detail = {"kind": record.get("kind"), "rebuilt_from": evidence["evidence_path"]}
+    connection.execute(insert(table).values(**values, **evidence, detail=detail))
+    return 1
+
+
+def _insert_verification(
+    connection: Connection, record: dict[str, Any], evidence: dict[str, str]
+) -> int:
+    table = cat.verifications
+    if connection.execute(select(table.c.id).where(table.c.id == record["id"])).first():
+        return 0
+    columns = (
+        "id",
+        "kind",
+        "started_at",
+        "finished_at",
+        "status",
+        "counted",
+        "seed",
+        "population_points",
+        "population_bytes",
+        "sample_points",
+        "sample_bytes",
+    )
+    values = {name: record.get(name) for name in columns}
+    detail = {"rebuilt_from": evidence["evidence_path"]}
+    connection.execute(insert(table).values(**values, **evidence, detail=detail))
+    for item in record.get("items") or []:
+        connection.execute(
+            insert(cat.verification_items).values(
+                verification_id=record["id"], **item, detail={"rebuilt": True}
+            )
+        )
+        if item["status"] == "passed":
+            cat.mark_recovery_point(
+                connection, item["recovery_point_id"], last_verified_at=item["checked_at"]
+            )
+    return 1

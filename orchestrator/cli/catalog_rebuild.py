@@ -1,0 +1,64 @@
+"""`drctl catalog rebuild`: put the catalog back from the stores and the signed evidence
+(actions/catalog_rebuild.py). With `--dry-run` the same rebuild runs into a scratch copy of
+the catalog (a copy of the site's SQLite file, or an empty one) that is then thrown away."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+from orchestrator.actions.catalog_rebuild import RebuildOutcome, rebuild_catalog
+from orchestrator.cli.call import Call
+from orchestrator.errors import ExitCode
+from orchestrator.model.catalog import Catalog
+from orchestrator.runtime import Runtime, open_runtime
+from orchestrator.site import LoadedSite
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="rebuild into a throw-away copy of the catalog and say what would be added",
+    )
+
+
+def rebuild(call: Call) -> int:
+    site = call.site()
+    if call.args.dry_run:
+        outcome = _dry_run(site)
+    else:
+        with open_runtime(site) as runtime:
+            outcome = rebuild_catalog(runtime)
+    verb = "would add" if call.args.dry_run else "added"
+    lines = [f"not recovered: {line}" for line in outcome.not_recovered]
+    lines += [f"unreachable store: {line}" for line in outcome.unreachable]
+    lines.append(
+        f"summary: {verb} {outcome.points} recovery point(s), {outcome.copies} copies, "
+        f"{outcome.drills} drill(s), {outcome.verifications} check(s), "
+        f"{outcome.failures} bad mark(s), {outcome.resolved} closed; "
+        f"{len(outcome.not_recovered)} not recovered, {len(outcome.unreachable)} store(s) "
+        "unreachable" + ("; dry run: the catalog was not changed" if call.args.dry_run else "")
+    )
+    call.out.emit({**outcome.as_dict(), "dry_run": call.args.dry_run}, "\n".join(lines))
+    # Incomplete is never ok: a store not read is exit 3; a point or package refused, 1.
+    if outcome.unreachable:
+        return ExitCode.INFRASTRUCTURE
+    return ExitCode.CHECK_FAILED if outcome.not_recovered else ExitCode.OK
+
+
+def _dry_run(site: LoadedSite) -> RebuildOutcome:
+    config = site.config
+    with tempfile.TemporaryDirectory(prefix="drctl-rebuild-") as scratch:
+        copy = Path(scratch) / "catalog.db"
+        url = config.catalog_url
+        if url.startswith("sqlite:///") and Path(url.removeprefix("sqlite:///")).is_file():
+            shutil.copyfile(url.removeprefix("sqlite:///"), copy)
+        catalog = Catalog(f"sqlite:///{copy}")
+        runtime = Runtime(config=config, pack=site.pack, calendar=site.calendar, catalog=catalog)
+        try:
+            return rebuild_catalog(runtime)
+        finally:
+            runtime.close()
