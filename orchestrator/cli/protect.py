@@ -14,7 +14,7 @@ from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.store_checks import check_store
 from orchestrator.cli.call import Call
 from orchestrator.cli.dry_run import backup_plan, copy_plan
-from orchestrator.errors import ExitCode, InputError, worst_exit_code
+from orchestrator.errors import ExitCode, InfrastructureError, InputError, worst_exit_code
 from orchestrator.evidence.setup import evidence_setup_problems
 from orchestrator.model.scenario import load_scenario
 from orchestrator.model.settings import Config
@@ -65,11 +65,17 @@ def check_config(call: Call) -> int:
     site = call.site()
     config, model = site.config, site.config.model
     problems = [p for store in model.stores for p in check_store(config, site.pack, store.name)]
-    problems += evidence_setup_problems(config)
+    unreachable: list[tuple[ExitCode, str]] = []
+    try:
+        problems += evidence_setup_problems(config)
+    except InfrastructureError as error:  # the anchor store is down
+        if not call.args.connect:
+            raise
+        unreachable.append((ExitCode.INFRASTRUCTURE, f"evidence anchor: {error}"))
     if problems and not call.args.connect:
         raise InputError(str(config.path), problems)
     scenarios = check_scenarios(model, call.args.scenario)
-    found = [(ExitCode.USAGE, problem) for problem in problems]
+    found = [(ExitCode.USAGE, problem) for problem in problems] + unreachable
     if call.args.connect:
         found += [(p.exit_code, p.describe()) for p in check_connections(config, site.pack)]
     errors = [text for code, text in found if code != ExitCode.OK]
