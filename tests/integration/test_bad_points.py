@@ -104,7 +104,7 @@ def test_truncated_newest_point_stops_counting_and_restore_falls_back(
     report = json.loads((Path(scan["evidence"]) / "report.json").read_text())
     named = [m for m in report["mismatches"] if m["recovery_point"] == newer]
     assert named and all(m["expected"] != m["actual"] and m["file"] for m in named)
-    assert main(["evidence", "verify", scan["evidence"]]) == 0
+    assert main(["-c", str(config_path), "evidence", "verify", scan["evidence"]]) == 0
     assert point_row(config_path, newer).status == "bad"
 
     # status: the last backup is the older point; the newer one is listed bad; rotation fails.

@@ -216,7 +216,7 @@ def test_test_failover_restores_into_drill_targets_and_leaves_production_untouch
         assert not [p for p in spool.iterdir() if p.name.startswith("drill-")], spool
 
     evidence = Path(result["evidence"])
-    assert main(["evidence", "verify", str(evidence)]) == 0
+    assert main(["-c", str(config), "evidence", "verify", str(evidence)]) == 0
     report = json.loads((evidence / "report.json").read_text())
     production = report["production"]
     assert production["unchanged"] is True and production["differences"] == []

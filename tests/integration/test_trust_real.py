@@ -176,7 +176,7 @@ def test_enclave_fault_in_a_restored_row_is_a_failed_check_for_good(
     report = json.loads((evidence / "report.json").read_text())
     assert report["outcome"] == "failed"
     assert report["mismatches"] == [mismatch]
-    assert main(["evidence", "verify", str(evidence)]) == 0
+    assert main(["-c", config, "evidence", "verify", str(evidence)]) == 0
     (bad,) = points(config_path)
     assert bad.status == "bad"
 
