@@ -38,6 +38,7 @@ from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 SCRATCH_DATABASE = re.compile(r"_dr_[0-9a-f]{8}$")  # model/engines.py scratch_database_name
+RESTORE_ONLY_KEYS = ("scratch_database", "target_database", "target_path")
 
 
 @dataclass
@@ -183,8 +184,13 @@ def _drop_databases(
     runtime: Runtime, host: str, items: Sequence[Mapping[str, Any]], job: str
 ) -> str | None:
     """Drop scratch databases on host with destroy.yml; return None, or why it failed."""
+    # The destroy entry point takes the live dataset's keys only (its argument specs refuse
+    # others): the scratch database goes in as the database to drop.
     targets = [
-        {**item, "database": item["scratch_database"]}
+        {
+            **{key: value for key, value in item.items() if key not in RESTORE_ONLY_KEYS},
+            "database": item["scratch_database"],
+        }
         for item in items
         if SCRATCH_DATABASE.search(str(item.get("scratch_database", "")))
     ]
