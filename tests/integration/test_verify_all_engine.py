@@ -19,7 +19,7 @@ from orchestrator.model import manifest as manifest_module
 from orchestrator.model.manifest import FileEntry, Manifest, serialise_manifest
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
-from tests.fixtures.signing import pin_manifest_key, sign_manifest_file
+from tests.fixtures.signing import pin_evidence_key, pin_manifest_key, sign_manifest_file
 
 CHUNK = 1 << 20
 
@@ -106,6 +106,7 @@ def store_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path,
             }
         ],
     }
+    pin_evidence_key(config, tmp_path)
     path = tmp_path / "dr.yml"
     path.write_text(yaml.safe_dump(config))
     key = pin_manifest_key(path)
