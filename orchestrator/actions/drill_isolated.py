@@ -25,6 +25,7 @@ from orchestrator.actions.drill_hosts import fingerprint_and_probe, run_on_site,
 from orchestrator.actions.drill_state import DrillState
 from orchestrator.actions.drill_wipe import step_wipe
 from orchestrator.actions.restore import RestoreOutcome, run_restore
+from orchestrator.actions.restore_selection import NoGoodPoint
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
 from orchestrator.model.drill_targets import (
@@ -76,6 +77,18 @@ def restore_and_check(
                 "store": store_name,
             }
         )
+        raise
+    except NoGoodPoint as error:
+        state.mismatches += [
+            {
+                "recovery_point": failure.recovery_point_id,
+                "file": failure.file,
+                "expected": failure.expected,
+                "actual": failure.actual,
+                "store": failure.store,
+            }
+            for failure in error.failures
+        ]
         raise
     state.events.append(outcome.events_path)
     bad = [f"{d.dataset}: {'; '.join(d.differences)}" for d in outcome.datasets if d.differences]

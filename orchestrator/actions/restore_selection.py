@@ -37,6 +37,15 @@ class PassedOver:
     mismatch: bool = False  # this restore found it did not match (a failed check, exit 1)
 
 
+class NoGoodPoint(CheckFailed):
+    """No point of a dataset was left to restore; carries the mismatches that disqualified
+    the ones tried, so a drill's report can name them (point, file, both digests)."""
+
+    def __init__(self, message: str, failures: list[Failure]) -> None:
+        self.failures = failures
+        super().__init__(message)
+
+
 class MissingFile(CheckFailed):
     """A file the manifest lists is not in the store."""
 
@@ -82,6 +91,7 @@ class Selection:
         self.system = system
         self.explicit = explicit
         self.passed_over: dict[str, list[PassedOver]] = {}
+        self.failures: dict[str, list[Failure]] = {}
         self._queues: dict[str, list[str]] = {}
         with runtime.catalog.begin() as connection:
             self._bad = integrity.bad_point_ids(connection)
@@ -119,9 +129,10 @@ class Selection:
         passed = "; ".join(
             f"{p.recovery_point_id}: {p.reason}" for p in self.passed_over.get(dataset, [])
         )
-        raise CheckFailed(
+        raise NoGoodPoint(
             f"store {self.store.name}: no good recovery point of {self.system}/{dataset} "
-            f"left to restore ({passed})"
+            f"left to restore ({passed})",
+            self.failures.get(dataset, []),
         )
 
     def _try(self, dataset: str, point: str, host_files: Any, spool: str) -> OpenedPoint | None:
@@ -187,6 +198,7 @@ class Selection:
 
     def reject(self, dataset: str, point: str, failures: list[Failure]) -> None:
         """Record a point's failures (bad for good, with evidence) and pass it over."""
+        self.failures.setdefault(dataset, []).extend(failures)
         package = report_failures(
             self.runtime, failures, detected_by=f"restore from {self.store.name}"
         )
