@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from sqlalchemy import Row
 
 from orchestrator.errors import CalendarDataMissing
 from orchestrator.model.settings import Config
+from orchestrator.model.snapshot import Snapshot
 from orchestrator.rules.rule import RulePack
-from orchestrator.rules.snapshot import Snapshot
 from orchestrator.rules.workdays import WorkdayCalendar, business_date
 
 DATASET = ["system", "dataset"]
@@ -29,8 +30,8 @@ class ScrapeData:
     pack: RulePack
     calendar: WorkdayCalendar
     snapshot: Snapshot
-    items: Sequence[Any]
-    drill_rows: Sequence[Any]
+    items: Sequence[Any]  # (recovery point id, status, checked_at) rows
+    drill_rows: Sequence[Row[Any]]
     at: float
 
 

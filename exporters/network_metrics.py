@@ -7,9 +7,9 @@ from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from orchestrator.model.outage_records import PathHistory, stale_ms
 from orchestrator.model.settings import Config
-from orchestrator.network.availability import (
-    PathHistory,
+from orchestrator.rules.availability import (
     calendar_year_figures,
     observed_spans,
     open_outage_start_ms,
@@ -17,7 +17,6 @@ from orchestrator.network.availability import (
     totals_ms,
     year_of_ms,
 )
-from orchestrator.network.monitor import stale_ms
 from orchestrator.rules.rule import RulePack
 
 

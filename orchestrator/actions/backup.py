@@ -39,6 +39,7 @@ from orchestrator.errors import (
     worst_exit_code,
 )
 from orchestrator.integrations.ansible import PlaybookRun, run_playbook
+from orchestrator.integrations.hosts import HostFiles
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
 from orchestrator.model import catalog as cat
@@ -46,6 +47,7 @@ from orchestrator.model import integrity
 from orchestrator.model.engines import make_playbook_item, spool_root
 from orchestrator.model.jobs import catalog_job
 from orchestrator.model.manifest import FileEntry, Manifest, manifest_digest, serialise_manifest
+from orchestrator.model.settings import Dataset, Site
 from orchestrator.rules.workdays import business_date
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc, sortable_id
@@ -110,7 +112,7 @@ class _Pass:
 
     runtime: Runtime
     system: str
-    site: Any
+    site: Site
     store: Store
     started: datetime
     job: str
@@ -168,7 +170,7 @@ def back_up_system(
 
 
 def _back_up(
-    runtime: Runtime, system: str, site: Any, store: Store, chosen: list[Any], job: str
+    runtime: Runtime, system: str, site: Site, store: Store, chosen: list[Dataset], job: str
 ) -> BackupReport:
     signer = manifest_signer(runtime.config)  # a key problem is exit 2, before any work
     report = BackupReport(system)
@@ -230,7 +232,7 @@ def _dump(backup: _Pass, root: str, items: list[Any]) -> PlaybookRun:
 
 
 def _store_dataset(
-    backup: _Pass, run: PlaybookRun, dataset: Any, item: dict[str, Any]
+    backup: _Pass, run: PlaybookRun, dataset: Dataset, item: dict[str, Any]
 ) -> BackupOutcome:
     """Stream one dataset's dump from the spool into the store, manifest last, and record the
     recovery point. Raise InfrastructureError or CheckFailed (digest mismatch)."""
@@ -349,7 +351,9 @@ def _record(
     )
 
 
-def _stream_to_store(host_files: Any, source: str, store: Any, key: str, entry: FileEntry) -> None:
+def _stream_to_store(
+    host_files: HostFiles, source: str, store: Store, key: str, entry: FileEntry
+) -> None:
     """Stream one artifact from the host into the store, hashing in flight; the digest seen in
     transit must equal the one the host computed."""
     with host_files.open_read(source) as handle:

@@ -15,11 +15,11 @@ from typing import Any
 
 from orchestrator.actions.status import collect_dataset_status
 from orchestrator.errors import InputError
-from orchestrator.network.evaluate import network_status
+from orchestrator.model.snapshot import read_catalog
 from orchestrator.rules import figures
-from orchestrator.rules.evaluate import evaluate_all, evaluate_year, load_plugins, year_end
+from orchestrator.rules.evaluate import evaluate_all, evaluate_year, year_end
+from orchestrator.rules.evaluate_network import network_status
 from orchestrator.rules.finding import Finding
-from orchestrator.rules.snapshot import load_snapshot
 from orchestrator.rules.status import Status
 from orchestrator.rules.workdays import SHANGHAI
 from orchestrator.runtime import Runtime
@@ -79,8 +79,7 @@ def collect_status(
     moment = year_end(year) if year is not None else at or now
     pack, calendar = runtime.pack, runtime.calendar
     model = runtime.config.model
-    load_plugins()  # network rules add their part of the snapshot; load them before reading it
-    snapshot = load_snapshot(runtime)
+    snapshot = read_catalog(runtime.catalog)
     if year is not None:
         findings = evaluate_year(model, pack, calendar, snapshot, year, now)
     else:
@@ -88,7 +87,7 @@ def collect_status(
     rows = collect_dataset_status(runtime, moment.timestamp())
     known = now.timestamp() if year is not None else None
     network = (
-        network_status(model, runtime.catalog, moment.timestamp(), known)
+        network_status(model, snapshot.network, moment.timestamp(), known)
         if runtime.config.model.network.paths
         else []
     )

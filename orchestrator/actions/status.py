@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from orchestrator.model import catalog as cat
-from orchestrator.model import integrity
+from orchestrator.model import integrity, schema
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc
 
@@ -31,15 +31,17 @@ def collect_dataset_status(runtime: Runtime, at: float | None = None) -> list[di
         copies = cat.list_copies(connection)
         items = list(
             connection.execute(
-                select(cat.verification_items).where(cat.verification_items.c.status == "passed")
+                select(schema.verification_items).where(
+                    schema.verification_items.c.status == "passed"
+                )
             )
         )
         failures = integrity.list_failures(connection, open_only=True)
         drill_rows = list(
             connection.execute(
-                select(cat.drills)
-                .where(cat.drills.c.status == "passed")
-                .order_by(cat.drills.c.finished_at)
+                select(schema.drills)
+                .where(schema.drills.c.status == "passed")
+                .order_by(schema.drills.c.finished_at)
             )
         )
     point_by_id = {p.id: p for p in points}

@@ -13,11 +13,11 @@ import argparse
 from pathlib import Path
 
 from orchestrator.actions.drill import DrillOutcome, StepRecord, run_drill
+from orchestrator.actions.evidence_setup import prepare_evidence
 from orchestrator.actions.sandbox import SCENARIO, prepare_sandbox
 from orchestrator.actions.switchover import clear_switchover
 from orchestrator.cli.call import Call
 from orchestrator.errors import InputError
-from orchestrator.evidence.setup import prepare_evidence
 from orchestrator.model.scenario import Scenario, load_scenario
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site

@@ -10,7 +10,7 @@ from orchestrator.actions.rule_status import collect_status, parse_at, render_te
 from orchestrator.actions.run_due import PassResult, plan_due, run_due_pass
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError
-from orchestrator.rules.snapshot import read_catalog
+from orchestrator.model.snapshot import read_catalog
 from orchestrator.runtime import open_runtime
 
 

@@ -11,10 +11,10 @@ from typing import Any
 from orchestrator.actions.backup import BackupOutcome, back_up_system
 from orchestrator.actions.connect_checks import check_connections
 from orchestrator.actions.copy_offsite import run_copy_offsite
+from orchestrator.actions.evidence_setup import evidence_setup_problems
 from orchestrator.actions.store_checks import check_store
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError, worst_exit_code
-from orchestrator.evidence.setup import evidence_setup_problems
 from orchestrator.model.scenario import load_scenario
 from orchestrator.model.settings import Config
 from orchestrator.runtime import open_runtime

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
@@ -26,22 +25,21 @@ from typing import Any, TextIO
 
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.secret_channel import SOCKET_VARIABLE, SecretChannel
+from orchestrator.secret_names import MASK, is_secret_name, is_secret_variable
 
 logger = logging.getLogger(__name__)
 
 PLAYBOOK_DIR = Path(__file__).resolve().parents[2] / "playbooks"
 ANSIBLE_CONFIG = PLAYBOOK_DIR / "ansible.cfg"
 PLAYBOOK_TIMEOUT_SECONDS = 3600
-# Keys that must never reach an event file, whatever a module or task echoes back.
-SECRET_KEYS = ("password", "passwd", "secret", "token", "private_key", "access_key")
 # The environment a playbook run gets: what Ansible and its ssh need, nothing else; names
-# that look secret are dropped even from these (a *_FILE variable names a path, not a secret).
+# that look secret (secret_names.is_secret_variable) are dropped even from these (a *_FILE
+# variable names a path, not a secret).
 KEPT_VARIABLES = frozenset(
     ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM")
     + ("SSH_AUTH_SOCK", "VIRTUAL_ENV", "ORIGINAL_STDOUT_CALLBACK")
 )
 KEPT_PREFIXES = ("LC_", "ANSIBLE_", "AWX_")
-SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|CREDENTIAL|PRIVATE|ACCESS_KEY|_PWD?$", re.IGNORECASE)
 # extravars keys whose values name a secret variable the run may read through the channel
 SECRET_NAME_KEYS = ("password_env",)
 
@@ -110,7 +108,7 @@ def make_runner_environment(environment: Mapping[str, str]) -> dict[str, str]:
         name: value
         for name, value in environment.items()
         if (name in KEPT_VARIABLES or name.startswith(KEPT_PREFIXES))
-        and (name.endswith("_FILE") or not SECRET_NAME.search(name))
+        and (name.endswith("_FILE") or not is_secret_variable(name))
     }
     if SOCKET_VARIABLE in environment:  # the channel's path, not a secret
         kept[SOCKET_VARIABLE] = environment[SOCKET_VARIABLE]
@@ -131,13 +129,11 @@ def secret_names(value: Any) -> Iterator[str]:
 
 
 def redact(value: Any) -> Any:
-    """Return value with the contents of secret-looking keys replaced by '***'."""
+    """Return value with the contents of secret-named keys replaced by '***', so none
+    reaches an event file, whatever a module or task echoes back."""
     if isinstance(value, dict):
         return {
-            key: "***"
-            if any(marker in str(key).lower() for marker in SECRET_KEYS)
-            else redact(item)
-            for key, item in value.items()
+            key: MASK if is_secret_name(str(key)) else redact(item) for key, item in value.items()
         }
     if isinstance(value, list):
         return [redact(item) for item in value]

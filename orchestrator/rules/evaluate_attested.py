@@ -1,5 +1,5 @@
-"""Evaluators of attested and externally judged rules: power.ups (attestations), the
-network rules' defaults until probing is configured, and switchover.notice.
+"""Evaluators of attested and externally judged rules: power.ups (attestations) and
+switchover.notice.
 
 Each is a pure function of a Context; docs/rules.md explains every interpretation choice.
 """
@@ -82,36 +82,6 @@ def evaluate_power_ups(ctx: Context) -> list[Finding]:
             )
         )
     return findings
-
-
-def evaluate_network_availability(ctx: Context) -> list[Finding]:
-    """Default network.availability: unknown per path until a probe evaluator is registered."""
-    return _network_default(ctx, "network.availability")
-
-
-def evaluate_network_max_outage(ctx: Context) -> list[Finding]:
-    """Default network.max_outage: unknown per path until a probe evaluator is registered."""
-    return _network_default(ctx, "network.max_outage")
-
-
-def _network_default(ctx: Context, rule_id: str) -> list[Finding]:
-    rule = ctx.rule(rule_id)
-    threshold = "; ".join(
-        f"{name} {t.comparison or ''} {t.display} {t.unit}" for name, t in rule.thresholds.items()
-    )
-    subjects = [path.name for path in ctx.config.network.paths] or [ALL_SUBJECT]
-    return [
-        ctx.finding(
-            rule_id,
-            subject,
-            Status.UNKNOWN,
-            measured="no probe data",
-            threshold=threshold,
-            evidence="none",
-            reason="network probing not configured",
-        )
-        for subject in subjects
-    ]
 
 
 def evaluate_switchover(ctx: Context) -> list[Finding]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from fractions import Fraction
 
+from orchestrator.model.snapshot import VerificationRow
 from orchestrator.rules import figures
 from orchestrator.rules.deadlines import (
     counted_checks,
@@ -17,7 +18,6 @@ from orchestrator.rules.deadlines import (
     verification_deadline,
 )
 from orchestrator.rules.finding import ALL_SUBJECT, Context, Finding, local_day
-from orchestrator.rules.snapshot import VerificationRow
 from orchestrator.rules.status import Status
 
 VERIFY_INTERVAL = "verify.interval"

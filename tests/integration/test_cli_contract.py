@@ -18,6 +18,7 @@ import pytest
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.actions.workload import run_workload
 from orchestrator.model import catalog as cat
+from orchestrator.model import schema
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.fixtures.process import free_port, require_binary, require_root
@@ -115,7 +116,7 @@ def test_a_busy_job_is_reported_not_raised(sandbox: Path) -> None:
     site = load_site(sandbox)
     with open_runtime(site) as runtime, runtime.catalog.begin() as connection:
         connection.execute(  # a live process (this one) holds the dry-run's lock
-            cat.jobs.insert().values(
+            schema.jobs.insert().values(
                 kind="retention_dry_run",
                 subject="all",
                 state="running",
@@ -207,7 +208,7 @@ def test_a_full_store_is_an_infrastructure_error(sandbox: Path, tiny_store: Path
     assert "No space left on device" in result.stderr
     no_traceback(result)
     with open_runtime(load_site(sandbox)) as runtime, runtime.catalog.begin() as connection:
-        jobs = list(connection.execute(cat.jobs.select()))
+        jobs = list(connection.execute(schema.jobs.select()))
         points = cat.list_recovery_points(connection)
     # The ledger did not fit and counts nothing; a small dataset that did fit is backed up on
     # its own (issue 9: one dataset's failure does not stop the others), manifest and all.

@@ -14,11 +14,10 @@ from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.errors import InputError
 from orchestrator.model import catalog as cat
 from orchestrator.model.catalog import Catalog
-from orchestrator.model.outages import ensure_tables
-from orchestrator.network.evaluate import network_status
+from orchestrator.model.snapshot import read_catalog
 from orchestrator.network.monitor import PathMonitor
 from orchestrator.rules.evaluate import evaluate_all
-from orchestrator.rules.snapshot import read_catalog
+from orchestrator.rules.evaluate_network import network_status
 from orchestrator.rules.workdays import SHANGHAI, package_years
 from orchestrator.site import LoadedSite, load_site
 
@@ -55,7 +54,6 @@ def scrape(config: LoadedSite, catalog: Catalog, at: float) -> dict[tuple, float
 
 def test_collector_exports_ledger_backups_and_rule_status(loaded: LoadedSite) -> None:
     catalog = Catalog(loaded.config.catalog_url)
-    ensure_tables(catalog)
     path = loaded.config.model.network.paths[0]
     pattern = iter("..xxx" + "." * 5)
     ticks = iter(NOW - 10 + i for i in range(10))
@@ -123,7 +121,7 @@ def test_collector_exports_ledger_backups_and_rule_status(loaded: LoadedSite) ->
             "rules",
         )
     )
-    rows = network_status(loaded.config.model, catalog, NOW - 1)
+    rows = network_status(loaded.config.model, read_catalog(catalog).network, NOW - 1)
     assert [r["path"] for r in rows] == ["dc-dr", "egress"]
     assert rows[0]["calendar_year"]["downtime_seconds"] == 3.0
     assert rows[0]["outages"] == 1
@@ -167,7 +165,6 @@ def status_at(loaded: LoadedSite, catalog: Catalog, at: float, rule: str, subjec
 
 def test_exported_backup_deadline_is_the_second_status_turns(loaded: LoadedSite) -> None:
     catalog = Catalog(loaded.config.catalog_url)
-    ensure_tables(catalog)
     record_backup(catalog, "2026-11-23", NOW - 3500)  # Monday
     samples = scrape(loaded, catalog, NOW)
     ledger = (("dataset", "ledger"), ("system", "core-banking"))
@@ -191,7 +188,6 @@ def test_without_calendar_data_the_deadline_is_still_exported(loaded: LoadedSite
     if 2027 in package_years():
         pytest.skip("the installed chinesecalendar already has 2027")
     catalog = Catalog(loaded.config.catalog_url)
-    ensure_tables(catalog)
     record_backup(catalog, "2026-12-31", datetime(2026, 12, 31, 20, tzinfo=SHANGHAI).timestamp())
     moment = datetime(2027, 1, 6, 12, tzinfo=SHANGHAI).timestamp()
     samples = scrape(loaded, catalog, moment)
@@ -213,7 +209,6 @@ def test_without_calendar_data_the_deadline_is_still_exported(loaded: LoadedSite
 
 def test_open_fault_exports_its_start(loaded: LoadedSite) -> None:
     catalog = Catalog(loaded.config.catalog_url)
-    ensure_tables(catalog)
     ticks = iter(NOW - 5 + i for i in range(5))
     monitor = PathMonitor(
         path=loaded.config.model.network.paths[0], probers={"local": lambda: False}

@@ -13,8 +13,9 @@ from sqlalchemy import insert, select
 
 from orchestrator.errors import ExitCode, JobBusy
 from orchestrator.model import lease
-from orchestrator.model.catalog import Catalog, jobs, now
+from orchestrator.model.catalog import Catalog, now
 from orchestrator.model.holders import current_holder
+from orchestrator.model.schema import jobs
 
 
 @pytest.fixture()

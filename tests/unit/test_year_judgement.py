@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
-from orchestrator.model.catalog import Catalog, metadata
+from orchestrator.model.catalog import Catalog
 from orchestrator.model.outages import network_observations, network_outages
+from orchestrator.model.schema import metadata
 from orchestrator.rules.workdays import SHANGHAI
 from orchestrator.site import load_site
 from tests.fixtures.exporter_catalog import sandbox_with_paths
