@@ -31,7 +31,7 @@ def status(call: Call) -> int:
     at = parse_at(call.args.at)
     if at is not None and call.args.year is not None:
         raise InputError("command line", ["--year and --at: give one of them"])
-    with open_runtime(call.site()) as runtime:
+    with open_runtime(call.site(), writes=False) as runtime:
         report = collect_status(runtime, at, call.args.year)
     call.out.emit(report_to_dict(report), render_text(report))
     return ExitCode.CHECK_FAILED if report.failing else ExitCode.OK
@@ -42,7 +42,7 @@ def add_run_due_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_due(call: Call) -> int:
-    with open_runtime(call.site()) as runtime:
+    with open_runtime(call.site(), writes=not call.args.plan) as runtime:
         if call.args.plan:
             due = plan_due(
                 runtime.config, read_catalog(runtime.catalog), datetime.now(UTC), runtime.pack

@@ -8,7 +8,7 @@ add one row here. Dispatch is this mapping, nothing else.
 
 from __future__ import annotations
 
-from orchestrator.cli import drill, evidence, judge, protect, service, verify, workdays
+from orchestrator.cli import catalog, drill, evidence, judge, protect, service, verify, workdays
 from orchestrator.cli.parser import Command, Handler
 
 GROUPS = {
@@ -17,6 +17,7 @@ GROUPS = {
     "calendar": "the PRC statutory working-day calendar",
     "plan": "plan checks",
     "keys": "the manifest signing key",
+    "catalog": "the catalog database",
 }
 
 COMMANDS: tuple[Command, ...] = (
@@ -98,6 +99,7 @@ COMMANDS: tuple[Command, ...] = (
         judge.retention,
         judge.add_retention_arguments,
     ),
+    Command("catalog upgrade", "bring the catalog's schema up to date", catalog.upgrade),
     Command(
         "serve",
         "loop: /metrics, network probes, run-due passes",

@@ -35,9 +35,10 @@ def verify(call: Call) -> int:
     if call.args.all:
         return verify_all(call)
     site = call.site()
-    if not call.args.plan:
+    plan_only = call.args.plan
+    if not plan_only:
         prepare_evidence(site.config)  # exit 2 before anything is written
-    with open_runtime(site, progress=sys.stderr.isatty()) as runtime:
+    with open_runtime(site, progress=sys.stderr.isatty(), writes=not plan_only) as runtime:
         if call.args.plan:
             plan = build_plan(runtime, call.args.seed)
             call.out.emit(plan_dict(plan), describe_plan(plan))

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, create_engine, event, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from orchestrator.model.schema import (
     copies,
-    metadata,
     recovery_points,
 )
 
@@ -28,17 +27,25 @@ def now() -> float:
 
 
 class Catalog:
-    """A connection pool to the catalog database; tables are created on first open."""
+    """A connection pool to the catalog database. Opening it changes nothing: its schema is
+    made and moved on only by `model.migrate.upgrade_catalog`.
+
+    `postgresql://` URLs use psycopg 3 (`postgresql+psycopg://`)."""
 
     def __init__(self, url: str) -> None:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         self.url = url
         self.engine: Engine = create_engine(url, future=True)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
-        add_missing_columns(self.engine)
+
+    @property
+    def safe_url(self) -> str:
+        """Return the URL with any password hidden, for messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -47,24 +54,6 @@ class Catalog:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-def add_missing_columns(engine: Engine) -> None:
-    """Add the nullable columns a catalog made by an older drctl lacks (the job lease's holder
-    and expiry), so it keeps working after an upgrade. Stands in until the catalog has
-    migrations; never drops or changes a column."""
-    from sqlalchemy import inspect, text
-
-    inspector = inspect(engine)
-    with engine.begin() as connection:
-        for table in metadata.sorted_tables:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in present and column.nullable:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    connection.execute(
-                        text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
-                    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -49,7 +49,16 @@ def sandbox(tmp_path: Path) -> Path:
     return prepare_sandbox(tmp_path / "sb")
 
 
-def test_global_options_work_before_and_after_the_command(sandbox: Path) -> None:
+@pytest.fixture
+def upgraded(sandbox: Path) -> Path:
+    """The sandbox with its catalog made, so commands that only read can run."""
+    result = drctl("-c", str(sandbox), "catalog", "upgrade")
+    assert result.returncode == 0, result.stderr
+    return sandbox
+
+
+def test_global_options_work_before_and_after_the_command(upgraded: Path) -> None:
+    sandbox = upgraded
     before = drctl(
         "-c", str(sandbox), "--json", "calendar", "working-days", "2024-02-09", "2024-02-18"
     )
@@ -131,7 +140,8 @@ def test_a_busy_job_is_reported_not_raised(sandbox: Path) -> None:
     no_traceback(result)
 
 
-def test_a_port_in_use_is_an_infrastructure_error(sandbox: Path) -> None:
+def test_a_port_in_use_is_an_infrastructure_error(upgraded: Path) -> None:
+    sandbox = upgraded
     port = free_port()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", port))
@@ -143,7 +153,8 @@ def test_a_port_in_use_is_an_infrastructure_error(sandbox: Path) -> None:
     no_traceback(result)
 
 
-def test_a_terminal_that_cannot_show_chinese_gets_escapes_not_a_crash(sandbox: Path) -> None:
+def test_a_terminal_that_cannot_show_chinese_gets_escapes_not_a_crash(upgraded: Path) -> None:
+    sandbox = upgraded
     latin = {**ENV, "PYTHONIOENCODING": "latin-1"}
     text = subprocess.run(
         [DRCTL, "-c", str(sandbox), "status"], capture_output=True, env=latin, timeout=600

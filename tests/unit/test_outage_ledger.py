@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.model.catalog import Catalog
+from orchestrator.model.migrate import upgrade_catalog
 from orchestrator.model.outage_records import stale_ms
 from orchestrator.model.outages import (
     close_open,
@@ -21,6 +22,7 @@ STEP = 1_000
 
 def make_catalog(tmp_path: Path) -> Catalog:
     catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    upgrade_catalog(catalog)
     return catalog
 
 
