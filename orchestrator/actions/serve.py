@@ -89,6 +89,19 @@ def run_serve(
             summary["run_due"] = run_due_once(runtime)
         close_open(runtime.catalog, "stop", [m.path.name for m in monitors])
         return summary
+    _serve_until_stopped(runtime, options, stop, monitors, on_ready)
+    return summary
+
+
+def _serve_until_stopped(
+    runtime: Runtime,
+    options: ServeOptions,
+    stop: threading.Event,
+    monitors: list[PathMonitor],
+    on_ready: Callable[[], None] | None,
+) -> None:
+    """Start /metrics and one probe thread per path, run scheduler passes until stop is set,
+    then stop the threads and close every open observation at its last probe."""
     server = None
     if options.listen:
         from exporters.collector import make_registry, start_metrics_server
@@ -120,12 +133,10 @@ def run_serve(
             stop.wait(options.run_due_interval_seconds if options.run_due else 3600)
     finally:
         stop.set()
+        timeout = max((m.path.timeout_seconds for m in monitors), default=0) + 5
         for thread in threads:
-            thread.join(
-                timeout=max(m.path.timeout_seconds for m in monitors) + 5 if monitors else 5
-            )
+            thread.join(timeout=timeout)
         close_open(runtime.catalog, "stop", [m.path.name for m in monitors])
         if server is not None:
             server.shutdown()
         logger.info("serve stopped; open observations closed")
-    return summary

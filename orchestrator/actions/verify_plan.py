@@ -112,6 +112,13 @@ def collect_population(config: Config, connection: Connection, choice: str) -> P
                 offsite,
             )
         )
+    history = _history(points, items)
+    return Population(tuple(rows), history, {k: v for k, v in excluded.items() if v})
+
+
+def _history(points: Sequence[Row[Any]], items: Sequence[Any]) -> tuple[DatasetHistory, ...]:
+    """Return each dataset's first backup and last check, from the points and the checked
+    items (recovery point id, checked_at)."""
     owner = {p.id: (p.system, p.dataset) for p in points}
     checked: dict[tuple[str, str], float] = {}
     for point_id, checked_at in items:
@@ -122,11 +129,10 @@ def collect_population(config: Config, connection: Connection, choice: str) -> P
     for point in points:
         key = (point.system, point.dataset)
         first[key] = min(first.get(key, float(point.finished_at)), float(point.finished_at))
-    history = tuple(
+    return tuple(
         DatasetHistory(system, dataset, first[(system, dataset)], checked.get((system, dataset)))
         for system, dataset in sorted(first)
     )
-    return Population(tuple(rows), history, {k: v for k, v in excluded.items() if v})
 
 
 def make_policy(runtime: Runtime) -> PlanPolicy:

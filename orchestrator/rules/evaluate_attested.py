@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from orchestrator.model.settings import Attestation
 from orchestrator.rules import figures
 from orchestrator.rules.finding import ALL_SUBJECT, Context, Finding
+from orchestrator.rules.rule import Threshold
 from orchestrator.rules.status import Status
 
 POWER_UPS = "power.ups"
@@ -56,20 +58,8 @@ def evaluate_power_ups(ctx: Context) -> list[Finding]:
         measured = (
             "not stated" if latest.measured is None else figures.hours(latest.measured)
         ) + f", attested {age} day(s) ago"
-        if latest.expires < ctx.local_date or age > max_age:
-            status, reason = (
-                Status.NON_COMPLIANT,
-                (
-                    f"the attestation expired ({latest.expires}) or is older than {max_age} days: "
-                    "a new discharge test is due"
-                ),
-            )
-        elif latest.measured is None:
-            status, reason = Status.UNKNOWN, "the attestation states no measured runtime"
-        elif hours.passes(Fraction(str(latest.measured))):
-            status, reason = Status.COMPLIANT, "attested runtime meets the threshold"
-        else:
-            status, reason = Status.NON_COMPLIANT, "attested runtime is below the threshold"
+        expired = latest.expires < ctx.local_date or age > max_age
+        status, reason = _ups_verdict(latest, expired, hours, max_age)
         findings.append(
             ctx.finding(
                 POWER_UPS,
@@ -82,6 +72,21 @@ def evaluate_power_ups(ctx: Context) -> list[Finding]:
             )
         )
     return findings
+
+
+def _ups_verdict(
+    latest: Attestation, expired: bool, hours: Threshold, max_age: int
+) -> tuple[Status, str]:
+    if expired:
+        return Status.NON_COMPLIANT, (
+            f"the attestation expired ({latest.expires}) or is older than {max_age} days: "
+            "a new discharge test is due"
+        )
+    if latest.measured is None:
+        return Status.UNKNOWN, "the attestation states no measured runtime"
+    if hours.passes(Fraction(str(latest.measured))):
+        return Status.COMPLIANT, "attested runtime meets the threshold"
+    return Status.NON_COMPLIANT, "attested runtime is below the threshold"
 
 
 def evaluate_switchover(ctx: Context) -> list[Finding]:
