@@ -254,19 +254,7 @@ def _store_dataset(
     prefix = point_prefix(system, dataset.name, point_id)
     host_files = runtime.host_files(site.host)
     with store_scratch(runtime, store, prefix, job=backup.job):
-        entries = []
-        for raw in artifacts["files"]:
-            entry = FileEntry(
-                raw["path"], raw["size"], raw["digest"], tuple(raw.get("chunk_digests", ()))
-            )
-            _stream_to_store(
-                host_files,
-                f"{item['spool']}/data/{entry.path}",
-                store,
-                f"{prefix}/data/{entry.path}",
-                entry,
-            )
-            entries.append(entry)
+        entries = _stream_files(host_files, item["spool"], store, prefix, artifacts["files"])
         finished = datetime.now(UTC)
         manifest = Manifest(
             recovery_point_id=point_id,
@@ -297,6 +285,23 @@ def _store_dataset(
     return BackupOutcome(
         point_id, system, dataset.name, store.name, manifest, digest, run.events_path
     )
+
+
+def _stream_files(
+    host_files: HostFiles, spool: str, store: Store, prefix: str, files: list[dict[str, Any]]
+) -> list[FileEntry]:
+    """Stream every artifact of one dump from the host's spool into the store under prefix;
+    return their manifest entries."""
+    entries = []
+    for raw in files:
+        entry = FileEntry(
+            raw["path"], raw["size"], raw["digest"], tuple(raw.get("chunk_digests", ()))
+        )
+        _stream_to_store(
+            host_files, f"{spool}/data/{entry.path}", store, f"{prefix}/data/{entry.path}", entry
+        )
+        entries.append(entry)
+    return entries
 
 
 def _record(

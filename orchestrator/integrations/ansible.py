@@ -21,11 +21,14 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.secret_channel import SOCKET_VARIABLE, SecretChannel
 from orchestrator.secret_names import MASK, is_secret_name, is_secret_variable
+
+if TYPE_CHECKING:
+    from ansible_runner.runner import Runner
 
 logger = logging.getLogger(__name__)
 
@@ -196,8 +199,6 @@ def run_playbook(
     Raise InfrastructureError when a host is unreachable (exit 3) or the runner itself fails
     to start; task failures come back in PlaybookRun.failures for the caller to judge.
     """
-    from ansible_runner.interface import init_runner
-
     private_dir = work_dir / "runner" / f"{os.getpid()}-{ident}"
     private_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     events_path = work_dir / "events" / f"{ident}.jsonl"
@@ -206,26 +207,17 @@ def run_playbook(
         events = EventCollector(events_file)
         logger.info("playbook %s (%s) on %s", playbook, ident, limit or "all")
         try:
-            with SecretChannel(set(secret_names(extravars))) as channel:
-                runner = init_runner(
-                    private_data_dir=str(private_dir),
-                    project_dir=str(PLAYBOOK_DIR),
-                    playbook=playbook,
-                    inventory=str(inventory),
-                    extravars=dict(extravars),
-                    limit=limit,
-                    ident=ident,
-                    envvars={**make_envvars(work_dir), **channel.envvars},
-                    event_handler=events,
-                    quiet=True,
-                    timeout=timeout,
-                    suppress_env_files=True,
-                    rotate_artifacts=20,
-                )
-                # The runner seeded the run's environment with ours: cut it down before it is
-                # recorded in artifacts/<ident>/command and handed to ansible-playbook.
-                runner.config.env = make_runner_environment(runner.config.env)
-                runner.run()
+            runner = _run_runner(
+                private_dir,
+                events,
+                playbook=playbook,
+                inventory=inventory,
+                extravars=extravars,
+                limit=limit,
+                ident=ident,
+                work_dir=work_dir,
+                timeout=timeout,
+            )
         finally:
             # The artifacts hold a copy of the stdout and the command line; the events are ours.
             shutil.rmtree(private_dir, ignore_errors=True)
@@ -250,3 +242,42 @@ def run_playbook(
         raise InfrastructureError(f"playbook {playbook}: {run.status} after {timeout}s")
     logger.info("playbook %s finished: %s rc=%s", playbook, run.status, run.rc)
     return run
+
+
+def _run_runner(
+    private_dir: Path,
+    events: EventCollector,
+    *,
+    playbook: str,
+    inventory: Path,
+    extravars: Mapping[str, Any],
+    limit: str | None,
+    ident: str,
+    work_dir: Path,
+    timeout: int,
+) -> Runner:
+    """Run the playbook in ansible-runner with the secret channel open and the environment
+    cut down (make_runner_environment); return the finished runner."""
+    from ansible_runner.interface import init_runner
+
+    with SecretChannel(set(secret_names(extravars))) as channel:
+        runner = init_runner(
+            private_data_dir=str(private_dir),
+            project_dir=str(PLAYBOOK_DIR),
+            playbook=playbook,
+            inventory=str(inventory),
+            extravars=dict(extravars),
+            limit=limit,
+            ident=ident,
+            envvars={**make_envvars(work_dir), **channel.envvars},
+            event_handler=events,
+            quiet=True,
+            timeout=timeout,
+            suppress_env_files=True,
+            rotate_artifacts=20,
+        )
+        # The runner seeded the run's environment with ours: cut it down before it is
+        # recorded in artifacts/<ident>/command and handed to ansible-playbook.
+        runner.config.env = make_runner_environment(runner.config.env)
+        runner.run()
+    return runner

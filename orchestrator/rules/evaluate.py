@@ -75,36 +75,30 @@ def evaluate_all(
     findings: list[Finding] = []
     for rule in pack:
         evaluator = evaluators.get(rule.id)
-        if evaluator is None:
-            findings.append(
-                context.finding(
-                    rule.id,
-                    "all",
-                    Status.UNKNOWN,
-                    measured="not evaluated",
-                    threshold="",
-                    evidence="none",
-                    reason="no evaluator is listed for this rule",
-                )
-            )
-            continue
-        judged = evaluator(context)
-        if not judged:
-            judged = [
-                context.finding(
-                    rule.id,
-                    "all",
-                    Status.UNKNOWN,
-                    measured="no subject",
-                    threshold="",
-                    evidence="dr.yml",
-                    reason="network probing not configured (no network.paths)"
-                    if rule.id.startswith("network.")
-                    else "nothing is configured for this rule",
-                )
-            ]
-        findings.extend(judged)
+        judged = evaluator(context) if evaluator is not None else []
+        findings.extend(judged or [_unjudged(context, rule.id, evaluator is None)])
     return findings
+
+
+def _unjudged(context: Context, rule_id: str, no_evaluator: bool) -> Finding:
+    """The unknown finding of a rule nobody judged: no evaluator is listed, or it found no
+    subject (nothing configured; for the network rules, no network.paths)."""
+    if no_evaluator:
+        measured, evidence, reason = "not evaluated", "none", "no evaluator is listed for this rule"
+    elif rule_id.startswith("network."):
+        measured, evidence = "no subject", "dr.yml"
+        reason = "network probing not configured (no network.paths)"
+    else:
+        measured, evidence, reason = "no subject", "dr.yml", "nothing is configured for this rule"
+    return context.finding(
+        rule_id,
+        "all",
+        Status.UNKNOWN,
+        measured=measured,
+        threshold="",
+        evidence=evidence,
+        reason=reason,
+    )
 
 
 def year_end(year: int) -> datetime:
