@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from sqlalchemy import Row
 
 from orchestrator.errors import CalendarDataMissing
 from orchestrator.model.settings import Config
+from orchestrator.model.snapshot import Snapshot
 from orchestrator.rules.rule import RulePack
-from orchestrator.rules.snapshot import Snapshot
 from orchestrator.rules.workdays import WorkdayCalendar, business_date
 
 DATASET = ["system", "dataset"]
@@ -29,8 +30,8 @@ class ScrapeData:
     pack: RulePack
     calendar: WorkdayCalendar
     snapshot: Snapshot
-    items: Sequence[Any]
-    drill_rows: Sequence[Any]
+    items: Sequence[Any]  # (recovery point id, status, checked_at) rows
+    drill_rows: Sequence[Row[Any]]
     at: float
 
 
@@ -40,78 +41,99 @@ def _datasets(config: Config) -> Iterator[tuple[str, str]]:
             yield system.name, dataset.name
 
 
+Families = dict[str, GaugeMetricFamily | CounterMetricFamily]
+
+
+def _backup_families() -> Families:
+    """Return the dr_backup_* families, empty, in exposition order."""
+    return {
+        "last_success": GaugeMetricFamily(
+            "dr_backup_last_success_timestamp_seconds",
+            "Finish time of the newest full backup that is not marked bad (a bad newest point "
+            "falls back to the previous good one)",
+            labels=DATASET,
+        ),
+        "last_attempt": GaugeMetricFamily(
+            "dr_backup_last_attempt_timestamp_seconds",
+            "Finish time of the last full backup run (any outcome)",
+            labels=DATASET,
+        ),
+        "size": GaugeMetricFamily(
+            "dr_backup_last_size_bytes", "Size of the last successful full backup", labels=DATASET
+        ),
+        "duration": GaugeMetricFamily(
+            "dr_backup_last_duration_seconds",
+            "Duration of the last full backup run",
+            labels=DATASET,
+        ),
+        "working_days": GaugeMetricFamily(
+            "dr_backup_open_gap_workdays",
+            "Statutory working days (a count) in (business date of the last successful full "
+            "backup, today]; absent without calendar data for a day involved",
+            labels=DATASET,
+        ),
+        "runs": CounterMetricFamily(
+            "dr_backup_runs", "Full backup runs of the dataset's system", labels=DATASET
+        ),
+        "failures": CounterMetricFamily(
+            "dr_backup_failures", "Failed full backup runs of the dataset's system", labels=DATASET
+        ),
+        "objective": GaugeMetricFamily(
+            "dr_backup_max_gap_objective_workdays",
+            "Allowed statutory working days (a count) between full backups",
+            labels=DATASET,
+        ),
+    }
+
+
 def backup_metrics(data: ScrapeData) -> list[Metric]:
     """Return the dr_backup_* families."""
-    last_success = GaugeMetricFamily(
-        "dr_backup_last_success_timestamp_seconds",
-        "Finish time of the newest full backup that is not marked bad (a bad newest point "
-        "falls back to the previous good one)",
-        labels=DATASET,
-    )
-    last_attempt = GaugeMetricFamily(
-        "dr_backup_last_attempt_timestamp_seconds",
-        "Finish time of the last full backup run (any outcome)",
-        labels=DATASET,
-    )
-    size = GaugeMetricFamily(
-        "dr_backup_last_size_bytes", "Size of the last successful full backup", labels=DATASET
-    )
-    duration = GaugeMetricFamily(
-        "dr_backup_last_duration_seconds", "Duration of the last full backup run", labels=DATASET
-    )
-    working_days = GaugeMetricFamily(
-        "dr_backup_open_gap_workdays",
-        "Statutory working days (a count) in (business date of the last successful full "
-        "backup, today]; absent without calendar data for a day involved",
-        labels=DATASET,
-    )
-    runs = CounterMetricFamily(
-        "dr_backup_runs", "Full backup runs of the dataset's system", labels=DATASET
-    )
-    failures = CounterMetricFamily(
-        "dr_backup_failures", "Failed full backup runs of the dataset's system", labels=DATASET
-    )
-    objective = GaugeMetricFamily(
-        "dr_backup_max_gap_objective_workdays",
-        "Allowed statutory working days (a count) between full backups",
-        labels=DATASET,
-    )
+    families = _backup_families()
     allowed = float(data.pack["backup.full_interval"].value("max_working_days"))
     today = business_date(
         datetime.fromtimestamp(data.at, UTC), data.config.calendar.business_date_cutoff_hour
     )
     for system, dataset in _datasets(data.config):
         labels = [system, dataset]
-        objective.add_metric(labels, allowed)
-        points = [
-            p
-            for p in data.snapshot.points
-            if p.system == system and p.dataset == dataset and p.status == "complete"
-        ]
-        if points:
-            last = max(points, key=lambda p: p.finished_at)
-            last_success.add_metric(labels, last.finished_at)
-            size.add_metric(labels, float(last.total_bytes))
-            try:
-                working_days.add_metric(
-                    labels, float(data.calendar.working_days_between(last.business_date, today))
-                )
-            except CalendarDataMissing:
-                pass
-        jobs = [
-            j
-            for j in data.snapshot.jobs
-            if j.kind == "backup"
-            and j.subject.partition("@")[0] == system
-            and j.finished_at is not None
-        ]
-        runs.add_metric(labels, float(len(jobs)))
-        failures.add_metric(labels, float(sum(j.state == "failed" for j in jobs)))
-        if jobs:
-            newest = max(jobs, key=lambda j: j.finished_at or 0)
-            last_attempt.add_metric(labels, newest.finished_at or 0)
-            duration.add_metric(labels, (newest.finished_at or 0) - newest.started_at)
-    return [last_success, last_attempt, size, duration, working_days, runs, failures, objective]
+        families["objective"].add_metric(labels, allowed)
+        _add_last_backup(families, data, labels, today)
+        _add_backup_runs(families, data, labels)
+    return list(families.values())
+
+
+def _add_last_backup(families: Families, data: ScrapeData, labels: list[str], today: date) -> None:
+    system, dataset = labels
+    points = [
+        p
+        for p in data.snapshot.points
+        if p.system == system and p.dataset == dataset and p.status == "complete"
+    ]
+    if not points:
+        return
+    last = max(points, key=lambda p: p.finished_at)
+    families["last_success"].add_metric(labels, last.finished_at)
+    families["size"].add_metric(labels, float(last.total_bytes))
+    try:
+        gap = data.calendar.working_days_between(last.business_date, today)
+    except CalendarDataMissing:
+        return
+    families["working_days"].add_metric(labels, float(gap))
+
+
+def _add_backup_runs(families: Families, data: ScrapeData, labels: list[str]) -> None:
+    jobs = [
+        j
+        for j in data.snapshot.jobs
+        if j.kind == "backup"
+        and j.subject.partition("@")[0] == labels[0]
+        and j.finished_at is not None
+    ]
+    families["runs"].add_metric(labels, float(len(jobs)))
+    families["failures"].add_metric(labels, float(sum(j.state == "failed" for j in jobs)))
+    if jobs:
+        newest = max(jobs, key=lambda j: j.finished_at or 0)
+        families["last_attempt"].add_metric(labels, newest.finished_at or 0)
+        families["duration"].add_metric(labels, (newest.finished_at or 0) - newest.started_at)
 
 
 def offsite_metrics(data: ScrapeData) -> list[Metric]:

@@ -35,14 +35,13 @@ from exporters.deadline_metrics import deadline_metrics
 from exporters.network_metrics import network_metrics
 from orchestrator import __version__
 from orchestrator.errors import InfrastructureError, InputError, OrchestratorError
-from orchestrator.model import catalog as cat
+from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
-from orchestrator.model.outages import ensure_tables, load_counters
+from orchestrator.model.outages import load_counters
 from orchestrator.model.settings import Config
-from orchestrator.network import evaluate as network_rules
+from orchestrator.model.snapshot import read_catalog
 from orchestrator.rules.evaluate import evaluate_all
 from orchestrator.rules.rule import RulePack
-from orchestrator.rules.snapshot import read_catalog
 from orchestrator.rules.status import Status
 from orchestrator.rules.workdays import WorkdayCalendar
 
@@ -55,8 +54,9 @@ class _Part(Protocol):
 
 
 def _network(data: ScrapeData, extra: dict[str, Any]) -> list[Metric]:
-    histories = data.snapshot.extra.get(network_rules.SNAPSHOT_PART, {})
-    return network_metrics(data.config, data.pack, histories, extra["counters"], data.at)
+    return network_metrics(
+        data.config, data.pack, data.snapshot.network, extra["counters"], data.at
+    )
 
 
 def _rules(data: ScrapeData, extra: dict[str, Any]) -> list[Metric]:
@@ -105,7 +105,6 @@ class CatalogCollector(Collector):
         self.calendar = calendar
         self.catalog = catalog
         self.clock = clock
-        ensure_tables(catalog)
 
     def describe(self) -> Iterable[Metric]:
         """Return no descriptions, so registering does not scrape the catalog."""
@@ -117,13 +116,13 @@ class CatalogCollector(Collector):
             items = list(
                 connection.execute(
                     select(
-                        cat.verification_items.c.recovery_point_id,
-                        cat.verification_items.c.status,
-                        cat.verification_items.c.checked_at,
+                        schema.verification_items.c.recovery_point_id,
+                        schema.verification_items.c.status,
+                        schema.verification_items.c.checked_at,
                     )
                 )
             )
-            drills = list(connection.execute(select(cat.drills)))
+            drills = list(connection.execute(select(schema.drills)))
             counters = load_counters(connection)
         data = ScrapeData(
             self.settings, self.pack, self.calendar, snapshot, items, drills, self.clock()

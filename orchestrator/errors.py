@@ -63,6 +63,13 @@ class JobBusy(InfrastructureError):
     """Another live process holds this job's lease (model/lease.py): nothing was done."""
 
 
+class CatalogSchemaMismatch(OrchestratorError):
+    """The catalog's schema is not the one this drctl reads: older (run `drctl catalog
+    upgrade`) or newer (upgrade drctl). Nothing was read or written."""
+
+    exit_code = ExitCode.USAGE
+
+
 class CalendarDataMissing(OrchestratorError):
     """The working-day calendar has no data for a year: rules depending on it are unknown."""
 

@@ -13,6 +13,7 @@ from orchestrator.config import LoadedConfig
 from orchestrator.integrations.hosts import HostFiles, open_host_files
 from orchestrator.integrations.stores import Store, open_store
 from orchestrator.model.catalog import Catalog
+from orchestrator.model.migrate import require_current, upgrade_catalog
 from orchestrator.rules.rotation import lock_seconds
 from orchestrator.rules.rule import RulePack
 from orchestrator.rules.workdays import WorkdayCalendar
@@ -63,17 +64,25 @@ class Runtime:
 
 
 @contextmanager
-def open_runtime(site: LoadedSite, *, progress: bool = False) -> Iterator[Runtime]:
+def open_runtime(
+    site: LoadedSite, *, progress: bool = False, writes: bool = True
+) -> Iterator[Runtime]:
     """Given the loaded site, open the catalog and yield the runtime; close everything it
-    opened on the way out."""
+    opened on the way out. A runtime that writes first upgrades the catalog's schema; one
+    that only reads (`writes=False`) refuses a schema that is not current (exit 2)."""
     config = site.config
     config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    catalog = Catalog(config.catalog_url)
+    try:
+        if writes:
+            upgrade_catalog(catalog)
+        else:
+            require_current(catalog)
+    except BaseException:
+        catalog.close()
+        raise
     runtime = Runtime(
-        config=config,
-        pack=site.pack,
-        calendar=site.calendar,
-        catalog=Catalog(config.catalog_url),
-        progress=progress,
+        config=config, pack=site.pack, calendar=site.calendar, catalog=catalog, progress=progress
     )
     try:
         yield runtime

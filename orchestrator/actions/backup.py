@@ -39,6 +39,7 @@ from orchestrator.errors import (
     worst_exit_code,
 )
 from orchestrator.integrations.ansible import PlaybookRun, run_playbook
+from orchestrator.integrations.hosts import HostFiles
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
 from orchestrator.model import catalog as cat
@@ -46,6 +47,7 @@ from orchestrator.model import integrity
 from orchestrator.model.engines import make_playbook_item, spool_root
 from orchestrator.model.jobs import catalog_job
 from orchestrator.model.manifest import FileEntry, Manifest, manifest_digest, serialise_manifest
+from orchestrator.model.settings import Dataset, Site
 from orchestrator.rules.workdays import business_date
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc, sortable_id
@@ -110,7 +112,7 @@ class _Pass:
 
     runtime: Runtime
     system: str
-    site: Any
+    site: Site
     store: Store
     started: datetime
     job: str
@@ -168,7 +170,7 @@ def back_up_system(
 
 
 def _back_up(
-    runtime: Runtime, system: str, site: Any, store: Store, chosen: list[Any], job: str
+    runtime: Runtime, system: str, site: Site, store: Store, chosen: list[Dataset], job: str
 ) -> BackupReport:
     signer = manifest_signer(runtime.config)  # a key problem is exit 2, before any work
     report = BackupReport(system)
@@ -237,7 +239,7 @@ def _dump(backup: _Pass, root: str, items: list[Any]) -> PlaybookRun:
 
 
 def _store_dataset(
-    backup: _Pass, run: PlaybookRun, dataset: Any, item: dict[str, Any]
+    backup: _Pass, run: PlaybookRun, dataset: Dataset, item: dict[str, Any]
 ) -> BackupOutcome:
     """Stream one dataset's dump from the spool into the store, manifest last, and record the
     recovery point. Raise InfrastructureError or CheckFailed (digest mismatch)."""
@@ -259,19 +261,7 @@ def _store_dataset(
     prefix = point_prefix(system, dataset.name, point_id)
     host_files = runtime.host_files(site.host)
     with store_scratch(runtime, store, prefix, job=backup.job):
-        entries = []
-        for raw in artifacts["files"]:
-            entry = FileEntry(
-                raw["path"], raw["size"], raw["digest"], tuple(raw.get("chunk_digests", ()))
-            )
-            _stream_to_store(
-                host_files,
-                f"{item['spool']}/data/{entry.path}",
-                store,
-                f"{prefix}/data/{entry.path}",
-                entry,
-            )
-            entries.append(entry)
+        entries = _stream_files(host_files, item["spool"], store, prefix, artifacts["files"])
         finished = datetime.now(UTC)
         manifest = Manifest(
             recovery_point_id=point_id,
@@ -302,6 +292,23 @@ def _store_dataset(
     return BackupOutcome(
         point_id, system, dataset.name, store.name, manifest, digest, run.events_path
     )
+
+
+def _stream_files(
+    host_files: HostFiles, spool: str, store: Store, prefix: str, files: list[dict[str, Any]]
+) -> list[FileEntry]:
+    """Stream every artifact of one dump from the host's spool into the store under prefix;
+    return their manifest entries."""
+    entries = []
+    for raw in files:
+        entry = FileEntry(
+            raw["path"], raw["size"], raw["digest"], tuple(raw.get("chunk_digests", ()))
+        )
+        _stream_to_store(
+            host_files, f"{spool}/data/{entry.path}", store, f"{prefix}/data/{entry.path}", entry
+        )
+        entries.append(entry)
+    return entries
 
 
 def _record(
@@ -356,7 +363,9 @@ def _record(
     )
 
 
-def _stream_to_store(host_files: Any, source: str, store: Any, key: str, entry: FileEntry) -> None:
+def _stream_to_store(
+    host_files: HostFiles, source: str, store: Store, key: str, entry: FileEntry
+) -> None:
     """Stream one artifact from the host into the store, hashing in flight; the digest seen in
     transit must equal the one the host computed."""
     with host_files.open_read(source) as handle:

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import __version__
+from orchestrator.actions.evidence_setup import write_site_package
 from orchestrator.errors import InputError
 from orchestrator.evidence.package import Package
-from orchestrator.evidence.setup import write_site_package
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
 from orchestrator.model.integrity import Failure

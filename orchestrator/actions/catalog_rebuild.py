@@ -30,15 +30,15 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from orchestrator.actions.evidence_setup import pinned_trust
 from orchestrator.actions.point_trust import Intruder, open_point
 from orchestrator.errors import CheckFailed, OrchestratorError
 from orchestrator.evidence.chain import read_chain
-from orchestrator.evidence.setup import pinned_trust
 from orchestrator.evidence.verify import check_package
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store
 from orchestrator.integrations.transfer import DigestMismatch
 from orchestrator.model import catalog as cat
-from orchestrator.model import integrity
+from orchestrator.model import integrity, schema
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def epoch(text: str) -> float:
 def catalog_is_empty(runtime: Runtime) -> bool:
     """Return whether the catalog records no recovery point at all (a lost catalog looks so)."""
     with runtime.catalog.begin() as connection:
-        first = connection.execute(select(cat.recovery_points.c.id).limit(1)).first()
+        first = connection.execute(select(schema.recovery_points.c.id).limit(1)).first()
     return first is None
 
 
@@ -213,7 +213,7 @@ def _failure(mismatch: dict[str, Any]) -> integrity.Failure:
 
 
 def _insert_drill(connection: Connection, record: dict[str, Any], evidence: dict[str, str]) -> int:
-    table = cat.drills
+    table = schema.drills
     if connection.execute(select(table.c.id).where(table.c.id == record["id"])).first():
         return 0
     columns = (
@@ -236,7 +236,7 @@ def _insert_drill(connection: Connection, record: dict[str, Any], evidence: dict
 def _insert_verification(
     connection: Connection, record: dict[str, Any], evidence: dict[str, str]
 ) -> int:
-    table = cat.verifications
+    table = schema.verifications
     if connection.execute(select(table.c.id).where(table.c.id == record["id"])).first():
         return 0
     columns = (
@@ -257,7 +257,7 @@ def _insert_verification(
     connection.execute(insert(table).values(**values, **evidence, detail=detail))
     for item in record.get("items") or []:
         connection.execute(
-            insert(cat.verification_items).values(
+            insert(schema.verification_items).values(
                 verification_id=record["id"], **item, detail={"rebuilt": True}
             )
         )

@@ -24,10 +24,10 @@ from typing import Any
 from orchestrator.actions import drill_steps
 from orchestrator.actions.drill_report import make_report
 from orchestrator.actions.drill_state import DrillState
+from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
 from orchestrator.actions.switchover import Clearance
 from orchestrator.errors import CheckFailed, ExitCode, InputError, OrchestratorError
-from orchestrator.evidence.setup import prepare_evidence, write_site_package
-from orchestrator.model import catalog as cat
+from orchestrator.model import schema
 from orchestrator.model.jobs import catalog_job
 from orchestrator.model.scenario import Scenario, Step
 from orchestrator.runtime import Runtime
@@ -223,7 +223,7 @@ class _DrillRecord:
     def start(self) -> None:
         with self.runtime.catalog.begin() as connection:
             connection.execute(
-                cat.drills.insert().values(
+                schema.drills.insert().values(
                     id=self.drill_id,
                     scenario=self.scenario.name,
                     started_at=self.started,
@@ -255,8 +255,8 @@ class _DrillRecord:
         row = self.values(outcome.outcome, outcome.measurements, state, outcome.finished_at)
         with self.runtime.catalog.begin() as connection:
             connection.execute(
-                cat.drills.update()
-                .where(cat.drills.c.id == self.drill_id)
+                schema.drills.update()
+                .where(schema.drills.c.id == self.drill_id)
                 .values(
                     finished_at=row["finished_at"],
                     status=row["status"],

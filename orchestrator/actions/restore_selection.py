@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from orchestrator.actions.bad_points import report_failures
 from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point, point_ids
 from orchestrator.errors import CheckFailed
+from orchestrator.integrations.hosts import HostFiles
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
 from orchestrator.model import catalog as cat
@@ -56,7 +56,9 @@ class MissingFile(CheckFailed):
         super().__init__(f"{where}: missing (expected {expected})")
 
 
-def fetch_to_host(store: Store, manifest: Manifest, host_files: Any, destination: str) -> None:
+def fetch_to_host(
+    store: Store, manifest: Manifest, host_files: HostFiles, destination: str
+) -> None:
     """Stream every file of a recovery point from the store to the host, checking size and
     digest in flight. Raise DigestMismatch naming the file and both digests, or CheckFailed
     when a file is missing."""
@@ -110,7 +112,7 @@ class Selection:
             self._queues[dataset] = queue
         return self._queues[dataset]
 
-    def fetch(self, dataset: str, host_files: Any, spool: str) -> OpenedPoint:
+    def fetch(self, dataset: str, host_files: HostFiles, spool: str) -> OpenedPoint:
         """Open the next usable point of dataset and stream it to the host's spool; raise
         CheckFailed when none is left (or, for a given point, when it does not match)."""
         queue = self._queue(dataset)
@@ -135,7 +137,9 @@ class Selection:
             self.failures.get(dataset, []),
         )
 
-    def _try(self, dataset: str, point: str, host_files: Any, spool: str) -> OpenedPoint | None:
+    def _try(
+        self, dataset: str, point: str, host_files: HostFiles, spool: str
+    ) -> OpenedPoint | None:
         label = f"{self.store.name}: {self.system}/{dataset}/{point}"
         try:
             opened = open_point(self.runtime, self.store, self.system, dataset, point)

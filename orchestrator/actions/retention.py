@@ -31,9 +31,9 @@ from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_pr
 from orchestrator.model import catalog as cat
 from orchestrator.model.jobs import catalog_job
 from orchestrator.model.settings import Config
+from orchestrator.model.snapshot import CopyRow, PointRow, Snapshot, read_catalog
 from orchestrator.rules.rotation import HARD_FLOOR_SECONDS, keep_generations, rotation_days
 from orchestrator.rules.rule import RulePack
-from orchestrator.rules.snapshot import CopyRow, PointRow, Snapshot, read_catalog
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)

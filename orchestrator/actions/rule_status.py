@@ -15,11 +15,11 @@ from typing import Any
 
 from orchestrator.actions.status import collect_dataset_status
 from orchestrator.errors import InputError
-from orchestrator.network.evaluate import network_status
+from orchestrator.model.snapshot import read_catalog
 from orchestrator.rules import figures
-from orchestrator.rules.evaluate import evaluate_all, evaluate_year, load_plugins, year_end
+from orchestrator.rules.evaluate import evaluate_all, evaluate_year, year_end
+from orchestrator.rules.evaluate_network import network_status
 from orchestrator.rules.finding import Finding
-from orchestrator.rules.snapshot import load_snapshot
 from orchestrator.rules.status import Status
 from orchestrator.rules.workdays import SHANGHAI
 from orchestrator.runtime import Runtime
@@ -79,8 +79,7 @@ def collect_status(
     moment = year_end(year) if year is not None else at or now
     pack, calendar = runtime.pack, runtime.calendar
     model = runtime.config.model
-    load_plugins()  # network rules add their part of the snapshot; load them before reading it
-    snapshot = load_snapshot(runtime)
+    snapshot = read_catalog(runtime.catalog)
     if year is not None:
         findings = evaluate_year(model, pack, calendar, snapshot, year, now)
     else:
@@ -88,7 +87,7 @@ def collect_status(
     rows = collect_dataset_status(runtime, moment.timestamp())
     known = now.timestamp() if year is not None else None
     network = (
-        network_status(model, runtime.catalog, moment.timestamp(), known)
+        network_status(model, snapshot.network, moment.timestamp(), known)
         if runtime.config.model.network.paths
         else []
     )
@@ -138,42 +137,9 @@ def render_text(report: StatusReport) -> str:
         if report.year is not None
         else f"status as of {local:%Y-%m-%d %H:%M:%S} Asia/Shanghai 截至"
     )
-    lines = [
-        heading,
-        "",
-        f"{'system/dataset':<28} {'last full backup':<30} {'off-site copy':<30} "
-        f"{'last verification':<30} last drill",
-    ]
-    for row in report.datasets:
-        lines.append(
-            f"{row['system'] + '/' + row['dataset']:<28} {_age(row['last_backup']):<30} "
-            f"{_age(row['offsite_newest_copy']):<30} "
-            f"{_age(row['last_verification']):<30} {_age(row['last_drill'])}"
-        )
-        if row.get("bad_recovery_points"):
-            lines.append(
-                f"    BAD recovery point(s), never counted or restored: "
-                f"{', '.join(row['bad_recovery_points'])} (open until `drctl verify --recheck`)"
-            )
-    lines.append("")
+    lines = [heading, "", *_dataset_lines(report.datasets), ""]
     if report.network:
-        lines.append(
-            f"{'network path':<24} {'availability (calendar year, exact)':<44} "
-            f"{'365 d':<14} {'downtime s':>10} {'no data s':>10} {'longest s':>10} "
-            f"{'unmonitored s':>13}"
-        )
-        for row in report.network:
-            year, rolling = row["calendar_year"], row["rolling_365d"]
-            exact = f"{year['availability_percent']} ({year['availability']})"
-            lines.append(
-                f"{row['path']:<24} {exact:<44} {rolling['availability_percent']:<14} "
-                f"{_s(year['downtime_seconds']):>10} {_s(year['no_data_seconds']):>10} "
-                f"{_s(row['longest_outage_seconds']):>10} "
-                f"{_s(year['unmonitored_seconds']):>13}"
-                + ("" if year["complete"] else "  (incomplete: not a verdict)")
-                + (f"  DOWN since {row['down_since']}" if row["down_since"] else "")
-            )
-        lines.append("")
+        lines += [*_network_lines(report.network), ""]
     for finding in report.findings:
         label = f"{finding.status.label_zh} {finding.status.label_en}"
         lines += [
@@ -197,3 +163,44 @@ def render_text(report: StatusReport) -> str:
             "violations 违规: " + "; ".join(f"{f.rule} {f.subject}" for f in report.failing)
         )
     return "\n".join(lines)
+
+
+def _dataset_lines(datasets: list[dict[str, Any]]) -> list[str]:
+    """The dataset table: last backup, off-site copy, verification, drill, bad points."""
+    lines = [
+        f"{'system/dataset':<28} {'last full backup':<30} {'off-site copy':<30} "
+        f"{'last verification':<30} last drill",
+    ]
+    for row in datasets:
+        lines.append(
+            f"{row['system'] + '/' + row['dataset']:<28} {_age(row['last_backup']):<30} "
+            f"{_age(row['offsite_newest_copy']):<30} "
+            f"{_age(row['last_verification']):<30} {_age(row['last_drill'])}"
+        )
+        if row.get("bad_recovery_points"):
+            lines.append(
+                f"    BAD recovery point(s), never counted or restored: "
+                f"{', '.join(row['bad_recovery_points'])} (open until `drctl verify --recheck`)"
+            )
+    return lines
+
+
+def _network_lines(network: list[dict[str, Any]]) -> list[str]:
+    """The network path table: exact availability this calendar year and over 365 days."""
+    lines = [
+        f"{'network path':<24} {'availability (calendar year, exact)':<44} "
+        f"{'365 d':<14} {'downtime s':>10} {'no data s':>10} {'longest s':>10} "
+        f"{'unmonitored s':>13}"
+    ]
+    for row in network:
+        year, rolling = row["calendar_year"], row["rolling_365d"]
+        exact = f"{year['availability_percent']} ({year['availability']})"
+        lines.append(
+            f"{row['path']:<24} {exact:<44} {rolling['availability_percent']:<14} "
+            f"{_s(year['downtime_seconds']):>10} {_s(year['no_data_seconds']):>10} "
+            f"{_s(row['longest_outage_seconds']):>10} "
+            f"{_s(year['unmonitored_seconds']):>13}"
+            + ("" if year["complete"] else "  (incomplete: not a verdict)")
+            + (f"  DOWN since {row['down_since']}" if row["down_since"] else "")
+        )
+    return lines

@@ -30,8 +30,8 @@ from orchestrator.config import LoadedConfig
 from orchestrator.errors import ExitCode, JobBusy, OrchestratorError
 from orchestrator.model.jobs import CRASH_MARK, CatalogJob, catalog_job, release_stale_jobs
 from orchestrator.model.settings import Config
+from orchestrator.model.snapshot import PointRow, Snapshot, read_catalog
 from orchestrator.rules.rule import RulePack
-from orchestrator.rules.snapshot import PointRow, Snapshot, read_catalog
 from orchestrator.rules.workdays import SHANGHAI, business_date
 from orchestrator.runtime import Runtime
 

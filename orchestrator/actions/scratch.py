@@ -33,6 +33,7 @@ from orchestrator.errors import OrchestratorError
 from orchestrator.integrations.ansible import run_playbook, runner_directory_holder
 from orchestrator.integrations.stores.base import Store
 from orchestrator.model import catalog as cat
+from orchestrator.model import schema
 from orchestrator.model.holders import Liveness, current_holder, liveness
 from orchestrator.runtime import Runtime
 
@@ -86,7 +87,7 @@ def open_area(
     holder = current_holder()
     with runtime.catalog.begin() as connection:
         result = connection.execute(
-            insert(cat.scratch_areas).values(
+            insert(schema.scratch_areas).values(
                 kind=kind,
                 place=place,
                 location=location,
@@ -105,7 +106,7 @@ def open_area(
 def close_area(runtime: Runtime, area_id: int) -> None:
     """Forget a scratch area: it has been cleaned (or put to its final use)."""
     with runtime.catalog.begin() as connection:
-        connection.execute(delete(cat.scratch_areas).where(cat.scratch_areas.c.id == area_id))
+        connection.execute(delete(schema.scratch_areas).where(schema.scratch_areas.c.id == area_id))
 
 
 @contextmanager
@@ -228,7 +229,7 @@ def sweep_orphans(runtime: Runtime) -> list[Cleaned]:
     holder = current_holder()
     with runtime.catalog.begin() as connection:
         connection.execute(
-            insert(cat.jobs).values(
+            insert(schema.jobs).values(
                 kind="cleanup",
                 subject="scratch",
                 state="failed" if any(item.error for item in cleaned) else "succeeded",
@@ -247,17 +248,17 @@ def _claim_orphans(runtime: Runtime) -> list[Any]:
     holder = current_holder()
     claimed = []
     with runtime.catalog.begin() as connection:
-        rows = list(connection.execute(select(cat.scratch_areas)))
+        rows = list(connection.execute(select(schema.scratch_areas)))
         for row in rows:
             if liveness(row.holder_host, row.holder_pid, row.holder_start) != Liveness.DEAD:
                 continue
             result = connection.execute(
-                update(cat.scratch_areas)
+                update(schema.scratch_areas)
                 .where(
                     and_(
-                        cat.scratch_areas.c.id == row.id,
-                        cat.scratch_areas.c.holder_pid == row.holder_pid,
-                        cat.scratch_areas.c.holder_host == row.holder_host,
+                        schema.scratch_areas.c.id == row.id,
+                        schema.scratch_areas.c.holder_pid == row.holder_pid,
+                        schema.scratch_areas.c.holder_host == row.holder_host,
                     )
                 )
                 .values(

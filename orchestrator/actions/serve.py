@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from exporters import DEFAULT_LISTEN
+from orchestrator.actions.run_due import PassResult, run_due_pass
 from orchestrator.errors import OrchestratorError
-from orchestrator.model.outages import close_open, ensure_tables
+from orchestrator.model.outages import close_open
 from orchestrator.network.monitor import PathMonitor, build_monitors
 from orchestrator.network.probes import Prober
 from orchestrator.runtime import Runtime
@@ -51,14 +52,9 @@ def _probe_loop(monitor: PathMonitor, runtime: Runtime, stop: threading.Event) -
         stop.wait(delay)
 
 
-def run_due_once(runtime: Runtime) -> Any:
-    """Run one scheduler pass if `orchestrator.actions.run_due` exists; return its result
-    (None when it is absent). Errors are logged, never raised: the loop goes on."""
-    try:
-        from orchestrator.actions.run_due import run_due_pass
-    except ImportError:
-        logger.info("run-due is not available in this build; scheduler pass skipped")
-        return None
+def run_due_once(runtime: Runtime) -> PassResult | None:
+    """Run one scheduler pass; return its result (None when it failed). Errors are logged,
+    never raised: the loop goes on."""
     try:
         return run_due_pass(runtime)
     except OrchestratorError as error:
@@ -79,7 +75,6 @@ def run_serve(
     options.once); return a summary. Raise InputError for a network path that cannot be
     probed here, before anything starts."""
     monitors = build_monitors(runtime.config.model.network, str(runtime.config.path), extra_probers)
-    ensure_tables(runtime.catalog)
     recovered = close_open(runtime.catalog, "restart")
     summary: dict[str, Any] = {
         "paths": [m.path.name for m in monitors],
@@ -94,6 +89,19 @@ def run_serve(
             summary["run_due"] = run_due_once(runtime)
         close_open(runtime.catalog, "stop", [m.path.name for m in monitors])
         return summary
+    _serve_until_stopped(runtime, options, stop, monitors, on_ready)
+    return summary
+
+
+def _serve_until_stopped(
+    runtime: Runtime,
+    options: ServeOptions,
+    stop: threading.Event,
+    monitors: list[PathMonitor],
+    on_ready: Callable[[], None] | None,
+) -> None:
+    """Start /metrics and one probe thread per path, run scheduler passes until stop is set,
+    then stop the threads and close every open observation at its last probe."""
     server = None
     if options.listen:
         from exporters.collector import make_registry, start_metrics_server
@@ -125,12 +133,10 @@ def run_serve(
             stop.wait(options.run_due_interval_seconds if options.run_due else 3600)
     finally:
         stop.set()
+        timeout = max((m.path.timeout_seconds for m in monitors), default=0) + 5
         for thread in threads:
-            thread.join(
-                timeout=max(m.path.timeout_seconds for m in monitors) + 5 if monitors else 5
-            )
+            thread.join(timeout=timeout)
         close_open(runtime.catalog, "stop", [m.path.name for m in monitors])
         if server is not None:
             server.shutdown()
         logger.info("serve stopped; open observations closed")
-    return summary

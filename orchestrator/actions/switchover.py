@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, select
 
 from orchestrator.errors import InputError
-from orchestrator.model import catalog as cat
+from orchestrator.model import schema
 from orchestrator.model.holders import current_holder
 from orchestrator.model.scenario import Scenario
 from orchestrator.runtime import Runtime
@@ -53,7 +53,7 @@ def record_plan(runtime: Runtime, system: str, verdict: Mapping[str, Any]) -> st
     plan_id = f"plan-{sortable_id()}"
     with runtime.catalog.begin() as connection:
         connection.execute(
-            cat.switchover_plans.insert().values(
+            schema.switchover_plans.insert().values(
                 id=plan_id,
                 system=system,
                 start_date=verdict["start"],
@@ -114,9 +114,9 @@ def _usable_plan(
     with runtime.catalog.begin() as connection:
         rows = list(
             connection.execute(
-                select(cat.switchover_plans)
-                .where(cat.switchover_plans.c.system == system)
-                .order_by(cat.switchover_plans.c.recorded_at)
+                select(schema.switchover_plans)
+                .where(schema.switchover_plans.c.system == system)
+                .order_by(schema.switchover_plans.c.recorded_at)
             )
         )
     passing = [row for row in rows if row.status in PASSING]
@@ -149,23 +149,23 @@ def _recent_point(
 ) -> tuple[str | None, str]:
     """Return (the newest verified recovery point of the last 24 h in store, or None, why)."""
     rows = connection.execute(
-        select(cat.recovery_points.c.id, cat.recovery_points.c.finished_at)
+        select(schema.recovery_points.c.id, schema.recovery_points.c.finished_at)
         .select_from(
-            cat.recovery_points.join(
-                cat.copies, cat.copies.c.recovery_point_id == cat.recovery_points.c.id
+            schema.recovery_points.join(
+                schema.copies, schema.copies.c.recovery_point_id == schema.recovery_points.c.id
             )
         )
         .where(
             and_(
-                cat.recovery_points.c.system == system,
-                cat.recovery_points.c.dataset == dataset,
-                cat.recovery_points.c.status == "complete",
-                cat.copies.c.store == store,
-                cat.copies.c.status == "present",
-                cat.copies.c.verified_at.is_not(None),
+                schema.recovery_points.c.system == system,
+                schema.recovery_points.c.dataset == dataset,
+                schema.recovery_points.c.status == "complete",
+                schema.copies.c.store == store,
+                schema.copies.c.status == "present",
+                schema.copies.c.verified_at.is_not(None),
             )
         )
-        .order_by(cat.recovery_points.c.finished_at)
+        .order_by(schema.recovery_points.c.finished_at)
     ).all()
     if rows and rows[-1].finished_at >= now - RECENT_SECONDS:
         return rows[-1].id, ""

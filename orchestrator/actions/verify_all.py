@@ -23,12 +23,12 @@ from typing import Any
 
 from orchestrator import __version__
 from orchestrator.actions.bad_points import record_failures
+from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
 from orchestrator.actions.verify import Problem, ScanResult, scan
 from orchestrator.errors import ExitCode
 from orchestrator.evidence.package import Package
-from orchestrator.evidence.setup import prepare_evidence, write_site_package
 from orchestrator.model import catalog as cat
-from orchestrator.model import integrity
+from orchestrator.model import integrity, schema
 from orchestrator.model.integrity import Failure
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc, sortable_id
@@ -150,7 +150,7 @@ def run_verify_all(runtime: Runtime, *, workers: int | None = None) -> VerifyAll
     )
     with runtime.catalog.begin() as connection:
         connection.execute(
-            cat.verifications.insert().values(
+            schema.verifications.insert().values(
                 id=verification_id,
                 kind="all",
                 started_at=started,

@@ -13,9 +13,10 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 
 from orchestrator.model import catalog as cat
+from orchestrator.model import schema
 from orchestrator.model.plan import (
     DatasetHistory,
     PlanPolicy,
@@ -38,17 +39,17 @@ class Population:
     excluded: dict[str, int]
 
 
-def last_counted_check(connection: Connection) -> Any:
+def last_counted_check(connection: Connection) -> Row[Any] | None:
     """Return the newest counted sample check row, or None."""
     return connection.execute(
-        select(cat.verifications)
-        .where(cat.verifications.c.kind == "sample", cat.verifications.c.counted.is_(True))
-        .order_by(cat.verifications.c.finished_at.desc())
+        select(schema.verifications)
+        .where(schema.verifications.c.kind == "sample", schema.verifications.c.counted.is_(True))
+        .order_by(schema.verifications.c.finished_at.desc())
     ).first()
 
 
 def _copy_stores(
-    config: Config, point: Any, copies: Sequence[Any]
+    config: Config, point: Row[Any], copies: Sequence[Row[Any]]
 ) -> tuple[str | None, str | None]:
     """Return (primary store, off-site store) holding a present copy of a point; a copy at a
     site other than the point's source site is off-site. The system's own stores win."""
@@ -69,11 +70,13 @@ def collect_population(config: Config, connection: Connection, choice: str) -> P
     """Given the catalog, return the population of the configured choice (in_rotation or
     since_last_check), the per-dataset history and counts of what was left out and why."""
     points = cat.list_recovery_points(connection)
-    copies: dict[str, list[Any]] = {}
+    copies: dict[str, list[Row[Any]]] = {}
     for copy in cat.list_copies(connection):
         copies.setdefault(copy.recovery_point_id, []).append(copy)
     items = connection.execute(
-        select(cat.verification_items.c.recovery_point_id, cat.verification_items.c.checked_at)
+        select(
+            schema.verification_items.c.recovery_point_id, schema.verification_items.c.checked_at
+        )
     ).all()
     known_systems = {s.name: {d.name for d in s.datasets} for s in config.systems}
     since = None
@@ -109,6 +112,13 @@ def collect_population(config: Config, connection: Connection, choice: str) -> P
                 offsite,
             )
         )
+    history = _history(points, items)
+    return Population(tuple(rows), history, {k: v for k, v in excluded.items() if v})
+
+
+def _history(points: Sequence[Row[Any]], items: Sequence[Any]) -> tuple[DatasetHistory, ...]:
+    """Return each dataset's first backup and last check, from the points and the checked
+    items (recovery point id, checked_at)."""
     owner = {p.id: (p.system, p.dataset) for p in points}
     checked: dict[tuple[str, str], float] = {}
     for point_id, checked_at in items:
@@ -119,11 +129,10 @@ def collect_population(config: Config, connection: Connection, choice: str) -> P
     for point in points:
         key = (point.system, point.dataset)
         first[key] = min(first.get(key, float(point.finished_at)), float(point.finished_at))
-    history = tuple(
+    return tuple(
         DatasetHistory(system, dataset, first[(system, dataset)], checked.get((system, dataset)))
         for system, dataset in sorted(first)
     )
-    return Population(tuple(rows), history, {k: v for k, v in excluded.items() if v})
 
 
 def make_policy(runtime: Runtime) -> PlanPolicy:

@@ -26,12 +26,12 @@ from typing import Any
 
 from orchestrator import __version__
 from orchestrator.actions.bad_points import record_failures
+from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
 from orchestrator.actions.verify_enclave import enclave_site, wipe_enclave
 from orchestrator.actions.verify_sample import ItemResult, check_item, item_failures
 from orchestrator.errors import ExitCode, InfrastructureError
-from orchestrator.evidence.setup import prepare_evidence, write_site_package
 from orchestrator.model import catalog as cat
-from orchestrator.model import integrity
+from orchestrator.model import integrity, schema
 from orchestrator.model.plan import PlanItem
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc, sortable_id
@@ -181,7 +181,7 @@ def _record(runtime: Runtime, outcome: RecheckOutcome, started: float, events: l
                 cat.mark_recovery_point(connection, incident.point, last_verified_at=finished)
         for result in results:
             connection.execute(
-                cat.verification_items.insert().values(
+                schema.verification_items.insert().values(
                     verification_id=outcome.recheck_id,
                     recovery_point_id=result.item.recovery_point,
                     store=result.item.store,
@@ -191,7 +191,7 @@ def _record(runtime: Runtime, outcome: RecheckOutcome, started: float, events: l
                 )
             )
         connection.execute(
-            cat.verifications.insert().values(
+            schema.verifications.insert().values(
                 id=outcome.recheck_id,
                 kind="recheck",
                 started_at=started,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.actions.bad_points import record_failures, report_failures
+from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
 from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point
 from orchestrator.actions.restore import restore_failures, run_restore
 from orchestrator.actions.restore_selection import MissingFile
@@ -33,10 +34,10 @@ from orchestrator.actions.verify_evidence import (
 )
 from orchestrator.actions.verify_plan import build_plan
 from orchestrator.errors import CheckFailed
-from orchestrator.evidence.setup import prepare_evidence, write_site_package
 from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch
 from orchestrator.model import catalog as cat
+from orchestrator.model import schema
 from orchestrator.model.integrity import Failure
 from orchestrator.model.jobs import catalog_job
 from orchestrator.model.plan import PlanItem, SamplePlan, plan_dict
@@ -211,7 +212,7 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     verification_id = sortable_id()
     with runtime.catalog.begin() as connection:
         connection.execute(
-            cat.verifications.insert().values(
+            schema.verifications.insert().values(
                 id=verification_id,
                 kind="sample",
                 started_at=started,
@@ -255,8 +256,8 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
                 close_area(runtime, area)
         with runtime.catalog.begin() as connection:
             connection.execute(
-                cat.verifications.update()
-                .where(cat.verifications.c.id == verification_id)
+                schema.verifications.update()
+                .where(schema.verifications.c.id == verification_id)
                 .values(
                     status="aborted",
                     finished_at=time.time(),
@@ -300,8 +301,8 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     )
     with runtime.catalog.begin() as connection:
         connection.execute(
-            cat.verifications.update()
-            .where(cat.verifications.c.id == verification_id)
+            schema.verifications.update()
+            .where(schema.verifications.c.id == verification_id)
             .values(
                 finished_at=finished,
                 status="passed" if outcome.passed else "failed",
@@ -394,7 +395,7 @@ def _record_items(runtime: Runtime, outcome: SampleOutcome) -> None:
         for result in outcome.items:
             item = result.item
             connection.execute(
-                cat.verification_items.insert().values(
+                schema.verification_items.insert().values(
                     verification_id=outcome.verification_id,
                     recovery_point_id=item.recovery_point,
                     store=item.store,

@@ -19,9 +19,8 @@ from typing import Any
 from orchestrator.errors import InfrastructureError, InputError
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.model.engines import make_playbook_item
+from orchestrator.model.settings import Dataset, Site
 from orchestrator.runtime import Runtime
-
-SANDBOX_ACCOUNTS = 3000
 
 
 def make_tree_files(
@@ -91,7 +90,7 @@ def run_workload(
 
 
 def _run_postgresql_workload(
-    runtime: Runtime, site: Any, ledger: Any, *, postings: int, seed: int | None
+    runtime: Runtime, site: Site, ledger: Dataset, *, postings: int, seed: int | None
 ) -> tuple[Mapping[str, Any], Path]:
     """Seed (when seed is given) or write postings to a PostgreSQL ledger at a site."""
     item = make_playbook_item(site, ledger, site.spool)

@@ -14,12 +14,12 @@ import tempfile
 from pathlib import Path
 
 from orchestrator.actions.drill import DrillOutcome, StepRecord, run_drill
+from orchestrator.actions.evidence_setup import evidence_problems, prepare_evidence
 from orchestrator.actions.sandbox import SCENARIO, prepare_sandbox
 from orchestrator.actions.switchover import clear_switchover
 from orchestrator.cli.call import Call
 from orchestrator.cli.dry_run import drill_plan
 from orchestrator.errors import ExitCode, InputError
-from orchestrator.evidence.setup import evidence_problems, prepare_evidence
 from orchestrator.model.scenario import Scenario, load_scenario
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site

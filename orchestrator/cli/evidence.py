@@ -12,6 +12,7 @@ import argparse
 import re
 from pathlib import Path
 
+from orchestrator.actions.evidence_setup import open_anchor, pinned_trust, prepare_evidence
 from orchestrator.actions.point_trust import create_manifest_key
 from orchestrator.cli.call import Call
 from orchestrator.config import LoadedConfig, load_config
@@ -19,7 +20,6 @@ from orchestrator.errors import ExitCode, InputError
 from orchestrator.evidence import sign
 from orchestrator.evidence.chain_check import check_chain
 from orchestrator.evidence.package import anchor_evidence
-from orchestrator.evidence.setup import open_anchor, pinned_trust, prepare_evidence
 from orchestrator.evidence.verify import check_package, trust_public_key
 
 FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")

@@ -12,7 +12,7 @@ from orchestrator.actions.rule_status import collect_status, parse_at, render_te
 from orchestrator.actions.run_due import PassResult, plan_due, run_due_pass
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError
-from orchestrator.rules.snapshot import read_catalog
+from orchestrator.model.snapshot import read_catalog
 from orchestrator.runtime import open_runtime
 
 
@@ -33,7 +33,7 @@ def status(call: Call) -> int:
     at = parse_at(call.args.at)
     if at is not None and call.args.year is not None:
         raise InputError("command line", ["--year and --at: give one of them"])
-    with open_runtime(call.site()) as runtime:
+    with open_runtime(call.site(), writes=False) as runtime:
         report = collect_status(runtime, at, call.args.year)
         empty = catalog_is_empty(runtime)
     data = report_to_dict(report)
@@ -57,7 +57,7 @@ def add_run_due_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_due(call: Call) -> int:
-    with open_runtime(call.site()) as runtime:
+    with open_runtime(call.site(), writes=not call.args.plan) as runtime:
         if call.args.plan:
             due = plan_due(
                 runtime.config, read_catalog(runtime.catalog), datetime.now(UTC), runtime.pack

@@ -11,11 +11,11 @@ from typing import Any
 from orchestrator.actions.backup import BackupOutcome, back_up_system
 from orchestrator.actions.connect_checks import check_connections
 from orchestrator.actions.copy_offsite import run_copy_offsite
+from orchestrator.actions.evidence_setup import evidence_setup_problems
 from orchestrator.actions.store_checks import check_store
 from orchestrator.cli.call import Call
 from orchestrator.cli.dry_run import backup_plan, copy_plan
 from orchestrator.errors import ExitCode, InfrastructureError, InputError, worst_exit_code
-from orchestrator.evidence.setup import evidence_setup_problems
 from orchestrator.model.scenario import load_scenario
 from orchestrator.model.settings import Config
 from orchestrator.runtime import open_runtime

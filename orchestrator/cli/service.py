@@ -37,7 +37,7 @@ def add_metrics_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def metrics(call: Call) -> int:
-    with open_runtime(call.site()) as runtime, stop_on_signals() as stop:
+    with open_runtime(call.site(), writes=False) as runtime, stop_on_signals() as stop:
         registry = make_registry(
             runtime.config.model, runtime.pack, runtime.calendar, runtime.catalog
         )

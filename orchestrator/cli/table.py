@@ -9,6 +9,7 @@ add one row here. Dispatch is this mapping, nothing else.
 from __future__ import annotations
 
 from orchestrator.cli import (
+    catalog,
     catalog_rebuild,
     drill,
     evidence,
@@ -26,7 +27,7 @@ GROUPS = {
     "calendar": "the PRC statutory working-day calendar",
     "plan": "plan checks",
     "keys": "the manifest signing key",
-    "catalog": "the catalog (an index of the stores and the evidence)",
+    "catalog": "the catalog: its schema, and rebuilding it from the stores and the evidence",
 }
 
 COMMANDS: tuple[Command, ...] = (
@@ -146,6 +147,13 @@ COMMANDS: tuple[Command, ...] = (
         judge.retention,
         judge.add_retention_arguments,
         example="drctl -c /etc/drctl/dr.yml retention --dry-run",
+    ),
+    Command(
+        "catalog upgrade",
+        "bring the catalog's schema up to date",
+        catalog.upgrade,
+        catalog.add_arguments,
+        example="drctl -c /etc/drctl/dr.yml catalog upgrade --dry-run",
     ),
     Command(
         "serve",

@@ -8,12 +8,12 @@ import sys
 
 from orchestrator.actions import verify_all as integrity_scan
 from orchestrator.actions import verify_recheck
+from orchestrator.actions.evidence_setup import prepare_evidence
 from orchestrator.actions.verify_evidence import describe_outcome, outcome_dict
 from orchestrator.actions.verify_plan import build_plan
 from orchestrator.actions.verify_sample import run_verify_sample
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode
-from orchestrator.evidence.setup import prepare_evidence
 from orchestrator.model.plan import SamplePlan, plan_dict
 from orchestrator.runtime import open_runtime
 
@@ -39,9 +39,10 @@ def verify(call: Call) -> int:
     if call.args.all:
         return verify_all(call)
     site = call.site()
-    if not call.args.plan:
+    plan_only = call.args.plan
+    if not plan_only:
         prepare_evidence(site.config)  # exit 2 before anything is written
-    with open_runtime(site, progress=sys.stderr.isatty()) as runtime:
+    with open_runtime(site, progress=sys.stderr.isatty(), writes=not plan_only) as runtime:
         if call.args.plan:
             plan = build_plan(runtime, call.args.seed)
             call.out.emit(plan_dict(plan), describe_plan(plan))

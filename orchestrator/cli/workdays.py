@@ -8,6 +8,7 @@ import argparse
 from typing import Any
 
 from orchestrator.actions.calendar import (
+    load_calendar,
     parse_cli_date,
     run_is_working_day,
     run_plan_switchover,
@@ -28,7 +29,7 @@ def _site_or_shipped(call: Call) -> tuple[WorkdayCalendar, RulePack | None]:
     if call.config_path.is_file():
         site = call.site()
         return site.calendar, site.pack
-    return WorkdayCalendar.from_overrides_file(None), None
+    return load_calendar(None), None
 
 
 def add_range_arguments(parser: argparse.ArgumentParser) -> None:

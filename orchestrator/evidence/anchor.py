@@ -24,16 +24,14 @@ import logging
 import os
 import re
 import stat
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from orchestrator.errors import InputError
 from orchestrator.evidence.chain import ChainEntry, chain_line
-
-if TYPE_CHECKING:
-    from orchestrator.integrations.stores.s3 import S3Store
 
 logger = logging.getLogger(__name__)
 
@@ -149,10 +147,30 @@ class FileAnchor:
         return records, strays
 
 
+class LockingBucket(Protocol):
+    """What an S3 anchor needs of its store (integrations/stores/s3.py S3Store): the bucket,
+    a boto3 client, the store's key prefixing, its Object Lock settings and error mapping."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def bucket(self) -> str: ...
+
+    @property
+    def client(self) -> Any: ...
+
+    def object_key(self, key: str) -> str: ...
+
+    def lock_settings(self) -> tuple[bool, float]: ...
+
+    def errors(self, key: str) -> AbstractContextManager[None]: ...
+
+
 class S3Anchor:
     """Anchors as COMPLIANCE-locked objects in an S3 bucket with Object Lock."""
 
-    def __init__(self, store: S3Store, prefix: str, retention_days: int) -> None:
+    def __init__(self, store: LockingBucket, prefix: str, retention_days: int) -> None:
         self.store = store
         self.prefix = store.object_key(prefix)
         self.retention = timedelta(days=retention_days)

@@ -18,19 +18,12 @@ from fractions import Fraction
 from pathlib import Path, PurePath
 from typing import Any
 
-# Matched against the key lower-cased with everything but letters and digits removed,
-# so "Secret-Access-Key", "private_key" and "apiToken" are all caught.
-SECRET_KEY_PATTERN = re.compile(r"password|passwd|passphrase|secret|token|privatekey|accesskey")
+from orchestrator.secret_names import is_secret_name
+
 # Values that are already masked (ansible's no_log placeholders, "***") are not secrets.
 MASKED_VALUES = frozenset({"VALUE_SPECIFIED_IN_NO_LOG_PARAMETER", "NOT_LOGGING_PARAMETER"})
 MASK_PATTERN = re.compile(r"^\*+$")
 PACKAGE_KEY = "package"
-
-
-def is_secret_key(key: str) -> bool:
-    """Given a mapping key, return whether its name says it holds a secret."""
-    normalised = re.sub(r"[^a-z0-9]", "", key.lower())
-    return SECRET_KEY_PATTERN.search(normalised) is not None
 
 
 def _is_empty_or_masked(value: Any) -> bool:
@@ -57,7 +50,7 @@ def _walk_secrets(value: Any, path: str) -> Iterator[str]:
     if isinstance(value, Mapping):
         for key, item in value.items():
             child = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and is_secret_key(key) and not _is_empty_or_masked(item):
+            if isinstance(key, str) and is_secret_name(key) and not _is_empty_or_masked(item):
                 yield child
             else:
                 yield from _walk_secrets(item, child)

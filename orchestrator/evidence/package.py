@@ -134,13 +134,8 @@ def write_package(
             "previous": previous,
             "orchestrator_version": __version__,
             **recorded,
+            **_anchor_metadata(anchor, len(entries) + 1, name),
         }
-        if anchor is not None:
-            metadata["anchor"] = {
-                "where": anchor.where,
-                "name": anchor_name(len(entries) + 1, name),
-                "guarantee": anchor.guarantee,
-            }
         document = {**report, PACKAGE_KEY: metadata}
         entry = _commit(evidence_dir, name, document, sources, key, int(moment.timestamp()))
         anchored, anchor_error = _anchor([*entries, entry], anchor)
@@ -155,6 +150,20 @@ def write_package(
         anchored,
         anchor_error,
     )
+
+
+def _anchor_metadata(anchor: Anchor | None, sequence: int, name: str) -> dict[str, Any]:
+    """Return the package metadata naming where its chain line is kept write-once (nothing
+    without an anchor)."""
+    if anchor is None:
+        return {}
+    return {
+        "anchor": {
+            "where": anchor.where,
+            "name": anchor_name(sequence, name),
+            "guarantee": anchor.guarantee,
+        }
+    }
 
 
 def _commit(

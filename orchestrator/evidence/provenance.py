@@ -18,7 +18,7 @@ import os
 import platform
 import pwd
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,18 +92,18 @@ def software_versions(playbooks: Path) -> dict[str, Any]:
     }
 
 
-def calendar_source(overrides: Path | None) -> dict[str, Any]:
-    """Given the site's calendar override file (or None), return where the calendar comes from.
+def calendar_source(
+    overrides: Path | None, package_version: str, package_years: Sequence[int]
+) -> dict[str, Any]:
+    """Given the site's calendar override file (or None), and the chinesecalendar package's
+    version and the years it knows (rules.workdays), return where the calendar comes from.
 
     Raise OSError if the override file cannot be read.
     """
-    from orchestrator.rules.workdays import package_version, package_years
-
-    years = package_years()
     source: dict[str, Any] = {
         "package": "chinesecalendar",
-        "package_version": package_version(),
-        "package_years": [years[0], years[-1]],
+        "package_version": package_version,
+        "package_years": [package_years[0], package_years[-1]],
         "overrides": None,
     }
     if overrides is not None:

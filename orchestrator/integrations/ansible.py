@@ -16,33 +16,34 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.secret_channel import SOCKET_VARIABLE, SecretChannel
 from orchestrator.resources import resource_path
+from orchestrator.secret_names import MASK, is_secret_name, is_secret_variable
+
+if TYPE_CHECKING:
+    from ansible_runner.runner import Runner
 
 logger = logging.getLogger(__name__)
 
 PLAYBOOK_DIR = resource_path("playbooks")
 ANSIBLE_CONFIG = PLAYBOOK_DIR / "ansible.cfg"
 PLAYBOOK_TIMEOUT_SECONDS = 3600
-# Keys that must never reach an event file, whatever a module or task echoes back.
-SECRET_KEYS = ("password", "passwd", "secret", "token", "private_key", "access_key")
 # The environment a playbook run gets: what Ansible and its ssh need, nothing else; names
-# that look secret are dropped even from these (a *_FILE variable names a path, not a secret).
+# that look secret (secret_names.is_secret_variable) are dropped even from these (a *_FILE
+# variable names a path, not a secret).
 KEPT_VARIABLES = frozenset(
     ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM")
     + ("SSH_AUTH_SOCK", "VIRTUAL_ENV", "ORIGINAL_STDOUT_CALLBACK")
 )
 KEPT_PREFIXES = ("LC_", "ANSIBLE_", "AWX_")
-SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|CREDENTIAL|PRIVATE|ACCESS_KEY|_PWD?$", re.IGNORECASE)
 # extravars keys whose values name a secret variable the run may read through the channel
 SECRET_NAME_KEYS = ("password_env",)
 
@@ -111,7 +112,7 @@ def make_runner_environment(environment: Mapping[str, str]) -> dict[str, str]:
         name: value
         for name, value in environment.items()
         if (name in KEPT_VARIABLES or name.startswith(KEPT_PREFIXES))
-        and (name.endswith("_FILE") or not SECRET_NAME.search(name))
+        and (name.endswith("_FILE") or not is_secret_variable(name))
     }
     if SOCKET_VARIABLE in environment:  # the channel's path, not a secret
         kept[SOCKET_VARIABLE] = environment[SOCKET_VARIABLE]
@@ -132,13 +133,11 @@ def secret_names(value: Any) -> Iterator[str]:
 
 
 def redact(value: Any) -> Any:
-    """Return value with the contents of secret-looking keys replaced by '***'."""
+    """Return value with the contents of secret-named keys replaced by '***', so none
+    reaches an event file, whatever a module or task echoes back."""
     if isinstance(value, dict):
         return {
-            key: "***"
-            if any(marker in str(key).lower() for marker in SECRET_KEYS)
-            else redact(item)
-            for key, item in value.items()
+            key: MASK if is_secret_name(str(key)) else redact(item) for key, item in value.items()
         }
     if isinstance(value, list):
         return [redact(item) for item in value]
@@ -201,8 +200,6 @@ def run_playbook(
     Raise InfrastructureError when a host is unreachable (exit 3) or the runner itself fails
     to start; task failures come back in PlaybookRun.failures for the caller to judge.
     """
-    from ansible_runner.interface import init_runner
-
     private_dir = work_dir / "runner" / f"{os.getpid()}-{ident}"
     private_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     events_path = work_dir / "events" / f"{ident}.jsonl"
@@ -211,26 +208,17 @@ def run_playbook(
         events = EventCollector(events_file)
         logger.info("playbook %s (%s) on %s", playbook, ident, limit or "all")
         try:
-            with SecretChannel(set(secret_names(extravars))) as channel:
-                runner = init_runner(
-                    private_data_dir=str(private_dir),
-                    project_dir=str(PLAYBOOK_DIR),
-                    playbook=playbook,
-                    inventory=str(inventory),
-                    extravars=dict(extravars),
-                    limit=limit,
-                    ident=ident,
-                    envvars={**make_envvars(work_dir), **channel.envvars},
-                    event_handler=events,
-                    quiet=True,
-                    timeout=timeout,
-                    suppress_env_files=True,
-                    rotate_artifacts=20,
-                )
-                # The runner seeded the run's environment with ours: cut it down before it is
-                # recorded in artifacts/<ident>/command and handed to ansible-playbook.
-                runner.config.env = make_runner_environment(runner.config.env)
-                runner.run()
+            runner = _run_runner(
+                private_dir,
+                events,
+                playbook=playbook,
+                inventory=inventory,
+                extravars=extravars,
+                limit=limit,
+                ident=ident,
+                work_dir=work_dir,
+                timeout=timeout,
+            )
         finally:
             # The artifacts hold a copy of the stdout and the command line; the events are ours.
             shutil.rmtree(private_dir, ignore_errors=True)
@@ -255,3 +243,42 @@ def run_playbook(
         raise InfrastructureError(f"playbook {playbook}: {run.status} after {timeout}s")
     logger.info("playbook %s finished: %s rc=%s", playbook, run.status, run.rc)
     return run
+
+
+def _run_runner(
+    private_dir: Path,
+    events: EventCollector,
+    *,
+    playbook: str,
+    inventory: Path,
+    extravars: Mapping[str, Any],
+    limit: str | None,
+    ident: str,
+    work_dir: Path,
+    timeout: int,
+) -> Runner:
+    """Run the playbook in ansible-runner with the secret channel open and the environment
+    cut down (make_runner_environment); return the finished runner."""
+    from ansible_runner.interface import init_runner
+
+    with SecretChannel(set(secret_names(extravars))) as channel:
+        runner = init_runner(
+            private_data_dir=str(private_dir),
+            project_dir=str(PLAYBOOK_DIR),
+            playbook=playbook,
+            inventory=str(inventory),
+            extravars=dict(extravars),
+            limit=limit,
+            ident=ident,
+            envvars={**make_envvars(work_dir), **channel.envvars},
+            event_handler=events,
+            quiet=True,
+            timeout=timeout,
+            suppress_env_files=True,
+            rotate_artifacts=20,
+        )
+        # The runner seeded the run's environment with ours: cut it down before it is
+        # recorded in artifacts/<ident>/command and handed to ansible-playbook.
+        runner.config.env = make_runner_environment(runner.config.env)
+        runner.run()
+    return runner

@@ -1,4 +1,6 @@
-"""The one place local subprocesses are started: argv lists, timeouts, masked logging."""
+"""The one place local subprocesses are started: argv lists, timeouts, and the one place their
+secrets are masked — in the logged command line and environment, and in the output quoted in
+an error (secret names: `orchestrator.secret_names`)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from orchestrator.errors import InfrastructureError
+from orchestrator.secret_names import MASK, is_secret_name
 
 logger = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_SECONDS = 600
 TAIL_LINES = 20
-SECRET_MARKERS = ("password", "secret", "token", "key")
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,33 @@ def venv_tool(name: str) -> str:
 
 def mask_environment(env: Mapping[str, str]) -> str:
     """Given extra environment variables, return them for a log line with values hidden."""
-    return " ".join(f"{key}=***" for key in sorted(env))
+    return " ".join(f"{key}={MASK}" for key in sorted(env))
+
+
+def mask_argv(argv: Sequence[str]) -> str:
+    """Given argv, return it for a log line with the values of secret-named options and
+    assignments hidden: `--password=x`, `--password x`, `PGPASSWORD=x` → `…***`."""
+    shown: list[str] = []
+    hide_next = False
+    for argument in argv:
+        name, equals, _value = argument.partition("=")
+        if hide_next:
+            shown.append(MASK)
+        elif equals and is_secret_name(name):
+            shown.append(f"{name}={MASK}")
+        else:
+            shown.append(argument)
+        hide_next = argument.startswith("-") and not equals and is_secret_name(argument)
+    return " ".join(shown)
+
+
+def mask_text(text: str, env: Mapping[str, str]) -> str:
+    """Given output to quote and the extra environment a command ran with, return the text
+    with the value of every secret-named variable hidden (a tool may echo it back)."""
+    for key, value in env.items():
+        if is_secret_name(key) and len(value) >= 4:
+            text = text.replace(value, MASK)
+    return text
 
 
 def run(
@@ -58,7 +86,7 @@ def run(
     import os
 
     command = tuple(argv)
-    logger.debug("run %s %s", mask_environment(env or {}), " ".join(command))
+    logger.debug("run %s %s", mask_environment(env or {}), mask_argv(command))
     try:
         completed = subprocess.run(  # noqa: S603 - argv list, never a shell
             command,
@@ -75,5 +103,6 @@ def run(
         raise InfrastructureError(f"{command[0]}: timed out after {timeout}s") from error
     result = Result(command, completed.returncode, completed.stdout, completed.stderr)
     if check and not result.ok:
-        raise InfrastructureError(f"{command[0]} exited with {result.exit_code}:\n{result.tail()}")
+        tail = mask_text(result.tail(), env or {})
+        raise InfrastructureError(f"{command[0]} exited with {result.exit_code}:\n{tail}")
     return result

@@ -133,19 +133,6 @@ def hash_jobs(
                 yield future.result()
 
 
-def hash_file_ranges(path: str, algorithm: str, size: int, chunk_bytes: int) -> list[HashJob]:
-    """Return one job per chunk_bytes range of a local file (the last may be shorter)."""
-
-    def opener() -> AbstractContextManager[BinaryIO]:
-        return open(path, "rb", buffering=0)  # noqa: SIM115 - the job closes it
-
-    starts = range(0, max(size, 1), chunk_bytes)
-    return [
-        HashJob(opener, algorithm, offset=start, length=min(chunk_bytes, size - start), tag=index)
-        for index, start in enumerate(starts)
-    ]
-
-
 class Progress:
     """A one-line progress bar on a terminal (bytes, rate, ETA); silent when disabled."""
 

@@ -26,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 PARTIAL_MARKER = ".partial-"
-READ_BLOCK_BYTES = 1 << 20
 
 
 class HostKeyRefused(InfrastructureError):

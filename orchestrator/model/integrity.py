@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, select, update
 
-from orchestrator.model import catalog as cat
+from orchestrator.model import schema
 
 
 @dataclass(frozen=True)
@@ -58,17 +58,17 @@ def _clip(text: str) -> str:
 def mark_point_bad(connection: Connection, recovery_point_id: str, store: str, reason: str) -> None:
     """Mark a recovery point bad for good, and its copy in store bad."""
     connection.execute(
-        update(cat.recovery_points)
-        .where(cat.recovery_points.c.id == recovery_point_id)
+        update(schema.recovery_points)
+        .where(schema.recovery_points.c.id == recovery_point_id)
         .values(status="bad")
     )
     connection.execute(
-        update(cat.copies)
+        update(schema.copies)
         .where(
             and_(
-                cat.copies.c.recovery_point_id == recovery_point_id,
-                cat.copies.c.store == store,
-                cat.copies.c.status.in_(("present", "bad")),
+                schema.copies.c.recovery_point_id == recovery_point_id,
+                schema.copies.c.store == store,
+                schema.copies.c.status.in_(("present", "bad")),
             )
         )
         .values(status="bad", delete_reason=_clip(reason))
@@ -90,7 +90,7 @@ def record_failures(
         mark_point_bad(
             connection, failure.recovery_point_id, failure.store, f"{detected_by}: {failure.kind}"
         )
-        table = cat.integrity_failures.c
+        table = schema.integrity_failures.c
         known = connection.execute(
             select(table.id).where(
                 table.recovery_point_id == failure.recovery_point_id,
@@ -104,7 +104,7 @@ def record_failures(
         if known is not None:
             continue
         connection.execute(
-            insert(cat.integrity_failures).values(
+            insert(schema.integrity_failures).values(
                 recovery_point_id=failure.recovery_point_id,
                 system=failure.system,
                 dataset=failure.dataset,
@@ -131,7 +131,7 @@ def list_failures(
     open_only: bool = False,
 ) -> list[Any]:
     """Return integrity failure rows, oldest first (only unresolved ones with open_only)."""
-    table = cat.integrity_failures
+    table = schema.integrity_failures
     query = select(table).order_by(table.c.detected_at, table.c.id)
     if system:
         query = query.where(table.c.system == system)
@@ -146,9 +146,9 @@ def resolve_failures(
     connection: Connection, system: str, dataset: str, *, by: str, at: float
 ) -> int:
     """Close the open failures of a dataset (a re-check passed); return how many."""
-    table = cat.integrity_failures.c
+    table = schema.integrity_failures.c
     result = connection.execute(
-        update(cat.integrity_failures)
+        update(schema.integrity_failures)
         .where(table.system == system, table.dataset == dataset, table.resolved_at.is_(None))
         .values(resolved_at=at, resolved_by=by)
     )
@@ -160,7 +160,7 @@ def bad_point_ids(connection: Connection) -> set[str]:
     return {
         row.id
         for row in connection.execute(
-            select(cat.recovery_points.c.id).where(cat.recovery_points.c.status == "bad")
+            select(schema.recovery_points.c.id).where(schema.recovery_points.c.status == "bad")
         )
     }
 
@@ -178,7 +178,7 @@ def record_versions(
 ) -> None:
     """Record the version drctl wrote of each key of a point in a store (replacing a record of
     the same key, which only a re-copy of a point that was not complete there can do)."""
-    table = cat.object_versions
+    table = schema.object_versions
     for key, version_id in sorted(versions.items()):
         connection.execute(table.delete().where(and_(table.c.store == store, table.c.key == key)))
         connection.execute(
@@ -194,7 +194,7 @@ def record_versions(
 
 def get_versions(connection: Connection, recovery_point_id: str, store: str) -> dict[str, str]:
     """Return {key: version id} drctl recorded for a point in a store (empty if none)."""
-    table = cat.object_versions.c
+    table = schema.object_versions.c
     return {
         row.key: row.version_id
         for row in connection.execute(

@@ -29,8 +29,9 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from orchestrator.errors import JobBusy
-from orchestrator.model.catalog import Catalog, jobs, now
+from orchestrator.model.catalog import Catalog, now
 from orchestrator.model.holders import Holder, Liveness, current_holder, liveness
+from orchestrator.model.schema import jobs
 
 logger = logging.getLogger(__name__)
 LEASE_SECONDS = 120.0

@@ -1,8 +1,7 @@
 """The outage ledger: network faults as intervals, observed stretches, and probe counters.
 
-Tables live in the catalog's shared `metadata`; `ensure_tables` creates them (idempotent), so
-every code path that reads or writes the ledger calls it after opening the catalog. Times are
-integer epoch milliseconds, so the availability arithmetic is exact.
+The tables are in `model/schema.py` with the rest of the catalog. Times are integer epoch
+milliseconds, so the availability arithmetic is exact.
 
 A year of one path costs a few rows: one per fault, one per stretch of uninterrupted
 observation (a stretch ends when the orchestrator stops, a probe round gives no data, or the
@@ -15,66 +14,24 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Column,
-    Connection,
-    Integer,
-    String,
-    Table,
-    UniqueConstraint,
-    and_,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection, and_, insert, select, update
 
-from orchestrator.model.catalog import Catalog, metadata
-from orchestrator.network.availability import ObservationRecord, OutageRecord, PathHistory
-from orchestrator.network.tracker import Closed, Event, Opened, Resumed
+from orchestrator.model.catalog import Catalog
+from orchestrator.model.outage_records import (
+    Closed,
+    Event,
+    ObservationRecord,
+    Opened,
+    OutageRecord,
+    PathHistory,
+    Resumed,
+)
+from orchestrator.model.schema import network_observations, network_outages, network_probe_counters
 
 logger = logging.getLogger(__name__)
-
-network_outages = Table(
-    "network_outages",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("target", String(64), nullable=False, index=True),
-    Column("start_ms", BigInteger, nullable=False),  # first failure of the streak
-    Column("end_ms", BigInteger),  # first success; NULL while open
-    Column("declared_ms", BigInteger, nullable=False),  # when the vote declared the fault
-    Column("closed_by", String(16)),  # probe | stop | restart
-    Column("vantages", JSON, nullable=False),  # vantages that all saw it fail
-    Column("merged", Integer, nullable=False, default=0),  # short recoveries merged into it
-)
-
-network_observations = Table(
-    "network_observations",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("target", String(64), nullable=False, index=True),
-    Column("start_ms", BigInteger, nullable=False),  # first probe round of the stretch
-    Column("last_ms", BigInteger, nullable=False),  # latest probe round
-    Column("end_ms", BigInteger),  # NULL while the stretch goes on
-    Column("closed_by", String(16)),  # stop | restart | gap | no_data
-)
-
-network_probe_counters = Table(
-    "network_probe_counters",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("target", String(64), nullable=False),
-    Column("vantage", String(64), nullable=False),
-    Column("probes_total", BigInteger, nullable=False, default=0),
-    Column("failures_total", BigInteger, nullable=False, default=0),
-    UniqueConstraint("target", "vantage", name="uq_probe_counter"),
-)
-
-
-def ensure_tables(catalog: Catalog) -> None:
-    """Create the ledger tables in the catalog if they are missing."""
-    metadata.create_all(catalog.engine)
+# How long an open observation counts as live for a path no longer configured (the default
+# interval of 15 s and timeout of 3 s).
+UNCONFIGURED_STALE_MS = 48_000
 
 
 def _latest_observed_ms(connection: Connection, target: str) -> int | None:
@@ -267,3 +224,17 @@ def load_outage_rows(connection: Connection, target: str | None = None) -> list[
 def load_counters(connection: Connection) -> list[Any]:
     """Return every (target, vantage, probes_total, failures_total) row."""
     return list(connection.execute(select(network_probe_counters)))
+
+
+def read_ledger(connection: Connection) -> dict[str, PathHistory]:
+    """Given a catalog connection, return {path name: history} for every path the ledger
+    knows, with the default stale limit (judgement re-applies each configured path's own)."""
+    targets = {
+        row[0]
+        for table in (network_outages, network_observations)
+        for row in connection.execute(select(table.c.target).distinct())
+    }
+    return {
+        target: load_history(connection, target, UNCONFIGURED_STALE_MS)
+        for target in sorted(targets)
+    }

@@ -194,12 +194,8 @@ def make_plan(
             raise ValueError(f"recovery point {point.id}: no present copy to read")
     if len({p.id for p in points}) != len(points):
         raise ValueError("population: duplicate recovery point ids")
-    total_points = len(points)
-    total_bytes = sum(p.bytes for p in points)
-    r_points, r_bytes = policy.min_points_ratio, policy.min_bytes_ratio
-    need_points = math.ceil(r_points * total_points)
-    chosen: dict[str, str] = {}  # point id -> reason
-
+    r_points = policy.min_points_ratio
+    need_points = math.ceil(r_points * len(points))
     by_dataset: dict[tuple[str, str], list[PointRow]] = {}
     for point in points:
         by_dataset.setdefault((point.system, point.dataset), []).append(point)
@@ -212,45 +208,93 @@ def make_plan(
         checked = entry is not None and entry.last_checked_at is not None
         return (moment, checked, priority(seed, f"{key[0]}/{key[1]}"))
 
-    def best(candidates: Sequence[PointRow]) -> PointRow | None:
-        left = [p for p in candidates if p.id not in chosen]
-        return min(left, key=lambda p: _point_key(seed, p)) if left else None
-
     datasets = sorted(by_dataset, key=due)
     cover = min(len(datasets), max(math.ceil(r_points * len(datasets)), need_points))
-    for key in datasets[:cover]:
-        pick = best(by_dataset[key])
-        if pick:
-            chosen[pick.id] = "coverage"
-    for system in sorted({p.system for p in points}):
-        if not any(p.system == system for p in points if p.id in chosen):
-            keys = [k for k in datasets if k[0] == system]
-            pick = best(by_dataset[keys[0]])
-            if pick:
-                chosen[pick.id] = "system"
-    ordered = sorted(points, key=lambda p: _point_key(seed, p))
-    for point in ordered:
-        if len(chosen) >= need_points:
-            break
-        if point.id not in chosen:
-            chosen[point.id] = "points"
-    picked_bytes = sum(p.bytes for p in points if p.id in chosen)
-    # Exact integer arithmetic: picked/total >= n/d  <=>  picked·d >= n·total.
-    while picked_bytes * r_bytes.denominator < r_bytes.numerator * total_bytes:
-        gap = r_bytes.numerator * total_bytes - picked_bytes * r_bytes.denominator
-        left = [p for p in ordered if p.id not in chosen]
-        closing = [p for p in left if p.bytes * r_bytes.denominator >= gap]
-        pick = (
-            min(closing, key=lambda p: (p.bytes, _point_key(seed, p)))
-            if closing
-            else min(left, key=lambda p: (-p.bytes, _point_key(seed, p)))
-        )
-        chosen[pick.id] = "bytes"
-        picked_bytes += pick.bytes
+    chooser = _Chooser(seed)
+    chooser.cover(points, by_dataset, datasets, cover)
+    chooser.fill_points(points, need_points)
+    chooser.fill_bytes(points, policy.min_bytes_ratio)
+    items = _plan_items(seed, points, chooser.chosen, policy.offsite_share)
+    return SamplePlan(
+        seed=seed,
+        seed_derivation=dict(seed_derivation or {"method": "given"}),
+        policy=policy,
+        population_points=len(points),
+        population_bytes=sum(p.bytes for p in points),
+        systems=tuple(sorted({p.system for p in points})),
+        items=items,
+        coverage=_coverage(datasets, known, items, cover, r_points),
+        excluded=dict(excluded or {}),
+    )
 
+
+class _Chooser:
+    """The points chosen so far, each with why: coverage, system, points or bytes."""
+
+    def __init__(self, seed: str) -> None:
+        self.seed = seed
+        self.chosen: dict[str, str] = {}  # point id -> reason
+
+    def best(self, candidates: Sequence[PointRow]) -> PointRow | None:
+        left = [p for p in candidates if p.id not in self.chosen]
+        return min(left, key=lambda p: _point_key(self.seed, p)) if left else None
+
+    def cover(
+        self,
+        points: Sequence[PointRow],
+        by_dataset: Mapping[tuple[str, str], Sequence[PointRow]],
+        datasets: Sequence[tuple[str, str]],
+        cover: int,
+    ) -> None:
+        """Pick one point of each of the `cover` most overdue datasets, then one of every
+        system not yet picked."""
+        for key in datasets[:cover]:
+            pick = self.best(by_dataset[key])
+            if pick:
+                self.chosen[pick.id] = "coverage"
+        for system in sorted({p.system for p in points}):
+            if not any(p.system == system for p in points if p.id in self.chosen):
+                keys = [k for k in datasets if k[0] == system]
+                pick = self.best(by_dataset[keys[0]])
+                if pick:
+                    self.chosen[pick.id] = "system"
+
+    def fill_points(self, points: Sequence[PointRow], need: int) -> None:
+        """Add points in seeded order until `need` are chosen."""
+        for point in sorted(points, key=lambda p: _point_key(self.seed, p)):
+            if len(self.chosen) >= need:
+                break
+            if point.id not in self.chosen:
+                self.chosen[point.id] = "points"
+
+    def fill_bytes(self, points: Sequence[PointRow], ratio: Fraction) -> None:
+        """Add points until the chosen bytes reach `ratio` of the population's: the smallest
+        point that closes the gap, else the largest left."""
+        total = sum(p.bytes for p in points)
+        ordered = sorted(points, key=lambda p: _point_key(self.seed, p))
+        picked = sum(p.bytes for p in points if p.id in self.chosen)
+        # Exact integer arithmetic: picked/total >= n/d  <=>  picked·d >= n·total.
+        while picked * ratio.denominator < ratio.numerator * total:
+            gap = ratio.numerator * total - picked * ratio.denominator
+            left = [p for p in ordered if p.id not in self.chosen]
+            closing = [p for p in left if p.bytes * ratio.denominator >= gap]
+            pick = (
+                min(closing, key=lambda p: (p.bytes, _point_key(self.seed, p)))
+                if closing
+                else min(left, key=lambda p: (-p.bytes, _point_key(self.seed, p)))
+            )
+            self.chosen[pick.id] = "bytes"
+            picked += pick.bytes
+
+
+def _plan_items(
+    seed: str, points: Sequence[PointRow], chosen: Mapping[str, str], offsite_share: Fraction
+) -> tuple[PlanItem, ...]:
+    """Return the plan's items in (system, dataset, id) order, each read from its planned
+    copy."""
     selected = [p for p in points if p.id in chosen]
-    offsite = _offsite_choice(seed, selected, policy.offsite_share)
-    items = tuple(
+    offsite = _offsite_choice(seed, selected, offsite_share)
+    return tuple(
         PlanItem(
             p.id,
             p.system,
@@ -262,18 +306,6 @@ def make_plan(
             reason=chosen[p.id],
         )
         for p in sorted(selected, key=lambda p: (p.system, p.dataset, p.id))
-    )
-    coverage = _coverage(datasets, known, items, cover, r_points)
-    return SamplePlan(
-        seed=seed,
-        seed_derivation=dict(seed_derivation or {"method": "given"}),
-        policy=policy,
-        population_points=total_points,
-        population_bytes=total_bytes,
-        systems=tuple(sorted({p.system for p in points})),
-        items=items,
-        coverage=coverage,
-        excluded=dict(excluded or {}),
     )
 
 

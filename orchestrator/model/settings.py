@@ -17,8 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from orchestrator.topology import duplicate_problems
 
-ENGINES = ("files", "sqlite", "postgresql", "mariadb")
-CATEGORIES = ("programs", "customer_data", "configuration", "logs", "audit", "accounting_changes")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 # An ed25519 public key as base64 DER SubjectPublicKeyInfo: the body of its PEM, one line.
 PUBLIC_KEY_PATTERN = r"^MCowBQYDK2VwAyEA[A-Za-z0-9+/]{43}=$"

@@ -1,2 +1,3 @@
-"""Network availability (260号 第五条): probes, the per-path fault state machine, the outage
-ledger's arithmetic, and the evaluators of `network.availability` and `network.max_outage`."""
+"""Network probing (260号 第五条): probes, the per-path fault state machine, and the probe
+rounds written to the outage ledger. What the ledger's figures mean and how the rules are
+judged lives in `orchestrator.rules.availability` and `orchestrator.rules.evaluate_network`."""

@@ -9,18 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from orchestrator.model.catalog import Catalog
+from orchestrator.model.outage_records import stale_ms
 from orchestrator.model.outages import record_round
 from orchestrator.model.settings import Network, NetworkPath
 from orchestrator.network.probes import Prober, icmp_allowed, make_probers
 from orchestrator.network.tracker import Event, PathTracker
 
 logger = logging.getLogger(__name__)
-
-
-def stale_ms(path: NetworkPath) -> int:
-    """Given a path, return how long (ms) after its last probe round the path still counts
-    as observed: three intervals plus one timeout. A longer silence is "no data"."""
-    return int((3 * path.interval_seconds + path.timeout_seconds) * 1000)
 
 
 @dataclass

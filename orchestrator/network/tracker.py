@@ -12,34 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Opened:
-    """A new fault: it started at start_ms (declared at declared_ms)."""
-
-    start_ms: int
-    declared_ms: int
-    vantages: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Resumed:
-    """The previous fault, which ended at previous_end_ms, goes on: the recovery was short."""
-
-    previous_end_ms: int
-    declared_ms: int
-    vantages: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Closed:
-    """The open fault ended at end_ms (the first success), seen from vantage."""
-
-    end_ms: int
-    vantage: str
-
-
-Event = Opened | Resumed | Closed
+from orchestrator.model.outage_records import Closed, Event, Opened, Resumed
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from orchestrator.model.snapshot import DrillRow, VerificationRow
 from orchestrator.rules.finding import Context, local_day
-from orchestrator.rules.snapshot import DrillRow, VerificationRow
 from orchestrator.rules.workdays import SHANGHAI, WorkdayCalendar
 
 FULL_INTERVAL = "backup.full_interval"

@@ -1,28 +1,26 @@
 """Judge every rule × subject: `evaluate_all(config, pack, calendar, snapshot, at)`.
 
 Evaluators are pure functions of a Context (config, rule pack, calendar, catalog snapshot,
-time), kept in a registry by rule id. Another module replaces one with `register_evaluator`
-(the network probes register `network.availability` and `network.max_outage` this way, and add
-their outage ledger to the snapshot with `register_snapshot_part`). Modules listed in
-PLUGIN_MODULES are imported, when they exist, before the first evaluation.
+time), listed by rule id in EVALUATORS — every one of them, the network rules included. A
+caller may judge with another mapping (`evaluators=`); nothing registers itself on import.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from orchestrator.errors import InputError
 from orchestrator.model.settings import Config
+from orchestrator.model.snapshot import Snapshot
 from orchestrator.rules import evaluate_attested as attested
 from orchestrator.rules import evaluate_backup as backup
 from orchestrator.rules import evaluate_content as content
 from orchestrator.rules import evaluate_governance as governance
+from orchestrator.rules import evaluate_network as network
 from orchestrator.rules.finding import Context, Evaluator, Finding
 from orchestrator.rules.rule import RulePack
-from orchestrator.rules.snapshot import Snapshot, load_snapshot, register_snapshot_part
 from orchestrator.rules.status import Status
 from orchestrator.rules.workdays import SHANGHAI, WorkdayCalendar
 
@@ -34,8 +32,8 @@ EVALUATORS: dict[str, Evaluator] = {
     "verify.interval": governance.evaluate_verify_interval,
     "verify.sample": governance.evaluate_verify_sample,
     "offsite.copy": backup.evaluate_offsite,
-    "network.availability": attested.evaluate_network_availability,
-    "network.max_outage": attested.evaluate_network_max_outage,
+    "network.availability": network.evaluate_availability,
+    "network.max_outage": network.evaluate_max_outage,
     "logs.operation_retention": content.evaluate_operation_logs,
     "logs.accounting_retention": content.evaluate_accounting_changes,
     "backup.content": content.evaluate_content,
@@ -44,30 +42,6 @@ EVALUATORS: dict[str, Evaluator] = {
     "drill.yearly": governance.evaluate_drill_yearly,
     "power.ups": attested.evaluate_power_ups,
 }
-# Imported (if present) before evaluating, so they can register their evaluators.
-PLUGIN_MODULES = ("orchestrator.network.evaluate",)
-_plugins_loaded = False
-
-
-def register_evaluator(rule_id: str, evaluator: Evaluator) -> None:
-    """Given a rule id and an evaluator, use it for that rule from now on."""
-    EVALUATORS[rule_id] = evaluator
-
-
-def load_plugins() -> None:
-    """Import every module of PLUGIN_MODULES that exists (once)."""
-    global _plugins_loaded
-    if _plugins_loaded:
-        return
-    _plugins_loaded = True
-    for name in PLUGIN_MODULES:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except ModuleNotFoundError:
-            found = False
-        if found:
-            importlib.import_module(name)
-            logger.debug("rule evaluator plugin %s loaded", name)
 
 
 def evaluate_all(
@@ -76,7 +50,9 @@ def evaluate_all(
     calendar: WorkdayCalendar,
     catalog_snapshot: Snapshot,
     at: datetime,
+    *,
     known_at: datetime | None = None,
+    evaluators: Mapping[str, Evaluator] = EVALUATORS,
 ) -> list[Finding]:
     """Given the site config, its rule pack, the calendar, a catalog snapshot and a
     timezone-aware time, return every rule × subject finding, in rule-pack order. known_at
@@ -88,7 +64,6 @@ def evaluate_all(
     for moment in (at, known_at):
         if moment is not None and (moment.tzinfo is None or moment.utcoffset() is None):
             raise ValueError(f"time {moment.isoformat()} has no time zone")
-    load_plugins()
     context = Context(
         config,
         pack,
@@ -99,37 +74,31 @@ def evaluate_all(
     )
     findings: list[Finding] = []
     for rule in pack:
-        evaluator = EVALUATORS.get(rule.id)
-        if evaluator is None:
-            findings.append(
-                context.finding(
-                    rule.id,
-                    "all",
-                    Status.UNKNOWN,
-                    measured="not evaluated",
-                    threshold="",
-                    evidence="none",
-                    reason="no evaluator is registered for this rule",
-                )
-            )
-            continue
-        judged = evaluator(context)
-        if not judged:
-            judged = [
-                context.finding(
-                    rule.id,
-                    "all",
-                    Status.UNKNOWN,
-                    measured="no subject",
-                    threshold="",
-                    evidence="dr.yml",
-                    reason="network probing not configured (no network.paths)"
-                    if rule.id.startswith("network.")
-                    else "nothing is configured for this rule",
-                )
-            ]
-        findings.extend(judged)
+        evaluator = evaluators.get(rule.id)
+        judged = evaluator(context) if evaluator is not None else []
+        findings.extend(judged or [_unjudged(context, rule.id, evaluator is None)])
     return findings
+
+
+def _unjudged(context: Context, rule_id: str, no_evaluator: bool) -> Finding:
+    """The unknown finding of a rule nobody judged: no evaluator is listed, or it found no
+    subject (nothing configured; for the network rules, no network.paths)."""
+    if no_evaluator:
+        measured, evidence, reason = "not evaluated", "none", "no evaluator is listed for this rule"
+    elif rule_id.startswith("network."):
+        measured, evidence = "no subject", "dr.yml"
+        reason = "network probing not configured (no network.paths)"
+    else:
+        measured, evidence, reason = "no subject", "dr.yml", "nothing is configured for this rule"
+    return context.finding(
+        rule_id,
+        "all",
+        Status.UNKNOWN,
+        measured=measured,
+        threshold="",
+        evidence=evidence,
+        reason=reason,
+    )
 
 
 def year_end(year: int) -> datetime:
@@ -161,7 +130,7 @@ def evaluate_year(
                 "Asia/Shanghai); judge it so far with `status` or `status --at DATE`"
             ],
         )
-    return evaluate_all(config, pack, calendar, catalog_snapshot, end, now)
+    return evaluate_all(config, pack, calendar, catalog_snapshot, end, known_at=now)
 
 
 def worst_exit(findings: list[Finding]) -> bool:
@@ -176,9 +145,6 @@ __all__ = [
     "Snapshot",
     "evaluate_all",
     "evaluate_year",
-    "load_snapshot",
-    "register_evaluator",
-    "register_snapshot_part",
     "worst_exit",
     "year_end",
 ]

@@ -1,5 +1,5 @@
-"""Evaluators of attested and externally judged rules: power.ups (attestations), the
-network rules' defaults until probing is configured, and switchover.notice.
+"""Evaluators of attested and externally judged rules: power.ups (attestations) and
+switchover.notice.
 
 Each is a pure function of a Context; docs/rules.md explains every interpretation choice.
 """
@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from orchestrator.model.settings import Attestation
 from orchestrator.rules import figures
 from orchestrator.rules.finding import ALL_SUBJECT, Context, Finding
+from orchestrator.rules.rule import Threshold
 from orchestrator.rules.status import Status
 
 POWER_UPS = "power.ups"
@@ -56,20 +58,8 @@ def evaluate_power_ups(ctx: Context) -> list[Finding]:
         measured = (
             "not stated" if latest.measured is None else figures.hours(latest.measured)
         ) + f", attested {age} day(s) ago"
-        if latest.expires < ctx.local_date or age > max_age:
-            status, reason = (
-                Status.NON_COMPLIANT,
-                (
-                    f"the attestation expired ({latest.expires}) or is older than {max_age} days: "
-                    "a new discharge test is due"
-                ),
-            )
-        elif latest.measured is None:
-            status, reason = Status.UNKNOWN, "the attestation states no measured runtime"
-        elif hours.passes(Fraction(str(latest.measured))):
-            status, reason = Status.COMPLIANT, "attested runtime meets the threshold"
-        else:
-            status, reason = Status.NON_COMPLIANT, "attested runtime is below the threshold"
+        expired = latest.expires < ctx.local_date or age > max_age
+        status, reason = _ups_verdict(latest, expired, hours, max_age)
         findings.append(
             ctx.finding(
                 POWER_UPS,
@@ -84,34 +74,19 @@ def evaluate_power_ups(ctx: Context) -> list[Finding]:
     return findings
 
 
-def evaluate_network_availability(ctx: Context) -> list[Finding]:
-    """Default network.availability: unknown per path until a probe evaluator is registered."""
-    return _network_default(ctx, "network.availability")
-
-
-def evaluate_network_max_outage(ctx: Context) -> list[Finding]:
-    """Default network.max_outage: unknown per path until a probe evaluator is registered."""
-    return _network_default(ctx, "network.max_outage")
-
-
-def _network_default(ctx: Context, rule_id: str) -> list[Finding]:
-    rule = ctx.rule(rule_id)
-    threshold = "; ".join(
-        f"{name} {t.comparison or ''} {t.display} {t.unit}" for name, t in rule.thresholds.items()
-    )
-    subjects = [path.name for path in ctx.config.network.paths] or [ALL_SUBJECT]
-    return [
-        ctx.finding(
-            rule_id,
-            subject,
-            Status.UNKNOWN,
-            measured="no probe data",
-            threshold=threshold,
-            evidence="none",
-            reason="network probing not configured",
+def _ups_verdict(
+    latest: Attestation, expired: bool, hours: Threshold, max_age: int
+) -> tuple[Status, str]:
+    if expired:
+        return Status.NON_COMPLIANT, (
+            f"the attestation expired ({latest.expires}) or is older than {max_age} days: "
+            "a new discharge test is due"
         )
-        for subject in subjects
-    ]
+    if latest.measured is None:
+        return Status.UNKNOWN, "the attestation states no measured runtime"
+    if hours.passes(Fraction(str(latest.measured))):
+        return Status.COMPLIANT, "attested runtime meets the threshold"
+    return Status.NON_COMPLIANT, "attested runtime is below the threshold"
 
 
 def evaluate_switchover(ctx: Context) -> list[Finding]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from orchestrator.errors import CalendarDataMissing
+from orchestrator.model.snapshot import CopyRow, PointRow
 from orchestrator.rules.deadlines import backup_dates, backup_deadline
 from orchestrator.rules.finding import (
     DAY_SECONDS,
@@ -15,7 +16,6 @@ from orchestrator.rules.finding import (
     Finding,
     days,
 )
-from orchestrator.rules.snapshot import CopyRow, PointRow
 from orchestrator.rules.status import Status
 
 FULL_INTERVAL = "backup.full_interval"

@@ -6,6 +6,7 @@ Each is a pure function of a Context; docs/rules.md explains every interpretatio
 
 from __future__ import annotations
 
+from orchestrator.model.snapshot import PointRow
 from orchestrator.rules.finding import (
     ALL_SUBJECT,
     DAY_SECONDS,
@@ -23,8 +24,7 @@ def evaluate_category_retention(ctx: Context, rule_id: str, category: str) -> li
     """Judge, per dataset of a category, that its recovery points are kept for the rule's
     minimum days: the rotation keeps them that long, and the oldest kept point is that old
     (or nothing was ever dropped while the history is younger)."""
-    rule = ctx.rule(rule_id)
-    min_days = int(rule.value("min_days"))
+    min_days = int(ctx.rule(rule_id).value("min_days"))
     threshold = f"≥ {min_days} days kept"
     chosen = [
         (system, dataset)
@@ -62,52 +62,11 @@ def evaluate_category_retention(ctx: Context, rule_id: str, category: str) -> li
                 )
             )
             continue
-        kept = [
-            p
-            for p in points
-            if any(c.present_at(ctx.at_ts) for c in ctx.copies_by_point.get(p.id, []))
-        ]
-        dropped = [
-            p
-            for p in points
-            if p not in kept
-            and ctx.at_ts - p.finished_at < min_days * DAY_SECONDS
-            and any(c.status == "deleted" for c in ctx.copies_by_point.get(p.id, []))
-        ]
-        history_age = ctx.at_ts - points[0].finished_at
-        oldest_age = ctx.at_ts - kept[0].finished_at if kept else 0.0
-        measured = f"rotation keeps {keeps} d; history {days(history_age)}; oldest kept " + (
-            f"{days(oldest_age)} ({kept[0].id})" if kept else "none"
-        )
+        status, measured, reason = _judge_kept(ctx, points, keeps, min_days)
         evidence = (
             "rule pack backup.rotation and " + rule_id + " thresholds; catalog "
             "recovery_points and copies"
         )
-        if keeps < min_days:
-            status, reason = Status.NON_COMPLIANT, f"the rotation keeps only {keeps} days"
-        elif dropped:
-            status, reason = (
-                Status.NON_COMPLIANT,
-                (
-                    f"{len(dropped)} recovery point(s) deleted before {min_days} days, e.g. "
-                    f"{dropped[0].id}"
-                ),
-            )
-        elif history_age >= min_days * DAY_SECONDS and oldest_age < min_days * DAY_SECONDS:
-            status, reason = (
-                Status.NON_COMPLIANT,
-                (
-                    f"the oldest kept recovery point is {days(oldest_age)} old; the history is "
-                    f"{days(history_age)}"
-                ),
-            )
-        elif history_age < min_days * DAY_SECONDS:
-            status, reason = (
-                Status.COMPLIANT,
-                (f"the history is younger than {min_days} days and nothing has been dropped"),
-            )
-        else:
-            status, reason = Status.COMPLIANT, f"records older than {min_days} days are kept"
         findings.append(
             ctx.finding(
                 rule_id,
@@ -120,6 +79,52 @@ def evaluate_category_retention(ctx: Context, rule_id: str, category: str) -> li
             )
         )
     return findings
+
+
+def _judge_kept(
+    ctx: Context, points: list[PointRow], keeps: int, min_days: int
+) -> tuple[Status, str, str]:
+    """Given a dataset's points (oldest first), the days the rotation keeps and the minimum,
+    return (status, measured, reason)."""
+    kept = [
+        p for p in points if any(c.present_at(ctx.at_ts) for c in ctx.copies_by_point.get(p.id, []))
+    ]
+    dropped = [
+        p
+        for p in points
+        if p not in kept
+        and ctx.at_ts - p.finished_at < min_days * DAY_SECONDS
+        and any(c.status == "deleted" for c in ctx.copies_by_point.get(p.id, []))
+    ]
+    history_age = ctx.at_ts - points[0].finished_at
+    oldest_age = ctx.at_ts - kept[0].finished_at if kept else 0.0
+    measured = f"rotation keeps {keeps} d; history {days(history_age)}; oldest kept " + (
+        f"{days(oldest_age)} ({kept[0].id})" if kept else "none"
+    )
+    minimum = min_days * DAY_SECONDS
+    if keeps < min_days:
+        return Status.NON_COMPLIANT, measured, f"the rotation keeps only {keeps} days"
+    if dropped:
+        return (
+            Status.NON_COMPLIANT,
+            measured,
+            f"{len(dropped)} recovery point(s) deleted before {min_days} days, e.g. "
+            f"{dropped[0].id}",
+        )
+    if history_age >= minimum and oldest_age < minimum:
+        return (
+            Status.NON_COMPLIANT,
+            measured,
+            f"the oldest kept recovery point is {days(oldest_age)} old; the history is "
+            f"{days(history_age)}",
+        )
+    if history_age < minimum:
+        return (
+            Status.COMPLIANT,
+            measured,
+            f"the history is younger than {min_days} days and nothing has been dropped",
+        )
+    return Status.COMPLIANT, measured, f"records older than {min_days} days are kept"
 
 
 def evaluate_content(ctx: Context) -> list[Finding]:

@@ -9,15 +9,17 @@ from __future__ import annotations
 from datetime import date, timedelta
 from fractions import Fraction
 
+from orchestrator.model.snapshot import VerificationRow
 from orchestrator.rules import figures
 from orchestrator.rules.deadlines import (
+    Deadline,
     counted_checks,
     drill_deadline,
     passed_drills,
     verification_deadline,
 )
 from orchestrator.rules.finding import ALL_SUBJECT, Context, Finding, local_day
-from orchestrator.rules.snapshot import VerificationRow
+from orchestrator.rules.rule import Threshold
 from orchestrator.rules.status import Status
 
 VERIFY_INTERVAL = "verify.interval"
@@ -63,32 +65,12 @@ def evaluate_verify_interval(ctx: Context) -> list[Finding]:
             continue
         dates = [local_day(v.finished_at or 0.0) for v in checks]
         open_days = (ctx.local_date - deadline.since).days
-        due_by = deadline.first_late - timedelta(days=1)
         gaps = _long_gaps(dates, limit, ctx.local_date - _YEAR)
         if dates:
             measured = f"{open_days} day(s) since the last counted check ({checks[-1].id})"
         else:
             measured = f"no counted check; {open_days} day(s) since the first backup"
-        if ctx.at_ts >= deadline.due_at:
-            status, reason = Status.NON_COMPLIANT, f"{open_days} days without a counted check"
-        elif not dates:
-            status, reason = (
-                Status.UNKNOWN,
-                f"no counted validity check recorded yet; the first is due by {due_by}",
-            )
-        elif deadline.warn_at is not None and ctx.at_ts >= deadline.warn_at:
-            status, reason = (
-                Status.PARTIAL,
-                f"day {open_days} of {limit}: the next check is due by {due_by}",
-            )
-        elif gaps:
-            status, reason = (
-                Status.PARTIAL,
-                "gaps over the limit in the last year: "
-                + ", ".join(f"{a} → {b} ({n} d)" for a, b, n in gaps),
-            )
-        else:
-            status, reason = Status.COMPLIANT, f"checked within {limit} days throughout"
+        status, reason = _interval_verdict(ctx.at_ts, deadline, open_days, bool(dates), gaps, limit)
         findings.append(
             ctx.finding(
                 VERIFY_INTERVAL,
@@ -101,6 +83,30 @@ def evaluate_verify_interval(ctx: Context) -> list[Finding]:
             )
         )
     return findings
+
+
+def _interval_verdict(
+    at_ts: float,
+    deadline: Deadline,
+    open_days: int,
+    has_checks: bool,
+    gaps: list[tuple[date, date, int]],
+    limit: int,
+) -> tuple[Status, str]:
+    due_by = deadline.first_late - timedelta(days=1)
+    if at_ts >= deadline.due_at:
+        return Status.NON_COMPLIANT, f"{open_days} days without a counted check"
+    if not has_checks:
+        return (
+            Status.UNKNOWN,
+            f"no counted validity check recorded yet; the first is due by {due_by}",
+        )
+    if deadline.warn_at is not None and at_ts >= deadline.warn_at:
+        return Status.PARTIAL, f"day {open_days} of {limit}: the next check is due by {due_by}"
+    if gaps:
+        listed = ", ".join(f"{a} → {b} ({n} d)" for a, b, n in gaps)
+        return Status.PARTIAL, f"gaps over the limit in the last year: {listed}"
+    return Status.COMPLIANT, f"checked within {limit} days throughout"
 
 
 def sample_ratios(check: VerificationRow) -> tuple[Fraction, Fraction] | None:
@@ -124,9 +130,8 @@ def evaluate_verify_sample(ctx: Context) -> list[Finding]:
     """Judge the last counted check's sample (≥ 10 % of bytes and of recovery points), and
     note earlier counted checks of the last year that fell short."""
     rule = ctx.rule(VERIFY_SAMPLE)
-    bytes_min = rule.threshold("min_bytes_ratio")
-    points_min = rule.threshold("min_points_ratio")
-    threshold = f"≥ {bytes_min.display} of bytes and ≥ {points_min.display} of recovery points"
+    bars = (rule.threshold("min_bytes_ratio"), rule.threshold("min_points_ratio"))
+    threshold = f"≥ {bars[0].display} of bytes and ≥ {bars[1].display} of recovery points"
     evidence = "catalog verifications (population_*, sample_* of each counted check)"
     checks = counted_checks(ctx)
     if not checks:
@@ -141,17 +146,8 @@ def evaluate_verify_sample(ctx: Context) -> list[Finding]:
                 reason="no counted validity check recorded, so no sample to judge",
             )
         ]
-
-    def meets(check: VerificationRow) -> bool | None:
-        ratios = sample_ratios(check)
-        if ratios is None:
-            return None
-        return bytes_min.passes(ratios[0]) and points_min.passes(ratios[1])
-
     last = checks[-1]
     ratios = sample_ratios(last)
-    year_ago = ctx.at_ts - _YEAR.total_seconds()
-    short = [c for c in checks[:-1] if (c.finished_at or 0.0) >= year_ago and meets(c) is False]
     if ratios is None:
         return [
             ctx.finding(
@@ -169,15 +165,11 @@ def evaluate_verify_sample(ctx: Context) -> list[Finding]:
         f"{last.population_bytes}), recovery points {figures.percent(ratios[1])} "
         f"({last.sample_points}/{last.population_points})"
     )
-    if not meets(last):
-        status, reason = Status.NON_COMPLIANT, "the last counted check sampled too little"
-    elif short:
-        status, reason = (
-            Status.PARTIAL,
-            "earlier checks in the last year sampled too little: " + ", ".join(c.id for c in short),
-        )
-    else:
-        status, reason = Status.COMPLIANT, "both ratios meet the threshold"
+    year_ago = ctx.at_ts - _YEAR.total_seconds()
+    short = [
+        c for c in checks[:-1] if (c.finished_at or 0.0) >= year_ago and _meets(c, bars) is False
+    ]
+    status, reason = _sample_verdict(bool(_meets(last, bars)), short)
     return [
         ctx.finding(
             VERIFY_SAMPLE,
@@ -189,6 +181,23 @@ def evaluate_verify_sample(ctx: Context) -> list[Finding]:
             reason=reason,
         )
     ]
+
+
+def _meets(check: VerificationRow, bars: tuple[Threshold, Threshold]) -> bool | None:
+    """Return whether a check's sample meets both bars (None: sizes not recorded)."""
+    ratios = sample_ratios(check)
+    if ratios is None:
+        return None
+    return bars[0].passes(ratios[0]) and bars[1].passes(ratios[1])
+
+
+def _sample_verdict(last_meets: bool, short: list[VerificationRow]) -> tuple[Status, str]:
+    if not last_meets:
+        return Status.NON_COMPLIANT, "the last counted check sampled too little"
+    if short:
+        listed = ", ".join(c.id for c in short)
+        return Status.PARTIAL, f"earlier checks in the last year sampled too little: {listed}"
+    return Status.COMPLIANT, "both ratios meet the threshold"
 
 
 def evaluate_drill_yearly(ctx: Context) -> list[Finding]:
@@ -218,25 +227,13 @@ def evaluate_drill_yearly(ctx: Context) -> list[Finding]:
     dates = [local_day(d.finished_at or 0.0) for d in drills]
     this_year = [d for d in dates if d.year == year]
     open_days = (ctx.local_date - deadline.since).days
-    due_by = min(date(year, 12, 31), deadline.first_late - timedelta(days=1))
     gaps = _long_gaps(dates, limit, ctx.local_date - _YEAR)
     measured = f"{len(this_year)} passed drill(s) in {year}; {open_days} day(s) since " + (
         f"the last ({drills[-1].id})" if drills else "the history began"
     )
-    if ctx.at_ts >= deadline.due_at:
-        status, reason = Status.NON_COMPLIANT, f"{open_days} days without a passed drill"
-    elif not drills:
-        first_due = min(date(year, 12, 31), deadline.since + _YEAR)
-        status, reason = Status.UNKNOWN, f"no passed drill recorded yet; due by {first_due}"
-    elif len(this_year) < per_year:
-        status, reason = Status.PARTIAL, f"no passed drill yet in {year}: due by {due_by}"
-    elif gaps:
-        status, reason = (
-            Status.PARTIAL,
-            "gaps over the limit: " + ", ".join(f"{a} → {b} ({n} d)" for a, b, n in gaps),
-        )
-    else:
-        status, reason = Status.COMPLIANT, f"drilled in {year} and within {limit} days"
+    status, reason = _drill_verdict(
+        ctx.at_ts, deadline, open_days, bool(drills), len(this_year) >= per_year, gaps, year, limit
+    )
     return [
         ctx.finding(
             DRILL_YEARLY,
@@ -248,6 +245,30 @@ def evaluate_drill_yearly(ctx: Context) -> list[Finding]:
             reason=reason,
         )
     ]
+
+
+def _drill_verdict(
+    at_ts: float,
+    deadline: Deadline,
+    open_days: int,
+    has_drills: bool,
+    enough_this_year: bool,
+    gaps: list[tuple[date, date, int]],
+    year: int,
+    limit: int,
+) -> tuple[Status, str]:
+    if at_ts >= deadline.due_at:
+        return Status.NON_COMPLIANT, f"{open_days} days without a passed drill"
+    if not has_drills:
+        first_due = min(date(year, 12, 31), deadline.since + _YEAR)
+        return Status.UNKNOWN, f"no passed drill recorded yet; due by {first_due}"
+    if not enough_this_year:
+        due_by = min(date(year, 12, 31), deadline.first_late - timedelta(days=1))
+        return Status.PARTIAL, f"no passed drill yet in {year}: due by {due_by}"
+    if gaps:
+        listed = ", ".join(f"{a} → {b} ({n} d)" for a, b, n in gaps)
+        return Status.PARTIAL, f"gaps over the limit: {listed}"
+    return Status.COMPLIANT, f"drilled in {year} and within {limit} days"
 
 
 def evaluate_bidirectional(ctx: Context) -> list[Finding]:

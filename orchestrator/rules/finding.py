@@ -14,9 +14,9 @@ from functools import cached_property
 from typing import Any
 
 from orchestrator.model.settings import Config, System
+from orchestrator.model.snapshot import CopyRow, PointRow, Snapshot
 from orchestrator.rules import figures
 from orchestrator.rules.rule import Clause, Rule, RulePack, Severity
-from orchestrator.rules.snapshot import CopyRow, PointRow, Snapshot
 from orchestrator.rules.status import Status
 from orchestrator.rules.workdays import SHANGHAI, WorkdayCalendar, business_date
 

@@ -18,6 +18,7 @@ import pytest
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.actions.workload import run_workload
 from orchestrator.model import catalog as cat
+from orchestrator.model import schema
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.fixtures.process import free_port, require_binary, require_root
@@ -48,7 +49,16 @@ def sandbox(tmp_path: Path) -> Path:
     return prepare_sandbox(tmp_path / "sb")
 
 
-def test_global_options_work_before_and_after_the_command(sandbox: Path) -> None:
+@pytest.fixture
+def upgraded(sandbox: Path) -> Path:
+    """The sandbox with its catalog made, so commands that only read can run."""
+    result = drctl("-c", str(sandbox), "catalog", "upgrade")
+    assert result.returncode == 0, result.stderr
+    return sandbox
+
+
+def test_global_options_work_before_and_after_the_command(upgraded: Path) -> None:
+    sandbox = upgraded
     before = drctl(
         "-c", str(sandbox), "--json", "calendar", "working-days", "2024-02-09", "2024-02-18"
     )
@@ -115,7 +125,7 @@ def test_a_busy_job_is_reported_not_raised(sandbox: Path) -> None:
     site = load_site(sandbox)
     with open_runtime(site) as runtime, runtime.catalog.begin() as connection:
         connection.execute(  # a live process (this one) holds the dry-run's lock
-            cat.jobs.insert().values(
+            schema.jobs.insert().values(
                 kind="retention_dry_run",
                 subject="all",
                 state="running",
@@ -130,7 +140,8 @@ def test_a_busy_job_is_reported_not_raised(sandbox: Path) -> None:
     no_traceback(result)
 
 
-def test_a_port_in_use_is_an_infrastructure_error(sandbox: Path) -> None:
+def test_a_port_in_use_is_an_infrastructure_error(upgraded: Path) -> None:
+    sandbox = upgraded
     port = free_port()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", port))
@@ -142,7 +153,8 @@ def test_a_port_in_use_is_an_infrastructure_error(sandbox: Path) -> None:
     no_traceback(result)
 
 
-def test_a_terminal_that_cannot_show_chinese_gets_escapes_not_a_crash(sandbox: Path) -> None:
+def test_a_terminal_that_cannot_show_chinese_gets_escapes_not_a_crash(upgraded: Path) -> None:
+    sandbox = upgraded
     latin = {**ENV, "PYTHONIOENCODING": "latin-1"}
     text = subprocess.run(
         [DRCTL, "-c", str(sandbox), "status"], capture_output=True, env=latin, timeout=600
@@ -207,7 +219,7 @@ def test_a_full_store_is_an_infrastructure_error(sandbox: Path, tiny_store: Path
     assert "No space left on device" in result.stderr
     no_traceback(result)
     with open_runtime(load_site(sandbox)) as runtime, runtime.catalog.begin() as connection:
-        jobs = list(connection.execute(cat.jobs.select()))
+        jobs = list(connection.execute(schema.jobs.select()))
         points = cat.list_recovery_points(connection)
     # The ledger did not fit and counts nothing; a small dataset that did fit is backed up on
     # its own (issue 9: one dataset's failure does not stop the others), manifest and all.

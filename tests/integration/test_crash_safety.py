@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from orchestrator.model import catalog as cat
+from orchestrator.model import schema
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.fixtures.databases import PostgresServer, psql
@@ -281,7 +281,9 @@ def test_killed_backup_is_taken_over_cleaned_and_a_concurrent_one_refused(
     assert re.search(rf"cleaned directory {spool}/backup-core-banking-\S+ on prod-db-1", err)
     with open_runtime(load_site(config_path)) as runtime, runtime.catalog.begin() as c:
         rows = list(
-            c.execute(select(cat.jobs).where(cat.jobs.c.kind == "backup").order_by(cat.jobs.c.id))
+            c.execute(
+                select(schema.jobs).where(schema.jobs.c.kind == "backup").order_by(schema.jobs.c.id)
+            )
         )
     assert [(r.state, r.holder_pid) for r in rows] == [
         ("aborted", first.pid),

@@ -28,6 +28,7 @@ from orchestrator.actions.drill import StepRecord, run_drill
 from orchestrator.cli import main
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.model import catalog as cat
+from orchestrator.model import schema
 from orchestrator.model.drill_targets import make_target
 from orchestrator.model.engines import make_playbook_item
 from orchestrator.model.scenario import load_scenario
@@ -381,8 +382,8 @@ def test_switchover_runs_only_with_plan_confirmation_and_recent_verified_point(
     assert report["findings"] == []  # a switchover is not a drill
     with open_runtime(load_site(config_path)) as runtime:
         with runtime.catalog.begin() as connection:
-            assert list(connection.execute(cat.drills.select())) == []
-            jobs = [j for j in connection.execute(cat.jobs.select()) if j.kind == "switchover"]
+            assert list(connection.execute(schema.drills.select())) == []
+            jobs = [j for j in connection.execute(schema.jobs.select()) if j.kind == "switchover"]
     assert [(j.subject, j.state) for j in jobs] == [("core-banking", "succeeded")]
 
 
@@ -436,7 +437,7 @@ def test_drill_whose_first_step_cannot_reach_its_host_is_aborted_and_not_counted
     assert report["verdict_note"]["en"].startswith("The drill was aborted")
     with open_runtime(load_site(config_path)) as runtime:
         with runtime.catalog.begin() as connection:
-            (row,) = list(connection.execute(cat.drills.select()))
+            (row,) = list(connection.execute(schema.drills.select()))
     assert row.status == "aborted" and row.failover_ok is None and row.failback_ok is None
     # status judges drill.yearly and dr.bidirectional exactly as before the drill.
     assert drill_rules(config, capsys) == judged_before

@@ -15,12 +15,12 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from orchestrator.actions.evidence_setup import write_site_package
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.cli import main
 from orchestrator.config import load_config
 from orchestrator.evidence import sign
 from orchestrator.evidence.package import Package
-from orchestrator.evidence.setup import write_site_package
 from tests.fixtures.process import require_binary
 from tests.integration.test_evidence_offline import resign_with
 

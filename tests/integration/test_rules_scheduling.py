@@ -25,6 +25,7 @@ from orchestrator.actions.workload import run_workload
 from orchestrator.cli import main
 from orchestrator.errors import InputError
 from orchestrator.model import catalog as cat
+from orchestrator.model import schema
 from orchestrator.rules.pack import load_pack
 from orchestrator.runtime import Runtime, open_runtime
 from orchestrator.site import load_site
@@ -74,7 +75,7 @@ def test_run_due_catches_up_after_a_crash_and_second_pass_runs_nothing(tmp_path:
     with open_runtime(site) as runtime:
         with runtime.catalog.begin() as connection:  # a pass that crashed mid-backup
             connection.execute(
-                cat.jobs.insert().values(
+                schema.jobs.insert().values(
                     kind="due:backup",
                     subject=SYSTEM,
                     state="running",
@@ -91,20 +92,20 @@ def test_run_due_catches_up_after_a_crash_and_second_pass_runs_nothing(tmp_path:
         assert outcomes["retention"].status == "succeeded"
         assert outcomes["verify"].status == "succeeded", outcomes["verify"]
         assert "passed (counted)" in outcomes["verify"].message
-        points = catalog_rows(runtime, cat.recovery_points)
+        points = catalog_rows(runtime, schema.recovery_points)
         assert sorted(p.dataset for p in points) == sorted(
             d.name for d in site.config.model.system(SYSTEM).datasets
         )
         offsite = {
             c.recovery_point_id
-            for c in catalog_rows(runtime, cat.copies)
+            for c in catalog_rows(runtime, schema.copies)
             if c.store == "offsite" and c.verified_at is not None
         }
         assert offsite == {p.id for p in points}
 
         second = run_due_pass(runtime)
         assert second.outcomes == (), second.outcomes
-        assert len(catalog_rows(runtime, cat.recovery_points)) == len(points)
+        assert len(catalog_rows(runtime, schema.recovery_points)) == len(points)
 
 
 def test_run_due_fails_the_verify_job_when_the_check_finds_a_mismatch(tmp_path: Path) -> None:
@@ -126,7 +127,7 @@ def test_run_due_fails_the_verify_job_when_the_check_finds_a_mismatch(tmp_path: 
             path.write_bytes(bytes(content))
     with open_runtime(site) as runtime:
         result = run_due_pass(runtime)
-        jobs = {row.kind: row for row in catalog_rows(runtime, cat.jobs)}
+        jobs = {row.kind: row for row in catalog_rows(runtime, schema.jobs)}
     outcomes = {o.kind: o for o in result.outcomes}
     verify = outcomes["verify"]
     assert verify.status == "failed", verify
@@ -168,10 +169,10 @@ def test_two_passes_at_once_never_run_the_same_job(tmp_path: Path) -> None:
     backups = [r for r in results if r[0] == "backup" and r[2] == "succeeded"]
     assert len(backups) == 1, results
     with open_runtime(load_site(config_path)) as runtime:
-        points = catalog_rows(runtime, cat.recovery_points)
+        points = catalog_rows(runtime, schema.recovery_points)
         datasets = [p.dataset for p in points]
         assert len(datasets) == len(set(datasets)) == 5
-        running = [j for j in catalog_rows(runtime, cat.jobs) if j.state == "running"]
+        running = [j for j in catalog_rows(runtime, schema.jobs) if j.state == "running"]
         assert running == []
 
 
@@ -253,7 +254,7 @@ def test_retention_deletes_old_generations_records_approver_and_keeps_the_floor(
     root = tmp_path / "sb" / "stores" / "primary" / SYSTEM / "ledger"
     assert not (root / ids[9]).exists() and (root / ids[10]).exists() and (root / ids[0]).exists()
     with open_runtime(site) as runtime:
-        rows = {c.recovery_point_id: c for c in catalog_rows(runtime, cat.copies)}
+        rows = {c.recovery_point_id: c for c in catalog_rows(runtime, schema.copies)}
     assert {pid for pid, c in rows.items() if c.status == "deleted"} == deleted
     assert all(
         rows[pid].approver == "张三 (运维主管)" and "rotation" in rows[pid].delete_reason

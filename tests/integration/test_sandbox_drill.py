@@ -268,10 +268,10 @@ def test_first_step_that_cannot_reach_its_host_aborts_the_drill_uncounted(
     assert report["outcome"] == "aborted" and report["findings"] == []
     html = (evidence_path(result.stdout) / "report.html").read_text()
     assert "ABORTED" in html and "中止" in html
-    from orchestrator.model import catalog as cat
+    from orchestrator.model import schema
 
     with open_runtime(load_site(config)) as runtime:
         with runtime.catalog.begin() as connection:
-            (row,) = list(connection.execute(cat.drills.select()))
+            (row,) = list(connection.execute(schema.drills.select()))
     assert row.status == "aborted" and row.failover_ok is None
     assert drill_rule_verdicts(config) == before

@@ -23,6 +23,7 @@ from orchestrator.actions.workload import run_workload
 from orchestrator.cli import main
 from orchestrator.evidence.verify import verify_package
 from orchestrator.model import catalog as cat
+from orchestrator.model import schema
 from orchestrator.model.plan import PlanItem
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
@@ -224,7 +225,9 @@ def test_verify_passes_wipes_the_enclave_and_writes_evidence(
     site = load_site(sandbox)
     with open_runtime(site) as runtime, runtime.catalog.begin() as connection:
         row = connection.execute(
-            cat.verifications.select().where(cat.verifications.c.id == outcome["verification"])
+            schema.verifications.select().where(
+                schema.verifications.c.id == outcome["verification"]
+            )
         ).one()
         assert row.counted and row.status == "passed"
         assert row.evidence_manifest_sha256 and row.seed == outcome["seed"]
@@ -263,7 +266,7 @@ def test_flipped_byte_in_a_sampled_file_fails_the_check_and_names_it(
     with open_runtime(site) as runtime, runtime.catalog.begin() as connection:
         point_row = cat.get_recovery_point(connection, item["recovery_point"])
         check = connection.execute(
-            cat.verifications.select().where(cat.verifications.c.kind == "sample")
+            schema.verifications.select().where(schema.verifications.c.kind == "sample")
         ).one()
     assert point_row.status == "bad"
     assert check.status == "failed" and check.counted
@@ -280,12 +283,12 @@ def test_a_store_that_is_down_aborts_with_exit_3_and_counts_nothing(
     offsite.rename(offsite.with_name("offsite-unplugged"))
     site = load_site(pristine)
     with open_runtime(site) as runtime, runtime.catalog.begin() as connection:
-        before = connection.execute(cat.verifications.select()).all()
+        before = connection.execute(schema.verifications.select()).all()
     code = main(["-c", str(pristine), "verify", "--seed", "7"])
     assert code == 3
     assert "offsite" in capsys.readouterr().err
     with open_runtime(site) as runtime, runtime.catalog.begin() as connection:
-        after = connection.execute(cat.verifications.select()).all()
+        after = connection.execute(schema.verifications.select()).all()
         points = cat.list_recovery_points(connection)
     assert after == before
     assert all(point.status == "complete" for point in points)

@@ -31,6 +31,7 @@ WRITERS = (
     "run-due",
     "retention",
     "catalog rebuild",
+    "catalog upgrade",
 )
 
 

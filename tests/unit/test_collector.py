@@ -14,11 +14,11 @@ from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.errors import InputError
 from orchestrator.model import catalog as cat
 from orchestrator.model.catalog import Catalog
-from orchestrator.model.outages import ensure_tables
-from orchestrator.network.evaluate import network_status
+from orchestrator.model.migrate import upgrade_catalog
+from orchestrator.model.snapshot import read_catalog
 from orchestrator.network.monitor import PathMonitor
 from orchestrator.rules.evaluate import evaluate_all
-from orchestrator.rules.snapshot import read_catalog
+from orchestrator.rules.evaluate_network import network_status
 from orchestrator.rules.workdays import SHANGHAI, package_years
 from orchestrator.site import LoadedSite, load_site
 
@@ -55,7 +55,7 @@ def scrape(config: LoadedSite, catalog: Catalog, at: float) -> dict[tuple, float
 
 def test_collector_exports_ledger_backups_and_rule_status(loaded: LoadedSite) -> None:
     catalog = Catalog(loaded.config.catalog_url)
-    ensure_tables(catalog)
+    upgrade_catalog(catalog)
     path = loaded.config.model.network.paths[0]
     pattern = iter("..xxx" + "." * 5)
     ticks = iter(NOW - 10 + i for i in range(10))
@@ -123,7 +123,7 @@ def test_collector_exports_ledger_backups_and_rule_status(loaded: LoadedSite) ->
             "rules",
         )
     )
-    rows = network_status(loaded.config.model, catalog, NOW - 1)
+    rows = network_status(loaded.config.model, read_catalog(catalog).network, NOW - 1)
     assert [r["path"] for r in rows] == ["dc-dr", "egress"]
     assert rows[0]["calendar_year"]["downtime_seconds"] == 3.0
     assert rows[0]["outages"] == 1
@@ -167,7 +167,7 @@ def status_at(loaded: LoadedSite, catalog: Catalog, at: float, rule: str, subjec
 
 def test_exported_backup_deadline_is_the_second_status_turns(loaded: LoadedSite) -> None:
     catalog = Catalog(loaded.config.catalog_url)
-    ensure_tables(catalog)
+    upgrade_catalog(catalog)
     record_backup(catalog, "2026-11-23", NOW - 3500)  # Monday
     samples = scrape(loaded, catalog, NOW)
     ledger = (("dataset", "ledger"), ("system", "core-banking"))
@@ -191,7 +191,7 @@ def test_without_calendar_data_the_deadline_is_still_exported(loaded: LoadedSite
     if 2027 in package_years():
         pytest.skip("the installed chinesecalendar already has 2027")
     catalog = Catalog(loaded.config.catalog_url)
-    ensure_tables(catalog)
+    upgrade_catalog(catalog)
     record_backup(catalog, "2026-12-31", datetime(2026, 12, 31, 20, tzinfo=SHANGHAI).timestamp())
     moment = datetime(2027, 1, 6, 12, tzinfo=SHANGHAI).timestamp()
     samples = scrape(loaded, catalog, moment)
@@ -213,7 +213,7 @@ def test_without_calendar_data_the_deadline_is_still_exported(loaded: LoadedSite
 
 def test_open_fault_exports_its_start(loaded: LoadedSite) -> None:
     catalog = Catalog(loaded.config.catalog_url)
-    ensure_tables(catalog)
+    upgrade_catalog(catalog)
     ticks = iter(NOW - 5 + i for i in range(5))
     monitor = PathMonitor(
         path=loaded.config.model.network.paths[0], probers={"local": lambda: False}
@@ -230,6 +230,7 @@ def test_open_fault_exports_its_start(loaded: LoadedSite) -> None:
 
 def test_unreadable_catalog_reports_collector_failure(loaded: LoadedSite, tmp_path: Path) -> None:
     catalog = Catalog(loaded.config.catalog_url)
+    upgrade_catalog(catalog)
     collector = CatalogCollector(
         loaded.config.model, loaded.pack, loaded.calendar, catalog, clock=lambda: NOW
     )

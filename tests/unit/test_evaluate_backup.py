@@ -7,8 +7,8 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from orchestrator.model.settings import Config
+from orchestrator.model.snapshot import FailureRow, PointRow
 from orchestrator.rules.evaluate import evaluate_all
-from orchestrator.rules.snapshot import FailureRow, PointRow
 from orchestrator.rules.status import Status
 from tests.fixtures.catalog_rows import (
     CALENDAR,

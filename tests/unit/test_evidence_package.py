@@ -14,6 +14,11 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from orchestrator.actions.evidence_setup import (
+    anchor_store_name,
+    evidence_problems,
+    prepare_evidence,
+)
 from orchestrator.actions.sandbox import make_config, make_inventory
 from orchestrator.config import LoadedConfig, load_config
 from orchestrator.errors import InputError
@@ -26,7 +31,7 @@ from orchestrator.evidence.chain import (
     check_package_in_chain,
 )
 from orchestrator.evidence.chain_check import compare_anchors
-from orchestrator.evidence.content import check_report, encode_report, find_secrets, is_secret_key
+from orchestrator.evidence.content import check_report, encode_report, find_secrets
 from orchestrator.evidence.layout import (
     ZERO_DIGEST,
     ManifestEntry,
@@ -41,8 +46,8 @@ from orchestrator.evidence.provenance import (
     target_system_versions,
 )
 from orchestrator.evidence.render import render_report_html
-from orchestrator.evidence.setup import anchor_store_name, evidence_problems, prepare_evidence
 from orchestrator.evidence.tarball import check_tar_members
+from orchestrator.secret_names import is_secret_name as is_secret_key
 
 DIGEST_A = "a" * 64
 DIGEST_B = "b" * 64
@@ -338,7 +343,7 @@ def test_render_shows_a_malformed_section_generically_instead_of_failing() -> No
     assert json.dumps([1, 2], indent=2).splitlines()[1].strip() in html
 
 
-# --- settings every evidence writer needs (evidence/setup.py) ------------------------------------
+# --- settings every evidence writer needs (actions/evidence_setup.py) ------------------------
 
 
 def site_config(tmp_path: Path, **evidence: object) -> LoadedConfig:

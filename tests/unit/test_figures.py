@@ -10,15 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator.network.availability import (
-    ObservationRecord,
-    OutageRecord,
-    PathHistory,
-    calendar_year_figures,
-    year_bounds_ms,
-)
-from orchestrator.network.evaluate import judge_availability
+from orchestrator.model.outage_records import ObservationRecord, OutageRecord, PathHistory
 from orchestrator.rules import figures
+from orchestrator.rules.availability import calendar_year_figures, year_bounds_ms
+from orchestrator.rules.evaluate_network import judge_availability
 from orchestrator.rules.pack import load_pack
 from orchestrator.rules.status import Status
 from tests.fixtures.catalog_rows import check, local, one, point, snapshot

@@ -18,11 +18,10 @@ from typing import Any
 
 import pytest
 
-import orchestrator.network.evaluate  # noqa: F401 - registers the network rules' evaluators
 from orchestrator.config import Config
+from orchestrator.model.snapshot import Snapshot
 from orchestrator.rules.evaluate import evaluate_all
 from orchestrator.rules.rule import RulePack
-from orchestrator.rules.snapshot import Snapshot
 from tests.fixtures.catalog_rows import (
     CALENDAR,
     DATASETS,

@@ -19,12 +19,24 @@ from orchestrator.integrations.hashing import (
     HashJob,
     Progress,
     default_workers,
-    hash_file_ranges,
     hash_jobs,
     new_hash,
 )
 
 DATA = bytes(range(256)) * 4099  # not a multiple of any range size below
+
+
+def file_ranges(path: str, algorithm: str, size: int, chunk_bytes: int) -> list[HashJob]:
+    """One job per chunk_bytes range of a local file (the last may be shorter), as a caller
+    of hash_jobs builds them."""
+
+    def opener() -> AbstractContextManager[BinaryIO]:
+        return open(path, "rb", buffering=0)  # noqa: SIM115 - the job closes it
+
+    return [
+        HashJob(opener, algorithm, offset=start, length=min(chunk_bytes, size - start), tag=index)
+        for index, start in enumerate(range(0, max(size, 1), chunk_bytes))
+    ]
 
 
 def by_tag(jobs: list[HashJob], workers: int = 2) -> dict[object, tuple[int, str, str | None]]:
@@ -35,7 +47,7 @@ def by_tag(jobs: list[HashJob], workers: int = 2) -> dict[object, tuple[int, str
 def test_file_ranges_cover_the_file_once_in_order(tmp_path: Path, chunk: int) -> None:
     path = tmp_path / "f.bin"
     path.write_bytes(DATA)
-    jobs = hash_file_ranges(str(path), "sha256", len(DATA), chunk)
+    jobs = file_ranges(str(path), "sha256", len(DATA), chunk)
     starts = list(range(0, len(DATA), chunk))
     assert [(job.offset, job.length, job.tag) for job in jobs] == [
         (start, min(chunk, len(DATA) - start), index) for index, start in enumerate(starts)
@@ -49,7 +61,7 @@ def test_file_ranges_cover_the_file_once_in_order(tmp_path: Path, chunk: int) ->
 def test_an_empty_file_is_one_empty_range(tmp_path: Path) -> None:
     path = tmp_path / "empty"
     path.write_bytes(b"")
-    (job,) = hash_file_ranges(str(path), "sm3", 0, 1 << 20)
+    (job,) = file_ranges(str(path), "sm3", 0, 1 << 20)
     assert (job.offset, job.length, job.tag, job.algorithm) == (0, 0, 0, "sm3")
     assert by_tag([job]) == {0: (0, new_hash("sm3").hexdigest(), None)}
 

@@ -7,10 +7,12 @@ from pathlib import Path
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
 from orchestrator.model.integrity import Failure
+from orchestrator.model.migrate import upgrade_catalog
 
 
 def catalog_with_point(tmp_path: Path, point: str = "20260101T000000Z-aaaaaa") -> cat.Catalog:
     catalog = cat.Catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    upgrade_catalog(catalog)
     with catalog.begin() as connection:
         cat.record_recovery_point(
             connection,

@@ -13,13 +13,17 @@ from sqlalchemy import insert, select
 
 from orchestrator.errors import ExitCode, JobBusy
 from orchestrator.model import lease
-from orchestrator.model.catalog import Catalog, jobs, now
+from orchestrator.model.catalog import Catalog, now
 from orchestrator.model.holders import current_holder
+from orchestrator.model.migrate import upgrade_catalog
+from orchestrator.model.schema import jobs
 
 
 @pytest.fixture()
 def catalog(tmp_path: Path) -> Catalog:
-    return Catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    upgrade_catalog(catalog)
+    return catalog
 
 
 def dead_pid() -> int:
@@ -161,6 +165,7 @@ def test_a_catalog_made_before_leases_gets_the_lease_columns(tmp_path: Path) -> 
             "VALUES ('backup', 'core@prod', 'succeeded', 'h:1', 0)"
         )
     catalog = Catalog(f"sqlite:///{path}")
+    upgrade_catalog(catalog)  # what every command that writes does at its start
     held = lease.acquire(catalog, "backup", "core@prod")
     lease.release(held, state="succeeded")
     assert job(catalog, held.job_id).holder_pid == current_holder().pid

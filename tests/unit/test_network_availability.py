@@ -6,17 +6,15 @@ from fractions import Fraction
 
 import pytest
 
-from orchestrator.network.availability import (
+from orchestrator.model.outage_records import ObservationRecord, OutageRecord, PathHistory
+from orchestrator.rules.availability import (
     DAY_MS,
-    ObservationRecord,
-    OutageRecord,
-    PathHistory,
     calendar_year_figures,
     rolling_figures,
     union_ms,
     year_bounds_ms,
 )
-from orchestrator.network.evaluate import judge_availability, judge_max_outage
+from orchestrator.rules.evaluate_network import judge_availability, judge_max_outage
 from orchestrator.rules.figures import percent as format_percent
 from orchestrator.rules.pack import load_pack
 from orchestrator.rules.status import Status

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.network.tracker import Closed, Opened, PathTracker, Resumed
+from orchestrator.model.outage_records import Closed, Opened, Resumed
+from orchestrator.network.tracker import PathTracker
 
 STEP = 15_000  # one probe interval, ms
 

@@ -5,23 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.model.catalog import Catalog
+from orchestrator.model.migrate import upgrade_catalog
+from orchestrator.model.outage_records import stale_ms
 from orchestrator.model.outages import (
     close_open,
-    ensure_tables,
     load_counters,
     load_history,
     load_outage_rows,
 )
 from orchestrator.model.settings import NetworkPath
-from orchestrator.network.availability import calendar_year_figures, year_bounds_ms
-from orchestrator.network.monitor import PathMonitor, stale_ms
+from orchestrator.network.monitor import PathMonitor
+from orchestrator.rules.availability import calendar_year_figures, year_bounds_ms
 
 STEP = 1_000
 
 
 def make_catalog(tmp_path: Path) -> Catalog:
     catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
-    ensure_tables(catalog)
+    upgrade_catalog(catalog)
     return catalog
 
 

@@ -10,9 +10,9 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from orchestrator.actions.retention import plan_retention
+from orchestrator.model.snapshot import CopyRow, PointRow
 from orchestrator.rules.rotation import HARD_FLOOR_GENERATIONS, HARD_FLOOR_SECONDS
 from orchestrator.rules.rule import RulePack
-from orchestrator.rules.snapshot import CopyRow, PointRow
 from tests.fixtures.catalog_rows import (
     PACK,
     copies,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from orchestrator.actions.run_due import plan_due
-from orchestrator.rules.snapshot import JobRow
+from orchestrator.model.snapshot import JobRow
 from tests.fixtures.catalog_rows import (
     DATASETS,
     PACK,

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
-from orchestrator.model.catalog import Catalog, metadata
-from orchestrator.model.outages import network_observations, network_outages
+from orchestrator.model.catalog import Catalog
+from orchestrator.model.migrate import upgrade_catalog
+from orchestrator.model.schema import network_observations, network_outages
 from orchestrator.rules.workdays import SHANGHAI
 from orchestrator.site import load_site
 from tests.fixtures.exporter_catalog import sandbox_with_paths
@@ -33,7 +34,7 @@ def ms(*args: int) -> int:
 def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config_path = sandbox_with_paths(tmp_path_factory.mktemp("year") / "sb")
     catalog = Catalog(load_site(config_path).config.catalog_url)
-    metadata.create_all(catalog.engine)
+    upgrade_catalog(catalog)
     with catalog.begin() as connection:
         for target in ("dc-dr", "egress"):
             connection.execute(

@@ -9,8 +9,8 @@ at slots drawn from `sha256("<sha256>:<key>:<i>")`, i = 0, 1, ….  An object no
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
+from orchestrator.integrations.stores.base import Store
 from orchestrator.integrations.transfer import DigestMismatch
 
 SAMPLE_BYTES = 1 << 20
@@ -36,7 +36,7 @@ def sample_ranges(
     return [(slot * length, min(length, size - slot * length)) for slot in sorted(chosen)]
 
 
-def read_range(store: Any, key: str, offset: int, length: int) -> bytes:
+def read_range(store: Store, key: str, offset: int, length: int) -> bytes:
     """Return `length` bytes of key from offset: the store's ranged read when it has one,
     else a seek on its streaming handle."""
     ranged = getattr(store, "read_range", None)
@@ -56,7 +56,9 @@ def read_range(store: Any, key: str, offset: int, length: int) -> bytes:
     return b"".join(pieces)
 
 
-def compare_sampled_ranges(source: Any, destination: Any, key: str, size: int, sha256: str) -> int:
+def compare_sampled_ranges(
+    source: Store, destination: Store, key: str, size: int, sha256: str
+) -> int:
     """Re-read the sampled ranges of key at both stores and compare them; return bytes
     re-read at the destination. Raise DigestMismatch naming the range that differs."""
     checked = 0

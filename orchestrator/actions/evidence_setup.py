@@ -1,5 +1,6 @@
 """A site's evidence settings, checked before anything is written, and the one way a command
-writes a package for the site.
+writes a package for the site. An action helper: it joins the site's config, its stores and the
+evidence package writer, which itself knows none of them (docs/architecture.md).
 
 `evidence_problems` (offline) and `anchor_problems` (asks the anchor store) say everything
 missing at once; `check-config` reports them, and `prepare_evidence` raises them as exit 2 at
@@ -15,8 +16,8 @@ evidenced:
   weaker guarantee). SFTP stores cannot hold a write-once anchor.
 
 `write_site_package` is what drill, verify and report call: it records the operator, the
-versions and the calendar (provenance.py), names the configured accountable person and writes
-the chain's anchor.
+versions and the calendar (evidence/provenance.py), names the configured accountable person
+and writes the chain's anchor.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from orchestrator.evidence import sign
 from orchestrator.evidence.anchor import Anchor, FileAnchor, S3Anchor
 from orchestrator.evidence.package import Package, write_package
 from orchestrator.evidence.provenance import calendar_source, operator_identity, software_versions
+from orchestrator.rules.workdays import package_version, package_years
 
 KEYGEN_HINT = "create it with `drctl evidence keygen`"
 
@@ -174,7 +176,9 @@ def site_provenance(config: LoadedConfig) -> dict[str, Any]:
     return {
         "operator": operator_identity(),
         "versions": software_versions(PLAYBOOK_DIR),
-        "calendar": calendar_source(config.resolve(overrides) if overrides else None),
+        "calendar": calendar_source(
+            config.resolve(overrides) if overrides else None, package_version(), package_years()
+        ),
     }
 
 

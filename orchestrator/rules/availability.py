@@ -19,50 +19,18 @@ value at the year's end is the year's figure. Pure: no I/O.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from zoneinfo import ZoneInfo
+
+from orchestrator.model.outage_records import PathHistory
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY_MS = 86_400_000
 ROLLING_DAYS = 365
 
 Span = tuple[int, int]
-
-
-@dataclass(frozen=True)
-class OutageRecord:
-    """One fault of the ledger: end_ms is None while it is open."""
-
-    start_ms: int
-    end_ms: int | None
-    closed_by: str | None = None
-
-
-@dataclass(frozen=True)
-class ObservationRecord:
-    """One stretch of valid measurements: first and last probe round; end_ms once closed."""
-
-    start_ms: int
-    last_ms: int
-    end_ms: int | None = None
-
-
-@dataclass(frozen=True)
-class PathHistory:
-    """Everything the ledger knows about one path. stale_ms: how old the last probe of an
-    open observation may be and still count as live (beyond it the prober is gone)."""
-
-    target: str
-    outages: tuple[OutageRecord, ...]
-    observations: tuple[ObservationRecord, ...]
-    stale_ms: int
-
-    @property
-    def first_observed_ms(self) -> int | None:
-        """Return when the path was first observed, None if never."""
-        return min((o.start_ms for o in self.observations), default=None)
 
 
 @dataclass(frozen=True)
@@ -231,8 +199,3 @@ def totals_ms(history: PathHistory, at_ms: int) -> tuple[int, int]:
 def seconds(ms: int) -> Fraction:
     """Given ms, return exact seconds."""
     return Fraction(ms, 1000)
-
-
-def longest_by_year(history: PathHistory, years: Sequence[int], at_ms: int) -> dict[int, int]:
-    """Return {year: longest closed fault in ms} for the given years (0 when none)."""
-    return {year: calendar_year_figures(history, year, at_ms).longest_closed_ms for year in years}

@@ -20,13 +20,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Connection
-
-from orchestrator.model.catalog import Catalog, metadata
-from orchestrator.model.outages import ensure_tables, load_history
-from orchestrator.model.settings import Config
-from orchestrator.network.availability import (
-    PathHistory,
+from orchestrator.model.outage_records import PathHistory, stale_ms
+from orchestrator.model.settings import Config, NetworkPath
+from orchestrator.rules import figures as fmt
+from orchestrator.rules.availability import (
     WindowFigures,
     calendar_year_figures,
     open_outage_start_ms,
@@ -34,19 +31,14 @@ from orchestrator.network.availability import (
     seconds,
     year_of_ms,
 )
-from orchestrator.network.monitor import stale_ms
-from orchestrator.rules import figures as fmt
-from orchestrator.rules.evaluate import register_evaluator
 from orchestrator.rules.finding import Context, Finding
 from orchestrator.rules.rule import Rule
-from orchestrator.rules.snapshot import register_snapshot_part
 from orchestrator.rules.status import Status
 from orchestrator.timefmt import iso_utc
 
 logger = logging.getLogger(__name__)
 AVAILABILITY = "network.availability"
 MAX_OUTAGE = "network.max_outage"
-SNAPSHOT_PART = "network_ledger"
 
 
 @dataclass(frozen=True)
@@ -58,40 +50,6 @@ class Verdict:
     threshold: str
     evidence: str
     reason: str
-
-
-def read_ledger(connection: Connection, config: Config | None = None) -> dict[str, PathHistory]:
-    """Given a catalog connection, return {path name: ledger history} for every path in the
-    ledger (and every configured path, empty when never probed). Creates the ledger tables
-    when missing. Open observations count as live for the path's stale limit (default
-    interval 15 s, timeout 3 s when the path is no longer configured)."""
-    metadata.create_all(connection)
-    from orchestrator.model.outages import network_observations, network_outages
-
-    targets = {
-        row[0]
-        for table in (network_outages, network_observations)
-        for row in connection.execute(table.select().with_only_columns(table.c.target).distinct())
-    }
-    limits = {p.name: stale_ms(p) for p in (config.network.paths if config else ())}
-    targets |= set(limits)
-    return {
-        target: load_history(connection, target, limits.get(target, 48_000))
-        for target in sorted(targets)
-    }
-
-
-register_snapshot_part(SNAPSHOT_PART, read_ledger)
-
-
-def load_histories(config: Config, catalog: Catalog) -> dict[str, PathHistory]:
-    """Return {path name: ledger history} for every configured network path."""
-    ensure_tables(catalog)
-    with catalog.begin() as connection:
-        return {
-            path.name: load_history(connection, path.name, stale_ms(path))
-            for path in config.network.paths
-        }
 
 
 def _seconds_text(ms: int | Fraction) -> str:
@@ -171,42 +129,24 @@ def _year_figures(
     fault that crossed New Year."""
     year = year_of_ms(int(at * 1000))
     at_ms = int(max(at, known_at or at) * 1000)
-    figures = []
-    for path in config.network.paths:
-        known = histories.get(path.name)
-        history = PathHistory(
-            path.name,
-            known.outages if known else (),
-            known.observations if known else (),
-            stale_ms(path),
-        )
-        figures.append((path.name, calendar_year_figures(history, year, at_ms)))
-    return figures
-
-
-def _context_histories(context: Context) -> Mapping[str, PathHistory] | None:
-    histories: Mapping[str, PathHistory] | None = context.snapshot.extra.get(SNAPSHOT_PART)
-    if histories is None:
-        logger.warning(
-            "the catalog snapshot has no outage ledger (it was read before "
-            "orchestrator.network.evaluate was imported); network rules are unknown"
-        )
-    return histories
-
-
-def _without_ledger(context: Context, rule_id: str) -> list[Finding]:
     return [
-        context.finding(
-            rule_id,
+        (
             path.name,
-            Status.UNKNOWN,
-            measured="no ledger read",
-            threshold="",
-            evidence="none",
-            reason="the outage ledger was not part of the catalog snapshot",
+            calendar_year_figures(configured_history(path, histories.get(path.name)), year, at_ms),
         )
-        for path in context.config.network.paths
+        for path in config.network.paths
     ]
+
+
+def configured_history(path: NetworkPath, known: PathHistory | None) -> PathHistory:
+    """Given a configured path and what the ledger knows of it (None: nothing), return its
+    history with the path's own stale limit."""
+    return PathHistory(
+        path.name,
+        known.outages if known else (),
+        known.observations if known else (),
+        stale_ms(path),
+    )
 
 
 def evaluate_availability(context: Context) -> list[Finding]:
@@ -223,11 +163,9 @@ def _evaluate_paths(
     context: Context, rule_id: str, judge: Callable[[Rule, WindowFigures], Verdict]
 ) -> list[Finding]:
     """Judge one network rule for every configured path from this year's ledger figures."""
-    histories = _context_histories(context)
-    if histories is None:
-        return _without_ledger(context, rule_id)
     findings = []
-    for name, figures in _year_figures(histories, context.config, context.at_ts, context.known_ts):
+    network = context.snapshot.network
+    for name, figures in _year_figures(network, context.config, context.at_ts, context.known_ts):
         verdict = judge(context.rule(rule_id), figures)
         findings.append(
             context.finding(
@@ -241,11 +179,6 @@ def _evaluate_paths(
             )
         )
     return findings
-
-
-NETWORK_EVALUATORS = {AVAILABILITY: evaluate_availability, MAX_OUTAGE: evaluate_max_outage}
-for _rule_id, _evaluator in NETWORK_EVALUATORS.items():
-    register_evaluator(_rule_id, _evaluator)
 
 
 def _window_row(figures: WindowFigures) -> dict[str, Any]:
@@ -266,19 +199,21 @@ def _window_row(figures: WindowFigures) -> dict[str, Any]:
 
 
 def network_status(
-    config: Config, catalog: Catalog, at: float, known_at: float | None = None
+    config: Config,
+    histories: Mapping[str, PathHistory],
+    at: float,
+    known_at: float | None = None,
 ) -> list[dict[str, Any]]:
-    """Given the site's settings, the catalog and a time (epoch seconds), return one row per
-    network path: exact availability for the calendar year (Asia/Shanghai) and the rolling
-    365 days, downtime, no-data time, faults and the longest fault this year, and the start
-    of the fault open now (None when up). known_at (a past year judged in full) reads the
-    ledger as known then for the calendar-year figures."""
-    histories = load_histories(config, catalog)
+    """Given the site's settings, the ledger's histories (a snapshot's `network`) and a time
+    (epoch seconds), return one row per configured network path: exact availability for the
+    calendar year (Asia/Shanghai) and the rolling 365 days, downtime, no-data time, faults and
+    the longest fault this year, and the start of the fault open now (None when up). known_at
+    (a past year judged in full) reads the ledger as known then for the calendar-year figures."""
     at_ms = int(at * 1000)
+    known_ms = int(max(at, known_at or at) * 1000)
     rows = []
     for path in config.network.paths:
-        history = histories[path.name]
-        known_ms = int(max(at, known_at or at) * 1000)
+        history = configured_history(path, histories.get(path.name))
         year = calendar_year_figures(history, year_of_ms(at_ms), known_ms)
         open_start = open_outage_start_ms(history, at_ms)
         rows.append(

@@ -1,31 +1,29 @@
 """A read-once snapshot of the catalog rows the rule evaluators and the scheduler judge.
 
-`load_snapshot` reads recovery points, copies, verifications (with the systems their items
-touch), drills and jobs in one transaction and returns frozen values, so every evaluator is a
-pure function of (config, rule pack, calendar, snapshot, time). Other modules (e.g. the network
-outage ledger) add their own rows with `register_snapshot_part`.
+`read_catalog` reads recovery points, copies, verifications (with the systems their items
+touch), drills, jobs, integrity failures and the network outage ledger in one transaction and
+returns frozen values, so every evaluator is a pure function of (config, rule pack, calendar,
+snapshot, time). It only reads: it never creates or alters a table.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 
 from orchestrator.model import catalog as cat
-
-if TYPE_CHECKING:
-    from orchestrator.model.catalog import Catalog
+from orchestrator.model import schema
+from orchestrator.model.catalog import Catalog
+from orchestrator.model.outage_records import PathHistory
+from orchestrator.model.outages import read_ledger
 
 logger = logging.getLogger(__name__)
-
-SnapshotPart = Callable[[Connection], Any]
-_EXTRA_PARTS: dict[str, SnapshotPart] = {}
 
 
 @dataclass(frozen=True)
@@ -144,7 +142,7 @@ class Snapshot:
     drills: tuple[DrillRow, ...] = ()
     jobs: tuple[JobRow, ...] = ()
     failures: tuple[FailureRow, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    network: Mapping[str, PathHistory] = field(default_factory=lambda: MappingProxyType({}))
 
     def copies_by_point(self) -> dict[str, list[CopyRow]]:
         """Return the copies grouped by recovery point id."""
@@ -154,22 +152,8 @@ class Snapshot:
         return grouped
 
 
-def register_snapshot_part(name: str, loader: SnapshotPart) -> None:
-    """Given a name and a function reading rows from a catalog connection, make every later
-    snapshot carry its result in `Snapshot.extra[name]`."""
-    _EXTRA_PARTS[name] = loader
-
-
-def load_snapshot(runtime: Any) -> Snapshot:
-    """Given a Runtime (anything with a `.catalog`), return a snapshot of its catalog."""
-    return read_catalog(runtime.catalog)
-
-
 def read_catalog(catalog: Catalog) -> Snapshot:
     """Given a catalog, read every row the evaluators need once and return the snapshot."""
-    from orchestrator.rules.evaluate import load_plugins
-
-    load_plugins()  # plugins register their snapshot parts on import
     taken_at = cat.now()
     with catalog.begin() as connection:
         points = tuple(_point(row) for row in cat.list_recovery_points(connection))
@@ -178,7 +162,7 @@ def read_catalog(catalog: Catalog) -> Snapshot:
         verifications = tuple(
             _verification(row, systems_by_verification.get(row.id, frozenset()))
             for row in connection.execute(
-                select(cat.verifications).order_by(cat.verifications.c.started_at)
+                select(schema.verifications).order_by(schema.verifications.c.started_at)
             )
         )
         drills = tuple(
@@ -192,13 +176,15 @@ def read_catalog(catalog: Catalog) -> Snapshot:
                 row.failback_ok,
                 row.evidence_path,
             )
-            for row in connection.execute(select(cat.drills).order_by(cat.drills.c.started_at))
+            for row in connection.execute(
+                select(schema.drills).order_by(schema.drills.c.started_at)
+            )
         )
         jobs = tuple(
             JobRow(
                 row.id, row.kind, row.subject, row.state, row.started_at, row.finished_at, row.error
             )
-            for row in connection.execute(select(cat.jobs).order_by(cat.jobs.c.id))
+            for row in connection.execute(select(schema.jobs).order_by(schema.jobs.c.id))
         )
         failures = tuple(
             FailureRow(
@@ -212,10 +198,10 @@ def read_catalog(catalog: Catalog) -> Snapshot:
                 row.resolved_at,
             )
             for row in connection.execute(
-                select(cat.integrity_failures).order_by(cat.integrity_failures.c.detected_at)
+                select(schema.integrity_failures).order_by(schema.integrity_failures.c.detected_at)
             )
         )
-        extra = {name: loader(connection) for name, loader in _EXTRA_PARTS.items()}
+        network = read_ledger(connection)
     return Snapshot(
         taken_at,
         points,
@@ -224,11 +210,11 @@ def read_catalog(catalog: Catalog) -> Snapshot:
         drills,
         jobs,
         failures,
-        MappingProxyType(extra),
+        MappingProxyType(network),
     )
 
 
-def _point(row: Any) -> PointRow:
+def _point(row: Row[Any]) -> PointRow:
     return PointRow(
         row.id,
         row.system,
@@ -242,7 +228,7 @@ def _point(row: Any) -> PointRow:
     )
 
 
-def _copy(row: Any) -> CopyRow:
+def _copy(row: Row[Any]) -> CopyRow:
     return CopyRow(
         row.recovery_point_id,
         row.store,
@@ -257,7 +243,7 @@ def _copy(row: Any) -> CopyRow:
     )
 
 
-def _verification(row: Any, systems: frozenset[str]) -> VerificationRow:
+def _verification(row: Row[Any], systems: frozenset[str]) -> VerificationRow:
     return VerificationRow(
         row.id,
         row.kind,
@@ -275,9 +261,11 @@ def _verification(row: Any, systems: frozenset[str]) -> VerificationRow:
 
 
 def _verification_systems(connection: Connection) -> dict[str, frozenset[str]]:
-    query = select(cat.verification_items.c.verification_id, cat.recovery_points.c.system).join(
-        cat.recovery_points,
-        cat.recovery_points.c.id == cat.verification_items.c.recovery_point_id,
+    query = select(
+        schema.verification_items.c.verification_id, schema.recovery_points.c.system
+    ).join(
+        schema.recovery_points,
+        schema.recovery_points.c.id == schema.verification_items.c.recovery_point_id,
     )
     grouped: dict[str, set[str]] = {}
     for verification_id, system in connection.execute(query):

@@ -1,0 +1,1 @@
+"""One module per catalog revision, oldest first (`0001_baseline.py`, `0002_…`)."""
