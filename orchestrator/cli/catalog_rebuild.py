@@ -13,6 +13,7 @@ from orchestrator.actions.catalog_rebuild import RebuildOutcome, rebuild_catalog
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode
 from orchestrator.model.catalog import Catalog
+from orchestrator.model.migrate import upgrade_catalog
 from orchestrator.runtime import Runtime, open_runtime
 from orchestrator.site import LoadedSite
 
@@ -57,6 +58,7 @@ def _dry_run(site: LoadedSite) -> RebuildOutcome:
         if url.startswith("sqlite:///") and Path(url.removeprefix("sqlite:///")).is_file():
             shutil.copyfile(url.removeprefix("sqlite:///"), copy)
         catalog = Catalog(f"sqlite:///{copy}")
+        upgrade_catalog(catalog)  # the scratch copy only
         runtime = Runtime(config=config, pack=site.pack, calendar=site.calendar, catalog=catalog)
         try:
             return rebuild_catalog(runtime)

@@ -20,7 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
 
 from orchestrator.errors import CatalogSchemaMismatch
 from orchestrator.model.catalog import Catalog
@@ -101,6 +101,13 @@ def require_current(catalog: Catalog) -> str:
         return current
     if current is not None and current not in known_revisions():
         raise _too_new(catalog, current, head)
+    if current is None and not inspect(catalog.engine).get_table_names():
+        raise CatalogSchemaMismatch(
+            f"catalog {catalog.safe_url}: no catalog (no schema): for a new site run `drctl "
+            "catalog upgrade`; if the catalog was lost, `drctl catalog rebuild` puts it "
+            "back from the stores and the evidence / 目录不存在：如目录丢失，请用 drctl catalog "
+            "rebuild 重建"
+        )
     raise CatalogSchemaMismatch(
         f"catalog {catalog.safe_url}: schema revision {current or 'none'} is older than "
         f"{head}, which this drctl reads; {UPGRADE_HINT}"

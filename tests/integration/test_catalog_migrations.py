@@ -155,6 +155,7 @@ def test_readers_refuse_an_old_schema_and_writers_upgrade_it(tmp_path: Path) -> 
         result = drctl("-c", str(config), *reader)
         assert result.returncode == 2, result.stdout + result.stderr
         assert "run `drctl catalog upgrade`" in result.stderr, result.stderr
+        assert "`drctl catalog rebuild`" in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
     catalog = Catalog(f"sqlite:///{tmp_path / 'sb' / 'state' / 'catalog.sqlite'}")
     assert not inspect(catalog.engine).get_table_names()  # the readers created nothing

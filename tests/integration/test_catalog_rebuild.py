@@ -56,9 +56,13 @@ def test_a_deleted_catalog_is_rebuilt_to_the_same_status(site: tuple[Path, Path]
     assert catalog.is_file()
     catalog.unlink()
 
+    lost = drctl("-c", str(config), "status", cwd=cwd)
+    assert lost.returncode == 2 and "drctl catalog rebuild" in lost.stderr, lost.stderr
+    # A catalog created afresh (schema, no rows) is never judged silently either.
+    assert drctl("-c", str(config), "catalog", "upgrade", cwd=cwd).returncode == 0
     empty = drctl("-c", str(config), "status", cwd=cwd)
     assert "holds no recovery point" in empty.stderr and "catalog rebuild" in empty.stderr
-    assert findings(config, cwd) != before  # what a lost catalog looked like: 无法判定 …
+    assert findings(config, cwd) != before  # what an empty catalog looks like: 无法判定 …
 
     rebuilt = drctl("-c", str(config), "--json", "catalog", "rebuild", cwd=cwd)
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
