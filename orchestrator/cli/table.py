@@ -8,7 +8,7 @@ add one row here. Dispatch is this mapping, nothing else.
 
 from __future__ import annotations
 
-from orchestrator.cli import drill, evidence, judge, protect, service, verify, workdays
+from orchestrator.cli import drill, evidence, judge, protect, report, service, verify, workdays
 from orchestrator.cli.parser import Command, Handler
 
 GROUPS = {
@@ -17,6 +17,7 @@ GROUPS = {
     "calendar": "the PRC statutory working-day calendar",
     "plan": "plan checks",
     "keys": "the manifest signing key",
+    "issue": "the issue register of the compliance report (问题清单)",
 }
 
 COMMANDS: tuple[Command, ...] = (
@@ -86,6 +87,25 @@ COMMANDS: tuple[Command, ...] = (
         judge.status,
         judge.add_status_arguments,
     ),
+    Command(
+        "report",
+        "the signed compliance report of a year or period: R1–R42, findings, issues, HTML+PDF",
+        report.report,
+        report.add_report_arguments,
+    ),
+    Command(
+        "issue add",
+        "add an issue to the register",
+        report.issue_add,
+        report.add_issue_add_arguments,
+    ),
+    Command(
+        "issue update",
+        "change an issue (status, owner, due date …)",
+        report.issue_update,
+        report.add_issue_update_arguments,
+    ),
+    Command("issue list", "list the issue register", report.issue_list),
     Command(
         "run-due",
         "one scheduler pass: run what is due",
