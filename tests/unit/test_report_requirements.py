@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pypdf
 import pytest
 
+from orchestrator.actions.report_evidence import Period, parse_period
 from orchestrator.errors import InputError
 from orchestrator.evidence.pdf import html_to_pdf
 from orchestrator.evidence.render import render_report_html
-from orchestrator.evidence.report_html import SUMMARY_LIMIT
+from orchestrator.evidence.report_html import SUMMARY_LIMIT, id_ranges
 from orchestrator.rules.evaluate import evaluate_all
 from orchestrator.rules.requirements import (
     NO_RULE_REASON,
@@ -24,6 +25,7 @@ from orchestrator.rules.requirements import (
     roll_up,
 )
 from orchestrator.rules.status import Status
+from orchestrator.rules.workdays import SHANGHAI
 from tests.fixtures.catalog_rows import CALENDAR, PACK, all_datasets_daily, local, model, snapshot
 
 CATALOGUE = load_catalogue()
@@ -148,3 +150,34 @@ def test_the_summary_stays_within_three_a4_pages() -> None:
     more = failing - SUMMARY_LIMIT
     assert f"{more} more in Appendix A" in " ".join(texts[:first_appendix])
     assert "ISSUE-2024-029" in " ".join(texts[first_appendix:])  # the full register
+
+
+def test_a_period_is_a_year_or_two_dates_that_have_passed() -> None:
+    today = date(2026, 11, 30)
+    assert parse_period(2025, None, None, today) == Period(
+        date(2025, 1, 1), date(2025, 12, 31), 2025
+    )
+    assert parse_period(2026, None, None, today).end == today  # this year so far
+    assert parse_period(None, date(2026, 3, 1), date(2026, 3, 31), today).year is None
+    with pytest.raises(InputError, match="the year has not begun"):
+        parse_period(2027, None, None, today)
+    with pytest.raises(InputError, match="--to 2026-12-01: the period has not ended"):
+        parse_period(None, date(2026, 3, 1), date(2026, 12, 1), today)
+    with pytest.raises(InputError, match="--from 2026-03-02 is after --to 2026-03-01"):
+        parse_period(None, date(2026, 3, 2), date(2026, 3, 1), today)
+    with pytest.raises(InputError, match="give one of them"):
+        parse_period(2025, date(2025, 3, 2), None, today)
+    with pytest.raises(InputError, match="both --from and --to"):
+        parse_period(None, date(2025, 3, 2), None, today)
+
+
+def test_a_period_covers_its_days_in_shanghai_time() -> None:
+    period = Period(date(2026, 1, 1), date(2026, 1, 31))
+    new_year_shanghai = datetime(2026, 1, 1, tzinfo=SHANGHAI).timestamp()
+    assert period.covers(new_year_shanghai) and not period.covers(new_year_shanghai - 1)
+    assert period.covers(period.end_ts - 1) and not period.covers(period.end_ts)
+
+
+def test_job_ids_print_as_ranges() -> None:
+    assert id_ranges([7, 3, 4, 5, 9, 10, 12]) == "#3–#5, #7, #9–#10, #12"
+    assert id_ranges([]) == "—"
