@@ -169,8 +169,7 @@ def _plans(connection: Connection, period: Period) -> list[dict[str, Any]]:
         }
         for row in connection.execute(select(table).order_by(table.c.recorded_at))
         if period.covers(row.recorded_at)
-        or period.start.isoformat() <= row.start_date
-        and row.start_date <= period.end.isoformat()
+        or period.start.isoformat() <= row.start_date <= period.end.isoformat()
     ]
 
 

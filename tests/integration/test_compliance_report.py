@@ -5,6 +5,7 @@ page renders in headless Chromium (Debian's package)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from typing import Any
 
 import pypdf
 import pytest
+import yaml
 
 from tests.fixtures.exporter_catalog import populated_sandbox
 from tests.fixtures.process import require_binary
@@ -197,3 +199,47 @@ def test_chromium_renders_the_page_on_a4_with_the_summary_in_three_pages(
     summary = "\n".join(texts[:pages])
     assert "合规情况报告" in summary and "Compliance report" in summary
     assert "无法判定" in summary and "R42" in summary
+
+
+def test_no_report_without_an_accountable_person(site: Path) -> None:
+    document = yaml.safe_load(site.read_text(encoding="utf-8"))
+    del document["evidence"]["accountable_person"]
+    nobody = site.with_name("dr-nobody.yml")
+    nobody.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    evidence = site.parent.parent / "evidence"
+    before = sorted(p.name for p in evidence.iterdir())
+    refused = drctl(nobody, "report", "--year", str(time.localtime().tm_year))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "evidence.accountable_person: required" in refused.stderr
+    assert sorted(p.name for p in evidence.iterdir()) == before
+
+
+def test_an_attestation_is_listed_with_the_digest_of_its_document(site: Path) -> None:
+    document = yaml.safe_load(site.read_text(encoding="utf-8"))
+    letter = site.with_name("ups-discharge-test.pdf")
+    letter.write_bytes(b"%PDF-1.4 UPS discharge test: 4.5 h at 80 % load\n")
+    year = time.localtime().tm_year
+    document["attestations"] = [
+        {
+            "rule": "power.ups",
+            "subject": "production",
+            "document": letter.name,
+            "date": f"{year}-01-05",
+            "expires": f"{year + 1}-01-05",
+            "measured": 4.5,
+        }
+    ]
+    attested = site.with_name("dr-attested.yml")
+    attested.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    result = drctl(attested, "--json", "report", "--year", str(year))
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    package = Path(json.loads(result.stdout)["evidence"])
+    report = json.loads((package / "report.json").read_text())
+    (listed,) = report["evidence"]["rules"]["power.ups"]["attestations"]
+    assert listed["sha256"] == hashlib.sha256(letter.read_bytes()).hexdigest()
+    assert listed["document"] == letter.name
+    assert listed["sha256"] in (package / "report.html").read_text()
+    ups = next(
+        f for f in report["findings"] if f["rule"] == "power.ups" and f["subject"] == "production"
+    )
+    assert ups["status"] == "compliant", ups
