@@ -166,5 +166,6 @@ def make_view(report: Mapping[str, Any]) -> dict[str, Any]:
         "open_more": max(0, len(open_issues) - SUMMARY_LIMIT),
         "packages": list(evidence.get("packages") or []),
         "rule_evidence": _rule_evidence(evidence),
+        "evidence_by_rule": {row["rule"]: row for row in _rule_evidence(evidence)},
         "provenance": _provenance(package),
     }
