@@ -24,7 +24,7 @@ from orchestrator.actions.report_evidence import (
 )
 from orchestrator.actions.rule_status import StatusReport, collect_status
 from orchestrator.evidence.package import Package
-from orchestrator.evidence.pdf import html_to_pdf
+from orchestrator.evidence.pdf import html_to_pdf, require_pdf
 from orchestrator.evidence.setup import prepare_evidence, write_site_package
 from orchestrator.rules.requirements import RequirementStatus, judge_requirements, load_catalogue
 from orchestrator.rules.status import Status
@@ -111,9 +111,11 @@ def build_report(runtime: Runtime, period: Period, now: datetime) -> dict[str, A
 def write_report(runtime: Runtime, period: Period, now: datetime | None = None) -> ReportResult:
     """Given the runtime and the period, judge it and write the signed `report` package.
     Raise InputError (exit 2, nothing written) when the site's evidence settings are
-    incomplete or the period cannot be judged."""
+    incomplete or the period cannot be judged, InfrastructureError (exit 3, nothing written)
+    when the anchor store is down or WeasyPrint cannot load Pango."""
     moment = now or datetime.now(UTC)
     prepare_evidence(runtime.config)  # refuse before judging anything
+    require_pdf()
     report = build_report(runtime, period, moment)
     package = write_site_package(runtime.config, "report", report, {}, pdf=html_to_pdf)
     return ReportResult(
