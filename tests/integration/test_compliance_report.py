@@ -243,3 +243,18 @@ def test_an_attestation_is_listed_with_the_digest_of_its_document(site: Path) ->
         f for f in report["findings"] if f["rule"] == "power.ups" and f["subject"] == "production"
     )
     assert ups["status"] == "compliant", ups
+
+
+def test_a_range_is_judged_as_of_the_end_of_its_last_day(site: Path) -> None:
+    result = drctl(site, "--json", "report", "--from", "2026-11-01", "--to", "2026-11-20")
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    output = json.loads(result.stdout)
+    assert output["period"] == {"from": "2026-11-01", "to": "2026-11-20", "year": None}
+    report = json.loads((Path(output["evidence"]) / "report.json").read_text())
+    # 2026-11-20 23:59:59 Asia/Shanghai, as `status --at 2026-11-20` judges it
+    assert report["period"]["judged_at"] == "2026-11-20T15:59:59Z"
+    status = json.loads(drctl(site, "--json", "status", "--at", "2026-11-20").stdout)
+    judged = {(f["rule"], f["subject"]): f["status"] for f in report["findings"]}
+    assert judged == {(f["rule"], f["subject"]): f["status"] for f in status["findings"]}
+    # the evidence lists only what happened in the range: the fixture's rows are all later
+    assert report["evidence"]["rules"]["drill.yearly"]["drills"] == []
