@@ -137,6 +137,11 @@ def test_pdf_is_a4_and_its_summary_lists_every_requirement(written: Any) -> None
         assert re.search(rf"(?<![0-9])R{number}(?![0-9])", summary), f"R{number} missing"
     assert "无法判定" in summary and "不符合" in summary
     assert not re.search(r"\{['\"]|\bNone\b|Status\.", summary), "raw JSON or a repr"
+    fonts = {
+        str(font.get_object()["/BaseFont"])
+        for font in reader.pages[0]["/Resources"]["/Font"].values()
+    }
+    assert any(re.search(r"WenQuanYi|CJK|Han-?Sans", name) for name in fonts), fonts
 
 
 def test_findings_are_those_of_status_and_cover_every_requirement(site: Path, written: Any) -> None:
