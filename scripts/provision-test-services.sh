@@ -2,8 +2,10 @@
 # Install the Debian packages the real-service tests need, when root and when missing.
 # Without root, say loudly which tests will skip; under CI=true the tests themselves fail instead.
 set -euo pipefail
+# WeasyPrint (report.pdf) needs Pango and a CJK font; the report test renders in chromium.
 PACKAGES=(openssh-server openssh-client prometheus prometheus-alertmanager restic
-          postgresql mariadb-server mariadb-client nftables iproute2 iputils-ping systemd)
+          postgresql mariadb-server mariadb-client nftables iproute2 iputils-ping systemd
+          libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-zenhei chromium)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -22,7 +22,7 @@ and writes the chain's anchor.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -188,8 +188,10 @@ def write_site_package(
     report: Mapping[str, Any],
     attachments: Mapping[str, Path],
     now: datetime | None = None,
+    pdf: Callable[[str], bytes] | None = None,
 ) -> Package:
-    """Write a package for the site: its accountable person, provenance, key and anchor.
+    """Write a package for the site: its accountable person, provenance, key and anchor
+    (and report.pdf printed from report.html by `pdf`, when given).
 
     Raise InputError (exit 2) when the site's evidence settings are incomplete, ValueError
     when the report or an attachment is refused (see write_package).
@@ -204,4 +206,5 @@ def write_site_package(
         now,
         provenance=site_provenance(config),
         anchor=setup.anchor,
+        pdf=pdf,
     )

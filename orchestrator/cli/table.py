@@ -15,6 +15,7 @@ from orchestrator.cli import (
     evidence,
     judge,
     protect,
+    report,
     service,
     verify,
     workdays,
@@ -28,6 +29,7 @@ GROUPS = {
     "plan": "plan checks",
     "keys": "the manifest signing key",
     "catalog": "the catalog: its schema, and rebuilding it from the stores and the evidence",
+    "issue": "the issue register of the compliance report (问题清单)",
 }
 
 COMMANDS: tuple[Command, ...] = (
@@ -133,6 +135,34 @@ COMMANDS: tuple[Command, ...] = (
         judge.status,
         judge.add_status_arguments,
         example="drctl -c /etc/drctl/dr.yml status --year 2026",
+    ),
+    Command(
+        "report",
+        "the signed compliance report of a year or period: R1–R42, findings, issues, HTML+PDF",
+        report.report,
+        report.add_report_arguments,
+        example="drctl -c /etc/drctl/dr.yml report --year 2026",
+    ),
+    Command(
+        "issue add",
+        "add an issue to the register",
+        report.issue_add,
+        report.add_issue_add_arguments,
+        example="drctl issue add --description '异地副本延迟' --status 限期整改 --owner 张伟 "
+        "--due 2027-01-31 --requirement R24",
+    ),
+    Command(
+        "issue update",
+        "change an issue (status, owner, due date …)",
+        report.issue_update,
+        report.add_issue_update_arguments,
+        example="drctl issue update ISSUE-2026-001 --status 已整改",
+    ),
+    Command(
+        "issue list",
+        "list the issue register",
+        report.issue_list,
+        example="drctl -c /etc/drctl/dr.yml --json issue list",
     ),
     Command(
         "run-due",

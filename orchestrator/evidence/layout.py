@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 KINDS = ("drill", "verify", "report")
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
+REPORT_PDF = "report.pdf"  # optional: the report package's printable copy of report.html
 SIGNER_PUBLIC_KEY = "SIGNER.pub.pem"
 PREVIOUS = "PREVIOUS"
 MANIFEST = "MANIFEST.sha256"

@@ -27,7 +27,7 @@ import logging
 import os
 import secrets
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -57,6 +57,7 @@ from orchestrator.evidence.layout import (
     PREVIOUS,
     REPORT_HTML,
     REPORT_JSON,
+    REPORT_PDF,
     SIGNATURE,
     SIGNER_PUBLIC_KEY,
     TARBALL_SUFFIX,
@@ -103,16 +104,18 @@ def write_package(
     *,
     provenance: Mapping[str, Any] | None = None,
     anchor: Anchor | None = None,
+    pdf: Callable[[str], bytes] | None = None,
 ) -> Package:
     """Given a report, attachment files and a signing key, write a package and chain it.
 
     `attachments` maps a path inside the package (under events/ or manifests/) to a source
     file. `provenance` (operator, versions, calendar: provenance.py) goes into the package
     metadata, with the target-system versions read from the attached events; `anchor` is
-    where the chain's lines are also kept write-once. Raise ValueError, with nothing written,
-    if the kind is unknown, the report or an attachment holds a secret, the report names no
-    accountable person, an attachment path is unsafe or its source is not a readable file, or
-    the signing key does not exist or is not an ed25519 key.
+    where the chain's lines are also kept write-once; `pdf` (given report.html, return PDF
+    bytes) adds report.pdf, printed from the very page the package holds. Raise ValueError,
+    with nothing written, if the kind is unknown, the report or an attachment holds a secret,
+    the report names no accountable person, an attachment path is unsafe or its source is not
+    a readable file, or the signing key does not exist or is not an ed25519 key.
     """
     moment = now if now is not None else datetime.now(UTC)
     name = make_package_name(kind, moment, secrets.token_hex(3))  # refuses naive times
@@ -137,7 +140,7 @@ def write_package(
             **_anchor_metadata(anchor, len(entries) + 1, name),
         }
         document = {**report, PACKAGE_KEY: metadata}
-        entry = _commit(evidence_dir, name, document, sources, key, int(moment.timestamp()))
+        entry = _commit(evidence_dir, name, document, sources, key, int(moment.timestamp()), pdf)
         anchored, anchor_error = _anchor([*entries, entry], anchor)
     logger.info(
         "wrote %s evidence package %s (manifest sha256 %s)", kind, name, entry.manifest_sha256
@@ -173,6 +176,7 @@ def _commit(
     sources: Mapping[PurePosixPath, Path],
     key: Ed25519PrivateKey,
     mtime: int,
+    pdf: Callable[[str], bytes] | None = None,
 ) -> ChainEntry:
     """Under the chain lock, write the package directory, its tarball and its chain line, all
     or nothing; return the chain line."""
@@ -187,7 +191,7 @@ def _commit(
     renamed = False
     try:
         staging.mkdir(mode=DIRECTORY_MODE)
-        digest = _build_directory(staging, document, sources, key)
+        digest = _build_directory(staging, document, sources, key, pdf)
         os.rename(staging, final)
         renamed = True
         write_tarball(final, staged_tarball, mtime)
@@ -288,18 +292,21 @@ def _build_directory(
     report: Mapping[str, Any],
     sources: Mapping[PurePosixPath, Path],
     key: Ed25519PrivateKey,
+    pdf: Callable[[str], bytes] | None = None,
 ) -> str:
     """Given an empty staging directory, fill it with the package; return the manifest digest."""
     report_json = encode_report(report)
     # Render from the JSON just written, so report.html shows exactly what report.json holds.
-    report_html = render_report_html(json.loads(report_json)).encode("utf-8")
+    page = render_report_html(json.loads(report_json))
     metadata = report[PACKAGE_KEY]
     entries = [
         _write_file(staging, REPORT_JSON, report_json),
-        _write_file(staging, REPORT_HTML, report_html),
+        _write_file(staging, REPORT_HTML, page.encode("utf-8")),
         _write_file(staging, SIGNER_PUBLIC_KEY, sign.public_key_pem(key)),
         _write_file(staging, PREVIOUS, f"{metadata['previous']}\n".encode("ascii")),
     ]
+    if pdf is not None:
+        entries.append(_write_file(staging, REPORT_PDF, pdf(page)))
     for target, source in sorted(sources.items()):
         entries.append(_copy_file(staging, target, source))
     manifest = make_manifest(entries)

@@ -15,6 +15,8 @@ from typing import Any
 
 import jinja2
 
+from orchestrator.evidence.report_html import is_compliance_report, render_compliance_html
+
 TEMPLATE_DIRECTORY = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "report.html.j2"
 EMPTY = "—"
@@ -75,7 +77,10 @@ class Label:
 
 
 def render_report_html(report: Mapping[str, Any]) -> str:
-    """Given a report dict (any key may be missing), return the bilingual HTML page."""
+    """Given a report dict (any key may be missing), return the bilingual HTML page (the
+    compliance report of `drctl report` has its own layout: report_html.py)."""
+    if is_compliance_report(report):
+        return render_compliance_html(report)
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIRECTORY),
         autoescape=True,

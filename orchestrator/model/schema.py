@@ -1,6 +1,6 @@
 """Every table of the catalog, in one `metadata`: recovery points, copies, jobs (with their
-leases), checks, bad points, S3 object versions, drills, scratch areas, switchover plans, and
-the network outage ledger.
+leases), checks, bad points, S3 object versions, drills, scratch areas, switchover plans, the
+network outage ledger and the report's issue register.
 
 The tables' history is the Alembic migrations in `model/migrations/`; this module is the
 schema as the code reads and writes it now. Times are UTC epoch seconds (the ledger's are
@@ -238,4 +238,19 @@ network_probe_counters = Table(
     Column("probes_total", BigInteger, nullable=False, default=0),
     Column("failures_total", BigInteger, nullable=False, default=0),
     UniqueConstraint("target", "vantage", name="uq_probe_counter"),
+)
+
+# The issue register (问题清单) of the compliance report (model/issue_register.py).
+issue_register = Table(
+    "issue_register",
+    metadata,
+    Column("id", String(64), primary_key=True),  # 问题编号, e.g. ISSUE-2026-001
+    Column("description", String(2000), nullable=False),
+    Column("status", String(32), nullable=False),  # IssueStatus value
+    Column("owner", String(255), nullable=False),
+    Column("due_date", String(10)),  # required while 限期整改
+    Column("requirement", String(64)),  # a requirement (R24) or rule id it concerns
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("updated_by", String(255), nullable=False),
 )

@@ -81,6 +81,7 @@ def test_the_wheel_holds_what_drctl_runs(wheel: Path) -> None:
         "orchestrator/resources/playbooks/ansible.cfg",
         "orchestrator/resources/playbooks/backup_full.yml",
         "orchestrator/resources/playbooks/rules/pack.yml",
+        "orchestrator/resources/playbooks/rules/requirements.yml",
         f"{collection}/plugins/modules/dr_postgresql.py",
         f"{collection}/roles/engine_files/meta/argument_specs.yml",
         "orchestrator/resources/drills/sandbox-failover.yml",
@@ -91,6 +92,7 @@ def test_the_wheel_holds_what_drctl_runs(wheel: Path) -> None:
         "exporters/prometheus/alertmanager.example.yml",
         "exporters/grafana/dashboard.json",
         "orchestrator/evidence/templates/report.html.j2",
+        "orchestrator/evidence/templates/compliance.html.j2",
     ):
         assert shipped in names, shipped
     assert not [name for name in names if name.startswith("tests/")]

@@ -32,6 +32,9 @@ WRITERS = (
     "retention",
     "catalog rebuild",
     "catalog upgrade",
+    "report",
+    "issue add",
+    "issue update",
 )
 
 
