@@ -8,7 +8,16 @@ add one row here. Dispatch is this mapping, nothing else.
 
 from __future__ import annotations
 
-from orchestrator.cli import drill, evidence, judge, protect, service, verify, workdays
+from orchestrator.cli import (
+    drill,
+    evidence,
+    judge,
+    protect,
+    replication,
+    service,
+    verify,
+    workdays,
+)
 from orchestrator.cli.parser import Command, Handler
 
 GROUPS = {
@@ -17,6 +26,7 @@ GROUPS = {
     "calendar": "the PRC statutory working-day calendar",
     "plan": "plan checks",
     "keys": "the manifest signing key",
+    "replication": "mirroring between the centres (第十一条)",
 }
 
 COMMANDS: tuple[Command, ...] = (
@@ -79,6 +89,12 @@ COMMANDS: tuple[Command, ...] = (
         "第十条: notice ≥ 5 working days before a long switchover",
         workdays.plan_switchover,
         workdays.add_switchover_arguments,
+    ),
+    Command(
+        "replication probe",
+        "read every replication link's state and lag; exit 1 when one is not healthy",
+        replication.probe,
+        replication.add_probe_arguments,
     ),
     Command(
         "status",

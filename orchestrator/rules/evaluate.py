@@ -45,7 +45,11 @@ EVALUATORS: dict[str, Evaluator] = {
     "power.ups": attested.evaluate_power_ups,
 }
 # Imported (if present) before evaluating, so they can register their evaluators.
-PLUGIN_MODULES = ("orchestrator.network.evaluate",)
+PLUGIN_MODULES = (
+    "orchestrator.network.evaluate",
+    "orchestrator.rules.evaluate_mirroring",
+    "orchestrator.rules.evaluate_restore_time",
+)
 _plugins_loaded = False
 
 

@@ -1,0 +1,155 @@
+"""`drctl replication probe`: read the state and lag of every replication link (第十一条
+「相互镜像」) and record it in the mirroring ledger (model/replication.py).
+
+Each link is read on the host of its receiving site (`to_site`) by the module
+dr.orchestrator.dr_replication, over the same Ansible connection backups use; one playbook
+run per site. Read only: nothing is written to any database. A site whose host cannot be
+reached records its links as `unreachable` (mirroring not shown healthy) and the probe goes
+on with the other sites.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.errors import InfrastructureError, InputError
+from orchestrator.integrations.ansible import run_playbook
+from orchestrator.model.replication import ensure_tables, record_probe
+from orchestrator.model.replication_settings import ReplicationLink
+from orchestrator.model.settings import Config, System
+from orchestrator.runtime import Runtime
+from orchestrator.timefmt import sortable_id
+
+logger = logging.getLogger(__name__)
+PLAYBOOK = "replication_probe.yml"
+
+
+@dataclass(frozen=True)
+class LinkProbe:
+    """What one probe found on one link, judged against the system's lag objective."""
+
+    system: str
+    link: ReplicationLink
+    probed_at: float
+    result: Mapping[str, Any]
+    lag_objective_seconds: float
+
+    @property
+    def state(self) -> str:
+        return str(self.result.get("state", "unreachable"))
+
+    @property
+    def lag_seconds(self) -> float | None:
+        value = self.result.get("lag_seconds")
+        return float(value) if value is not None else None
+
+    @property
+    def healthy(self) -> bool:
+        lag = self.lag_seconds
+        return self.state == "streaming" and lag is not None and lag <= self.lag_objective_seconds
+
+
+@dataclass
+class ProbeOutcome:
+    probes: list[LinkProbe] = field(default_factory=list)
+    unreachable_sites: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return all(probe.healthy for probe in self.probes)
+
+
+def probed_systems(config: Config, system: str | None) -> list[System]:
+    """Return the systems with a replication section (only `system` when given). Raise
+    InputError naming --system when it is unknown or has no replication configured."""
+    systems = [s for s in config.systems if s.replication is not None]
+    if system is None:
+        return systems
+    chosen = [s for s in systems if s.name == system]
+    if not chosen:
+        raise InputError(
+            "--system",
+            [f"{system!r}: no such system with a `replication` section in the config"],
+        )
+    return chosen
+
+
+def link_item(link: ReplicationLink) -> dict[str, Any]:
+    """Return the playbook item of a link (what replication_probe.yml passes on)."""
+    item: dict[str, Any] = {"name": link.name, "engine": link.engine, "host": link.host}
+    for key in ("port", "user", "password_env"):
+        value = getattr(link, key)
+        if value is not None:
+            item[key] = value
+    return item
+
+
+def run_replication_probe(runtime: Runtime, system: str | None = None) -> ProbeOutcome:
+    """Probe every link of the chosen systems, record each result; return what was found."""
+    config = runtime.config.model
+    ensure_tables(runtime.catalog)
+    by_site: dict[str, list[tuple[System, ReplicationLink]]] = {}
+    for chosen in probed_systems(config, system):
+        assert chosen.replication is not None
+        for link in chosen.replication.links:
+            by_site.setdefault(link.to_site, []).append((chosen, link))
+    outcome = ProbeOutcome()
+    for site_name, links in sorted(by_site.items()):
+        probed_at = time.time()
+        results = _probe_site(runtime, site_name, [link for _s, link in links], outcome)
+        with runtime.catalog.begin() as connection:
+            for owner, link in links:
+                result = results[link.name]
+                record_probe(
+                    connection,
+                    system=owner.name,
+                    link=link.name,
+                    engine=link.engine,
+                    from_site=link.from_site,
+                    to_site=link.to_site,
+                    probed_at=probed_at,
+                    result=result,
+                )
+                assert owner.replication is not None
+                probe = LinkProbe(
+                    owner.name, link, probed_at, result, owner.replication.lag_objective_seconds
+                )
+                outcome.probes.append(probe)
+                logger.info(
+                    "replication %s/%s: %s, lag %s s",
+                    owner.name,
+                    link.name,
+                    probe.state,
+                    probe.lag_seconds,
+                )
+    return outcome
+
+
+def _probe_site(
+    runtime: Runtime, site_name: str, links: Sequence[ReplicationLink], outcome: ProbeOutcome
+) -> dict[str, Mapping[str, Any]]:
+    """Run the probe playbook on a site's host; return {link name: result}. An unreachable
+    host or a failed run gives every link the state `unreachable` with the reason."""
+    site = runtime.config.model.site(site_name)
+    try:
+        run = run_playbook(
+            PLAYBOOK,
+            inventory=runtime.config.inventory,
+            extravars={"dr_host": site.host, "dr_links": [link_item(link) for link in links]},
+            ident=f"replication-{site.name}-{sortable_id()}",
+            work_dir=runtime.work_dir,
+            limit=site.host,
+            timeout=300,
+        )
+    except InfrastructureError as error:
+        outcome.unreachable_sites.append(site.name)
+        return {link.name: {"state": "unreachable", "error": str(error)} for link in links}
+    if not run.ok:
+        reason = "; ".join(run.failures or (run.status,))
+        outcome.unreachable_sites.append(site.name)
+        return {link.name: {"state": "unreachable", "error": reason} for link in links}
+    return {link.name: run.result(site.host, f"replication:{link.name}") for link in links}

@@ -1,0 +1,93 @@
+"""What dr.yml may say about mirroring (第十一条 「相互镜像」) and restore-time objectives
+(R140): the `replication` section of a system, as pydantic v2 models.
+
+A link is one replication stream of one database from one site to another (PostgreSQL
+streaming replication or MariaDB replication). It is probed read-only on the host of the
+receiving site (`to_site`), over the same Ansible connection backups use, by the module
+dr.orchestrator.dr_replication.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from orchestrator.model.settings import Config
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReplicationLink(_Model):
+    """One replication stream: a standby (PostgreSQL) or replica (MariaDB) at `to_site`
+    receiving from a primary at `from_site`."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="Link id (metric label `link`)")
+    engine: Literal["postgresql", "mariadb"] = Field(description="Replication kind")
+    from_site: str = Field(description="Site of the primary")
+    to_site: str = Field(description="Site of the standby/replica; its host runs the probe")
+    host: str = Field(
+        default="127.0.0.1", description="Standby/replica server address as its site host sees it"
+    )
+    port: int | None = Field(default=None, description="Standby/replica port (5432 / 3306)")
+    user: str | None = Field(default=None, description="Login user of the probe (read-only)")
+    password_env: str | None = Field(
+        default=None, description="Environment variable holding that user's password"
+    )
+
+    @model_validator(mode="after")
+    def _check_sites(self) -> ReplicationLink:
+        if self.from_site == self.to_site:
+            raise ValueError(
+                f"link {self.name}: from_site and to_site are both {self.from_site!r}; "
+                "mirroring (第十一条 「相互镜像」) is between two centres"
+            )
+        return self
+
+
+class Replication(_Model):
+    """How a system's centres mirror each other and the bank's objective for it."""
+
+    lag_objective_seconds: float = Field(
+        gt=0, description="Replay lag a healthy link stays within (the bank's objective)"
+    )
+    min_healthy_ratio: float = Field(
+        default=0.99,
+        gt=0,
+        le=1,
+        description="Share of the monitored period each link must be healthy (streaming and "
+        "within the lag objective) for dr.mirroring to be 符合",
+    )
+    max_probe_gap_seconds: float = Field(
+        default=900,
+        gt=0,
+        description="A probe's result stands for at most this long; time after it without a "
+        "newer probe counts as not shown healthy",
+    )
+    links: Sequence[ReplicationLink] = Field(min_length=1)
+
+
+def replication_problems(config: Config) -> list[str]:
+    """Return one message per replication link naming an unknown site or a duplicate name."""
+    site_names = {site.name for site in config.sites}
+    problems = []
+    for index, system in enumerate(config.systems):
+        if system.replication is None:
+            continue
+        where = f"systems[{index}].replication"
+        names = [link.name for link in system.replication.links]
+        for duplicate in sorted({n for n in names if names.count(n) > 1}):
+            problems.append(f"{where}.links: duplicate link name {duplicate!r}")
+        for number, link in enumerate(system.replication.links):
+            for field in ("from_site", "to_site"):
+                if getattr(link, field) not in site_names:
+                    problems.append(
+                        f"{where}.links[{number}].{field}: unknown site {getattr(link, field)!r}"
+                    )
+    return problems
