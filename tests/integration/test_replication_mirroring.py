@@ -31,6 +31,7 @@ from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.model import catalog as cat
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
+from tests.fixtures.ansible_cli import run_module
 from tests.fixtures.databases import mariadb_sql, psql
 from tests.fixtures.process import require_binary, wait_until
 from tests.fixtures.prometheus import RULES_FILE
@@ -234,6 +235,25 @@ def lag_alert(link: str, lag: float) -> dict[str, Any]:
     }
 
 
+def module_reads_the_same_in_check_mode(pair: PgPair) -> None:
+    """The module only reads: check mode reports what a real run reports; the primary is no
+    standby; a wrong password is a result (unreachable), a missing one a task failure."""
+    args = {"link": "l", "engine": "postgresql", "port": pair.standby.port}
+    args |= {"user": pair.standby.superuser, "password_env": PASSWORD_ENV}
+    env = {"PGPASSWORD": pair.standby.password}
+    real = run_module("dr_replication", args, check=False, env=env)
+    preview = run_module("dr_replication", args, check=True, env=env)
+    assert real["changed"] is preview["changed"] is False
+    assert real["dr_result"]["state"] == preview["dr_result"]["state"] == "streaming"
+    primary = run_module("dr_replication", {**args, "port": pair.primary.port}, check=True, env=env)
+    assert primary["dr_result"]["state"] == "not_replica"
+    wrong = run_module("dr_replication", args, check=False, env={"PGPASSWORD": "not-it"})
+    assert wrong["dr_result"]["state"] == "unreachable"
+    assert "password authentication failed" in wrong["dr_result"]["error"]
+    missing = run_module("dr_replication", args, check=False, env={"PGPASSWORD": ""})
+    assert missing["failed"] and PASSWORD_ENV in missing["msg"]
+
+
 @pytest.fixture
 def pg_pair() -> Iterator[PgPair]:
     with postgres_with_standby() as pair:
@@ -263,6 +283,7 @@ def test_postgres_lag_rises_state_turns_alert_fires_and_rule_turns(
     assert (healthy["state"], healthy["healthy"]) == ("streaming", True)
     assert healthy["lag_seconds"] is not None and healthy["lag_seconds"] <= LAG_OBJECTIVE
     assert mirroring_finding(config, password)["status"] == "compliant"
+    module_reads_the_same_in_check_mode(pg_pair)
 
     # Hold replication back: the standby receives but does not replay what the primary writes.
     psql(standby, "SELECT pg_wal_replay_pause();")
