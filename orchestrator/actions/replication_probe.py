@@ -80,8 +80,8 @@ def probed_systems(config: Config, system: str | None) -> list[System]:
 
 def link_item(link: ReplicationLink) -> dict[str, Any]:
     """Return the playbook item of a link (what replication_probe.yml passes on)."""
-    item: dict[str, Any] = {"name": link.name, "engine": link.engine, "host": link.host}
-    for key in ("port", "user", "password_env"):
+    item: dict[str, Any] = {"name": link.name, "engine": link.engine}
+    for key in ("host", "port", "user", "password_env"):
         value = getattr(link, key)
         if value is not None:
             item[key] = value
@@ -153,3 +153,22 @@ def _probe_site(
         outcome.unreachable_sites.append(site.name)
         return {link.name: {"state": "unreachable", "error": reason} for link in links}
     return {link.name: run.result(site.host, f"replication:{link.name}") for link in links}
+
+
+def probe_pass(runtime: Runtime) -> dict[str, Any] | None:
+    """One probe pass of every configured link for `drctl serve`: return a summary (None when
+    no system configures replication). Errors are logged, never raised: the service goes on."""
+    if not any(system.replication for system in runtime.config.model.systems):
+        return None
+    try:
+        outcome = run_replication_probe(runtime)
+    except Exception:  # noqa: BLE001 - the service keeps serving whatever a pass does
+        logger.exception("replication probe pass crashed")
+        return None
+    healthy = sum(1 for probe in outcome.probes if probe.healthy)
+    logger.info("replication probe pass: %d/%d link(s) healthy", healthy, len(outcome.probes))
+    return {
+        "links": len(outcome.probes),
+        "healthy": healthy,
+        "unreachable_sites": outcome.unreachable_sites,
+    }

@@ -32,10 +32,16 @@ class ReplicationLink(_Model):
     engine: Literal["postgresql", "mariadb"] = Field(description="Replication kind")
     from_site: str = Field(description="Site of the primary")
     to_site: str = Field(description="Site of the standby/replica; its host runs the probe")
-    host: str = Field(
-        default="127.0.0.1", description="Standby/replica server address as its site host sees it"
+    host: str | None = Field(
+        default=None,
+        description="Standby/replica server address as its site host sees it (default: the "
+        "host's dr_postgresql_host / dr_mariadb_host inventory variable, else 127.0.0.1)",
     )
-    port: int | None = Field(default=None, description="Standby/replica port (5432 / 3306)")
+    port: int | None = Field(
+        default=None,
+        description="Standby/replica port (default: the host's dr_postgresql_port / "
+        "dr_mariadb_port inventory variable, else 5432 / 3306)",
+    )
     user: str | None = Field(default=None, description="Login user of the probe (read-only)")
     password_env: str | None = Field(
         default=None, description="Environment variable holding that user's password"

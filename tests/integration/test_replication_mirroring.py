@@ -379,6 +379,13 @@ def test_mariadb_io_thread_stopped_turns_state_alert_and_rule(
         None,
         False,
     )
+    served = drctl(config, password, "--json", "serve", "--once", "--no-run-due")
+    assert served.returncode == 0, served.stderr
+    assert json.loads(served.stdout)["replication"] == {
+        "links": 1,
+        "healthy": 0,
+        "unreachable_sites": [],
+    }
     text = exposition(config)
     promtool_check_metrics(text)
     series = replication_series(text)

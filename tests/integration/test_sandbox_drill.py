@@ -85,7 +85,7 @@ def test_evidence_package_passes_sha256sum_and_is_complete(drilled: tuple[Path, 
 
 def test_failover_and_failback_restores_are_timed_per_dataset(drilled: tuple[Path, str]) -> None:
     config, stdout = drilled
-    assert "restore " in next(line for line in stdout.splitlines() if " failover " in line)
+    assert "restore " in next(line for line in stdout.splitlines() if "] ok   failover " in line)
     report = json.loads((evidence_path(stdout) / "report.json").read_text())
     steps = {step["name"]: step for step in report["steps"]}
     with open_runtime(load_site(config)) as runtime, runtime.catalog.begin() as connection:
