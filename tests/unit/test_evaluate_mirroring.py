@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
+from orchestrator.actions.connect_checks import check_passwords
+from orchestrator.actions.sandbox import make_inventory
+from orchestrator.config import load_config
 from orchestrator.model.replication import ProbeRow
 from orchestrator.model.replication_settings import Replication
 from orchestrator.model.restore_times import RestoreTiming
@@ -191,3 +196,21 @@ def test_no_objective_or_no_restore_this_year_is_unknown() -> None:
     assert restore([timing(date(2024, 3, 1), 60)], objective=None).status is Status.UNKNOWN
     assert restore([timing(date(2023, 3, 1), 60)]).status is Status.UNKNOWN
     assert restore([timing(date(2024, 3, 1) + timedelta(days=10), 60)]).status is Status.UNKNOWN
+
+
+def test_connect_check_names_an_unset_link_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = config_dict()
+    link = {**SETTINGS["links"][0], "password_env": "DR_TEST_MONITOR_PASSWORD"}  # type: ignore[index]
+    data["systems"][0]["replication"] = {**SETTINGS, "links": [link]}
+    data["inventory"] = "inventory.ini"
+    (tmp_path / "inventory.ini").write_text(make_inventory("/usr/bin/python3"))
+    path = tmp_path / "dr.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    monkeypatch.delenv("DR_TEST_MONITOR_PASSWORD", raising=False)
+    (problem,) = check_passwords(load_config(path))
+    assert problem.where == "systems[0].replication.links[0].password_env"
+    assert "DR_TEST_MONITOR_PASSWORD" in problem.message and f"{SYSTEM}/{LINK}" in problem.message
+    monkeypatch.setenv("DR_TEST_MONITOR_PASSWORD", "set")
+    assert check_passwords(load_config(path)) == []
