@@ -65,9 +65,18 @@ class ProbeOutcome:
 
 def probed_systems(config: Config, system: str | None) -> list[System]:
     """Return the systems with a replication section (only `system` when given). Raise
-    InputError naming --system when it is unknown or has no replication configured."""
+    InputError naming --system when it is unknown or has no replication configured, or the
+    config when no system has one (nothing to probe)."""
     systems = [s for s in config.systems if s.replication is not None]
     if system is None:
+        if not systems:
+            raise InputError(
+                "dr.yml",
+                [
+                    "systems[*].replication: no system configures replication links; "
+                    "nothing to probe"
+                ],
+            )
         return systems
     chosen = [s for s in systems if s.name == system]
     if not chosen:

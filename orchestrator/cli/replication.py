@@ -1,8 +1,9 @@
 """`drctl replication probe`: read every replication link's state and lag, record it, print it.
 
 Exit 0 when every link streams within its system's lag objective, 1 when one does not (the
-mirror is not healthy: a check failed), 3 when a site's host could not be reached (its links
-are recorded `unreachable`).
+mirror is not healthy: a check failed), 2 when nothing is configured to probe (or --system
+names no system with links), 3 when a site's host could not be reached (its links are
+recorded `unreachable`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -30,7 +29,7 @@ from orchestrator.rules import figures as fmt
 from orchestrator.rules.deadlines import passed_drills
 from orchestrator.rules.evaluate import register_evaluator
 from orchestrator.rules.finding import Context, Finding, local_day
-from orchestrator.rules.snapshot import register_snapshot_part
+from orchestrator.rules.snapshot import DrillRow, register_snapshot_part
 from orchestrator.rules.status import Status
 from orchestrator.rules.workdays import SHANGHAI
 
@@ -103,7 +102,7 @@ def _when(probe: ProbeRow) -> float:
     return probe.probed_at
 
 
-def both_ways_drilled(ctx: Context) -> Any:
+def both_ways_drilled(ctx: Context) -> DrillRow | None:
     """Return the last passed drill of the judged year that verified failover and failback,
     or None."""
     year = ctx.local_date.year
@@ -115,7 +114,7 @@ def both_ways_drilled(ctx: Context) -> Any:
     return drills[-1] if drills else None
 
 
-def _describe(figures: LinkFigures, settings: Replication) -> str:
+def _describe(figures: LinkFigures) -> str:
     if figures.ratio is None:
         return f"{figures.link}: not probed"
     last = figures.last
@@ -149,7 +148,7 @@ def judge_system(ctx: Context, system: System) -> Finding:
     start = year_start(ctx)
     links = [link_figures(probes, link.name, start, ctx.at_ts, settings) for link in settings.links]
     drill = both_ways_drilled(ctx)
-    measured = "; ".join(_describe(f, settings) for f in links) + (
+    measured = "; ".join(_describe(f) for f in links) + (
         f"; drill {drill.id} verified both ways" if drill else "; no drill verified both ways"
     )
     evidence = "mirroring ledger (replication_probes) and catalog drills"

@@ -33,7 +33,7 @@ from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.fixtures.ansible_cli import run_module
 from tests.fixtures.databases import mariadb_sql, psql
-from tests.fixtures.process import require_binary, wait_until
+from tests.fixtures.process import free_port, require_binary, wait_until
 from tests.fixtures.prometheus import RULES_FILE
 from tests.fixtures.replication import (
     MariaPair,
@@ -357,6 +357,8 @@ def test_mariadb_io_thread_stopped_turns_state_alert_and_rule(
     )
     replica = maria_pair.replica
     config = site_with_link(tmp_path / "sb", "mariadb", replica.port, replica.user)
+    unknown = drctl(config, replica.password, "replication", "probe", "--system", "payments")
+    assert unknown.returncode == 2 and "'payments': no such system" in unknown.stderr
     password = replica.password
     record_both_ways_drill(config)
     healthy = probe(config, password, 0)
@@ -394,3 +396,18 @@ def test_mariadb_io_thread_stopped_turns_state_alert_and_rule(
     turned = mirroring_finding(config, password)
     assert turned["status"] == "non_compliant", turned
     assert "last stopped" in turned["measured"]
+
+    # The DR site's host itself out of reach: exit 3, the link recorded unreachable.
+    inventory = config.parent / "inventory.ini"
+    inventory.write_text(
+        inventory.read_text().replace(
+            "dr-core-1 ansible_connection=local",
+            f"dr-core-1 ansible_connection=ssh ansible_host=127.0.0.1 ansible_port={free_port()}",
+        )
+    )
+    result = drctl(config, password, "--json", "replication", "probe")
+    assert result.returncode == 3, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    assert document["unreachable_sites"] == ["disaster-recovery"]
+    assert document["links"][0]["state"] == "unreachable"
+    assert "unreachable" in document["links"][0]["error"]
