@@ -87,14 +87,33 @@ def probed_systems(config: Config, system: str | None) -> list[System]:
     return chosen
 
 
-def link_item(link: ReplicationLink) -> dict[str, Any]:
-    """Return the playbook item of a link (what replication_probe.yml passes on)."""
+def link_item(link: ReplicationLink, *, primary: bool = False) -> dict[str, Any]:
+    """Return the playbook item of a link (what replication_probe.yml passes on): its
+    standby end, or with primary its primary end."""
     item: dict[str, Any] = {"name": link.name, "engine": link.engine}
-    for key in ("host", "port", "user", "password_env"):
-        value = getattr(link, key)
-        if value is not None:
-            item[key] = value
+    values: dict[str, Any] = {"user": link.user, "password_env": link.password_env}
+    if primary:
+        item["role"] = "primary"
+        values |= {"host": link.primary_host, "port": link.primary_port}
+        values["application_name"] = link.application_name
+    else:
+        values |= {"host": link.host, "port": link.port}
+    item.update({key: value for key, value in values.items() if value is not None})
     return item
+
+
+def merge_primary(standby: Mapping[str, Any], primary: Mapping[str, Any]) -> dict[str, Any]:
+    """Given a link's standby result and its primary's, return the link's result: the
+    standby's, with the primary's byte lag (what a failover now would lose, received or not)
+    when the primary sees it streaming, and `stopped` when the standby says it streams but
+    the primary sees no standby streaming. The primary's result is kept in the detail."""
+    merged = dict(standby)
+    merged["detail"] = {**dict(standby.get("detail") or {}), "primary": dict(primary)}
+    if primary.get("state") == "streaming" and primary.get("lag_bytes") is not None:
+        merged["lag_bytes"] = primary["lag_bytes"]
+    if standby.get("state") == "streaming" and primary.get("state") == "stopped":
+        merged["state"], merged["lag_seconds"] = "stopped", None
+    return merged
 
 
 def run_replication_probe(runtime: Runtime, system: str | None = None) -> ProbeOutcome:
@@ -107,9 +126,15 @@ def run_replication_probe(runtime: Runtime, system: str | None = None) -> ProbeO
         for link in chosen.replication.links:
             by_site.setdefault(link.to_site, []).append((chosen, link))
     outcome = ProbeOutcome()
+    primaries = _probe_primaries(
+        runtime, [link for pairs in by_site.values() for _s, link in pairs]
+    )
     for site_name, links in sorted(by_site.items()):
         probed_at = time.time()
         results = _probe_site(runtime, site_name, [link for _s, link in links], outcome)
+        for name, primary in primaries.items():
+            if name in results:
+                results[name] = merge_primary(results[name], primary)
         with runtime.catalog.begin() as connection:
             for owner, link in links:
                 result = results[link.name]
@@ -138,17 +163,42 @@ def run_replication_probe(runtime: Runtime, system: str | None = None) -> ProbeO
     return outcome
 
 
-def _probe_site(
-    runtime: Runtime, site_name: str, links: Sequence[ReplicationLink], outcome: ProbeOutcome
+def _probe_primaries(
+    runtime: Runtime, links: Sequence[ReplicationLink]
 ) -> dict[str, Mapping[str, Any]]:
-    """Run the probe playbook on a site's host; return {link name: result}. An unreachable
-    host or a failed run gives every link the state `unreachable` with the reason."""
+    """Probe the primary end of every link with probe_primary, one run per from_site; return
+    {link name: primary result}. An unreachable primary site is noted in each result only:
+    the standby's own probe decides whether the link is reachable."""
+    by_site: dict[str, list[ReplicationLink]] = {}
+    for link in links:
+        if link.probe_primary:
+            by_site.setdefault(link.from_site, []).append(link)
+    found: dict[str, Mapping[str, Any]] = {}
+    for site_name, mine in sorted(by_site.items()):
+        results = _probe_site(runtime, site_name, mine, ProbeOutcome(), primary=True)
+        found.update(results)
+    return found
+
+
+def _probe_site(
+    runtime: Runtime,
+    site_name: str,
+    links: Sequence[ReplicationLink],
+    outcome: ProbeOutcome,
+    *,
+    primary: bool = False,
+) -> dict[str, Mapping[str, Any]]:
+    """Run the probe playbook on a site's host for the links' standby (or primary) ends;
+    return {link name: result}. An unreachable host or a failed run gives every link the
+    state `unreachable` with the reason."""
     site = runtime.config.model.site(site_name)
+    items = [link_item(link, primary=primary) for link in links]
+    suffix = "@primary" if primary else ""
     try:
         run = run_playbook(
             PLAYBOOK,
             inventory=runtime.config.inventory,
-            extravars={"dr_host": site.host, "dr_links": [link_item(link) for link in links]},
+            extravars={"dr_host": site.host, "dr_links": items},
             ident=f"replication-{site.name}-{sortable_id()}",
             work_dir=runtime.work_dir,
             limit=site.host,
@@ -161,7 +211,7 @@ def _probe_site(
         reason = "; ".join(run.failures or (run.status,))
         outcome.unreachable_sites.append(site.name)
         return {link.name: {"state": "unreachable", "error": reason} for link in links}
-    return {link.name: run.result(site.host, f"replication:{link.name}") for link in links}
+    return {link.name: run.result(site.host, f"replication:{link.name}{suffix}") for link in links}
 
 
 def probe_pass(runtime: Runtime) -> dict[str, Any] | None:

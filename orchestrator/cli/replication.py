@@ -45,6 +45,7 @@ def probe_dict(probe: LinkProbe) -> dict[str, Any]:
         "lag_objective_seconds": probe.lag_objective_seconds,
         "healthy": probe.healthy,
         "error": probe.result.get("error"),
+        "primary_state": (probe.result.get("detail") or {}).get("primary", {}).get("state"),
     }
 
 

@@ -46,6 +46,21 @@ class ReplicationLink(_Model):
     password_env: str | None = Field(
         default=None, description="Environment variable holding that user's password"
     )
+    probe_primary: bool = Field(
+        default=False,
+        description="PostgreSQL: also read pg_stat_replication on the primary (on from_site's "
+        "host, same user): the bytes the standby has not replayed counted from the primary's "
+        "current WAL position, and whether the primary sees the standby streaming",
+    )
+    primary_host: str | None = Field(
+        default=None, description="Primary server address as from_site's host sees it"
+    )
+    primary_port: int | None = Field(default=None, description="Primary server port")
+    application_name: str | None = Field(
+        default=None,
+        description="The standby's application_name in pg_stat_replication (default: any "
+        "standby of the primary)",
+    )
 
     @model_validator(mode="after")
     def _check_sites(self) -> ReplicationLink:
@@ -54,6 +69,8 @@ class ReplicationLink(_Model):
                 f"link {self.name}: from_site and to_site are both {self.from_site!r}; "
                 "mirroring (第十一条 「相互镜像」) is between two centres"
             )
+        if self.probe_primary and self.engine != "postgresql":
+            raise ValueError(f"link {self.name}: probe_primary is for PostgreSQL links only")
         return self
 
 

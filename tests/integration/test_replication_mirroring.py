@@ -63,9 +63,9 @@ def drctl(config: Path, password: str, *args: str) -> subprocess.CompletedProces
     )
 
 
-def site_with_link(root: Path, engine: str, port: int, user: str) -> Path:
+def site_with_link(root: Path, engine: str, port: int, user: str, **extra: Any) -> Path:
     """Return a sandbox config whose system mirrors production → disaster-recovery over one
-    link to the standby at port (probed on the DR site's host)."""
+    link to the standby at port (probed on the DR site's host), with extra link settings."""
     config = prepare_sandbox(root)
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
     system = next(s for s in data["systems"] if s["name"] == SYSTEM)
@@ -81,6 +81,7 @@ def site_with_link(root: Path, engine: str, port: int, user: str) -> Path:
                 "port": port,
                 "user": user,
                 "password_env": PASSWORD_ENV,
+                **extra,
             }
         ],
     }
@@ -247,6 +248,16 @@ def module_reads_the_same_in_check_mode(pair: PgPair) -> None:
     assert real["dr_result"]["state"] == preview["dr_result"]["state"] == "streaming"
     primary = run_module("dr_replication", {**args, "port": pair.primary.port}, check=True, env=env)
     assert primary["dr_result"]["state"] == "not_replica"
+    sender = run_module(
+        "dr_replication",
+        {**args, "port": pair.primary.port, "role": "primary"},
+        check=True,
+        env=env,
+    )
+    assert sender["dr_result"]["name"] == "replication:l@primary"
+    assert (sender["dr_result"]["state"], sender["dr_result"]["lag_bytes"]) == ("streaming", 0)
+    on_standby = run_module("dr_replication", {**args, "role": "primary"}, check=True, env=env)
+    assert on_standby["dr_result"]["state"] == "not_primary"
     wrong = run_module("dr_replication", args, check=False, env={"PGPASSWORD": "not-it"})
     assert wrong["dr_result"]["state"] == "unreachable"
     assert "password authentication failed" in wrong["dr_result"]["error"]
@@ -275,12 +286,23 @@ def test_postgres_lag_rises_state_turns_alert_fires_and_rule_turns(
         timeout=30,
         what="the standby replays the first postings",
     )
-    config = site_with_link(tmp_path / "sb", "postgresql", standby.port, standby.superuser)
+    config = site_with_link(
+        tmp_path / "sb",
+        "postgresql",
+        standby.port,
+        standby.superuser,
+        probe_primary=True,
+        primary_port=primary.port,
+    )
     password = standby.password
     record_both_ways_drill(config)
 
     healthy = probe(config, password, 0)
-    assert (healthy["state"], healthy["healthy"]) == ("streaming", True)
+    assert (healthy["state"], healthy["healthy"], healthy["primary_state"]) == (
+        "streaming",
+        True,
+        "streaming",
+    )
     assert healthy["lag_seconds"] is not None and healthy["lag_seconds"] <= LAG_OBJECTIVE
     assert mirroring_finding(config, password)["status"] == "compliant"
     module_reads_the_same_in_check_mode(pg_pair)
@@ -304,7 +326,7 @@ def test_postgres_lag_rises_state_turns_alert_fires_and_rule_turns(
     lagging = probe(config, password, 1)
     assert lagging["state"] == "streaming" and lagging["healthy"] is False
     assert lagging["lag_seconds"] > LAG_OBJECTIVE > healthy["lag_seconds"]
-    assert lagging["lag_bytes"] > 0
+    assert lagging["lag_bytes"] > 0 and lagging["primary_state"] == "streaming"
     text = exposition(config)
     promtool_check_metrics(text)
     series = replication_series(text)
@@ -320,6 +342,7 @@ def test_postgres_lag_rises_state_turns_alert_fires_and_rule_turns(
     pg_pair.stop_standby()
     down = probe(config, password, 1)
     assert down["state"] == "unreachable" and down["lag_seconds"] is None
+    assert down["primary_state"] == "stopped"  # the primary sees no standby streaming
     assert "connection" in down["error"] or "refused" in down["error"], down["error"]
     text = exposition(config)
     promtool_check_metrics(text)

@@ -14,6 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from orchestrator.actions.connect_checks import check_passwords
+from orchestrator.actions.replication_probe import merge_primary
 from orchestrator.actions.sandbox import make_inventory
 from orchestrator.config import load_config
 from orchestrator.model.replication import ProbeRow
@@ -214,3 +215,22 @@ def test_connect_check_names_an_unset_link_password(
     assert "DR_TEST_MONITOR_PASSWORD" in problem.message and f"{SYSTEM}/{LINK}" in problem.message
     monkeypatch.setenv("DR_TEST_MONITOR_PASSWORD", "set")
     assert check_passwords(load_config(path)) == []
+
+
+def test_the_primary_view_sets_the_byte_lag_and_can_only_make_a_link_worse() -> None:
+    standby = {"state": "streaming", "lag_seconds": 0.0, "lag_bytes": 0, "detail": {"a": 1}}
+    seen = merge_primary(standby, {"state": "streaming", "lag_bytes": 4096})
+    assert (seen["state"], seen["lag_bytes"], seen["detail"]["a"]) == ("streaming", 4096, 1)
+    assert seen["detail"]["primary"]["lag_bytes"] == 4096
+    unseen = merge_primary(standby, {"state": "stopped", "lag_bytes": None})
+    assert (unseen["state"], unseen["lag_seconds"], unseen["lag_bytes"]) == ("stopped", None, 0)
+    down = {"state": "unreachable", "lag_seconds": None, "lag_bytes": None}
+    assert merge_primary(down, {"state": "stopped"})["state"] == "unreachable"
+    far = merge_primary(standby, {"state": "unreachable", "error": "refused"})
+    assert (far["state"], far["lag_bytes"]) == ("streaming", 0)
+
+
+def test_probe_primary_is_for_postgresql_links_only() -> None:
+    link = {**SETTINGS["links"][0], "engine": "mariadb", "probe_primary": True}  # type: ignore[index]
+    with pytest.raises(ValidationError, match="probe_primary is for PostgreSQL links only"):
+        config({**SETTINGS, "links": [link]})

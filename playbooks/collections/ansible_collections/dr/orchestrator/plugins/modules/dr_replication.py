@@ -21,6 +21,12 @@ description:
     C(streaming) when both the IO and the SQL thread run; the lag in seconds is
     C(Seconds_Behind_Master); the lag in bytes is read minus executed source log position when
     both are in the same source log file.
+  - With I(role=primary) (PostgreSQL only) the module reads the sending end instead -
+    C(pg_stat_replication) on the primary, the standbys matching I(application_name) (all
+    when empty). I(state) C(streaming) when one of them streams; the lag in bytes is the
+    primary's current WAL position minus the standby's replayed position (what a failover
+    now would lose, received or not); the lag in seconds is C(replay_lag) (0 when nothing is
+    behind). The result is named C(replication:<link>@primary).
   - The lag in seconds is null whenever the server itself cannot say (receiver or a thread not
     running, nothing replayed yet); a null lag is never healthy.
   - A server that cannot be queried (refused, authentication, timeout) is a result, not a task
@@ -38,6 +44,17 @@ options:
     type: str
     required: true
     choices: [postgresql, mariadb]
+  role:
+    description: Which end of the link the server is - C(standby) (the receiving end) or
+      C(primary) (PostgreSQL only, the sending end).
+    type: str
+    choices: [standby, primary]
+    default: standby
+  application_name:
+    description: With I(role=primary), the standby's C(application_name) in
+      C(pg_stat_replication); empty, every standby of the primary.
+    type: str
+    default: ""
   host:
     description: Server address, as the client sees it from the host.
     type: str
@@ -85,6 +102,17 @@ EXAMPLES = r"""
   environment:
     PGPASSWORD: "{{ lookup('dr.orchestrator.dr_secret', 'DR_PG_MONITOR_PASSWORD') }}"
 
+- name: Does the primary see its standby streaming, and how many bytes is it behind?
+  dr.orchestrator.dr_replication:
+    link: ledger-pg
+    engine: postgresql
+    role: primary
+    application_name: dr_standby
+    user: dr_monitor
+    password_env: DR_PG_MONITOR_PASSWORD
+  environment:
+    PGPASSWORD: "{{ lookup('dr.orchestrator.dr_secret', 'DR_PG_MONITOR_PASSWORD') }}"
+
 - name: Are both threads of the MariaDB replica running?
   dr.orchestrator.dr_replication:
     link: cards-mariadb
@@ -101,7 +129,8 @@ dr_result:
   type: dict
   contains:
     name:
-      description: C(replication:<link>).
+      description: C(replication:<link>), or C(replication:<link>@primary) with
+        I(role=primary).
       type: str
       returned: always
       sample: replication:ledger-pg
@@ -111,8 +140,10 @@ dr_result:
       returned: always
       sample: postgresql
     state:
-      description: C(streaming), C(stopped) (receiver or a thread not running), C(not_replica)
-        (the server is no standby/replica) or C(unreachable) (it could not be queried).
+      description: C(streaming), C(stopped) (receiver or a thread not running; on a primary,
+        no matching standby streams), C(not_replica) (the server is no standby/replica),
+        C(not_primary) (I(role=primary) on a server in recovery) or C(unreachable) (it could
+        not be queried).
       type: str
       returned: always
       sample: streaming
@@ -172,6 +203,18 @@ SELECT json_build_object(
   'replay_lsn', pg_last_wal_replay_lsn()::text,
   'lag_bytes', pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()));
 """
+PG_PRIMARY_QUERY = """
+SELECT json_build_object(
+  'in_recovery', pg_is_in_recovery(),
+  'senders', (SELECT coalesce(json_agg(json_build_object(
+      'application_name', application_name,
+      'client', client_addr::text,
+      'state', state,
+      'replay_lag', extract(epoch FROM replay_lag),
+      'lag_bytes', CASE WHEN pg_is_in_recovery() THEN NULL
+                        ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) END)), '[]')
+    FROM pg_stat_replication));
+"""
 MARIADB_FIELDS = (
     "Slave_IO_Running",
     "Slave_SQL_Running",
@@ -223,6 +266,26 @@ def postgres_state(target):
     )
 
 
+def postgres_primary_state(target, application_name):
+    """Return how a PostgreSQL primary sees its standbys (those named application_name, or
+    all): streaming or not, and the largest lag among them."""
+    figures = json.loads("".join(target.query(PG_PRIMARY_QUERY, "postgres")))
+    if figures["in_recovery"]:
+        return result("not_primary", detail=figures)
+    senders = [
+        sender
+        for sender in figures["senders"]
+        if not application_name or sender["application_name"] == application_name
+    ]
+    streaming = [sender for sender in senders if sender["state"] == "streaming"]
+    if not streaming:
+        return result("stopped", detail=figures)
+    lag_bytes = max(max(0, int(float(s["lag_bytes"] or 0))) for s in streaming)
+    lags = [float(s["replay_lag"]) for s in streaming if s["replay_lag"] is not None]
+    lag_seconds = max(lags) if lags else (0.0 if lag_bytes == 0 else None)
+    return result("streaming", lag_seconds, lag_bytes, io=True, sql=True, detail=figures)
+
+
 def mariadb_state(target):
     """Return the replication state of a MariaDB server (a replica, or not one)."""
     argv = [arg for arg in target.client_argv() if arg != "--skip-column-names"]
@@ -252,6 +315,8 @@ def main():
         argument_spec=dict(
             link=dict(type="str", required=True),
             engine=dict(type="str", required=True, choices=["postgresql", "mariadb"]),
+            role=dict(type="str", default="standby", choices=["standby", "primary"]),
+            application_name=dict(type="str", default=""),
             host=dict(type="str", default="127.0.0.1"),
             port=dict(type="int", default=0),
             user=dict(type="str", default=""),
@@ -262,6 +327,9 @@ def main():
     )
     params = module.params
     engine = params["engine"]
+    primary = params["role"] == "primary"
+    if primary and engine != "postgresql":
+        module.fail_json(msg="%s: role primary is for PostgreSQL only" % params["link"])
     target_class = PgTarget if engine == "postgresql" else MariaTarget
     target = target_class(
         params["host"],
@@ -275,13 +343,19 @@ def main():
     except SqlError as error:
         module.fail_json(msg=str(error))
     try:
-        state = postgres_state(target) if engine == "postgresql" else mariadb_state(target)
+        if primary:
+            state = postgres_primary_state(target, params["application_name"])
+        elif engine == "postgresql":
+            state = postgres_state(target)
+        else:
+            state = mariadb_state(target)
     except SqlError as error:
         state = result("unreachable")
         state["error"] = str(error)[-2000:]
     except (ValueError, KeyError) as error:
         module.fail_json(msg="%s: unexpected answer from the server: %s" % (params["link"], error))
-    state.update(name="replication:%s" % params["link"], engine=engine)
+    name = "replication:%s%s" % (params["link"], "@primary" if primary else "")
+    state.update(name=name, engine=engine)
     module.exit_json(changed=False, dr_result=state)
 
 
