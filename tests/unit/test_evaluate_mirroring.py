@@ -26,6 +26,7 @@ from orchestrator.rules import evaluate_restore_time as restore_time
 from orchestrator.rules.snapshot import Snapshot
 from orchestrator.rules.status import Status
 from tests.fixtures.catalog_rows import SYSTEM, config_dict, drill, local, one, snapshot
+from tests.fixtures.real_site import documented_config
 
 LINK = "ledger-pg"
 SETTINGS = {
@@ -234,3 +235,13 @@ def test_probe_primary_is_for_postgresql_links_only() -> None:
     link = {**SETTINGS["links"][0], "engine": "mariadb", "probe_primary": True}  # type: ignore[index]
     with pytest.raises(ValidationError, match="probe_primary is for PostgreSQL links only"):
         config({**SETTINGS, "links": [link]})
+
+
+def test_the_documented_replication_section_is_valid() -> None:
+    documented = Config.model_validate(documented_config()).systems[0]
+    assert documented.restore_time_objective_seconds == 3600
+    assert documented.replication is not None
+    assert [(link.name, link.probe_primary) for link in documented.replication.links] == [
+        ("ledger-pg", True),
+        ("cards-mariadb", False),
+    ]
