@@ -59,7 +59,7 @@ lint: $(STAMP)
 	cd playbooks && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/ansible-lint
 	promtool check rules exporters/prometheus/rules.yml
 	cd exporters/prometheus && promtool test rules rules_test.yml rules_test_long_windows.yml \
-		rules_test_deadlines.yml
+		rules_test_deadlines.yml rules_test_replication.yml
 	amtool check-config exporters/prometheus/alertmanager.example.yml
 	# promtool check metrics on a live scrape of `drctl metrics` (a catalog with every family)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -p no:cacheprovider \

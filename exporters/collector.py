@@ -1,7 +1,8 @@
 """The Prometheus collector: reads the catalog at scrape time and does nothing else (no
 probing, no store listing), as the exporter guidelines ask. One snapshot per scrape; each part
-(backups, offsite, verification, drills, deadlines, network, rules) reports its own success and
-time in dr_scrape_collector_success / dr_scrape_collector_duration_seconds.
+(backups, offsite, verification, drills, deadlines, network, replication, restore_time, rules)
+reports its own success and time in dr_scrape_collector_success /
+dr_scrape_collector_duration_seconds.
 
 `start_metrics_server` serves /metrics for `drctl metrics --listen` and beside the probes of
 `drctl serve`. The collector gets the site's settings, rule pack and calendar as values.
@@ -33,6 +34,7 @@ from exporters.catalog_metrics import (
 )
 from exporters.deadline_metrics import deadline_metrics
 from exporters.network_metrics import network_metrics
+from exporters.replication_metrics import replication_metrics, restore_time_metrics
 from orchestrator import __version__
 from orchestrator.errors import InfrastructureError, InputError, OrchestratorError
 from orchestrator.model import schema
@@ -85,6 +87,8 @@ PARTS: dict[str, _Part] = {
     "integrity": lambda data, _extra: integrity_metrics(data),
     "deadlines": lambda data, _extra: deadline_metrics(data),
     "network": _network,
+    "replication": lambda data, _extra: replication_metrics(data),
+    "restore_time": lambda data, _extra: restore_time_metrics(data),
     "rules": _rules,
 }
 

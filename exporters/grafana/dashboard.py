@@ -26,6 +26,7 @@ from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as models
 
+from exporters.grafana.mirroring import ROW as MIRRORING_ROW
 from exporters.grafana.panels import DATASOURCE
 from exporters.grafana.sections import SECTIONS
 
@@ -80,7 +81,9 @@ def build_dashboard() -> models.Dashboard:
     for variable in variables():
         dashboard = dashboard.with_variable(variable)
     panel_id = 0
-    for title, panels in SECTIONS:
+    drills = next(i for i, (title, _panels) in enumerate(SECTIONS) if "第十三条" in title)
+    rows = (*SECTIONS[: drills + 1], MIRRORING_ROW, *SECTIONS[drills + 1 :])
+    for title, panels in rows:
         panel_id += 1
         dashboard = dashboard.with_row(builders.Row(title).id(panel_id))
         for panel in panels():

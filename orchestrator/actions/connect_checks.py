@@ -1,6 +1,7 @@
 """`drctl check-config --connect`: what a backup needs besides a valid dr.yml.
 
-- every dataset's password variable (`password_env`) is set in drctl's environment;
+- every dataset's and replication link's password variable (`password_env`) is set in drctl's
+  environment;
 - every site's host is reachable with strict host-key checking (the known_hosts the inventory
   names, as Ansible uses it) and its spool is writable (a probe file, removed at once);
 - every store is writable (a probe object removed at once; on S3 a multipart upload that is
@@ -42,7 +43,8 @@ class Problem:
 
 
 def check_passwords(config: LoadedConfig) -> list[Problem]:
-    """Return a problem for every dataset whose password variable is not set."""
+    """Return a problem for every dataset or replication link whose password variable is not
+    set."""
     problems = []
     for i, system in enumerate(config.model.systems):
         for j, dataset in enumerate(system.datasets):
@@ -53,6 +55,17 @@ def check_passwords(config: LoadedConfig) -> list[Problem]:
                         f"systems[{i}].datasets[{j}].password_env",
                         f"environment variable {name} (password of {system.name}/"
                         f"{dataset.name}) is not set where drctl runs",
+                        ExitCode.USAGE,
+                    )
+                )
+        for j, link in enumerate(system.replication.links if system.replication else ()):
+            if link.password_env and not os.environ.get(link.password_env):
+                problems.append(
+                    Problem(
+                        f"systems[{i}].replication.links[{j}].password_env",
+                        f"environment variable {link.password_env} (password of the "
+                        f"replication probe of {system.name}/{link.name}) is not set where "
+                        "drctl runs",
                         ExitCode.USAGE,
                     )
                 )

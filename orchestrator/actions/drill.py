@@ -25,6 +25,12 @@ from orchestrator.actions import drill_steps
 from orchestrator.actions.drill_report import make_report
 from orchestrator.actions.drill_state import DrillState
 from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
+from orchestrator.actions.restore_timing import (
+    record_timings,
+    step_timings,
+    timing_dict,
+    timing_text,
+)
 from orchestrator.actions.switchover import Clearance
 from orchestrator.errors import CheckFailed, ExitCode, InputError, OrchestratorError
 from orchestrator.model import schema
@@ -199,7 +205,26 @@ def _run_one(state: DrillState, step: Step) -> StepRecord:
         logger.exception("drill step %s crashed", step.name)
         record.status, record.message = "aborted", f"internal error, please report: {error}"
     record.finished_at = time.time()
+    if record.status == "passed":
+        _time_restore(state, record)
     return record
+
+
+def _time_restore(state: DrillState, record: StepRecord) -> None:
+    """Record how long a passed restoring step took per dataset, against the objective."""
+    timings = step_timings(
+        state.runtime.config.model,
+        state.scenario.system,
+        state.drill_id,
+        record.action,
+        record.detail,
+        record.started_at,
+        record.finished_at,
+    )
+    if timings:
+        record_timings(state.runtime, timings)
+        record.detail["restore_times"] = [timing_dict(t) for t in timings]
+        record.message += "; " + timing_text(timings[0])
 
 
 def _outcome(records: list[StepRecord]) -> str:

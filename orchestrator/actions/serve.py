@@ -1,5 +1,6 @@
 """`drctl serve`: the long-running loop. /metrics, a probe round of every network path every
-interval (one thread per path), and a scheduler pass (`run_due`) every few minutes.
+interval (one thread per path), a probe pass of every replication link every
+REPLICATION_PROBE_SECONDS (one thread), and a scheduler pass (`run_due`) every few minutes.
 
 On SIGTERM/SIGINT the loop stops, the probe threads finish their round, and every open
 observation and fault is closed at its last probe, so a restart reports the unobserved time
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exporters import DEFAULT_LISTEN
+from orchestrator.actions.replication_probe import probe_pass
 from orchestrator.actions.run_due import PassResult, run_due_pass
 from orchestrator.errors import OrchestratorError
 from orchestrator.model.outages import close_open
@@ -25,6 +27,8 @@ from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 DEFAULT_RUN_DUE_SECONDS = 300.0
+# Below replication.max_probe_gap_seconds' default (900 s): a missed pass costs no healthy time.
+REPLICATION_PROBE_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class ServeOptions:
     once: bool = False
     run_due: bool = True
     run_due_interval_seconds: float = DEFAULT_RUN_DUE_SECONDS
+    replication_interval_seconds: float = REPLICATION_PROBE_SECONDS
 
 
 def _probe_loop(monitor: PathMonitor, runtime: Runtime, stop: threading.Event) -> None:
@@ -50,6 +55,12 @@ def _probe_loop(monitor: PathMonitor, runtime: Runtime, stop: threading.Event) -
         if delay < 0:  # the round overran: start again now, do not burst to catch up
             next_round, delay = time.monotonic(), 0
         stop.wait(delay)
+
+
+def _replication_loop(runtime: Runtime, stop: threading.Event, interval: float) -> None:
+    while not stop.is_set():
+        probe_pass(runtime)
+        stop.wait(interval)
 
 
 def run_due_once(runtime: Runtime) -> PassResult | None:
@@ -85,6 +96,7 @@ def run_serve(
         for monitor in monitors:
             monitor.probe_round(runtime.catalog)
         summary["rounds"] = 1
+        summary["replication"] = probe_pass(runtime)
         if options.run_due:
             summary["run_due"] = run_due_once(runtime)
         close_open(runtime.catalog, "stop", [m.path.name for m in monitors])
@@ -116,6 +128,15 @@ def _serve_until_stopped(
         )
         for m in monitors
     ]
+    if any(system.replication for system in runtime.config.model.systems):
+        threads.append(
+            threading.Thread(
+                target=_replication_loop,
+                args=(runtime, stop, options.replication_interval_seconds),
+                name="replication-probe",
+                daemon=True,
+            )
+        )
     for thread in threads:
         thread.start()
     logger.info(

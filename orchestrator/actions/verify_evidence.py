@@ -7,6 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator import __version__
+from orchestrator.actions.restore_timing import (
+    timing_dict,
+    timing_findings,
+    timing_text,
+    verify_timings,
+)
 from orchestrator.model.plan import plan_dict
 from orchestrator.model.settings import Site
 from orchestrator.runtime import Runtime
@@ -35,9 +41,13 @@ def _finding(runtime: Runtime, outcome: SampleOutcome) -> dict[str, Any]:
     }
 
 
-def _steps(outcome: SampleOutcome) -> list[dict[str, Any]]:
+def _steps(runtime: Runtime, outcome: SampleOutcome) -> list[dict[str, Any]]:
     """Return one step per checked point and one for the enclave wipe (report.html table)."""
     steps = []
+    timings = {
+        t.recovery_point_id: t
+        for t in verify_timings(runtime.config.model, outcome.verification_id, outcome.items)
+    }
     for r in outcome.items:
         copy = "off-site copy" if r.item.source == "offsite" else "primary copy"
         what = f"read from {r.item.store} ({copy}); {r.item.files} files, {r.item.bytes} bytes; "
@@ -48,6 +58,8 @@ def _steps(outcome: SampleOutcome) -> list[dict[str, Any]]:
             )
         else:
             what += "; ".join(f"{m['file']}: {m['kind']}" for m in r.mismatches)
+        if r.item.recovery_point in timings:
+            what += "; " + timing_text(timings[r.item.recovery_point])
         steps.append(
             {
                 "name": f"{r.item.system}/{r.item.dataset} {r.item.recovery_point}",
@@ -82,6 +94,7 @@ def make_report(
     the enclave and its wipe, and every mismatch (point, file, expected, actual)."""
     plan = outcome.plan
     sample = plan_dict(plan)["sample"]
+    timings = verify_timings(runtime.config.model, outcome.verification_id, outcome.items)
     measurements = [
         (
             "bytes_ratio",
@@ -142,8 +155,9 @@ def make_report(
             {"name": name, "label": {"zh": zh, "en": en}, "value": value, "unit": unit}
             for name, zh, en, value, unit in measurements
         ],
-        "findings": [_finding(runtime, outcome)],
-        "steps": _steps(outcome),
+        "findings": [_finding(runtime, outcome), *timing_findings(runtime.pack, timings)],
+        "restore_times": [timing_dict(t) for t in timings],
+        "steps": _steps(runtime, outcome),
         "recovery_points": [
             {
                 "id": r.item.recovery_point,

@@ -25,6 +25,7 @@ from orchestrator.actions.evidence_setup import prepare_evidence, write_site_pac
 from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point
 from orchestrator.actions.restore import restore_failures, run_restore
 from orchestrator.actions.restore_selection import MissingFile
+from orchestrator.actions.restore_timing import record_timings, verify_timings
 from orchestrator.actions.scratch import close_area, open_area, sweep_orphans
 from orchestrator.actions.verify import check_listing
 from orchestrator.actions.verify_enclave import PURPOSE, enclave_paths, enclave_site, wipe_enclave
@@ -278,6 +279,7 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     outcome = SampleOutcome(verification_id, plan, results, counted=plan.meets_bars, wipe=wipe)
     finished = time.time()
     _record_items(runtime, outcome)
+    record_timings(runtime, verify_timings(runtime.config.model, verification_id, results))
     report = make_report(runtime, outcome, started, finished, enclave)
     report["record"] = catalog_record(outcome, started, finished)
     package = write_site_package(

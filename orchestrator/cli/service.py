@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from exporters import DEFAULT_LISTEN
 from exporters.collector import make_registry, start_metrics_server
-from orchestrator.actions.serve import ServeOptions, run_serve
+from orchestrator.actions.serve import REPLICATION_PROBE_SECONDS, ServeOptions, run_serve
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError
 from orchestrator.runtime import open_runtime
@@ -66,17 +66,29 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="seconds between scheduler passes (default 300)",
     )
+    parser.add_argument(
+        "--replication-interval",
+        type=float,
+        default=REPLICATION_PROBE_SECONDS,
+        metavar="SECONDS",
+        help=f"seconds between replication probe passes (default {REPLICATION_PROBE_SECONDS:g})",
+    )
 
 
 def serve(call: Call) -> int:
     interval = call.args.run_due_interval
     if interval <= 0:
         raise InputError("--run-due-interval", [f"{interval}: expected seconds > 0"])
+    if call.args.replication_interval <= 0:
+        raise InputError(
+            "--replication-interval", [f"{call.args.replication_interval}: expected seconds > 0"]
+        )
     options = ServeOptions(
         listen=None if call.args.once else call.args.listen,
         once=call.args.once,
         run_due=not call.args.no_run_due,
         run_due_interval_seconds=interval,
+        replication_interval_seconds=call.args.replication_interval,
     )
     with stop_on_signals() as stop, open_runtime(call.site()) as runtime:
         summary = run_serve(runtime, options, stop)

@@ -15,6 +15,7 @@ from orchestrator.cli import (
     evidence,
     judge,
     protect,
+    replication,
     report,
     service,
     verify,
@@ -30,6 +31,7 @@ GROUPS = {
     "keys": "the manifest signing key",
     "catalog": "the catalog: its schema, and rebuilding it from the stores and the evidence",
     "issue": "the issue register of the compliance report (问题清单)",
+    "replication": "mirroring between the centres (第十一条)",
 }
 
 COMMANDS: tuple[Command, ...] = (
@@ -128,6 +130,13 @@ COMMANDS: tuple[Command, ...] = (
         workdays.add_switchover_arguments,
         example="drctl plan switchover --start 2026-12-12 --end 2026-12-13 "
         "--notice-date 2026-12-04",
+    ),
+    Command(
+        "replication probe",
+        "read every replication link's state and lag; exit 1 when one is not healthy",
+        replication.probe,
+        replication.add_probe_arguments,
+        example="drctl -c /etc/drctl/dr.yml replication probe --system core-banking",
     ),
     Command(
         "status",

@@ -1,6 +1,6 @@
 """Every table of the catalog, in one `metadata`: recovery points, copies, jobs (with their
 leases), checks, bad points, S3 object versions, drills, scratch areas, switchover plans, the
-network outage ledger and the report's issue register.
+network outage ledger, the report's issue register, replication probes and restore timings.
 
 The tables' history is the Alembic migrations in `model/migrations/`; this module is the
 schema as the code reads and writes it now. Times are UTC epoch seconds (the ledger's are
@@ -253,4 +253,41 @@ issue_register = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("updated_by", String(255), nullable=False),
+)
+
+# Replication probes of the mirroring SLI (第十一条 「相互镜像」; model/replication.py).
+replication_probes = Table(
+    "replication_probes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("system", String(64), nullable=False, index=True),
+    Column("link", String(64), nullable=False, index=True),
+    Column("engine", String(16), nullable=False),
+    Column("from_site", String(64), nullable=False),
+    Column("to_site", String(64), nullable=False),
+    Column("probed_at", Float, nullable=False, index=True),
+    Column("state", String(16), nullable=False),  # one of STATES
+    Column("lag_seconds", Float),  # NULL when the server cannot say
+    Column("lag_bytes", Integer),
+    Column("io_running", Boolean),
+    Column("sql_running", Boolean),
+    Column("error", String(2000)),
+    Column("detail", JSON),
+)
+
+# Every timed restore, per dataset, beside its objective (R140; model/restore_times.py).
+restore_timings = Table(
+    "restore_timings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("system", String(64), nullable=False, index=True),
+    Column("dataset", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # one of KINDS
+    Column("source", String(200), nullable=False),  # verify <id> | drill <id>
+    Column("recovery_point_id", String(64)),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=False),
+    Column("duration_seconds", Float, nullable=False),
+    Column("objective_seconds", Float),  # NULL: the system declared none
+    Column("status", String(16), nullable=False),  # passed | failed (the restore's own check)
 )

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from orchestrator.model.replication_settings import Replication, replication_problems
 from orchestrator.topology import duplicate_problems
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
@@ -124,6 +125,15 @@ class System(_Model):
     primary_store: str = Field(description="Store at the production site")
     offsite_store: str = Field(description="Store at another site (异地保存)")
     datasets: Sequence[Dataset] = Field(min_length=1)
+    restore_time_objective_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Time within which a restore of one dataset must finish (R140: the "
+        "bank's restore procedure); judged by restore.duration",
+    )
+    replication: Replication | None = Field(
+        default=None, description="Mirroring between the centres (第十一条), probed and judged"
+    )
 
 
 class Calendar(_Model):
@@ -282,6 +292,7 @@ class Config(_Model):
             names = [dataset.name for dataset in system.datasets]
             for duplicate in sorted({n for n in names if names.count(n) > 1}):
                 problems.append(f"{where}.datasets: duplicate dataset name {duplicate!r}")
+        problems += replication_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -22,8 +22,12 @@ from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
 from orchestrator.model.outage_records import PathHistory
 from orchestrator.model.outages import read_ledger
+from orchestrator.model.replication import ProbeRow, load_probes
+from orchestrator.model.restore_times import RestoreTiming, load_timings
 
 logger = logging.getLogger(__name__)
+# Replication probes older than this are not read (a year of the mirroring SLI and a margin).
+REPLICATION_HISTORY_SECONDS = 400 * 86400
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,8 @@ class Snapshot:
     jobs: tuple[JobRow, ...] = ()
     failures: tuple[FailureRow, ...] = ()
     network: Mapping[str, PathHistory] = field(default_factory=lambda: MappingProxyType({}))
+    replication_probes: tuple[ProbeRow, ...] = ()  # the last REPLICATION_HISTORY_SECONDS
+    restore_timings: tuple[RestoreTiming, ...] = ()
 
     def copies_by_point(self) -> dict[str, list[CopyRow]]:
         """Return the copies grouped by recovery point id."""
@@ -202,6 +208,10 @@ def read_catalog(catalog: Catalog) -> Snapshot:
             )
         )
         network = read_ledger(connection)
+        replication_probes = tuple(
+            load_probes(connection, since=taken_at - REPLICATION_HISTORY_SECONDS)
+        )
+        restore_timings = tuple(load_timings(connection))
     return Snapshot(
         taken_at,
         points,
@@ -211,6 +221,8 @@ def read_catalog(catalog: Catalog) -> Snapshot:
         jobs,
         failures,
         MappingProxyType(network),
+        replication_probes,
+        restore_timings,
     )
 
 

@@ -18,7 +18,9 @@ from orchestrator.rules import evaluate_attested as attested
 from orchestrator.rules import evaluate_backup as backup
 from orchestrator.rules import evaluate_content as content
 from orchestrator.rules import evaluate_governance as governance
+from orchestrator.rules import evaluate_mirroring as mirroring
 from orchestrator.rules import evaluate_network as network
+from orchestrator.rules import evaluate_restore_time as restore_time
 from orchestrator.rules.finding import Context, Evaluator, Finding
 from orchestrator.rules.rule import RulePack
 from orchestrator.rules.status import Status
@@ -41,6 +43,8 @@ EVALUATORS: dict[str, Evaluator] = {
     "dr.bidirectional": governance.evaluate_bidirectional,
     "drill.yearly": governance.evaluate_drill_yearly,
     "power.ups": attested.evaluate_power_ups,
+    mirroring.MIRRORING: mirroring.evaluate_mirroring,
+    restore_time.RESTORE_DURATION: restore_time.evaluate_restore_duration,
 }
 
 

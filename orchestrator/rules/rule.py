@@ -27,6 +27,8 @@ REQUIRED_RULE_IDS = (
     "backup.content",
     "switchover.notice",
     "dr.bidirectional",
+    "dr.mirroring",
+    "restore.duration",
     "drill.yearly",
     "power.ups",
 )

@@ -31,6 +31,7 @@ MODULES = (
     "dr_mariadb",
     "dr_pg_ledger",
     "dr_postgresql",
+    "dr_replication",
     "dr_sqlite",
     "dr_wipe",
 )

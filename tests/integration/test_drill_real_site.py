@@ -219,6 +219,15 @@ def test_test_failover_restores_into_drill_targets_and_leaves_production_untouch
     evidence = Path(result["evidence"])
     assert main(["-c", str(config), "evidence", "verify", str(evidence)]) == 0
     report = json.loads((evidence / "report.json").read_text())
+    # Each leg's restore is timed per dataset beside the documented objective (R140).
+    for step in report["steps"]:
+        if step["action"] in ("test_failover", "test_failback"):
+            timed = step["detail"]["restore_times"]
+            assert {t["dataset"] for t in timed} == {"ledger", "cards"}, step["name"]
+            assert {(t["objective_seconds"], t["within_objective"]) for t in timed} == {
+                (3600.0, True)
+            }
+            assert "(objective ≤ 3600 s: within)" in step["message"]
     production = report["production"]
     assert production["unchanged"] is True and production["differences"] == []
     assert production["before"]["datasets"] == production["after"]["datasets"]

@@ -47,6 +47,7 @@ UNIT_TEST_FILES = (
     RULES_DIR / "rules_test.yml",
     RULES_DIR / "rules_test_long_windows.yml",
     RULES_DIR / "rules_test_deadlines.yml",
+    RULES_DIR / "rules_test_replication.yml",
 )
 RUNBOOKS = REPO / "docs" / "runbooks.md"
 METRICS_DOC = REPO / "docs" / "metrics.md"
@@ -56,7 +57,7 @@ RULE_IDS = {  # DESIGN §1
     "backup.full_interval", "backup.rotation", "verify.interval", "verify.sample",
     "offsite.copy", "network.availability", "network.max_outage", "logs.operation_retention",
     "logs.accounting_retention", "backup.content", "switchover.notice", "dr.bidirectional",
-    "drill.yearly", "power.ups",
+    "drill.yearly", "power.ups", "dr.mirroring", "restore.duration",
 }  # fmt: skip
 
 

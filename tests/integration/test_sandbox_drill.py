@@ -16,6 +16,7 @@ import yaml
 
 from orchestrator.actions.drill import StepRecord, run_drill
 from orchestrator.actions.sandbox import SCENARIO, prepare_sandbox
+from orchestrator.model.restore_times import restore_timings
 from orchestrator.model.scenario import load_scenario
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
@@ -80,6 +81,24 @@ def test_evidence_package_passes_sha256sum_and_is_complete(drilled: tuple[Path, 
     assert {finding["rule"] for finding in report["findings"]} >= {"dr.bidirectional"}
     html = (package / "report.html").read_text()
     assert "灾难恢复演练报告" in html and "Disaster-recovery drill report" in html
+
+
+def test_failover_and_failback_restores_are_timed_per_dataset(drilled: tuple[Path, str]) -> None:
+    config, stdout = drilled
+    assert "restore " in next(line for line in stdout.splitlines() if "] ok   failover " in line)
+    report = json.loads((evidence_path(stdout) / "report.json").read_text())
+    steps = {step["name"]: step for step in report["steps"]}
+    with open_runtime(load_site(config)) as runtime, runtime.catalog.begin() as connection:
+        rows = list(connection.execute(restore_timings.select()))
+    for kind in ("failover", "failback"):
+        timed = steps[kind]["detail"]["restore_times"]
+        assert {t["dataset"] for t in timed} == {"ledger", "config", "programs", "oplogs", "audit"}
+        assert {t["duration_seconds"] for t in timed} == {steps[kind]["duration_seconds"]}
+        assert {(t["objective_seconds"], t["within_objective"]) for t in timed} == {(None, None)}
+        assert "(no objective declared)" in steps[kind]["message"]
+        assert sorted(r.dataset for r in rows if r.kind == kind) == sorted(
+            t["dataset"] for t in timed
+        )
 
 
 def test_evidence_never_holds_data_contents(drilled: tuple[Path, str]) -> None:
