@@ -23,9 +23,9 @@ from typing import Any
 
 from orchestrator import __version__
 from orchestrator.actions.bad_points import record_failures
-from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
+from orchestrator.actions.evidence_setup import evidence_problems, write_site_package
 from orchestrator.actions.verify import Problem, ScanResult, scan
-from orchestrator.errors import ExitCode
+from orchestrator.errors import ExitCode, InputError
 from orchestrator.evidence.package import Package
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity, schema
@@ -131,7 +131,11 @@ def _still_open(runtime: Runtime, result: ScanResult) -> list[dict[str, Any]]:
 
 def run_verify_all(runtime: Runtime, *, workers: int | None = None) -> VerifyAllOutcome:
     """Scan every reachable store; record the scan, mark bad points, write the evidence."""
-    prepare_evidence(runtime.config)  # no scan starts that could not be evidenced (exit 2)
+    # No scan starts that could not be evidenced (exit 2). Offline: the anchor store may be one
+    # of the stores this scan is about to find unreachable, and that is its finding to report.
+    problems = evidence_problems(runtime.config)
+    if problems:
+        raise InputError(str(runtime.config.path), problems)
     started = cat.now()
     verification_id = f"all-{sortable_id()}"
     result = scan(runtime, workers=workers)
