@@ -277,6 +277,8 @@ def test_first_step_that_cannot_reach_its_host_aborts_the_drill_uncounted(
             f"prod-core-1 ansible_connection=ssh ansible_host=127.0.0.1 ansible_port={closed}",
         )
     )
+    upgraded = drctl("-c", str(config), "catalog", "upgrade")  # `status` only reads
+    assert upgraded.returncode == 0, upgraded.stderr
     before = drill_rule_verdicts(config)
     result = drctl("-c", str(config), "drill", "run")
     assert result.returncode == 3, result.stdout + result.stderr
