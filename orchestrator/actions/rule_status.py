@@ -157,6 +157,7 @@ def render_text(report: StatusReport) -> str:
         f"calendar: {report.calendar}",
         f"rule pack: {report.rule_pack}",
         f"summary: {len(report.findings)} findings: {summary}",
+        f"小结：共 {len(report.findings)} 项判定，违规 {len(report.failing)} 项",
     ]
     if report.failing:
         lines.append(

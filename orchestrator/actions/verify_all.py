@@ -303,4 +303,8 @@ def describe(outcome: VerifyAllOutcome) -> tuple[dict[str, Any], str]:
         f"{result.bytes} bytes checked, {len(result.problems)} problem(s), "
         f"{len(outcome.open_failures)} open failure(s)"
     )
+    lines.append(
+        f"小结：扫描 {len(result.scanned)} 个存储，{len(result.unreachable)} 个不可达；"
+        f"校验 {result.points} 个恢复点，发现 {len(result.problems)} 个问题"
+    )
     return data, "\n".join(lines)

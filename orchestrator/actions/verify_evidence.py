@@ -259,4 +259,9 @@ def describe_outcome(outcome: SampleOutcome) -> str:
         f"{float(plan.points_ratio):.4f}, {len(outcome.mismatches)} mismatch(es); "
         + ("counted" if outcome.counted else "NOT counted")
     )
+    lines.append(
+        f"小结：抽检 {len(plan.items)}/{plan.population_points} 个恢复点，"
+        f"不一致 {len(outcome.mismatches)} 处；"
+        + ("计入有效性检查" if outcome.counted else "不计入")
+    )
     return "\n".join(lines)

@@ -270,4 +270,5 @@ def describe(outcome: RecheckOutcome) -> tuple[dict[str, Any], str]:
         lines.append(f"evidence: {outcome.evidence_path}")
     resolved = sum(i.resolved for i in outcome.incidents)
     lines.append(f"summary: {resolved} of {len(outcome.incidents)} incident(s) resolved")
+    lines.append(f"小结：{len(outcome.incidents)} 个事件中 {resolved} 个已关闭")
     return data, "\n".join(lines)

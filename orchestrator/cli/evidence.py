@@ -140,6 +140,7 @@ def verify(call: Call) -> int:
         lines.append(f"signer: {check.signer_fingerprint} (trusted: {check.trusted_by})")
         verdict = "ok" if not check.problems else problems
     lines.append(f"summary: {call.args.path}: {verdict}")
+    lines.append("小结：" + ("证据包校验通过，签名者可信" if check.ok else "证据包未通过校验"))
     data = {
         "ok": check.ok,
         "path": call.args.path,

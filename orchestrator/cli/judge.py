@@ -80,6 +80,10 @@ def describe_pass(result: PassResult) -> str:
         f"{sum(o.status == 'skipped' for o in result.outcomes)} skipped, "
         f"{sum(o.status == 'failed' for o in result.outcomes)} failed"
     )
+    lines.append(
+        f"小结：运行 {len(result.ran)} 项作业，"
+        f"失败 {sum(o.status == 'failed' for o in result.outcomes)} 项"
+    )
     return "\n".join(lines)
 
 

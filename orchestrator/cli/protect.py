@@ -183,9 +183,12 @@ def backup(call: Call) -> int:
         for r in sorted(results + failed, key=lambda r: (r["system"], r["dataset"]))
     ]
     summary = f"summary: {len(results)} full recovery point(s) written"
+    zh = f"小结：写入 {len(results)} 个完整恢复点"
     if failed:
         names = ", ".join(f"{f['system']}/{f['dataset']}" for f in failed)
         summary += f", {len(failed)} dataset(s) FAILED: {names}; exit {int(code)}"
+        zh += f"，{len(failed)} 个数据集失败：{names}"
+    summary += "\n" + zh
     call.out.emit(
         {"recovery_points": results, "datasets": results + failed, "exit_code": int(code)},
         "\n".join([*lines, summary]),
@@ -223,5 +226,6 @@ def copy_offsite(call: Call) -> int:
         for o in outcomes
     ]
     lines.append(f"summary: {len(outcomes)} recovery point(s) copied off-site")
+    lines.append(f"小结：{len(outcomes)} 个恢复点已复制到异地并在异地校验")
     call.out.emit({"copied": [o.__dict__ for o in outcomes]}, "\n".join(lines))
     return ExitCode.OK
