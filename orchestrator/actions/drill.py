@@ -31,6 +31,7 @@ from orchestrator.actions.restore_timing import (
     timing_dict,
     timing_text,
 )
+from orchestrator.actions.rule_status import rule_findings
 from orchestrator.actions.switchover import Clearance
 from orchestrator.errors import CheckFailed, ExitCode, InputError, OrchestratorError
 from orchestrator.model import schema
@@ -40,6 +41,8 @@ from orchestrator.runtime import Runtime
 from orchestrator.timefmt import sortable_id
 
 logger = logging.getLogger(__name__)
+# The rules a drill evidences; its package states them as the rules judge them (never by hand).
+DRILL_RULES = ("dr.bidirectional", "drill.yearly")
 OUTCOME_EXIT = {
     "passed": ExitCode.OK,
     "failed": ExitCode.CHECK_FAILED,
@@ -140,6 +143,12 @@ def _run(
     outcome = _outcome(records)
     measurements = state.measurements()
     finished = time.time()
+    row = None if clearance else record.values(outcome, measurements, state, finished)
+    findings: list[dict[str, Any]] = []
+    if row is not None:
+        record.finish(row)  # the verdict in the catalog first: the rules judge from it
+        if outcome != "aborted":
+            findings = [f.to_dict() for f in rule_findings(runtime, DRILL_RULES)]
     report = make_report(
         record.drill_id,
         scenario,
@@ -150,11 +159,12 @@ def _run(
         record.started,
         finished,
         runtime,
+        findings,
     )
     if clearance:
         report["switchover"] = clearance.as_record()
     else:  # a switchover is a job, not a drill row
-        report["record"] = record.values(outcome, measurements, state, finished)
+        report["record"] = row
     package = write_site_package(runtime.config, "drill", report, state.attachments())
     result = DrillOutcome(
         record.drill_id,
@@ -275,6 +285,27 @@ class _DrillRecord:
             "failover_ok": state.failover_ok if counted else None,
             "failback_ok": state.failback_ok if counted else None,
         }
+
+    def finish(self, row: Mapping[str, Any]) -> None:
+        """Record the drill's verdict (before its evidence exists) so the rules can judge it."""
+        with self.runtime.catalog.begin() as connection:
+            connection.execute(
+                schema.drills.update()
+                .where(schema.drills.c.id == self.drill_id)
+                .values(
+                    **{
+                        key: row[key]
+                        for key in (
+                            "finished_at",
+                            "status",
+                            "rto_seconds",
+                            "rpo_seconds",
+                            "failover_ok",
+                            "failback_ok",
+                        )
+                    }
+                )
+            )
 
     def end(self, outcome: DrillOutcome, state: DrillState) -> None:
         row = self.values(outcome.outcome, outcome.measurements, state, outcome.finished_at)

@@ -11,7 +11,6 @@ import ansible.release
 
 from orchestrator import __version__
 from orchestrator.model.scenario import Scenario
-from orchestrator.rules.rule import RulePack
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc
 
@@ -46,8 +45,11 @@ def make_report(
     started: float,
     finished: float,
     runtime: Runtime,
+    findings: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """Return the drill's report dict (report.json; report.html is rendered from it)."""
+    """Return the drill's report dict (report.json; report.html is rendered from it); the
+    findings are the rules' own (actions/rule_status.rule_findings), judged after this drill
+    was recorded."""
     objectives = scenario.objectives
     return {
         "kind": "drill",
@@ -90,7 +92,7 @@ def make_report(
             }
             for r in records
         ],
-        "findings": drill_findings(scenario, measurements, outcome, runtime.pack),
+        "findings": findings,
         "verdict_note": verdict_note(scenario, outcome),
         "recovery_points": recovery_point_rows(measurements),
         "mismatches": measurements.get("mismatches", []),
@@ -124,44 +126,6 @@ def verdict_note(scenario: Scenario, outcome: str) -> dict[str, str] | None:
             "counts neither as passed nor as failed.",
         }
     return None
-
-
-def drill_findings(
-    scenario: Scenario, measurements: dict[str, Any], outcome: str, pack: RulePack
-) -> list[dict[str, Any]]:
-    """Return the rule findings a drill itself evidences (dr.bidirectional, drill.yearly);
-    none for an aborted drill or a switchover; thresholds from the site's rule pack."""
-    if outcome == "aborted" or scenario.kind == "switchover":
-        return []
-    passed = outcome == "passed"
-    both = passed and bool(measurements.get("failover_ok") and measurements.get("failback_ok"))
-    findings = []
-    for rule_id, ok, measured in (
-        (
-            "dr.bidirectional",
-            both,
-            "failover and failback verified, fingerprints equal"
-            if both
-            else "not both directions verified",
-        ),
-        ("drill.yearly", passed, "drill passed" if passed else "drill failed"),
-    ):
-        rule = pack.get(rule_id)
-        findings.append(
-            {
-                "rule": rule_id,
-                "subject": "drill",
-                "status": "compliant" if ok else "non_compliant",
-                "measured": measured,
-                "threshold": rule.title_en,
-                "clause": {
-                    "source": rule.clause.source,
-                    "article": rule.clause.article,
-                    "text": rule.clause.text,
-                },
-            }
-        )
-    return findings
 
 
 def recovery_point_rows(measurements: dict[str, Any]) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -205,3 +206,9 @@ def _network_lines(network: list[dict[str, Any]]) -> list[str]:
             + (f"  DOWN since {row['down_since']}" if row["down_since"] else "")
         )
     return lines
+
+
+def rule_findings(runtime: Runtime, rule_ids: Sequence[str]) -> list[Finding]:
+    """Return the current findings of the given rules, judged exactly as `status` judges them
+    (a package that states a verdict takes it from here, never from its own arithmetic)."""
+    return [f for f in collect_status(runtime).findings if f.rule in rule_ids]
