@@ -28,7 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporters.collector import make_registry
 from orchestrator.actions.sandbox import prepare_sandbox
-from orchestrator.model import catalog as cat
+from orchestrator.model import schema
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.fixtures.ansible_cli import run_module
@@ -110,7 +110,7 @@ def record_both_ways_drill(config: Path) -> None:
     with open_runtime(load_site(config)) as runtime, runtime.catalog.begin() as connection:
         now = time.time()
         connection.execute(
-            cat.drills.insert().values(
+            schema.drills.insert().values(
                 id="20260101T000000Z-both",
                 scenario="sandbox-failover",
                 started_at=now - 60,
