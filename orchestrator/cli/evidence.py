@@ -28,17 +28,14 @@ FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 DRY_RUN_HELP = "say what would be done; write nothing"
 
 
+def add_dry_run_argument(parser: argparse.ArgumentParser) -> None:
+    """`--dry-run`, the only option of `keys create` and `evidence anchor`."""
+    parser.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
+
+
 def add_keygen_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", help="where to create it (default: evidence.signing_key)")
-    parser.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
-
-
-def add_keys_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
-
-
-def add_anchor_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
+    add_dry_run_argument(parser)
 
 
 def _refuse_existing(path: Path) -> None:

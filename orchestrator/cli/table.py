@@ -75,7 +75,7 @@ COMMANDS: tuple[Command, ...] = (
         "keys create",
         "create the key that signs recovery-point manifests",
         evidence.create_key,
-        evidence.add_keys_arguments,
+        evidence.add_dry_run_argument,
         example="drctl -c /etc/drctl/dr.yml keys create",
     ),
     Command(
@@ -104,7 +104,7 @@ COMMANDS: tuple[Command, ...] = (
         "evidence anchor",
         "write the chain lines not yet anchored",
         evidence.anchor,
-        evidence.add_anchor_arguments,
+        evidence.add_dry_run_argument,
         example="drctl -c /etc/drctl/dr.yml evidence anchor --dry-run",
     ),
     Command(
