@@ -13,9 +13,10 @@ from pathlib import Path
 
 from orchestrator.config import LoadedConfig, load_config
 from orchestrator.errors import InputError
+from orchestrator.rules.finding import ALL_SUBJECT
 from orchestrator.rules.pack import load_pack
 from orchestrator.rules.rule import RulePack
-from orchestrator.rules.site_overrides import apply_site_overrides
+from orchestrator.rules.site_overrides import apply_site_overrides, attestation_problems
 from orchestrator.rules.workdays import WorkdayCalendar
 
 
@@ -39,6 +40,11 @@ def load_site(path: Path, *, pack_path: Path | None = None) -> LoadedSite:
         pack = apply_site_overrides(load_pack(pack_path), config.model.rules, str(config.path))
     except InputError as error:
         problems += error.problems
+    model = config.model
+    names = [*(s.name for s in model.sites), *(s.name for s in model.systems)]
+    subjects = {ALL_SUBJECT, *names, *(store.name for store in model.stores)}
+    if pack is not None:
+        problems += attestation_problems(model.attestations, pack, subjects)
     overrides = config.model.calendar.overrides
     try:
         calendar = WorkdayCalendar.from_overrides_file(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from orchestrator.cli.dry_run import backup_plan, copy_plan
 from orchestrator.errors import ExitCode, InfrastructureError, InputError, worst_exit_code
 from orchestrator.model.scenario import load_scenario
 from orchestrator.model.settings import Config
+from orchestrator.rules.evaluate_encryption import escrow_warning
+from orchestrator.rules.workdays import SHANGHAI
 from orchestrator.runtime import open_runtime
 
 
@@ -81,8 +84,11 @@ def check_config(call: Call) -> int:
     errors = [text for code, text in found if code != ExitCode.OK]
     notes = [text for code, text in found if code == ExitCode.OK]
     code = worst_exit_code(code for code, _text in found)
+    warnings = [w for w in (escrow_warning(model, datetime.now(SHANGHAI).date()),) if w]
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if errors:
         print(f"error: {config.path}: {len(errors)} error(s)", file=sys.stderr)
         for text in errors:
@@ -98,6 +104,7 @@ def check_config(call: Call) -> int:
             "stores": len(model.stores),
             "problems": errors,
             "notes": notes,
+            "warnings": warnings,
             "exit_code": int(code),
             "scenarios": scenarios,
         },

@@ -43,6 +43,7 @@ class PointRow:
     source_site: str
     status: str  # complete | bad
     total_bytes: int = 0
+    cipher: str | None = None  # the data cipher of an encrypted point; None = stored in clear
 
 
 @dataclass(frozen=True)

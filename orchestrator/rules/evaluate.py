@@ -17,6 +17,7 @@ from orchestrator.model.snapshot import Snapshot
 from orchestrator.rules import evaluate_attested as attested
 from orchestrator.rules import evaluate_backup as backup
 from orchestrator.rules import evaluate_content as content
+from orchestrator.rules import evaluate_encryption as encryption
 from orchestrator.rules import evaluate_governance as governance
 from orchestrator.rules import evaluate_mirroring as mirroring
 from orchestrator.rules import evaluate_network as network
@@ -45,6 +46,8 @@ EVALUATORS: dict[str, Evaluator] = {
     "power.ups": attested.evaluate_power_ups,
     mirroring.MIRRORING: mirroring.evaluate_mirroring,
     restore_time.RESTORE_DURATION: restore_time.evaluate_restore_duration,
+    encryption.STORAGE_ENCRYPTION: encryption.evaluate_storage_encryption,
+    encryption.KEY_ESCROW: encryption.evaluate_key_escrow,
 }
 
 

@@ -29,6 +29,8 @@ REQUIRED_RULE_IDS = (
     "dr.bidirectional",
     "dr.mirroring",
     "restore.duration",
+    "storage.encryption",
+    "encryption.key_escrow",
     "drill.yearly",
     "power.ups",
 )

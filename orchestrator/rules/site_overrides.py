@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
 from orchestrator.errors import InputError
+from orchestrator.model.settings import Attestation
 from orchestrator.rules.rule import (
     INTEGRAL_UNITS,
     Basis,
@@ -186,3 +187,29 @@ def _suggest(name: str, known: Any) -> str:
     if close:
         return f"; did you mean {close[0]}?"
     return f"; expected one of {', '.join(choices)}"
+
+
+def attestation_problems(
+    attestations: Sequence[Attestation], pack: RulePack, subjects: Collection[str]
+) -> list[str]:
+    """Given dr.yml's attestations, the rule pack and the names an attestation may cover
+    (sites, systems, stores, `all`), return a problem for each attestation of an unknown rule
+    or subject, or one that expires before it was made — an attestation nothing would read."""
+    problems = []
+    for index, attestation in enumerate(attestations):
+        path = f"attestations[{index}]"
+        if attestation.rule not in pack:
+            problems.append(
+                f"{path}.rule: unknown rule {attestation.rule!r}"
+                + _suggest(attestation.rule, pack.ids())
+            )
+        if attestation.subject not in subjects:
+            problems.append(
+                f"{path}.subject: unknown site, system or store {attestation.subject!r}"
+                + _suggest(attestation.subject, sorted(subjects))
+            )
+        if attestation.expires < attestation.date:
+            problems.append(
+                f"{path}.expires: {attestation.expires} is before its date {attestation.date}"
+            )
+    return problems

@@ -322,3 +322,28 @@ def test_check_config_refuses_a_three_day_rotation_quoting_article_seven(tmp_pat
     result = drctl_subprocess("-c", str(config_path), "check-config")
     assert result.returncode == 2, result.stdout + result.stderr
     assert "第七条" in result.stderr and "min_days" in result.stderr
+
+
+def test_check_config_refuses_attestations_nothing_would_read(tmp_path: Path) -> None:
+    config_path = prepare_sandbox(tmp_path / "sb")
+    data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    ups = {"document": "UPS-2026", "date": "2026-01-05", "expires": "2027-01-05"}
+    data["attestations"] = [
+        {**ups, "rule": "power.upps", "subject": "production"},
+        {**ups, "rule": "power.ups", "subject": "productoin"},
+        {**ups, "rule": "power.ups", "subject": "production", "expires": "2025-12-31"},
+        {**ups, "rule": "power.ups", "subject": "production"},
+    ]
+    config_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = drctl_subprocess("-c", str(config_path), "check-config")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert (
+        "attestations[0].rule: unknown rule 'power.upps'; did you mean power.ups?" in result.stderr
+    )
+    assert "attestations[1].subject: unknown site, system or store 'productoin'" in result.stderr
+    assert "attestations[2].expires: 2025-12-31 is before its date 2026-01-05" in result.stderr
+    assert "attestations[3]" not in result.stderr
+    del data["attestations"][:3]
+    config_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    accepted = drctl_subprocess("-c", str(config_path), "check-config")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
