@@ -205,6 +205,16 @@ class Attestation(_Model):
     date: datetime.date = Field(description="Date of the test or attestation")
     expires: datetime.date = Field(description="Date after which it no longer counts")
     measured: float | None = Field(default=None, description="Measured value (e.g. 4.5 hours)")
+    attester: str | None = Field(
+        default=None,
+        description="Who attests (name and role)",
+        examples=["张三 (信息科技部总经理)"],
+    )
+    applicable: bool = Field(
+        default=True,
+        description="false: the document shows the clause does not apply (e.g. no external "
+        "DR provider); judged 不适用",
+    )
 
 
 class Retention(_Model):

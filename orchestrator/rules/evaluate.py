@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from orchestrator.errors import InputError
 from orchestrator.model.settings import Config
@@ -66,7 +67,9 @@ def evaluate_all(
     (later than at; `evaluate_year` sets it) reads records known until then: a network fault
     that began before `at` counts with its full length.
 
-    A rule without an evaluator is reported unknown. Raise ValueError for a naive time.
+    A rule the pack marks `attested:` with no evaluator listed is judged from dr.yml's
+    attestations (evaluate_attested.evaluate_attested); a rule with neither is reported
+    unknown. Raise ValueError for a naive time.
     """
     for moment in (at, known_at):
         if moment is not None and (moment.tzinfo is None or moment.utcoffset() is None):
@@ -82,6 +85,8 @@ def evaluate_all(
     findings: list[Finding] = []
     for rule in pack:
         evaluator = evaluators.get(rule.id)
+        if evaluator is None and rule.attested:
+            evaluator = partial(attested.evaluate_attested, rule_id=rule.id)
         judged = evaluator(context) if evaluator is not None else []
         findings.extend(judged or [_unjudged(context, rule.id, evaluator is None)])
     return findings

@@ -6,6 +6,7 @@ Each is a pure function of a Context; docs/rules.md explains every interpretatio
 
 from __future__ import annotations
 
+from datetime import date
 from fractions import Fraction
 
 from orchestrator.model.settings import Attestation
@@ -108,3 +109,72 @@ def evaluate_switchover(ctx: Context) -> list[Finding]:
             reason="judged per planned switchover by `drctl plan switchover`",
         )
     ]
+
+
+def evaluate_attested(ctx: Context, rule_id: str) -> list[Finding]:
+    """Judge a rule the pack marks `attested:` (an organisational or facility clause no data
+    can show) from dr.yml's attestations: per `all`, or per production and disaster-recovery
+    site. The newest attestation dated by the time of judgement decides."""
+    rule = ctx.rule(rule_id)
+    subjects = [ALL_SUBJECT]
+    if rule.attested == "sites":
+        roles = ("production", "disaster_recovery")
+        subjects = [site.name for site in ctx.config.sites if site.role in roles]
+    return [_judge_attested(ctx, rule_id, subject) for subject in subjects]
+
+
+def _judge_attested(ctx: Context, rule_id: str, subject: str) -> Finding:
+    minimum = ctx.rule(rule_id).thresholds.get("min_measured")
+    threshold = "a current attestation (document, date, expiry, attester)" + (
+        f" stating ≥ {minimum.display} {minimum.unit}" if minimum else ""
+    )
+    dated = sorted(
+        (
+            a
+            for a in ctx.config.attestations
+            if a.rule == rule_id and a.subject == subject and a.date <= ctx.local_date
+        ),
+        key=lambda a: a.date,
+    )
+    if not dated:
+        return ctx.finding(
+            rule_id,
+            subject,
+            Status.UNKNOWN,
+            measured="no attestation",
+            threshold=threshold,
+            evidence="dr.yml attestations",
+            reason="nothing attests this clause; drctl cannot observe it from data",
+        )
+    latest = dated[-1]
+    status, reason = _attested_verdict(latest, ctx.local_date, minimum)
+    attester = latest.attester or "attester not stated"
+    measured = f"attested {latest.date} by {attester}, valid until {latest.expires}" + (
+        "" if latest.measured is None else f"; stated {figures.number(latest.measured)}"
+    )
+    return ctx.finding(
+        rule_id,
+        subject,
+        status,
+        measured=measured,
+        threshold=threshold,
+        evidence=f"dr.yml attestations: {latest.document} ({latest.date}, expires "
+        f"{latest.expires})",
+        reason=reason,
+    )
+
+
+def _attested_verdict(
+    latest: Attestation, today: date, minimum: Threshold | None
+) -> tuple[Status, str]:
+    if latest.expires < today:
+        return Status.NON_COMPLIANT, f"the newest attestation expired on {latest.expires}"
+    if not latest.applicable:
+        return Status.NOT_APPLICABLE, "the attested document shows the clause does not apply"
+    if minimum is None:
+        return Status.COMPLIANT, "attested and not expired"
+    if latest.measured is None:
+        return Status.UNKNOWN, "the attestation states no measured value"
+    if minimum.passes(Fraction(str(latest.measured))):
+        return Status.COMPLIANT, "the attested value meets the threshold"
+    return Status.NON_COMPLIANT, "the attested value is below the threshold"

@@ -60,6 +60,7 @@ _RULE_KEYS = frozenset(
         "thresholds",
         "required_categories",
         "counting_convention",
+        "attested",
     }
 )
 _CLAUSE_KEYS = frozenset({"source", "article", "text"})
@@ -68,6 +69,7 @@ _CATEGORY_KEYS = frozenset({"id", "title_zh", "title_en"})
 _TIERS = frozenset({"core", "supp", "marg"})
 _STRENGTHS = frozenset({"M", "S", "E"})
 _CONVENTIONS = frozenset({"strict", "inclusive"})
+_ATTESTED = frozenset({"all", "sites"})
 
 
 def default_pack_path() -> Path:
@@ -162,6 +164,9 @@ def _parse_rule(node: object, path: str, problems: list[str]) -> Rule | None:
     convention = node.get("counting_convention")
     if convention is not None and convention not in _CONVENTIONS:
         problems.append(f"{path}.counting_convention: expected strict or inclusive")
+    attested = node.get("attested")
+    if attested is not None and attested not in _ATTESTED:
+        problems.append(f"{path}.attested: expected all or sites, got {attested!r}")
     judged = node.get("judged_en", "")
     if not isinstance(judged, str):
         problems.append(f"{path}.judged_en: expected text, got {_kind(judged)}")
@@ -182,6 +187,7 @@ def _parse_rule(node: object, path: str, problems: list[str]) -> Rule | None:
         judged_en=str(judged).strip(),
         required_categories=tuple(categories),
         counting_convention=convention,
+        attested=attested,
     )
 
 

@@ -160,6 +160,7 @@ class Rule:
     judged_en: str = ""
     required_categories: tuple[Category, ...] = ()
     counting_convention: str | None = None
+    attested: str | None = None  # judged from dr.yml attestations: per `all` or per `sites`
 
     def threshold(self, name: str) -> Threshold:
         """Given a threshold name, return it. Raise KeyError naming the rule if it has none."""

@@ -63,13 +63,16 @@ def test_only_points_held_in_the_store_count() -> None:
     its primary copy still does."""
     encrypted = points(3)
     clear = replace(point("ledger", FIRST + timedelta(days=5)), cipher=None)
-    rows = [c for p in encrypted for c in copies(p)] + copies(clear, deleted_after=3600)
-    snap = snapshot([*encrypted, clear], rows)
+    kept = [c for p in encrypted for c in copies(p)]
+    gone = [
+        c if c.store == "primary" else replace(c, status="deleted", deleted_at=c.written_at + 60)
+        for c in copies(clear)
+    ]
+    snap = snapshot([*encrypted, clear], kept + gone)
     assert one("storage.encryption", snap, AT, "offsite").status is Status.COMPLIANT
-    assert one("storage.encryption", snap, AT, "primary").status is Status.COMPLIANT
-    kept = [c for p in encrypted for c in copies(p)] + copies(clear)
-    held = snapshot([*encrypted, clear], kept)
-    assert one("storage.encryption", held, AT, "primary").status is Status.NON_COMPLIANT
+    assert one("storage.encryption", snap, AT, "offsite").measured.startswith("3 of 3")
+    primary = one("storage.encryption", snap, AT, "primary")
+    assert primary.status is Status.NON_COMPLIANT and clear.id in primary.measured
 
 
 def test_a_point_finished_after_the_judgement_does_not_count() -> None:
