@@ -196,6 +196,7 @@ def _attestations(config: LoadedConfig, rule_id: str, period: Period) -> list[di
                 "document": attestation.document,
                 "date": attestation.date.isoformat(),
                 "expires": attestation.expires.isoformat(),
+                "attester": attestation.attester,
                 "sha256": _digest(document),
             }
         )
