@@ -24,6 +24,7 @@ from orchestrator.model.outage_records import PathHistory
 from orchestrator.model.outages import read_ledger
 from orchestrator.model.replication import ProbeRow, load_probes
 from orchestrator.model.restore_times import RestoreTiming, load_timings
+from orchestrator.model.switchover_plans import PlanRow, load_plans
 
 logger = logging.getLogger(__name__)
 # Replication probes older than this are not read (a year of the mirroring SLI and a margin).
@@ -150,6 +151,7 @@ class Snapshot:
     network: Mapping[str, PathHistory] = field(default_factory=lambda: MappingProxyType({}))
     replication_probes: tuple[ProbeRow, ...] = ()  # the last REPLICATION_HISTORY_SECONDS
     restore_timings: tuple[RestoreTiming, ...] = ()
+    switchover_plans: tuple[PlanRow, ...] = ()
 
     def copies_by_point(self) -> dict[str, list[CopyRow]]:
         """Return the copies grouped by recovery point id."""
@@ -213,6 +215,7 @@ def read_catalog(catalog: Catalog) -> Snapshot:
             load_probes(connection, since=taken_at - REPLICATION_HISTORY_SECONDS)
         )
         restore_timings = tuple(load_timings(connection))
+        plans = tuple(load_plans(connection))
     return Snapshot(
         taken_at,
         points,
@@ -224,6 +227,7 @@ def read_catalog(catalog: Catalog) -> Snapshot:
         MappingProxyType(network),
         replication_probes,
         restore_timings,
+        plans,
     )
 
 

@@ -10,13 +10,23 @@ from datetime import date
 from fractions import Fraction
 
 from orchestrator.model.settings import Attestation
+from orchestrator.model.switchover_plans import PlanRow
 from orchestrator.rules import figures
 from orchestrator.rules.finding import ALL_SUBJECT, Context, Finding
 from orchestrator.rules.rule import Threshold
 from orchestrator.rules.status import Status
+from orchestrator.rules.switchover import check_switchover_notice
 
 POWER_UPS = "power.ups"
 SWITCHOVER = "switchover.notice"
+# Which plan's verdict speaks for the system: the worst, in this order (last is worst).
+_WORST = (
+    Status.NOT_APPLICABLE,
+    Status.COMPLIANT,
+    Status.PARTIAL,
+    Status.UNKNOWN,
+    Status.NON_COMPLIANT,
+)
 
 
 def evaluate_power_ups(ctx: Context) -> list[Finding]:
@@ -91,24 +101,78 @@ def _ups_verdict(
 
 
 def evaluate_switchover(ctx: Context) -> list[Finding]:
-    """switchover.notice is judged per planned switchover, not from the catalog."""
+    """Judge switchover.notice per system from the switchover plans recorded by the time of
+    judgement whose window starts in its calendar year, each judged again now; the worst plan
+    decides. No plan in the year → not applicable (a switchover drctl runs needs a recorded,
+    passing plan, so none can have happened through it)."""
     rule = ctx.rule(SWITCHOVER)
     threshold = (
         f"notice ≥ {rule.threshold('min_notice_working_days').display} working days "
         f"before a switchover of > {rule.threshold('trigger_working_days').display} "
-        f"working day ({rule.counting_convention or 'strict'} counting)"
+        f"working day, with an emergency channel"
     )
-    return [
-        ctx.finding(
-            SWITCHOVER,
-            ALL_SUBJECT,
-            Status.NOT_APPLICABLE,
-            measured="no switchover is judged here",
-            threshold=threshold,
-            evidence="drctl plan switchover --start --end --notice-date",
-            reason="judged per planned switchover by `drctl plan switchover`",
-        )
+    year = ctx.local_date.year
+    plans = [
+        p
+        for p in ctx.snapshot.switchover_plans
+        if p.recorded_at <= ctx.at_ts and p.start.year == year
     ]
+    if not plans:
+        return [
+            ctx.finding(
+                SWITCHOVER,
+                ALL_SUBJECT,
+                Status.NOT_APPLICABLE,
+                measured=f"no switchover plan recorded for {year}",
+                threshold=threshold,
+                evidence="catalog switchover_plans (drctl plan switchover --record)",
+                reason="no switchover is planned in the year; a switchover drill needs a "
+                "recorded plan that passed this rule",
+            )
+        ]
+    systems = sorted({p.system for p in plans})
+    return [
+        _judge_plans(ctx, system, [p for p in plans if p.system == system], threshold)
+        for system in systems
+    ]
+
+
+def _judge_plans(ctx: Context, system: str, plans: list[PlanRow], threshold: str) -> Finding:
+    verdicts = [
+        (
+            plan,
+            check_switchover_notice(
+                ctx.calendar,
+                plan.start,
+                plan.end,
+                plan.notice,
+                "inclusive" if plan.convention == "inclusive" else "strict",
+                ctx.pack,
+                emergency_channel=plan.emergency_channel,
+            ),
+        )
+        for plan in plans
+    ]
+    worst_plan, worst = max(verdicts, key=lambda pair: _WORST.index(pair[1].status))
+    measured = "; ".join(
+        f"{plan.id} {plan.start}…{plan.end}, notice {plan.notice}: "
+        + (
+            f"{verdict.notice_working_days} working day(s) ({verdict.convention})"
+            if verdict.notice_working_days is not None
+            else "not counted"
+        )
+        + f" → {verdict.status}"
+        for plan, verdict in verdicts
+    )
+    return ctx.finding(
+        SWITCHOVER,
+        system,
+        worst.status,
+        measured=measured,
+        threshold=threshold,
+        evidence=f"catalog switchover_plans {', '.join(p.id for p in plans)}",
+        reason=f"{worst_plan.id}: {worst.explanation_en}",
+    )
 
 
 def evaluate_attested(ctx: Context, rule_id: str) -> list[Finding]:

@@ -394,6 +394,13 @@ def test_switchover_runs_only_with_plan_confirmation_and_recent_verified_point(
             assert list(connection.execute(schema.drills.select())) == []
             jobs = [j for j in connection.execute(schema.jobs.select()) if j.kind == "switchover"]
     assert [(j.subject, j.state) for j in jobs] == [("core-banking", "succeeded")]
+    # status judges switchover.notice from the recorded plan (a one-day window: the notice
+    # rule does not apply; without calendar data for the year it cannot be judged).
+    code, out, err = run_cli(capsys, "-c", config, "--json", "status")
+    notice = [f for f in json.loads(out)["findings"] if f["rule"] == "switchover.notice"]
+    assert [f["subject"] for f in notice] == ["core-banking"], notice
+    assert notice[0]["status"] in ("not_applicable", "unknown")
+    assert notice[0]["evidence"].startswith("catalog switchover_plans plan-")
 
 
 def drill_rules(config: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
