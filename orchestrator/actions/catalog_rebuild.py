@@ -228,7 +228,10 @@ def _insert_drill(connection: Connection, record: dict[str, Any], evidence: dict
         "failback_ok",
     )
     values = {name: record.get(name) for name in columns}
-    detail = {"kind": record.get("kind"), "rebuilt_from": evidence["evidence_path"]}
+    detail = {
+        **{key: record.get(key) for key in ("kind", "system", "objectives")},
+        "rebuilt_from": evidence["evidence_path"],
+    }
     connection.execute(insert(table).values(**values, **evidence, detail=detail))
     return 1
 

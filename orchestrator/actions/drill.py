@@ -284,6 +284,8 @@ class _DrillRecord:
             "rpo_seconds": measured.get("rpo_seconds") if counted else None,
             "failover_ok": state.failover_ok if counted else None,
             "failback_ok": state.failback_ok if counted else None,
+            "system": self.scenario.system,
+            "objectives": self.scenario.objectives.model_dump(),
         }
 
     def finish(self, row: Mapping[str, Any]) -> None:
@@ -303,9 +305,16 @@ class _DrillRecord:
                             "failover_ok",
                             "failback_ok",
                         )
-                    }
+                    },
+                    detail=self.detail(row),
                 )
             )
+
+    def detail(self, row: Mapping[str, Any], **more: Any) -> dict[str, Any]:
+        """Return the drill row's detail: what the rules read beside the columns (the
+        scenario's kind, system and RTO/RPO objectives) and anything more."""
+        keys = ("kind", "system", "objectives")
+        return {**{key: row[key] for key in keys}, **more}
 
     def end(self, outcome: DrillOutcome, state: DrillState) -> None:
         row = self.values(outcome.outcome, outcome.measurements, state, outcome.finished_at)
@@ -322,6 +331,6 @@ class _DrillRecord:
                     failback_ok=row["failback_ok"],
                     evidence_path=str(outcome.evidence_path),
                     evidence_manifest_sha256=outcome.evidence_manifest_sha256,
-                    detail={"measurements": outcome.measurements, "kind": self.scenario.kind},
+                    detail=self.detail(row, measurements=outcome.measurements),
                 )
             )

@@ -75,6 +75,7 @@ def make_report(
                 "label": {"zh": MEASUREMENT_LABELS[name][0], "en": MEASUREMENT_LABELS[name][1]},
                 "value": measurements[name],
                 "unit": MEASUREMENT_LABELS[name][2],
+                "objective": objectives.model_dump().get(name),
             }
             for name in MEASUREMENT_LABELS
             if measurements.get(name) is not None

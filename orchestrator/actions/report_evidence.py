@@ -97,7 +97,8 @@ def chain_packages(config: LoadedConfig, period: Period) -> list[dict[str, Any]]
 def rule_evidence(
     config: LoadedConfig, catalog: Catalog, catalogue: Catalogue, period: Period
 ) -> dict[str, dict[str, Any]]:
-    """Return, per rule of the evidence map, the records of the period its findings rest on."""
+    """Return, per rule of the evidence map, the records of the period its findings rest on;
+    for any other rule with attestations (the attested clauses), those attestations."""
     with catalog.begin() as connection:
         sources = {
             "verifications": _verifications(connection, period),
@@ -116,6 +117,8 @@ def rule_evidence(
                 listed[name] = sources[name]
         listed["attestations"] = _attestations(config, rule_id, period)
         evidence[rule_id] = listed
+    for rule_id in sorted({a.rule for a in config.model.attestations} - evidence.keys()):
+        evidence[rule_id] = {"attestations": _attestations(config, rule_id, period)}
     return evidence
 
 

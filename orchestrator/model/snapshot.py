@@ -101,6 +101,10 @@ class DrillRow:
     failover_ok: bool | None = None
     failback_ok: bool | None = None
     evidence_path: str | None = None
+    system: str | None = None  # the scenario's system (None: recorded before it was kept)
+    rto_seconds: float | None = None
+    rpo_seconds: float | None = None
+    objectives: Mapping[str, float | None] = field(default_factory=dict)  # rto/rpo_seconds
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,10 @@ def read_catalog(catalog: Catalog) -> Snapshot:
                 row.failover_ok,
                 row.failback_ok,
                 row.evidence_path,
+                (row.detail or {}).get("system"),
+                row.rto_seconds,
+                row.rpo_seconds,
+                (row.detail or {}).get("objectives") or {},
             )
             for row in connection.execute(
                 select(schema.drills).order_by(schema.drills.c.started_at)

@@ -22,6 +22,7 @@ from orchestrator.rules import evaluate_encryption as encryption
 from orchestrator.rules import evaluate_governance as governance
 from orchestrator.rules import evaluate_mirroring as mirroring
 from orchestrator.rules import evaluate_network as network
+from orchestrator.rules import evaluate_objectives as objectives
 from orchestrator.rules import evaluate_restore_time as restore_time
 from orchestrator.rules.finding import Context, Evaluator, Finding
 from orchestrator.rules.rule import RulePack
@@ -49,6 +50,7 @@ EVALUATORS: dict[str, Evaluator] = {
     restore_time.RESTORE_DURATION: restore_time.evaluate_restore_duration,
     encryption.STORAGE_ENCRYPTION: encryption.evaluate_storage_encryption,
     encryption.KEY_ESCROW: encryption.evaluate_key_escrow,
+    objectives.DRILL_OBJECTIVES: objectives.evaluate_drill_objectives,
 }
 
 

@@ -32,6 +32,7 @@ REQUIRED_RULE_IDS = (
     "storage.encryption",
     "encryption.key_escrow",
     "drill.yearly",
+    "drill.objectives",
     "power.ups",
 )
 INTEGRAL_UNITS = frozenset({"working_days", "days", "generations", "seconds", "years", "count"})

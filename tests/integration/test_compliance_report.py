@@ -223,6 +223,8 @@ def test_an_attestation_is_listed_with_the_digest_of_its_document(site: Path) ->
     document = yaml.safe_load(site.read_text(encoding="utf-8"))
     letter = site.with_name("ups-discharge-test.pdf")
     letter.write_bytes(b"%PDF-1.4 UPS discharge test: 4.5 h at 80 % load\n")
+    receipt = site.with_name("bcp-filing-receipt.pdf")
+    receipt.write_bytes(b"%PDF-1.4 BCP filing receipt\n")
     year = time.localtime().tm_year
     document["attestations"] = [
         {
@@ -232,7 +234,15 @@ def test_an_attestation_is_listed_with_the_digest_of_its_document(site: Path) ->
             "date": f"{year}-01-05",
             "expires": f"{year + 1}-01-05",
             "measured": 4.5,
-        }
+        },
+        {
+            "rule": "bcp.filed",
+            "subject": "all",
+            "document": receipt.name,
+            "date": f"{year}-01-06",
+            "expires": f"{year + 1}-01-06",
+            "attester": "王五 (信息科技部)",
+        },
     ]
     attested = site.with_name("dr-attested.yml")
     attested.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
@@ -248,6 +258,16 @@ def test_an_attestation_is_listed_with_the_digest_of_its_document(site: Path) ->
         f for f in report["findings"] if f["rule"] == "power.ups" and f["subject"] == "production"
     )
     assert ups["status"] == "compliant", ups
+    # An attested clause of 260号 (第十三条, R41): judged from its attestation, listed with the
+    # attester and its document's digest, and the requirement rolls up from it.
+    (bcp,) = report["evidence"]["rules"]["bcp.filed"]["attestations"]
+    assert bcp["sha256"] == hashlib.sha256(receipt.read_bytes()).hexdigest()
+    assert bcp["attester"] == "王五 (信息科技部)"
+    assert "王五 (信息科技部)" in (package / "report.html").read_text()
+    (filed,) = [f for f in report["findings"] if f["rule"] == "bcp.filed"]
+    assert filed["status"] == "compliant" and "by 王五 (信息科技部)" in filed["measured"]
+    r41 = next(r for r in report["requirements"] if r["id"] == "R41")
+    assert r41["status"] == "compliant", r41
 
 
 def test_a_range_is_judged_as_of_the_end_of_its_last_day(site: Path) -> None:
