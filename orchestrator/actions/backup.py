@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator.actions.point_keys import Sealing, kek_path, new_sealing, site_kek
 from orchestrator.actions.point_trust import (
     SIGNATURE_NAME,
     manifest_signer,
@@ -46,7 +48,14 @@ from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
 from orchestrator.model.engines import make_playbook_item, spool_root
 from orchestrator.model.jobs import catalog_job
-from orchestrator.model.manifest import FileEntry, Manifest, manifest_digest, serialise_manifest
+from orchestrator.model.manifest import (
+    ENCRYPTED_FORMAT_VERSION,
+    FORMAT_VERSION,
+    FileEntry,
+    Manifest,
+    manifest_digest,
+    serialise_manifest,
+)
 from orchestrator.model.settings import Dataset, Site
 from orchestrator.rules.workdays import business_date
 from orchestrator.runtime import Runtime
@@ -173,6 +182,8 @@ def _back_up(
     runtime: Runtime, system: str, site: Site, store: Store, chosen: list[Dataset], job: str
 ) -> BackupReport:
     signer = manifest_signer(runtime.config)  # a key problem is exit 2, before any work
+    if kek_path(runtime.config) is not None:
+        site_kek(runtime.config, "to encrypt new recovery points")  # exit 3 before any work
     report = BackupReport(system)
     ready = []
     for dataset in chosen:
@@ -260,8 +271,11 @@ def _store_dataset(
     point_id = sortable_id(started)
     prefix = point_prefix(system, dataset.name, point_id)
     host_files = runtime.host_files(site.host)
+    sealing = new_sealing(runtime.config)
     with store_scratch(runtime, store, prefix, job=backup.job):
-        entries = _stream_files(host_files, item["spool"], store, prefix, artifacts["files"])
+        entries = _stream_files(
+            host_files, item["spool"], store, prefix, artifacts["files"], sealing, runtime.work_dir
+        )
         finished = datetime.now(UTC)
         manifest = Manifest(
             recovery_point_id=point_id,
@@ -278,6 +292,8 @@ def _store_dataset(
             hash_algorithm=HASH_ALGORITHM,
             files=tuple(entries),
             fingerprint=dump["fingerprint"],
+            encryption=None if sealing is None else sealing.encryption,
+            format_version=FORMAT_VERSION if sealing is None else ENCRYPTED_FORMAT_VERSION,
         )
         data = serialise_manifest(manifest)
         digest = manifest_digest(data)
@@ -295,19 +311,24 @@ def _store_dataset(
 
 
 def _stream_files(
-    host_files: HostFiles, spool: str, store: Store, prefix: str, files: list[dict[str, Any]]
+    host_files: HostFiles,
+    spool: str,
+    store: Store,
+    prefix: str,
+    files: list[dict[str, Any]],
+    sealing: Sealing | None = None,
+    work_dir: Path | None = None,
 ) -> list[FileEntry]:
-    """Stream every artifact of one dump from the host's spool into the store under prefix;
-    return their manifest entries."""
+    """Stream every artifact of one dump from the host's spool into the store under prefix
+    (sealed with the point's data key when the site encrypts); return their manifest
+    entries."""
     entries = []
     for raw in files:
         entry = FileEntry(
             raw["path"], raw["size"], raw["digest"], tuple(raw.get("chunk_digests", ()))
         )
-        _stream_to_store(
-            host_files, f"{spool}/data/{entry.path}", store, f"{prefix}/data/{entry.path}", entry
-        )
-        entries.append(entry)
+        source, key = f"{spool}/data/{entry.path}", f"{prefix}/data/{entry.path}"
+        entries.append(_stream_to_store(host_files, source, store, key, entry, sealing, work_dir))
     return entries
 
 
@@ -339,6 +360,7 @@ def _record(
                 "total_bytes": manifest.total_bytes,
                 "file_count": len(manifest.files),
                 "status": "complete",
+                "cipher": manifest.encryption.cipher if manifest.encryption else None,
             },
         )
         cat.record_copy(
@@ -364,13 +386,34 @@ def _record(
 
 
 def _stream_to_store(
-    host_files: HostFiles, source: str, store: Store, key: str, entry: FileEntry
-) -> None:
+    host_files: HostFiles,
+    source: str,
+    store: Store,
+    key: str,
+    entry: FileEntry,
+    sealing: Sealing | None = None,
+    work_dir: Path | None = None,
+) -> FileEntry:
     """Stream one artifact from the host into the store, hashing in flight; the digest seen in
-    transit must equal the one the host computed."""
+    transit must equal the one the host computed. Encrypted, the file is sealed in the same
+    pass and the entry returned carries the stored (ciphertext) size and digest."""
     with host_files.open_read(source) as handle:
         blocks, result = hashed(read_blocks(handle), HASH_ALGORITHM)
-        store.write_stream(key, blocks, size=entry.size, sha256=entry.digest)
-    size, digest = result()
+        if sealing is None:
+            store.write_stream(key, blocks, size=entry.size, sha256=entry.digest)
+            _check_transit(key, entry, *result())
+            return entry
+        with tempfile.TemporaryFile(dir=work_dir) as staged:
+            sealed, stored = hashed(sealing.seal(blocks, entry.path), HASH_ALGORITHM)
+            for block in sealed:
+                staged.write(block)
+            _check_transit(key, entry, *result())
+            stored_size, stored_digest = stored()
+            staged.seek(0)
+            store.write_stream(key, read_blocks(staged), size=stored_size, sha256=stored_digest)
+    return replace(entry, stored_size=stored_size, stored_digest=stored_digest)
+
+
+def _check_transit(key: str, entry: FileEntry, size: int, digest: str) -> None:
     if size != entry.size or digest != entry.digest:
         raise DigestMismatch(key, entry.digest, digest, f"{size} of {entry.size} bytes in transit")
