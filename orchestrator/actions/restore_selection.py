@@ -16,6 +16,7 @@ from orchestrator.actions.bad_points import report_failures
 from orchestrator.actions.point_keys import data_key, unsealed
 from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point, point_ids
 from orchestrator.errors import CheckFailed
+from orchestrator.integrations.envelope import SealBroken
 from orchestrator.integrations.hosts import HostFiles
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
@@ -78,11 +79,19 @@ def fetch_to_host(
                 where, f"{entry.at_rest_size} bytes, digest {entry.at_rest_digest}", entry.path
             )
         with store.open_read(key) as handle:
-            blocks, stored = hashed(read_blocks(handle), manifest.hash_algorithm)
-            if data_key is not None:
-                blocks = unsealed(blocks, manifest, entry, data_key, where)
+            sealed, stored = hashed(read_blocks(handle), manifest.hash_algorithm)
+            blocks = (
+                sealed if data_key is None else unsealed(sealed, manifest, entry, data_key, where)
+            )
             blocks, result = hashed(blocks, manifest.hash_algorithm)
-            host_files.write_stream(f"{destination}/data/{entry.path}", blocks)
+            try:
+                host_files.write_stream(f"{destination}/data/{entry.path}", blocks)
+            except SealBroken as error:
+                for _ in sealed:  # the rest of the stored file, for its whole digest
+                    pass
+                raise DigestMismatch(
+                    where, entry.at_rest_digest, stored()[1], error.detail
+                ) from error
         size, digest = stored()
         if digest != entry.at_rest_digest or size != entry.at_rest_size:
             detail = f"{size} bytes read, {entry.at_rest_size} expected"

@@ -53,6 +53,7 @@ class SealBroken(DigestMismatch):
     integrity failure of the named file, exit 1."""
 
     def __init__(self, key: str, detail: str) -> None:
+        self.detail = detail
         super().__init__(key, "authentic ciphertext", "fails authentication", detail)
 
 
