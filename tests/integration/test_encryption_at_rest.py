@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -205,7 +206,8 @@ def test_a_flipped_ciphertext_byte_is_caught_named_and_marks_the_point_bad(drill
     assert problem["kind"] == "mismatch" and problem["file"] == target.name
     assert problem["recovery_point"].endswith(point) and problem["store"] == "primary"
     with open_runtime(load_site(drilled)) as runtime, runtime.catalog.begin() as connection:
-        assert cat.get_recovery_point(connection, point).status == "bad"
+        row = cat.get_recovery_point(connection, point)
+    assert row is not None and row.status == "bad"
 
 
 def test_a_flipped_byte_is_caught_by_a_restore_naming_the_file(tmp_path: Path) -> None:
@@ -229,10 +231,10 @@ FIXED_KEK = FileKek(bytes(range(32)))
 POINT = "20261130T010203Z-abcdef"
 
 
-def sealed_point(store: object, plain: bytes) -> tuple[Manifest, object, Path]:
+def sealed_point(store: Any, plain: bytes) -> tuple[Manifest, Any, Path]:
     """Back up one file through backup's own streaming path, sealed, into store; return the
     point's manifest (written there), the store and the source file."""
-    store.prepare()  # type: ignore[attr-defined]
+    store.prepare()
     source = Path(f"/tmp/drctl-enc-src-{os.getpid()}-{len(plain)}")
     source.write_bytes(plain)
     data_key = new_data_key("aes-256-gcm")
@@ -255,7 +257,7 @@ def sealed_point(store: object, plain: bytes) -> tuple[Manifest, object, Path]:
             store,
             key,
             entry,
-            sealing,  # type: ignore[arg-type]
+            sealing,
         )
     finally:
         source.unlink()
@@ -275,7 +277,7 @@ def sealed_point(store: object, plain: bytes) -> tuple[Manifest, object, Path]:
         format_version=ENCRYPTED_FORMAT_VERSION,
     )
     raw = serialise_manifest(manifest)
-    store.write_stream(  # type: ignore[attr-defined]
+    store.write_stream(
         f"core/ledger/{POINT}/{MANIFEST_NAME}", [raw], size=len(raw), sha256=manifest_digest(raw)
     )
     return manifest, store, source
