@@ -90,7 +90,7 @@ def _aead(cipher: str, data_key: bytes) -> tuple[Callable[..., bytes], Callable[
         return encryptor.update(data) + encryptor.finalize() + encryptor.tag
 
     def open_(nonce: bytes, data: bytes, aad: bytes) -> bytes:
-        body, tag = data[:-TAG_BYTES], data[-TAG_BYTES:]
+        body, tag = data[:-TAG_BYTES], bytes(data[-TAG_BYTES:])
         decryptor = Cipher(algorithms.SM4(data_key), modes.GCM(nonce, tag)).decryptor()
         decryptor.authenticate_additional_data(aad)
         return decryptor.update(body) + decryptor.finalize()
@@ -103,17 +103,24 @@ def _associated(header: bytes, path: str, index: int, final: bool) -> bytes:
     return header + struct.pack(">I", len(name)) + name + struct.pack(">QB", index, final)
 
 
-def _rechunk(blocks: Iterable[bytes], size: int) -> Iterator[tuple[bytes, bool]]:
-    """Yield (piece, final) of exactly `size` bytes each, the last 0..size bytes and final."""
-    pending = bytearray()
+def _rechunk(blocks: Iterable[bytes], size: int) -> Iterator[tuple[bytes | memoryview, bool]]:
+    """Yield (piece, final) of exactly `size` bytes each, the last 0..size bytes and final.
+    Pieces are views into the blocks, copied only where a piece spans two blocks."""
+    pending = b""
     for block in blocks:
-        pending += block
-        start = 0
-        while len(pending) - start > size:
-            yield bytes(pending[start : start + size]), False
+        view, start = memoryview(block), 0
+        if pending:
+            need = size - len(pending)
+            if len(view) <= need:  # not past a whole piece yet: it may still be the last
+                pending += block
+                continue
+            yield pending + view[:need], False
+            start = need
+        while len(view) - start > size:
+            yield view[start : start + size], False
             start += size
-        del pending[:start]
-    yield bytes(pending), True
+        pending = bytes(view[start:])
+    yield pending, True
 
 
 def seal_stream(
@@ -163,7 +170,7 @@ def open_stream(
     sealed = chunk_bytes + TAG_BYTES
     index = 0
 
-    def unseal(piece: bytes, final: bool) -> bytes:
+    def unseal(piece: bytes | memoryview, final: bool) -> bytes:
         nonce = prefix + struct.pack(">I", index)
         try:
             return open_(nonce, piece, _associated(header, path, index, final))
