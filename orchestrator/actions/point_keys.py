@@ -135,14 +135,17 @@ def data_key(config: LoadedConfig, store: Store, manifest: Manifest) -> bytes | 
         return None
     label = f"{store.name}: {manifest.system}/{manifest.dataset}/{manifest.recovery_point_id}"
     path = kek_path(config)
-    try:
-        kek = site_kek(config)
-    except KeyUnavailable as error:
+    needs = f"{label}: key unavailable: the point is encrypted under key-encryption key "
+    if path is None:
         raise KeyUnavailable(
-            f"{label}: key unavailable: the point is encrypted under key-encryption key "
-            f"{encryption.kek_id}, expected in {path or 'encryption.key_encryption_key.file'}: "
-            f"{error}"
-        ) from error
+            f"{needs}{encryption.kek_id}; {config.path} has no encryption block naming its file"
+        )
+    try:
+        kek = load_file_kek(path, str(config.path))
+    except KeyUnavailable as error:
+        cause = error.__cause__
+        why = "not found" if isinstance(cause, FileNotFoundError) else f"unreadable: {cause}"
+        raise KeyUnavailable(f"{needs}{encryption.kek_id}, expected in {path} ({why})") from error
     wrapped = (
         encryption.wrapped_key
         if kek.kek_id == encryption.kek_id
