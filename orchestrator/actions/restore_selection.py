@@ -80,10 +80,10 @@ def fetch_to_host(
             )
         with store.open_read(key) as handle:
             sealed, stored = hashed(read_blocks(handle), manifest.hash_algorithm)
-            blocks = (
-                sealed if data_key is None else unsealed(sealed, manifest, entry, data_key, where)
-            )
-            blocks, result = hashed(blocks, manifest.hash_algorithm)
+            blocks, result = sealed, stored  # clear: the stored bytes are the plaintext
+            if data_key is not None:
+                opened = unsealed(sealed, manifest, entry, data_key, where)
+                blocks, result = hashed(opened, manifest.hash_algorithm)
             try:
                 host_files.write_stream(f"{destination}/data/{entry.path}", blocks)
             except SealBroken as error:
