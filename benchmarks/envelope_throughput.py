@@ -1,7 +1,7 @@
 """The encrypted path beside the clear one, for benchmarks/verify_throughput.py.
 
 Measured on the same generated files, in the same interleaved rounds: backup's own streaming
-step (`actions.backup._stream_to_store`: read at the "host" through Ansible's local
+step (`actions.backup_stream.stream_to_store`: read at the "host" through Ansible's local
 connection, hash in flight, write into a directory store with fsync) without and with
 envelope encryption (AES-256-GCM, a fresh data key per round), and the restore's
 (`actions.restore_selection.fetch_to_host`: read from the store, check, write to the host)
@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.actions.backup import _stream_to_store
+from orchestrator.actions.backup_stream import stream_to_store
 from orchestrator.actions.point_keys import Sealing
 from orchestrator.actions.restore_selection import fetch_to_host
 from orchestrator.integrations.envelope import SCHEME, FileKek, key_check, new_data_key
@@ -69,7 +69,7 @@ def _backup(
     for index, (path, size, digest) in enumerate(files):
         entry = FileEntry(f"f{index:05d}.bin", size, digest)
         key = f"b/d/{POINT}/data/{entry.path}"
-        entries.append(_stream_to_store(host, str(path), store, key, entry, sealing, root / "work"))
+        entries.append(stream_to_store(host, str(path), store, key, entry, sealing, root / "work"))
     seconds = time.perf_counter() - started
     manifest = Manifest(
         POINT,

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator.actions.point_keys import Sealing, kek_path, new_sealing, site_kek
+from orchestrator.actions.backup_stream import HASH_ALGORITHM, stream_files
+from orchestrator.actions.point_keys import kek_path, new_sealing, site_kek
 from orchestrator.actions.point_trust import (
     SIGNATURE_NAME,
     manifest_signer,
@@ -41,9 +41,7 @@ from orchestrator.errors import (
     worst_exit_code,
 )
 from orchestrator.integrations.ansible import PlaybookRun, run_playbook
-from orchestrator.integrations.hosts import HostFiles
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
-from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
 from orchestrator.model.engines import make_playbook_item, spool_root
@@ -51,7 +49,6 @@ from orchestrator.model.jobs import catalog_job
 from orchestrator.model.manifest import (
     ENCRYPTED_FORMAT_VERSION,
     FORMAT_VERSION,
-    FileEntry,
     Manifest,
     manifest_digest,
     serialise_manifest,
@@ -62,7 +59,6 @@ from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc, sortable_id
 
 logger = logging.getLogger(__name__)
-HASH_ALGORITHM = "sha256"
 
 
 @dataclass(frozen=True)
@@ -273,7 +269,7 @@ def _store_dataset(
     host_files = runtime.host_files(site.host)
     sealing = new_sealing(runtime.config)
     with store_scratch(runtime, store, prefix, job=backup.job):
-        entries = _stream_files(
+        entries = stream_files(
             host_files, item["spool"], store, prefix, artifacts["files"], sealing, runtime.work_dir
         )
         finished = datetime.now(UTC)
@@ -308,28 +304,6 @@ def _store_dataset(
     return BackupOutcome(
         point_id, system, dataset.name, store.name, manifest, digest, run.events_path
     )
-
-
-def _stream_files(
-    host_files: HostFiles,
-    spool: str,
-    store: Store,
-    prefix: str,
-    files: list[dict[str, Any]],
-    sealing: Sealing | None = None,
-    work_dir: Path | None = None,
-) -> list[FileEntry]:
-    """Stream every artifact of one dump from the host's spool into the store under prefix
-    (sealed with the point's data key when the site encrypts); return their manifest
-    entries."""
-    entries = []
-    for raw in files:
-        entry = FileEntry(
-            raw["path"], raw["size"], raw["digest"], tuple(raw.get("chunk_digests", ()))
-        )
-        source, key = f"{spool}/data/{entry.path}", f"{prefix}/data/{entry.path}"
-        entries.append(_stream_to_store(host_files, source, store, key, entry, sealing, work_dir))
-    return entries
 
 
 def _record(
@@ -383,37 +357,3 @@ def _record(
         manifest.total_bytes,
         digest[:12],
     )
-
-
-def _stream_to_store(
-    host_files: HostFiles,
-    source: str,
-    store: Store,
-    key: str,
-    entry: FileEntry,
-    sealing: Sealing | None = None,
-    work_dir: Path | None = None,
-) -> FileEntry:
-    """Stream one artifact from the host into the store, hashing in flight; the digest seen in
-    transit must equal the one the host computed. Encrypted, the file is sealed in the same
-    pass and the entry returned carries the stored (ciphertext) size and digest."""
-    with host_files.open_read(source) as handle:
-        blocks, result = hashed(read_blocks(handle), HASH_ALGORITHM)
-        if sealing is None:
-            store.write_stream(key, blocks, size=entry.size, sha256=entry.digest)
-            _check_transit(key, entry, *result())
-            return entry
-        with tempfile.TemporaryFile(dir=work_dir) as staged:
-            sealed, stored = hashed(sealing.seal(blocks, entry.path), HASH_ALGORITHM)
-            for block in sealed:
-                staged.write(block)
-            _check_transit(key, entry, *result())
-            stored_size, stored_digest = stored()
-            staged.seek(0)
-            store.write_stream(key, read_blocks(staged), size=stored_size, sha256=stored_digest)
-    return replace(entry, stored_size=stored_size, stored_digest=stored_digest)
-
-
-def _check_transit(key: str, entry: FileEntry, size: int, digest: str) -> None:
-    if size != entry.size or digest != entry.digest:
-        raise DigestMismatch(key, entry.digest, digest, f"{size} of {entry.size} bytes in transit")

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.actions.backup import _stream_to_store
+from orchestrator.actions.backup_stream import stream_to_store
 from orchestrator.actions.copy_offsite import copy_point
 from orchestrator.actions.point_keys import Sealing
 from orchestrator.actions.restore_selection import fetch_to_host
@@ -251,7 +251,7 @@ def sealed_point(store: Any, plain: bytes) -> tuple[Manifest, Any, Path]:
     entry = FileEntry("l.db", len(plain), hashlib.sha256(plain).hexdigest())
     key = f"core/ledger/{POINT}/data/l.db"
     try:
-        sealed = _stream_to_store(
+        sealed = stream_to_store(
             LocalHostFiles("prod"),
             str(source),
             store,
