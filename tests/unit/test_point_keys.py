@@ -4,12 +4,15 @@ names the key and the file where it was expected. On a real directory store."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
 
 import pytest
 
+from orchestrator.actions.backup_stream import stream_to_store
+from orchestrator.actions.copy_offsite import copy_point
 from orchestrator.actions.point_keys import data_key, new_sealing, rewrap, wrap_key
 from orchestrator.actions.sandbox import KEK_FILE, prepare_sandbox
 from orchestrator.config import LoadedConfig, load_config
@@ -20,8 +23,15 @@ from orchestrator.integrations.envelope import (
     create_file_kek,
     load_file_kek,
 )
+from orchestrator.integrations.hosts import LocalHostFiles
 from orchestrator.integrations.stores.file import FileStore
-from orchestrator.model.manifest import ENCRYPTED_FORMAT_VERSION, FileEntry, Manifest
+from orchestrator.model.manifest import (
+    ENCRYPTED_FORMAT_VERSION,
+    FileEntry,
+    Manifest,
+    manifest_digest,
+    serialise_manifest,
+)
 
 
 def site(tmp_path: Path) -> tuple[LoadedConfig, FileKek, FileStore]:
@@ -103,3 +113,44 @@ def test_without_the_kek_file_the_message_names_the_key_and_the_path(tmp_path: P
     ) as caught:
         data_key(config, store, manifest)
     assert caught.value.exit_code == ExitCode.INFRASTRUCTURE
+
+
+def test_copy_offsite_carries_the_rotations_wraps_and_needs_no_key(tmp_path: Path) -> None:
+    config, old, primary = site(tmp_path)
+    sealing = new_sealing(config)
+    assert sealing is not None
+    source = tmp_path / "ledger.db"
+    source.write_bytes(b"SQLite format 3\x00" + os.urandom(5000))
+    entry = FileEntry("l.db", 5016, hashlib.sha256(source.read_bytes()).hexdigest())
+    prefix = "core/ledger/20261130T010203Z-abcdef"
+    sealed = stream_to_store(
+        LocalHostFiles("prod"), str(source), primary, f"{prefix}/data/l.db", entry, sealing
+    )
+    manifest = Manifest(
+        "20261130T010203Z-abcdef",
+        "core",
+        "ledger",
+        "files",
+        "2026-11-30",
+        "a",
+        "b",
+        "p",
+        "h",
+        "sha256",
+        (sealed,),
+        encryption=sealing.encryption,
+        format_version=ENCRYPTED_FORMAT_VERSION,
+    )
+    new = create_file_kek(tmp_path / "kek-2027.hex")
+    assert rewrap(primary, manifest, old, new, dry_run=False) == "rewrapped"
+    offsite = FileStore("offsite", "disaster-recovery", str(tmp_path / "offsite"))
+    offsite.prepare()
+    raw = serialise_manifest(manifest)
+    (config.base / KEK_FILE).resolve().unlink()  # the copy needs no key
+    copy_point(primary, offsite, manifest, raw, manifest_digest(raw))
+    assert [k.rsplit("/", 1)[-1] for k in offsite.list_keys(wrap_key(manifest))] == [
+        f"{new.kek_id}.json"
+    ]
+    stored = offsite.read_bytes(f"{prefix}/data/l.db")
+    assert hashlib.sha256(stored).hexdigest() == sealed.stored_digest
+    assert b"SQLite format 3" not in stored
