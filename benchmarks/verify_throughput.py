@@ -7,8 +7,10 @@ machine's limit); `drctl verify --all` on a directory store holding the files as
 points; `restic check --read-data` and `--read-data-subset=10%` on a restic repository of the
 same files (skipped with a message if restic is absent); peak RSS of drctl at 1× and 4× the
 data (4× = the same files hard-linked into three more sets of recovery points, so the disk
-holds them once). Prints the ratios and writes them into docs/benchmarks.md between markers,
-leaving the rest of that file alone. Not part of `make test`; timings are never asserted.
+holds them once); and the encrypted path beside the clear one, backup and restore streams
+(benchmarks/envelope_throughput.py; `--only-envelope` measures it alone). Prints the ratios and
+writes them into docs/benchmarks.md between markers, leaving the rest of that file alone.
+Not part of `make test`; timings are never asserted.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
+from benchmarks import envelope_throughput as envelope  # noqa: E402
 from orchestrator.evidence import sign  # noqa: E402
 from orchestrator.model.manifest import (  # noqa: E402
     CHUNK_BYTES,
@@ -425,13 +428,37 @@ def report(
     return "\n".join(lines) + "\n", printed
 
 
-def write_section(path: Path, section: str) -> None:
+def write_section(path: Path, section: str, begin: str = BEGIN, end: str = END) -> None:
     text = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmarks\n\n"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + section.rstrip("\n") + text[text.index(END) + len(END) :]
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + section.rstrip("\n") + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def write_envelope(args: argparse.Namespace, rounds: dict[str, list[envelope.Pass]]) -> None:
+    """Print the encrypted-path ratios and write their section."""
+    best = {name: min(timings, key=lambda t: t.seconds) for name, timings in rounds.items()}
+    command = " ".join(["benchmarks/verify_throughput.py", *sys.argv[1:]])
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    section = envelope.report(best, args.size, args.rounds, when, command)
+    for name, timing in best.items():
+        print(f"{name}: {gbps(timing.rate)}")
+    write_section(args.output, section, envelope.BEGIN, envelope.END)
+
+
+def measure_envelope(
+    args: argparse.Namespace, files: list[tuple[Path, int, str]], work: Path
+) -> None:
+    """`--only-envelope`: the interleaved clear/sealed rounds alone."""
+    rounds: dict[str, list[envelope.Pass]] = {name: [] for name in envelope.NAMES}
+    for index in range(args.rounds):
+        sealed_first = index % 2 == 1
+        for name, timing in envelope.measure_round(files, work / "envelope", sealed_first).items():
+            rounds[name].append(timing)
+    write_envelope(args, rounds)
+    print(f"wrote {args.output}")
 
 
 def main() -> int:
@@ -441,6 +468,11 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (best kept)")
+    parser.add_argument(
+        "--only-envelope",
+        action="store_true",
+        help="measure only the encrypted path beside the clear one (its section alone)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="verify-bench-", dir=args.workdir))
     try:
@@ -454,6 +486,9 @@ def main() -> int:
             digest, chunks = write_file(path, size)
             files.append((path, size, digest, chunks))
         paths = [str(path) for path, *_ in files]
+        if args.only_envelope:
+            measure_envelope(args, [(path, size, digest) for path, size, digest, _ in files], work)
+            return 0
         facts = machine()
         workers = len(os.sched_getaffinity(0))
         single, quad, empty = work / "x1", work / "x4", work / "empty"
@@ -465,6 +500,7 @@ def main() -> int:
         config_empty = write_config(empty, empty / "store")
         names = ("one", "every", "drctl", "drctl4", "startup", "engine")
         rounds: dict[str, list[Timing]] = {name: [] for name in names}
+        sealed: dict[str, list[envelope.Pass]] = {name: [] for name in envelope.NAMES}
         rss_1x = rss_4x = 0
         for _round in range(args.rounds):  # interleaved, so load from others hits all alike
             rounds["one"].append(hashlib_one_core(paths))
@@ -477,6 +513,12 @@ def main() -> int:
             rss_4x = max(rss_4x, rss)
             rounds["startup"].append(drctl(config_empty, 0)[0])
             rounds["engine"].append(engine_scan(config_1x, args.size))
+            for name, sealed_pass in envelope.measure_round(
+                [(path, size, digest) for path, size, digest, _ in files],
+                work / "envelope",
+                sealed_first=_round % 2 == 1,
+            ).items():
+                sealed[name].append(sealed_pass)
         best = {name: min(rounds[name], key=lambda t: t.seconds) for name in names}
         print(
             f"hashlib one core {gbps(best['one'].rate)}, all cores {gbps(best['every'].rate)}; "
@@ -493,6 +535,7 @@ def main() -> int:
         for line in verdicts:
             print(line)
         write_section(args.output, section)
+        write_envelope(args, sealed)
         print(f"wrote {args.output}")
         print(json.dumps({name: timing.rate for name, timing in best.items() if timing.bytes}))
     finally:

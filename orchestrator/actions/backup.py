@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator.actions.backup_stream import HASH_ALGORITHM, stream_files
+from orchestrator.actions.point_keys import kek_path, new_sealing, site_kek
 from orchestrator.actions.point_trust import (
     SIGNATURE_NAME,
     manifest_signer,
@@ -39,21 +41,24 @@ from orchestrator.errors import (
     worst_exit_code,
 )
 from orchestrator.integrations.ansible import PlaybookRun, run_playbook
-from orchestrator.integrations.hosts import HostFiles
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
-from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
 from orchestrator.model.engines import make_playbook_item, spool_root
 from orchestrator.model.jobs import catalog_job
-from orchestrator.model.manifest import FileEntry, Manifest, manifest_digest, serialise_manifest
+from orchestrator.model.manifest import (
+    ENCRYPTED_FORMAT_VERSION,
+    FORMAT_VERSION,
+    Manifest,
+    manifest_digest,
+    serialise_manifest,
+)
 from orchestrator.model.settings import Dataset, Site
 from orchestrator.rules.workdays import business_date
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc, sortable_id
 
 logger = logging.getLogger(__name__)
-HASH_ALGORITHM = "sha256"
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,8 @@ def _back_up(
     runtime: Runtime, system: str, site: Site, store: Store, chosen: list[Dataset], job: str
 ) -> BackupReport:
     signer = manifest_signer(runtime.config)  # a key problem is exit 2, before any work
+    if kek_path(runtime.config) is not None:
+        site_kek(runtime.config, "to encrypt new recovery points")  # exit 3 before any work
     report = BackupReport(system)
     ready = []
     for dataset in chosen:
@@ -260,8 +267,11 @@ def _store_dataset(
     point_id = sortable_id(started)
     prefix = point_prefix(system, dataset.name, point_id)
     host_files = runtime.host_files(site.host)
+    sealing = new_sealing(runtime.config)
     with store_scratch(runtime, store, prefix, job=backup.job):
-        entries = _stream_files(host_files, item["spool"], store, prefix, artifacts["files"])
+        entries = stream_files(
+            host_files, item["spool"], store, prefix, artifacts["files"], sealing, runtime.work_dir
+        )
         finished = datetime.now(UTC)
         manifest = Manifest(
             recovery_point_id=point_id,
@@ -278,6 +288,8 @@ def _store_dataset(
             hash_algorithm=HASH_ALGORITHM,
             files=tuple(entries),
             fingerprint=dump["fingerprint"],
+            encryption=None if sealing is None else sealing.encryption,
+            format_version=FORMAT_VERSION if sealing is None else ENCRYPTED_FORMAT_VERSION,
         )
         data = serialise_manifest(manifest)
         digest = manifest_digest(data)
@@ -292,23 +304,6 @@ def _store_dataset(
     return BackupOutcome(
         point_id, system, dataset.name, store.name, manifest, digest, run.events_path
     )
-
-
-def _stream_files(
-    host_files: HostFiles, spool: str, store: Store, prefix: str, files: list[dict[str, Any]]
-) -> list[FileEntry]:
-    """Stream every artifact of one dump from the host's spool into the store under prefix;
-    return their manifest entries."""
-    entries = []
-    for raw in files:
-        entry = FileEntry(
-            raw["path"], raw["size"], raw["digest"], tuple(raw.get("chunk_digests", ()))
-        )
-        _stream_to_store(
-            host_files, f"{spool}/data/{entry.path}", store, f"{prefix}/data/{entry.path}", entry
-        )
-        entries.append(entry)
-    return entries
 
 
 def _record(
@@ -339,6 +334,7 @@ def _record(
                 "total_bytes": manifest.total_bytes,
                 "file_count": len(manifest.files),
                 "status": "complete",
+                "cipher": manifest.encryption.cipher if manifest.encryption else None,
             },
         )
         cat.record_copy(
@@ -361,16 +357,3 @@ def _record(
         manifest.total_bytes,
         digest[:12],
     )
-
-
-def _stream_to_store(
-    host_files: HostFiles, source: str, store: Store, key: str, entry: FileEntry
-) -> None:
-    """Stream one artifact from the host into the store, hashing in flight; the digest seen in
-    transit must equal the one the host computed."""
-    with host_files.open_read(source) as handle:
-        blocks, result = hashed(read_blocks(handle), HASH_ALGORITHM)
-        store.write_stream(key, blocks, size=entry.size, sha256=entry.digest)
-    size, digest = result()
-    if size != entry.size or digest != entry.digest:
-        raise DigestMismatch(key, entry.digest, digest, f"{size} of {entry.size} bytes in transit")

@@ -126,6 +126,7 @@ def _recover_point(
                     "total_bytes": manifest.total_bytes,
                     "file_count": len(manifest.files),
                     "status": "complete",
+                    "cipher": manifest.encryption.cipher if manifest.encryption else None,
                 },
             )
             outcome.points += 1

@@ -9,11 +9,13 @@ points are still copied; the command then fails (exit 1) naming each.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orchestrator.actions.bad_points import report_failures
+from orchestrator.actions.point_keys import wrap_key
 from orchestrator.actions.point_trust import (
     SIGNATURE_NAME,
     Intruder,
@@ -68,7 +70,9 @@ def copy_point(
 ) -> None:
     """Copy one recovery point between stores, streaming and hashing; write the signature and
     the manifest last, after every file was re-read at the destination. Raise DigestMismatch
-    on any difference, MissingSource when the source lacks a file."""
+    on any difference, MissingSource when the source lacks a file. An encrypted point is
+    copied as stored (ciphertext, checked against the stored digests: no key is needed), with
+    the rotations' re-wrapped data keys beside its manifest."""
     prefix = point_prefix(manifest.system, manifest.dataset, manifest.recovery_point_id)
     # A store with copy_from (S3) copies server-side where it can and verifies at the
     # destination itself (stored checksum + sampled ranges); the others are re-read below.
@@ -79,28 +83,37 @@ def copy_point(
         if not source.exists(key):
             raise MissingSource(source.name, key, entry.path)
         if copy_from is not None and manifest.hash_algorithm == "sha256":
-            copy_from(source, key, size=entry.size, sha256=entry.digest)
+            copy_from(source, key, size=entry.at_rest_size, sha256=entry.at_rest_digest)
             verified.add(key)
             continue
         with source.open_read(key) as handle:
             blocks, result = hashed(read_blocks(handle), manifest.hash_algorithm)
-            destination.write_stream(
-                key, blocks, size=entry.size, sha256=_store_sha256(source, key, manifest, entry)
-            )
+            checked = _store_sha256(source, key, manifest, entry)
+            destination.write_stream(key, blocks, size=entry.at_rest_size, sha256=checked)
         size, digest = result()
-        if (size, digest) != (entry.size, entry.digest):
-            raise DigestMismatch(f"{source.name}:{key}", entry.digest, digest)
+        if (size, digest) != (entry.at_rest_size, entry.at_rest_digest):
+            raise DigestMismatch(f"{source.name}:{key}", entry.at_rest_digest, digest)
     for entry in manifest.files:
         key = f"{prefix}/data/{entry.path}"
         if key in verified:
             continue
         with destination.open_read(key) as handle:
             size, digest = digest_stream(handle, manifest.hash_algorithm)
-        if (size, digest) != (entry.size, entry.digest):
-            raise DigestMismatch(
-                f"{destination.name}:{key}", entry.digest, digest, "re-read at the destination"
-            )
+        if (size, digest) != (entry.at_rest_size, entry.at_rest_digest):
+            where = f"{destination.name}:{key}"
+            raise DigestMismatch(where, entry.at_rest_digest, digest, "re-read at the destination")
+    copy_wraps(source, destination, manifest)
     write_manifest(destination, prefix, manifest_bytes, manifest_sha256, None, signature=signature)
+
+
+def copy_wraps(source: Store, destination: Store, manifest: Manifest) -> None:
+    """Copy a point's re-wrapped data keys (key rotation, actions/point_keys.py), if any."""
+    if manifest.encryption is None:
+        return
+    for key in source.list_keys(wrap_key(manifest)):
+        data = source.read_bytes(key)
+        digest = hashlib.sha256(data).hexdigest()
+        destination.write_stream(key, [data], size=len(data), sha256=digest)
 
 
 def _signature(opened: OpenedPoint) -> bytes | None:
@@ -221,7 +234,7 @@ def _store_sha256(source: Store, key: str, manifest: Manifest, entry: FileEntry)
     for a sha256 manifest; for an SM3 one, the sha256 of the source file, read once more (the
     copy itself is still judged by its SM3 digest against the manifest)."""
     if manifest.hash_algorithm == "sha256":
-        return entry.digest
+        return entry.at_rest_digest
     with source.open_read(key) as handle:
         return digest_stream(handle, "sha256")[1]
 

@@ -13,8 +13,10 @@ import logging
 from dataclasses import dataclass
 
 from orchestrator.actions.bad_points import report_failures
+from orchestrator.actions.point_keys import data_key, unsealed
 from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point, point_ids
 from orchestrator.errors import CheckFailed
+from orchestrator.integrations.envelope import SealBroken
 from orchestrator.integrations.hosts import HostFiles
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
@@ -57,31 +59,47 @@ class MissingFile(CheckFailed):
 
 
 def fetch_to_host(
-    store: Store, manifest: Manifest, host_files: HostFiles, destination: str
+    store: Store,
+    manifest: Manifest,
+    host_files: HostFiles,
+    destination: str,
+    data_key: bytes | None = None,
 ) -> None:
     """Stream every file of a recovery point from the store to the host, checking size and
-    digest in flight. Raise DigestMismatch naming the file and both digests, or CheckFailed
-    when a file is missing."""
+    digest in flight; an encrypted point's files are checked as stored (ciphertext digest),
+    opened with its data key, and checked again as plaintext against the source's digest.
+    Raise DigestMismatch (or its SealBroken) naming the file, or CheckFailed when a file is
+    missing."""
     prefix = point_prefix(manifest.system, manifest.dataset, manifest.recovery_point_id)
     for entry in manifest.files:
         key = f"{prefix}/data/{entry.path}"
+        where = f"{store.name}:{key}"
         if not store.exists(key):
             raise MissingFile(
-                f"{store.name}:{key}",
-                f"{entry.size} bytes, digest {entry.digest}",
-                entry.path,
+                where, f"{entry.at_rest_size} bytes, digest {entry.at_rest_digest}", entry.path
             )
         with store.open_read(key) as handle:
-            blocks, result = hashed(read_blocks(handle), manifest.hash_algorithm)
-            host_files.write_stream(f"{destination}/data/{entry.path}", blocks)
+            sealed, stored = hashed(read_blocks(handle), manifest.hash_algorithm)
+            blocks, result = sealed, stored  # clear: the stored bytes are the plaintext
+            if data_key is not None:
+                opened = unsealed(sealed, manifest, entry, data_key, where)
+                blocks, result = hashed(opened, manifest.hash_algorithm)
+            try:
+                host_files.write_stream(f"{destination}/data/{entry.path}", blocks)
+            except SealBroken as error:
+                for _ in sealed:  # the rest of the stored file, for its whole digest
+                    pass
+                raise DigestMismatch(
+                    where, entry.at_rest_digest, stored()[1], error.detail
+                ) from error
+        size, digest = stored()
+        if digest != entry.at_rest_digest or size != entry.at_rest_size:
+            detail = f"{size} bytes read, {entry.at_rest_size} expected"
+            raise DigestMismatch(where, entry.at_rest_digest, digest, detail)
         size, digest = result()
         if digest != entry.digest or size != entry.size:
-            raise DigestMismatch(
-                f"{store.name}:{key}",
-                entry.digest,
-                digest,
-                f"{size} bytes read, {entry.size} expected",
-            )
+            detail = f"{size} bytes restored, {entry.size} expected"
+            raise DigestMismatch(where, entry.digest, digest, detail)
 
 
 class Selection:
@@ -120,7 +138,8 @@ class Selection:
             point = queue.pop(0)
             if self.explicit:
                 opened = open_point(self.runtime, self.store, self.system, dataset, point)
-                fetch_to_host(opened.store, opened.manifest, host_files, spool)
+                key = data_key(self.runtime.config, opened.store, opened.manifest)
+                fetch_to_host(opened.store, opened.manifest, host_files, spool, key)
                 return opened
             if point in self._bad:
                 self._pass(dataset, point, "marked bad in the catalog")
@@ -164,8 +183,10 @@ class Selection:
             else:
                 self._pass(dataset, point, f"intruder ({error})")
             return None
+        # Without the key-encryption key nothing can be judged: KeyUnavailable (exit 3).
+        key = data_key(self.runtime.config, opened.store, opened.manifest)
         try:
-            fetch_to_host(opened.store, opened.manifest, host_files, spool)
+            fetch_to_host(opened.store, opened.manifest, host_files, spool, key)
         except MissingFile as error:
             self._fail(dataset, point, error.path, "missing", error.expected, "(absent)")
             return None

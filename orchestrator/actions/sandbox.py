@@ -44,15 +44,20 @@ def make_inventory(python: str) -> str:
 MANIFEST_KEY = "../keys/manifest-ed25519.pem"
 
 
+KEK_FILE = "../keys/kek.hex"
+
+
 def make_config(root: Path, manifest_public_key: str | None = None) -> dict[str, object]:
     """Return the sandbox's dr.yml as a dict, with absolute paths under root (and the pinned
-    public key of the manifest signing key, when given)."""
+    public key of the manifest signing key, when given). New recovery points are encrypted
+    (the default for new configs) under the sandbox's key-encryption key."""
     signing = {"key": MANIFEST_KEY}
     if manifest_public_key:
         signing["public_key"] = manifest_public_key
     return {
         "version": 1,
         "manifest_signing": signing,
+        "encryption": {"cipher": "aes-256-gcm", "key_encryption_key": {"file": KEK_FILE}},
         "state_dir": "state",
         "inventory": "inventory.ini",
         "evidence": {
@@ -62,78 +67,67 @@ def make_config(root: Path, manifest_public_key: str | None = None) -> dict[str,
             "anchor_store": "evidence-anchor",
         },
         "calendar": {"business_date_cutoff_hour": 6},
-        "sites": [
+        "sites": _sites(root),
+        "stores": _stores(root),
+        "systems": [_core_banking()],
+    }
+
+
+def _sites(root: Path) -> list[dict[str, object]]:
+    sites: list[tuple[str, str, str, str, str]] = [
+        (name, role, host, city, "data") for name, role, host, city in SITES
+    ]
+    sites.append(("verification", "vault", "verify-1", "Shanghai", "enclave"))
+    return [
+        {
+            "name": name,
+            "role": role,
+            "host": host,
+            "city": city,
+            "data_root": str(root / "sites" / name / data),
+            "spool": str(root / "sites" / name / "spool"),
+            "sandbox": True,
+        }
+        for name, role, host, city, data in sites
+    ]
+
+
+def _stores(root: Path) -> list[dict[str, object]]:
+    return [
+        {"name": "primary", "url": f"file://{root / 'stores' / 'primary'}", "site": "production"},
+        {
+            "name": "offsite",
+            "url": f"file://{root / 'stores' / 'offsite'}",
+            "site": "disaster-recovery",
+        },
+        # Outside stores/, which every run wipes: the chain's anchor outlives the runs.
+        {
+            "name": "evidence-anchor",
+            "url": f"file://{root.parent / 'anchor'}",
+            "site": "disaster-recovery",
+        },
+    ]
+
+
+def _core_banking() -> dict[str, object]:
+    return {
+        "name": "core-banking",
+        "production_site": "production",
+        "disaster_recovery_site": "disaster-recovery",
+        "primary_store": "primary",
+        "offsite_store": "offsite",
+        "datasets": [
             {
-                "name": name,
-                "role": role,
-                "host": host,
-                "city": city,
-                "data_root": str(root / "sites" / name / "data"),
-                "spool": str(root / "sites" / name / "spool"),
-                "sandbox": True,
-            }
-            for name, role, host, city in SITES
-        ]
-        + [
-            {
-                "name": "verification",
-                "role": "vault",
-                "host": "verify-1",
-                "city": "Shanghai",
-                "data_root": str(root / "sites" / "verification" / "enclave"),
-                "spool": str(root / "sites" / "verification" / "spool"),
-                "sandbox": True,
-            }
-        ],
-        "stores": [
-            {
-                "name": "primary",
-                "url": f"file://{root / 'stores' / 'primary'}",
-                "site": "production",
+                "name": "ledger",
+                "engine": "sqlite",
+                "category": "customer_data",
+                "path": "ledger/ledger.db",
+                "invariants": {"balance_equals_sum_of_postings": LEDGER_INVARIANT},
             },
-            {
-                "name": "offsite",
-                "url": f"file://{root / 'stores' / 'offsite'}",
-                "site": "disaster-recovery",
-            },
-            # Outside stores/, which every run wipes: the chain's anchor outlives the runs.
-            {
-                "name": "evidence-anchor",
-                "url": f"file://{root.parent / 'anchor'}",
-                "site": "disaster-recovery",
-            },
-        ],
-        "systems": [
-            {
-                "name": "core-banking",
-                "production_site": "production",
-                "disaster_recovery_site": "disaster-recovery",
-                "primary_store": "primary",
-                "offsite_store": "offsite",
-                "datasets": [
-                    {
-                        "name": "ledger",
-                        "engine": "sqlite",
-                        "category": "customer_data",
-                        "path": "ledger/ledger.db",
-                        "invariants": {"balance_equals_sum_of_postings": LEDGER_INVARIANT},
-                    },
-                    {
-                        "name": "config",
-                        "engine": "files",
-                        "category": "configuration",
-                        "path": "config",
-                    },
-                    {
-                        "name": "programs",
-                        "engine": "files",
-                        "category": "programs",
-                        "path": "programs",
-                    },
-                    {"name": "oplogs", "engine": "files", "category": "logs", "path": "logs"},
-                    {"name": "audit", "engine": "files", "category": "audit", "path": "audit"},
-                ],
-            }
+            {"name": "config", "engine": "files", "category": "configuration", "path": "config"},
+            {"name": "programs", "engine": "files", "category": "programs", "path": "programs"},
+            {"name": "oplogs", "engine": "files", "category": "logs", "path": "logs"},
+            {"name": "audit", "engine": "files", "category": "audit", "path": "audit"},
         ],
     }
 
@@ -152,6 +146,7 @@ def prepare_sandbox(base: Path = SANDBOX_DIR) -> Path:
     (root.parent / "anchor").mkdir(parents=True, exist_ok=True)  # the anchor store's root
     (root / "inventory.ini").write_text(make_inventory(sys.executable), encoding="utf-8")
     config = make_config(root, sandbox_manifest_key(root))
+    sandbox_kek(root / KEK_FILE)
     evidence = config["evidence"]
     assert isinstance(evidence, dict)
     evidence["trusted_fingerprints"] = [sandbox_signing_key(root / str(evidence["signing_key"]))]
@@ -189,3 +184,14 @@ def sandbox_signing_key(path: Path) -> str:
         sign.create_signing_key(path)
         logger.warning("sandbox: created the evidence signing key %s", path)
     return sign.fingerprint(sign.load_signing_key(path))
+
+
+def sandbox_kek(path: Path) -> None:
+    """Create the sandbox's key-encryption key on first use (what `drctl keys create-kek` does
+    on a real site); it stays, like the signing keys, so earlier sandbox points still open."""
+    from orchestrator.integrations.envelope import create_file_kek
+
+    path = Path(os.path.normpath(path))
+    if not path.exists():
+        create_file_kek(path)
+        logger.warning("sandbox: created the key-encryption key %s", path)

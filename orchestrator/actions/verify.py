@@ -9,8 +9,9 @@ copy there, then its manifest is missing. Each manifest is authenticated first
 signed by the site's key; anything else is an intruder), then every file is hashed on every core
 (`orchestrator.integrations.hashing`). A large file of a directory store whose manifest carries
 per-chunk digests is checked chunk by chunk in parallel; the chunk digests are part of the
-authenticated manifest, so equal chunks mean equal content. Recording and evidence:
-`orchestrator.actions.verify_all`.
+authenticated manifest, so equal chunks mean equal content. An encrypted point's files are
+checked against their stored (ciphertext) sizes and digests: no key is needed. Recording and
+evidence: `orchestrator.actions.verify_all`.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def check_listing(store: Any, label: str, prefix: str, manifest: Manifest) -> li
     for entry in manifest.files:
         if not store.exists(f"{prefix}/data/{entry.path}"):
             problems.append(
-                Problem(store.name, label, entry.path, "missing", entry.digest, "(absent)")
+                Problem(store.name, label, entry.path, "missing", entry.at_rest_digest, "(absent)")
             )
     for key in store.list_keys(f"{prefix}/data"):
         if key not in listed:
@@ -193,8 +194,9 @@ def _jobs(points: list[_Point], skip: set[tuple[str, str, str]]) -> Iterator[Has
                 return store.open_read(key)
 
             algorithm = point.manifest.hash_algorithm
-            chunked = (
+            chunked = (  # chunk digests are of the plaintext: an encrypted file is hashed whole
                 isinstance(store, FileStore)
+                and entry.stored_digest is None
                 and len(entry.chunk_digests) > 1
                 and store.size(key) == entry.size
             )
@@ -218,7 +220,7 @@ def judge(result: HashResult) -> Problem | None:
     entry = target.entry
     if result.error:
         return Problem(
-            target.store, target.label, entry.path, "unreadable", entry.digest, result.error
+            target.store, target.label, entry.path, "unreadable", entry.at_rest_digest, result.error
         )
     if target.chunk is not None:
         expected = entry.chunk_digests[target.chunk]
@@ -233,18 +235,18 @@ def judge(result: HashResult) -> Problem | None:
             f"{expected} ({where})",
             f"{result.digest} ({result.size} bytes read)",
         )
-    if result.size != entry.size:
+    if result.size != entry.at_rest_size:
         return Problem(
             target.store,
             target.label,
             entry.path,
-            "truncated" if result.size < entry.size else "mismatch",
-            f"{entry.digest} ({entry.size} bytes)",
+            "truncated" if result.size < entry.at_rest_size else "mismatch",
+            f"{entry.at_rest_digest} ({entry.at_rest_size} bytes)",
             f"{result.digest} ({result.size} bytes)",
         )
-    if result.digest != entry.digest:
+    if result.digest != entry.at_rest_digest:
         return Problem(
-            target.store, target.label, entry.path, "mismatch", entry.digest, result.digest
+            target.store, target.label, entry.path, "mismatch", entry.at_rest_digest, result.digest
         )
     return None
 
@@ -306,7 +308,7 @@ def scan(runtime: Runtime, *, workers: int | None = None) -> ScanResult:
         result.scanned.append(definition.name)
         points += found
     skip = {(p.store, p.recovery_point, p.file) for p in result.problems if p.kind == "missing"}
-    total = sum(entry.size for point in points for entry in point.manifest.files)
+    total = sum(entry.at_rest_size for point in points for entry in point.manifest.files)
     progress = Progress(total, label="verify --all", enabled=runtime.progress)
     seen_files: set[tuple[str, str, str]] = set()
     for hashed in hash_jobs(_jobs(points, skip), workers=workers, on_bytes=progress.advance):

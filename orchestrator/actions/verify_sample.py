@@ -145,12 +145,12 @@ def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Pat
         result.fail(problem.file, problem.expected, problem.actual, problem.kind)
     for entry in manifest.files:
         key = f"{prefix}/data/{entry.path}"
-        if view.exists(key) and (size := view.size(key)) != entry.size:
+        if view.exists(key) and (size := view.size(key)) != entry.at_rest_size:
             result.fail(
                 entry.path,
-                f"{entry.digest} ({entry.size} bytes)",
+                f"{entry.at_rest_digest} ({entry.at_rest_size} bytes)",
                 f"{size} bytes",
-                "truncated" if size < entry.size else "size",
+                "truncated" if size < entry.at_rest_size else "size",
             )
     if result.status == "failed":
         return result

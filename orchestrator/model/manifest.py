@@ -11,11 +11,12 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
 FORMAT_VERSION = 1
+ENCRYPTED_FORMAT_VERSION = 2  # an older drctl refuses an encrypted point instead of misreading
 HASH_ALGORITHMS = ("sha256", "sm3")
 RECOVERY_POINT_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -23,6 +24,25 @@ HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 MAX_FILE_BYTES = 1 << 50
 MAX_FILES = 1_000_000
 CHUNK_BYTES = 64 << 20
+HEADER_STRINGS = (
+    "recovery_point_id",
+    "system",
+    "dataset",
+    "engine",
+    "business_date",
+    "started_at",
+    "finished_at",
+    "source_site",
+    "source_host",
+    "hash_algorithm",
+)
+ENCRYPTION_FIELDS = {
+    "scheme": re.compile(r"drctl-envelope-v1"),
+    "cipher": re.compile(r"aes-256-gcm|sm4-gcm"),
+    "kek_id": re.compile(r"[0-9a-f]{16}"),
+    "key_check": re.compile(r"[0-9a-f]{64}"),
+    "wrapped_key": re.compile(r"[0-9a-f]{48}|[0-9a-f]{80}"),  # AES key wrap of 16 or 32 bytes
+}
 
 
 class ManifestError(ValueError):
@@ -35,12 +55,39 @@ class ManifestError(ValueError):
 
 @dataclass(frozen=True)
 class FileEntry:
-    """One artifact file: relative path under data/, size, digest, per-chunk digests."""
+    """One artifact file: relative path under data/, size, digest, per-chunk digests (all of
+    the plaintext, taken at the source: what a restore is checked against), and for an
+    encrypted point the stored (ciphertext) size and digest (what is checked without a key)."""
 
     path: str
     size: int
     digest: str
     chunk_digests: tuple[str, ...] = ()
+    stored_size: int | None = None
+    stored_digest: str | None = None
+
+    @property
+    def at_rest_size(self) -> int:
+        """The size of the object in the store."""
+        return self.size if self.stored_size is None else self.stored_size
+
+    @property
+    def at_rest_digest(self) -> str:
+        """The digest of the object in the store."""
+        return self.digest if self.stored_digest is None else self.stored_digest
+
+
+@dataclass(frozen=True)
+class Encryption:
+    """How an encrypted point's files are sealed: the envelope scheme, the cipher, the id of
+    the key-encryption key that wrapped the data key, the data key's key-check value and the
+    wrapped data key (hex)."""
+
+    scheme: str
+    cipher: str
+    kek_id: str
+    key_check: str
+    wrapped_key: str
 
 
 @dataclass(frozen=True)
@@ -59,10 +106,16 @@ class Manifest:
     fingerprint: Mapping[str, Any] = field(default_factory=dict)
     kind: str = "full"
     format_version: int = FORMAT_VERSION
+    encryption: Encryption | None = None
 
     @property
     def total_bytes(self) -> int:
         return sum(entry.size for entry in self.files)
+
+    @property
+    def stored_bytes(self) -> int:
+        """Bytes the point occupies in a store (the ciphertext when encrypted)."""
+        return sum(entry.at_rest_size for entry in self.files)
 
     def file(self, path: str) -> FileEntry | None:
         return next((entry for entry in self.files if entry.path == path), None)
@@ -101,10 +154,16 @@ def make_manifest_dict(manifest: Manifest) -> dict[str, Any]:
                 "size": entry.size,
                 "digest": entry.digest,
                 **({"chunk_digests": list(entry.chunk_digests)} if entry.chunk_digests else {}),
+                **(
+                    {"stored_size": entry.stored_size, "stored_digest": entry.stored_digest}
+                    if entry.stored_digest is not None
+                    else {}
+                ),
             }
             for entry in manifest.files
         ],
         "fingerprint": dict(manifest.fingerprint),
+        **({"encryption": asdict(manifest.encryption)} if manifest.encryption else {}),
     }
 
 
@@ -127,97 +186,153 @@ def _require(data: Mapping[str, Any], key: str, kind: type, problems: list[str])
     return value
 
 
-def parse_manifest(data: bytes, *, source: str = "manifest.json") -> Manifest:
-    """Given manifest bytes, return a Manifest. Raise ManifestError listing every problem:
-    wrong types, unknown algorithm, absolute or `..` paths, absurd sizes, duplicates."""
+def _load_json(data: bytes, source: str) -> dict[str, Any]:
     try:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ManifestError([f"{source}: not valid UTF-8 JSON ({error})"]) from error
     if not isinstance(raw, dict):
         raise ManifestError([f"{source}: expected a JSON object"])
-    problems: list[str] = []
-    if raw.get("format_version") != FORMAT_VERSION:
-        problems.append(f"format_version: expected {FORMAT_VERSION}")
+    return raw
+
+
+def _parse_header(raw: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+    """Return the manifest's identifying strings, appending the problems found."""
+    if raw.get("format_version") not in (FORMAT_VERSION, ENCRYPTED_FORMAT_VERSION):
+        problems.append(f"format_version: expected {FORMAT_VERSION} or {ENCRYPTED_FORMAT_VERSION}")
     if raw.get("kind") != "full":
         problems.append("kind: expected 'full'")
-    strings = {}
-    for key in (
-        "recovery_point_id",
-        "system",
-        "dataset",
-        "engine",
-        "business_date",
-        "started_at",
-        "finished_at",
-        "source_site",
-        "source_host",
-        "hash_algorithm",
-    ):
-        strings[key] = _require(raw, key, str, problems)
+    strings = {key: _require(raw, key, str, problems) for key in HEADER_STRINGS}
     if strings["recovery_point_id"] and not RECOVERY_POINT_ID.match(strings["recovery_point_id"]):
         problems.append("recovery_point_id: expected YYYYMMDDTHHMMSSZ-xxxxxx")
     if strings["hash_algorithm"] and strings["hash_algorithm"] not in HASH_ALGORITHMS:
         problems.append(f"hash_algorithm: expected one of {', '.join(HASH_ALGORITHMS)}")
+    return strings
+
+
+def _parse_stored(item: Mapping[str, Any], where: str, encrypted: bool) -> list[str]:
+    """Return the problems of a file entry's stored (ciphertext) size and digest: required in
+    an encrypted manifest, refused in a clear one."""
+    present = [key for key in ("stored_size", "stored_digest") if key in item]
+    if not encrypted:
+        return [f"{where}.{key}: only an encrypted manifest has it" for key in present]
+    size, digest = item.get("stored_size"), item.get("stored_digest")
+    problems = []
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_FILE_BYTES:
+        problems.append(f"{where}.stored_size: expected an integer between 1 and {MAX_FILE_BYTES}")
+    elif isinstance(item.get("size"), int) and size <= item["size"]:
+        problems.append(f"{where}.stored_size: expected more than size (header and tags)")
+    if not isinstance(digest, str) or not HEX_DIGEST.match(digest):
+        problems.append(f"{where}.stored_digest: expected 64 lowercase hex characters")
+    return problems
+
+
+def _parse_entry(item: object, where: str, encrypted: bool) -> tuple[FileEntry | None, list[str]]:
+    """Return one file entry (None when unusable) and its problems."""
+    if not isinstance(item, dict):
+        return None, [f"{where}: expected an object"]
+    path_problems = check_relative_path(item.get("path"), f"{where}.path")
+    size = item.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_FILE_BYTES:
+        return None, [
+            *path_problems,
+            f"{where}.size: expected an integer between 0 and {MAX_FILE_BYTES}",
+        ]
+    digest = item.get("digest")
+    if not isinstance(digest, str) or not HEX_DIGEST.match(digest):
+        return None, [*path_problems, f"{where}.digest: expected 64 lowercase hex characters"]
+    chunks = item.get("chunk_digests", [])
+    if not isinstance(chunks, list) or not all(
+        isinstance(chunk, str) and HEX_DIGEST.match(chunk) for chunk in chunks
+    ):
+        return None, [*path_problems, f"{where}.chunk_digests: expected a list of hex digests"]
+    if chunks and len(chunks) != max(1, -(-size // CHUNK_BYTES)):
+        return None, [
+            *path_problems,
+            f"{where}.chunk_digests: expected one digest per {CHUNK_BYTES} bytes",
+        ]
+    stored_problems = _parse_stored(item, where, encrypted)
+    if path_problems or stored_problems:
+        return None, path_problems + stored_problems
+    entry = FileEntry(
+        item["path"],
+        size,
+        digest,
+        tuple(chunks),
+        item.get("stored_size") if encrypted else None,
+        item.get("stored_digest") if encrypted else None,
+    )
+    return entry, []
+
+
+def _parse_files(raw: Mapping[str, Any], encrypted: bool, problems: list[str]) -> list[FileEntry]:
+    files_raw = raw.get("files")
+    if not isinstance(files_raw, list) or not files_raw:
+        problems.append("files: expected a non-empty list")
+        return []
+    if len(files_raw) > MAX_FILES:
+        problems.append(f"files: {len(files_raw)} entries is more than the {MAX_FILES} allowed")
+        return []
+    entries: list[FileEntry] = []
+    seen: set[str] = set()
+    for index, item in enumerate(files_raw):
+        entry, found = _parse_entry(item, f"files[{index}]", encrypted)
+        problems.extend(found)
+        if entry is None:
+            continue
+        if entry.path in seen:
+            problems.append(f"files[{index}].path: duplicate {entry.path!r}")
+            continue
+        seen.add(entry.path)
+        entries.append(entry)
+    return entries
+
+
+def _parse_encryption(raw: Mapping[str, Any], problems: list[str]) -> Encryption | None:
+    """Return the manifest's encryption block: present exactly when format_version says so,
+    every field of the expected shape."""
+    block = raw.get("encryption")
+    encrypted = raw.get("format_version") == ENCRYPTED_FORMAT_VERSION
+    if block is None:
+        if encrypted:
+            problems.append(f"encryption: required when format_version is {raw['format_version']}")
+        return None
+    if not encrypted:
+        problems.append(f"encryption: only a format_version {ENCRYPTED_FORMAT_VERSION} manifest")
+        return None
+    if not isinstance(block, dict) or set(block) != set(ENCRYPTION_FIELDS):
+        problems.append(f"encryption: expected an object with {', '.join(ENCRYPTION_FIELDS)}")
+        return None
+    found = []
+    for key, pattern in ENCRYPTION_FIELDS.items():
+        value = block[key]
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            found.append(f"encryption.{key}: expected {pattern.pattern}")
+    problems.extend(found)
+    return None if found else Encryption(**block)
+
+
+def parse_manifest(data: bytes, *, source: str = "manifest.json") -> Manifest:
+    """Given manifest bytes, return a Manifest. Raise ManifestError listing every problem:
+    wrong types, unknown algorithm, absolute or `..` paths, absurd sizes, duplicates, an
+    encryption block of the wrong shape or where none belongs."""
+    raw = _load_json(data, source)
+    problems: list[str] = []
+    strings = _parse_header(raw, problems)
     fingerprint = raw.get("fingerprint", {})
     if not isinstance(fingerprint, dict):
         problems.append("fingerprint: expected an object")
         fingerprint = {}
-    files_raw = raw.get("files")
-    entries: list[FileEntry] = []
-    if not isinstance(files_raw, list) or not files_raw:
-        problems.append("files: expected a non-empty list")
-        files_raw = []
-    if len(files_raw) > MAX_FILES:
-        problems.append(f"files: {len(files_raw)} entries is more than the {MAX_FILES} allowed")
-        files_raw = []
-    seen: set[str] = set()
-    for index, item in enumerate(files_raw):
-        where = f"files[{index}]"
-        if not isinstance(item, dict):
-            problems.append(f"{where}: expected an object")
-            continue
-        path_problems = check_relative_path(item.get("path"), f"{where}.path")
-        problems.extend(path_problems)
-        size = item.get("size")
-        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_FILE_BYTES:
-            problems.append(f"{where}.size: expected an integer between 0 and {MAX_FILE_BYTES}")
-            continue
-        digest = item.get("digest")
-        if not isinstance(digest, str) or not HEX_DIGEST.match(digest):
-            problems.append(f"{where}.digest: expected 64 lowercase hex characters")
-            continue
-        chunks = item.get("chunk_digests", [])
-        if not isinstance(chunks, list) or not all(
-            isinstance(chunk, str) and HEX_DIGEST.match(chunk) for chunk in chunks
-        ):
-            problems.append(f"{where}.chunk_digests: expected a list of hex digests")
-            continue
-        if chunks and len(chunks) != max(1, -(-size // CHUNK_BYTES)):
-            problems.append(f"{where}.chunk_digests: expected one digest per {CHUNK_BYTES} bytes")
-            continue
-        if path_problems:
-            continue
-        if item["path"] in seen:
-            problems.append(f"{where}.path: duplicate {item['path']!r}")
-            continue
-        seen.add(item["path"])
-        entries.append(FileEntry(item["path"], size, digest, tuple(chunks)))
+    encryption = _parse_encryption(raw, problems)
+    entries = _parse_files(raw, raw.get("format_version") == ENCRYPTED_FORMAT_VERSION, problems)
     if problems:
         raise ManifestError([f"{source}: {problem}" for problem in problems])
     return Manifest(
-        recovery_point_id=strings["recovery_point_id"],
-        system=strings["system"],
-        dataset=strings["dataset"],
-        engine=strings["engine"],
-        business_date=strings["business_date"],
-        started_at=strings["started_at"],
-        finished_at=strings["finished_at"],
-        source_site=strings["source_site"],
-        source_host=strings["source_host"],
-        hash_algorithm=strings["hash_algorithm"],
+        **strings,
         files=tuple(entries),
         fingerprint=fingerprint,
+        encryption=encryption,
+        format_version=raw["format_version"],
     )
 
 

@@ -42,6 +42,7 @@ recovery_points = Table(
     Column("file_count", Integer, nullable=False),
     Column("status", String(16), nullable=False),  # complete | bad
     Column("last_verified_at", Float),
+    Column("cipher", String(32)),  # aes-256-gcm | sm4-gcm; NULL: written in clear
 )
 
 copies = Table(

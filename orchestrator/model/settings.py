@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from orchestrator.model.encryption_settings import EncryptionSettings
 from orchestrator.model.replication_settings import Replication, replication_problems
 from orchestrator.topology import duplicate_problems
 
@@ -262,6 +263,9 @@ class Config(_Model):
     verification: Verification = Field(default_factory=Verification)
     manifest_signing: ManifestSigning | None = Field(
         default=None, description="Sign recovery-point manifests with the site's key"
+    )
+    encryption: EncryptionSettings | None = Field(
+        default=None, description="Encrypt new recovery points (absent: written in clear)"
     )
     sites: Sequence[Site] = Field(min_length=2)
     stores: Sequence[Store] = Field(min_length=1)

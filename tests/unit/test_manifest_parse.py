@@ -91,10 +91,10 @@ def test_not_json_and_not_an_object() -> None:
 
 
 def test_format_kind_and_every_string_field_are_checked() -> None:
-    data = document(format_version=2, kind="incremental", system=5, engine=None, source_host=True)
+    data = document(format_version=3, kind="incremental", system=5, engine=None, source_host=True)
     del data["dataset"]
     assert problems(data) == [
-        "rp/manifest.json: format_version: expected 1",
+        "rp/manifest.json: format_version: expected 1 or 2",
         "rp/manifest.json: kind: expected 'full'",
         "rp/manifest.json: system: expected str, got int",
         "rp/manifest.json: dataset: expected str, got NoneType",
