@@ -250,6 +250,7 @@ def _point(row: Row[Any]) -> PointRow:
         row.source_site,
         row.status,
         row.total_bytes or 0,
+        row.cipher,
     )
 
 

@@ -347,3 +347,13 @@ def test_check_config_refuses_attestations_nothing_would_read(tmp_path: Path) ->
     config_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     accepted = drctl_subprocess("-c", str(config_path), "check-config")
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    # The sandbox encrypts (new configs do): without an escrow attestation, a warning only.
+    assert "warning: encryption: no current escrow attestation" in accepted.stderr
+    data["attestations"].append(
+        {**ups, "rule": "encryption.key_escrow", "subject": "all", "expires": "2099-01-01"}
+    )
+    config_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    escrowed = drctl_subprocess("-c", str(config_path), "--json", "check-config")
+    assert escrowed.returncode == 0, escrowed.stdout + escrowed.stderr
+    assert json.loads(escrowed.stdout)["warnings"] == []
+    assert "escrow" not in escrowed.stderr
