@@ -134,6 +134,21 @@ def test_the_drill_passed_on_sealed_points_recorded_with_their_cipher(drilled: P
     assert ciphers == {"aes-256-gcm"}
 
 
+def test_status_judges_every_point_held_encrypted_per_store(drilled: Path) -> None:
+    result = drctl("-c", str(drilled), "--json", "status")
+    findings = {
+        (f["subject"], f["rule"]): f
+        for f in json.loads(result.stdout)["findings"]
+        if f["rule"] in ("storage.encryption", "encryption.key_escrow")
+    }
+    for store in ("primary", "offsite"):
+        finding = findings[(store, "storage.encryption")]
+        assert finding["status"] == "compliant", finding
+        assert "(aes-256-gcm)" in finding["measured"]
+    escrow = findings[("all", "encryption.key_escrow")]
+    assert escrow["status"] == "unknown" and "docs/keys.md" in escrow["reason"]
+
+
 def test_no_seeded_plaintext_is_found_in_any_store(drilled: Path) -> None:
     source = drilled.parent / "sites" / "production" / "data"
     seeded = b"".join(p.read_bytes() for p in source.rglob("*") if p.is_file())
