@@ -172,37 +172,16 @@ def read_catalog(catalog: Catalog) -> Snapshot:
             )
         )
         drills = tuple(
-            DrillRow(
-                row.id,
-                row.scenario,
-                row.started_at,
-                row.finished_at,
-                row.status,
-                row.failover_ok,
-                row.failback_ok,
-                row.evidence_path,
-            )
+            _drill(row)
             for row in connection.execute(
                 select(schema.drills).order_by(schema.drills.c.started_at)
             )
         )
         jobs = tuple(
-            JobRow(
-                row.id, row.kind, row.subject, row.state, row.started_at, row.finished_at, row.error
-            )
-            for row in connection.execute(select(schema.jobs).order_by(schema.jobs.c.id))
+            _job(row) for row in connection.execute(select(schema.jobs).order_by(schema.jobs.c.id))
         )
         failures = tuple(
-            FailureRow(
-                row.recovery_point_id,
-                row.system,
-                row.dataset,
-                row.store,
-                row.file,
-                row.kind,
-                row.detected_at,
-                row.resolved_at,
-            )
+            _failure(row)
             for row in connection.execute(
                 select(schema.integrity_failures).order_by(schema.integrity_failures.c.detected_at)
             )
@@ -223,6 +202,38 @@ def read_catalog(catalog: Catalog) -> Snapshot:
         MappingProxyType(network),
         replication_probes,
         restore_timings,
+    )
+
+
+def _drill(row: Row[Any]) -> DrillRow:
+    return DrillRow(
+        row.id,
+        row.scenario,
+        row.started_at,
+        row.finished_at,
+        row.status,
+        row.failover_ok,
+        row.failback_ok,
+        row.evidence_path,
+    )
+
+
+def _job(row: Row[Any]) -> JobRow:
+    return JobRow(
+        row.id, row.kind, row.subject, row.state, row.started_at, row.finished_at, row.error
+    )
+
+
+def _failure(row: Row[Any]) -> FailureRow:
+    return FailureRow(
+        row.recovery_point_id,
+        row.system,
+        row.dataset,
+        row.store,
+        row.file,
+        row.kind,
+        row.detected_at,
+        row.resolved_at,
     )
 
 
