@@ -34,7 +34,8 @@ from exporters.catalog_metrics import (
 )
 from exporters.deadline_metrics import deadline_metrics
 from exporters.network_metrics import network_metrics
-from exporters.replication_metrics import replication_metrics, restore_time_metrics
+from exporters.replication_metrics import replication_metrics
+from exporters.restore_time_metrics import restore_time_metrics
 from orchestrator import __version__
 from orchestrator.errors import InfrastructureError, InputError, OrchestratorError
 from orchestrator.model import schema
