@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 from orchestrator.actions.catalog_rebuild import catalog_is_empty
 from orchestrator.actions.retention import Deletion, RetentionResult, run_retention
-from orchestrator.actions.rule_status import collect_status, parse_at, render_text, report_to_dict
+from orchestrator.actions.rule_status import collect_status, parse_at
 from orchestrator.actions.run_due import PassResult, plan_due, run_due_pass
+from orchestrator.actions.status_output import render_text, report_to_dict
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError
 from orchestrator.model.snapshot import read_catalog
