@@ -11,6 +11,7 @@ from __future__ import annotations
 from orchestrator.cli import (
     catalog,
     catalog_rebuild,
+    check,
     drill,
     evidence,
     judge,
@@ -38,8 +39,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "check-config",
         "validate config and inventory (and --scenario files), all errors at once",
-        protect.check_config,
-        protect.add_check_arguments,
+        check.check_config,
+        check.add_check_arguments,
         example="drctl -c /etc/drctl/dr.yml check-config --connect "
         "--scenario drills/site-failover.yml",
     ),
