@@ -18,6 +18,7 @@ from orchestrator.cli import (
     protect,
     replication,
     report,
+    retention,
     service,
     verify,
     workdays,
@@ -184,8 +185,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "retention",
         "rotate full recovery points; never below the 7-day and 8-generation floors",
-        judge.retention,
-        judge.add_retention_arguments,
+        retention.retention,
+        retention.add_retention_arguments,
         example="drctl -c /etc/drctl/dr.yml retention --dry-run",
     ),
     Command(
