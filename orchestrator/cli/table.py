@@ -14,6 +14,7 @@ from orchestrator.cli import (
     check,
     drill,
     evidence,
+    issues,
     judge,
     protect,
     replication,
@@ -157,22 +158,22 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "issue add",
         "add an issue to the register",
-        report.issue_add,
-        report.add_issue_add_arguments,
+        issues.issue_add,
+        issues.add_issue_add_arguments,
         example="drctl issue add --description '异地副本延迟' --status 限期整改 --owner 张伟 "
         "--due 2027-01-31 --requirement R24",
     ),
     Command(
         "issue update",
         "change an issue (status, owner, due date …)",
-        report.issue_update,
-        report.add_issue_update_arguments,
+        issues.issue_update,
+        issues.add_issue_update_arguments,
         example="drctl issue update ISSUE-2026-001 --status 已整改",
     ),
     Command(
         "issue list",
         "list the issue register",
-        report.issue_list,
+        issues.issue_list,
         example="drctl -c /etc/drctl/dr.yml --json issue list",
     ),
     Command(
