@@ -11,8 +11,8 @@ from fractions import Fraction
 from orchestrator.model.settings import Attestation
 from orchestrator.rules import figures
 from orchestrator.rules.finding import ALL_SUBJECT, Context, Finding
-from orchestrator.rules.rule import Threshold
 from orchestrator.rules.status import Status
+from orchestrator.rules.threshold import Threshold
 
 POWER_UPS = "power.ups"
 SWITCHOVER = "switchover.notice"

@@ -19,8 +19,8 @@ from orchestrator.rules.deadlines import (
     verification_deadline,
 )
 from orchestrator.rules.finding import ALL_SUBJECT, Context, Finding, local_day
-from orchestrator.rules.rule import Threshold
 from orchestrator.rules.status import Status
+from orchestrator.rules.threshold import Threshold
 
 VERIFY_INTERVAL = "verify.interval"
 VERIFY_SAMPLE = "verify.sample"

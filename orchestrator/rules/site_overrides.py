@@ -21,12 +21,10 @@ from types import MappingProxyType
 from typing import Any
 
 from orchestrator.errors import InputError
-from orchestrator.rules.rule import (
+from orchestrator.rules.rule import Rule, RulePack, Severity
+from orchestrator.rules.threshold import (
     INTEGRAL_UNITS,
     Basis,
-    Rule,
-    RulePack,
-    Severity,
     Stricter,
     Threshold,
     check_value,
