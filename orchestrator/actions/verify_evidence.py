@@ -8,12 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator import __version__
-from orchestrator.actions.restore_timing import (
-    timing_dict,
-    timing_findings,
-    timing_text,
-    verify_timings,
-)
+from orchestrator.actions.restore_timing import verify_timings
+from orchestrator.actions.restore_timing_report import timing_dict, timing_findings, timing_text
 from orchestrator.model.plan import SamplePlan, plan_dict
 from orchestrator.model.settings import Site
 from orchestrator.runtime import Runtime
