@@ -67,9 +67,9 @@ from orchestrator.evidence.layout import (
     make_package_name,
     validate_attachment_path,
 )
-from orchestrator.evidence.provenance import target_system_versions
 from orchestrator.evidence.render import render_report_html
 from orchestrator.evidence.tarball import DIRECTORY_MODE, FILE_MODE, write_tarball
+from orchestrator.evidence.target_versions import target_system_versions
 from orchestrator.evidence.verify import verify_package
 from orchestrator.timefmt import iso_utc
 

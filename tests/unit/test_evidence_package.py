@@ -40,13 +40,10 @@ from orchestrator.evidence.layout import (
     parse_manifest,
     validate_attachment_path,
 )
-from orchestrator.evidence.provenance import (
-    playbook_files,
-    playbooks_digest,
-    target_system_versions,
-)
+from orchestrator.evidence.provenance import playbook_files, playbooks_digest
 from orchestrator.evidence.render import render_report_html
 from orchestrator.evidence.tarball import check_tar_members
+from orchestrator.evidence.target_versions import target_system_versions
 from orchestrator.secret_names import is_secret_name as is_secret_key
 
 DIGEST_A = "a" * 64
