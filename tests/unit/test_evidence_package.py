@@ -31,7 +31,7 @@ from orchestrator.evidence.chain import (
     check_package_in_chain,
 )
 from orchestrator.evidence.chain_check import compare_anchors
-from orchestrator.evidence.content import check_report, encode_report, find_secrets
+from orchestrator.evidence.content import check_report, encode_report
 from orchestrator.evidence.layout import (
     ZERO_DIGEST,
     ManifestEntry,
@@ -42,6 +42,7 @@ from orchestrator.evidence.layout import (
 )
 from orchestrator.evidence.provenance import playbook_files, playbooks_digest
 from orchestrator.evidence.render import render_report_html
+from orchestrator.evidence.secret_scan import find_secrets
 from orchestrator.evidence.tarball import check_tar_members
 from orchestrator.evidence.target_versions import target_system_versions
 from orchestrator.secret_names import is_secret_name as is_secret_key
