@@ -16,9 +16,10 @@ from typing import Any
 from orchestrator.actions.status import collect_dataset_status
 from orchestrator.errors import InputError
 from orchestrator.model.snapshot import read_catalog
-from orchestrator.rules.evaluate import evaluate_all, evaluate_year, year_end
+from orchestrator.rules.evaluate import evaluate_all
 from orchestrator.rules.evaluate_network import network_status
 from orchestrator.rules.finding import Finding
+from orchestrator.rules.whole_year import evaluate_year, year_end
 from orchestrator.rules.workdays import SHANGHAI
 from orchestrator.runtime import Runtime
 
