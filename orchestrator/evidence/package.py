@@ -57,11 +57,10 @@ from orchestrator.evidence.layout import (
     SIGNER_PUBLIC_KEY,
     TARBALL_SUFFIX,
     TEMPORARY_PREFIX,
-    ManifestEntry,
-    make_manifest,
     make_package_name,
     validate_attachment_path,
 )
+from orchestrator.evidence.manifest_lines import ManifestEntry, make_manifest
 from orchestrator.evidence.render import render_report_html
 from orchestrator.evidence.secret_scan import find_secrets_in_json_file
 from orchestrator.evidence.tarball import DIRECTORY_MODE, FILE_MODE, write_tarball

@@ -34,9 +34,8 @@ from orchestrator.evidence.layout import (
     SIGNATURE,
     SIGNER_PUBLIC_KEY,
     TARBALL_SUFFIX,
-    file_sha256,
-    parse_manifest,
 )
+from orchestrator.evidence.manifest_lines import file_sha256, parse_manifest
 from orchestrator.evidence.tarball import extract_tarball
 
 logger = logging.getLogger(__name__)

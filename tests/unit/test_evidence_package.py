@@ -32,14 +32,8 @@ from orchestrator.evidence.chain import (
 )
 from orchestrator.evidence.chain_check import compare_anchors
 from orchestrator.evidence.content import check_report, encode_report
-from orchestrator.evidence.layout import (
-    ZERO_DIGEST,
-    ManifestEntry,
-    make_manifest,
-    make_package_name,
-    parse_manifest,
-    validate_attachment_path,
-)
+from orchestrator.evidence.layout import ZERO_DIGEST, make_package_name, validate_attachment_path
+from orchestrator.evidence.manifest_lines import ManifestEntry, make_manifest, parse_manifest
 from orchestrator.evidence.provenance import playbook_files, playbooks_digest
 from orchestrator.evidence.render import render_report_html
 from orchestrator.evidence.secret_scan import find_secrets
