@@ -36,7 +36,7 @@ from orchestrator.evidence.layout import (
     TARBALL_SUFFIX,
 )
 from orchestrator.evidence.manifest_lines import file_sha256, parse_manifest
-from orchestrator.evidence.tarball import extract_tarball
+from orchestrator.evidence.tarball_extract import extract_tarball
 
 logger = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from orchestrator.evidence.manifest_lines import ManifestEntry, make_manifest, p
 from orchestrator.evidence.provenance import playbook_files, playbooks_digest
 from orchestrator.evidence.render import render_report_html
 from orchestrator.evidence.secret_scan import find_secrets
-from orchestrator.evidence.tarball import check_tar_members
+from orchestrator.evidence.tarball_extract import check_tar_members
 from orchestrator.evidence.target_versions import target_system_versions
 from orchestrator.secret_names import is_secret_name as is_secret_key
 
