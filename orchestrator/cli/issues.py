@@ -14,7 +14,7 @@ from orchestrator.actions.issues import (
 )
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode
-from orchestrator.model.issue_register import Issue
+from orchestrator.model.issue import Issue
 from orchestrator.rules.requirements import load_catalogue
 from orchestrator.runtime import open_runtime
 
