@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from exporters.catalog_metrics import ScrapeData
-from orchestrator.model.replication import STATES, ProbeRow
+from orchestrator.model.link_probe import STATES, ProbeRow
 from orchestrator.rules import evaluate_mirroring as mirroring
 from orchestrator.rules.finding import Context
 

@@ -20,9 +20,10 @@ from sqlalchemy import Connection, Row, select
 from orchestrator.model import catalog as cat
 from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
+from orchestrator.model.link_probe import ProbeRow
 from orchestrator.model.outage_records import PathHistory
 from orchestrator.model.outages import read_ledger
-from orchestrator.model.replication import ProbeRow, load_probes
+from orchestrator.model.replication import load_probes
 from orchestrator.model.restore_times import RestoreTiming, load_timings
 
 logger = logging.getLogger(__name__)

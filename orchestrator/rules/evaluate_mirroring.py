@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from orchestrator.model.replication import ProbeRow
+from orchestrator.model.link_probe import ProbeRow
 from orchestrator.model.replication_settings import Replication
 from orchestrator.model.settings import System
 from orchestrator.model.snapshot import DrillRow
