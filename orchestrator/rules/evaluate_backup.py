@@ -10,7 +10,8 @@ from datetime import date
 from orchestrator.errors import CalendarDataMissing
 from orchestrator.model.settings import System
 from orchestrator.model.snapshot import CopyRow, FailureRow, PointRow
-from orchestrator.rules.deadlines import backup_dates, backup_deadline
+from orchestrator.rules.awaited import backup_dates
+from orchestrator.rules.deadlines import backup_deadline
 from orchestrator.rules.finding import (
     DAY_SECONDS,
     Context,
