@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.integrations.stores.s3_pinned import pin
 from orchestrator.integrations.stores.s3_upload import abort_upload
-from orchestrator.integrations.stores.s3_versions import pin
 from orchestrator.integrations.stores.s3_wire import (
     METADATA_DIGEST,
     composite_checksum,
