@@ -4,8 +4,8 @@ probing, no store listing), as the exporter guidelines ask. One snapshot per scr
 reports its own success and time in dr_scrape_collector_success /
 dr_scrape_collector_duration_seconds.
 
-`start_metrics_server` serves /metrics for `drctl metrics --listen` and beside the probes of
-`drctl serve`. The collector gets the site's settings, rule pack and calendar as values.
+`make_registry` holds the collector alone; exporters/http_server.py serves it on /metrics. The
+collector gets the site's settings, rule pack and calendar as values.
 """
 
 from __future__ import annotations
@@ -15,15 +15,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from exporters import DEFAULT_LISTEN
 from exporters.catalog_metrics import (
     ScrapeData,
     backup_metrics,
@@ -34,9 +32,10 @@ from exporters.catalog_metrics import (
 )
 from exporters.deadline_metrics import deadline_metrics
 from exporters.network_metrics import network_metrics
-from exporters.replication_metrics import replication_metrics, restore_time_metrics
+from exporters.replication_metrics import replication_metrics
+from exporters.restore_time_metrics import restore_time_metrics
 from orchestrator import __version__
-from orchestrator.errors import InfrastructureError, InputError, OrchestratorError
+from orchestrator.errors import OrchestratorError
 from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
 from orchestrator.model.outages import load_counters
@@ -174,14 +173,6 @@ class CatalogCollector(Collector):
         yield duration
 
 
-def parse_listen(listen: str) -> tuple[str, int]:
-    """Given "host:port", return (host, port). Raise InputError naming --listen otherwise."""
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise InputError("--listen", [f"{listen!r}: expected HOST:PORT (e.g. {DEFAULT_LISTEN})"])
-    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - ":PORT" means every address
-
-
 def make_registry(
     settings: Config, pack: RulePack, calendar: WorkdayCalendar, catalog: Catalog
 ) -> CollectorRegistry:
@@ -189,18 +180,3 @@ def make_registry(
     registry = CollectorRegistry(auto_describe=False)
     registry.register(CatalogCollector(settings, pack, calendar, catalog))
     return registry
-
-
-def start_metrics_server(listen: str, registry: CollectorRegistry) -> WSGIServer:
-    """Serve the registry on /metrics at listen ("host:port") in a background thread; return
-    the server (`.shutdown()` stops it). Raise InputError for a malformed address and
-    InfrastructureError when it cannot be served (in use, not ours)."""
-    host, port = parse_listen(listen)
-    try:
-        server, _thread = start_http_server(port, addr=host, registry=registry)
-    except OSError as error:
-        raise InfrastructureError(
-            f"--listen {listen}: cannot serve /metrics: {error.strerror or error}"
-        ) from error
-    logger.info("metrics on http://%s:%d/metrics", host, port)
-    return server

@@ -1,5 +1,5 @@
-"""Metric families of the mirroring SLI (260号 第十一条) and of restore times against their
-objectives (R140), from one catalog snapshot per scrape (names and meanings: docs/metrics.md).
+"""Metric families of the mirroring SLI (260号 第十一条), from one catalog snapshot per scrape
+(names and meanings: docs/metrics.md).
 
 Only configured systems and links are exported; a link that was never probed has no state
 series (dr.mirroring is 无法判定 for it, which dr_rule_status carries).
@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from exporters.catalog_metrics import ScrapeData
-from orchestrator.model.replication import STATES, ProbeRow
-from orchestrator.model.restore_times import RestoreTiming
+from orchestrator.model.link_probe import STATES, ProbeRow
 from orchestrator.rules import evaluate_mirroring as mirroring
 from orchestrator.rules.finding import Context
 
@@ -28,8 +27,9 @@ def _latest_probes(data: ScrapeData) -> dict[tuple[str, str], ProbeRow]:
     return latest
 
 
-def replication_metrics(data: ScrapeData) -> list[Metric]:
-    """Return the dr_replication_* families."""
+def _families() -> tuple[GaugeMetricFamily, ...]:
+    """Return the empty dr_replication_* families: state, lag, lag_bytes, probed, objective,
+    healthy."""
     state = GaugeMetricFamily(
         "dr_replication_state",
         "1 on the state the last probe of the link found (streaming, stopped, not_replica, "
@@ -63,6 +63,13 @@ def replication_metrics(data: ScrapeData) -> list[Metric]:
         "healthy: streaming within the lag objective",
         labels=LINK,
     )
+    return state, lag, lag_bytes, probed, objective, healthy
+
+
+def replication_metrics(data: ScrapeData) -> list[Metric]:
+    """Return the dr_replication_* families."""
+    families = _families()
+    state, lag, lag_bytes, probed, objective, healthy = families
     latest = _latest_probes(data)
     context = Context(
         data.config, data.pack, data.calendar, data.snapshot, datetime.fromtimestamp(data.at, UTC)
@@ -90,36 +97,4 @@ def replication_metrics(data: ScrapeData) -> list[Metric]:
             figures = mirroring.link_figures(mine, link.name, start, data.at, settings)
             if figures.ratio is not None:
                 healthy.add_metric(labels, figures.ratio)
-    return [state, lag, lag_bytes, probed, objective, healthy]
-
-
-def restore_time_metrics(data: ScrapeData) -> list[Metric]:
-    """Return the dr_restore_last_duration_seconds and objective families."""
-    duration = GaugeMetricFamily(
-        "dr_restore_last_duration_seconds",
-        "Duration of the last timed restore of the dataset, by kind (verify: a sampled "
-        "validity check; failover, failback: a drill step)",
-        labels=["system", "dataset", "kind"],
-    )
-    finished = GaugeMetricFamily(
-        "dr_restore_last_timestamp_seconds",
-        "When the last timed restore of the dataset, by kind, finished",
-        labels=["system", "dataset", "kind"],
-    )
-    objective = GaugeMetricFamily(
-        "dr_restore_duration_objective_seconds",
-        "The system's restore-time objective (restore_time_objective_seconds in dr.yml)",
-        labels=["system"],
-    )
-    systems = {system.name: system for system in data.config.systems}
-    latest: dict[tuple[str, str, str], RestoreTiming] = {}
-    for timing in data.snapshot.restore_timings:
-        if timing.system in systems and timing.finished_at <= data.at:
-            latest[(timing.system, timing.dataset, timing.kind)] = timing
-    for key, timing in sorted(latest.items()):
-        duration.add_metric(list(key), timing.duration_seconds)
-        finished.add_metric(list(key), timing.finished_at)
-    for system in data.config.systems:
-        if system.restore_time_objective_seconds is not None:
-            objective.add_metric([system.name], system.restore_time_objective_seconds)
-    return [duration, finished, objective]
+    return list(families)

@@ -8,7 +8,7 @@ from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.models import dashboard as models
 
 from exporters.grafana.panels import OK_THEN_RED, Query, stat_panel, table_panel, time_panel
-from exporters.grafana.sections import scoped
+from exporters.grafana.queries import scoped
 
 BY_LINK = "{{system}}/{{link}}"
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from orchestrator.config import LoadedConfig
 from orchestrator.errors import ExitCode, InputError, OrchestratorError
 from orchestrator.integrations.hosts import open_host_files
-from orchestrator.integrations.stores.base import Store, open_store
+from orchestrator.integrations.stores.base import Store
+from orchestrator.integrations.stores.factory import open_store
 from orchestrator.rules.rotation import lock_seconds
 from orchestrator.rules.rule import RulePack
 

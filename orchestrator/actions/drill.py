@@ -25,12 +25,8 @@ from orchestrator.actions import drill_steps
 from orchestrator.actions.drill_report import make_report
 from orchestrator.actions.drill_state import DrillState
 from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
-from orchestrator.actions.restore_timing import (
-    record_timings,
-    step_timings,
-    timing_dict,
-    timing_text,
-)
+from orchestrator.actions.restore_timing import record_timings, step_timings
+from orchestrator.actions.restore_timing_report import timing_dict, timing_text
 from orchestrator.actions.rule_status import rule_findings
 from orchestrator.actions.switchover import Clearance
 from orchestrator.errors import CheckFailed, ExitCode, InputError, OrchestratorError

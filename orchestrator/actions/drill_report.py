@@ -69,30 +69,8 @@ def make_report(
             "kind": scenario.kind,
             "objectives": objectives.model_dump(),
         },
-        "measurements": [
-            {
-                "name": name,
-                "label": {"zh": MEASUREMENT_LABELS[name][0], "en": MEASUREMENT_LABELS[name][1]},
-                "value": measurements[name],
-                "unit": MEASUREMENT_LABELS[name][2],
-                "objective": objectives.model_dump().get(name),
-            }
-            for name in MEASUREMENT_LABELS
-            if measurements.get(name) is not None
-        ],
-        "steps": [
-            {
-                "name": r.name,
-                "action": r.action,
-                "status": r.status,
-                "started_at": iso_utc(r.started_at) if r.started_at else None,
-                "finished_at": iso_utc(r.finished_at) if r.finished_at else None,
-                "duration_seconds": r.duration_seconds if r.started_at else None,
-                "message": r.message,
-                "detail": r.detail,
-            }
-            for r in records
-        ],
+        "measurements": measurement_rows(measurements, objectives.model_dump()),
+        "steps": [step_row(r) for r in records],
         "findings": findings,
         "verdict_note": verdict_note(scenario, outcome),
         "recovery_points": recovery_point_rows(measurements),
@@ -127,6 +105,38 @@ def verdict_note(scenario: Scenario, outcome: str) -> dict[str, str] | None:
             "counts neither as passed nor as failed.",
         }
     return None
+
+
+def measurement_rows(
+    measurements: dict[str, Any], objectives: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Return the drill's measurements that were taken, each with its bilingual label and the
+    scenario's objective for it (None where it declares none)."""
+    return [
+        {
+            "name": name,
+            "label": {"zh": MEASUREMENT_LABELS[name][0], "en": MEASUREMENT_LABELS[name][1]},
+            "value": measurements[name],
+            "unit": MEASUREMENT_LABELS[name][2],
+            "objective": objectives.get(name),
+        }
+        for name in MEASUREMENT_LABELS
+        if measurements.get(name) is not None
+    ]
+
+
+def step_row(r: StepRecord) -> dict[str, Any]:
+    """Return the report's row of one drill step."""
+    return {
+        "name": r.name,
+        "action": r.action,
+        "status": r.status,
+        "started_at": iso_utc(r.started_at) if r.started_at else None,
+        "finished_at": iso_utc(r.finished_at) if r.finished_at else None,
+        "duration_seconds": r.duration_seconds if r.started_at else None,
+        "message": r.message,
+        "detail": r.detail,
+    }
 
 
 def recovery_point_rows(measurements: dict[str, Any]) -> list[dict[str, Any]]:

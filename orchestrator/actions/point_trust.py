@@ -24,7 +24,8 @@ from orchestrator.config import LoadedConfig
 from orchestrator.errors import CheckFailed, InputError
 from orchestrator.evidence import sign
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
-from orchestrator.integrations.stores.s3_versions import Drift, is_versioned, pin, point_versions
+from orchestrator.integrations.stores.s3_pinned import is_versioned, pin
+from orchestrator.integrations.stores.s3_versions import Drift, point_versions
 from orchestrator.integrations.transfer import DigestMismatch
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity

@@ -4,7 +4,8 @@ A sampled validity check times each point it restores (fetch and hash from the s
 restore into the enclave, fingerprint and invariants compared); a drill times its failover
 and failback steps, which restore the system's datasets together, and records the step's
 duration for each dataset restored (model/restore_times.py). Reports show each duration
-beside the objective, and the check or drill's own `restore.duration` finding.
+beside the objective, and the check or drill's own `restore.duration` finding
+(actions/restore_timing_report.py).
 """
 
 from __future__ import annotations
@@ -14,14 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.model.restore_times import RestoreTiming, record_timing
 from orchestrator.model.settings import Config
-from orchestrator.rules import figures as fmt
-from orchestrator.rules.rule import RulePack
 from orchestrator.runtime import Runtime
 
 if TYPE_CHECKING:
     from orchestrator.actions.verify_sample import ItemResult
-
-RULE = "restore.duration"
 
 
 def objective(config: Config, system: str) -> float | None:
@@ -102,57 +99,3 @@ def record_timings(runtime: Runtime, timings: Sequence[RestoreTiming]) -> None:
     with runtime.catalog.begin() as connection:
         for timing in timings:
             record_timing(connection, timing)
-
-
-def timing_text(timing: RestoreTiming) -> str:
-    """Return "restore 12.3 s (objective ≤ 600 s: within)" for a report line."""
-    took = f"restore {fmt.seconds(timing.duration_seconds)}"
-    if timing.objective_seconds is None:
-        return f"{took} (no objective declared)"
-    verdict = "within" if timing.within else "OVER"
-    return f"{took} (objective ≤ {fmt.seconds(timing.objective_seconds)}: {verdict})"
-
-
-def timing_dict(timing: RestoreTiming) -> dict[str, Any]:
-    """Return a timing as report.json shows it."""
-    return {
-        "system": timing.system,
-        "dataset": timing.dataset,
-        "kind": timing.kind,
-        "recovery_point": timing.recovery_point_id,
-        "duration_seconds": timing.duration_seconds,
-        "objective_seconds": timing.objective_seconds,
-        "within_objective": timing.within,
-    }
-
-
-def timing_findings(pack: RulePack, timings: Sequence[RestoreTiming]) -> list[dict[str, Any]]:
-    """Return this run's restore.duration finding per system it timed: compliant when every
-    restore was within the objective, non_compliant when one was not, unknown without one."""
-    rule = pack.get(RULE)
-    findings = []
-    for system in sorted({t.system for t in timings}):
-        mine = [t for t in timings if t.system == system]
-        target = mine[0].objective_seconds
-        longest = max(mine, key=lambda t: t.duration_seconds)
-        if target is None:
-            status, threshold = "unknown", "no restore_time_objective_seconds declared"
-        else:
-            status = "compliant" if all(t.within for t in mine) else "non_compliant"
-            threshold = f"every restore of a dataset ≤ {fmt.seconds(target)}"
-        findings.append(
-            {
-                "rule": RULE,
-                "subject": system,
-                "status": status,
-                "measured": f"longest {longest.dataset} {fmt.seconds(longest.duration_seconds)} "
-                f"({len(mine)} restore(s))",
-                "threshold": threshold,
-                "clause": {
-                    "source": rule.clause.source,
-                    "article": rule.clause.article,
-                    "text": rule.clause.text,
-                },
-            }
-        )
-    return findings

@@ -116,7 +116,8 @@ def _serve_until_stopped(
     then stop the threads and close every open observation at its last probe."""
     server = None
     if options.listen:
-        from exporters.collector import make_registry, start_metrics_server
+        from exporters.collector import make_registry
+        from exporters.http_server import start_metrics_server
 
         registry = make_registry(
             runtime.config.model, runtime.pack, runtime.calendar, runtime.catalog

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from orchestrator.config import LoadedConfig
 from orchestrator.errors import OrchestratorError
-from orchestrator.integrations.stores.base import Store, open_store
+from orchestrator.integrations.stores.base import Store
+from orchestrator.integrations.stores.factory import open_store
 from orchestrator.integrations.stores.s3 import S3Store
 from orchestrator.rules.rotation import lock_seconds
 from orchestrator.rules.rule import RulePack

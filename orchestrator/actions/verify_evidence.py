@@ -1,4 +1,5 @@
-"""The report of a validity check: report.json of its `verify` evidence package, CLI output."""
+"""The report of a validity check: report.json of its `verify` evidence package and the
+manifests attached to it (what `drctl verify` prints: actions/verify_outcome.py)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator import __version__
-from orchestrator.actions.restore_timing import (
-    timing_dict,
-    timing_findings,
-    timing_text,
-    verify_timings,
-)
-from orchestrator.model.plan import plan_dict
+from orchestrator.actions.restore_timing import verify_timings
+from orchestrator.actions.restore_timing_report import timing_dict, timing_findings, timing_text
+from orchestrator.model.plan import SamplePlan, plan_dict
 from orchestrator.model.settings import Site
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc
 
 if TYPE_CHECKING:
-    from orchestrator.actions.verify_sample import SampleOutcome
+    from orchestrator.actions.verify_sample import ItemResult, SampleOutcome
 
 
 def _finding(runtime: Runtime, outcome: SampleOutcome) -> dict[str, Any]:
@@ -87,14 +84,10 @@ def _steps(runtime: Runtime, outcome: SampleOutcome) -> list[dict[str, Any]]:
     return steps
 
 
-def make_report(
-    runtime: Runtime, outcome: SampleOutcome, started: float, finished: float, enclave: Site
-) -> dict[str, Any]:
-    """Return report.json of a check: plan, seed, population, per-item results, both ratios,
-    the enclave and its wipe, and every mismatch (point, file, expected, actual)."""
-    plan = outcome.plan
+def _measurements(plan: SamplePlan) -> list[dict[str, Any]]:
+    """Return the check's measurements (both sample ratios, population and sample sizes,
+    points read off-site), each with its bilingual label."""
     sample = plan_dict(plan)["sample"]
-    timings = verify_timings(runtime.config.model, outcome.verification_id, outcome.items)
     measurements = [
         (
             "bytes_ratio",
@@ -128,6 +121,40 @@ def make_report(
             "",
         ),
     ]
+    return [
+        {"name": name, "label": {"zh": zh, "en": en}, "value": value, "unit": unit}
+        for name, zh, en, value, unit in measurements
+    ]
+
+
+def _point_row(r: ItemResult) -> dict[str, Any]:
+    """Return report.json's row for one checked recovery point."""
+    return {
+        "id": r.item.recovery_point,
+        "system": r.item.system,
+        "dataset": r.item.dataset,
+        "business_date": r.business_date or None,
+        "finished_at": r.finished_at or None,
+        "store": r.item.store,
+        "source": r.item.source,
+        "reason": r.item.reason,
+        "bytes": r.item.bytes,
+        "files": r.item.files,
+        "status": r.status,
+        "manifest_sha256": r.manifest_sha256,
+        "fingerprint": r.fingerprint or None,
+        "checked_at": iso_utc(r.checked_at),
+        "mismatches": len(r.mismatches),
+    }
+
+
+def make_report(
+    runtime: Runtime, outcome: SampleOutcome, started: float, finished: float, enclave: Site
+) -> dict[str, Any]:
+    """Return report.json of a check: plan, seed, population, per-item results, both ratios,
+    the enclave and its wipe, and every mismatch (point, file, expected, actual)."""
+    plan = outcome.plan
+    timings = verify_timings(runtime.config.model, outcome.verification_id, outcome.items)
     return {
         "kind": "verify",
         "id": outcome.verification_id,
@@ -151,33 +178,11 @@ def make_report(
         "counted": outcome.counted,
         "seed": plan.seed,
         "population_choice": plan.policy.population,
-        "measurements": [
-            {"name": name, "label": {"zh": zh, "en": en}, "value": value, "unit": unit}
-            for name, zh, en, value, unit in measurements
-        ],
+        "measurements": _measurements(plan),
         "findings": [_finding(runtime, outcome), *timing_findings(runtime.pack, timings)],
         "restore_times": [timing_dict(t) for t in timings],
         "steps": _steps(runtime, outcome),
-        "recovery_points": [
-            {
-                "id": r.item.recovery_point,
-                "system": r.item.system,
-                "dataset": r.item.dataset,
-                "business_date": r.business_date or None,
-                "finished_at": r.finished_at or None,
-                "store": r.item.store,
-                "source": r.item.source,
-                "reason": r.item.reason,
-                "bytes": r.item.bytes,
-                "files": r.item.files,
-                "status": r.status,
-                "manifest_sha256": r.manifest_sha256,
-                "fingerprint": r.fingerprint or None,
-                "checked_at": iso_utc(r.checked_at),
-                "mismatches": len(r.mismatches),
-            }
-            for r in outcome.items
-        ],
+        "recovery_points": [_point_row(r) for r in outcome.items],
         "mismatches": outcome.mismatches,
         "enclave": {
             "site": enclave.name,
@@ -206,62 +211,3 @@ def manifest_attachments(runtime: Runtime, outcome: SampleOutcome) -> dict[str, 
         target.write_bytes(result.manifest_bytes)
         files[f"manifests/{result.item.recovery_point}.json"] = target
     return files
-
-
-def outcome_dict(outcome: SampleOutcome) -> dict[str, Any]:
-    """Return the `drctl verify --json` output of a check."""
-    plan = plan_dict(outcome.plan)
-    return {
-        "verification": outcome.verification_id,
-        "passed": outcome.passed,
-        "counted": outcome.counted,
-        "seed": outcome.plan.seed,
-        "population": plan["population"],
-        "sample": plan["sample"],
-        "items": [
-            {
-                "recovery_point": r.item.recovery_point,
-                "system": r.item.system,
-                "dataset": r.item.dataset,
-                "store": r.item.store,
-                "source": r.item.source,
-                "status": r.status,
-            }
-            for r in outcome.items
-        ],
-        "mismatches": outcome.mismatches,
-        "wipe": outcome.wipe,
-        "evidence": str(outcome.evidence_path) if outcome.evidence_path else None,
-    }
-
-
-def describe_outcome(outcome: SampleOutcome) -> str:
-    """Return the human output of a check: one line per item and mismatch, a summary."""
-    lines = [
-        f"{'ok  ' if r.status == 'passed' else 'FAIL'} {r.item.system}/{r.item.dataset} "
-        f"{r.item.recovery_point} from {r.item.store} ({r.item.source})"
-        for r in outcome.items
-    ]
-    lines += [
-        f"MISMATCH {m['recovery_point']} in {m['store']}: {m['file']}: {m['kind']}: "
-        f"expected {m['expected']}, actual {m['actual']}"
-        for m in outcome.mismatches
-    ]
-    lines.append(
-        f"enclave {outcome.wipe.get('site')}: {outcome.wipe.get('result')} "
-        f"({len(outcome.wipe.get('removed', []))} paths removed)"
-    )
-    lines.append(f"evidence: {outcome.evidence_path}")
-    plan = outcome.plan
-    lines.append(
-        f"summary: {len(plan.items)}/{plan.population_points} recovery points, "
-        f"bytes ratio {float(plan.bytes_ratio):.4f}, points ratio "
-        f"{float(plan.points_ratio):.4f}, {len(outcome.mismatches)} mismatch(es); "
-        + ("counted" if outcome.counted else "NOT counted")
-    )
-    lines.append(
-        f"小结：抽检 {len(plan.items)}/{plan.population_points} 个恢复点，"
-        f"不一致 {len(outcome.mismatches)} 处；"
-        + ("计入有效性检查" if outcome.counted else "不计入")
-    )
-    return "\n".join(lines)

@@ -13,23 +13,17 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from orchestrator.actions.drill import DrillOutcome, StepRecord, run_drill
+from orchestrator.actions.drill import StepRecord, run_drill
 from orchestrator.actions.evidence_setup import evidence_problems, prepare_evidence
 from orchestrator.actions.sandbox import SCENARIO, prepare_sandbox
 from orchestrator.actions.switchover import clear_switchover
 from orchestrator.cli.call import Call
+from orchestrator.cli.drill_output import describe, outcome_dict, step_line
 from orchestrator.cli.dry_run import drill_plan
 from orchestrator.errors import ExitCode, InputError
-from orchestrator.model.scenario import Scenario, load_scenario
+from orchestrator.model.scenario import load_scenario
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
-
-STEP_MARKS = {"passed": "ok  ", "failed": "FAIL", "aborted": "ABRT", "skipped": "skip"}
-RESULTS = {
-    "passed": "PASSED 通过",
-    "failed": "FAILED 未通过",
-    "aborted": "ABORTED 中止 (no verdict: nothing counted)",
-}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,48 +88,3 @@ def _dry_run(call: Call) -> int:
         scenario = load_scenario(scenario_path, site.config.model)
     call.out.emit(*drill_plan(scenario, str(scenario_path)))
     return ExitCode.OK
-
-
-def step_line(scenario: Scenario, record: StepRecord) -> str:
-    """Return the progress line of one finished step: `[ 3/10] ok   copy_offsite  1.2s …`."""
-    index = next(i for i, s in enumerate(scenario.steps, 1) if s.name == record.name)
-    took = f"{record.duration_seconds:6.1f}s" if record.started_at else "       "
-    mark = STEP_MARKS[record.status]
-    return f"[{index:2d}/{len(scenario.steps)}] {mark} {record.name:<22} {took}  {record.message}"
-
-
-def outcome_dict(outcome: DrillOutcome) -> dict[str, object]:
-    measured = outcome.measurements
-    return {
-        "drill": outcome.drill_id,
-        "scenario": outcome.scenario,
-        "outcome": outcome.outcome,
-        "passed": outcome.passed,
-        "rto_seconds": measured.get("rto_seconds"),
-        "rpo_seconds": measured.get("rpo_seconds"),
-        "postings_lost": measured.get("postings_lost"),
-        "rows_behind": measured.get("rows_behind"),
-        "production_unchanged": (measured.get("production") or {}).get("unchanged"),
-        "wipe": measured.get("wipe"),
-        "evidence": str(outcome.evidence_path),
-        "steps": [
-            {"name": r.name, "status": r.status, "message": r.message} for r in outcome.steps
-        ],
-    }
-
-
-def describe(outcome: DrillOutcome) -> str:
-    """Return the closing lines: RTO, RPO (and postings lost), the result, the evidence."""
-    measured = outcome.measurements
-    rto, rpo, lost = (measured.get(k) for k in ("rto_seconds", "rpo_seconds", "postings_lost"))
-    rpo_text = "n/a" if rpo is None else f"{rpo:.1f} s"
-    if rpo is not None and lost is not None:
-        rpo_text += f" ({lost} postings lost)"
-    return "\n".join(
-        [
-            f"RTO: {'n/a' if rto is None else f'{rto:.1f} s'}",
-            f"RPO: {rpo_text}",
-            f"result: {RESULTS[outcome.outcome]}",
-            f"evidence: {outcome.evidence_path}",
-        ]
-    )

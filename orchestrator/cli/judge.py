@@ -1,4 +1,4 @@
-"""`drctl status`, `run-due` and `retention`: judge the rules, run what is due, rotate."""
+"""`drctl status` and `run-due`: judge the rules, run what is due."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import sys
 from datetime import UTC, datetime
 
 from orchestrator.actions.catalog_rebuild import catalog_is_empty
-from orchestrator.actions.retention import Deletion, RetentionResult, run_retention
-from orchestrator.actions.rule_status import collect_status, parse_at, render_text, report_to_dict
+from orchestrator.actions.rule_status import collect_status, parse_at
 from orchestrator.actions.run_due import PassResult, plan_due, run_due_pass
+from orchestrator.actions.status_output import render_text, report_to_dict
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError
 from orchestrator.model.snapshot import read_catalog
@@ -83,51 +83,5 @@ def describe_pass(result: PassResult) -> str:
     lines.append(
         f"小结：运行 {len(result.ran)} 项作业，"
         f"失败 {sum(o.status == 'failed' for o in result.outcomes)} 项"
-    )
-    return "\n".join(lines)
-
-
-def add_retention_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dry-run", action="store_true", help="print the plan, delete nothing")
-    parser.add_argument("--approver", help="who approved the destruction (T/TJSFB 009 §8 b)")
-
-
-def retention(call: Call) -> int:
-    with open_runtime(call.site()) as runtime:
-        result = run_retention(runtime, dry_run=call.args.dry_run, approver=call.args.approver)
-    call.out.emit(retention_dict(result), describe_retention(result))
-    return ExitCode.OK
-
-
-def _chosen(result: RetentionResult) -> tuple[str, list[Deletion]]:
-    return (
-        ("would delete", list(result.plan.deletions))
-        if result.dry_run
-        else ("deleted", list(result.deleted))
-    )
-
-
-def retention_dict(result: RetentionResult) -> dict[str, object]:
-    _verb, chosen = _chosen(result)
-    return {
-        "dry_run": result.dry_run,
-        "approver": result.approver,
-        "deletions": [{**d.__dict__, "business_date": d.business_date.isoformat()} for d in chosen],
-        "kept_generations": dict(result.plan.kept),
-        "notes": list(result.plan.notes),
-    }
-
-
-def describe_retention(result: RetentionResult) -> str:
-    verb, chosen = _chosen(result)
-    lines = [
-        f"{verb}: {d.system}/{d.dataset} {d.recovery_point_id} from {d.store}: {d.reason}"
-        for d in chosen
-    ]
-    lines += [f"note: {note}" for note in result.plan.notes]
-    lines += [f"kept: {key}: {count} generation(s)" for key, count in result.plan.kept.items()]
-    lines.append(
-        f"summary: {len(chosen)} copy(ies) {verb}"
-        + (f", approved by {result.approver}" if result.approver else "")
     )
     return "\n".join(lines)

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from exporters import DEFAULT_LISTEN
-from exporters.collector import make_registry, start_metrics_server
+from exporters.collector import make_registry
+from exporters.http_server import start_metrics_server
 from orchestrator.actions.serve import REPLICATION_PROBE_SECONDS, ServeOptions, run_serve
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError

@@ -11,13 +11,16 @@ from __future__ import annotations
 from orchestrator.cli import (
     catalog,
     catalog_rebuild,
+    check,
     drill,
     evidence,
+    issues,
     judge,
     keys,
     protect,
     replication,
     report,
+    retention,
     service,
     verify,
     workdays,
@@ -39,8 +42,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "check-config",
         "validate config and inventory (and --scenario files), all errors at once",
-        protect.check_config,
-        protect.add_check_arguments,
+        check.check_config,
+        check.add_check_arguments,
         example="drctl -c /etc/drctl/dr.yml check-config --connect "
         "--scenario drills/site-failover.yml",
     ),
@@ -170,22 +173,22 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "issue add",
         "add an issue to the register",
-        report.issue_add,
-        report.add_issue_add_arguments,
+        issues.issue_add,
+        issues.add_issue_add_arguments,
         example="drctl issue add --description '异地副本延迟' --status 限期整改 --owner 张伟 "
         "--due 2027-01-31 --requirement R24",
     ),
     Command(
         "issue update",
         "change an issue (status, owner, due date …)",
-        report.issue_update,
-        report.add_issue_update_arguments,
+        issues.issue_update,
+        issues.add_issue_update_arguments,
         example="drctl issue update ISSUE-2026-001 --status 已整改",
     ),
     Command(
         "issue list",
         "list the issue register",
-        report.issue_list,
+        issues.issue_list,
         example="drctl -c /etc/drctl/dr.yml --json issue list",
     ),
     Command(
@@ -198,8 +201,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "retention",
         "rotate full recovery points; never below the 7-day and 8-generation floors",
-        judge.retention,
-        judge.add_retention_arguments,
+        retention.retention,
+        retention.add_retention_arguments,
         example="drctl -c /etc/drctl/dr.yml retention --dry-run",
     ),
     Command(

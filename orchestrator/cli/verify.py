@@ -9,7 +9,7 @@ import sys
 from orchestrator.actions import verify_all as integrity_scan
 from orchestrator.actions import verify_recheck
 from orchestrator.actions.evidence_setup import prepare_evidence
-from orchestrator.actions.verify_evidence import describe_outcome, outcome_dict
+from orchestrator.actions.verify_outcome import describe_outcome, outcome_dict
 from orchestrator.actions.verify_plan import build_plan
 from orchestrator.actions.verify_sample import run_verify_sample
 from orchestrator.cli.call import Call

@@ -11,10 +11,10 @@ from orchestrator.actions.calendar import (
     load_calendar,
     parse_cli_date,
     run_is_working_day,
-    run_plan_switchover,
     run_working_days,
 )
 from orchestrator.actions.switchover import record_plan
+from orchestrator.actions.switchover_plan import run_plan_switchover
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError
 from orchestrator.rules.pack import load_pack

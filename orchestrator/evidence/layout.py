@@ -1,4 +1,5 @@
-"""The fixed layout of an evidence package: file names, the name pattern, MANIFEST.sha256 lines.
+"""The fixed layout of an evidence package: file names, the name pattern, safe member paths
+(MANIFEST.sha256 lines: evidence/manifest_lines.py).
 
 ```
 <kind>-<YYYYmmddTHHMMSSZ>-<short id>/
@@ -9,12 +10,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 KINDS = ("drill", "verify", "report")
 REPORT_JSON = "report.json"
@@ -36,27 +34,7 @@ ATTACHMENT_SUFFIXES = {"events": ".jsonl", "manifests": ".json"}
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 PACKAGE_NAME_PATTERN = re.compile(r"^(drill|verify|report)-(\d{8}T\d{6}Z)-([0-9a-f]{6,})$")
 DIGEST_PATTERN = re.compile(r"^[0-9a-f]{64}$")
-# `sha256sum` writes "<hex>  <path>" (text mode) or "<hex> *<path>" (binary mode).
-MANIFEST_LINE_PATTERN = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 SAFE_PART_PATTERN = re.compile(r"^[A-Za-z0-9._@+=-]+$")
-READ_CHUNK_BYTES = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ManifestEntry:
-    """One line of MANIFEST.sha256: the sha256 of a file and its path inside the package."""
-
-    digest: str
-    path: str
-
-
-def file_sha256(path: Path) -> str:
-    """Given a file, return the hex sha256 of its bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(READ_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def make_package_name(kind: str, created_at: datetime, short_id: str) -> str:
@@ -114,41 +92,3 @@ def validate_attachment_path(path: str) -> PurePosixPath:
             f"{ATTACHMENT_SUFFIXES[folder]}"
         )
     return relative
-
-
-def make_manifest(entries: Iterable[ManifestEntry]) -> bytes:
-    """Given manifest entries, return MANIFEST.sha256 bytes in `sha256sum -c` format, sorted."""
-    lines = [f"{entry.digest}  {entry.path}\n" for entry in sorted(entries, key=lambda e: e.path)]
-    return "".join(lines).encode("ascii")
-
-
-def parse_manifest(data: bytes) -> tuple[list[ManifestEntry], list[str]]:
-    """Given MANIFEST.sha256 bytes, return its entries and the problems found in it.
-
-    Problems name the line number: bad syntax, unsafe paths and duplicate paths.
-    """
-    entries: list[ManifestEntry] = []
-    problems: list[str] = []
-    try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError:
-        return [], [f"{MANIFEST}: expected ASCII text"]
-    seen: set[str] = set()
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = MANIFEST_LINE_PATTERN.match(line)
-        if match is None:
-            problems.append(f"{MANIFEST} line {number}: expected '<64 hex digits>  <path>'")
-            continue
-        digest, path = match.groups()
-        unsafe = validate_member_path(path)
-        if unsafe:
-            problems.append(f"{MANIFEST} line {number}: path {path!r} refused: {'; '.join(unsafe)}")
-            continue
-        if path in seen:
-            problems.append(f"{MANIFEST} line {number}: {path} listed twice")
-            continue
-        seen.add(path)
-        entries.append(ManifestEntry(digest=digest, path=path))
-    if not text.endswith("\n") and text:
-        problems.append(f"{MANIFEST}: last line has no newline")
-    return entries, problems

@@ -45,12 +45,7 @@ from orchestrator.evidence.chain import (
     last_manifest_digest,
     read_chain,
 )
-from orchestrator.evidence.content import (
-    PACKAGE_KEY,
-    check_report,
-    encode_report,
-    find_secrets_in_json_file,
-)
+from orchestrator.evidence.content import PACKAGE_KEY, check_report, encode_report
 from orchestrator.evidence.layout import (
     CHAIN,
     MANIFEST,
@@ -62,14 +57,14 @@ from orchestrator.evidence.layout import (
     SIGNER_PUBLIC_KEY,
     TARBALL_SUFFIX,
     TEMPORARY_PREFIX,
-    ManifestEntry,
-    make_manifest,
     make_package_name,
     validate_attachment_path,
 )
-from orchestrator.evidence.provenance import target_system_versions
+from orchestrator.evidence.manifest_lines import ManifestEntry, make_manifest
 from orchestrator.evidence.render import render_report_html
+from orchestrator.evidence.secret_scan import find_secrets_in_json_file
 from orchestrator.evidence.tarball import DIRECTORY_MODE, FILE_MODE, write_tarball
+from orchestrator.evidence.target_versions import target_system_versions
 from orchestrator.evidence.verify import verify_package
 from orchestrator.timefmt import iso_utc
 

@@ -34,10 +34,9 @@ from orchestrator.evidence.layout import (
     SIGNATURE,
     SIGNER_PUBLIC_KEY,
     TARBALL_SUFFIX,
-    file_sha256,
-    parse_manifest,
 )
-from orchestrator.evidence.tarball import extract_tarball
+from orchestrator.evidence.manifest_lines import file_sha256, parse_manifest
+from orchestrator.evidence.tarball_extract import extract_tarball
 
 logger = logging.getLogger(__name__)
 

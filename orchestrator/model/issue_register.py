@@ -1,77 +1,19 @@
 """The issue register (问题清单) of the compliance report: each issue an assessment found, its
 remediation status (整改状态), owner and due date, kept in the catalog.
 
-The table is `schema.issue_register` (migration 0003).
+The table is `schema.issue_register` (migration 0003); one issue is `model/issue.py`.
 Times are UTC epoch seconds; due dates are Asia/Shanghai calendar dates (YYYY-MM-DD).
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from orchestrator.model.issue import Issue, IssueStatus
 from orchestrator.model.schema import issue_register
-
-
-class IssueStatus(enum.StrEnum):
-    """The remediation status of an issue (整改状态)."""
-
-    RECTIFY_BY_DEADLINE = "rectify_by_deadline"
-    LONG_TERM_OBSERVATION = "long_term_observation"
-    RECTIFIED = "rectified"
-
-    @property
-    def label_zh(self) -> str:
-        """Return the Chinese label printed in reports."""
-        return _LABELS[self][0]
-
-    @property
-    def label_en(self) -> str:
-        """Return the English label printed in reports."""
-        return _LABELS[self][1]
-
-    @classmethod
-    def parse(cls, text: str) -> IssueStatus | None:
-        """Given a machine name or the Chinese label, return the status (None if unknown)."""
-        for status in cls:
-            if text.strip() in (status.value, status.label_zh):
-                return status
-        return None
-
-
-_LABELS = {
-    IssueStatus.RECTIFY_BY_DEADLINE: ("限期整改", "to be rectified by the due date"),
-    IssueStatus.LONG_TERM_OBSERVATION: ("长期观察", "long-term observation"),
-    IssueStatus.RECTIFIED: ("已整改", "rectified"),
-}
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One row of the register."""
-
-    id: str
-    description: str
-    status: IssueStatus
-    owner: str
-    due_date: str | None
-    requirement: str | None
-    created_at: float
-    updated_at: float
-    updated_by: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the issue as JSON-able data, with its status labels."""
-        return {
-            **self.__dict__,
-            "status": str(self.status),
-            "status_zh": self.status.label_zh,
-            "status_en": self.status.label_en,
-        }
 
 
 def _issue(row: Any) -> Issue:

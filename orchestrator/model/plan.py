@@ -290,8 +290,7 @@ class _Chooser:
 def _plan_items(
     seed: str, points: Sequence[PointRow], chosen: Mapping[str, str], offsite_share: Fraction
 ) -> tuple[PlanItem, ...]:
-    """Return the plan's items in (system, dataset, id) order, each read from its planned
-    copy."""
+    """Return the plan's items in (system, dataset, id) order, each from its planned copy."""
     selected = [p for p in points if p.id in chosen]
     offsite = _offsite_choice(seed, selected, offsite_share)
     return tuple(
@@ -330,16 +329,15 @@ def _coverage(
     r_points: Fraction,
 ) -> dict[str, Any]:
     sampled = {(item.system, item.dataset) for item in items}
+    last = {key: entry.last_checked_at for key, entry in known.items()}
     rows = [
         {
-            "system": system,
-            "dataset": dataset,
-            "last_checked_at": iso_utc(known[(system, dataset)].last_checked_at)
-            if (system, dataset) in known and known[(system, dataset)].last_checked_at is not None
-            else None,
-            "sampled_now": (system, dataset) in sampled,
+            "system": key[0],
+            "dataset": key[1],
+            "last_checked_at": None if last.get(key) is None else iso_utc(last[key]),
+            "sampled_now": key in sampled,
         }
-        for system, dataset in datasets
+        for key in datasets
     ]
     checked_ever = sum(1 for row in rows if row["last_checked_at"] or row["sampled_now"])
     return {
@@ -361,7 +359,6 @@ def plan_dict(plan: SamplePlan) -> dict[str, Any]:
     """Return the plan as the JSON-able dict printed by `drctl verify --plan` and kept in
     evidence; no clock time in it, so it is reproducible."""
     offsite_items = [item for item in plan.items if item.source == "offsite"]
-    wanted_offsite = math.ceil(plan.policy.offsite_share * len(plan.items))
     return {
         "format": PLAN_FORMAT,
         "seed": plan.seed,
@@ -375,9 +372,8 @@ def plan_dict(plan: SamplePlan) -> dict[str, Any]:
             "excluded": dict(plan.excluded),
         },
         "thresholds": {
-            "min_bytes_ratio": _ratio_text(plan.policy.min_bytes_ratio),
-            "min_points_ratio": _ratio_text(plan.policy.min_points_ratio),
-            "offsite_share": _ratio_text(plan.policy.offsite_share),
+            name: _ratio_text(getattr(plan.policy, name))
+            for name in ("min_bytes_ratio", "min_points_ratio", "offsite_share")
         },
         "sample": {
             "recovery_points": len(plan.items),
@@ -389,7 +385,7 @@ def plan_dict(plan: SamplePlan) -> dict[str, Any]:
             "points_ratio_exact": _ratio_text(plan.points_ratio),
             "bytes_ratio_exact": _ratio_text(plan.bytes_ratio),
             "offsite_items": len(offsite_items),
-            "offsite_items_wanted": wanted_offsite,
+            "offsite_items_wanted": math.ceil(plan.policy.offsite_share * len(plan.items)),
             "offsite_bytes": sum(item.bytes for item in offsite_items),
             "meets_bars": plan.meets_bars,
         },

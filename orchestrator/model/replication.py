@@ -9,7 +9,6 @@ unhealthy stretches of time.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -19,31 +18,8 @@ from sqlalchemy import (
     select,
 )
 
+from orchestrator.model.link_probe import ProbeRow
 from orchestrator.model.schema import replication_probes
-
-STATES = ("streaming", "stopped", "not_replica", "unreachable")
-
-
-@dataclass(frozen=True)
-class ProbeRow:
-    """One probe of one link."""
-
-    system: str
-    link: str
-    engine: str
-    probed_at: float
-    state: str
-    lag_seconds: float | None
-    lag_bytes: int | None = None
-    error: str | None = None
-
-    def healthy(self, lag_objective_seconds: float) -> bool:
-        """Return whether the link streamed within the objective at this probe."""
-        return (
-            self.state == "streaming"
-            and self.lag_seconds is not None
-            and self.lag_seconds <= lag_objective_seconds
-        )
 
 
 def record_probe(

@@ -20,9 +20,10 @@ from sqlalchemy import Connection, Row, select
 from orchestrator.model import catalog as cat
 from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
+from orchestrator.model.link_probe import ProbeRow
 from orchestrator.model.outage_records import PathHistory
 from orchestrator.model.outages import read_ledger
-from orchestrator.model.replication import ProbeRow, load_probes
+from orchestrator.model.replication import load_probes
 from orchestrator.model.restore_times import RestoreTiming, load_timings
 from orchestrator.model.switchover_plans import PlanRow, load_plans
 
@@ -179,41 +180,16 @@ def read_catalog(catalog: Catalog) -> Snapshot:
             )
         )
         drills = tuple(
-            DrillRow(
-                row.id,
-                row.scenario,
-                row.started_at,
-                row.finished_at,
-                row.status,
-                row.failover_ok,
-                row.failback_ok,
-                row.evidence_path,
-                (row.detail or {}).get("system"),
-                row.rto_seconds,
-                row.rpo_seconds,
-                (row.detail or {}).get("objectives") or {},
-            )
+            _drill(row)
             for row in connection.execute(
                 select(schema.drills).order_by(schema.drills.c.started_at)
             )
         )
         jobs = tuple(
-            JobRow(
-                row.id, row.kind, row.subject, row.state, row.started_at, row.finished_at, row.error
-            )
-            for row in connection.execute(select(schema.jobs).order_by(schema.jobs.c.id))
+            _job(row) for row in connection.execute(select(schema.jobs).order_by(schema.jobs.c.id))
         )
         failures = tuple(
-            FailureRow(
-                row.recovery_point_id,
-                row.system,
-                row.dataset,
-                row.store,
-                row.file,
-                row.kind,
-                row.detected_at,
-                row.resolved_at,
-            )
+            _failure(row)
             for row in connection.execute(
                 select(schema.integrity_failures).order_by(schema.integrity_failures.c.detected_at)
             )
@@ -236,6 +212,42 @@ def read_catalog(catalog: Catalog) -> Snapshot:
         replication_probes,
         restore_timings,
         plans,
+    )
+
+
+def _drill(row: Row[Any]) -> DrillRow:
+    return DrillRow(
+        row.id,
+        row.scenario,
+        row.started_at,
+        row.finished_at,
+        row.status,
+        row.failover_ok,
+        row.failback_ok,
+        row.evidence_path,
+        (row.detail or {}).get("system"),
+        row.rto_seconds,
+        row.rpo_seconds,
+        (row.detail or {}).get("objectives") or {},
+    )
+
+
+def _job(row: Row[Any]) -> JobRow:
+    return JobRow(
+        row.id, row.kind, row.subject, row.state, row.started_at, row.finished_at, row.error
+    )
+
+
+def _failure(row: Row[Any]) -> FailureRow:
+    return FailureRow(
+        row.recovery_point_id,
+        row.system,
+        row.dataset,
+        row.store,
+        row.file,
+        row.kind,
+        row.detected_at,
+        row.resolved_at,
     )
 
 

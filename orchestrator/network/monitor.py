@@ -12,7 +12,8 @@ from orchestrator.model.catalog import Catalog
 from orchestrator.model.outage_records import stale_ms
 from orchestrator.model.outages import record_round
 from orchestrator.model.settings import Network, NetworkPath
-from orchestrator.network.probes import Prober, icmp_allowed, make_probers
+from orchestrator.network.probers import make_probers
+from orchestrator.network.probes import Prober, icmp_allowed
 from orchestrator.network.tracker import Event, PathTracker
 
 logger = logging.getLogger(__name__)

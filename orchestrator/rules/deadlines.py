@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from orchestrator.model.snapshot import DrillRow, VerificationRow
+from orchestrator.rules.awaited import backup_dates, counted_checks, passed_drills
 from orchestrator.rules.finding import Context, local_day
 from orchestrator.rules.workdays import SHANGHAI, WorkdayCalendar
 
@@ -39,42 +39,6 @@ class Deadline:
 def start_of(day: date, hour: int = 0) -> float:
     """Given an Asia/Shanghai date (and an hour), return that local instant as epoch seconds."""
     return datetime.combine(day, time(hour), SHANGHAI).timestamp()
-
-
-def counted_checks(ctx: Context, system: str | None = None) -> list[VerificationRow]:
-    """Return the counted validity checks completed by the time of judgement, oldest first;
-    for a system, those whose items touched it (a check recording no items covers all)."""
-    return sorted(
-        (
-            v
-            for v in ctx.snapshot.verifications
-            if v.counted
-            and v.finished_at is not None
-            and v.finished_at <= ctx.at_ts
-            and (system is None or not v.systems or system in v.systems)
-        ),
-        key=lambda v: v.finished_at or 0.0,
-    )
-
-
-def passed_drills(ctx: Context) -> list[DrillRow]:
-    """Return the passed drills finished by the time of judgement, oldest first."""
-    return sorted(
-        (
-            d
-            for d in ctx.snapshot.drills
-            if d.status == "passed" and d.finished_at is not None and d.finished_at <= ctx.at_ts
-        ),
-        key=lambda d: d.finished_at or 0.0,
-    )
-
-
-def backup_dates(ctx: Context, system: str, dataset: str) -> list[date]:
-    """Return the business dates of the dataset's complete full backups up to today's."""
-    today = ctx.business_date
-    return sorted(
-        {p.business_date for p in ctx.points_of(system, dataset) if p.business_date <= today}
-    )
 
 
 def first_late_workday(calendar: WorkdayCalendar, since: date, allowed: int) -> date:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 
-from orchestrator.errors import InputError
 from orchestrator.model.settings import Config
 from orchestrator.model.snapshot import Snapshot
 from orchestrator.rules import evaluate_attested as attested
@@ -27,7 +26,7 @@ from orchestrator.rules import evaluate_restore_time as restore_time
 from orchestrator.rules.finding import Context, Evaluator, Finding
 from orchestrator.rules.rule import RulePack
 from orchestrator.rules.status import Status
-from orchestrator.rules.workdays import SHANGHAI, WorkdayCalendar
+from orchestrator.rules.workdays import WorkdayCalendar
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +65,8 @@ def evaluate_all(
 ) -> list[Finding]:
     """Given the site config, its rule pack, the calendar, a catalog snapshot and a
     timezone-aware time, return every rule × subject finding, in rule-pack order. known_at
-    (later than at; `evaluate_year` sets it) reads records known until then: a network fault
-    that began before `at` counts with its full length.
+    (later than at; `whole_year.evaluate_year` sets it) reads records known until then: a
+    network fault that began before `at` counts with its full length.
 
     A rule the pack marks `attested:` with no evaluator listed is judged from dr.yml's
     attestations (evaluate_attested.evaluate_attested); a rule with neither is reported
@@ -115,38 +114,6 @@ def _unjudged(context: Context, rule_id: str, no_evaluator: bool) -> Finding:
     )
 
 
-def year_end(year: int) -> datetime:
-    """Given a calendar year, return its last instant in Asia/Shanghai (23:59:59.999999 on
-    31 December), the time a whole-year judgement is made at."""
-    return datetime(year + 1, 1, 1, tzinfo=SHANGHAI) - timedelta(microseconds=1)
-
-
-def evaluate_year(
-    config: Config,
-    pack: RulePack,
-    calendar: WorkdayCalendar,
-    catalog_snapshot: Snapshot,
-    year: int,
-    now: datetime,
-) -> list[Finding]:
-    """Given a calendar year that is over, return every finding for the whole year: judged at
-    its last instant, with every record known now (a fault that crossed New Year counts in
-    the year with its full length; its part inside the year counts towards the downtime).
-
-    Raise InputError naming --year if the year has not ended at `now`.
-    """
-    end = year_end(year)
-    if now <= end:
-        raise InputError(
-            "command line",
-            [
-                f"--year {year}: the year is not over (it ends {end:%Y-%m-%d} 24:00 "
-                "Asia/Shanghai); judge it so far with `status` or `status --at DATE`"
-            ],
-        )
-    return evaluate_all(config, pack, calendar, catalog_snapshot, end, known_at=now)
-
-
 def worst_exit(findings: list[Finding]) -> bool:
     """Given findings, return whether any rule of severity violation is non-compliant."""
     return any(finding.breaks_violation for finding in findings)
@@ -158,7 +125,5 @@ __all__ = [
     "Finding",
     "Snapshot",
     "evaluate_all",
-    "evaluate_year",
     "worst_exit",
-    "year_end",
 ]

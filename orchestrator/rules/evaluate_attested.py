@@ -13,9 +13,9 @@ from orchestrator.model.settings import Attestation
 from orchestrator.model.switchover_plans import PlanRow
 from orchestrator.rules import figures
 from orchestrator.rules.finding import ALL_SUBJECT, Context, Finding
-from orchestrator.rules.rule import Threshold
 from orchestrator.rules.status import Status
 from orchestrator.rules.switchover import check_switchover_notice
+from orchestrator.rules.threshold import Threshold
 
 POWER_UPS = "power.ups"
 SWITCHOVER = "switchover.notice"

@@ -11,16 +11,11 @@ from fractions import Fraction
 
 from orchestrator.model.snapshot import VerificationRow
 from orchestrator.rules import figures
-from orchestrator.rules.deadlines import (
-    Deadline,
-    counted_checks,
-    drill_deadline,
-    passed_drills,
-    verification_deadline,
-)
+from orchestrator.rules.awaited import counted_checks, passed_drills
+from orchestrator.rules.deadlines import Deadline, drill_deadline, verification_deadline
 from orchestrator.rules.finding import ALL_SUBJECT, Context, Finding, local_day
-from orchestrator.rules.rule import Threshold
 from orchestrator.rules.status import Status
+from orchestrator.rules.threshold import Threshold
 
 VERIFY_INTERVAL = "verify.interval"
 VERIFY_SAMPLE = "verify.sample"

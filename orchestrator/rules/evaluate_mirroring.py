@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from orchestrator.model.replication import ProbeRow
+from orchestrator.model.link_probe import ProbeRow
 from orchestrator.model.replication_settings import Replication
 from orchestrator.model.settings import System
 from orchestrator.model.snapshot import DrillRow
 from orchestrator.rules import figures as fmt
-from orchestrator.rules.deadlines import passed_drills
+from orchestrator.rules.awaited import passed_drills
 from orchestrator.rules.finding import Context, Finding, local_day
 from orchestrator.rules.status import Status
 from orchestrator.rules.workdays import SHANGHAI

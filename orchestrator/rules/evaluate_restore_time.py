@@ -66,8 +66,6 @@ def judge_system(ctx: Context, system: System) -> Finding:
     latest: dict[str, RestoreTiming] = {}
     for timing in timings:
         latest[timing.dataset] = timing
-    late_now = sorted(d for d, t in latest.items() if t.duration_seconds > objective)
-    late_before = [t for t in timings if t.duration_seconds > objective]
     longest = max(timings, key=lambda t: t.duration_seconds)
     measured = (
         f"{len(timings)} restore(s) in {ctx.local_date.year}; latest per dataset: "
@@ -76,18 +74,7 @@ def judge_system(ctx: Context, system: System) -> Finding:
         )
         + f"; longest {longest.dataset} {fmt.seconds(longest.duration_seconds)} ({longest.source})"
     )
-    if late_now:
-        status, reason = (
-            Status.NON_COMPLIANT,
-            "the latest restore took longer than the objective: " + ", ".join(late_now),
-        )
-    elif late_before:
-        status, reason = (
-            Status.PARTIAL,
-            f"{len(late_before)} earlier restore(s) this year took longer than the objective",
-        )
-    else:
-        status, reason = Status.COMPLIANT, "every restore this year finished within the objective"
+    status, reason = _duration_verdict(timings, latest, objective)
     return ctx.finding(
         RESTORE_DURATION,
         system.name,
@@ -97,6 +84,26 @@ def judge_system(ctx: Context, system: System) -> Finding:
         evidence=evidence,
         reason=reason,
     )
+
+
+def _duration_verdict(
+    timings: list[RestoreTiming], latest: dict[str, RestoreTiming], objective: float
+) -> tuple[Status, str]:
+    """Given this year's timings, the latest per dataset and the objective, return (status,
+    reason): a latest restore over the objective fails, an earlier one is partial."""
+    late_now = sorted(d for d, t in latest.items() if t.duration_seconds > objective)
+    late_before = [t for t in timings if t.duration_seconds > objective]
+    if late_now:
+        return (
+            Status.NON_COMPLIANT,
+            "the latest restore took longer than the objective: " + ", ".join(late_now),
+        )
+    if late_before:
+        return (
+            Status.PARTIAL,
+            f"{len(late_before)} earlier restore(s) this year took longer than the objective",
+        )
+    return Status.COMPLIANT, "every restore this year finished within the objective"
 
 
 def evaluate_restore_duration(ctx: Context) -> list[Finding]:

@@ -20,25 +20,20 @@ import yaml
 from orchestrator.errors import InputError
 from orchestrator.input_files import SAFE_LOADER
 from orchestrator.resources import resource_path
-from orchestrator.rules.rule import (
+from orchestrator.rules.rule import REQUIRED_RULE_IDS, Category, Clause, Rule, RulePack, Severity
+from orchestrator.rules.site_overrides import apply_site_overrides
+from orchestrator.rules.status import Status
+from orchestrator.rules.threshold import (
     INTEGRAL_UNITS,
-    REQUIRED_RULE_IDS,
     UNITS,
     Basis,
-    Category,
-    Clause,
     Comparison,
-    Rule,
-    RulePack,
-    Severity,
     Stricter,
     Threshold,
     check_value,
     format_number,
     parse_number,
 )
-from orchestrator.rules.site_overrides import apply_site_overrides
-from orchestrator.rules.status import Status
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""The values of the rule pack: rules, their clauses and thresholds, as frozen dataclasses.
+"""The values of the rule pack: rules and their clauses, as frozen dataclasses (their
+thresholds: `orchestrator.rules.threshold`).
 
 Loading and checking the pack file is `orchestrator.rules.pack`; making values stricter for a
 site is `orchestrator.rules.site_overrides`.
@@ -11,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from orchestrator.rules import figures
+from orchestrator.rules.threshold import Threshold
 
 # The rules of DESIGN §1: code, metrics and alerts use these ids, so the pack must have them all.
 REQUIRED_RULE_IDS = (
@@ -35,8 +36,6 @@ REQUIRED_RULE_IDS = (
     "drill.objectives",
     "power.ups",
 )
-INTEGRAL_UNITS = frozenset({"working_days", "days", "generations", "seconds", "years", "count"})
-UNITS = INTEGRAL_UNITS | {"hours", "ratio"}
 
 
 class Severity(enum.StrEnum):
@@ -52,31 +51,6 @@ class Severity(enum.StrEnum):
         return list(Severity).index(self)
 
 
-class Stricter(enum.StrEnum):
-    """Which direction of a threshold value is stricter."""
-
-    LOWER = "lower"
-    HIGHER = "higher"
-
-
-class Comparison(enum.StrEnum):
-    """How a measurement passes a threshold: measured <=, <, >=, > the value."""
-
-    LE = "le"
-    LT = "lt"
-    GE = "ge"
-    GT = "gt"
-
-
-class Basis(enum.StrEnum):
-    """Where a threshold's number comes from."""
-
-    CLAUSE = "clause"  # the number is in the text
-    DERIVED = "derived"  # arithmetic on the text's number (6个月 -> 184 days)
-    INTERPRETATION = "interpretation"  # a requirements.md §4 choice
-    BANK_POLICY = "bank_policy"  # a default the text does not give
-
-
 @dataclass(frozen=True)
 class Clause:
     """A clause of a source text: document, article and the original Chinese phrase."""
@@ -88,50 +62,6 @@ class Clause:
     def quote(self) -> str:
         """Return the clause as cited in reports: `银发[2002]260号 第七条 「…」`."""
         return f"{self.source} {self.article} 「{self.text}」"
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """One number of a rule, its unit, and which way a site may move it."""
-
-    name: str
-    value: Fraction
-    unit: str
-    stricter: Stricter
-    basis: Basis
-    pack_value: Fraction
-    comparison: Comparison | None = None
-    follows: str | None = None
-
-    @property
-    def display(self) -> str:
-        """Return the value as a plain decimal (`7`, `0.1`, `0.99995`)."""
-        return format_number(self.value)
-
-    @property
-    def overridden(self) -> bool:
-        """Return whether the site changed this value from the rule pack's."""
-        return self.value != self.pack_value
-
-    def is_weaker(self, candidate: Fraction) -> bool:
-        """Given a candidate value, return whether it is weaker than the rule pack's value."""
-        if self.stricter is Stricter.LOWER:
-            return candidate > self.pack_value
-        return candidate < self.pack_value
-
-    def passes(self, measured: Fraction | int) -> bool:
-        """Given a measurement, return whether it meets this threshold.
-
-        Raise ValueError for a threshold that is not a pass/fail bound (no comparison).
-        """
-        if self.comparison is None:
-            raise ValueError(f"threshold {self.name} is not a pass/fail bound")
-        return {
-            Comparison.LE: measured <= self.value,
-            Comparison.LT: measured < self.value,
-            Comparison.GE: measured >= self.value,
-            Comparison.GT: measured > self.value,
-        }[self.comparison]
 
 
 @dataclass(frozen=True)
@@ -204,38 +134,3 @@ class RulePack:
     def ids(self) -> tuple[str, ...]:
         """Return every rule id, in pack order."""
         return tuple(rule.id for rule in self.rules)
-
-
-def parse_number(raw: object) -> Fraction | None:
-    """Given a YAML scalar (int, float or decimal text such as "0.99995"), return it exactly as
-    a Fraction, or None if it is not a finite number."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return Fraction(raw)
-    if isinstance(raw, float):
-        # repr gives the shortest text that round-trips, so 0.1 becomes exactly 1/10
-        raw = repr(raw)
-    if isinstance(raw, str):
-        try:
-            return Fraction(raw.strip())
-        except (ValueError, ZeroDivisionError):
-            return None
-    return None
-
-
-def check_value(value: Fraction, unit: str) -> str | None:
-    """Given a threshold value and its unit, return what is wrong with it, or None."""
-    if value <= 0:
-        return "expected a positive number"
-    if unit == "ratio" and value > 1:
-        return "expected a ratio between 0 and 1"
-    if unit in INTEGRAL_UNITS and value.denominator != 1:
-        return f"expected a whole number of {unit.replace('_', ' ')}"
-    return None
-
-
-def format_number(value: Fraction) -> str:
-    """Given an exact value, return it as plain decimal text, or `p/q` if it has no finite
-    decimal form (orchestrator.rules.figures.number)."""
-    return figures.number(value)

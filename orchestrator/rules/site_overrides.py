@@ -22,12 +22,10 @@ from typing import Any
 
 from orchestrator.errors import InputError
 from orchestrator.model.settings import Attestation
-from orchestrator.rules.rule import (
+from orchestrator.rules.rule import Rule, RulePack, Severity
+from orchestrator.rules.threshold import (
     INTEGRAL_UNITS,
     Basis,
-    Rule,
-    RulePack,
-    Severity,
     Stricter,
     Threshold,
     check_value,

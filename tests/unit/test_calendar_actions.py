@@ -12,9 +12,9 @@ from orchestrator.actions.calendar import (
     load_calendar,
     parse_cli_date,
     run_is_working_day,
-    run_plan_switchover,
     run_working_days,
 )
+from orchestrator.actions.switchover_plan import run_plan_switchover
 from orchestrator.errors import CalendarDataMissing, ExitCode, InputError
 from orchestrator.rules.pack import load_pack
 from orchestrator.rules.workdays import WorkdayCalendar

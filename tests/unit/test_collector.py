@@ -9,7 +9,8 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from exporters.collector import CatalogCollector, parse_listen
+from exporters.collector import CatalogCollector
+from exporters.http_server import parse_listen
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.errors import InputError
 from orchestrator.model import catalog as cat

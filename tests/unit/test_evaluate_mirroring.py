@@ -16,7 +16,7 @@ from orchestrator.actions.connect_checks import check_passwords
 from orchestrator.actions.replication_probe import merge_primary
 from orchestrator.actions.sandbox import make_inventory
 from orchestrator.config import load_config
-from orchestrator.model.replication import ProbeRow
+from orchestrator.model.link_probe import ProbeRow
 from orchestrator.model.replication_settings import Replication
 from orchestrator.model.restore_times import RestoreTiming
 from orchestrator.model.settings import Config

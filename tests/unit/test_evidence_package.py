@@ -31,22 +31,14 @@ from orchestrator.evidence.chain import (
     check_package_in_chain,
 )
 from orchestrator.evidence.chain_check import compare_anchors
-from orchestrator.evidence.content import check_report, encode_report, find_secrets
-from orchestrator.evidence.layout import (
-    ZERO_DIGEST,
-    ManifestEntry,
-    make_manifest,
-    make_package_name,
-    parse_manifest,
-    validate_attachment_path,
-)
-from orchestrator.evidence.provenance import (
-    playbook_files,
-    playbooks_digest,
-    target_system_versions,
-)
+from orchestrator.evidence.content import check_report, encode_report
+from orchestrator.evidence.layout import ZERO_DIGEST, make_package_name, validate_attachment_path
+from orchestrator.evidence.manifest_lines import ManifestEntry, make_manifest, parse_manifest
+from orchestrator.evidence.provenance import playbook_files, playbooks_digest
 from orchestrator.evidence.render import render_report_html
-from orchestrator.evidence.tarball import check_tar_members
+from orchestrator.evidence.secret_scan import find_secrets
+from orchestrator.evidence.tarball_extract import check_tar_members
+from orchestrator.evidence.target_versions import target_system_versions
 from orchestrator.secret_names import is_secret_name as is_secret_key
 
 DIGEST_A = "a" * 64

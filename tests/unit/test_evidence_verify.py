@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.evidence import sign
-from orchestrator.evidence.layout import ManifestEntry, make_manifest, parse_manifest
+from orchestrator.evidence.manifest_lines import ManifestEntry, make_manifest, parse_manifest
 from orchestrator.evidence.package import Package, write_package
 from orchestrator.evidence.tarball import write_tarball
 from orchestrator.evidence.verify import verify_package

@@ -21,8 +21,8 @@ from orchestrator.rules.pack import (
     load_pack,
     parse_pack,
 )
-from orchestrator.rules.rule import format_number, parse_number
 from orchestrator.rules.status import Status
+from orchestrator.rules.threshold import format_number, parse_number
 
 ROTATION_CLAUSE = "银发[2002]260号 第七条 「数据完全备份介质的循环周期不能小于7天」"
 

@@ -1,10 +1,7 @@
 """A store in an S3 bucket: `s3://bucket/prefix`, with SHA-256 checksums and Object Lock.
 
-* Uploads stream: objects up to one part go in one PUT, larger ones as a multipart upload fed
-  part by part from the chunk iterator (never the whole object in memory or on disk). Every
-  part carries its precomputed SHA-256 and the server refuses a part that does not match
-  (BadDigest); the whole-object SHA-256 computed in flight must equal the source host's digest
-  before the upload is completed, and the checksum S3 reports afterwards must equal ours.
+* Uploads stream, one part at a time, each part with its SHA-256, the whole-object digest
+  checked before the upload is completed (stores/s3_upload.py).
 * On a bucket with Object Lock every object gets COMPLIANCE retention until written + the
   rotation period (backup.rotation, 260号 第七条), or the bucket's default if longer: nobody,
   drctl included, can delete or shorten it early; refusals raise RetentionLocked.
@@ -17,8 +14,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import math
 from collections.abc import Iterable, Iterator, Mapping
@@ -29,21 +24,14 @@ from urllib.parse import urlsplit
 
 from orchestrator.errors import CheckFailed, InfrastructureError, InputError
 from orchestrator.integrations.stores.base import point_prefix
-from orchestrator.integrations.stores.s3_wire import (
-    ResponseBody,
-    composite_checksum,
-    hex_to_b64,
-    same_checksum,
-    split_parts,
-)
+from orchestrator.integrations.stores.s3_upload import upload
+from orchestrator.integrations.stores.s3_wire import ResponseBody
 from orchestrator.integrations.transfer import DigestMismatch
 
 logger = logging.getLogger(__name__)
 
 MiB = 1 << 20
 DEFAULT_PART_BYTES = 8 * MiB
-MAX_PARTS = 10_000
-METADATA_DIGEST = "sha256"
 NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound", "NoSuchVersion"}
 DIGEST_CODES = {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"}
 
@@ -224,110 +212,8 @@ class S3Store:
         self.lock_settings()
 
     def write_stream(self, key: str, chunks: Iterable[bytes], *, size: int, sha256: str) -> None:
-        expected = hex_to_b64(sha256)
-        part_bytes = max(self.part_bytes, -(-size // MAX_PARTS))
-        if size <= part_bytes:
-            # At most one part (plus one chunk) is held: a longer stream is refused at once.
-            body = next(split_parts(chunks, part_bytes + 1), b"")
-            if len(body) != size or hashlib.sha256(body).hexdigest() != sha256:
-                raise DigestMismatch(
-                    f"{self.name}:{key}",
-                    sha256,
-                    hashlib.sha256(body).hexdigest(),
-                    f"{len(body)} of {size} bytes; nothing uploaded",
-                )
-            with self.errors(key):
-                response = self.client.put_object(
-                    Bucket=self.bucket,
-                    Key=self.object_key(key),
-                    Body=body,
-                    ChecksumAlgorithm="SHA256",
-                    ChecksumSHA256=expected,
-                    Metadata={METADATA_DIGEST: sha256},
-                    ContentType="application/octet-stream",
-                    **self._lock_arguments(),
-                )
-            reported = response.get("ChecksumSHA256")
-            if reported is not None and reported != expected:
-                raise DigestMismatch(f"{self.name}:{key}", expected, reported, "S3 checksum")
-            self.written_checksums[key] = expected
-            self.note_version(key, response)
-        else:
-            self._write_multipart(key, chunks, size=size, sha256=sha256, part_bytes=part_bytes)
-        self._check_written(key, size=size, sha256=sha256)
-
-    def _write_multipart(
-        self, key: str, chunks: Iterable[bytes], *, size: int, sha256: str, part_bytes: int
-    ) -> None:
-        object_key = self.object_key(key)
-        with self.errors(key):
-            upload = self.client.create_multipart_upload(
-                Bucket=self.bucket,
-                Key=object_key,
-                ChecksumAlgorithm="SHA256",
-                Metadata={METADATA_DIGEST: sha256},
-                ContentType="application/octet-stream",
-                **self._lock_arguments(),
-            )
-        upload_id = upload["UploadId"]
-        whole = hashlib.sha256()
-        seen = 0
-        parts: list[dict[str, Any]] = []
-        digests: list[bytes] = []
-        try:
-            for number, part in enumerate(split_parts(chunks, part_bytes), start=1):
-                whole.update(part)
-                seen += len(part)
-                if seen > size:
-                    raise DigestMismatch(
-                        f"{self.name}:{key}", sha256, "(longer)", f"more than {size} bytes arrived"
-                    )
-                digest = hashlib.sha256(part).digest()
-                checksum = base64.b64encode(digest).decode()
-                with self.errors(key):
-                    answer = self.client.upload_part(
-                        Bucket=self.bucket,
-                        Key=object_key,
-                        UploadId=upload_id,
-                        PartNumber=number,
-                        Body=part,
-                        ChecksumSHA256=checksum,
-                    )
-                if answer.get("ChecksumSHA256") not in (None, checksum):
-                    raise DigestMismatch(
-                        f"{self.name}:{key} part {number}",
-                        checksum,
-                        answer["ChecksumSHA256"],
-                        "S3 part checksum",
-                    )
-                parts.append(
-                    {"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": checksum}
-                )
-                digests.append(digest)
-            if seen != size or whole.hexdigest() != sha256:
-                raise DigestMismatch(
-                    f"{self.name}:{key}",
-                    sha256,
-                    whole.hexdigest(),
-                    f"{seen} of {size} bytes in transit; upload aborted",
-                )
-            with self.errors(key):
-                done = self.client.complete_multipart_upload(
-                    Bucket=self.bucket,
-                    Key=object_key,
-                    UploadId=upload_id,
-                    MultipartUpload={"Parts": parts},
-                )
-        except BaseException:
-            self._abort(key, upload_id)
-            raise
-        expected = composite_checksum(digests)
-        reported = done.get("ChecksumSHA256")
-        if reported is not None and reported.split("-")[0] != expected.split("-")[0]:
-            raise DigestMismatch(f"{self.name}:{key}", expected, reported, "S3 composite checksum")
-        self.written_checksums[key] = expected
-        self.note_version(key, done)
-        logger.debug("store %s: %s in %d parts", self.name, key, len(parts))
+        """Write and check key (one PUT or a multipart upload; see stores/s3_upload.py)."""
+        upload(self, key, chunks, size=size, sha256=sha256)
 
     def note_version(self, key: str, response: Mapping[str, Any]) -> None:
         """Keep the version id S3 answered a write of key with (none without versioning)."""
@@ -340,41 +226,6 @@ class S3Store:
     def written_version(self, key: str) -> str | None:
         """Return the version id of this process's last write of key, or None."""
         return self.written_versions.get(key)
-
-    def _abort(self, key: str, upload_id: str) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self.client.abort_multipart_upload(
-                Bucket=self.bucket, Key=self.object_key(key), UploadId=upload_id
-            )
-        except (BotoCoreError, ClientError) as error:
-            logger.warning(
-                "store %s: could not abort the upload of %s (the bucket's lifecycle "
-                "rule must clean it up): %s",
-                self.name,
-                key,
-                error,
-            )
-
-    def _check_written(self, key: str, *, size: int, sha256: str) -> None:
-        """Check what S3 now holds at key (size, digest metadata, checksum) and make sure its
-        retention reaches LastModified + rotation (extending it when the write took long)."""
-        head = self.head(key, self.written_version(key))
-        stored = head.get("ChecksumSHA256")
-        wanted = {hex_to_b64(sha256), self.written_checksums.get(key)}
-        problems = []
-        if head.get("ContentLength") != size:
-            problems.append(f"size {head.get('ContentLength')} != {size}")
-        if head.get("Metadata", {}).get(METADATA_DIGEST) != sha256:
-            problems.append("digest metadata differs")
-        if stored is not None and not same_checksum(stored, wanted):
-            problems.append(f"checksum {stored} is not {' or '.join(filter(None, wanted))}")
-        if problems:
-            raise DigestMismatch(
-                f"{self.name}:{key}", sha256, "(stored object)", "; ".join(problems)
-            )
-        self.ensure_retention(key, head)
 
     def ensure_retention(self, key: str, head: Mapping[str, Any]) -> None:
         """Given an object's head, extend its COMPLIANCE lock to written + rotation when it

@@ -15,9 +15,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.integrations.stores.s3 import METADATA_DIGEST
-from orchestrator.integrations.stores.s3_versions import pin
-from orchestrator.integrations.stores.s3_wire import composite_checksum, hex_to_b64, same_checksum
+from orchestrator.integrations.stores.s3_pinned import pin
+from orchestrator.integrations.stores.s3_upload import abort_upload
+from orchestrator.integrations.stores.s3_wire import (
+    METADATA_DIGEST,
+    composite_checksum,
+    hex_to_b64,
+    same_checksum,
+)
 from orchestrator.integrations.stores.sampling import compare_sampled_ranges
 from orchestrator.integrations.transfer import DigestMismatch, read_blocks
 
@@ -134,7 +139,7 @@ def _copy_parts(
                 MultipartUpload={"Parts": parts},
             )
     except BaseException:
-        destination._abort(key, upload_id)  # noqa: SLF001 - same store family
+        abort_upload(destination, key, upload_id)
         raise
     destination.note_version(key, done)
     expected = composite_checksum(digests) if len(digests) == len(parts) else ""

@@ -11,6 +11,9 @@ from typing import Any
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.transfer import DigestMismatch
 
+MAX_PARTS = 10_000  # S3's limit on the parts of one multipart upload
+METADATA_DIGEST = "sha256"  # the user-metadata key holding an object's hex SHA-256
+
 
 def hex_to_b64(digest: str) -> str:
     """Given a hex SHA-256, return it base64-encoded as S3 reports ChecksumSHA256.

@@ -1,0 +1,92 @@
+"""`drctl issue add|update|list`: the issue register (问题清单) of the compliance report."""
+
+from __future__ import annotations
+
+import argparse
+
+from orchestrator.actions.issues import (
+    STATUS_CHOICES,
+    IssueChange,
+    add_issue,
+    known_subjects,
+    read_issues,
+    update_issue,
+)
+from orchestrator.cli.call import Call
+from orchestrator.errors import ExitCode
+from orchestrator.model.issue import Issue
+from orchestrator.rules.requirements import load_catalogue
+from orchestrator.runtime import open_runtime
+
+
+def add_issue_add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--id", help="问题编号 (default: the next ISSUE-<year>-<nnn>)")
+    _value_arguments(parser, required=True)
+    parser.add_argument("--dry-run", action="store_true", help="check the values; store nothing")
+
+
+def add_issue_update_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("issue", metavar="ISSUE", help="问题编号 of the issue to change")
+    _value_arguments(parser, required=False)
+    parser.add_argument("--dry-run", action="store_true", help="check the values; change nothing")
+
+
+def _value_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument("--description", required=required, help="问题描述")
+    parser.add_argument("--status", required=required, help=f"整改状态: {STATUS_CHOICES}")
+    parser.add_argument("--owner", required=required, help="责任人")
+    parser.add_argument("--due", dest="due_date", help="整改期限 YYYY-MM-DD ('' clears it)")
+    parser.add_argument("--requirement", help="the requirement (R24) or rule id it concerns")
+
+
+def _change(call: Call) -> IssueChange:
+    args = call.args
+    return IssueChange(args.description, args.status, args.owner, args.due_date, args.requirement)
+
+
+def _subjects(call: Call) -> frozenset[str]:
+    ids = tuple(r.id for r in load_catalogue().requirements)
+    return known_subjects(call.site().pack, ids)
+
+
+def _line(issue: Issue) -> str:
+    return (
+        f"{issue.id}  {issue.status.label_zh} {issue.status.value}  owner {issue.owner}  "
+        f"due {issue.due_date or '—'}  {issue.requirement or ''}  {issue.description}"
+    )
+
+
+def issue_add(call: Call) -> int:
+    with open_runtime(call.site()) as runtime:
+        issue = add_issue(
+            runtime.catalog,
+            _change(call),
+            _subjects(call),
+            call.args.id,
+            dry_run=call.args.dry_run,
+        )
+    verb = "would add (dry run, nothing stored)" if call.args.dry_run else "added"
+    call.out.emit(issue.to_dict(), f"{verb} {_line(issue)}")
+    return ExitCode.OK
+
+
+def issue_update(call: Call) -> int:
+    with open_runtime(call.site()) as runtime:
+        issue = update_issue(
+            runtime.catalog,
+            call.args.issue,
+            _change(call),
+            _subjects(call),
+            dry_run=call.args.dry_run,
+        )
+    verb = "would update to (dry run, nothing changed)" if call.args.dry_run else "updated"
+    call.out.emit(issue.to_dict(), f"{verb} {_line(issue)}")
+    return ExitCode.OK
+
+
+def issue_list(call: Call) -> int:
+    with open_runtime(call.site()) as runtime:
+        issues = read_issues(runtime.catalog)
+    lines = [_line(issue) for issue in issues] + [f"summary: {len(issues)} issue(s)"]
+    call.out.emit({"issues": [i.to_dict() for i in issues]}, "\n".join(lines))
+    return ExitCode.OK
