@@ -34,17 +34,21 @@ from orchestrator.actions.verify_evidence import (
     manifest_attachments,
 )
 from orchestrator.actions.verify_plan import build_plan
+from orchestrator.actions.verify_record import (
+    abort_verification,
+    catalog_record,
+    finish_verification,
+    record_items,
+    start_verification,
+)
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch
-from orchestrator.model import catalog as cat
-from orchestrator.model import schema
 from orchestrator.model.integrity import Failure
 from orchestrator.model.jobs import catalog_job
-from orchestrator.model.plan import PlanItem, SamplePlan, plan_dict
+from orchestrator.model.plan import PlanItem, SamplePlan
 from orchestrator.model.settings import Site
 from orchestrator.runtime import Runtime
-from orchestrator.timefmt import sortable_id
 
 logger = logging.getLogger(__name__)
 
@@ -118,16 +122,12 @@ def _open_item(runtime: Runtime, item: PlanItem, result: ItemResult) -> OpenedPo
     return None
 
 
-def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Path]) -> ItemResult:
-    """Check one planned point from its planned store into the enclave; return the result
-    (every mismatch — digest, listing, fingerprint, invariant — is a result, never raised).
-    Raise InfrastructureError when a host or the playbook fails before the data is compared."""
-    result = ItemResult(item)
+def _check_stored(
+    runtime: Runtime, item: PlanItem, opened: OpenedPoint, result: ItemResult
+) -> None:
+    """Before restoring: the point's listing against its manifest (nothing missing or extra)
+    and each file's size at rest; a version drift over a locked key is logged."""
     prefix = point_prefix(item.system, item.dataset, item.recovery_point)
-    opened = _open_item(runtime, item, result)
-    if opened is None:
-        return result
-    store = runtime.store(item.store)
     manifest, view = opened.manifest, opened.store
     result.manifest_sha256 = opened.digest
     result.business_date, result.finished_at = manifest.business_date, manifest.finished_at
@@ -136,7 +136,7 @@ def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Pat
         logger.warning(
             "verify: %s in %s: %s: %s (the version drctl wrote is read: %s)",
             opened.label,
-            store.name,
+            item.store,
             drift.key,
             drift.actual,
             drift.expected,
@@ -152,6 +152,17 @@ def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Pat
                 f"{size} bytes",
                 "truncated" if size < entry.at_rest_size else "size",
             )
+
+
+def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Path]) -> ItemResult:
+    """Check one planned point from its planned store into the enclave; return the result
+    (every mismatch — digest, listing, fingerprint, invariant — is a result, never raised).
+    Raise InfrastructureError when a host or the playbook fails before the data is compared."""
+    result = ItemResult(item)
+    opened = _open_item(runtime, item, result)
+    if opened is None:
+        return result
+    _check_stored(runtime, item, opened, result)
     if result.status == "failed":
         return result
     try:
@@ -210,23 +221,7 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
         # A store that is down is a fault, not a mismatch: stop before anything is recorded.
         next(iter(runtime.store(store_name).list_points()), None)
     started = time.time()
-    verification_id = sortable_id()
-    with runtime.catalog.begin() as connection:
-        connection.execute(
-            schema.verifications.insert().values(
-                id=verification_id,
-                kind="sample",
-                started_at=started,
-                status="running",
-                counted=False,
-                seed=plan.seed,
-                population_points=plan.population_points,
-                population_bytes=plan.population_bytes,
-                sample_points=len(plan.items),
-                sample_bytes=plan.sample_bytes,
-                detail={"plan": plan_dict(plan)},
-            )
-        )
+    verification_id = start_verification(runtime, plan, started)
     events: list[Path] = []
     results: list[ItemResult] = []
     # What the check restores into the enclave is journalled until the wipe has removed it,
@@ -237,48 +232,16 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
         for path in enclave_paths(runtime, enclave, systems)[0]
     ]
     try:
-        for item in plan.items:
-            begun = time.time()
-            result = check_item(runtime, enclave, item, events)
-            result.started_at, result.checked_at = begun, time.time()
-            results.append(result)
-            logger.info(
-                "verify %s/%s %s from %s: %s",
-                item.system,
-                item.dataset,
-                item.recovery_point,
-                item.store,
-                result.status,
-            )
+        _check_items(runtime, enclave, plan, events, results)
     except BaseException as error:
-        wipe = wipe_enclave(runtime, enclave, systems, events)
-        if wipe.get("result") == "wiped":
-            for area in areas:
-                close_area(runtime, area)
-        with runtime.catalog.begin() as connection:
-            connection.execute(
-                schema.verifications.update()
-                .where(schema.verifications.c.id == verification_id)
-                .values(
-                    status="aborted",
-                    finished_at=time.time(),
-                    detail={
-                        "plan": plan_dict(plan),
-                        "wipe": wipe,
-                        "error": str(error),
-                        "mismatches": [m for r in results for m in r.mismatches],
-                    },
-                )
-            )
+        wipe = _wipe(runtime, enclave, systems, events, areas)
+        abort_verification(runtime, verification_id, plan, wipe, error, results)
         _report_before_abort(runtime, verification_id, results, error)
         raise
-    wipe = wipe_enclave(runtime, enclave, systems, events)
-    if wipe.get("result") == "wiped":
-        for area in areas:
-            close_area(runtime, area)
+    wipe = _wipe(runtime, enclave, systems, events, areas)
     outcome = SampleOutcome(verification_id, plan, results, counted=plan.meets_bars, wipe=wipe)
     finished = time.time()
-    _record_items(runtime, outcome)
+    record_items(runtime, outcome)
     record_timings(runtime, verify_timings(runtime.config.model, verification_id, results))
     report = make_report(runtime, outcome, started, finished, enclave)
     report["record"] = catalog_record(outcome, started, finished)
@@ -301,19 +264,12 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
         package=package,
         at=finished,
     )
-    with runtime.catalog.begin() as connection:
-        connection.execute(
-            schema.verifications.update()
-            .where(schema.verifications.c.id == verification_id)
-            .values(
-                finished_at=finished,
-                status="passed" if outcome.passed else "failed",
-                counted=outcome.counted,
-                evidence_path=str(package.path),
-                evidence_manifest_sha256=package.manifest_sha256,
-                detail={"plan": plan_dict(plan), "wipe": wipe, "mismatches": outcome.mismatches},
-            )
-        )
+    finish_verification(runtime, outcome, finished, package)
+    _log_mismatches(outcome)
+    return outcome
+
+
+def _log_mismatches(outcome: SampleOutcome) -> None:
     for mismatch in outcome.mismatches:
         logger.error(
             "verify: %s %s in %s: %s: expected %s, actual %s",
@@ -324,36 +280,41 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
             mismatch["expected"],
             mismatch["actual"],
         )
-    return outcome
 
 
-def catalog_record(outcome: SampleOutcome, started: float, finished: float) -> dict[str, Any]:
-    """Return the catalog rows of a finished check (its verification and items), carried in
-    its signed report so `drctl catalog rebuild` can restore them exactly."""
-    plan = outcome.plan
-    return {
-        "table": "verifications",
-        "id": outcome.verification_id,
-        "kind": "sample",
-        "started_at": started,
-        "finished_at": finished,
-        "status": "passed" if outcome.passed else "failed",
-        "counted": outcome.counted,
-        "seed": plan.seed,
-        "population_points": plan.population_points,
-        "population_bytes": plan.population_bytes,
-        "sample_points": len(plan.items),
-        "sample_bytes": plan.sample_bytes,
-        "items": [
-            {
-                "recovery_point_id": result.item.recovery_point,
-                "store": result.item.store,
-                "status": result.status,
-                "checked_at": result.checked_at,
-            }
-            for result in outcome.items
-        ],
-    }
+def _check_items(
+    runtime: Runtime,
+    enclave: Site,
+    plan: SamplePlan,
+    events: list[Path],
+    results: list[ItemResult],
+) -> None:
+    """Check each item of the plan in turn, appending its result as it is known (a fault
+    half-way leaves the results so far for the abort path)."""
+    for item in plan.items:
+        begun = time.time()
+        result = check_item(runtime, enclave, item, events)
+        result.started_at, result.checked_at = begun, time.time()
+        results.append(result)
+        logger.info(
+            "verify %s/%s %s from %s: %s",
+            item.system,
+            item.dataset,
+            item.recovery_point,
+            item.store,
+            result.status,
+        )
+
+
+def _wipe(
+    runtime: Runtime, enclave: Site, systems: set[str], events: list[Path], areas: list[Any]
+) -> dict[str, Any]:
+    """Wipe the enclave; close its scratch areas only once the wipe is recorded as done."""
+    wipe = wipe_enclave(runtime, enclave, systems, events)
+    if wipe.get("result") == "wiped":
+        for area in areas:
+            close_area(runtime, area)
+    return wipe
 
 
 def item_failures(results: list[ItemResult]) -> list[Failure]:
@@ -390,29 +351,3 @@ def _report_before_abort(
         f"{len(failures)} mismatch(es); the points are marked bad; evidence: "
         f"{package.path if package else '(none)'}"
     ) from error
-
-
-def _record_items(runtime: Runtime, outcome: SampleOutcome) -> None:
-    with runtime.catalog.begin() as connection:
-        for result in outcome.items:
-            item = result.item
-            connection.execute(
-                schema.verification_items.insert().values(
-                    verification_id=outcome.verification_id,
-                    recovery_point_id=item.recovery_point,
-                    store=item.store,
-                    status=result.status,
-                    checked_at=result.checked_at,
-                    detail={
-                        "source": item.source,
-                        "reason": item.reason,
-                        "bytes": item.bytes,
-                        "manifest_sha256": result.manifest_sha256,
-                        "mismatches": result.mismatches,
-                    },
-                )
-            )
-            if result.status == "passed":
-                cat.mark_recovery_point(
-                    connection, item.recovery_point, last_verified_at=result.checked_at
-                )

@@ -17,15 +17,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
-# Being split by the encryption work (issue 14), which owns these files right now; empty this
-# once it has landed.
-KNOWN_LONG_MODULES = {"orchestrator/actions/verify_sample.py"}
-KNOWN_LONG_FUNCTIONS = {
-    ("orchestrator/actions/verify_sample.py", "_run"),
-    ("orchestrator/actions/verify_sample.py", "check_item"),
-    ("orchestrator/model/manifest.py", "parse_manifest"),
-    ("orchestrator/actions/sandbox.py", "make_config"),
-}
 
 
 def source_files() -> list[Path]:
@@ -53,13 +44,13 @@ def function_lengths(source: str) -> list[tuple[str, int, int]]:
 
 def oversized(relative: str, source: str) -> list[str]:
     """Given a module's path (relative to the checkout) and source, return each size rule it
-    breaks, known exceptions left out."""
+    breaks."""
     found = []
     lines = line_count(source)
-    if lines > MAX_MODULE_LINES and relative not in KNOWN_LONG_MODULES:
+    if lines > MAX_MODULE_LINES:
         found.append(f"{relative}: {lines} lines (at most {MAX_MODULE_LINES})")
     for name, first, length in function_lengths(source):
-        if length > MAX_FUNCTION_LINES and (relative, name) not in KNOWN_LONG_FUNCTIONS:
+        if length > MAX_FUNCTION_LINES:
             found.append(
                 f"{relative}:{first}: {name} is {length} lines (at most {MAX_FUNCTION_LINES})"
             )
@@ -100,12 +91,6 @@ def test_a_long_function_is_caught() -> None:
     assert oversized("orchestrator/m.py", method) == [
         f"orchestrator/m.py:2: g is {MAX_FUNCTION_LINES + 1} lines (at most {MAX_FUNCTION_LINES})"
     ]
-
-
-def test_known_exceptions_are_by_name() -> None:
-    long = "def _run():\n" + "    x = 1\n" * MAX_FUNCTION_LINES
-    assert oversized("orchestrator/actions/verify_sample.py", long) == []
-    assert oversized("orchestrator/actions/verify.py", long) != []
 
 
 def summary() -> str:

@@ -1,0 +1,145 @@
+"""The catalog side of a validity check (`drctl verify`): its verification row from start to
+finish or abort, its items, and the record its signed report carries so that
+`drctl catalog rebuild` can restore it exactly. The checking itself is verify_sample.py."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.evidence.package import Package
+from orchestrator.model import catalog as cat
+from orchestrator.model import schema
+from orchestrator.model.plan import SamplePlan, plan_dict
+from orchestrator.runtime import Runtime
+from orchestrator.timefmt import sortable_id
+
+if TYPE_CHECKING:
+    from orchestrator.actions.verify_sample import ItemResult, SampleOutcome
+
+
+def start_verification(runtime: Runtime, plan: SamplePlan, started: float) -> str:
+    """Record a running, not yet counted check of the plan; return its id."""
+    verification_id = sortable_id()
+    with runtime.catalog.begin() as connection:
+        connection.execute(
+            schema.verifications.insert().values(
+                id=verification_id,
+                kind="sample",
+                started_at=started,
+                status="running",
+                counted=False,
+                seed=plan.seed,
+                population_points=plan.population_points,
+                population_bytes=plan.population_bytes,
+                sample_points=len(plan.items),
+                sample_bytes=plan.sample_bytes,
+                detail={"plan": plan_dict(plan)},
+            )
+        )
+    return verification_id
+
+
+def abort_verification(
+    runtime: Runtime,
+    verification_id: str,
+    plan: SamplePlan,
+    wipe: dict[str, Any],
+    error: BaseException,
+    results: list[ItemResult],
+) -> None:
+    """Record the check aborted by `error`, with the wipe and the mismatches found so far."""
+    with runtime.catalog.begin() as connection:
+        connection.execute(
+            schema.verifications.update()
+            .where(schema.verifications.c.id == verification_id)
+            .values(
+                status="aborted",
+                finished_at=time.time(),
+                detail={
+                    "plan": plan_dict(plan),
+                    "wipe": wipe,
+                    "error": str(error),
+                    "mismatches": [m for r in results for m in r.mismatches],
+                },
+            )
+        )
+
+
+def finish_verification(
+    runtime: Runtime, outcome: SampleOutcome, finished: float, package: Package
+) -> None:
+    """Record the check's verdict, whether it counts, and its evidence package."""
+    with runtime.catalog.begin() as connection:
+        connection.execute(
+            schema.verifications.update()
+            .where(schema.verifications.c.id == outcome.verification_id)
+            .values(
+                finished_at=finished,
+                status="passed" if outcome.passed else "failed",
+                counted=outcome.counted,
+                evidence_path=str(package.path),
+                evidence_manifest_sha256=package.manifest_sha256,
+                detail={
+                    "plan": plan_dict(outcome.plan),
+                    "wipe": outcome.wipe,
+                    "mismatches": outcome.mismatches,
+                },
+            )
+        )
+
+
+def catalog_record(outcome: SampleOutcome, started: float, finished: float) -> dict[str, Any]:
+    """Return the catalog rows of a finished check (its verification and items), carried in
+    its signed report so `drctl catalog rebuild` can restore them exactly."""
+    plan = outcome.plan
+    return {
+        "table": "verifications",
+        "id": outcome.verification_id,
+        "kind": "sample",
+        "started_at": started,
+        "finished_at": finished,
+        "status": "passed" if outcome.passed else "failed",
+        "counted": outcome.counted,
+        "seed": plan.seed,
+        "population_points": plan.population_points,
+        "population_bytes": plan.population_bytes,
+        "sample_points": len(plan.items),
+        "sample_bytes": plan.sample_bytes,
+        "items": [
+            {
+                "recovery_point_id": result.item.recovery_point,
+                "store": result.item.store,
+                "status": result.status,
+                "checked_at": result.checked_at,
+            }
+            for result in outcome.items
+        ],
+    }
+
+
+def record_items(runtime: Runtime, outcome: SampleOutcome) -> None:
+    """Record each checked item; a passed one marks its point verified now."""
+    with runtime.catalog.begin() as connection:
+        for result in outcome.items:
+            item = result.item
+            connection.execute(
+                schema.verification_items.insert().values(
+                    verification_id=outcome.verification_id,
+                    recovery_point_id=item.recovery_point,
+                    store=item.store,
+                    status=result.status,
+                    checked_at=result.checked_at,
+                    detail={
+                        "source": item.source,
+                        "reason": item.reason,
+                        "bytes": item.bytes,
+                        "manifest_sha256": result.manifest_sha256,
+                        "mismatches": result.mismatches,
+                    },
+                )
+            )
+            if result.status == "passed":
+                cat.mark_recovery_point(
+                    connection, item.recovery_point, last_verified_at=result.checked_at
+                )
