@@ -38,7 +38,9 @@ from orchestrator.timefmt import sortable_id
 
 logger = logging.getLogger(__name__)
 # The rules a drill evidences; its package states them as the rules judge them (never by hand).
-DRILL_RULES = ("dr.bidirectional", "drill.yearly")
+# The rules a drill's package states, as `status` judges them once the drill is recorded:
+# site-wide ones, and the per-system ones for the scenario's system.
+DRILL_RULES = ("dr.bidirectional", "drill.yearly", "drill.objectives", "restore.duration")
 OUTCOME_EXIT = {
     "passed": ExitCode.OK,
     "failed": ExitCode.CHECK_FAILED,
@@ -144,7 +146,11 @@ def _run(
     if row is not None:
         record.finish(row)  # the verdict in the catalog first: the rules judge from it
         if outcome != "aborted":
-            findings = [f.to_dict() for f in rule_findings(runtime, DRILL_RULES)]
+            findings = [
+                f.to_dict()
+                for f in rule_findings(runtime, DRILL_RULES)
+                if f.subject in ("all", scenario.system)
+            ]
     report = make_report(
         record.drill_id,
         scenario,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator import __version__
 from orchestrator.actions.restore_timing import verify_timings
-from orchestrator.actions.restore_timing_report import timing_dict, timing_findings, timing_text
+from orchestrator.actions.restore_timing_report import timing_dict, timing_text
 from orchestrator.model.plan import SamplePlan, plan_dict
 from orchestrator.model.settings import Site
 from orchestrator.runtime import Runtime
@@ -17,25 +17,6 @@ from orchestrator.timefmt import iso_utc
 
 if TYPE_CHECKING:
     from orchestrator.actions.verify_sample import ItemResult, SampleOutcome
-
-
-def _finding(runtime: Runtime, outcome: SampleOutcome) -> dict[str, Any]:
-    rule = runtime.pack.get("verify.sample")
-    plan = outcome.plan
-    return {
-        "rule": rule.id,
-        "subject": "validity check",
-        "status": "compliant" if plan.meets_bars else "non_compliant",
-        "measured": f"bytes {float(plan.bytes_ratio):.4f}, recovery points "
-        f"{float(plan.points_ratio):.4f}",
-        "threshold": f"≥ {rule.threshold('min_bytes_ratio').display} of bytes and ≥ "
-        f"{rule.threshold('min_points_ratio').display} of recovery points",
-        "clause": {
-            "source": rule.clause.source,
-            "article": rule.clause.article,
-            "text": rule.clause.text,
-        },
-    }
 
 
 def _steps(runtime: Runtime, outcome: SampleOutcome) -> list[dict[str, Any]]:
@@ -149,10 +130,16 @@ def _point_row(r: ItemResult) -> dict[str, Any]:
 
 
 def make_report(
-    runtime: Runtime, outcome: SampleOutcome, started: float, finished: float, enclave: Site
+    runtime: Runtime,
+    outcome: SampleOutcome,
+    started: float,
+    finished: float,
+    enclave: Site,
+    findings: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """Return report.json of a check: plan, seed, population, per-item results, both ratios,
-    the enclave and its wipe, and every mismatch (point, file, expected, actual)."""
+    the enclave and its wipe, every mismatch (point, file, expected, actual), and the rules'
+    findings (actions/rule_status.rule_findings, judged with this check recorded)."""
     plan = outcome.plan
     timings = verify_timings(runtime.config.model, outcome.verification_id, outcome.items)
     return {
@@ -179,7 +166,7 @@ def make_report(
         "seed": plan.seed,
         "population_choice": plan.policy.population,
         "measurements": _measurements(plan),
-        "findings": [_finding(runtime, outcome), *timing_findings(runtime.pack, timings)],
+        "findings": findings,
         "restore_times": [timing_dict(t) for t in timings],
         "steps": _steps(runtime, outcome),
         "recovery_points": [_point_row(r) for r in outcome.items],

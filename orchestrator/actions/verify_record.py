@@ -66,6 +66,21 @@ def abort_verification(
         )
 
 
+def record_verdict(runtime: Runtime, outcome: SampleOutcome, finished: float) -> None:
+    """Record the check's verdict and whether it counts, before its evidence exists, so that
+    the rules can judge it for the package (finish_verification adds the evidence)."""
+    with runtime.catalog.begin() as connection:
+        connection.execute(
+            schema.verifications.update()
+            .where(schema.verifications.c.id == outcome.verification_id)
+            .values(
+                finished_at=finished,
+                status="passed" if outcome.passed else "failed",
+                counted=outcome.counted,
+            )
+        )
+
+
 def finish_verification(
     runtime: Runtime, outcome: SampleOutcome, finished: float, package: Package
 ) -> None:

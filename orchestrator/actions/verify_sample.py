@@ -26,6 +26,7 @@ from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point
 from orchestrator.actions.restore import restore_failures, run_restore
 from orchestrator.actions.restore_selection import MissingFile
 from orchestrator.actions.restore_timing import record_timings, verify_timings
+from orchestrator.actions.rule_status import rule_findings
 from orchestrator.actions.scratch import close_area, open_area, sweep_orphans
 from orchestrator.actions.verify import check_listing
 from orchestrator.actions.verify_enclave import PURPOSE, enclave_paths, enclave_site, wipe_enclave
@@ -39,6 +40,7 @@ from orchestrator.actions.verify_record import (
     catalog_record,
     finish_verification,
     record_items,
+    record_verdict,
     start_verification,
 )
 from orchestrator.errors import CheckFailed
@@ -51,6 +53,7 @@ from orchestrator.model.settings import Site
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
+VERIFY_RULES = ("verify.sample", "verify.interval", "restore.duration")
 
 
 @dataclass
@@ -243,7 +246,8 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     finished = time.time()
     record_items(runtime, outcome)
     record_timings(runtime, verify_timings(runtime.config.model, verification_id, results))
-    report = make_report(runtime, outcome, started, finished, enclave)
+    record_verdict(runtime, outcome, finished)  # the rules judge the package from it
+    report = make_report(runtime, outcome, started, finished, enclave, _findings(runtime, plan))
     report["record"] = catalog_record(outcome, started, finished)
     package = write_site_package(
         runtime.config,
@@ -267,6 +271,17 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     finish_verification(runtime, outcome, finished, package)
     _log_mismatches(outcome)
     return outcome
+
+
+def _findings(runtime: Runtime, plan: SamplePlan) -> list[dict[str, Any]]:
+    """Return the findings a check's package states, as `status` judges them with this check
+    recorded: the site's validity-check rules, and restore times of the systems it checked."""
+    systems = {item.system for item in plan.items}
+    return [
+        f.to_dict()
+        for f in rule_findings(runtime, VERIFY_RULES)
+        if f.subject in systems or f.rule != "restore.duration"
+    ]
 
 
 def _log_mismatches(outcome: SampleOutcome) -> None:

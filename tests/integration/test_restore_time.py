@@ -186,3 +186,23 @@ def test_exported_durations_fire_the_alert_and_status_judges_against_the_objecti
     assert restore_finding(config)["status"] == "non_compliant"
     set_objective(config, 3600)
     assert restore_finding(config)["status"] == "compliant"
+
+
+def test_the_check_package_states_the_rules_own_findings(
+    checked: tuple[Path, dict[str, Any]],
+) -> None:
+    """Judged once: the package's findings are status's, word for word, for the validity-check
+    rules and the restore time of the system it checked."""
+    config, report = checked
+    result = drctl(config, "--json", "status")
+    status = {(f["rule"], f["subject"]): f for f in json.loads(result.stdout)["findings"]}
+    stated = {(f["rule"], f["subject"]): f for f in report["findings"]}
+    assert sorted(stated) == [
+        ("restore.duration", SYSTEM),
+        ("verify.interval", SYSTEM),
+        ("verify.sample", "all"),
+    ]
+    for key, finding in stated.items():
+        for field in ("status", "measured", "threshold", "reason"):
+            assert finding[field] == status[key][field], (key, field)
+    assert stated[("verify.sample", "all")]["status"] == "compliant"
