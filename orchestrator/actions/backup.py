@@ -192,6 +192,12 @@ def _back_up(
             ready.append(dataset)
     if not ready:
         return report
+    try:  # fail early: an unreachable store is a fault before any host dumps a byte
+        next(iter(store.list_points()), None)
+    except (OrchestratorError, OSError) as error:
+        for dataset in ready:
+            report.fail(dataset.name, error)
+        return report
     backup = _Pass(runtime, system, site, store, datetime.now(UTC), job, signer)
     # A spool of its own per run: the dump of a killed run may still be running on the host
     # (the host does not notice the controller died), and must not write into this one's.

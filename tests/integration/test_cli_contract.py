@@ -228,3 +228,19 @@ def test_a_full_store_is_an_infrastructure_error(sandbox: Path, tiny_store: Path
         assert (tiny_store / point.system / point.dataset / point.id / "manifest.json").is_file()
     assert [(j.kind, j.state, j.lock_key) for j in jobs] == [("backup", "failed", None)]
     assert "No space left on device" in (jobs[0].error or "")
+
+
+def test_an_unreachable_store_fails_the_backup_before_any_playbook_runs(sandbox: Path) -> None:
+    """Fail early (issue 15): the store is probed before a host dumps a byte; no playbook
+    runs, so no Ansible event log is written."""
+    root = sandbox.parent / "stores" / "primary"
+    root.rmdir()  # as an unmounted share: the store's root is gone
+    result = drctl("-c", str(sandbox), "backup")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert f"store primary: root {root} is not reachable" in result.stderr
+    no_traceback(result)
+    state = load_site(sandbox).config.state_dir
+    assert not list((state / "work" / "events").glob("*.jsonl"))
+    root.mkdir()  # back: the dump playbook runs (this fresh sandbox has no data to back up)
+    drctl("-c", str(sandbox), "backup")
+    assert list((state / "work" / "events").glob("*.jsonl"))
