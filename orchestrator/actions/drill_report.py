@@ -140,4 +140,5 @@ def step_row(r: StepRecord) -> dict[str, Any]:
 
 
 def recovery_point_rows(measurements: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(measurements.get("failover_points", []))
+    """Return a row per recovery point the drill wrote (each manifest it attaches)."""
+    return list(measurements.get("points") or measurements.get("failover_points", []))

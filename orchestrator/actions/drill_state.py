@@ -16,6 +16,7 @@ from typing import Any
 
 from orchestrator.actions.restore import RestoreOutcome
 from orchestrator.model.drill_targets import DrillTarget
+from orchestrator.model.manifest import manifest_digest, parse_manifest
 from orchestrator.model.scenario import Scenario
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc
@@ -87,6 +88,28 @@ class DrillState:
             files[f"manifests/{point}.json"] = target
         return files
 
+    def point_rows(self) -> list[dict[str, Any]]:
+        """Return one row per recovery point the drill wrote (every manifest it attaches),
+        oldest first, marking those the failover restored."""
+        restored = {d.recovery_point_id for d in self.failover.datasets} if self.failover else set()
+        rows = []
+        for point, data in self.manifests.items():
+            manifest = parse_manifest(data)
+            rows.append(
+                {
+                    "id": point,
+                    "system": manifest.system,
+                    "dataset": manifest.dataset,
+                    "business_date": manifest.business_date,
+                    "finished_at": manifest.finished_at,
+                    "manifest_sha256": manifest_digest(data),
+                    "files": len(manifest.files),
+                    "bytes": manifest.total_bytes,
+                    "restored_by": "failover" if point in restored else None,
+                }
+            )
+        return sorted(rows, key=lambda row: (row["finished_at"], row["id"]))
+
     def measurements(self) -> dict[str, Any]:
         values: dict[str, Any] = {
             "mismatches": self.mismatches,
@@ -100,6 +123,7 @@ class DrillState:
             values["rpo_seconds"] = round(self.disaster_time - snapshot, 3)
             values["failover_points"] = [_point_row(d) for d in self.failover.datasets]
             values.update(self._postings())
+        values["points"] = self.point_rows()
         if self.production_before is not None:
             values["rows_behind"] = self._rows_behind()
             values["production"] = self._production_record()

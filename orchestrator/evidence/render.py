@@ -113,7 +113,7 @@ def make_view(report: Mapping[str, Any]) -> dict[str, Any]:
         "scenario": scenario if isinstance(scenario, Mapping) else None,
         "summary": _bilingual(report.get("summary")),
         "measurements": sections["measurements"] or [],
-        "steps": [_step(row) for row in sections["steps"] or []],
+        "steps": [_step(row, n) for n, row in enumerate(sections["steps"] or [], start=1)],
         "findings": [_finding(row) for row in sections["findings"] or []],
         "recovery_points": sections["recovery_points"] or [],
         "mismatches": sections["mismatches"] or [],
@@ -188,7 +188,7 @@ def _overview(report: Mapping[str, Any], kind: str) -> list[tuple[str, str, Any]
     return [row for row in rows if row[2] not in (None, "")]
 
 
-def _step(row: Mapping[str, Any]) -> dict[str, Any]:
+def _step(row: Mapping[str, Any], number: int) -> dict[str, Any]:
     status = row.get("status")
     zh, en = STEP_STATUSES.get(str(status), (format_value(status), ""))
     duration = row.get("duration_seconds")
@@ -197,6 +197,7 @@ def _step(row: Mapping[str, Any]) -> dict[str, Any]:
         "status_label": Label(zh, en, str(status)),
         "duration": _duration(duration),
         "detail": row.get("detail") or None,
+        "number": number,  # the step's row, and its record's Appendix B number
     }
 
 
