@@ -40,6 +40,21 @@ STEP_STATUSES = {
     "aborted": ("中止", "aborted"),
     "running": ("进行中", "running"),
 }
+# What each step action does, in both languages (the step's message carries the details).
+STEP_ACTIONS = {
+    "workload": ("写入业务数据", "business workload written"),
+    "backup": ("完全备份", "full backup"),
+    "copy_offsite": ("异地复制", "off-site copy"),
+    "disaster": ("模拟灾难", "disaster simulated"),
+    "failover": ("切换至备份中心并恢复", "failover: restore at the backup site"),
+    "failback": ("回切至生产中心并恢复", "failback: restore at production"),
+    "compare_sites": ("两中心数据一致性比对", "both sites compared"),
+    "reprotect": ("回切后重新备份", "production protected again"),
+    "test_failover": ("演练切换（演练专用目标）", "test failover into drill-scoped targets"),
+    "test_failback": ("演练回切（演练专用目标）", "test failback into drill-scoped targets"),
+    "wipe": ("清除演练数据", "drill data wiped"),
+    "restore-verify": ("抽检恢复验证", "sampled restore verified"),
+}
 FINDING_STATUSES = {
     "compliant": ("符合", "compliant"),
     "partial": ("部分符合", "partially compliant"),
@@ -198,6 +213,7 @@ def _step(row: Mapping[str, Any], number: int) -> dict[str, Any]:
         "duration": _duration(duration),
         "detail": row.get("detail") or None,
         "number": number,  # the step's row, and its record's Appendix B number
+        "action_label": STEP_ACTIONS.get(str(row.get("action"))),
     }
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.evidence.render import render_report_html
+from orchestrator.evidence.render import STEP_ACTIONS, render_report_html
+from orchestrator.model.scenario import ACTIONS
 
 
 def drill_report(points: int = 15) -> dict[str, Any]:
@@ -86,3 +87,10 @@ def test_objectives_stand_beside_the_measurements_they_bound() -> None:
     for row in without["measurements"]:
         row.pop("objective")
     assert "Objective" not in render_report_html(without)
+
+
+def test_every_step_action_is_named_in_both_languages() -> None:
+    assert set(ACTIONS) <= set(STEP_ACTIONS)
+    page = render_report_html(drill_report())
+    assert "模拟灾难" in page and "disaster simulated" in page
+    assert "两中心数据一致性比对" in page
