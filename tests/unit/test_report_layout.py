@@ -41,7 +41,7 @@ def drill_report(points: int = 15) -> dict[str, Any]:
             },
             {
                 "name": "consistency",
-                "action": "consistency",
+                "action": "compare_sites",
                 "status": "passed",
                 "message": "equal",
                 "detail": {},
