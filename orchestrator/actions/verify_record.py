@@ -49,59 +49,45 @@ def abort_verification(
     results: list[ItemResult],
 ) -> None:
     """Record the check aborted by `error`, with the wipe and the mismatches found so far."""
-    with runtime.catalog.begin() as connection:
-        connection.execute(
-            schema.verifications.update()
-            .where(schema.verifications.c.id == verification_id)
-            .values(
-                status="aborted",
-                finished_at=time.time(),
-                detail={
-                    "plan": plan_dict(plan),
-                    "wipe": wipe,
-                    "error": str(error),
-                    "mismatches": [m for r in results for m in r.mismatches],
-                },
-            )
-        )
+    mismatches = [m for r in results for m in r.mismatches]
+    detail = {"plan": plan_dict(plan), "wipe": wipe, "error": str(error), "mismatches": mismatches}
+    _update(runtime, verification_id, status="aborted", finished_at=time.time(), detail=detail)
 
 
 def record_verdict(runtime: Runtime, outcome: SampleOutcome, finished: float) -> None:
     """Record the check's verdict and whether it counts, before its evidence exists, so that
     the rules can judge it for the package (finish_verification adds the evidence)."""
-    with runtime.catalog.begin() as connection:
-        connection.execute(
-            schema.verifications.update()
-            .where(schema.verifications.c.id == outcome.verification_id)
-            .values(
-                finished_at=finished,
-                status="passed" if outcome.passed else "failed",
-                counted=outcome.counted,
-            )
-        )
+    _update(runtime, outcome.verification_id, **_verdict(outcome, finished))
 
 
 def finish_verification(
     runtime: Runtime, outcome: SampleOutcome, finished: float, package: Package
 ) -> None:
     """Record the check's verdict, whether it counts, and its evidence package."""
+    detail = {
+        "plan": plan_dict(outcome.plan),
+        "wipe": outcome.wipe,
+        "mismatches": outcome.mismatches,
+    }
+    _update(
+        runtime,
+        outcome.verification_id,
+        **_verdict(outcome, finished),
+        evidence_path=str(package.path),
+        evidence_manifest_sha256=package.manifest_sha256,
+        detail=detail,
+    )
+
+
+def _verdict(outcome: SampleOutcome, finished: float) -> dict[str, Any]:
+    status = "passed" if outcome.passed else "failed"
+    return {"finished_at": finished, "status": status, "counted": outcome.counted}
+
+
+def _update(runtime: Runtime, verification_id: str, **values: Any) -> None:
+    table = schema.verifications
     with runtime.catalog.begin() as connection:
-        connection.execute(
-            schema.verifications.update()
-            .where(schema.verifications.c.id == outcome.verification_id)
-            .values(
-                finished_at=finished,
-                status="passed" if outcome.passed else "failed",
-                counted=outcome.counted,
-                evidence_path=str(package.path),
-                evidence_manifest_sha256=package.manifest_sha256,
-                detail={
-                    "plan": plan_dict(outcome.plan),
-                    "wipe": outcome.wipe,
-                    "mismatches": outcome.mismatches,
-                },
-            )
-        )
+        connection.execute(table.update().where(table.c.id == verification_id).values(**values))
 
 
 def catalog_record(outcome: SampleOutcome, started: float, finished: float) -> dict[str, Any]:
