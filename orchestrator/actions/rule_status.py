@@ -1,8 +1,10 @@
 """`drctl status [--at DATE]`: the per-dataset freshness table and every rule × subject with
 its status (Chinese and English), measured value, threshold, clause and evidence.
 
-Exit 1 when a rule of severity violation is non-compliant (the CLI decides from
-`StatusReport.failing`). What it prints: actions/status_output.py.
+Exit 1 when a rule of severity violation (the mandatory core clauses) is non-compliant, or
+cannot be judged (无法判定: no data, no attestation) — the site is then not shown compliant;
+the CLI decides from `StatusReport.failing` and `.undetermined`. What it prints:
+actions/status_output.py.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from orchestrator.model.snapshot import read_catalog
 from orchestrator.rules.evaluate import evaluate_all
 from orchestrator.rules.evaluate_network import network_status
 from orchestrator.rules.finding import Finding
+from orchestrator.rules.rule import Severity
+from orchestrator.rules.status import Status
 from orchestrator.rules.whole_year import evaluate_year, year_end
 from orchestrator.rules.workdays import SHANGHAI
 from orchestrator.runtime import Runtime
@@ -43,6 +47,15 @@ class StatusReport:
     def failing(self) -> list[Finding]:
         """Return the non-compliant findings of rules of severity violation."""
         return [finding for finding in self.findings if finding.breaks_violation]
+
+    @property
+    def undetermined(self) -> list[Finding]:
+        """Return the findings of rules of severity violation that cannot be judged."""
+        return [
+            f
+            for f in self.findings
+            if f.status is Status.UNKNOWN and f.severity is Severity.VIOLATION
+        ]
 
 
 def parse_at(text: str | None) -> datetime | None:

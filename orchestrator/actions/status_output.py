@@ -24,6 +24,7 @@ def report_to_dict(report: StatusReport) -> dict[str, Any]:
         "findings": [finding.to_dict() for finding in report.findings],
         "summary": {status.value: counts.get(status.value, 0) for status in Status},
         "failing": [f"{f.rule} {f.subject}" for f in report.failing],
+        "undetermined": [f"{f.rule} {f.subject}" for f in report.undetermined],
         "calendar": report.calendar,
         "rule_pack": report.rule_pack,
     }
@@ -68,11 +69,17 @@ def render_text(report: StatusReport) -> str:
         f"calendar: {report.calendar}",
         f"rule pack: {report.rule_pack}",
         f"summary: {len(report.findings)} findings: {summary}",
-        f"小结：共 {len(report.findings)} 项判定，违规 {len(report.failing)} 项",
+        f"小结：共 {len(report.findings)} 项判定，违规 {len(report.failing)} 项，"
+        f"核心规则无法判定 {len(report.undetermined)} 项",
     ]
     if report.failing:
         lines.append(
             "violations 违规: " + "; ".join(f"{f.rule} {f.subject}" for f in report.failing)
+        )
+    if report.undetermined:
+        lines.append(
+            "undetermined core rules 核心规则无法判定 (exit 1 until judged): "
+            + "; ".join(f"{f.rule} {f.subject}" for f in report.undetermined)
         )
     return "\n".join(lines)
 

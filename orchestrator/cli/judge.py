@@ -47,7 +47,7 @@ def status(call: Call) -> int:
         print(f"WARNING: {warning}", file=sys.stderr)
         data["warnings"] = [warning]
     call.out.emit(data, render_text(report))
-    return ExitCode.CHECK_FAILED if report.failing else ExitCode.OK
+    return ExitCode.CHECK_FAILED if report.failing or report.undetermined else ExitCode.OK
 
 
 def add_run_due_arguments(parser: argparse.ArgumentParser) -> None:
