@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestrator.actions.drill_hosts import fingerprint_and_probe, run_on_site, target_items
-from orchestrator.actions.drill_state import DrillState
+from orchestrator.actions.drill_state import DrillState, both
 from orchestrator.actions.drill_wipe import step_wipe
 from orchestrator.actions.restore import RestoreOutcome, run_restore
 from orchestrator.actions.restore_selection import NoGoodPoint
@@ -171,9 +171,13 @@ def step_test_failover(state: DrillState, step: Step) -> StepResult:
     state.failover_ok = True
     where = ", ".join(f"{t.dataset} → {t.target}" for t in targets)
     return (
-        f"{len(outcome.datasets)} recovery points from {store} restored into drill targets at "
-        f"{site.name} ({where}); every digest, fingerprint and invariant checked; production "
-        f"fingerprinted (read only) at {production.name} before",
+        both(
+            f"{len(outcome.datasets)} 个恢复点从 {store} 恢复到 {site.name} 的演练专用目标；"
+            f"逐一核对摘要、逻辑指纹与不变量；演练前已只读采集 {production.name} 生产指纹",
+            f"{len(outcome.datasets)} recovery points from {store} restored into drill targets "
+            f"at {site.name} ({where}); every digest, fingerprint and invariant checked; "
+            f"production fingerprinted (read only) at {production.name} before",
+        ),
         {
             "restored": {d.dataset: d.recovery_point_id for d in outcome.datasets},
             "targets": [t.as_record() for t in targets],
@@ -206,9 +210,13 @@ def step_test_failback(state: DrillState, step: Step) -> StepResult:
         )
     state.failback_ok = True
     return (
-        f"{len(targets)} datasets taken back from {source.name} into drill targets on "
-        f"{site.name}'s host ({', '.join(t.target for t in targets)}); fingerprints equal "
-        "both ways (第十一条 「支持双向恢复，保证数据一致性」)",
+        both(
+            f"{len(targets)} 个数据集从 {source.name} 回切到 {site.name} 主机上的演练专用目标；"
+            "双向逻辑指纹一致（第十一条 「支持双向恢复，保证数据一致性」）",
+            f"{len(targets)} datasets taken back from {source.name} into drill targets on "
+            f"{site.name}'s host ({', '.join(t.target for t in targets)}); fingerprints equal "
+            "both ways",
+        ),
         {"targets": [t.as_record() for t in targets], "fingerprints_equal": True},
     )
 

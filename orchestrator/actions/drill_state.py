@@ -172,6 +172,12 @@ class DrillState:
         }
 
 
+def both(zh: str, en: str) -> str:
+    """Return a step message as reports and the console show it: Chinese first, English
+    second."""
+    return f"{zh} / {en}"
+
+
 def _point_row(restored: Any) -> dict[str, Any]:
     return {
         "id": restored.recovery_point_id,

@@ -15,7 +15,7 @@ from typing import Any
 from orchestrator.actions import drill_isolated
 from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
-from orchestrator.actions.drill_state import DrillState
+from orchestrator.actions.drill_state import DrillState, both
 from orchestrator.actions.restore import RestoreOutcome, run_fingerprint
 from orchestrator.actions.workload import run_workload
 from orchestrator.errors import CheckFailed, InfrastructureError
@@ -43,8 +43,12 @@ def step_workload(state: DrillState, step: Step) -> StepResult:
     )
     state.events.append(events)
     verb = "seeded" if step.seed is not None else "wrote postings to"
+    verb_zh = "初始化" if step.seed is not None else "写入记账"
     return (
-        f"{verb} the ledger at {step.site}: {result['postings']} postings in total",
+        both(
+            f"{step.site} 账务库{verb_zh}：共 {result['postings']} 笔",
+            f"{verb} the ledger at {step.site}: {result['postings']} postings in total",
+        ),
         dict(result),
     )
 
@@ -59,7 +63,10 @@ def step_backup(state: DrillState, step: Step) -> StepResult:
     points = {o.dataset: o.recovery_point_id for o in outcomes}
     total = sum(o.manifest.total_bytes for o in outcomes)
     return (
-        f"{len(outcomes)} full recovery points ({total} bytes) in store {outcomes[0].store}",
+        both(
+            f"{len(outcomes)} 个完全备份恢复点（{total} 字节）存入 {outcomes[0].store}",
+            f"{len(outcomes)} full recovery points ({total} bytes) in store {outcomes[0].store}",
+        ),
         {"recovery_points": points},
     )
 
@@ -74,7 +81,11 @@ def step_copy_offsite(state: DrillState, step: Step) -> StepResult:
     if not outcomes:
         raise CheckFailed("nothing was copied off-site")
     return (
-        f"{len(outcomes)} recovery points copied to {outcomes[0].destination} and re-hashed there",
+        both(
+            f"{len(outcomes)} 个恢复点复制到 {outcomes[0].destination} 并在该处重新校验",
+            f"{len(outcomes)} recovery points copied to {outcomes[0].destination} and re-hashed "
+            "there",
+        ),
         {"copied": [o.recovery_point_id for o in outcomes]},
     )
 
@@ -123,8 +134,12 @@ def step_disaster(state: DrillState, step: Step) -> StepResult:
     if declared_lost:
         parts.append(f"declared lost: {', '.join(declared_lost)}")
     return (
-        f"production data at {site.name}: {'; '.join(parts)}; "
-        f"{state.postings_at_disaster} postings at disaster time",
+        both(
+            f"{site.name} 生产数据已按场景销毁或宣告丢失；"
+            f"灾难时刻共 {state.postings_at_disaster} 笔",
+            f"production data at {site.name}: {'; '.join(parts)}; "
+            f"{state.postings_at_disaster} postings at disaster time",
+        ),
         {
             "datasets": datasets,
             "stores_destroyed": destroyed_stores,
@@ -220,8 +235,12 @@ def step_failover(state: DrillState, step: Step) -> StepResult:
     state.failover_verified_time = time.time()
     state.failover_ok = True
     return (
-        f"{len(outcome.datasets)} datasets restored from {step.from_store} into "
-        f"{step.to_site}; every file digest, fingerprint and invariant checked",
+        both(
+            f"{len(outcome.datasets)} 个数据集从 {step.from_store} 恢复到 {step.to_site}；"
+            "逐一核对文件摘要、逻辑指纹与不变量",
+            f"{len(outcome.datasets)} datasets restored from {step.from_store} into "
+            f"{step.to_site}; every file digest, fingerprint and invariant checked",
+        ),
         {"restored": {d.dataset: d.recovery_point_id for d in outcome.datasets}},
     )
 
@@ -229,7 +248,10 @@ def step_failover(state: DrillState, step: Step) -> StepResult:
 def step_failback(state: DrillState, step: Step) -> StepResult:
     outcome = _restore_checked(state, step)
     return (
-        f"{len(outcome.datasets)} datasets restored back into {step.to_site}",
+        both(
+            f"{len(outcome.datasets)} 个数据集回切恢复到 {step.to_site}",
+            f"{len(outcome.datasets)} datasets restored back into {step.to_site}",
+        ),
         {"restored": {d.dataset: d.recovery_point_id for d in outcome.datasets}},
     )
 
@@ -256,8 +278,11 @@ def step_compare_sites(state: DrillState, step: Step) -> StepResult:
         raise CheckFailed(f"{first} and {second} differ: " + "; ".join(differences))
     state.failback_ok = state.failover_ok
     return (
-        f"{first} and {second} have equal fingerprints for {len(left)} datasets "
-        "(第十一条 「支持双向恢复，保证数据一致性」)",
+        both(
+            f"{first} 与 {second} 的 {len(left)} 个数据集逻辑指纹一致"
+            "（第十一条 「支持双向恢复，保证数据一致性」）",
+            f"{first} and {second} have equal fingerprints for {len(left)} datasets",
+        ),
         {"datasets": sorted(left)},
     )
 
@@ -274,7 +299,12 @@ def step_reprotect(state: DrillState, step: Step) -> StepResult:
         source_store=store.name,
         points=list(detail["recovery_points"].values()),
     )
-    return f"production protected again: {backup_message}, copied off-site", detail
+    count = len(detail["recovery_points"])
+    english = backup_message.partition(" / ")[2]
+    return both(
+        f"生产中心重新受保护：{count} 个恢复点已备份并异地复制",
+        f"production protected again: {english}, copied off-site",
+    ), detail
 
 
 STEP_ACTIONS: dict[str, Callable[[DrillState, Step], StepResult]] = {

@@ -16,6 +16,7 @@ import posixpath
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.actions.drill_hosts import fingerprint_site, run_on_site, target_items
+from orchestrator.actions.drill_state import both
 from orchestrator.errors import CheckFailed
 from orchestrator.model.drill_targets import drill_root
 from orchestrator.model.manifest import compare_fingerprints
@@ -44,12 +45,15 @@ def step_wipe(state: DrillState, step: Step) -> StepResult:
         state.production_changes = _changes(state)
     if remains:
         raise CheckFailed(f"drill targets remain after the wipe: {remains}")
+    count = sum(r["kind"] != "directory" for r in removed)
+    zh = f"已清除 {count} 个演练目标及演练目录，无演练数据残留"
     message = (
-        f"removed {sum(r['kind'] != 'directory' for r in removed)} drill target(s) and the "
-        f"drill directories; nothing drill-scoped remains"
+        f"removed {count} drill target(s) and the drill directories; nothing drill-scoped remains"
     )
     if state.production_before is None:
-        return message + "; production was not fingerprinted before", {"wipe": state.wipe}
+        return both(
+            zh + "；演练前未采集生产指纹", message + "; production was not fingerprinted before"
+        ), {"wipe": state.wipe}
     if state.production_changes and not state.scenario.production_may_change:
         raise CheckFailed(
             "production's fingerprint changed during the drill: "
@@ -61,7 +65,12 @@ def step_wipe(state: DrillState, step: Step) -> StepResult:
         else "production changed during the drill (a live production, production_may_change: "
         "true); the differences are recorded, production is not claimed unchanged"
     )
-    return f"{message}; {verdict}", {
+    verdict_zh = (
+        "生产指纹演练前后一致"
+        if not state.production_changes
+        else "演练期间生产数据有业务变化（已记录差异，不声称生产未变）"
+    )
+    return both(f"{zh}；{verdict_zh}", f"{message}; {verdict}"), {
         "wipe": state.wipe,
         "production_changes": state.production_changes,
     }

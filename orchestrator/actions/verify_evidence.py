@@ -19,6 +19,25 @@ if TYPE_CHECKING:
     from orchestrator.actions.verify_sample import ItemResult, SampleOutcome
 
 
+def _item_message(r: ItemResult) -> str:
+    """Return what was done with one sampled point, Chinese first, English second."""
+    offsite = r.item.source == "offsite"
+    copy, copy_zh = ("off-site copy", "异地副本") if offsite else ("primary copy", "主副本")
+    read_zh = f"从 {r.item.store}（{copy_zh}）读取 {r.item.files} 个文件、{r.item.bytes} 字节；"
+    what = f"read from {r.item.store} ({copy}); {r.item.files} files, {r.item.bytes} bytes; "
+    if r.status == "passed":
+        fingerprint = {"equal": "一致", "different": "不一致"}.get(r.fingerprint or "", "未比对")
+        read_zh += f"所有文件摘要与源端一致；逻辑指纹{fingerprint}；已恢复到验证区"
+        what += (
+            "every file digest equal to the source's; logical fingerprint "
+            f"{r.fingerprint or 'not compared'}; restored into the enclave"
+        )
+    else:
+        read_zh += f"发现 {len(r.mismatches)} 处不一致"
+        what += "; ".join(f"{m['file']}: {m['kind']}" for m in r.mismatches)
+    return f"{read_zh} / {what}"
+
+
 def _steps(runtime: Runtime, outcome: SampleOutcome) -> list[dict[str, Any]]:
     """Return one step per checked point and one for the enclave wipe (report.html table)."""
     steps = []
@@ -27,15 +46,7 @@ def _steps(runtime: Runtime, outcome: SampleOutcome) -> list[dict[str, Any]]:
         for t in verify_timings(runtime.config.model, outcome.verification_id, outcome.items)
     }
     for r in outcome.items:
-        copy = "off-site copy" if r.item.source == "offsite" else "primary copy"
-        what = f"read from {r.item.store} ({copy}); {r.item.files} files, {r.item.bytes} bytes; "
-        if r.status == "passed":
-            what += (
-                "every file digest equal to the source's; logical fingerprint "
-                f"{r.fingerprint or 'not compared'}; restored into the enclave"
-            )
-        else:
-            what += "; ".join(f"{m['file']}: {m['kind']}" for m in r.mismatches)
+        what = _item_message(r)
         if r.item.recovery_point in timings:
             what += "; " + timing_text(timings[r.item.recovery_point])
         steps.append(
@@ -58,7 +69,9 @@ def _steps(runtime: Runtime, outcome: SampleOutcome) -> list[dict[str, Any]]:
             "started_at": wipe.get("started_at"),
             "finished_at": wipe.get("finished_at"),
             "duration_seconds": None,
-            "message": f"{len(wipe.get('removed', []))} paths removed, "
+            "message": f"已删除 {len(wipe.get('removed', []))} 个路径，"
+            f"残留 {len(wipe.get('remaining', []))} 个 / "
+            f"{len(wipe.get('removed', []))} paths removed, "
             f"{len(wipe.get('remaining', []))} remaining",
         }
     )
