@@ -1,0 +1,60 @@
+"""Gaps in rules/workdays.py that mutation testing found (issue 16).
+
+The plausibility bounds on an override year are inclusive (a notice with exactly 240 working
+days, or exactly 30 weekdays off, is accepted), only Monday-Friday holidays count as weekdays
+off, a Saturday is a valid make-up working day, and a weekday listed as one is refused with a
+message that says what a make-up day must be.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from orchestrator.rules.workday_overrides import parse_overrides
+from orchestrator.rules.workdays import WorkdayCalendar, package_years
+
+DAYS_2027 = [date(2027, 1, 1) + timedelta(n) for n in range(365)]
+WEEKDAYS_2027 = [day for day in DAYS_2027 if day.weekday() < 5]  # 261 of them
+SATURDAYS_2027 = [day for day in DAYS_2027 if day.weekday() == 5]
+
+
+def problems(holidays: list[date], workdays: list[date]) -> list[str]:
+    overrides = parse_overrides(
+        {
+            "years": {
+                2027: {
+                    "holidays": [str(day) for day in holidays],
+                    "workdays": [str(day) for day in workdays],
+                }
+            }
+        },
+        "calendar.yml",
+        package_years(),
+    )
+    return WorkdayCalendar(overrides).implausible_years()
+
+
+def test_a_year_of_exactly_240_working_days_is_plausible() -> None:
+    assert len(WEEKDAYS_2027) == 261
+    assert problems(WEEKDAYS_2027[:21], []) == []
+    assert problems(WEEKDAYS_2027[:22], []) == [
+        "years.2027: 239 working days in 2027; a statutory year has 240-256 (2004-2026: 248-252)"
+    ]
+
+
+def test_exactly_30_weekdays_off_with_saturday_holidays_and_make_up_days_is_plausible() -> None:
+    # 30 weekdays off, two Saturdays off (not weekdays: they do not count), nine Saturdays
+    # worked in lieu: 261 - 30 + 9 = 240 working days.
+    saturdays_off = SATURDAYS_2027[:2]
+    saturdays_worked = SATURDAYS_2027[-9:]
+    assert problems(WEEKDAYS_2027[:30] + saturdays_off, saturdays_worked) == []
+    assert problems(
+        WEEKDAYS_2027[:31] + saturdays_off, [*saturdays_worked, SATURDAYS_2027[-10]]
+    ) == ["years.2027: 31 weekdays off in 2027; a statutory year has at most 30 (2004-2026: 16-23)"]
+
+
+def test_a_weekday_make_up_day_is_refused_saying_what_it_must_be() -> None:
+    assert problems(WEEKDAYS_2027[:5], [date(2027, 2, 3)]) == [
+        "years.2027.workdays: 2027-02-03 is a Wednesday; a make-up working day (调休上班) "
+        "is a Saturday or Sunday"
+    ]
