@@ -3,15 +3,27 @@
 The plausibility bounds on an override year are inclusive (a notice with exactly 240 working
 days, or exactly 30 weekdays off, is accepted), only Monday-Friday holidays count as weekdays
 off, a Saturday is a valid make-up working day, and a weekday listed as one is refused with a
-message that says what a make-up day must be.
+message that says what a make-up day must be. The calendar's source in evidence names every
+override year and the installed `chinesecalendar` distribution; a timestamp whose zone gives no
+offset is as naive as one without a zone.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import importlib.metadata
+from dataclasses import replace
+from datetime import date, datetime, timedelta, tzinfo
+
+import chinese_calendar
+import pytest
 
 from orchestrator.rules.workday_overrides import parse_overrides
-from orchestrator.rules.workdays import WorkdayCalendar, package_years
+from orchestrator.rules.workdays import (
+    WorkdayCalendar,
+    business_date,
+    package_version,
+    package_years,
+)
 
 DAYS_2027 = [date(2027, 1, 1) + timedelta(n) for n in range(365)]
 WEEKDAYS_2027 = [day for day in DAYS_2027 if day.weekday() < 5]  # 261 of them
@@ -58,3 +70,54 @@ def test_a_weekday_make_up_day_is_refused_saying_what_it_must_be() -> None:
         "years.2027.workdays: 2027-02-03 is a Wednesday; a make-up working day (调休上班) "
         "is a Saturday or Sunday"
     ]
+
+
+def test_the_source_names_every_override_year() -> None:
+    overrides = parse_overrides(
+        {
+            "years": {
+                2028: {"holidays": ["2028-01-03"]},
+                2027: {"holidays": ["2027-01-01"]},
+            }
+        },
+        "calendar.yml",
+        package_years(),
+    )
+    described = WorkdayCalendar(replace(overrides, path="c.yml", sha256="ab" * 32))
+    assert described.source_description().endswith("years: 2027, 2028)")
+
+
+class _NoOffset(tzinfo):
+    """A time zone that does not know its offset (utcoffset None): as good as naive."""
+
+    def utcoffset(self, moment: datetime | None) -> timedelta | None:
+        return None
+
+
+def test_a_timestamp_whose_zone_has_no_offset_is_refused() -> None:
+    moment = datetime(2026, 11, 23, 2, 0, tzinfo=_NoOffset())
+    with pytest.raises(ValueError, match=r"has no time zone; expected UTC"):
+        business_date(moment, 6)
+
+
+def test_the_version_in_evidence_is_the_installed_distribution_s(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The module's own __version__ may lag its distribution metadata; evidence names the
+    # distribution that is installed.
+    installed = importlib.metadata.version("chinesecalendar")
+    monkeypatch.setattr(chinese_calendar, "__version__", "0.0-module", raising=False)
+    assert package_version() == installed
+
+
+def test_without_distribution_metadata_the_module_version_or_unknown_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def not_installed(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)  # as from a vendored copy
+    monkeypatch.setattr(chinese_calendar, "__version__", "1.2.3", raising=False)
+    assert package_version() == "1.2.3"
+    monkeypatch.delattr(chinese_calendar, "__version__")
+    assert package_version() == "unknown"
