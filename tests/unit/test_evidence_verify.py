@@ -537,3 +537,21 @@ def test_verify_directory_judges_the_signer_and_the_given_chain(
     record_another_digest(chain)
     (problem,) = verify_directory(written.path, None, chain)
     assert problem.startswith(f"chain.jsonl: records manifest_sha256 {'3' * 64} for ")
+
+
+def test_a_tarball_without_previous_names_no_scratch_directory(
+    written: Package, tmp_path: Path
+) -> None:
+    # The problem reads the same for the directory and its tarball; it used to carry the path
+    # of the temporary directory the tarball was unpacked into, gone by the time it is read.
+    bare = tmp_path / "bare" / written.path.name
+    shutil.copytree(written.path, bare)
+    (bare / "PREVIOUS").unlink()
+    tarball = tmp_path / f"{written.path.name}.tar.gz"
+    write_tarball(bare, tarball, int(NOW.timestamp()))
+    expected = [
+        "PREVIOUS: listed in MANIFEST.sha256 but missing",
+        "PREVIOUS: unreadable: No such file or directory",
+    ]
+    assert verify_package(bare) == expected
+    assert verify_package(tarball) == expected
