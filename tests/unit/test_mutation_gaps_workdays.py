@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta, tzinfo
 import chinese_calendar
 import pytest
 
+from orchestrator.errors import CalendarDataMissing
 from orchestrator.rules.workday_overrides import parse_overrides
 from orchestrator.rules.workdays import (
     WorkdayCalendar,
@@ -121,3 +122,22 @@ def test_without_distribution_metadata_the_module_version_or_unknown_is_named(
     assert package_version() == "1.2.3"
     monkeypatch.delattr(chinese_calendar, "__version__")
     assert package_version() == "unknown"
+
+
+def test_a_worked_first_of_january_counts_when_a_range_enters_the_year() -> None:
+    overrides = parse_overrides(
+        {"years": {2027: {"holidays": ["2027-02-08"]}}}, "calendar.yml", package_years()
+    )
+    calendar = WorkdayCalendar(overrides)
+    assert calendar.is_working_day(date(2027, 1, 1))  # a Friday not listed as a holiday
+    assert calendar.working_days_between(date(2026, 12, 31), date(2027, 1, 1)) == 1
+    assert calendar.working_days_between(date(2026, 12, 30), date(2027, 1, 4)) == 3
+
+
+def test_counting_into_a_year_without_data_raises_unless_asked_not_to() -> None:
+    calendar = WorkdayCalendar()
+    with pytest.raises(CalendarDataMissing, match="2027"):
+        calendar.add_working_days(date(2026, 12, 30), 5)
+    assert calendar.add_working_days(date(2026, 12, 30), 5, missing_as_working=True) == date(
+        2027, 1, 4
+    )
