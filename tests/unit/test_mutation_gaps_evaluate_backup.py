@@ -1,0 +1,48 @@
+"""Gaps in rules/evaluate_backup.py that mutation testing found (issue 16).
+
+- offsite.copy: an off-site copy that was verified and later rotated away (deleted) still shows
+  the point was copied off-site; a lost one does not. A copy verified at the very moment of
+  judgement counts.
+- backup.rotation: a copy found bad is a damaged generation, named like a lost one.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from orchestrator.rules.status import Status
+from tests.fixtures.catalog_rows import copies, daily_points, local, one, point, snapshot
+
+LEDGER = "core-banking/ledger"
+
+
+def test_offsite_a_copy_rotated_away_after_verification_still_counts() -> None:
+    p = point("ledger", date(2024, 3, 1))
+    rows = copies(p, offsite="deleted", deleted_after=86400.0)  # off-site copy deleted 2 March
+    finding = one("offsite.copy", snapshot([p], rows), local(date(2024, 3, 4), 22), LEDGER)
+    assert finding.status is Status.COMPLIANT
+    assert finding.measured.startswith("1 of 1 due")
+
+
+def test_offsite_a_lost_copy_does_not_count() -> None:
+    p = point("ledger", date(2024, 3, 1))
+    rows = copies(p, offsite="lost")
+    finding = one("offsite.copy", snapshot([p], rows), local(date(2024, 3, 4), 22), LEDGER)
+    assert finding.status is Status.NON_COMPLIANT
+    assert finding.measured.startswith("0 of 1 due") and p.id in finding.reason
+
+
+def test_offsite_a_copy_verified_at_the_moment_of_judgement_counts() -> None:
+    p = point("ledger", date(2024, 3, 1))  # finished 20:00 local
+    rows = copies(p, offsite_after=600.0)  # verified 20:10 local
+    finding = one("offsite.copy", snapshot([p], rows), local(date(2024, 3, 1), 20, 10), LEDGER)
+    assert finding.status is Status.COMPLIANT
+    assert finding.measured.startswith("1 of 1 due point(s) copied off-site; 0 within the lag")
+
+
+def test_rotation_a_bad_copy_is_a_damaged_generation() -> None:
+    points = daily_points("ledger", date(2024, 3, 1), 3)
+    rows = [c for p in points[1:] for c in copies(p)] + copies(points[0], primary="bad")
+    finding = one("backup.rotation", snapshot(points, rows), local(date(2024, 3, 3), 22), LEDGER)
+    assert finding.status is Status.PARTIAL
+    assert f"{points[0].id}@primary (bad)" in finding.reason
