@@ -4,6 +4,8 @@
   the point was copied off-site; a lost one does not. A copy verified at the very moment of
   judgement counts.
 - backup.rotation: a copy found bad is a damaged generation, named like a lost one.
+- backup.full_interval: a gap that ends on 1 January is one of the new year's; a dataset with
+  no backup that is not due yet says when its first one is due.
 """
 
 from __future__ import annotations
@@ -46,3 +48,18 @@ def test_rotation_a_bad_copy_is_a_damaged_generation() -> None:
     finding = one("backup.rotation", snapshot(points, rows), local(date(2024, 3, 3), 22), LEDGER)
     assert finding.status is Status.PARTIAL
     assert f"{points[0].id}@primary (bad)" in finding.reason
+
+
+def test_full_interval_a_gap_ending_on_new_year_s_day_belongs_to_the_new_year() -> None:
+    points = [point("ledger", date(2024, 12, 27)), point("ledger", date(2025, 1, 1))]
+    finding = one("backup.full_interval", snapshot(points), local(date(2025, 1, 1), 22), LEDGER)
+    # 30 and 31 December are the working days between; 1 January is a holiday.
+    assert "longest in 2025: 2 (2024-12-27 → 2025-01-01)" in finding.measured
+
+
+def test_full_interval_a_dataset_not_yet_due_says_when_its_first_backup_is_due() -> None:
+    others = [point("config", date(2024, 3, 1))]
+    finding = one("backup.full_interval", snapshot(others), local(date(2024, 3, 1), 22), LEDGER)
+    assert finding.status is Status.UNKNOWN
+    assert finding.reason.startswith("no complete full backup of this dataset is recorded; ")
+    assert "the first is due within 1 working day(s) of 2024-03-01" in finding.reason
