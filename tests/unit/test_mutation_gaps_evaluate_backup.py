@@ -3,15 +3,21 @@
 - offsite.copy: an off-site copy that was verified and later rotated away (deleted) still shows
   the point was copied off-site; a lost one does not. A copy verified at the very moment of
   judgement counts.
-- backup.rotation: a copy found bad is a damaged generation, named like a lost one.
+- backup.rotation: a copy found bad is a damaged generation, named like a lost one; the
+  bounds are exact (a copy deleted at the moment of judgement is counted, one deleted exactly
+  7×24 h after it was written is not early, exactly the required generations kept is enough,
+  a loss exactly the rotation period ago is no longer recent); too few generations are named
+  on the store that deleted; every open bad point and every broken gap is listed.
 - backup.full_interval: a gap that ends on 1 January is one of the new year's; a dataset with
   no backup that is not due yet says when its first one is due.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
+from orchestrator.model.snapshot import FailureRow
 from orchestrator.rules.status import Status
 from tests.fixtures.catalog_rows import copies, daily_points, local, one, point, snapshot
 
@@ -63,3 +69,77 @@ def test_full_interval_a_dataset_not_yet_due_says_when_its_first_backup_is_due()
     assert finding.status is Status.UNKNOWN
     assert finding.reason.startswith("no complete full backup of this dataset is recorded; ")
     assert "the first is due within 1 working day(s) of 2024-03-01" in finding.reason
+
+
+def test_full_interval_every_broken_gap_of_the_year_is_listed() -> None:
+    days = [date(2024, 3, 4), date(2024, 3, 7), date(2024, 3, 8), date(2024, 3, 12)]
+    points = [point("ledger", day) for day in [*days, date(2024, 3, 13)]]
+    finding = one("backup.full_interval", snapshot(points), local(date(2024, 3, 13), 22), LEDGER)
+    assert finding.status is Status.PARTIAL
+    assert finding.reason.endswith(
+        "2 gap(s) this year exceeded it: 2024-03-04 → 2024-03-07 (3), 2024-03-08 → 2024-03-12 (2)"
+    )
+
+
+def test_rotation_a_copy_deleted_at_the_moment_of_judgement_is_an_early_deletion() -> None:
+    points = daily_points("ledger", date(2024, 3, 1), 2)
+    rows = copies(points[0], primary="deleted", deleted_after=86400.0) + copies(points[1])
+    finding = one("backup.rotation", snapshot(points, rows), local(date(2024, 3, 2), 20), LEDGER)
+    assert finding.status is Status.NON_COMPLIANT
+    assert finding.reason.startswith("deleted before 7 days: ")
+    assert "1 early deletion(s)" in finding.measured
+
+
+def test_rotation_a_copy_deleted_exactly_after_the_rotation_period_is_not_early() -> None:
+    points = daily_points("ledger", date(2024, 3, 1), 8)
+    rows = copies(points[0], primary="deleted", deleted_after=7 * 86400.0)
+    rows += [c for p in points[1:] for c in copies(p)]
+    finding = one("backup.rotation", snapshot(points, rows), local(date(2024, 3, 8), 22), LEDGER)
+    assert "0 early deletion(s)" in finding.measured
+
+
+def test_rotation_too_few_generations_are_named_on_the_store_that_deleted() -> None:
+    points = daily_points("ledger", date(2024, 3, 1), 3)
+    rows = copies(points[0], primary="deleted", deleted_after=8 * 86400.0)
+    rows += [c for p in points[1:] for c in copies(p)]
+    finding = one("backup.rotation", snapshot(points, rows), local(date(2024, 3, 10), 22), LEDGER)
+    assert finding.status is Status.NON_COMPLIANT
+    assert finding.reason == (
+        "fewer than 8 generations kept on primary although older ones were deleted"
+    )
+
+
+def test_rotation_exactly_the_required_generations_kept_after_deletions_is_compliant() -> None:
+    points = daily_points("ledger", date(2024, 3, 1), 9)
+    rows = copies(points[0], primary="deleted", deleted_after=8 * 86400.0)
+    rows += [c for p in points[1:] for c in copies(p)]
+    finding = one("backup.rotation", snapshot(points, rows), local(date(2024, 3, 9), 22), LEDGER)
+    assert finding.status is Status.COMPLIANT
+    assert "primary: 8 generation(s) kept of 9 written" in finding.measured
+
+
+def test_rotation_a_copy_lost_exactly_the_rotation_period_ago_is_no_longer_recent() -> None:
+    points = daily_points("ledger", date(2024, 3, 1), 8)
+    rows = copies(points[0], primary="lost") + [c for p in points[1:] for c in copies(p)]
+    catalog = snapshot(points, rows)
+    at_end = one("backup.rotation", catalog, local(date(2024, 3, 8), 20), LEDGER)
+    assert at_end.status is Status.COMPLIANT
+    within = one("backup.rotation", catalog, local(date(2024, 3, 8), 19, 59), LEDGER)
+    assert within.status is Status.PARTIAL
+
+
+def test_rotation_every_open_bad_point_is_listed() -> None:
+    points = daily_points("ledger", date(2024, 3, 1), 2)
+    failures = tuple(
+        FailureRow(
+            p.id, p.system, p.dataset, "offsite", "ledger.db", "mismatch", p.finished_at + 60, None
+        )
+        for p in points
+    )
+    catalog = replace(snapshot(points), failures=failures)
+    finding = one("backup.rotation", catalog, local(date(2024, 3, 2), 22), LEDGER)
+    assert finding.status is Status.NON_COMPLIANT
+    assert (
+        f"{points[0].id}@offsite ledger.db: mismatch, {points[1].id}@offsite ledger.db: mismatch"
+        in finding.reason
+    )
