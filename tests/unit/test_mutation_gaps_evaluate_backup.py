@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from orchestrator.model.snapshot import FailureRow
+from orchestrator.model.snapshot import FailureRow, PointRow
 from orchestrator.rules.status import Status
 from tests.fixtures.catalog_rows import copies, daily_points, local, one, point, snapshot
 
@@ -143,3 +143,26 @@ def test_rotation_every_open_bad_point_is_listed() -> None:
         f"{points[0].id}@offsite ledger.db: mismatch, {points[1].id}@offsite ledger.db: mismatch"
         in finding.reason
     )
+
+
+def test_rotation_lists_five_bad_points_and_marks_more() -> None:
+    points = daily_points("ledger", date(2024, 3, 1), 6)
+
+    def bad(p: PointRow) -> FailureRow:
+        return FailureRow(
+            p.id, p.system, p.dataset, "offsite", "ledger.db", "mismatch", p.finished_at + 60, None
+        )
+
+    at = local(date(2024, 3, 6), 22)
+    five = one(
+        "backup.rotation",
+        replace(snapshot(points), failures=tuple(map(bad, points[:5]))),
+        at,
+        LEDGER,
+    )
+    assert f"{points[4].id}@offsite ledger.db: mismatch; bad for good" in five.reason
+    six = one(
+        "backup.rotation", replace(snapshot(points), failures=tuple(map(bad, points))), at, LEDGER
+    )
+    assert f"{points[4].id}@offsite ledger.db: mismatch …; bad for good" in six.reason
+    assert points[5].id not in six.reason
