@@ -2,12 +2,13 @@
 
 - offsite.copy: an off-site copy that was verified and later rotated away (deleted) still shows
   the point was copied off-site; a lost one does not. A copy verified at the very moment of
-  judgement counts.
+  judgement counts; one verified a second past the 24 h lag is late.
 - backup.rotation: a copy found bad is a damaged generation, named like a lost one; the
   bounds are exact (a copy deleted at the moment of judgement is counted, one deleted exactly
   7×24 h after it was written is not early, exactly the required generations kept is enough,
   a loss exactly the rotation period ago is no longer recent); too few generations are named
-  on the store that deleted; every open bad point and every broken gap is listed.
+  on the store that deleted; every open bad point, recent loss and broken gap is listed, and
+  the reason for a bad point says how it is resolved.
 - backup.full_interval: a gap that ends on 1 January is one of the new year's; a dataset with
   no backup that is not due yet says when its first one is due.
 """
@@ -166,3 +167,37 @@ def test_rotation_lists_five_bad_points_and_marks_more() -> None:
     )
     assert f"{points[4].id}@offsite ledger.db: mismatch …; bad for good" in six.reason
     assert points[5].id not in six.reason
+
+
+def test_rotation_the_bad_point_reason_says_how_it_is_resolved() -> None:
+    p = point("ledger", date(2024, 3, 1))
+    failure = FailureRow(
+        p.id, p.system, p.dataset, "offsite", "ledger.db", "mismatch", p.finished_at + 60, None
+    )
+    catalog = replace(snapshot([p]), failures=(failure,))
+    finding = one("backup.rotation", catalog, local(date(2024, 3, 2), 22), LEDGER)
+    assert finding.reason.endswith(
+        "bad for good, open until a newer point passes `drctl verify --recheck`"
+    )
+
+
+def test_rotation_every_recent_loss_is_listed() -> None:
+    points = daily_points("ledger", date(2024, 3, 1), 3)
+    rows = copies(points[0], primary="lost") + copies(points[1], primary="bad")
+    rows += copies(points[2])
+    finding = one("backup.rotation", snapshot(points, rows), local(date(2024, 3, 3), 22), LEDGER)
+    assert finding.status is Status.PARTIAL
+    assert finding.reason == (
+        "generations within the rotation period were lost or damaged: "
+        f"{points[0].id}@primary (lost), {points[1].id}@primary (bad)"
+    )
+
+
+def test_offsite_a_copy_verified_a_second_past_the_24_hour_lag_is_late() -> None:
+    p = point("ledger", date(2024, 3, 1))
+    on_time = copies(p, offsite_after=24 * 3600.0)
+    late = copies(p, offsite_after=24 * 3600.0 + 1)
+    at = local(date(2024, 3, 4), 22)
+    assert one("offsite.copy", snapshot([p], on_time), at, LEDGER).status is Status.COMPLIANT
+    finding = one("offsite.copy", snapshot([p], late), at, LEDGER)
+    assert finding.status is Status.PARTIAL and finding.measured.endswith("1 late")
