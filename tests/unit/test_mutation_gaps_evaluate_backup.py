@@ -2,7 +2,8 @@
 
 - offsite.copy: an off-site copy that was verified and later rotated away (deleted) still shows
   the point was copied off-site; a lost one does not. A copy verified at the very moment of
-  judgement counts; one verified a second past the 24 h lag is late.
+  judgement counts; one verified a second past the 24 h lag is late, and a point exactly the
+  lag old without a copy is missing. Five missing or late points are named, more are marked.
 - backup.rotation: a copy found bad is a damaged generation, named like a lost one; the
   bounds are exact (a copy deleted at the moment of judgement is counted, one deleted exactly
   7×24 h after it was written is not early, exactly the required generations kept is enough,
@@ -201,3 +202,34 @@ def test_offsite_a_copy_verified_a_second_past_the_24_hour_lag_is_late() -> None
     assert one("offsite.copy", snapshot([p], on_time), at, LEDGER).status is Status.COMPLIANT
     finding = one("offsite.copy", snapshot([p], late), at, LEDGER)
     assert finding.status is Status.PARTIAL and finding.measured.endswith("1 late")
+
+
+def test_offsite_a_point_exactly_the_lag_old_without_a_copy_is_missing() -> None:
+    p = point("ledger", date(2024, 3, 1))  # finished 20:00 local
+    rows = copies(p, offsite_after=None)
+    finding = one("offsite.copy", snapshot([p], rows), local(date(2024, 3, 2), 20), LEDGER)
+    assert finding.status is Status.NON_COMPLIANT
+    assert finding.measured == "0 of 1 due point(s) copied off-site; 0 within the lag; 0 late"
+
+
+def test_offsite_names_five_missing_points_and_marks_more() -> None:
+    points = daily_points("ledger", date(2024, 3, 1), 6)
+    at = local(date(2024, 3, 10), 22)
+    five = [c for p in points[:5] for c in copies(p, offsite_after=None)] + copies(points[5])
+    assert one("offsite.copy", snapshot(points, five), at, LEDGER).reason == (
+        "no verified off-site copy: " + ", ".join(p.id for p in points[:5])
+    )
+    six = [c for p in points for c in copies(p, offsite_after=None)]
+    assert one("offsite.copy", snapshot(points, six), at, LEDGER).reason == (
+        "no verified off-site copy: " + ", ".join(p.id for p in points[:5]) + " …"
+    )
+
+
+def test_offsite_names_the_first_five_late_points() -> None:
+    points = daily_points("ledger", date(2024, 3, 1), 6)
+    rows = [c for p in points for c in copies(p, offsite_after=2 * 86400.0)]
+    finding = one("offsite.copy", snapshot(points, rows), local(date(2024, 3, 10), 22), LEDGER)
+    assert finding.status is Status.PARTIAL
+    assert finding.reason == "copied off-site later than the lag: " + ", ".join(
+        p.id for p in points[:5]
+    )
