@@ -3,7 +3,8 @@ found (issue 16).
 
 - power.ups: a site of another role listed first does not stop the judgement of the sites
   after it; of several attestations the newest is judged, whatever their order in dr.yml; an
-  attestation dated today counts.
+  attestation dated today counts; one is valid through its expiry date and up to exactly
+  365 days old, and either limit alone makes it expired.
 - restore.duration: a restore finished at the very moment of judgement counts.
 """
 
@@ -20,13 +21,15 @@ from orchestrator.rules.status import Status
 from tests.fixtures.catalog_rows import CALENDAR, PACK, SYSTEM, config_dict, local, one, snapshot
 
 
-def attestation(attested: str, measured: float, subject: str = "production") -> dict[str, Any]:
+def attestation(
+    attested: str, measured: float, subject: str = "production", expires: str = "2025-01-10"
+) -> dict[str, Any]:
     return {
         "rule": "power.ups",
         "subject": subject,
         "document": f"UPS {attested} 放电测试报告",
         "date": attested,
-        "expires": "2025-01-10",
+        "expires": expires,
         "measured": measured,
     }
 
@@ -78,3 +81,18 @@ def test_restore_duration_a_restore_finished_at_the_moment_of_judgement_counts()
     finding = one("restore.duration", snap, at, SYSTEM, config=config)
     assert finding.status is Status.COMPLIANT
     assert "ledger 60 s (verify)" in finding.measured
+
+
+def ups_status(attested: str, expires: str, on: date) -> Status:
+    config = Config.model_validate(
+        config_dict(attestations=[attestation(attested, 4.5, expires=expires)])
+    )
+    return one("power.ups", snapshot(), local(on), "production", config=config).status
+
+
+def test_power_ups_an_attestation_is_valid_through_its_expiry_and_365_days() -> None:
+    assert ups_status("2024-01-10", "2024-03-01", date(2024, 3, 1)) is Status.COMPLIANT
+    assert ups_status("2024-01-10", "2024-02-29", date(2024, 3, 1)) is Status.NON_COMPLIANT
+    # 2023-03-02 → 2024-03-01 is 365 days (2024 is a leap year)
+    assert ups_status("2023-03-02", "2025-01-10", date(2024, 3, 1)) is Status.COMPLIANT
+    assert ups_status("2023-03-01", "2025-01-10", date(2024, 3, 1)) is Status.NON_COMPLIANT
