@@ -5,7 +5,9 @@ found (issue 16).
   after it; of several attestations the newest is judged, whatever their order in dr.yml; an
   attestation dated today counts; one is valid through its expiry date and up to exactly
   365 days old, and either limit alone makes it expired.
-- restore.duration: a restore finished at the very moment of judgement counts.
+- restore.duration: a restore finished at the very moment of judgement counts, one of exactly
+  the objective is within it, and a year without a timed restore says so in every field.
+- switchover.notice: the threshold names the pack's counting convention (strict by default).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from typing import Any
+
+import pytest
 
 from orchestrator.model.restore_times import RestoreTiming
 from orchestrator.model.settings import Config
@@ -96,3 +100,59 @@ def test_power_ups_an_attestation_is_valid_through_its_expiry_and_365_days() -> 
     # 2023-03-02 → 2024-03-01 is 365 days (2024 is a leap year)
     assert ups_status("2023-03-02", "2025-01-10", date(2024, 3, 1)) is Status.COMPLIANT
     assert ups_status("2023-03-01", "2025-01-10", date(2024, 3, 1)) is Status.NON_COMPLIANT
+
+
+def test_restore_duration_without_a_timed_restore_this_year_says_so() -> None:
+    data = config_dict()
+    data["systems"][0]["restore_time_objective_seconds"] = 600
+    config = Config.model_validate(data)
+    finding = one("restore.duration", snapshot(), local(date(2024, 3, 5)), SYSTEM, config=config)
+    assert finding.status is Status.UNKNOWN
+    assert (finding.measured, finding.threshold, finding.evidence, finding.reason) == (
+        "no timed restore in 2024",
+        "every restore of a dataset ≤ 600 s",
+        "catalog restore_timings (sampled checks and drill failover/failback)",
+        "no restore of the system was timed in this year",
+    )
+
+
+def test_restore_duration_a_restore_of_exactly_the_objective_is_within_it() -> None:
+    data = config_dict()
+    data["systems"][0]["restore_time_objective_seconds"] = 600
+    config = Config.model_validate(data)
+
+    def timed(day: date, seconds: float) -> RestoreTiming:
+        finished = local(day, 3).timestamp()
+        return RestoreTiming(
+            SYSTEM,
+            "ledger",
+            "verify",
+            "verify x",
+            finished - seconds,
+            finished,
+            seconds,
+            600.0,
+            "passed",
+        )
+
+    snap = replace(
+        snapshot(), restore_timings=(timed(date(2024, 3, 1), 600), timed(date(2024, 3, 4), 600))
+    )
+    finding = one("restore.duration", snap, local(date(2024, 3, 5)), SYSTEM, config=config)
+    assert finding.status is Status.COMPLIANT
+    assert (
+        finding.evidence == "catalog restore_timings (sampled checks and drill failover/failback)"
+    )
+
+
+@pytest.mark.parametrize(("convention", "shown"), [(None, "strict"), ("inclusive", "inclusive")])
+def test_switchover_threshold_names_the_pack_s_counting_convention(
+    convention: str | None, shown: str
+) -> None:
+    rules = tuple(
+        replace(rule, counting_convention=convention) if rule.id == "switchover.notice" else rule
+        for rule in PACK.rules
+    )
+    pack = replace(PACK, rules=rules)
+    finding = one("switchover.notice", snapshot(), local(date(2024, 3, 1)), "all", pack=pack)
+    assert finding.threshold.endswith(f"working day ({shown} counting)")
