@@ -6,7 +6,8 @@ found (issue 16).
   attestation dated today counts; one is valid through its expiry date and up to exactly
   365 days old, and either limit alone makes it expired.
 - restore.duration: a restore finished at the very moment of judgement counts, one of exactly
-  the objective is within it, and a year without a timed restore says so in every field.
+  the objective is within it, a year without a timed restore says so in every field, and the
+  reason names every late dataset or says all were within.
 - switchover.notice: the threshold names the pack's counting convention (strict by default).
 """
 
@@ -156,3 +157,33 @@ def test_switchover_threshold_names_the_pack_s_counting_convention(
     pack = replace(PACK, rules=rules)
     finding = one("switchover.notice", snapshot(), local(date(2024, 3, 1)), "all", pack=pack)
     assert finding.threshold.endswith(f"working day ({shown} counting)")
+
+
+def test_restore_duration_reasons_name_every_late_dataset_or_say_all_were_within() -> None:
+    data = config_dict()
+    data["systems"][0]["restore_time_objective_seconds"] = 600
+    config = Config.model_validate(data)
+
+    def timed(dataset: str, seconds: float) -> RestoreTiming:
+        finished = local(date(2024, 3, 4), 3).timestamp()
+        return RestoreTiming(
+            SYSTEM,
+            dataset,
+            "verify",
+            "verify x",
+            finished - seconds,
+            finished,
+            seconds,
+            600.0,
+            "passed",
+        )
+
+    at = local(date(2024, 3, 5))
+    late = replace(snapshot(), restore_timings=(timed("ledger", 900), timed("files", 700)))
+    assert one("restore.duration", late, at, SYSTEM, config=config).reason == (
+        "the latest restore took longer than the objective: files, ledger"
+    )
+    within = replace(snapshot(), restore_timings=(timed("ledger", 60),))
+    assert one("restore.duration", within, at, SYSTEM, config=config).reason == (
+        "every restore this year finished within the objective"
+    )
