@@ -1,0 +1,56 @@
+"""Gaps in rules/evaluate_mirroring.py that mutation testing found (issue 16): the finding an
+auditor reads is pinned whole (threshold, measured, evidence), the last probe is the one at the
+very moment of judgement (a stopped link without a lag says "lag unknown"), and the measured
+text lists every link, in the order of dr.yml, with its own figures."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from orchestrator.model.replication import ProbeRow
+from orchestrator.model.settings import Config
+from orchestrator.rules.status import Status
+from tests.fixtures.catalog_rows import SYSTEM, config_dict, one, snapshot
+from tests.unit.test_evaluate_mirroring import AT, DRILL, SETTINGS, every, mirror, probe
+
+
+def test_the_compliant_finding_in_full() -> None:
+    finding = mirror(every(300, 288), DRILL, AT)
+    assert finding.status is Status.COMPLIANT
+    assert finding.threshold == (
+        "failover and failback drilled in 2024; every link healthy (streaming, lag ≤ 30 s) "
+        "≥ 99 % of the monitored period"
+    )
+    assert finding.measured == (
+        "ledger-pg: healthy 100 % of 1 d (288 probes; last streaming, lag 1 s); "
+        "drill drill-2024-02-01 verified both ways"
+    )
+    assert finding.evidence == "mirroring ledger (replication_probes) and catalog drills"
+
+
+def test_a_probe_at_the_moment_of_judgement_is_the_last_and_may_have_no_lag() -> None:
+    probes = [*every(300, 287), probe(AT.timestamp(), state="stopped", lag=None)]
+    finding = mirror(probes, (), AT)
+    assert finding.measured == (
+        "ledger-pg: healthy 100 % of 1 d (288 probes; last stopped, lag unknown); "
+        "no drill verified both ways"
+    )
+
+
+def test_every_link_is_described_with_its_own_probes() -> None:
+    second = {**SETTINGS["links"][0], "name": "cards-pg"}  # type: ignore[index]
+    data = config_dict()
+    data["systems"][0]["replication"] = {**SETTINGS, "links": [SETTINGS["links"][0], second]}  # type: ignore[index]
+    healthy = every(300, 288)
+    broken = [
+        ProbeRow(SYSTEM, "cards-pg", "postgresql", p.probed_at, "stopped", None) for p in healthy
+    ]
+    snap: Any = replace(snapshot(drills=DRILL), replication_probes=tuple(healthy + broken))
+    finding = one("dr.mirroring", snap, AT, SYSTEM, config=Config.model_validate(data))
+    assert finding.status is Status.NON_COMPLIANT
+    assert finding.measured == (
+        "ledger-pg: healthy 100 % of 1 d (288 probes; last streaming, lag 1 s); "
+        "cards-pg: healthy 0 % of 1 d (288 probes; last stopped, lag unknown); "
+        "drill drill-2024-02-01 verified both ways"
+    )
