@@ -1,17 +1,19 @@
 """Gaps in rules/evaluate_mirroring.py that mutation testing found (issue 16): the finding an
 auditor reads is pinned whole (threshold, measured, evidence), the last probe is the one at the
 very moment of judgement (a stopped link without a lag says "lag unknown"), and the measured
-text lists every link, in the order of dr.yml, with its own figures."""
+text lists every link, in the order of dr.yml, with its own figures. The year's monitored
+period starts at midnight on 1 January in Asia/Shanghai."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from orchestrator.model.replication import ProbeRow
 from orchestrator.model.settings import Config
 from orchestrator.rules.status import Status
-from tests.fixtures.catalog_rows import SYSTEM, config_dict, one, snapshot
+from tests.fixtures.catalog_rows import SYSTEM, config_dict, local, one, snapshot
 from tests.unit.test_evaluate_mirroring import AT, DRILL, SETTINGS, every, mirror, probe
 
 
@@ -53,4 +55,16 @@ def test_every_link_is_described_with_its_own_probes() -> None:
         "ledger-pg: healthy 100 % of 1 d (288 probes; last streaming, lag 1 s); "
         "cards-pg: healthy 0 % of 1 d (288 probes; last stopped, lag unknown); "
         "drill drill-2024-02-01 verified both ways"
+    )
+
+
+def test_the_monitored_period_starts_at_the_shanghai_new_year() -> None:
+    # Probed every 5 min from noon on 31 December to noon on 1 January (Asia/Shanghai): the
+    # 2024 figure covers the half day since midnight, with the 145 probes inside it.
+    start = local(date(2023, 12, 31), 12).timestamp()
+    probes = [probe(start + i * 300) for i in range(289)]
+    finding = mirror(probes, (), local(date(2024, 1, 1), 12))
+    assert finding.measured == (
+        "ledger-pg: healthy 100 % of 0.5 d (145 probes; last streaming, lag 1 s); "
+        "no drill verified both ways"
     )
