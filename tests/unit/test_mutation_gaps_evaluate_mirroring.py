@@ -2,7 +2,8 @@
 auditor reads is pinned whole (threshold, measured, evidence), the last probe is the one at the
 very moment of judgement (a stopped link without a lag says "lag unknown"), and the measured
 text lists every link, in the order of dr.yml, with its own figures. The year's monitored
-period starts at midnight on 1 January in Asia/Shanghai."""
+period starts at midnight on 1 January in Asia/Shanghai. The reasons name every short link,
+say when a link was never probed or all is well, and exactly the required share is enough."""
 
 from __future__ import annotations
 
@@ -68,3 +69,41 @@ def test_the_monitored_period_starts_at_the_shanghai_new_year() -> None:
         "ledger-pg: healthy 100 % of 0.5 d (145 probes; last streaming, lag 1 s); "
         "no drill verified both ways"
     )
+
+
+def two_links(probes: list[ProbeRow], ratio: float = 0.99) -> Any:
+    second = {**SETTINGS["links"][0], "name": "cards-pg"}  # type: ignore[index]
+    data = config_dict()
+    data["systems"][0]["replication"] = {
+        **SETTINGS,
+        "min_healthy_ratio": ratio,
+        "links": [SETTINGS["links"][0], second],  # type: ignore[index]
+    }
+    snap: Any = replace(snapshot(drills=DRILL), replication_probes=tuple(probes))
+    return one("dr.mirroring", snap, AT, SYSTEM, config=Config.model_validate(data))
+
+
+def cards(probes: list[ProbeRow], state: str = "streaming") -> list[ProbeRow]:
+    lag = 1.0 if state == "streaming" else None
+    return [ProbeRow(SYSTEM, "cards-pg", "postgresql", p.probed_at, state, lag) for p in probes]
+
+
+def test_the_reasons_name_what_is_missing_or_say_all_is_well() -> None:
+    healthy = every(300, 288)
+    assert two_links(healthy + cards(healthy)).reason == (
+        "both directions drilled and every link healthy within the objective"
+    )
+    never = two_links(healthy)
+    assert never.status is Status.UNKNOWN
+    assert never.reason == "a link was never probed in this year: mirroring cannot be shown"
+    stopped = every(300, 288, state="stopped", lag=None)
+    assert two_links(stopped + cards(healthy, "stopped")).reason == (
+        "mirroring below the healthy share objective on ledger-pg, cards-pg"
+    )
+
+
+def test_a_link_healthy_exactly_the_required_share_meets_it() -> None:
+    healthy = every(300, 288)
+    half = healthy[:144] + every(300, 288, state="stopped", lag=None)[144:]
+    finding = two_links(half + cards(healthy), ratio=0.5)
+    assert finding.status is Status.COMPLIANT, finding.measured
