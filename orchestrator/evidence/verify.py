@@ -242,7 +242,8 @@ def _read_previous(directory: Path, problems: list[str]) -> str | None:
     try:
         text = (directory / PREVIOUS).read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as error:
-        problems.append(f"{PREVIOUS}: unreadable: {error}")
+        # strerror, not str(error): the path would name the scratch directory of a tarball.
+        problems.append(f"{PREVIOUS}: unreadable: {getattr(error, 'strerror', None) or error}")
         return None
     value = text.removesuffix("\n")
     if not DIGEST_PATTERN.match(value) or not text.endswith("\n"):

@@ -140,3 +140,15 @@ def test_a_package_is_checked_against_its_own_line_and_the_one_before() -> None:
 def test_a_package_listed_twice_is_judged_by_its_last_line() -> None:
     chain = [entry("p1", A, ZERO), entry("p2", B, A), entry("p1", C, B)]
     assert check_package_in_chain(chain, "c", "p1", C, B) == []
+
+
+def test_a_line_keeps_non_ascii_text_as_utf_8(tmp_path: Path) -> None:
+    # Gap found by mutation testing (issue 16): chain.jsonl is UTF-8 text an auditor greps;
+    # a non-ASCII value is written as itself, not as a \u escape, and reads back the same.
+    chain = tmp_path / "chain.jsonl"
+    named = ChainEntry(
+        "drill-20261123T020600Z-abc123", "drill", "2026-11-23T02:06:00Z（北京）", A, ZERO
+    )
+    append_chain_entry(chain, named)
+    assert "（北京）".encode() in chain.read_bytes()
+    assert read_chain(chain) == [named]

@@ -20,7 +20,13 @@ from orchestrator.evidence import sign
 from orchestrator.evidence.manifest_lines import ManifestEntry, make_manifest, parse_manifest
 from orchestrator.evidence.package import Package, write_package
 from orchestrator.evidence.tarball import write_tarball
-from orchestrator.evidence.verify import verify_package
+from orchestrator.evidence.verify import (
+    check_package,
+    trust_public_key,
+    untrusted_signer,
+    verify_directory,
+    verify_package,
+)
 
 NOW = datetime(2026, 11, 23, 2, 6, 0, tzinfo=UTC)
 MANIFEST = "MANIFEST.sha256"
@@ -412,3 +418,140 @@ def test_a_package_away_from_its_chain_says_previous_was_not_checked(
         f"{written.path.name}: no chain.jsonl beside the package; PREVIOUS ({'0' * 64}) was not "
         "checked against the chain"
     ]
+
+
+# Gaps mutation testing found (issue 16): each test below fails on a change to verify.py that
+# every test above let through.
+
+
+def test_files_listed_after_a_missing_one_are_still_checked(written: Package) -> None:
+    (written.path / "events" / "restore.jsonl").unlink()
+    html = written.path / "report.html"
+    html.write_bytes(html.read_bytes() + b"<!-- edited -->")
+    problems = verify_package(written.path)
+    assert problems[0] == "events/restore.jsonl: listed in MANIFEST.sha256 but missing"
+    assert problems[1].startswith("report.html: digest mismatch: MANIFEST.sha256 says ")
+    assert len(problems) == 2, problems
+
+
+def test_a_garbled_signer_key_is_named_with_what_was_expected(written: Package) -> None:
+    (written.path / "SIGNER.pub.pem").write_text("not a key\n", encoding="utf-8")
+    problems = check_package(written.path, {}).problems
+    assert problems[1].startswith(
+        "SIGNER.pub.pem: SIGNER.pub.pem: expected a PEM ed25519 public key"
+    ), problems
+
+
+def test_a_check_names_the_package_and_its_previous(written: Package, tmp_path: Path) -> None:
+    check = check_package(written.path, {})
+    assert (check.path, check.previous, check.problems) == (written.path, written.previous, [])
+    assert check.manifest_sha256 == written.manifest_sha256
+    assert check_package(written.tarball, {}).path == written.tarball
+    broken = tmp_path / f"{written.path.name}.tar.gz"
+    broken.write_bytes(b"not gzip")
+    refused = check_package(broken, {})
+    assert refused.path == broken and refused.problems[0].startswith(f"{broken.name}: ")
+    stray = tmp_path / "package.zip"
+    stray.write_bytes(b"PK")
+    assert check_package(stray, {}).path == stray
+
+
+def test_a_signature_that_does_not_verify_makes_no_signer_trusted(
+    written: Package, key_path: Path, tmp_path: Path
+) -> None:
+    manifest = (written.path / MANIFEST).read_bytes()
+    other = sign.load_or_create_signing_key(tmp_path / "other.pem")
+    (written.path / f"{MANIFEST}.sig").write_bytes(sign.sign(other, manifest))
+    signer = sign.fingerprint(sign.load_signing_key(key_path))
+    check = check_package(written.path, {signer: "dr.yml"})
+    assert (check.signer_fingerprint, check.signature_valid) == (signer, False)
+    assert check.trusted_by is None and not check.ok
+
+
+def record_another_digest(chain: Path) -> None:
+    line = json.loads(chain.read_text(encoding="utf-8"))
+    line["manifest_sha256"] = "3" * 64
+    chain.write_text(json.dumps(line) + "\n", encoding="utf-8")
+
+
+def test_the_chain_beside_a_tarball_is_consulted(written: Package) -> None:
+    record_another_digest(written.path.parent / "chain.jsonl")
+    (problem,) = verify_package(written.tarball)
+    assert problem.startswith(f"chain.jsonl: records manifest_sha256 {'3' * 64} for ")
+
+
+def test_without_chain_beside_the_chain_is_left_to_the_caller(written: Package) -> None:
+    record_another_digest(written.path.parent / "chain.jsonl")
+    assert check_package(written.path, {}, chain_beside=False).problems == []
+    assert check_package(written.tarball, {}, chain_beside=False).problems == []
+
+
+def test_a_tarball_reports_its_own_problems_before_the_package_s(
+    written: Package, tmp_path: Path
+) -> None:
+    unsigned = tmp_path / "unsigned" / written.path.name
+    shutil.copytree(written.path, unsigned)
+    (unsigned / f"{MANIFEST}.sig").unlink()
+    renamed = tmp_path / "verify-20261123T020600Z-ffffff.tar.gz"
+    write_tarball(unsigned, renamed, int(NOW.timestamp()))
+    assert verify_package(renamed) == [
+        f"{renamed.name}: holds directory {written.path.name!r}, "
+        "expected 'verify-20261123T020600Z-ffffff'",
+        "MANIFEST.sha256.sig: missing; the package is unsigned",
+    ]
+
+
+def test_a_trusted_key_that_is_not_a_key_is_refused_naming_it(tmp_path: Path) -> None:
+    garbled = tmp_path / "bank.pem"
+    garbled.write_text("not a key\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"^trusted key {garbled}: expected a PEM ed25519"):
+        trust_public_key(garbled)
+
+
+def test_an_untrusted_signer_names_every_trusted_fingerprint_or_none(written: Package) -> None:
+    check = check_package(written.path, {})
+    trust = {"b" * 64: "dr.yml evidence.trusted[1]", "a" * 64: "--public-key bank.pem"}
+    assert untrusted_signer(check, trust) == (
+        f"SIGNER.pub.pem: the signature is valid, but the signer {check.signer_fingerprint} is "
+        f"not trusted (trusted: {'a' * 64} (--public-key bank.pem), "
+        f"{'b' * 64} (dr.yml evidence.trusted[1]))"
+    )
+    assert untrusted_signer(check, {}).endswith("is not trusted (trusted: none)")
+
+
+def test_verify_directory_judges_the_signer_and_the_given_chain(
+    written: Package, key_path: Path, tmp_path: Path
+) -> None:
+    chain = written.path.parent / "chain.jsonl"
+    assert verify_directory(written.path, None, chain) == []
+    own = tmp_path / "own.pub.pem"
+    signer = sign.load_signing_key(key_path)
+    own.write_bytes(sign.public_key_pem(signer))
+    assert verify_directory(written.path, own, chain) == []
+    other = tmp_path / "other.pub.pem"
+    other.write_bytes(sign.public_key_pem(sign.load_or_create_signing_key(tmp_path / "o.pem")))
+    (problem,) = verify_directory(written.path, other, chain)
+    assert problem.startswith(
+        f"SIGNER.pub.pem: the signature is valid, but the signer {sign.fingerprint(signer)} "
+    )
+    record_another_digest(chain)
+    (problem,) = verify_directory(written.path, None, chain)
+    assert problem.startswith(f"chain.jsonl: records manifest_sha256 {'3' * 64} for ")
+
+
+def test_a_tarball_without_previous_names_no_scratch_directory(
+    written: Package, tmp_path: Path
+) -> None:
+    # The problem reads the same for the directory and its tarball; it used to carry the path
+    # of the temporary directory the tarball was unpacked into, gone by the time it is read.
+    bare = tmp_path / "bare" / written.path.name
+    shutil.copytree(written.path, bare)
+    (bare / "PREVIOUS").unlink()
+    tarball = tmp_path / f"{written.path.name}.tar.gz"
+    write_tarball(bare, tarball, int(NOW.timestamp()))
+    expected = [
+        "PREVIOUS: listed in MANIFEST.sha256 but missing",
+        "PREVIOUS: unreadable: No such file or directory",
+    ]
+    assert verify_package(bare) == expected
+    assert verify_package(tarball) == expected
