@@ -109,7 +109,7 @@ def evaluate_switchover(ctx: Context) -> list[Finding]:
     threshold = (
         f"notice ≥ {rule.threshold('min_notice_working_days').display} working days "
         f"before a switchover of > {rule.threshold('trigger_working_days').display} "
-        f"working day, with an emergency channel"
+        f"working day ({rule.counting_convention or 'strict'} counting)"
     )
     year = ctx.local_date.year
     plans = [
