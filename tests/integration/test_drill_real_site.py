@@ -248,10 +248,16 @@ def test_test_failover_restores_into_drill_targets_and_leaves_production_untouch
     assert result["postings_lost"] == LATER_POSTINGS
     assert result["rows_behind"]["ledger"]["postings"] == LATER_POSTINGS
     assert result["rows_behind"]["cards"]["cards"] == 0
+    # The rules' own findings: both directions, the year's drill, and this system's RTO/RPO
+    # against the scenario's objectives and restore times against the system's target.
     assert {f["rule"]: f["status"] for f in report["findings"]} == {
         "dr.bidirectional": "compliant",
         "drill.yearly": "compliant",
+        "drill.objectives": "compliant",
+        "restore.duration": "compliant",
     }
+    objectives = next(f for f in report["findings"] if f["rule"] == "drill.objectives")
+    assert "(objective 1800 s)" in objectives["measured"]
     assert grep_secret([tmp_path, evidence], passwords) == []
 
 
