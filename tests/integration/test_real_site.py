@@ -397,7 +397,7 @@ def test_transfer_cut_midway_counts_nothing_and_next_run_succeeds(
         databases={"ledger": database},
         datasets=("ledger",),
     )
-    from orchestrator.actions import backup as backup_action
+    from orchestrator.actions import backup_stream
     from orchestrator.integrations.transfer import read_blocks
 
     def cut_after_first_block(handle: Any, block_bytes: int = 0) -> Iterator[bytes]:
@@ -406,7 +406,7 @@ def test_transfer_cut_midway_counts_nothing_and_next_run_succeeds(
         handle.sftp.sock.get_transport().close()  # the SSH connection drops mid-transfer
         yield from blocks
 
-    monkeypatch.setattr(backup_action, "read_blocks", cut_after_first_block)
+    monkeypatch.setattr(backup_stream, "read_blocks", cut_after_first_block)
     capsys.readouterr()
     assert main(["-c", str(config_path), "backup"]) == 3
     assert "prod-db-1" in capsys.readouterr().err
