@@ -9,6 +9,7 @@ from typing import Any
 
 from orchestrator.model.settings import Config
 from orchestrator.model.snapshot import PointRow
+from orchestrator.rules.evaluate_encryption import escrow_warning
 from orchestrator.rules.status import Status
 from tests.fixtures.catalog_rows import config_dict, copies, judge, local, one, point, snapshot
 
@@ -134,4 +135,93 @@ def test_an_attestation_dated_after_the_judgement_or_for_another_rule_is_ignored
     config = Config.model_validate(config_dict(attestations=[future, other]))
     assert (
         one("encryption.key_escrow", snapshot(), AT, "all", config=config).status is Status.UNKNOWN
+    )
+
+
+def test_store_findings_word_for_word() -> None:
+    finding = one("storage.encryption", snapshot(points(2)), AT, "primary")
+    assert finding.threshold == (
+        "every recovery point held in the store encrypted (client-side, per point key)"
+    )
+    assert finding.evidence == "catalog recovery_points.cipher, copies (status present)"
+    assert finding.reason == (
+        "every recovery point the store holds was encrypted before it left the host"
+    )
+    mixed = points(1) + [replace(p, cipher="sm4-gcm") for p in points(2)[1:]]
+    both = one("storage.encryption", snapshot(mixed), AT, "primary")
+    assert both.measured == "2 of 2 point(s) encrypted (aes-256-gcm, sm4-gcm)"
+
+
+def test_five_clear_points_are_named_and_more_are_marked() -> None:
+    five = one("storage.encryption", snapshot(points(5, None)), AT, "primary")
+    assert five.measured.endswith(points(5, None)[-1].id)
+    six = one("storage.encryption", snapshot(points(6, None)), AT, "primary")
+    assert six.measured.endswith(" …") and points(6, None)[-1].id not in six.measured
+
+
+def test_a_point_finished_at_the_moment_of_judgement_is_held() -> None:
+    now = replace(points(1, None)[0], finished_at=AT.timestamp())
+    rows = [replace(c, written_at=AT.timestamp()) for c in copies(now)]
+    finding = one("storage.encryption", snapshot([now], rows), AT, "primary")
+    assert finding.status is Status.NON_COMPLIANT
+
+
+def test_not_applicable_escrow_says_why_word_for_word() -> None:
+    finding = one("encryption.key_escrow", snapshot(), AT, "all", config=clear_config())
+    assert finding.measured == "no encryption configured, no encrypted point"
+    assert finding.evidence == "dr.yml, catalog recovery_points.cipher"
+    assert finding.reason == "no key-encryption key exists, so there is nothing to escrow"
+    assert finding.threshold == (
+        "an escrow attestation of the key-encryption key, dated and not expired"
+    )
+
+
+def test_the_newest_escrow_attestation_of_the_site_decides() -> None:
+    today = AT.date()
+    newer = escrow(today, today + timedelta(days=300), subject="production")
+    older = escrow(today - timedelta(days=500), today - timedelta(days=100))
+    config = Config.model_validate(config_dict(attestations=[newer, older]))
+    finding = one("encryption.key_escrow", snapshot(), AT, "all", config=config)
+    assert finding.status is Status.COMPLIANT
+    assert f"escrow attested {today}" in finding.measured
+    system = escrow(today, today + timedelta(days=300), subject="core-banking")
+    other = Config.model_validate(config_dict(attestations=[system]))
+    assert one("encryption.key_escrow", snapshot(), AT, "all", config=other).status is (
+        Status.UNKNOWN
+    )
+
+
+def test_check_config_warns_only_without_a_current_escrow() -> None:
+    today = AT.date()
+    assert "docs/keys.md" in (escrow_warning(Config.model_validate(config_dict()), today) or "")
+    current = Config.model_validate(
+        config_dict(attestations=[escrow(today, today + timedelta(days=1))])
+    )
+    assert escrow_warning(current, today) is None
+    expired = Config.model_validate(
+        config_dict(attestations=[escrow(today - timedelta(days=9), today - timedelta(days=1))])
+    )
+    assert escrow_warning(expired, today) is not None
+    assert escrow_warning(clear_config(), today) is None
+
+
+def test_escrow_valid_through_its_expiry_day_and_its_texts_word_for_word() -> None:
+    today = AT.date()
+    last_day = Config.model_validate(config_dict(attestations=[escrow(today, today)]))
+    assert escrow_warning(last_day, today) is None
+    finding = one("encryption.key_escrow", snapshot(), AT, "all", config=last_day)
+    assert finding.status is Status.COMPLIANT
+    assert finding.reason == "the key-encryption key is attested as escrowed"
+    yesterday = Config.model_validate(
+        config_dict(attestations=[escrow(today - timedelta(days=9), today - timedelta(days=1))])
+    )
+    lapsed = one("encryption.key_escrow", snapshot(), AT, "all", config=yesterday)
+    assert lapsed.reason == (
+        "the newest escrow attestation has expired; re-check the escrow and attest again"
+    )
+    assert lapsed.evidence.startswith("dr.yml attestations: KEK-ESCROW-2026")
+    assert escrow_warning(yesterday, today) == (
+        "encryption: no current escrow attestation of the key-encryption key "
+        "(attestations rule encryption.key_escrow); a lost key loses every encrypted backup "
+        "— see docs/keys.md"
     )

@@ -74,3 +74,46 @@ def test_no_drill_or_no_objective_cannot_be_judged() -> None:
 def test_only_declared_objectives_are_judged() -> None:
     rto_only = timed(date(2026, 5, 1), 800, 99999, objectives={"rto_seconds": 3600})
     assert judged(rto_only).status is Status.COMPLIANT
+
+
+def test_every_finding_says_its_figures_and_reason_word_for_word() -> None:
+    good = judged(timed(date(2026, 5, 1), 800, 86))
+    assert good.reason == "the latest drill met every objective it declares"
+    missed = judged(timed(date(2026, 5, 1), 4000, 1000))
+    assert missed.measured == (
+        "drill-2026-05-01 (sandbox-failover, 2026-05-01, passed): "
+        "RTO 4000 s (objective 3600 s), RPO 1000 s (objective 900 s)"
+    )
+    assert missed.reason == "RTO 4000 s > 3600 s; RPO 1000 s > 900 s"
+    bare = judged(timed(date(2026, 5, 1), 800, None, objectives={}))
+    assert bare.measured == (
+        "drill-2026-05-01 (sandbox-failover, 2026-05-01, passed): "
+        "RTO 800 s (no objective), RPO not measured (no objective)"
+    )
+    assert bare.reason == "the scenario declares no RTO or RPO objective"
+
+
+def test_every_earlier_miss_of_the_year_is_named() -> None:
+    first, second = timed(date(2026, 3, 1), 4000, 86), timed(date(2026, 3, 2), 4000, 86)
+    finding = judged(first, second, timed(date(2026, 5, 1), 800, 86))
+    assert finding.measured.startswith("drill-2026-05-01 (")
+    assert finding.reason == (
+        "the latest drill met its objectives; earlier this year "
+        "drill-2026-03-01, drill-2026-03-02 did not"
+    )
+
+
+def test_an_rpo_objective_alone_is_judged() -> None:
+    finding = judged(timed(date(2026, 5, 1), 99999, 1000, objectives={"rpo_seconds": 900}))
+    assert finding.status is Status.NON_COMPLIANT and finding.reason == "RPO 1000 s > 900 s"
+
+
+def test_a_drill_finished_at_the_moment_of_judgement_counts_on_the_day_it_finished() -> None:
+    late = replace(
+        timed(date(2026, 6, 30), 800, 86),
+        started_at=local(date(2026, 6, 29), 23).timestamp(),
+        finished_at=AT.timestamp(),
+    )
+    finding = judged(late)
+    assert finding.status is Status.COMPLIANT
+    assert "(sandbox-failover, 2026-06-30, passed)" in finding.measured
