@@ -17,6 +17,7 @@ from orchestrator.model.manifest import (
     parse_manifest,
     serialise_manifest,
 )
+from tests.fixtures.manifest_documents import manifest_document
 
 A, B, C = "a" * 64, "b" * 64, "c" * 64
 ENCRYPTION = {
@@ -29,27 +30,10 @@ ENCRYPTION = {
 
 
 def document(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "format_version": 2,
-        "kind": "full",
-        "recovery_point_id": "20261123T020000Z-1a2b3c",
-        "system": "core-banking",
-        "dataset": "ledger",
-        "engine": "sqlite",
-        "business_date": "2026-11-22",
-        "started_at": "2026-11-23T02:00:00Z",
-        "finished_at": "2026-11-23T02:00:05Z",
-        "source_site": "production",
-        "source_host": "prod-1",
-        "hash_algorithm": "sha256",
-        "files": [
-            {"path": "ledger.db", "size": 10, "digest": A, "stored_size": 48, "stored_digest": B}
-        ],
-        "fingerprint": {},
-        "encryption": dict(ENCRYPTION),
-    }
-    data.update(changes)
-    return data
+    files = [{"path": "ledger.db", "size": 10, "digest": A, "stored_size": 48, "stored_digest": B}]
+    return manifest_document(
+        **{"format_version": 2, "files": files, "encryption": dict(ENCRYPTION), **changes}
+    )
 
 
 def problems(data: dict[str, Any]) -> list[str]:

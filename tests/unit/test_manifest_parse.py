@@ -21,29 +21,13 @@ from orchestrator.model.manifest import (
     parse_manifest,
     serialise_manifest,
 )
+from tests.fixtures.manifest_documents import manifest_document
 
 A, B = "a" * 64, "b" * 64
 
 
 def document(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "format_version": 1,
-        "kind": "full",
-        "recovery_point_id": "20261123T020000Z-1a2b3c",
-        "system": "core-banking",
-        "dataset": "ledger",
-        "engine": "sqlite",
-        "business_date": "2026-11-22",
-        "started_at": "2026-11-23T02:00:00Z",
-        "finished_at": "2026-11-23T02:00:05Z",
-        "source_site": "production",
-        "source_host": "prod-1",
-        "hash_algorithm": "sha256",
-        "files": [{"path": "ledger.db", "size": 10, "digest": A}],
-        "fingerprint": {},
-    }
-    data.update(changes)
-    return data
+    return manifest_document(**changes)
 
 
 def problems(data: object, source: str = "rp/manifest.json") -> list[str]:

@@ -25,29 +25,13 @@ from orchestrator.model.manifest import (
     fingerprint_differences,
     parse_manifest,
 )
+from tests.fixtures.manifest_documents import manifest_document
 
 A, B, C = "a" * 64, "b" * 64, "c" * 64
 
 
 def document(files: list[Any]) -> bytes:
-    return json.dumps(
-        {
-            "format_version": 1,
-            "kind": "full",
-            "recovery_point_id": "20261123T020000Z-1a2b3c",
-            "system": "core-banking",
-            "dataset": "ledger",
-            "engine": "sqlite",
-            "business_date": "2026-11-22",
-            "started_at": "2026-11-23T02:00:00Z",
-            "finished_at": "2026-11-23T02:00:05Z",
-            "source_site": "production",
-            "source_host": "prod-1",
-            "hash_algorithm": "sha256",
-            "files": files,
-            "fingerprint": {},
-        }
-    ).encode()
+    return json.dumps(manifest_document(files=files)).encode()
 
 
 def where_of_problems(files: list[Any]) -> list[str]:
