@@ -6,10 +6,11 @@ Each is a pure function of a Context; docs/rules.md explains every interpretatio
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from fractions import Fraction
 
-from orchestrator.model.settings import Attestation
+from orchestrator.model.settings import Attestation, Config
 from orchestrator.model.switchover_plans import PlanRow
 from orchestrator.rules import figures
 from orchestrator.rules.finding import ALL_SUBJECT, Context, Finding
@@ -29,6 +30,21 @@ _WORST = (
 )
 
 
+def dated_attestations(
+    config: Config, rule_id: str, subjects: Collection[str], day: date
+) -> list[Attestation]:
+    """Return dr.yml's attestations of a rule for any of the subjects, dated by `day`, oldest
+    first (the last one decides)."""
+    return sorted(
+        (
+            a
+            for a in config.attestations
+            if a.rule == rule_id and a.subject in subjects and a.date <= day
+        ),
+        key=lambda a: a.date,
+    )
+
+
 def evaluate_power_ups(ctx: Context) -> list[Finding]:
     """Judge, per production and disaster-recovery site, the newest UPS attestation: at least
     the minimum hours, not expired and not older than the maximum age."""
@@ -40,14 +56,7 @@ def evaluate_power_ups(ctx: Context) -> list[Finding]:
     for site in ctx.config.sites:
         if site.role not in ("production", "disaster_recovery"):
             continue
-        attestations = sorted(
-            (
-                a
-                for a in ctx.config.attestations
-                if a.rule == POWER_UPS and a.subject == site.name and a.date <= ctx.local_date
-            ),
-            key=lambda a: a.date,
-        )
+        attestations = dated_attestations(ctx.config, POWER_UPS, {site.name}, ctx.local_date)
         if not attestations:
             findings.append(
                 ctx.finding(
@@ -192,14 +201,7 @@ def _judge_attested(ctx: Context, rule_id: str, subject: str) -> Finding:
     threshold = "a current attestation (document, date, expiry, attester)" + (
         f" stating ≥ {minimum.display} {minimum.unit}" if minimum else ""
     )
-    dated = sorted(
-        (
-            a
-            for a in ctx.config.attestations
-            if a.rule == rule_id and a.subject == subject and a.date <= ctx.local_date
-        ),
-        key=lambda a: a.date,
-    )
+    dated = dated_attestations(ctx.config, rule_id, {subject}, ctx.local_date)
     if not dated:
         return ctx.finding(
             rule_id,

@@ -21,6 +21,7 @@ from datetime import date
 
 from orchestrator.model.settings import Attestation, Config
 from orchestrator.model.snapshot import PointRow
+from orchestrator.rules.evaluate_attested import dated_attestations
 from orchestrator.rules.finding import ALL_SUBJECT, Context, Finding
 from orchestrator.rules.status import Status
 
@@ -92,18 +93,10 @@ def evaluate_storage_encryption(ctx: Context) -> list[Finding]:
 
 
 def escrow_attestations(config: Config, day: date) -> list[Attestation]:
-    """Return the key-escrow attestations of the site dated by `day`, oldest first."""
-    sites = {site.name for site in config.sites}
-    return sorted(
-        (
-            a
-            for a in config.attestations
-            if a.rule == KEY_ESCROW
-            and (a.subject == ALL_SUBJECT or a.subject in sites)
-            and a.date <= day
-        ),
-        key=lambda a: a.date,
-    )
+    """Return the key-escrow attestations of the site (`all` or a site's name) dated by `day`,
+    oldest first."""
+    subjects = {ALL_SUBJECT, *(site.name for site in config.sites)}
+    return dated_attestations(config, KEY_ESCROW, subjects, day)
 
 
 def escrow_warning(config: Config, day: date) -> str | None:
