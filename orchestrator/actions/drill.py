@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
+
 from orchestrator.actions import drill_steps
 from orchestrator.actions.drill_report import make_report
 from orchestrator.actions.drill_state import DrillState
@@ -143,14 +145,14 @@ def _run(
     finished = time.time()
     row = None if clearance else record.values(outcome, measurements, state, finished)
     findings: list[dict[str, Any]] = []
-    if row is not None:
-        record.finish(row)  # the verdict in the catalog first: the rules judge from it
-        if outcome != "aborted":
-            findings = [
-                f.to_dict()
-                for f in rule_findings(runtime, DRILL_RULES)
-                if f.subject in ("all", scenario.system)
-            ]
+    if row is not None and outcome != "aborted":
+        # Judged with the verdict written in a rolled-back transaction: it is committed only
+        # with its evidence (record.end), so a drill killed in between stays running, uncounted.
+        findings = [
+            f.to_dict()
+            for f in rule_findings(runtime, DRILL_RULES, record.pending(row))
+            if f.subject in ("all", scenario.system)
+        ]
     report = make_report(
         record.drill_id,
         scenario,
@@ -290,27 +292,20 @@ class _DrillRecord:
             "objectives": self.scenario.objectives.model_dump(),
         }
 
-    def finish(self, row: Mapping[str, Any]) -> None:
-        """Record the drill's verdict (before its evidence exists) so the rules can judge it."""
-        with self.runtime.catalog.begin() as connection:
+    def pending(self, row: Mapping[str, Any]) -> Callable[[Connection], None]:
+        """Return the write of the drill's verdict the rules judge its package from, inside a
+        transaction that is rolled back (actions/rule_status.rule_findings); `end` commits it
+        with the evidence."""
+        keys = ("finished_at", "status", "rto_seconds", "rpo_seconds", "failover_ok", "failback_ok")
+
+        def write(connection: Connection) -> None:
             connection.execute(
                 schema.drills.update()
                 .where(schema.drills.c.id == self.drill_id)
-                .values(
-                    **{
-                        key: row[key]
-                        for key in (
-                            "finished_at",
-                            "status",
-                            "rto_seconds",
-                            "rpo_seconds",
-                            "failover_ok",
-                            "failback_ok",
-                        )
-                    },
-                    detail=self.detail(row),
-                )
+                .values(**{key: row[key] for key in keys}, detail=self.detail(row))
             )
+
+        return write
 
     def detail(self, row: Mapping[str, Any], **more: Any) -> dict[str, Any]:
         """Return the drill row's detail: what the rules read beside the columns (the

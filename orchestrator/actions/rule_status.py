@@ -10,14 +10,16 @@ actions/status_output.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from sqlalchemy import Connection
+
 from orchestrator.actions.status import collect_dataset_status
 from orchestrator.errors import InputError
-from orchestrator.model.snapshot import read_catalog
+from orchestrator.model.snapshot import read_catalog, read_snapshot
 from orchestrator.rules.evaluate import evaluate_all
 from orchestrator.rules.evaluate_network import network_status
 from orchestrator.rules.finding import Finding
@@ -113,7 +115,23 @@ def collect_status(
     )
 
 
-def rule_findings(runtime: Runtime, rule_ids: Sequence[str]) -> list[Finding]:
+def rule_findings(
+    runtime: Runtime,
+    rule_ids: Sequence[str],
+    pending: Callable[[Connection], None] | None = None,
+) -> list[Finding]:
     """Return the current findings of the given rules, judged exactly as `status` judges them
-    (a package that states a verdict takes it from here, never from its own arithmetic)."""
-    return [f for f in collect_status(runtime).findings if f.rule in rule_ids]
+    (a package that states a verdict takes it from here, never from its own arithmetic).
+
+    `pending` writes a verdict not yet committed (a check or drill whose evidence does not
+    exist yet): the rules judge the catalog with it inside one transaction that is then rolled
+    back, so the verdict is committed only together with its evidence and a process killed
+    in between leaves nothing counted (docs/crash-safety.md)."""
+    with runtime.catalog.engine.connect() as connection, connection.begin() as transaction:
+        if pending is not None:
+            pending(connection)
+        snapshot = read_snapshot(connection)
+        transaction.rollback()
+    model, pack, calendar = runtime.config.model, runtime.pack, runtime.calendar
+    findings = evaluate_all(model, pack, calendar, snapshot, datetime.now(UTC))
+    return [f for f in findings if f.rule in rule_ids]

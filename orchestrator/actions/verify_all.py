@@ -141,18 +141,19 @@ def run_verify_all(runtime: Runtime, *, workers: int | None = None) -> VerifyAll
     result = scan(runtime, workers=workers)
     failures, retired = _split(runtime, result)
     outcome = VerifyAllOutcome(verification_id, result, _still_open(runtime, result), retired)
+    # Bad marks first and for good; the evidence path is added with the scan's row, so a scan
+    # killed before its package still leaves what it found marked bad.
+    detected_by = f"verify --all {verification_id}"
+    record_failures(runtime, failures, detected_by=detected_by, package=None, at=cat.now())
     package = None
     if result.scanned:
         package = _write_evidence(runtime, outcome, started)
         outcome.evidence_path = str(package.path)
-    record_failures(
-        runtime,
-        failures,
-        detected_by=f"verify --all {verification_id}",
-        package=package,
-        at=cat.now(),
-    )
     with runtime.catalog.begin() as connection:
+        if package is not None:
+            integrity.attach_evidence(
+                connection, detected_by, str(package.path), package.manifest_sha256
+            )
         connection.execute(
             schema.verifications.insert().values(
                 id=verification_id,

@@ -153,6 +153,13 @@ def run_recheck(runtime: Runtime) -> RecheckOutcome:
 
 def _record(runtime: Runtime, outcome: RecheckOutcome, started: float, events: list[Path]) -> None:
     results = [r for i in outcome.incidents for r in i.results if r.checked_at]
+    finished = time.time()
+    # Bad marks first and for good; resolutions and the evidence path are committed with the
+    # re-check's row, so one killed before its package resolves nothing.
+    detected_by = f"verify --recheck {outcome.recheck_id}"
+    record_failures(
+        runtime, item_failures(results), detected_by=detected_by, package=None, at=finished
+    )
     package = write_site_package(
         runtime.config,
         "verify",
@@ -160,15 +167,10 @@ def _record(runtime: Runtime, outcome: RecheckOutcome, started: float, events: l
         {f"events/{p.name}": p for p in events if p.is_file()},
     )
     outcome.evidence_path = str(package.path)
-    finished = time.time()
-    record_failures(
-        runtime,
-        item_failures(results),
-        detected_by=f"verify --recheck {outcome.recheck_id}",
-        package=package,
-        at=finished,
-    )
     with runtime.catalog.begin() as connection:
+        integrity.attach_evidence(
+            connection, detected_by, str(package.path), package.manifest_sha256
+        )
         for incident in outcome.incidents:
             if incident.resolved and incident.point:
                 integrity.resolve_failures(

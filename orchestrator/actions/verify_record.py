@@ -5,11 +5,14 @@ finish or abort, its items, and the record its signed report carries so that
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
 
 from orchestrator.evidence.package import Package
 from orchestrator.model import catalog as cat
-from orchestrator.model import schema
+from orchestrator.model import integrity, schema
 from orchestrator.model.plan import SamplePlan, plan_dict
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import sortable_id
@@ -51,32 +54,44 @@ def abort_verification(
     """Record the check aborted by `error`, with the wipe and the mismatches found so far."""
     mismatches = [m for r in results for m in r.mismatches]
     detail = {"plan": plan_dict(plan), "wipe": wipe, "error": str(error), "mismatches": mismatches}
-    _update(runtime, verification_id, status="aborted", finished_at=time.time(), detail=detail)
+    with runtime.catalog.begin() as connection:
+        values = {"status": "aborted", "finished_at": time.time(), "detail": detail}
+        _update(connection, verification_id, **values)
 
 
-def record_verdict(runtime: Runtime, outcome: SampleOutcome, finished: float) -> None:
-    """Record the check's verdict and whether it counts, before its evidence exists, so that
-    the rules can judge it for the package (finish_verification adds the evidence)."""
-    _update(runtime, outcome.verification_id, **_verdict(outcome, finished))
+def pending_verdict(outcome: SampleOutcome, finished: float) -> Callable[[Connection], None]:
+    """Return the write of the check's verdict that the rules judge its package from, inside a
+    transaction that is rolled back (actions/rule_status.rule_findings): it is committed only
+    by finish_verification, together with its evidence."""
+
+    def write(connection: Connection) -> None:
+        _update(connection, outcome.verification_id, **_verdict(outcome, finished))
+
+    return write
 
 
 def finish_verification(
-    runtime: Runtime, outcome: SampleOutcome, finished: float, package: Package
+    runtime: Runtime, outcome: SampleOutcome, finished: float, package: Package, detected_by: str
 ) -> None:
-    """Record the check's verdict, whether it counts, and its evidence package."""
+    """Record, in one transaction, the check's verdict, whether it counts, and its evidence
+    package, on its row and on the integrity failures it recorded (`detected_by`)."""
     detail = {
         "plan": plan_dict(outcome.plan),
         "wipe": outcome.wipe,
         "mismatches": outcome.mismatches,
     }
-    _update(
-        runtime,
-        outcome.verification_id,
-        **_verdict(outcome, finished),
-        evidence_path=str(package.path),
-        evidence_manifest_sha256=package.manifest_sha256,
-        detail=detail,
-    )
+    with runtime.catalog.begin() as connection:
+        _update(
+            connection,
+            outcome.verification_id,
+            **_verdict(outcome, finished),
+            evidence_path=str(package.path),
+            evidence_manifest_sha256=package.manifest_sha256,
+            detail=detail,
+        )
+        integrity.attach_evidence(
+            connection, detected_by, str(package.path), package.manifest_sha256
+        )
 
 
 def _verdict(outcome: SampleOutcome, finished: float) -> dict[str, Any]:
@@ -84,10 +99,9 @@ def _verdict(outcome: SampleOutcome, finished: float) -> dict[str, Any]:
     return {"finished_at": finished, "status": status, "counted": outcome.counted}
 
 
-def _update(runtime: Runtime, verification_id: str, **values: Any) -> None:
+def _update(connection: Connection, verification_id: str, **values: Any) -> None:
     table = schema.verifications
-    with runtime.catalog.begin() as connection:
-        connection.execute(table.update().where(table.c.id == verification_id).values(**values))
+    connection.execute(table.update().where(table.c.id == verification_id).values(**values))
 
 
 def catalog_record(outcome: SampleOutcome, started: float, finished: float) -> dict[str, Any]:

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Connection
 
 from orchestrator.actions.bad_points import record_failures, report_failures
 from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
@@ -39,8 +42,8 @@ from orchestrator.actions.verify_record import (
     abort_verification,
     catalog_record,
     finish_verification,
+    pending_verdict,
     record_items,
-    record_verdict,
     start_verification,
 )
 from orchestrator.errors import CheckFailed
@@ -244,10 +247,18 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     wipe = _wipe(runtime, enclave, systems, events, areas)
     outcome = SampleOutcome(verification_id, plan, results, counted=plan.meets_bars, wipe=wipe)
     finished = time.time()
+    # Facts first, committed at once: the items, restore times and, for every mismatch, its
+    # point and copy marked bad for good (the evidence path is added with the verdict).
     record_items(runtime, outcome)
     record_timings(runtime, verify_timings(runtime.config.model, verification_id, results))
-    record_verdict(runtime, outcome, finished)  # the rules judge the package from it
-    report = make_report(runtime, outcome, started, finished, enclave, _findings(runtime, plan))
+    detected_by = f"verify {verification_id}"
+    record_failures(
+        runtime, item_failures(results), detected_by=detected_by, package=None, at=finished
+    )
+    # The verdict is judged by the rules inside a rolled-back transaction and committed only
+    # with its evidence: a process killed in between leaves the check running, never counted.
+    findings = _findings(runtime, plan, pending_verdict(outcome, finished))
+    report = make_report(runtime, outcome, started, finished, enclave, findings)
     report["record"] = catalog_record(outcome, started, finished)
     package = write_site_package(
         runtime.config,
@@ -260,26 +271,20 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     )
     outcome.evidence_path = package.path
     outcome.evidence_manifest_sha256 = package.manifest_sha256
-    # Every mismatch marks its point and copy bad for good, with this check's evidence.
-    record_failures(
-        runtime,
-        item_failures(results),
-        detected_by=f"verify {verification_id}",
-        package=package,
-        at=finished,
-    )
-    finish_verification(runtime, outcome, finished, package)
+    finish_verification(runtime, outcome, finished, package, detected_by)
     _log_mismatches(outcome)
     return outcome
 
 
-def _findings(runtime: Runtime, plan: SamplePlan) -> list[dict[str, Any]]:
+def _findings(
+    runtime: Runtime, plan: SamplePlan, pending: Callable[[Connection], None]
+) -> list[dict[str, Any]]:
     """Return the findings a check's package states, as `status` judges them with this check
     recorded: the site's validity-check rules, and restore times of the systems it checked."""
     systems = {item.system for item in plan.items}
     return [
         f.to_dict()
-        for f in rule_findings(runtime, VERIFY_RULES)
+        for f in rule_findings(runtime, VERIFY_RULES, pending)
         if f.subject in systems or f.rule != "restore.duration"
     ]
 

@@ -75,6 +75,20 @@ def mark_point_bad(connection: Connection, recovery_point_id: str, store: str, r
     )
 
 
+def attach_evidence(
+    connection: Connection, detected_by: str, evidence_path: str, evidence_manifest_sha256: str
+) -> None:
+    """Add a check's evidence package to the failures it recorded (`detected_by`) before the
+    package existed: bad marks are committed first, so a check killed before its evidence
+    still leaves its points bad."""
+    table = schema.integrity_failures
+    connection.execute(
+        table.update()
+        .where(table.c.detected_by == detected_by, table.c.evidence_path.is_(None))
+        .values(evidence_path=evidence_path, evidence_manifest_sha256=evidence_manifest_sha256)
+    )
+
+
 def record_failures(
     connection: Connection,
     failures: Iterable[Failure],

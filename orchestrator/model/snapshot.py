@@ -168,38 +168,42 @@ class Snapshot:
 
 def read_catalog(catalog: Catalog) -> Snapshot:
     """Given a catalog, read every row the evaluators need once and return the snapshot."""
-    taken_at = cat.now()
     with catalog.begin() as connection:
-        points = tuple(_point(row) for row in cat.list_recovery_points(connection))
-        copies = tuple(_copy(row) for row in cat.list_copies(connection))
-        systems_by_verification = _verification_systems(connection)
-        verifications = tuple(
-            _verification(row, systems_by_verification.get(row.id, frozenset()))
-            for row in connection.execute(
-                select(schema.verifications).order_by(schema.verifications.c.started_at)
-            )
+        return read_snapshot(connection)
+
+
+def read_snapshot(connection: Connection) -> Snapshot:
+    """Given an open connection (and its transaction, with what it has written so far),
+    read every row the evaluators need once and return the snapshot."""
+    taken_at = cat.now()
+    points = tuple(_point(row) for row in cat.list_recovery_points(connection))
+    copies = tuple(_copy(row) for row in cat.list_copies(connection))
+    systems_by_verification = _verification_systems(connection)
+    verifications = tuple(
+        _verification(row, systems_by_verification.get(row.id, frozenset()))
+        for row in connection.execute(
+            select(schema.verifications).order_by(schema.verifications.c.started_at)
         )
-        drills = tuple(
-            _drill(row)
-            for row in connection.execute(
-                select(schema.drills).order_by(schema.drills.c.started_at)
-            )
+    )
+    drills = tuple(
+        _drill(row)
+        for row in connection.execute(select(schema.drills).order_by(schema.drills.c.started_at))
+    )
+    jobs = tuple(
+        _job(row) for row in connection.execute(select(schema.jobs).order_by(schema.jobs.c.id))
+    )
+    failures = tuple(
+        _failure(row)
+        for row in connection.execute(
+            select(schema.integrity_failures).order_by(schema.integrity_failures.c.detected_at)
         )
-        jobs = tuple(
-            _job(row) for row in connection.execute(select(schema.jobs).order_by(schema.jobs.c.id))
-        )
-        failures = tuple(
-            _failure(row)
-            for row in connection.execute(
-                select(schema.integrity_failures).order_by(schema.integrity_failures.c.detected_at)
-            )
-        )
-        network = read_ledger(connection)
-        replication_probes = tuple(
-            load_probes(connection, since=taken_at - REPLICATION_HISTORY_SECONDS)
-        )
-        restore_timings = tuple(load_timings(connection))
-        plans = tuple(load_plans(connection))
+    )
+    network = read_ledger(connection)
+    replication_probes = tuple(
+        load_probes(connection, since=taken_at - REPLICATION_HISTORY_SECONDS)
+    )
+    restore_timings = tuple(load_timings(connection))
+    plans = tuple(load_plans(connection))
     return Snapshot(
         taken_at,
         points,
