@@ -6,7 +6,7 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from orchestrator.actions.catalog_rebuild import catalog_is_empty
+from orchestrator.actions.catalog_age import catalog_warnings
 from orchestrator.actions.rule_status import collect_status, parse_at
 from orchestrator.actions.run_due import PassResult, plan_due, run_due_pass
 from orchestrator.actions.status_output import render_text, report_to_dict
@@ -35,17 +35,13 @@ def status(call: Call) -> int:
         raise InputError("command line", ["--year and --at: give one of them"])
     with open_runtime(call.site(), writes=False) as runtime:
         report = collect_status(runtime, at, call.args.year)
-        empty = catalog_is_empty(runtime)
+        warnings = catalog_warnings(runtime)
     data = report_to_dict(report)
-    if empty:
-        # A lost catalog must not read as "nothing to judge": say so, loudly, every time.
-        warning = (
-            f"the catalog ({runtime.config.catalog_url}) holds no recovery point: if it was "
-            "lost or replaced, rebuild it from the stores and the evidence with `drctl catalog "
-            "rebuild` / 目录中没有任何恢复点：如目录丢失，请用 drctl catalog rebuild 重建"
-        )
+    # A lost or replaced catalog must not read as "nothing to judge": say so, every time.
+    for warning in warnings:
         print(f"WARNING: {warning}", file=sys.stderr)
-        data["warnings"] = [warning]
+    if warnings:
+        data["warnings"] = warnings
     call.out.emit(data, render_text(report))
     return ExitCode.CHECK_FAILED if report.failing or report.undetermined else ExitCode.OK
 

@@ -62,6 +62,8 @@ def test_a_deleted_catalog_is_rebuilt_to_the_same_status(site: tuple[Path, Path]
     assert drctl("-c", str(config), "catalog", "upgrade", cwd=cwd).returncode == 0
     empty = drctl("-c", str(config), "status", cwd=cwd)
     assert "holds no recovery point" in empty.stderr and "catalog rebuild" in empty.stderr
+    # The drill's and the check's packages are older than anything the new catalog holds.
+    assert "younger than its evidence" in empty.stderr, empty.stderr
     assert findings(config, cwd) != before  # what an empty catalog looks like: 无法判定 …
 
     rebuilt = drctl("-c", str(config), "--json", "catalog", "rebuild", cwd=cwd)
@@ -71,6 +73,7 @@ def test_a_deleted_catalog_is_rebuilt_to_the_same_status(site: tuple[Path, Path]
     assert outcome["drills"] == 1 and outcome["verifications"] == 1
     assert outcome["not_recovered"] == [] and outcome["unreachable"] == []
     assert findings(config, cwd) == before
+    assert "WARNING" not in drctl("-c", str(config), "status", cwd=cwd).stderr
 
     again = json.loads(drctl("-c", str(config), "--json", "catalog", "rebuild", cwd=cwd).stdout)
     assert (again["points"], again["copies"], again["drills"], again["verifications"]) == (

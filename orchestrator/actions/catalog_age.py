@@ -1,0 +1,77 @@
+"""Whether the catalog describes the whole history it is judged on: `drctl status` says so,
+loudly, when it does not (a lost or replaced catalog must never read as "nothing to judge").
+
+Two cheap signs, read every time `status` runs:
+
+* **empty** — the catalog records no recovery point at all;
+* **younger than its evidence** — the evidence chain (`<evidence_dir>/chain.jsonl`, local and
+  append-only) holds a validity-check or drill package created before the catalog's first
+  record: the check or drill happened, so the catalog held it once and has lost it since.
+
+The stores themselves are not listed here (that is `drctl catalog rebuild`'s work, and at a
+bank's scale far too slow for every `status`). Both signs name `drctl catalog rebuild`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from orchestrator.evidence.chain import read_chain
+from orchestrator.model import schema
+from orchestrator.runtime import Runtime
+from orchestrator.timefmt import iso_utc
+
+REBUILD = (
+    "rebuild it from the stores and the evidence with `drctl catalog rebuild` / "
+    "请用 drctl catalog rebuild 从存储与证据重建目录"
+)
+_RECORDED_KINDS = ("verify", "drill")  # packages whose run has a catalog row
+
+
+def catalog_warnings(runtime: Runtime) -> list[str]:
+    """Return what makes the catalog an incomplete account of the site's history (empty when
+    nothing does). An unreadable evidence chain is `evidence verify --chain`'s finding, not
+    this one: it is left out here."""
+    first_record, points = _first_record(runtime)
+    url = runtime.catalog.safe_url
+    warnings = []
+    if points == 0:
+        warnings.append(
+            f"the catalog ({url}) holds no recovery point: if it was lost or replaced, "
+            f"{REBUILD} / 目录中没有任何恢复点"
+        )
+    earliest = _earliest_recorded_package(runtime)
+    if earliest is not None and (first_record is None or earliest[1] < first_record):
+        since = "holds no record" if first_record is None else f"begins {iso_utc(first_record)}"
+        warnings.append(
+            f"the catalog ({url}) is younger than its evidence: its history {since}, but "
+            f"evidence package {earliest[0]} was written {iso_utc(earliest[1])}; {REBUILD} / "
+            "目录比证据链更新，目录历史不完整"
+        )
+    return warnings
+
+
+def _first_record(runtime: Runtime) -> tuple[float | None, int]:
+    """Return the time of the catalog's earliest record and how many recovery points it has."""
+    tables = (schema.recovery_points, schema.verifications, schema.drills, schema.jobs)
+    with runtime.catalog.begin() as connection:
+        firsts = [connection.execute(select(func.min(t.c.started_at))).scalar() for t in tables]
+        points = connection.execute(select(func.count()).select_from(schema.recovery_points))
+        count = int(points.scalar() or 0)
+    known = [float(value) for value in firsts if value is not None]
+    return (min(known) if known else None), count
+
+
+def _earliest_recorded_package(runtime: Runtime) -> tuple[str, float] | None:
+    """Return the name and time of the chain's first check or drill package, if any."""
+    try:
+        entries = read_chain(runtime.config.evidence_dir / "chain.jsonl")
+    except (OSError, ValueError):
+        return None
+    for entry in entries:
+        if entry.kind in _RECORDED_KINDS:
+            created = datetime.fromisoformat(entry.created_at.replace("Z", "+00:00"))
+            return entry.name, created.timestamp()
+    return None

@@ -1,0 +1,85 @@
+"""`drctl status` says when the catalog is an incomplete account of the site's history
+(actions/catalog_age.py): empty, or younger than a check or drill package of its evidence chain.
+A real sandbox catalog (SQLite, migrated) and a real chain.jsonl written by the chain module."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from orchestrator.actions.catalog_age import catalog_warnings
+from orchestrator.actions.sandbox import prepare_sandbox
+from orchestrator.evidence.chain import ChainEntry, append_chain_entry
+from orchestrator.model import catalog as cat
+from orchestrator.runtime import Runtime, open_runtime
+from orchestrator.site import load_site
+from orchestrator.timefmt import iso_utc
+
+NOW = time.time()
+DAY = 86400.0
+
+
+def record_point(runtime: Runtime, started: float) -> None:
+    with runtime.catalog.begin() as connection:
+        cat.record_recovery_point(
+            connection,
+            {
+                "id": "20261130T000000Z-ledger",
+                "system": "core-banking",
+                "dataset": "ledger",
+                "engine": "sqlite",
+                "business_date": "2026-11-29",
+                "started_at": started,
+                "finished_at": started + 60,
+                "source_site": "production",
+                "source_host": "h",
+                "hash_algorithm": "sha256",
+                "manifest_sha256": "0" * 64,
+                "total_bytes": 1,
+                "file_count": 1,
+                "status": "complete",
+            },
+        )
+
+
+def chain(runtime: Runtime, *packages: tuple[str, float]) -> None:
+    for kind, created in packages:
+        name = f"{kind}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(created))}-abc123"
+        entry = ChainEntry(name, kind, iso_utc(created), "1" * 64, "0" * 64)
+        append_chain_entry(runtime.config.evidence_dir / "chain.jsonl", entry)
+
+
+def warnings_of(tmp_path: Path, point_at: float | None, *packages: tuple[str, float]) -> list[str]:
+    with open_runtime(load_site(prepare_sandbox(tmp_path / "sb"))) as runtime:
+        runtime.config.evidence_dir.mkdir(parents=True, exist_ok=True)
+        if point_at is not None:
+            record_point(runtime, point_at)
+        chain(runtime, *packages)
+        return catalog_warnings(runtime)
+
+
+def test_an_empty_catalog_is_named_with_the_rebuild_command(tmp_path: Path) -> None:
+    [warning] = warnings_of(tmp_path, None)
+    assert "holds no recovery point" in warning
+    assert "drctl catalog rebuild" in warning
+
+
+def test_a_check_older_than_the_catalog_shows_it_lost_its_history(tmp_path: Path) -> None:
+    older = NOW - 30 * DAY
+    [warning] = warnings_of(tmp_path, NOW, ("report", older - DAY), ("verify", older))
+    assert "younger than its evidence" in warning
+    assert f"begins {iso_utc(NOW)}" in warning
+    assert f"was written {iso_utc(older)}" in warning
+    assert "verify-" in warning and "drctl catalog rebuild" in warning
+
+
+def test_an_empty_catalog_with_a_drill_in_its_chain_says_both(tmp_path: Path) -> None:
+    empty, younger = warnings_of(tmp_path, None, ("drill", NOW - DAY))
+    assert "holds no recovery point" in empty
+    assert "holds no record, but evidence package drill-" in younger
+
+
+def test_packages_after_the_first_record_or_of_reports_only_say_nothing(tmp_path: Path) -> None:
+    # A report package is not a run the catalog records; a check after the first point is
+    # the normal history (also that of a check killed before its verdict was committed).
+    assert warnings_of(tmp_path, NOW, ("report", NOW - DAY), ("verify", NOW + 1)) == []
