@@ -24,6 +24,7 @@ import random
 import re
 import shutil
 import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,7 @@ sys.path.insert(0, str(REPO))
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 from benchmarks import envelope_throughput as envelope  # noqa: E402
+from orchestrator.actions.sandbox import sandbox_signing_key  # noqa: E402
 from orchestrator.evidence import sign  # noqa: E402
 from orchestrator.model.manifest import (  # noqa: E402
     CHUNK_BYTES,
@@ -144,9 +146,9 @@ def write_points(
                 "sha256",
                 tuple(entries),
             )
-            data = serialise_manifest(manifest)
-            (point / "manifest.json.sig").write_bytes(sign.sign(MANIFEST_KEY, data))
-            (point / "manifest.json").write_bytes(data)
+            document = serialise_manifest(manifest)
+            (point / "manifest.json.sig").write_bytes(sign.sign(MANIFEST_KEY, document))
+            (point / "manifest.json").write_bytes(document)
 
 
 def write_config(root: Path, store: Path) -> Path:
@@ -163,6 +165,7 @@ def write_config(root: Path, store: Path) -> Path:
         "evidence": {
             "directory": "evidence",
             "signing_key": "keys/key.pem",
+            "trusted_fingerprints": [sandbox_signing_key(root / "keys" / "key.pem")],
             "accountable_person": "benchmark",
         },
         "sites": [
@@ -172,8 +175,12 @@ def write_config(root: Path, store: Path) -> Path:
                 "host": "bench-host",
                 "data_root": str(root / n),
                 "spool": str(root / "spool"),
+                "city": city,
             }
-            for n, r in (("production", "production"), ("dr", "disaster_recovery"))
+            for n, r, city in (
+                ("production", "production", "Beijing"),
+                ("dr", "disaster_recovery", "Shanghai"),
+            )
         ],
         "stores": [
             {"name": "primary", "url": f"file://{store}", "site": "production"},
@@ -267,7 +274,9 @@ def drctl(config: Path, data_bytes: int) -> tuple[Timing, int]:
     return Timing(seconds, data_bytes), rss
 
 
-def restic_measurements(data: Path, work: Path, total: int) -> dict[str, Timing] | str:
+def restic_repository(data: Path, work: Path) -> dict[str, str] | str:
+    """Back the files up into a restic repository once (before the rounds); return the
+    environment its checks run with, or why restic is skipped."""
     restic = shutil.which("restic")
     if restic is None:
         return "restic is not installed: skipped"
@@ -275,17 +284,20 @@ def restic_measurements(data: Path, work: Path, total: int) -> dict[str, Timing]
         "RESTIC_PASSWORD": "benchmark",
         "RESTIC_REPOSITORY": str(work / "restic-repo"),
         "RESTIC_CACHE_DIR": str(work / "restic-cache"),
+        "RESTIC_BIN": restic,
     }
     run_measured([restic, "init", "--quiet"], env)
     run_measured([restic, "backup", "--quiet", str(data)], env)
-    results = {}
-    for name, extra in (
-        ("read_data", ["--read-data"]),
-        ("read_data_subset_10", ["--read-data-subset=10%"]),
-    ):
-        timings = [run_measured([restic, "check", *extra], env)[0] for _ in range(2)]
-        results[name] = Timing(min(timings), total)
-    return results
+    return env
+
+
+def restic_round(env: dict[str, str], total: int) -> dict[str, Timing]:
+    """Time restic's two checks once: one round, inside the same rounds as drctl's runs."""
+    restic = env["RESTIC_BIN"]
+    return {
+        name: Timing(run_measured([restic, "check", *extra], env)[0], total)
+        for name, extra in (("restic", ["--read-data"]), ("restic10", ["--read-data-subset=10%"]))
+    }
 
 
 def machine() -> dict[str, str]:
@@ -327,88 +339,104 @@ def gbps(rate: float) -> str:
     return f"{rate / 1e9:.2f} GB/s"
 
 
+def median(timings: list[Timing]) -> Timing:
+    """Return the median time of the rounds (bytes are the same in every round)."""
+    return Timing(statistics.median(t.seconds for t in timings), timings[0].bytes)
+
+
+def spread(timings: list[Timing]) -> str:
+    return f"{min(t.seconds for t in timings):.2f}–{max(t.seconds for t in timings):.2f}"
+
+
+def ratios(rounds: dict[str, list[Timing]], name: str, peer: str) -> list[float]:
+    """Return name's rate ÷ peer's rate, round by round (each pair timed in the same round)."""
+    return [a.rate / b.rate for a, b in zip(rounds[name], rounds[peer], strict=True)]
+
+
+def net_of_startup(rounds: dict[str, list[Timing]]) -> list[Timing]:
+    return [
+        Timing(max(whole.seconds - start.seconds, 1e-9), whole.bytes)
+        for whole, start in zip(rounds["drctl4"], rounds["startup"], strict=True)
+    ]
+
+
+def verdict_rows(rounds: dict[str, list[Timing]]) -> list[tuple[str, list[float], float]]:
+    """Return (ratio, its value per round, target ≥) for every target of the issue."""
+    rows = []
+    for name, label in (
+        ("drctl", "whole command, 1×"),
+        ("drctl4", "whole command, 4×"),
+        ("net4", "4× net of start-up"),
+        ("engine", "scan in-process"),
+    ):
+        rows.append((f"drctl ({label}) ÷ hashlib all cores", ratios(rounds, name, "every"), 0.85))
+    if "restic" in rounds:
+        for name, label in (("drctl", "whole command, 1×"), ("drctl4", "whole command, 4×")):
+            per_byte = ratios(rounds, name, "restic")
+            rows.append((f"drctl ({label}) ÷ restic --read-data, per byte", per_byte, 3.0))
+    return rows
+
+
 def report(
     size: int,
     facts: dict[str, str],
-    best: dict[str, Timing],
-    rss_1x: int,
-    rss_4x: int,
-    restic: dict[str, Timing] | str,
-    rounds: int,
+    rounds: dict[str, list[Timing]],
+    rss: tuple[int, int],
+    restic_note: str | None,
 ) -> tuple[str, list[str]]:
-    every = best["every"]
-    net_4x = Timing(
-        max(best["drctl4"].seconds - best["startup"].seconds, 1e-9), best["drctl4"].bytes
-    )
+    rounds = {**rounds, "net4": net_of_startup(rounds)}
+    count = len(rounds["one"])
     lines = [
         BEGIN,
         "## Verification throughput (`benchmarks/verify_throughput.py`)",
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `--size {size >> 20}M` "
         f"({size:,} bytes in {POINTS} recovery points; 4× = {4 * POINTS} points over the "
-        f"same files hard-linked; page cache warm; best of {rounds} interleaved rounds).",
+        f"same files hard-linked; page cache warm; {count} interleaved rounds, every "
+        "measurement and every peer timed once in each round; medians, with the range).",
         "",
         "| machine | |",
         "|---|---|",
     ]
     lines += [f"| {key} | {value} |" for key, value in facts.items()]
-    rows = [
-        ("hashlib SHA-256, one core", best["one"]),
-        ("hashlib SHA-256, all cores (one process per core)", every),
-        ("`drctl verify --all`, whole command, 1×", best["drctl"]),
-        ("`drctl verify --all`, whole command, 4×", best["drctl4"]),
-        ("`drctl verify --all` on an empty store (start-up only)", best["startup"]),
-        ("`drctl verify --all`, 4× net of start-up", net_4x),
-        ("drctl's scan (`actions.verify.scan`) in-process, 1×", best["engine"]),
+    labels = [
+        ("one", "hashlib SHA-256, one core"),
+        ("every", "hashlib SHA-256, all cores (one process per core)"),
+        ("drctl", "`drctl verify --all`, whole command, 1×"),
+        ("drctl4", "`drctl verify --all`, whole command, 4×"),
+        ("startup", "`drctl verify --all` on an empty store (start-up only)"),
+        ("net4", "`drctl verify --all`, 4× net of start-up"),
+        ("engine", "drctl's scan (`actions.verify.scan`) in-process, 1×"),
+        ("restic", "`restic check --read-data` (per byte of data)"),
+        ("restic10", "`restic check --read-data-subset=10%` (per byte of data)"),
     ]
-    if isinstance(restic, dict):
-        rows += [
-            ("`restic check --read-data` (per byte of data)", restic["read_data"]),
-            (
-                "`restic check --read-data-subset=10%` (per byte of data)",
-                restic["read_data_subset_10"],
-            ),
-        ]
-    lines += ["", "| measurement | seconds | rate |", "|---|---:|---:|"]
-    lines += [
-        f"| {label} | {timing.seconds:.2f} | {gbps(timing.rate) if timing.bytes else ''} |"
-        for label, timing in rows
+    lines += ["", "| measurement | median s | range s | rate |", "|---|---:|---:|---:|"]
+    for name, label in labels:
+        if name in rounds:
+            middle = median(rounds[name])
+            rate = gbps(middle.rate) if middle.bytes else ""
+            lines.append(f"| {label} | {middle.seconds:.2f} | {spread(rounds[name])} | {rate} |")
+    verdicts = [
+        (name, statistics.median(values), min(values), max(values), target)
+        for name, values, target in verdict_rows(rounds)
     ]
-    verdicts = []
-    for label, timing in (
-        ("whole command, 1×", best["drctl"]),
-        ("whole command, 4×", best["drctl4"]),
-        ("4× net of start-up", net_4x),
-        ("scan in-process", best["engine"]),
-    ):
-        ratio = timing.rate / every.rate
-        verdicts.append((f"drctl ({label}) ÷ hashlib all cores", ratio, 0.85, ratio >= 0.85))
-    if isinstance(restic, dict):
-        for label, timing in (
-            ("whole command, 1×", best["drctl"]),
-            ("whole command, 4×", best["drctl4"]),
-        ):
-            ratio = timing.rate / restic["read_data"].rate
-            verdicts.append(
-                (f"drctl ({label}) ÷ restic --read-data, per byte", ratio, 3.0, ratio >= 3.0)
-            )
-    rss_ratio = rss_4x / rss_1x
-    verdicts.append(("peak RSS 4× ÷ 1×", rss_ratio, 1.10, rss_ratio <= 1.10))
+    rss_ratio = rss[1] / rss[0]
     lines += [
         "",
-        f"Peak RSS of drctl: {rss_1x / 1024:.1f} MiB at 1×, {rss_4x / 1024:.1f} MiB "
-        "at 4× (the highest of the rounds).",
+        f"Peak RSS of drctl: {rss[0] / 1024:.1f} MiB at 1×, {rss[1] / 1024:.1f} MiB "
+        f"at 4× (the highest of the rounds): 4× ÷ 1× = {rss_ratio:.2f} (target ≤ 1.10, "
+        f"{'met' if rss_ratio <= 1.10 else 'NOT met'}).",
         "",
-        "| ratio | measured | target | met |",
-        "|---|---:|---:|---|",
+        "| ratio (per round, in the same round) | median | range | target | met |",
+        "|---|---:|---:|---:|---|",
     ]
     lines += [
-        f"| {name} | {value:.2f} | {'≤' if 'RSS' in name else '≥'} {target:.2f} | "
-        f"{'yes' if ok else 'NO'} |"
-        for name, value, target, ok in verdicts
+        f"| {name} | {value:.2f} | {low:.2f}–{high:.2f} | ≥ {target:.2f} | "
+        f"{'yes' if value >= target else 'NO'} |"
+        for name, value, low, high, target in verdicts
     ]
-    if isinstance(restic, str):
-        lines += ["", restic]
+    if restic_note:
+        lines += ["", restic_note]
     lines += [
         "",
         '"Whole command" is the wall time of `drctl verify --all` in a fresh '
@@ -416,14 +444,16 @@ def report(
         "listing, hashing and recording. Start-up is a constant per run (the empty-store "
         'row), so the whole-command ratio rises with the data; "net of start-up" '
         "subtracts it, and the in-process scan row is the hashing engine alone "
-        "(`orchestrator/integrations/hashing.py`). Rates are data bytes ÷ time. The "
-        "machine is shared with other jobs and noisy, so only ratios measured in the "
-        "same run are compared.",
+        "(`orchestrator/integrations/hashing.py`). Rates are data bytes ÷ time. Each ratio "
+        "is taken within one round (both sides under the same load) and the median of the "
+        "rounds is shown with its range; the machine is shared and noisy, so a figure "
+        "reproduces within its range, not to the digit.",
         END,
     ]
     printed = [
-        f"{name}: {value:.2f} (target {target}) {'ok' if ok else 'MISSED'}"
-        for name, value, target, ok in verdicts
+        f"{name}: {value:.2f} [{low:.2f}–{high:.2f}] (target {target}) "
+        f"{'ok' if value >= target else 'MISSED'}"
+        for name, value, low, high, target in verdicts
     ]
     return "\n".join(lines) + "\n", printed
 
@@ -438,13 +468,13 @@ def write_section(path: Path, section: str, begin: str = BEGIN, end: str = END) 
 
 
 def write_envelope(args: argparse.Namespace, rounds: dict[str, list[envelope.Pass]]) -> None:
-    """Print the encrypted-path ratios and write their section."""
-    best = {name: min(timings, key=lambda t: t.seconds) for name, timings in rounds.items()}
+    """Print the encrypted-path medians and write their section."""
     command = " ".join(["benchmarks/verify_throughput.py", *sys.argv[1:]])
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    section = envelope.report(best, args.size, args.rounds, when, command)
-    for name, timing in best.items():
-        print(f"{name}: {gbps(timing.rate)}")
+    section = envelope.report(rounds, args.size, when, command)
+    for name, timings in rounds.items():
+        seconds = statistics.median(t.seconds for t in timings)
+        print(f"{name}: {gbps(args.size / seconds)} (median of {len(timings)})")
     write_section(args.output, section, envelope.BEGIN, envelope.END)
 
 
@@ -461,13 +491,55 @@ def measure_envelope(
     print(f"wrote {args.output}")
 
 
+def measure_rounds(
+    args: argparse.Namespace,
+    paths: list[str],
+    files: list[tuple[Path, int, str, list[str]]],
+    work: Path,
+    restic_env: dict[str, str] | str,
+    configs: tuple[Path, Path, Path],
+) -> tuple[dict[str, list[Timing]], dict[str, list[envelope.Pass]], tuple[int, int]]:
+    """Run every measurement once per round, peers included, so that load from other jobs
+    falls on all of them alike; return the rounds, the encrypted passes and the peak RSS."""
+    config_1x, config_4x, config_empty = configs
+    workers = len(os.sched_getaffinity(0))
+    rounds: dict[str, list[Timing]] = {}
+    sealed: dict[str, list[envelope.Pass]] = {name: [] for name in envelope.NAMES}
+    rss_1x = rss_4x = 0
+    for index in range(args.rounds):
+        measured = {
+            "one": hashlib_one_core(paths),
+            "every": hashlib_all_cores(paths, workers),
+            "startup": drctl(config_empty, 0)[0],
+            "engine": engine_scan(config_1x, args.size),
+        }
+        measured["drctl"], rss = drctl(config_1x, args.size)
+        rss_1x = max(rss_1x, rss)
+        measured["drctl4"], rss = drctl(config_4x, 4 * args.size)
+        rss_4x = max(rss_4x, rss)
+        if isinstance(restic_env, dict):
+            measured.update(restic_round(restic_env, args.size))
+        for name, timing in measured.items():
+            rounds.setdefault(name, []).append(timing)
+        for name, sealed_pass in envelope.measure_round(
+            [(path, size, digest) for path, size, digest, _ in files],
+            work / "envelope",
+            sealed_first=index % 2 == 1,
+        ).items():
+            sealed[name].append(sealed_pass)
+        print(f"round {index + 1}/{args.rounds} done", flush=True)
+    return rounds, sealed, (rss_1x, rss_4x)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=parse_size, default=parse_size("2G"))
     parser.add_argument("--workdir", type=Path, help="scratch directory (default: a temp dir)")
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (best kept)")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="interleaved rounds (medians and ranges reported)"
+    )
     parser.add_argument(
         "--only-envelope",
         action="store_true",
@@ -490,7 +562,6 @@ def main() -> int:
             measure_envelope(args, [(path, size, digest) for path, size, digest, _ in files], work)
             return 0
         facts = machine()
-        workers = len(os.sched_getaffinity(0))
         single, quad, empty = work / "x1", work / "x4", work / "empty"
         write_points(single / "store", data, files, 1)
         write_points(quad / "store", data, files, 4)
@@ -498,46 +569,25 @@ def main() -> int:
         config_1x = write_config(single, single / "store")
         config_4x = write_config(quad, quad / "store")
         config_empty = write_config(empty, empty / "store")
-        names = ("one", "every", "drctl", "drctl4", "startup", "engine")
-        rounds: dict[str, list[Timing]] = {name: [] for name in names}
-        sealed: dict[str, list[envelope.Pass]] = {name: [] for name in envelope.NAMES}
-        rss_1x = rss_4x = 0
-        for _round in range(args.rounds):  # interleaved, so load from others hits all alike
-            rounds["one"].append(hashlib_one_core(paths))
-            rounds["every"].append(hashlib_all_cores(paths, workers))
-            timing, rss = drctl(config_1x, args.size)
-            rounds["drctl"].append(timing)
-            rss_1x = max(rss_1x, rss)
-            timing, rss = drctl(config_4x, 4 * args.size)
-            rounds["drctl4"].append(timing)
-            rss_4x = max(rss_4x, rss)
-            rounds["startup"].append(drctl(config_empty, 0)[0])
-            rounds["engine"].append(engine_scan(config_1x, args.size))
-            for name, sealed_pass in envelope.measure_round(
-                [(path, size, digest) for path, size, digest, _ in files],
-                work / "envelope",
-                sealed_first=_round % 2 == 1,
-            ).items():
-                sealed[name].append(sealed_pass)
-        best = {name: min(rounds[name], key=lambda t: t.seconds) for name in names}
+        configs = (config_1x, config_4x, config_empty)
+        restic_env = restic_repository(data, work)
+        rounds, sealed, rss = measure_rounds(args, paths, files, work, restic_env, configs)
+        middle = {name: median(timings) for name, timings in rounds.items()}
         print(
-            f"hashlib one core {gbps(best['one'].rate)}, all cores {gbps(best['every'].rate)}; "
-            f"drctl {gbps(best['drctl'].rate)} (RSS {rss_1x} KiB), 4× "
-            f"{gbps(best['drctl4'].rate)} (RSS {rss_4x} KiB), scan {gbps(best['engine'].rate)}",
+            f"hashlib one core {gbps(middle['one'].rate)}, all cores "
+            f"{gbps(middle['every'].rate)}; drctl {gbps(middle['drctl'].rate)} (RSS {rss[0]} "
+            f"KiB), 4× {gbps(middle['drctl4'].rate)} (RSS {rss[1]} KiB), scan "
+            f"{gbps(middle['engine'].rate)}",
             flush=True,
         )
-        restic = restic_measurements(data, work, args.size)
-        if isinstance(restic, str):
-            print(restic)
-        else:
-            print("restic " + ", ".join(f"{k} {gbps(v.rate)}" for k, v in restic.items()))
-        section, verdicts = report(args.size, facts, best, rss_1x, rss_4x, restic, args.rounds)
+        note = restic_env if isinstance(restic_env, str) else None
+        section, verdicts = report(args.size, facts, rounds, rss, note)
         for line in verdicts:
             print(line)
         write_section(args.output, section)
         write_envelope(args, sealed)
         print(f"wrote {args.output}")
-        print(json.dumps({name: timing.rate for name, timing in best.items() if timing.bytes}))
+        print(json.dumps({name: timing.rate for name, timing in middle.items() if timing.bytes}))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

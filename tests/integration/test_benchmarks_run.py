@@ -1,0 +1,38 @@
+"""The benchmarks in benchmarks/ run with one command each and write their tables.
+
+A benchmark that is never run rots: verify_throughput.py once stopped working after the
+manifest and config formats moved on, and nothing noticed. This runs each one at a tiny size
+and checks only that it ran and wrote its sections (no timing is asserted: the figures of a
+tiny run mean nothing, and tests never judge speed).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_verify_throughput_runs_and_writes_medians_with_ranges(tmp_path: Path) -> None:
+    output = tmp_path / "benchmarks.md"
+    output.write_text("# Benchmarks\n\nkept as it is\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "verify_throughput.py")]
+        + ["--size", "16M", "--rounds", "2", "--output", str(output), "--workdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = output.read_text(encoding="utf-8")
+    assert text.startswith("# Benchmarks\n\nkept as it is\n")
+    for marker in ("verify_throughput", "envelope_throughput"):
+        assert f"<!-- {marker}:begin -->" in text and f"<!-- {marker}:end -->" in text
+    assert "2 interleaved rounds" in text
+    assert "| `drctl verify --all`, whole command, 1× |" in text
+    assert "| drctl (whole command, 1×) ÷ hashlib all cores |" in text
+    assert "| backup: sealed ÷ clear |" in text
+    assert "round 2/2 done" in result.stdout
