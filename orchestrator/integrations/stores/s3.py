@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from orchestrator.errors import CheckFailed, InfrastructureError, InputError
 from orchestrator.integrations.stores.base import point_prefix
 from orchestrator.integrations.stores.s3_upload import upload
-from orchestrator.integrations.stores.s3_wire import ResponseBody
+from orchestrator.integrations.stores.s3_wire import HeadFacts, ResponseBody
 from orchestrator.integrations.transfer import DigestMismatch
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def make_client(
     return session.client("s3", endpoint_url=endpoint_url, config=settings)
 
 
-class S3Store:
+class S3Store(HeadFacts):
     """Recovery points as objects under `s3://bucket/prefix`."""
 
     def __init__(
@@ -273,19 +273,6 @@ class S3Store:
             )
         with ResponseBody(response["Body"], f"{self.name}:{key}") as body:
             return body.read()
-
-    def exists(self, key: str) -> bool:
-        try:
-            self.head(key)
-        except FileNotFoundError:
-            return False
-        return True
-
-    def size(self, key: str) -> int:
-        return int(self.head(key)["ContentLength"])
-
-    def written_at(self, key: str) -> float:
-        return float(self.head(key)["LastModified"].timestamp())
 
     def retention(self, key: str) -> tuple[str, datetime] | None:
         """Return (mode, retain-until) of the current version of key, or None if unlocked."""

@@ -7,11 +7,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from orchestrator.integrations.stores.s3_wire import HeadFacts
+
 if TYPE_CHECKING:
     from orchestrator.integrations.stores.s3 import S3Store
 
 
-class PinnedS3Store:
+class PinnedS3Store(HeadFacts):
     """An S3 store seen at given object versions: reads, heads and sizes of a pinned key ask
     for its version; everything else is the store's own."""
 
@@ -34,19 +36,6 @@ class PinnedS3Store:
 
     def read_range(self, key: str, offset: int, length: int) -> bytes:
         return self._store.read_range(key, offset, length, version_id=self.versions.get(key))
-
-    def exists(self, key: str) -> bool:
-        try:
-            self.head(key)
-        except FileNotFoundError:
-            return False
-        return True
-
-    def size(self, key: str) -> int:
-        return int(self.head(key)["ContentLength"])
-
-    def written_at(self, key: str) -> float:
-        return float(self.head(key)["LastModified"].timestamp())
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         """Every key under prefix that has a current object or a pinned version."""

@@ -83,3 +83,24 @@ class ResponseBody:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class HeadFacts:
+    """What a key's HEAD tells: whether it exists, its size and when it was written. Shared by
+    the store and the store pinned at given versions, whose `head` differs."""
+
+    def head(self, key: str, version_id: str | None = None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.head(key)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def size(self, key: str) -> int:
+        return int(self.head(key)["ContentLength"])
+
+    def written_at(self, key: str) -> float:
+        return float(self.head(key)["LastModified"].timestamp())
