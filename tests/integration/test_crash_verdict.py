@@ -26,7 +26,7 @@ from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
-from tests.integration.test_crash_safety import kill_hard, wait_for
+from tests.integration.test_crash_safety import drctl, kill_hard, wait_for
 
 SYSTEM = "core-banking"
 
@@ -38,15 +38,6 @@ def backed_up_sandbox(base: Path) -> Path:
         run_backup(runtime, SYSTEM, datasets=["ledger"])
         run_copy_offsite(runtime, systems=[SYSTEM])
     return config_path
-
-
-def drctl(config_path: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "orchestrator", "-c", str(config_path), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def sample_checks(catalog: Catalog) -> list[Any]:
