@@ -1,10 +1,10 @@
-"""A validity check killed with SIGKILL between its verdict and its evidence never leaves a
-verdict without evidence: the verdict is judged in a rolled-back transaction and committed
+"""A validity check or a drill killed with SIGKILL between its verdict and its evidence never
+leaves a verdict without evidence: the verdict is judged in a rolled-back transaction and committed
 only with its package (docs/crash-safety.md). Real sandbox: ansible-runner, the SQLite
 catalog, directory stores.
 
-The kill comes at the first sign that the check has finished its work: a package in the
-evidence directory, or its row no longer `running`. Whichever is seen first, the row must be
+The kill comes at the first sign that the check (drill) has finished its work: a package in
+the evidence directory, or its row no longer `running`. Whichever is seen first, the row must be
 either still running and uncounted, or finished with the evidence package that exists and
 verifies.
 """
@@ -68,12 +68,45 @@ def test_a_check_killed_after_its_work_has_no_verdict_without_evidence(tmp_path:
         assert row.evidence_path, "a verdict was committed without its evidence"
         package = Path(row.evidence_path)
         assert package.is_dir()
-        verified = subprocess.run(
-            [sys.executable, "-m", "orchestrator", "-c", str(config_path)]
-            + ["evidence", "verify", str(package)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert verified.returncode == 0, verified.stdout + verified.stderr
+        evidence_verifies(config_path, package)
+    catalog.close()
+
+
+def evidence_verifies(config_path: Path, package: Path) -> None:
+    verified = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "-c", str(config_path)]
+        + ["evidence", "verify", str(package)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def drills(catalog: Catalog) -> list[Any]:
+    with catalog.begin() as connection:
+        return list(connection.execute(select(schema.drills)))
+
+
+def test_a_drill_killed_after_its_steps_has_no_verdict_without_evidence(tmp_path: Path) -> None:
+    config_path = prepare_sandbox(tmp_path / "sb")
+    with open_runtime(load_site(config_path)) as runtime:  # the catalog's tables, to poll
+        config = runtime.config
+    catalog = Catalog(config.catalog_url)
+
+    def finished_its_steps() -> bool:
+        packaged = any(config.evidence_dir.glob("drill-*"))
+        return packaged or any(row.status != "running" for row in drills(catalog))
+
+    drill = drctl(config_path, "drill", "run")
+    wait_for("the drill's verdict or package", finished_its_steps, drill)
+    kill_hard(drill)
+
+    [row] = drills(catalog)
+    if row.status == "running":
+        assert row.evidence_path is None and row.rto_seconds is None
+    else:
+        assert row.status == "passed" and row.rto_seconds is not None
+        assert row.evidence_path, "a drill's verdict was committed without its evidence"
+        evidence_verifies(config_path, Path(row.evidence_path))
     catalog.close()
