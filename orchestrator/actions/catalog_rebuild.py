@@ -66,13 +66,6 @@ def epoch(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def catalog_is_empty(runtime: Runtime) -> bool:
-    """Return whether the catalog records no recovery point at all (a lost catalog looks so)."""
-    with runtime.catalog.begin() as connection:
-        first = connection.execute(select(schema.recovery_points.c.id).limit(1)).first()
-    return first is None
-
-
 def rebuild_catalog(runtime: Runtime) -> RebuildOutcome:
     """Rebuild the catalog from every reachable store and the evidence directory."""
     outcome = RebuildOutcome()
