@@ -164,6 +164,8 @@ def verdicts(results: list[Series]) -> list[str]:
 def report(args: argparse.Namespace, config: Path | None, results: list[Series]) -> str:
     """Return the docs section: how it was run, the table, the targets."""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if config is not None and config.resolve().is_relative_to(REPO):
+        config = config.resolve().relative_to(REPO)
     status = (
         f"status on `{config}`"
         if config is not None
