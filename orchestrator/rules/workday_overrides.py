@@ -28,7 +28,6 @@ Meaning:
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -95,6 +94,9 @@ def load_overrides(path: Path, package_years: range) -> CalendarOverrides:
         raw = path.read_bytes()
     except OSError as error:
         raise InputError(source, [f"cannot read the calendar overrides file: {error}"]) from error
+    # Here, not at the top: a site without an override file needs neither (drctl calendar).
+    import hashlib
+
     import yaml
 
     try:
