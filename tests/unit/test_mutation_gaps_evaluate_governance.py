@@ -2,9 +2,13 @@
 found (issue 16).
 
 - verify.sample: the bytes ratio is judged against the bytes bar and the recovery-points ratio
-  against the points bar (a site may set them apart); every earlier short check is named.
+  against the points bar (a site may set them apart), and the threshold names each; every
+  earlier short check is named, one exactly a year old included; a last check without sizes
+  is unknown, word for word.
 - verify.interval: a gap of exactly the limit is not over it; a gap ending exactly a year ago
-  still counts; every long gap is listed.
+  still counts; every long gap is listed; a check counts only for the systems it touched; a
+  system not backed up does not hide the next one.
+- backup.content: every category not declared is named.
 - drill.yearly: the long gap of the last year is named.
 - logs retention: a recovery point recorded without any copy row is not kept (and does not
   stop the judgement); a dataset not backed up does not hide the next one; the bounds at
@@ -14,6 +18,7 @@ found (issue 16).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from datetime import date, timedelta
 from fractions import Fraction
@@ -192,3 +197,91 @@ def test_drill_the_long_gap_of_the_last_year_is_named() -> None:
     finding = one("drill.yearly", snapshot(HISTORY, drills=drills), local(date(2024, 6, 1)), "all")
     assert finding.status is Status.PARTIAL
     assert finding.reason == "gaps over the limit: 2023-01-10 → 2024-01-20 (375 d)"
+
+
+def _payments_first() -> Config:
+    """The sandbox config with a second system, payments, listed before core-banking."""
+    data = config_dict()
+    payments = copy.deepcopy(data["systems"][0])
+    payments["name"] = "payments"
+    for dataset in payments["datasets"]:
+        dataset["path"] = "payments/" + dataset["path"]
+    data["systems"].insert(0, payments)
+    return Config.model_validate(data)
+
+
+def test_interval_a_check_counts_only_for_the_systems_its_items_touched() -> None:
+    history = HISTORY + [replace(HISTORY[0], id="p-1", system="payments")]
+    touched = replace(check(date(2024, 3, 1)), systems=frozenset({"payments"}))
+    findings = judge(
+        "verify.interval",
+        snapshot(history, verifications=[touched]),
+        local(date(2024, 3, 10)),
+        config=_payments_first(),
+    )
+    assert [(f.subject, f.status) for f in findings] == [
+        ("payments", Status.COMPLIANT),
+        ("core-banking", Status.NON_COMPLIANT),
+    ]
+    assert findings[1].measured == "no counted check; 68 day(s) since the first backup"
+
+
+def test_interval_a_system_not_backed_up_does_not_hide_the_next_one() -> None:
+    findings = judge(
+        "verify.interval",
+        snapshot(HISTORY, verifications=[check(date(2024, 3, 1))]),
+        local(date(2024, 3, 10)),
+        config=_payments_first(),
+    )
+    assert [(f.subject, f.status) for f in findings] == [
+        ("payments", Status.UNKNOWN),
+        ("core-banking", Status.COMPLIANT),
+    ]
+
+
+def test_sample_threshold_names_each_bar() -> None:
+    snap = snapshot(HISTORY, verifications=[check(date(2024, 3, 1))])
+    finding = one("verify.sample", snap, local(date(2024, 3, 2)), "all", pack=_points_bar_half())
+    assert finding.threshold == "≥ 0.1 of bytes and ≥ 0.5 of recovery points"
+
+
+def test_sample_a_last_check_without_sizes_is_unknown_word_for_word() -> None:
+    snap = snapshot(HISTORY, verifications=[check(date(2024, 3, 1), sample=None, ident="c")])
+    finding = one("verify.sample", snap, local(date(2024, 3, 2)), "all")
+    assert (finding.status, finding.measured, finding.reason) == (
+        Status.UNKNOWN,
+        "check c: sizes not recorded",
+        "the last counted check recorded no population or sample sizes",
+    )
+    assert finding.threshold == "≥ 0.1 of bytes and ≥ 0.1 of recovery points"
+    assert finding.evidence == (
+        "catalog verifications (population_*, sample_* of each counted check)"
+    )
+
+
+def test_sample_a_short_check_exactly_a_year_ago_still_counts() -> None:
+    checks = [
+        check(date(2023, 3, 2), sample=(10, 1000, 1, 10), ident="short"),
+        check(date(2024, 3, 1), ident="last"),
+    ]
+    # 2023-03-02 12:00 to 2024-03-01 12:00 is exactly 365 days
+    finding = one(
+        "verify.sample", snapshot(HISTORY, verifications=checks), local(date(2024, 3, 1), 12), "all"
+    )
+    assert finding.reason == "earlier checks in the last year sampled too little: short"
+
+
+def test_content_names_every_category_not_declared() -> None:
+    data = config_dict()
+    data["systems"][0]["datasets"] = [
+        d for d in data["systems"][0]["datasets"] if d["category"] not in ("programs", "audit")
+    ]
+    finding = one(
+        "backup.content",
+        snapshot(),
+        local(date(2024, 3, 2)),
+        "core-banking",
+        config=Config.model_validate(data),
+    )
+    assert finding.status is Status.NON_COMPLIANT
+    assert finding.reason == "not declared: 系统程序 (programs)、安全审计数据 (audit)"
