@@ -10,6 +10,7 @@ found (issue 16).
   system not backed up does not hide the next one.
 - backup.content: every category not declared is named.
 - drill.yearly: the long gap of the last year is named.
+- dr.bidirectional: a failed direction and a drill without evidence, word for word.
 - logs retention: a recovery point recorded without any copy row is not kept (and does not
   stop the judgement); a dataset not backed up does not hide the next one; the bounds at
   exactly the minimum age (a deleted point that old is no early deletion, but the oldest kept
@@ -285,3 +286,16 @@ def test_content_names_every_category_not_declared() -> None:
     )
     assert finding.status is Status.NON_COMPLIANT
     assert finding.reason == "not declared: 系统程序 (programs)、安全审计数据 (audit)"
+
+
+def test_bidirectional_a_failed_direction_without_evidence_word_for_word() -> None:
+    failed = replace(drill(date(2024, 2, 1), failback=False), evidence_path=None)
+    finding = one(
+        "dr.bidirectional", snapshot(HISTORY, drills=[failed]), local(date(2024, 3, 1)), "all"
+    )
+    assert (finding.status, finding.reason) == (
+        Status.NON_COMPLIANT,
+        "the last passed drill did not verify both ways",
+    )
+    assert finding.measured == "drill drill-2024-02-01: failover ok, failback FAILED"
+    assert finding.evidence == "catalog drills; evidence (none recorded)"

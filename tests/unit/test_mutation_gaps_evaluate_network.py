@@ -5,17 +5,28 @@
 - network.max_outage: every reason word for word; unobserved time exactly the limit's length
   could hide a fault of that length, so the path is unknown, not compliant.
 - `network_status` (what `drctl status --json` prints): every key and figure of a path's row,
-  the open fault's start, and a past year read as known later (`known_at`).
+  the open fault's start, and a past year read as known later (`known_at`); the evaluators
+  judge each path from its own ledger, in the year of the time of judgement.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from orchestrator.model.outage_records import ObservationRecord, OutageRecord, PathHistory
+from orchestrator.model.snapshot import Snapshot
 from orchestrator.rules.availability import DAY_MS, calendar_year_figures, year_bounds_ms
-from orchestrator.rules.evaluate_network import judge_availability, judge_max_outage, network_status
+from orchestrator.rules.evaluate_network import (
+    evaluate_availability,
+    evaluate_max_outage,
+    judge_availability,
+    judge_max_outage,
+    network_status,
+)
+from orchestrator.rules.finding import Context
 from orchestrator.rules.pack import load_pack
 from orchestrator.rules.status import Status
-from tests.fixtures.catalog_rows import model
+from tests.fixtures.catalog_rows import CALENDAR, model
 
 PACK = load_pack()
 START, END = year_bounds_ms(2025)
@@ -180,3 +191,31 @@ def test_status_of_a_year_read_as_known_later_sees_the_prober_stop() -> None:
     # the rolling window and the open fault are read at `at`, not as known later
     assert rows[0]["rolling_365d"]["downtime_seconds"] == 690.0
     assert rows[0]["down_since"] == "2025-04-10T15:58:30Z"
+
+
+def _context(known_at: datetime | None = None) -> Context:
+    at = datetime.fromtimestamp(AT_MS / 1000, tz=UTC)
+    snap = Snapshot(0.0, network={"dc-dr": LEDGER})
+    return Context(CONFIG, PACK, CALENDAR, snap, at, known_at=known_at)
+
+
+def test_evaluators_judge_each_path_from_its_own_ledger_in_the_year_of_judgement() -> None:
+    findings = evaluate_availability(_context())
+    assert [(f.subject, f.status) for f in findings] == [
+        ("dc-dr", Status.UNKNOWN),  # 2,400 s no data + 86,400 s unmonitored exceed the budget
+        ("egress", Status.UNKNOWN),
+    ]
+    assert findings[0].measured == (
+        "99.9902… % in 2025 so far (faults 690 s, no data 2400 s, unmonitored 86400 s)"
+    )
+    assert findings[1].reason == "the path was not observed in this year"
+
+
+def test_evaluators_read_a_past_year_as_known_later() -> None:
+    known = datetime.fromtimestamp(END / 1000, tz=UTC)
+    finding = evaluate_max_outage(_context(known))[0]
+    # known at the end of the year, the open fault ended at the last probe, 85 s long
+    assert finding.measured == "longest fault 600 s in 2025 (2 fault(s))"
+    assert finding.evidence == (
+        "outage ledger, 2025 (Asia/Shanghai) up to 2025-12-31T16:00:00Z: 2 fault(s)"
+    )
