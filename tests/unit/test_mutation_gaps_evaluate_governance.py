@@ -9,7 +9,8 @@ found (issue 16).
   still counts; every long gap is listed; a check counts only for the systems it touched; a
   system not backed up does not hide the next one.
 - backup.content: every category not declared is named.
-- drill.yearly: the long gap of the last year is named.
+- drill.yearly: the long gap of the last year is named; under a site's stricter limit there
+  can be two, and both are named.
 - dr.bidirectional: a failed direction and a drill without evidence, word for word.
 - logs retention: a recovery point recorded without any copy row is not kept (and does not
   stop the judgement); a dataset not backed up does not hide the next one; the bounds at
@@ -299,3 +300,18 @@ def test_bidirectional_a_failed_direction_without_evidence_word_for_word() -> No
     )
     assert finding.measured == "drill drill-2024-02-01: failover ok, failback FAILED"
     assert finding.evidence == "catalog drills; evidence (none recorded)"
+
+
+def test_drill_every_long_gap_under_a_stricter_site_limit_is_named() -> None:
+    rule = PACK.get("drill.yearly")
+    limit = replace(rule.threshold("max_days_between"), value=Fraction(180))
+    pack = with_rule(
+        PACK, "drill.yearly", thresholds={**rule.thresholds, "max_days_between": limit}
+    )
+    drills = [drill(date(2023, 6, 1)), drill(date(2023, 12, 10)), drill(date(2024, 6, 20))]
+    snap = snapshot(HISTORY, drills=drills)
+    finding = one("drill.yearly", snap, local(date(2024, 7, 1)), "all", pack=pack)
+    assert finding.status is Status.PARTIAL
+    assert finding.reason == (
+        "gaps over the limit: 2023-06-01 → 2023-12-10 (192 d), 2023-12-10 → 2024-06-20 (193 d)"
+    )
