@@ -1,9 +1,11 @@
 """Gaps in rules/evaluate_attested.py that mutation testing found (issue 16).
 
 - attested clauses: each reason an auditor reads, word for word (not applicable, attested and
-  not expired, no measured value, the measured value meeting or missing the threshold).
+  not expired, no measured value, the measured value meeting or missing the threshold), and
+  an attestation without an attester says so.
 - switchover.notice: every plan of a system is listed in the measured text and the evidence,
-  a plan whose window needs no notice says "not counted", and the threshold is stated.
+  a plan whose window needs no notice says "not counted", and the threshold is stated; a
+  plan recorded at the very moment of judgement counts.
 """
 
 from __future__ import annotations
@@ -94,3 +96,22 @@ def test_switchover_every_plan_is_listed_and_one_needing_no_notice_is_not_counte
     assert finding.threshold == (
         "notice ≥ 5 working days before a switchover of > 1 working day (strict counting)"
     )
+
+
+def test_attested_without_an_attester_says_so() -> None:
+    config = attested("bcp.filed", attester=None)
+    finding = one("bcp.filed", snapshot(), AT, "all", config=config)
+    assert finding.measured == (
+        f"attested {TODAY - timedelta(days=10)} by attester not stated, "
+        f"valid until {TODAY + timedelta(days=355)}"
+    )
+
+
+def test_switchover_a_plan_recorded_at_the_moment_of_judgement_counts() -> None:
+    at = local(date(2025, 12, 31), 12)
+    recorded = replace(
+        plan("plan-a", date(2025, 10, 13), date(2025, 10, 14), date(2025, 9, 28)),
+        recorded_at=at.timestamp(),
+    )
+    (finding,) = judge("switchover.notice", replace(snapshot(), switchover_plans=(recorded,)), at)
+    assert (finding.subject, finding.status) == (SYSTEM, Status.COMPLIANT)

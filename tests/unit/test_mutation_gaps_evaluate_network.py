@@ -6,7 +6,8 @@
   could hide a fault of that length, so the path is unknown, not compliant.
 - `network_status` (what `drctl status --json` prints): every key and figure of a path's row,
   the open fault's start, and a past year read as known later (`known_at`); the evaluators
-  judge each path from its own ledger, in the year of the time of judgement.
+  judge each path from its own ledger, in the year of the time of judgement (late December
+  included).
 """
 
 from __future__ import annotations
@@ -219,3 +220,10 @@ def test_evaluators_read_a_past_year_as_known_later() -> None:
     assert finding.evidence == (
         "outage ledger, 2025 (Asia/Shanghai) up to 2025-12-31T16:00:00Z: 2 fault(s)"
     )
+
+
+def test_evaluators_judge_the_year_of_judgement_in_late_december() -> None:
+    at = datetime(2025, 12, 20, 12, tzinfo=UTC)  # within 20 days of New Year
+    snap = Snapshot(0.0, network={"dc-dr": LEDGER})
+    finding = evaluate_availability(Context(CONFIG, PACK, CALENDAR, snap, at))[0]
+    assert " in 2025 so far " in finding.measured
