@@ -119,3 +119,13 @@ def test_duplicate_recovery_point_ids_are_refused() -> None:
 def test_an_empty_population_has_no_coverage_bound() -> None:
     coverage = plan_dict(make_plan([], [], seed=SEED, policy=PlanPolicy()))["coverage"]
     assert (coverage["coverage_picks"], coverage["bound_checks"]) == (0, 0)
+
+
+@pytest.mark.parametrize("seed", [str(n) for n in range(8)])
+def test_bytes_equal_points_that_close_the_gap_are_drawn_by_the_seeded_hash(seed: str) -> None:
+    points = [row("p0", 1)] + [row(f"x{n}", 10, verified=1.6e9) for n in range(9)]
+    policy = PlanPolicy(Fraction(1, 10), Fraction(1, 10), Fraction(0))
+    # a tenth of 91 needs 9.1: any one of the nine closes it; the lowest hash is taken
+    plan = make_plan(points, [], seed=seed, policy=policy)
+    drawn = min((f"x{n}" for n in range(9)), key=lambda i: sha(i, seed))
+    assert {i.recovery_point: i.reason for i in plan.items} == {"p0": "coverage", drawn: "bytes"}
