@@ -45,9 +45,11 @@ $(MUTATION_STAMP): $(STAMP)
 	@rm -f $(VENV)/.mutation-*
 	@touch $@
 
+# DRCTL_HYPOTHESIS_PROFILE=mutation: property tests skip shrinking (tests/conftest.py,
+# docs/testing.md): the first failing example kills a mutant.
 mutation: $(MUTATION_STAMP) services
 	rm -rf mutants
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mutmut run
+	DRCTL_HYPOTHESIS_PROFILE=mutation PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mutmut run
 	$(BIN)/python scripts/mutation_report.py > mutants/report.txt; status=$$?; \
 	cat mutants/report.txt; exit $$status
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 from tests.fixtures.databases import (
     MariaDbServer,
@@ -43,7 +43,15 @@ T = TypeVar("T")
 # Tests assert behaviour, not timings: a loaded machine (2 cores shared by many runs) must not
 # turn a slow example into a failure, so no property test has a deadline.
 settings.register_profile("dr", deadline=None)
-settings.load_profile("dr")
+# `make mutation` sets DRCTL_HYPOTHESIS_PROFILE=mutation: the first failing example kills a
+# mutant, so the shrink and explain phases (which only make a failure readable, and took most
+# of a killed planner mutant's time) are skipped. The examples generated are the same.
+settings.register_profile(
+    "mutation",
+    parent=settings.get_profile("dr"),
+    phases=[phase for phase in Phase if phase not in (Phase.shrink, Phase.explain)],
+)
+settings.load_profile(os.environ.get("DRCTL_HYPOTHESIS_PROFILE", "dr"))
 
 SERVICE_FIXTURES = {
     "sshd_host",
