@@ -1,0 +1,321 @@
+"""`drctl status` and a /metrics scrape at a bank's scale, side by side in one run.
+
+    .venv/bin/python benchmarks/catalog_scale.py --sizes 100x30,1000x30 [--baseline DIR]
+
+For each size (datasets × days) it writes a sandbox dr.yml with that many datasets over a few
+systems and bulk-loads its catalog (benchmarks/catalog_scale_load.py: a point a day, copies kept
+8 and 35 days in two stores, a counted sample check every 28 days). Then, in interleaved pairs,
+it times `drctl status` (the whole command, a fresh process, peak RSS from wait4) and a scrape
+of the catalog collector (exporters/collector.py, rendered by prometheus_client's
+generate_latest in a long-lived process as /metrics does) beside the static rendering of the
+same series (the scrape's samples held as plain gauge families, rendered by generate_latest).
+
+`--baseline DIR` times another checkout (e.g. a worktree of main) inside the same pairs, on the
+same catalog, up to `--baseline-max-datasets`; each scrape's series and values (the collector's
+own durations left out) are digested, so a changed verdict or metric shows up as a mismatch.
+Prints the table and writes it into docs/benchmarks.md between markers, leaving the rest
+alone. Not part of `make test`; timings are never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TREE = Path(os.environ.get("CATALOG_SCALE_TREE", REPO))
+sys.path.insert(0, str(TREE))
+
+BEGIN = "<!-- catalog_scale:begin -->"
+END = "<!-- catalog_scale:end -->"
+DURATION_SERIES = "dr_scrape_collector_duration_seconds"
+
+
+@dataclass
+class Runs:
+    """The timings of one checkout at one size."""
+
+    status: list[float] = field(default_factory=list)
+    status_rss: list[int] = field(default_factory=list)  # KiB
+    scrape: list[float] = field(default_factory=list)
+    static: list[float] = field(default_factory=list)
+    scrape_rss: list[int] = field(default_factory=list)
+    digests: set[str] = field(default_factory=set)
+    samples: int = 0
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    sizes = []
+    for part in text.split(","):
+        datasets, _, days = part.strip().lower().partition("x")
+        sizes.append((int(datasets), int(days)))
+    return sizes
+
+
+def scrape_child(config: str, pairs: int) -> None:
+    """In a fresh process of the checkout under test: open the site as `drctl metrics` does,
+    scrape and render statically in alternating pairs; print the timings as JSON."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.core import GaugeMetricFamily, Metric
+    from prometheus_client.registry import Collector
+
+    from exporters.collector import make_registry
+    from orchestrator.site import load_site
+
+    site = load_site(Path(config))
+    from orchestrator.model.catalog import Catalog
+
+    catalog = Catalog(site.config.catalog_url)
+    registry = make_registry(site.config.model, site.pack, site.calendar, catalog)
+    families: dict[tuple[str, tuple[str, ...]], GaugeMetricFamily] = {}
+    for metric in registry.collect():
+        for sample in metric.samples:
+            labels = tuple(sorted(sample.labels))
+            family = families.setdefault(
+                (sample.name, labels),
+                GaugeMetricFamily(sample.name, metric.documentation, labels=list(labels)),
+            )
+            family.add_metric([sample.labels[k] for k in labels], sample.value)
+
+    class Static(Collector):
+        def collect(self) -> Iterable[Metric]:
+            return list(families.values())
+
+    static_registry = CollectorRegistry(auto_describe=False)
+    static_registry.register(Static())
+    result: dict[str, list[float] | str | int] = {"scrape": [], "static": []}
+    text = b""
+    for index in range(pairs):
+        order = (("scrape", registry), ("static", static_registry))
+        for name, reg in order if index % 2 == 0 else order[::-1]:
+            started = time.perf_counter()
+            rendered = generate_latest(reg)
+            result[name].append(time.perf_counter() - started)  # type: ignore[union-attr]
+            if name == "scrape":
+                text = rendered
+    lines = sorted(
+        line for line in text.decode().splitlines() if line and DURATION_SERIES not in line
+    )
+    result["digest"] = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+    result["samples"] = sum(1 for line in lines if not line.startswith("#"))
+    catalog.close()
+    print(json.dumps(result))
+
+
+def run_measured(command: list[str], tree: Path) -> tuple[float, int, str]:
+    """Run a command of a checkout; return (wall seconds, peak RSS KiB, stdout)."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "CATALOG_SCALE_TREE": str(tree)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert process.stdout is not None
+    output = process.stdout.read().decode()
+    _pid, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} in {tree}: exit {process.returncode}")
+    return seconds, usage.ru_maxrss, output
+
+
+def measure_pair(config: Path, tree: Path, runs: Runs, scrape_pairs: int) -> None:
+    """One status run and one scrape process of a checkout."""
+    seconds, rss, _ = run_measured(
+        [sys.executable, "-m", "orchestrator", "-c", str(config), "status"], tree
+    )
+    runs.status.append(seconds)
+    runs.status_rss.append(rss)
+    script = str(REPO / "benchmarks" / "catalog_scale.py")
+    command = [
+        sys.executable,
+        script,
+        "--scrape-child",
+        str(config),
+        "--scrape-pairs",
+        str(scrape_pairs),
+    ]
+    _, rss, output = run_measured(command, tree)
+    result = json.loads(output)
+    runs.scrape.extend(result["scrape"])
+    runs.static.extend(result["static"])
+    runs.scrape_rss.append(rss)
+    runs.digests.add(result["digest"])
+    runs.samples = result["samples"]
+
+
+def median_spread(values: list[float]) -> str:
+    if not values:
+        return "–"
+    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+
+
+def measure_size(
+    args: argparse.Namespace, datasets: int, days: int, work: Path
+) -> tuple[dict[str, Runs], dict[str, float]]:
+    """Generate one catalog and time every checkout on it in interleaved pairs."""
+    from benchmarks.catalog_scale_load import load_catalog, write_config
+
+    base = work / f"{datasets}x{days}"
+    shutil.rmtree(base, ignore_errors=True)
+    started = time.perf_counter()
+    config = write_config(base / "sandbox", datasets)
+    counts = load_catalog(config, days, datetime.now(UTC).timestamp())
+    load_seconds = time.perf_counter() - started
+    print(f"{datasets} × {days}: loaded {counts} in {load_seconds:.1f} s", flush=True)
+    trees = {"this tree": REPO}
+    if args.baseline and datasets * days <= args.baseline_max_rows:
+        trees["baseline"] = args.baseline
+    results = {name: Runs() for name in trees}
+    for index in range(args.pairs):
+        order = list(trees.items())
+        for name, tree in order if index % 2 == 0 else order[::-1]:
+            measure_pair(config, tree, results[name], args.scrape_pairs)
+            print(f"  {name} pair {index + 1}: status {results[name].status[-1]:.2f} s", flush=True)
+    db_mib = _mib(base / "sandbox" / "state" / "catalog.sqlite")
+    if not args.keep:
+        shutil.rmtree(base, ignore_errors=True)
+    return results, {"load_seconds": load_seconds, "db_mib": db_mib, **counts}
+
+
+def _mib(path: Path) -> float:
+    return path.stat().st_size / (1 << 20) if path.exists() else 0.0
+
+
+def table_rows(sizes: list[tuple[int, int]], measured: list[dict[str, Runs]]) -> list[str]:
+    rows = [
+        "| datasets × days | checkout | `status` s | status peak RSS MiB | scrape s | static s "
+        "| scrape ÷ static | scrape process RSS MiB | series | same series as this tree |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for (datasets, days), results in zip(sizes, measured, strict=True):
+        mine = results["this tree"].digests
+        for name, runs in results.items():
+            ratio = [a / b for a, b in zip(runs.scrape, runs.static, strict=True)]
+            rows.append(
+                f"| {datasets:,} × {days} | {name} | {median_spread(runs.status)} "
+                f"| {max(runs.status_rss) / 1024:.0f} | {median_spread(runs.scrape)} "
+                f"| {median_spread(runs.static)} | {median_spread(ratio)} "
+                f"| {max(runs.scrape_rss) / 1024:.0f} | {runs.samples:,} "
+                f"| {'yes' if runs.digests == mine and len(mine) == 1 else 'NO'} |"
+            )
+    return rows
+
+
+def growth_rows(sizes: list[tuple[int, int]], measured: list[dict[str, Runs]]) -> list[str]:
+    rows = [
+        "| from → to | datasets × | days × | `status` × | scrape × |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for index in range(1, len(sizes)):
+        a, b = sizes[index - 1], sizes[index]
+        one, two = measured[index - 1]["this tree"], measured[index]["this tree"]
+        rows.append(
+            f"| {a[0]:,}×{a[1]} → {b[0]:,}×{b[1]} | {b[0] / a[0]:.1f} | {b[1] / a[1]:.1f} "
+            f"| {statistics.median(two.status) / statistics.median(one.status):.1f} "
+            f"| {statistics.median(two.scrape) / statistics.median(one.scrape):.1f} |"
+        )
+    return rows
+
+
+def section(args: argparse.Namespace, sizes: list, measured: list, loads: list) -> str:
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    command = " ".join(["benchmarks/catalog_scale.py", *sys.argv[1:]])
+    lines = [
+        BEGIN,
+        "## Status and /metrics at scale (`benchmarks/catalog_scale.py`)",
+        "",
+        f"Run {when} with `{command}` on {os.cpu_count()} cores; {args.pairs} interleaved pairs "
+        f"per size (each pair: one `drctl status` process per checkout, then one scrape "
+        f"process per checkout doing {args.scrape_pairs} alternating scrape/static pairs); "
+        "medians with (min–max).",
+        "",
+        *table_rows(sizes, measured),
+        "",
+        "Growth of this tree between consecutive sizes (medians):",
+        "",
+        *growth_rows(sizes, measured),
+        "",
+        "Catalogs: "
+        + "; ".join(
+            f"{d:,}×{n}: {load['points']:,} points, {load['copies']:,} copies, "
+            f"{load['checks']} checks, {load['db_mib']:.0f} MiB, "
+            f"loaded in {load['load_seconds']:.0f} s"
+            for (d, n), load in zip(sizes, loads, strict=True)
+        )
+        + ".",
+        END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(path: Path, text: str) -> None:
+    content = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmarks\n\n"
+    if BEGIN in content and END in content:
+        head, tail = content[: content.index(BEGIN)], content[content.index(END) + len(END) :]
+        content = head + text.rstrip("\n") + tail
+    else:
+        content = content.rstrip("\n") + "\n\n" + text
+    path.write_text(content if content.endswith("\n") else content + "\n", encoding="utf-8")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes("100x30"))
+    parser.add_argument("--pairs", type=int, default=3, help="status/scrape pairs per size")
+    parser.add_argument(
+        "--scrape-pairs", type=int, default=3, help="scrape/static pairs per process"
+    )
+    parser.add_argument("--baseline", type=Path, help="another checkout timed in the same pairs")
+    parser.add_argument(
+        "--baseline-max-rows",
+        type=int,
+        default=40_000,
+        help="skip the baseline above datasets × days",
+    )
+    parser.add_argument(
+        "--work", type=Path, help="where catalogs are generated (default: a temp dir)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the generated catalogs")
+    parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--scrape-child", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
+    if args.scrape_child:
+        scrape_child(args.scrape_child, args.scrape_pairs)
+        return
+    if args.baseline:
+        args.baseline = args.baseline.resolve()
+    work = args.work or Path(tempfile.mkdtemp(prefix="catalog_scale."))
+    measured, loads = [], []
+    for datasets, days in args.sizes:
+        results, load = measure_size(args, datasets, days, work)
+        measured.append(results)
+        loads.append(load)
+    text = section(args, args.sizes, measured, loads)
+    print(text)
+    if not args.no_write:
+        write_section(args.output, text)
+    if not args.work:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
