@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -13,7 +14,7 @@ from sqlalchemy import Row
 
 from orchestrator.errors import CalendarDataMissing
 from orchestrator.model.settings import Config
-from orchestrator.model.snapshot import Snapshot
+from orchestrator.model.snapshot import JobRow, PointRow, Snapshot
 from orchestrator.rules.rule import RulePack
 from orchestrator.rules.workdays import WorkdayCalendar, business_date
 
@@ -33,6 +34,36 @@ class ScrapeData:
     items: Sequence[Any]  # (recovery point id, status, checked_at) rows
     drill_rows: Sequence[Row[Any]]
     at: float
+
+    @cached_property
+    def points_by_dataset(self) -> dict[tuple[str, str], list[PointRow]]:
+        """Return every recovery point grouped by (system, dataset), in snapshot order, so
+        each dataset's families read its own points (not every dataset's, per dataset)."""
+        grouped: dict[tuple[str, str], list[PointRow]] = {}
+        for point in self.snapshot.points:
+            grouped.setdefault((point.system, point.dataset), []).append(point)
+        return grouped
+
+    @cached_property
+    def backup_jobs(self) -> dict[str, list[JobRow]]:
+        """Return the finished backup jobs grouped by the system of their subject."""
+        grouped: dict[str, list[JobRow]] = {}
+        for job in self.snapshot.jobs:
+            if job.kind == "backup" and job.finished_at is not None:
+                grouped.setdefault(job.subject.partition("@")[0], []).append(job)
+        return grouped
+
+    @cached_property
+    def items_by_dataset(self) -> dict[tuple[str, str], list[Any]]:
+        """Return the verification items grouped by the dataset of their recovery point (items
+        of a point the catalog no longer holds are left out), in their order."""
+        point_by_id = {p.id: p for p in self.snapshot.points}
+        grouped: dict[tuple[str, str], list[Any]] = {}
+        for item in self.items:
+            point = point_by_id.get(item.recovery_point_id)
+            if point is not None:
+                grouped.setdefault((point.system, point.dataset), []).append(item)
+        return grouped
 
 
 def _datasets(config: Config) -> Iterator[tuple[str, str]]:
@@ -104,9 +135,7 @@ def backup_metrics(data: ScrapeData) -> list[Metric]:
 def _add_last_backup(families: Families, data: ScrapeData, labels: list[str], today: date) -> None:
     system, dataset = labels
     points = [
-        p
-        for p in data.snapshot.points
-        if p.system == system and p.dataset == dataset and p.status == "complete"
+        p for p in data.points_by_dataset.get((system, dataset), ()) if p.status == "complete"
     ]
     if not points:
         return
@@ -121,13 +150,7 @@ def _add_last_backup(families: Families, data: ScrapeData, labels: list[str], to
 
 
 def _add_backup_runs(families: Families, data: ScrapeData, labels: list[str]) -> None:
-    jobs = [
-        j
-        for j in data.snapshot.jobs
-        if j.kind == "backup"
-        and j.subject.partition("@")[0] == labels[0]
-        and j.finished_at is not None
-    ]
+    jobs = data.backup_jobs.get(labels[0], [])
     families["runs"].add_metric(labels, float(len(jobs)))
     families["failures"].add_metric(labels, float(sum(j.state == "failed" for j in jobs)))
     if jobs:
@@ -157,10 +180,8 @@ def offsite_metrics(data: ScrapeData) -> list[Metric]:
             objective.add_metric(labels, lag)
             confirmed = [
                 p.finished_at
-                for p in data.snapshot.points
-                if p.system == system.name
-                and p.dataset == dataset.name
-                and p.status == "complete"
+                for p in data.points_by_dataset.get((system.name, dataset.name), ())
+                if p.status == "complete"
                 and any(
                     c.store == store.name and c.status == "present" and c.verified_at is not None
                     for c in by_point.get(p.id, [])
@@ -205,20 +226,18 @@ def verification_metrics(data: ScrapeData) -> list[Metric]:
             ratio.add_metric(
                 ["recovery_points"], (last.sample_points or 0) / last.population_points
             )
-    point_by_id = {p.id: p for p in data.snapshot.points}
     by_point = data.snapshot.copies_by_point()
     for system, dataset in _datasets(data.config):
-        mine = {p.id for p in data.snapshot.points if p.system == system and p.dataset == dataset}
-        items = [i for i in data.items if i.recovery_point_id in mine]
+        points = data.points_by_dataset.get((system, dataset), [])
+        items = data.items_by_dataset.get((system, dataset), [])
         passed = [i.checked_at for i in items if i.status == "passed"]
         if passed:
             last_success.add_metric([system, dataset], max(passed))
         failures.add_metric([system, dataset], float(sum(i.status == "failed" for i in items)))
         rotation = [
-            pid
-            for pid in mine
-            if point_by_id[pid].status == "complete"
-            and any(c.status == "present" for c in by_point.get(pid, []))
+            p.id
+            for p in points
+            if p.status == "complete" and any(c.status == "present" for c in by_point.get(p.id, []))
         ]
         if rotation:
             verified = {i.recovery_point_id for i in items if i.status == "passed"}
