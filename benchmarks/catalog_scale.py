@@ -177,7 +177,7 @@ def measure_size(
     load_seconds = time.perf_counter() - started
     print(f"{datasets} × {days}: loaded {counts} in {load_seconds:.1f} s", flush=True)
     trees = {"this tree": REPO}
-    if args.baseline and datasets * days <= args.baseline_max_rows:
+    if args.baseline and datasets <= args.baseline_max_datasets:
         trees["baseline"] = args.baseline
     results = {name: Runs() for name in trees}
     for index in range(args.pairs):
@@ -216,19 +216,29 @@ def table_rows(sizes: list[tuple[int, int]], measured: list[dict[str, Runs]]) ->
 
 
 def growth_rows(sizes: list[tuple[int, int]], measured: list[dict[str, Runs]]) -> list[str]:
+    """Compare each size with the last earlier one that has the same days (growth in
+    datasets) or the same datasets (growth in days)."""
     rows = [
-        "| from → to | datasets × | days × | `status` × | scrape × |",
-        "|---|---:|---:|---:|---:|",
+        "| from → to | datasets × | days × | `status` × | scrape × | static × |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for index in range(1, len(sizes)):
-        a, b = sizes[index - 1], sizes[index]
-        one, two = measured[index - 1]["this tree"], measured[index]["this tree"]
+        b = sizes[index]
+        earlier = [i for i in range(index) if sizes[i][0] == b[0] or sizes[i][1] == b[1]]
+        if not earlier:
+            continue
+        a = sizes[earlier[-1]]
+        one, two = measured[earlier[-1]]["this tree"], measured[index]["this tree"]
         rows.append(
             f"| {a[0]:,}×{a[1]} → {b[0]:,}×{b[1]} | {b[0] / a[0]:.1f} | {b[1] / a[1]:.1f} "
-            f"| {statistics.median(two.status) / statistics.median(one.status):.1f} "
-            f"| {statistics.median(two.scrape) / statistics.median(one.scrape):.1f} |"
+            f"| {_ratio(two.status, one.status)} | {_ratio(two.scrape, one.scrape)} "
+            f"| {_ratio(two.static, one.static)} |"
         )
     return rows
+
+
+def _ratio(after: list[float], before: list[float]) -> str:
+    return f"{statistics.median(after) / statistics.median(before):.1f}"
 
 
 def section(args: argparse.Namespace, sizes: list, measured: list, loads: list) -> str:
@@ -245,7 +255,8 @@ def section(args: argparse.Namespace, sizes: list, measured: list, loads: list) 
         "",
         *table_rows(sizes, measured),
         "",
-        "Growth of this tree between consecutive sizes (medians):",
+        "Growth of this tree, each size against the last earlier one with the same days or the "
+        "same datasets (medians):",
         "",
         *growth_rows(sizes, measured),
         "",
@@ -281,10 +292,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--baseline", type=Path, help="another checkout timed in the same pairs")
     parser.add_argument(
-        "--baseline-max-rows",
+        "--baseline-max-datasets",
         type=int,
-        default=40_000,
-        help="skip the baseline above datasets × days",
+        default=100,
+        help="time the baseline only up to this many datasets (it grows as datasets²)",
     )
     parser.add_argument(
         "--work", type=Path, help="where catalogs are generated (default: a temp dir)"
