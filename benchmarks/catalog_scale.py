@@ -24,36 +24,23 @@ import hashlib
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parents[1]
 TREE = Path(os.environ.get("CATALOG_SCALE_TREE", REPO))
 sys.path.insert(0, str(TREE))
 
-BEGIN = "<!-- catalog_scale:begin -->"
-END = "<!-- catalog_scale:end -->"
+if TYPE_CHECKING:  # the report is imported by the parent only: a baseline checkout lacks it
+    from benchmarks.catalog_scale_report import Runs
+
 DURATION_SERIES = "dr_scrape_collector_duration_seconds"
-
-
-@dataclass
-class Runs:
-    """The timings of one checkout at one size."""
-
-    status: list[float] = field(default_factory=list)
-    status_rss: list[int] = field(default_factory=list)  # KiB
-    scrape: list[float] = field(default_factory=list)
-    static: list[float] = field(default_factory=list)
-    scrape_rss: list[int] = field(default_factory=list)
-    digests: set[str] = field(default_factory=set)
-    samples: int = 0
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:
@@ -114,28 +101,33 @@ def scrape_child(config: str, pairs: int) -> None:
     print(json.dumps(result))
 
 
-def run_measured(command: list[str], tree: Path) -> tuple[float, int, str]:
+def run_measured(
+    command: list[str], tree: Path, ok: tuple[int, ...] = (0,)
+) -> tuple[float, int, str]:
     """Run a command of a checkout; return (wall seconds, peak RSS KiB, stdout)."""
     env = {**os.environ, "PYTHONPATH": str(tree), "CATALOG_SCALE_TREE": str(tree)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
-    process = subprocess.Popen(
-        command, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-    )
-    assert process.stdout is not None
-    output = process.stdout.read().decode()
-    _pid, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(command)} in {tree}: exit {process.returncode}")
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            command, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=errors
+        )
+        assert process.stdout is not None
+        output = process.stdout.read().decode()
+        _pid, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode not in ok:
+            errors.seek(0)
+            tail = errors.read().decode(errors="replace")[-2000:]
+            raise SystemExit(f"{' '.join(command)} in {tree}: exit {process.returncode}\n{tail}")
     return seconds, usage.ru_maxrss, output
 
 
 def measure_pair(config: Path, tree: Path, runs: Runs, scrape_pairs: int) -> None:
     """One status run and one scrape process of a checkout."""
     seconds, rss, _ = run_measured(
-        [sys.executable, "-m", "orchestrator", "-c", str(config), "status"], tree
+        [sys.executable, "-m", "orchestrator", "-c", str(config), "status"], tree, (0, 1)
     )
     runs.status.append(seconds)
     runs.status_rss.append(rss)
@@ -157,17 +149,12 @@ def measure_pair(config: Path, tree: Path, runs: Runs, scrape_pairs: int) -> Non
     runs.samples = result["samples"]
 
 
-def median_spread(values: list[float]) -> str:
-    if not values:
-        return "–"
-    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
-
-
 def measure_size(
     args: argparse.Namespace, datasets: int, days: int, work: Path
 ) -> tuple[dict[str, Runs], dict[str, float]]:
     """Generate one catalog and time every checkout on it in interleaved pairs."""
     from benchmarks.catalog_scale_load import load_catalog, write_config
+    from benchmarks.catalog_scale_report import Runs
 
     base = work / f"{datasets}x{days}"
     shutil.rmtree(base, ignore_errors=True)
@@ -193,94 +180,6 @@ def measure_size(
 
 def _mib(path: Path) -> float:
     return path.stat().st_size / (1 << 20) if path.exists() else 0.0
-
-
-def table_rows(sizes: list[tuple[int, int]], measured: list[dict[str, Runs]]) -> list[str]:
-    rows = [
-        "| datasets × days | checkout | `status` s | status peak RSS MiB | scrape s | static s "
-        "| scrape ÷ static | scrape process RSS MiB | series | same series as this tree |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for (datasets, days), results in zip(sizes, measured, strict=True):
-        mine = results["this tree"].digests
-        for name, runs in results.items():
-            ratio = [a / b for a, b in zip(runs.scrape, runs.static, strict=True)]
-            rows.append(
-                f"| {datasets:,} × {days} | {name} | {median_spread(runs.status)} "
-                f"| {max(runs.status_rss) / 1024:.0f} | {median_spread(runs.scrape)} "
-                f"| {median_spread(runs.static)} | {median_spread(ratio)} "
-                f"| {max(runs.scrape_rss) / 1024:.0f} | {runs.samples:,} "
-                f"| {'yes' if runs.digests == mine and len(mine) == 1 else 'NO'} |"
-            )
-    return rows
-
-
-def growth_rows(sizes: list[tuple[int, int]], measured: list[dict[str, Runs]]) -> list[str]:
-    """Compare each size with the last earlier one that has the same days (growth in
-    datasets) or the same datasets (growth in days)."""
-    rows = [
-        "| from → to | datasets × | days × | `status` × | scrape × | static × |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for index in range(1, len(sizes)):
-        b = sizes[index]
-        earlier = [i for i in range(index) if sizes[i][0] == b[0] or sizes[i][1] == b[1]]
-        if not earlier:
-            continue
-        a = sizes[earlier[-1]]
-        one, two = measured[earlier[-1]]["this tree"], measured[index]["this tree"]
-        rows.append(
-            f"| {a[0]:,}×{a[1]} → {b[0]:,}×{b[1]} | {b[0] / a[0]:.1f} | {b[1] / a[1]:.1f} "
-            f"| {_ratio(two.status, one.status)} | {_ratio(two.scrape, one.scrape)} "
-            f"| {_ratio(two.static, one.static)} |"
-        )
-    return rows
-
-
-def _ratio(after: list[float], before: list[float]) -> str:
-    return f"{statistics.median(after) / statistics.median(before):.1f}"
-
-
-def section(args: argparse.Namespace, sizes: list, measured: list, loads: list) -> str:
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    command = " ".join(["benchmarks/catalog_scale.py", *sys.argv[1:]])
-    lines = [
-        BEGIN,
-        "## Status and /metrics at scale (`benchmarks/catalog_scale.py`)",
-        "",
-        f"Run {when} with `{command}` on {os.cpu_count()} cores; {args.pairs} interleaved pairs "
-        f"per size (each pair: one `drctl status` process per checkout, then one scrape "
-        f"process per checkout doing {args.scrape_pairs} alternating scrape/static pairs); "
-        "medians with (min–max).",
-        "",
-        *table_rows(sizes, measured),
-        "",
-        "Growth of this tree, each size against the last earlier one with the same days or the "
-        "same datasets (medians):",
-        "",
-        *growth_rows(sizes, measured),
-        "",
-        "Catalogs: "
-        + "; ".join(
-            f"{d:,}×{n}: {load['points']:,} points, {load['copies']:,} copies, "
-            f"{load['checks']} checks, {load['db_mib']:.0f} MiB, "
-            f"loaded in {load['load_seconds']:.0f} s"
-            for (d, n), load in zip(sizes, loads, strict=True)
-        )
-        + ".",
-        END,
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, text: str) -> None:
-    content = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmarks\n\n"
-    if BEGIN in content and END in content:
-        head, tail = content[: content.index(BEGIN)], content[content.index(END) + len(END) :]
-        content = head + text.rstrip("\n") + tail
-    else:
-        content = content.rstrip("\n") + "\n\n" + text
-    path.write_text(content if content.endswith("\n") else content + "\n", encoding="utf-8")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -312,6 +211,8 @@ def main() -> None:
     if args.scrape_child:
         scrape_child(args.scrape_child, args.scrape_pairs)
         return
+    from benchmarks.catalog_scale_report import section, write_section
+
     if args.baseline:
         args.baseline = args.baseline.resolve()
     work = args.work or Path(tempfile.mkdtemp(prefix="catalog_scale."))
