@@ -1,8 +1,9 @@
-"""The per-dataset table of `drctl status` (actions/status.py), read with aggregate queries:
-each column on a sandbox catalog holding the cases a per-row scan would have filtered — a bad
-point, a point finished after the time asked for, copies deleted or in another store, a failed
-item, a point of a dataset the config no longer lists, a failed drill, failures resolved or
-detected later."""
+"""The per-dataset aggregates (model/aggregates.py) behind the table of `drctl status`
+(actions/status.py) and the exporter's backup, off-site and verification families: each
+figure on a sandbox catalog holding the cases a per-row scan would have filtered — a bad
+point, a point finished after the time asked for, copies deleted, unverified or in another
+store, a failed item, a point of a dataset the config no longer lists, a failed drill,
+failures resolved or detected later."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
+from exporters.collector import CatalogCollector
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.actions.status import collect_dataset_status
 from orchestrator.model import schema
+from orchestrator.model.catalog import Catalog
 from orchestrator.runtime import Runtime, open_runtime
-from orchestrator.site import load_site
+from orchestrator.site import LoadedSite, load_site
 
 AT = 1_790_000_000.0
 SYSTEM = "core-banking"
@@ -41,8 +44,9 @@ def _point(point_id: str, dataset: str, finished: float, status: str = "complete
     }
 
 
-def _copy(point_id: str, store: str, status: str = "present") -> dict:
+def _copy(point_id: str, store: str, status: str = "present", verified: bool = True) -> dict:
     return {
+        "verified_at": AT - 5 if verified else None,
         "recovery_point_id": point_id,
         "store": store,
         "site": "disaster-recovery" if store == "offsite" else "production",
@@ -53,6 +57,7 @@ def _copy(point_id: str, store: str, status: str = "present") -> dict:
 
 def _fill(runtime: Runtime) -> None:
     points = [
+        _point("expired", "ledger", AT - 4000),
         _point("old", "ledger", AT - 3000),
         _point("newest-good", "ledger", AT - 2000),
         _point("bad", "ledger", AT - 1000, status="bad"),
@@ -60,11 +65,12 @@ def _fill(runtime: Runtime) -> None:
         _point("gone", "retired-dataset", AT - 500),
     ]
     copies = [
+        _copy("expired", "primary", status="deleted"),
         _copy("old", "offsite"),
         _copy("newest-good", "offsite", status="deleted"),
         _copy("newest-good", "primary"),
         _copy("bad", "offsite"),
-        _copy("future", "offsite"),
+        _copy("future", "offsite", verified=False),
     ]
     items = [
         ("bad", "passed", AT - 900),
@@ -105,17 +111,41 @@ def _fill(runtime: Runtime) -> None:
 
 
 @pytest.fixture
-def rows(tmp_path: Path) -> dict[str, dict[str, Any]]:
+def site(tmp_path: Path) -> LoadedSite:
     site = load_site(prepare_sandbox(tmp_path / "sandbox"))
     with open_runtime(site) as runtime:
         _fill(runtime)
+    return site
+
+
+@pytest.fixture
+def rows(site: LoadedSite) -> dict[str, dict[str, Any]]:
+    with open_runtime(site, writes=False) as runtime:
         table = collect_dataset_status(runtime, AT)
     return {row["dataset"]: row for row in table}
 
 
+@pytest.fixture
+def samples(site: LoadedSite) -> dict[tuple[str, str], float]:
+    """The scrape at AT: (metric, dataset) → value, for the ledger and retired datasets."""
+    catalog = Catalog(site.config.catalog_url)
+    try:
+        collector = CatalogCollector(
+            site.config.model, site.pack, site.calendar, catalog, clock=lambda: AT
+        )
+        return {
+            (s.name, s.labels["dataset"]): s.value
+            for family in collector.collect()
+            for s in family.samples
+            if s.labels.get("dataset") in ("ledger", "retired-dataset")
+        }
+    finally:
+        catalog.close()
+
+
 def test_last_backup_is_the_newest_complete_point_finished_by_then(rows: dict) -> None:
     ledger = rows["ledger"]
-    assert ledger["recovery_points"] == 2
+    assert ledger["recovery_points"] == 3
     assert ledger["last_backup_id"] == "newest-good"
     assert ledger["last_backup_bytes"] == int(AT - 2000) % 1000
     assert ledger["last_backup"]["age_seconds"] == 2000.0
@@ -151,3 +181,28 @@ def test_last_drill_is_the_last_passed_one_and_datasets_are_those_configured(
         None,
     )
     assert audit["last_verification"] is None
+
+
+def test_exported_last_backup_is_the_newest_complete_point_of_all(samples: dict) -> None:
+    assert samples[("dr_backup_last_success_timestamp_seconds", "ledger")] == AT + 1000
+    assert samples[("dr_backup_last_size_bytes", "ledger")] == int(AT + 1000) % 1000
+    assert not any(dataset == "retired-dataset" for _, dataset in samples)
+
+
+def test_exported_offsite_copy_is_the_newest_complete_point_verified_and_present_there(
+    samples: dict,
+) -> None:
+    # future's copy is not verified, newest-good's is deleted, bad is bad: "old" remains.
+    assert samples[("dr_offsite_newest_copy_timestamp_seconds", "ledger")] == AT - 3000
+
+
+def test_exported_verification_figures_count_items_and_rotation_coverage(
+    samples: dict,
+) -> None:
+    assert samples[("dr_restore_verification_last_success_timestamp_seconds", "ledger")] == (
+        AT - 900
+    )
+    assert samples[("dr_restore_verification_failures_total", "ledger")] == 1
+    # In rotation: old, newest-good and future (complete, a copy present; expired's is
+    # deleted); ever passed: old.
+    assert samples[("dr_restore_sample_coverage_ratio", "ledger")] == pytest.approx(1 / 3)
