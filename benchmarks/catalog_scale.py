@@ -10,7 +10,8 @@ of the catalog collector (exporters/collector.py, rendered by prometheus_client'
 generate_latest in a long-lived process as /metrics does) beside the static rendering of the
 same series (the scrape's samples held as plain gauge families, rendered by generate_latest).
 
-`--baseline DIR` times another checkout (e.g. a worktree of main) inside the same pairs, on the
+`--baseline DIR` times another checkout (e.g. `git worktree add --detach /tmp/base main`; it runs
+with this checkout's .venv and its own sources first on the path) inside the same pairs, on the
 same catalog, up to `--baseline-max-datasets`; each scrape's series and values (the collector's
 own durations left out) are digested, so a changed verdict or metric shows up as a mismatch.
 Prints the table and writes it into docs/benchmarks.md between markers, leaving the rest
