@@ -16,10 +16,8 @@ from orchestrator.errors import InputError
 from orchestrator.evidence.provenance import operator_identity
 from orchestrator.model import issue_register as register
 from orchestrator.model.catalog import Catalog, now
-from orchestrator.model.issue import Issue, IssueStatus
+from orchestrator.model.issue import STATUS_CHOICES, Issue, IssueStatus
 from orchestrator.rules.rule import RulePack
-
-STATUS_CHOICES = ", ".join(f"{s.value} ({s.label_zh})" for s in IssueStatus)
 
 
 @dataclass(frozen=True)

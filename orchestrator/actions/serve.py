@@ -21,14 +21,13 @@ from orchestrator.actions.replication_probe import probe_pass
 from orchestrator.actions.run_due import PassResult, run_due_pass
 from orchestrator.errors import OrchestratorError
 from orchestrator.model.outages import close_open
+from orchestrator.network import REPLICATION_PROBE_SECONDS
 from orchestrator.network.monitor import PathMonitor, build_monitors
 from orchestrator.network.probes import Prober
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 DEFAULT_RUN_DUE_SECONDS = 300.0
-# Below replication.max_probe_gap_seconds' default (900 s): a missed pass costs no healthy time.
-REPLICATION_PROBE_SECONDS = 300.0
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import DatabaseError, OperationalError
-
 from orchestrator.cli.output import Output
 from orchestrator.errors import ExitCode, InputError, OrchestratorError
 
@@ -82,6 +80,10 @@ def classify(error: BaseException) -> Failure:
         return Failure(code, KINDS[code], name, str(error))
     if isinstance(error, KeyboardInterrupt):
         return Failure(INTERRUPTED, "interrupted", name, "interrupted")
+    # Imported here: SQLAlchemy is loaded by the commands that open the catalog, not by every
+    # start of drctl (a usage error, --help, calendar).
+    from sqlalchemy.exc import DatabaseError, OperationalError
+
     if isinstance(error, OperationalError) or type(error) is DatabaseError:
         reason = getattr(error, "orig", None) or error
         return Failure(

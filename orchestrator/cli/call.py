@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestrator.cli.output import Output
 from orchestrator.errors import InputError
-from orchestrator.site import LoadedSite, load_site
+
+if TYPE_CHECKING:
+    from orchestrator.site import LoadedSite
 
 
 class Call:
@@ -27,6 +30,10 @@ class Call:
     def site(self) -> LoadedSite:
         """Return the site (config, rule pack, calendar), loaded and validated once."""
         if self._site is None:
+            # Here, not at the top: loading a site needs pydantic and YAML, which commands
+            # without a site (and --help) do not pay for.
+            from orchestrator.site import load_site
+
             path = self.config_path
             if not path.exists():
                 raise InputError(

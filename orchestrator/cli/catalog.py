@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode
 from orchestrator.model.catalog import Catalog
 from orchestrator.model.migrate import current_revision, head_revision, upgrade_catalog
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--dry-run", action="store_true", help="say which revision it would move to; change nothing"
-    )
 
 
 def upgrade(call: Call) -> int:

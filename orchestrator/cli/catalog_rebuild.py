@@ -4,7 +4,6 @@ the catalog (a copy of the site's SQLite file, or an empty one) that is then thr
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,14 +15,6 @@ from orchestrator.model.catalog import Catalog
 from orchestrator.model.migrate import upgrade_catalog
 from orchestrator.runtime import Runtime, open_runtime
 from orchestrator.site import LoadedSite
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="rebuild into a throw-away copy of the catalog and say what would be added",
-    )
 
 
 def rebuild(call: Call) -> int:

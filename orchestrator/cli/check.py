@@ -3,7 +3,6 @@ with --connect also what a backup needs from the world (hosts, stores, password 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -18,16 +17,6 @@ from orchestrator.model.scenario import load_scenario
 from orchestrator.model.settings import Config
 from orchestrator.rules.evaluate_encryption import escrow_warning
 from orchestrator.rules.workdays import SHANGHAI
-
-
-def add_check_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--connect",
-        action="store_true",
-        help="also check password variables, hosts (strict host keys, spool writable) and "
-        "stores (writable, locked)",
-    )
-    _add_scenario_argument(parser)
 
 
 def check_config(call: Call) -> int:
@@ -84,17 +73,6 @@ def check_config(call: Call) -> int:
         + "".join(f"\n{path}: ok ({kind})" for path, kind in scenarios.items()),
     )
     return code
-
-
-def _add_scenario_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--scenario",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="also check a drill scenario (repeatable); refuses one that would seed, write or "
-        "destroy data at a site not marked sandbox",
-    )
 
 
 def check_scenarios(config: Config, paths: Sequence[str]) -> dict[str, str]:

@@ -9,7 +9,6 @@ recovery point (actions/switchover.py) — or exit 2, nothing touched. Exit 0 pa
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
@@ -24,26 +23,6 @@ from orchestrator.errors import ExitCode, InputError
 from orchestrator.model.scenario import load_scenario
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenario", nargs="?", help="scenario file (default: the sandbox drill)")
-    parser.add_argument(
-        "--sandbox",
-        action="store_true",
-        help="set up a fresh sandbox under .dr/sandbox and use its dr.yml",
-    )
-    parser.add_argument(
-        "--confirm",
-        metavar="SYSTEM",
-        help="a switchover scenario only: confirm it may replace SYSTEM's live data at the "
-        "disaster-recovery site",
-    )
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="validate the scenario against the config and print its steps; run nothing",
-    )
 
 
 def run(call: Call) -> int:

@@ -25,35 +25,11 @@ from orchestrator.evidence.verify import check_package, trust_public_key
 FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 
 
-DRY_RUN_HELP = "say what would be done; write nothing"
-
-
-def add_dry_run_argument(parser: argparse.ArgumentParser) -> None:
-    """`--dry-run`, the only option of `keys create` and `evidence anchor`."""
-    parser.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
-
-
-def add_keygen_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output", help="where to create it (default: evidence.signing_key)")
-    add_dry_run_argument(parser)
-
-
 def _refuse_existing(path: Path) -> None:
     """Raise InputError when a signing key is already at path (never overwritten)."""
     if path.exists():
         existing = sign.fingerprint(sign.load_signing_key(path))
         raise InputError(str(path), [f"{path} exists (its fingerprint is {existing})"])
-
-
-def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", nargs="?", help="package or .tar.gz; with --chain the directory")
-    parser.add_argument("--chain", action="store_true", help="every package, the chain, the anchor")
-    parser.add_argument(
-        "--public-key", action="append", help="trusted signer public key (PEM), got out of band"
-    )
-    parser.add_argument(
-        "--fingerprint", action="append", help="trusted signer key fingerprint (64 hex)"
-    )
 
 
 def _config(call: Call, *, required: bool) -> LoadedConfig | None:

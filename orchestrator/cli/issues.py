@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
 from orchestrator.actions.issues import (
-    STATUS_CHOICES,
     IssueChange,
     add_issue,
     known_subjects,
@@ -17,26 +14,6 @@ from orchestrator.errors import ExitCode
 from orchestrator.model.issue import Issue
 from orchestrator.rules.requirements import load_catalogue
 from orchestrator.runtime import open_runtime
-
-
-def add_issue_add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--id", help="问题编号 (default: the next ISSUE-<year>-<nnn>)")
-    _value_arguments(parser, required=True)
-    parser.add_argument("--dry-run", action="store_true", help="check the values; store nothing")
-
-
-def add_issue_update_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("issue", metavar="ISSUE", help="问题编号 of the issue to change")
-    _value_arguments(parser, required=False)
-    parser.add_argument("--dry-run", action="store_true", help="check the values; change nothing")
-
-
-def _value_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
-    parser.add_argument("--description", required=required, help="问题描述")
-    parser.add_argument("--status", required=required, help=f"整改状态: {STATUS_CHOICES}")
-    parser.add_argument("--owner", required=required, help="责任人")
-    parser.add_argument("--due", dest="due_date", help="整改期限 YYYY-MM-DD ('' clears it)")
-    parser.add_argument("--requirement", help="the requirement (R24) or rule id it concerns")
 
 
 def _change(call: Call) -> IssueChange:

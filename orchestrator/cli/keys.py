@@ -4,28 +4,14 @@ recovery point's data key (docs/keys.md). The manifest signing key is `keys crea
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from orchestrator.actions.key_rotation import rotate_kek
 from orchestrator.actions.point_keys import kek_path
 from orchestrator.cli.call import Call
-from orchestrator.cli.evidence import DRY_RUN_HELP
 from orchestrator.errors import ExitCode, InputError
 from orchestrator.integrations.envelope import create_file_kek, load_file_kek
 from orchestrator.runtime import open_runtime
-
-
-def add_create_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--output", help="where to create it (default: encryption.key_encryption_key.file)"
-    )
-    parser.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
-
-
-def add_rotate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--new", required=True, help="the new key-encryption key file (0600)")
-    parser.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
 
 
 def create_kek(call: Call) -> int:

@@ -10,7 +10,12 @@ from __future__ import annotations
 import codecs
 import json
 import sys
-from typing import Any, TextIO
+
+# Not `typing`: `drctl --help` imports this module, and typing alone costs a fifth of a bare
+# interpreter's start (docs/benchmarks.md, start-up). mypy reads the block as typing's.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 
 def make_streams_safe() -> None:

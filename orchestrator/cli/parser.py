@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from functools import partial
 
 from orchestrator import __version__
+from orchestrator.cli.lazy_parsers import LazySubParsers
 from orchestrator.errors import InputError
 
+# Neither `typing` nor `dataclasses` (Command is a plain class): each costs more than building
+# the parser does, and `drctl --help` needs neither (docs/benchmarks.md, start-up). mypy reads
+# the block as typing's TYPE_CHECKING.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
     from orchestrator.cli.call import Call
 
 Handler = Callable[["Call"], int]
@@ -59,16 +65,30 @@ class DrctlParser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}", self.format_usage())
 
 
-@dataclass(frozen=True)
 class Command:
     """One drctl command: its words (`drill run`), help, handler and its own arguments."""
 
-    name: str
-    help: str
-    handler: Handler
-    arguments: Arguments | None = None
-    example: str = ""
-    exit_codes: str = EXIT_CODES
+    __slots__ = ("name", "help", "handler", "arguments", "example", "exit_codes")
+
+    def __init__(
+        self,
+        name: str,
+        help: str,  # noqa: A002 - argparse's word
+        handler: Handler,
+        arguments: Arguments | None = None,
+        *,
+        example: str = "",
+        exit_codes: str = EXIT_CODES,
+    ) -> None:
+        self.name = name
+        self.help = help
+        self.handler = handler
+        self.arguments = arguments
+        self.example = example
+        self.exit_codes = exit_codes
+
+    def __repr__(self) -> str:
+        return f"Command({self.name!r})"
 
     def epilog(self) -> str:
         """Return the help's closing text: an example, then the exit codes."""
@@ -87,7 +107,8 @@ def global_options(*, top: bool) -> argparse.ArgumentParser:
 
 def make_parser(commands: Sequence[Command], groups: Mapping[str, str]) -> DrctlParser:
     """Given the command table and the help of each command group (`drill`, `calendar` …),
-    return the parser; each leaf sets `command_name` to its command's name."""
+    return the parser; each leaf sets `command_name` to its command's name. The parsers below
+    the top are built when the command line reaches them (cli/lazy_parsers.py)."""
     parser = DrctlParser(
         prog="drctl",
         description="Disaster-recovery and backup-verification orchestrator (银发[2002]260号).",
@@ -96,31 +117,64 @@ def make_parser(commands: Sequence[Command], groups: Mapping[str, str]) -> Drctl
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"drctl {__version__}")
-    levels: dict[str, Any] = {
-        "": parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    }
-    for command in commands:
-        *group_words, leaf = command.name.split()
-        for depth in range(1, len(group_words) + 1):
-            prefix = " ".join(group_words[:depth])
-            if prefix not in levels:
-                group = levels[" ".join(group_words[: depth - 1])].add_parser(
-                    group_words[depth - 1],
-                    help=groups[prefix],
-                    parents=[global_options(top=False)],
-                )
-                levels[prefix] = group.add_subparsers(
-                    dest=f"{prefix.replace(' ', '_')}_command", required=True, metavar="COMMAND"
-                )
-        sub = levels[" ".join(group_words)].add_parser(
-            leaf,
-            help=command.help,
-            description=command.help,
-            epilog=command.epilog(),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-            parents=[global_options(top=False)],
-        )
-        sub.set_defaults(command_name=command.name)
-        if command.arguments is not None:
-            command.arguments(sub)
+    # One parent for every level below the top: argparse copies its actions into each.
+    _add_level(parser, (), commands, groups, global_options(top=False))
     return parser
+
+
+def _add_level(
+    parser: argparse.ArgumentParser,
+    prefix: tuple[str, ...],
+    commands: Sequence[Command],
+    groups: Mapping[str, str],
+    below: argparse.ArgumentParser,
+) -> None:
+    """Declare the commands and groups one word below prefix, in table order."""
+    dest = f"{'_'.join(prefix)}_command" if prefix else "command"
+    level = parser.add_subparsers(
+        dest=dest, required=True, metavar="COMMAND", action=LazySubParsers
+    )
+    assert isinstance(level, LazySubParsers)
+    declared: set[str] = set()
+    for command in commands:
+        words = tuple(command.name.split())
+        if words[: len(prefix)] != prefix or len(words) == len(prefix):
+            continue
+        word = words[len(prefix)]
+        if word in declared:
+            continue
+        declared.add(word)
+        if len(words) == len(prefix) + 1:
+            level.add_lazy(word, command.help, partial(_leaf, command, below))
+        else:
+            group = (*prefix, word)
+            build = partial(_group, group, commands, groups, below)
+            level.add_lazy(word, groups[" ".join(group)], build)
+
+
+def _leaf(command: Command, below: argparse.ArgumentParser, prog: str) -> DrctlParser:
+    """Return the parser of one command: its help, example and exit codes, its arguments."""
+    sub = DrctlParser(
+        prog=prog,
+        description=command.help,
+        epilog=command.epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[below],
+    )
+    sub.set_defaults(command_name=command.name)
+    if command.arguments is not None:
+        command.arguments(sub)
+    return sub
+
+
+def _group(
+    group: tuple[str, ...],
+    commands: Sequence[Command],
+    groups: Mapping[str, str],
+    below: argparse.ArgumentParser,
+    prog: str,
+) -> DrctlParser:
+    """Return the parser of a command group (`drill`, `calendar` …) and its commands."""
+    sub = DrctlParser(prog=prog, parents=[below])
+    _add_level(sub, group, commands, groups, below)
+    return sub

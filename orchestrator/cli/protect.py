@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -42,15 +41,6 @@ def choose_datasets(config: Config, systems: Sequence[str], dataset: str | None)
             [f"--dataset: no dataset named {dataset!r}; expected one of {', '.join(known)}"],
         )
     return having
-
-
-DRY_RUN_HELP = "print what would be done (every dataset, where it lives); write nothing"
-
-
-def add_backup_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--system", help="only this system (default: every system)")
-    parser.add_argument("--dataset", help="only this dataset (default: every dataset)")
-    parser.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
 
 
 def backup(call: Call) -> int:
@@ -113,11 +103,6 @@ def backup_result(outcome: BackupOutcome) -> dict[str, Any]:
         "bytes": outcome.manifest.total_bytes,
         "manifest_sha256": outcome.manifest_sha256,
     }
-
-
-def add_copy_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--system", help="only this system (default: every system)")
-    parser.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
 
 
 def copy_offsite(call: Call) -> int:

@@ -8,7 +8,6 @@ recorded `unreachable`).
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 from orchestrator.actions.replication_probe import LinkProbe, ProbeOutcome, run_replication_probe
@@ -16,10 +15,6 @@ from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode
 from orchestrator.runtime import open_runtime
 from orchestrator.timefmt import iso_utc
-
-
-def add_probe_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--system", help="only this system's links")
 
 
 def probe(call: Call) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 from orchestrator.actions.calendar import parse_cli_date
 from orchestrator.actions.compliance_report import parse_period, today_in_shanghai, write_report
 from orchestrator.actions.evidence_setup import evidence_problems
@@ -11,17 +9,6 @@ from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError
 from orchestrator.rules.status import Status
 from orchestrator.runtime import open_runtime
-
-
-def add_report_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--year", type=int, metavar="YYYY", help="the calendar year to report")
-    parser.add_argument("--from", dest="start", metavar="DATE", help="first day (YYYY-MM-DD)")
-    parser.add_argument("--to", dest="end", metavar="DATE", help="last day (YYYY-MM-DD)")
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="check the period and the evidence settings, say where the package would go",
-    )
 
 
 def report(call: Call) -> int:

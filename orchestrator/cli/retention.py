@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
-
 from orchestrator.actions.retention import Deletion, RetentionResult, run_retention
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode
 from orchestrator.runtime import open_runtime
-
-
-def add_retention_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dry-run", action="store_true", help="print the plan, delete nothing")
-    parser.add_argument("--approver", help="who approved the destruction (T/TJSFB 009 §8 b)")
 
 
 def retention(call: Call) -> int:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from exporters import DEFAULT_LISTEN
 from exporters.collector import make_registry
 from exporters.http_server import start_metrics_server
-from orchestrator.actions.serve import REPLICATION_PROBE_SECONDS, ServeOptions, run_serve
+from orchestrator.actions.serve import ServeOptions, run_serve
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError
 from orchestrator.runtime import open_runtime
@@ -31,12 +29,6 @@ def stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(sig, handler)
 
 
-def add_metrics_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--listen", default=DEFAULT_LISTEN, help=f"ADDRESS:PORT (default {DEFAULT_LISTEN})"
-    )
-
-
 def metrics(call: Call) -> int:
     with open_runtime(call.site(), writes=False) as runtime, stop_on_signals() as stop:
         registry = make_registry(
@@ -48,32 +40,6 @@ def metrics(call: Call) -> int:
         finally:
             server.shutdown()
     return ExitCode.OK
-
-
-def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--listen", default=DEFAULT_LISTEN, help=f"metrics ADDRESS:PORT (default {DEFAULT_LISTEN})"
-    )
-    parser.add_argument(
-        "--once",
-        action="store_true",
-        help="one probe round of every path and one scheduler pass, then exit",
-    )
-    parser.add_argument("--no-run-due", action="store_true", help="never run scheduler passes")
-    parser.add_argument(
-        "--run-due-interval",
-        type=float,
-        default=300.0,
-        metavar="SECONDS",
-        help="seconds between scheduler passes (default 300)",
-    )
-    parser.add_argument(
-        "--replication-interval",
-        type=float,
-        default=REPLICATION_PROBE_SECONDS,
-        metavar="SECONDS",
-        help=f"seconds between replication probe passes (default {REPLICATION_PROBE_SECONDS:g})",
-    )
 
 
 def serve(call: Call) -> int:

@@ -1,30 +1,16 @@
 """The command table: every drctl command, its handler and its arguments, in help order.
 
 To add a command: write its handler (`def handler(call: Call) -> int`, which turns
-`call.args` into typed values for one action and prints with `call.out.emit`) and, if it
-takes options, an `add_*_arguments(parser)` function, in the cli module of its group; then
-add one row here. Dispatch is this mapping, nothing else.
+`call.args` into typed values for one action and prints with `call.out.emit`) in the cli
+module of its group, a function in `handlers.py` that imports that module and calls it, and,
+if it takes options, an `add_*_arguments(parser)` function in `arguments.py`; then add one
+row here. Dispatch is this mapping, nothing else. The table imports no command module: the
+parser is built, and `--help` answered, without loading what the commands do.
 """
 
 from __future__ import annotations
 
-from orchestrator.cli import (
-    catalog,
-    catalog_rebuild,
-    check,
-    drill,
-    evidence,
-    issues,
-    judge,
-    keys,
-    protect,
-    replication,
-    report,
-    retention,
-    service,
-    verify,
-    workdays,
-)
+from orchestrator.cli import arguments, handlers
 from orchestrator.cli.parser import Command, Handler
 
 GROUPS = {
@@ -42,101 +28,101 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "check-config",
         "validate config and inventory (and --scenario files), all errors at once",
-        check.check_config,
-        check.add_check_arguments,
+        handlers.check_config,
+        arguments.add_check_arguments,
         example="drctl -c /etc/drctl/dr.yml check-config --connect "
         "--scenario drills/site-failover.yml",
     ),
     Command(
         "backup",
         "full backup now, each dataset on its own",
-        protect.backup,
-        protect.add_backup_arguments,
+        handlers.backup,
+        arguments.add_backup_arguments,
         example="drctl -c /etc/drctl/dr.yml backup --system core-banking --dataset ledger",
     ),
     Command(
         "copy-offsite",
         "copy recovery points off-site, verify there",
-        protect.copy_offsite,
-        protect.add_copy_arguments,
+        handlers.copy_offsite,
+        arguments.add_copy_arguments,
         example="drctl -c /etc/drctl/dr.yml copy-offsite --system core-banking --dry-run",
     ),
     Command(
         "verify",
         "restore sampling (≥10 %%), --all integrity scan, or --recheck after a bad point",
-        verify.verify,
-        verify.add_arguments,
+        handlers.verify,
+        arguments.add_verify_arguments,
         example="drctl -c /etc/drctl/dr.yml verify --plan --seed 42    (then without --plan)",
     ),
     Command(
         "drill run",
         "run a drill scenario",
-        drill.run,
-        drill.add_arguments,
+        handlers.drill_run,
+        arguments.add_drill_arguments,
         example="drctl -c /etc/drctl/dr.yml drill run drills/site-failover.yml --dry-run",
     ),
     Command(
         "keys create",
         "create the key that signs recovery-point manifests",
-        evidence.create_key,
-        evidence.add_dry_run_argument,
+        handlers.keys_create,
+        arguments.add_dry_run_argument,
         example="drctl -c /etc/drctl/dr.yml keys create",
     ),
     Command(
         "keys create-kek",
         "create the key-encryption key that wraps recovery points' data keys",
-        keys.create_kek,
-        keys.add_create_arguments,
+        handlers.keys_create_kek,
+        arguments.add_kek_create_arguments,
         example="drctl -c /etc/drctl/dr.yml keys create-kek --dry-run",
     ),
     Command(
         "keys rotate-kek",
         "re-wrap every encrypted point's data key under a new key-encryption key",
-        keys.rotate_kek_command,
-        keys.add_rotate_arguments,
+        handlers.keys_rotate_kek,
+        arguments.add_kek_rotate_arguments,
         example="drctl -c /etc/drctl/dr.yml keys rotate-kek --new /etc/drctl/keys/kek-2027.hex",
     ),
     Command(
         "metrics",
         "serve /metrics from the catalog",
-        service.metrics,
-        service.add_metrics_arguments,
+        handlers.metrics,
+        arguments.add_metrics_arguments,
         example="drctl -c /etc/drctl/dr.yml metrics --listen 127.0.0.1:19260",
     ),
     Command(
         "evidence keygen",
         "create the ed25519 key that signs evidence; prints the fingerprint to pin",
-        evidence.keygen,
-        evidence.add_keygen_arguments,
+        handlers.evidence_keygen,
+        arguments.add_keygen_arguments,
         example="drctl -c /etc/drctl/dr.yml evidence keygen",
     ),
     Command(
         "evidence verify",
         "check a package (digests, signature, signer) or, with --chain, the chain and anchor",
-        evidence.verify,
-        evidence.add_verify_arguments,
+        handlers.evidence_verify,
+        arguments.add_evidence_verify_arguments,
         example="drctl evidence verify drill-20261130T010203Z-1a2b3c.tar.gz "
         "--public-key bank-evidence.pub.pem",
     ),
     Command(
         "evidence anchor",
         "write the chain lines not yet anchored",
-        evidence.anchor,
-        evidence.add_dry_run_argument,
+        handlers.evidence_anchor,
+        arguments.add_dry_run_argument,
         example="drctl -c /etc/drctl/dr.yml evidence anchor --dry-run",
     ),
     Command(
         "calendar working-days",
         "count working days in (FROM, TO]",
-        workdays.working_days,
-        workdays.add_range_arguments,
+        handlers.calendar_working_days,
+        arguments.add_range_arguments,
         example="drctl calendar working-days 2026-09-30 2026-10-09",
     ),
     Command(
         "calendar is-working-day",
         "exit 0 yes, 1 no, 2 no data",
-        workdays.is_working_day,
-        workdays.add_day_arguments,
+        handlers.calendar_is_working_day,
+        arguments.add_day_arguments,
         exit_codes="exit codes / 退出码: 0 a working day 工作日 · 1 not a working day 非工作日 · "
         "2 no calendar data for that day 无日历数据",
         example="drctl calendar is-working-day 2026-10-10 && echo working day",
@@ -144,79 +130,79 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "plan switchover",
         "第十条: notice ≥ 5 working days before a long switchover",
-        workdays.plan_switchover,
-        workdays.add_switchover_arguments,
+        handlers.plan_switchover,
+        arguments.add_switchover_arguments,
         example="drctl plan switchover --start 2026-12-12 --end 2026-12-13 "
         "--notice-date 2026-12-04",
     ),
     Command(
         "replication probe",
         "read every replication link's state and lag; exit 1 when one is not healthy",
-        replication.probe,
-        replication.add_probe_arguments,
+        handlers.replication_probe,
+        arguments.add_probe_arguments,
         example="drctl -c /etc/drctl/dr.yml replication probe --system core-banking",
     ),
     Command(
         "status",
         "every rule × subject: status, measured, threshold, clause; exit 1 on a violation",
-        judge.status,
-        judge.add_status_arguments,
+        handlers.status,
+        arguments.add_status_arguments,
         example="drctl -c /etc/drctl/dr.yml status --year 2026",
     ),
     Command(
         "report",
         "the signed compliance report of a year or period: R1–R42, findings, issues, HTML+PDF",
-        report.report,
-        report.add_report_arguments,
+        handlers.report,
+        arguments.add_report_arguments,
         example="drctl -c /etc/drctl/dr.yml report --year 2026",
     ),
     Command(
         "issue add",
         "add an issue to the register",
-        issues.issue_add,
-        issues.add_issue_add_arguments,
+        handlers.issue_add,
+        arguments.add_issue_add_arguments,
         example="drctl issue add --description '异地副本延迟' --status 限期整改 --owner 张伟 "
         "--due 2027-01-31 --requirement R24",
     ),
     Command(
         "issue update",
         "change an issue (status, owner, due date …)",
-        issues.issue_update,
-        issues.add_issue_update_arguments,
+        handlers.issue_update,
+        arguments.add_issue_update_arguments,
         example="drctl issue update ISSUE-2026-001 --status 已整改",
     ),
     Command(
         "issue list",
         "list the issue register",
-        issues.issue_list,
+        handlers.issue_list,
         example="drctl -c /etc/drctl/dr.yml --json issue list",
     ),
     Command(
         "run-due",
         "one scheduler pass: run what is due",
-        judge.run_due,
-        judge.add_run_due_arguments,
+        handlers.run_due,
+        arguments.add_run_due_arguments,
         example="drctl -c /etc/drctl/dr.yml run-due --dry-run",
     ),
     Command(
         "retention",
         "rotate full recovery points; never below the 7-day and 8-generation floors",
-        retention.retention,
-        retention.add_retention_arguments,
+        handlers.retention,
+        arguments.add_retention_arguments,
         example="drctl -c /etc/drctl/dr.yml retention --dry-run",
     ),
     Command(
         "catalog upgrade",
         "bring the catalog's schema up to date",
-        catalog.upgrade,
-        catalog.add_arguments,
+        handlers.catalog_upgrade,
+        arguments.add_catalog_upgrade_arguments,
         example="drctl -c /etc/drctl/dr.yml catalog upgrade --dry-run",
     ),
     Command(
         "serve",
         "loop: /metrics, network probes, run-due passes",
-        service.serve,
-        service.add_serve_arguments,
+        handlers.serve,
+        arguments.add_serve_arguments,
         example="drctl -c /etc/drctl/dr.yml serve --no-run-due --listen 127.0.0.1:19260",
     ),
 )
@@ -225,8 +211,8 @@ COMMANDS += (
     Command(
         "catalog rebuild",
         "rebuild the catalog from the stores and the signed evidence (idempotent)",
-        catalog_rebuild.rebuild,
-        catalog_rebuild.add_arguments,
+        handlers.catalog_rebuild,
+        arguments.add_catalog_rebuild_arguments,
         example="drctl -c /etc/drctl/dr.yml catalog rebuild --dry-run",
         exit_codes="exit codes / 退出码:\n"
         "  0  everything recovered                          全部恢复\n"

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from orchestrator.actions import verify_all as integrity_scan
@@ -16,21 +15,6 @@ from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode
 from orchestrator.model.plan import SamplePlan, plan_dict
 from orchestrator.runtime import open_runtime
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--all", action="store_true", help="check every digest of every point")
-    parser.add_argument(
-        "--plan", "--dry-run", action="store_true", help="print the sample plan only; run nothing"
-    )
-    parser.add_argument(
-        "--recheck",
-        action="store_true",
-        help="re-check datasets with bad points: verify a newer good point (A5)",
-    )
-    parser.add_argument(
-        "--seed", type=int, help="seed of the random sample (default: a fresh one, recorded)"
-    )
 
 
 def verify(call: Call) -> int:

@@ -39,6 +39,8 @@ _LABELS = {
     IssueStatus.LONG_TERM_OBSERVATION: ("长期观察", "long-term observation"),
     IssueStatus.RECTIFIED: ("已整改", "rectified"),
 }
+# The statuses as `--status` accepts them, for help and error messages.
+STATUS_CHOICES = ", ".join(f"{s.value} ({s.label_zh})" for s in IssueStatus)
 
 
 @dataclass(frozen=True)

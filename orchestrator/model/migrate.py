@@ -6,6 +6,10 @@ Concurrent upgrades are serialised: a PostgreSQL advisory lock, or a lock file b
 catalog. A catalog made before migrations existed (tables from `create_all`, no
 `alembic_version`) upgrades in place: the baseline only creates the tables it lacks.
 How to add a migration: docs/catalog.md.
+
+Alembic (and the Mako and Pygments it loads) is imported only where it is used: a command
+that only reads checks the stamped revision against HEAD_REVISION with one plain query, so
+`drctl status` and a /metrics scrape do not pay for it (docs/benchmarks.md, start-up).
 """
 
 from __future__ import annotations
@@ -15,23 +19,29 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
 from orchestrator.errors import CatalogSchemaMismatch
 from orchestrator.model.catalog import Catalog
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ADVISORY_LOCK_KEY = 0x6472_6374_6C  # "drctl": one key for every drctl catalog upgrade
 UPGRADE_HINT = "run `drctl catalog upgrade` (every command that writes also upgrades it)"
+# The newest revision in migrations/versions/, for readers that check it without Alembic.
+# Adding a migration changes it too; tests/unit/test_catalog_head.py fails until it does.
+HEAD_REVISION = "0005"
+VERSION_TABLE = "alembic_version"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -40,6 +50,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def head_revision() -> str:
     """Return the newest schema revision this drctl knows."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:
         raise RuntimeError(f"no migrations in {MIGRATIONS}")
@@ -48,6 +60,8 @@ def head_revision() -> str:
 
 def known_revisions() -> set[str]:
     """Return every schema revision this drctl knows."""
+    from alembic.script import ScriptDirectory
+
     return {
         script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
     }
@@ -56,6 +70,8 @@ def known_revisions() -> set[str]:
 def current_revision(catalog: Catalog) -> str | None:
     """Return the catalog's schema revision (None: no schema, or one made before
     migrations)."""
+    from alembic.runtime.migration import MigrationContext
+
     with catalog.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
@@ -82,6 +98,9 @@ def upgrade_catalog(catalog: Catalog) -> tuple[str | None, str]:
     """Bring the catalog's schema to this drctl's newest revision, in one transaction under
     the upgrade lock; return (revision before, revision now). Raise CatalogSchemaMismatch
     when the catalog is newer than this drctl."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     head = head_revision()
     with catalog.engine.begin() as connection, _upgrade_lock(catalog, connection):
         before = MigrationContext.configure(connection).get_current_revision()
@@ -96,6 +115,8 @@ def upgrade_catalog(catalog: Catalog) -> tuple[str | None, str]:
 def require_current(catalog: Catalog) -> str:
     """Return the catalog's schema revision when it is this drctl's newest; else raise
     CatalogSchemaMismatch (exit 2) saying what to run. Reads only."""
+    if stamped_revision(catalog) == HEAD_REVISION:
+        return HEAD_REVISION  # the usual case, decided without loading Alembic
     current, head = current_revision(catalog), head_revision()
     if current == head:
         return current
@@ -112,6 +133,16 @@ def require_current(catalog: Catalog) -> str:
         f"catalog {catalog.safe_url}: schema revision {current or 'none'} is older than "
         f"{head}, which this drctl reads; {UPGRADE_HINT}"
     )
+
+
+def stamped_revision(catalog: Catalog) -> str | None:
+    """Return the revision stamped in the catalog's version table, read with plain SQL (None:
+    no such table, or not exactly one row — Alembic then decides)."""
+    with catalog.engine.connect() as connection:
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return None
+        rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).all()
+    return str(rows[0][0]) if len(rows) == 1 else None
 
 
 def _too_new(catalog: Catalog, current: str, head: str) -> CatalogSchemaMismatch:

@@ -1,31 +1,8 @@
 """Rules: the rule pack (clauses and thresholds), the statutory calendar, and rule checks.
 
 Flow: config → rules → actions. Nothing here touches hosts or stores.
+
+Import from the modules themselves (`orchestrator.rules.pack`, `.workdays`, `.status` …): this
+package imports nothing, so a calendar question does not load the rule pack, its YAML and the
+site settings' pydantic models (docs/benchmarks.md, start-up).
 """
-
-from orchestrator.rules.pack import (
-    Clause,
-    Rule,
-    RulePack,
-    Severity,
-    Threshold,
-    apply_site_overrides,
-    default_pack_path,
-    load_pack,
-)
-from orchestrator.rules.status import Status
-from orchestrator.rules.workdays import WorkdayCalendar, business_date
-
-__all__ = [
-    "Clause",
-    "Rule",
-    "RulePack",
-    "Severity",
-    "Status",
-    "Threshold",
-    "WorkdayCalendar",
-    "apply_site_overrides",
-    "business_date",
-    "default_pack_path",
-    "load_pack",
-]

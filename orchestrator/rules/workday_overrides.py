@@ -27,14 +27,13 @@ Meaning:
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 from orchestrator.errors import InputError
 
@@ -46,14 +45,21 @@ _CORRECTION_KEYS = frozenset({"holidays", "workdays"})
 _MIN_YEAR, _MAX_YEAR = 1900, 2199
 
 
-class _PlainDateLoader(yaml.SafeLoader):
-    """A SafeLoader that keeps dates as strings, so `2027-02-30` is reported instead of crashing."""
+@functools.cache
+def _plain_date_loader() -> Any:
+    """Return a SafeLoader that keeps dates as strings, so `2027-02-30` is reported instead of
+    crashing. Made on first use: a site without an override file never loads YAML here
+    (`drctl calendar` starts faster; docs/benchmarks.md, start-up)."""
+    import yaml
 
+    class PlainDateLoader(yaml.SafeLoader):
+        pass
 
-_PlainDateLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    PlainDateLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return PlainDateLoader
 
 
 @dataclass(frozen=True)
@@ -88,8 +94,13 @@ def load_overrides(path: Path, package_years: range) -> CalendarOverrides:
         raw = path.read_bytes()
     except OSError as error:
         raise InputError(source, [f"cannot read the calendar overrides file: {error}"]) from error
+    # Here, not at the top: a site without an override file needs neither (drctl calendar).
+    import hashlib
+
+    import yaml
+
     try:
-        data = yaml.load(raw, Loader=_PlainDateLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(raw, Loader=_plain_date_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         raise InputError(source, [f"not valid YAML: {error}"]) from error
     overrides = parse_overrides(data, source, package_years)

@@ -139,7 +139,7 @@ def test_file_kek_wraps_and_refuses_what_another_key_wrapped(tmp_path: Path) -> 
     ):
         other.unwrap(wrapped)
     assert key_check(data_key) != key_check(new_data_key("aes-256-gcm"))
-    with pytest.raises(FileExistsError):
+    with pytest.raises(FileExistsError, match="kek.hex"):
         create_file_kek(tmp_path / "keys" / "kek.hex")
 
 

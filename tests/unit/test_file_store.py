@@ -50,3 +50,18 @@ def test_keys_and_links_cannot_leave_the_store(tmp_path: Path) -> None:
         store.read_bytes("../outside")
     with pytest.raises(ValueError, match="leaves the store root"):
         store.read_bytes("s/d/p/data/link")
+    # A sibling whose name starts with the root's is outside too.
+    (tmp_path / "store-evil").mkdir()
+    (tmp_path / "store-evil" / "f").write_bytes(b"x")
+    with pytest.raises(ValueError, match="leaves the store root"):
+        store.read_bytes("../store-evil/f")
+
+
+def test_a_root_that_is_a_symbolic_link_is_followed(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    (real / "s").mkdir(parents=True)
+    (real / "s" / "f").write_bytes(b"data")
+    (tmp_path / "link").symlink_to(real)
+    store = FileStore("primary", "production", str(tmp_path / "link"))
+    assert store.read_bytes("s/f") == b"data"
+    assert store.exists("s/f") and not store.exists("s/missing")

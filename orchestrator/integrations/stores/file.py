@@ -26,12 +26,28 @@ class FileStore:
         self.name = name
         self.site = site
         self.root = Path(root)
+        self._resolved_root: str | None = None
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root.resolve()):
+        """Return the file of key, resolved (symbolic links and `..` followed); raise
+        ValueError if it lies outside the store's root. Plain os calls: this runs for every
+        file a scan reads."""
+        root = self._real_root()
+        path = os.path.realpath(os.path.join(root, key))
+        inside = root if root.endswith(os.sep) else root + os.sep
+        if path != root and not path.startswith(inside):
             raise ValueError(f"store {self.name}: key {key!r} leaves the store root")
-        return path
+        return Path(path)
+
+    def _real_root(self) -> str:
+        """Return the root resolved once it exists (a root that is a symbolic link is followed
+        once, not once per file)."""
+        if self._resolved_root is None:
+            resolved = os.path.realpath(self.root)
+            if not os.path.isdir(resolved):
+                return resolved  # not there yet (prepare makes it): resolve again next time
+            self._resolved_root = resolved
+        return self._resolved_root
 
     def _require_root(self) -> None:
         if not self.root.is_dir():
