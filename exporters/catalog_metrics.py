@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row
 
 from orchestrator.errors import CalendarDataMissing
+from orchestrator.model import aggregates
 from orchestrator.model.settings import Config
-from orchestrator.model.snapshot import Snapshot
+from orchestrator.model.snapshot import JobRow, Snapshot
 from orchestrator.rules.rule import RulePack
 from orchestrator.rules.workdays import WorkdayCalendar, business_date
 
@@ -22,17 +24,48 @@ DRILL_OUTCOMES = ("passed", "failed", "aborted")
 
 
 @dataclass(frozen=True)
+class DatasetFigures:
+    """Per-dataset aggregates of one scrape (model/aggregates.py): the newest complete point,
+    the newest point with a verified present copy per store, verification items (last passed,
+    failed count) and rotation coverage (points in rotation, verified)."""
+
+    newest: dict[tuple[str, str], Any]
+    copied: dict[tuple[str, str, str], float]
+    items: dict[tuple[str, str], tuple[float | None, int]]
+    coverage: dict[tuple[str, str], tuple[int, int]]
+
+
+def read_figures(connection: Connection) -> DatasetFigures:
+    """Read the per-dataset aggregates of one scrape."""
+    return DatasetFigures(
+        aggregates.newest_points(connection),
+        aggregates.newest_copied(connection, verified=True),
+        aggregates.verification_items(connection),
+        aggregates.rotation_coverage(connection),
+    )
+
+
+@dataclass(frozen=True)
 class ScrapeData:
-    """What one scrape read: config, rule pack, calendar, the catalog snapshot, the
-    verification items (recovery point, status, checked_at), drill measurements, and when."""
+    """What one scrape read: config, rule pack, calendar, the catalog snapshot, per-dataset
+    aggregates, drill measurements, and when."""
 
     config: Config
     pack: RulePack
     calendar: WorkdayCalendar
     snapshot: Snapshot
-    items: Sequence[Any]  # (recovery point id, status, checked_at) rows
+    figures: DatasetFigures
     drill_rows: Sequence[Row[Any]]
     at: float
+
+    @cached_property
+    def backup_jobs(self) -> dict[str, list[JobRow]]:
+        """Return the finished backup jobs grouped by the system of their subject."""
+        grouped: dict[str, list[JobRow]] = {}
+        for job in self.snapshot.jobs:
+            if job.kind == "backup" and job.finished_at is not None:
+                grouped.setdefault(job.subject.partition("@")[0], []).append(job)
+        return grouped
 
 
 def _datasets(config: Config) -> Iterator[tuple[str, str]]:
@@ -102,32 +135,20 @@ def backup_metrics(data: ScrapeData) -> list[Metric]:
 
 
 def _add_last_backup(families: Families, data: ScrapeData, labels: list[str], today: date) -> None:
-    system, dataset = labels
-    points = [
-        p
-        for p in data.snapshot.points
-        if p.system == system and p.dataset == dataset and p.status == "complete"
-    ]
-    if not points:
+    last = data.figures.newest.get((labels[0], labels[1]))
+    if last is None:
         return
-    last = max(points, key=lambda p: p.finished_at)
     families["last_success"].add_metric(labels, last.finished_at)
     families["size"].add_metric(labels, float(last.total_bytes))
     try:
-        gap = data.calendar.working_days_between(last.business_date, today)
+        gap = data.calendar.working_days_between(date.fromisoformat(last.business_date), today)
     except CalendarDataMissing:
         return
     families["working_days"].add_metric(labels, float(gap))
 
 
 def _add_backup_runs(families: Families, data: ScrapeData, labels: list[str]) -> None:
-    jobs = [
-        j
-        for j in data.snapshot.jobs
-        if j.kind == "backup"
-        and j.subject.partition("@")[0] == labels[0]
-        and j.finished_at is not None
-    ]
+    jobs = data.backup_jobs.get(labels[0], [])
     families["runs"].add_metric(labels, float(len(jobs)))
     families["failures"].add_metric(labels, float(sum(j.state == "failed" for j in jobs)))
     if jobs:
@@ -149,25 +170,14 @@ def offsite_metrics(data: ScrapeData) -> list[Metric]:
         labels=DATASET,
     )
     lag = float(data.pack["offsite.copy"].value("max_lag_hours") * 3600)
-    by_point = data.snapshot.copies_by_point()
     for system in data.config.systems:
         store = data.config.store(system.offsite_store)
         for dataset in system.datasets:
             labels = [system.name, dataset.name]
             objective.add_metric(labels, lag)
-            confirmed = [
-                p.finished_at
-                for p in data.snapshot.points
-                if p.system == system.name
-                and p.dataset == dataset.name
-                and p.status == "complete"
-                and any(
-                    c.store == store.name and c.status == "present" and c.verified_at is not None
-                    for c in by_point.get(p.id, [])
-                )
-            ]
-            if confirmed:
-                newest.add_metric([*labels, store.site], max(confirmed))
+            confirmed = data.figures.copied.get((system.name, dataset.name, store.name))
+            if confirmed is not None:
+                newest.add_metric([*labels, store.site], confirmed)
     return [newest, objective]
 
 
@@ -205,26 +215,14 @@ def verification_metrics(data: ScrapeData) -> list[Metric]:
             ratio.add_metric(
                 ["recovery_points"], (last.sample_points or 0) / last.population_points
             )
-    point_by_id = {p.id: p for p in data.snapshot.points}
-    by_point = data.snapshot.copies_by_point()
     for system, dataset in _datasets(data.config):
-        mine = {p.id for p in data.snapshot.points if p.system == system and p.dataset == dataset}
-        items = [i for i in data.items if i.recovery_point_id in mine]
-        passed = [i.checked_at for i in items if i.status == "passed"]
-        if passed:
-            last_success.add_metric([system, dataset], max(passed))
-        failures.add_metric([system, dataset], float(sum(i.status == "failed" for i in items)))
-        rotation = [
-            pid
-            for pid in mine
-            if point_by_id[pid].status == "complete"
-            and any(c.status == "present" for c in by_point.get(pid, []))
-        ]
-        if rotation:
-            verified = {i.recovery_point_id for i in items if i.status == "passed"}
-            coverage.add_metric(
-                [system, dataset], sum(pid in verified for pid in rotation) / len(rotation)
-            )
+        passed, failed = data.figures.items.get((system, dataset), (None, 0))
+        if passed is not None:
+            last_success.add_metric([system, dataset], passed)
+        failures.add_metric([system, dataset], float(failed))
+        in_rotation, verified = data.figures.coverage.get((system, dataset), (0, 0))
+        if in_rotation:
+            coverage.add_metric([system, dataset], verified / in_rotation)
     return [last_check, ratio, last_success, failures, coverage]
 
 

@@ -28,6 +28,7 @@ from exporters.catalog_metrics import (
     drill_metrics,
     integrity_metrics,
     offsite_metrics,
+    read_figures,
     verification_metrics,
 )
 from exporters.deadline_metrics import deadline_metrics
@@ -116,19 +117,11 @@ class CatalogCollector(Collector):
     def _read(self) -> tuple[ScrapeData, dict[str, Any]]:
         snapshot = read_catalog(self.catalog)
         with self.catalog.begin() as connection:
-            items = list(
-                connection.execute(
-                    select(
-                        schema.verification_items.c.recovery_point_id,
-                        schema.verification_items.c.status,
-                        schema.verification_items.c.checked_at,
-                    )
-                )
-            )
+            figures = read_figures(connection)
             drills = list(connection.execute(select(schema.drills)))
             counters = load_counters(connection)
         data = ScrapeData(
-            self.settings, self.pack, self.calendar, snapshot, items, drills, self.clock()
+            self.settings, self.pack, self.calendar, snapshot, figures, drills, self.clock()
         )
         return data, {"counters": counters}
 

@@ -1,18 +1,24 @@
-"""`drctl status`: per dataset, the last backup, off-site copy, verification and drill."""
+"""`drctl status`: per dataset, the last backup, off-site copy, verification and drill.
+
+Each column is one aggregate query over the catalog, grouped by (system, dataset)
+(model/aggregates.py), so the table costs the same whatever the history's length and never
+holds the catalog's rows in memory.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from orchestrator.model import aggregates, integrity, schema
 from orchestrator.model import catalog as cat
-from orchestrator.model import integrity, schema
 from orchestrator.model.settings import Dataset, System
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc
+
+Key = tuple[str, str]
 
 
 def _when(moment: float | None, at: float) -> dict[str, Any] | None:
@@ -26,94 +32,62 @@ def _when(moment: float | None, at: float) -> dict[str, Any] | None:
 
 @dataclass(frozen=True)
 class _Rows:
-    """The catalog rows the dataset table is made from, read in one transaction."""
+    """The per-dataset aggregates the table is made from, read in one transaction."""
 
-    points: list[Any]
-    copies: list[Any]
-    passed_items: list[Any]
+    last: dict[Key, Any]  # the newest complete point by `at`, and how many there are
+    present: dict[tuple[str, str, str], float]  # (system, dataset, store) → newest finish
+    items: dict[Key, tuple[float | None, int]]  # last passed item, failed items
     open_failures: list[Any]
     last_drill: float | None
 
-    @cached_property
-    def point_by_id(self) -> dict[str, Any]:
-        return {p.id: p for p in self.points}
 
-
-def _read(runtime: Runtime) -> _Rows:
+def _read(runtime: Runtime, at: float) -> _Rows:
     with runtime.catalog.begin() as connection:
-        points = cat.list_recovery_points(connection)
-        copies = cat.list_copies(connection)
-        passed = schema.verification_items.c.status == "passed"
-        items = list(connection.execute(select(schema.verification_items).where(passed)))
+        last = aggregates.newest_points(connection, at)
+        present = aggregates.newest_copied(connection, at)
+        items = aggregates.verification_items(connection)
         failures = integrity.list_failures(connection, open_only=True)
-        drills = list(
-            connection.execute(
-                select(schema.drills)
-                .where(schema.drills.c.status == "passed")
-                .order_by(schema.drills.c.finished_at)
-            )
-        )
-    return _Rows(points, copies, items, failures, drills[-1].finished_at if drills else None)
+        drill = connection.execute(
+            select(func.max(schema.drills.c.finished_at)).where(schema.drills.c.status == "passed")
+        ).scalar()
+    return _Rows(last, present, items, failures, drill)
 
 
 def collect_dataset_status(runtime: Runtime, at: float | None = None) -> list[dict[str, Any]]:
     """Return one row per dataset: last backup, newest off-site copy, last verification of
     one of its recovery points, and the last drill of its system (with ages at `at`)."""
     at = at or cat.now()
-    rows = _read(runtime)
+    rows = _read(runtime, at)
+    failures: dict[Key, set[str]] = {}
+    for failure in rows.open_failures:
+        if failure.detected_at <= at:
+            key = (failure.system, failure.dataset)
+            failures.setdefault(key, set()).add(failure.recovery_point_id)
     return [
-        _dataset_row(rows, system, dataset, at)
+        _dataset_row(
+            rows, system, dataset, at, sorted(failures.get((system.name, dataset.name), ()))
+        )
         for system in runtime.config.model.systems
         for dataset in system.datasets
     ]
 
 
-def _dataset_row(rows: _Rows, system: System, dataset: Dataset, at: float) -> dict[str, Any]:
-    mine = [
-        p
-        for p in rows.points
-        if p.system == system.name
-        and p.dataset == dataset.name
-        and p.status == "complete"
-        and p.finished_at <= at
-    ]
-    ids = {p.id for p in mine}
-    newest_offsite = max(
-        (
-            rows.point_by_id[c.recovery_point_id].finished_at
-            for c in rows.copies
-            if c.store == system.offsite_store
-            and c.status == "present"
-            and c.recovery_point_id in ids
-        ),
-        default=None,
-    )
-    verified = [
-        i.checked_at
-        for i in rows.passed_items
-        if (p := rows.point_by_id.get(i.recovery_point_id)) is not None
-        and p.system == system.name
-        and p.dataset == dataset.name
-    ]
-    last = mine[-1] if mine else None
-    bad = sorted(
-        {
-            f.recovery_point_id
-            for f in rows.open_failures
-            if (f.system, f.dataset) == (system.name, dataset.name) and f.detected_at <= at
-        }
-    )
+def _dataset_row(
+    rows: _Rows, system: System, dataset: Dataset, at: float, bad: list[str]
+) -> dict[str, Any]:
+    key = (system.name, dataset.name)
+    last = rows.last.get(key)
     return {
         "system": system.name,
         "dataset": dataset.name,
         "engine": dataset.engine,
         "category": dataset.category,
-        "recovery_points": len(mine),
+        "recovery_points": last.points if last else 0,
         "last_backup": _when(last.finished_at, at) if last else None,
         "last_backup_id": last.id if last else None,
         "last_backup_bytes": last.total_bytes if last else None,
-        "offsite_newest_copy": _when(newest_offsite, at),
-        "last_verification": _when(max(verified, default=None), at),
+        "offsite_newest_copy": _when(rows.present.get((*key, system.offsite_store)), at),
+        "last_verification": _when(rows.items.get(key, (None, 0))[0], at),
         "last_drill": _when(rows.last_drill, at),
         # Open integrity failures: bad until a newer point passes verify --recheck.
         "bad_recovery_points": bad,

@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 REPLICATION_HISTORY_SECONDS = 400 * 86400
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PointRow:
     """One recovery point (a full backup of one dataset)."""
 
@@ -48,7 +48,7 @@ class PointRow:
     cipher: str | None = None  # the data cipher of an encrypted point; None = stored in clear
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CopyRow:
     """One copy of a recovery point in one store."""
 
@@ -72,7 +72,7 @@ class CopyRow:
         return self.status == "deleted" and self.deleted_at is not None and self.deleted_at > moment
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VerificationRow:
     """One validity check or integrity scan; `systems` are those its items touched."""
 
@@ -108,7 +108,7 @@ class DrillRow:
     objectives: Mapping[str, float | None] = field(default_factory=dict)  # rto/rpo_seconds
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JobRow:
     """One job of the job table (scheduler passes, backups, copies …)."""
 
@@ -121,7 +121,7 @@ class JobRow:
     error: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FailureRow:
     """One integrity failure of a recovery point (model/integrity.py); open while resolved_at
     is None."""
@@ -176,8 +176,8 @@ def read_snapshot(connection: Connection) -> Snapshot:
     """Given an open connection (and its transaction, with what it has written so far),
     read every row the evaluators need once and return the snapshot."""
     taken_at = cat.now()
-    points = tuple(_point(row) for row in cat.list_recovery_points(connection))
-    copies = tuple(_copy(row) for row in cat.list_copies(connection))
+    points = _points(connection)
+    copies = _copies(connection)
     systems_by_verification = _verification_systems(connection)
     verifications = tuple(
         _verification(row, systems_by_verification.get(row.id, frozenset()))
@@ -255,33 +255,51 @@ def _failure(row: Row[Any]) -> FailureRow:
     )
 
 
-def _point(row: Row[Any]) -> PointRow:
-    return PointRow(
-        row.id,
-        row.system,
-        row.dataset,
-        date.fromisoformat(row.business_date),
-        row.started_at,
-        row.finished_at,
-        row.source_site,
-        row.status,
-        row.total_bytes or 0,
-        row.cipher,
+def _points(connection: Connection) -> tuple[PointRow, ...]:
+    """Every recovery point, oldest finish first: only the columns a PointRow holds, fetched
+    at once (the catalog's order, as cat.list_recovery_points)."""
+    table = schema.recovery_points.c
+    query = select(
+        table.id,
+        table.system,
+        table.dataset,
+        table.business_date,
+        table.started_at,
+        table.finished_at,
+        table.source_site,
+        table.status,
+        table.total_bytes,
+        table.cipher,
+    ).order_by(table.finished_at)
+    parse = date.fromisoformat
+    return tuple(
+        PointRow(i, sy, ds, parse(day), start, end, site, status, size or 0, cipher)
+        for i, sy, ds, day, start, end, site, status, size, cipher in connection.execute(
+            query
+        ).all()
     )
 
 
-def _copy(row: Row[Any]) -> CopyRow:
-    return CopyRow(
-        row.recovery_point_id,
-        row.store,
-        row.site,
-        row.written_at,
-        row.verified_at,
-        row.status,
-        row.deleted_at,
-        row.retain_until,
-        row.delete_reason,
-        row.approver,
+def _copies(connection: Connection) -> tuple[CopyRow, ...]:
+    """Every copy, oldest write first (the order of cat.list_copies), fetched at once."""
+    table = schema.copies.c
+    query = select(
+        table.recovery_point_id,
+        table.store,
+        table.site,
+        table.written_at,
+        table.verified_at,
+        table.status,
+        table.deleted_at,
+        table.retain_until,
+        table.delete_reason,
+        table.approver,
+    ).order_by(table.written_at)
+    return tuple(
+        CopyRow(point, store, site, written, verified, status, deleted, keep, reason, approver)
+        for point, store, site, written, verified, status, deleted, keep, reason, approver in (
+            connection.execute(query).all()
+        )
     )
 
 

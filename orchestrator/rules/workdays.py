@@ -68,6 +68,7 @@ class WorkdayCalendar:
         self._package_holidays = frozenset(chinese_calendar.constants.holidays)
         self._package_workdays = frozenset(chinese_calendar.constants.workdays)
         self._prefix_counts: dict[int, tuple[int, ...]] = {}
+        self._source: str | None = None
 
     @classmethod
     def from_overrides_file(cls, path: Path | None) -> WorkdayCalendar:
@@ -130,7 +131,13 @@ class WorkdayCalendar:
         return year in self._overrides.years or year in self._package_years
 
     def source_description(self) -> str:
-        """Return where the data comes from, for evidence: package version, file and its digest."""
+        """Return where the data comes from, for evidence: package version, file and its digest
+        (read once per calendar: the evaluators name it in every finding of every dataset)."""
+        if self._source is None:
+            self._source = self._describe()
+        return self._source
+
+    def _describe(self) -> str:
         first, last = self._package_years[0], self._package_years[-1]
         text = f"chinesecalendar {package_version()} ({first}-{last})"
         if self._overrides.path is not None:

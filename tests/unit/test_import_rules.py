@@ -59,6 +59,7 @@ NOT_FOR_ACTIONS = ("orchestrator.site",)
 READERS = (
     "exporters",
     "orchestrator.model.snapshot",
+    "orchestrator.model.aggregates",
     "orchestrator.actions.status",
     "orchestrator.actions.rule_status",
 )
