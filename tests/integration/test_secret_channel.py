@@ -49,11 +49,14 @@ PLAYBOOK = """
       ansible.builtin.assert:
         that: seen.stdout.split()[0] == dr_secret_sha256
 
+    # ansible-runner renames an event's `-partial.json` file while this loop runs: one that
+    # is gone by the time it is read is skipped (its event is this task's own, never the
+    # secret's), not an error; the runner's `command` and `stdout` are asserted read below.
     - name: No file of the runner's private directory holds the secret
       ansible.builtin.assert:
         that: >-
           lookup('dr.orchestrator.dr_secret', dr_item.password_env)
-          not in lookup('ansible.builtin.file', item)
+          not in (lookup('ansible.builtin.file', item, errors='ignore') or '')
       loop: "{{ query('ansible.builtin.fileglob', dr_artifacts + '/*')
         + query('ansible.builtin.fileglob', dr_artifacts + '/job_events/*') }}"
 
