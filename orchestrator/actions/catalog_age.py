@@ -34,16 +34,18 @@ def catalog_warnings(runtime: Runtime) -> list[str]:
     """Return what makes the catalog an incomplete account of the site's history (empty when
     nothing does). An unreadable evidence chain is `evidence verify --chain`'s finding, not
     this one: it is left out here."""
-    first_record, points = _first_record(runtime)
     url = runtime.catalog.safe_url
     warnings = []
-    if points == 0:
+    if not _holds_a_point(runtime):
         warnings.append(
             f"the catalog ({url}) holds no recovery point: if it was lost or replaced, "
             f"{REBUILD} / 目录中没有任何恢复点"
         )
     earliest = _earliest_recorded_package(runtime)
-    if earliest is not None and (first_record is None or earliest[1] < first_record):
+    if earliest is None:
+        return warnings  # no check or drill evidenced yet: nothing to compare the catalog with
+    first_record = _first_record(runtime)
+    if first_record is None or earliest[1] < first_record:
         since = "holds no record" if first_record is None else f"begins {iso_utc(first_record)}"
         warnings.append(
             f"the catalog ({url}) is younger than its evidence: its history {since}, but "
@@ -53,15 +55,20 @@ def catalog_warnings(runtime: Runtime) -> list[str]:
     return warnings
 
 
-def _first_record(runtime: Runtime) -> tuple[float | None, int]:
-    """Return the time of the catalog's earliest record and how many recovery points it has."""
+def _holds_a_point(runtime: Runtime) -> bool:
+    """Return whether the catalog records any recovery point (one row read, not counted)."""
+    with runtime.catalog.begin() as connection:
+        first = connection.execute(select(schema.recovery_points.c.id).limit(1)).first()
+    return first is not None
+
+
+def _first_record(runtime: Runtime) -> float | None:
+    """Return the time of the catalog's earliest record, if it has any."""
     tables = (schema.recovery_points, schema.verifications, schema.drills, schema.jobs)
     with runtime.catalog.begin() as connection:
         firsts = [connection.execute(select(func.min(t.c.started_at))).scalar() for t in tables]
-        points = connection.execute(select(func.count()).select_from(schema.recovery_points))
-        count = int(points.scalar() or 0)
     known = [float(value) for value in firsts if value is not None]
-    return (min(known) if known else None), count
+    return min(known) if known else None
 
 
 def _earliest_recorded_package(runtime: Runtime) -> tuple[str, float] | None:
