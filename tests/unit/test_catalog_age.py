@@ -14,32 +14,22 @@ from orchestrator.model import catalog as cat
 from orchestrator.runtime import Runtime, open_runtime
 from orchestrator.site import load_site
 from orchestrator.timefmt import iso_utc
+from tests.fixtures.catalog_rows import point_row
 
 NOW = time.time()
 DAY = 86400.0
 
 
 def record_point(runtime: Runtime, started: float) -> None:
+    row = point_row(
+        "20261130T000000Z-ledger",
+        "ledger",
+        started + 60,
+        engine="sqlite",
+        business_date="2026-11-29",
+    )
     with runtime.catalog.begin() as connection:
-        cat.record_recovery_point(
-            connection,
-            {
-                "id": "20261130T000000Z-ledger",
-                "system": "core-banking",
-                "dataset": "ledger",
-                "engine": "sqlite",
-                "business_date": "2026-11-29",
-                "started_at": started,
-                "finished_at": started + 60,
-                "source_site": "production",
-                "source_host": "h",
-                "hash_algorithm": "sha256",
-                "manifest_sha256": "0" * 64,
-                "total_bytes": 1,
-                "file_count": 1,
-                "status": "complete",
-            },
-        )
+        cat.record_recovery_point(connection, row)
 
 
 def chain(runtime: Runtime, *packages: tuple[str, float]) -> None:

@@ -20,28 +20,14 @@ from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
 from orchestrator.runtime import Runtime, open_runtime
 from orchestrator.site import LoadedSite, load_site
+from tests.fixtures.catalog_rows import point_row
 
 AT = 1_790_000_000.0
 SYSTEM = "core-banking"
 
 
 def _point(point_id: str, dataset: str, finished: float, status: str = "complete") -> dict:
-    return {
-        "id": point_id,
-        "system": SYSTEM,
-        "dataset": dataset,
-        "engine": "files",
-        "business_date": "2026-09-20",
-        "started_at": finished - 60,
-        "finished_at": finished,
-        "source_site": "production",
-        "source_host": "h",
-        "hash_algorithm": "sha256",
-        "manifest_sha256": "0" * 64,
-        "total_bytes": int(finished) % 1000,
-        "file_count": 1,
-        "status": status,
-    }
+    return point_row(point_id, dataset, finished, status=status, total_bytes=int(finished) % 1000)
 
 
 def _copy(point_id: str, store: str, status: str = "present", verified: bool = True) -> dict:
