@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -44,6 +45,13 @@ recovery_points = Table(
     Column("last_verified_at", Float),
     Column("cipher", String(32)),  # aes-256-gcm | sm4-gcm; NULL: written in clear
 )
+# Newest point per dataset (model/aggregates.py) along an index (migration 0006).
+Index(
+    "ix_recovery_points_dataset_finished",
+    recovery_points.c.system,
+    recovery_points.c.dataset,
+    recovery_points.c.finished_at,
+)
 
 copies = Table(
     "copies",
@@ -60,6 +68,14 @@ copies = Table(
     Column("delete_reason", String(500)),
     Column("approver", String(255)),
     UniqueConstraint("recovery_point_id", "store", name="uq_copy_point_store"),
+)
+# Newest (verified) copy per dataset and store, rotation coverage: covered by one index (0006).
+Index(
+    "ix_copies_point_status_store",
+    copies.c.recovery_point_id,
+    copies.c.status,
+    copies.c.store,
+    copies.c.verified_at,
 )
 
 jobs = Table(

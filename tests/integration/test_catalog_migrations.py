@@ -183,3 +183,42 @@ def test_drctl_runs_on_a_postgresql_catalog(
     status = drctl("-c", str(config), "--json", "status")
     assert status.returncode in (0, 1), status.stderr
     assert json.loads(status.stdout)["findings"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_catalog_at_0005_gains_the_judgement_indexes_and_keeps_its_rows(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    catalog: Catalog = request.getfixturevalue(f"{kind}_catalog")
+    with catalog.engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0005")
+        connection.execute(
+            text(
+                "INSERT INTO recovery_points (id, system, dataset, engine, business_date, "
+                "started_at, finished_at, source_site, source_host, hash_algorithm, "
+                "manifest_sha256, total_bytes, file_count, status) VALUES ('p1', 'core', "
+                "'db', 'files', '2026-11-27', 1.0, 2.0, 'production', 'h', 'sha256', 'x', "
+                "1, 1, 'complete')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO copies (recovery_point_id, store, site, written_at, status) "
+                "VALUES ('p1', 'primary', 'production', 3.0, 'present')"
+            )
+        )
+
+    def indexes() -> set[str]:
+        found = inspect(catalog.engine)
+        return {
+            i["name"] for table in ("recovery_points", "copies") for i in found.get_indexes(table)
+        }
+
+    assert "ix_copies_point_status_store" not in indexes()
+    assert upgrade_catalog(catalog) == ("0005", head_revision())
+    assert {"ix_recovery_points_dataset_finished", "ix_copies_point_status_store"} <= indexes()
+    assert schema_differences(catalog) == []
+    snapshot = read_catalog(catalog)
+    assert [(p.id, p.finished_at) for p in snapshot.points] == [("p1", 2.0)]
+    assert [(c.store, c.status) for c in snapshot.copies] == [("primary", "present")]
+    catalog.close()
