@@ -45,13 +45,6 @@ recovery_points = Table(
     Column("last_verified_at", Float),
     Column("cipher", String(32)),  # aes-256-gcm | sm4-gcm; NULL: written in clear
 )
-# Newest point per dataset (model/aggregates.py) along an index (migration 0006).
-Index(
-    "ix_recovery_points_dataset_finished",
-    recovery_points.c.system,
-    recovery_points.c.dataset,
-    recovery_points.c.finished_at,
-)
 
 copies = Table(
     "copies",

@@ -186,7 +186,7 @@ def test_drctl_runs_on_a_postgresql_catalog(
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-def test_a_catalog_at_0005_gains_the_judgement_indexes_and_keeps_its_rows(
+def test_a_catalog_at_0005_gains_the_judgement_index_and_keeps_its_rows(
     kind: str, request: pytest.FixtureRequest
 ) -> None:
     catalog: Catalog = request.getfixturevalue(f"{kind}_catalog")
@@ -216,7 +216,7 @@ def test_a_catalog_at_0005_gains_the_judgement_indexes_and_keeps_its_rows(
 
     assert "ix_copies_point_status_store" not in indexes()
     assert upgrade_catalog(catalog) == ("0005", head_revision())
-    assert {"ix_recovery_points_dataset_finished", "ix_copies_point_status_store"} <= indexes()
+    assert "ix_copies_point_status_store" in indexes()
     assert schema_differences(catalog) == []
     snapshot = read_catalog(catalog)
     assert [(p.id, p.finished_at) for p in snapshot.points] == [("p1", 2.0)]
