@@ -41,8 +41,8 @@ from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
 from orchestrator.model.outages import load_counters
 from orchestrator.model.settings import Config
-from orchestrator.model.snapshot import read_catalog
 from orchestrator.rules.evaluate import evaluate_all
+from orchestrator.rules.judged import judged_snapshot
 from orchestrator.rules.rule import RulePack
 from orchestrator.rules.status import Status
 from orchestrator.rules.workdays import WorkdayCalendar
@@ -115,14 +115,15 @@ class CatalogCollector(Collector):
         return []
 
     def _read(self) -> tuple[ScrapeData, dict[str, Any]]:
-        snapshot = read_catalog(self.catalog)
+        # The instant judged, to the microsecond a datetime holds (the rules judge
+        # datetime.fromtimestamp(at)): the snapshot's copies are bounded for exactly it.
+        at = datetime.fromtimestamp(self.clock(), UTC).timestamp()
         with self.catalog.begin() as connection:
+            snapshot = judged_snapshot(connection, self.pack, at)
             figures = read_figures(connection)
             drills = list(connection.execute(select(schema.drills)))
             counters = load_counters(connection)
-        data = ScrapeData(
-            self.settings, self.pack, self.calendar, snapshot, figures, drills, self.clock()
-        )
+        data = ScrapeData(self.settings, self.pack, self.calendar, snapshot, figures, drills, at)
         return data, {"counters": counters}
 
     def collect(self) -> Iterator[Metric]:

@@ -23,6 +23,7 @@ from orchestrator.model.snapshot import read_catalog, read_snapshot
 from orchestrator.rules.evaluate import evaluate_all
 from orchestrator.rules.evaluate_network import network_status
 from orchestrator.rules.finding import Finding
+from orchestrator.rules.judged import judged_snapshot
 from orchestrator.rules.rule import Severity
 from orchestrator.rules.status import Status
 from orchestrator.rules.whole_year import evaluate_year, year_end
@@ -92,10 +93,12 @@ def collect_status(
     moment = year_end(year) if year is not None else at or now
     pack, calendar = runtime.pack, runtime.calendar
     model = runtime.config.model
-    snapshot = read_catalog(runtime.catalog)
     if year is not None:
+        snapshot = read_catalog(runtime.catalog)
         findings = evaluate_year(model, pack, calendar, snapshot, year, now)
-    else:
+    else:  # copies bounded by what is held at `moment` (rules/judged.py)
+        with runtime.catalog.begin() as connection:
+            snapshot = judged_snapshot(connection, pack, moment.timestamp())
         findings = evaluate_all(model, pack, calendar, snapshot, moment)
     rows = collect_dataset_status(runtime, moment.timestamp())
     known = now.timestamp() if year is not None else None

@@ -143,6 +143,19 @@ class FailureRow:
 
 
 @dataclass(frozen=True)
+class CopyHistory:
+    """Per-dataset aggregates over every copy written by `at` of a complete point finished by
+    `at` (model/judged_snapshot.py): what the evaluators would otherwise count from all rows."""
+
+    at: float
+    generations: Mapping[tuple[str, str, str], int]  # (system, dataset, store) → dates written
+    deleted: frozenset[tuple[str, str, str]]  # stores where a copy of the dataset is deleted
+    # window seconds → (system, dataset) → (points finished less than the window before `at`,
+    # held nowhere at `at`, with a deleted copy: how many, the oldest's id by (finished_at, id))
+    dropped: Mapping[float, Mapping[tuple[str, str], tuple[int, str]]]
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """The catalog as read at `taken_at` (UTC epoch seconds), rows ordered by time."""
 
@@ -157,6 +170,9 @@ class Snapshot:
     replication_probes: tuple[ProbeRow, ...] = ()  # the last REPLICATION_HISTORY_SECONDS
     restore_timings: tuple[RestoreTiming, ...] = ()
     switchover_plans: tuple[PlanRow, ...] = ()
+    # Set by model/judged_snapshot.py: `copies` then holds only the copies that decide a
+    # verdict row by row at copy_history.at, and the rest of their history is aggregated here.
+    copy_history: CopyHistory | None = None
 
     def copies_by_point(self) -> dict[str, list[CopyRow]]:
         """Return the copies grouped by recovery point id."""
@@ -172,12 +188,13 @@ def read_catalog(catalog: Catalog) -> Snapshot:
         return read_snapshot(connection)
 
 
-def read_snapshot(connection: Connection) -> Snapshot:
+def read_snapshot(connection: Connection, *, copies: bool = True) -> Snapshot:
     """Given an open connection (and its transaction, with what it has written so far),
-    read every row the evaluators need once and return the snapshot."""
+    read every row the evaluators need once and return the snapshot (without copies when
+    asked: model/judged_snapshot.py reads its own)."""
     taken_at = cat.now()
     points = _points(connection)
-    copies = _copies(connection)
+    copy_rows = _copies(connection) if copies else ()
     systems_by_verification = _verification_systems(connection)
     verifications = tuple(
         _verification(row, systems_by_verification.get(row.id, frozenset()))
@@ -207,7 +224,7 @@ def read_snapshot(connection: Connection) -> Snapshot:
     return Snapshot(
         taken_at,
         points,
-        copies,
+        copy_rows,
         verifications,
         drills,
         jobs,

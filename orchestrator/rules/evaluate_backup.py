@@ -123,21 +123,19 @@ def _gap_verdict(
 
 def _store_generations(
     ctx: Context, points: list[PointRow], store: str
-) -> tuple[set[date], set[date], list[CopyRow]]:
-    """Return (business dates written to the store, dates still kept, copies lost or bad)."""
-    written: set[date] = set()
+) -> tuple[set[date], list[CopyRow]]:
+    """Return (business dates still kept in the store, copies there lost or bad)."""
     kept: set[date] = set()
     damaged: list[CopyRow] = []
     for point in points:
         for copy in ctx.copies_by_point.get(point.id, []):
             if copy.store != store:
                 continue
-            written.add(point.business_date)
             if copy.present_at(ctx.at_ts):
                 kept.add(point.business_date)
             elif copy.status in ("lost", "bad"):
                 damaged.append(copy)
-    return written, kept, damaged
+    return kept, damaged
 
 
 def evaluate_rotation(ctx: Context) -> list[Finding]:
@@ -186,7 +184,7 @@ def _rotation_finding(
         and c.deleted_at <= ctx.at_ts
         and c.deleted_at - c.written_at < min_days * DAY_SECONDS
     ]
-    parts, short, damaged_recent = _stores_kept(ctx, system, points, min_days, generations)
+    parts, short, damaged_recent = _stores_kept(ctx, system, name, points, min_days, generations)
     bad_points = sorted({f.recovery_point_id for f in bad})
     measured = "; ".join(parts) + f"; {len(early)} early deletion(s)"
     measured += f"; {len(bad_points)} bad recovery point(s) open"
@@ -204,7 +202,12 @@ def _rotation_finding(
 
 
 def _stores_kept(
-    ctx: Context, system: System, points: list[PointRow], min_days: int, generations: int
+    ctx: Context,
+    system: System,
+    name: str,
+    points: list[PointRow],
+    min_days: int,
+    generations: int,
 ) -> tuple[list[str], list[str], list[CopyRow]]:
     """Return, over the system's primary and off-site stores: what each keeps (one text per
     store), the stores keeping fewer than `generations` although older copies were deleted,
@@ -215,14 +218,10 @@ def _stores_kept(
     damaged_recent: list[CopyRow] = []
     by_id = {p.id: p for p in points}
     for store in dict.fromkeys((system.primary_store, system.offsite_store)):
-        written, kept, damaged = _store_generations(ctx, points, store)
-        deleted_here = any(
-            c.status == "deleted" and c.store == store
-            for p in points
-            for c in ctx.copies_by_point.get(p.id, [])
-        )
-        parts.append(f"{store}: {len(kept)} generation(s) kept of {len(written)} written")
-        if len(kept) < generations and deleted_here:
+        kept, damaged = _store_generations(ctx, points, store)
+        written = ctx.generations_written(system.name, name, store)
+        parts.append(f"{store}: {len(kept)} generation(s) kept of {written} written")
+        if len(kept) < generations and ctx.any_deleted(system.name, name, store):
             short.append(store)
         damaged_recent += [
             c

@@ -62,7 +62,8 @@ def evaluate_category_retention(ctx: Context, rule_id: str, category: str) -> li
                 )
             )
             continue
-        status, measured, reason = _judge_kept(ctx, points, keeps, min_days)
+        dropped = ctx.dropped_within(system.name, dataset.name, min_days)
+        status, measured, reason = _judge_kept(ctx, points, dropped, keeps, min_days)
         evidence = (
             "rule pack backup.rotation and " + rule_id + " thresholds; catalog "
             "recovery_points and copies"
@@ -82,19 +83,17 @@ def evaluate_category_retention(ctx: Context, rule_id: str, category: str) -> li
 
 
 def _judge_kept(
-    ctx: Context, points: list[PointRow], keeps: int, min_days: int
+    ctx: Context,
+    points: list[PointRow],
+    dropped: tuple[int, str | None],
+    keeps: int,
+    min_days: int,
 ) -> tuple[Status, str, str]:
-    """Given a dataset's points (oldest first), the days the rotation keeps and the minimum,
+    """Given a dataset's points (oldest first), those dropped within the minimum (how many,
+    the oldest's id: Context.dropped_within), the days the rotation keeps and the minimum,
     return (status, measured, reason)."""
     kept = [
         p for p in points if any(c.present_at(ctx.at_ts) for c in ctx.copies_by_point.get(p.id, []))
-    ]
-    dropped = [
-        p
-        for p in points
-        if p not in kept
-        and ctx.at_ts - p.finished_at < min_days * DAY_SECONDS
-        and any(c.status == "deleted" for c in ctx.copies_by_point.get(p.id, []))
     ]
     history_age = ctx.at_ts - points[0].finished_at
     oldest_age = ctx.at_ts - kept[0].finished_at if kept else 0.0
@@ -104,12 +103,11 @@ def _judge_kept(
     minimum = min_days * DAY_SECONDS
     if keeps < min_days:
         return Status.NON_COMPLIANT, measured, f"the rotation keeps only {keeps} days"
-    if dropped:
+    if dropped[0]:
         return (
             Status.NON_COMPLIANT,
             measured,
-            f"{len(dropped)} recovery point(s) deleted before {min_days} days, e.g. "
-            f"{dropped[0].id}",
+            f"{dropped[0]} recovery point(s) deleted before {min_days} days, e.g. {dropped[1]}",
         )
     if history_age >= minimum and oldest_age < minimum:
         return (

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from orchestrator.model.settings import Config, System
-from orchestrator.model.snapshot import CopyRow, PointRow, Snapshot
+from orchestrator.model.snapshot import CopyHistory, CopyRow, PointRow, Snapshot
 from orchestrator.rules import figures
 from orchestrator.rules.rule import Clause, Rule, RulePack, Severity
 from orchestrator.rules.status import Status
@@ -150,6 +150,61 @@ class Context:
         """Given a dataset, return its complete recovery points by the time of judgement,
         oldest first."""
         return list(self._points_by_dataset.get((system, dataset), ()))
+
+    @cached_property
+    def copy_history(self) -> CopyHistory | None:
+        """Return the snapshot's copy aggregates (model/judged_snapshot.py), or None when it
+        holds every copy. Raise ValueError when they were taken at another instant: its copies
+        are bounded for that one and cannot judge this one."""
+        history = self.snapshot.copy_history
+        if history is not None and history.at != self.at_ts:
+            raise ValueError(
+                f"the snapshot's copies are bounded for {history.at}, not for {self.at_ts}"
+            )
+        return history
+
+    def generations_written(self, system: str, dataset: str, store: str) -> int:
+        """Return how many business dates of the dataset's complete points have a copy
+        (written by the time of judgement) in the store."""
+        if self.copy_history is not None:
+            return self.copy_history.generations.get((system, dataset, store), 0)
+        return len(
+            {
+                p.business_date
+                for p in self.points_of(system, dataset)
+                for c in self.copies_by_point.get(p.id, [])
+                if c.store == store
+            }
+        )
+
+    def any_deleted(self, system: str, dataset: str, store: str) -> bool:
+        """Return whether a copy of one of the dataset's complete points in the store has
+        status deleted."""
+        if self.copy_history is not None:
+            return (system, dataset, store) in self.copy_history.deleted
+        return any(
+            c.status == "deleted" and c.store == store
+            for p in self.points_of(system, dataset)
+            for c in self.copies_by_point.get(p.id, [])
+        )
+
+    def dropped_within(self, system: str, dataset: str, days: int) -> tuple[int, str | None]:
+        """Return the dataset's complete points finished less than `days` before the time of
+        judgement, held nowhere then, with a deleted copy: (how many, the oldest one's id)."""
+        window = days * DAY_SECONDS
+        if self.copy_history is not None:
+            if window not in self.copy_history.dropped:
+                raise ValueError(f"the snapshot holds no dropped points for {days} days")
+            count, first = self.copy_history.dropped[window].get((system, dataset), (0, None))
+            return count, first
+        dropped = [
+            p
+            for p in self.points_of(system, dataset)
+            if self.at_ts - p.finished_at < window
+            and not any(c.present_at(self.at_ts) for c in self.copies_by_point.get(p.id, []))
+            and any(c.status == "deleted" for c in self.copies_by_point.get(p.id, []))
+        ]
+        return len(dropped), dropped[0].id if dropped else None
 
     def rule(self, rule_id: str) -> Rule:
         """Given a rule id, return the rule (with the site's stricter values)."""

@@ -1,0 +1,148 @@
+"""The snapshot `drctl status` and a /metrics scrape judge at one instant, with copies bounded
+by what is held then instead of the whole history.
+
+`read_judged` reads what `snapshot.read_snapshot` reads, but only the copies (written by `at`)
+that can decide a verdict row by row: every copy of a point held somewhere at `at` (rotation's
+kept generations, off-site copies of retained points, encryption of what is held, content
+retention's oldest kept point), every lost or bad copy, and every copy deleted sooner than
+`early_seconds` after being written (rotation's early deletions). What the rules need from the
+other copies — the history of a rotation — comes as per-dataset aggregates (`CopyHistory`),
+computed in SQL at the same `at` with the same comparisons the evaluators make, and read by
+rules/finding.py's Context instead of rows when the snapshot carries them. Only reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from types import MappingProxyType
+
+from sqlalchemy import ColumnElement, Connection, and_, case, exists, func, or_, select
+
+from orchestrator.model import schema
+from orchestrator.model.snapshot import CopyHistory, CopyRow, Snapshot, read_snapshot
+
+_POINTS = schema.recovery_points.c
+_COPIES = schema.copies.c
+StoreKey = tuple[str, str, str]  # (system, dataset, store)
+DatasetKey = tuple[str, str]  # (system, dataset)
+
+
+def _held(at: float) -> ColumnElement[bool]:
+    """The SQL condition of CopyRow.present_at(at) for a copy row of `copies`."""
+    return and_(
+        _COPIES.written_at <= at,
+        or_(
+            _COPIES.status == "present",
+            and_(_COPIES.status == "deleted", _COPIES.deleted_at > at),
+        ),
+    )
+
+
+def _copies(connection: Connection, at: float, early_seconds: float) -> tuple[CopyRow, ...]:
+    held_points = select(_COPIES.recovery_point_id).where(_held(at))
+    query = (
+        select(
+            _COPIES.recovery_point_id,
+            _COPIES.store,
+            _COPIES.site,
+            _COPIES.written_at,
+            _COPIES.verified_at,
+            _COPIES.status,
+            _COPIES.deleted_at,
+            _COPIES.retain_until,
+            _COPIES.delete_reason,
+            _COPIES.approver,
+        )
+        .where(
+            _COPIES.written_at <= at,
+            or_(
+                _COPIES.recovery_point_id.in_(held_points),
+                _COPIES.status.in_(("lost", "bad")),
+                and_(
+                    _COPIES.status == "deleted",
+                    _COPIES.deleted_at - _COPIES.written_at < early_seconds,
+                ),
+            ),
+        )
+        .order_by(_COPIES.written_at)
+    )
+    return tuple(
+        CopyRow(point, store, site, written, verified, status, deleted, keep, reason, approver)
+        for point, store, site, written, verified, status, deleted, keep, reason, approver in (
+            connection.execute(query).all()
+        )
+    )
+
+
+def _generations(connection: Connection, at: float) -> tuple[dict[StoreKey, int], set[StoreKey]]:
+    query = (
+        select(
+            _POINTS.system,
+            _POINTS.dataset,
+            _COPIES.store,
+            func.count(_POINTS.business_date.distinct()),
+            func.max(case((_COPIES.status == "deleted", 1), else_=0)),
+        )
+        .join_from(schema.copies, schema.recovery_points, _POINTS.id == _COPIES.recovery_point_id)
+        .where(_POINTS.status == "complete", _POINTS.finished_at <= at, _COPIES.written_at <= at)
+        .group_by(_POINTS.system, _POINTS.dataset, _COPIES.store)
+    )
+    generations: dict[StoreKey, int] = {}
+    deleted: set[StoreKey] = set()
+    for system, dataset, store, count, any_deleted in connection.execute(query):
+        generations[(system, dataset, store)] = int(count)
+        if any_deleted:
+            deleted.add((system, dataset, store))
+    return generations, deleted
+
+
+def _dropped(connection: Connection, at: float, window: float) -> dict[DatasetKey, tuple[int, str]]:
+    of_point = and_(_COPIES.recovery_point_id == _POINTS.id, _COPIES.written_at <= at)
+    oldest_first = func.row_number().over(
+        partition_by=(_POINTS.system, _POINTS.dataset),
+        order_by=(_POINTS.finished_at, _POINTS.id),
+    )
+    ranked = (
+        select(
+            _POINTS.system,
+            _POINTS.dataset,
+            _POINTS.id,
+            oldest_first.label("rank"),
+            func.count().over(partition_by=(_POINTS.system, _POINTS.dataset)).label("dropped"),
+        )
+        .where(
+            _POINTS.status == "complete",
+            _POINTS.finished_at <= at,
+            at - _POINTS.finished_at < window,
+            ~exists().where(of_point, _held(at)),
+            exists().where(of_point, _COPIES.status == "deleted"),
+        )
+        .subquery()
+    )
+    rows = connection.execute(select(ranked).where(ranked.c.rank == 1))
+    return {(row.system, row.dataset): (int(row.dropped), row.id) for row in rows}
+
+
+def read_history(connection: Connection, at: float, windows: Iterable[float]) -> CopyHistory:
+    """Given a connection, a time and the content rules' windows (seconds), return the
+    per-dataset aggregates of every copy written by `at` (see CopyHistory)."""
+    generations, deleted = _generations(connection, at)
+    dropped = {window: MappingProxyType(_dropped(connection, at, window)) for window in windows}
+    return CopyHistory(
+        at, MappingProxyType(generations), frozenset(deleted), MappingProxyType(dropped)
+    )
+
+
+def read_judged(
+    connection: Connection, at: float, early_seconds: float, windows: Iterable[float]
+) -> Snapshot:
+    """Given an open connection, the instant to judge, rotation's early-deletion bound and the
+    content rules' windows (seconds), return the snapshot with copies bounded as the module
+    says and their history as aggregates."""
+    full = read_snapshot(connection, copies=False)
+    return replace(
+        full,
+        copies=_copies(connection, at, early_seconds),
+        copy_history=read_history(connection, at, windows),
+    )

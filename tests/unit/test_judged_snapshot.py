@@ -1,0 +1,173 @@
+"""The bounded snapshot `status` and a scrape judge (model/judged_snapshot.py, rules/judged.py):
+its copy aggregates on edge rows — ties, copies deleted on time, early, or after the instant,
+lost and bad copies, bad points, datasets with no point, copies written later — and every
+verdict equal to the one judged from every row, at instants that fall on those rows' times."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert
+
+from orchestrator.actions.sandbox import prepare_sandbox
+from orchestrator.model import schema
+from orchestrator.model.catalog import Catalog
+from orchestrator.model.judged_snapshot import read_history
+from orchestrator.model.snapshot import CopyRow, PointRow, read_catalog
+from orchestrator.rules.evaluate import evaluate_all
+from orchestrator.rules.finding import Context
+from orchestrator.rules.judged import judged_snapshot
+from orchestrator.runtime import open_runtime
+from orchestrator.site import LoadedSite, load_site
+from tests.fixtures.catalog_rows import DAY, copies, daily_points, point, point_row
+
+SYSTEM = "core-banking"
+FIRST = date(2026, 3, 2)
+
+
+def _rows() -> tuple[list[PointRow], list[CopyRow]]:
+    points: list[PointRow] = []
+    rows: list[CopyRow] = []
+    ledger = daily_points("ledger", FIRST, 60)
+    for index, p in enumerate(ledger):
+        primary = copies(p, deleted_after=8 * DAY, primary="deleted", offsite="deleted")
+        if index >= 52:  # the newest eight are still held in both stores
+            primary = copies(p)
+        rows += primary
+    early = point("ledger", FIRST + timedelta(days=20), suffix="-early")
+    rows += copies(early, deleted_after=2 * DAY, primary="deleted", offsite="deleted")
+    tie = point("ledger", FIRST + timedelta(days=59), suffix="-tie")  # same finish as the last
+    rows += copies(tie, offsite="lost")
+    bad = point("ledger", FIRST + timedelta(days=62), suffix="-bad", status="bad")
+    rows += copies(bad, offsite="bad")  # a date of its own, not counted: the point is bad
+    oplogs = daily_points("oplogs", FIRST, 120)  # kept 35 d: dropped inside the 184-d window
+    for p in oplogs:
+        rows += copies(p, deleted_after=35 * DAY, primary="deleted", offsite="deleted")
+    uncopied = point("oplogs", FIRST + timedelta(days=100), hour=10, suffix="-uncopied")
+    programs = daily_points("programs", FIRST + timedelta(days=50), 15)
+    for p in programs:
+        rows += copies(p, offsite_after=30 * DAY)  # most off-site copies written later
+    lost = point("programs", FIRST + timedelta(days=66), suffix="-lost")  # held nowhere
+    rows += copies(lost, primary="lost", offsite="lost")
+    audit = [point("audit", FIRST + timedelta(days=10))]
+    rows += copies(audit[0], offsite_after=None)
+    # config: no point at all
+    points = [*ledger, early, tie, bad, *oplogs, uncopied, *programs, lost, *audit]
+    return points, rows
+
+
+def _insert(site: LoadedSite, points: list[PointRow], rows: list[CopyRow]) -> None:
+    with open_runtime(site) as runtime, runtime.catalog.begin() as connection:
+        connection.execute(
+            insert(schema.recovery_points),
+            [
+                point_row(
+                    p.id,
+                    p.dataset,
+                    p.finished_at,
+                    status=p.status,
+                    business_date=p.business_date.isoformat(),
+                )
+                for p in points
+            ],
+        )
+        connection.execute(
+            insert(schema.copies),
+            [
+                {
+                    "recovery_point_id": c.recovery_point_id,
+                    "store": c.store,
+                    "site": c.site,
+                    "written_at": c.written_at,
+                    "verified_at": c.verified_at,
+                    "status": c.status,
+                    "deleted_at": c.deleted_at,
+                }
+                for c in rows
+            ],
+        )
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoadedSite, Catalog]:
+    base: Path = tmp_path_factory.mktemp("judged")
+    site = load_site(prepare_sandbox(base / "sandbox"))
+    _insert(site, *_rows())
+    return site, Catalog(site.config.catalog_url)
+
+
+def _instants() -> list[float]:
+    points, rows = _rows()
+    tie = next(p.finished_at for p in points if p.id.endswith("-tie"))
+    lost = next(p.finished_at for p in points if p.id.endswith("-lost"))
+    deleted = sorted(c.deleted_at for c in rows if c.deleted_at is not None)
+    return [
+        tie,  # the finish of two points
+        lost + DAY,  # lost copies within the rotation period, their date kept nowhere
+        deleted[len(deleted) // 2],  # a copy deleted exactly then is still held (deleted_at > at)
+        min(
+            c.written_at for c in rows if c.store == "offsite" and "programs" in c.recovery_point_id
+        )
+        + 1,
+        datetime(2026, 9, 30, 12, tzinfo=UTC).timestamp(),
+        datetime(2026, 12, 31, 12, tzinfo=UTC).timestamp(),
+    ]
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_every_verdict_equals_the_one_judged_from_every_row(
+    catalog: tuple[LoadedSite, Catalog], index: int
+) -> None:
+    site, cat = catalog
+    at = datetime.fromtimestamp(_instants()[index], UTC)
+    model, pack, calendar = site.config.model, site.pack, site.calendar
+    full = evaluate_all(model, pack, calendar, read_catalog(cat), at)
+    with cat.begin() as connection:
+        bounded_snapshot = judged_snapshot(connection, pack, at.timestamp())
+    bounded = evaluate_all(model, pack, calendar, bounded_snapshot, at)
+    assert [f.to_dict() for f in bounded] == [f.to_dict() for f in full]
+    assert len(bounded_snapshot.copies) < len(read_catalog(cat).copies)
+    assert all(c.written_at <= at.timestamp() for c in bounded_snapshot.copies)
+
+
+def test_the_copy_aggregates_on_edge_rows(catalog: tuple[LoadedSite, Catalog]) -> None:
+    site, cat = catalog
+    at = datetime(2026, 6, 1, 12, tzinfo=UTC).timestamp()
+    with cat.begin() as connection:
+        history = read_history(connection, at, [184 * DAY, 7 * DAY])
+    # ledger: 60 daily dates; the early point and the tie share a date with another point
+    # (counted once); the bad point's own date does not count
+    assert history.generations[(SYSTEM, "ledger", "primary")] == 60
+    assert history.generations[(SYSTEM, "ledger", "offsite")] == 60
+    # programs: off-site copies written 30 days after each point (from 21 May, 12:00 UTC):
+    # 12 of 15 by `at`, the last one written at `at` itself; and the lost point's (lost
+    # copies were written: their date counts in both stores)
+    assert history.generations[(SYSTEM, "programs", "primary")] == 16
+    assert history.generations[(SYSTEM, "programs", "offsite")] == 13
+    assert (SYSTEM, "ledger", "primary") in history.deleted
+    assert (SYSTEM, "programs", "primary") not in history.deleted
+    assert (SYSTEM, "config", "primary") not in history.generations
+    count, first = history.dropped[184 * DAY][(SYSTEM, "oplogs")]
+    assert first == f"{FIRST:%Y%m%d}T200000Z-oplogs"
+    assert count == 120 - sum(  # every point but those held at `at`
+        1
+        for p in daily_points("oplogs", FIRST, 120)
+        if p.finished_at + 35 * DAY + 600 > at or p.finished_at > at
+    )
+    assert (SYSTEM, "oplogs") not in history.dropped[7 * DAY]  # none finished in the last week
+
+
+def test_a_context_refuses_copies_bounded_for_another_instant(
+    catalog: tuple[LoadedSite, Catalog],
+) -> None:
+    site, cat = catalog
+    at = _instants()[1]
+    with cat.begin() as connection:
+        bounded = judged_snapshot(connection, site.pack, at)
+    context = Context(
+        site.config.model, site.pack, site.calendar, bounded, datetime.fromtimestamp(at + 1, UTC)
+    )
+    with pytest.raises(ValueError, match="bounded for"):
+        context.generations_written(SYSTEM, "ledger", "primary")
