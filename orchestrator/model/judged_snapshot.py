@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from types import MappingProxyType
 
-from sqlalchemy import ColumnElement, Connection, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select
 
 from orchestrator.model import schema
 from orchestrator.model.snapshot import CopyHistory, CopyRow, Snapshot, read_snapshot
@@ -98,28 +98,37 @@ def _generations(connection: Connection, at: float) -> tuple[dict[StoreKey, int]
 
 
 def _dropped(connection: Connection, at: float, window: float) -> dict[DatasetKey, tuple[int, str]]:
-    of_point = and_(_COPIES.recovery_point_id == _POINTS.id, _COPIES.written_at <= at)
-    oldest_first = func.row_number().over(
-        partition_by=(_POINTS.system, _POINTS.dataset),
-        order_by=(_POINTS.finished_at, _POINTS.id),
-    )
-    ranked = (
-        select(
-            _POINTS.system,
-            _POINTS.dataset,
-            _POINTS.id,
-            oldest_first.label("rank"),
-            func.count().over(partition_by=(_POINTS.system, _POINTS.dataset)).label("dropped"),
+    """Per dataset: its complete points finished less than `window` before `at` whose copies
+    (written by `at`) include a deleted one and none held at `at` — one pass over those
+    points' copies, grouped by point — counted, with the oldest one's id."""
+    held = case((_held(at), 1), else_=0)
+    deleted = case((_COPIES.status == "deleted", 1), else_=0)
+    dropped = (
+        select(_POINTS.system, _POINTS.dataset, _POINTS.id, _POINTS.finished_at)
+        .join_from(
+            schema.recovery_points,
+            schema.copies,
+            and_(_COPIES.recovery_point_id == _POINTS.id, _COPIES.written_at <= at),
         )
         .where(
             _POINTS.status == "complete",
             _POINTS.finished_at <= at,
             at - _POINTS.finished_at < window,
-            ~exists().where(of_point, _held(at)),
-            exists().where(of_point, _COPIES.status == "deleted"),
         )
+        .group_by(_POINTS.id, _POINTS.system, _POINTS.dataset, _POINTS.finished_at)
+        .having(and_(func.max(held) == 0, func.max(deleted) == 1))
         .subquery()
     )
+    key = (dropped.c.system, dropped.c.dataset)
+    ranked = select(
+        dropped.c.system,
+        dropped.c.dataset,
+        dropped.c.id,
+        func.row_number()
+        .over(partition_by=key, order_by=(dropped.c.finished_at, dropped.c.id))
+        .label("rank"),
+        func.count().over(partition_by=key).label("dropped"),
+    ).subquery()
     rows = connection.execute(select(ranked).where(ranked.c.rank == 1))
     return {(row.system, row.dataset): (int(row.dropped), row.id) for row in rows}
 

@@ -46,6 +46,14 @@ def _rows() -> tuple[list[PointRow], list[CopyRow]]:
     for p in oplogs:
         rows += copies(p, deleted_after=35 * DAY, primary="deleted", offsite="deleted")
     uncopied = point("oplogs", FIRST + timedelta(days=100), hour=10, suffix="-uncopied")
+    lost_log = point("oplogs", FIRST + timedelta(days=110), hour=9, suffix="-lost")
+    rows += copies(lost_log, primary="lost", offsite="lost")  # not held, never deleted
+    late = point("oplogs", FIRST + timedelta(days=115), hour=9, suffix="-late")
+    rows += copies(late, primary="deleted", deleted_after=35 * DAY, offsite_after=120 * DAY)
+    ahead = point("oplogs", FIRST + timedelta(days=116), hour=9, suffix="-ahead")
+    rows += copies(  # its only deleted copy is written after some instants judged
+        ahead, primary="lost", offsite="deleted", deleted_after=DAY, offsite_after=120 * DAY
+    )
     programs = daily_points("programs", FIRST + timedelta(days=50), 15)
     for p in programs:
         rows += copies(p, offsite_after=30 * DAY)  # most off-site copies written later
@@ -54,7 +62,9 @@ def _rows() -> tuple[list[PointRow], list[CopyRow]]:
     audit = [point("audit", FIRST + timedelta(days=10))]
     rows += copies(audit[0], offsite_after=None)
     # config: no point at all
-    points = [*ledger, early, tie, bad, *oplogs, uncopied, *programs, lost, *audit]
+    points = [*ledger, early, tie, bad, *oplogs, uncopied, lost_log, late, ahead]
+    points += [*programs, lost]
+    points += audit
     return points, rows
 
 
