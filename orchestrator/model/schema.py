@@ -62,13 +62,16 @@ copies = Table(
     Column("approver", String(255)),
     UniqueConstraint("recovery_point_id", "store", name="uq_copy_point_store"),
 )
-# Newest (verified) copy per dataset and store, rotation coverage: covered by one index (0006).
+# Newest (verified) copy per dataset and store, rotation coverage, copies held at an instant
+# (model/aggregates.py, model/judged_snapshot.py): covered by one index (migration 0006).
 Index(
     "ix_copies_point_status_store",
     copies.c.recovery_point_id,
     copies.c.status,
     copies.c.store,
     copies.c.verified_at,
+    copies.c.written_at,
+    copies.c.deleted_at,
 )
 
 jobs = Table(

@@ -1,7 +1,8 @@
 """An index for the per-dataset aggregates that `drctl status` and a /metrics scrape read
 (model/aggregates.py, model/judged_snapshot.py): copies by (point, status, store,
-verified_at), covering the newest (verified) copy per dataset and store and rotation coverage,
-so they read the index instead of the table (docs/benchmarks.md, catalog scale). An index on
+verified_at, written_at, deleted_at), covering the newest (verified) copy per dataset and store,
+rotation coverage and whether a copy is held at an instant, so they read the index instead of
+the table (docs/benchmarks.md, catalog scale). An index on
 recovery_points (system, dataset, finished_at) was measured too and left out: SQLite then
 drives the joins from it with a table lookup per point, several times slower.
 
@@ -25,7 +26,7 @@ depends_on = None
 INDEXES = {
     "ix_copies_point_status_store": (
         "copies",
-        ["recovery_point_id", "status", "store", "verified_at"],
+        ["recovery_point_id", "status", "store", "verified_at", "written_at", "deleted_at"],
     ),
 }
 
