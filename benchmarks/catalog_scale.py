@@ -14,6 +14,11 @@ same series (the scrape's samples held as plain gauge families, rendered by gene
 with this checkout's .venv and its own sources first on the path) inside the same pairs, on the
 same catalog, up to `--baseline-max-datasets`; each scrape's series and values (the collector's
 own durations left out) are digested, so a changed verdict or metric shows up as a mismatch.
+The baseline reads a copy of the catalog downgraded by this tree's migrations to its own head
+revision (it refuses a newer schema), so it runs without the indexes this tree added.
+`--reuse` (with `--work`) takes the catalog an earlier run with `--keep` or `--reuse` left
+there for the same size (its counts.json), instead of loading it again: a 10,000 × 365 load
+takes about ten minutes.
 Prints the table and writes it into docs/benchmarks.md between markers, leaving the rest
 alone. Not part of `make test`; timings are never asserted.
 """
@@ -24,6 +29,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -154,29 +160,69 @@ def measure_size(
     args: argparse.Namespace, datasets: int, days: int, work: Path
 ) -> tuple[dict[str, Runs], dict[str, float]]:
     """Generate one catalog and time every checkout on it in interleaved pairs."""
-    from benchmarks.catalog_scale_load import load_catalog, write_config
     from benchmarks.catalog_scale_report import Runs
 
     base = work / f"{datasets}x{days}"
+    config, counts, load_seconds = _catalog(base, datasets, days, args.reuse)
+    trees = {"this tree": REPO}
+    configs = {"this tree": config}
+    if args.baseline and datasets <= args.baseline_max_datasets:
+        trees["baseline"] = args.baseline
+        configs["baseline"] = baseline_config(config, args.baseline)
+    results = {name: Runs() for name in trees}
+    for index in range(args.pairs):
+        order = list(trees.items())
+        for name, tree in order if index % 2 == 0 else order[::-1]:
+            measure_pair(configs[name], tree, results[name], args.scrape_pairs)
+            print(f"  {name} pair {index + 1}: status {results[name].status[-1]:.2f} s", flush=True)
+    db_mib = _mib(base / "sandbox" / "state" / "catalog.sqlite")
+    shutil.rmtree(base / "baseline-sandbox", ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(base, ignore_errors=True)
+    return results, {"load_seconds": load_seconds, "db_mib": db_mib, **counts}
+
+
+def _catalog(base: Path, datasets: int, days: int, reuse: bool) -> tuple[Path, dict, float]:
+    """Return (dr.yml, row counts, load seconds) of a catalog generated under base, or of
+    the one generated there before when reuse is asked and it is complete (counts.json)."""
+    from benchmarks.catalog_scale_load import load_catalog, write_config
+
+    record = base / "counts.json"
+    if reuse and record.exists():
+        saved = json.loads(record.read_text(encoding="utf-8"))
+        print(f"{datasets} × {days}: reused {base}", flush=True)
+        return base / "sandbox" / "dr.yml", saved["counts"], saved["load_seconds"]
     shutil.rmtree(base, ignore_errors=True)
     started = time.perf_counter()
     config = write_config(base / "sandbox", datasets)
     counts = load_catalog(config, days, datetime.now(UTC).timestamp())
     load_seconds = time.perf_counter() - started
+    record.write_text(json.dumps({"counts": counts, "load_seconds": load_seconds}), "utf-8")
     print(f"{datasets} × {days}: loaded {counts} in {load_seconds:.1f} s", flush=True)
-    trees = {"this tree": REPO}
-    if args.baseline and datasets <= args.baseline_max_datasets:
-        trees["baseline"] = args.baseline
-    results = {name: Runs() for name in trees}
-    for index in range(args.pairs):
-        order = list(trees.items())
-        for name, tree in order if index % 2 == 0 else order[::-1]:
-            measure_pair(config, tree, results[name], args.scrape_pairs)
-            print(f"  {name} pair {index + 1}: status {results[name].status[-1]:.2f} s", flush=True)
-    db_mib = _mib(base / "sandbox" / "state" / "catalog.sqlite")
-    if not args.keep:
-        shutil.rmtree(base, ignore_errors=True)
-    return results, {"load_seconds": load_seconds, "db_mib": db_mib, **counts}
+    return config, counts, load_seconds
+
+
+def baseline_config(config: Path, baseline: Path) -> Path:
+    """Return the dr.yml of a copy of the sandbox whose catalog is downgraded, by this tree's
+    migrations, to the baseline checkout's head revision: a checkout without this tree's
+    migrations refuses a newer catalog (the downgrade drops only what they added)."""
+    from alembic import command
+
+    from orchestrator.model.catalog import Catalog
+    from orchestrator.model.migrate import alembic_config
+
+    migrate = (baseline / "orchestrator" / "model" / "migrate.py").read_text(encoding="utf-8")
+    found = re.search(r'^HEAD_REVISION = "(\w+)"', migrate, re.MULTILINE)
+    if found is None:
+        raise SystemExit(f"no HEAD_REVISION in {baseline}/orchestrator/model/migrate.py")
+    target = config.parent.parent / "baseline-sandbox"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(config.parent, target)
+    catalog = Catalog(f"sqlite:///{target / 'state' / 'catalog.sqlite'}")
+    with catalog.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), found.group(1))
+    catalog.close()
+    return target / config.name
 
 
 def _mib(path: Path) -> float:
@@ -201,6 +247,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--work", type=Path, help="where catalogs are generated (default: a temp dir)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated catalogs")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse a catalog --keep left in --work for the same size (implies --keep)",
+    )
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--scrape-child", help=argparse.SUPPRESS)
@@ -216,6 +267,7 @@ def main() -> None:
 
     if args.baseline:
         args.baseline = args.baseline.resolve()
+    args.keep = args.keep or args.reuse
     work = args.work or Path(tempfile.mkdtemp(prefix="catalog_scale."))
     measured, loads = [], []
     for datasets, days in args.sizes:
