@@ -208,7 +208,7 @@ def test_a_catalog_at_0005_gains_the_judgement_index_and_keeps_its_rows(
             )
         )
 
-    def indexes() -> set[str]:
+    def indexes() -> set[str | None]:
         found = inspect(catalog.engine)
         return {
             i["name"] for table in ("recovery_points", "copies") for i in found.get_indexes(table)
