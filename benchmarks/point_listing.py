@@ -1,7 +1,7 @@
 """Listing a store's recovery points for a pass over many datasets, in one run: once per
-dataset (`point_ids`, what copy-offsite did for each dataset before 2026-11-30, and what a
-restore of one dataset does) beside once per system (`point_ids_by_dataset`, what
-copy-offsite does now).
+dataset (`point_ids_by_dataset` given the dataset: what copy-offsite and a restore did for
+each dataset before 2026-11-30) beside once per system (`point_ids_by_dataset` for the
+whole system, what both do now).
 
     .venv/bin/python benchmarks/point_listing.py                     # 300 datasets x 30 points
     .venv/bin/python benchmarks/point_listing.py --datasets 1000 --points 30 --rounds 3
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.verify_throughput import write_section  # noqa: E402
-from orchestrator.actions.point_trust import point_ids, point_ids_by_dataset  # noqa: E402
+from orchestrator.actions.point_trust import point_ids_by_dataset  # noqa: E402
 from orchestrator.actions.sandbox import prepare_sandbox  # noqa: E402
 from orchestrator.runtime import Runtime, open_runtime  # noqa: E402
 from orchestrator.site import load_site  # noqa: E402
@@ -51,7 +51,9 @@ def one_round(runtime: Runtime, datasets: list[str]) -> tuple[float, float]:
     """Time both ways once on the runtime's primary store; return (per dataset, once)."""
     store = runtime.store("primary")
     start = time.perf_counter()
-    each = {name: point_ids(runtime, store, SYSTEM, name) for name in datasets}
+    each = {
+        name: point_ids_by_dataset(runtime, store, SYSTEM, name).get(name, []) for name in datasets
+    }
     per_dataset = time.perf_counter() - start
     start = time.perf_counter()
     grouped = point_ids_by_dataset(runtime, store, SYSTEM)
@@ -73,12 +75,13 @@ def report(args: argparse.Namespace, rounds: list[tuple[float, float]]) -> str:
         f"Run {when}: `{command}` — {args.datasets} datasets × {args.points} points in one "
         f"directory store, {len(rounds)} rounds, medians.\n\n"
         "| way | seconds |\n|---|---:|\n"
-        f"| listed once per dataset (`point_ids`) | {per:.3f} |\n"
-        f"| listed once per system (`point_ids_by_dataset`) | {once:.3f} |\n"
+        f"| listed once per dataset | {per:.3f} |\n"
+        f"| listed once per system | {once:.3f} |\n"
         f"| ratio (median of the rounds' ratios) | {ratio:.0f}× |\n\n"
         "Listing once per dataset reads the whole store for every dataset, so a pass grows as "
         "datasets × points in the store (datasets² × days); once per system it grows with the "
-        "store's size only. `drctl copy-offsite` lists once per system since 2026-11-30.\n"
+        "store's size only. `drctl copy-offsite` and restores (so drills) list once per "
+        "system since 2026-11-30.\n"
         f"{END}\n"
     )
 

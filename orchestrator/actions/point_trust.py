@@ -272,7 +272,3 @@ def point_ids_by_dataset(
         found.setdefault(point_dataset, set()).add(point)
     return {name: sorted(points) for name, points in found.items()}
 
-
-def point_ids(runtime: Runtime, store: Store, system: str, dataset: str) -> list[str]:
-    """Return every point id of a dataset in a store, oldest first (point_ids_by_dataset)."""
-    return point_ids_by_dataset(runtime, store, system, dataset).get(dataset, [])

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.actions.copy_offsite import run_copy_offsite
-from orchestrator.actions.point_trust import point_ids, point_ids_by_dataset
+from orchestrator.actions.point_trust import point_ids_by_dataset
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.stores.file import FileStore
@@ -64,8 +64,8 @@ def test_one_listing_groups_every_dataset_s_points_oldest_first(runtime: Runtime
     found = point_ids_by_dataset(runtime, store, "core-banking")
     assert found == {"ledger": ["p1", "p2"], "audit": ["p3"]}
     assert store.listings == 1
-    assert point_ids(runtime, store, "core-banking", "audit") == ["p3"]
-    assert point_ids(runtime, store, "core-banking", "config") == []
+    assert point_ids_by_dataset(runtime, store, "core-banking", "audit") == {"audit": ["p3"]}
+    assert point_ids_by_dataset(runtime, store, "core-banking", "config") == {}
 
 
 def test_a_point_hidden_from_the_listing_is_found_through_its_copy_row(runtime: Runtime) -> None:
@@ -77,7 +77,9 @@ def test_a_point_hidden_from_the_listing_is_found_through_its_copy_row(runtime: 
     recorded(runtime, "core-banking", "ledger", "elsewhere", offsite="present")
     recorded(runtime, "core-banking", "audit", "other-dataset", primary="present")
     recorded(runtime, "other-system", "ledger", "other-system", primary="present")
-    assert point_ids(runtime, store, "core-banking", "ledger") == ["bad-one", "hidden", "p1"]
+    assert point_ids_by_dataset(runtime, store, "core-banking", "ledger") == {
+        "ledger": ["bad-one", "hidden", "p1"]
+    }
     assert point_ids_by_dataset(runtime, store, "core-banking") == {
         "ledger": ["bad-one", "hidden", "p1"],
         "audit": ["other-dataset"],
