@@ -171,12 +171,20 @@ class QueueNode:
         )
         requeued = 0
         for job in stalled:
-            logger.warning("task queue: job %s (%s) lost its worker; put back", job.id, job.lock)
             try:
                 await manager.retry_job(job)
                 requeued += 1
+                logger.warning(
+                    "task queue: job %s (%s) lost its worker; put back", job.id, job.lock
+                )
             except queue_errors.UniqueViolation:  # the same action already waits: end this one
                 await manager.finish_job(job, status=JobStatus.FAILED, delete_job=False)
+                logger.warning(
+                    "task queue: job %s (%s) lost its worker; the same action already waits, "
+                    "so it is ended failed",
+                    job.id,
+                    job.lock,
+                )
         return requeued
 
     async def _running_keys(self) -> set[str]:
