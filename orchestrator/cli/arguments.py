@@ -160,7 +160,13 @@ def add_queue_arguments(parser: argparse.ArgumentParser) -> None:
         ("--heartbeat", float, 10.0, "seconds between this node's worker heartbeats"),
         ("--stalled-after", float, 60.0, "seconds without heartbeat before a node's jobs move"),
     ):
-        group.add_argument(flag, type=kind, default=default, help=f"{text} (default {default:g})")
+        group.add_argument(
+            flag,
+            type=kind,
+            default=default,
+            metavar="N" if kind is int else "SECONDS",
+            help=f"{text} (default {default:g})",
+        )
 
 
 def add_range_arguments(parser: argparse.ArgumentParser) -> None:
