@@ -12,7 +12,6 @@ exactly one complete recovery point, and `status --json` judges the same as a si
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,31 +19,25 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from orchestrator.actions.run_due import plan_due
-from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
 from orchestrator.model.jobs import CRASH_MARK
-from orchestrator.model.snapshot import read_catalog
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.fixtures.databases import PostgresServer, pg_create_database
 from tests.fixtures.hosts import SshHost, sshd_running
-from tests.fixtures.real_site import ssh_args
+from tests.fixtures.serve_nodes import build_site, queue_jobs, settled, start_node
 from tests.integration.test_crash_safety import kill_hard
 
 DATASETS_PER_HOST = 10
 DEADLINE_SECONDS = 600.0  # a hang guard, not a timing: the bed shares 2 cores
 POLL_SECONDS = 0.2
-NODE_OPTIONS = ("--run-due-interval", "2", "--heartbeat", "1", "--stalled-after", "10")
 
 
 @pytest.fixture(scope="module")
@@ -57,71 +50,6 @@ def three_hosts(
     root = tmp_path_factory.mktemp("sshd-c")
     with sshd_running(root, "host-c", client_key=ssh_client_key) as third:
         yield [sshd_host, sshd_host_b, third]
-
-
-def build_site(base: Path, hosts: list[SshHost], catalog_url: str | None) -> Path:
-    """The sandbox's stores, keys and verification site, with three production sites on the
-    SSH hosts, one system each of DATASETS_PER_HOST small directory datasets."""
-    config_path = prepare_sandbox(base)
-    root = config_path.parent
-    document = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    inventory = ["", "[branches]"]
-    document["systems"] = []
-    for index, host in enumerate(hosts):
-        site = f"branch-{index}"
-        data = root / "sites" / site / "data"
-        document["sites"].append(
-            {
-                "name": site,
-                "role": "production",
-                "host": f"branch-host-{index}",
-                "city": "Shanghai",
-                "data_root": str(data),
-                "spool": str(root / "sites" / site / "spool"),
-                "sandbox": True,
-            }
-        )
-        inventory.append(
-            f"branch-host-{index} ansible_host={host.address} ansible_port={host.port} "
-            f"ansible_user={host.user} ansible_ssh_private_key_file={host.client_key} "
-            f"ansible_ssh_common_args='{ssh_args(host.known_hosts)}' "
-            f"ansible_python_interpreter={sys.executable} "
-            "ansible_pipelining=true"  # one SSH connection per task: the test's wall time
-        )
-        datasets = []
-        for number in range(DATASETS_PER_HOST):
-            name = f"d{number:02d}"
-            (data / name).mkdir(parents=True)
-            (data / name / "records.txt").write_text(f"{site} {name}\n" * 200, encoding="utf-8")
-            datasets.append(
-                {"name": name, "engine": "files", "category": "customer_data", "path": name}
-            )
-        document["systems"].append(
-            {
-                "name": f"branch-{index}",
-                "production_site": site,
-                "disaster_recovery_site": "disaster-recovery",
-                "primary_store": "primary",
-                "offsite_store": "offsite",
-                "datasets": datasets,
-            }
-        )
-    if catalog_url:
-        document["catalog_url"] = catalog_url
-    with (root / "inventory.ini").open("a", encoding="utf-8") as handle:
-        handle.write("\n".join(inventory) + "\n")
-    config_path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-    return config_path
-
-
-def start_node(config_path: Path, log: Path) -> subprocess.Popen[bytes]:
-    """Start `drctl serve` (no /metrics) with its output in a file (a pipe nobody reads
-    would block a chatty node)."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    command = [sys.executable, "-m", "orchestrator", "-c", str(config_path), "-v", "serve"]
-    command += ["--listen", "", *NODE_OPTIONS]
-    with log.open("wb") as output:
-        return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
 
 
 def drctl_json(config_path: Path, *args: str) -> tuple[int, Any]:
@@ -152,26 +80,12 @@ def rows(catalog: Catalog, table: Any) -> list[Any]:
         return list(connection.execute(select(table)))
 
 
-def queue_jobs(catalog: Catalog) -> list[Any]:
-    with catalog.begin() as connection:
-        return list(connection.execute(text("SELECT * FROM procrastinate_jobs")))
-
-
 def running_backup(catalog: Catalog, pids: set[int]) -> Any | None:
     """The inner backup lease of a node (the dump on its host is under way)."""
     for job in rows(catalog, schema.jobs):
         if job.kind == "backup" and job.state == "running" and job.holder_pid in pids:
             return job
     return None
-
-
-def settled(config_path: Path, catalog: Catalog) -> bool:
-    """Nothing due any more and nothing waiting or running on the queue."""
-    with open_runtime(load_site(config_path), writes=False) as runtime:
-        due = plan_due(
-            runtime.config, read_catalog(runtime.catalog), datetime.now(UTC), runtime.pack
-        )
-    return not due and all(job.status not in ("todo", "doing") for job in queue_jobs(catalog))
 
 
 def wait_until(what: str, condition: Any, nodes: dict[int, subprocess.Popen[bytes]]) -> Any:
@@ -187,13 +101,13 @@ def test_three_serve_nodes_back_up_every_dataset_once_through_a_node_kill(
     tmp_path: Path, postgres_server: PostgresServer, three_hosts: list[SshHost]
 ) -> None:
     url = postgres_server.url(pg_create_database(postgres_server, f"q_{uuid.uuid4().hex[:8]}"))
-    config_path = build_site(tmp_path / "nodes" / "sb", three_hosts, url)
+    config_path = build_site(tmp_path / "nodes" / "sb", three_hosts, url, DATASETS_PER_HOST)
     with open_runtime(load_site(config_path)):
         pass  # the catalog's tables, as `drctl catalog upgrade` makes them before nodes start
     catalog = Catalog(url)
     # The single-node result: the same site on a catalog of its own, one `run-due` pass,
     # run meanwhile to keep the wall time down.
-    single = build_site(tmp_path / "single" / "sb", three_hosts, None)
+    single = build_site(tmp_path / "single" / "sb", three_hosts, None, DATASETS_PER_HOST)
     reference = subprocess.Popen(
         [sys.executable, "-m", "orchestrator", "-c", str(single), "run-due"],
         stdout=subprocess.PIPE,
