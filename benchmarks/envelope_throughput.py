@@ -146,7 +146,7 @@ def report(rounds: dict[str, list[Pass]], size: int, when: str, command: str) ->
         "",
         f"Run {when} with `{command}` ({size:,} bytes of data; {count} interleaved rounds, "
         "medians with the range; "
-        "rounds; the same files, clear and sealed, one after the other in each round, "
+        "the same files, clear and sealed, one after the other in each round, "
         "which goes first alternating).",
         "",
         "| measurement | median s | range s | rate |",

@@ -21,7 +21,7 @@ from orchestrator.actions.point_trust import (
     Intruder,
     OpenedPoint,
     open_point,
-    point_ids,
+    point_ids_by_dataset,
     write_manifest,
     written_versions,
 )
@@ -278,17 +278,14 @@ def _copy_system(
     runtime: Runtime, copier: _Copier, system: System, points: Sequence[str] | None
 ) -> None:
     name = system.name
+    listed = point_ids_by_dataset(runtime, copier.source, name)  # the source, listed once
+    # Fail early: an unreachable destination is a fault before any byte is read to copy.
+    next(iter(copier.destination.list_points()), None)
     with runtime.catalog.begin() as connection:
-        done = {
-            row.recovery_point_id
-            for row in cat.list_copies(connection)
-            if row.store == copier.destination.name
-            and row.status == "present"
-            and row.verified_at is not None
-        }
+        done = cat.verified_in_store(connection, copier.destination.name, name)
         bad = integrity.bad_point_ids(connection)
     for dataset in system.datasets:
-        for point in point_ids(runtime, copier.source, name, dataset.name):
+        for point in listed.get(dataset.name, []):
             if (points and point not in points) or (not points and point in done):
                 continue
             if point in bad:

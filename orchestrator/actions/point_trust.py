@@ -255,23 +255,20 @@ def open_point(
     )
 
 
-def point_ids(runtime: Runtime, store: Store, system: str, dataset: str) -> list[str]:
-    """Return every point id of a dataset in a store, oldest first: those listed by the store
-    and those the catalog records there (a delete marker can hide a point from a listing)."""
-    listed = {
-        point
-        for point_system, point_dataset, point in store.list_points()
-        if (point_system, point_dataset) == (system, dataset)
-    }
+def point_ids_by_dataset(
+    runtime: Runtime, store: Store, system: str, dataset: str | None = None
+) -> dict[str, list[str]]:
+    """Return every point id of each of system's datasets (or of one) in a store, oldest first:
+    those listed by the store and those the catalog records there (a delete marker can hide a
+    point from a listing). One listing of the store and one catalog query per call, however
+    many datasets the system has."""
+    found: dict[str, set[str]] = {}
+    for point_system, point_dataset, point in store.list_points():
+        if point_system == system and dataset in (None, point_dataset):
+            found.setdefault(point_dataset, set()).add(point)
     with runtime.catalog.begin() as connection:
-        owned = {
-            row.id for row in cat.list_recovery_points(connection, system=system, dataset=dataset)
-        }
-        recorded = {
-            copy.recovery_point_id
-            for copy in cat.list_copies(connection)
-            if copy.store == store.name
-            and copy.status in ("present", "bad")
-            and copy.recovery_point_id in owned
-        }
-    return sorted(listed | recorded)
+        recorded = cat.recorded_in_store(connection, store.name, system, dataset)
+    for point_dataset, point in recorded:
+        found.setdefault(point_dataset, set()).add(point)
+    return {name: sorted(points) for name, points in found.items()}
+

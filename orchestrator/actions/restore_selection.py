@@ -14,7 +14,12 @@ from dataclasses import dataclass
 
 from orchestrator.actions.bad_points import report_failures
 from orchestrator.actions.point_keys import data_key, unsealed
-from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point, point_ids
+from orchestrator.actions.point_trust import (
+    Intruder,
+    OpenedPoint,
+    open_point,
+    point_ids_by_dataset,
+)
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.envelope import SealBroken
 from orchestrator.integrations.hosts import HostFiles
@@ -113,15 +118,23 @@ class Selection:
         self.passed_over: dict[str, list[PassedOver]] = {}
         self.failures: dict[str, list[Failure]] = {}
         self._queues: dict[str, list[str]] = {}
+        self._points: dict[str, list[str]] | None = None
         with runtime.catalog.begin() as connection:
             self._bad = integrity.bad_point_ids(connection)
+
+    def _listed(self) -> dict[str, list[str]]:
+        """Every point of the system's datasets in the store: listed once per restore, not
+        once per dataset."""
+        if self._points is None:
+            self._points = point_ids_by_dataset(self.runtime, self.store, self.system)
+        return self._points
 
     def _queue(self, dataset: str) -> list[str]:
         if dataset not in self._queues:
             if dataset in self.explicit:
                 queue = [self.explicit[dataset]]
             else:
-                queue = point_ids(self.runtime, self.store, self.system, dataset)[::-1]
+                queue = self._listed().get(dataset, [])[::-1]
             if not queue:
                 raise CheckFailed(
                     f"store {self.store.name}: no complete recovery point of "

@@ -92,14 +92,14 @@ def plan_retention(
     kept: dict[str, int] = {}
     notes: list[str] = []
     copies_by_point = snapshot.copies_by_point()
+    complete: dict[tuple[str, str], dict[str, PointRow]] = {}  # grouped once: not per dataset
+    for row in snapshot.points:
+        if row.status == "complete":
+            complete.setdefault((row.system, row.dataset), {})[row.id] = row
     for system in model.systems:
         for dataset in system.datasets:
             period = max(rotation_days(pack, dataset.category) * DAY_SECONDS, HARD_FLOOR_SECONDS)
-            points = {
-                p.id: p
-                for p in snapshot.points
-                if p.system == system.name and p.dataset == dataset.name and p.status == "complete"
-            }
+            points = complete.get((system.name, dataset.name), {})
             by_store: dict[str, list[CopyRow]] = {}
             for point_id in points:
                 for copy in copies_by_point.get(point_id, []):

@@ -1,6 +1,8 @@
 """`drctl serve`: the long-running loop. /metrics, a probe round of every network path every
 interval (one thread per path), a probe pass of every replication link every
-REPLICATION_PROBE_SECONDS (one thread), and a scheduler pass (`run_due`) every few minutes.
+REPLICATION_PROBE_SECONDS (one thread), and a scheduler pass every few minutes: on a SQLite
+catalog `run_due` in this process; on a PostgreSQL catalog the due actions go to the shared
+task queue (actions/task_queue.py), which this node's worker and every other node's take from.
 
 On SIGTERM/SIGINT the loop stops, the probe threads finish their round, and every open
 observation and fault is closed at its last probe, so a restart reports the unobserved time
@@ -19,6 +21,7 @@ from typing import Any
 from exporters import DEFAULT_LISTEN
 from orchestrator.actions.replication_probe import probe_pass
 from orchestrator.actions.run_due import PassResult, run_due_pass
+from orchestrator.actions.task_queue import QueueNode, QueueOptions, queue_conninfo
 from orchestrator.errors import OrchestratorError
 from orchestrator.model.outages import close_open
 from orchestrator.network import REPLICATION_PROBE_SECONDS
@@ -39,6 +42,7 @@ class ServeOptions:
     run_due: bool = True
     run_due_interval_seconds: float = DEFAULT_RUN_DUE_SECONDS
     replication_interval_seconds: float = REPLICATION_PROBE_SECONDS
+    queue: QueueOptions | None = QueueOptions()  # None: run_due in process even on PostgreSQL
 
 
 def _probe_loop(monitor: PathMonitor, runtime: Runtime, stop: threading.Event) -> None:
@@ -113,15 +117,7 @@ def _serve_until_stopped(
 ) -> None:
     """Start /metrics and one probe thread per path, run scheduler passes until stop is set,
     then stop the threads and close every open observation at its last probe."""
-    server = None
-    if options.listen:
-        from exporters.collector import make_registry
-        from exporters.http_server import start_metrics_server
-
-        registry = make_registry(
-            runtime.config.model, runtime.pack, runtime.calendar, runtime.catalog
-        )
-        server = start_metrics_server(options.listen, registry)
+    server = _start_metrics(runtime, options.listen)
     threads = [
         threading.Thread(
             target=_probe_loop, args=(m, runtime, stop), name=f"probe-{m.path.name}", daemon=True
@@ -145,15 +141,20 @@ def _serve_until_stopped(
         options.listen or "(off)",
         f"every {options.run_due_interval_seconds:g} s" if options.run_due else "off",
     )
+    node = _start_queue(runtime, options)
     if on_ready is not None:
         on_ready()
     try:
         while not stop.is_set():
-            if options.run_due:
+            if node is not None:
+                _schedule_once(node)
+            elif options.run_due:
                 run_due_once(runtime)
             stop.wait(options.run_due_interval_seconds if options.run_due else 3600)
     finally:
         stop.set()
+        if node is not None:
+            node.stop()
         timeout = max((m.path.timeout_seconds for m in monitors), default=0) + 5
         for thread in threads:
             thread.join(timeout=timeout)
@@ -161,3 +162,33 @@ def _serve_until_stopped(
         if server is not None:
             server.shutdown()
         logger.info("serve stopped; open observations closed")
+
+
+def _start_queue(runtime: Runtime, options: ServeOptions) -> QueueNode | None:
+    """Start this node's task-queue worker when the catalog is PostgreSQL (and the scheduler
+    and the queue are on); return it, or None for the in-process run_due loop."""
+    conninfo = queue_conninfo(runtime.catalog.url)
+    if not options.run_due or options.queue is None or conninfo is None:
+        return None
+    node = QueueNode(runtime, conninfo, options.queue)
+    node.start()
+    logger.info("serving: due work through the shared task queue in the catalog database")
+    return node
+
+
+def _schedule_once(node: QueueNode) -> None:
+    try:
+        node.schedule_pass()
+    except Exception:  # noqa: BLE001 - the service keeps probing and working the queue
+        logger.exception("task queue: scheduling pass failed")
+
+
+def _start_metrics(runtime: Runtime, listen: str | None) -> Any:
+    """Start /metrics on listen (None or empty: off); return the server or None."""
+    if not listen:
+        return None
+    from exporters.collector import make_registry
+    from exporters.http_server import start_metrics_server
+
+    registry = make_registry(runtime.config.model, runtime.pack, runtime.calendar, runtime.catalog)
+    return start_metrics_server(listen, registry)

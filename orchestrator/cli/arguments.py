@@ -144,6 +144,29 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=f"seconds between replication probe passes (default {REPLICATION_PROBE_SECONDS:g})",
     )
+    add_queue_arguments(parser)
+
+
+def add_queue_arguments(parser: argparse.ArgumentParser) -> None:
+    """The shared task queue of serve nodes on a PostgreSQL catalog (docs/deploy.md)."""
+    group = parser.add_argument_group("task queue (PostgreSQL catalog only)")
+    group.add_argument(
+        "--no-queue", action="store_true", help="run scheduler passes in this process instead"
+    )
+    for flag, kind, default, text in (
+        ("--workers", int, 1, "queued actions this node runs at once"),
+        ("--per-host", int, 2, "actions at once on one production host, over all nodes"),
+        ("--per-store", int, 4, "actions at once writing to one store, over all nodes"),
+        ("--heartbeat", float, 10.0, "seconds between this node's worker heartbeats"),
+        ("--stalled-after", float, 60.0, "seconds without heartbeat before a node's jobs move"),
+    ):
+        group.add_argument(
+            flag,
+            type=kind,
+            default=default,
+            metavar="N" if kind is int else "SECONDS",
+            help=f"{text} (default {default:g})",
+        )
 
 
 def add_range_arguments(parser: argparse.ArgumentParser) -> None:

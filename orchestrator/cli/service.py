@@ -9,7 +9,9 @@ from contextlib import contextmanager
 
 from exporters.collector import make_registry
 from exporters.http_server import start_metrics_server
+from orchestrator.actions.queue_jobs import Bounds
 from orchestrator.actions.serve import ServeOptions, run_serve
+from orchestrator.actions.task_queue import QueueOptions
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError
 from orchestrator.runtime import open_runtime
@@ -56,6 +58,7 @@ def serve(call: Call) -> int:
         run_due=not call.args.no_run_due,
         run_due_interval_seconds=interval,
         replication_interval_seconds=call.args.replication_interval,
+        queue=None if call.args.no_queue else queue_options(call),
     )
     with stop_on_signals() as stop, open_runtime(call.site()) as runtime:
         summary = run_serve(runtime, options, stop)
@@ -66,3 +69,32 @@ def serve(call: Call) -> int:
         "previous run closed at their last observation",
     )
     return ExitCode.OK
+
+
+def queue_options(call: Call) -> QueueOptions:
+    """Return the task-queue options of `drctl serve`; raise InputError for a bound < 1 or a
+    heartbeat that would call a live node dead."""
+    args = call.args
+    problems = [
+        f"{name} {value}: expected an integer >= 1"
+        for name, value in (
+            ("--workers", args.workers),
+            ("--per-host", args.per_host),
+            ("--per-store", args.per_store),
+        )
+        if value < 1
+    ]
+    if not 0 < args.heartbeat < args.stalled_after:
+        problems.append(
+            f"--heartbeat {args.heartbeat:g} / --stalled-after {args.stalled_after:g}: "
+            "expected 0 < heartbeat < stalled-after"
+        )
+    if problems:
+        raise InputError("command line", problems)
+    return QueueOptions(
+        concurrency=args.workers,
+        heartbeat_seconds=args.heartbeat,
+        stalled_after_seconds=args.stalled_after,
+        poll_seconds=min(5.0, args.heartbeat),
+        bounds=Bounds(per_host=args.per_host, per_store=args.per_store),
+    )

@@ -147,6 +147,40 @@ def get_recovery_point(connection: Connection, recovery_point_id: str) -> Row[An
     ).first()
 
 
+def recorded_in_store(
+    connection: Connection, store: str, system: str, dataset: str | None = None
+) -> list[tuple[str, str]]:
+    """Return (dataset, point id) of every point of system (or of one dataset) with a copy row
+    in store that is `present` or `bad`: one query, whatever the number of datasets."""
+    query = (
+        select(recovery_points.c.dataset, copies.c.recovery_point_id)
+        .join(recovery_points, recovery_points.c.id == copies.c.recovery_point_id)
+        .where(
+            copies.c.store == store,
+            copies.c.status.in_(("present", "bad")),
+            recovery_points.c.system == system,
+        )
+    )
+    if dataset is not None:
+        query = query.where(recovery_points.c.dataset == dataset)
+    return [(row.dataset, row.recovery_point_id) for row in connection.execute(query)]
+
+
+def verified_in_store(connection: Connection, store: str, system: str) -> set[str]:
+    """Return the ids of system's points with a present, verified copy in store."""
+    query = (
+        select(copies.c.recovery_point_id)
+        .join(recovery_points, recovery_points.c.id == copies.c.recovery_point_id)
+        .where(
+            copies.c.store == store,
+            copies.c.status == "present",
+            copies.c.verified_at.is_not(None),
+            recovery_points.c.system == system,
+        )
+    )
+    return set(connection.execute(query).scalars())
+
+
 def list_copies(connection: Connection, recovery_point_id: str | None = None) -> list[Any]:
     query = select(copies).order_by(copies.c.written_at)
     if recovery_point_id:
