@@ -189,7 +189,9 @@ def report(args: argparse.Namespace, rounds: list[list[Trial]]) -> str:
         "Medians over the rounds; the speed-up is taken within each round against one node. "
         "Every node ran on this machine: the work of a pass (Ansible on the hosts, hashing, "
         "the stores) shares its cores, so the speed-up cannot pass the number of cores however "
-        "many nodes run; on nodes of their own the bound is the hosts and stores.",
+        "many nodes run; on nodes of their own the bound is the hosts and stores. The "
+        "trials of a round run one after another, minutes apart, so the machine's other load "
+        "can differ between them; more rounds narrow that.",
         END,
     ]
     return "\n".join(lines) + "\n"

@@ -271,4 +271,3 @@ def point_ids_by_dataset(
     for point_dataset, point in recorded:
         found.setdefault(point_dataset, set()).add(point)
     return {name: sorted(points) for name, points in found.items()}
-
