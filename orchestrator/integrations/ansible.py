@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -261,6 +262,7 @@ def _run_runner(
     cut down (make_runner_environment); return the finished runner."""
     from ansible_runner.interface import init_runner
 
+    began = time.monotonic()
     with SecretChannel(set(secret_names(extravars))) as channel:
         runner = init_runner(
             private_data_dir=str(private_dir),
@@ -281,4 +283,5 @@ def _run_runner(
         # recorded in artifacts/<ident>/command and handed to ansible-playbook.
         runner.config.env = make_runner_environment(runner.config.env)
         runner.run()
+    logger.debug("ansible-runner %s (%s): %.3f s", playbook, ident, time.monotonic() - began)
     return runner
