@@ -16,10 +16,10 @@ from orchestrator.actions import drill_isolated
 from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.drill_state import DrillState, both
-from orchestrator.actions.restore import RestoreOutcome, run_fingerprint
+from orchestrator.actions.restore import RestoreOutcome, run_fingerprint, run_fingerprints
 from orchestrator.actions.workload import run_workload
 from orchestrator.errors import CheckFailed, InfrastructureError
-from orchestrator.integrations.ansible import run_playbook
+from orchestrator.integrations.ansible import PlaybookRun, play_started, run_playbook
 from orchestrator.model import catalog as cat
 from orchestrator.model.engines import make_playbook_item, spool_root
 from orchestrator.model.manifest import compare_fingerprints, serialise_manifest
@@ -28,6 +28,7 @@ from orchestrator.model.settings import Site, System
 
 logger = logging.getLogger(__name__)
 StepResult = tuple[str, dict[str, Any]]
+DESTROY_PLAY = "Destroy live datasets"  # destroy.yml's play: its start is the disaster time
 
 
 def step_workload(state: DrillState, step: Step) -> StepResult:
@@ -101,16 +102,15 @@ def step_disaster(state: DrillState, step: Step) -> StepResult:
     config = runtime.config.model
     site = config.site(step.site)
     system = config.system(state.scenario.system)
-    fingerprints, events = run_fingerprint(
-        runtime, system.name, site.name, ident=f"disaster-fingerprint-{site.name}-{time.time_ns()}"
-    )
-    state.events.append(events)
+    roots, declared_lost = _store_roots(state, step.destroy_stores)
+    run = _inject_disaster(state, site, system, list(roots.values()))
     if state.ledger_dataset:
-        objects = fingerprints[state.ledger_dataset]["fingerprint"].get("objects", {})
+        ledger = run.result(site.host, f"fingerprint:{state.ledger_dataset}")
+        objects = ledger["fingerprint"].get("objects", {})
         state.postings_at_disaster = objects.get("postings", {}).get("rows")
-    state.disaster_time = time.time()
-    datasets = _destroy_datasets(state, site, system)
-    destroyed_stores, declared_lost = _destroy_stores(state, site, step.destroy_stores)
+    state.disaster_time = play_started(run, DESTROY_PLAY)
+    datasets = _destroyed(run, site, system)
+    destroyed_stores = list(roots)
     with runtime.catalog.begin() as connection:
         for copy in cat.list_copies(connection):
             if copy.store in step.destroy_stores and copy.status == "present":
@@ -148,20 +148,29 @@ def step_disaster(state: DrillState, step: Step) -> StepResult:
     )
 
 
-def _destroy_datasets(state: DrillState, site: Site, system: System) -> dict[str, dict[str, Any]]:
-    """Destroy a system's live datasets at a site with each engine role's destroy tasks;
-    return {dataset: its role's report (engine, kind, target, destroyed, exists, ...)}.
-
-    Raise CheckFailed if a role fails or reports its dataset still present."""
+def _inject_disaster(
+    state: DrillState, site: Site, system: System, paths: list[str]
+) -> PlaybookRun:
+    """In one disaster.yml run on the site's host: fingerprint the system's live datasets,
+    destroy them with each engine role's destroy tasks, remove the store roots in paths.
+    Raise InfrastructureError if the run failed."""
     runtime = state.runtime
-    items = [
-        make_playbook_item(site, d, spool_root(site, "disaster", system.name))
-        for d in system.datasets
-    ]
     run = run_playbook(
-        "destroy.yml",
+        "disaster.yml",
         inventory=runtime.config.inventory,
-        extravars={"dr_host": site.host, "dr_datasets": items},
+        extravars={
+            "dr_host": site.host,
+            "dr_fingerprint_datasets": [
+                make_playbook_item(site, d, spool_root(site, "fingerprint", system.name))
+                for d in system.datasets
+            ],
+            "dr_destroy_datasets": [
+                make_playbook_item(site, d, spool_root(site, "disaster", system.name))
+                for d in system.datasets
+            ],
+            "dr_paths": paths,
+            "dr_hash_algorithm": "sha256",
+        },
         ident=f"disaster-{site.name}-{time.time_ns()}",
         work_dir=runtime.work_dir,
         limit=site.host,
@@ -171,6 +180,12 @@ def _destroy_datasets(state: DrillState, site: Site, system: System) -> dict[str
         raise InfrastructureError(
             "disaster injection failed: " + "; ".join(run.failures or [run.status])
         )
+    return run
+
+
+def _destroyed(run: PlaybookRun, site: Site, system: System) -> dict[str, dict[str, Any]]:
+    """Return {dataset: its role's destroy report (engine, kind, target, destroyed, exists,
+    ...)}. Raise CheckFailed if a role reports its dataset still present."""
     results = {d.name: dict(run.result(site.host, f"destroy:{d.name}")) for d in system.datasets}
     survivors = [name for name, result in results.items() if result.get("exists") is not False]
     if survivors:
@@ -181,16 +196,13 @@ def _destroy_datasets(state: DrillState, site: Site, system: System) -> dict[str
     }
 
 
-def _destroy_stores(
-    state: DrillState, site: Site, store_names: Sequence[str]
-) -> tuple[list[str], list[str]]:
-    """Remove the roots of file:// stores from the site's host; declare the others lost.
-    Return (destroyed store names, declared-lost store names)."""
-    runtime = state.runtime
+def _store_roots(state: DrillState, store_names: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """Return ({file:// store: its root, to remove from the site's host}, the other stores,
+    declared lost)."""
     roots: dict[str, str] = {}
     declared_lost = []
     for store_name in store_names:
-        url = runtime.config.store_url(store_name)
+        url = state.runtime.config.store_url(store_name)
         if url.startswith("file://"):
             roots[store_name] = url.removeprefix("file://")
         else:
@@ -198,23 +210,7 @@ def _destroy_stores(
             # site's host: the drill declares the store lost instead (copies marked lost by the
             # caller, so nothing is restored from it).
             declared_lost.append(store_name)
-    if roots:
-        run = run_playbook(
-            "wipe.yml",
-            inventory=runtime.config.inventory,
-            extravars={
-                "dr_host": site.host,
-                "dr_paths": list(roots.values()),
-                "dr_purpose": "disaster",
-            },
-            ident=f"disaster-stores-{site.name}-{time.time_ns()}",
-            work_dir=runtime.work_dir,
-            limit=site.host,
-        )
-        state.events.append(run.events_path)
-        if not run.ok:
-            raise InfrastructureError("store destruction failed: " + "; ".join(run.failures))
-    return list(roots), declared_lost
+    return roots, declared_lost
 
 
 def _restore_checked(state: DrillState, step: Step) -> RestoreOutcome:
@@ -260,13 +256,21 @@ def step_compare_sites(state: DrillState, step: Step) -> StepResult:
     first, second = step.sites
     system = state.scenario.system
     stamp = time.time_ns()
-    left, events_left = run_fingerprint(
-        state.runtime, system, first, ident=f"compare-{first}-{stamp}"
-    )
-    right, events_right = run_fingerprint(
-        state.runtime, system, second, ident=f"compare-{second}-{stamp}"
-    )
-    state.events += [events_left, events_right]
+    hosts = {state.runtime.config.model.site(name).host for name in (first, second)}
+    if len(hosts) == 2:  # one run, both hosts in parallel
+        both_sites, events = run_fingerprints(
+            state.runtime, system, [first, second], ident=f"compare-{stamp}"
+        )
+        left, right = both_sites[first], both_sites[second]
+        state.events.append(events)
+    else:
+        left, events_left = run_fingerprint(
+            state.runtime, system, first, ident=f"compare-{first}-{stamp}"
+        )
+        right, events_right = run_fingerprint(
+            state.runtime, system, second, ident=f"compare-{second}-{stamp}"
+        )
+        state.events += [events_left, events_right]
     differences = [
         f"{name}: {difference}"
         for name in left

@@ -284,27 +284,51 @@ def run_fingerprint(
     runtime: Runtime, system_name: str, site_name: str, *, ident: str
 ) -> tuple[dict[str, Mapping[str, Any]], Path]:
     """Fingerprint a system's live datasets at a site; return {dataset: result} and events."""
+    results, events = run_fingerprints(runtime, system_name, [site_name], ident=ident)
+    return results[site_name], events
+
+
+def run_fingerprints(
+    runtime: Runtime, system_name: str, site_names: Sequence[str], *, ident: str
+) -> tuple[dict[str, dict[str, Mapping[str, Any]]], Path]:
+    """Fingerprint a system's live datasets at sites on distinct hosts in one playbook run
+    (the hosts in parallel); return {site: {dataset: result}} and the run's events."""
     config = runtime.config.model
     system = config.system(system_name)
-    site = config.site(site_name)
-    items = [
-        make_playbook_item(site, d, spool_root(site, "fingerprint", system.name))
-        for d in system.datasets
-    ]
+    sites = [config.site(name) for name in site_names]
+    if len({site.host for site in sites}) != len(sites):
+        raise ValueError(f"sites {list(site_names)} do not have distinct hosts")
+    by_host = {
+        site.host: [
+            make_playbook_item(site, d, spool_root(site, "fingerprint", system.name))
+            for d in system.datasets
+        ]
+        for site in sites
+    }
+    hosts = ",".join(by_host)
     run = run_playbook(
         "fingerprint.yml",
         inventory=runtime.config.inventory,
-        extravars={"dr_host": site.host, "dr_datasets": items, "dr_hash_algorithm": "sha256"},
+        extravars={
+            "dr_host": hosts,
+            "dr_datasets_by_host": by_host,
+            "dr_hash_algorithm": "sha256",
+        },
         ident=ident,
         work_dir=runtime.work_dir,
-        limit=site.host,
+        limit=hosts,
     )
     if not run.ok:
         raise InfrastructureError(
-            f"fingerprint of {system.name} at {site.name} failed: "
+            f"fingerprint of {system.name} at {', '.join(site_names)} failed: "
             + "; ".join(run.failures or [run.status])
         )
     return (
-        {d.name: run.result(site.host, f"fingerprint:{d.name}") for d in system.datasets},
+        {
+            site.name: {
+                d.name: run.result(site.host, f"fingerprint:{d.name}") for d in system.datasets
+            }
+            for site in sites
+        },
         run.events_path,
     )

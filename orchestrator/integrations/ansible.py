@@ -18,8 +18,10 @@ import logging
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -75,6 +77,21 @@ class PlaybookRun:
                 f"playbook {self.playbook}: host {host} returned no {name!r} result "
                 f"(status {self.status}, rc {self.rc}; events in {self.events_path})"
             ) from error
+
+
+def play_started(run: PlaybookRun, play: str) -> float:
+    """Return when the play called play began in run (epoch seconds, from the runner's
+    `playbook_on_play_start` event), or raise InfrastructureError if it never began."""
+    with open(run.events_path, encoding="utf-8") as events:
+        for line in events:
+            event = json.loads(line)
+            data = event.get("event_data", {})
+            if event.get("event") == "playbook_on_play_start" and data.get("play") == play:
+                created = datetime.fromisoformat(event["created"])
+                if created.tzinfo is None:  # ansible-runner writes UTC without an offset
+                    created = created.replace(tzinfo=UTC)
+                return created.timestamp()
+    raise InfrastructureError(f"playbook {run.playbook}: play {play!r} never began")
 
 
 def make_envvars(work_dir: Path) -> dict[str, str]:
@@ -261,6 +278,7 @@ def _run_runner(
     cut down (make_runner_environment); return the finished runner."""
     from ansible_runner.interface import init_runner
 
+    began = time.monotonic()
     with SecretChannel(set(secret_names(extravars))) as channel:
         runner = init_runner(
             private_data_dir=str(private_dir),
@@ -281,4 +299,5 @@ def _run_runner(
         # recorded in artifacts/<ident>/command and handed to ansible-playbook.
         runner.config.env = make_runner_environment(runner.config.env)
         runner.run()
+    logger.debug("ansible-runner %s (%s): %.3f s", playbook, ident, time.monotonic() - began)
     return runner

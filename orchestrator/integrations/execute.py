@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -87,6 +88,7 @@ def run(
 
     command = tuple(argv)
     logger.debug("run %s %s", mask_environment(env or {}), mask_argv(command))
+    began = time.monotonic()
     try:
         completed = subprocess.run(  # noqa: S603 - argv list, never a shell
             command,
@@ -101,6 +103,8 @@ def run(
         raise InfrastructureError(f"{command[0]}: executable not found") from error
     except subprocess.TimeoutExpired as error:
         raise InfrastructureError(f"{command[0]}: timed out after {timeout}s") from error
+    finally:
+        logger.debug("ran %s: %.3f s", command[0], time.monotonic() - began)
     result = Result(command, completed.returncode, completed.stdout, completed.stderr)
     if check and not result.ok:
         tail = mask_text(result.tail(), env or {})

@@ -1,15 +1,22 @@
 """File access on a site's host, for streaming dumps out and restores in.
 
-The host's connection comes from the standard Ansible inventory (`ansible-inventory --host`),
-so playbooks and transfers always agree on where a host is. `local` hosts are reached
-directly; SSH hosts through SFTP.
+The host's connection comes from the standard Ansible inventory, so playbooks and transfers
+always agree on where a host is: `ansible-inventory --list` runs once per inventory file as it
+stands (its mtime and size), not once per host, and gives every host's variables as
+`ansible-inventory --host` would. `local` hosts are reached directly; SSH hosts through SFTP.
+
+(Ansible's inventory API is not used in this process: importing it patches this process's
+stdout and stderr — a lock around writes and another encoding-error handler — for all of
+drctl's own output.)
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -19,6 +26,8 @@ from orchestrator.errors import InputError
 from orchestrator.integrations import execute
 
 INVENTORY_TIMEOUT_SECONDS = 60
+# Names Ansible reaches as its implicit localhost when the inventory does not list them
+IMPLICIT_LOCALHOST = frozenset(("localhost", "127.0.0.1", "::1"))
 
 
 class HostFiles(Protocol):
@@ -75,17 +84,38 @@ class LocalHostFiles:
 
 
 def read_host_vars(inventory: Path, host: str) -> dict[str, Any]:
-    """Return the inventory variables of host, or raise InputError if it is not there."""
+    """Return the inventory variables of host, or raise InputError if it is not there (or
+    the inventory cannot be read)."""
+    try:
+        stat = inventory.stat()
+    except OSError as error:
+        raise InputError(str(inventory), [f"inventory cannot be read: {error}"]) from error
+    hosts = _read_inventory(str(inventory), stat.st_mtime_ns, stat.st_size)
+    if host not in hosts and host in IMPLICIT_LOCALHOST:
+        return {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    if host not in hosts:
+        raise InputError(str(inventory), [f"host {host!r}: not found in the inventory"])
+    return json.loads(hosts[host])  # a fresh copy each time
+
+
+@functools.lru_cache(maxsize=8)
+def _read_inventory(inventory: str, _mtime_ns: int, _size: int) -> dict[str, str]:
+    """Return {host: its variables as JSON} for every host of the inventory, from one
+    `ansible-inventory --list` (a host without variables has none in `_meta`)."""
     result = execute.run(
-        [execute.venv_tool("ansible-inventory"), "-i", str(inventory), "--host", host],
+        [execute.venv_tool("ansible-inventory"), "-i", inventory, "--list"],
         timeout=INVENTORY_TIMEOUT_SECONDS,
         check=False,
         env={"ANSIBLE_INVENTORY_UNPARSED_FAILED": "True", "ANSIBLE_NOCOLOR": "1"},
     )
     if not result.ok:
-        raise InputError(str(inventory), [f"host {host!r}: not found in the inventory"])
-    variables: dict[str, Any] = json.loads(result.stdout)
-    return variables
+        return {}
+    listing: dict[str, Any] = json.loads(result.stdout)
+    hostvars = listing.get("_meta", {}).get("hostvars", {})
+    names = set(hostvars).union(
+        *(group.get("hosts", []) for name, group in listing.items() if name != "_meta")
+    )
+    return {name: json.dumps(hostvars.get(name, {})) for name in names}
 
 
 def open_host_files(inventory: Path, host: str) -> HostFiles:

@@ -83,6 +83,35 @@ def test_evidence_package_passes_sha256sum_and_is_complete(drilled: tuple[Path, 
     assert "灾难恢复演练报告" in html and "Disaster-recovery drill report" in html
 
 
+def test_each_step_makes_one_runner_call_per_site(drilled: tuple[Path, str]) -> None:
+    """The disaster is one run (fingerprint, then destroy, then the store wipe, in that
+    order) and the consistency check fingerprints both sites in one run."""
+    events = evidence_path(drilled[1]) / "events"
+    runs = sorted(path.name.split("-")[0] for path in events.glob("*.jsonl"))
+    assert runs == sorted(
+        ["workload"] * 3 + ["backup"] * 3 + ["disaster", "failover", "failback", "compare"]
+    )
+    (disaster,) = events.glob("disaster-*.jsonl")
+    lines = [json.loads(line) for line in disaster.read_text().splitlines()]
+    plays = [e["event_data"]["play"] for e in lines if e["event"] == "playbook_on_play_start"]
+    assert plays == [
+        "Fingerprint live datasets (row counts and digests, tree listings)",
+        "Destroy live datasets",
+        "Wipe paths on a host and prove they are gone",
+    ]
+    (compare,) = events.glob("compare-*.jsonl")
+    lines = [json.loads(line) for line in compare.read_text().splitlines()]
+    fingerprinted = {
+        (e["event_data"]["host"], e["event_data"]["res"]["dr_result"]["name"])
+        for e in lines
+        if e["event"] == "runner_on_ok" and "dr_result" in e["event_data"]["res"]
+    }
+    names = {"ledger", "config", "programs", "oplogs", "audit"}
+    assert fingerprinted == {
+        (host, f"fingerprint:{name}") for host in ("prod-core-1", "dr-core-1") for name in names
+    }
+
+
 def test_failover_and_failback_restores_are_timed_per_dataset(drilled: tuple[Path, str]) -> None:
     config, stdout = drilled
     assert "restore " in next(line for line in stdout.splitlines() if "] ok   failover " in line)
