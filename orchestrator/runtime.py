@@ -4,6 +4,7 @@ stores and hosts it opens on demand, and a work directory."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,15 +26,20 @@ logger = logging.getLogger(__name__)
 @dataclass
 class Runtime:
     """One command's resources. `config`, `pack` and `calendar` are the site as loaded once;
-    `catalog` is open; stores and hosts are opened on first use and closed with the runtime."""
+    `catalog` is open; stores and hosts are opened on first use and closed with the runtime.
+
+    Each thread gets its own store and host connections: `serve --workers N` runs N actions
+    in threads of one process, and one SFTP session used by two threads at once mixes up
+    their replies (two backups on one host then wait for each other forever)."""
 
     config: LoadedConfig
     pack: RulePack
     calendar: WorkdayCalendar
     catalog: Catalog
     progress: bool = False
-    _hosts: dict[str, HostFiles] = field(default_factory=dict)
-    _stores: dict[str, Store] = field(default_factory=dict)
+    _hosts: dict[tuple[int, str], HostFiles] = field(default_factory=dict)
+    _stores: dict[tuple[int, str], Store] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def work_dir(self) -> Path:
@@ -42,24 +48,37 @@ class Runtime:
         return path
 
     def store(self, name: str) -> Store:
-        """Return the named store, opened once per run (SFTP stores hold a connection)."""
-        if name not in self._stores:
-            settings = self.config.store_settings(name, lock_seconds(self.pack))
-            self._stores[name] = open_store(settings)
-        return self._stores[name]
+        """Return the named store, opened once per run and thread (SFTP stores hold a
+        connection)."""
+        key = (threading.get_ident(), name)
+        with self._lock:
+            found = self._stores.get(key)
+        if found is None:  # opened outside the lock: only this thread uses this key
+            found = open_store(self.config.store_settings(name, lock_seconds(self.pack)))
+            with self._lock:
+                self._stores[key] = found
+        return found
 
     def host_files(self, host: str) -> HostFiles:
-        if host not in self._hosts:
-            self._hosts[host] = open_host_files(self.config.inventory, host)
-        return self._hosts[host]
+        """Return file access to a host, opened once per run and thread."""
+        key = (threading.get_ident(), host)
+        with self._lock:
+            found = self._hosts.get(key)
+        if found is None:
+            found = open_host_files(self.config.inventory, host)
+            with self._lock:
+                self._hosts[key] = found
+        return found
 
     def close(self) -> None:
-        for host in self._hosts.values():
+        with self._lock:
+            hosts, stores = list(self._hosts.values()), list(self._stores.values())
+            self._hosts.clear()
+            self._stores.clear()
+        for host in hosts:
             host.close()
-        self._hosts.clear()
-        for store in self._stores.values():
+        for store in stores:
             store.close()
-        self._stores.clear()
         self.catalog.close()
 
 
