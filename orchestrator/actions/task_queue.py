@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from orchestrator.actions.queue_jobs import (
     split_due,
 )
 from orchestrator.actions.run_due import plan_due
+from orchestrator.errors import CatalogSchemaMismatch
 from orchestrator.model.jobs import release_stale_jobs
 from orchestrator.model.snapshot import read_catalog
 from orchestrator.runtime import Runtime
@@ -68,15 +70,57 @@ def queue_conninfo(catalog_url: str) -> str | None:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _queue_functions() -> set[str]:
+    """The functions this procrastinate's schema defines (versioned names such as
+    `procrastinate_fetch_job_v2`: a schema from an older procrastinate lacks some)."""
+    return set(re.findall(r"CREATE FUNCTION (procrastinate_\w+)", SchemaManager.get_schema()))
+
+
+def _missing_functions(connection: psycopg.Connection[Any]) -> list[str] | None:
+    """None when the queue's tables are absent, else the functions of this procrastinate's
+    schema the database lacks."""
+    row = connection.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
+    if row is None or row[0] is None:
+        return None
+    present = connection.execute(
+        "SELECT proname FROM pg_proc WHERE proname LIKE 'procrastinate%' "
+        "AND pg_function_is_visible(oid)"
+    ).fetchall()
+    return sorted(_queue_functions() - {name for (name,) in present})
+
+
+def _outdated(missing: list[str]) -> CatalogSchemaMismatch:
+    return CatalogSchemaMismatch(
+        f"the task queue's schema in the catalog's database is older than procrastinate "
+        f"{procrastinate.__version__} (it lacks {', '.join(missing)}): apply procrastinate's "
+        "migrations (`procrastinate schema --migrations-path` lists them), then run "
+        "`drctl catalog upgrade`"
+    )
+
+
+def queue_schema_state(conninfo: str) -> str:
+    """Return `absent` or `current`; raise CatalogSchemaMismatch (exit 2) when the queue's
+    tables are there from an older procrastinate."""
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        missing = _missing_functions(connection)
+    if missing:
+        raise _outdated(missing)
+    return "absent" if missing is None else "current"
+
+
 def apply_queue_schema(conninfo: str) -> bool:
     """Create procrastinate's tables in the catalog's database unless they are there (under
     an advisory lock, so nodes starting together apply it once); return whether applied.
-    procrastinate's own schema manager does it, not an Alembic migration of the catalog."""
+    Raise CatalogSchemaMismatch (exit 2) when they are there from an older procrastinate:
+    its own migrations must be applied first. procrastinate's schema manager applies the
+    schema, not an Alembic migration of the catalog (docs/deploy.md, "The queue's schema")."""
     with psycopg.connect(conninfo, autocommit=True) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
         try:
-            row = connection.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
-            if row is not None and row[0] is not None:
+            missing = _missing_functions(connection)
+            if missing:
+                raise _outdated(missing)
+            if missing is not None:
                 return False
             connection.execute(SchemaManager.get_schema())
             logger.info("task queue: procrastinate schema applied")
