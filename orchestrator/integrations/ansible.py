@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from ansible_runner.runner import Runner
 
 logger = logging.getLogger(__name__)
+_IMPORT_LOCK = threading.Lock()
 
 PLAYBOOK_DIR = resource_path("playbooks")
 ANSIBLE_CONFIG = PLAYBOOK_DIR / "ansible.cfg"
@@ -276,8 +278,7 @@ def _run_runner(
 ) -> Runner:
     """Run the playbook in ansible-runner with the secret channel open and the environment
     cut down (make_runner_environment); return the finished runner."""
-    from ansible_runner.interface import init_runner
-
+    init_runner = _init_runner()
     began = time.monotonic()
     with SecretChannel(set(secret_names(extravars))) as channel:
         runner = init_runner(
@@ -301,3 +302,14 @@ def _run_runner(
         runner.run()
     logger.debug("ansible-runner %s (%s): %.3f s", playbook, ident, time.monotonic() - began)
     return runner
+
+
+def _init_runner() -> Any:
+    """Import ansible-runner (on first use: it is slow to import) under a lock. Its package
+    binds `ansible_runner.plugins` to a subpackage first and to the plugin dict last: a second
+    thread (`serve --workers N`) starting a run in between failed with "'module' object is not
+    iterable"."""
+    with _IMPORT_LOCK:
+        import ansible_runner  # noqa: F401 - the whole package, before any run starts
+        from ansible_runner.interface import init_runner
+    return init_runner
