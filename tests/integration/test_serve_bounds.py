@@ -75,7 +75,7 @@ def test_two_nodes_keep_the_per_host_and_per_store_bounds(
     with open_runtime(load_site(config_path)):
         pass  # the catalog's tables, as `drctl catalog upgrade` makes them before nodes start
     catalog = Catalog(url)
-    options = (*NODE_OPTIONS, "--workers", str(WORKERS))
+    options: tuple[str, ...] = (*NODE_OPTIONS, "--workers", str(WORKERS))
     options += ("--per-host", str(PER_HOST), "--per-store", str(PER_STORE))
     logs = [tmp_path / f"node-{n}.log" for n in range(2)]
     nodes = [start_node(config_path, log, options) for log in logs]
@@ -100,17 +100,17 @@ def test_two_nodes_keep_the_per_host_and_per_store_bounds(
     held = [(j.subject, j.started_at, j.finished_at) for j in jobs if j.kind == "due:backup"]
     ran = [j for j in jobs if j.kind == "due:backup" and "message" in (j.detail or {})]
     assert sorted(j.subject for j in ran) == sorted(complete), [(j.subject, j.detail) for j in ran]
-    hosts = ("branch-0", "branch-1")
+    sites = ("branch-0", "branch-1")  # one production host each
     per_host = {
         host: most_at_once((start, end) for subject, start, end in held if subject.startswith(host))
-        for host in hosts
+        for host in sites
     }
     on_store = most_at_once((start, end) for _subject, start, end in held)
     assert max(per_host.values()) <= PER_HOST and on_store <= PER_STORE, (per_host, on_store)
     # ... and the bounds were reached by backups that ran, so the test can fail both ways.
     reached = [
         most_at_once((j.started_at, j.finished_at) for j in ran if j.subject.startswith(h))
-        for h in hosts
+        for h in sites
     ]
     assert max(reached) == PER_HOST, reached
     assert most_at_once((j.started_at, j.finished_at) for j in ran) == PER_STORE
