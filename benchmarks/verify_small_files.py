@@ -17,6 +17,7 @@ Writes its own section of docs/benchmarks.md between markers.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -51,6 +52,17 @@ def hashlib_all_cores(paths: list[str], workers: int) -> large.Timing:
     return large.hashlib_all_cores(paths, workers, chunksize=max(1, len(paths) // (workers * 8)))
 
 
+def drctl(config: Path, total: int, files: int) -> tuple[large.Timing, int]:
+    """Time `drctl verify --all` as a whole command; return it and the peak RSS. Exit unless
+    it checked exactly the files and bytes laid out (a timing of the wrong work is no figure)."""
+    argv = [sys.executable, "-m", "orchestrator", "-c", str(config), "--json", "verify", "--all"]
+    seconds, rss, output = large.run_measured(argv)
+    found = json.loads(output[output.index("{") :])
+    if (found["files"], found["bytes"]) != (files, total):
+        sys.exit(f"{config}: verify checked {found['files']} files, {found['bytes']} bytes")
+    return large.Timing(seconds, total), rss
+
+
 def measure(
     args: argparse.Namespace, paths: list[str], configs: tuple[Path, Path, Path], total: int
 ) -> tuple[dict[str, list[large.Timing]], tuple[int, int]]:
@@ -66,9 +78,9 @@ def measure(
             "startup": large.drctl(config_empty, 0)[0],
             "engine": large.engine_scan(config_1x, total),
         }
-        measured["drctl"], rss = large.drctl(config_1x, total)
+        measured["drctl"], rss = drctl(config_1x, total, args.files)
         rss_1x = max(rss_1x, rss)
-        measured["drctl4"], rss = large.drctl(config_4x, 4 * total)
+        measured["drctl4"], rss = drctl(config_4x, 4 * total, 4 * args.files)
         rss_4x = max(rss_4x, rss)
         for name, timing in measured.items():
             rounds.setdefault(name, []).append(timing)

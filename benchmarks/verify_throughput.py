@@ -239,7 +239,7 @@ def hashlib_all_cores(paths: list[str], workers: int, chunksize: int = 1) -> Tim
 
 
 def run_measured(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
-    """Run a command; return (wall seconds, peak RSS in KiB, output tail). Exit on failure."""
+    """Run a command; return (wall seconds, peak RSS in KiB, its output). Exit on failure."""
     started = time.perf_counter()
     process = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
@@ -251,7 +251,7 @@ def run_measured(argv: list[str], env: dict[str, str] | None = None) -> tuple[fl
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         sys.exit(f"{' '.join(argv)} failed ({process.returncode}):\n{output[-2000:]}")
-    return seconds, usage.ru_maxrss, output[-400:]
+    return seconds, usage.ru_maxrss, output
 
 
 def engine_scan(config: Path, data_bytes: int) -> Timing:
