@@ -6,10 +6,13 @@ listed is reported unreachable and the others are still scanned. A recovery poin
 manifest is incomplete: listed, never counted, never an error — unless the catalog records a
 copy there, then its manifest is missing. Each manifest is authenticated first
 (`point_trust.open_point`: read at the S3 version drctl wrote, equal to the catalog's digest or
-signed by the site's key; anything else is an intruder), then every file is hashed on every core
-(`orchestrator.integrations.hashing`). A large file of a directory store whose manifest carries
-per-chunk digests is checked chunk by chunk in parallel; the chunk digests are part of the
-authenticated manifest, so equal chunks mean equal content. An encrypted point's files are
+signed by the site's key; anything else is an intruder), then its files are hashed on every core
+(`orchestrator.integrations.hashing`) while the next point is opened: manifests are streamed,
+one point held at a time, so memory does not grow with the number of files. A store that
+fails part-way is reported unreachable; what was read of it before stays in the report. A
+large file of a directory store whose manifest carries per-chunk digests is checked chunk by
+chunk in parallel; the chunk digests are part of the authenticated manifest, so equal chunks
+mean equal content. An encrypted point's files are
 checked against their stored (ciphertext) sizes and digests: no key is needed. Recording and
 evidence: `orchestrator.actions.verify_all`.
 """
@@ -182,36 +185,37 @@ def authenticate(
     return opened, problems
 
 
-def _jobs(points: list[_Point], skip: set[tuple[str, str, str]]) -> Iterator[HashJob]:
-    for point in points:
-        store = point.store
-        for entry in point.manifest.files:
-            if (store.name, point.label, entry.path) in skip:
-                continue
-            key = f"{point.prefix}/data/{entry.path}"
+def _jobs(point: _Point, skip: set[str]) -> Iterator[HashJob]:
+    """Yield the hash jobs of one point's files, but those its listing found missing."""
+    store = point.store
+    algorithm = point.manifest.hash_algorithm
+    for entry in point.manifest.files:
+        if entry.path in skip:
+            continue
+        key = f"{point.prefix}/data/{entry.path}"
 
-            def opener(store: Store = store, key: str = key) -> AbstractContextManager[BinaryIO]:
-                return store.open_read(key)
+        def opener(store: Store = store, key: str = key) -> AbstractContextManager[BinaryIO]:
+            return store.open_read(key)
 
-            algorithm = point.manifest.hash_algorithm
-            chunked = (  # chunk digests are of the plaintext: an encrypted file is hashed whole
-                isinstance(store, FileStore)
-                and entry.stored_digest is None
-                and len(entry.chunk_digests) > 1
-                and store.size(key) == entry.size
+        chunked = (  # chunk digests are of the plaintext: an encrypted file is hashed whole
+            isinstance(store, FileStore)
+            and entry.stored_digest is None
+            and len(entry.chunk_digests) > 1
+            and store.size(key) == entry.size
+        )
+        if not chunked:
+            target = _Target(store.name, point.label, entry)
+            yield HashJob(opener, algorithm, tag=target, size_hint=entry.at_rest_size)
+            continue
+        for index in range(len(entry.chunk_digests)):
+            start = index * CHUNK_BYTES
+            yield HashJob(
+                opener,
+                algorithm,
+                offset=start,
+                length=min(CHUNK_BYTES, entry.size - start),
+                tag=_Target(store.name, point.label, entry, index),
             )
-            if not chunked:
-                yield HashJob(opener, algorithm, tag=_Target(store.name, point.label, entry))
-                continue
-            for index in range(len(entry.chunk_digests)):
-                start = index * CHUNK_BYTES
-                yield HashJob(
-                    opener,
-                    algorithm,
-                    offset=start,
-                    length=min(CHUNK_BYTES, entry.size - start),
-                    tag=_Target(store.name, point.label, entry, index),
-                )
 
 
 def judge(result: HashResult) -> Problem | None:
@@ -269,9 +273,16 @@ def _store_points(runtime: Runtime, store: Store) -> tuple[list[tuple[str, str, 
 
 
 def _scan_store(
-    runtime: Runtime, store: Store, keys: tuple[Ed25519PublicKey, ...], result: ScanResult
-) -> list[_Point]:
-    points = []
+    runtime: Runtime,
+    store: Store,
+    keys: tuple[Ed25519PublicKey, ...],
+    result: ScanResult,
+    progress: Progress,
+) -> Iterator[HashJob]:
+    """Authenticate a store's points one by one and yield each one's hash jobs as soon as
+    its manifest is checked: a manifest is held only while its files are being hashed, so
+    memory does not grow with the number of points or files (issue 15). Raise
+    InfrastructureError when the store cannot be listed or read."""
     everything, recorded = _store_points(runtime, store)
     for system, dataset, point in everything:
         label = f"{system}/{dataset}/{point}"
@@ -285,40 +296,45 @@ def _scan_store(
                 result.incomplete.append(f"{store.name}: {label}")
             continue
         result.with_manifest.add((store.name, point))
-        result.problems += check_listing(opened.store, label, prefix, opened.manifest)
+        listing = check_listing(opened.store, label, prefix, opened.manifest)
+        result.problems += listing
         result.points += 1
-        points.append(_Point(opened.store, label, prefix, opened.manifest))
-    return points
+        progress.grow(sum(entry.at_rest_size for entry in opened.manifest.files))
+        skip = {problem.file for problem in listing if problem.kind == "missing"}
+        yield from _jobs(_Point(opened.store, label, prefix, opened.manifest), skip)
+
+
+def _every_job(runtime: Runtime, result: ScanResult, progress: Progress) -> Iterator[HashJob]:
+    """Yield the hash jobs of every reachable store in turn; a store that cannot be listed or
+    read is recorded unreachable (what was read of it before stays reported) and the next
+    store is scanned."""
+    keys = trusted_keys(runtime.config)
+    for definition in runtime.config.model.stores:
+        try:
+            store = runtime.store(definition.name)
+            yield from _scan_store(runtime, store, keys, result, progress)
+        except InfrastructureError as error:
+            result.unreachable[definition.name] = str(error)
+            logger.error("verify --all: store %s unreachable: %s", definition.name, error)
+            continue
+        result.scanned.append(definition.name)
 
 
 def scan(runtime: Runtime, *, workers: int | None = None) -> ScanResult:
     """Scan every reachable store of the config without recording anything; return what was
     found, with the stores that could not be reached."""
     result = ScanResult()
-    points: list[_Point] = []
-    keys = trusted_keys(runtime.config)
-    for definition in runtime.config.model.stores:
-        try:
-            store = runtime.store(definition.name)
-            found = _scan_store(runtime, store, keys, result)
-        except InfrastructureError as error:
-            result.unreachable[definition.name] = str(error)
-            logger.error("verify --all: store %s unreachable: %s", definition.name, error)
-            continue
-        result.scanned.append(definition.name)
-        points += found
-    skip = {(p.store, p.recovery_point, p.file) for p in result.problems if p.kind == "missing"}
-    total = sum(entry.at_rest_size for point in points for entry in point.manifest.files)
-    progress = Progress(total, label="verify --all", enabled=runtime.progress)
-    seen_files: set[tuple[str, str, str]] = set()
-    for hashed in hash_jobs(_jobs(points, skip), workers=workers, on_bytes=progress.advance):
+    # The total grows as manifests are read: they are streamed, never all held at once.
+    progress = Progress(0, label="verify --all", enabled=runtime.progress)
+    jobs = _every_job(runtime, result, progress)
+    for hashed in hash_jobs(jobs, workers=workers, on_bytes=progress.advance):
         target: _Target = hashed.job.tag
-        seen_files.add((target.store, target.label, target.entry.path))
+        if target.chunk is None or target.chunk == 0:
+            result.files += 1  # a file is counted once, whole or by its first chunk
         result.bytes += hashed.size
         problem = judge(hashed)
         if problem is not None:
             result.problems.append(problem)
     progress.close()
-    result.files = len(seen_files)
     result.problems.sort(key=lambda p: (p.store, p.recovery_point, p.file, p.expected))
     return result

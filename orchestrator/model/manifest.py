@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
 FORMAT_VERSION = 1
@@ -121,12 +120,16 @@ class Manifest:
         return next((entry for entry in self.files if entry.path == path), None)
 
 
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
 def check_relative_path(path: object, where: str) -> list[str]:
     """Given a manifest path, return problems if it is not a plain relative path."""
     if not isinstance(path, str) or not path:
         return [f"{where}: expected a non-empty relative path"]
-    pure = PurePosixPath(path)
-    if pure.is_absolute() or path.startswith("\\") or re.match(r"^[A-Za-z]:", path):
+    # Plain str tests (a scan checks every path of every manifest): a POSIX path is absolute
+    # when it starts with "/", which is all PurePosixPath.is_absolute looks at.
+    if path.startswith(("/", "\\")) or _DRIVE.match(path):
         return [f"{where}: {path!r} is absolute; expected a relative path"]
     if any(part in ("..", ".", "") for part in path.split("/")) or "\\" in path or "\x00" in path:
         return [f"{where}: {path!r} leaves the recovery point; '..', '.', '\\' are refused"]

@@ -8,8 +8,9 @@ catalog. A catalog made before migrations existed (tables from `create_all`, no
 How to add a migration: docs/catalog.md.
 
 Alembic (and the Mako and Pygments it loads) is imported only where it is used: a command
-that only reads checks the stamped revision against HEAD_REVISION with one plain query, so
-`drctl status` and a /metrics scrape do not pay for it (docs/benchmarks.md, start-up).
+checks the stamped revision against HEAD_REVISION with one plain query, so `drctl status`, a
+/metrics scrape and a command that writes to a current catalog do not pay for it
+(docs/benchmarks.md, start-up).
 """
 
 from __future__ import annotations
@@ -97,7 +98,11 @@ def _upgrade_lock(catalog: Catalog, connection: Connection) -> Iterator[None]:
 def upgrade_catalog(catalog: Catalog) -> tuple[str | None, str]:
     """Bring the catalog's schema to this drctl's newest revision, in one transaction under
     the upgrade lock; return (revision before, revision now). Raise CatalogSchemaMismatch
-    when the catalog is newer than this drctl."""
+    when the catalog is newer than this drctl. A catalog already stamped at HEAD_REVISION is
+    left as it is after one plain query, without loading Alembic (issue 15: every command that
+    writes starts here); a concurrent upgrade can only bring it to the same revision."""
+    if stamped_revision(catalog) == HEAD_REVISION:
+        return HEAD_REVISION, HEAD_REVISION
     from alembic import command
     from alembic.runtime.migration import MigrationContext
 

@@ -36,3 +36,28 @@ def test_verify_throughput_runs_and_writes_medians_with_ranges(tmp_path: Path) -
     assert "| drctl (whole command, 1×) ÷ hashlib all cores |" in text
     assert "| backup: sealed ÷ clear |" in text
     assert "round 2/2 done" in result.stdout
+
+
+def test_verify_small_files_mode_runs_and_writes_its_own_section(tmp_path: Path) -> None:
+    output = tmp_path / "benchmarks.md"
+    output.write_text("# Benchmarks\n\nkept as it is\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "verify_throughput.py")]
+        + ["--files", "40", "--file-size", "4K", "--rounds", "2"]
+        + ["--output", str(output), "--workdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = output.read_text(encoding="utf-8")
+    assert text.startswith("# Benchmarks\n\nkept as it is\n")
+    assert "<!-- verify_small_files:begin -->" in text
+    assert "<!-- verify_small_files:end -->" in text
+    assert "<!-- verify_throughput:begin -->" not in text  # the large-file section is not run
+    assert "`--files 40 --file-size 4096` (40 files of 4,096 bytes" in text
+    assert "4× = 32 points, 160 files" in text
+    assert "| drctl (scan in-process) ÷ hashlib all cores |" in text
+    assert "Peak RSS of drctl:" in text and "4× ÷ 1× =" in text
+    assert "round 2/2 done" in result.stdout

@@ -140,6 +140,28 @@ def test_clean_store_passes_with_sm3_and_chunks_and_ignores_incomplete(
     assert result.incomplete == ["primary: sys/files/20260102T000000Z-000003"]
 
 
+def test_points_are_read_one_at_a_time_as_their_files_are_hashed(
+    store_config: tuple[Path, Path],
+) -> None:
+    # Manifests are streamed (issue 15, memory flat in the number of files): the first job
+    # is handed out once the first point is authenticated, before the second is opened.
+    path, store = store_config
+    (store / "sys" / "files" / "20260101T000000Z-000002" / "data" / "empty").unlink()
+    with open_runtime(load_site(path)) as runtime:
+        result = verify.ScanResult()
+        progress = verify.Progress(0, label="test", enabled=False)
+        jobs = verify._every_job(runtime, result, progress)
+        first = next(jobs)
+        assert first.tag.label.endswith("-000001")
+        assert (result.points, progress.total) == (1, 5 * CHUNK + 123 + 6)
+        rest = list(jobs)
+    assert result.points == 2 and progress.total == 5 * CHUNK + 123 + 6 + 3 * CHUNK
+    assert result.scanned == ["primary", "offsite"]
+    # The second point's missing file is reported and not handed out to be hashed.
+    assert [(p.file, p.kind) for p in result.problems] == [("empty", "missing")]
+    assert "empty" not in {job.tag.entry.path for job in rest}
+
+
 def test_a_flipped_byte_in_one_chunk_is_named_with_its_offset(
     store_config: tuple[Path, Path],
 ) -> None:

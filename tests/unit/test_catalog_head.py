@@ -71,3 +71,27 @@ def test_no_version_table_reads_as_no_stamp(tmp_path: Path) -> None:
     assert stamped_revision(empty) is None
     with pytest.raises(CatalogSchemaMismatch, match="no catalog"):
         require_current(empty)
+
+
+def test_upgrading_a_current_catalog_does_not_load_alembic_and_an_older_one_moves(
+    catalog: Catalog,
+) -> None:
+    # Every command that writes starts with upgrade_catalog (issue 15: Alembic's import was
+    # half a second of each `verify --all`); a current catalog is left after one query.
+    script = (
+        "import sys\n"
+        "from orchestrator.model.catalog import Catalog\n"
+        "from orchestrator.model.migrate import upgrade_catalog\n"
+        f"print(*upgrade_catalog(Catalog({str(catalog.engine.url)!r})))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines() == [f"{HEAD_REVISION} {HEAD_REVISION}", "[]"]
+    stamp(catalog, "0005")
+    assert upgrade_catalog(catalog) == ("0005", HEAD_REVISION)
+    assert stamped_revision(catalog) == HEAD_REVISION
+    stamp(catalog, "9999")
+    with pytest.raises(CatalogSchemaMismatch, match="9999 is newer than this drctl knows"):
+        upgrade_catalog(catalog)

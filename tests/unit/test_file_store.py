@@ -65,3 +65,50 @@ def test_a_root_that_is_a_symbolic_link_is_followed(tmp_path: Path) -> None:
     store = FileStore("primary", "production", str(tmp_path / "link"))
     assert store.read_bytes("s/f") == b"data"
     assert store.exists("s/f") and not store.exists("s/missing")
+
+
+def test_reads_refuse_a_directory_swapped_for_a_link_after_it_was_first_resolved(
+    tmp_path: Path,
+) -> None:
+    # Reads remember each directory once resolved (issue 15); what is opened is still checked
+    # against the root, so a directory replaced by a link mid-scan cannot lead outside.
+    root = tmp_path / "store"
+    data = root / "s" / "d" / "p" / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / "sub" / "f").write_bytes(b"inside")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "f").write_bytes(b"outside")
+    store = FileStore("primary", "production", str(root))
+    assert store.read_bytes("s/d/p/data/sub/f") == b"inside"
+    (data / "sub" / "f").unlink()
+    (data / "sub").rmdir()
+    (data / "sub").symlink_to(tmp_path / "outside")
+    with pytest.raises(ValueError, match="leaves the store root"):
+        store.read_bytes("s/d/p/data/sub/f")
+    with pytest.raises(ValueError, match="leaves the store root"):
+        FileStore("primary", "production", str(root)).exists("s/d/p/data/sub/f")
+    (data / "escape").symlink_to(tmp_path / "outside" / "f")  # a file link leading out
+    for look in (store.exists, store.size, store.open_read):
+        with pytest.raises(ValueError, match="leaves the store root"):
+            look("s/d/p/data/escape")
+
+
+def test_reads_follow_links_that_stay_inside_and_see_files_come_and_go(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    data = root / "s" / "d" / "p" / "data"
+    data.mkdir(parents=True)
+    (data / "real").write_bytes(b"12345")
+    (data / "alias").symlink_to(data / "real")
+    store = FileStore("primary", "production", str(root))
+    assert store.exists("s/d/p/data/alias") and store.size("s/d/p/data/alias") == 5
+    assert not store.exists("s/d/p/data/later")
+    (data / "later").write_bytes(b"x")
+    assert store.exists("s/d/p/data/later")
+    assert not store.exists("s/d/p/data")  # a directory is not a file
+    with pytest.raises(ValueError, match="leaves the store root"):
+        store.exists("s/d/p/data/../../../../../outside")
+    assert sorted(store.list_keys("s/d/p/data")) == [
+        "s/d/p/data/alias",
+        "s/d/p/data/later",
+        "s/d/p/data/real",
+    ]

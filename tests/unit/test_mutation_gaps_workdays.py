@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.metadata
 from dataclasses import replace
 from datetime import date, datetime, timedelta, tzinfo
+from pathlib import Path
 
 import chinese_calendar
 import pytest
@@ -111,13 +112,37 @@ def test_the_version_in_evidence_is_the_installed_distribution_s(
     assert package_version() == installed
 
 
+def test_the_version_is_read_from_the_metadata_beside_the_imported_package(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The copy Python imported names its version, whatever else is on the path; the
+    # METADATA headers end at the first blank line (a body line is not a header).
+    package = tmp_path / "site" / "chinese_calendar" / "__init__.py"
+    package.parent.mkdir(parents=True)
+    info = tmp_path / "site" / "chinesecalendar-7.7.7.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: chinesecalendar\nVersion: 7.7.7\n\nVersion: 0.0.0\n"
+    )
+    monkeypatch.setattr(chinese_calendar, "__file__", str(package))
+    assert package_version() == "7.7.7"
+    (info / "METADATA").write_text("Name: chinesecalendar\n\nVersion: 0.0.0\n")
+    monkeypatch.setattr(chinese_calendar, "__version__", "1.2.3", raising=False)
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "4.5.6")
+    assert package_version() == "4.5.6"  # no Version header: importlib.metadata decides
+
+
 def test_without_distribution_metadata_the_module_version_or_unknown_is_named(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     def not_installed(name: str) -> str:
         raise importlib.metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(importlib.metadata, "version", not_installed)  # as from a vendored copy
+    # As from a vendored copy: no dist-info beside the package, none on the path either.
+    vendored = tmp_path / "vendor" / "chinese_calendar" / "__init__.py"
+    vendored.parent.mkdir(parents=True)
+    monkeypatch.setattr(chinese_calendar, "__file__", str(vendored))
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
     monkeypatch.setattr(chinese_calendar, "__version__", "1.2.3", raising=False)
     assert package_version() == "1.2.3"
     monkeypatch.delattr(chinese_calendar, "__version__")
