@@ -80,8 +80,13 @@ def _entry(relative, size, digest, chunks, chunk_bytes):
     return entry
 
 
+# Files hashed (and copied) at once on a source host: one per core, at most this many, so a
+# backup does not take every core and disk queue of a production host.
+MAX_WORKERS = 4
+
+
 def _workers():
-    return max(1, min(8, os.cpu_count() or 1))
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
 
 
 def digest_tree(root, algorithm="sha256", chunk_bytes=CHUNK_BYTES):
