@@ -5,7 +5,10 @@ when they describe exactly the files there."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +83,42 @@ def test_artifacts_take_the_dumps_entries_without_reading_the_files(
     (spool / "d0" / "f0.bin").unlink()
     (spool / "late.bin").write_bytes(b"x")
     assert artifacts(spool, forged) == digests(spool), "files that changed"
+
+
+def test_a_backup_hands_the_dumps_entries_over_and_stores_the_sources_digests(
+    tmp_path: Path,
+) -> None:
+    """`drctl backup` of a `files` dataset over the local connection: the playbook passes the
+    dump's own entries to dr_artifacts (so the copy is read once on the host), and the
+    recovery point holds exactly the source's bytes under the source's digests."""
+    from benchmarks.backup_throughput import SYSTEM, generate, write_config
+
+    data = tmp_path / "source" / "data"
+    generate(3 << 20, data)
+    config = write_config(tmp_path / "site", data)
+    (tmp_path / "site" / "store").mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "-c", str(config), "--json", "backup"]
+        + ["--system", SYSTEM],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    [manifest_path] = (tmp_path / "site" / "store").glob("*/*/*/manifest.json")
+    manifest = json.loads(manifest_path.read_text())
+    assert [(f["path"], f["size"], f["digest"]) for f in manifest["files"]] == [
+        (e["path"], e["size"], e["digest"]) for e in digests(data)
+    ]
+    for entry in digests(data):
+        stored = manifest_path.parent / "data" / entry["path"]
+        assert hashlib.sha256(stored.read_bytes()).hexdigest() == entry["digest"]
+    [events] = (tmp_path / "site" / "state" / "work" / "events").glob("backup-*.jsonl")
+    handed = [
+        event["event_data"]["res"]["invocation"]["module_args"].get("known") or {}
+        for event in map(json.loads, events.read_text().splitlines())
+        if event.get("event") == "runner_on_ok"
+        and event["event_data"].get("task_action", "").endswith("dr_artifacts")
+    ]
+    assert [known.get("name") for known in handed] == ["dump:tree"]
