@@ -11,8 +11,11 @@ catalog), in clear; (c) restic's first backup of the same directory into a fresh
 (skipped with a message if restic is absent). Every pass starts after `sync` and writes into a
 fresh, empty destination; the source stays in the page cache for all of them alike. Prints
 drctl ÷ limit (target ≥ 0.5) and drctl ÷ restic (target ≥ 1: faster) and writes them into
-docs/benchmarks.md between markers, leaving the rest of that file alone. Not part of
-`make test`; timings are never asserted.
+docs/benchmarks.md between markers, leaving the rest of that file alone. With `--baseline
+TREE` (another checkout, e.g. `git archive main | tar -x -C /tmp/base`), `drctl backup` of
+that tree (`PYTHONPATH` set to it; the same interpreter, Ansible and config) is timed beside
+this one in every round, and this ÷ baseline is printed. Not part of `make test`; timings are
+never asserted.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ BEGIN = "<!-- backup_throughput:begin -->"
 END = "<!-- backup_throughput:end -->"
 BLOCK = 1 << 20
 SYSTEM = "bench"
-TARGETS = {"limit": 0.5, "restic": 1.0}
+TARGETS = {"limit": 0.5, "restic": 1.0, "baseline": 0.0}
 LABELS = {
     "limit": "read once + SHA-256 + write + fsync, all cores (one process per core)",
     "drctl": "`drctl backup`, whole command, one `files` dataset, clear",
@@ -154,21 +157,13 @@ def fresh(path: Path) -> Path:
     return path
 
 
-def drctl_pass(config: Path, size: int) -> Timing:
+def drctl_pass(config: Path, size: int, tree: Path | None = None) -> Timing:
+    """Time `drctl backup` as a whole command: this tree's, or tree's when given."""
     fresh(config.parent / "store")
     os.sync()
-    argv = [
-        sys.executable,
-        "-m",
-        "orchestrator",
-        "-c",
-        str(config),
-        "--json",
-        "backup",
-        "--system",
-        SYSTEM,
-    ]
-    seconds, _rss, _output = run_measured(argv)
+    argv = [sys.executable, "-m", "orchestrator", "-c", str(config), "--json", "backup"]
+    env = {"PYTHONPATH": str(tree)} if tree is not None else None
+    seconds, _rss, _output = run_measured([*argv, "--system", SYSTEM], env)
     return Timing(seconds, size)
 
 
@@ -192,6 +187,7 @@ def measure_rounds(
     """Run every peer once per round, the order rotating, so load from other jobs falls on
     all of them alike; return each peer's timings, round by round."""
     peers = ["limit", "drctl"] + (["restic"] if shutil.which("restic") else [])
+    peers += ["baseline"] if args.baseline else []
     rounds: dict[str, list[Timing]] = {name: [] for name in peers}
     workers = len(os.sched_getaffinity(0))
     with ProcessPoolExecutor(workers) as pool:
@@ -205,6 +201,8 @@ def measure_rounds(
                     rounds[name].append(limit_pass(pool, data, target))
                 elif name == "drctl":
                     rounds[name].append(drctl_pass(config, args.size))
+                elif name == "baseline":
+                    rounds[name].append(drctl_pass(config, args.size, args.baseline))
                 else:
                     rounds[name].append(restic_pass(data, work, args.size))
             print(f"round {index + 1}/{args.rounds} done ({' '.join(order)})", flush=True)
@@ -214,11 +212,18 @@ def measure_rounds(
 def verdicts(rounds: dict[str, list[Timing]]) -> list[tuple[str, list[float], float]]:
     """Return (ratio, its value in each round, target ≥): drctl's rate ÷ each peer's."""
     rows = []
-    for peer in ("limit", "restic"):
+    for peer in ("limit", "restic", "baseline"):
         if rounds.get(peer):
             values = [a.rate / b.rate for a, b in zip(rounds["drctl"], rounds[peer], strict=True)]
             rows.append((f"drctl backup ÷ {peer}", values, TARGETS[peer]))
     return rows
+
+
+def verdict(value: float, target: float) -> str:
+    """Return the target and met columns (a baseline has no target: its ratio is a speed-up)."""
+    if not target:
+        return "(speed-up) | — "
+    return f"≥ {target:.2f} | {'yes' if value >= target else 'NO'}"
 
 
 def report(
@@ -253,8 +258,7 @@ def report(
         "|---|---:|---:|---:|---|",
     ]
     lines += [
-        f"| {name} | {value:.2f} | {low:.2f}–{high:.2f} | ≥ {target:.2f} | "
-        f"{'yes' if value >= target else 'NO'} |"
+        f"| {name} | {value:.2f} | {low:.2f}–{high:.2f} | {verdict(value, target)} |"
         for name, value, low, high, target in rows
     ]
     if "restic" not in rounds:
@@ -270,8 +274,7 @@ def report(
         END,
     ]
     printed = [
-        f"{name}: {value:.2f} [{low:.2f}–{high:.2f}] (target {target}) "
-        f"{'ok' if value >= target else 'MISSED'}"
+        f"{name}: {value:.2f} [{low:.2f}–{high:.2f}] {verdict(value, target)}"
         for name, value, low, high, target in rows
     ]
     return "\n".join(lines) + "\n", printed
@@ -293,7 +296,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--workdir", type=Path, help="scratch directory (default: a temp dir)")
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
+    parser.add_argument("--baseline", type=Path, help="another checkout to time beside")
+    parser.add_argument("--baseline-label", default="baseline", help="its name in the table")
     args = parser.parse_args()
+    LABELS["baseline"] = f"`drctl backup` of {args.baseline_label}, the same command"
     work = Path(tempfile.mkdtemp(prefix="backup-bench-", dir=args.workdir))
     try:
         print(f"generating {args.size:,} bytes in {work} ...", flush=True)

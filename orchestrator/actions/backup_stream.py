@@ -42,8 +42,8 @@ def stream_files(
 ) -> list[FileEntry]:
     """Stream every artifact of one dump from the host's spool into the store under prefix
     (sealed with the point's data key when the site encrypts); return their manifest
-    entries, in the order of files). The first failure is raised once the files in flight
-    have ended."""
+    entries, in the order of files. On a failure no further file is started, and it is
+    raised once the files in flight have ended."""
 
     def one(raw: dict[str, Any]) -> FileEntry:
         entry = FileEntry(
@@ -55,8 +55,11 @@ def stream_files(
     workers = parallel_files(host_files, store)
     if workers == 1:
         return [one(raw) for raw in files]
-    with ThreadPoolExecutor(workers, thread_name_prefix="backup") as pool:
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="backup")
+    try:
         return list(pool.map(one, files))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def parallel_files(host_files: HostFiles, store: Store) -> int:
