@@ -25,25 +25,27 @@ def new_hash(algorithm):
 
 
 def hash_file(path, algorithm="sha256", chunk_bytes=CHUNK_BYTES, copy_to=None):
-    """Return (size, hex digest, per-chunk digests) of a file, reading it in large blocks.
-    Given copy_to, every block read is also written there: one read serves the copy and
-    its digests."""
+    """Return (size, hex digest, per-chunk digests) of a file, reading it in large blocks
+    into one reused buffer. Given copy_to, every block read is also written there: one read
+    serves the copy and its digests."""
     whole = new_hash(algorithm)
     chunks = []
     chunk = new_hash(algorithm)
     in_chunk = 0
     size = 0
-    with open(path, "rb") as handle, _writer(copy_to) as target:
+    view = memoryview(bytearray(BLOCK_BYTES))
+    with open(path, "rb", buffering=0) as handle, _writer(copy_to) as target:
         while True:
-            block = handle.read(min(BLOCK_BYTES, chunk_bytes - in_chunk))
-            if not block:
+            count = handle.readinto(view[: min(BLOCK_BYTES, chunk_bytes - in_chunk)])
+            if not count:
                 break
+            block = view[:count]
             if target is not None:
                 target.write(block)
             whole.update(block)
             chunk.update(block)
-            size += len(block)
-            in_chunk += len(block)
+            size += count
+            in_chunk += count
             if in_chunk == chunk_bytes:
                 chunks.append(chunk.hexdigest())
                 chunk = new_hash(algorithm)
