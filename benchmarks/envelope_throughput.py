@@ -166,8 +166,9 @@ def report(rounds: dict[str, list[Pass]], size: int, when: str, command: str) ->
             for name, values in ratios
         ),
         "",
-        "Per byte, the clear backup stream hashes twice (in transit, and the store's own "
-        "check) and writes once. The sealed one also encrypts (AES-GCM is the cheap part), "
+        "Per byte, the clear backup stream hashes once (in transit, against the source's "
+        "digest; the store takes that check instead of hashing again) and writes once. The "
+        "sealed one also encrypts (AES-GCM is the cheap part), "
         "hashes the ciphertext in transit, and writes and reads it once more in a staging file "
         "(stores take the digest before the first byte; docs/keys.md), so where hashing bounds "
         "the rate it runs near two thirds of the clear one. A sealed restore hashes the "

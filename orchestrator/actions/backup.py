@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,13 +204,17 @@ def _back_up(
     # (the host does not notice the controller died), and must not write into this one's.
     root = f"{spool_root(site, 'backup', system)}-{sortable_id(backup.started)}"
     items = [make_playbook_item(site, dataset, root) for dataset in ready]
-    with host_scratch(runtime, site.host, root, job=job):
+    with host_scratch(runtime, site.host, root, job=job), ThreadPoolExecutor(1) as early:
+        # The host's file access (the inventory read, an SSH session) is opened while the
+        # playbook runs, not after it; a failure here shows again where it is first needed.
+        opening = early.submit(runtime.host_files, site.host)
         try:
             run = _dump(backup, root, items)
         except OrchestratorError as error:
             for dataset in ready:
                 report.fail(dataset.name, error)
             return report
+        opening.exception()  # wait for it; its error, if any, is raised again below
         for dataset, item in zip(ready, items, strict=True):
             try:
                 outcome = _store_dataset(backup, run, dataset, item)

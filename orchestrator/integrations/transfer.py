@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
 
 from orchestrator.errors import CheckFailed
@@ -54,6 +54,36 @@ def hashed(
             yield block
 
     return flow(), lambda: (seen[0], digest.hexdigest())
+
+
+class CheckedBlocks:
+    """Blocks that are hashed as they flow and checked against the size and SHA-256 they must
+    have: the mismatch is raised from the iteration itself, before its consumer sees the end,
+    so a store writing them never commits a wrong file. A store given these for the same
+    size and digest it is asked to check (`guarantees`) need not hash them again."""
+
+    def __init__(self, blocks: Iterable[bytes], key: str, size: int, sha256: str) -> None:
+        self.blocks = blocks
+        self.key = key
+        self.size = size
+        self.sha256 = sha256
+        self.verified = False  # read to the end, and matched
+
+    def guarantees(self, size: int, sha256: str) -> bool:
+        """Return True when iterating to the end proves exactly size bytes of digest sha256."""
+        return (size, sha256) == (self.size, self.sha256)
+
+    def __iter__(self) -> Iterator[bytes]:
+        digest = hashlib.sha256()
+        seen = 0
+        for block in self.blocks:
+            digest.update(block)
+            seen += len(block)
+            yield block
+        if seen != self.size or digest.hexdigest() != self.sha256:
+            detail = f"{seen} of {self.size} bytes in transit"
+            raise DigestMismatch(self.key, self.sha256, digest.hexdigest(), detail)
+        self.verified = True
 
 
 def digest_stream(handle: BinaryIO, algorithm: str = "sha256") -> tuple[int, str]:

@@ -8,6 +8,7 @@ tiny run mean nothing, and tests never judge speed).
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,29 @@ def test_verify_small_files_mode_runs_and_writes_its_own_section(tmp_path: Path)
     assert "| drctl (scan in-process) ÷ hashlib all cores |" in text
     assert "Peak RSS of drctl:" in text and "4× ÷ 1× =" in text
     assert "round 2/2 done" in result.stdout
+
+
+def test_backup_throughput_runs_every_peer_in_every_round(tmp_path: Path) -> None:
+    output = tmp_path / "benchmarks.md"
+    output.write_text("# Benchmarks\n\nkept as it is\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "backup_throughput.py")]
+        + ["--size", "8M", "--rounds", "2", "--output", str(output), "--workdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = output.read_text(encoding="utf-8")
+    assert text.startswith("# Benchmarks\n\nkept as it is\n")
+    assert "<!-- backup_throughput:begin -->" in text and "<!-- backup_throughput:end -->" in text
+    assert "2 interleaved rounds" in text and "Load average at the end:" in text
+    assert "| `drctl backup`, whole command, one `files` dataset, clear |" in text
+    assert "| drctl backup ÷ limit |" in text
+    if shutil.which("restic"):
+        assert "| drctl backup ÷ restic |" in text
+        assert "| `restic backup`, first backup into a fresh repository |" in text
+    assert "round 1/2 done (limit drctl" in result.stdout
+    assert "round 2/2 done (drctl" in result.stdout
+    assert list(tmp_path.glob("backup-bench-*")) == [], "its scratch directory is removed"

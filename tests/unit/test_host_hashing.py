@@ -96,3 +96,52 @@ def test_tree_fingerprint_sees_a_renamed_file(tmp_path: Path) -> None:
     after = dr_hashing.tree_fingerprint(str(tree))
     assert before["objects"]["tree"]["files"] == after["objects"]["tree"]["files"] == 1
     assert before["objects"]["tree"]["digest"] != after["objects"]["tree"]["digest"]
+
+
+def listing_digest(lines: list[tuple[str, int, str]]) -> str:
+    text = "".join(f"{path}\0{size}\0{digest}\n" for path, size, digest in lines)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_one_read_copies_and_hashes_every_file(tmp_path: Path) -> None:
+    """The dump's copy hashes what it writes: its entries are hashlib's digests of the copy
+    (chunks included), its fingerprint the listing of those, and the copy keeps mode and
+    times, as the copy it replaced (shutil.copy2) did."""
+    src, dest = tmp_path / "src", tmp_path / "dest"
+    blobs = {f"d{i % 3}/f{i:02d}.bin": os.urandom(5000 + 997 * i) for i in range(10)}
+    for relative, data in blobs.items():
+        (src / relative).parent.mkdir(parents=True, exist_ok=True)
+        (src / relative).write_bytes(data)
+    os.chmod(src / "d0/f00.bin", 0o600)
+    os.utime(src / "d0/f00.bin", (1_000_000, 1_000_000))
+    entries = dr_hashing.copy_tree_hashed(str(src), str(dest), "sha256", chunk_bytes=8192)
+    assert [e["path"] for e in entries] == sorted(blobs)
+    for entry in entries:
+        copied = (dest / entry["path"]).read_bytes()
+        assert copied == blobs[entry["path"]]
+        assert (entry["size"], entry["digest"]) == (len(copied), hashlib.sha256(copied).hexdigest())
+        expected = [
+            hashlib.sha256(copied[at : at + 8192]).hexdigest() for at in range(0, len(copied), 8192)
+        ]
+        assert entry.get("chunk_digests", []) == (expected if len(copied) > 8192 else [])
+    assert entries == dr_hashing.digest_tree(str(dest), "sha256", chunk_bytes=8192)
+    fingerprint = dr_hashing.listing_fingerprint(entries)
+    assert fingerprint == dr_hashing.tree_fingerprint(str(dest))
+    tree = fingerprint["objects"]["tree"]
+    assert tree["files"] == 10 and tree["bytes"] == sum(len(b) for b in blobs.values())
+    assert tree["digest"] == listing_digest(
+        [
+            (path, len(data), hashlib.sha256(data).hexdigest())
+            for path, data in sorted(blobs.items())
+        ]
+    )
+    stat = (dest / "d0/f00.bin").stat()
+    assert (stat.st_mode & 0o777, stat.st_mtime) == (0o600, 1_000_000)
+
+
+def test_one_read_copy_refuses_links_like_the_listing(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "escape").symlink_to("/etc/passwd")
+    with pytest.raises(ValueError, match="not a regular file"):
+        dr_hashing.copy_tree_hashed(str(tmp_path / "src"), str(tmp_path / "dest"))
+    assert not (tmp_path / "dest").exists()

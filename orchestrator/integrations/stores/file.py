@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.stores.base import MANIFEST_NAME
-from orchestrator.integrations.transfer import DigestMismatch
+from orchestrator.integrations.transfer import CheckedBlocks, DigestMismatch
 
 # A directory that is full, read-only, over quota or failing: the store's fault (exit 3).
 STORE_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES})
@@ -81,22 +81,28 @@ class FileStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def write_stream(self, key: str, chunks: Iterable[bytes], *, size: int, sha256: str) -> None:
+        """Write chunks to key (temp file, fsync, rename), refusing them unless they are size
+        bytes of digest sha256: hashed here, or checked by the stream itself when it is a
+        CheckedBlocks that guarantees them (hashed once, in transit, before the rename)."""
         self._require_root()
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
-        digest = hashlib.sha256()
+        checked = isinstance(chunks, CheckedBlocks) and chunks.guarantees(size, sha256)
+        digest = None if checked else hashlib.sha256()
         written = 0
         try:
             with open(temporary, "wb") as handle:
                 for chunk in chunks:
                     handle.write(chunk)
-                    digest.update(chunk)
+                    if digest is not None:
+                        digest.update(chunk)
                     written += len(chunk)
                 handle.flush()
                 os.fsync(handle.fileno())
-            if written != size or digest.hexdigest() != sha256:
-                raise DigestMismatch(key, sha256, digest.hexdigest(), f"{written} of {size} bytes")
+            actual = sha256 if digest is None else digest.hexdigest()
+            if written != size or actual != sha256:
+                raise DigestMismatch(key, sha256, actual, f"{written} of {size} bytes")
             os.replace(temporary, path)
         except OSError as error:
             if error.errno not in STORE_FAULTS:

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 from orchestrator.errors import InputError
 from orchestrator.integrations.ssh import PARTIAL_MARKER, SftpFiles, SshTarget, open_sftp
 from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
-from orchestrator.integrations.transfer import DigestMismatch
+from orchestrator.integrations.transfer import CheckedBlocks, DigestMismatch
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +102,10 @@ class SftpStore:
                     f"{self.name}:{key}", sha256, digest.hexdigest(), f"{seen[0]} of {size} bytes"
                 )
 
-        # The check runs inside the iteration, so a mismatch aborts before the rename.
-        self.files.write_atomic(self._path(key), hashed_chunks())
+        # The check runs inside the iteration, so a mismatch aborts before the rename; a stream
+        # that checks itself for this size and digest (CheckedBlocks) is not hashed twice.
+        checked = isinstance(chunks, CheckedBlocks) and chunks.guarantees(size, sha256)
+        self.files.write_atomic(self._path(key), chunks if checked else hashed_chunks())
         logger.debug("store %s: wrote %s (%d bytes)", self.name, key, size)
 
     def written_version(self, key: str) -> str | None:

@@ -6,10 +6,13 @@ Shared by the dr_* modules. Runs under the host's own Python 3; standard library
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 
 BLOCK_BYTES = 4 << 20
 CHUNK_BYTES = 64 << 20
@@ -21,22 +24,28 @@ def new_hash(algorithm):
     return hashlib.new(algorithm)
 
 
-def hash_file(path, algorithm="sha256", chunk_bytes=CHUNK_BYTES):
-    """Return (size, hex digest, per-chunk digests) of a file, reading it in large blocks."""
+def hash_file(path, algorithm="sha256", chunk_bytes=CHUNK_BYTES, copy_to=None):
+    """Return (size, hex digest, per-chunk digests) of a file, reading it in large blocks
+    into one reused buffer. Given copy_to, every block read is also written there: one read
+    serves the copy and its digests."""
     whole = new_hash(algorithm)
     chunks = []
     chunk = new_hash(algorithm)
     in_chunk = 0
     size = 0
-    with open(path, "rb") as handle:
+    view = memoryview(bytearray(BLOCK_BYTES))
+    with open(path, "rb", buffering=0) as handle, _writer(copy_to) as target:
         while True:
-            block = handle.read(min(BLOCK_BYTES, chunk_bytes - in_chunk))
-            if not block:
+            count = handle.readinto(view[: min(BLOCK_BYTES, chunk_bytes - in_chunk)])
+            if not count:
                 break
+            block = view[:count]
+            if target is not None:
+                target.write(block)
             whole.update(block)
             chunk.update(block)
-            size += len(block)
-            in_chunk += len(block)
+            size += count
+            in_chunk += count
             if in_chunk == chunk_bytes:
                 chunks.append(chunk.hexdigest())
                 chunk = new_hash(algorithm)
@@ -44,6 +53,10 @@ def hash_file(path, algorithm="sha256", chunk_bytes=CHUNK_BYTES):
     if in_chunk or not chunks:
         chunks.append(chunk.hexdigest())
     return size, whole.hexdigest(), chunks
+
+
+def _writer(path):
+    return open(path, "wb") if path is not None else contextlib.nullcontext()
 
 
 def list_tree(root):
@@ -62,33 +75,72 @@ def list_tree(root):
     return sorted(paths)
 
 
+def _entry(relative, size, digest, chunks, chunk_bytes):
+    entry = {"path": relative, "size": size, "digest": digest}
+    if size > chunk_bytes:
+        entry["chunk_digests"] = chunks
+    return entry
+
+
+# Files hashed (and copied) at once on a source host: one per core, at most this many, so a
+# backup does not take every core and disk queue of a production host.
+MAX_WORKERS = 4
+
+
+def _workers():
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+
+
 def digest_tree(root, algorithm="sha256", chunk_bytes=CHUNK_BYTES):
-    """Return the manifest file entries for every file under root."""
-    entries = []
-    for relative in list_tree(root):
+    """Return the manifest file entries for every file under root (files hashed in parallel,
+    entries in path order)."""
+
+    def one(relative):
         size, digest, chunks = hash_file(os.path.join(root, relative), algorithm, chunk_bytes)
-        entry = {"path": relative, "size": size, "digest": digest}
-        if size > chunk_bytes:
-            entry["chunk_digests"] = chunks
-        entries.append(entry)
-    return entries
+        return _entry(relative, size, digest, chunks, chunk_bytes)
+
+    with ThreadPoolExecutor(_workers()) as pool:
+        return list(pool.map(one, list_tree(root)))
+
+
+def copy_tree_hashed(src, dest, algorithm="sha256", chunk_bytes=CHUNK_BYTES):
+    """Copy the regular files of src into dest (with their times and modes), hashing each
+    block as it is copied; return the manifest file entries of what was written, in path
+    order. One read of the source serves the copy and its digests; files in parallel."""
+
+    def one(relative):
+        target = os.path.join(dest, relative)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        source = os.path.join(src, relative)
+        size, digest, chunks = hash_file(source, algorithm, chunk_bytes, copy_to=target)
+        shutil.copystat(source, target)
+        return _entry(relative, size, digest, chunks, chunk_bytes)
+
+    with ThreadPoolExecutor(_workers()) as pool:
+        return list(pool.map(one, list_tree(src)))
+
+
+def listing_fingerprint(entries, algorithm="sha256"):
+    """Return the logical fingerprint of a tree from its file entries: file count, bytes and
+    the digest of the listing (path, size and digest of each file)."""
+    listing = new_hash(algorithm)
+    total = 0
+    for entry in entries:
+        line = "%s\0%d\0%s\n" % (entry["path"], entry["size"], entry["digest"])
+        listing.update(line.encode("utf-8"))
+        total += entry["size"]
+    return {
+        "kind": "files",
+        "algorithm": algorithm,
+        "objects": {
+            "tree": {"files": len(entries), "bytes": total, "digest": listing.hexdigest()}
+        },
+    }
 
 
 def tree_fingerprint(root, algorithm="sha256"):
     """Return the logical fingerprint of a directory tree: file count, bytes, listing digest."""
-    listing = new_hash(algorithm)
-    count = 0
-    total = 0
-    for relative in list_tree(root):
-        size, digest, _ = hash_file(os.path.join(root, relative), algorithm)
-        listing.update(("%s\0%d\0%s\n" % (relative, size, digest)).encode("utf-8"))
-        count += 1
-        total += size
-    return {
-        "kind": "files",
-        "algorithm": algorithm,
-        "objects": {"tree": {"files": count, "bytes": total, "digest": listing.hexdigest()}},
-    }
+    return listing_fingerprint(digest_tree(root, algorithm), algorithm)
 
 
 def _canonical_row(row):

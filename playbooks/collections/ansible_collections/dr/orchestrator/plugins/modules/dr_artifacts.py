@@ -14,6 +14,10 @@ description:
     manifest; every later copy, transfer and restore is compared against them.
   - Reads only; fails when I(path) holds a symbolic link or no file at all. Check mode runs
     the same way.
+  - Given I(known), the entries the dump computed while it wrote the files (the C(dump)
+    result of M(dr.orchestrator.dr_files)), the files are not read again; the entries are
+    returned when they name exactly the files under I(path), with their sizes, and were
+    hashed with I(algorithm) in chunks of I(chunk_bytes); otherwise every file is hashed.
 options:
   dataset:
     description: Dataset name; it names the result, C(artifacts:<dataset>).
@@ -31,6 +35,11 @@ options:
     description: Files larger than this are also hashed in chunks of this many bytes.
     type: int
     default: 67108864
+  known:
+    description: The C(dr_result) of the dump that wrote I(path) while hashing it, with
+      C(name) (C(dump:<dataset>)), C(files), C(chunk_bytes) and C(fingerprint.algorithm).
+      Used only when all of these agree with this call and the files under I(path).
+    type: dict
 attributes:
   check_mode:
     description: Reads only, so check mode does what a real run does.
@@ -75,8 +84,34 @@ dr_result:
       sample: [{path: ledger.db, size: 5406720, digest: 0c4f...}]
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dr.orchestrator.plugins.module_utils.dr_hashing import digest_tree
+from ansible_collections.dr.orchestrator.plugins.module_utils.dr_hashing import (
+    digest_tree,
+    list_tree,
+)
+
+
+def known_entries(params):
+    """Return the dump's own entries when they describe exactly the files under path (same
+    dataset, algorithm and chunk size; same paths and sizes), or None: then hash them."""
+    known = params.get("known") or {}
+    files = known.get("files")
+    if (
+        not isinstance(files, list)
+        or known.get("name") != "dump:%s" % params["dataset"]
+        or known.get("chunk_bytes") != params["chunk_bytes"]
+        or (known.get("fingerprint") or {}).get("algorithm") != params["algorithm"]
+    ):
+        return None
+    paths = list_tree(params["path"])
+    if [entry.get("path") for entry in files] != paths:
+        return None
+    for entry in files:
+        if os.path.getsize(os.path.join(params["path"], entry["path"])) != entry.get("size"):
+            return None
+    return files
 
 
 def main():
@@ -86,12 +121,15 @@ def main():
             path=dict(type="path", required=True),
             algorithm=dict(type="str", default="sha256"),
             chunk_bytes=dict(type="int", default=64 << 20),
+            known=dict(type="dict"),
         ),
         supports_check_mode=True,
     )
     params = module.params
     try:
-        files = digest_tree(params["path"], params["algorithm"], params["chunk_bytes"])
+        files = known_entries(params)
+        if files is None:
+            files = digest_tree(params["path"], params["algorithm"], params["chunk_bytes"])
     except (OSError, ValueError) as error:
         module.fail_json(msg="hashing %s failed: %s" % (params["path"], error))
     if not files:

@@ -16,6 +16,9 @@ description:
   - C(fingerprint) reads I(path) and touches nothing.
   - Every action returns the tree's fingerprint - file count, bytes and the digest of its
     listing (path, size and digest of each file) - so a copy can be compared with its source.
+  - C(dump) hashes each file as it copies it (one read of the source serves the copy and
+    its digests, files in parallel) and also returns the copy's file entries, which
+    M(dr.orchestrator.dr_artifacts) takes as I(known) instead of reading the copy again.
   - In check mode C(dump) and C(restore) check their source is a directory and report a
     change without writing anything; C(fingerprint) runs as usual.
 options:
@@ -107,6 +110,18 @@ dr_result:
         algorithm: sha256
         objects:
           tree: {files: 12, bytes: 48213, digest: 9f2c...}
+    files:
+      description: C(dump) only - the copy's file entries as M(dr.orchestrator.dr_artifacts)
+        returns them (C(path), C(size), C(digest), C(chunk_digests) above I(chunk_bytes)).
+      type: list
+      elements: dict
+      returned: dump, except in check mode
+      sample: [{path: app.conf, size: 812, digest: 0c4f...}]
+    chunk_bytes:
+      description: C(dump) only - the chunk size of C(files)' chunk digests.
+      type: int
+      returned: dump, except in check mode
+      sample: 67108864
     invariants:
       description: Always empty; a tree has no invariant queries.
       type: dict
@@ -119,7 +134,10 @@ import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dr.orchestrator.plugins.module_utils.dr_hashing import (
+    CHUNK_BYTES,
+    copy_tree_hashed,
     list_tree,
+    listing_fingerprint,
     tree_fingerprint,
 )
 
@@ -182,14 +200,16 @@ def main():
             module.fail_json(msg="directory %s does not exist" % params["src"])
         if module.check_mode:
             check_only(module, params)
+    extra = {}
     try:
         if action == "dump":
             os.makedirs(params["dest"], exist_ok=True)
-            copy_tree(params["src"], params["dest"])
-            target = params["dest"]
+            files = copy_tree_hashed(params["src"], params["dest"], params["algorithm"])
+            extra = {"files": files, "chunk_bytes": CHUNK_BYTES}
+            fingerprint = listing_fingerprint(files, params["algorithm"])
         elif action == "restore":
             restore(params["src"], params["dest"])
-            target = params["dest"]
+            fingerprint = tree_fingerprint(params["dest"], params["algorithm"])
         else:
             target = params["path"]
             if not os.path.isdir(target):
@@ -202,7 +222,7 @@ def main():
                         "invariants": {},
                     },
                 )
-        fingerprint = tree_fingerprint(target, params["algorithm"])
+            fingerprint = tree_fingerprint(target, params["algorithm"])
     except (OSError, ValueError) as error:
         module.fail_json(msg="%s of %s failed: %s" % (action, params["dataset"], error))
     module.exit_json(
@@ -212,6 +232,7 @@ def main():
             "exists": True,
             "fingerprint": fingerprint,
             "invariants": {},
+            **extra,
         },
     )
 
