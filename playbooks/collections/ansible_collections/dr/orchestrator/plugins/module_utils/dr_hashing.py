@@ -132,9 +132,7 @@ def listing_fingerprint(entries, algorithm="sha256"):
     return {
         "kind": "files",
         "algorithm": algorithm,
-        "objects": {
-            "tree": {"files": len(entries), "bytes": total, "digest": listing.hexdigest()}
-        },
+        "objects": {"tree": {"files": len(entries), "bytes": total, "digest": listing.hexdigest()}},
     }
 
 
