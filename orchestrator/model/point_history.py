@@ -109,7 +109,7 @@ def _gaps(
         func.row_number()
         .over(
             partition_by=(counted.c.system, counted.c.dataset),
-            order_by=(counted.c.gap.desc(), counted.c.a),
+            order_by=(counted.c.gap.desc(), counted.c.a, counted.c.b),
         )
         .label("rank"),
     ).subquery()

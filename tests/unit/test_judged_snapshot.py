@@ -67,20 +67,25 @@ def _rows() -> tuple[list[PointRow], list[CopyRow]]:
     rows += copies(audit[0], offsite_after=None)
     for p in _audit_history():  # kept 8 days, so mostly aggregated
         rows += copies(p, deleted_after=8 * DAY, primary="deleted", offsite="deleted")
-    # config: no point at all
+    # config: no point at all in 2026; two in 2027, a year the calendar has no data for
+    config = [point("config", date(2027, 1, 19)), point("config", date(2027, 1, 20))]
+    for p in config:
+        rows += copies(p)
     points = [*ledger, early, tie, bad, *oplogs, uncopied, lost_log, late, ahead]
     points += [*programs, lost]
-    points += [*audit, *_audit_history()]
+    points += [*audit, *_audit_history(), *config]
     return points, rows
 
 
 def _audit_history() -> list[PointRow]:
     """Audit's full backups around the holidays: working-day gaps across 1 January, the
-    Spring Festival and a make-up Saturday, a date backed up twice, two equal longest gaps
-    (19 working days: 3 → 28 August, 28 August → 23 September), a tie at the first finish,
-    a bad point before it, and ciphers mixed: two kinds, in clear (None and ""), on a bad
-    point and on one finished after every instant judged."""
-    days = [date(2025, 12, 24), date(2025, 12, 31)]
+    Spring Festival and a make-up Saturday, two dates backed up twice (1 January and 27
+    February), two equal longest gaps (19 working days: 3 → 28 August, 28 August → 23
+    September), a point recorded with a business date after the instant judged, a tie at the
+    first finish, a bad point before it, and ciphers mixed: two kinds, in clear (None and
+    ""), on a bad point and on one finished after every instant judged."""
+    days = [date(2025, 12, 24), date(2025, 12, 31), date(2026, 1, 1), date(2026, 1, 2)]
+    days += [date(2026, 1, 3)]
     days += [date(2026, 1, 5) + timedelta(days=i) for i in range(40)]  # to 13 February
     days += [date(2026, 2, 24), date(2026, 2, 27), date(2026, 3, 3)]
     days += [date(2026, 3, 13) + timedelta(days=i) for i in range(144)]  # to 3 August
@@ -90,7 +95,13 @@ def _audit_history() -> list[PointRow]:
     history += [
         point("audit", date(2025, 12, 24), suffix="-tie"),
         point("audit", date(2025, 12, 20), suffix="-bad", status="bad"),
+        point("audit", date(2026, 1, 1), hour=21, suffix="-again"),
         point("audit", date(2026, 2, 27), hour=21, suffix="-again"),
+        # recorded with a business date after its finish's (another cut-off hour then)
+        replace(
+            point("audit", date(2026, 9, 23), hour=21, suffix="-ahead"),
+            business_date=date(2026, 9, 25),
+        ),
         replace(point("audit", date(2026, 3, 5), suffix="-bad", status="bad"), cipher="sm4-gcm"),
         replace(point("audit", date(2027, 1, 20)), cipher="aes-256-gcm"),
     ]
@@ -162,10 +173,12 @@ def _instants() -> list[float]:
         datetime(2026, 3, 4, 4, tzinfo=UTC).timestamp(),  # longest this year, four over
         datetime(2026, 9, 24, 4, tzinfo=UTC).timestamp(),  # two equal longest
         datetime(2027, 1, 5, 4, tzinfo=UTC).timestamp(),  # no calendar data for 2027
+        datetime(2027, 1, 20, 12, tzinfo=UTC).timestamp(),  # config's two 2027 dates, no gap open
+        datetime(2026, 1, 3, 14, tzinfo=UTC).timestamp(),  # only 0-day gaps, 1 January twice
     ]
 
 
-@pytest.mark.parametrize("index", range(11))
+@pytest.mark.parametrize("index", range(13))
 def test_every_verdict_equals_the_one_judged_from_every_row(
     catalog: tuple[LoadedSite, Catalog], index: int
 ) -> None:
@@ -234,18 +247,19 @@ def test_the_point_aggregates_on_edge_rows(catalog: tuple[LoadedSite, Catalog]) 
             connection, at, today, 1, working_day_numbers(site.calendar, today)
         )
     audit = history.datasets[(SYSTEM, "audit")]
-    # 2 + 40 + 3 + 144 + 2 dated points, the tie, the second point of 27 February and the
-    # one of 12 March: not the bad ones, not the one of 2027
-    assert audit.count == 194
+    # 5 + 40 + 3 + 144 + 2 dated points, the tie, the second points of 1 January and 27
+    # February, the one dated ahead and the one of 12 March: not the bad ones nor 2027's
+    assert audit.count == 199
     assert (audit.last, audit.before, audit.first) == (
         date(2026, 9, 23),
         date(2025, 12, 31),
-        date(2026, 1, 5),
+        date(2026, 1, 1),
     )
-    assert audit.dates == 40 + 3 + 1 + 144 + 2  # with 12 March's, once each
+    assert audit.dates == 3 + 40 + 3 + 1 + 144 + 2  # with 12 March's, once each
     # the first of the two longest, then every gap over 1 working day, in date order (the
     # one from 31 December is Context's: its first date may lie in any earlier year)
     assert audit.gaps == (
+        (date(2026, 1, 3), date(2026, 1, 5), 2),  # a make-up Sunday
         (date(2026, 2, 13), date(2026, 2, 24), 2),  # the Spring Festival, a make-up Saturday
         (date(2026, 2, 24), date(2026, 2, 27), 3),
         (date(2026, 2, 27), date(2026, 3, 3), 3),  # after the date backed up twice
@@ -253,9 +267,9 @@ def test_the_point_aggregates_on_edge_rows(catalog: tuple[LoadedSite, Catalog]) 
         (date(2026, 8, 3), date(2026, 8, 28), 19),
         (date(2026, 8, 28), date(2026, 9, 23), 19),
     )
-    # every point with a cipher, whatever its status or time: a quarter of 191 dated points
-    # in each of two kinds, the bad one and the one of 2027
-    assert history.encrypted == 48 + 48 + 2
+    # every point with a cipher, whatever its status or time: a quarter of 194 dated points
+    # in each of two kinds (49 and 49), the bad one and the one of 2027
+    assert history.encrypted == 49 + 49 + 2
     ledger = history.datasets[(SYSTEM, "ledger")]  # daily: the first of its many 1-day gaps
     assert (ledger.before, ledger.first, ledger.gaps) == (
         None,
@@ -283,3 +297,21 @@ def test_a_context_refuses_points_bounded_for_another_instant_or_limit(
     same = Context(model, pack, calendar, bounded, moment)
     with pytest.raises(ValueError, match="gaps are chosen for 1, not 2"):
         same.backup_intervals(SYSTEM, "ledger", 2)
+
+
+def test_gaps_of_no_working_day_on_a_date_backed_up_twice(
+    catalog: tuple[LoadedSite, Catalog],
+) -> None:
+    site, cat = catalog
+    today = date(2026, 1, 3)  # 1 January twice, 2 and 3 January: holidays, no gap counts
+    with cat.begin() as connection:
+        history = read_point_history(
+            connection,
+            datetime(2026, 1, 3, 14, tzinfo=UTC).timestamp(),
+            today,
+            1,
+            working_day_numbers(site.calendar, today),
+        )
+    audit = history.datasets[(SYSTEM, "audit")]
+    assert (audit.before, audit.first, audit.dates) == (date(2025, 12, 31), date(2026, 1, 1), 3)
+    assert audit.gaps == ((date(2026, 1, 1), date(2026, 1, 2), 0),)  # not 1 → 1 January
