@@ -7,11 +7,13 @@ verdict equal to the one judged from every row, at instants that fall on those r
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import insert
 
 from orchestrator.actions.sandbox import prepare_sandbox
@@ -26,6 +28,7 @@ from orchestrator.rules.judged import judged_snapshot, working_day_numbers
 from orchestrator.runtime import open_runtime
 from orchestrator.site import LoadedSite, load_site
 from tests.fixtures.catalog_rows import DAY, copies, daily_points, point, point_row
+from tests.fixtures.databases import PostgresServer, pg_create_database
 
 SYSTEM = "core-banking"
 FIRST = date(2026, 3, 2)
@@ -141,10 +144,21 @@ def _insert(site: LoadedSite, points: list[PointRow], rows: list[CopyRow]) -> No
         )
 
 
-@pytest.fixture(scope="module")
-def catalog(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoadedSite, Catalog]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def catalog(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> tuple[LoadedSite, Catalog]:
+    """The edge rows in the sandbox's SQLite catalog, then in a real PostgreSQL one: every
+    aggregate's SQL runs on both."""
     base: Path = tmp_path_factory.mktemp("judged")
-    site = load_site(prepare_sandbox(base / "sandbox"))
+    config = prepare_sandbox(base / "sandbox")
+    if request.param == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        document = yaml.safe_load(config.read_text(encoding="utf-8"))
+        database = pg_create_database(server, f"judged_{uuid.uuid4().hex[:8]}")
+        document["catalog_url"] = server.url(database)
+        config.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    site = load_site(config)
     _insert(site, *_rows())
     return site, Catalog(site.config.catalog_url)
 
