@@ -135,10 +135,17 @@ def _generations(connection: Connection, at: float) -> tuple[dict[StoreKey, int]
     return generations, deleted
 
 
-def _dropped(connection: Connection, at: float, window: float) -> dict[DatasetKey, tuple[int, str]]:
-    """Per dataset: its complete points finished less than `window` before `at` whose copies
-    (written by `at`) include a deleted one and none held at `at` — one pass over those
-    points' copies, grouped by point — counted, with the oldest one's id."""
+def _dropped(
+    connection: Connection, at: float, windows: list[float]
+) -> dict[float, dict[DatasetKey, tuple[int, str]]]:
+    """Per window and dataset: its complete points finished less than the window before `at`
+    whose copies (written by `at`) include a deleted one and none held at `at`, counted, with
+    the oldest one's id by (finished_at, id). One pass over the widest window's points'
+    copies, grouped by point: every window ends at `at`, so the points within a narrower one
+    are the newest of the widest one's, and its oldest is the one ranked (in oldest-first
+    order) at the widest one's count less its own, plus one."""
+    if not windows:
+        return {}
     held = case((_held(at), 1), else_=0)
     deleted = case((_COPIES.status == "deleted", 1), else_=0)
     dropped = (
@@ -151,13 +158,19 @@ def _dropped(connection: Connection, at: float, window: float) -> dict[DatasetKe
         .where(
             _POINTS.status == "complete",
             _POINTS.finished_at <= at,
-            at - _POINTS.finished_at < window,
+            at - _POINTS.finished_at < max(windows),
         )
         .group_by(_POINTS.id, _POINTS.system, _POINTS.dataset, _POINTS.finished_at)
         .having(and_(func.max(held) == 0, func.max(deleted) == 1))
         .subquery()
     )
     key = (dropped.c.system, dropped.c.dataset)
+    within = [
+        func.count(case((at - dropped.c.finished_at < window, 1)))
+        .over(partition_by=key)
+        .label(f"within_{index}")
+        for index, window in enumerate(windows)
+    ]
     ranked = select(
         dropped.c.system,
         dropped.c.dataset,
@@ -166,16 +179,29 @@ def _dropped(connection: Connection, at: float, window: float) -> dict[DatasetKe
         .over(partition_by=key, order_by=(dropped.c.finished_at, dropped.c.id))
         .label("rank"),
         func.count().over(partition_by=key).label("dropped"),
+        *within,
     ).subquery()
-    rows = connection.execute(select(ranked).where(ranked.c.rank == 1))
-    return {(row.system, row.dataset): (int(row.dropped), row.id) for row in rows}
+    oldest = [
+        ranked.c.rank == ranked.c.dropped - ranked.c[f"within_{index}"] + 1
+        for index in range(len(windows))
+    ]
+    found: dict[float, dict[DatasetKey, tuple[int, str]]] = {window: {} for window in windows}
+    for row in connection.execute(select(ranked).where(or_(*oldest))):
+        for index, window in enumerate(windows):
+            count = int(row._mapping[f"within_{index}"])
+            if row.rank == row.dropped - count + 1:  # never for a count of 0
+                found[window][(row.system, row.dataset)] = (count, row.id)
+    return found
 
 
 def read_history(connection: Connection, at: float, windows: Iterable[float]) -> CopyHistory:
     """Given a connection, a time and the content rules' windows (seconds), return the
     per-dataset aggregates of every copy written by `at` (see CopyHistory)."""
     generations, deleted = _generations(connection, at)
-    dropped = {window: MappingProxyType(_dropped(connection, at, window)) for window in windows}
+    dropped = {
+        window: MappingProxyType(found)
+        for window, found in _dropped(connection, at, sorted(set(windows))).items()
+    }
     return CopyHistory(
         at, MappingProxyType(generations), frozenset(deleted), MappingProxyType(dropped)
     )

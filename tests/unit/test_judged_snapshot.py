@@ -50,6 +50,7 @@ def _rows() -> tuple[list[PointRow], list[CopyRow]]:
     bad = point("ledger", FIRST + timedelta(days=62), suffix="-bad", status="bad")
     rows += copies(bad, offsite="bad")  # a date of its own, not counted: the point is bad
     oplogs = daily_points("oplogs", FIRST, 120)  # kept 35 d: dropped inside the 184-d window
+    oplogs.append(point("oplogs", FIRST, suffix="-tie"))  # the oldest dropped, tied
     for p in oplogs:
         rows += copies(p, deleted_after=35 * DAY, primary="deleted", offsite="deleted")
     uncopied = point("oplogs", FIRST + timedelta(days=100), hour=10, suffix="-uncopied")
@@ -230,7 +231,7 @@ def test_the_copy_aggregates_on_edge_rows(catalog: tuple[LoadedSite, Catalog]) -
     assert (SYSTEM, "config", "primary") not in history.generations
     count, first = history.dropped[184 * DAY][(SYSTEM, "oplogs")]
     assert first == f"{FIRST:%Y%m%d}T200000Z-oplogs"
-    assert count == 120 - sum(  # every point but those held at `at`
+    assert count == 120 + 1 - sum(  # every point (and the tie) but those held at `at`
         1
         for p in daily_points("oplogs", FIRST, 120)
         if p.finished_at + 35 * DAY + 600 > at or p.finished_at > at
