@@ -207,7 +207,7 @@ def read_history(connection: Connection, at: float, windows: Iterable[float]) ->
     )
 
 
-def read_judged(  # noqa: PLR0913 - the instant and each rule's bound, all needed
+def read_judged(
     connection: Connection,
     at: float,
     early_seconds: float,

@@ -4,8 +4,8 @@
 Every query counts only complete points finished by `at`, as rules/finding.py's Context does,
 with the evaluators' own comparisons:
 
-- how many there are, and the finish times of the first and the newest (whose rows are read:
-  logs.* retention takes the first, backup.full_interval names the newest);
+- how many there are (backup.full_interval's evidence; the rows of each dataset's first
+  and newest are read by model/judged_snapshot.py);
 - the newest business date by `today`, the newest before 1 January of today's year, the
   oldest this year and how many distinct ones this year (backup.full_interval);
 - this year's gaps between consecutive business dates in working days, from the calendar's
