@@ -119,7 +119,8 @@ class CatalogCollector(Collector):
         # datetime.fromtimestamp(at)): the snapshot's copies are bounded for exactly it.
         at = datetime.fromtimestamp(self.clock(), UTC).timestamp()
         with self.catalog.begin() as connection:
-            snapshot = judged_snapshot(connection, self.pack, at)
+            cutoff = self.settings.calendar.business_date_cutoff_hour
+            snapshot = judged_snapshot(connection, self.pack, at, self.calendar, cutoff)
             figures = read_figures(connection)
             drills = list(connection.execute(select(schema.drills)))
             counters = load_counters(connection)

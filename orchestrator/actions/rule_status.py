@@ -98,7 +98,8 @@ def collect_status(
         findings = evaluate_year(model, pack, calendar, snapshot, year, now)
     else:  # copies bounded by what is held at `moment` (rules/judged.py)
         with runtime.catalog.begin() as connection:
-            snapshot = judged_snapshot(connection, pack, moment.timestamp())
+            cutoff = model.calendar.business_date_cutoff_hour
+            snapshot = judged_snapshot(connection, pack, moment.timestamp(), calendar, cutoff)
         findings = evaluate_all(model, pack, calendar, snapshot, moment)
     rows = collect_dataset_status(runtime, moment.timestamp())
     known = now.timestamp() if year is not None else None

@@ -8,19 +8,31 @@ retention's oldest kept point), every lost or bad copy, and every copy deleted s
 `early_seconds` after being written (rotation's early deletions). What the rules need from the
 other copies — the history of a rotation — comes as per-dataset aggregates (`CopyHistory`),
 computed in SQL at the same `at` with the same comparisons the evaluators make, and read by
-rules/finding.py's Context instead of rows when the snapshot carries them. Only reads.
+rules/finding.py's Context instead of rows when the snapshot carries them. Points are bounded
+the same way: the points of those copies (any status) and each dataset's first and newest
+complete points by `at` (ties included); counts, business dates, this year's gaps in working
+days and the encrypted points come as `PointHistory` (model/point_history.py). Only reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from datetime import date
 from types import MappingProxyType
 
 from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select
 
 from orchestrator.model import schema
-from orchestrator.model.snapshot import CopyHistory, CopyRow, Snapshot, read_snapshot
+from orchestrator.model.point_history import read_point_history
+from orchestrator.model.snapshot import (
+    CopyHistory,
+    CopyRow,
+    PointRow,
+    Snapshot,
+    point_rows,
+    read_snapshot,
+)
 
 _POINTS = schema.recovery_points.c
 _COPIES = schema.copies.c
@@ -39,8 +51,23 @@ def _held(at: float) -> ColumnElement[bool]:
     )
 
 
-def _copies(connection: Connection, at: float, early_seconds: float) -> tuple[CopyRow, ...]:
+def _kept(at: float, early_seconds: float) -> ColumnElement[bool]:
+    """The copies the bounded snapshot holds as rows (see the module's docstring)."""
     held_points = select(_COPIES.recovery_point_id).where(_held(at))
+    return and_(
+        _COPIES.written_at <= at,
+        or_(
+            _COPIES.recovery_point_id.in_(held_points),
+            _COPIES.status.in_(("lost", "bad")),
+            and_(
+                _COPIES.status == "deleted",
+                _COPIES.deleted_at - _COPIES.written_at < early_seconds,
+            ),
+        ),
+    )
+
+
+def _copies(connection: Connection, at: float, early_seconds: float) -> tuple[CopyRow, ...]:
     query = (
         select(
             _COPIES.recovery_point_id,
@@ -54,17 +81,7 @@ def _copies(connection: Connection, at: float, early_seconds: float) -> tuple[Co
             _COPIES.delete_reason,
             _COPIES.approver,
         )
-        .where(
-            _COPIES.written_at <= at,
-            or_(
-                _COPIES.recovery_point_id.in_(held_points),
-                _COPIES.status.in_(("lost", "bad")),
-                and_(
-                    _COPIES.status == "deleted",
-                    _COPIES.deleted_at - _COPIES.written_at < early_seconds,
-                ),
-            ),
-        )
+        .where(_kept(at, early_seconds))
         .order_by(_COPIES.written_at)
     )
     return tuple(
@@ -73,6 +90,27 @@ def _copies(connection: Connection, at: float, early_seconds: float) -> tuple[Co
             connection.execute(query).all()
         )
     )
+
+
+def _points(connection: Connection, at: float, early_seconds: float) -> tuple[PointRow, ...]:
+    """The points of the copies held as rows (any status), and every point that finished at
+    the first or the newest finish time of its dataset's complete points by `at`."""
+    dataset = (_POINTS.system, _POINTS.dataset)
+    ends = (
+        select(
+            _POINTS.id,
+            _POINTS.finished_at,
+            func.min(_POINTS.finished_at).over(partition_by=dataset).label("first"),
+            func.max(_POINTS.finished_at).over(partition_by=dataset).label("last"),
+        )
+        .where(_POINTS.status == "complete", _POINTS.finished_at <= at)
+        .subquery()
+    )
+    at_ends = select(ends.c.id).where(
+        or_(ends.c.finished_at == ends.c.first, ends.c.finished_at == ends.c.last)
+    )
+    of_copies = select(_COPIES.recovery_point_id).where(_kept(at, early_seconds))
+    return point_rows(connection, or_(_POINTS.id.in_(at_ends), _POINTS.id.in_(of_copies)))
 
 
 def _generations(connection: Connection, at: float) -> tuple[dict[StoreKey, int], set[StoreKey]]:
@@ -97,10 +135,17 @@ def _generations(connection: Connection, at: float) -> tuple[dict[StoreKey, int]
     return generations, deleted
 
 
-def _dropped(connection: Connection, at: float, window: float) -> dict[DatasetKey, tuple[int, str]]:
-    """Per dataset: its complete points finished less than `window` before `at` whose copies
-    (written by `at`) include a deleted one and none held at `at` — one pass over those
-    points' copies, grouped by point — counted, with the oldest one's id."""
+def _dropped(
+    connection: Connection, at: float, windows: list[float]
+) -> dict[float, dict[DatasetKey, tuple[int, str]]]:
+    """Per window and dataset: its complete points finished less than the window before `at`
+    whose copies (written by `at`) include a deleted one and none held at `at`, counted, with
+    the oldest one's id by (finished_at, id). One pass over the widest window's points'
+    copies, grouped by point: every window ends at `at`, so the points within a narrower one
+    are the newest of the widest one's, and its oldest is the one ranked (in oldest-first
+    order) at the widest one's count less its own, plus one."""
+    if not windows:
+        return {}
     held = case((_held(at), 1), else_=0)
     deleted = case((_COPIES.status == "deleted", 1), else_=0)
     dropped = (
@@ -113,13 +158,19 @@ def _dropped(connection: Connection, at: float, window: float) -> dict[DatasetKe
         .where(
             _POINTS.status == "complete",
             _POINTS.finished_at <= at,
-            at - _POINTS.finished_at < window,
+            at - _POINTS.finished_at < max(windows),
         )
         .group_by(_POINTS.id, _POINTS.system, _POINTS.dataset, _POINTS.finished_at)
         .having(and_(func.max(held) == 0, func.max(deleted) == 1))
         .subquery()
     )
     key = (dropped.c.system, dropped.c.dataset)
+    within = [
+        func.count(case((at - dropped.c.finished_at < window, 1)))
+        .over(partition_by=key)
+        .label(f"within_{index}")
+        for index, window in enumerate(windows)
+    ]
     ranked = select(
         dropped.c.system,
         dropped.c.dataset,
@@ -128,30 +179,51 @@ def _dropped(connection: Connection, at: float, window: float) -> dict[DatasetKe
         .over(partition_by=key, order_by=(dropped.c.finished_at, dropped.c.id))
         .label("rank"),
         func.count().over(partition_by=key).label("dropped"),
+        *within,
     ).subquery()
-    rows = connection.execute(select(ranked).where(ranked.c.rank == 1))
-    return {(row.system, row.dataset): (int(row.dropped), row.id) for row in rows}
+    oldest = [
+        ranked.c.rank == ranked.c.dropped - ranked.c[f"within_{index}"] + 1
+        for index in range(len(windows))
+    ]
+    found: dict[float, dict[DatasetKey, tuple[int, str]]] = {window: {} for window in windows}
+    for row in connection.execute(select(ranked).where(or_(*oldest))):
+        for index, window in enumerate(windows):
+            count = int(row._mapping[f"within_{index}"])
+            if row.rank == row.dropped - count + 1:  # never for a count of 0
+                found[window][(row.system, row.dataset)] = (count, row.id)
+    return found
 
 
 def read_history(connection: Connection, at: float, windows: Iterable[float]) -> CopyHistory:
     """Given a connection, a time and the content rules' windows (seconds), return the
     per-dataset aggregates of every copy written by `at` (see CopyHistory)."""
     generations, deleted = _generations(connection, at)
-    dropped = {window: MappingProxyType(_dropped(connection, at, window)) for window in windows}
+    dropped = {
+        window: MappingProxyType(found)
+        for window, found in _dropped(connection, at, sorted(set(windows))).items()
+    }
     return CopyHistory(
         at, MappingProxyType(generations), frozenset(deleted), MappingProxyType(dropped)
     )
 
 
 def read_judged(
-    connection: Connection, at: float, early_seconds: float, windows: Iterable[float]
+    connection: Connection,
+    at: float,
+    early_seconds: float,
+    windows: Iterable[float],
+    dates: tuple[date, int, Mapping[date, int] | None],
 ) -> Snapshot:
-    """Given an open connection, the instant to judge, rotation's early-deletion bound and the
-    content rules' windows (seconds), return the snapshot with copies bounded as the module
-    says and their history as aggregates."""
-    full = read_snapshot(connection, copies=False)
+    """Given an open connection, the instant to judge, rotation's early-deletion bound, the
+    content rules' windows (seconds) and backup.full_interval's (business date of `at`,
+    limit, the calendar's working-day numbers of that year: model/point_history.py), return
+    the snapshot with points and copies bounded as the module says and the rest of their
+    history as aggregates."""
+    today, limit, ordinals = dates
     return replace(
-        full,
+        read_snapshot(connection, bounded=True),
+        points=_points(connection, at, early_seconds),
         copies=_copies(connection, at, early_seconds),
         copy_history=read_history(connection, at, windows),
+        point_history=read_point_history(connection, at, today, limit, ordinals),
     )

@@ -15,7 +15,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import ColumnElement, Connection, Row, select
 
 from orchestrator.model import catalog as cat
 from orchestrator.model import schema
@@ -155,6 +155,33 @@ class CopyHistory:
     dropped: Mapping[float, Mapping[tuple[str, str], tuple[int, str]]]
 
 
+@dataclass(frozen=True, slots=True)
+class DatasetDates:
+    """One dataset's complete points finished by PointHistory.at, aggregated."""
+
+    count: int  # how many
+    last: date | None  # the newest business date by PointHistory.today
+    before: date | None  # the newest business date before 1 January of today's year
+    first: date | None  # the oldest business date this year, by today
+    dates: int  # distinct business dates this year, by today
+    # this year's gaps between consecutive business dates (from, to, working days) that are
+    # the first longest or over PointHistory.limit, in date order (not the one from `before`)
+    gaps: tuple[tuple[date, date, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class PointHistory:
+    """Per-dataset aggregates over the complete points finished by `at` (model/point_history.py):
+    what the evaluators would otherwise count from every point row."""
+
+    at: float
+    today: date  # the business date of `at`
+    limit: int  # backup.full_interval's max_working_days the gaps were chosen by
+    counted: bool  # False: the calendar has no data for today's year, so no gap is counted
+    encrypted: int  # points of any status and time with a cipher
+    datasets: Mapping[tuple[str, str], DatasetDates]
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The catalog as read at `taken_at` (UTC epoch seconds), rows ordered by time."""
@@ -173,6 +200,9 @@ class Snapshot:
     # Set by model/judged_snapshot.py: `copies` then holds only the copies that decide a
     # verdict row by row at copy_history.at, and the rest of their history is aggregated here.
     copy_history: CopyHistory | None = None
+    # Set with copy_history: `points` then holds only the points of those copies and each
+    # dataset's first and newest complete point; the rest is aggregated here.
+    point_history: PointHistory | None = None
 
     def copies_by_point(self) -> dict[str, list[CopyRow]]:
         """Return the copies grouped by recovery point id."""
@@ -188,13 +218,13 @@ def read_catalog(catalog: Catalog) -> Snapshot:
         return read_snapshot(connection)
 
 
-def read_snapshot(connection: Connection, *, copies: bool = True) -> Snapshot:
+def read_snapshot(connection: Connection, *, bounded: bool = False) -> Snapshot:
     """Given an open connection (and its transaction, with what it has written so far),
-    read every row the evaluators need once and return the snapshot (without copies when
-    asked: model/judged_snapshot.py reads its own)."""
+    read every row the evaluators need once and return the snapshot (without points and
+    copies when `bounded`: model/judged_snapshot.py reads its own)."""
     taken_at = cat.now()
-    points = _points(connection)
-    copy_rows = _copies(connection) if copies else ()
+    points = () if bounded else point_rows(connection)
+    copy_rows = () if bounded else _copies(connection)
     systems_by_verification = _verification_systems(connection)
     verifications = tuple(
         _verification(row, systems_by_verification.get(row.id, frozenset()))
@@ -272,9 +302,12 @@ def _failure(row: Row[Any]) -> FailureRow:
     )
 
 
-def _points(connection: Connection) -> tuple[PointRow, ...]:
-    """Every recovery point, oldest finish first: only the columns a PointRow holds, fetched
-    at once (the catalog's order, as cat.list_recovery_points)."""
+def point_rows(
+    connection: Connection, where: ColumnElement[bool] | None = None
+) -> tuple[PointRow, ...]:
+    """Every recovery point (those matching `where` when given), oldest finish first: only
+    the columns a PointRow holds, fetched at once (the catalog's order, as
+    cat.list_recovery_points)."""
     table = schema.recovery_points.c
     query = select(
         table.id,
@@ -288,6 +321,8 @@ def _points(connection: Connection) -> tuple[PointRow, ...]:
         table.total_bytes,
         table.cipher,
     ).order_by(table.finished_at)
+    if where is not None:
+        query = query.where(where)
     parse = date.fromisoformat
     return tuple(
         PointRow(i, sy, ds, parse(day), start, end, site, status, size or 0, cipher)

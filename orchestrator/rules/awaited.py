@@ -1,9 +1,7 @@
 """The records the rules' clocks wait for, as known at the time of judgement: counted validity
-checks, passed drills, and the business dates of a dataset's complete full backups."""
+checks and passed drills (a dataset's full backups: Context.last_backup_date)."""
 
 from __future__ import annotations
-
-from datetime import date
 
 from orchestrator.model.snapshot import DrillRow, VerificationRow
 from orchestrator.rules.finding import Context
@@ -34,12 +32,4 @@ def passed_drills(ctx: Context) -> list[DrillRow]:
             if d.status == "passed" and d.finished_at is not None and d.finished_at <= ctx.at_ts
         ),
         key=lambda d: d.finished_at or 0.0,
-    )
-
-
-def backup_dates(ctx: Context, system: str, dataset: str) -> list[date]:
-    """Return the business dates of the dataset's complete full backups up to today's."""
-    today = ctx.business_date
-    return sorted(
-        {p.business_date for p in ctx.points_of(system, dataset) if p.business_date <= today}
     )

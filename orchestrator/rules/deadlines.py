@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from orchestrator.rules.awaited import backup_dates, counted_checks, passed_drills
+from orchestrator.rules.awaited import counted_checks, passed_drills
 from orchestrator.rules.finding import Context, local_day
 from orchestrator.rules.workdays import SHANGHAI, WorkdayCalendar
 
@@ -54,9 +54,9 @@ def backup_deadline(ctx: Context, system: str, dataset: str) -> Deadline | None:
     last full backup's business date, or from the day the catalog's history began when it has
     none); None while the catalog holds no history at all."""
     limit = int(ctx.rule(FULL_INTERVAL).value("max_working_days"))
-    dates = backup_dates(ctx, system, dataset)
-    if dates:
-        since = dates[-1]
+    last = ctx.last_backup_date(system, dataset)
+    if last is not None:
+        since = last
     elif ctx.history_start is not None:
         since = local_day(ctx.history_start)
     else:

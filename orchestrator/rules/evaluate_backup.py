@@ -10,7 +10,6 @@ from datetime import date
 from orchestrator.errors import CalendarDataMissing
 from orchestrator.model.settings import System
 from orchestrator.model.snapshot import CopyRow, FailureRow, PointRow
-from orchestrator.rules.awaited import backup_dates
 from orchestrator.rules.deadlines import backup_deadline
 from orchestrator.rules.finding import (
     DAY_SECONDS,
@@ -64,10 +63,10 @@ def _full_interval_finding(
             "the catalog holds no recovery point yet: nothing to judge",
         )
     today = ctx.business_date
-    dates = backup_dates(ctx, system, name)
+    last_date = ctx.last_backup_date(system, name)
     late = ctx.at_ts >= deadline.due_at
     try:
-        if not dates:
+        if last_date is None:
             start = deadline.since
             gap = ctx.calendar.working_days_between(start, today)
             return make(
@@ -76,23 +75,17 @@ def _full_interval_finding(
                 "no complete full backup of this dataset is recorded"
                 + ("" if late else f"; the first is due within {limit} working day(s) of {start}"),
             )
-        year_start = date(today.year, 1, 1)
-        intervals = [
-            (a, b, ctx.calendar.working_days_between(a, b))
-            for a, b in zip(dates, dates[1:], strict=False)
-            if b >= year_start
-        ]
-        open_gap = ctx.calendar.working_days_between(dates[-1], today)
+        intervals = ctx.backup_intervals(system, name, limit)
+        open_gap = ctx.calendar.working_days_between(last_date, today)
     except CalendarDataMissing as missing:
         return make(Status.UNKNOWN, "cannot count working days", str(missing))
     longest = max(intervals, key=lambda item: item[2], default=None)
-    measured = f"open gap {open_gap} working day(s) since business date {dates[-1]}"
+    measured = f"open gap {open_gap} working day(s) since business date {last_date}"
     if longest:
         measured += f"; longest in {today.year}: {longest[2]} ({longest[0]} → {longest[1]})"
-    points = ctx.points_of(system, name)
-    last = points[-1]
+    last = ctx.points_of(system, name)[-1]
     evidence = (
-        f"{len(points)} complete full backups in the catalog, last {last.id} "
+        f"{ctx.point_count(system, name)} complete full backups in the catalog, last {last.id} "
         f"(business date {last.business_date}); calendar "
         f"{ctx.calendar.source_description()}"
     )

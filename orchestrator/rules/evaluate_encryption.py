@@ -40,11 +40,7 @@ def held_points(ctx: Context, store: str) -> list[PointRow]:
         for c in ctx.snapshot.copies
         if c.store == store and c.present_at(ctx.at_ts)
     }
-    return [
-        p
-        for p in sorted(ctx.snapshot.points, key=lambda p: (p.finished_at, p.id))
-        if p.id in present and p.finished_at <= ctx.at_ts
-    ]
+    return [p for p in ctx.points_in_order if p.id in present and p.finished_at <= ctx.at_ts]
 
 
 def judge_store(ctx: Context, store: str) -> Finding:
@@ -116,7 +112,7 @@ def escrow_warning(config: Config, day: date) -> str | None:
 
 def evaluate_key_escrow(ctx: Context) -> list[Finding]:
     """Judge encryption.key_escrow for the site (subject `all`)."""
-    encrypted = sum(1 for p in ctx.snapshot.points if p.cipher)
+    encrypted = ctx.encrypted_points()
     threshold = "an escrow attestation of the key-encryption key, dated and not expired"
     configured = ctx.config.encryption is not None
 

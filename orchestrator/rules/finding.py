@@ -13,8 +13,9 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any
 
+from orchestrator.errors import CalendarDataMissing
 from orchestrator.model.settings import Config, System
-from orchestrator.model.snapshot import CopyHistory, CopyRow, PointRow, Snapshot
+from orchestrator.model.snapshot import CopyHistory, CopyRow, PointHistory, PointRow, Snapshot
 from orchestrator.rules import figures
 from orchestrator.rules.rule import Clause, Rule, RulePack, Severity
 from orchestrator.rules.status import Status
@@ -22,6 +23,7 @@ from orchestrator.rules.workdays import SHANGHAI, WorkdayCalendar, business_date
 
 DAY_SECONDS = 86400
 ALL_SUBJECT = "all"
+Gap = tuple[date, date, int]  # two business dates and the working days between them
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,81 @@ class Context:
             and any(c.status == "deleted" for c in self.copies_by_point.get(p.id, []))
         ]
         return len(dropped), dropped[0].id if dropped else None
+
+    @cached_property
+    def point_history(self) -> PointHistory | None:
+        """Return the snapshot's point aggregates (model/point_history.py), or None when it
+        holds every point. Raise ValueError when taken at another instant or business date."""
+        history = self.snapshot.point_history
+        if history is not None and (history.at, history.today) != (
+            self.at_ts,
+            self.business_date,
+        ):
+            raise ValueError(
+                f"the snapshot's points are bounded for {history.at} (business date "
+                f"{history.today}), not for {self.at_ts} ({self.business_date})"
+            )
+        return history
+
+    def point_count(self, system: str, dataset: str) -> int:
+        """Return how many complete points of the dataset finished by the time of judgement."""
+        if self.point_history is not None:
+            summary = self.point_history.datasets.get((system, dataset))
+            return summary.count if summary else 0
+        return len(self._points_by_dataset.get((system, dataset), ()))
+
+    def _backup_dates(self, system: str, dataset: str) -> list[date]:
+        today = self.business_date
+        points = self._points_by_dataset.get((system, dataset), ())
+        return sorted({p.business_date for p in points if p.business_date <= today})
+
+    def last_backup_date(self, system: str, dataset: str) -> date | None:
+        """Return the newest business date of the dataset's complete full backups up to
+        today's, or None when there is none."""
+        if self.point_history is not None:
+            summary = self.point_history.datasets.get((system, dataset))
+            return summary.last if summary else None
+        dates = self._backup_dates(system, dataset)
+        return dates[-1] if dates else None
+
+    def backup_intervals(self, system: str, dataset: str, limit: int) -> list[Gap]:
+        """Return this year's gaps between consecutive business dates of the dataset's full
+        backups up to today's (from, to, working days between), in date order: every one,
+        or (from the snapshot's aggregates) the first longest and every one over `limit`.
+        Raise CalendarDataMissing when the calendar cannot count one of them."""
+        history = self.point_history
+        if history is None:
+            dates = self._backup_dates(system, dataset)
+            year_start = date(self.business_date.year, 1, 1)
+            return [
+                (a, b, self.calendar.working_days_between(a, b))
+                for a, b in zip(dates, dates[1:], strict=False)
+                if b >= year_start
+            ]
+        if history.limit != limit:
+            raise ValueError(f"the snapshot's gaps are chosen for {history.limit}, not {limit}")
+        summary = history.datasets.get((system, dataset))
+        if summary is None:
+            return []
+        gaps: list[Gap] = []
+        if summary.before is not None and summary.first is not None:
+            gap = self.calendar.working_days_between(summary.before, summary.first)
+            gaps.append((summary.before, summary.first, gap))
+        if summary.dates > 1 and not history.counted:
+            raise CalendarDataMissing(self.business_date.year)
+        return gaps + list(summary.gaps)
+
+    def encrypted_points(self) -> int:
+        """Return how many recovery points in the catalog (any status, any time) carry a
+        cipher."""
+        if self.point_history is not None:
+            return self.point_history.encrypted
+        return sum(1 for p in self.snapshot.points if p.cipher)
+
+    @cached_property
+    def points_in_order(self) -> tuple[PointRow, ...]:
+        """Return every point of the snapshot (any status, any time) by (finished_at, id)."""
+        return tuple(sorted(self.snapshot.points, key=lambda p: (p.finished_at, p.id)))
 
     def rule(self, rule_id: str) -> Rule:
         """Given a rule id, return the rule (with the site's stricter values)."""
