@@ -12,9 +12,11 @@ from contextlib import AbstractContextManager
 from typing import BinaryIO
 
 from orchestrator.integrations.hashing import (
+    BATCH_BYTES,
     BATCH_JOBS,
     SMALL_BYTES,
     HashJob,
+    Progress,
     _batches,
     hash_jobs,
 )
@@ -73,3 +75,42 @@ def test_every_job_of_a_batch_reports_its_own_digest_size_and_error() -> None:
     assert results["broken"].error == "cannot read: Permission denied"
     assert sum(seen) == sum(map(len, blobs))
     assert all(name.startswith("hash") for name in threads)  # hashed on the pool's threads
+
+
+def test_a_batch_ends_exactly_at_its_byte_bound_counted_from_every_reset() -> None:
+    """A job of exactly SMALL_BYTES still rides in a batch; hinted bytes add up from 0 after a
+    large job and after a full batch, and a batch ends when they reach BATCH_BYTES, not before."""
+    quarter = SMALL_BYTES  # 16 of these are BATCH_BYTES
+    short = BATCH_BYTES - 15 * quarter - 1  # 15 quarters and this are one byte short
+
+    def run(prefix: str) -> list[HashJob]:
+        sizes = [quarter] * 15 + [short, 1]
+        return [
+            HashJob(opener(b""), "sha256", tag=f"{prefix}{i}", size_hint=size)
+            for i, size in enumerate(sizes)
+        ]
+
+    large = HashJob(opener(b""), "sha256", tag="large", size_hint=SMALL_BYTES + 1)
+    first, second, third = run("a"), run("b"), run("c")
+    groups = [[job.tag for job in batch] for batch in _batches([*first, large, *second, *third])]
+    assert groups == [
+        [job.tag for job in first],  # 17 jobs: the 17th brings it to BATCH_BYTES exactly
+        ["large"],
+        [job.tag for job in second],
+        [job.tag for job in third],
+    ]
+
+
+def test_a_job_with_a_length_is_grouped_by_its_length_not_its_hint() -> None:
+    ranged = [HashJob(opener(b""), "sha256", tag=i, length=1024) for i in range(3)]
+    assert [[job.tag for job in batch] for batch in _batches(ranged)] == [[0, 1, 2]]
+
+
+def test_progress_total_grows_as_work_is_found() -> None:
+    """verify --all reads manifests while it hashes: each one adds its bytes to the bar's total."""
+    progress = Progress(10, label="verify --all", enabled=False)
+    progress.grow(5)
+    progress.grow(7)
+    progress.advance(11)
+    assert progress.total == 22
+    assert " 50%" in progress.line(progress.started + 1)
