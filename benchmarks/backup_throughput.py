@@ -39,7 +39,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.verify_throughput import (  # noqa: E402
+    SYSTEM,
     Timing,
+    bench_site,
     machine,
     median,
     parse_size,
@@ -49,13 +51,11 @@ from benchmarks.verify_throughput import (  # noqa: E402
     write_file,
     write_section,
 )
-from orchestrator.actions.sandbox import sandbox_signing_key  # noqa: E402
 from orchestrator.evidence import sign  # noqa: E402
 
 BEGIN = "<!-- backup_throughput:begin -->"
 END = "<!-- backup_throughput:end -->"
 BLOCK = 1 << 20
-SYSTEM = "bench"
 TARGETS = {"limit": 0.5, "restic": 1.0, "baseline": 0.0}
 LABELS = {
     "limit": "read once + SHA-256 + write + fsync, all cores (one process per core)",
@@ -104,50 +104,11 @@ def write_config(root: Path, data: Path) -> Path:
     (root / "inventory.ini").write_text(
         f"[production]\nbench-host ansible_connection=local ansible_python_interpreter={python}\n"
     )
-    config = {
-        "version": 1,
-        "state_dir": "state",
-        "inventory": "inventory.ini",
-        "manifest_signing": {"key": str(key), "public_key": sign.public_key_line(manifest_key)},
-        "evidence": {
-            "directory": "evidence",
-            "signing_key": "keys/key.pem",
-            "trusted_fingerprints": [sandbox_signing_key(root / "keys" / "key.pem")],
-            "accountable_person": "benchmark",
-        },
-        "sites": [
-            {
-                "name": name,
-                "role": role,
-                "host": "bench-host",
-                "data_root": str(data.parent),
-                "spool": str(root / "spool"),
-                "city": city,
-            }
-            for name, role, city in (
-                ("production", "production", "Beijing"),
-                ("dr", "disaster_recovery", "Shanghai"),
-            )
-        ],
-        "stores": [
-            {"name": "primary", "url": f"file://{root / 'store'}", "site": "production"},
-            {"name": "offsite", "url": f"file://{root / 'offsite'}", "site": "dr"},
-        ],
-        "systems": [
-            {
-                "name": SYSTEM,
-                "production_site": "production",
-                "disaster_recovery_site": "dr",
-                "primary_store": "primary",
-                "offsite_store": "offsite",
-                "datasets": [
-                    {"name": "tree", "engine": "files", "category": "programs", "path": data.name}
-                ],
-            }
-        ],
-    }
+    signing = {"key": str(key), "public_key": sign.public_key_line(manifest_key)}
+    roots = {name: str(data.parent) for name in ("production", "dr")}
+    datasets = [{"name": "tree", "engine": "files", "category": "programs", "path": data.name}]
     path = root / "dr.yml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(bench_site(root, signing, roots, datasets)))
     return path
 
 

@@ -191,9 +191,9 @@ def run(args: argparse.Namespace) -> int:
         large.write_points(quad / "store", work / "data", files, 4)
         (empty / "store").mkdir(parents=True)
         configs = (
-            large.write_config(single, single / "store"),
-            large.write_config(quad, quad / "store"),
-            large.write_config(empty, empty / "store"),
+            large.write_config(single),
+            large.write_config(quad),
+            large.write_config(empty),
         )
         total = args.files * args.file_size
         rounds, rss = measure(args, paths, configs, total)

@@ -152,17 +152,16 @@ def write_points(
             (point / "manifest.json").write_bytes(document)
 
 
-def write_config(root: Path, store: Path) -> Path:
-    (root / "inventory.ini").write_text("[production]\nbench-host ansible_connection=local\n")
-    (root / "offsite").mkdir(exist_ok=True)
-    config = {
+def bench_site(
+    root: Path, manifest_signing: dict[str, str], data_roots: dict[str, str], datasets: list[dict]
+) -> dict:
+    """Return a benchmark site's dr.yml document: two sites on one `bench-host`, a directory
+    store per site, one system of the given `files` datasets, evidence signed under root."""
+    return {
         "version": 1,
         "state_dir": "state",
         "inventory": "inventory.ini",
-        "manifest_signing": {
-            "key": "keys/manifest.pem",
-            "public_key": sign.public_key_line(MANIFEST_KEY),
-        },
+        "manifest_signing": manifest_signing,
         "evidence": {
             "directory": "evidence",
             "signing_key": "keys/key.pem",
@@ -171,20 +170,20 @@ def write_config(root: Path, store: Path) -> Path:
         },
         "sites": [
             {
-                "name": n,
-                "role": r,
+                "name": name,
+                "role": role,
                 "host": "bench-host",
-                "data_root": str(root / n),
+                "data_root": data_roots[name],
                 "spool": str(root / "spool"),
                 "city": city,
             }
-            for n, r, city in (
+            for name, role, city in (
                 ("production", "production", "Beijing"),
                 ("dr", "disaster_recovery", "Shanghai"),
             )
         ],
         "stores": [
-            {"name": "primary", "url": f"file://{store}", "site": "production"},
+            {"name": "primary", "url": f"file://{root / 'store'}", "site": "production"},
             {"name": "offsite", "url": f"file://{root / 'offsite'}", "site": "dr"},
         ],
         "systems": [
@@ -194,20 +193,23 @@ def write_config(root: Path, store: Path) -> Path:
                 "disaster_recovery_site": "dr",
                 "primary_store": "primary",
                 "offsite_store": "offsite",
-                "datasets": [
-                    {
-                        "name": f"set{i}",
-                        "engine": "files",
-                        "category": "programs",
-                        "path": f"set{i}",
-                    }
-                    for i in range(4)
-                ],
+                "datasets": datasets,
             }
         ],
     }
+
+
+def write_config(root: Path) -> Path:
+    (root / "inventory.ini").write_text("[production]\nbench-host ansible_connection=local\n")
+    (root / "offsite").mkdir(exist_ok=True)
+    signing = {"key": "keys/manifest.pem", "public_key": sign.public_key_line(MANIFEST_KEY)}
+    roots = {name: str(root / name) for name in ("production", "dr")}
+    datasets = [
+        {"name": f"set{i}", "engine": "files", "category": "programs", "path": f"set{i}"}
+        for i in range(4)
+    ]
     path = root / "dr.yml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(bench_site(root, signing, roots, datasets)))
     return path
 
 
@@ -578,9 +580,9 @@ def main() -> int:
         write_points(single / "store", data, files, 1)
         write_points(quad / "store", data, files, 4)
         (empty / "store").mkdir(parents=True)
-        config_1x = write_config(single, single / "store")
-        config_4x = write_config(quad, quad / "store")
-        config_empty = write_config(empty, empty / "store")
+        config_1x = write_config(single)
+        config_4x = write_config(quad)
+        config_empty = write_config(empty)
         configs = (config_1x, config_4x, config_empty)
         restic_env = restic_repository(data, work)
         rounds, sealed, rss = measure_rounds(args, paths, files, work, restic_env, configs)
