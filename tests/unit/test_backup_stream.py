@@ -30,6 +30,7 @@ def sha(data: bytes) -> str:
 
 def test_checked_blocks_flow_through_and_prove_themselves_only_at_their_end() -> None:
     blocks = CheckedBlocks(iter([b"ab", b"c"]), "k", 3, sha(b"abc"))
+    assert blocks.verified is False
     flowing = iter(blocks)
     assert next(flowing) == b"ab" and not blocks.verified
     assert next(flowing) == b"c" and not blocks.verified, "not before the end"
@@ -47,10 +48,17 @@ def test_checked_blocks_raise_before_the_consumer_sees_the_end(
 ) -> None:
     blocks = CheckedBlocks(iter(pieces), "s/d/p/data/a.db", 3, sha(b"abc"))
     seen = []
-    with pytest.raises(DigestMismatch, match=f"a.db: digest mismatch.*{detail}"):
+    expected, actual = sha(b"abc"), sha(b"".join(pieces))
+    message = f"a.db: digest mismatch: expected {expected}, actual {actual} \\({detail}\\)$"
+    with pytest.raises(DigestMismatch, match=message) as raised:
         for block in blocks:
             seen.append(block)
     assert seen == pieces and not blocks.verified
+    assert (raised.value.key, raised.value.expected, raised.value.actual) == (
+        "s/d/p/data/a.db",
+        expected,
+        actual,
+    )
 
 
 def test_the_store_refuses_a_checked_stream_that_does_not_match(tmp_path: Path) -> None:

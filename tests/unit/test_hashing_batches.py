@@ -92,9 +92,12 @@ def test_a_batch_ends_exactly_at_its_byte_bound_counted_from_every_reset() -> No
 
     large = HashJob(opener(b""), "sha256", tag="large", size_hint=SMALL_BYTES + 1)
     first, second, third = run("a"), run("b"), run("c")
-    groups = [[job.tag for job in batch] for batch in _batches([*first, large, *second, *third])]
+    lone = HashJob(opener(b""), "sha256", tag="lone", size_hint=1)
+    jobs = [*first, lone, large, *second, *third]
+    groups = [[job.tag for job in batch] for batch in _batches(jobs)]
     assert groups == [
         [job.tag for job in first],  # 17 jobs: the 17th brings it to BATCH_BYTES exactly
+        ["lone"],  # ended by the large job
         ["large"],
         [job.tag for job in second],
         [job.tag for job in third],
