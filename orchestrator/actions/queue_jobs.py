@@ -5,10 +5,11 @@ job (verify, retention, drill reminder), planned from `run_due.plan_due`, run un
 catalog lease.
 
 Inside a queued action, in order:
-1. per-host and per-store slots: PostgreSQL advisory locks on a connection of their own
-   (at most `per_host` actions dump on one production host, `per_store` write to one store,
-   across every node). No free slot: the action is left for the next scheduling pass;
-   a node that dies drops its connection, so its slots free themselves;
+1. per-host and per-store slots: PostgreSQL advisory locks on a connection of their own,
+   one slot of every host and store the action works on (`slot_scopes`), taken in sorted
+   order (at most `per_host` actions on one host, `per_store` on one store, across every
+   node). No free slot: the action is left for the next scheduling pass; a node that dies
+   drops its connection, so its slots free themselves;
 2. the catalog lease `due:<kind>` on the system (model/lease.py): the exactly-once guard — a
    live holder elsewhere means skip; a dead holder's lease is taken over;
 3. under the lease the action is planned again from a fresh catalog, and only what is still
@@ -28,8 +29,10 @@ from datetime import UTC, datetime
 import psycopg
 
 from orchestrator.actions.run_due import JOB_RUNNERS, RETRY_AFTER_SECONDS, DueJob, plan_due
-from orchestrator.errors import JobBusy, OrchestratorError
+from orchestrator.actions.verify_enclave import enclave_site
+from orchestrator.errors import InputError, JobBusy, OrchestratorError
 from orchestrator.model.jobs import CRASH_MARK, CatalogJob, catalog_job
+from orchestrator.model.settings import Config
 from orchestrator.model.snapshot import Snapshot, read_catalog
 from orchestrator.runtime import Runtime
 
@@ -119,23 +122,44 @@ def recently_failed(snapshot: Snapshot, action: QueuedAction, now: float) -> boo
     )
 
 
-def slot_scopes(runtime: Runtime, action: QueuedAction, bounds: Bounds) -> list[tuple[str, int]]:
-    """Return the (scope, limit) pairs an action needs a slot in: its production host and
-    the store it writes to."""
-    if action.kind not in SYSTEM_KINDS:
+def slot_scopes(config: Config, action: QueuedAction, bounds: Bounds) -> list[tuple[str, int]]:
+    """Return the (scope, limit) pairs of every host and store an action works on, in the
+    order its slots are taken: a backup its production host and primary store; an off-site
+    copy the primary store it reads and the off-site store it writes; the validity check the
+    enclave's host it restores on and every store (its sample is drawn inside the job from
+    whichever stores hold copies, and its evidence is anchored in one); retention every store
+    (it reads each copy's write time and deletes expired ones); the drill reminder none (it
+    only logs)."""
+    hosts: set[str] = set()
+    stores: set[str] = set()
+    if action.kind in SYSTEM_KINDS:
+        system = config.system(action.system)
+        stores.add(system.primary_store)
+        if action.kind == "backup":
+            hosts.add(config.site(system.production_site).host)
+        else:
+            stores.add(system.offsite_store)
+    elif action.kind in ("verify", "retention"):
+        stores.update(store.name for store in config.stores)
+        if action.kind == "verify":
+            hosts.update(_enclave_host(config))
+    return sorted(
+        [(f"host:{host}", bounds.per_host) for host in hosts]
+        + [(f"store:{store}", bounds.per_store) for store in stores]
+    )
+
+
+def _enclave_host(config: Config) -> list[str]:
+    """The verification enclave's host, or none when the site has no enclave (the check
+    itself then fails with the configuration error, recorded on its job row)."""
+    try:
+        return [enclave_site(config, "dr.yml").host]
+    except InputError:
         return []
-    model = runtime.config.model
-    system = model.system(action.system)
-    if action.kind == "backup":
-        host = model.site(system.production_site).host
-        return [
-            (f"host:{host}", bounds.per_host),
-            (f"store:{system.primary_store}", bounds.per_store),
-        ]
-    return [(f"store:{system.offsite_store}", bounds.per_store)]
 
 
-def _slot_key(scope: str) -> int:
+def slot_key(scope: str) -> int:
+    """Return the advisory-lock key of a scope's slots (its second key is the slot number)."""
     return zlib.crc32(f"{SLOT_NAMESPACE}:{scope}".encode()) & 0x7FFFFFFF
 
 
@@ -143,13 +167,15 @@ def _slot_key(scope: str) -> int:
 def slots(conninfo: str, scopes: Sequence[tuple[str, int]]) -> Iterator[bool]:
     """Hold one free slot of every scope (session advisory locks on a connection of their
     own, released when it closes, also when the process dies); yield False when a scope has
-    none free."""
+    none free. Only try-locks are taken, so no action ever waits holding a slot; and they
+    are taken in sorted scope order, so of two actions wanting the same two scopes the one
+    that loses the first never holds the second (neither starves the other)."""
     if not scopes:
         yield True
         return
     with psycopg.connect(conninfo, autocommit=True) as connection:
-        for scope, limit in scopes:
-            key = _slot_key(scope)
+        for scope, limit in sorted(set(scopes)):
+            key = slot_key(scope)
             if not any(
                 connection.execute("SELECT pg_try_advisory_lock(%s, %s)", (key, slot)).fetchone()[0]  # type: ignore[index]
                 for slot in range(limit)
@@ -163,7 +189,7 @@ def execute_action(runtime: Runtime, conninfo: str, bounds: Bounds, action: Queu
     """Run one queued action in this process; return what became of it (`busy`, `skipped`,
     `succeeded`, `failed`). A failure is recorded on the catalog job row, never raised: the
     queue must not retry what `run-due`'s rules hold back."""
-    with slots(conninfo, slot_scopes(runtime, action, bounds)) as free:
+    with slots(conninfo, slot_scopes(runtime.config.model, action, bounds)) as free:
         if not free:
             logger.info("queue: %s waits for a host or store slot", action.key)
             return "busy"

@@ -7,14 +7,20 @@ from datetime import date
 
 import pytest
 
-from orchestrator.actions.queue_jobs import QueuedAction, recently_failed, split_due
+from orchestrator.actions.queue_jobs import (
+    Bounds,
+    QueuedAction,
+    recently_failed,
+    slot_scopes,
+    split_due,
+)
 from orchestrator.actions.run_due import DueJob, plan_due
 from orchestrator.actions.task_queue import queue_conninfo
 from orchestrator.cli.service import queue_options
 from orchestrator.errors import InputError
 from orchestrator.model.jobs import CRASH_MARK
 from orchestrator.model.snapshot import JobRow
-from tests.fixtures.catalog_rows import PACK, local, model, snapshot
+from tests.fixtures.catalog_rows import PACK, config_dict, local, model, snapshot
 
 TODAY = date(2024, 3, 10)
 
@@ -44,6 +50,24 @@ def test_a_failed_action_waits_an_hour_a_crashed_one_not() -> None:
     assert not recently_failed(snapshot(jobs=[failed]), action, at + 3600)
     crashed = JobRow(2, "due:backup", "core-banking", "aborted", at - 60, at - 50, CRASH_MARK)
     assert not recently_failed(snapshot(jobs=[failed, crashed]), action, at)
+
+
+def test_every_action_takes_a_slot_of_each_host_and_store_it_works_on_in_sorted_order() -> None:
+    config, bounds = model(), Bounds(per_host=2, per_store=5)
+    stores = [("store:evidence-anchor", 5), ("store:offsite", 5), ("store:primary", 5)]
+
+    def scopes(kind: str, system: str = "core-banking") -> list[tuple[str, int]]:
+        return slot_scopes(config, QueuedAction(kind, system), bounds)
+
+    assert scopes("backup") == [("host:prod-core-1", 2), ("store:primary", 5)]
+    assert scopes("copy_offsite") == [("store:offsite", 5), ("store:primary", 5)]
+    # The validity check restores on the enclave's host and may read any store.
+    assert scopes("verify", "all") == [("host:verify-1", 2), *stores]
+    assert scopes("retention", "all") == stores
+    assert scopes("drill_reminder", "all") == []
+    # A site without an enclave: the check fails on its own configuration error, not here.
+    no_vault = model(sites=[s for s in config_dict()["sites"] if s["role"] != "vault"])
+    assert slot_scopes(no_vault, QueuedAction("verify", "all"), bounds) == stores
 
 
 def test_only_a_postgresql_catalog_has_a_queue() -> None:
