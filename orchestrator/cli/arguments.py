@@ -155,8 +155,8 @@ def add_queue_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for flag, kind, default, text in (
         ("--workers", int, 1, "queued actions this node runs at once"),
-        ("--per-host", int, 2, "actions at once on one production host, over all nodes"),
-        ("--per-store", int, 4, "actions at once writing to one store, over all nodes"),
+        ("--per-host", int, 2, "actions at once on one host (backup or verify), over all nodes"),
+        ("--per-store", int, 4, "actions at once on one store, over all nodes"),
         ("--heartbeat", float, 10.0, "seconds between this node's worker heartbeats"),
         ("--stalled-after", float, 60.0, "seconds without heartbeat before a node's jobs move"),
     ):
