@@ -68,7 +68,7 @@ class DrctlParser(argparse.ArgumentParser):
 class Command:
     """One drctl command: its words (`drill run`), help, handler and its own arguments."""
 
-    __slots__ = ("name", "help", "handler", "arguments", "example", "exit_codes")
+    __slots__ = ("name", "help", "handler", "arguments", "example", "exit_codes", "logs")
 
     def __init__(
         self,
@@ -79,6 +79,7 @@ class Command:
         *,
         example: str = "",
         exit_codes: str = EXIT_CODES,
+        logs: bool = True,
     ) -> None:
         self.name = name
         self.help = help
@@ -86,6 +87,9 @@ class Command:
         self.arguments = arguments
         self.example = example
         self.exit_codes = exit_codes
+        # False: the command logs nothing at the default verbosity, so drctl does not import
+        # and configure logging for it unless -v asks (cli/main.py; `drctl calendar`).
+        self.logs = logs
 
     def __repr__(self) -> str:
         return f"Command({self.name!r})"

@@ -33,9 +33,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from orchestrator.errors import InputError
+
+TYPE_CHECKING = False  # not `typing`: `drctl calendar` imports this module (cli/output.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

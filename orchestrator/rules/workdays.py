@@ -10,7 +10,6 @@ into one.
 from __future__ import annotations
 
 import enum
-import logging
 import os
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -21,8 +20,6 @@ import chinese_calendar
 
 from orchestrator.errors import CalendarDataMissing, InputError
 from orchestrator.rules.workday_overrides import CalendarOverrides, YearOverride, load_overrides
-
-logger = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ONE_DAY = timedelta(days=1)
