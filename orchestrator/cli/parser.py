@@ -100,13 +100,13 @@ class Command:
         return example + self.exit_codes
 
 
-def global_options(*, top: bool) -> argparse.ArgumentParser:
-    """Return the parent parser of the global options. Below the top level their defaults
-    are suppressed, so an option given before the command is not reset by the subparser."""
-    options = argparse.ArgumentParser(add_help=False)
+def add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """Add the global options to a parser. Below the top level their defaults are suppressed,
+    so an option given before the command is not reset by the subparser. Added to each parser
+    rather than copied from a parent parser: a parser more per level cost every command's start
+    (argparse looks up its translations and terminal width for each; docs/benchmarks.md)."""
     for flags, settings, default in GLOBAL_OPTIONS:
-        options.add_argument(*flags, default=default if top else argparse.SUPPRESS, **settings)
-    return options
+        parser.add_argument(*flags, default=default if top else argparse.SUPPRESS, **settings)
 
 
 def make_parser(commands: Sequence[Command], groups: Mapping[str, str]) -> DrctlParser:
@@ -116,13 +116,12 @@ def make_parser(commands: Sequence[Command], groups: Mapping[str, str]) -> Drctl
     parser = DrctlParser(
         prog="drctl",
         description="Disaster-recovery and backup-verification orchestrator (银发[2002]260号).",
-        parents=[global_options(top=True)],
         epilog=TOP_EXAMPLES + "\n\n" + EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_global_options(parser, top=True)
     parser.add_argument("--version", action="version", version=f"drctl {__version__}")
-    # One parent for every level below the top: argparse copies its actions into each.
-    _add_level(parser, (), commands, groups, global_options(top=False))
+    _add_level(parser, (), commands, groups)
     return parser
 
 
@@ -131,7 +130,6 @@ def _add_level(
     prefix: tuple[str, ...],
     commands: Sequence[Command],
     groups: Mapping[str, str],
-    below: argparse.ArgumentParser,
 ) -> None:
     """Declare the commands and groups one word below prefix, in table order."""
     dest = f"{'_'.join(prefix)}_command" if prefix else "command"
@@ -149,22 +147,22 @@ def _add_level(
             continue
         declared.add(word)
         if len(words) == len(prefix) + 1:
-            level.add_lazy(word, command.help, partial(_leaf, command, below))
+            level.add_lazy(word, command.help, partial(_leaf, command))
         else:
             group = (*prefix, word)
-            build = partial(_group, group, commands, groups, below)
+            build = partial(_group, group, commands, groups)
             level.add_lazy(word, groups[" ".join(group)], build)
 
 
-def _leaf(command: Command, below: argparse.ArgumentParser, prog: str) -> DrctlParser:
+def _leaf(command: Command, prog: str) -> DrctlParser:
     """Return the parser of one command: its help, example and exit codes, its arguments."""
     sub = DrctlParser(
         prog=prog,
         description=command.help,
         epilog=command.epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[below],
     )
+    add_global_options(sub, top=False)
     sub.set_defaults(command_name=command.name)
     if command.arguments is not None:
         command.arguments(sub)
@@ -175,10 +173,10 @@ def _group(
     group: tuple[str, ...],
     commands: Sequence[Command],
     groups: Mapping[str, str],
-    below: argparse.ArgumentParser,
     prog: str,
 ) -> DrctlParser:
     """Return the parser of a command group (`drill`, `calendar` …) and its commands."""
-    sub = DrctlParser(prog=prog, parents=[below])
-    _add_level(sub, group, commands, groups, below)
+    sub = DrctlParser(prog=prog)
+    add_global_options(sub, top=False)
+    _add_level(sub, group, commands, groups)
     return sub
