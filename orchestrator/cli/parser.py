@@ -4,6 +4,8 @@ built from the table, and usage errors raised into the error boundary instead of
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
@@ -58,11 +60,34 @@ class UsageError(InputError):
         super().__init__("command line", [message])
 
 
+def help_width() -> int:
+    """Return the width argparse formats help to by default, `shutil.get_terminal_size().columns
+    - 2` (COLUMNS, else the terminal on stdout, else 80), without importing shutil: it loads the
+    compression modules, which cost every start more than building its parsers does
+    (docs/benchmarks.md, start-up)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    return columns - 2
+
+
 class DrctlParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors go to drctl's error boundary (exit 2, JSON envelope)."""
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}", self.format_usage())
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse's own, with the width given (argparse makes a formatter for every argument
+        # added, to check its metavar; without a width each would import shutil).
+        return self.formatter_class(prog=self.prog, width=help_width())
 
 
 class Command:
