@@ -87,7 +87,8 @@ class DrctlParser(argparse.ArgumentParser):
     def _get_formatter(self) -> argparse.HelpFormatter:
         # argparse's own, with the width given (argparse makes a formatter for every argument
         # added, to check its metavar; without a width each would import shutil).
-        return self.formatter_class(prog=self.prog, width=help_width())
+        make: Callable[..., argparse.HelpFormatter] = self.formatter_class  # takes width too
+        return make(prog=self.prog, width=help_width())
 
 
 class Command:
