@@ -23,7 +23,7 @@ from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
 from orchestrator.model.migrate import upgrade_catalog
-from orchestrator.rules.workdays import SHANGHAI
+from orchestrator.rules.timezone import SHANGHAI
 from orchestrator.site import load_site
 
 SYSTEMS = 4

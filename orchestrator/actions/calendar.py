@@ -7,16 +7,26 @@ is a yes/no, the exit code: 0 yes / compliant, 1 no / not compliant, 2 no calend
 
 from __future__ import annotations
 
-import logging
 import re
+import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from orchestrator.errors import CalendarDataMissing, ExitCode, InputError
 from orchestrator.rules.workdays import WorkdayCalendar
 
-logger = logging.getLogger(__name__)
+TYPE_CHECKING = False  # not `typing`: `drctl calendar` starts faster (cli/output.py)
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def _log(level: str, message: str, *args: object) -> None:
+    """Log at level ("debug", "info") through `logging`, if drctl has loaded it: `drctl calendar`
+    at the default verbosity does not (cli/main.py), and would print neither line anyway."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        getattr(logging.getLogger(__name__), level)(message, *args)
+
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -25,7 +35,7 @@ def load_calendar(overrides_path: Path | None) -> WorkdayCalendar:
     """Given the site's calendar overrides file (dr.yml `calendar.overrides`) or None, return
     the statutory calendar. Raise InputError naming the file and path inside it if invalid."""
     calendar = WorkdayCalendar.from_overrides_file(overrides_path)
-    logger.debug("Working-day calendar: %s", calendar.source_description())
+    _log("debug", "Working-day calendar: %s", calendar.source_description())
     return calendar
 
 
@@ -49,7 +59,7 @@ def run_working_days(calendar: WorkdayCalendar, start: date, end: date) -> dict[
     year in the range has no data.
     """
     count = calendar.working_days_between(start, end)
-    logger.info("%d working day(s) in (%s, %s]", count, start, end)
+    _log("info", "%d working day(s) in (%s, %s]", count, start, end)
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),

@@ -28,7 +28,7 @@ from orchestrator.evidence.package import Package
 from orchestrator.evidence.pdf import html_to_pdf, require_pdf
 from orchestrator.rules.requirements import RequirementStatus, judge_requirements, load_catalogue
 from orchestrator.rules.status import Status
-from orchestrator.rules.workdays import SHANGHAI
+from orchestrator.rules.timezone import SHANGHAI
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc
 

@@ -24,7 +24,7 @@ from orchestrator.evidence.layout import CHAIN
 from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
 from orchestrator.rules.requirements import Catalogue
-from orchestrator.rules.workdays import SHANGHAI
+from orchestrator.rules.timezone import SHANGHAI
 
 
 @dataclass(frozen=True)

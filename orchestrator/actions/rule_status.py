@@ -26,8 +26,8 @@ from orchestrator.rules.finding import Finding
 from orchestrator.rules.judged import judged_snapshot
 from orchestrator.rules.rule import Severity
 from orchestrator.rules.status import Status
+from orchestrator.rules.timezone import SHANGHAI
 from orchestrator.rules.whole_year import evaluate_year, year_end
-from orchestrator.rules.workdays import SHANGHAI
 from orchestrator.runtime import Runtime
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

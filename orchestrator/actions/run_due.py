@@ -32,7 +32,8 @@ from orchestrator.model.jobs import CRASH_MARK, CatalogJob, catalog_job, release
 from orchestrator.model.settings import Config
 from orchestrator.model.snapshot import PointRow, Snapshot, read_catalog
 from orchestrator.rules.rule import RulePack
-from orchestrator.rules.workdays import SHANGHAI, business_date
+from orchestrator.rules.timezone import SHANGHAI
+from orchestrator.rules.workdays import business_date
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)

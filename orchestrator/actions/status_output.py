@@ -9,7 +9,7 @@ from typing import Any
 from orchestrator.actions.rule_status import StatusReport
 from orchestrator.rules import figures
 from orchestrator.rules.status import Status
-from orchestrator.rules.workdays import SHANGHAI
+from orchestrator.rules.timezone import SHANGHAI
 from orchestrator.timefmt import iso_utc
 
 

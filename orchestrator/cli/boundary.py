@@ -15,16 +15,19 @@ the error envelope on stdout (docs/cli.md).
 
 from __future__ import annotations
 
-import logging
-import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from orchestrator.cli.output import Output
 from orchestrator.errors import ExitCode, InputError, OrchestratorError
 
-logger = logging.getLogger("orchestrator")
+# Neither `logging`, `traceback`, `typing` nor `dataclasses` at the top: every command that
+# runs imports this module, and those four cost more than `drctl calendar` itself
+# (docs/benchmarks.md, start-up). The traceback is logged only with -v. mypy reads the block as
+# typing's TYPE_CHECKING.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 INTERRUPTED = 130
 ISSUES = "please report it with the output of the same command run with -v"
 # The Chinese words of each kind of failure, added to the error line (reports are bilingual;
@@ -43,16 +46,29 @@ KINDS = {
 }
 
 
-@dataclass(frozen=True)
 class Failure:
     """How a command failed, ready to print: exit code, kind, one-line message."""
 
-    exit_code: int
-    kind: str
-    type: str
-    message: str
-    source: str | None = None
-    problems: list[str] = field(default_factory=list)
+    __slots__ = ("exit_code", "kind", "type", "message", "source", "problems")
+
+    def __init__(
+        self,
+        exit_code: int,
+        kind: str,
+        type: str,  # noqa: A002 - the envelope's word
+        message: str,
+        source: str | None = None,
+        problems: list[str] | None = None,
+    ) -> None:
+        self.exit_code = exit_code
+        self.kind = kind
+        self.type = type
+        self.message = message
+        self.source = source
+        self.problems = list(problems or [])
+
+    def __repr__(self) -> str:
+        return f"Failure({self.exit_code}, {self.kind!r}, {self.type!r}, {self.message!r})"
 
     def envelope(self, command: str) -> dict[str, Any]:
         """Return the JSON error envelope every command shares (docs/cli.md)."""
@@ -115,7 +131,12 @@ def report(error: BaseException, out: Output, command: str, verbose: int) -> int
     anything but the error tree) and return its exit code."""
     failure = classify(error)
     if verbose and not isinstance(error, OrchestratorError | KeyboardInterrupt):
-        logger.error("%s", "".join(traceback.format_exception(error)).rstrip())
+        import logging
+        import traceback
+
+        logging.getLogger("orchestrator").error(
+            "%s", "".join(traceback.format_exception(error)).rstrip()
+        )
     first, newline, rest = failure.message.partition("\n")
     line = f"error: {first} — {KINDS_ZH[failure.kind]} (exit {failure.exit_code}){newline}{rest}"
     out.error(line, failure.envelope(command))

@@ -16,7 +16,7 @@ from orchestrator.errors import ExitCode, InfrastructureError, InputError, worst
 from orchestrator.model.scenario import load_scenario
 from orchestrator.model.settings import Config
 from orchestrator.rules.evaluate_encryption import escrow_warning
-from orchestrator.rules.workdays import SHANGHAI
+from orchestrator.rules.timezone import SHANGHAI
 
 
 def check_config(call: Call) -> int:

@@ -3,7 +3,8 @@ command table, and end every path through the one error boundary.
 
 Only what parsing needs is imported at the top: `drctl --help`, `--version` and a usage error
 end before a command runs, and pay for nothing else (docs/benchmarks.md, start-up); the
-boundary, logging and the command's own module are imported once a command runs.
+boundary, logging and the command's own module are imported once a command runs (logging not
+at all by a command the table marks `logs=False`, unless -v asks for it or a site is loaded).
 """
 
 from __future__ import annotations
@@ -14,21 +15,7 @@ from collections.abc import Sequence
 
 from orchestrator.cli.output import Output, make_streams_safe
 from orchestrator.cli.parser import UsageError, make_parser
-from orchestrator.cli.table import COMMANDS, GROUPS, HANDLERS
-
-
-def configure_logging(verbosity: int) -> None:
-    """Log to stderr: warnings by default, -v info, -vv debug."""
-    import logging
-
-    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # The handler filters too: a logger set to INFO for progress (cli/progress.py) must not
-    # print its records as log lines unless -v asked for them.
-    for handler in logging.getLogger().handlers:
-        handler.setLevel(level)
+from orchestrator.cli.table import COMMANDS, GROUPS, HANDLERS, WITHOUT_LOGGING
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,11 +42,16 @@ def run(args: argparse.Namespace) -> int:
     """Run the command the arguments name, inside the error boundary; return its exit code."""
     from orchestrator.cli.boundary import run_guarded
     from orchestrator.cli.call import Call
-    from orchestrator.cli.progress import progress_from_logs
 
-    configure_logging(args.verbose)
     out = Output(args.json, quiet=args.quiet)
     handler = HANDLERS[args.command_name]
     call = Call(args, out)
+    if not args.verbose and args.command_name in WITHOUT_LOGGING:
+        # Nothing it does logs at the default verbosity, and importing logging would cost more
+        # than the answer (docs/benchmarks.md, start-up); loading a site starts it.
+        return run_guarded(lambda: handler(call), out, args.command_name, args.verbose)
+    from orchestrator.cli.progress import progress_from_logs
+
+    call.start_logging()
     with progress_from_logs(out, args.verbose):
         return run_guarded(lambda: handler(call), out, args.command_name, args.verbose)

@@ -8,11 +8,11 @@ Logs and error lines go to stderr. Output never fails on a terminal that cannot 
 from __future__ import annotations
 
 import codecs
-import json
 import sys
 
 # Not `typing`: `drctl --help` imports this module, and typing alone costs a fifth of a bare
-# interpreter's start (docs/benchmarks.md, start-up). mypy reads the block as typing's.
+# interpreter's start (docs/benchmarks.md, start-up). mypy reads the block as typing's. `json`
+# is imported where JSON is written: `--help` and text output do without it.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, TextIO
@@ -39,6 +39,8 @@ def is_utf8(stream: TextIO) -> bool:
 def to_json(data: Any) -> str:
     """Return data as the indented JSON drctl prints (keys sorted; non-ASCII kept when the
     terminal can show it)."""
+    import json
+
     return json.dumps(
         data, indent=2, ensure_ascii=not is_utf8(sys.stdout), sort_keys=True, default=str
     )
@@ -68,6 +70,8 @@ class Output:
         if self.quiet:
             return
         if self.json:
+            import json
+
             record = {"event": "progress", "message": line, **(event or {})}
             print(
                 json.dumps(record, ensure_ascii=not is_utf8(sys.stderr)),

@@ -4,6 +4,8 @@ built from the table, and usage errors raised into the error boundary instead of
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
@@ -58,17 +60,41 @@ class UsageError(InputError):
         super().__init__("command line", [message])
 
 
+def help_width() -> int:
+    """Return the width argparse formats help to by default, `shutil.get_terminal_size().columns
+    - 2` (COLUMNS, else the terminal on stdout, else 80), without importing shutil: it loads the
+    compression modules, which cost every start more than building its parsers does
+    (docs/benchmarks.md, start-up)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    return columns - 2
+
+
 class DrctlParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors go to drctl's error boundary (exit 2, JSON envelope)."""
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}", self.format_usage())
 
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse's own, with the width given (argparse makes a formatter for every argument
+        # added, to check its metavar; without a width each would import shutil).
+        make: Callable[..., argparse.HelpFormatter] = self.formatter_class  # takes width too
+        return make(prog=self.prog, width=help_width())
+
 
 class Command:
     """One drctl command: its words (`drill run`), help, handler and its own arguments."""
 
-    __slots__ = ("name", "help", "handler", "arguments", "example", "exit_codes")
+    __slots__ = ("name", "help", "handler", "arguments", "example", "exit_codes", "logs")
 
     def __init__(
         self,
@@ -79,6 +105,7 @@ class Command:
         *,
         example: str = "",
         exit_codes: str = EXIT_CODES,
+        logs: bool = True,
     ) -> None:
         self.name = name
         self.help = help
@@ -86,6 +113,9 @@ class Command:
         self.arguments = arguments
         self.example = example
         self.exit_codes = exit_codes
+        # False: the command logs nothing at the default verbosity, so drctl does not import
+        # and configure logging for it unless -v asks (cli/main.py; `drctl calendar`).
+        self.logs = logs
 
     def __repr__(self) -> str:
         return f"Command({self.name!r})"
@@ -96,13 +126,13 @@ class Command:
         return example + self.exit_codes
 
 
-def global_options(*, top: bool) -> argparse.ArgumentParser:
-    """Return the parent parser of the global options. Below the top level their defaults
-    are suppressed, so an option given before the command is not reset by the subparser."""
-    options = argparse.ArgumentParser(add_help=False)
+def add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """Add the global options to a parser. Below the top level their defaults are suppressed,
+    so an option given before the command is not reset by the subparser. Added to each parser
+    rather than copied from a parent parser: a parser more per level cost every command's start
+    (argparse looks up its translations and terminal width for each; docs/benchmarks.md)."""
     for flags, settings, default in GLOBAL_OPTIONS:
-        options.add_argument(*flags, default=default if top else argparse.SUPPRESS, **settings)
-    return options
+        parser.add_argument(*flags, default=default if top else argparse.SUPPRESS, **settings)
 
 
 def make_parser(commands: Sequence[Command], groups: Mapping[str, str]) -> DrctlParser:
@@ -112,13 +142,12 @@ def make_parser(commands: Sequence[Command], groups: Mapping[str, str]) -> Drctl
     parser = DrctlParser(
         prog="drctl",
         description="Disaster-recovery and backup-verification orchestrator (银发[2002]260号).",
-        parents=[global_options(top=True)],
         epilog=TOP_EXAMPLES + "\n\n" + EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_global_options(parser, top=True)
     parser.add_argument("--version", action="version", version=f"drctl {__version__}")
-    # One parent for every level below the top: argparse copies its actions into each.
-    _add_level(parser, (), commands, groups, global_options(top=False))
+    _add_level(parser, (), commands, groups)
     return parser
 
 
@@ -127,7 +156,6 @@ def _add_level(
     prefix: tuple[str, ...],
     commands: Sequence[Command],
     groups: Mapping[str, str],
-    below: argparse.ArgumentParser,
 ) -> None:
     """Declare the commands and groups one word below prefix, in table order."""
     dest = f"{'_'.join(prefix)}_command" if prefix else "command"
@@ -145,22 +173,22 @@ def _add_level(
             continue
         declared.add(word)
         if len(words) == len(prefix) + 1:
-            level.add_lazy(word, command.help, partial(_leaf, command, below))
+            level.add_lazy(word, command.help, partial(_leaf, command))
         else:
             group = (*prefix, word)
-            build = partial(_group, group, commands, groups, below)
+            build = partial(_group, group, commands, groups)
             level.add_lazy(word, groups[" ".join(group)], build)
 
 
-def _leaf(command: Command, below: argparse.ArgumentParser, prog: str) -> DrctlParser:
+def _leaf(command: Command, prog: str) -> DrctlParser:
     """Return the parser of one command: its help, example and exit codes, its arguments."""
     sub = DrctlParser(
         prog=prog,
         description=command.help,
         epilog=command.epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[below],
     )
+    add_global_options(sub, top=False)
     sub.set_defaults(command_name=command.name)
     if command.arguments is not None:
         command.arguments(sub)
@@ -171,10 +199,10 @@ def _group(
     group: tuple[str, ...],
     commands: Sequence[Command],
     groups: Mapping[str, str],
-    below: argparse.ArgumentParser,
     prog: str,
 ) -> DrctlParser:
     """Return the parser of a command group (`drill`, `calendar` …) and its commands."""
-    sub = DrctlParser(prog=prog, parents=[below])
-    _add_level(sub, group, commands, groups, below)
+    sub = DrctlParser(prog=prog)
+    add_global_options(sub, top=False)
+    _add_level(sub, group, commands, groups)
     return sub

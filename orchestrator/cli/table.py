@@ -117,6 +117,7 @@ COMMANDS: tuple[Command, ...] = (
         handlers.calendar_working_days,
         arguments.add_range_arguments,
         example="drctl calendar working-days 2026-09-30 2026-10-09",
+        logs=False,
     ),
     Command(
         "calendar is-working-day",
@@ -126,6 +127,7 @@ COMMANDS: tuple[Command, ...] = (
         exit_codes="exit codes / 退出码: 0 a working day 工作日 · 1 not a working day 非工作日 · "
         "2 no calendar data for that day 无日历数据",
         example="drctl calendar is-working-day 2026-10-10 && echo working day",
+        logs=False,
     ),
     Command(
         "plan switchover",
@@ -223,3 +225,4 @@ COMMANDS += (
 )
 
 HANDLERS: dict[str, Handler] = {command.name: command.handler for command in COMMANDS}
+WITHOUT_LOGGING = frozenset(command.name for command in COMMANDS if not command.logs)

@@ -5,8 +5,6 @@ question loads neither the catalog nor the rule pack."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from orchestrator.actions.calendar import (
     load_calendar,
     parse_cli_date,
@@ -16,6 +14,7 @@ from orchestrator.actions.calendar import (
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode
 
+TYPE_CHECKING = False  # not `typing`, which costs a calendar question more than it answers
 if TYPE_CHECKING:
     from orchestrator.rules.rule import RulePack
     from orchestrator.rules.workdays import WorkdayCalendar

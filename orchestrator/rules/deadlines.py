@@ -16,7 +16,8 @@ from datetime import date, datetime, time, timedelta
 
 from orchestrator.rules.awaited import counted_checks, passed_drills
 from orchestrator.rules.finding import Context, local_day
-from orchestrator.rules.workdays import SHANGHAI, WorkdayCalendar
+from orchestrator.rules.timezone import SHANGHAI
+from orchestrator.rules.workdays import WorkdayCalendar
 
 FULL_INTERVAL = "backup.full_interval"
 VERIFY_INTERVAL = "verify.interval"

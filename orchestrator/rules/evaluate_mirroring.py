@@ -27,7 +27,7 @@ from orchestrator.rules import figures as fmt
 from orchestrator.rules.awaited import passed_drills
 from orchestrator.rules.finding import Context, Finding, local_day
 from orchestrator.rules.status import Status
-from orchestrator.rules.workdays import SHANGHAI
+from orchestrator.rules.timezone import SHANGHAI
 
 MIRRORING = "dr.mirroring"
 HISTORY_SECONDS = 400 * 86400  # probes older than this are not read (a year and a margin)

@@ -19,7 +19,8 @@ from orchestrator.model.snapshot import CopyHistory, CopyRow, PointHistory, Poin
 from orchestrator.rules import figures
 from orchestrator.rules.rule import Clause, Rule, RulePack, Severity
 from orchestrator.rules.status import Status
-from orchestrator.rules.workdays import SHANGHAI, WorkdayCalendar, business_date
+from orchestrator.rules.timezone import SHANGHAI
+from orchestrator.rules.workdays import WorkdayCalendar, business_date
 
 DAY_SECONDS = 86400
 ALL_SUBJECT = "all"

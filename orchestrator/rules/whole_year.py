@@ -11,7 +11,8 @@ from orchestrator.model.snapshot import Snapshot
 from orchestrator.rules.evaluate import evaluate_all
 from orchestrator.rules.finding import Finding
 from orchestrator.rules.rule import RulePack
-from orchestrator.rules.workdays import SHANGHAI, WorkdayCalendar
+from orchestrator.rules.timezone import SHANGHAI
+from orchestrator.rules.workdays import WorkdayCalendar
 
 
 def year_end(year: int) -> datetime:

@@ -30,12 +30,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from orchestrator.errors import InputError
+
+TYPE_CHECKING = False  # not `typing`: `drctl calendar` imports this module (cli/output.py)
+if TYPE_CHECKING:
+    from typing import Any, Self
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -62,25 +64,88 @@ def _plain_date_loader() -> Any:
     return PlainDateLoader
 
 
-@dataclass(frozen=True)
-class YearOverride:
+class _Record:
+    """An immutable record, equal to another of its class with equal fields: what a frozen
+    dataclass gives, without importing `dataclasses` (with `inspect`, about as long as the rest
+    of `drctl calendar`'s start; docs/benchmarks.md, start-up). Fields are the `__slots__`;
+    those in `_unhashed` are left out of the hash."""
+
+    __slots__: tuple[str, ...] = ()
+    _unhashed: frozenset[str] = frozenset()
+
+    def __init__(self, **fields: object) -> None:
+        for name in self.__slots__:
+            object.__setattr__(self, name, fields[name])
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable: cannot set {name}")
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, _Record)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, n) for n in self.__slots__ if n not in self._unhashed))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+    def replace(self, **changes: object) -> Self:
+        """Return a copy with the named fields changed (`dataclasses.replace`)."""
+        return type(self)(**{name: getattr(self, name) for name in self.__slots__} | changes)
+
+
+class YearOverride(_Record):
     """One year's complete statutory calendar: its days off and its weekend make-up working days."""
 
+    __slots__ = ("year", "holidays", "workdays", "source")
     year: int
     holidays: frozenset[date]
     workdays: frozenset[date]
-    source: str | None = None
+    source: str | None
+
+    def __init__(
+        self,
+        year: int,
+        holidays: frozenset[date],
+        workdays: frozenset[date],
+        source: str | None = None,
+    ) -> None:
+        super().__init__(year=year, holidays=holidays, workdays=workdays, source=source)
 
 
-@dataclass(frozen=True)
-class CalendarOverrides:
+class CalendarOverrides(_Record):
     """The parsed override file: complete years, single-date corrections, and where it came from."""
 
-    years: Mapping[int, YearOverride] = field(default_factory=dict, hash=False)
-    corrected_holidays: frozenset[date] = frozenset()
-    corrected_workdays: frozenset[date] = frozenset()
-    path: str | None = None
-    sha256: str | None = None
+    __slots__ = ("years", "corrected_holidays", "corrected_workdays", "path", "sha256")
+    _unhashed = frozenset({"years"})
+    years: Mapping[int, YearOverride]
+    corrected_holidays: frozenset[date]
+    corrected_workdays: frozenset[date]
+    path: str | None
+    sha256: str | None
+
+    def __init__(
+        self,
+        years: Mapping[int, YearOverride] | None = None,
+        corrected_holidays: frozenset[date] = frozenset(),
+        corrected_workdays: frozenset[date] = frozenset(),
+        path: str | None = None,
+        sha256: str | None = None,
+    ) -> None:
+        super().__init__(
+            years={} if years is None else years,
+            corrected_holidays=corrected_holidays,
+            corrected_workdays=corrected_workdays,
+            path=path,
+            sha256=sha256,
+        )
 
 
 def load_overrides(path: Path, package_years: range) -> CalendarOverrides:

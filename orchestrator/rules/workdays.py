@@ -10,21 +10,16 @@ into one.
 from __future__ import annotations
 
 import enum
-import logging
 import os
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
 from orchestrator.errors import CalendarDataMissing, InputError
 from orchestrator.rules.workday_overrides import CalendarOverrides, YearOverride, load_overrides
 
-logger = logging.getLogger(__name__)
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ONE_DAY = timedelta(days=1)
 _SATURDAY = 5
 # Bounds on a plausible statutory year (every year 2004-2026 lies well inside them).
@@ -276,6 +271,8 @@ def business_date(finished_at_utc: datetime, cutoff_hour: int) -> date:
         raise ValueError(f"timestamp {finished_at_utc.isoformat()} has no time zone; expected UTC")
     if not 0 <= cutoff_hour <= 23:
         raise ValueError(f"cut-off hour {cutoff_hour} is outside 0-23")
+    from orchestrator.rules.timezone import SHANGHAI  # here: `drctl calendar` needs no zone
+
     local = finished_at_utc.astimezone(SHANGHAI)
     if local.hour < cutoff_hour:
         return local.date() - _ONE_DAY
@@ -298,7 +295,6 @@ def _days_in_year(year: int) -> int:
 
 
 __all__ = [
-    "SHANGHAI",
     "DayKind",
     "WorkdayCalendar",
     "YearOverride",

@@ -3,7 +3,8 @@
 Each check runs drctl in a fresh interpreter and lists the modules it loaded: `--help`, a
 usage error and building the parser load none of the heavy libraries (nor `typing` and
 `dataclasses`, which alone cost more than the parser); `calendar` loads no catalog, config or
-transfer library, nor importlib.metadata; `status` loads no Ansible, store client,
+transfer library, nor importlib.metadata, logging, dataclasses, typing, zoneinfo or json (unless
+-v asks for logging); `status` loads no Ansible, store client,
 cryptography, report renderer, Alembic or async driver. No timing is asserted:
 benchmarks/startup.py measures it.
 """
@@ -107,6 +108,38 @@ def test_calendar_loads_no_catalog_config_or_transfer_library(tmp_path: Path) ->
     # The package version it names comes from the METADATA file, not importlib.metadata.
     assert present(modules, ("importlib.metadata",)) == []
     assert "chinese_calendar" in modules  # it did answer from the calendar
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["calendar", "working-days", "2026-09-30", "2026-10-09"],
+        ["calendar", "is-working-day", "2026-10-10"],  # exit 1: a Saturday off
+        ["calendar", "working-days", "2026-09-30", "2030-01-01"],  # exit 2: no data for 2027
+    ],
+)
+def test_calendar_loads_no_slow_standard_library(tmp_path: Path, arguments: list[str]) -> None:
+    # Nor logging (nothing it logs shows without -v), the dataclasses of its override records,
+    # typing, the Asia/Shanghai zone or json for text output: each is a visible share of its
+    # start against a bare interpreter (docs/benchmarks.md, start-up).
+    _, modules = loaded_by(arguments, tmp_path)
+    assert present(modules, (*SLOW_STDLIB, "inspect", "json", "zoneinfo")) == []
+
+
+def test_calendar_logs_with_verbose_and_loads_logging_then(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from orchestrator.cli import main\n"
+        "code = main(['-v', 'calendar', 'working-days', '2026-09-30', '2026-10-09'])\n"
+        "print('MODULES', code, 'logging' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "MODULES 0 True"
+    assert "INFO orchestrator.actions.calendar: 2 working day(s) in (2026-09-30, 2026-10-09]" in (
+        done.stderr
+    )
 
 
 def test_status_loads_only_what_judging_needs(tmp_path: Path) -> None:

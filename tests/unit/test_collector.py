@@ -20,7 +20,8 @@ from orchestrator.model.snapshot import read_catalog
 from orchestrator.network.monitor import PathMonitor
 from orchestrator.rules.evaluate import evaluate_all
 from orchestrator.rules.evaluate_network import network_status
-from orchestrator.rules.workdays import SHANGHAI, package_years
+from orchestrator.rules.timezone import SHANGHAI
+from orchestrator.rules.workdays import package_years
 from orchestrator.site import LoadedSite, load_site
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC).timestamp()

@@ -21,8 +21,9 @@ from orchestrator.rules.deadlines import (
 from orchestrator.rules.evaluate import evaluate_all
 from orchestrator.rules.finding import Context
 from orchestrator.rules.status import Status
+from orchestrator.rules.timezone import SHANGHAI
 from orchestrator.rules.workday_overrides import parse_overrides
-from orchestrator.rules.workdays import SHANGHAI, WorkdayCalendar, package_years
+from orchestrator.rules.workdays import WorkdayCalendar, package_years
 from tests.fixtures.catalog_rows import (
     CALENDAR,
     PACK,

@@ -11,7 +11,6 @@ offset is as naive as one without a zone.
 from __future__ import annotations
 
 import importlib.metadata
-from dataclasses import replace
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 
@@ -85,7 +84,7 @@ def test_the_source_names_every_override_year() -> None:
         "calendar.yml",
         package_years(),
     )
-    described = WorkdayCalendar(replace(overrides, path="c.yml", sha256="ab" * 32))
+    described = WorkdayCalendar(overrides.replace(path="c.yml", sha256="ab" * 32))
     assert described.source_description().endswith("years: 2027, 2028)")
 
 

@@ -26,7 +26,7 @@ from orchestrator.rules.requirements import (
 )
 from orchestrator.rules.rule import RulePack
 from orchestrator.rules.status import Status
-from orchestrator.rules.workdays import SHANGHAI
+from orchestrator.rules.timezone import SHANGHAI
 from tests.fixtures.catalog_rows import CALENDAR, PACK, all_datasets_daily, local, model, snapshot
 
 CATALOGUE = load_catalogue()

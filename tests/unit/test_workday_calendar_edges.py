@@ -44,14 +44,13 @@ def test_source_description_names_package_file_digest_and_years() -> None:
     version = package_version()
     assert WorkdayCalendar().source_description() == f"chinesecalendar {version} (2004-2026)"
     loaded = parse_overrides({"corrections": {"holidays": ["2026-12-31"]}}, "o.yml", YEARS)
-    from dataclasses import replace
 
-    with_file = WorkdayCalendar(replace(loaded, path="/etc/dr/calendar.yml", sha256="ab" * 32))
+    with_file = WorkdayCalendar(loaded.replace(path="/etc/dr/calendar.yml", sha256="ab" * 32))
     assert with_file.source_description() == (
         f"chinesecalendar {version} (2004-2026) + overrides /etc/dr/calendar.yml "
         f"(sha256 {'ab' * 32}; years: none)"
     )
-    with_years = WorkdayCalendar(replace(OVERRIDE_2027, path="c.yml", sha256="cd" * 32))
+    with_years = WorkdayCalendar(OVERRIDE_2027.replace(path="c.yml", sha256="cd" * 32))
     assert with_years.source_description().endswith(f"(sha256 {'cd' * 32}; years: 2027)")
 
 

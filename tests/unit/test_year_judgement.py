@@ -21,7 +21,7 @@ from sqlalchemy import insert
 from orchestrator.model.catalog import Catalog
 from orchestrator.model.migrate import upgrade_catalog
 from orchestrator.model.schema import network_observations, network_outages
-from orchestrator.rules.workdays import SHANGHAI
+from orchestrator.rules.timezone import SHANGHAI
 from orchestrator.site import load_site
 from tests.fixtures.exporter_catalog import sandbox_with_paths
 
