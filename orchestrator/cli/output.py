@@ -8,6 +8,7 @@ Logs and error lines go to stderr. Output never fails on a terminal that cannot 
 from __future__ import annotations
 
 import codecs
+import os
 import sys
 
 # Not `typing`: `drctl --help` imports this module, and typing alone costs a fifth of a bare
@@ -46,6 +47,23 @@ def to_json(data: Any) -> str:
     )
 
 
+def silence_stdout() -> None:
+    """Stdout's reader has left (`drctl … | head -1`): send the rest of the output to
+    /dev/null, so that the command still ends with its own exit code (a failed check stays 1)
+    and neither a later print nor the interpreter's last flush raises BrokenPipeError."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file (a test's capture): nothing to do
+        pass
+
+
+def _write(text: str, *, flush: bool = False) -> None:
+    try:
+        print(text, flush=flush)
+    except BrokenPipeError:
+        silence_stdout()
+
+
 class Output:
     """Where one command's results go: text, or JSON with --json; progress as it happens
     unless quiet (-q)."""
@@ -57,9 +75,9 @@ class Output:
     def emit(self, data: Any, text: str) -> None:
         """Print data as JSON with --json, else the human text (nothing when it is empty)."""
         if self.json:
-            print(to_json(data))
+            _write(to_json(data))
         elif text:
-            print(text)
+            _write(text)
 
     def progress(
         self, line: str, event: dict[str, Any] | None = None, *, to_stderr: bool = False
@@ -78,12 +96,14 @@ class Output:
                 file=sys.stderr,
                 flush=True,
             )
+        elif to_stderr:
+            print(line, file=sys.stderr, flush=True)
         else:
-            print(line, file=sys.stderr if to_stderr else sys.stdout, flush=True)
+            _write(line, flush=True)
 
     def error(self, line: str, envelope: dict[str, Any]) -> None:
         """Report a failed command: the line on stderr, and with --json the envelope on
         stdout."""
         print(line, file=sys.stderr)
         if self.json:
-            print(to_json(envelope))
+            _write(to_json(envelope))
