@@ -17,6 +17,7 @@ import yaml
 from sqlalchemy import insert
 
 from orchestrator.actions.sandbox import prepare_sandbox
+from orchestrator.errors import CalendarDataMissing
 from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
 from orchestrator.model.judged_snapshot import read_history
@@ -312,6 +313,38 @@ def test_a_context_refuses_points_bounded_for_another_instant_or_limit(
     same = Context(model, pack, calendar, bounded, moment)
     with pytest.raises(ValueError, match="gaps are chosen for 1, not 2"):
         same.backup_intervals(SYSTEM, "ledger", 2)
+
+
+def test_a_dataset_without_points_and_an_uncounted_year_from_the_aggregates(
+    catalog: tuple[LoadedSite, Catalog],
+) -> None:
+    """What Context answers from the aggregates where they hold nothing: no point is 0 (not
+    one), a retention window not read is refused, and one date in a year the calendar cannot
+    count has no gap to count (two would need the calendar)."""
+    site, cat = catalog
+    at = _instants()[1]
+    with cat.begin() as connection:
+        bounded = judged_snapshot(connection, site.pack, at, site.calendar, _cutoff(site))
+    model, pack, calendar = site.config.model, site.pack, site.calendar
+    context = Context(model, pack, calendar, bounded, datetime.fromtimestamp(at, UTC))
+    assert context.point_count(SYSTEM, "config") == 0
+    assert context.last_backup_date(SYSTEM, "config") is None
+    assert context.backup_intervals(SYSTEM, "config", 1) == []
+    with pytest.raises(ValueError, match="the snapshot holds no dropped points for 5 days"):
+        context.dropped_within(SYSTEM, "ledger", 5)
+    history = bounded.point_history
+    assert history is not None
+    lone = replace(history.datasets[(SYSTEM, "ledger")], before=None, dates=1, gaps=())
+    uncounted = replace(history, counted=False, datasets={(SYSTEM, "ledger"): lone})
+    snapshot = replace(bounded, point_history=uncounted)
+    context = Context(model, pack, calendar, snapshot, datetime.fromtimestamp(at, UTC))
+    assert context.backup_intervals(SYSTEM, "ledger", 1) == []
+    two = replace(uncounted, datasets={(SYSTEM, "ledger"): replace(lone, dates=2)})
+    context = Context(
+        model, pack, calendar, replace(bounded, point_history=two), datetime.fromtimestamp(at, UTC)
+    )
+    with pytest.raises(CalendarDataMissing, match=str(context.business_date.year)):
+        context.backup_intervals(SYSTEM, "ledger", 1)
 
 
 def test_gaps_of_no_working_day_on_a_date_backed_up_twice(
