@@ -120,6 +120,7 @@ def test_the_version_is_read_from_the_metadata_beside_the_imported_package(
     package.parent.mkdir(parents=True)
     info = tmp_path / "site" / "chinesecalendar-7.7.7.dist-info"
     info.mkdir()
+    (tmp_path / "site" / "other-1.0.dist-info").mkdir()  # another distribution's: not ours
     (info / "METADATA").write_text(
         "Metadata-Version: 2.1\nName: chinesecalendar\nVersion: 7.7.7\n\nVersion: 0.0.0\n"
     )
@@ -127,7 +128,7 @@ def test_the_version_is_read_from_the_metadata_beside_the_imported_package(
     assert package_version() == "7.7.7"
     (info / "METADATA").write_text("Name: chinesecalendar\n\nVersion: 0.0.0\n")
     monkeypatch.setattr(chinese_calendar, "__version__", "1.2.3", raising=False)
-    monkeypatch.setattr(importlib.metadata, "version", lambda name: "4.5.6")
+    monkeypatch.setattr(importlib.metadata, "version", {"chinesecalendar": "4.5.6"}.__getitem__)
     assert package_version() == "4.5.6"  # no Version header: importlib.metadata decides
 
 

@@ -218,3 +218,36 @@ def test_a_year_with_holidays_set_to_nothing_is_empty() -> None:
     assert refused({"years": {2027: {"holidays": None}}}) == [
         "years.2027.holidays: empty; every holiday notice lists days off"
     ]
+
+
+def test_the_override_records_behave_as_frozen_records() -> None:
+    """YearOverride and CalendarOverrides are plain records (no dataclasses on `drctl calendar`'s
+    start): each field as given, equal and hashed by value (the years map left out of the
+    hash), shown field by field, immutable, copied with changes by replace()."""
+    day, other = date(2027, 10, 1), date(2027, 10, 9)
+    year = YearOverride(2027, frozenset({day}), frozenset({other}), "c.yml")
+    assert (year.year, year.holidays, year.workdays, year.source) == (
+        2027,
+        frozenset({day}),
+        frozenset({other}),
+        "c.yml",
+    )
+    assert repr(year) == (
+        "YearOverride(year=2027, holidays=frozenset({datetime.date(2027, 10, 1)}), "
+        "workdays=frozenset({datetime.date(2027, 10, 9)}), source='c.yml')"
+    )
+    same = YearOverride(2027, frozenset({day}), frozenset({other}), "c.yml")
+    assert same == year and hash(same) == hash(year) and {year: 1}[same] == 1
+    changed = year.replace(source=None)
+    assert changed != year and changed.source is None and changed.year == 2027
+    assert hash(changed) != hash(year)
+    with pytest.raises(AttributeError, match="YearOverride is immutable: cannot set year"):
+        year.year = 2028  # type: ignore[misc]
+    overrides = CalendarOverrides(years={2027: year}, corrected_holidays=frozenset({day}))
+    twin = CalendarOverrides(years={2027: same}, corrected_holidays=frozenset({day}))
+    assert overrides == twin and hash(overrides) == hash(twin)  # a dict inside, still hashed
+    assert hash(overrides) != hash(CalendarOverrides())
+    assert repr(CalendarOverrides()) == (
+        "CalendarOverrides(years={}, corrected_holidays=frozenset(), "
+        "corrected_workdays=frozenset(), path=None, sha256=None)"
+    )
