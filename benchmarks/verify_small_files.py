@@ -91,12 +91,7 @@ def measure(
 def verdicts(rounds: dict[str, list[large.Timing]]) -> list[tuple[str, float, float, float]]:
     """Return (ratio, median, low, high) of drctl ÷ hashlib all cores, per round."""
     rows = []
-    for name, label in (
-        ("drctl", "whole command, 1×"),
-        ("drctl4", "whole command, 4×"),
-        ("net4", "4× net of start-up"),
-        ("engine", "scan in-process"),
-    ):
+    for name, label in large.HASHLIB_RATIOS:
         values = large.ratios(rounds, name, "every")
         label = f"drctl ({label}) ÷ hashlib all cores"
         rows.append((label, statistics.median(values), min(values), max(values)))
