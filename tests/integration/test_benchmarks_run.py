@@ -16,35 +16,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_verify_throughput_runs_and_writes_medians_with_ranges(tmp_path: Path) -> None:
+def run_benchmark(tmp_path: Path, script: str, *arguments: str) -> tuple[str, str]:
+    """Run benchmarks/<script> into a document that already has text of its own; return the
+    document and the script's stdout, once the run has ended 0 and kept that text."""
     output = tmp_path / "benchmarks.md"
     output.write_text("# Benchmarks\n\nkept as it is\n", encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "verify_throughput.py")]
-        + ["--size", "16M", "--rounds", "2", "--output", str(output), "--workdir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    text = output.read_text(encoding="utf-8")
-    assert text.startswith("# Benchmarks\n\nkept as it is\n")
-    for marker in ("verify_throughput", "envelope_throughput"):
-        assert f"<!-- {marker}:begin -->" in text and f"<!-- {marker}:end -->" in text
-    assert "2 interleaved rounds" in text
-    assert "| `drctl verify --all`, whole command, 1× |" in text
-    assert "| drctl (whole command, 1×) ÷ hashlib all cores |" in text
-    assert "| backup: sealed ÷ clear |" in text
-    assert "round 2/2 done" in result.stdout
-
-
-def test_verify_small_files_mode_runs_and_writes_its_own_section(tmp_path: Path) -> None:
-    output = tmp_path / "benchmarks.md"
-    output.write_text("# Benchmarks\n\nkept as it is\n", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "verify_throughput.py")]
-        + ["--files", "40", "--file-size", "4K", "--rounds", "2"]
+        [sys.executable, str(REPO / "benchmarks" / script), *arguments]
         + ["--output", str(output), "--workdir", str(tmp_path)],
         capture_output=True,
         text=True,
@@ -54,6 +32,24 @@ def test_verify_small_files_mode_runs_and_writes_its_own_section(tmp_path: Path)
     assert result.returncode == 0, result.stdout + result.stderr
     text = output.read_text(encoding="utf-8")
     assert text.startswith("# Benchmarks\n\nkept as it is\n")
+    return text, result.stdout
+
+
+def test_verify_throughput_runs_and_writes_medians_with_ranges(tmp_path: Path) -> None:
+    text, stdout = run_benchmark(tmp_path, "verify_throughput.py", "--size", "16M", "--rounds", "2")
+    for marker in ("verify_throughput", "envelope_throughput"):
+        assert f"<!-- {marker}:begin -->" in text and f"<!-- {marker}:end -->" in text
+    assert "2 interleaved rounds" in text
+    assert "| `drctl verify --all`, whole command, 1× |" in text
+    assert "| drctl (whole command, 1×) ÷ hashlib all cores |" in text
+    assert "| backup: sealed ÷ clear |" in text
+    assert "round 2/2 done" in stdout
+
+
+def test_verify_small_files_mode_runs_and_writes_its_own_section(tmp_path: Path) -> None:
+    text, stdout = run_benchmark(
+        tmp_path, "verify_throughput.py", "--files", "40", "--file-size", "4K", "--rounds", "2"
+    )
     assert "<!-- verify_small_files:begin -->" in text
     assert "<!-- verify_small_files:end -->" in text
     assert "<!-- verify_throughput:begin -->" not in text  # the large-file section is not run
@@ -61,23 +57,11 @@ def test_verify_small_files_mode_runs_and_writes_its_own_section(tmp_path: Path)
     assert "4× = 32 points, 160 files" in text
     assert "| drctl (scan in-process) ÷ hashlib all cores |" in text
     assert "Peak RSS of drctl:" in text and "4× ÷ 1× =" in text
-    assert "round 2/2 done" in result.stdout
+    assert "round 2/2 done" in stdout
 
 
 def test_backup_throughput_runs_every_peer_in_every_round(tmp_path: Path) -> None:
-    output = tmp_path / "benchmarks.md"
-    output.write_text("# Benchmarks\n\nkept as it is\n", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "backup_throughput.py")]
-        + ["--size", "8M", "--rounds", "2", "--output", str(output), "--workdir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    text = output.read_text(encoding="utf-8")
-    assert text.startswith("# Benchmarks\n\nkept as it is\n")
+    text, stdout = run_benchmark(tmp_path, "backup_throughput.py", "--size", "8M", "--rounds", "2")
     assert "<!-- backup_throughput:begin -->" in text and "<!-- backup_throughput:end -->" in text
     assert "2 interleaved rounds" in text and "Load average at the end:" in text
     assert "| `drctl backup`, whole command, one `files` dataset, clear |" in text
@@ -85,6 +69,6 @@ def test_backup_throughput_runs_every_peer_in_every_round(tmp_path: Path) -> Non
     if shutil.which("restic"):
         assert "| drctl backup ÷ restic |" in text
         assert "| `restic backup`, first backup into a fresh repository |" in text
-    assert "round 1/2 done (limit drctl" in result.stdout
-    assert "round 2/2 done (drctl" in result.stdout
+    assert "round 1/2 done (limit drctl" in stdout
+    assert "round 2/2 done (drctl" in stdout
     assert list(tmp_path.glob("backup-bench-*")) == [], "its scratch directory is removed"
