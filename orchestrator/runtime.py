@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from orchestrator.config import LoadedConfig
 from orchestrator.integrations.hosts import HostFiles, open_host_files
@@ -21,6 +22,7 @@ from orchestrator.rules.workdays import WorkdayCalendar
 from orchestrator.site import LoadedSite
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -50,24 +52,27 @@ class Runtime:
     def store(self, name: str) -> Store:
         """Return the named store, opened once per run and thread (SFTP stores hold a
         connection)."""
-        key = (threading.get_ident(), name)
-        with self._lock:
-            found = self._stores.get(key)
-        if found is None:  # opened outside the lock: only this thread uses this key
-            found = open_store(self.config.store_settings(name, lock_seconds(self.pack)))
-            with self._lock:
-                self._stores[key] = found
-        return found
+        return self._per_thread(
+            self._stores,
+            name,
+            lambda: open_store(self.config.store_settings(name, lock_seconds(self.pack))),
+        )
 
     def host_files(self, host: str) -> HostFiles:
         """Return file access to a host, opened once per run and thread."""
-        key = (threading.get_ident(), host)
+        return self._per_thread(
+            self._hosts, host, lambda: open_host_files(self.config.inventory, host)
+        )
+
+    def _per_thread(self, opened: dict[tuple[int, str], T], name: str, open_: Callable[[], T]) -> T:
+        """Return this thread's `name` from `opened`, opening it first if it is not there."""
+        key = (threading.get_ident(), name)
         with self._lock:
-            found = self._hosts.get(key)
-        if found is None:
-            found = open_host_files(self.config.inventory, host)
+            found = opened.get(key)
+        if found is None:  # opened outside the lock: only this thread uses this key
+            found = open_()
             with self._lock:
-                self._hosts[key] = found
+                opened[key] = found
         return found
 
     def close(self) -> None:
