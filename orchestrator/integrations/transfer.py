@@ -62,11 +62,14 @@ class CheckedBlocks:
     so a store writing them never commits a wrong file. A store given these for the same
     size and digest it is asked to check (`guarantees`) need not hash them again."""
 
-    def __init__(self, blocks: Iterable[bytes], key: str, size: int, sha256: str) -> None:
+    def __init__(
+        self, blocks: Iterable[bytes], key: str, size: int, sha256: str, where: str = "in transit"
+    ) -> None:
         self.blocks = blocks
         self.key = key
         self.size = size
         self.sha256 = sha256
+        self.where = where  # said in a mismatch: where the bytes were counted
         self.verified = False  # read to the end, and matched
 
     def guarantees(self, size: int, sha256: str) -> bool:
@@ -81,9 +84,19 @@ class CheckedBlocks:
             seen += len(block)
             yield block
         if seen != self.size or digest.hexdigest() != self.sha256:
-            detail = f"{seen} of {self.size} bytes in transit"
+            detail = f"{seen} of {self.size} bytes {self.where}"
             raise DigestMismatch(self.key, self.sha256, digest.hexdigest(), detail)
         self.verified = True
+
+
+def checked(blocks: Iterable[bytes], key: str, size: int, sha256: str, where: str) -> CheckedBlocks:
+    """Return blocks that raise DigestMismatch before their end unless they are size bytes of
+    digest sha256: blocks themselves when they already check exactly that (hashed once, in
+    transit), else blocks hashed as they flow here. Stores write what this returns, so every
+    write is checked and none is hashed twice."""
+    if isinstance(blocks, CheckedBlocks) and blocks.guarantees(size, sha256):
+        return blocks
+    return CheckedBlocks(blocks, key, size, sha256, where)
 
 
 def digest_stream(handle: BinaryIO, algorithm: str = "sha256") -> tuple[int, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import shutil
 from collections.abc import Iterable, Iterator
@@ -13,7 +12,7 @@ from typing import BinaryIO
 
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.stores.base import MANIFEST_NAME
-from orchestrator.integrations.transfer import CheckedBlocks, DigestMismatch
+from orchestrator.integrations.transfer import checked
 
 # A directory that is full, read-only, over quota or failing: the store's fault (exit 3).
 STORE_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES})
@@ -82,27 +81,17 @@ class FileStore:
 
     def write_stream(self, key: str, chunks: Iterable[bytes], *, size: int, sha256: str) -> None:
         """Write chunks to key (temp file, fsync, rename), refusing them unless they are size
-        bytes of digest sha256: hashed here, or checked by the stream itself when it is a
-        CheckedBlocks that guarantees them (hashed once, in transit, before the rename)."""
+        bytes of digest sha256 (transfer.checked: the mismatch is raised before the rename)."""
         self._require_root()
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
-        checked = isinstance(chunks, CheckedBlocks) and chunks.guarantees(size, sha256)
-        digest = None if checked else hashlib.sha256()
-        written = 0
         try:
             with open(temporary, "wb") as handle:
-                for chunk in chunks:
+                for chunk in checked(chunks, key, size, sha256, "written"):
                     handle.write(chunk)
-                    if digest is not None:
-                        digest.update(chunk)
-                    written += len(chunk)
                 handle.flush()
                 os.fsync(handle.fileno())
-            actual = sha256 if digest is None else digest.hexdigest()
-            if written != size or actual != sha256:
-                raise DigestMismatch(key, sha256, actual, f"{written} of {size} bytes")
             os.replace(temporary, path)
         except OSError as error:
             if error.errno not in STORE_FAULTS:

@@ -7,7 +7,6 @@ place only when size and digest match what the source host computed.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import stat
 from collections.abc import Iterable, Iterator
@@ -19,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 from orchestrator.errors import InputError
 from orchestrator.integrations.ssh import PARTIAL_MARKER, SftpFiles, SshTarget, open_sftp
 from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
-from orchestrator.integrations.transfer import CheckedBlocks, DigestMismatch
+from orchestrator.integrations.transfer import checked
 
 logger = logging.getLogger(__name__)
 
@@ -89,23 +88,10 @@ class SftpStore:
         self.files.makedirs(self.root)
 
     def write_stream(self, key: str, chunks: Iterable[bytes], *, size: int, sha256: str) -> None:
-        digest = hashlib.sha256()
-        seen = [0]
-
-        def hashed_chunks() -> Iterator[bytes]:
-            for chunk in chunks:
-                digest.update(chunk)
-                seen[0] += len(chunk)
-                yield chunk
-            if seen[0] != size or digest.hexdigest() != sha256:
-                raise DigestMismatch(
-                    f"{self.name}:{key}", sha256, digest.hexdigest(), f"{seen[0]} of {size} bytes"
-                )
-
-        # The check runs inside the iteration, so a mismatch aborts before the rename; a stream
-        # that checks itself for this size and digest (CheckedBlocks) is not hashed twice.
-        checked = isinstance(chunks, CheckedBlocks) and chunks.guarantees(size, sha256)
-        self.files.write_atomic(self._path(key), chunks if checked else hashed_chunks())
+        # Checked inside the iteration (transfer.checked), so a mismatch aborts before the
+        # rename; a stream that checks itself for this size and digest is not hashed twice.
+        stream = checked(chunks, f"{self.name}:{key}", size, sha256, "written")
+        self.files.write_atomic(self._path(key), stream)
         logger.debug("store %s: wrote %s (%d bytes)", self.name, key, size)
 
     def written_version(self, key: str) -> str | None:
