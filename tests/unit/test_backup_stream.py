@@ -18,7 +18,7 @@ import pytest
 from orchestrator.actions.backup_stream import parallel_files, stream_files, stream_to_store
 from orchestrator.integrations.hosts import LocalHostFiles
 from orchestrator.integrations.stores.file import FileStore
-from orchestrator.integrations.transfer import CheckedBlocks, DigestMismatch
+from orchestrator.integrations.transfer import CheckedBlocks, DigestMismatch, checked
 from orchestrator.model.manifest import FileEntry
 
 PREFIX = "bench/tree/20261130T000000Z-000000"
@@ -87,6 +87,24 @@ def test_a_checked_stream_for_another_digest_is_still_hashed_by_the_store(tmp_pa
     ):
         store.write_stream("s/d/p/data/c.db", blocks, size=len(data), sha256="0" * 64)
     assert not store.exists("s/d/p/data/c.db")
+
+
+def test_checked_keeps_a_stream_that_proves_exactly_what_is_asked_and_checks_any_other() -> None:
+    """The stores' one choice: a stream that proves this size and digest is written as it is
+    (hashed once); any other (plain blocks, or proving another size or digest) is wrapped in
+    a check of its own, which names where the bytes were counted."""
+    data = b"ledger"
+    proving = CheckedBlocks(iter([data]), "a.db", len(data), sha(data))
+    assert checked(proving, "a.db", len(data), sha(data), "written") is proving
+    for size, digest in ((len(data) + 1, sha(data)), (len(data), sha(b"other"))):
+        stream = CheckedBlocks(iter([data]), "a.db", len(data), sha(data))
+        wrapped = checked(stream, "s:a.db", size, digest, "written")
+        assert wrapped is not stream and wrapped.guarantees(size, digest)
+    plain = checked(iter([data[:3]]), "s:b.db", len(data), sha(data), "written")
+    with pytest.raises(
+        DigestMismatch, match=r"^s:b.db: digest mismatch: .* \(3 of 6 bytes written\)$"
+    ):
+        list(plain)
 
 
 def make_spool(spool: Path, count: int) -> list[dict[str, object]]:
