@@ -16,7 +16,8 @@ dr_artifacts) - the same paths the engine roles derive - and runs that module's 
 Passwords: the task environment holds each password under DR_DATASETS_PASSWORD_<password_env> (the
 controller variable the dataset names). They are taken out of this process's environment
 before anything runs, and each database client gets only its own dataset's password, in the
-client's own variable (PGPASSWORD, MYSQL_PWD), for the time of that dataset's step.
+client's own variable (PGPASSWORD, MYSQL_PWD), for the time of that dataset's step; a dataset
+without password_env sees what the host's environment holds, as with its engine role.
 """
 
 from __future__ import annotations
@@ -125,18 +126,26 @@ def destroy_path_params(item):
 
 
 class Password(object):
-    """Put a dataset's password in its client's variable for one step, then take it out."""
+    """For one step of a dataset that names a password_env: its password, and only its own,
+    in its client's variable (none when it did not reach us, so the step fails saying so);
+    afterwards the variable is as it was. A dataset without one keeps the inherited value."""
 
-    def __init__(self, variable, value):
-        self.variable, self.value = variable, value
+    def __init__(self, variable, password_env, secrets):
+        self.variable, self.password_env = variable, password_env
+        self.value = secrets.get(password_env) if password_env else None
+        self.saved = None
 
     def __enter__(self):
-        os.environ.pop(self.variable, None)
-        if self.value is not None:
-            os.environ[self.variable] = self.value
+        self.saved = os.environ.get(self.variable)
+        if self.password_env:
+            os.environ.pop(self.variable, None)
+            if self.value:
+                os.environ[self.variable] = self.value
 
     def __exit__(self, *exc):
         os.environ.pop(self.variable, None)
+        if self.saved is not None:
+            os.environ[self.variable] = self.saved
 
 
 def dataset_step(item, action, options, check_mode, secrets):
@@ -144,8 +153,8 @@ def dataset_step(item, action, options, check_mode, secrets):
     engine = item["engine"]
     if engine in DATABASES:
         database, params = database_params(item, action, options)
-        value = secrets.get(params["password_env"]) if params["password_env"] else None
-        with Password(database.target.PASSWORD_VARIABLE, value):
+        variable = database.target.PASSWORD_VARIABLE
+        with Password(variable, params["password_env"], secrets):
             return database_step(database, params, check_mode)
     if action == "destroy":
         return wipe_step(destroy_path_params(item), check_mode)

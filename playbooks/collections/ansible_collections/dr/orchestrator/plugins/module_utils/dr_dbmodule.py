@@ -251,7 +251,7 @@ def database_step(engine, params, check_mode):
         raise StepFailed(
             "%s of %s (database %s on %s:%s) failed: %s"
             % (action, params["dataset"], params["database"], params["host"], params["port"], error)
-        )
+        ) from error
     changed = action != "fingerprint" and (action != "destroy" or dr_result["destroyed"])
     return {"changed": changed, "dr_result": dr_result}
 

@@ -66,7 +66,9 @@ def files_preview(params):
     try:
         count = len(list_tree(params["src"]))
     except (OSError, ValueError) as error:
-        raise StepFailed("%s of %s failed: %s" % (params["action"], params["dataset"], error))
+        raise StepFailed(
+            "%s of %s failed: %s" % (params["action"], params["dataset"], error)
+        ) from error
     if params["action"] == "dump":
         msg = "would copy the %d files of %s into %s" % (count, params["src"], params["dest"])
     else:
@@ -98,7 +100,7 @@ def files_step(params, check_mode):
                 return {"changed": False, "dr_result": absent("files", params["dataset"])}
             fingerprint = tree_fingerprint(params["path"], params["algorithm"])
     except (OSError, ValueError) as error:
-        raise StepFailed("%s of %s failed: %s" % (action, params["dataset"], error))
+        raise StepFailed("%s of %s failed: %s" % (action, params["dataset"], error)) from error
     dr_result = {
         "name": "%s:%s" % (action, params["dataset"]),
         "exists": True,
@@ -155,7 +157,7 @@ def sqlite_step(params, check_mode):
         fingerprint = sqlite_fingerprint(target, params["algorithm"])
         invariants = sqlite_invariants(target, params["invariants"])
     except (sqlite3.Error, OSError) as error:
-        raise StepFailed("%s of %s failed: %s" % (action, params["dataset"], error))
+        raise StepFailed("%s of %s failed: %s" % (action, params["dataset"], error)) from error
     dr_result = {
         "name": "%s:%s" % (action, params["dataset"]),
         "exists": True,
@@ -222,7 +224,7 @@ def artifacts_step(params):
         if files is None:
             files = digest_tree(params["path"], params["algorithm"], params["chunk_bytes"])
     except (OSError, ValueError) as error:
-        raise StepFailed("hashing %s failed: %s" % (params["path"], error))
+        raise StepFailed("hashing %s failed: %s" % (params["path"], error)) from error
     if not files:
         raise StepFailed("dump of %s produced no files" % params["dataset"])
     dr_result = {
