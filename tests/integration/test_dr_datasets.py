@@ -135,7 +135,7 @@ def test_one_run_backs_up_every_engine_and_keeps_each_failure_its_own(
             "name": "gone",
             "engine": "files",
             "live_path": str(tmp_path / "no-such-tree"),
-            "spool": str(tmp_path / "spool" / "gone"),
+            "spool": str(tmp_path / "elsewhere" / "gone"),
         },
         {
             "name": "nodb",
@@ -143,15 +143,19 @@ def test_one_run_backs_up_every_engine_and_keeps_each_failure_its_own(
             "database": "no_such_db",
             "user": mariadb_server.user,
             "password_env": MARIA_SECRET,
-            "spool": str(tmp_path / "spool" / "nodb"),
+            "spool": str(tmp_path / "elsewhere" / "nodb"),
         },
     ]
-    # Leftovers of an earlier run in the failing datasets' spools: the failure removes them.
+    # Leftovers of an earlier run: in the spool root (removed first), and in the spools of
+    # the failing datasets, kept elsewhere so that only their failure removes them.
+    (tmp_path / "spool").mkdir()
+    (tmp_path / "spool" / "interrupted").write_text("old")
     for item in broken:
         Path(item["spool"], "data").mkdir(parents=True)
         Path(item["spool"], "data", "stale").write_text("old")
     args = {
         "action": "backup",
+        "spool_root": str(tmp_path / "spool"),
         "datasets": [broken[0], *items, broken[1]],
         **servers(postgres_server, mariadb_server),
     }
@@ -161,6 +165,9 @@ def test_one_run_backs_up_every_engine_and_keeps_each_failure_its_own(
     assert not result["failed"], result
     assert result["failed_datasets"] == ["gone", "nodb"]
     results = by_name(result)
+    assert result["results"][0]["dr_result"]["name"] == "wipe:spool"
+    assert results["wipe:spool"]["removed"] == [str(tmp_path / "spool")]
+    assert not (tmp_path / "spool" / "interrupted").exists()
     for item in broken:
         failed = results[f"failed:{item['name']}"]
         assert failed["task"].startswith(f"dump of {item['name']}") and failed["error"], failed
@@ -235,12 +242,22 @@ def test_a_restore_stops_at_the_dataset_that_fails_and_touches_none_after_it(
         },
     ]
     before = ledger.read_bytes()
-    result = run_module("dr_datasets", {"action": "restore", "datasets": items}, check=False)
+    args = {"action": "restore", "datasets": items, "spool_root": str(spool)}
+    result = run_module("dr_datasets", args, check=False)
     assert (
         result["failed"] and f"directory {spool / 'lost' / 'data'} does not exist" in result["msg"]
     )
     assert (tree / "app.conf").read_text() == "listen = 9000\n"  # the one before it: restored
     assert ledger.read_bytes() == before  # the one after it: untouched
+    assert (spool / "ledger" / "data" / "ledger.db").is_file()  # the spool kept for a retry
+    # Without the lost one every dataset is restored, and only then is the spool removed.
+    done = run_module("dr_datasets", dict(args, datasets=items[::2]), check=False)
+    assert [item["dr_result"]["name"] for item in done["results"]] == [
+        "restore:config",
+        "restore:ledger",
+        "wipe:spool",
+    ]
+    assert not spool.exists() and done["results"][2]["dr_result"]["removed"] == [str(spool)]
 
 
 def test_the_argument_spec_refuses_bad_items_before_anything_runs(tmp_path: Path) -> None:

@@ -198,24 +198,35 @@ def backup_dataset(item, options, check_mode, secrets):
     return [dict(wiped, failed_dataset=item["name"], msg=message)]
 
 
+def clear_spool(root, check_mode):
+    """Remove the run's spool root and prove it gone (dr_wipe purpose spool)."""
+    wipe = {"paths": [root], "purpose": "spool", "name": None, "report": {}}
+    return wipe_step(wipe, check_mode)
+
+
 def run_datasets(params, check_mode, secrets):
     """Run params["action"] over params["datasets"]; return (outcomes, failure message or
-    None). A failure other than a backup's stops the run at that dataset."""
+    None). A failure other than a backup dataset's stops the run there. Given spool_root, a
+    backup removes it first and a restore once every dataset is restored."""
     options = {
         "algorithm": params["algorithm"],
         "restore_mode": params["restore_mode"],
         "postgresql": params["postgresql"],
         "mariadb": params["mariadb"],
     }
-    action, outcomes = params["action"], []
-    for item in params["datasets"]:
-        if action == "backup":
-            outcomes.extend(backup_dataset(item, options, check_mode, secrets))
-            continue
-        try:
-            outcomes.append(dataset_step(item, action, options, check_mode, secrets))
-        except StepFailed as error:
-            return outcomes, str(error)
+    action, root, outcomes = params["action"], params["spool_root"], []
+    try:
+        if root and action == "backup":
+            outcomes.append(clear_spool(root, check_mode))
+        for item in params["datasets"]:
+            if action == "backup":
+                outcomes.extend(backup_dataset(item, options, check_mode, secrets))
+            else:
+                outcomes.append(dataset_step(item, action, options, check_mode, secrets))
+        if root and action == "restore":
+            outcomes.append(clear_spool(root, check_mode))
+    except StepFailed as error:
+        return outcomes, str(error)
     return outcomes, None
 
 

@@ -98,6 +98,14 @@ options:
     type: str
     choices: [replace, scratch]
     default: replace
+  spool_root:
+    description:
+      - The run's spool directory (the datasets' spools are in it). C(backup) removes it
+        before the first dataset (what an earlier, interrupted run left); C(restore) removes
+        it once every dataset is restored. Either way it is proven gone (result
+        C(wipe:spool), as M(dr.orchestrator.dr_wipe) with I(purpose=spool) returns it) and
+        the module fails if it is not. Unset or empty, nothing is removed.
+    type: path
   postgresql:
     description: How this host reaches its PostgreSQL server (C(host), C(port), C(bin_dir));
       C(port) 0 or unset, each dataset's own port.
@@ -157,7 +165,8 @@ results:
       returned: always
       sample: true
     dr_result:
-      description: The engine module's own C(dr_result) - C(dump:<name>) and
+      description: The engine module's own C(dr_result) - C(wipe:spool) of I(spool_root),
+        C(dump:<name>) and
         C(artifacts:<name>) of a backup, C(failed:<name>) (with C(task) and C(error)) of a
         backup that failed, C(restore:<name>), C(fingerprint:<name>), C(destroy:<name>).
       type: dict
@@ -219,6 +228,7 @@ def main():
             ),
             algorithm=dict(type="str", default="sha256"),
             restore_mode=dict(type="str", default="replace", choices=["replace", "scratch"]),
+            spool_root=dict(type="path"),
             postgresql=dict(type="dict", default={}),
             mariadb=dict(type="dict", default={}),
         ),
