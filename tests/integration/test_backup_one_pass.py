@@ -125,6 +125,10 @@ def test_a_backup_hands_the_dumps_entries_over_and_stores_the_sources_digests(
     actions = [data.get("task_action", "").rsplit(".", 1)[-1] for data in done]
     assert "dr_artifacts" not in actions and actions.count("dr_datasets") == 1, actions
     [batch] = [data["res"] for data in done if data["task_action"].endswith("dr_datasets")]
-    dump, artifacts = (item["dr_result"] for item in batch["results"])
-    assert (dump["name"], artifacts["name"]) == ("dump:tree", "artifacts:tree")
+    wipe, dump, artifacts = (item["dr_result"] for item in batch["results"])
+    assert [r["name"] for r in (wipe, dump, artifacts)] == [
+        "wipe:spool",
+        "dump:tree",
+        "artifacts:tree",
+    ]
     assert artifacts["files"] == dump["files"]
