@@ -13,11 +13,12 @@ dr_artifacts) - the same paths the engine roles derive - and runs that module's 
 - restore, fingerprint, destroy: in order; the first dataset that fails fails the module,
   naming it, and the datasets after it are not touched (as a failed task stops a host).
 
-Passwords: the task environment holds each password under DR_DATASETS_PASSWORD_<password_env> (the
-controller variable the dataset names). They are taken out of this process's environment
-before anything runs, and each database client gets only its own dataset's password, in the
-client's own variable (PGPASSWORD, MYSQL_PWD), for the time of that dataset's step; a dataset
-without password_env sees what the host's environment holds, as with its engine role.
+Passwords: the task environment holds each password under DR_DATASETS_PASSWORD_<name>, where
+<name> is the controller variable the dataset's password_env names. They are taken out of
+this process's environment before anything runs, and each database client gets only its own
+dataset's password, in the client's own variable (PGPASSWORD, MYSQL_PWD), for the time of
+that dataset's step; a dataset without password_env sees what the host's environment holds,
+as with its engine role.
 """
 
 from __future__ import annotations
