@@ -93,7 +93,7 @@ def step_copy_offsite(state: DrillState, step: Step) -> StepResult:
 
 def step_disaster(state: DrillState, step: Step) -> StepResult:
     """Given a disaster step, fingerprint the site's live data (postings at disaster time),
-    destroy every dataset of the system there (engine roles' destroy tasks) and the step's
+    destroy every dataset of the system there (one dr_datasets run) and the step's
     stores (file:// roots removed, others declared lost), and mark their copies lost.
 
     Raise CheckFailed if anything meant to be destroyed survives."""
@@ -152,7 +152,7 @@ def _inject_disaster(
     state: DrillState, site: Site, system: System, paths: list[str]
 ) -> PlaybookRun:
     """In one disaster.yml run on the site's host: fingerprint the system's live datasets,
-    destroy them with each engine role's destroy tasks, remove the store roots in paths.
+    destroy them (one dr_datasets run), remove the store roots in paths.
     Raise InfrastructureError if the run failed."""
     runtime = state.runtime
     run = run_playbook(

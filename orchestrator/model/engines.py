@@ -1,8 +1,10 @@
 """What the Python side knows about each engine: its parameters for the playbook roles.
 
-How to dump, restore and fingerprint lives in the roles dr.orchestrator.engine_<engine>
-(playbooks/collections/ansible_collections/dr/orchestrator/roles/), whose
-meta/argument_specs.yml checks the item made here.
+How to dump, restore and fingerprint lives in the dr.orchestrator collection
+(playbooks/collections/ansible_collections/dr/orchestrator/): the module dr_datasets, which
+drctl's playbooks run through the role datasets, checks the item made here against its
+argument spec (the keys the roles dr.orchestrator.engine_<engine> take) and derives each
+engine's paths from it.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from tests.fixtures.ansible_cli import (
 
 MODULES = (
     "dr_artifacts",
+    "dr_datasets",
     "dr_files",
     "dr_ledger",
     "dr_mariadb",
@@ -122,7 +123,11 @@ def test_ansible_doc_renders_the_module_with_examples_and_return_values(
     for name in options:
         assert name in result.stdout
     assert docs["doc"]["attributes"]["check_mode"]["support"] == "full"
-    assert "dr_result" in docs["return"]
+    # dr_datasets returns one dr_result per dataset, in results (as a loop would).
+    returned = docs["return"]
+    if module == "dr_datasets":
+        returned = returned["results"]["contains"]
+    assert "dr_result" in returned
     for example in yaml.safe_load(docs["examples"]):
         assert f"dr.orchestrator.{module}" in example, example
 

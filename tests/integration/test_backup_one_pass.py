@@ -88,8 +88,9 @@ def test_artifacts_take_the_dumps_entries_without_reading_the_files(
 def test_a_backup_hands_the_dumps_entries_over_and_stores_the_sources_digests(
     tmp_path: Path,
 ) -> None:
-    """`drctl backup` of a `files` dataset over the local connection: the playbook passes the
-    dump's own entries to dr_artifacts (so the copy is read once on the host), and the
+    """`drctl backup` of a `files` dataset over the local connection: one dr_datasets run
+    hands the dump's own entries to the artifacts step (so the copy is read once on the
+    host), and the
     recovery point holds exactly the source's bytes under the source's digests."""
     from benchmarks.backup_throughput import SYSTEM, generate, write_config
 
@@ -115,10 +116,19 @@ def test_a_backup_hands_the_dumps_entries_over_and_stores_the_sources_digests(
         stored = manifest_path.parent / "data" / entry["path"]
         assert hashlib.sha256(stored.read_bytes()).hexdigest() == entry["digest"]
     [events] = (tmp_path / "site" / "state" / "work" / "events").glob("backup-*.jsonl")
-    handed = [
-        event["event_data"]["res"]["invocation"]["module_args"].get("known") or {}
+    done = [
+        event["event_data"]
         for event in map(json.loads, events.read_text().splitlines())
         if event.get("event") == "runner_on_ok"
-        and event["event_data"].get("task_action", "").endswith("dr_artifacts")
     ]
-    assert [known.get("name") for known in handed] == ["dump:tree"]
+    # One dr_datasets run dumps and hashes; no dr_artifacts task reads the copy again.
+    actions = [data.get("task_action", "").rsplit(".", 1)[-1] for data in done]
+    assert "dr_artifacts" not in actions and actions.count("dr_datasets") == 1, actions
+    [batch] = [data["res"] for data in done if data["task_action"].endswith("dr_datasets")]
+    wipe, dump, artifacts = (item["dr_result"] for item in batch["results"])
+    assert [r["name"] for r in (wipe, dump, artifacts)] == [
+        "wipe:spool",
+        "dump:tree",
+        "artifacts:tree",
+    ]
+    assert artifacts["files"] == dump["files"]

@@ -31,6 +31,7 @@ from ansible_collections.dr.orchestrator.plugins.module_utils.dr_sqlsession impo
     SqlError,
     compare_fingerprints,
 )
+from ansible_collections.dr.orchestrator.plugins.module_utils.dr_steps import StepFailed
 
 ACTIONS = ["dump", "restore", "fingerprint", "destroy"]
 
@@ -150,9 +151,8 @@ def absent_fingerprint(engine, params):
     }
 
 
-def run_action(module, engine, target):
-    """Run the module's action; return its dr_result. Fail the module on bad input."""
-    params = module.params
+def run_action(engine, target, params):
+    """Run the action; return its dr_result. Raise StepFailed on bad input."""
     action = params["action"]
     extra = {}
     if action == "dump":
@@ -162,7 +162,7 @@ def run_action(module, engine, target):
         if params["fingerprint_file"]:
             write_json(params["fingerprint_file"], result)
     elif action == "restore":
-        require_dump(module, params)
+        require_dump(params)
         result, counts, checked, differences, placed = restore(engine, target, params)
         extra = {
             "mode": params["mode"],
@@ -195,19 +195,19 @@ def server_version(target):
     return lines[0].strip() if lines else ""
 
 
-def require_dump(module, params):
-    """Fail the module unless the dump to restore is in the spool."""
+def require_dump(params):
+    """Raise StepFailed unless the dump to restore is in the spool."""
     if not params["src"] or not os.path.isfile(params["src"]):
-        module.fail_json(
-            msg="restore of %s: dump %s is not in the spool" % (params["dataset"], params["src"])
+        raise StepFailed(
+            "restore of %s: dump %s is not in the spool" % (params["dataset"], params["src"])
         )
 
 
-def preview(module, engine, target, params):
+def preview(engine, target, params):
     """Check mode of dump, restore and destroy: read only; return (changed, message)."""
     action, database = params["action"], params["database"]
     if action == "restore":
-        require_dump(module, params)
+        require_dump(params)
     exists = engine.database_exists(target, database)
     if action == "dump":
         if not exists:
@@ -233,6 +233,29 @@ def preview(module, engine, target, params):
     )
 
 
+def database_step(engine, params, check_mode):
+    """Run one action on one database (params as the module takes them); return what the
+    module exits with, or raise StepFailed with the message it fails with."""
+    action = params["action"]
+    target = engine.target(
+        params["host"], params["port"], params["user"], params["bin_dir"], params["password_env"]
+    )
+    try:
+        target.check_password()
+        if check_mode and action != "fingerprint":
+            changed, msg = preview(engine, target, params)
+            return {"changed": changed, "msg": msg}
+        dr_result = run_action(engine, target, params)
+        dr_result["server_version"] = server_version(target)
+    except (SqlError, OSError, ValueError) as error:
+        raise StepFailed(
+            "%s of %s (database %s on %s:%s) failed: %s"
+            % (action, params["dataset"], params["database"], params["host"], params["port"], error)
+        ) from error
+    changed = action != "fingerprint" and (action != "destroy" or dr_result["destroyed"])
+    return {"changed": changed, "dr_result": dr_result}
+
+
 def run_database_module(engine):
     """The whole main() of a database module, for one engine."""
     module = AnsibleModule(
@@ -240,22 +263,8 @@ def run_database_module(engine):
         required_if=[("action", "dump", ["dest"]), ("action", "restore", ["src"])],
         supports_check_mode=True,
     )
-    params = module.params
-    action = params["action"]
-    target = engine.target(
-        params["host"], params["port"], params["user"], params["bin_dir"], params["password_env"]
-    )
     try:
-        target.check_password()
-        if module.check_mode and action != "fingerprint":
-            changed, msg = preview(module, engine, target, params)
-            module.exit_json(changed=changed, msg=msg)
-        dr_result = run_action(module, engine, target)
-        dr_result["server_version"] = server_version(target)
-    except (SqlError, OSError, ValueError) as error:
-        module.fail_json(
-            msg="%s of %s (database %s on %s:%s) failed: %s"
-            % (action, params["dataset"], params["database"], params["host"], params["port"], error)
-        )
-    changed = action != "fingerprint" and (action != "destroy" or dr_result["destroyed"])
-    module.exit_json(changed=changed, dr_result=dr_result)
+        outcome = database_step(engine, module.params, module.check_mode)
+    except StepFailed as error:
+        module.fail_json(msg=str(error))
+    module.exit_json(**outcome)

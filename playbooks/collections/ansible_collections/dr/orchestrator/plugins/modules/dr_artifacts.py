@@ -84,34 +84,11 @@ dr_result:
       sample: [{path: ledger.db, size: 5406720, digest: 0c4f...}]
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dr.orchestrator.plugins.module_utils.dr_hashing import (
-    digest_tree,
-    list_tree,
+from ansible_collections.dr.orchestrator.plugins.module_utils.dr_steps import (
+    StepFailed,
+    artifacts_step,
 )
-
-
-def known_entries(params):
-    """Return the dump's own entries when they describe exactly the files under path (same
-    dataset, algorithm and chunk size; same paths and sizes), or None: then hash them."""
-    known = params.get("known") or {}
-    files = known.get("files")
-    if (
-        not isinstance(files, list)
-        or known.get("name") != "dump:%s" % params["dataset"]
-        or known.get("chunk_bytes") != params["chunk_bytes"]
-        or (known.get("fingerprint") or {}).get("algorithm") != params["algorithm"]
-    ):
-        return None
-    paths = list_tree(params["path"])
-    if [entry.get("path") for entry in files] != paths:
-        return None
-    for entry in files:
-        if os.path.getsize(os.path.join(params["path"], entry["path"])) != entry.get("size"):
-            return None
-    return files
 
 
 def main():
@@ -125,23 +102,11 @@ def main():
         ),
         supports_check_mode=True,
     )
-    params = module.params
     try:
-        files = known_entries(params)
-        if files is None:
-            files = digest_tree(params["path"], params["algorithm"], params["chunk_bytes"])
-    except (OSError, ValueError) as error:
-        module.fail_json(msg="hashing %s failed: %s" % (params["path"], error))
-    if not files:
-        module.fail_json(msg="dump of %s produced no files" % params["dataset"])
-    module.exit_json(
-        changed=False,
-        dr_result={
-            "name": "artifacts:%s" % params["dataset"],
-            "files": files,
-            "algorithm": params["algorithm"],
-        },
-    )
+        outcome = artifacts_step(module.params)
+    except StepFailed as error:
+        module.fail_json(msg=str(error))
+    module.exit_json(**outcome)
 
 
 if __name__ == "__main__":

@@ -129,50 +129,11 @@ dr_result:
       sample: {}
 """
 
-import os
-import shutil
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dr.orchestrator.plugins.module_utils.dr_hashing import (
-    CHUNK_BYTES,
-    copy_tree_hashed,
-    list_tree,
-    listing_fingerprint,
-    tree_fingerprint,
+from ansible_collections.dr.orchestrator.plugins.module_utils.dr_steps import (
+    StepFailed,
+    files_step,
 )
-
-
-def copy_tree(src, dest):
-    for relative in list_tree(src):
-        target = os.path.join(dest, relative)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        shutil.copy2(os.path.join(src, relative), target)
-
-
-def restore(src, dest):
-    incoming = dest.rstrip("/") + ".restoring"
-    outgoing = dest.rstrip("/") + ".replaced"
-    for leftover in (incoming, outgoing):
-        shutil.rmtree(leftover, ignore_errors=True)
-    os.makedirs(incoming)
-    copy_tree(src, incoming)
-    if os.path.exists(dest):
-        os.rename(dest, outgoing)
-    os.rename(incoming, dest)
-    shutil.rmtree(outgoing, ignore_errors=True)
-
-
-def check_only(module, params):
-    """Check mode of dump and restore: touch nothing, report the change a real run makes."""
-    try:
-        count = len(list_tree(params["src"]))
-    except (OSError, ValueError) as error:
-        module.fail_json(msg="%s of %s failed: %s" % (params["action"], params["dataset"], error))
-    if params["action"] == "dump":
-        msg = "would copy the %d files of %s into %s" % (count, params["src"], params["dest"])
-    else:
-        msg = "would replace %s with the %d files of %s" % (params["dest"], count, params["src"])
-    module.exit_json(changed=True, msg=msg)
 
 
 def main():
@@ -192,49 +153,11 @@ def main():
         ],
         supports_check_mode=True,
     )
-    params = module.params
-    action = params["action"]
-    if action != "fingerprint":
-        # A restore from a missing source would otherwise put an empty tree in place.
-        if not params["src"] or not os.path.isdir(params["src"]):
-            module.fail_json(msg="directory %s does not exist" % params["src"])
-        if module.check_mode:
-            check_only(module, params)
-    extra = {}
     try:
-        if action == "dump":
-            os.makedirs(params["dest"], exist_ok=True)
-            files = copy_tree_hashed(params["src"], params["dest"], params["algorithm"])
-            extra = {"files": files, "chunk_bytes": CHUNK_BYTES}
-            fingerprint = listing_fingerprint(files, params["algorithm"])
-        elif action == "restore":
-            restore(params["src"], params["dest"])
-            fingerprint = tree_fingerprint(params["dest"], params["algorithm"])
-        else:
-            target = params["path"]
-            if not os.path.isdir(target):
-                module.exit_json(
-                    changed=False,
-                    dr_result={
-                        "name": "fingerprint:%s" % params["dataset"],
-                        "exists": False,
-                        "fingerprint": {"kind": "files", "objects": {}},
-                        "invariants": {},
-                    },
-                )
-            fingerprint = tree_fingerprint(target, params["algorithm"])
-    except (OSError, ValueError) as error:
-        module.fail_json(msg="%s of %s failed: %s" % (action, params["dataset"], error))
-    module.exit_json(
-        changed=action != "fingerprint",
-        dr_result={
-            "name": "%s:%s" % (action, params["dataset"]),
-            "exists": True,
-            "fingerprint": fingerprint,
-            "invariants": {},
-            **extra,
-        },
-    )
+        outcome = files_step(module.params, module.check_mode)
+    except StepFailed as error:
+        module.fail_json(msg=str(error))
+    module.exit_json(**outcome)
 
 
 if __name__ == "__main__":

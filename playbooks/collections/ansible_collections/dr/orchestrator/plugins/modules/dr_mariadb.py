@@ -197,50 +197,12 @@ dr_result:
       sample: cards
 """
 
-from ansible_collections.dr.orchestrator.plugins.module_utils.dr_dbmodule import (
-    DatabaseEngine,
-    run_database_module,
-)
-from ansible_collections.dr.orchestrator.plugins.module_utils.dr_mysql import (
-    MariaTarget,
-    create_database,
-    database_exists,
-    destroy,
-    drop_database,
-    dump,
-    fingerprint,
-    load,
-)
-from ansible_collections.dr.orchestrator.plugins.module_utils.dr_sqlsession import scratch_name
-
-
-def put_in_place(target, src, scratch, database):
-    """Recreate database and load src into it (MariaDB cannot rename a database); the caller
-    checks it again."""
-    drop_database(target, database)
-    create_database(target, database)
-    load(target, src, database)
-    return False
-
-
-ENGINE = DatabaseEngine(
-    kind="mariadb",
-    default_port=3306,
-    target=MariaTarget,
-    dump=dump,
-    fingerprint=fingerprint,
-    database_exists=database_exists,
-    create_database=create_database,
-    drop_database=drop_database,
-    load=load,
-    scratch_name=scratch_name,
-    put_in_place=put_in_place,
-    destroy=destroy,
-)
+from ansible_collections.dr.orchestrator.plugins.module_utils.dr_dbengines import MARIADB
+from ansible_collections.dr.orchestrator.plugins.module_utils.dr_dbmodule import run_database_module
 
 
 def main():
-    run_database_module(ENGINE)
+    run_database_module(MARIADB)
 
 
 if __name__ == "__main__":

@@ -214,48 +214,12 @@ dr_result:
       sample: 2
 """
 
-from ansible_collections.dr.orchestrator.plugins.module_utils.dr_dbmodule import (
-    DatabaseEngine,
-    run_database_module,
-)
-from ansible_collections.dr.orchestrator.plugins.module_utils.dr_pgsql import (
-    PgTarget,
-    create_database,
-    database_exists,
-    destroy,
-    drop_database,
-    dump,
-    fingerprint,
-    pg_restore,
-    scratch_name,
-    swap_in,
-)
-
-
-def put_in_place(target, src, scratch, database):
-    """Rename the checked scratch database to database (PostgreSQL can rename)."""
-    swap_in(target, scratch, database)
-    return True
-
-
-ENGINE = DatabaseEngine(
-    kind="postgresql",
-    default_port=5432,
-    target=PgTarget,
-    dump=dump,
-    fingerprint=fingerprint,
-    database_exists=database_exists,
-    create_database=create_database,
-    drop_database=drop_database,
-    load=pg_restore,
-    scratch_name=scratch_name,
-    put_in_place=put_in_place,
-    destroy=destroy,
-)
+from ansible_collections.dr.orchestrator.plugins.module_utils.dr_dbengines import POSTGRESQL
+from ansible_collections.dr.orchestrator.plugins.module_utils.dr_dbmodule import run_database_module
 
 
 def main():
-    run_database_module(ENGINE)
+    run_database_module(POSTGRESQL)
 
 
 if __name__ == "__main__":

@@ -117,38 +117,11 @@ dr_result:
       sample: {balance_matches_postings: 0}
 """
 
-import os
-import shutil
-import sqlite3
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dr.orchestrator.plugins.module_utils.dr_hashing import (
-    sqlite_fingerprint,
-    sqlite_invariants,
+from ansible_collections.dr.orchestrator.plugins.module_utils.dr_steps import (
+    StepFailed,
+    sqlite_step,
 )
-
-
-def dump(src, dest):
-    os.makedirs(os.path.dirname(dest), exist_ok=True)
-    source = sqlite3.connect("file:%s?mode=ro" % src, uri=True)
-    target = sqlite3.connect(dest)
-    try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
-
-
-def restore(src, dest):
-    os.makedirs(os.path.dirname(dest), exist_ok=True)
-    temporary = dest + ".restoring"
-    shutil.copyfile(src, temporary)
-    with open(temporary, "rb") as handle:
-        os.fsync(handle.fileno())
-    for suffix in ("-wal", "-shm", "-journal"):
-        if os.path.exists(dest + suffix):
-            os.unlink(dest + suffix)
-    os.replace(temporary, dest)
 
 
 def main():
@@ -169,49 +142,11 @@ def main():
         ],
         supports_check_mode=True,
     )
-    params = module.params
-    action = params["action"]
-    if action != "fingerprint":
-        if not os.path.isfile(params["src"]):
-            module.fail_json(msg="database %s does not exist" % params["src"])
-        if module.check_mode:
-            verb = "copy %s into" if action == "dump" else "put %s in place of"
-            module.exit_json(
-                changed=True, msg="would " + verb % params["src"] + " " + params["dest"]
-            )
     try:
-        if action == "dump":
-            dump(params["src"], params["dest"])
-            target = params["dest"]
-        elif action == "restore":
-            restore(params["src"], params["dest"])
-            target = params["dest"]
-        else:
-            target = params["path"]
-            if not os.path.isfile(target):
-                module.exit_json(
-                    changed=False,
-                    dr_result={
-                        "name": "fingerprint:%s" % params["dataset"],
-                        "exists": False,
-                        "fingerprint": {"kind": "sqlite", "objects": {}},
-                        "invariants": {},
-                    },
-                )
-        fingerprint = sqlite_fingerprint(target, params["algorithm"])
-        invariants = sqlite_invariants(target, params["invariants"])
-    except (sqlite3.Error, OSError) as error:
-        module.fail_json(msg="%s of %s failed: %s" % (action, params["dataset"], error))
-    module.exit_json(
-        changed=action != "fingerprint",
-        dr_result={
-            "name": "%s:%s" % (action, params["dataset"]),
-            "exists": True,
-            "fingerprint": fingerprint,
-            "invariants": invariants,
-            "server_version": "SQLite %s" % sqlite3.sqlite_version,
-        },
-    )
+        outcome = sqlite_step(module.params, module.check_mode)
+    except StepFailed as error:
+        module.fail_json(msg=str(error))
+    module.exit_json(**outcome)
 
 
 if __name__ == "__main__":

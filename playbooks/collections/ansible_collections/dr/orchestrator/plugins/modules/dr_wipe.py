@@ -103,10 +103,11 @@ dr_result:
       sample: false
 """
 
-import os
-import shutil
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dr.orchestrator.plugins.module_utils.dr_steps import (
+    StepFailed,
+    wipe_step,
+)
 
 
 def main():
@@ -119,31 +120,11 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if module.check_mode:
-        existing = [path for path in module.params["paths"] if os.path.lexists(path)]
-        module.exit_json(changed=bool(existing), would_remove=existing)
-    removed = []
-    for path in module.params["paths"]:
-        if os.path.islink(path) or os.path.isfile(path):
-            os.unlink(path)
-            removed.append(path)
-        elif os.path.isdir(path):
-            shutil.rmtree(path)
-            removed.append(path)
-    remaining = [path for path in module.params["paths"] if os.path.lexists(path)]
-    if remaining:
-        module.fail_json(msg="still present after wipe: %s" % ", ".join(remaining))
-    module.exit_json(
-        changed=bool(removed),
-        dr_result=dict(
-            module.params["report"],
-            name=module.params["name"] or "wipe:%s" % module.params["purpose"],
-            removed=removed,
-            remaining=remaining,
-            destroyed=bool(removed),
-            exists=False,
-        ),
-    )
+    try:
+        outcome = wipe_step(module.params, module.check_mode)
+    except StepFailed as error:
+        module.fail_json(msg=str(error))
+    module.exit_json(**outcome)
 
 
 if __name__ == "__main__":
