@@ -15,14 +15,16 @@ from orchestrator.integrations.ansible import make_envvars, run_playbook
 from orchestrator.integrations.ssh_control import SSH_ARGS
 from tests.fixtures.hosts import SshHost
 
-# Runs while the runner's artifacts exist: by the third task, the runner has handled the
+# Runs while the runner's artifacts exist: by the last task, the runner has handled the
 # events of the first two; it must have written none of them into job_events/.
 PLAYBOOK = """
-- name: Three tasks
+- name: Four tasks
   hosts: target
   gather_facts: false
   tasks:
     - name: One
+      ansible.builtin.ping:
+    - name: Two
       ansible.builtin.ping:
     - name: Where this run's SSH control sockets live
       ansible.builtin.debug:
@@ -35,9 +37,9 @@ PLAYBOOK = """
 """
 
 
-def run_three_tasks(tmp_path: Path, inventory_line: str, ident: str) -> list[dict[str, Any]]:
+def run_four_tasks(tmp_path: Path, inventory_line: str, ident: str) -> list[dict[str, Any]]:
     """Run PLAYBOOK on the inventory's one host `target`; return its events, in order."""
-    playbook = tmp_path / "three.yml"
+    playbook = tmp_path / "four.yml"
     playbook.write_text(PLAYBOOK)
     inventory = tmp_path / f"{ident}.ini"
     inventory.write_text(inventory_line + "\n")
@@ -57,11 +59,11 @@ def run_three_tasks(tmp_path: Path, inventory_line: str, ident: str) -> list[dic
 
 def test_every_event_is_kept_in_order_and_the_runner_writes_no_copy(tmp_path: Path) -> None:
     line = f"target ansible_connection=local ansible_python_interpreter={sys.executable}"
-    events = run_three_tasks(tmp_path, line, "complete")
+    events = run_four_tasks(tmp_path, line, "complete")
     assert [event["counter"] for event in events] == list(range(1, len(events) + 1))
     kinds = [event["event"] for event in events]
     per_task = ["playbook_on_task_start", "runner_on_start", "runner_on_ok"]
-    assert kinds == ["playbook_on_start", "playbook_on_play_start", *per_task * 3] + [
+    assert kinds == ["playbook_on_start", "playbook_on_play_start", *per_task * 4] + [
         "playbook_on_stats"
     ]
 
@@ -96,8 +98,8 @@ def test_an_ssh_run_logs_in_once_and_leaves_no_master_behind(
     sshd_host: SshHost, tmp_path: Path
 ) -> None:
     before = logins(sshd_host)
-    events = run_three_tasks(tmp_path, ssh_line(sshd_host), "ssh-control")
-    assert logins(sshd_host) - before == 1  # three tasks, one connection
+    events = run_four_tasks(tmp_path, ssh_line(sshd_host), "ssh-control")
+    assert logins(sshd_host) - before == 1  # two module tasks, one connection
     (control_dir,) = [
         event["event_data"]["res"]["msg"]
         for event in events
