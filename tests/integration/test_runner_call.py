@@ -116,3 +116,25 @@ def test_each_run_gets_its_own_control_directory_and_a_run_by_hand_none() -> Non
     assert first["ANSIBLE_SSH_ARGS"] == SSH_ARGS
     # Without a run's directory (ansible.cfg alone, as by hand): no multiplexing asked for.
     assert not {"ANSIBLE_SSH_ARGS", "ANSIBLE_SSH_CONTROL_PATH_DIR"} & set(make_envvars(Path("/w")))
+
+
+def test_a_play_that_does_not_say_gather_facts_gathers_none(tmp_path: Path) -> None:
+    playbook = tmp_path / "silent.yml"
+    playbook.write_text(
+        "- name: No gather_facts line\n  hosts: target\n  tasks:\n"
+        "    - name: One\n      ansible.builtin.ping:\n"
+    )
+    inventory = tmp_path / "local.ini"
+    inventory.write_text(
+        f"target ansible_connection=local ansible_python_interpreter={sys.executable}\n"
+    )
+    run = run_playbook(
+        str(playbook), inventory=inventory, extravars={}, ident="facts", work_dir=tmp_path
+    )
+    assert run.ok, run.failures
+    tasks = [
+        json.loads(line)["event_data"]["task"]
+        for line in run.events_path.read_text().splitlines()
+        if '"playbook_on_task_start"' in line
+    ]
+    assert tasks == ["One"]  # no "Gathering Facts"
