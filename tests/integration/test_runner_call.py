@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 from orchestrator.integrations.ansible import make_envvars, run_playbook
 from orchestrator.integrations.ssh_control import SSH_ARGS
 from tests.fixtures.hosts import SshHost
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # Runs while the runner's artifacts exist: by the last task, the runner has handled the
 # events of the first two; it must have written none of them into job_events/.
@@ -138,3 +141,19 @@ def test_a_play_that_does_not_say_gather_facts_gathers_none(tmp_path: Path) -> N
         if '"playbook_on_task_start"' in line
     ]
     assert tasks == ["One"]  # no "Gathering Facts"
+
+
+def test_the_runner_call_benchmark_runs_a_round_on_both_hosts() -> None:
+    """benchmarks/runner_call.py, one round, this tree as its own baseline: a row per tree and
+    host, and one SSH login per call (timings are printed, never asserted)."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "runner_call.py"), "--baseline", str(ROOT)]
+        + ["--baseline-label", "same", "--rounds", "1", "--tasks", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line.split("|") for line in done.stdout.splitlines() if line.startswith("| this")]
+    assert [(row[2].strip(), row[5].strip()) for row in rows] == [("local", "0"), ("ssh", "1")]
