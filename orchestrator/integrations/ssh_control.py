@@ -48,10 +48,10 @@ def control_directory() -> Iterator[Path]:
 
 
 def close_masters(directory: Path) -> None:
-    """Ask each SSH master whose control socket is in directory to exit."""
-    for path in sorted(directory.iterdir()):
-        if not path.is_socket():
-            continue
+    """Ask each SSH master whose control socket is in directory to exit (none if the
+    directory is gone: a temp dir cleaner may have removed it)."""
+    sockets = sorted(p for p in directory.iterdir() if p.is_socket()) if directory.is_dir() else []
+    for path in sockets:
         try:
             result = execute.run(
                 ["ssh", "-O", "exit", "-o", f"ControlPath={path}", "drctl-control-master"],

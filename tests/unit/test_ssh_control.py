@@ -32,3 +32,10 @@ def test_a_long_temp_dir_is_not_used_for_sockets(
         # Ansible's socket name is 10 hex digits: the whole path fits a Unix socket (108).
         assert len(str(directory / ("0" * 10))) < 108
     assert not directory.exists()
+
+
+def test_a_directory_removed_during_the_run_ends_the_run_quietly() -> None:
+    """A temp dir cleaner (systemd-tmpfiles, an operator) may remove it meanwhile."""
+    with control_directory() as directory:
+        directory.rmdir()
+    assert not directory.exists()
