@@ -7,9 +7,11 @@ host — a `local` host (the sandbox's connection) and a real sshd started here 
 (strict host keys, the test bed's fixture) — with a playbook of --tasks `ansible.builtin.ping`
 tasks, each call in a fresh Python process with `PYTHONPATH` set to the tree (the same
 interpreter, Ansible and ansible-runner for both); the order of the trees alternates from
-round to round. Per call it records the wall time of the call, the span between the runner's
-first and last event, and (SSH) how many SSH logins sshd accepted during the call, from its
-log. Printed: medians with the range per tree and host, and the median of the per-round ratios
+round to round. Per call it records the wall time of the call, split at the runner's first and last
+event (start-up before the first: ansible-playbook's imports, inventory, collection loader,
+playbook; the play itself; the end after the last: ansible-playbook's exit, ansible-runner's
+pexpect close, drctl's clean-up), and how many SSH logins sshd accepted during the call, from
+its log. Printed: medians with the range per tree and host, and the median of the per-round ratios
 this/baseline. Timings are never asserted; not part of `make test`.
 """
 
@@ -37,15 +39,19 @@ import json, sys, time
 from datetime import datetime
 from pathlib import Path
 from orchestrator.integrations.ansible import run_playbook
-began = time.monotonic()
+began, start = time.monotonic(), time.time()
 run = run_playbook(sys.argv[1], inventory=Path(sys.argv[2]), extravars={}, ident="bench",
                    work_dir=Path(sys.argv[3]), limit="target")
 wall = time.monotonic() - began
 assert run.ok, (run.status, run.failures)
 times = [datetime.fromisoformat(json.loads(line)["created"]).timestamp()
          for line in run.events_path.read_text().splitlines()]
-print(json.dumps({"wall": wall, "span": max(times) - min(times)}))
+print(json.dumps({"wall": wall, "span": max(times) - min(times), "before": min(times) - start,
+                  "after": start + wall - max(times)}))
 """
+
+
+TIMES = ("wall", "before", "span", "after")
 
 
 def write_playbook(path: Path, tasks: int) -> Path:
@@ -125,13 +131,15 @@ def main() -> int:
                         call["logins"] = logins(host) - before
                         results.setdefault((label, kind), []).append(call)
     print(f"{args.rounds} rounds, {args.tasks} ping tasks per call; load: {os.getloadavg()}")
-    print("| tree | host | call wall s | first→last event s | SSH logins |")
-    print("|---|---|---:|---:|---:|")
+    print(
+        "| tree | host | call wall s | start → first event s | first → last event s "
+        "| last event → return s | SSH logins |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|")
     for (label, kind), calls in results.items():
+        times = " | ".join(summary([c[key] for c in calls]) for key in TIMES)
         print(
-            f"| {label} | {kind} | {summary([c['wall'] for c in calls])} | "
-            f"{summary([c['span'] for c in calls])} | "
-            f"{statistics.median(c['logins'] for c in calls):.0f} |"
+            f"| {label} | {kind} | {times} | {statistics.median(c['logins'] for c in calls):.0f} |"
         )
     for kind in ("local", "ssh"):
         ratios = [

@@ -156,4 +156,4 @@ def test_the_runner_call_benchmark_runs_a_round_on_both_hosts() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     rows = [line.split("|") for line in done.stdout.splitlines() if line.startswith("| this")]
-    assert [(row[2].strip(), row[5].strip()) for row in rows] == [("local", "0"), ("ssh", "1")]
+    assert [(row[2].strip(), row[7].strip()) for row in rows] == [("local", "0"), ("ssh", "1")]
