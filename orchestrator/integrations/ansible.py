@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.secret_channel import SOCKET_VARIABLE, SecretChannel
+from orchestrator.integrations.ssh_control import SSH_ARGS, control_directory
 from orchestrator.resources import resource_path
 from orchestrator.secret_names import MASK, is_secret_name, is_secret_variable
 
@@ -50,6 +51,9 @@ KEPT_VARIABLES = frozenset(
 KEPT_PREFIXES = ("LC_", "ANSIBLE_", "AWX_")
 # extravars keys whose values name a secret variable the run may read through the channel
 SECRET_NAME_KEYS = ("password_env",)
+# ansible-runner's settings (private_data_dir/env/settings; the runner drops the `settings`
+# argument when that file is missing): stdout is never parsed, so no copy of it on disk.
+RUNNER_SETTINGS = {"suppress_output_file": True}
 
 
 @dataclass(frozen=True)
@@ -96,18 +100,20 @@ def play_started(run: PlaybookRun, play: str) -> float:
     raise InfrastructureError(f"playbook {run.playbook}: play {play!r} never began")
 
 
-def make_envvars(work_dir: Path) -> dict[str, str]:
+def make_envvars(work_dir: Path, control_dir: Path | None = None) -> dict[str, str]:
     """Return the environment every playbook runs with.
 
-    The settings live in playbooks/ansible.cfg (strict host keys, no ssh multiplexing, the
+    The settings live in playbooks/ansible.cfg (strict host keys, pipelining, the
     dr.orchestrator collection), which ANSIBLE_CONFIG names, so ansible-playbook and
     ansible-lint run by hand from playbooks/ behave as drctl's runs do. Besides that file,
     only this run's own settings are set here, and host key checking again: ansible-runner
     turns it off unless the environment says otherwise, and the environment beats the file.
+    Given the run's control directory, SSH connections are reused within the run (SSH_ARGS,
+    sockets in that directory only); without one, ansible.cfg's one connection per task holds.
     The remote temp dir is Ansible's default, ~/.ansible/tmp of the remote user (a host may
     set ansible_remote_tmp in the inventory), never a fixed path shared by every user.
     """
-    return {
+    envvars = {
         "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
         "ANSIBLE_CONFIG": str(ANSIBLE_CONFIG),
         "ANSIBLE_HOST_KEY_CHECKING": "True",
@@ -115,6 +121,10 @@ def make_envvars(work_dir: Path) -> dict[str, str]:
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_DEPRECATION_WARNINGS": "False",
     }
+    if control_dir is not None:
+        envvars["ANSIBLE_SSH_ARGS"] = SSH_ARGS
+        envvars["ANSIBLE_SSH_CONTROL_PATH_DIR"] = str(control_dir)
+    return envvars
 
 
 def runner_directory_holder(name: str) -> int | None:
@@ -165,7 +175,9 @@ def redact(value: Any) -> Any:
 
 class EventCollector:
     """The runner's event handler: keeps every event (redacted) as a JSON line, and collects
-    the dr_result objects, task failures and unreachable hosts per host."""
+    the dr_result objects, task failures and unreachable hosts per host. It answers False to
+    every event: the runner then writes no second, unredacted copy of it into its artifacts
+    (the JSON lines here are the one record)."""
 
     def __init__(self, events_file: TextIO) -> None:
         self.events_file = events_file
@@ -192,7 +204,7 @@ class EventCollector:
             self.unreachable.append(f"{host}: {res.get('msg', 'unreachable')}")
         elif kind == "playbook_on_stats":
             self.failed_hosts = {h for h, n in (data.get("failures") or {}).items() if n}
-        return True
+        return False
 
     def split_failures(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Return (failures, rescued): a failure on a host the closing stats count as not
@@ -221,6 +233,8 @@ def run_playbook(
     """
     private_dir = work_dir / "runner" / f"{os.getpid()}-{ident}"
     private_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (private_dir / "env").mkdir(exist_ok=True, mode=0o700)
+    (private_dir / "env" / "settings").write_text(json.dumps(RUNNER_SETTINGS), encoding="utf-8")
     events_path = work_dir / "events" / f"{ident}.jsonl"
     events_path.parent.mkdir(parents=True, exist_ok=True)
     with open(events_path, "w", encoding="utf-8") as events_file:
@@ -280,7 +294,10 @@ def _run_runner(
     cut down (make_runner_environment); return the finished runner."""
     init_runner = _init_runner()
     began = time.monotonic()
-    with SecretChannel(set(secret_names(extravars))) as channel:
+    with (
+        SecretChannel(set(secret_names(extravars))) as channel,
+        control_directory() as control_dir,
+    ):
         runner = init_runner(
             private_data_dir=str(private_dir),
             project_dir=str(PLAYBOOK_DIR),
@@ -289,7 +306,7 @@ def _run_runner(
             extravars=dict(extravars),
             limit=limit,
             ident=ident,
-            envvars={**make_envvars(work_dir), **channel.envvars},
+            envvars={**make_envvars(work_dir, control_dir), **channel.envvars},
             event_handler=events,
             quiet=True,
             timeout=timeout,

@@ -153,19 +153,29 @@ def test_a_shared_tmp_owned_by_another_user_does_not_break_a_run(tmp_path: Path)
     ):
         home = Path(user_b.pw_dir)
         victim = home / "victim"
-        victim.write_text("x")
-        os.chown(victim, user_b.pw_uid, user_b.pw_gid)
-        inventory = ssh_inventory(
-            tmp_path / "inventory.ini", host, host.known_hosts, user=user_b.pw_name
-        )
-        assert wipe(inventory, tmp_path / "work", victim)["removed"] == [str(victim)]
-        assert not victim.exists()
-        assert (home / ".ansible" / "tmp").is_dir()  # Ansible's per-user default
+        # drctl's runs pipeline over SSH (the module on the remote Python's stdin): no
+        # remote temp dir at all. A host with pipelining off uploads each module to its
+        # remote temp dir: Ansible's per-user default, not the shared path.
+        for pipelining, uses_tmp in (("", False), ("ansible_pipelining=false", True)):
+            victim.write_text("x")
+            os.chown(victim, user_b.pw_uid, user_b.pw_gid)
+            inventory = ssh_inventory(
+                tmp_path / "inventory.ini",
+                host,
+                host.known_hosts,
+                user=user_b.pw_name,
+                host_vars=pipelining,
+            )
+            assert wipe(inventory, tmp_path / "work", victim)["removed"] == [str(victim)]
+            assert not victim.exists()
+            assert (home / ".ansible" / "tmp").is_dir() is uses_tmp  # the per-user default
         # (Other users' runs may still use the shared path meanwhile; none of B's did.)
         assert all(entry.stat().st_uid != user_b.pw_uid for entry in SHARED_TMP.iterdir())
 
 
-def ssh_inventory(path: Path, host: SshHost, known_hosts: Path, *, user: str = "") -> Path:
+def ssh_inventory(
+    path: Path, host: SshHost, known_hosts: Path, *, user: str = "", host_vars: str = ""
+) -> Path:
     """Write an inventory for host; as another user than sshd's own, with the system Python
     (the venv's lives under /root, which that user cannot read)."""
     args = f"-o UserKnownHostsFile={known_hosts} -o IdentitiesOnly=yes"
@@ -173,7 +183,7 @@ def ssh_inventory(path: Path, host: SshHost, known_hosts: Path, *, user: str = "
     path.write_text(
         f"target ansible_host={host.address} ansible_port={host.port} "
         f"ansible_user={user or host.user} ansible_ssh_private_key_file={host.client_key} "
-        f'ansible_python_interpreter={python} ansible_ssh_common_args="{args}"\n'
+        f'ansible_python_interpreter={python} ansible_ssh_common_args="{args}" {host_vars}\n'
     )
     return path
 

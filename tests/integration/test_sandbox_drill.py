@@ -115,6 +115,14 @@ def test_each_step_makes_one_runner_call_per_site(drilled: tuple[Path, str]) -> 
     }
 
 
+def test_no_runner_call_discovers_an_interpreter(drilled: tuple[Path, str]) -> None:
+    """The sandbox's inventory names each host's Python: no call spends a remote command on
+    interpreter discovery (Ansible reports one as `discovered_interpreter_python`)."""
+    texts = [path.read_text() for path in (evidence_path(drilled[1]) / "events").glob("*.jsonl")]
+    assert len(texts) == 10
+    assert not [text for text in texts if "discovered_interpreter_python" in text]
+
+
 def test_failover_and_failback_restores_are_timed_per_dataset(drilled: tuple[Path, str]) -> None:
     config, stdout = drilled
     assert "restore " in next(line for line in stdout.splitlines() if "] ok   failover " in line)
