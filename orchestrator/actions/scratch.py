@@ -22,15 +22,18 @@ import logging
 import re
 import shutil
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, update
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.integrations.ansible import run_playbook, runner_directory_holder
+from orchestrator.integrations.ssh_control import left_directories, remove_directory
 from orchestrator.integrations.stores.base import Store
 from orchestrator.model import catalog as cat
 from orchestrator.model import schema
@@ -220,7 +223,11 @@ def _drop_databases(
 def sweep_orphans(runtime: Runtime) -> list[Cleaned]:
     """Clean every scratch area whose holder is dead, record the cleaning, and report each
     area on stderr; return what was found."""
-    cleaned = [*_sweep_areas(runtime), *_sweep_runner_directories(runtime)]
+    cleaned = [
+        *_sweep_areas(runtime),
+        *_sweep_runner_directories(runtime),
+        *_sweep_control_directories(runtime.work_dir),
+    ]
     if not cleaned:
         return []
     for item in cleaned:
@@ -312,19 +319,40 @@ def _clean(runtime: Runtime, row: Any) -> list[str]:
 def _sweep_runner_directories(runtime: Runtime) -> list[Cleaned]:
     """Remove ansible-runner private directories of dead drctl processes on this machine."""
     base = runtime.work_dir / "runner"
+    found = [
+        (directory, runner_directory_holder(directory.name))
+        for directory in (sorted(base.iterdir()) if base.is_dir() else [])
+    ]
+    remove = partial(shutil.rmtree, ignore_errors=True)
+    return _sweep_dead(found, "a playbook run", remove)
+
+
+def _sweep_control_directories(work_dir: Path) -> list[Cleaned]:
+    """Given the site's work directory, close the SSH masters of its dead drctl processes'
+    playbook runs and remove their control directories (integrations/ssh_control.py)."""
+    found = left_directories(work_dir)
+    return _sweep_dead(found, "a playbook run's SSH connections", remove_directory)
+
+
+def _sweep_dead(
+    found: Sequence[tuple[Path, int | None]], job: str, remove: Callable[[Path], object]
+) -> list[Cleaned]:
+    """Remove each controller directory whose drctl process (pid) is dead; return them."""
     cleaned = []
-    for directory in sorted(base.iterdir()) if base.is_dir() else []:
-        holder = runner_directory_holder(directory.name)
+    for directory, holder in found:
         if holder is None or liveness(current_holder().host, holder, 0) != Liveness.DEAD:
             continue
-        since = directory.stat().st_mtime
-        shutil.rmtree(directory, ignore_errors=True)
+        try:
+            since = directory.stat().st_mtime
+        except OSError:
+            continue  # removed meanwhile
+        remove(directory)
         cleaned.append(
             Cleaned(
                 kind="controller_path",
                 place=current_holder().host,
                 location=str(directory),
-                job="a playbook run",
+                job=job,
                 holder=f"pid {holder}",
                 since=since,
                 removed=[str(directory)],

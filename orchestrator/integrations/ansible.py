@@ -296,7 +296,7 @@ def _run_runner(
     began = time.monotonic()
     with (
         SecretChannel(set(secret_names(extravars))) as channel,
-        control_directory() as control_dir,
+        control_directory(work_dir) as control_dir,
     ):
         runner = init_runner(
             private_data_dir=str(private_dir),
