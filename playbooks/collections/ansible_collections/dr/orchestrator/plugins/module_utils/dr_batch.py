@@ -70,10 +70,10 @@ def path_params(item, action, algorithm):
         "invariants": item.get("invariants") or {},
         "algorithm": algorithm,
     }
+    spooled = spool_data(item, name) if name else spool_data(item)  # no trailing slash
     if action == "backup":
-        params.update(src=live, dest=spool_data(item, name) if name else spool_data(item))
+        params.update(src=live, dest=spooled)
     elif action == "restore":
-        spooled = spool_data(item, name) if name else spool_data(item)
         params.update(src=spooled, dest=item.get("target_path") or live)
     else:
         params["path"] = live

@@ -240,13 +240,13 @@ def main():
         module.fail_json(msg=problem)
     outcomes, failure = run_datasets(module.params, module.check_mode, secrets)
     changed = any(outcome["changed"] for outcome in outcomes)
-    failed = [outcome["failed_dataset"] for outcome in outcomes if "failed_dataset" in outcome]
     if failure is not None:
         module.fail_json(msg=failure, changed=changed, results=outcomes)
-    for outcome in outcomes:
-        if "failed_dataset" in outcome:
-            module.warn("backup of %s failed: %s" % (outcome["failed_dataset"], outcome["msg"]))
-    module.exit_json(changed=changed, results=outcomes, failed_datasets=failed)
+    failed = [outcome for outcome in outcomes if "failed_dataset" in outcome]
+    for outcome in failed:
+        module.warn("backup of %s failed: %s" % (outcome["failed_dataset"], outcome["msg"]))
+    names = [outcome["failed_dataset"] for outcome in failed]
+    module.exit_json(changed=changed, results=outcomes, failed_datasets=names)
 
 
 if __name__ == "__main__":
