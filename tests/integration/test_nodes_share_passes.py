@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from orchestrator.model.jobs import CRASH_MARK
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.fixtures.databases import PostgresServer, pg_create_database
+from tests.fixtures.serve_nodes import resume, stopped_in_backup
 from tests.integration.test_crash_safety import (
     MARKER_TIMEOUT_SECONDS,
     POLL_SECONDS,
@@ -58,13 +60,6 @@ def rows(catalog: Catalog, table: Any) -> list[Any]:
         return list(connection.execute(select(table)))
 
 
-def backup_holder(catalog: Catalog, pids: set[int]) -> int | None:
-    for job in rows(catalog, schema.jobs):
-        if job.kind == "backup" and job.state == "running" and job.holder_pid in pids:
-            return int(job.holder_pid)
-    return None
-
-
 def test_nodes_share_the_passes_and_a_killed_nodes_backup_is_run_once_by_another(
     tmp_path: Path, postgres_server: PostgresServer
 ) -> None:
@@ -73,11 +68,18 @@ def test_nodes_share_the_passes_and_a_killed_nodes_backup_is_run_once_by_another
     nodes = {node.pid: node for node in (drctl(config_path, "run-due") for _ in range(3))}
 
     deadline = time.monotonic() + MARKER_TIMEOUT_SECONDS
-    while (holder := backup_holder(catalog, set(nodes))) is None:
-        assert time.monotonic() < deadline, "no node took the backup"
-        assert all(node.poll() is None for node in nodes.values()), "a node ended first"
-        time.sleep(POLL_SECONDS)
-    kill_hard(nodes.pop(holder))
+
+    def wait(condition: Callable[[], Any]) -> None:
+        while not condition():
+            assert time.monotonic() < deadline, "no node took the backup"
+            assert all(node.poll() is None for node in nodes.values()), "a node ended first"
+            time.sleep(POLL_SECONDS)
+
+    try:
+        holder = int(stopped_in_backup(catalog, nodes, wait).holder_pid)
+        kill_hard(nodes.pop(holder))
+    finally:
+        resume(nodes.values())
     printed = ""
     for node in nodes.values():
         code, out, err = finish(node)

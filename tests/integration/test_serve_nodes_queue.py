@@ -32,7 +32,14 @@ from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.fixtures.databases import PostgresServer, pg_create_database
 from tests.fixtures.hosts import SshHost, sshd_running
-from tests.fixtures.serve_nodes import build_site, queue_jobs, settled, start_node
+from tests.fixtures.serve_nodes import (
+    build_site,
+    queue_jobs,
+    resume,
+    settled,
+    start_node,
+    stopped_in_backup,
+)
 from tests.integration.test_crash_safety import kill_hard
 
 DATASETS_PER_HOST = 10
@@ -80,14 +87,6 @@ def rows(catalog: Catalog, table: Any) -> list[Any]:
         return list(connection.execute(select(table)))
 
 
-def running_backup(catalog: Catalog, pids: set[int]) -> Any | None:
-    """The inner backup lease of a node (the dump on its host is under way)."""
-    for job in rows(catalog, schema.jobs):
-        if job.kind == "backup" and job.state == "running" and job.holder_pid in pids:
-            return job
-    return None
-
-
 def wait_until(what: str, condition: Any, nodes: dict[int, subprocess.Popen[bytes]]) -> Any:
     deadline = time.monotonic() + DEADLINE_SECONDS
     while not (found := condition()):
@@ -117,12 +116,16 @@ def test_three_serve_nodes_back_up_every_dataset_once_through_a_node_kill(
     logs = [tmp_path / f"node-{n}.log" for n in range(3)]
     nodes = {node.pid: node for node in (start_node(config_path, log) for log in logs)}
     try:
-        victim = wait_until("a node's backup", lambda: running_backup(catalog, set(nodes)), nodes)
+        victim = stopped_in_backup(
+            catalog, nodes, lambda condition: wait_until("a node's backup", condition, nodes)
+        )
         kill_hard(nodes.pop(victim.holder_pid))  # type: ignore[arg-type]
+        resume(nodes.values())
         wait_until("the site to settle", lambda: settled(config_path, catalog), nodes)
     finally:
         for node in nodes.values():
             node.send_signal(signal.SIGTERM)
+        resume(nodes.values())
         codes = [node.wait(timeout=120) for node in nodes.values()]
         out, _ = reference.communicate(timeout=600)
     assert codes == [0, 0], "\n".join(log.read_text(errors="replace") for log in logs)

@@ -22,9 +22,15 @@ from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.fixtures.databases import PostgresServer, pg_create_database
 from tests.fixtures.hosts import SshHost
-from tests.fixtures.serve_nodes import build_site, settled, start_node
+from tests.fixtures.serve_nodes import (
+    build_site,
+    resume,
+    settled,
+    start_node,
+    stopped_in_backup,
+)
 from tests.integration.test_crash_safety import kill_hard
-from tests.integration.test_serve_nodes_queue import rows, running_backup, wait_until
+from tests.integration.test_serve_nodes_queue import rows, wait_until
 
 DATASETS_PER_HOST = 3
 
@@ -40,14 +46,16 @@ def test_the_dr_node_finishes_the_work_when_every_production_node_is_killed(
     catalog = Catalog(url)
     logs = {name: tmp_path / f"{name}.log" for name in ("prod-1", "prod-2", "dr-1")}
     nodes = {name: start_node(config_path, log) for name, log in logs.items()}
-    production = {nodes["prod-1"].pid, nodes["prod-2"].pid}
+    production = {nodes[name].pid: nodes[name] for name in ("prod-1", "prod-2")}
     survivor: dict[int, subprocess.Popen[bytes]] = {nodes["dr-1"].pid: nodes["dr-1"]}
     try:
-        victim = wait_until(
-            "a production node's backup", lambda: running_backup(catalog, production), survivor
+        victim = stopped_in_backup(
+            catalog,
+            production,
+            lambda condition: wait_until("a production node's backup", condition, survivor),
         )
-        for name in ("prod-1", "prod-2"):
-            kill_hard(nodes[name])  # type: ignore[arg-type]
+        for node in production.values():
+            kill_hard(node)  # type: ignore[arg-type]
         wait_until(
             "the DR node to settle the site", lambda: settled(config_path, catalog), survivor
         )
@@ -55,6 +63,7 @@ def test_the_dr_node_finishes_the_work_when_every_production_node_is_killed(
         for node in nodes.values():
             if node.poll() is None:
                 node.send_signal(signal.SIGTERM)
+        resume(nodes.values())
         code = nodes["dr-1"].wait(timeout=120)
     assert code == 0, logs["dr-1"].read_text(errors="replace")
 
@@ -63,7 +72,7 @@ def test_the_dr_node_finishes_the_work_when_every_production_node_is_killed(
     assert len(per_dataset) == 2 * DATASETS_PER_HOST and set(per_dataset.values()) == {1}
     leases = [j for j in rows(catalog, schema.jobs) if j.kind == "due:backup"]
     aborted = [j for j in leases if j.state == "aborted"]
-    assert {j.holder_pid for j in aborted} <= production and victim.holder_pid in {
+    assert {j.holder_pid for j in aborted} <= set(production) and victim.holder_pid in {
         j.holder_pid for j in aborted
     }, aborted
     assert all(CRASH_MARK in j.error for j in aborted)
