@@ -8,6 +8,7 @@ and checks what it cleaned, what it reported and that it succeeded.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -109,6 +110,23 @@ def kill_hard(process: subprocess.Popen[str], also: Callable[[], None] | None = 
     while any(Path(f"/proc/{pid}").exists() for pid in orphans):
         assert time.monotonic() < deadline, f"children of the killed drctl still run: {orphans}"
         time.sleep(POLL_SECONDS)
+
+
+def hold_children(process: subprocess.Popen[str]) -> Callable[[], None]:
+    """Stop (SIGSTOP) every process drctl has started, so the work it waits on (a playbook)
+    cannot end while the test looks on; return what lets them go on, for kill_hard's `also`:
+    after drctl's SIGKILL they then die as in a crash. drctl itself runs on."""
+    held = descendants(process.pid)
+    for pid in held:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGSTOP)
+
+    def release() -> None:
+        for pid in held:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+    return release
 
 
 def kill_host_work(host: SshHost) -> None:
@@ -255,12 +273,13 @@ def test_killed_backup_is_taken_over_cleaned_and_a_concurrent_one_refused(
     wait_for(
         "the playbook's artifacts", lambda: any(runner_dir.glob("*/artifacts/*/command")), first
     )
+    release = hold_children(first)  # the playbook cannot end before the kill
     assert secret_holders(config_path, secrets) == []
     code, out, err = finish(drctl(config_path, "backup"))
     assert code == 3, out + err
     assert err.strip().splitlines() == [err.strip()] and "Traceback" not in err
     assert f"pid {first.pid} since " in err and "already running" in err
-    kill_hard(first)
+    kill_hard(first, also=release)
     assert any(runner_dir.glob("*/artifacts/*/command"))  # left by the kill, and read below
     assert secret_holders(config_path, secrets) == []
 
