@@ -18,7 +18,7 @@ from orchestrator.model.settings import Config
 from orchestrator.runtime import Runtime
 
 if TYPE_CHECKING:
-    from orchestrator.actions.verify_sample import ItemResult
+    from orchestrator.actions.verify_points import ItemResult
 
 
 def objective(config: Config, system: str) -> float | None:

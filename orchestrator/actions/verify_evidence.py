@@ -16,7 +16,8 @@ from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc
 
 if TYPE_CHECKING:
-    from orchestrator.actions.verify_sample import ItemResult, SampleOutcome
+    from orchestrator.actions.verify_points import ItemResult
+    from orchestrator.actions.verify_sample import SampleOutcome
 
 
 def _item_message(r: ItemResult) -> str:

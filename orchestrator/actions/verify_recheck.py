@@ -28,7 +28,7 @@ from orchestrator import __version__
 from orchestrator.actions.bad_points import record_failures
 from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
 from orchestrator.actions.verify_enclave import enclave_site, wipe_enclave
-from orchestrator.actions.verify_sample import ItemResult, check_item, item_failures
+from orchestrator.actions.verify_points import ItemResult, check_item, item_failures
 from orchestrator.errors import ExitCode, InfrastructureError
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity, schema

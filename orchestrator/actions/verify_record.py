@@ -18,7 +18,8 @@ from orchestrator.runtime import Runtime
 from orchestrator.timefmt import sortable_id
 
 if TYPE_CHECKING:
-    from orchestrator.actions.verify_sample import ItemResult, SampleOutcome
+    from orchestrator.actions.verify_points import ItemResult
+    from orchestrator.actions.verify_sample import SampleOutcome
 
 
 def start_verification(runtime: Runtime, plan: SamplePlan, started: float) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +25,16 @@ from sqlalchemy import Connection
 
 from orchestrator.actions.bad_points import record_failures, report_failures
 from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
-from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point
-from orchestrator.actions.restore import restore_failures, run_restore
-from orchestrator.actions.restore_selection import MissingFile
 from orchestrator.actions.restore_timing import record_timings, verify_timings
 from orchestrator.actions.rule_status import rule_findings
 from orchestrator.actions.scratch import close_area, open_area, sweep_orphans
-from orchestrator.actions.verify import check_listing
-from orchestrator.actions.verify_enclave import PURPOSE, enclave_paths, enclave_site, wipe_enclave
+from orchestrator.actions.verify_enclave import enclave_paths, enclave_site, wipe_enclave
 from orchestrator.actions.verify_evidence import (
     make_report,
     manifest_attachments,
 )
 from orchestrator.actions.verify_plan import build_plan
+from orchestrator.actions.verify_points import ItemResult, batches, check_points, item_failures
 from orchestrator.actions.verify_record import (
     abort_verification,
     catalog_record,
@@ -47,45 +44,13 @@ from orchestrator.actions.verify_record import (
     start_verification,
 )
 from orchestrator.errors import CheckFailed
-from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
-from orchestrator.integrations.transfer import DigestMismatch
-from orchestrator.model.integrity import Failure
 from orchestrator.model.jobs import catalog_job
-from orchestrator.model.plan import PlanItem, SamplePlan
+from orchestrator.model.plan import SamplePlan
 from orchestrator.model.settings import Site
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 VERIFY_RULES = ("verify.sample", "verify.interval", "restore.duration")
-
-
-@dataclass
-class ItemResult:
-    item: PlanItem
-    status: str = "passed"  # passed | failed
-    manifest_sha256: str = ""
-    checked_at: float = 0.0
-    mismatches: list[dict[str, str]] = field(default_factory=list)
-    fingerprint: str = ""
-    manifest_bytes: bytes = b""
-    business_date: str = ""
-    finished_at: str = ""
-    started_at: float = 0.0
-
-    def fail(self, file: str, expected: str, actual: str, kind: str) -> None:
-        self.status = "failed"
-        self.mismatches.append(
-            {
-                "recovery_point": self.item.recovery_point,
-                "system": self.item.system,
-                "dataset": self.item.dataset,
-                "store": self.item.store,
-                "file": file,
-                "kind": kind,
-                "expected": expected,
-                "actual": actual,
-            }
-        )
 
 
 @dataclass
@@ -109,97 +74,6 @@ class SampleOutcome:
     @property
     def mismatches(self) -> list[dict[str, str]]:
         return [m for result in self.items for m in result.mismatches]
-
-
-def _open_item(runtime: Runtime, item: PlanItem, result: ItemResult) -> OpenedPoint | None:
-    """Open and authenticate a planned point's manifest; None (and result failed) if not."""
-    try:
-        return open_point(
-            runtime, runtime.store(item.store), item.system, item.dataset, item.recovery_point
-        )
-    except DigestMismatch as error:
-        result.fail(MANIFEST_NAME, f"{error.expected} (catalog)", error.actual, "manifest")
-    except Intruder as error:
-        result.fail(MANIFEST_NAME, "an authenticated manifest", error.reason, "manifest")
-    except CheckFailed as error:
-        result.fail(MANIFEST_NAME, "a valid manifest", str(error), "manifest")
-    except FileNotFoundError:
-        result.fail(MANIFEST_NAME, "present", "(absent)", "missing")
-    return None
-
-
-def _check_stored(
-    runtime: Runtime, item: PlanItem, opened: OpenedPoint, result: ItemResult
-) -> None:
-    """Before restoring: the point's listing against its manifest (nothing missing or extra)
-    and each file's size at rest; a version drift over a locked key is logged."""
-    prefix = point_prefix(item.system, item.dataset, item.recovery_point)
-    manifest, view = opened.manifest, opened.store
-    result.manifest_sha256 = opened.digest
-    result.business_date, result.finished_at = manifest.business_date, manifest.finished_at
-    result.manifest_bytes = opened.manifest_bytes
-    for drift in opened.drift:
-        logger.warning(
-            "verify: %s in %s: %s: %s (the version drctl wrote is read: %s)",
-            opened.label,
-            item.store,
-            drift.key,
-            drift.actual,
-            drift.expected,
-        )
-    for problem in check_listing(view, opened.label, prefix, manifest):
-        result.fail(problem.file, problem.expected, problem.actual, problem.kind)
-    for entry in manifest.files:
-        key = f"{prefix}/data/{entry.path}"
-        if view.exists(key) and (size := view.size(key)) != entry.at_rest_size:
-            result.fail(
-                entry.path,
-                f"{entry.at_rest_digest} ({entry.at_rest_size} bytes)",
-                f"{size} bytes",
-                "truncated" if size < entry.at_rest_size else "size",
-            )
-
-
-def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Path]) -> ItemResult:
-    """Check one planned point from its planned store into the enclave; return the result
-    (every mismatch — digest, listing, fingerprint, invariant — is a result, never raised).
-    Raise InfrastructureError when a host or the playbook fails before the data is compared."""
-    result = ItemResult(item)
-    opened = _open_item(runtime, item, result)
-    if opened is None:
-        return result
-    _check_stored(runtime, item, opened, result)
-    if result.status == "failed":
-        return result
-    try:
-        outcome = run_restore(
-            runtime,
-            item.system,
-            store_name=item.store,
-            site_name=enclave.name,
-            points={item.dataset: item.recovery_point},
-            datasets=[item.dataset],
-            purpose=PURPOSE,
-            restore_mode="scratch",
-        )
-    except MissingFile as error:
-        result.fail(error.path, error.expected, "(absent)", "missing")
-        return result
-    except DigestMismatch as error:
-        file = error.key.partition("/data/")[2] or error.key
-        result.fail(file, error.expected, error.actual, "mismatch")
-        return result
-    except CheckFailed as error:
-        result.fail("(restore)", "restored", str(error), "restore")
-        return result
-    events.append(outcome.events_path)
-    restored = outcome.datasets[0]
-    result.fingerprint = "equal" if not restored.differences else "different"
-    for failure in restore_failures(
-        opened, item.store, restored.fingerprint, restored.invariant_violations
-    ):
-        result.fail(failure.file, failure.expected, failure.actual, failure.kind)
-    return result
 
 
 def run_verify_sample(runtime: Runtime, seed: int | str | None = None) -> SampleOutcome:
@@ -309,21 +183,22 @@ def _check_items(
     events: list[Path],
     results: list[ItemResult],
 ) -> None:
-    """Check each item of the plan in turn, appending its result as it is known (a fault
-    half-way leaves the results so far for the abort path)."""
-    for item in plan.items:
-        begun = time.time()
-        result = check_item(runtime, enclave, item, events)
-        result.started_at, result.checked_at = begun, time.time()
-        results.append(result)
-        logger.info(
-            "verify %s/%s %s from %s: %s",
-            item.system,
-            item.dataset,
-            item.recovery_point,
-            item.store,
-            result.status,
-        )
+    """Check the plan's points batch by batch (verify_points.batches: the points of one system
+    from one store restored in one run), appending results as they are known (a fault half-way
+    leaves the results so far for the abort path); at the end they are in the plan's order."""
+    for batch in batches(plan.items):
+        for result in check_points(runtime, enclave, batch, events):
+            results.append(result)
+            logger.info(
+                "verify %s/%s %s from %s: %s",
+                result.item.system,
+                result.item.dataset,
+                result.item.recovery_point,
+                result.item.store,
+                result.status,
+            )
+    order = {item: index for index, item in enumerate(plan.items)}
+    results.sort(key=lambda result: order[result.item])
 
 
 def _wipe(
@@ -335,24 +210,6 @@ def _wipe(
         for area in areas:
             close_area(runtime, area)
     return wipe
-
-
-def item_failures(results: list[ItemResult]) -> list[Failure]:
-    """Return the failures of checked items, one per mismatch."""
-    return [
-        Failure(
-            m["recovery_point"],
-            m["system"],
-            m["dataset"],
-            m["store"],
-            m["file"],
-            m["kind"],
-            m["expected"],
-            m["actual"],
-        )
-        for result in results
-        for m in result.mismatches
-    ]
 
 
 def _report_before_abort(

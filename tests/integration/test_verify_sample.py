@@ -10,6 +10,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,8 +18,9 @@ from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.actions.verify import scan
+from orchestrator.actions.verify_enclave import enclave_site
 from orchestrator.actions.verify_plan import build_plan
-from orchestrator.actions.verify_sample import check_item, enclave_site
+from orchestrator.actions.verify_points import check_item, check_points
 from orchestrator.actions.workload import run_workload
 from orchestrator.cli import main
 from orchestrator.evidence.verify import verify_package
@@ -292,3 +294,41 @@ def test_a_store_that_is_down_aborts_with_exit_3_and_counts_nothing(
         points = cat.list_recovery_points(connection)
     assert after == before
     assert all(point.status == "complete" for point in points)
+
+
+def check_batch(config_path: Path, items: list[PlanItem]) -> tuple[list[Any], list[Path]]:
+    """check_points over the items; return the results and the restore runs' events."""
+    site = load_site(config_path)
+    enclave = enclave_site(site.config.model, str(config_path))
+    events: list[Path] = []
+    with open_runtime(site) as runtime:
+        results = check_points(runtime, enclave, items, events)
+    return results, events
+
+
+def test_check_points_restores_a_batch_in_one_run_and_judges_each_point(pristine: Path) -> None:
+    names = ["ledger", "config", "programs"]
+    results, events = check_batch(pristine, [_item(pristine, n, "primary") for n in names])
+    assert [r.item.dataset for r in results] == names
+    assert [(r.status, r.fingerprint) for r in results] == [("passed", "equal")] * 3
+    assert len(events) == 1  # one restore run for the three points
+    assert len({(r.started_at, r.checked_at) for r in results}) == 1  # timed with the batch
+    assert results[0].started_at < results[0].checked_at
+
+
+def test_a_flipped_byte_in_a_batch_fails_that_point_alone(pristine: Path) -> None:
+    file, relative = a_data_file(point_dir(pristine, "primary", "config"))
+    flip_byte(file)
+    names = ["ledger", "config", "oplogs", "programs"]
+    items = [_item(pristine, name, "primary") for name in names]
+    (point_dir(pristine, "primary", "oplogs") / "manifest.json").unlink()
+    results, events = check_batch(pristine, items)
+    assert [r.item.dataset for r in results] == names
+    assert [r.status for r in results] == ["passed", "failed", "failed", "passed"]
+    assert [(m["file"], m["kind"]) for m in results[1].mismatches] == [(relative, "mismatch")]
+    missing = [(m["file"], m["kind"]) for m in results[2].mismatches]
+    assert missing == [("manifest.json", "missing")]
+    # The batch stopped at the flipped byte before its playbook; the three points whose
+    # manifests opened were then checked one by one: two restore runs, for the two that pass.
+    assert len(events) == 2
+    assert [r.fingerprint for r in results] == ["equal", "", "", "equal"]

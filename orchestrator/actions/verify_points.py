@@ -1,0 +1,241 @@
+"""The points of a validity check or a re-check, each from its planned store into the enclave
+(verify_sample.py, verify_recheck.py).
+
+Each point's manifest is authenticated against the catalog's digest and its listing and sizes at
+rest are checked against the manifest before anything is restored; the engine's restore then
+hashes every file in flight and compares the logical fingerprint and invariants. Every mismatch
+is a result, never raised.
+
+`check_points` restores the points of one system from one store together: one restore run (one
+playbook) for all of them instead of one each, which is most of a check's time with many small
+datasets (docs/benchmarks.md, "Several serve nodes"). A batch holds each dataset once, at most
+BATCH_POINTS points and BATCH_BYTES bytes (so the enclave's spool never holds more than that at
+once, or one point when a single point is larger). A batch whose restore stops at a mismatch
+(a file missing or not matching its digest, a failed restore) is checked again point by point,
+so each point's result is exactly what it would be alone. Each point of a batch is timed with
+the batch: its restore finished within that time, as a drill step times each dataset it restores.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point
+from orchestrator.actions.restore import RestoredDataset, restore_failures, run_restore
+from orchestrator.actions.restore_selection import MissingFile
+from orchestrator.actions.verify import check_listing
+from orchestrator.actions.verify_enclave import PURPOSE
+from orchestrator.errors import CheckFailed
+from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
+from orchestrator.integrations.transfer import DigestMismatch
+from orchestrator.model.integrity import Failure
+from orchestrator.model.plan import PlanItem
+from orchestrator.model.settings import Site
+from orchestrator.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+BATCH_POINTS = 32
+BATCH_BYTES = 1 << 30
+
+
+@dataclass
+class ItemResult:
+    item: PlanItem
+    status: str = "passed"  # passed | failed
+    manifest_sha256: str = ""
+    checked_at: float = 0.0
+    mismatches: list[dict[str, str]] = field(default_factory=list)
+    fingerprint: str = ""
+    manifest_bytes: bytes = b""
+    business_date: str = ""
+    finished_at: str = ""
+    started_at: float = 0.0
+
+    def fail(self, file: str, expected: str, actual: str, kind: str) -> None:
+        self.status = "failed"
+        self.mismatches.append(
+            {
+                "recovery_point": self.item.recovery_point,
+                "system": self.item.system,
+                "dataset": self.item.dataset,
+                "store": self.item.store,
+                "file": file,
+                "kind": kind,
+                "expected": expected,
+                "actual": actual,
+            }
+        )
+
+
+def _open_item(runtime: Runtime, item: PlanItem, result: ItemResult) -> OpenedPoint | None:
+    """Open and authenticate a planned point's manifest; None (and result failed) if not."""
+    try:
+        return open_point(
+            runtime, runtime.store(item.store), item.system, item.dataset, item.recovery_point
+        )
+    except DigestMismatch as error:
+        result.fail(MANIFEST_NAME, f"{error.expected} (catalog)", error.actual, "manifest")
+    except Intruder as error:
+        result.fail(MANIFEST_NAME, "an authenticated manifest", error.reason, "manifest")
+    except CheckFailed as error:
+        result.fail(MANIFEST_NAME, "a valid manifest", str(error), "manifest")
+    except FileNotFoundError:
+        result.fail(MANIFEST_NAME, "present", "(absent)", "missing")
+    return None
+
+
+def _check_stored(
+    runtime: Runtime, item: PlanItem, opened: OpenedPoint, result: ItemResult
+) -> None:
+    """Before restoring: the point's listing against its manifest (nothing missing or extra)
+    and each file's size at rest; a version drift over a locked key is logged."""
+    prefix = point_prefix(item.system, item.dataset, item.recovery_point)
+    manifest, view = opened.manifest, opened.store
+    result.manifest_sha256 = opened.digest
+    result.business_date, result.finished_at = manifest.business_date, manifest.finished_at
+    result.manifest_bytes = opened.manifest_bytes
+    for drift in opened.drift:
+        logger.warning(
+            "verify: %s in %s: %s: %s (the version drctl wrote is read: %s)",
+            opened.label,
+            item.store,
+            drift.key,
+            drift.actual,
+            drift.expected,
+        )
+    for problem in check_listing(view, opened.label, prefix, manifest):
+        result.fail(problem.file, problem.expected, problem.actual, problem.kind)
+    for entry in manifest.files:
+        key = f"{prefix}/data/{entry.path}"
+        if view.exists(key) and (size := view.size(key)) != entry.at_rest_size:
+            result.fail(
+                entry.path,
+                f"{entry.at_rest_digest} ({entry.at_rest_size} bytes)",
+                f"{size} bytes",
+                "truncated" if size < entry.at_rest_size else "size",
+            )
+
+
+def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Path]) -> ItemResult:
+    """Check one planned point from its planned store into the enclave; return the result
+    (every mismatch — digest, listing, fingerprint, invariant — is a result, never raised).
+    Raise InfrastructureError when a host or the playbook fails before the data is compared."""
+    [result] = check_points(runtime, enclave, [item], events)
+    return result
+
+
+def check_points(
+    runtime: Runtime, enclave: Site, items: Sequence[PlanItem], events: list[Path]
+) -> list[ItemResult]:
+    """Check a batch (points of one system from one store, each dataset once) with one
+    restore run; return the results in the order given, each timed with the batch. Raise
+    InfrastructureError when a host or the playbook fails before the data is compared."""
+    begun = time.time()
+    results = [ItemResult(item) for item in items]
+    ready: dict[str, tuple[ItemResult, OpenedPoint]] = {}
+    for result in results:
+        opened = _open_item(runtime, result.item, result)
+        if opened is not None:
+            _check_stored(runtime, result.item, opened, result)
+        if opened is not None and result.status == "passed":
+            ready[result.item.dataset] = (result, opened)
+    try:
+        if ready:
+            _restore_together(runtime, enclave, ready, events)
+    except (MissingFile, DigestMismatch, CheckFailed) as error:
+        if len(ready) > 1:  # one point stopped the batch: each is checked alone
+            logger.info("verify: %d points restored together: %s; each alone", len(ready), error)
+            alone = {d: check_item(runtime, enclave, r.item, events) for d, (r, _) in ready.items()}
+            results = [alone.get(r.item.dataset, r) for r in results]
+        else:
+            _restore_failed(next(iter(ready.values()))[0], error)
+    finished = time.time()
+    for result in results:
+        if not result.checked_at:
+            result.started_at, result.checked_at = begun, finished
+    return results
+
+
+def _restore_together(
+    runtime: Runtime,
+    enclave: Site,
+    ready: dict[str, tuple[ItemResult, OpenedPoint]],
+    events: list[Path],
+) -> None:
+    """Restore the ready points in one run and judge each by its fingerprint and invariants."""
+    items = [result.item for result, _opened in ready.values()]
+    outcome = run_restore(
+        runtime,
+        items[0].system,
+        store_name=items[0].store,
+        site_name=enclave.name,
+        points={item.dataset: item.recovery_point for item in items},
+        datasets=[item.dataset for item in items],
+        purpose=PURPOSE,
+        restore_mode="scratch",
+    )
+    events.append(outcome.events_path)
+    restored: dict[str, RestoredDataset] = {d.dataset: d for d in outcome.datasets}
+    for name, (result, opened) in ready.items():
+        done = restored[name]
+        result.fingerprint = "equal" if not done.differences else "different"
+        for failure in restore_failures(
+            opened, result.item.store, done.fingerprint, done.invariant_violations
+        ):
+            result.fail(failure.file, failure.expected, failure.actual, failure.kind)
+
+
+def _restore_failed(result: ItemResult, error: Exception) -> None:
+    """Record what stopped a point's restore before its data could be compared."""
+    if isinstance(error, MissingFile):
+        result.fail(error.path, error.expected, "(absent)", "missing")
+    elif isinstance(error, DigestMismatch):
+        file = error.key.partition("/data/")[2] or error.key
+        result.fail(file, error.expected, error.actual, "mismatch")
+    else:
+        result.fail("(restore)", "restored", str(error), "restore")
+
+
+def batches(items: Sequence[PlanItem]) -> Iterator[list[PlanItem]]:
+    """Group a plan's points into batches for check_points: one system and store, each
+    dataset once, at most BATCH_POINTS points and BATCH_BYTES bytes (a larger point alone)."""
+    open_batches: list[list[PlanItem]] = []
+    for item in items:
+        batch = next((b for b in open_batches if _fits(b, item)), None)
+        if batch is None:
+            open_batches.append([item])
+        else:
+            batch.append(item)
+    yield from open_batches
+
+
+def _fits(batch: list[PlanItem], item: PlanItem) -> bool:
+    first = batch[0]
+    return (
+        (item.system, item.store) == (first.system, first.store)
+        and all(b.dataset != item.dataset for b in batch)
+        and len(batch) < BATCH_POINTS
+        and sum(b.bytes for b in batch) + item.bytes <= BATCH_BYTES
+    )
+
+
+def item_failures(results: list[ItemResult]) -> list[Failure]:
+    """Return the failures of checked items, one per mismatch."""
+    return [
+        Failure(
+            m["recovery_point"],
+            m["system"],
+            m["dataset"],
+            m["store"],
+            m["file"],
+            m["kind"],
+            m["expected"],
+            m["actual"],
+        )
+        for result in results
+        for m in result.mismatches
+    ]
