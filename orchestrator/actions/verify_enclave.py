@@ -11,13 +11,13 @@ from __future__ import annotations
 import posixpath
 import time
 from collections.abc import Iterable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import InputError
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.model.engines import spool_root
-from orchestrator.model.settings import Config, Site
+from orchestrator.model.settings import Config, Dataset, Site
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc
 
@@ -64,12 +64,18 @@ def enclave_paths(
         system = config.system(system_name)
         for dataset in system.datasets:
             if dataset.path:
-                top = PurePosixPath(dataset.path).parts[0]
-                paths.append(posixpath.join(enclave.data_root, top))
+                paths.append(posixpath.join(enclave.data_root, system_name))
             else:
                 databases.append(f"{system_name}/{dataset.name}")
         paths.append(spool_root(enclave, PURPOSE, system_name))
     return sorted(set(paths)), databases
+
+
+def enclave_target(enclave: Site, system: str, dataset: Dataset) -> str:
+    """Where a check restores a files or sqlite dataset: `<data_root>/<system>/<path>` in the
+    enclave, so that systems whose datasets share a relative path never restore into one
+    place (a check restores several systems at once, verify_sample.py)."""
+    return posixpath.join(enclave.data_root, system, str(dataset.path))
 
 
 def wipe_enclave(

@@ -28,7 +28,7 @@ from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point
 from orchestrator.actions.restore import RestoredDataset, restore_failures, run_restore
 from orchestrator.actions.restore_selection import MissingFile
 from orchestrator.actions.verify import check_listing
-from orchestrator.actions.verify_enclave import PURPOSE
+from orchestrator.actions.verify_enclave import PURPOSE, enclave_target
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch
@@ -168,15 +168,21 @@ def _restore_together(
 ) -> None:
     """Restore the ready points in one run and judge each by its fingerprint and invariants."""
     items = [result.item for result, _opened in ready.values()]
+    system = runtime.config.model.system(items[0].system)
     outcome = run_restore(
         runtime,
-        items[0].system,
+        system.name,
         store_name=items[0].store,
         site_name=enclave.name,
         points={item.dataset: item.recovery_point for item in items},
         datasets=[item.dataset for item in items],
         purpose=PURPOSE,
         restore_mode="scratch",
+        targets={
+            d.name: {"target_path": enclave_target(enclave, system.name, d)}
+            for d in system.datasets
+            if d.name in ready and d.path
+        },
     )
     events.append(outcome.events_path)
     restored: dict[str, RestoredDataset] = {d.dataset: d for d in outcome.datasets}

@@ -15,8 +15,10 @@ its host is in the inventory group `verification`.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,7 @@ from orchestrator.actions.verify_record import (
 )
 from orchestrator.errors import CheckFailed
 from orchestrator.model.jobs import catalog_job
-from orchestrator.model.plan import SamplePlan
+from orchestrator.model.plan import PlanItem, SamplePlan
 from orchestrator.model.settings import Site
 from orchestrator.runtime import Runtime
 
@@ -184,19 +186,42 @@ def _check_items(
     results: list[ItemResult],
 ) -> None:
     """Check the plan's points batch by batch (verify_points.batches: the points of one system
-    from one store restored in one run), appending results as they are known (a fault half-way
-    leaves the results so far for the abort path); at the end they are in the plan's order."""
+    from one store restored in one run), `verification.restore_concurrency` systems at a time
+    (each restores into its own directory of the enclave; one system's batches run one after
+    another). Results are appended as they are known; a fault stops the batches not yet begun,
+    waits for those under way and leaves the results so far for the abort path. At the end the
+    results are in the plan's order."""
+    by_system: dict[str, list[list[PlanItem]]] = {}
     for batch in batches(plan.items):
-        for result in check_points(runtime, enclave, batch, events):
-            results.append(result)
-            logger.info(
-                "verify %s/%s %s from %s: %s",
-                result.item.system,
-                result.item.dataset,
-                result.item.recovery_point,
-                result.item.store,
-                result.status,
-            )
+        by_system.setdefault(batch[0].system, []).append(batch)
+    lock, stop = threading.Lock(), threading.Event()
+
+    def check_system(system_batches: list[list[PlanItem]]) -> None:
+        for batch in system_batches:
+            if stop.is_set():
+                return
+            found = check_points(runtime, enclave, batch, events)
+            with lock:
+                results.extend(found)
+            for result in found:
+                item = result.item
+                logger.info(
+                    "verify %s/%s %s from %s: %s",
+                    item.system,
+                    item.dataset,
+                    item.recovery_point,
+                    item.store,
+                    result.status,
+                )
+
+    workers = min(runtime.config.model.verification.restore_concurrency, len(by_system))
+    with ThreadPoolExecutor(max(workers, 1), thread_name_prefix="verify") as pool:
+        futures = [pool.submit(check_system, each) for each in by_system.values()]
+        try:
+            for future in as_completed(futures):
+                future.result()
+        finally:
+            stop.set()  # no batch begins after a fault; the pool's exit waits for those under way
     order = {item: index for index, item in enumerate(plan.items)}
     results.sort(key=lambda result: order[result.item])
 

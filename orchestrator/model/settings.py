@@ -195,6 +195,13 @@ class ManifestSigning(_Model):
 class Verification(_Model):
     offsite_share: float = Field(default=0.3, ge=0, le=1, description="Share read from off-site")
     population: Literal["in_rotation", "since_last_check"] = "in_rotation"
+    restore_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Systems a validity check restores into the enclave at once (each into "
+        "its own directory)",
+    )
 
 
 class Attestation(_Model):
