@@ -8,11 +8,7 @@ compare one system's files with the other's fingerprint.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -21,19 +17,9 @@ from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.fixtures.hosts import SshHost
 from tests.fixtures.serve_nodes import build_site
+from tests.integration.test_serve_nodes_queue import drctl_json
 
 DATASETS_PER_HOST = 3
-
-
-def drctl(config_path: Path, *args: str) -> tuple[int, Any]:
-    result = subprocess.run(
-        [sys.executable, "-m", "orchestrator", "-c", str(config_path), "--json", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    return result.returncode, json.loads(result.stdout) if result.stdout.strip() else result.stderr
 
 
 def with_concurrency(config_path: Path, systems: int) -> None:
@@ -47,9 +33,9 @@ def test_two_systems_sharing_relative_paths_are_restored_at_once_and_each_checke
 ) -> None:
     config_path = build_site(tmp_path / "sb", [sshd_host, sshd_host_b], None, DATASETS_PER_HOST)
     with_concurrency(config_path, 2)
-    code, backed_up = drctl(config_path, "backup")
+    code, backed_up = drctl_json(config_path, "backup")
     assert code == 0, backed_up
-    code, outcome = drctl(config_path, "verify", "--seed", "3")
+    code, outcome = drctl_json(config_path, "verify", "--seed", "3")
     assert code == 0, outcome
     assert outcome["passed"] and outcome["wipe"]["result"] == "wiped", outcome
     systems = {item["system"] for item in outcome["items"]}
