@@ -200,7 +200,11 @@ def _check_items(
         for batch in system_batches:
             if stop.is_set():
                 return
-            found = check_points(runtime, enclave, batch, events)
+            try:
+                found = check_points(runtime, enclave, batch, events)
+            except BaseException:
+                stop.set()  # before this worker takes the next system
+                raise
             with lock:
                 results.extend(found)
             for result in found:
