@@ -9,9 +9,9 @@ is a result, never raised.
 `check_points` restores the points of one system from one store together: one restore run (one
 playbook) for all of them instead of one each, which is most of a check's time with many small
 datasets (docs/benchmarks.md, "Several serve nodes"). A batch holds each dataset once, at most
-BATCH_POINTS points and BATCH_BYTES bytes (so the enclave's spool never holds more than that at
-once, or one point when a single point is larger). A batch whose restore stops at a mismatch
-(a file missing or not matching its digest, a failed restore) is checked again point by point,
+BATCH_POINTS points and BATCH_BYTES bytes (so a batch never puts more than that in the enclave's
+spool, or one point when a single point is larger). A batch whose restore stops at a mismatch
+(a file missing or not matching its digest, a restore refused) is checked again point by point,
 so each point's result is exactly what it would be alone. Each point of a batch is timed with
 the batch: its restore finished within that time, as a drill step times each dataset it restores.
 """
