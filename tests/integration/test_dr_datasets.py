@@ -56,11 +56,8 @@ def make_sources(root: Path) -> tuple[Path, Path]:
     return tree, ledger
 
 
-def datasets(
-    root: Path, postgres: PostgresServer, mariadb: MariaDbServer, pg_db: str, maria_db: str
-) -> list[dict[str, Any]]:
-    tree, ledger = make_sources(root / "live")
-    spool = root / "spool"
+def path_items(tree: Path, ledger: Path, spool: Path) -> list[dict[str, Any]]:
+    """The files and SQLite items of the sources make_sources wrote, spooled under spool."""
     return [
         {"name": "config", "engine": "files", "live_path": str(tree), "spool": f"{spool}/config"},
         {
@@ -69,6 +66,16 @@ def datasets(
             "live_path": str(ledger),
             "spool": f"{spool}/ledger",
         },
+    ]
+
+
+def datasets(
+    root: Path, postgres: PostgresServer, mariadb: MariaDbServer, pg_db: str, maria_db: str
+) -> list[dict[str, Any]]:
+    tree, ledger = make_sources(root / "live")
+    spool = root / "spool"
+    return [
+        *path_items(tree, ledger, spool),
         {
             "name": "core",
             "engine": "postgresql",
@@ -221,26 +228,9 @@ def test_a_restore_stops_at_the_dataset_that_fails_and_touches_none_after_it(
     os.rename(spooled_tree, spool / "config" / "data")
     (spool / "ledger" / "data").mkdir(parents=True)
     os.rename(spooled_ledger, spool / "ledger" / "data" / "ledger.db")
-    items = [
-        {
-            "name": "config",
-            "engine": "files",
-            "live_path": str(tree),
-            "spool": str(spool / "config"),
-        },
-        {
-            "name": "lost",
-            "engine": "files",
-            "live_path": str(tmp_path / "x"),
-            "spool": str(spool / "lost"),
-        },
-        {
-            "name": "ledger",
-            "engine": "sqlite",
-            "live_path": str(ledger),
-            "spool": str(spool / "ledger"),
-        },
-    ]
+    config, ledger_item = path_items(tree, ledger, spool)
+    lost = {"name": "lost", "engine": "files", "live_path": str(tmp_path / "x")}
+    items = [config, {**lost, "spool": str(spool / "lost")}, ledger_item]
     before = ledger.read_bytes()
     args = {"action": "restore", "datasets": items, "spool_root": str(spool)}
     result = run_module("dr_datasets", args, check=False)
@@ -288,20 +278,7 @@ def test_the_argument_spec_refuses_bad_items_before_anything_runs(tmp_path: Path
 def test_check_mode_backs_up_restores_and_destroys_nothing(tmp_path: Path) -> None:
     tree, ledger = make_sources(tmp_path / "live")
     spool = tmp_path / "spool"
-    items = [
-        {
-            "name": "config",
-            "engine": "files",
-            "live_path": str(tree),
-            "spool": str(spool / "config"),
-        },
-        {
-            "name": "ledger",
-            "engine": "sqlite",
-            "live_path": str(ledger),
-            "spool": str(spool / "ledger"),
-        },
-    ]
+    items = path_items(tree, ledger, spool)
     before = tree_state(tmp_path)
     for action in ("backup", "destroy"):
         preview = run_module("dr_datasets", {"action": action, "datasets": items}, check=True)
