@@ -11,9 +11,11 @@ playbook) for all of them instead of one each, which is most of a check's time w
 datasets (docs/benchmarks.md, "Several serve nodes"). A batch holds each dataset once, at most
 BATCH_POINTS points and BATCH_BYTES bytes (so a batch never puts more than that in the enclave's
 spool, or one point when a single point is larger). A batch whose restore stops at a mismatch
-(a file missing or not matching its digest, a restore refused) is checked again point by point,
-so each point's result is exactly what it would be alone. Each point of a batch is timed with
-the batch: its restore finished within that time, as a drill step times each dataset it restores.
+(a file missing or not matching its digest, a manifest refused on its second reading) keeps that
+mismatch for the point it names, as a check of that point alone would have found it, and checks
+the other points again one by one: a failed read is never replaced by a later one that passes.
+Each point of a batch is timed with the batch: its restore finished within that time, as a drill
+step times each dataset it restores.
 """
 
 from __future__ import annotations
@@ -146,18 +148,51 @@ def check_points(
     try:
         if ready:
             _restore_together(runtime, enclave, ready, events)
-    except (MissingFile, DigestMismatch, CheckFailed) as error:
-        if len(ready) > 1:  # one point stopped the batch: each is checked alone
-            logger.info("verify: %d points restored together: %s; each alone", len(ready), error)
-            alone = {d: check_item(runtime, enclave, r.item, events) for d, (r, _) in ready.items()}
-            results = [alone.get(r.item.dataset, r) for r in results]
-        else:
-            _restore_failed(next(iter(ready.values()))[0], error)
+    except CheckFailed as error:  # MissingFile and DigestMismatch among them
+        results = _after_stop(runtime, enclave, ready, results, error, events)
     finished = time.time()
     for result in results:
         if not result.checked_at:
             result.started_at, result.checked_at = begun, finished
     return results
+
+
+def _after_stop(
+    runtime: Runtime,
+    enclave: Site,
+    ready: dict[str, tuple[ItemResult, OpenedPoint]],
+    results: list[ItemResult],
+    error: CheckFailed,
+    events: list[Path],
+) -> list[ItemResult]:
+    """Given a batch's restore stopped by `error`, return the results: the point the error
+    names (its store key) failed with what was seen, as it would alone, and the rest of the
+    ready points checked alone (all of them when the error names none). What was seen is
+    kept: a second read that passes never replaces a mismatch the first read found."""
+    stopped = next(iter(ready)) if len(ready) == 1 else _named(error, ready)
+    if stopped is not None:
+        _restore_failed(ready[stopped][0], error)
+    others = [d for d in ready if d != stopped]
+    if others:
+        logger.info("verify: %d points restored together: %s; the rest alone", len(ready), error)
+    alone = {d: check_item(runtime, enclave, ready[d][0].item, events) for d in others}
+    return [alone.get(r.item.dataset, r) for r in results]
+
+
+def _named(error: CheckFailed, ready: dict[str, tuple[ItemResult, OpenedPoint]]) -> str | None:
+    """Return the dataset of the one ready point whose store key the error names, or None
+    (every error of a point's fetch names `<store>:<system>/<dataset>/<point>/…`)."""
+    text = error.key if isinstance(error, DigestMismatch) else str(error)
+    named = [
+        dataset
+        for dataset, (result, _opened) in ready.items()
+        if f":{point_prefix(*_point(result.item))}/" in text
+    ]
+    return named[0] if len(named) == 1 else None
+
+
+def _point(item: PlanItem) -> tuple[str, str, str]:
+    return item.system, item.dataset, item.recovery_point
 
 
 def _restore_together(

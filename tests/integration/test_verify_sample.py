@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from orchestrator.actions import verify_points
 from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.sandbox import prepare_sandbox
@@ -332,3 +333,29 @@ def test_a_flipped_byte_in_a_batch_fails_that_point_alone(pristine: Path) -> Non
     # manifests opened were then checked one by one: two restore runs, for the two that pass.
     assert len(events) == 2
     assert [r.fingerprint for r in results] == ["equal", "", "", "equal"]
+
+
+def test_a_mismatch_seen_in_a_batch_stays_when_the_file_reads_whole_again(
+    pristine: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that found a flipped byte is kept even if a second read would pass (a flaky
+    medium, or a file put back between two reads): the batch's rest is checked alone."""
+    file, relative = a_data_file(point_dir(pristine, "primary", "config"))
+    whole = file.read_bytes()
+    flip_byte(file)
+    alone = verify_points.check_item
+    rechecked: list[str] = []
+
+    def put_back_then_check(*args: Any) -> Any:
+        file.write_bytes(whole)  # the medium reads whole from now on
+        rechecked.append(args[2].dataset)
+        return alone(*args)
+
+    monkeypatch.setattr(verify_points, "check_item", put_back_then_check)
+    names = ["ledger", "config", "programs"]
+    results, events = check_batch(pristine, [_item(pristine, n, "primary") for n in names])
+    assert [r.status for r in results] == ["passed", "failed", "passed"]
+    assert [(m["file"], m["kind"]) for m in results[1].mismatches] == [(relative, "mismatch")]
+    assert rechecked == ["ledger", "programs"]  # the point that failed is not read again
+    assert file.read_bytes() == whole
+    assert len(events) == 2
