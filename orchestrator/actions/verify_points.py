@@ -131,11 +131,17 @@ def check_item(runtime: Runtime, enclave: Site, item: PlanItem, events: list[Pat
 
 
 def check_points(
-    runtime: Runtime, enclave: Site, items: Sequence[PlanItem], events: list[Path]
+    runtime: Runtime,
+    enclave: Site,
+    items: Sequence[PlanItem],
+    events: list[Path],
+    failed: list[ItemResult] | None = None,
 ) -> list[ItemResult]:
     """Check a batch (points of one system from one store, each dataset once) with one
     restore run; return the results in the order given, each timed with the batch. Raise
-    InfrastructureError when a host or the playbook fails before the data is compared."""
+    InfrastructureError when a host or the playbook fails before the data is compared;
+    the points already found failed (a refused manifest, a missing file, a mismatch the
+    batch stopped at) are first appended to `failed`, so that the fault never hides them."""
     begun = time.time()
     results = [ItemResult(item) for item in items]
     ready: dict[str, tuple[ItemResult, OpenedPoint]] = {}
@@ -146,15 +152,25 @@ def check_points(
         if opened is not None and result.status == "passed":
             ready[result.item.dataset] = (result, opened)
     try:
-        if ready:
-            _restore_together(runtime, enclave, ready, events)
-    except CheckFailed as error:  # MissingFile and DigestMismatch among them
-        results = _after_stop(runtime, enclave, ready, results, error, events)
+        try:
+            if ready:
+                _restore_together(runtime, enclave, ready, events)
+        except CheckFailed as error:  # MissingFile and DigestMismatch among them
+            _after_stop(runtime, enclave, ready, results, error, events)
+    except BaseException:
+        _timed(results, begun)
+        if failed is not None:
+            failed.extend(r for r in results if r.status == "failed")
+        raise
+    _timed(results, begun)
+    return results
+
+
+def _timed(results: list[ItemResult], begun: float) -> None:
     finished = time.time()
     for result in results:
         if not result.checked_at:
             result.started_at, result.checked_at = begun, finished
-    return results
 
 
 def _after_stop(
@@ -164,19 +180,21 @@ def _after_stop(
     results: list[ItemResult],
     error: CheckFailed,
     events: list[Path],
-) -> list[ItemResult]:
-    """Given a batch's restore stopped by `error`, return the results: the point the error
+) -> None:
+    """Given a batch's restore stopped by `error`, put in `results` the point the error
     names (its store key) failed with what was seen, as it would alone, and the rest of the
-    ready points checked alone (all of them when the error names none). What was seen is
-    kept: a second read that passes never replaces a mismatch the first read found."""
+    ready points checked alone (all of them when the error names none), each as soon as it
+    is known. What was seen is kept: a second read that passes never replaces a mismatch the
+    first read found."""
     stopped = next(iter(ready)) if len(ready) == 1 else _named(error, ready)
     if stopped is not None:
         _restore_failed(ready[stopped][0], error)
     others = [d for d in ready if d != stopped]
     if others:
         logger.info("verify: %d points restored together: %s; the rest alone", len(ready), error)
-    alone = {d: check_item(runtime, enclave, ready[d][0].item, events) for d in others}
-    return [alone.get(r.item.dataset, r) for r in results]
+    for index, result in enumerate(results):
+        if result.item.dataset in others:
+            results[index] = check_item(runtime, enclave, result.item, events)
 
 
 def _named(error: CheckFailed, ready: dict[str, tuple[ItemResult, OpenedPoint]]) -> str | None:

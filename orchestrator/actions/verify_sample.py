@@ -200,10 +200,13 @@ def _check_items(
         for batch in system_batches:
             if stop.is_set():
                 return
+            seen: list[ItemResult] = []
             try:
-                found = check_points(runtime, enclave, batch, events)
+                found = check_points(runtime, enclave, batch, events, seen)
             except BaseException:
                 stop.set()  # before this worker takes the next system
+                with lock:
+                    results.extend(seen)  # what the batch found failed before its fault
                 raise
             with lock:
                 results.extend(found)

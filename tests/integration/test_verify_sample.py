@@ -6,6 +6,7 @@ real ansible-runner; stores are directories, so tampering is done on the files t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.actions import verify_points
+from orchestrator.actions import verify_points, verify_sample
 from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.sandbox import prepare_sandbox
@@ -359,3 +360,36 @@ def test_a_mismatch_seen_in_a_batch_stays_when_the_file_reads_whole_again(
     assert rechecked == ["ledger", "programs"]  # the point that failed is not read again
     assert file.read_bytes() == whole
     assert len(events) == 2
+
+
+def test_a_point_refused_in_a_batch_stays_failed_when_the_enclave_then_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A manifest refused before a batch's restore is a failed check even when the batch's
+    restore then fails on the enclave: exit 1, the point bad, evidence naming it, as when
+    points were checked one by one (a fault after a mismatch never turns it into exit 3)."""
+    config_path = build_sandbox(tmp_path / "sb")
+    planned = verify_sample.build_plan
+    names = ["config", "ledger", "programs"]
+
+    def three_points(runtime: Any, seed: Any = None) -> Any:
+        items = tuple(_item(config_path, name, "primary") for name in names)
+        return dataclasses.replace(planned(runtime, seed), items=items)
+
+    monkeypatch.setattr(verify_sample, "build_plan", three_points)
+    point = point_dir(config_path, "primary", "config")
+    manifest = point / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"engine": "files"', '"engine": "files" '))
+    # The enclave breaks under the other two points: their system's directory is a file.
+    enclave = Path(load_site(config_path).config.model.site("verification").data_root)
+    enclave.mkdir(parents=True, exist_ok=True)
+    (enclave / SYSTEM).write_text("not a directory\n")
+    code = main(["-c", str(config_path), "verify"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "after finding 1 mismatch(es)" in err and "Not a directory" in err
+    with open_runtime(load_site(config_path)) as runtime, runtime.catalog.begin() as connection:
+        assert cat.get_recovery_point(connection, point.name).status == "bad"
+    package = Path(err.rpartition("evidence: ")[2].split()[0])
+    assert verify_package(package, None) == []
+    assert point.name in (package / "report.json").read_text()

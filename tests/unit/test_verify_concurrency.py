@@ -1,7 +1,8 @@
 """How a validity check runs its systems' batches at once (verify_sample._check_items): the
 results end in the plan's order, and a fault lets no further batch begin, waits for the
-batches under way and keeps their results for the abort path. The restores themselves are
-replaced here by a recorder (the real ones: tests/integration/test_verify_systems.py)."""
+batches under way and keeps their results, and what the failed batch found before its fault,
+for the abort path. The restores themselves are replaced here by a recorder (the real ones:
+tests/integration/test_verify_systems.py)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,9 @@ def test_results_end_in_the_plans_order_whatever_finishes_first(
 ) -> None:
     a_may_finish = threading.Event()
 
-    def check_points(_runtime: Any, _enclave: Any, batch: list[PlanItem], _events: Any) -> Any:
+    def check_points(
+        _runtime: Any, _enclave: Any, batch: list[PlanItem], _events: Any, failed: Any
+    ) -> Any:
         if batch[0].system == "a":
             assert a_may_finish.wait(10)  # b's batch ends first
         else:
@@ -67,10 +70,13 @@ def test_a_fault_lets_no_batch_begin_and_keeps_the_results_under_way(
             super().set()
             stopped.set()
 
-    def check_points(_runtime: Any, _enclave: Any, batch: list[PlanItem], _events: Any) -> Any:
+    def check_points(
+        _runtime: Any, _enclave: Any, batch: list[PlanItem], _events: Any, failed: Any
+    ) -> Any:
         with lock:
             begun.append((batch[0].system, batch[0].recovery_point))
         if batch[0].system == "b":
+            failed.append(ItemResult(batch[0], status="failed"))  # seen before the fault
             raise InfrastructureError("the enclave's host went away")
         assert stopped.wait(10)  # a's first batch is under way when b's fault is marked
         return [ItemResult(i) for i in batch]
@@ -84,13 +90,17 @@ def test_a_fault_lets_no_batch_begin_and_keeps_the_results_under_way(
     with pytest.raises(InfrastructureError):
         run(2, items, results)
     assert sorted(begun) == [("a", "p1"), ("b", "p1")]  # neither a's second batch nor c
-    assert [r.item for r in results] == [items[0]]  # the batch under way, kept
+    # the batch under way, and what the failed batch had found before its fault, kept
+    kept = sorted((items.index(r.item), r.status) for r in results)
+    assert kept == [(0, "passed"), (2, "failed")]
 
 
 def test_one_system_at_a_time_when_the_site_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     threads: set[str] = set()
 
-    def check_points(_runtime: Any, _enclave: Any, batch: list[PlanItem], _events: Any) -> Any:
+    def check_points(
+        _runtime: Any, _enclave: Any, batch: list[PlanItem], _events: Any, failed: Any
+    ) -> Any:
         threads.add(threading.current_thread().name)
         return [ItemResult(i) for i in batch]
 
