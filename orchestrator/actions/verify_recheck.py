@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import __version__
-from orchestrator.actions.bad_points import record_failures
+from orchestrator.actions.bad_points import record_failures, report_failures
 from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
 from orchestrator.actions.verify_enclave import enclave_site, wipe_enclave
 from orchestrator.actions.verify_points import ItemResult, check_item, item_failures
-from orchestrator.errors import ExitCode, InfrastructureError
+from orchestrator.errors import CheckFailed, ExitCode, InfrastructureError
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity, schema
 from orchestrator.model.plan import PlanItem
@@ -143,12 +143,32 @@ def run_recheck(runtime: Runtime) -> RecheckOutcome:
                 result = check_item(runtime, enclave, item, events)
                 result.started_at, result.checked_at = begun, time.time()
                 incident.results.append(result)
-    except InfrastructureError:
+    except InfrastructureError as error:
         wipe_enclave(runtime, enclave, {i.system for i in planned}, events)
+        _report_before_abort(runtime, outcome, error)
         raise
     outcome.wipe = wipe_enclave(runtime, enclave, {i.system for i in planned}, events)
     _record(runtime, outcome, started, events)
     return outcome
+
+
+def _report_before_abort(
+    runtime: Runtime, outcome: RecheckOutcome, error: InfrastructureError
+) -> None:
+    """A re-check stopped by a fault after a copy had failed: that copy is still a failed
+    check (exit 1, its point bad, evidence), as in an aborted validity check; a fault before
+    any mismatch stays exit 3."""
+    failures = item_failures([r for i in outcome.incidents for r in i.results])
+    if not failures:
+        return
+    package = report_failures(
+        runtime, failures, detected_by=f"verify --recheck {outcome.recheck_id} (aborted: {error})"
+    )
+    raise CheckFailed(
+        f"re-check {outcome.recheck_id} aborted ({error}) after finding {len(failures)} "
+        f"mismatch(es); the points are marked bad; evidence: "
+        f"{package.path if package else '(none)'}"
+    ) from error
 
 
 def _record(runtime: Runtime, outcome: RecheckOutcome, started: float, events: list[Path]) -> None:

@@ -393,3 +393,34 @@ def test_a_point_refused_in_a_batch_stays_failed_when_the_enclave_then_fails(
     package = Path(err.rpartition("evidence: ")[2].split()[0])
     assert verify_package(package, None) == []
     assert point.name in (package / "report.json").read_text()
+
+
+def test_a_recheck_keeps_a_failed_copy_when_the_next_copy_meets_a_fault(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A re-check whose first copy fails and whose next copy then meets a broken enclave:
+    the failed copy is a failed check (exit 1, the newer point bad, evidence), not exit 3."""
+    config_path = build_sandbox(tmp_path / "sb")
+    old = point_dir(config_path, "primary", "config")
+    flip_byte(a_data_file(old)[0])
+    assert main(["-c", str(config_path), "verify", "--all"]) == 1  # an open incident
+    with open_runtime(load_site(config_path)) as runtime:
+        run_backup(runtime, SYSTEM)
+        run_copy_offsite(runtime, systems=[SYSTEM])
+    newer = point_dir(config_path, "offsite", "config")
+    assert newer.name == point_dir(config_path, "primary", "config").name != old.name
+    flip_byte(a_data_file(newer)[0])  # the off-site copy, re-checked first, is corrupt
+    # The enclave breaks under the primary copy: the system's directory is a file.
+    enclave = Path(load_site(config_path).config.model.site("verification").data_root)
+    enclave.mkdir(parents=True, exist_ok=True)
+    (enclave / SYSTEM).write_text("not a directory\n")
+    capsys.readouterr()
+    code = main(["-c", str(config_path), "verify", "--recheck"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "after finding 1 mismatch(es)" in err and "Not a directory" in err
+    with open_runtime(load_site(config_path)) as runtime, runtime.catalog.begin() as connection:
+        assert cat.get_recovery_point(connection, newer.name).status == "bad"
+    package = Path(err.rpartition("evidence: ")[2].split()[0])
+    assert verify_package(package, None) == []
+    assert newer.name in (package / "report.json").read_text()
