@@ -150,7 +150,7 @@ class Selection:
         while queue:
             point = queue.pop(0)
             if self.explicit:
-                opened = open_point(self.runtime, self.store, self.system, dataset, point)
+                opened = self._open_given(dataset, point)
                 key = data_key(self.runtime.config, opened.store, opened.manifest)
                 fetch_to_host(opened.store, opened.manifest, host_files, spool, key)
                 return opened
@@ -168,6 +168,17 @@ class Selection:
             f"left to restore ({passed})",
             self.failures.get(dataset, []),
         )
+
+    def _open_given(self, dataset: str, point: str) -> OpenedPoint:
+        """Open a given point's manifest; its absence is a missing file of that point
+        (MissingFile, a failed check naming it), not a fault: the caller named a point
+        that exists, and a manifest gone between two reads must not pass for a fault."""
+        try:
+            return open_point(self.runtime, self.store, self.system, dataset, point)
+        except FileNotFoundError as error:
+            prefix = point_prefix(self.system, dataset, point)
+            where = f"{self.store.name}:{prefix}/{MANIFEST_NAME}"
+            raise MissingFile(where, "present", MANIFEST_NAME) from error
 
     def _try(
         self, dataset: str, point: str, host_files: HostFiles, spool: str

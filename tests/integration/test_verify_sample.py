@@ -424,3 +424,29 @@ def test_a_recheck_keeps_a_failed_copy_when_the_next_copy_meets_a_fault(
     package = Path(err.rpartition("evidence: ")[2].split()[0])
     assert verify_package(package, None) == []
     assert newer.name in (package / "report.json").read_text()
+
+
+def test_a_manifest_gone_at_a_batchs_second_read_fails_that_point(
+    pristine: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A manifest that opened for the batch and is gone when the restore reads it again (a
+    flaky medium, or removed and put back between two reads) is a missing file of that point,
+    kept as seen; the rest are checked alone. Before, it ended the check as a fault (exit 3)."""
+    manifest = point_dir(pristine, "primary", "config") / "manifest.json"
+    whole = manifest.read_bytes()
+    batch_restore = verify_points.run_restore
+    reads: list[int] = []
+
+    def gone_once(*args: Any, **kwargs: Any) -> Any:
+        if not reads:
+            manifest.unlink()  # gone for the batch's second read
+        else:
+            manifest.write_bytes(whole)  # and back for any later read
+        reads.append(1)
+        return batch_restore(*args, **kwargs)
+
+    monkeypatch.setattr(verify_points, "run_restore", gone_once)
+    names = ["ledger", "config", "programs"]
+    results, _events = check_batch(pristine, [_item(pristine, n, "primary") for n in names])
+    assert [r.status for r in results] == ["passed", "failed", "passed"]
+    assert [(m["file"], m["kind"]) for m in results[1].mismatches] == [("manifest.json", "missing")]
