@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from orchestrator.actions.scratch import close_area, open_area
 from orchestrator.errors import InputError
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.model.engines import spool_root
@@ -115,3 +116,27 @@ def wipe_enclave(
     if databases:
         record["databases_not_covered"] = databases
     return record
+
+
+def journal_enclave(
+    runtime: Runtime, enclave: Site, systems: Iterable[str], *, job: str
+) -> list[int]:
+    """Journal the enclave's directories a check of the given systems restores into before
+    anything is restored (actions/scratch.py), so a check killed with its data there is wiped
+    by the next run; return the journal's area ids for wipe_journalled."""
+    return [
+        open_area(runtime, "host_path", enclave.host, path, job=job)
+        for path in enclave_paths(runtime, enclave, systems)[0]
+    ]
+
+
+def wipe_journalled(
+    runtime: Runtime, enclave: Site, systems: Iterable[str], events: list[Path], areas: list[int]
+) -> dict[str, Any]:
+    """Wipe the enclave for the given systems (wipe_enclave) and forget its journalled areas
+    only once the wipe is recorded as done; return the wipe record."""
+    wipe = wipe_enclave(runtime, enclave, systems, events)
+    if wipe.get("result") == "wiped":
+        for area in areas:
+            close_area(runtime, area)
+    return wipe

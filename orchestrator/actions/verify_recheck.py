@@ -27,7 +27,7 @@ from typing import Any
 from orchestrator import __version__
 from orchestrator.actions.bad_points import record_failures, report_failures
 from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
-from orchestrator.actions.verify_enclave import enclave_site, wipe_enclave
+from orchestrator.actions.verify_enclave import enclave_site, journal_enclave, wipe_journalled
 from orchestrator.actions.verify_points import ItemResult, check_item, item_failures
 from orchestrator.errors import CheckFailed, ExitCode, InfrastructureError
 from orchestrator.model import catalog as cat
@@ -136,6 +136,9 @@ def run_recheck(runtime: Runtime) -> RecheckOutcome:
         _record(runtime, outcome, started, events)
         return outcome
     enclave = enclave_site(runtime.config.model, str(runtime.config.path))
+    systems = {i.system for i in planned}
+    # Journalled before the first restore, so a killed re-check is wiped by the next run.
+    areas = journal_enclave(runtime, enclave, systems, job="verify:recheck")
     try:
         for incident in planned:
             for item in incident.items:
@@ -143,11 +146,12 @@ def run_recheck(runtime: Runtime) -> RecheckOutcome:
                 result = check_item(runtime, enclave, item, events)
                 result.started_at, result.checked_at = begun, time.time()
                 incident.results.append(result)
-    except InfrastructureError as error:
-        wipe_enclave(runtime, enclave, {i.system for i in planned}, events)
-        _report_before_abort(runtime, outcome, error)
+    except BaseException as error:  # the enclave is wiped on every way out
+        wipe_journalled(runtime, enclave, systems, events, areas)
+        if isinstance(error, InfrastructureError):
+            _report_before_abort(runtime, outcome, error)
         raise
-    outcome.wipe = wipe_enclave(runtime, enclave, {i.system for i in planned}, events)
+    outcome.wipe = wipe_journalled(runtime, enclave, systems, events, areas)
     _record(runtime, outcome, started, events)
     return outcome
 

@@ -29,8 +29,8 @@ from orchestrator.actions.bad_points import record_failures, report_failures
 from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
 from orchestrator.actions.restore_timing import record_timings, verify_timings
 from orchestrator.actions.rule_status import rule_findings
-from orchestrator.actions.scratch import close_area, open_area, sweep_orphans
-from orchestrator.actions.verify_enclave import enclave_paths, enclave_site, wipe_enclave
+from orchestrator.actions.scratch import sweep_orphans
+from orchestrator.actions.verify_enclave import enclave_site, journal_enclave, wipe_journalled
 from orchestrator.actions.verify_evidence import (
     make_report,
     manifest_attachments,
@@ -109,18 +109,15 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     # What the check restores into the enclave is journalled until the wipe has removed it,
     # so a killed check is wiped by the next run (actions/scratch.py).
     systems = {item.system for item in plan.items}
-    areas = [
-        open_area(runtime, "host_path", enclave.host, path, job="verify:sample")
-        for path in enclave_paths(runtime, enclave, systems)[0]
-    ]
+    areas = journal_enclave(runtime, enclave, systems, job="verify:sample")
     try:
         _check_items(runtime, enclave, plan, events, results)
     except BaseException as error:
-        wipe = _wipe(runtime, enclave, systems, events, areas)
+        wipe = wipe_journalled(runtime, enclave, systems, events, areas)
         abort_verification(runtime, verification_id, plan, wipe, error, results)
         _report_before_abort(runtime, verification_id, results, error)
         raise
-    wipe = _wipe(runtime, enclave, systems, events, areas)
+    wipe = wipe_journalled(runtime, enclave, systems, events, areas)
     outcome = SampleOutcome(verification_id, plan, results, counted=plan.meets_bars, wipe=wipe)
     finished = time.time()
     # Facts first, committed at once: the items, restore times and, for every mismatch, its
@@ -231,17 +228,6 @@ def _check_items(
             stop.set()  # no batch begins after a fault; the pool's exit waits for those under way
     order = {item: index for index, item in enumerate(plan.items)}
     results.sort(key=lambda result: order[result.item])
-
-
-def _wipe(
-    runtime: Runtime, enclave: Site, systems: set[str], events: list[Path], areas: list[Any]
-) -> dict[str, Any]:
-    """Wipe the enclave; close its scratch areas only once the wipe is recorded as done."""
-    wipe = wipe_enclave(runtime, enclave, systems, events)
-    if wipe.get("result") == "wiped":
-        for area in areas:
-            close_area(runtime, area)
-    return wipe
 
 
 def _report_before_abort(

@@ -1,0 +1,61 @@
+"""`verify --recheck` on a real sandbox: what it restores into the enclave is journalled before
+the first restore and wiped on every way out, as a validity check's is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from orchestrator.actions import verify_recheck
+from orchestrator.actions.backup import run_backup
+from orchestrator.actions.copy_offsite import run_copy_offsite
+from orchestrator.cli import main
+from orchestrator.model import schema
+from orchestrator.runtime import open_runtime
+from orchestrator.site import load_site
+from tests.integration.test_verify_sample import (
+    SYSTEM,
+    a_data_file,
+    build_sandbox,
+    flip_byte,
+    point_dir,
+)
+
+
+def journalled(config_path: Path) -> list[str]:
+    with open_runtime(load_site(config_path)) as runtime, runtime.catalog.begin() as connection:
+        rows = connection.execute(select(schema.scratch_areas.c.location)).all()
+    return sorted(location for (location,) in rows)
+
+
+def test_an_interrupted_recheck_was_journalled_and_wipes_the_enclave(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted after its first restore (as by Ctrl-C, or a kill before the wipe): the
+    system's enclave directory was journalled while data was there, the enclave is wiped on
+    the way out, and the journal is empty once the wipe is done."""
+    config_path = build_sandbox(tmp_path / "sb")
+    flip_byte(a_data_file(point_dir(config_path, "primary", "config"))[0])
+    assert main(["-c", str(config_path), "verify", "--all"]) == 1  # an open incident
+    with open_runtime(load_site(config_path)) as runtime:
+        run_backup(runtime, SYSTEM)
+        run_copy_offsite(runtime, systems=[SYSTEM])
+    enclave = Path(load_site(config_path).config.model.site("verification").data_root)
+    seen: dict[str, Any] = {}
+    check = verify_recheck.check_item
+
+    def check_then_interrupt(*args: Any) -> None:
+        check(*args)  # restored into the enclave, then the interrupt
+        seen["restored"] = sorted(p.name for p in (enclave / SYSTEM).rglob("*") if p.is_file())
+        seen["journalled"] = journalled(config_path)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(verify_recheck, "check_item", check_then_interrupt)
+    assert main(["-c", str(config_path), "verify", "--recheck"]) == 130  # interrupted
+    assert seen["restored"], "the re-check restored nothing into the enclave"
+    assert str(enclave / SYSTEM) in seen["journalled"]
+    assert not [p for p in (enclave / SYSTEM).rglob("*") if p.is_file()]
+    assert journalled(config_path) == []
