@@ -79,11 +79,14 @@ def fetch_to_host(
     for entry in manifest.files:
         key = f"{prefix}/data/{entry.path}"
         where = f"{store.name}:{key}"
+        expected = f"{entry.at_rest_size} bytes, digest {entry.at_rest_digest}"
         if not store.exists(key):
-            raise MissingFile(
-                where, f"{entry.at_rest_size} bytes, digest {entry.at_rest_digest}", entry.path
-            )
-        with store.open_read(key) as handle:
+            raise MissingFile(where, expected, entry.path)
+        try:
+            opening = store.open_read(key)
+        except FileNotFoundError as error:  # gone since it was listed: missing, as seen
+            raise MissingFile(where, expected, entry.path) from error
+        with opening as handle:
             sealed, stored = hashed(read_blocks(handle), manifest.hash_algorithm)
             blocks, result = sealed, stored  # clear: the stored bytes are the plaintext
             if data_key is not None:

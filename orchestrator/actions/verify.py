@@ -201,7 +201,7 @@ def _jobs(point: _Point, skip: set[str]) -> Iterator[HashJob]:
             isinstance(store, FileStore)
             and entry.stored_digest is None
             and len(entry.chunk_digests) > 1
-            and store.size(key) == entry.size
+            and _size(store, key) == entry.size
         )
         if not chunked:
             target = _Target(store.name, point.label, entry)
@@ -216,6 +216,15 @@ def _jobs(point: _Point, skip: set[str]) -> Iterator[HashJob]:
                 length=min(CHUNK_BYTES, entry.size - start),
                 tag=_Target(store.name, point.label, entry, index),
             )
+
+
+def _size(store: FileStore, key: str) -> int | None:
+    """Return a file's size, or None when it is gone since the listing: its read then fails
+    and is named (judge), never raised."""
+    try:
+        return store.size(key)
+    except OSError:
+        return None
 
 
 def judge(result: HashResult) -> Problem | None:

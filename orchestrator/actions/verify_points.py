@@ -113,7 +113,14 @@ def _check_stored(
         result.fail(problem.file, problem.expected, problem.actual, problem.kind)
     for entry in manifest.files:
         key = f"{prefix}/data/{entry.path}"
-        if view.exists(key) and (size := view.size(key)) != entry.at_rest_size:
+        if not view.exists(key):
+            continue  # named by the listing's check
+        try:
+            size = view.size(key)
+        except FileNotFoundError:  # gone since it was listed: missing, as seen
+            result.fail(entry.path, f"{entry.at_rest_size} bytes", "(absent)", "missing")
+            continue
+        if size != entry.at_rest_size:
             result.fail(
                 entry.path,
                 f"{entry.at_rest_digest} ({entry.at_rest_size} bytes)",

@@ -26,6 +26,7 @@ from orchestrator.actions.verify_points import check_item, check_points
 from orchestrator.actions.workload import run_workload
 from orchestrator.cli import main
 from orchestrator.evidence.verify import verify_package
+from orchestrator.integrations.stores.file import FileStore
 from orchestrator.model import catalog as cat
 from orchestrator.model import schema
 from orchestrator.model.plan import PlanItem
@@ -450,3 +451,32 @@ def test_a_manifest_gone_at_a_batchs_second_read_fails_that_point(
     results, _events = check_batch(pristine, [_item(pristine, n, "primary") for n in names])
     assert [r.status for r in results] == ["passed", "failed", "passed"]
     assert [(m["file"], m["kind"]) for m in results[1].mismatches] == [("manifest.json", "missing")]
+
+
+@pytest.mark.parametrize("look", [2, 3], ids=["at-the-size-check", "at-the-restore"])
+def test_a_data_file_gone_between_two_looks_is_missing(
+    pristine: Path, monkeypatch: pytest.MonkeyPatch, look: int
+) -> None:
+    """A file removed right after one of the check's looks at it (the listing, the size
+    check, the restore's own look) and before the next read: a missing file of that point,
+    a failed check naming it, not a fault that ends the check (exit 3)."""
+    file, relative = a_data_file(point_dir(pristine, "primary", "config"))
+    exists = FileStore.exists
+    seen: list[str] = []
+
+    def removed_once_looked_at(store: FileStore, key: str) -> bool:
+        found = exists(store, key)
+        if key.endswith(f"/data/{relative}"):
+            seen.append(key)
+            if len(seen) == look:
+                file.unlink()
+        return found
+
+    monkeypatch.setattr(FileStore, "exists", removed_once_looked_at)
+    site = load_site(pristine)
+    enclave = enclave_site(site.config.model, str(pristine))
+    with open_runtime(site) as runtime:
+        result = check_item(runtime, enclave, _item(pristine, "config", "primary"), [])
+    assert len(seen) == look and not file.exists()
+    assert result.status == "failed"
+    assert [(m["file"], m["kind"]) for m in result.mismatches] == [(relative, "missing")]
