@@ -388,3 +388,43 @@ def test_a_package_left_by_a_writer_killed_before_its_chain_line_is_chained_next
     code, out = drctl(capsys, "-c", str(site), "evidence", "verify", "--chain")
     assert code == 0, out
     assert "chain: 3 package(s)" in out
+
+
+# A writer whose files may not grow past a size (RLIMIT_FSIZE, as a full disk or a quota
+# would stop them): the kernel writes what fits and returns a short count.
+LIMITED_WRITER = """
+import resource, signal, sys
+from pathlib import Path
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+from orchestrator.actions.evidence_setup import write_site_package
+from orchestrator.config import load_config
+write_site_package(load_config(Path(sys.argv[1])), "verify", {"kind": "verify"}, {})
+"""
+
+
+def test_a_chain_line_cut_short_by_a_full_disk_fails_the_write_and_keeps_the_chain(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chain = evidence_dir(site) / "chain.jsonl"
+    packages = write(site, 1)
+    largest = max(path.stat().st_size for path in packages[0].path.rglob("*"))
+    largest = max(largest, packages[0].tarball.stat().st_size)
+    while chain.stat().st_size <= largest:  # only the chain line can hit the limit
+        packages += write(site, 1)
+    limit = chain.stat().st_size + 100  # a line is ~270 bytes: the kernel writes 100
+    limited = subprocess.run(
+        [sys.executable, "-c", LIMITED_WRITER, str(site), str(limit)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert limited.returncode != 0, "a package was reported written with its chain line cut"
+    assert "File too large" in limited.stderr
+    assert chain.read_text().endswith("\n")
+    assert len(chain.read_text().splitlines()) == len(packages)
+    assert not [p for p in evidence_dir(site).glob("verify-*")]  # the whole package undone
+    write(site, 1)
+    code, out = drctl(capsys, "-c", str(site), "evidence", "verify", "--chain")
+    assert code == 0, out
