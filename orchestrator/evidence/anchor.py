@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from orchestrator.errors import InputError
-from orchestrator.evidence.chain import ChainEntry, chain_line
+from orchestrator.evidence.chain import ChainEntry, chain_line, write_fully
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +116,11 @@ class FileAnchor:
         target = self.directory / name
         descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, READ_ONLY_MODE)
         try:
-            os.write(descriptor, data)
+            write_fully(descriptor, data)
             os.fsync(descriptor)
+        except OSError:
+            target.unlink()  # a cut anchor would stand for its line for good: write it later
+            raise
         finally:
             os.close(descriptor)
         os.chmod(target, READ_ONLY_MODE)  # the umask may have taken bits away, never added

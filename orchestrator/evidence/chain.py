@@ -81,13 +81,22 @@ def chain_line(entry: ChainEntry) -> bytes:
 
 
 def append_chain_entry(path: Path, entry: ChainEntry) -> None:
-    """Given the path of chain.jsonl and an entry, append it as one line and fsync it."""
+    """Given the path of chain.jsonl and an entry, append it as one line and fsync it. Raise
+    OSError when the line cannot be written whole (the disk full: the caller truncates)."""
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(descriptor, chain_line(entry))
+        write_fully(descriptor, chain_line(entry))
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def write_fully(descriptor: int, data: bytes) -> None:
+    """Given an open file descriptor, write every byte of data. A full disk or a file-size
+    limit makes os.write write what fits and return a short count; the next write raises."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
 
 
 def check_chain_links(entries: Sequence[ChainEntry], source: str) -> list[str]:

@@ -10,7 +10,9 @@ evidence_dir and renamed into place, then the tarball (temp name, rename), then 
 (fsync), then the chain's anchor (anchor.py: every line not yet anchored is written to the
 write-once store). Writers hold an exclusive lock on `.chain.lock`, so concurrent writers cannot
 fork the chain, and any `.tmp-*` found under the lock is debris of a crashed writer and is
-removed. The signing key must exist (`drctl evidence keygen`); it is never created here.
+removed; a package a killed writer renamed into place but never chained is chained by the
+next writer (recover.py). The signing key must exist (`drctl evidence keygen`); it is never
+created here.
 
 A failed anchor write does not undo the package (the run it records happened): it is logged,
 returned in `Package.anchor_error`, reported by `drctl evidence verify --chain`, and the next
@@ -61,6 +63,7 @@ from orchestrator.evidence.layout import (
     validate_attachment_path,
 )
 from orchestrator.evidence.manifest_lines import ManifestEntry, make_manifest
+from orchestrator.evidence.recover import chain_interrupted
 from orchestrator.evidence.render import render_report_html
 from orchestrator.evidence.secret_scan import find_secrets_in_json_file
 from orchestrator.evidence.tarball import DIRECTORY_MODE, FILE_MODE, write_tarball
@@ -122,7 +125,7 @@ def write_package(
     evidence_dir.mkdir(parents=True, exist_ok=True)
     with _chain_lock(evidence_dir):
         _remove_debris(evidence_dir)
-        entries = read_chain(evidence_dir / CHAIN)
+        entries = chain_interrupted(evidence_dir, read_chain(evidence_dir / CHAIN), key)
         previous = last_manifest_digest(entries)
         metadata = {
             "kind": kind,

@@ -259,7 +259,7 @@ def _check_embedded_metadata(directory: Path, previous: str | None) -> list[str]
         if not isinstance(metadata, dict):
             raise TypeError("not an object")
     except (OSError, ValueError, KeyError, TypeError) as error:
-        return [f"{REPORT_JSON}: expected a JSON object with a 'package' object: {error!r}"]
+        return [f"{REPORT_JSON}: expected a JSON object with a 'package' object: {_why(error)}"]
     problems = []
     if metadata.get("name") != directory.name:
         problems.append(
@@ -276,3 +276,13 @@ def _check_embedded_metadata(directory: Path, previous: str | None) -> list[str]
             f"{REPORT_JSON}: package.signer_fingerprint does not match {SIGNER_PUBLIC_KEY}"
         )
     return problems
+
+
+def _why(error: Exception) -> str:
+    """Given why report.json could not be read, return it in one line: never the file's bytes
+    (a UnicodeDecodeError's repr holds them all) nor a path (a tarball's scratch directory)."""
+    if isinstance(error, UnicodeDecodeError):
+        return f"UnicodeDecodeError: {error}"
+    if isinstance(error, OSError):
+        return f"{type(error).__name__}: {error.strerror or error}"
+    return repr(error)

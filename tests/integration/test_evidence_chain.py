@@ -7,7 +7,9 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -350,3 +352,79 @@ def test_every_package_records_operator_versions_and_calendar(site: Path, tmp_pa
     assert "dr-db-1 dr_postgresql: PostgreSQL 16.4" in html
     assert summed.stdout.split()[0] in html
     assert metadata["anchor"]["name"] in html
+
+
+# --- a writer killed mid-commit ---------------------------------------------------------------
+
+# A writer that dies by SIGKILL at the named step of package.py's commit: after the package
+# directory is renamed into place, before its tarball (write_tarball) or its chain line
+# (append_chain_entry).
+KILLED_WRITER = """
+import os, signal, sys
+from pathlib import Path
+from orchestrator.evidence import package
+setattr(package, sys.argv[2], lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL))
+from orchestrator.actions.evidence_setup import write_site_package
+from orchestrator.config import load_config
+write_site_package(load_config(Path(sys.argv[1])), "verify", {"kind": "verify"}, {})
+"""
+
+
+@pytest.mark.parametrize("step", ["write_tarball", "append_chain_entry"])
+def test_a_package_left_by_a_writer_killed_before_its_chain_line_is_chained_next(
+    site: Path, step: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (first,) = write(site, 1)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, str(site), step], capture_output=True, check=False
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    [orphan] = [p for p in evidence_dir(site).glob("verify-*") if p.is_dir()]
+    (last,) = write(site, 1)
+    chain = [json.loads(line) for line in (evidence_dir(site) / "chain.jsonl").open()]
+    assert [line["name"] for line in chain] == [first.path.name, orphan.name, last.path.name]
+    assert last.previous == chain[1]["manifest_sha256"]  # no fork: one package per PREVIOUS
+    assert orphan.with_name(f"{orphan.name}.tar.gz").is_file()
+    code, out = drctl(capsys, "-c", str(site), "evidence", "verify", "--chain")
+    assert code == 0, out
+    assert "chain: 3 package(s)" in out
+
+
+# A writer whose files may not grow past a size (RLIMIT_FSIZE, as a full disk or a quota
+# would stop them): the kernel writes what fits and returns a short count.
+LIMITED_WRITER = """
+import resource, signal, sys
+from pathlib import Path
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+from orchestrator.actions.evidence_setup import write_site_package
+from orchestrator.config import load_config
+write_site_package(load_config(Path(sys.argv[1])), "verify", {"kind": "verify"}, {})
+"""
+
+
+def test_a_chain_line_cut_short_by_a_full_disk_fails_the_write_and_keeps_the_chain(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chain = evidence_dir(site) / "chain.jsonl"
+    packages = write(site, 1)
+    largest = max(path.stat().st_size for path in packages[0].path.rglob("*"))
+    largest = max(largest, packages[0].tarball.stat().st_size)
+    while chain.stat().st_size <= largest:  # only the chain line can hit the limit
+        packages += write(site, 1)
+    limit = chain.stat().st_size + 100  # a line is ~270 bytes: the kernel writes 100
+    limited = subprocess.run(
+        [sys.executable, "-c", LIMITED_WRITER, str(site), str(limit)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert limited.returncode != 0, "a package was reported written with its chain line cut"
+    assert "File too large" in limited.stderr
+    assert chain.read_text().endswith("\n")
+    assert len(chain.read_text().splitlines()) == len(packages)
+    assert not [p for p in evidence_dir(site).glob("verify-*")]  # the whole package undone
+    write(site, 1)
+    code, out = drctl(capsys, "-c", str(site), "evidence", "verify", "--chain")
+    assert code == 0, out

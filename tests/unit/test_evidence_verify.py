@@ -271,6 +271,21 @@ def test_report_json_that_is_not_json_is_reported(written: Package, key_path: Pa
     assert "JSONDecodeError" in problem
 
 
+def test_report_json_that_is_not_utf8_is_named_without_its_bytes(
+    written: Package, key_path: Path
+) -> None:
+    """A UnicodeDecodeError's repr holds the whole file: a flipped byte printed every byte of
+    report.json (34 kB for a sandbox drill) in place of one line saying what and where."""
+    data = (written.path / "report.json").read_bytes()
+    (written.path / "report.json").write_bytes(data[:10] + b"\xff" + data[11:])
+    reseal(written.path, key_path)
+    (problem,) = verify_package(written.path)
+    assert problem == (
+        "report.json: expected a JSON object with a 'package' object: UnicodeDecodeError: "
+        "'utf-8' codec can't decode byte 0xff in position 10: invalid start byte"
+    )
+
+
 @pytest.mark.parametrize(
     ("field", "value", "problem"),
     [
