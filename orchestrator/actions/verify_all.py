@@ -302,10 +302,11 @@ def describe(outcome: VerifyAllOutcome) -> tuple[dict[str, Any], str]:
         f"summary: {len(result.scanned)} store(s) scanned, {len(result.unreachable)} "
         f"unreachable; {result.points} recovery points, {result.files} files, "
         f"{result.bytes} bytes checked, {len(result.problems)} problem(s), "
-        f"{len(outcome.open_failures)} open failure(s)"
+        f"{len(outcome.open_failures)} earlier failure(s) still open"
     )
     lines.append(
         f"小结：扫描 {len(result.scanned)} 个存储，{len(result.unreachable)} 个不可达；"
-        f"校验 {result.points} 个恢复点，发现 {len(result.problems)} 个问题"
+        f"校验 {result.points} 个恢复点，发现 {len(result.problems)} 个问题；"
+        f"此前未关闭的故障 {len(outcome.open_failures)} 个"
     )
     return data, "\n".join(lines)

@@ -32,7 +32,7 @@ def journalled(config_path: Path) -> list[str]:
 
 
 def test_an_interrupted_recheck_was_journalled_and_wipes_the_enclave(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Interrupted after its first restore (as by Ctrl-C, or a kill before the wipe): the
     system's enclave directory was journalled while data was there, the enclave is wiped on
@@ -40,6 +40,8 @@ def test_an_interrupted_recheck_was_journalled_and_wipes_the_enclave(
     config_path = build_sandbox(tmp_path / "sb")
     flip_byte(a_data_file(point_dir(config_path, "primary", "config"))[0])
     assert main(["-c", str(config_path), "verify", "--all"]) == 1  # an open incident
+    # The summary does not read as "nothing open": the earlier failures are named as such.
+    assert "1 problem(s), 0 earlier failure(s) still open" in capsys.readouterr().out
     with open_runtime(load_site(config_path)) as runtime:
         run_backup(runtime, SYSTEM)
         run_copy_offsite(runtime, systems=[SYSTEM])
