@@ -3,8 +3,10 @@
 260号 第七条 「备份数据要实行异地保存」. A copy counts only after every file has been re-read
 at the destination and its digest matched the manifest taken at the source. Only authenticated
 points are copied (point_trust), read at the version drctl wrote; a point marked bad is never
-copied. A mismatch on the way marks the point bad (bad_points, with evidence) and the other
-points are still copied; the command then fails (exit 1) naming each.
+copied. A mismatch on the way marks the point bad at once (bad_points; the evidence package
+follows at the end of the run) and the other points are still copied; the command then fails
+(exit 1) naming each. A store or host fault stops only its own system's copy; the command
+ends with the worst code, a mismatch (1) winning over the fault (3).
 """
 
 from __future__ import annotations
