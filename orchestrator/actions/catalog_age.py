@@ -116,7 +116,9 @@ def _unrecorded_packages(runtime: Runtime) -> list[str]:
                 report = json.loads((directory / entry.name / "report.json").read_text("utf-8"))
             except (OSError, ValueError):
                 continue
-            if not report.get("switchover") and not _recorded(connection, report):
+            if not isinstance(report, dict) or report.get("switchover"):
+                continue  # not a report drctl wrote (evidence verify's finding), or a job's
+            if not _recorded(connection, report):
                 missing.append(entry.name)
     return missing
 
@@ -124,7 +126,17 @@ def _unrecorded_packages(runtime: Runtime) -> list[str]:
 def _recorded(connection: Connection, report: dict[str, Any]) -> bool:
     """Return whether the catalog holds what a check or drill report records: a failure row
     for each point it found bad, and the check or drill row its `record` carries."""
-    named = {str(m["recovery_point"]) for m in report.get("mismatches") or []}
+    mismatches = report.get("mismatches")
+    named: set[str] = set()
+    if isinstance(mismatches, list) and mismatches:
+        # Imported here: status stays light (it moves no data); most reports found nothing.
+        from orchestrator.actions.verify import MARKS_BAD
+
+        named = {  # what the check marked bad, not an intruder or an S3 version drift
+            str(m.get("recovery_point"))
+            for m in mismatches
+            if isinstance(m, dict) and m.get("kind") in MARKS_BAD
+        }
     if named:
         failures = schema.integrity_failures.c
         found = connection.execute(
@@ -132,7 +144,8 @@ def _recorded(connection: Connection, report: dict[str, Any]) -> bool:
         )
         if not named <= {row.recovery_point_id for row in found}:
             return False
-    record = report.get("record") or {}
+    record = report.get("record")
+    record = record if isinstance(record, dict) else {}
     tables = {"verifications": schema.verifications, "drills": schema.drills}
     table = tables.get(str(record.get("table")))
     if table is None:  # nothing else a catalog keeps for it (verify --all, --recheck)
