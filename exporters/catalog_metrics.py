@@ -109,7 +109,10 @@ def _backup_families() -> Families:
             "dr_backup_runs", "Full backup runs of the dataset's system", labels=DATASET
         ),
         "failures": CounterMetricFamily(
-            "dr_backup_failures", "Failed full backup runs of the dataset's system", labels=DATASET
+            "dr_backup_failures",
+            "Full backup runs of the dataset's system that failed or were aborted (the process "
+            "died; recorded when the next run took its lease over)",
+            labels=DATASET,
         ),
         "objective": GaugeMetricFamily(
             "dr_backup_max_gap_objective_workdays",
@@ -150,7 +153,10 @@ def _add_last_backup(families: Families, data: ScrapeData, labels: list[str], to
 def _add_backup_runs(families: Families, data: ScrapeData, labels: list[str]) -> None:
     jobs = data.backup_jobs.get(labels[0], [])
     families["runs"].add_metric(labels, float(len(jobs)))
-    families["failures"].add_metric(labels, float(sum(j.state == "failed" for j in jobs)))
+    # A run whose process died (state aborted) did not succeed either: a retry that later
+    # succeeded must not make it disappear from the count.
+    failed = sum(j.state in ("failed", "aborted") for j in jobs)
+    families["failures"].add_metric(labels, float(failed))
     if jobs:
         newest = max(jobs, key=lambda j: j.finished_at or 0)
         families["last_attempt"].add_metric(labels, newest.finished_at or 0)

@@ -7,6 +7,10 @@ Two cheap signs, read every time `status` runs:
 * **younger than its evidence** — the evidence chain (`<evidence_dir>/chain.jsonl`, local and
   append-only) holds a validity-check or drill package created before the catalog's first
   record: the check or drill happened, so the catalog held it once and has lost it since.
+* **missing what its evidence records** — one of the chain's newest check or drill packages
+  (RECENT_PACKAGES of them) names a point found bad that has no recorded failure in the
+  catalog, or carries a check or drill row the catalog lacks: a catalog put back from an
+  older copy (a database restore) would otherwise judge a point found corrupt as good.
 
 The stores themselves are not listed here (that is `drctl catalog rebuild`'s work, and at a
 bank's scale far too slow for every `status`). Both signs name `drctl catalog rebuild`.
@@ -14,9 +18,11 @@ bank's scale far too slow for every `status`). Both signs name `drctl catalog re
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from orchestrator.evidence.chain import read_chain
 from orchestrator.model import schema
@@ -28,6 +34,7 @@ REBUILD = (
     "请用 drctl catalog rebuild 从存储与证据重建目录"
 )
 _RECORDED_KINDS = ("verify", "drill")  # packages whose run has a catalog row
+RECENT_PACKAGES = 20  # the newest check and drill packages whose record status looks for
 
 
 def catalog_warnings(runtime: Runtime) -> list[str]:
@@ -40,6 +47,14 @@ def catalog_warnings(runtime: Runtime) -> list[str]:
         warnings.append(
             f"the catalog ({url}) holds no recovery point: if it was lost or replaced, "
             f"{REBUILD} / 目录中没有任何恢复点"
+        )
+    missing = _unrecorded_packages(runtime)
+    if missing:
+        warnings.append(
+            f"the catalog ({url}) lacks what {len(missing)} recent evidence package(s) record "
+            f"({', '.join(missing)}): it was put back from an older copy or lost rows; its "
+            f"verdicts may count a point found bad as good; {REBUILD} / "
+            "目录缺少近期证据包所记录的检查或损坏标记"
         )
     earliest = _earliest_recorded_package(runtime)
     if earliest is None:
@@ -82,3 +97,60 @@ def _earliest_recorded_package(runtime: Runtime) -> tuple[str, float] | None:
             created = datetime.fromisoformat(entry.created_at.replace("Z", "+00:00"))
             return entry.name, created.timestamp()
     return None
+
+
+def _unrecorded_packages(runtime: Runtime) -> list[str]:
+    """Return the names of the chain's newest check and drill packages (RECENT_PACKAGES of
+    them) whose record the catalog lacks; a package that cannot be read is left to `evidence
+    verify`, a switchover's (a job, not a row) is not looked for."""
+    directory = runtime.config.evidence_dir
+    try:
+        entries = read_chain(directory / "chain.jsonl")
+    except (OSError, ValueError):
+        return []
+    recent = [entry for entry in entries if entry.kind in _RECORDED_KINDS][-RECENT_PACKAGES:]
+    missing = []
+    with runtime.catalog.begin() as connection:
+        for entry in recent:
+            try:
+                report = json.loads((directory / entry.name / "report.json").read_text("utf-8"))
+            except (OSError, ValueError):
+                continue
+            if not isinstance(report, dict) or report.get("switchover"):
+                continue  # not a report drctl wrote (evidence verify's finding), or a job's
+            if not _recorded(connection, report):
+                missing.append(entry.name)
+    return missing
+
+
+def _recorded(connection: Connection, report: dict[str, Any]) -> bool:
+    """Return whether the catalog holds what a check or drill report records: a failure row
+    for each point it found bad, and the check or drill row its `record` carries."""
+    mismatches = report.get("mismatches")
+    named: set[str] = set()
+    if isinstance(mismatches, list) and mismatches:
+        # Imported here: status stays light (it moves no data); most reports found nothing.
+        from orchestrator.actions.verify import MARKS_BAD
+
+        named = {  # what the check marked bad, not an intruder or an S3 version drift
+            str(m.get("recovery_point"))
+            for m in mismatches
+            if isinstance(m, dict) and m.get("kind") in MARKS_BAD
+        }
+    if named:
+        failures = schema.integrity_failures.c
+        found = connection.execute(
+            select(failures.recovery_point_id).where(failures.recovery_point_id.in_(named))
+        )
+        if not named <= {row.recovery_point_id for row in found}:
+            return False
+    record = report.get("record")
+    record = record if isinstance(record, dict) else {}
+    tables = {"verifications": schema.verifications, "drills": schema.drills}
+    table = tables.get(str(record.get("table")))
+    if table is None:  # nothing else a catalog keeps for it (verify --all, --recheck)
+        return True
+    return (
+        connection.execute(select(table.c.id).where(table.c.id == record.get("id"))).first()
+        is not None
+    )

@@ -10,8 +10,9 @@ back what the stores and the signed evidence prove, and says what it could not:
 - drills and sampled checks: from each evidence package in the chain that verifies against a
   trusted signer, through the `record` its report carries (packages written before records
   existed are listed as not recovered).
-- bad marks and their closing: the mismatches of every trusted package, then the incidents a
-  re-check closed, in chain order.
+- bad marks and their closing: the mismatches of every trusted package that mark a point bad
+  (verify.MARKS_BAD: not an intruder or an S3 version drift, which a scan reports without
+  marking), then the incidents a re-check closed, in chain order.
 
 Not recovered, by design: jobs, leases, scratch journals and network outages (nothing in the
 stores or evidence holds them), and the S3 version ids drctl pinned (the next `verify --all`
@@ -32,6 +33,7 @@ from sqlalchemy import Connection, insert, select
 
 from orchestrator.actions.evidence_setup import pinned_trust
 from orchestrator.actions.point_trust import Intruder, open_point
+from orchestrator.actions.verify import MARKS_BAD
 from orchestrator.errors import CheckFailed, OrchestratorError
 from orchestrator.evidence.chain import read_chain
 from orchestrator.evidence.verify import check_package
@@ -174,7 +176,9 @@ def _apply_report(
                 f"evidence {package.name}: written before reports carried their catalog record"
             )
     finished = epoch(report["finished_at"]) if report.get("finished_at") else cat.now()
-    failures = [_failure(m) for m in report.get("mismatches") or []]
+    # Only what the scan marked bad: an intruder, a newer S3 version or a delete marker over
+    # a locked original is reported by every scan but leaves the point's own bytes intact.
+    failures = [_failure(m) for m in report.get("mismatches") or [] if m.get("kind") in MARKS_BAD]
     if failures:
         detected_by = str(report.get("detected_by") or f"{report.get('kind')} {report.get('id')}")
         outcome.failures += len(

@@ -3,8 +3,10 @@
 260号 第七条 「备份数据要实行异地保存」. A copy counts only after every file has been re-read
 at the destination and its digest matched the manifest taken at the source. Only authenticated
 points are copied (point_trust), read at the version drctl wrote; a point marked bad is never
-copied. A mismatch on the way marks the point bad (bad_points, with evidence) and the other
-points are still copied; the command then fails (exit 1) naming each.
+copied. A mismatch on the way marks the point bad at once (bad_points; the evidence package
+follows at the end of the run) and the other points are still copied; the command then fails
+(exit 1) naming each. A store or host fault stops only its own system's copy; the command
+ends with the worst code, a mismatch (1) winning over the fault (3).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from orchestrator.actions.bad_points import report_failures
+from orchestrator.actions.bad_points import record_failures, report_failures
 from orchestrator.actions.point_keys import wrap_key
 from orchestrator.actions.point_trust import (
     SIGNATURE_NAME,
@@ -26,7 +28,7 @@ from orchestrator.actions.point_trust import (
     written_versions,
 )
 from orchestrator.actions.scratch import store_scratch, sweep_orphans
-from orchestrator.errors import CheckFailed
+from orchestrator.errors import CheckFailed, OrchestratorError, worst_exit_code
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch, digest_stream, hashed, read_blocks
 from orchestrator.model import catalog as cat
@@ -36,6 +38,7 @@ from orchestrator.model.jobs import catalog_job
 from orchestrator.model.manifest import FileEntry, Manifest
 from orchestrator.model.settings import System
 from orchestrator.runtime import Runtime
+from orchestrator.timefmt import sortable_id
 
 logger = logging.getLogger(__name__)
 
@@ -127,10 +130,12 @@ def _signature(opened: OpenedPoint) -> bytes | None:
 class _Copier:
     """Copies the points of one system from its primary to its off-site store."""
 
-    def __init__(self, runtime: Runtime, source: Store, destination: Store) -> None:
+    source: Store
+    destination: Store
+
+    def __init__(self, runtime: Runtime, detected_by: str) -> None:
         self.runtime = runtime
-        self.source = source
-        self.destination = destination
+        self.detected_by = detected_by
         self.failures: list[Failure] = []
         self.intruders: list[str] = []
         self.outcomes: list[CopyOutcome] = []
@@ -145,7 +150,13 @@ class _Copier:
         actual: str,
     ) -> None:
         system, dataset, point = opened
-        self.failures.append(Failure(point, system, dataset, store, file, kind, expected, actual))
+        failure = Failure(point, system, dataset, store, file, kind, expected, actual)
+        # Marked bad now, for good: a fault or a kill later in the run must not lose it (the
+        # evidence package is added at the end, as verify --all does).
+        record_failures(
+            self.runtime, [failure], detected_by=self.detected_by, package=None, at=cat.now()
+        )
+        self.failures.append(failure)
 
     def open(self, system: str, dataset: str, point: str) -> OpenedPoint | None:
         """Open a source point; None (and the reason noted) when it must not be copied."""
@@ -254,23 +265,30 @@ def run_copy_offsite(
     outcomes: list[CopyOutcome] = []
     failures: list[Failure] = []
     intruders: list[str] = []
+    faults: list[OrchestratorError] = []
+    detected_by = f"copy-offsite {sortable_id()}"
     sweep_orphans(runtime)
     for system in config.systems:
         if systems and system.name not in systems:
             continue
-        copier = _Copier(
-            runtime,
-            runtime.store(source_store or system.primary_store),
-            runtime.store(destination_store or system.offsite_store),
-        )
-        subject = f"{system.name}->{copier.destination.name}"
-        with catalog_job(runtime.catalog, "copy_offsite", subject) as job:
-            _copy_system(runtime, copier, system, points)
-            job.detail = {"copied": len(copier.outcomes), "failed": len(copier.failures)}
-        outcomes += copier.outcomes
-        failures += copier.failures
-        intruders += copier.intruders
-    _raise_for(runtime, failures, intruders, len(outcomes))
+        copier = _Copier(runtime, detected_by)
+        try:  # one system's fault does not stop the others, nor lose what was found
+            copier.source = runtime.store(source_store or system.primary_store)
+            copier.destination = runtime.store(destination_store or system.offsite_store)
+            subject = f"{system.name}->{copier.destination.name}"
+            with catalog_job(runtime.catalog, "copy_offsite", subject) as job:
+                _copy_system(runtime, copier, system, points)
+                job.detail = {"copied": len(copier.outcomes), "failed": len(copier.failures)}
+                if copier.failures or copier.intruders:
+                    job.fail(f"{len(copier.failures) + len(copier.intruders)} problem(s)")
+        except OrchestratorError as error:
+            logger.error("copy-offsite: %s: %s", system.name, error)
+            faults.append(error)
+        finally:
+            outcomes += copier.outcomes
+            failures += copier.failures
+            intruders += copier.intruders
+    _raise_for(runtime, detected_by, (failures, intruders, faults), len(outcomes))
     return outcomes
 
 
@@ -298,14 +316,40 @@ def _copy_system(
                 copier.copy(opened)
 
 
+class CopyFaults(OrchestratorError):
+    """Systems whose copy stopped at a fault before any mismatch was seen; the exit code is
+    the worst of theirs (errors.worst_exit_code)."""
+
+    def __init__(self, faults: Sequence[OrchestratorError]) -> None:
+        self.exit_code = worst_exit_code(fault.exit_code for fault in faults)
+        super().__init__("; ".join(str(fault) for fault in faults))
+
+
 def _raise_for(
-    runtime: Runtime, failures: list[Failure], intruders: list[str], copied: int
+    runtime: Runtime,
+    detected_by: str,
+    found: tuple[list[Failure], list[str], list[OrchestratorError]],
+    copied: int,
 ) -> None:
+    """Write the evidence of the mismatches (already marked bad when seen) and raise: a
+    mismatch or an intruder is a failed check (exit 1) whatever else went wrong; else the
+    faults' worst code."""
+    failures, intruders, faults = found
     if not failures and not intruders:
+        if len(faults) == 1:
+            raise faults[0]
+        if faults:
+            raise CopyFaults(faults)
         return
-    package = report_failures(runtime, failures, detected_by="copy-offsite")
+    package = report_failures(runtime, failures, detected_by=detected_by)
+    if package is not None:
+        with runtime.catalog.begin() as connection:
+            integrity.attach_evidence(
+                connection, detected_by, str(package.path), package.manifest_sha256
+            )
     parts = [failure.describe() for failure in failures]
     parts += [f"{intruder}: intruder (not authenticated), not copied" for intruder in intruders]
+    parts += [f"not finished: {fault}" for fault in faults]
     raise CheckFailed(
         f"copy-offsite: {copied} point(s) copied; {len(parts)} problem(s): "
         + "; ".join(parts)

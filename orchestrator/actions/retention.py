@@ -11,7 +11,11 @@ A copy of a recovery point is deleted from a store only when all of these hold:
   manifest (a store time that cannot be read keeps the copy);
 * the store holds a copy written at least 7×24 h after it (by the store's own clock), so a
   clock that jumped forward cannot expire everything at once;
-* the catalog's retain_until (Object Lock) has passed.
+* the catalog's retain_until (Object Lock) has passed;
+* a copy at the system's production site goes only once the point has a present, verified
+  copy at another site (260号 第七条 「备份数据要实行异地保存」): while off-site copies fail, the
+  primary copy is the point's only one, and deleting it would also drop the point from the
+  off-site rule's judgement.
 
 260号 第七条 「数据完全备份介质的循环周期不能小于7天」; T/TJSFB 009 §8 b) destruction by approval
 and registration: every deletion is recorded in the catalog copies table with its reason and,
@@ -21,7 +25,7 @@ where `retention.require_approver` is set, the approver.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -30,7 +34,7 @@ from orchestrator.errors import InputError, OrchestratorError
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
 from orchestrator.model import catalog as cat
 from orchestrator.model.jobs import catalog_job
-from orchestrator.model.settings import Config
+from orchestrator.model.settings import Config, System
 from orchestrator.model.snapshot import CopyRow, PointRow, Snapshot, read_catalog
 from orchestrator.rules.rotation import HARD_FLOOR_SECONDS, keep_generations, rotation_days
 from orchestrator.rules.rule import RulePack
@@ -105,9 +109,11 @@ def plan_retention(
                 for copy in copies_by_point.get(point_id, []):
                     if copy.status == "present":
                         by_store.setdefault(copy.store, []).append(copy)
+            only_copy = _without_off_site_copy(system, points, copies_by_point)
             for store, copies in sorted(by_store.items()):
+                held = {c.recovery_point_id for c in copies if c.site == system.production_site}
                 chosen, store_notes = _plan_store(
-                    points, copies, store_write_times, now, period, keep
+                    points, copies, held & only_copy, (store_write_times, now, period), keep
                 )
                 deletions += chosen
                 notes += store_notes
@@ -118,14 +124,32 @@ def plan_retention(
     return RetentionPlan(now, tuple(deletions), kept, tuple(notes))
 
 
+def _without_off_site_copy(
+    system: System, points: Mapping[str, PointRow], copies_by_point: Mapping[str, list[CopyRow]]
+) -> set[str]:
+    """Return the ids of the points without a present, verified copy at a site other than
+    the system's production site."""
+    return {
+        point_id
+        for point_id in points
+        if not any(
+            c.status == "present" and c.verified_at is not None and c.site != system.production_site
+            for c in copies_by_point.get(point_id, [])
+        )
+    }
+
+
 def _plan_store(
     points: Mapping[str, PointRow],
     copies: list[CopyRow],
-    times: StoreTimes,
-    now: float,
-    period: float,
+    held: Collection[str],
+    clock: tuple[StoreTimes, float, float],
     keep: int,
 ) -> tuple[list[Deletion], list[str]]:
+    """Given a dataset's points, its present copies in one store, the points whose copy here
+    is their only one until copied off-site, (store write times, now, rotation period) and the
+    generations to keep, return the deletions and notes of what was kept and why."""
+    times, now, period = clock
     dates = sorted({points[c.recovery_point_id].business_date for c in copies}, reverse=True)
     protected = set(dates[:keep])
     known = [t for c in copies if (t := times.get((c.store, c.recovery_point_id))) is not None]
@@ -147,6 +171,12 @@ def _plan_store(
         if newest_store_time - store_time < HARD_FLOOR_SECONDS:
             continue
         if copy.retain_until is not None and copy.retain_until > now:
+            continue
+        if copy.recovery_point_id in held:
+            notes.append(
+                f"{copy.recovery_point_id}@{copy.store}: no verified copy at another site yet "
+                "(copy-offsite), kept"
+            )
             continue
         age_days = (now - written) / DAY_SECONDS
         chosen.append(

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from orchestrator.config import LoadedConfig
-from orchestrator.errors import ExitCode, JobBusy, OrchestratorError
+from orchestrator.errors import ExitCode, JobBusy, OrchestratorError, worst_exit_code
 from orchestrator.model.jobs import CRASH_MARK, CatalogJob, catalog_job, release_stale_jobs
 from orchestrator.model.settings import Config
 from orchestrator.model.snapshot import PointRow, Snapshot, read_catalog
@@ -90,8 +90,9 @@ class PassResult:
 
     @property
     def exit_code(self) -> int:
-        """Return the pass's exit code: the worst of its failed jobs, else 0."""
-        return max((o.exit_code for o in self.outcomes if o.status == "failed"), default=0)
+        """Return the pass's exit code: the worst of its failed jobs by the CLI contract (a
+        mismatch, 1, wins over an infrastructure failure, 3: errors.worst_exit_code), else 0."""
+        return worst_exit_code(o.exit_code for o in self.outcomes if o.status == "failed")
 
     def to_dict(self) -> dict[str, Any]:
         return {

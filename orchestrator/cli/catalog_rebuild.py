@@ -10,7 +10,7 @@ from pathlib import Path
 
 from orchestrator.actions.catalog_rebuild import RebuildOutcome, rebuild_catalog
 from orchestrator.cli.call import Call
-from orchestrator.errors import ExitCode
+from orchestrator.errors import ExitCode, worst_exit_code
 from orchestrator.model.catalog import Catalog
 from orchestrator.model.migrate import upgrade_catalog
 from orchestrator.runtime import Runtime, open_runtime
@@ -35,10 +35,12 @@ def rebuild(call: Call) -> int:
         "unreachable" + ("; dry run: the catalog was not changed" if call.args.dry_run else "")
     )
     call.out.emit({**outcome.as_dict(), "dry_run": call.args.dry_run}, "\n".join(lines))
-    # Incomplete is never ok: a store not read is exit 3; a point or package refused, 1.
-    if outcome.unreachable:
-        return ExitCode.INFRASTRUCTURE
-    return ExitCode.CHECK_FAILED if outcome.not_recovered else ExitCode.OK
+    # Incomplete is never ok: a store not read is exit 3; a point or package refused, 1 (and
+    # 1 wins: an intruder is not to be read as a store that will come back).
+    return worst_exit_code(
+        [ExitCode.INFRASTRUCTURE] * bool(outcome.unreachable)
+        + [ExitCode.CHECK_FAILED] * bool(outcome.not_recovered)
+    )
 
 
 def _dry_run(site: LoadedSite) -> RebuildOutcome:

@@ -27,4 +27,5 @@ def status(call: Call) -> int:
     if warnings:
         data["warnings"] = warnings
     call.out.emit(data, render_text(report))
-    return ExitCode.CHECK_FAILED if report.failing or report.undetermined else ExitCode.OK
+    failed = report.failing or report.undetermined or warnings  # or judged on part of the history
+    return ExitCode.CHECK_FAILED if failed else ExitCode.OK

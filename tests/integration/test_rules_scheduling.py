@@ -176,9 +176,12 @@ def test_two_passes_at_once_never_run_the_same_job(tmp_path: Path) -> None:
         assert running == []
 
 
-def _fake_points(runtime: Runtime, count: int, *, store_recent: int | None = None) -> list[str]:
+def _fake_points(
+    runtime: Runtime, count: int, *, store_recent: int | None = None, offsite: bool = True
+) -> list[str]:
     """Record `count` old daily ledger points (newest 10 days ago) with a manifest in the
-    primary store whose mtime matches, except `store_recent` (rewritten just now)."""
+    primary store whose mtime matches, except `store_recent` (rewritten just now); each with
+    a verified off-site copy in the catalog unless not `offsite`."""
     root = Path(runtime.config.store_url("primary").removeprefix("file://"))
     ids = []
     for index in range(count):
@@ -210,14 +213,13 @@ def _fake_points(runtime: Runtime, count: int, *, store_recent: int | None = Non
                     "status": "complete",
                 },
             )
-            cat.record_copy(
-                connection,
-                point_id,
-                "primary",
-                "production",
-                written_at=written,
-                verified_at=written,
-            )
+            stores = [("primary", "production"), ("offsite", "disaster-recovery")]
+            for store, site in stores[: 2 if offsite else 1]:
+                # Copied off-site (the catalog's record only): retention deletes a copy at the
+                # production site only once another site holds a verified one.
+                cat.record_copy(
+                    connection, point_id, store, site, written_at=written, verified_at=written
+                )
         ids.append(point_id)
     return ids
 
@@ -254,7 +256,11 @@ def test_retention_deletes_old_generations_records_approver_and_keeps_the_floor(
     root = tmp_path / "sb" / "stores" / "primary" / SYSTEM / "ledger"
     assert not (root / ids[9]).exists() and (root / ids[10]).exists() and (root / ids[0]).exists()
     with open_runtime(site) as runtime:
-        rows = {c.recovery_point_id: c for c in catalog_rows(runtime, schema.copies)}
+        rows = {
+            c.recovery_point_id: c
+            for c in catalog_rows(runtime, schema.copies)
+            if c.store == "primary"
+        }
     assert {pid for pid, c in rows.items() if c.status == "deleted"} == deleted
     assert all(
         rows[pid].approver == "张三 (运维主管)" and "rotation" in rows[pid].delete_reason
@@ -267,6 +273,23 @@ def test_retention_deletes_old_generations_records_approver_and_keeps_the_floor(
         if f["rule"] == "backup.rotation" and f["subject"] == "core-banking/ledger"
     )
     assert rotation["status"] == "compliant", rotation
+
+
+def test_retention_keeps_the_only_copy_of_points_never_verified_off_site(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The off-site copies have failed for weeks: the primary copy is each point's only one.
+    config_path = prepare_sandbox(tmp_path / "sb")
+    with open_runtime(load_site(config_path)) as runtime:
+        ids = _fake_points(runtime, 12, offsite=False)
+    code, out = drctl(capsys, "-c", str(config_path), "--json", "retention")
+    assert code == 0, out
+    result = json.loads(out)
+    assert result["deletions"] == []
+    root = tmp_path / "sb" / "stores" / "primary" / SYSTEM / "ledger"
+    assert all((root / point).exists() for point in ids)
+    notes = "\n".join(result["notes"])
+    assert all(f"{point}@primary: no verified copy at another site" in notes for point in ids[8:])
 
 
 @pytest.fixture(scope="module")

@@ -163,3 +163,22 @@ def test_never_deletes_younger_than_seven_days_or_below_eight_generations(
         assert len(after) >= min(HARD_FLOOR_GENERATIONS, len(before))
         newest_dates = sorted(before, reverse=True)[:HARD_FLOOR_GENERATIONS]
         assert set(newest_dates) <= after
+
+
+def test_a_copy_at_the_production_site_is_kept_until_the_point_is_verified_off_site() -> None:
+    # The off-site copies stopped after the fifth day (link down, copies failing): the later
+    # points exist only in the primary store and rotation must not destroy them there.
+    points = daily_points("ledger", date(2024, 3, 1), 20)
+    rows = [c for p in points[:5] for c in copies(p)]
+    rows += [c for p in points[5:] for c in copies(p, offsite_after=None)]
+    # An off-site copy that is present but was never verified there does not count either.
+    unverified = [c for c in copies(points[5]) if c.store == "offsite"][0]
+    rows.append(replace(unverified, verified_at=None))
+    at = local(date(2024, 3, 21), 21)
+    plan = plan_retention(model(), PACK, snapshot(points, rows), store_times(rows), at)
+    deleted = {(d.recovery_point_id, d.store) for d in plan.deletions}
+    assert {p for p, store in deleted if store == "primary"} == {p.id for p in points[:5]}
+    assert all(
+        any(f"{p.id}@primary: no verified copy at another site" in n for n in plan.notes)
+        for p in points[5:12]
+    )

@@ -1,0 +1,64 @@
+"""A backup whose process died counts as a failed run on /metrics, also once a later backup
+succeeded: a real sandbox (real ansible-runner, SQLite catalog), a real process holding the
+backup's lease killed with SIGKILL, the next backup taking the lease over."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry
+
+from exporters.collector import CatalogCollector
+from orchestrator.actions.backup import run_backup
+from orchestrator.actions.sandbox import prepare_sandbox
+from orchestrator.actions.workload import run_workload
+from orchestrator.runtime import open_runtime
+from orchestrator.site import load_site
+
+SYSTEM = "core-banking"
+LEDGER = (("dataset", "ledger"), ("system", SYSTEM))
+HOLD = """
+import sys, time
+from pathlib import Path
+from orchestrator.model.jobs import catalog_job
+from orchestrator.runtime import open_runtime
+from orchestrator.site import load_site
+with open_runtime(load_site(Path(sys.argv[1]))) as runtime:
+    with catalog_job(runtime.catalog, "backup", "core-banking@production"):
+        print("held", flush=True)
+        time.sleep(600)
+"""
+
+
+def scrape(config_path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    site = load_site(config_path)
+    with open_runtime(site) as runtime:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(
+            CatalogCollector(site.config.model, site.pack, site.calendar, runtime.catalog)
+        )
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in registry.collect()
+            for s in family.samples
+        }
+
+
+def test_a_killed_backup_stays_a_failed_run_after_the_retry_succeeds(tmp_path: Path) -> None:
+    config_path = prepare_sandbox(tmp_path / "sb")
+    with open_runtime(load_site(config_path)) as runtime:
+        run_workload(runtime, SYSTEM, "production", "ledger", postings=10, seed=1)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(config_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    holder.send_signal(signal.SIGKILL)  # the backup's process dies, as under the OOM killer
+    holder.wait(timeout=30)
+    with open_runtime(load_site(config_path)) as runtime:
+        assert run_backup(runtime, SYSTEM, datasets=["ledger"])  # takes the lease over
+    metrics = scrape(config_path)
+    assert metrics[("dr_backup_runs_total", LEDGER)] == 2.0
+    assert metrics[("dr_backup_failures_total", LEDGER)] == 1.0

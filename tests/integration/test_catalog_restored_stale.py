@@ -1,0 +1,48 @@
+"""A catalog put back from an older copy (a database restore) must not judge a point found
+corrupt as good in silence. A real sandbox (real ansible-runner, directory stores): two
+backups copied off-site, the catalog copied aside, the newer point truncated in both stores
+and found by `verify --all`, then the older catalog copy put back."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from orchestrator.cli import main
+from tests.integration.test_bad_points import truncate_in_both_stores, two_days_of_backups
+
+
+def status(capsys: pytest.CaptureFixture[str], config_path: Path) -> tuple[int, dict, str]:
+    capsys.readouterr()
+    code = main(["-c", str(config_path), "--json", "status"])
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out), captured.err
+
+
+def test_a_restored_older_catalog_says_it_lacks_the_bad_mark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_path, _older, newer = two_days_of_backups(tmp_path / "sb")
+    catalog = config_path.parent / "state" / "catalog.sqlite"
+    shutil.copyfile(catalog, tmp_path / "last-night.sqlite")
+    truncate_in_both_stores(config_path, newer)
+    assert main(["-c", str(config_path), "verify", "--all"]) == 1
+    _code, before, err = status(capsys, config_path)
+    assert "WARNING" not in err  # the catalog holds every record its evidence names
+
+    shutil.copyfile(tmp_path / "last-night.sqlite", catalog)  # the restore
+    code, after, err = status(capsys, config_path)
+    ledger = next(d for d in after["datasets"] if d["dataset"] == "ledger")
+    assert ledger["last_backup_id"] == newer and ledger["bad_recovery_points"] == []
+    assert "lacks what 1 recent evidence package(s) record" in err, err
+    assert after["warnings"] and code == 1
+
+    # catalog rebuild puts the bad mark back, and the warning goes.
+    assert main(["-c", str(config_path), "catalog", "rebuild"]) == 0
+    _code, rebuilt, err = status(capsys, config_path)
+    assert "WARNING" not in err, err
+    ledger = next(d for d in rebuilt["datasets"] if d["dataset"] == "ledger")
+    assert ledger["bad_recovery_points"] == [newer]
