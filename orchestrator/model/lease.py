@@ -65,13 +65,37 @@ def describe_holder(row: Any) -> str:
 
 
 def holder_gone(row: Any, moment: float) -> bool:
-    """Return True when the row's holder is dead, or unknown with its lease expired."""
+    """Return True when the row's holder is dead, or unknown with its lease expired, or this
+    very process with its lease expired and no longer renewed by it (its end could not be
+    recorded: a catalog fault as the job ended)."""
     holder = row_holder(row)
     state = liveness(holder.host, holder.pid, holder.process_start)
     if state == Liveness.DEAD:
         return True
     expires = getattr(row, "lease_expires_at", None)
-    return state == Liveness.UNKNOWN and expires is not None and expires < moment
+    expired = expires is not None and expires < moment
+    if state == Liveness.ALIVE and _is_this_process(holder):
+        return expired and not _renewing(int(row.id))
+    return state == Liveness.UNKNOWN and expired
+
+
+# The job ids this process is renewing a lease for: a row naming this process whose id is not
+# here, with its lease expired, is a job whose release failed, not one still running.
+_RENEWING: set[int] = set()
+_RENEWING_LOCK = threading.Lock()
+
+
+def _renewing(job_id: int) -> bool:
+    with _RENEWING_LOCK:
+        return job_id in _RENEWING
+
+
+def _is_this_process(holder: Holder) -> bool:
+    me = current_holder()
+    return (holder.host, holder.pid) == (me.host, me.pid) and holder.process_start in (
+        0,
+        me.process_start,
+    )
 
 
 @dataclass
@@ -87,6 +111,8 @@ class Lease:
     _thread: threading.Thread | None = None
 
     def start_renewing(self) -> None:
+        with _RENEWING_LOCK:
+            _RENEWING.add(self.job_id)
         self._thread = threading.Thread(target=self._renew, name=f"lease {self.key}", daemon=True)
         self._thread.start()
 
@@ -106,6 +132,8 @@ class Lease:
                 logger.warning("lease %s: renewal failed, will retry: %s", self.key, error)
 
     def stop(self) -> None:
+        with _RENEWING_LOCK:
+            _RENEWING.discard(self.job_id)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.renew_seconds + 10)

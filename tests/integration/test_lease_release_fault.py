@@ -2,12 +2,11 @@
 must not stay `running` for good in a process that lives on (`drctl serve`). A real sandbox
 catalog (SQLite); the only seam is the one failed write of the job's end.
 
-Known fault, not fixed here (model/lease.py is owned elsewhere): the row keeps naming this
-live process as its holder, so `release_stale_jobs` never frees it and every later run of the
-job in this process is refused (JobBusy) or not even planned (run-due's `_blocked`) until the
-process restarts. Suggested fix: model/lease.py keeps the ids of the leases this process is
-renewing, and `holder_gone` counts an expired lease of this very process that it no longer
-renews as gone.
+The row keeps naming this live process as its holder. Before model/lease.py kept the ids of
+the leases this process renews, `release_stale_jobs` never freed it, and every later run of the
+job in this process was refused (JobBusy) or not even planned (run-due's `_blocked`) until the
+process restarted. Now an expired lease of this very process that it no longer renews counts
+as gone.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 
 
-@pytest.mark.xfail(strict=True, reason="model/lease.py: a live holder's lost release (report)")
 def test_a_job_whose_end_was_not_recorded_does_not_block_its_process_for_good(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
