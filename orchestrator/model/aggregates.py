@@ -52,8 +52,11 @@ def newest_copied(
     connection: Connection, at: float | None = None, *, verified: bool = False
 ) -> dict[tuple[str, str, str], float]:
     """Return, per dataset and store, the finish time of its newest complete point (finished
-    by `at`, when given) with a present copy there (and checksum-verified, with verified)."""
+    by `at`, when given) with a present copy there written by `at` (and checksum-verified,
+    with verified)."""
     condition = and_(_complete(at), _COPIES.status == "present")
+    if at is not None:
+        condition = and_(condition, _COPIES.written_at <= at)
     if verified:
         condition = and_(condition, _COPIES.verified_at.is_not(None))
     query = (

@@ -145,6 +145,18 @@ def test_offsite_copy_counts_present_copies_of_complete_points_in_the_offsite_st
     assert rows["ledger"]["offsite_newest_copy"]["age_seconds"] == 3000.0
 
 
+def test_offsite_copy_written_after_then_does_not_count(site: LoadedSite) -> None:
+    # late-copied finished before AT, newer than "old", but its off-site copy was written
+    # after AT: `status --at` then must not show it.
+    with open_runtime(site) as runtime, runtime.catalog.begin() as connection:
+        connection.execute(insert(schema.recovery_points), [_point("late", "ledger", AT - 2500)])
+        copy = {**_copy("late", "offsite"), "written_at": AT + 50, "verified_at": AT + 60}
+        connection.execute(insert(schema.copies), [copy])
+    with open_runtime(site, writes=False) as runtime:
+        ledger = {row["dataset"]: row for row in collect_dataset_status(runtime, AT)}["ledger"]
+    assert ledger["offsite_newest_copy"]["age_seconds"] == 3000.0
+
+
 def test_last_verification_is_the_last_passed_item_of_any_point_of_the_dataset(
     rows: dict,
 ) -> None:
