@@ -44,6 +44,24 @@ def start_verification(runtime: Runtime, plan: SamplePlan, started: float) -> st
     return verification_id
 
 
+KILLED = "killed before it finished (found by the next check); nothing counted"
+
+
+def abort_killed_checks(runtime: Runtime) -> list[str]:
+    """Record as aborted every validity check still `running` in the catalog; return their
+    ids. Called by a check holding the `verify sample` lease, so none of them can be running:
+    their process was killed before it could record its end."""
+    table = schema.verifications.c
+    with runtime.catalog.begin() as connection:
+        rows = connection.execute(
+            schema.verifications.select().where(table.kind == "sample", table.status == "running")
+        ).all()
+        for row in rows:
+            detail = {**(row.detail or {}), "error": KILLED}
+            _update(connection, row.id, status="aborted", finished_at=time.time(), detail=detail)
+    return [row.id for row in rows]
+
+
 def abort_verification(
     runtime: Runtime,
     verification_id: str,

@@ -38,6 +38,7 @@ from orchestrator.actions.verify_evidence import (
 from orchestrator.actions.verify_plan import build_plan
 from orchestrator.actions.verify_points import ItemResult, batches, check_points, item_failures
 from orchestrator.actions.verify_record import (
+    abort_killed_checks,
     abort_verification,
     catalog_record,
     finish_verification,
@@ -87,6 +88,8 @@ def run_verify_sample(runtime: Runtime, seed: int | str | None = None) -> Sample
     sweep_orphans(runtime)
     prepare_evidence(runtime.config)  # no check starts that could not be evidenced (exit 2)
     with catalog_job(runtime.catalog, "verify", "sample") as job:
+        for killed in abort_killed_checks(runtime):
+            logger.warning("verify: check %s was killed before it finished: aborted", killed)
         outcome = _run(runtime, enclave, seed)
         job.detail = {"verification": outcome.verification_id, "passed": outcome.passed}
     return outcome

@@ -1,5 +1,6 @@
-"""`verify --recheck` on a real sandbox: what it restores into the enclave is journalled before
-the first restore and wiped on every way out, as a validity check's is."""
+"""Checks cut short, on a real sandbox: what `verify --recheck` restores into the enclave is
+journalled before the first restore and wiped on every way out, as a validity check's is; a
+validity check killed mid-run is recorded aborted by the next one."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from sqlalchemy import select
 from orchestrator.actions import verify_recheck
 from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
+from orchestrator.actions.verify_record import KILLED
 from orchestrator.cli import main
 from orchestrator.model import schema
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
+from tests.integration.test_crash_safety import drctl, kill_hard, wait_for
 from tests.integration.test_verify_sample import (
     SYSTEM,
     a_data_file,
@@ -61,3 +64,25 @@ def test_an_interrupted_recheck_was_journalled_and_wipes_the_enclave(
     assert str(enclave / SYSTEM) in seen["journalled"]
     assert not [p for p in (enclave / SYSTEM).rglob("*") if p.is_file()]
     assert journalled(config_path) == []
+
+
+def sample_rows(config_path: Path) -> list[Any]:
+    with open_runtime(load_site(config_path)) as runtime, runtime.catalog.begin() as connection:
+        query = select(schema.verifications).where(schema.verifications.c.kind == "sample")
+        return list(connection.execute(query.order_by(schema.verifications.c.started_at)))
+
+
+def test_a_check_killed_mid_run_is_recorded_aborted_by_the_next_one(tmp_path: Path) -> None:
+    """SIGKILL while a check runs leaves its row `running`: the next check, holding the same
+    lease, records it aborted with the reason, so no row claims to run for ever."""
+    config_path = build_sandbox(tmp_path / "sb")
+    verify = drctl(config_path, "verify")
+    wait_for("the check's row", lambda: bool(sample_rows(config_path)), verify)
+    kill_hard(verify)
+    [killed] = sample_rows(config_path)
+    assert killed.status == "running"
+    assert main(["-c", str(config_path), "verify"]) == 0
+    first, second = sample_rows(config_path)
+    assert (first.id, first.status, first.counted) == (killed.id, "aborted", False)
+    assert first.detail["error"] == KILLED and first.finished_at is not None
+    assert second.status == "passed"
