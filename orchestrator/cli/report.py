@@ -47,7 +47,7 @@ def report(call: Call) -> int:
         lines.append("violations 违规: " + "; ".join(result.failing))
     if result.unproven:
         lines.append(
-            "evidence that cannot be shown 无法证实的证据包 (the rules resting on it are 无法判定): "
+            "evidence that cannot be shown 无法证实的证据包 (its rules are 无法判定): "
             + "; ".join(result.unproven)
         )
     call.out.emit(

@@ -18,8 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 
 from orchestrator.actions.sandbox import prepare_sandbox
+from orchestrator.model import schema
+from orchestrator.model.catalog import Catalog
+from orchestrator.site import load_site
 
 
 def drctl(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -93,6 +97,10 @@ def test_a_deleted_drill_package_is_named_and_its_rules_not_judged_compliant(
     with set_aside(drill, tmp_path):
         code, output, written, html = report(config)
         status = json.loads(drctl(config, "--json", "status").stdout)
+    for rule in ("drill.yearly", "dr.bidirectional"):
+        (finding,) = [f for f in written["findings"] if f["rule"] == rule]
+        assert finding["status"] == "unknown", finding
+        assert drill.name in finding["reason"] and "cannot be shown" in finding["reason"]
     (missing,) = written["evidence"]["unproven"]
     assert (missing["name"], missing["state"], missing["record"]) == (
         drill.name,
@@ -100,10 +108,6 @@ def test_a_deleted_drill_package_is_named_and_its_rules_not_judged_compliant(
         "drills",
     )
     assert code == 1 and output["unproven"] == [f"{drill.name} (package missing)"]
-    for rule in ("drill.yearly", "dr.bidirectional"):
-        (finding,) = [f for f in written["findings"] if f["rule"] == rule]
-        assert finding["status"] == "unknown", finding
-        assert drill.name in finding["reason"] and "cannot be shown" in finding["reason"]
     # status judges from the rows and still says compliant: the report says the difference
     assert {f["status"] for f in status["findings"] if f["rule"] == "drill.yearly"} == {"compliant"}
     assert drill.name in html and "证据包缺失" in html and "无法证实的证据包" in html
@@ -122,11 +126,38 @@ def test_a_flipped_byte_in_the_verify_package_unproves_the_validity_check(
         code, output, written, html = report(config)
     finally:
         target.write_bytes(original)
+    for rule in ("verify.interval", "verify.sample"):
+        assert verdicts(written, rule) == {"unknown"}, rule
     (failed,) = written["evidence"]["unproven"]
     assert (failed["name"], failed["state"]) == (check.name, "fails")
     assert any("digest mismatch" in problem for problem in failed["problems"])
     assert code == 1 and output["unproven"] == [f"{check.name} (package fails verification)"]
-    for rule in ("verify.interval", "verify.sample"):
-        assert verdicts(written, rule) == {"unknown"}, rule
     assert verdicts(written, "drill.yearly") == {"compliant"}  # its own package verifies
     assert check.name in html and "证据包未通过校验" in html
+
+
+def test_a_package_whose_digest_is_not_the_catalogs_is_not_vouched_for(
+    site: tuple[Path, Path, Path],
+) -> None:
+    config, drill, _ = site
+    catalog = Catalog(load_site(config).config.catalog_url)
+    table = schema.drills
+
+    def record(digest: str | None) -> str | None:
+        with catalog.begin() as connection:
+            row = connection.execute(select(table)).one()  # the one drill
+            connection.execute(
+                update(table).where(table.c.id == row.id).values(evidence_manifest_sha256=digest)
+            )
+            return str(row.evidence_manifest_sha256)
+
+    recorded = record("0" * 64)
+    try:
+        code, _, written, _ = report(config)
+    finally:
+        record(recorded)
+        catalog.close()
+    assert verdicts(written, "drill.yearly") == {"unknown"}
+    (differs,) = written["evidence"]["unproven"]
+    assert (differs["name"], differs["state"]) == (drill.name, "digest_differs")
+    assert recorded in differs["problems"][0] and code == 1
