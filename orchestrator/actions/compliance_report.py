@@ -3,7 +3,10 @@
 The findings come from the same path as `drctl status` (actions/rule_status.collect_status):
 a year that is over is judged in full (`status --year`), the current year so far and a
 `--from/--to` range as of the end of the range (`status --at`). The requirements R1–R42 are
-judged from those findings by rules/requirements.py. This module only gathers and lays out:
+judged from those findings by rules/requirements.py. Every evidence package the report cites
+is checked first (report_proof.py): a finding resting on one that cannot be shown (missing,
+failing `evidence verify`, its digest not the catalog's) is 无法判定 in the report, whatever
+`status` says from the rows, and the package is named. This module only gathers and lays out:
 the findings, the requirements, the evidence each rule rests on (report_evidence.py) and the
 issue register, and writes them as a `report` package with report.html and report.pdf.
 """
@@ -11,6 +14,7 @@ issue register, and writes them as a `report` package with report.html and repor
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -23,9 +27,18 @@ from orchestrator.actions.report_evidence import (
     parse_period,
     rule_evidence,
 )
+from orchestrator.actions.report_proof import (
+    Proof,
+    check_cited,
+    cited_rows,
+    reconcile,
+    without_unproven,
+)
 from orchestrator.actions.rule_status import StatusReport, collect_status
 from orchestrator.evidence.package import Package
 from orchestrator.evidence.pdf import html_to_pdf, require_pdf
+from orchestrator.model.snapshot import Snapshot
+from orchestrator.rules.finding import Finding
 from orchestrator.rules.requirements import RequirementStatus, judge_requirements, load_catalogue
 from orchestrator.rules.status import Status
 from orchestrator.rules.timezone import SHANGHAI
@@ -44,16 +57,45 @@ class ReportResult:
     requirement_counts: dict[str, int]
     finding_counts: dict[str, int]
     failing: list[str]
+    unproven: list[str]  # the cited packages that cannot be shown, each with why
 
 
-def _judge(runtime: Runtime, period: Period, now: datetime) -> StatusReport:
+def _judge(
+    runtime: Runtime,
+    period: Period,
+    now: datetime,
+    adjust: Callable[[Snapshot], Snapshot] | None = None,
+) -> StatusReport:
     """Judge the period through `drctl status`'s own path."""
     today = now.astimezone(SHANGHAI).date()
     if period.year is not None and period.year < today.year:
-        return collect_status(runtime, None, period.year)
-    if period.end >= today:
-        return collect_status(runtime, now)
-    return collect_status(runtime, datetime.combine(period.end, time(23, 59, 59), SHANGHAI))
+        return collect_status(runtime, None, period.year, adjust=adjust)
+    at = now if period.end >= today else datetime.combine(period.end, time(23, 59, 59), SHANGHAI)
+    return collect_status(runtime, at, adjust=adjust)
+
+
+def _proven_findings(
+    runtime: Runtime, period: Period, now: datetime, status: StatusReport
+) -> tuple[list[Finding], list[Proof]]:
+    """Check every package the report cites; return the findings the report states (those
+    resting on a package that cannot be shown made unknown) and every package's proof."""
+    proofs = check_cited(runtime.config, cited_rows(runtime.catalog, period, status.at.timestamp()))
+    unproven = [proof for proof in proofs if not proof.ok]
+    if not unproven:
+        return status.findings, proofs
+    proven = _judge(runtime, period, now, lambda snapshot: without_unproven(snapshot, unproven))
+    return reconcile(status.findings, proven.findings, unproven), proofs
+
+
+def _mark_proofs(evidence: dict[str, dict[str, Any]], proofs: list[Proof]) -> None:
+    """Write each listed drill's and verification's proof beside its package."""
+    by_row = {(proof.cited.table, proof.cited.id): proof for proof in proofs}
+    for listed in evidence.values():
+        for table in ("verifications", "drills"):
+            for row in listed.get(table, []):
+                proof = by_row.get((table, row["id"]))
+                if proof is not None:
+                    row["proof"] = proof.to_dict()
 
 
 def _requirement_dict(row: RequirementStatus) -> dict[str, Any]:
@@ -80,9 +122,11 @@ def _counts(statuses: list[Status]) -> dict[str, int]:
 def build_report(runtime: Runtime, period: Period, now: datetime) -> dict[str, Any]:
     """Given the runtime and the period, return the report's content (report.json)."""
     status = _judge(runtime, period, now)
+    findings, proofs = _proven_findings(runtime, period, now, status)
     catalogue = load_catalogue()
-    requirements = judge_requirements(catalogue, runtime.pack, status.findings)
+    requirements = judge_requirements(catalogue, runtime.pack, findings)
     evidence = rule_evidence(runtime.config, runtime.catalog, catalogue, period)
+    _mark_proofs(evidence, proofs)
     today = now.astimezone(SHANGHAI).date()
     return {
         "kind": "report",
@@ -95,12 +139,14 @@ def build_report(runtime: Runtime, period: Period, now: datetime) -> dict[str, A
         "requirement_source": catalogue.source,
         "requirements": [_requirement_dict(row) for row in requirements],
         "requirement_summary": _counts([row.status for row in requirements]),
-        "findings": [finding.to_dict() for finding in status.findings],
-        "finding_summary": _counts([finding.status for finding in status.findings]),
-        "failing": [f"{f.rule} {f.subject}" for f in status.failing],
+        "findings": [finding.to_dict() for finding in findings],
+        "finding_summary": _counts([finding.status for finding in findings]),
+        "failing": [f"{f.rule} {f.subject}" for f in findings if f.breaks_violation],
         "evidence": {
             "packages": chain_packages(runtime.config, period),
             "rules": evidence,
+            "checked": [proof.to_dict() for proof in proofs],
+            "unproven": [proof.to_dict() for proof in proofs if not proof.ok],
         },
         "issues": [issue.to_dict() for issue in read_issues(runtime.catalog)],
         "rule_pack": status.rule_pack,
@@ -124,6 +170,7 @@ def write_report(runtime: Runtime, period: Period, now: datetime | None = None) 
         report["requirement_summary"],
         report["finding_summary"],
         report["failing"],
+        [f"{p['name']} ({p['state_en']})" for p in report["evidence"]["unproven"]],
     )
 
 

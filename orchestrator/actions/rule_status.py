@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from orchestrator.actions.status import collect_dataset_status
 from orchestrator.errors import InputError
-from orchestrator.model.snapshot import read_catalog, read_snapshot
+from orchestrator.model.snapshot import Snapshot, read_catalog, read_snapshot
 from orchestrator.rules.evaluate import evaluate_all
 from orchestrator.rules.evaluate_network import network_status
 from orchestrator.rules.finding import Finding
@@ -81,11 +81,16 @@ def parse_at(text: str | None) -> datetime | None:
 
 
 def collect_status(
-    runtime: Runtime, at: datetime | None = None, year: int | None = None
+    runtime: Runtime,
+    at: datetime | None = None,
+    year: int | None = None,
+    *,
+    adjust: Callable[[Snapshot], Snapshot] | None = None,
 ) -> StatusReport:
     """Given the runtime and a time (default now), return the dataset table and every
     finding, judged from one catalog snapshot. With a year (that is over), judge that whole
     year: at its last instant, with every record known now (rules.evaluate.evaluate_year).
+    `adjust` (the report's: actions/report_proof.py) changes the snapshot before it is judged.
     Raise InputError for a year that is not over or given together with a time."""
     if year is not None and at is not None:
         raise InputError("command line", ["--year and --at: give one of them"])
@@ -95,11 +100,13 @@ def collect_status(
     model = runtime.config.model
     if year is not None:
         snapshot = read_catalog(runtime.catalog)
+        snapshot = adjust(snapshot) if adjust else snapshot
         findings = evaluate_year(model, pack, calendar, snapshot, year, now)
     else:  # copies bounded by what is held at `moment` (rules/judged.py)
         with runtime.catalog.begin() as connection:
             cutoff = model.calendar.business_date_cutoff_hour
             snapshot = judged_snapshot(connection, pack, moment.timestamp(), calendar, cutoff)
+        snapshot = adjust(snapshot) if adjust else snapshot
         findings = evaluate_all(model, pack, calendar, snapshot, moment)
     rows = collect_dataset_status(runtime, moment.timestamp())
     known = now.timestamp() if year is not None else None

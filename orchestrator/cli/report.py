@@ -45,6 +45,11 @@ def report(call: Call) -> int:
         lines.append(f"anchor: NOT written ({package.anchor_error}); run `drctl evidence anchor`")
     if result.failing:
         lines.append("violations 违规: " + "; ".join(result.failing))
+    if result.unproven:
+        lines.append(
+            "evidence that cannot be shown 无法证实的证据包 (its rules are 无法判定): "
+            + "; ".join(result.unproven)
+        )
     call.out.emit(
         {
             "period": period.to_dict(),
@@ -53,8 +58,10 @@ def report(call: Call) -> int:
             "requirements": result.requirement_counts,
             "findings": result.finding_counts,
             "failing": result.failing,
+            "unproven": result.unproven,
         },
         "\n".join(lines),
     )
-    # The report is written either way; like `status`, exit 1 while a violation stands.
-    return ExitCode.CHECK_FAILED if result.failing else ExitCode.OK
+    # The report is written either way; like `status`, exit 1 while a violation stands, and
+    # while a package it cites cannot be shown (its rules are then judged unknown).
+    return ExitCode.CHECK_FAILED if result.failing or result.unproven else ExitCode.OK

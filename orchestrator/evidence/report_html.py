@@ -148,6 +148,7 @@ def make_view(report: Mapping[str, Any]) -> dict[str, Any]:
     issues = list(report.get("issues") or [])
     open_issues = [i for i in issues if i.get("status") != "rectified"]
     evidence = report.get("evidence") or {}
+    unproven = list(evidence.get("unproven") or [])
     return {
         "period": report.get("period") or {},
         "accountable_person": report.get("accountable_person"),
@@ -165,6 +166,9 @@ def make_view(report: Mapping[str, Any]) -> dict[str, Any]:
         "open_issues": open_issues[:SUMMARY_LIMIT],
         "open_more": max(0, len(open_issues) - SUMMARY_LIMIT),
         "packages": list(evidence.get("packages") or []),
+        "checked": list(evidence.get("checked") or []),
+        "unproven": unproven[:SUMMARY_LIMIT],
+        "unproven_more": max(0, len(unproven) - SUMMARY_LIMIT),
         "rule_evidence": _rule_evidence(evidence),
         "evidence_by_rule": {row["rule"]: row for row in _rule_evidence(evidence)},
         "provenance": _provenance(package),
