@@ -3,7 +3,8 @@
 
 `verify` always prints who signed (the key's fingerprint) and says ok only when that key is
 trusted: given with --public-key/--fingerprint (what an auditor got out of band), else pinned
-in dr.yml `evidence.trusted_fingerprints`. A valid signature by any other key is exit 1.
+in dr.yml `evidence.trusted_fingerprints`. A valid signature by any other key is exit 1. A
+config named with -c must exist (exit 2); only the default ./dr.yml may be absent.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ def _refuse_existing(path: Path) -> None:
 
 
 def _config(call: Call, *, required: bool) -> LoadedConfig | None:
-    """Return the site config, or None when there is none and it is not required."""
-    if not call.config_path.is_file() and not required:
+    """Return the site config, or None when it is not required and there is none: no -c and
+    no ./dr.yml. Raise InputError (exit 2) when the file -c names does not exist."""
+    if not call.uses_site_config and not required:
         return None
     return call.site().config
 
