@@ -4,6 +4,10 @@ a chain.jsonl cut short refused by every writer before it starts. Real files, re
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,11 +19,14 @@ from orchestrator.config import load_config
 from orchestrator.evidence import sign
 from orchestrator.evidence.package import Package
 
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "auditor-guide.md"
+
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    """A sandbox site config: its key created and pinned, a file-store anchor."""
-    return prepare_sandbox(tmp_path / "sb")
+    """A sandbox site config: its key created and pinned, a file-store anchor; everything of
+    the site (keys, evidence, anchor) under tmp_path/site."""
+    return prepare_sandbox(tmp_path / "site" / "sb")
 
 
 def write(site: Path, count: int) -> list[Package]:
@@ -73,3 +80,108 @@ def test_a_calendar_question_with_a_missing_c_is_a_usage_error(
     monkeypatch.chdir(tmp_path)  # the default ./dr.yml absent: the shipped calendar
     code, out = drctl(capsys, "calendar", "is-working-day", "2026-10-10")
     assert code == 0, out
+
+
+# --- the chain offline: the evidence directory, the bank's key and a copy of the anchor ----------
+
+
+def hand_over(site: Path, auditor: Path) -> tuple[Path, Path]:
+    """Copy the evidence directory and the file anchor (modes kept) to the auditor, then remove
+    the whole site: config, keys, catalog. Return the copies (evidence, anchor)."""
+    config = load_config(site)
+    evidence = shutil.copytree(config.evidence_dir, auditor / "evidence")
+    anchor = shutil.copytree(site.parent.parent / "anchor" / "evidence-chain", auditor / "anchor")
+    shutil.rmtree(site.parent.parent)
+    return Path(evidence), Path(anchor)
+
+
+def offline_drctl(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """Run drctl as a process in cwd (no dr.yml there), as an auditor's machine would."""
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator", *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_an_auditor_verifies_the_chain_offline_with_a_copy_of_its_anchor(
+    site: Path, tmp_path: Path
+) -> None:
+    first, second, third = write(site, 3)
+    key = bank_key(site, tmp_path)
+    auditor = tmp_path / "auditor"
+    evidence, anchor = hand_over(site, auditor)
+    argv = ["evidence", "verify", "--chain", str(evidence), "--public-key", str(key)]
+    checked = offline_drctl(auditor, *argv, "--anchor", str(anchor))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "chain: 3 package(s)" in checked.stdout
+    assert f"anchor: 3 anchor(s) in file://{anchor} (a copy given with --anchor" in checked.stdout
+    assert checked.stdout.splitlines()[-2] == f"summary: {evidence}: ok"
+    assert "NOT checked" not in checked.stdout
+
+    shutil.rmtree(evidence / third.path.name)  # the newest package and its line removed
+    (evidence / third.tarball.name).unlink()
+    chain = evidence / "chain.jsonl"
+    chain.write_text("".join(chain.read_text().splitlines(keepends=True)[:2]))
+    cut = offline_drctl(auditor, *argv, "--anchor", str(anchor))
+    assert cut.returncode == 1, cut.stdout + cut.stderr
+    assert "the package was removed from the end of the chain" in cut.stdout
+
+
+def test_without_an_anchor_the_output_says_the_end_of_the_chain_was_not_checked(
+    site: Path, tmp_path: Path
+) -> None:
+    first, second = write(site, 2)
+    key = bank_key(site, tmp_path)
+    auditor = tmp_path / "auditor"
+    evidence, _anchor = hand_over(site, auditor)
+    shutil.rmtree(evidence / second.path.name)  # undetectable without the anchor
+    (evidence / second.tarball.name).unlink()
+    chain = evidence / "chain.jsonl"
+    chain.write_text(chain.read_text().splitlines(keepends=True)[0])
+    argv = ["evidence", "verify", "--chain", str(evidence), "--public-key", str(key)]
+    checked = offline_drctl(auditor, *argv)
+    assert checked.returncode == 1, checked.stdout + checked.stderr  # never a clean ok
+    assert "anchor: none given" in checked.stdout
+    assert "NOT checked: the end of the chain: no anchor was given" in checked.stdout
+    assert (
+        f"summary: {evidence}: no problem found in what was checked; NOT verified in full: "
+        "see NOT checked" in checked.stdout
+    )
+    assert f"summary: {evidence}: ok" not in checked.stdout
+    guide = GUIDE.read_text(encoding="utf-8")  # §3.8 quotes these lines: keep them true
+    quoted = guide.split("```\nanchor: none given", 1)[1].split("```", 1)[0]
+    for line in ("anchor: none given" + quoted).strip().splitlines():
+        assert line.replace("EVIDENCE_DIR", str(evidence)) in checked.stdout, line
+    data = json.loads(offline_drctl(auditor, "--json", *argv).stdout)
+    assert data["ok"] is False and data["problems"] == [] and data["anchor"] is None
+    assert data["not_checked"] and "end of the chain" in data["not_checked"][0]
+
+
+def test_chain_usage_errors_name_what_was_expected(site: Path, tmp_path: Path) -> None:
+    write(site, 1)
+    key = bank_key(site, tmp_path)
+    auditor = tmp_path / "auditor"
+    evidence, anchor = hand_over(site, auditor)
+    cases = [
+        (["--chain", str(evidence)], "give the trusted key (--public-key FILE or --fingerprint"),
+        (["--chain", "--public-key", str(key)], "give the evidence directory (DIR)"),
+        (
+            ["--chain", str(evidence), "--public-key", str(key), "--anchor", str(auditor / "x")],
+            f"--anchor {auditor / 'x'}: no such directory; expected a copy of the chain's file",
+        ),
+        (
+            ["--chain", str(auditor / "nope"), "--public-key", str(key)],
+            f"{auditor / 'nope'}: no such directory; expected the evidence directory",
+        ),
+        (["--anchor", str(anchor), str(evidence)], "--anchor is for --chain only"),
+    ]
+    for extra, expected in cases:
+        result = offline_drctl(auditor, "evidence", "verify", *extra)
+        assert result.returncode == 2, (extra, result.stdout, result.stderr)
+        assert expected in result.stderr, (extra, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in auditor.iterdir()) == ["anchor", "evidence"]  # nothing written
