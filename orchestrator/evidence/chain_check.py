@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.evidence.anchor import Anchor, AnchorRecord, anchor_name
-from orchestrator.evidence.chain import ChainEntry, chain_line, check_chain_links, read_chain
+from orchestrator.evidence.chain import (
+    ChainEntry,
+    ChainUnreadable,
+    chain_line,
+    check_chain_links,
+    read_chain,
+)
 from orchestrator.evidence.layout import CHAIN, PACKAGE_NAME_PATTERN, TARBALL_SUFFIX
 from orchestrator.evidence.verify import PackageCheck, Trust, check_package
 
@@ -70,9 +76,9 @@ def check_chain(evidence_dir: Path, trust: Trust, anchor: Anchor | None) -> Chai
     else:
         try:
             entries = read_chain(chain)
-        except ValueError as error:
-            result.problems.append(str(error))
-            entries = []
+        except ChainUnreadable as error:  # a cut last line: the whole lines are still checked
+            result.problems.append(f"{error.problem}. Repair: {error.repair}")
+            entries = error.entries
     result.packages = len(entries)
     result.problems.extend(check_chain_links(entries, CHAIN))
     for number, entry in enumerate(entries, start=1):

@@ -5,6 +5,7 @@ a chain.jsonl cut short refused by every writer before it starts. Real files, re
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from orchestrator.cli import main
 from orchestrator.config import load_config
 from orchestrator.evidence import sign
 from orchestrator.evidence.package import Package
+from tests.fixtures.process import require_binary
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "auditor-guide.md"
 
@@ -185,3 +187,79 @@ def test_chain_usage_errors_name_what_was_expected(site: Path, tmp_path: Path) -
         assert expected in result.stderr, (extra, result.stderr)
         assert "Traceback" not in result.stderr
     assert sorted(p.name for p in auditor.iterdir()) == ["anchor", "evidence"]  # nothing written
+
+
+# --- a chain whose last line was cut short --------------------------------------------------------
+
+
+def cut_last_line(site: Path) -> Path:
+    """Cut chain.jsonl's last line short, as a full disk did before writes were checked (the
+    package, its tarball and its anchor all written); return the chain's path."""
+    chain = load_config(site).evidence_dir / "chain.jsonl"
+    data = chain.read_bytes()
+    chain.write_bytes(data[: data.rstrip(b"\n").rfind(b"\n") + 101])
+    return chain
+
+
+def site_files(site: Path) -> list[tuple[str, int]]:
+    root = site.parent.parent
+    return sorted((str(p.relative_to(root)), p.stat().st_size) for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["verify"],
+        ["verify", "--all"],
+        ["verify", "--recheck"],
+        ["drill", "run"],
+        ["evidence", "anchor"],
+    ],
+)
+def test_a_cut_chain_line_stops_every_writer_before_it_starts(
+    site: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(site, 3)
+    chain = cut_last_line(site)
+    before = site_files(site)
+    code, out = drctl(capsys, "-c", str(site), *command)
+    assert code == 3, out
+    assert f"error: {chain} line 3: cut short: the file does not end with a newline" in out
+    assert "`drctl evidence verify --chain` says how" in out
+    assert "internal error" not in out and "please report" not in out
+    assert "Traceback" not in out
+    assert site_files(site) == before  # no catalog, no state, no evidence: nothing started
+
+
+def test_verify_chain_explains_the_repair_and_the_repair_works(
+    site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second, third = write(site, 3)
+    chain = cut_last_line(site)
+    code, out = drctl(capsys, "-c", str(site), "evidence", "verify", "--chain")
+    assert code == 1, out
+    assert f"{chain} line 3: cut short" in out
+    match = re.search(r"Repair: keep the 2 whole line\(s\) before it: `(truncate -s \d+ \S+)`", out)
+    assert match, out
+    assert "chain: 2 package(s)" in out  # the whole lines are still checked
+    subprocess.run(
+        [require_binary("truncate"), *match.group(1).split()[1:]], check=True, timeout=60
+    )
+    (fourth,) = write(site, 1)  # chains the package the cut line was for, then its own
+    names = [json.loads(line)["name"] for line in chain.read_text().splitlines()]
+    assert names == [p.path.name for p in (first, second, third, fourth)]
+    code, out = drctl(capsys, "-c", str(site), "evidence", "verify", "--chain")
+    assert code == 0, out
+    assert "chain: 4 package(s)" in out and "anchor: 4 anchor(s)" in out
+
+
+def test_a_cut_chain_line_stops_the_report_before_it_judges(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(site, 3)
+    chain = cut_last_line(site)
+    packages = sorted(load_config(site).evidence_dir.iterdir())
+    code, out = drctl(capsys, "-c", str(site), "report", "--year", "2025")
+    assert code == 3, out
+    assert f"error: {chain} line 3: cut short" in out and "internal error" not in out
+    assert sorted(load_config(site).evidence_dir.iterdir()) == packages
