@@ -15,6 +15,9 @@ evidenced:
   an `s3://` store whose bucket has Object Lock, or a `file://` store (read-only files, the
   weaker guarantee). SFTP stores cannot hold a write-once anchor.
 
+A chain.jsonl that cannot be read (its last line cut short by a crash or a full disk) stops
+them too, as exit 3 (evidence/chain.py ChainUnreadable), before any work.
+
 `write_site_package` is what drill, verify and report call: it records the operator, the
 versions and the calendar (evidence/provenance.py), names the configured accountable person
 and writes the chain's anchor.
@@ -32,6 +35,8 @@ from orchestrator.config import LoadedConfig
 from orchestrator.errors import InputError
 from orchestrator.evidence import sign
 from orchestrator.evidence.anchor import Anchor, FileAnchor, S3Anchor
+from orchestrator.evidence.chain import read_chain
+from orchestrator.evidence.layout import CHAIN
 from orchestrator.evidence.package import Package, write_package
 from orchestrator.evidence.provenance import calendar_source, operator_identity, software_versions
 from orchestrator.rules.workdays import package_version, package_years
@@ -69,7 +74,10 @@ def anchor_store_name(config: LoadedConfig) -> str | None:
 
 def evidence_problems(config: LoadedConfig) -> list[str]:
     """Given the config, return every problem that would stop evidence being written (offline:
-    the anchor store is not asked; see anchor_problems)."""
+    the anchor store is not asked; see anchor_problems). Raise ChainUnreadable (exit 3) when
+    the chain cannot be read (a line cut short by a crash or a full disk): no package could be
+    chained, so no command that writes one starts."""
+    read_chain(config.evidence_dir / CHAIN)
     section = config.model.evidence
     problems = []
     if not (section.accountable_person or "").strip():

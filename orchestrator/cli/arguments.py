@@ -92,13 +92,27 @@ def add_keygen_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_evidence_verify_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", nargs="?", help="package or .tar.gz; with --chain the directory")
+    parser.add_argument(
+        "path",
+        nargs="?",
+        help="package or .tar.gz; with --chain the evidence directory (default: the config's)",
+    )
     parser.add_argument("--chain", action="store_true", help="every package, the chain, the anchor")
     parser.add_argument(
         "--public-key", action="append", help="trusted signer public key (PEM), got out of band"
     )
     parser.add_argument(
         "--fingerprint", action="append", help="trusted signer key fingerprint (64 hex)"
+    )
+    parser.add_argument(
+        "--anchor",
+        metavar="DIR",
+        help="with --chain: a copy of the chain's file anchor (its NNNNNNNN-<package>.json "
+        "files), used instead of the config's anchor store. Given the evidence directory, "
+        "--public-key or --fingerprint and --anchor, the chain is checked offline, without a "
+        "config. Without any anchor the end of the chain is NOT checked (a package removed "
+        "from the end cannot be detected): the output says so and the result is not ok "
+        "(exit 1)",
     )
 
 

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from orchestrator.site import LoadedSite
 
 
+DEFAULT_CONFIG = "dr.yml"
+
+
 class Call:
     """One invocation of one command."""
 
@@ -33,7 +36,19 @@ class Call:
     @property
     def config_path(self) -> Path:
         """Return the site config given with -c (default ./dr.yml)."""
-        return Path(self.args.config)
+        return Path(self.args.config or DEFAULT_CONFIG)
+
+    @property
+    def config_given(self) -> bool:
+        """Return whether -c named the config: then it must exist, while the default
+        ./dr.yml may be absent for a command that works without a site."""
+        return self.args.config is not None
+
+    @property
+    def uses_site_config(self) -> bool:
+        """Return whether a command that works with or without a site reads one: when -c named
+        it (missing, loading it fails: exit 2), else when the default ./dr.yml is a file."""
+        return self.config_given or self.config_path.is_file()
 
     def site(self) -> LoadedSite:
         """Return the site (config, rule pack, calendar), loaded and validated once."""
@@ -45,15 +60,17 @@ class Call:
             self.start_logging()  # loading a site may warn (a `logs=False` command, cli/main.py)
             path = self.config_path
             if not path.exists():
-                raise InputError(
-                    str(path),
-                    [
-                        "file not found: give the site config with -c FILE (without -c drctl "
-                        f"reads dr.yml in the current directory, {Path.cwd()}) / 找不到站点配置文件"
-                    ],
-                )
+                raise InputError(str(path), [self._missing_config()])
             self._site = load_site(path)
         return self._site
+
+    def _missing_config(self) -> str:
+        """Return what to say when the site config does not exist."""
+        if self.config_given:
+            where = f"-c names {self.config_path.absolute()}, which does not exist"
+        else:
+            where = f"without -c drctl reads dr.yml in the current directory, {Path.cwd()}"
+        return f"file not found: give the site config with -c FILE ({where}) / 找不到站点配置文件"
 
 
 def configure_logging(verbosity: int) -> None:

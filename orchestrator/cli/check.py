@@ -28,10 +28,10 @@ def check_config(call: Call) -> int:
     unreachable: list[tuple[ExitCode, str]] = []
     try:
         problems += evidence_setup_problems(config)
-    except InfrastructureError as error:  # the anchor store is down
+    except InfrastructureError as error:  # the anchor store is down, or chain.jsonl is cut
         if not call.args.connect:
             raise
-        unreachable.append((ExitCode.INFRASTRUCTURE, f"evidence anchor: {error}"))
+        unreachable.append((ExitCode.INFRASTRUCTURE, f"evidence: {error}"))
     if problems and not call.args.connect:
         raise InputError(str(config.path), problems)
     scenarios = check_scenarios(model, call.args.scenario)

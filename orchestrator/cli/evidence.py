@@ -3,7 +3,8 @@
 
 `verify` always prints who signed (the key's fingerprint) and says ok only when that key is
 trusted: given with --public-key/--fingerprint (what an auditor got out of band), else pinned
-in dr.yml `evidence.trusted_fingerprints`. A valid signature by any other key is exit 1.
+in dr.yml `evidence.trusted_fingerprints`. A valid signature by any other key is exit 1. A
+config named with -c must exist (exit 2); only the default ./dr.yml may be absent.
 """
 
 from __future__ import annotations
@@ -18,11 +19,17 @@ from orchestrator.cli.call import Call
 from orchestrator.config import LoadedConfig, load_config
 from orchestrator.errors import ExitCode, InputError
 from orchestrator.evidence import sign
-from orchestrator.evidence.chain_check import check_chain
+from orchestrator.evidence.anchor import FileAnchor
+from orchestrator.evidence.chain_check import ChainCheck, check_chain
+from orchestrator.evidence.layout import CHAIN
 from orchestrator.evidence.package import anchor_evidence
 from orchestrator.evidence.verify import check_package, trust_public_key
 
 FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
+ANCHOR_COPY = (
+    "a copy given with --anchor: it proves only what the store it was copied from proves; a "
+    "file store's read-only files protect against mistakes, not against an administrator"
+)
 
 
 def _refuse_existing(path: Path) -> None:
@@ -33,8 +40,9 @@ def _refuse_existing(path: Path) -> None:
 
 
 def _config(call: Call, *, required: bool) -> LoadedConfig | None:
-    """Return the site config, or None when there is none and it is not required."""
-    if not call.config_path.is_file() and not required:
+    """Return the site config, or None when it is not required and there is none: no -c and
+    no ./dr.yml. Raise InputError (exit 2) when the file -c names does not exist."""
+    if not call.uses_site_config and not required:
         return None
     return call.site().config
 
@@ -91,6 +99,8 @@ def keygen(call: Call) -> int:
 def verify(call: Call) -> int:
     if call.args.chain:
         return _verify_chain(call)
+    if call.args.anchor:
+        raise InputError("command line", ["evidence verify: --anchor is for --chain only"])
     if not call.args.path:
         raise InputError("command line", ["evidence verify: PATH is required without --chain"])
     trust = resolve_trust(call.args, _config(call, required=False))
@@ -128,31 +138,99 @@ def verify(call: Call) -> int:
 
 
 def _verify_chain(call: Call) -> int:
-    config = _config(call, required=True)
-    assert config is not None
-    directory = Path(call.args.path) if call.args.path else config.evidence_dir
+    """`evidence verify --chain [DIR]`: with DIR, a key on the command line and --anchor it
+    needs no config (an auditor offline); the config supplies what is not given."""
+    directory, trust, anchor_copy = _chain_inputs(call)
+    config = _config(call, required=not (directory and trust))
+    if directory is None:
+        assert config is not None
+        directory = config.evidence_dir
     if not directory.is_dir():
-        raise InputError("command line", [f"evidence verify --chain: {directory}: no directory"])
-    result = check_chain(directory, resolve_trust(call.args, config), open_anchor(config))
+        raise InputError(
+            "command line",
+            [
+                f"evidence verify --chain: {directory}: no such directory; expected the "
+                f"evidence directory ({CHAIN} and the packages)"
+            ],
+        )
+    anchor = anchor_copy or (open_anchor(config) if config is not None else None)
+    result = check_chain(directory, trust or resolve_trust(call.args, config), anchor)
+    call.out.emit(_chain_data(result), "\n".join(_chain_lines(result)))
+    return ExitCode.OK if result.ok else ExitCode.CHECK_FAILED
+
+
+def _chain_inputs(call: Call) -> tuple[Path | None, dict[str, str], FileAnchor | None]:
+    """Return what the command line gives --chain: the directory, the trusted keys and a copy
+    of the anchor. Raise InputError (exit 2) when a key or --anchor is not what is expected,
+    or when neither the command line nor a config gives the directory or a trusted key."""
+    directory = Path(call.args.path) if call.args.path else None
+    trust = resolve_trust(call.args, None)
+    anchor = None
+    if call.args.anchor:
+        copy = Path(call.args.anchor)
+        if not copy.is_dir():
+            raise InputError(
+                "command line",
+                [
+                    f"--anchor {copy}: no such directory; expected a copy of the chain's file "
+                    "anchor (its NNNNNNNN-<package>.json files, read-only)"
+                ],
+            )
+        anchor = FileAnchor(copy, ANCHOR_COPY)
+    if not call.uses_site_config and not (directory and trust):
+        wanted = [] if directory else ["the evidence directory (DIR)"]
+        wanted += [] if trust else ["the trusted key (--public-key FILE or --fingerprint HEX)"]
+        raise InputError(
+            "command line",
+            [
+                f"evidence verify --chain: give {' and '.join(wanted)}, or the site config "
+                f"(-c FILE; there is no dr.yml in {Path.cwd()})"
+            ],
+        )
+    return directory, trust, anchor
+
+
+def _chain_lines(result: ChainCheck) -> list[str]:
+    """Return the text of `evidence verify --chain`: problems, what was checked and what was
+    NOT, and a summary that claims no more than was checked."""
     signers = ", ".join(f"{fp} ({count})" for fp, count in sorted(result.signers.items()))
     lines = [
         *result.problems,
-        f"chain: {result.packages} package(s) in {directory}; signers: {signers or 'none'}",
-        f"anchor: {result.anchors} anchor(s) in {result.anchor_where} ({result.anchor_guarantee})",
-        f"summary: {directory}: " + ("ok" if result.ok else f"{len(result.problems)} problem(s)"),
+        f"chain: {result.packages} package(s) in {result.directory}; signers: {signers or 'none'}",
     ]
-    data = {
+    if result.anchor_where is None:
+        lines.append("anchor: none given (--anchor DIR, or the site config's anchor store)")
+    else:
+        lines.append(
+            f"anchor: {result.anchors} anchor(s) in {result.anchor_where} "
+            f"({result.anchor_guarantee})"
+        )
+    lines += [f"NOT checked: {item}" for item in result.not_checked]
+    if result.ok:
+        verdict, chinese = "ok", "证据链校验通过"
+    elif result.problems:
+        verdict, chinese = f"{len(result.problems)} problem(s)", "证据链未通过校验"
+    else:
+        verdict, chinese = "no problem found in what was checked", "已核验部分未发现问题"
+    if result.not_checked:
+        verdict += "; NOT verified in full: see NOT checked"
+        chinese += "；未完整校验：未提供锚点，无法证明链尾的证据包未被删除"
+    return [*lines, f"summary: {result.directory}: {verdict}", f"小结：{chinese}"]
+
+
+def _chain_data(result: ChainCheck) -> dict[str, object]:
+    """Return the JSON of `evidence verify --chain`."""
+    return {
         "ok": result.ok,
-        "directory": str(directory),
+        "directory": str(result.directory),
         "packages": result.packages,
         "anchors": result.anchors,
         "anchor": result.anchor_where,
         "anchor_guarantee": result.anchor_guarantee,
         "signers": result.signers,
         "problems": result.problems,
+        "not_checked": result.not_checked,
     }
-    call.out.emit(data, "\n".join(lines))
-    return ExitCode.OK if result.ok else ExitCode.CHECK_FAILED
 
 
 def anchor(call: Call) -> int:

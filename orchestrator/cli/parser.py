@@ -28,7 +28,9 @@ Arguments = Callable[[argparse.ArgumentParser], None]
 # The global options: flags, argparse settings, and the default at the top level. Every
 # command accepts them before or after its name; add a row to add one (e.g. -q).
 GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], Mapping[str, Any], object], ...] = (
-    (("-c", "--config"), {"help": "site config (default ./dr.yml)"}, "dr.yml"),
+    # No default value: None tells the default ./dr.yml (cli/call.py) from an explicit -c,
+    # which must exist (a mistyped path is never read as "no config").
+    (("-c", "--config"), {"help": "site config (default ./dr.yml)"}, None),
     (("--json",), {"action": "store_true", "help": "machine output on stdout"}, False),
     (("-v", "--verbose"), {"action": "count", "help": "more logging (-vv: debug)"}, 0),
     (

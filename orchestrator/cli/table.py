@@ -102,7 +102,9 @@ COMMANDS: tuple[Command, ...] = (
         handlers.evidence_verify,
         arguments.add_evidence_verify_arguments,
         example="drctl evidence verify drill-20261130T010203Z-1a2b3c.tar.gz "
-        "--public-key bank-evidence.pub.pem",
+        "--public-key bank-evidence.pub.pem\n"
+        "  drctl evidence verify --chain evidence/ --public-key bank-evidence.pub.pem "
+        "--anchor anchor-copy/",
     ),
     Command(
         "evidence anchor",

@@ -7,12 +7,13 @@ import sys
 
 from orchestrator.actions import verify_all as integrity_scan
 from orchestrator.actions import verify_recheck
-from orchestrator.actions.evidence_setup import prepare_evidence
+from orchestrator.actions.evidence_setup import evidence_problems, prepare_evidence
 from orchestrator.actions.verify_outcome import describe_outcome, outcome_dict
 from orchestrator.actions.verify_plan import build_plan
 from orchestrator.actions.verify_sample import run_verify_sample
 from orchestrator.cli.call import Call
-from orchestrator.errors import ExitCode
+from orchestrator.config import LoadedConfig
+from orchestrator.errors import ExitCode, InputError
 from orchestrator.model.plan import SamplePlan, plan_dict
 from orchestrator.runtime import open_runtime
 
@@ -39,7 +40,9 @@ def verify(call: Call) -> int:
 def verify_all(call: Call) -> int:
     """`drctl verify --all`: exit 3 only when no store could be scanned; 1 when anything is
     bad, open, an intruder, drifted or unreachable."""
-    with open_runtime(call.site(), progress=sys.stderr.isatty()) as runtime:
+    site = call.site()
+    refuse_unevidenced(site.config)
+    with open_runtime(site, progress=sys.stderr.isatty()) as runtime:
         outcome = integrity_scan.run_verify_all(runtime)
     data, text = integrity_scan.describe(outcome)
     call.out.emit(data, text)
@@ -48,11 +51,22 @@ def verify_all(call: Call) -> int:
 
 def recheck(call: Call) -> int:
     """`drctl verify --recheck`: exit 0 when every open incident was closed."""
-    with open_runtime(call.site(), progress=sys.stderr.isatty()) as runtime:
+    site = call.site()
+    refuse_unevidenced(site.config)
+    with open_runtime(site, progress=sys.stderr.isatty()) as runtime:
         outcome = verify_recheck.run_recheck(runtime)
     data, text = verify_recheck.describe(outcome)
     call.out.emit(data, text)
     return int(outcome.exit_code)
+
+
+def refuse_unevidenced(config: LoadedConfig) -> None:
+    """Raise, before the catalog is opened, when no package could be written: InputError
+    (exit 2) for incomplete evidence settings, ChainUnreadable (exit 3) for a chain.jsonl cut
+    short. Offline: the anchor store may be one of the stores the scan finds unreachable."""
+    problems = evidence_problems(config)
+    if problems:
+        raise InputError(str(config.path), problems)
 
 
 def describe_plan(plan: SamplePlan) -> str:

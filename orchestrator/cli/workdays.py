@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def site_or_shipped(call: Call) -> tuple[WorkdayCalendar, RulePack | None]:
     """Return the site's calendar and pack when its config exists, else the package calendar
     and no pack (the shipped one is read only if needed)."""
-    if call.config_path.is_file():
+    if call.uses_site_config:
         site = call.site()
         return site.calendar, site.pack
     return load_calendar(None), None

@@ -102,9 +102,11 @@ class FileAnchor:
         "an administrator, who can delete or replace them"
     )
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, guarantee: str | None = None) -> None:
         self.directory = directory
         self.where = f"file://{directory}"
+        if guarantee is not None:  # a copy (`evidence verify --anchor`) says where it came from
+            self.guarantee = guarantee
 
     def names(self) -> set[str]:
         if not self.directory.is_dir():

@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from orchestrator.errors import InfrastructureError
 from orchestrator.evidence.layout import DIGEST_PATTERN, KINDS, ZERO_DIGEST
+
+REBUILD_FROM_ANCHOR = (
+    "put back the lines from the chain's anchor (every line is kept there byte for byte: "
+    "concatenate the anchors in name order, docs/auditor-guide.md §3.6)"
+)
 
 
 @dataclass(frozen=True)
@@ -52,22 +58,62 @@ def parse_chain_line(line: str, where: str) -> ChainEntry:
     return entry
 
 
+class ChainUnreadable(InfrastructureError, ValueError):
+    """chain.jsonl cannot be read: a line is malformed, or the last one is cut short. No
+    package can be chained after it, so every writer refuses to start. Exit 3, as for a corrupt
+    catalog (docs/cli.md): the evidence directory is infrastructure the operator must repair,
+    not a usage or config error. A ValueError too, for the readers that report a bad chain."""
+
+    def __init__(self, problem: str, repair: str, entries: Sequence[ChainEntry] = ()) -> None:
+        self.problem = problem
+        self.repair = repair
+        self.entries = list(entries)  # the whole lines before a cut one, else none
+        super().__init__(
+            f"{problem}; no evidence package can be written until it is repaired: "
+            "`drctl evidence verify --chain` says how"
+        )
+
+
 def read_chain(path: Path) -> list[ChainEntry]:
     """Given the path of chain.jsonl, return its entries in order (empty if it does not exist).
 
-    Raise ValueError naming the file and line if a line is malformed or the last line is cut
-    short (no newline: a crash during an append).
+    Raise ChainUnreadable naming the file and line if a line is malformed or the last line is
+    cut short (no newline: a crash or a full disk during an append).
     """
     if not path.exists():
         return []
-    data = path.read_text(encoding="utf-8")
-    if data and not data.endswith("\n"):
-        raise ValueError(f"{path}: last line is incomplete (no newline); repair it by hand")
-    return [
-        parse_chain_line(line, f"{path} line {number}")
-        for number, line in enumerate(data.splitlines(), start=1)
-        if line.strip()
-    ]
+    try:
+        data = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ChainUnreadable(f"{path}: not UTF-8 text ({error})", REBUILD_FROM_ANCHOR) from error
+    end = data.rfind("\n") + 1
+    try:
+        entries = [
+            parse_chain_line(line, f"{path} line {number}")
+            for number, line in enumerate(data[:end].splitlines(), start=1)
+            if line.strip()
+        ]
+    except ValueError as error:
+        raise ChainUnreadable(str(error), REBUILD_FROM_ANCHOR) from error
+    if end < len(data):
+        raise _cut_short(path, data, end, entries)
+    return entries
+
+
+def _cut_short(path: Path, data: str, end: int, entries: list[ChainEntry]) -> ChainUnreadable:
+    """Return the error for chain.jsonl whose last line, from character `end`, has no newline."""
+    number = data[:end].count("\n") + 1
+    size = len(data[:end].encode("utf-8"))
+    return ChainUnreadable(
+        f"{path} line {number}: cut short: the file does not end with a newline (the line "
+        f"has {len(data[end:].encode('utf-8'))} byte(s); a crash or a full disk while a "
+        "package was being chained)",
+        f"keep the {number - 1} whole line(s) before it: `truncate -s {size} {path}`; the "
+        "next package written then chains the package the cut line was for, when that "
+        "package is whole and signed by the site's key (until then it shows as not listed, "
+        "and its anchor, if one was written, as past the end of the chain)",
+        entries,
+    )
 
 
 def last_manifest_digest(entries: Sequence[ChainEntry]) -> str:

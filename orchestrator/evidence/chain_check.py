@@ -11,6 +11,9 @@ What each check catches:
 * the anchor (anchor.py): the n-th anchor equal, byte for byte, to line n. A package removed
   from the **end** with its line leaves an anchor past the end of chain.jsonl; a rewritten
   line differs from its anchor; a line never anchored is reported too.
+
+Without an anchor the end of the chain cannot be proven: that is not a problem found but a
+check not run (`ChainCheck.not_checked`), and the result is not ok either way.
 """
 
 from __future__ import annotations
@@ -22,11 +25,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.evidence.anchor import Anchor, AnchorRecord, anchor_name
-from orchestrator.evidence.chain import ChainEntry, chain_line, check_chain_links, read_chain
+from orchestrator.evidence.chain import (
+    ChainEntry,
+    ChainUnreadable,
+    chain_line,
+    check_chain_links,
+    read_chain,
+)
 from orchestrator.evidence.layout import CHAIN, PACKAGE_NAME_PATTERN, TARBALL_SUFFIX
 from orchestrator.evidence.verify import PackageCheck, Trust, check_package
 
 logger = logging.getLogger(__name__)
+
+NO_ANCHOR = (
+    "the end of the chain: no anchor was given, so a package removed from the end of the "
+    "chain together with its line of chain.jsonl cannot be detected"
+)
 
 
 @dataclass
@@ -40,14 +54,17 @@ class ChainCheck:
     anchor_guarantee: str | None = None
     signers: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    not_checked: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        """Return whether every check ran and none found a problem."""
+        return not self.problems and not self.not_checked
 
 
 def check_chain(evidence_dir: Path, trust: Trust, anchor: Anchor | None) -> ChainCheck:
-    """Given the evidence directory, the trusted signers and the chain's anchor, check it all.
+    """Given the evidence directory, the trusted signers and the chain's anchor (None: none
+    given, the end of the chain is not checked), check it all.
 
     Raise InfrastructureError if the anchor's store cannot be read.
     """
@@ -59,9 +76,9 @@ def check_chain(evidence_dir: Path, trust: Trust, anchor: Anchor | None) -> Chai
     else:
         try:
             entries = read_chain(chain)
-        except ValueError as error:
-            result.problems.append(str(error))
-            entries = []
+        except ChainUnreadable as error:  # a cut last line: the whole lines are still checked
+            result.problems.append(f"{error.problem}. Repair: {error.repair}")
+            entries = error.entries
     result.packages = len(entries)
     result.problems.extend(check_chain_links(entries, CHAIN))
     for number, entry in enumerate(entries, start=1):
@@ -70,9 +87,7 @@ def check_chain(evidence_dir: Path, trust: Trust, anchor: Anchor | None) -> Chai
     for name in sorted(_package_names(evidence_dir) - listed):
         result.problems.append(f"{name}: a package in {evidence_dir} that {CHAIN} does not list")
     if anchor is None:
-        result.problems.append(
-            "no anchor: a package removed from the end of the chain cannot be detected"
-        )
+        result.not_checked.append(NO_ANCHOR)
         return result
     result.anchor_where, result.anchor_guarantee = anchor.where, anchor.guarantee
     records, strays = anchor.records()

@@ -84,13 +84,12 @@ def edit_config(site: Path, **evidence: Any) -> Path:
 
 
 def test_verify_prints_the_signer_and_trusts_only_the_pinned_key(
-    site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (package,) = write(site, 1)
     fingerprint = sign.fingerprint(sign.load_signing_key(load_config(site).signing_key))
-    code, out = drctl(
-        capsys, "-c", str(tmp_path / "none.yml"), "evidence", "verify", str(package.path)
-    )
+    monkeypatch.chdir(tmp_path)  # no -c and no ./dr.yml: no config, nothing pinned
+    code, out = drctl(capsys, "evidence", "verify", str(package.path))
     assert code == 1
     assert f"signer: {fingerprint} NOT TRUSTED: the signature is valid" in out
     code, out = drctl(capsys, "-c", str(site), "evidence", "verify", str(package.path))
@@ -124,13 +123,12 @@ def test_package_resigned_with_another_key_is_refused_unless_that_key_is_trusted
 
 
 def test_verify_json_says_who_signed_and_whether_trusted(
-    site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (package,) = write(site, 1)
     fingerprint = sign.fingerprint(sign.load_signing_key(load_config(site).signing_key))
-    code, out = drctl(
-        capsys, "--json", "-c", str(tmp_path / "none.yml"), "evidence", "verify", str(package.path)
-    )
+    monkeypatch.chdir(tmp_path)  # no -c and no ./dr.yml: no config, nothing pinned
+    code, out = drctl(capsys, "--json", "evidence", "verify", str(package.path))
     data = json.loads(out)
     assert code == 1
     assert data["signer_fingerprint"] == fingerprint

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.errors import ExitCode
 from orchestrator.evidence.chain import (
     ChainEntry,
+    ChainUnreadable,
     append_chain_entry,
     check_chain_links,
     check_package_in_chain,
@@ -77,11 +79,29 @@ def test_read_chain_numbers_lines_and_skips_blank_ones(tmp_path: Path) -> None:
 
 def test_read_chain_refuses_a_cut_last_line(tmp_path: Path) -> None:
     chain = tmp_path / "chain.jsonl"
-    chain.write_text(line(), encoding="utf-8")
-    with pytest.raises(ValueError, match=r"last line is incomplete \(no newline\); repair it"):
+    whole = entry("drill-20261123T020600Z-abc123", A, ZERO)
+    append_chain_entry(chain, whole)
+    size = chain.stat().st_size
+    with chain.open("a", encoding="utf-8") as stream:
+        stream.write("\n" + line()[:40])
+    with pytest.raises(ChainUnreadable) as raised:
         read_chain(chain)
+    error = raised.value
+    assert error.exit_code == ExitCode.INFRASTRUCTURE and isinstance(error, ValueError)
+    assert error.problem.startswith(f"{chain} line 3: cut short: the file does not end with a")
+    assert "the line has 40 byte(s)" in error.problem
+    assert error.repair.startswith(f"keep the 2 whole line(s) before it: `truncate -s {size + 1} ")
+    assert error.entries == [whole]
+    assert str(error).endswith("`drctl evidence verify --chain` says how")
     chain.write_text("", encoding="utf-8")
     assert read_chain(chain) == []
+
+
+def test_read_chain_refuses_text_that_is_not_utf8(tmp_path: Path) -> None:
+    chain = tmp_path / "chain.jsonl"
+    chain.write_bytes(b"\xff\xfe\n")
+    with pytest.raises(ChainUnreadable, match=rf"^{chain}: not UTF-8 text"):
+        read_chain(chain)
 
 
 def test_append_writes_one_sorted_line_and_keeps_what_was_there(tmp_path: Path) -> None:

@@ -370,7 +370,7 @@ def test_a_chain_that_cannot_be_read_is_reported(written: Package) -> None:
     chain = written.path.parent / "chain.jsonl"
     chain.write_text(chain.read_text(encoding="utf-8").rstrip("\n"), encoding="utf-8")
     (problem,) = verify_package(written.path)
-    assert problem.endswith("last line is incomplete (no newline); repair it by hand")
+    assert problem.startswith(f"{chain} line 1: cut short: the file does not end with a newline")
 
 
 def test_a_chain_recording_another_manifest_digest_is_reported(written: Package) -> None:
