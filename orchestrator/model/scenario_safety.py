@@ -11,7 +11,9 @@
 | destroys    | disaster (datasets and stores)            | sandbox sites only                   |
 
 A site is a sandbox only when dr.yml says so (`sites[].sandbox: true`, set by the embedded
-sandbox); everything else is treated as holding real data.
+sandbox) and its host is no other site's that is not one (a dataset has one database name at
+every site: on a shared host, the sandbox's databases are the real site's); everything else is
+treated as holding real data.
 """
 
 from __future__ import annotations
@@ -64,10 +66,24 @@ def _effect_targets(step: Step, config: Config) -> list[tuple[str, str]]:
     return targets
 
 
+def _shared_host(site: str, config: Config) -> str | None:
+    """Return why a sandbox site is not one: it shares its host (and so that host's database
+    servers, where a dataset has its live name) with a site that is not a sandbox."""
+    host = config.site(site).host
+    real = [other.name for other in config.sites if other.host == host and not other.sandbox]
+    if not real:
+        return None
+    return (
+        f"a sandbox site, but its host {host!r} is also the host of site {real[0]!r}, which "
+        "is not a sandbox site: its databases there are that site's live ones"
+    )
+
+
 def check_safety(scenario: Scenario, config: Config) -> list[str]:
     """Return one problem per step that would seed, write, replace or destroy live data at a
-    site not marked sandbox (a `switchover` may replace; nothing else may). Each names the
-    step's path, the site and its dr.yml path, and what to do instead."""
+    site not marked sandbox, or at a sandbox site on a real site's host (a `switchover` may
+    replace; nothing else may). Each names the step's path, the site and its dr.yml path, and
+    what to do instead."""
     index_of = {site.name: index for index, site in enumerate(config.sites)}
     sandbox = {site.name for site in config.sites if site.sandbox}
     problems = []
@@ -76,12 +92,18 @@ def check_safety(scenario: Scenario, config: Config) -> list[str]:
         if effect == "replaces" and scenario.kind == "switchover":
             continue
         for site, what in _effect_targets(step, config):
-            if site in sandbox or site not in index_of:
+            if site not in index_of:
+                continue
+            why = (
+                _shared_host(site, config)
+                if site in sandbox
+                else f"not a sandbox site (dr.yml sites[{index_of[site]}].sandbox is not true)"
+            )
+            if why is None:
                 continue
             hint = SWITCHOVER_HINT if effect == "replaces" else TEST_FAILOVER_HINT
             problems.append(
                 f"steps[{index}].action: {step.action} (step {step.name}) {what} at site "
-                f"{site!r}, which is not a sandbox site (dr.yml sites[{index_of[site]}].sandbox "
-                f"is not true): refused, nothing was touched; {hint}"
+                f"{site!r}, which is {why}: refused, nothing was touched; {hint}"
             )
     return problems
