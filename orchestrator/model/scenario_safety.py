@@ -6,7 +6,8 @@
 |             | reprotect                                 |                                      |
 | isolated    | test_failover, test_failback, wipe        | any site: drill-scoped targets only  |
 | replaces    | failover, failback                        | sandbox sites; real sites only in a  |
-|             |                                           | `switchover` scenario                |
+|             |                                           | `switchover` scenario, into the      |
+|             |                                           | system's disaster-recovery site      |
 | synthetic   | workload (seed or write postings)         | sandbox sites only                   |
 | destroys    | disaster (datasets and stores)            | sandbox sites only                   |
 
@@ -79,6 +80,26 @@ def _shared_host(site: str, config: Config) -> str | None:
     )
 
 
+def _switchover_target(index: int, step: Step, scenario: Scenario, config: Config) -> list[str]:
+    """Return a problem when a switchover's failover restores anywhere but the system's
+    disaster-recovery site: the site that takes over is the only one whose live data it may
+    replace (restoring into the production site would put an older point over the serving
+    database, every posting since lost)."""
+    system = next((s for s in config.systems if s.name == scenario.system), None)
+    if system is None or step.to_site == system.disaster_recovery_site:
+        return []
+    what = (
+        "its production site, whose live data it would replace with an older recovery point"
+        if step.to_site == system.production_site
+        else "another site"
+    )
+    return [
+        f"steps[{index}].to_site: a switchover makes system {system.name!r}'s "
+        f"disaster-recovery site {system.disaster_recovery_site!r} take over and replaces only "
+        f"that site's live data; {step.to_site!r} is {what}: refused, nothing was touched"
+    ]
+
+
 def check_safety(scenario: Scenario, config: Config) -> list[str]:
     """Return one problem per step that would seed, write, replace or destroy live data at a
     site not marked sandbox, or at a sandbox site on a real site's host (a `switchover` may
@@ -90,6 +111,7 @@ def check_safety(scenario: Scenario, config: Config) -> list[str]:
     for index, step in enumerate(scenario.steps):
         effect = EFFECTS[step.action]
         if effect == "replaces" and scenario.kind == "switchover":
+            problems += _switchover_target(index, step, scenario, config)
             continue
         for site, what in _effect_targets(step, config):
             if site not in index_of:
