@@ -11,7 +11,9 @@ wipe           drill_wipe.py: drop every drill target, prove it gone, fingerprin
                again and compare with before.
 
 Every target is checked to be isolated from live data (exit 2) and absent before it is made,
-and recorded in the state before it is made, so the wipe covers a half-made target too.
+and recorded in the state before it is made, so the wipe covers a half-made target too. It is
+also journalled in the catalog first (drill_wipe.journal_targets): a drctl killed before its
+wipe leaves the targets to the next command that writes, which wipes them.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from typing import Any
 
 from orchestrator.actions.drill_hosts import fingerprint_and_probe, run_on_site, target_items
 from orchestrator.actions.drill_state import DrillState, both
-from orchestrator.actions.drill_wipe import step_wipe
+from orchestrator.actions.drill_wipe import journal_targets, step_wipe
 from orchestrator.actions.restore import RestoreOutcome, run_restore
 from orchestrator.actions.restore_selection import NoGoodPoint
+from orchestrator.actions.scratch import database_scratch
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
 from orchestrator.model.drill_targets import (
@@ -35,6 +38,7 @@ from orchestrator.model.drill_targets import (
     drill_root,
     make_target,
 )
+from orchestrator.model.engines import scratch_database_name
 from orchestrator.model.manifest import compare_fingerprints
 from orchestrator.model.scenario import Step
 from orchestrator.model.settings import Site
@@ -153,6 +157,7 @@ def step_test_failover(state: DrillState, step: Step) -> StepResult:
         targets=back_targets if back_site and back_site.name == production.name else [],
     )
     _refuse_present(production, present)
+    journal_targets(state, targets + back_targets)  # a kill -9 from here on: the next run wipes
     state.targets += targets + back_targets
     state.production_before = before
     state.ledger_dataset, state.ledger_table = step.dataset, step.table or "postings"
@@ -275,15 +280,20 @@ def _restore_at(
     for item in items:
         item["spool"] = posixpath.join(spool, item["name"])
         item.update(by_dataset[item["name"]].playbook_keys())
-    run = run_on_site(
-        state,
-        "restore.yml",
-        site,
-        "fb-restore",
-        dr_spool_root=spool,
-        dr_datasets=items,
-        dr_restore_mode="replace",
-    )
+        if by_dataset[item["name"]].kind == "database":
+            # named here to be journalled: dropped by the next run if drctl dies meanwhile
+            item["scratch_database"] = scratch_database_name(by_dataset[item["name"]].target)
+    job = f"drill-{state.drill_id}-fb:{state.scenario.system}@{site.name}"
+    with database_scratch(state.runtime, site.host, items, job=job):
+        run = run_on_site(
+            state,
+            "restore.yml",
+            site,
+            "fb-restore",
+            dr_spool_root=spool,
+            dr_datasets=items,
+            dr_restore_mode="replace",
+        )
     return {
         item["name"]: run.result(site.host, f"restore:{item['name']}")["fingerprint"]
         for item in items

@@ -75,6 +75,8 @@ class DrillState:
     production_after: SiteFingerprint | None = None
     production_changes: list[str] = field(default_factory=list)
     wipe: dict[str, Any] | None = None
+    # the scratch-area journal rows of the drill targets, by site (drill_wipe.journal_targets)
+    areas: dict[str, int] = field(default_factory=dict)
     # a switchover: the recovery points cleared before it started, by dataset
     cleared_points: Mapping[str, str] | None = None
 

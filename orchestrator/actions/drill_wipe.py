@@ -13,14 +13,17 @@ model/drill_targets.py). Otherwise a changed production fails the drill.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.actions.drill_hosts import fingerprint_site, run_on_site, target_items
 from orchestrator.actions.drill_state import both
+from orchestrator.actions.scratch import close_area, open_area
 from orchestrator.errors import CheckFailed
-from orchestrator.model.drill_targets import drill_root
+from orchestrator.model.drill_targets import DrillTarget, drill_root
 from orchestrator.model.manifest import compare_fingerprints
 from orchestrator.model.scenario import Step
+from orchestrator.model.settings import Site
 
 if TYPE_CHECKING:
     from orchestrator.actions.drill_state import DrillState
@@ -76,23 +79,50 @@ def step_wipe(state: DrillState, step: Step) -> StepResult:
     }
 
 
+def _site_wipe(
+    state: DrillState, targets: Sequence[DrillTarget], site_name: str
+) -> tuple[Site, list[DrillTarget], list[str]]:
+    """Return what wiping a site takes: the site, its drill databases and the drill
+    directories (the drill's own, and run_restore's spool of the failover)."""
+    site = state.runtime.config.model.site(site_name)
+    here = [t for t in targets if t.site == site_name]
+    paths = [drill_root(site, state.drill_id)]
+    if any(t.leg == "fo" for t in here):
+        # run_restore's own spool for the failover (restore.yml removes it, unless it died)
+        paths.append(
+            posixpath.join(site.spool, f"drill-{state.drill_id}-fo-{state.scenario.system}")
+        )
+    return site, [t for t in here if t.kind == "database"], paths
+
+
+def journal_targets(state: DrillState, targets: Sequence[DrillTarget]) -> None:
+    """Journal, per site, the drill targets and directories a test failover is about to make,
+    before the first is made (actions/scratch.py, kind `drill`). A drctl killed before its
+    wipe leaves them to the next command that writes, which wipes them with drill_wipe.yml as
+    this wipe would have; step_wipe forgets a site's row once its wipe left nothing there."""
+    for site_name in sorted({t.site for t in targets}):
+        site, databases, paths = _site_wipe(state, targets, site_name)
+        state.areas[site_name] = open_area(
+            state.runtime,
+            "drill",
+            site.host,
+            paths[0],
+            job=f"drill-{state.drill_id}:{state.scenario.system}@{site_name}",
+            detail={"datasets": target_items(site, databases, state), "paths": paths},
+        )
+
+
 def _wipe_targets(state: DrillState) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """At every site with drill targets, in one playbook run, drop the drill databases and
-    remove the drill directories; return (removed, remains) records."""
-    config = state.runtime.config.model
+    remove the drill directories; return (removed, remains) records. A site left with
+    nothing is taken out of the scratch-area journal."""
     removed: list[dict[str, Any]] = []
     remains: list[dict[str, Any]] = []
     for site_name in sorted({t.site for t in state.targets}):
-        site = config.site(site_name)
+        site, databases, paths = _site_wipe(state, state.targets, site_name)
         targets = [t for t in state.targets if t.site == site_name]
-        databases = [t for t in targets if t.kind == "database"]
-        root = drill_root(site, state.drill_id)
-        paths = [root]
-        if any(t.leg == "fo" for t in targets):
-            # run_restore's own spool for the failover (restore.yml removes it, unless it died)
-            paths.append(
-                posixpath.join(site.spool, f"drill-{state.drill_id}-fo-{state.scenario.system}")
-            )
+        root = paths[0]
+        left = len(remains)
         run = run_on_site(
             state,
             "drill_wipe.yml",
@@ -114,6 +144,8 @@ def _wipe_targets(state: DrillState) -> tuple[list[dict[str, Any]], list[dict[st
             if target.kind == "path":
                 record = {**target.as_record(), "existed": root in wiped["removed"]}
                 (removed if root not in wiped.get("remaining", []) else remains).append(record)
+        if len(remains) == left and site_name in state.areas:
+            close_area(state.runtime, state.areas.pop(site_name))
     return removed, remains
 
 

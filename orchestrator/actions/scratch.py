@@ -11,6 +11,7 @@ Kinds:
   host_path     a directory on an inventory host (a dump spool, a restore in the enclave)
   database      a scratch database a restore makes beside the real one (dropped by destroy.yml)
   store_prefix  a recovery point being written to a store (temporary files, multipart uploads)
+  drill         a test failover's drill databases and directories on a host (scratch_drill.py)
 
 ansible-runner's private directories on this machine (`work/runner/<pid>-<ident>`) are swept
 by the same pass: they are named after the process that made them.
@@ -31,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, update
 
+from orchestrator.actions.scratch_drill import wipe_drill_area
 from orchestrator.errors import OrchestratorError
 from orchestrator.integrations.ansible import run_playbook, runner_directory_holder
 from orchestrator.integrations.ssh_control import left_directories, remove_directory
@@ -59,14 +61,19 @@ class Cleaned:
     error: str | None = None
 
     def describe(self) -> str:
-        what = {"host_path": "directory", "database": "scratch database"}.get(self.kind, "")
+        what = {
+            "host_path": "directory",
+            "database": "scratch database",
+            "drill": "the drill targets of a killed drill in",
+        }.get(self.kind, "")
         where = f"{what} {self.location} on {self.place}" if what else self.location
         if self.kind == "store_prefix":
             where = f"unfinished writes under {self.location} in store {self.place}"
         left = f"left by {self.job} ({self.holder}, {_iso(self.since)})"
         if self.error:
             return f"could not clean {where} {left}: {self.error}; will retry on the next run"
-        removed = f": {', '.join(self.removed)}" if self.kind == "store_prefix" else ""
+        listed = self.kind in ("store_prefix", "drill")
+        removed = f": {', '.join(self.removed)}" if listed else ""
         return f"cleaned {where} {left}" + (removed if self.removed else ": nothing left")
 
     def as_dict(self) -> dict[str, Any]:
@@ -313,6 +320,8 @@ def _clean(runtime: Runtime, row: Any) -> list[str]:
         if error is not None:
             raise OrchestratorError(error)
         return [row.location]
+    if row.kind == "drill":
+        return wipe_drill_area(runtime, row.place, row.detail or {})
     raise OrchestratorError(f"unknown scratch area kind {row.kind!r}")
 
 

@@ -6,12 +6,15 @@
 |             | reprotect                                 |                                      |
 | isolated    | test_failover, test_failback, wipe        | any site: drill-scoped targets only  |
 | replaces    | failover, failback                        | sandbox sites; real sites only in a  |
-|             |                                           | `switchover` scenario                |
+|             |                                           | `switchover` scenario, into the      |
+|             |                                           | system's disaster-recovery site      |
 | synthetic   | workload (seed or write postings)         | sandbox sites only                   |
 | destroys    | disaster (datasets and stores)            | sandbox sites only                   |
 
 A site is a sandbox only when dr.yml says so (`sites[].sandbox: true`, set by the embedded
-sandbox); everything else is treated as holding real data.
+sandbox) and its host is no other site's that is not one (a dataset has one database name at
+every site: on a shared host, the sandbox's databases are the real site's); everything else is
+treated as holding real data.
 """
 
 from __future__ import annotations
@@ -64,24 +67,65 @@ def _effect_targets(step: Step, config: Config) -> list[tuple[str, str]]:
     return targets
 
 
+def _shared_host(site: str, config: Config) -> str | None:
+    """Return why a sandbox site is not one: it shares its host (and so that host's database
+    servers, where a dataset has its live name) with a site that is not a sandbox."""
+    host = config.site(site).host
+    real = [other.name for other in config.sites if other.host == host and not other.sandbox]
+    if not real:
+        return None
+    return (
+        f"a sandbox site, but its host {host!r} is also the host of site {real[0]!r}, which "
+        "is not a sandbox site: its databases there are that site's live ones"
+    )
+
+
+def _switchover_target(index: int, step: Step, scenario: Scenario, config: Config) -> list[str]:
+    """Return a problem when a switchover's failover restores anywhere but the system's
+    disaster-recovery site: the site that takes over is the only one whose live data it may
+    replace (restoring into the production site would put an older point over the serving
+    database, every posting since lost)."""
+    system = next((s for s in config.systems if s.name == scenario.system), None)
+    if system is None or step.to_site == system.disaster_recovery_site:
+        return []
+    what = (
+        "its production site, whose live data it would replace with an older recovery point"
+        if step.to_site == system.production_site
+        else "another site"
+    )
+    return [
+        f"steps[{index}].to_site: a switchover makes system {system.name!r}'s "
+        f"disaster-recovery site {system.disaster_recovery_site!r} take over and replaces only "
+        f"that site's live data; {step.to_site!r} is {what}: refused, nothing was touched"
+    ]
+
+
 def check_safety(scenario: Scenario, config: Config) -> list[str]:
     """Return one problem per step that would seed, write, replace or destroy live data at a
-    site not marked sandbox (a `switchover` may replace; nothing else may). Each names the
-    step's path, the site and its dr.yml path, and what to do instead."""
+    site not marked sandbox, or at a sandbox site on a real site's host (a `switchover` may
+    replace; nothing else may). Each names the step's path, the site and its dr.yml path, and
+    what to do instead."""
     index_of = {site.name: index for index, site in enumerate(config.sites)}
     sandbox = {site.name for site in config.sites if site.sandbox}
     problems = []
     for index, step in enumerate(scenario.steps):
         effect = EFFECTS[step.action]
         if effect == "replaces" and scenario.kind == "switchover":
+            problems += _switchover_target(index, step, scenario, config)
             continue
         for site, what in _effect_targets(step, config):
-            if site in sandbox or site not in index_of:
+            if site not in index_of:
+                continue
+            why = (
+                _shared_host(site, config)
+                if site in sandbox
+                else f"not a sandbox site (dr.yml sites[{index_of[site]}].sandbox is not true)"
+            )
+            if why is None:
                 continue
             hint = SWITCHOVER_HINT if effect == "replaces" else TEST_FAILOVER_HINT
             problems.append(
                 f"steps[{index}].action: {step.action} (step {step.name}) {what} at site "
-                f"{site!r}, which is not a sandbox site (dr.yml sites[{index_of[site]}].sandbox "
-                f"is not true): refused, nothing was touched; {hint}"
+                f"{site!r}, which is {why}: refused, nothing was touched; {hint}"
             )
     return problems

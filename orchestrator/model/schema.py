@@ -188,7 +188,7 @@ scratch_areas = Table(
     "scratch_areas",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kind", String(16), nullable=False),  # host_path | database | store_prefix
+    Column("kind", String(16), nullable=False),  # host_path | database | store_prefix | drill
     Column("place", String(255), nullable=False),  # inventory host or store name
     Column("location", String(1000), nullable=False),  # path, database name or key prefix
     Column("detail", JSON),  # what cleaning needs (the engine item of a database)

@@ -559,3 +559,109 @@ def test_production_changing_during_a_quiet_window_drill_fails_it_and_is_recorde
     assert outcome.measurements["wipe"]["complete"] is True
     assert outcome.measurements["wipe"]["remains"] == []
     assert pg_names_like(pg_prod, f"drill\\_{outcome.drill_id.lower().replace('-', '_')}%") == []
+
+
+def test_sandbox_site_on_a_real_sites_host_may_not_seed_or_destroy(
+    tmp_path: Path,
+    sshd_host: Any,
+    sshd_host_b: Any,
+    pg_sites: tuple[PostgresServer, PostgresServer],  # noqa: F811
+    passwords: str,  # noqa: F811
+    s3_stores: dict[str, dict[str, object]],  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A site marked sandbox whose host is also a real site's host reaches that real site's
+    database server: its databases have the live names. Seeding or destroying there is
+    refused (exit 2), nothing touched, as on the real site itself."""
+    pg_prod, _ = pg_sites
+    corebank = operator_corebank(pg_prod, new_database_name("corebank"))
+    config_path = build_config(
+        tmp_path,
+        site_beds(sshd_host, sshd_host_b, pg=pg_sites),
+        stores=s3_stores,
+        databases={"ledger": corebank},
+        datasets=("ledger",),
+    )
+    data = yaml.safe_load(config_path.read_text())
+    production = next(s for s in data["sites"] if s["name"] == "production")
+    for site in data["sites"]:
+        if site["name"] == "disaster-recovery":
+            site.update(sandbox=True, host=production["host"])
+    config_path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    path = tmp_path / "test-site.yml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "test-site",
+                "title": {"zh": "测试", "en": "test"},
+                "system": "core-banking",
+                "steps": [
+                    {"name": "seed", "action": "workload", "site": "disaster-recovery"}
+                    | {"dataset": "ledger"},
+                    {"name": "disaster", "action": "disaster", "site": "disaster-recovery"},
+                    {"name": "failover", "action": "failover", "from_store": "offsite"}
+                    | {"to_site": "disaster-recovery"},
+                ],
+            }
+        )
+    )
+    before = pg_dump_text(pg_prod, corebank)
+    config = str(config_path)
+    code, _, err = run_cli(capsys, "-c", config, "check-config", "--scenario", str(path))
+    assert code == 2, err
+    assert "steps[0].action" in err and "steps[1].action" in err, err
+    assert "prod-db-1" in err and "site 'production'" in err, err
+    code, out, err = run_cli(capsys, "-c", config, "drill", "run", str(path))
+    assert code == 2, out + err
+    assert "refused, nothing was touched" in err
+    assert pg_dump_text(pg_prod, corebank) == before
+
+
+def test_switchover_into_the_production_site_is_refused_even_when_cleared(
+    tmp_path: Path,
+    sshd_host: Any,
+    sshd_host_b: Any,
+    pg_sites: tuple[PostgresServer, PostgresServer],  # noqa: F811
+    passwords: str,  # noqa: F811
+    s3_stores: dict[str, dict[str, object]],  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A switchover makes the disaster-recovery site take over: it replaces that site's live
+    data. One whose failover restores into the system's production site would replace the
+    serving database with a point up to 24 h old (every posting since lost): exit 2 from
+    check-config and drill run, with a plan, --confirm and a fresh point all present."""
+    pg_prod, _ = pg_sites
+    corebank = operator_corebank(pg_prod, new_database_name("corebank"))
+    config_path = build_config(
+        tmp_path,
+        site_beds(sshd_host, sshd_host_b, pg=pg_sites),
+        stores=s3_stores,
+        databases={"ledger": corebank},
+        datasets=("ledger",),
+    )
+    config = str(config_path)
+    assert main(["-c", config, "backup"]) == 0
+    assert main(["-c", config, "copy-offsite"]) == 0
+    add_postings(pg_prod, corebank, LATER_POSTINGS)  # the bank goes on after the backup
+    today = shanghai_today()
+    code, out, err = run_cli(
+        capsys,
+        *("-c", config, "plan", "switchover", "--system", "core-banking", "--record"),
+        *("--start", today, "--end", today, "--notice-date", today),
+    )
+    assert code == 0, out + err
+    data = yaml.safe_load(SWITCHOVER.read_text())
+    data["steps"][0]["to_site"] = "production"
+    path = tmp_path / "switch-into-production.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    before = pg_dump_text(pg_prod, corebank)
+
+    code, _, err = run_cli(capsys, "-c", config, "check-config", "--scenario", str(path))
+    assert code == 2, err
+    assert "steps[0].to_site" in err and "production site" in err, err
+    code, out, err = run_cli(
+        capsys, "-c", config, "drill", "run", str(path), "--confirm", "core-banking"
+    )
+    assert code == 2, out + err
+    assert "steps[0].to_site" in err and "nothing was touched" in err, err
+    assert pg_dump_text(pg_prod, corebank) == before
