@@ -83,3 +83,19 @@ def test_a_mismatch_after_pages_were_dropped_still_leaves_nothing(
     assert ("drop", 4000) in calls, "pages were handed to writeback before the end"
     assert not [kind for kind, _ in calls if kind in ("fsync", "rename")]
     assert list((tmp_path / "s/d/p/data").iterdir()) == [], "nothing visible, no temp left"
+
+
+def test_a_filesystem_that_refuses_the_advice_still_gets_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(descriptor: int, offset: int, length: int, advice: int) -> None:
+        raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr(os, "posix_fadvise", refuse)
+    monkeypatch.setattr(write_behind, "STEP_BYTES", STEP)
+    store = FileStore("primary", "production", str(tmp_path))
+    data = os.urandom(5 * STEP)
+    store.write_stream(
+        "s/d/p/data/a.db", [data], size=len(data), sha256=hashlib.sha256(data).hexdigest()
+    )
+    assert store.read_bytes("s/d/p/data/a.db") == data

@@ -16,7 +16,10 @@ destination) reads the disk. As borg's SyncFile does; a no-op without posix_fadv
 
 from __future__ import annotations
 
+import logging
 import os
+
+logger = logging.getLogger(__name__)
 
 STEP_BYTES = 16 << 20
 
@@ -45,7 +48,12 @@ class WriteBehind:
 
 def _drop(descriptor: int, length: int) -> None:
     """Advise DONTNEED for the first length bytes (0: the whole file), where the platform
-    has posix_fadvise."""
+    has posix_fadvise. Advice only: a filesystem that refuses it fails nothing (a write
+    error still surfaces from the write or the fsync)."""
     advise = getattr(os, "posix_fadvise", None)
-    if advise is not None:
+    if advise is None:
+        return
+    try:
         advise(descriptor, 0, length, os.POSIX_FADV_DONTNEED)
+    except OSError as error:
+        logger.debug("posix_fadvise(DONTNEED) refused: %s", error)
