@@ -12,7 +12,6 @@ from typing import BinaryIO
 
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.stores.base import MANIFEST_NAME
-from orchestrator.integrations.stores.write_behind import WriteBehind
 from orchestrator.integrations.transfer import checked
 
 # A directory that is full, read-only, over quota or failing: the store's fault (exit 3).
@@ -81,22 +80,18 @@ class FileStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def write_stream(self, key: str, chunks: Iterable[bytes], *, size: int, sha256: str) -> None:
-        """Write chunks to key (temp file written behind, fsync, rename), refusing them unless
-        they are size bytes of digest sha256 (transfer.checked: the mismatch is raised before
-        the rename)."""
+        """Write chunks to key (temp file, fsync, rename), refusing them unless they are size
+        bytes of digest sha256 (transfer.checked: the mismatch is raised before the rename)."""
         self._require_root()
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
         try:
             with open(temporary, "wb") as handle:
-                behind = WriteBehind(handle.fileno())
                 for chunk in checked(chunks, key, size, sha256, "written"):
                     handle.write(chunk)
-                    behind.wrote(len(chunk))
                 handle.flush()
                 os.fsync(handle.fileno())
-                behind.durable()
             os.replace(temporary, path)
         except OSError as error:
             if error.errno not in STORE_FAULTS:
