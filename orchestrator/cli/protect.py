@@ -7,9 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orchestrator.actions.backup import BackupOutcome, back_up_system
-from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.cli.call import Call
-from orchestrator.cli.dry_run import backup_plan, copy_plan
 from orchestrator.errors import ExitCode, InputError, worst_exit_code
 from orchestrator.model.settings import Config
 from orchestrator.runtime import open_runtime
@@ -52,6 +50,8 @@ def backup(call: Call) -> int:
     systems = choose_datasets(model, systems, call.args.dataset)
     datasets = [call.args.dataset] if call.args.dataset else None
     if call.args.dry_run:
+        from orchestrator.cli.dry_run import backup_plan  # only a plan needs it
+
         call.out.emit(*backup_plan(model, systems, call.args.dataset))
         return ExitCode.OK
     with open_runtime(site) as runtime:
@@ -106,9 +106,15 @@ def backup_result(outcome: BackupOutcome) -> dict[str, Any]:
 
 
 def copy_offsite(call: Call) -> int:
+    # Imported here: it brings the evidence package and its renderer (jinja2), which a
+    # backup, the other command of this module, does not need (issue 15, start-up).
+    from orchestrator.actions.copy_offsite import run_copy_offsite
+
     site = call.site()
     systems = choose_systems(site.config.model, call.args.system)
     if call.args.dry_run:
+        from orchestrator.cli.dry_run import copy_plan
+
         call.out.emit(*copy_plan(site.config.model, systems))
         return ExitCode.OK
     with open_runtime(site) as runtime:
