@@ -281,8 +281,13 @@ def test_postgres_lag_rises_state_turns_alert_fires_and_rule_turns(
     primary, standby = pg_pair.primary, pg_pair.standby
     psql(primary, "CREATE TABLE postings (id serial PRIMARY KEY, amount bigint);")
     psql(primary, "INSERT INTO postings (amount) SELECT g FROM generate_series(1, 100) g;")
+    # Until the standby has replayed the CREATE TABLE the table is not there at all (under
+    # load that takes a while, and counting it then fails): look for it first.
     wait_until(
-        lambda: pg_value(pg_pair, "SELECT count(*) FROM postings;") == "100",
+        lambda: (
+            pg_value(pg_pair, "SELECT to_regclass('postings') IS NOT NULL;") == "t"
+            and pg_value(pg_pair, "SELECT count(*) FROM postings;") == "100"
+        ),
         timeout=30,
         what="the standby replays the first postings",
     )
