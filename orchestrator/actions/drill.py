@@ -33,12 +33,14 @@ from orchestrator.actions.rule_status import rule_findings
 from orchestrator.actions.switchover import Clearance
 from orchestrator.errors import CheckFailed, ExitCode, InputError, OrchestratorError
 from orchestrator.model import schema
+from orchestrator.model.holders import Liveness, current_holder, liveness
 from orchestrator.model.jobs import catalog_job
 from orchestrator.model.scenario import Scenario, Step
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import sortable_id
 
 logger = logging.getLogger(__name__)
+KILLED = "killed before it finished (found by the next drill of its scenario); nothing counted"
 # The rules a drill evidences; its package states them as the rules judge them (never by hand).
 # The rules a drill's package states, as `status` judges them once the drill is recorded:
 # site-wide ones, and the per-system ones for the scenario's system.
@@ -260,6 +262,12 @@ class _DrillRecord:
         self.drill_id, self.started = drill_id, started
 
     def start(self) -> None:
+        """Record the drill `running`, naming this process as its holder, after recording
+        `aborted` the scenario's running drills whose holder is dead (abort_killed_drills)."""
+        holder = current_holder()
+        killed = abort_killed_drills(self.runtime, self.scenario.name)
+        if killed:
+            logger.warning("recorded aborted: drill(s) %s, %s", ", ".join(killed), KILLED)
         with self.runtime.catalog.begin() as connection:
             connection.execute(
                 schema.drills.insert().values(
@@ -267,6 +275,14 @@ class _DrillRecord:
                     scenario=self.scenario.name,
                     started_at=self.started,
                     status="running",
+                    detail={
+                        "holder": {
+                            "user": holder.user,
+                            "host": holder.host,
+                            "pid": holder.pid,
+                            "process_start": holder.process_start,
+                        }
+                    },
                 )
             )
 
@@ -331,3 +347,34 @@ class _DrillRecord:
                     detail=self.detail(row, measurements=outcome.measurements),
                 )
             )
+
+
+def abort_killed_drills(runtime: Runtime, scenario: str) -> list[str]:
+    """Record as aborted every drill of the scenario still `running` whose holder provably
+    cannot run any more (on this host: no such process, or its pid now another process's);
+    return their ids. A drill has no lease: a row naming no holder (written before holders
+    were recorded) or one on another host is left as it is, since it may still be running."""
+    table = schema.drills.c
+    killed = []
+    with runtime.catalog.begin() as connection:
+        rows = connection.execute(
+            schema.drills.select().where(table.scenario == scenario, table.status == "running")
+        ).all()
+        for row in rows:
+            holder = (row.detail or {}).get("holder")
+            if not holder:
+                continue
+            alive = liveness(holder["host"], int(holder["pid"]), int(holder["process_start"]))
+            if alive is not Liveness.DEAD:
+                continue
+            connection.execute(
+                schema.drills.update()
+                .where(table.id == row.id, table.status == "running")
+                .values(
+                    status="aborted",
+                    finished_at=time.time(),
+                    detail={**(row.detail or {}), "error": KILLED},
+                )
+            )
+            killed.append(row.id)
+    return killed

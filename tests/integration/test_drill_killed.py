@@ -5,7 +5,8 @@ The drill restores the off-site points into drill-scoped databases and directori
 disaster-recovery site and, for the way back, on the production site's host. A `kill -9` skips
 the wipe step, so every drill target must be journalled before it is made: the next command
 that writes finds the dead holder, drops the drill databases, removes the drill directories
-and reports it. The killed drill stays `running`: it is not a drill that passed.
+and reports it. The killed drill stays `running`, uncounted, until the next drill of its
+scenario finds its holder dead and records it `aborted`: it is never a drill that passed.
 """
 
 from __future__ import annotations
@@ -161,3 +162,15 @@ def test_killed_test_failover_leaves_no_drill_target_once_the_next_command_ran(
     # The killed drill is not a drill that passed: the rules judge as before it.
     assert row.status == "running" and row.failover_ok is None
     assert drill_rules(config, capsys) == judged_before
+    if moment != "failover-target-made":
+        return
+    # The next drill of the scenario finds the killed one's holder dead and closes its row.
+    assert main(["-c", config, "drill", "run", str(SITE_FAILOVER)]) == 0
+    with open_runtime(load_site(config_path)) as runtime:
+        with runtime.catalog.begin() as connection:
+            rows = {r.id: r for r in connection.execute(select(schema.drills))}
+    killed, rerun = rows.pop(row.id), next(iter(rows.values()))
+    assert killed.status == "aborted" and killed.finished_at is not None
+    assert killed.failover_ok is None and killed.evidence_path is None
+    assert "killed before it finished" in killed.detail["error"]
+    assert rerun.status == "passed"
