@@ -74,6 +74,7 @@ class DrillState:
     production_before: SiteFingerprint | None = None
     production_after: SiteFingerprint | None = None
     production_changes: list[str] = field(default_factory=list)
+    production_unread: list[str] = field(default_factory=list)  # absent before and after
     wipe: dict[str, Any] | None = None
     # the scratch-area journal rows of the drill targets, by site (drill_wipe.journal_targets)
     areas: dict[str, int] = field(default_factory=dict)
@@ -168,8 +169,11 @@ class DrillState:
         return {
             "before": self.production_before.as_record(),
             "after": after.as_record() if after else None,
-            "unchanged": None if after is None else not self.production_changes,
+            "unchanged": None
+            if after is None or self.production_unread
+            else not self.production_changes,
             "differences": list(self.production_changes),
+            "unread": list(self.production_unread),
             "may_change": self.scenario.production_may_change,
         }
 

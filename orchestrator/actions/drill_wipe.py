@@ -7,7 +7,9 @@ failover: equal → "unchanged" is claimed, nothing more. When they differ and t
 production is live (`production_may_change: true`), the differences are recorded and the
 drill does not fail on them — drctl does not claim production unchanged, nor that the change
 was production's own: only that every write it made went to a drill-scoped target (enforced by
-model/drill_targets.py). Otherwise a changed production fails the drill.
+model/drill_targets.py). Otherwise a changed production fails the drill. A dataset absent both
+before and after was never read: production is then not claimed unchanged, and a scenario that
+requires it unchanged fails (exit 1: the check did not hold, since it could not be made).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def step_wipe(state: DrillState, step: Step) -> StepResult:
     if state.production_before is not None:
         state.production_after = fingerprint_site(state, system.production_site, "after")
         state.production_changes = _changes(state)
+        state.production_unread = _unread(state)
     if remains:
         raise CheckFailed(f"drill targets remain after the wipe: {remains}")
     count = sum(r["kind"] != "directory" for r in removed)
@@ -62,6 +65,8 @@ def step_wipe(state: DrillState, step: Step) -> StepResult:
             "production's fingerprint changed during the drill: "
             + "; ".join(state.production_changes)
         )
+    if state.production_unread:
+        return _unread_verdict(state, zh, message)
     verdict = (
         "production's fingerprint unchanged (before = after)"
         if not state.production_changes
@@ -147,6 +152,33 @@ def _wipe_targets(state: DrillState) -> tuple[list[dict[str, Any]], list[dict[st
         if len(remains) == left and site_name in state.areas:
             close_area(state.runtime, state.areas.pop(site_name))
     return removed, remains
+
+
+def _unread(state: DrillState) -> list[str]:
+    """Return production's datasets absent both before and after: nothing of them was read,
+    so nothing can be said of whether they changed."""
+    before, after = state.production_before, state.production_after
+    assert before is not None and after is not None
+    return [
+        name
+        for name in sorted(set(before.datasets) | set(after.datasets))
+        if before.datasets.get(name, {}).get("exists", True) is False
+        and after.datasets.get(name, {}).get("exists", True) is False
+    ]
+
+
+def _unread_verdict(state: DrillState, zh: str, message: str) -> StepResult:
+    """Given a wipe that found production's datasets absent before and after, raise
+    CheckFailed when the scenario requires production unchanged (it was not measured, so it
+    cannot be shown); else return the step's result, which does not claim it unchanged."""
+    names = ", ".join(state.production_unread)
+    unread = f"production could not be read (absent before and after: {names})"
+    if not state.scenario.production_may_change:
+        raise CheckFailed(f"{unread}; production is not shown unchanged")
+    return both(
+        f"{zh}；生产数据集演练前后均不存在（{names}），未能读取，不声称生产未变",
+        f"{message}; {unread}: production is not claimed unchanged",
+    ), {"wipe": state.wipe, "production_unread": state.production_unread}
 
 
 def _changes(state: DrillState) -> list[str]:
