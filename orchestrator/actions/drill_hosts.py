@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from orchestrator.actions.drill_state import DrillState, SiteFingerprint
-from orchestrator.actions.restore import run_fingerprint
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.ansible import PlaybookRun, run_playbook
 from orchestrator.model.drill_targets import DrillTarget, drill_root
@@ -62,8 +61,8 @@ def fingerprint_and_probe(
     targets: Sequence[DrillTarget] = (),
 ) -> tuple[SiteFingerprint | None, list[str]]:
     """In one fingerprint.yml run at a site, fingerprint the system's live datasets (when
-    live; read only) and probe drill targets; return (the live fingerprint or None, the
-    targets that already exist)."""
+    live; read only; rows and each database's schema digest) and probe drill targets; return
+    (the live fingerprint or None, the targets that already exist)."""
     system = state.runtime.config.model.system(state.scenario.system)
     spool = spool_root(site, f"drill-{state.drill_id}-fingerprint", system.name)
     items = [make_playbook_item(site, d, spool) for d in system.datasets] if live else []
@@ -71,7 +70,9 @@ def fingerprint_and_probe(
     for item, target in zip(probes, targets, strict=True):
         item["name"] = f"{target.dataset}@{target.leg}"
     taken_at = time.time()
-    run = run_on_site(state, "fingerprint.yml", site, label, dr_datasets=items + probes)
+    run = run_on_site(
+        state, "fingerprint.yml", site, label, dr_datasets=items + probes, dr_schema=live
+    )
     present = [
         t.target
         for t in targets
@@ -84,13 +85,9 @@ def fingerprint_and_probe(
 
 
 def fingerprint_site(state: DrillState, site_name: str, label: str) -> SiteFingerprint:
-    """Fingerprint the system's live datasets at a site (read only)."""
-    taken_at = time.time()
-    results, events = run_fingerprint(
-        state.runtime,
-        state.scenario.system,
-        site_name,
-        ident=f"drill-{state.drill_id}-{label}-{site_name}",
-    )
-    state.events.append(events)
-    return SiteFingerprint(site_name, taken_at, results)
+    """Fingerprint the system's live datasets at a site (read only), with each database's
+    schema digest, as fingerprint_and_probe does."""
+    site = state.runtime.config.model.site(site_name)
+    fingerprint, _ = fingerprint_and_probe(state, site, label, live=True)
+    assert fingerprint is not None
+    return fingerprint

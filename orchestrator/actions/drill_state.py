@@ -21,6 +21,15 @@ from orchestrator.model.scenario import Scenario
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc
 
+# What "production unchanged" means in a test failover's evidence (docs/operators.md).
+COMPARED = (
+    "per dataset, before and after: whether it exists; per table its row count and the digest "
+    "of its rows (a file tree: its listing and file digests); per database the schema digest "
+    "of each kind of object (relations, columns, indexes, views, functions, sequences, "
+    "constraints, triggers, types, privileges ...). Not compared: sequence values, statistics, "
+    "sessions, anything outside the system's datasets"
+)
+
 
 @dataclass(frozen=True)
 class SiteFingerprint:
@@ -44,6 +53,7 @@ class SiteFingerprint:
                     "exists": result.get("exists", True),
                     "objects": dict(result.get("fingerprint", {}).get("objects", {})),
                     "invariants": dict(result.get("invariants", {})),
+                    **({"schema": result["schema"]} if "schema" in result else {}),
                 }
                 for name, result in sorted(self.datasets.items())
             },
@@ -174,6 +184,7 @@ class DrillState:
             else not self.production_changes,
             "differences": list(self.production_changes),
             "unread": list(self.production_unread),
+            "compared": COMPARED,
             "may_change": self.scenario.production_may_change,
         }
 

@@ -3,7 +3,9 @@ drill-scoped target, prove it gone, and fingerprint production again.
 
 The wipe record names what was removed and what remains (nothing, or what could not be
 proven gone). Production's after-fingerprint is compared with the one taken before the
-failover: equal → "unchanged" is claimed, nothing more. When they differ and the scenario says
+failover - per dataset whether it exists, per table its rows (count and digest), per database
+the schema digest of each kind of object (module_utils/dr_schema.py: definitions, owners,
+privileges): equal → "unchanged" is claimed, nothing more. When they differ and the scenario says
 production is live (`production_may_change: true`), the differences are recorded and the
 drill does not fail on them — drctl does not claim production unchanged, nor that the change
 was production's own: only that every write it made went to a drill-scoped target (enforced by
@@ -15,7 +17,7 @@ requires it unchanged fails (exit 1: the check did not hold, since it could not 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.actions.drill_hosts import fingerprint_site, run_on_site, target_items
@@ -68,13 +70,14 @@ def step_wipe(state: DrillState, step: Step) -> StepResult:
     if state.production_unread:
         return _unread_verdict(state, zh, message)
     verdict = (
-        "production's fingerprint unchanged (before = after)"
+        "production's fingerprint unchanged (before = after: each table's rows, each "
+        "database's schema objects and privileges)"
         if not state.production_changes
         else "production changed during the drill (a live production, production_may_change: "
         "true); the differences are recorded, production is not claimed unchanged"
     )
     verdict_zh = (
-        "生产指纹演练前后一致"
+        "生产指纹（各表数据、各库结构对象与权限）演练前后一致"
         if not state.production_changes
         else "演练期间生产数据有业务变化（已记录差异，不声称生产未变）"
     )
@@ -195,4 +198,21 @@ def _changes(state: DrillState) -> list[str]:
             left.get("fingerprint", {}), right.get("fingerprint", {})
         ):
             changes.append(f"{name}: {difference}")
+        changes += [f"{name}: {difference}" for difference in _schema_changes(left, right)]
     return changes
+
+
+def _schema_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """Given a dataset's results before and after, return one line per kind of schema object
+    whose digest differs (or that was read only once)."""
+    if "schema" not in before and "schema" not in after:
+        return []  # a file tree: no schema
+    if "schema" not in before or "schema" not in after:
+        return ["schema read only " + ("after" if "schema" in after else "before")]
+    left, right = before["schema"].get("kinds", {}), after["schema"].get("kinds", {})
+    return [
+        f"schema {kind} changed ({left.get(kind, {}).get('objects')} → "
+        f"{right.get(kind, {}).get('objects')} objects)"
+        for kind in sorted(set(left) | set(right))
+        if left.get(kind) != right.get(kind)
+    ]

@@ -101,6 +101,7 @@ def database_params(item, action, options):
         "scratch_database": item.get("scratch_database") or "",
         "invariants": item.get("invariants") or {},
         "algorithm": options["algorithm"],
+        "schema": action == "fingerprint" and bool(options.get("schema")),
     }
     if action in ("backup", "restore"):
         dump = spool_data(item, database + suffix)
@@ -214,6 +215,7 @@ def run_datasets(params, check_mode, secrets):
         "restore_mode": params["restore_mode"],
         "postgresql": params["postgresql"],
         "mariadb": params["mariadb"],
+        "schema": params.get("schema", False),
     }
     action, root, outcomes = params["action"], params["spool_root"], []
     try:

@@ -12,7 +12,8 @@ dr_pgsql/dr_mysql) and calls run_database_module(engine); everything else is the
   matched. A mismatch is a result, not a task failure: dr_result says matched false, lists
   the differences and whether anything was put in place, so the orchestrator can tell a
   failed check (exit 1) from a host or server that failed (exit 3).
-- fingerprint: the live database in one snapshot (exists false when there is none).
+- fingerprint: the live database in one snapshot (exists false when there is none); with
+  params["schema"] (dr_datasets' I(schema)) also the digest of its schema objects (dr_schema).
 - destroy: the live database dropped on purpose (a drill's disaster), then proven absent.
 
 Check mode connects and reads only (preview): it fails where a real run would fail before
@@ -27,6 +28,7 @@ import os
 from collections import namedtuple
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dr.orchestrator.plugins.module_utils.dr_schema import schema_digest
 from ansible_collections.dr.orchestrator.plugins.module_utils.dr_sqlsession import (
     SqlError,
     compare_fingerprints,
@@ -179,6 +181,12 @@ def run_action(engine, target, params):
         result, counts = engine.fingerprint(
             target, params["database"], params["algorithm"], params["invariants"]
         )
+        if params.get("schema"):  # dr_datasets only: a drill's reading of production
+            extra = {
+                "schema": schema_digest(
+                    engine.kind, target, params["database"], params["algorithm"]
+                )
+            }
     dr_result = {
         "name": "%s:%s" % (action, params["dataset"]),
         "exists": True,

@@ -106,6 +106,16 @@ options:
         C(wipe:spool), as M(dr.orchestrator.dr_wipe) with I(purpose=spool) returns it) and
         the module fails if it is not. Unset or empty, nothing is removed.
     type: path
+  schema:
+    description:
+      - For C(fingerprint), also return, for each C(postgresql) or C(mariadb) dataset that
+        exists, C(schema) in its C(dr_result) - the digest, per kind of object, of its schema
+        objects read from the catalogs (relations, columns, indexes, views, functions,
+        sequences, constraints, triggers, types, privileges...; never OIDs or statistics; see
+        module_utils/dr_schema.py). A drill compares it for production before and after.
+      - Off, the fingerprint is the row fingerprint alone, as backups and restores compare it.
+    type: bool
+    default: false
   postgresql:
     description: How this host reaches its PostgreSQL server (C(host), C(port), C(bin_dir));
       C(port) 0 or unset, each dataset's own port.
@@ -229,6 +239,7 @@ def main():
             algorithm=dict(type="str", default="sha256"),
             restore_mode=dict(type="str", default="replace", choices=["replace", "scratch"]),
             spool_root=dict(type="path"),
+            schema=dict(type="bool", default=False),
             postgresql=dict(type="dict", default={}),
             mariadb=dict(type="dict", default={}),
         ),
