@@ -9,14 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry
-
-from exporters.collector import CatalogCollector
 from orchestrator.actions.backup import run_backup
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.actions.workload import run_workload
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
+from tests.fixtures.catalog_scrape import scrape
 
 SYSTEM = "core-banking"
 LEDGER = (("dataset", "ledger"), ("system", SYSTEM))
@@ -31,20 +29,6 @@ with open_runtime(load_site(Path(sys.argv[1]))) as runtime:
         print("held", flush=True)
         time.sleep(600)
 """
-
-
-def scrape(config_path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    site = load_site(config_path)
-    with open_runtime(site) as runtime:
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(
-            CatalogCollector(site.config.model, site.pack, site.calendar, runtime.catalog)
-        )
-        return {
-            (s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in registry.collect()
-            for s in family.samples
-        }
 
 
 def test_a_killed_backup_stays_a_failed_run_after_the_retry_succeeds(tmp_path: Path) -> None:

@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry
 
-from exporters.collector import CatalogCollector
 from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.restore import run_restore
@@ -25,6 +23,7 @@ from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
+from tests.fixtures.catalog_scrape import scrape
 
 SYSTEM = "core-banking"
 
@@ -60,20 +59,6 @@ def point_row(config_path: Path, point: str) -> Any:
         runtime.catalog.begin() as connection,
     ):
         return cat.get_recovery_point(connection, point)
-
-
-def scrape(config_path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    site = load_site(config_path)
-    with open_runtime(site) as runtime:
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(
-            CatalogCollector(site.config.model, site.pack, site.calendar, runtime.catalog)
-        )
-        return {
-            (s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in registry.collect()
-            for s in family.samples
-        }
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:

@@ -16,15 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry
 
-from exporters.collector import CatalogCollector
 from orchestrator.actions.restore import run_restore
 from orchestrator.cli import main
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
+from tests.fixtures.catalog_scrape import scrape
 from tests.fixtures.databases import PostgresServer, psql
 from tests.fixtures.hosts import SshHost
 from tests.fixtures.real_site import (
@@ -86,20 +85,6 @@ def points(config_path: Path) -> list[Any]:
         runtime.catalog.begin() as connection,
     ):
         return list(cat.list_recovery_points(connection))
-
-
-def scrape(config_path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    site = load_site(config_path)
-    with open_runtime(site) as runtime:
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(
-            CatalogCollector(site.config.model, site.pack, site.calendar, runtime.catalog)
-        )
-        return {
-            (s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in registry.collect()
-            for s in family.samples
-        }
 
 
 def rotation(status: dict[str, Any]) -> dict[str, Any]:
