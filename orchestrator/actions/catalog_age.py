@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from orchestrator.evidence.chain import read_chain
+from orchestrator.evidence.chain import ChainEntry, read_chain
 from orchestrator.model import schema
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc
@@ -48,7 +48,8 @@ def catalog_warnings(runtime: Runtime) -> list[str]:
             f"the catalog ({url}) holds no recovery point: if it was lost or replaced, "
             f"{REBUILD} / 目录中没有任何恢复点"
         )
-    missing = _unrecorded_packages(runtime)
+    recorded_kinds = _recorded_kind_entries(runtime)
+    missing = _unrecorded_packages(runtime, recorded_kinds)
     if missing:
         warnings.append(
             f"the catalog ({url}) lacks what {len(missing)} recent evidence package(s) record "
@@ -56,7 +57,7 @@ def catalog_warnings(runtime: Runtime) -> list[str]:
             f"verdicts may count a point found bad as good; {REBUILD} / "
             "目录缺少近期证据包所记录的检查或损坏标记"
         )
-    earliest = _earliest_recorded_package(runtime)
+    earliest = _earliest_recorded_package(recorded_kinds)
     if earliest is None:
         return warnings  # no check or drill evidenced yet: nothing to compare the catalog with
     first_record = _first_record(runtime)
@@ -86,29 +87,30 @@ def _first_record(runtime: Runtime) -> float | None:
     return min(known) if known else None
 
 
-def _earliest_recorded_package(runtime: Runtime) -> tuple[str, float] | None:
-    """Return the name and time of the chain's first check or drill package, if any."""
+def _recorded_kind_entries(runtime: Runtime) -> list[ChainEntry]:
+    """Return the chain's check and drill entries, oldest first, read once per `status`
+    (none when the chain cannot be read: that is `evidence verify --chain`'s finding)."""
     try:
         entries = read_chain(runtime.config.evidence_dir / "chain.jsonl")
     except (OSError, ValueError):
-        return None
-    for entry in entries:
-        if entry.kind in _RECORDED_KINDS:
-            created = datetime.fromisoformat(entry.created_at.replace("Z", "+00:00"))
-            return entry.name, created.timestamp()
-    return None
-
-
-def _unrecorded_packages(runtime: Runtime) -> list[str]:
-    """Return the names of the chain's newest check and drill packages (RECENT_PACKAGES of
-    them) whose record the catalog lacks; a package that cannot be read is left to `evidence
-    verify`, a switchover's (a job, not a row) is not looked for."""
-    directory = runtime.config.evidence_dir
-    try:
-        entries = read_chain(directory / "chain.jsonl")
-    except (OSError, ValueError):
         return []
-    recent = [entry for entry in entries if entry.kind in _RECORDED_KINDS][-RECENT_PACKAGES:]
+    return [entry for entry in entries if entry.kind in _RECORDED_KINDS]
+
+
+def _earliest_recorded_package(entries: list[ChainEntry]) -> tuple[str, float] | None:
+    """Return the name and time of the chain's first check or drill package, if any."""
+    if not entries:
+        return None
+    created = datetime.fromisoformat(entries[0].created_at.replace("Z", "+00:00"))
+    return entries[0].name, created.timestamp()
+
+
+def _unrecorded_packages(runtime: Runtime, entries: list[ChainEntry]) -> list[str]:
+    """Return the names of the newest of the chain's check and drill packages (RECENT_PACKAGES
+    of them) whose record the catalog lacks; a package that cannot be read is left to
+    `evidence verify`, a switchover's (a job, not a row) is not looked for."""
+    directory = runtime.config.evidence_dir
+    recent = entries[-RECENT_PACKAGES:]
     missing = []
     with runtime.catalog.begin() as connection:
         for entry in recent:
