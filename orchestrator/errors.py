@@ -63,6 +63,11 @@ class JobBusy(InfrastructureError):
     """Another live process holds this job's lease (model/lease.py): nothing was done."""
 
 
+class LeaseLost(InfrastructureError):
+    """This job's lease was taken over by another process while it ran (model/lease.py): what
+    it had not yet committed is not counted, the taker's run is."""
+
+
 class CatalogSchemaMismatch(OrchestratorError):
     """The catalog's schema is not the one this drctl reads: older (run `drctl catalog
     upgrade`) or newer (upgrade drctl). Nothing was read or written."""

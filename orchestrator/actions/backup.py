@@ -46,7 +46,7 @@ from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_pr
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
 from orchestrator.model.engines import make_playbook_item, spool_root
-from orchestrator.model.jobs import catalog_job
+from orchestrator.model.jobs import CatalogJob, catalog_job
 from orchestrator.model.manifest import (
     ENCRYPTED_FORMAT_VERSION,
     FORMAT_VERSION,
@@ -121,8 +121,13 @@ class _Pass:
     site: Site
     store: Store
     started: datetime
-    job: str
+    job: CatalogJob
     signer: Any = None
+
+    @property
+    def key(self) -> str:
+        """The job's lease key, which names its scratch areas."""
+        return f"{self.job.kind}:{self.job.subject}"
 
 
 def run_backup(
@@ -165,7 +170,7 @@ def back_up_system(
     sweep_orphans(runtime)
     subject = f"{system.name}@{site.name}"
     with catalog_job(runtime.catalog, "backup", subject) as job:
-        report = _back_up(runtime, system.name, site, store, chosen, f"backup:{subject}")
+        report = _back_up(runtime, system.name, site, store, chosen, job)
         job.detail = {
             "recovery_points": [o.recovery_point_id for o in report.outcomes],
             "failed": {f.dataset: f.reason for f in report.failures},
@@ -176,7 +181,7 @@ def back_up_system(
 
 
 def _back_up(
-    runtime: Runtime, system: str, site: Site, store: Store, chosen: list[Dataset], job: str
+    runtime: Runtime, system: str, site: Site, store: Store, chosen: list[Dataset], job: CatalogJob
 ) -> BackupReport:
     signer = manifest_signer(runtime.config)  # a key problem is exit 2, before any work
     if kek_path(runtime.config) is not None:
@@ -204,7 +209,7 @@ def _back_up(
     # (the host does not notice the controller died), and must not write into this one's.
     root = f"{spool_root(site, 'backup', system)}-{sortable_id(backup.started)}"
     items = [make_playbook_item(site, dataset, root) for dataset in ready]
-    with host_scratch(runtime, site.host, root, job=job), ThreadPoolExecutor(1) as early:
+    with host_scratch(runtime, site.host, root, job=backup.key), ThreadPoolExecutor(1) as early:
         # The host's file access (the inventory read, an SSH session) is opened while the
         # playbook runs, not after it; a failure here shows again where it is first needed.
         opening = early.submit(runtime.host_files, site.host)
@@ -261,13 +266,8 @@ def _store_dataset(
 ) -> BackupOutcome:
     """Stream one dataset's dump from the spool into the store, manifest last, and record the
     recovery point. Raise InfrastructureError or CheckFailed (digest mismatch)."""
-    runtime, system, site, store, started = (
-        backup.runtime,
-        backup.system,
-        backup.site,
-        backup.store,
-        backup.started,
-    )
+    runtime, system, site, store = backup.runtime, backup.system, backup.site, backup.store
+    started = backup.started
     failed = run.results.get(site.host, {}).get(f"failed:{dataset.name}")
     if failed is not None:
         raise InfrastructureError(
@@ -279,7 +279,7 @@ def _store_dataset(
     prefix = point_prefix(system, dataset.name, point_id)
     host_files = runtime.host_files(site.host)
     sealing = new_sealing(runtime.config)
-    with store_scratch(runtime, store, prefix, job=backup.job):
+    with store_scratch(runtime, store, prefix, job=backup.key):
         entries = stream_files(
             host_files, item["spool"], store, prefix, artifacts["files"], sealing, runtime.work_dir
         )
@@ -304,30 +304,35 @@ def _store_dataset(
         )
         data = serialise_manifest(manifest)
         digest = manifest_digest(data)
-        # The signature, then the manifest last: until it exists the point does not count.
+        # The signature, then the manifest last: until it exists the point does not count; a
+        # job whose lease was taken over (this node cut off past it) writes neither.
+        with runtime.catalog.begin() as connection:
+            backup.job.fence(connection)
         write_manifest(store, prefix, data, digest, backup.signer)
         versions = written_versions(
             store,
             [f"{prefix}/data/{entry.path}" for entry in entries]
             + [f"{prefix}/{SIGNATURE_NAME}", f"{prefix}/{MANIFEST_NAME}"],
         )
-    _record(runtime, manifest, digest, store, started, finished, versions)
+    _record(backup, manifest, digest, (started, finished), versions)
     return BackupOutcome(
         point_id, system, dataset.name, store.name, manifest, digest, run.events_path
     )
 
 
 def _record(
-    runtime: Runtime,
+    backup: _Pass,
     manifest: Manifest,
     digest: str,
-    store: Store,
-    started: datetime,
-    finished: datetime,
+    times: tuple[datetime, datetime],
     versions: dict[str, str],
 ) -> None:
+    """Record the point and its copy, in one transaction with the job's lease fence."""
+    runtime, store = backup.runtime, backup.store
+    started, finished = times
     written_at = finished.timestamp()
     with runtime.catalog.begin() as connection:
+        backup.job.fence(connection)
         cat.record_recovery_point(
             connection,
             {

@@ -34,7 +34,7 @@ from orchestrator.integrations.transfer import DigestMismatch, digest_stream, ha
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
 from orchestrator.model.integrity import Failure
-from orchestrator.model.jobs import catalog_job
+from orchestrator.model.jobs import CatalogJob, catalog_job
 from orchestrator.model.manifest import FileEntry, Manifest
 from orchestrator.model.settings import System
 from orchestrator.runtime import Runtime
@@ -139,6 +139,7 @@ class _Copier:
         self.failures: list[Failure] = []
         self.intruders: list[str] = []
         self.outcomes: list[CopyOutcome] = []
+        self.job: CatalogJob | None = None  # the system's copy job, whose lease fences records
 
     def _fail(
         self,
@@ -211,6 +212,8 @@ class _Copier:
         )
         verified = cat.now()
         with self.runtime.catalog.begin() as connection:
+            if self.job is not None:
+                self.job.fence(connection)
             cat.record_copy(
                 connection,
                 opened.point,
@@ -277,6 +280,7 @@ def run_copy_offsite(
             copier.destination = runtime.store(destination_store or system.offsite_store)
             subject = f"{system.name}->{copier.destination.name}"
             with catalog_job(runtime.catalog, "copy_offsite", subject) as job:
+                copier.job = job
                 _copy_system(runtime, copier, system, points)
                 job.detail = {"copied": len(copier.outcomes), "failed": len(copier.failures)}
                 if copier.failures or copier.intruders:

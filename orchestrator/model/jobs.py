@@ -12,7 +12,8 @@ the lock, on every path:
 The lock is a lease (model/lease.py): the row's `lock_key`, unique while the job runs, names
 its holder and an expiry a thread renews while the block runs. Entering takes it — over from a
 dead holder, whose job is recorded aborted — or raises JobBusy naming a live holder; leaving
-gives it up.
+gives it up. Work that counts (a recovery point, a copy) is committed with `job.fence(...)` in
+its transaction, so a job whose lease another process took over commits nothing more.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.model import lease
@@ -53,6 +55,12 @@ class CatalogJob:
     def fail(self, message: str) -> None:
         """Record the job as failed with message when it finishes."""
         self._failure = message
+
+    def fence(self, connection: Connection) -> None:
+        """In the transaction that makes this job's work count, raise LeaseLost unless the
+        job still holds its lease (model/lease.py `fence`)."""
+        assert self._lease is not None, "the job was never entered"
+        lease.fence(connection, self._lease.job_id, self._lease.key)
 
     def __enter__(self) -> CatalogJob:
         self._lease = lease.acquire(self.catalog, self.kind, self.subject, self._start_detail)

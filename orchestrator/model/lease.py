@@ -12,6 +12,13 @@ A second run that finds the lock held looks at the holder:
 - alive (or on another host with a lease still running): the second run stops with JobBusy,
   one line naming the holder and since when (exit 3).
 
+A take-over is a compare-and-swap on the expiry it judged: a holder that renewed meanwhile
+keeps its lease. A holder cut off for longer than its lease (a paused VM, a partitioned node)
+may find on its return that its job was taken over; `fence` is how its work finds out: a
+write that makes work count (a recovery point, a copy) runs `fence` in its own transaction,
+which locks the job's row and raises LeaseLost unless the job still holds its lock. The lost
+job's row stays as the taker recorded it (`release` never overwrites another's record).
+
 A row written before leases existed (no holder columns) is judged from its `owner`
 (`host:pid`).
 """
@@ -25,10 +32,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from orchestrator.errors import JobBusy
+from orchestrator.errors import JobBusy, LeaseLost
 from orchestrator.model.catalog import Catalog, now
 from orchestrator.model.holders import Holder, Liveness, current_holder, liveness
 from orchestrator.model.schema import jobs
@@ -198,7 +205,7 @@ def _take_over_or_refuse(catalog: Catalog, kind: str, subject: str, key: str) ->
         )
         result = connection.execute(
             update(jobs)
-            .where(and_(jobs.c.id == row.id, jobs.c.lock_key == key))
+            .where(_as_judged(row), jobs.c.lock_key == key)
             .values(state="aborted", lock_key=None, finished_at=moment, error=reason)
         )
     if result.rowcount == 1:
@@ -208,6 +215,32 @@ def _take_over_or_refuse(catalog: Catalog, kind: str, subject: str, key: str) ->
             subject,
             row.id,
             describe_holder(row),
+        )
+
+
+def _as_judged(row: Any) -> ColumnElement[bool]:
+    """The row as a take-over judged it: same id, same lease expiry (a holder that renewed
+    meanwhile is not taken over)."""
+    expires = getattr(row, "lease_expires_at", None)
+    same_expiry = (
+        jobs.c.lease_expires_at.is_(None) if expires is None else jobs.c.lease_expires_at == expires
+    )
+    return and_(jobs.c.id == row.id, same_expiry)
+
+
+def fence(connection: Connection, job_id: int, key: str) -> None:
+    """Given an open write transaction, a job's row id and its lease key, lock the job's row
+    and raise LeaseLost unless the job still holds its lease: what the transaction commits
+    then counts only for a job that holds it (a take-over waits for the commit, or came
+    first and this one commits nothing)."""
+    result = connection.execute(
+        update(jobs).where(jobs.c.id == job_id, jobs.c.lock_key == key).values(lock_key=key)
+    )
+    if result.rowcount != 1:
+        raise LeaseLost(
+            f"{key}: this job's lease was taken over by another process while it ran (this "
+            "node was cut off or paused past its lease); its work from here is not counted, "
+            "the other process's run is"
         )
 
 
@@ -230,7 +263,18 @@ def release(
     if detail is not None:
         values["detail"] = dict(detail)
     with lease.catalog.begin() as connection:
-        connection.execute(update(jobs).where(jobs.c.id == lease.job_id).values(**values))
+        result = connection.execute(
+            update(jobs)
+            .where(jobs.c.id == lease.job_id, jobs.c.lock_key == lease.key)
+            .values(**values)
+        )
+    if result.rowcount != 1:
+        logger.error(
+            "lease %s: lost while the job ran (taken over by another process); its row stays "
+            "as the taker recorded it, this run's %s end is not recorded",
+            lease.key,
+            state,
+        )
 
 
 def abort_dead_holders(catalog: Catalog) -> int:
@@ -242,9 +286,9 @@ def abort_dead_holders(catalog: Catalog) -> int:
         for row in connection.execute(select(jobs).where(jobs.c.state == "running")):
             if not holder_gone(row, moment):
                 continue
-            connection.execute(
+            result = connection.execute(
                 update(jobs)
-                .where(jobs.c.id == row.id)
+                .where(_as_judged(row), jobs.c.state == "running")
                 .values(
                     state="aborted",
                     lock_key=None,
@@ -252,5 +296,5 @@ def abort_dead_holders(catalog: Catalog) -> int:
                     error=f"{CRASH_MARK}: {row_holder(row).describe()} died; nothing counted",
                 )
             )
-            aborted += 1
+            aborted += result.rowcount
     return aborted

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from orchestrator.errors import ExitCode, JobBusy
+from orchestrator.errors import ExitCode, JobBusy, LeaseLost
 from orchestrator.model import lease
 from orchestrator.model.catalog import Catalog, now
 from orchestrator.model.holders import current_holder
@@ -111,6 +111,51 @@ def test_another_hosts_holder_counts_until_its_lease_expires(catalog: Catalog) -
         )
     lease.release(lease.acquire(catalog, "backup", "core@prod"), state="succeeded")
     assert job(catalog, live).state == "aborted"
+
+
+def test_a_holder_that_renewed_after_it_was_judged_gone_keeps_its_lease(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A node cut off past its lease comes back and renews between another node's judging it
+    # gone and that node's take-over: the take-over (a swap on the expiry it judged) fails.
+    cut_off = plant(catalog, holder_host="node-2", holder_pid=4242, lease_expires_at=now() - 1)
+    judged = lease.holder_gone
+
+    def renewed_meanwhile(row: object, moment: float) -> bool:
+        gone = judged(row, moment)
+        with catalog.begin() as connection:
+            connection.execute(
+                jobs.update().where(jobs.c.id == cut_off).values(lease_expires_at=now() + 60)
+            )
+        return gone
+
+    monkeypatch.setattr(lease, "holder_gone", renewed_meanwhile)
+    with pytest.raises(JobBusy):
+        lease.acquire(catalog, "backup", "core@prod")
+    row = job(catalog, cut_off)
+    assert (row.state, row.lock_key) == ("running", "backup:core@prod")
+
+
+def test_a_job_taken_over_is_fenced_and_its_release_leaves_the_takers_record(
+    catalog: Catalog,
+) -> None:
+    cut_off = lease.acquire(catalog, "backup", "core@prod")
+    with catalog.begin() as connection:
+        lease.fence(connection, cut_off.job_id, cut_off.key)  # held: passes
+        connection.execute(
+            jobs.update()
+            .where(jobs.c.id == cut_off.job_id)
+            .values(holder_host="node-2", lease_expires_at=now() - 1)
+        )
+    taker = lease.acquire(catalog, "backup", "core@prod")
+    with pytest.raises(LeaseLost, match="taken over"), catalog.begin() as connection:
+        lease.fence(connection, cut_off.job_id, cut_off.key)
+    lease.release(cut_off, state="succeeded")
+    assert job(catalog, cut_off.job_id).state == "aborted"  # the taker's record stands
+    with catalog.begin() as connection:
+        lease.fence(connection, taker.job_id, taker.key)
+    assert job(catalog, taker.job_id).lock_key == "backup:core@prod"
+    lease.release(taker, state="succeeded")
 
 
 def test_a_row_older_than_leases_is_judged_by_its_owner(catalog: Catalog) -> None:
