@@ -10,8 +10,10 @@ from pathlib import Path
 
 from orchestrator.actions.connect_checks import check_connections
 from orchestrator.actions.evidence_setup import evidence_setup_problems
+from orchestrator.actions.site_locations import mixed_site_locations
 from orchestrator.actions.store_checks import check_store
 from orchestrator.cli.call import Call
+from orchestrator.config import LoadedConfig
 from orchestrator.errors import ExitCode, InfrastructureError, InputError, worst_exit_code
 from orchestrator.model.scenario import load_scenario
 from orchestrator.model.settings import Config
@@ -34,7 +36,7 @@ def check_config(call: Call) -> int:
         unreachable.append((ExitCode.INFRASTRUCTURE, f"evidence: {error}"))
     if problems and not call.args.connect:
         raise InputError(str(config.path), problems)
-    scenarios = check_scenarios(model, call.args.scenario)
+    scenarios = check_scenarios(model, call.args.scenario, config)
     found = [(ExitCode.USAGE, problem) for problem in problems] + unreachable
     if call.args.connect:
         found += [(p.exit_code, p.describe()) for p in check_connections(config, site.pack)]
@@ -75,14 +77,18 @@ def check_config(call: Call) -> int:
     return code
 
 
-def check_scenarios(config: Config, paths: Sequence[str]) -> dict[str, str]:
-    """Check each scenario file against the config; raise InputError with every problem of
-    every file (exit 2); return {path: scenario kind}."""
+def check_scenarios(
+    config: Config, paths: Sequence[str], loaded: LoadedConfig | None = None
+) -> dict[str, str]:
+    """Check each scenario file against the config (and, given the loaded config, its sites'
+    locations); raise InputError with every problem of every file (exit 2); return {path:
+    scenario kind}."""
     checked: dict[str, str] = {}
     problems: list[str] = []
+    locations = mixed_site_locations(loaded) if paths and loaded is not None else None
     for path in paths:
         try:
-            checked[path] = load_scenario(Path(path), config).kind
+            checked[path] = load_scenario(Path(path), config, locations).kind
         except InputError as error:
             problems += [f"{error.source}: {problem}" for problem in error.problems]
     if problems:

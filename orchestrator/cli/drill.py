@@ -15,6 +15,7 @@ from pathlib import Path
 from orchestrator.actions.drill import StepRecord, run_drill
 from orchestrator.actions.evidence_setup import evidence_problems, prepare_evidence
 from orchestrator.actions.sandbox import SCENARIO, prepare_sandbox
+from orchestrator.actions.site_locations import mixed_site_locations
 from orchestrator.actions.switchover import clear_switchover
 from orchestrator.cli.call import Call
 from orchestrator.cli.drill_output import describe, outcome_dict, step_line
@@ -31,7 +32,7 @@ def run(call: Call) -> int:
     site = load_site(prepare_sandbox()) if call.args.sandbox else call.site()
     prepare_evidence(site.config)  # exit 2 before anything is written
     scenario_path = Path(call.args.scenario) if call.args.scenario else SCENARIO
-    scenario = load_scenario(scenario_path, site.config.model)
+    scenario = load_scenario(scenario_path, site.config.model, mixed_site_locations(site.config))
     if call.args.confirm is not None and scenario.kind != "switchover":
         raise InputError(
             "command line",
@@ -64,6 +65,8 @@ def _dry_run(call: Call) -> int:
         problems = evidence_problems(site.config)  # offline: no anchor store asked
         if problems and not call.args.sandbox:
             raise InputError(str(site.config.path), problems)
-        scenario = load_scenario(scenario_path, site.config.model)
+        scenario = load_scenario(
+            scenario_path, site.config.model, mixed_site_locations(site.config)
+        )
     call.out.emit(*drill_plan(scenario, str(scenario_path)))
     return ExitCode.OK

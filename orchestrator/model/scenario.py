@@ -10,7 +10,7 @@ model/scenario_safety.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from orchestrator.errors import InputError
 from orchestrator.input_files import format_validation_errors, parse_yaml_file
-from orchestrator.model.scenario_safety import check_safety
+from orchestrator.model.scenario_safety import SiteLocation, check_safety
 from orchestrator.model.settings import Config, System
 
 Action = Literal[
@@ -212,10 +212,13 @@ def _test_sites(scenario: Scenario, system: System) -> list[str]:
     return []
 
 
-def load_scenario(path: Path, config: Config) -> Scenario:
-    """Given a scenario file, return it validated against the config; raise InputError with
-    every problem and its path, including every step that would seed, write or destroy data
-    at a site not marked sandbox (nothing has been touched when it is raised)."""
+def load_scenario(
+    path: Path, config: Config, locations: Mapping[str, SiteLocation] | None = None
+) -> Scenario:
+    """Given a scenario file, return it validated against the config (and the sites'
+    locations, when known: model/scenario_safety.py); raise InputError with every problem and
+    its path, including every step that would seed, write or destroy data at a site not
+    marked sandbox or reaching a real site's data (nothing has been touched when raised)."""
     data = parse_yaml_file(path)
     if not isinstance(data, dict):
         raise InputError(str(path), ["(top level): expected a mapping"])
@@ -225,7 +228,7 @@ def load_scenario(path: Path, config: Config) -> Scenario:
         raise InputError(str(path), format_validation_errors(error)) from error
     problems = check_against_config(scenario, config)
     if not problems:
-        problems = check_safety(scenario, config)
+        problems = check_safety(scenario, config, locations)
     if problems:
         raise InputError(str(path), problems)
     return scenario

@@ -12,13 +12,19 @@
 | destroys    | disaster (datasets and stores)            | sandbox sites only                   |
 
 A site is a sandbox only when dr.yml says so (`sites[].sandbox: true`, set by the embedded
-sandbox) and its host is no other site's that is not one (a dataset has one database name at
-every site: on a shared host, the sandbox's databases are the real site's); everything else is
-treated as holding real data.
+sandbox) and it reaches no live data of a site that is not one; everything else is treated as
+holding real data. It reaches another site's data when its host is that site's (a dataset has
+one database name at every site: on a shared host, the sandbox's databases are the real
+site's), and — when the caller located the sites (integrations/site_locations.py: resolved
+addresses, not names) — when both reach one database server, or both are one machine with
+overlapping `data_root`s.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from orchestrator.model.settings import Config
@@ -67,17 +73,58 @@ def _effect_targets(step: Step, config: Config) -> list[tuple[str, str]]:
     return targets
 
 
-def _shared_host(site: str, config: Config) -> str | None:
+@dataclass(frozen=True)
+class SiteLocation:
+    """Where a site's live data is: its machine's addresses, its data_root, and the database
+    servers its host reaches ('engine address:port')."""
+
+    machine: frozenset[str]
+    data_root: str
+    databases: frozenset[str]
+
+
+def _overlap(one: str, other: str) -> bool:
+    first, second = PurePosixPath(one), PurePosixPath(other)
+    return first == second or first in second.parents or second in first.parents
+
+
+def _reaches(mine: SiteLocation, theirs: SiteLocation) -> str | None:
+    """Return how a site at `mine` reaches live data at `theirs`, or None."""
+    servers = sorted(mine.databases & theirs.databases)
+    if servers:
+        return f"reach the same database server ({servers[0]})"
+    machines = sorted(mine.machine & theirs.machine)
+    if machines and _overlap(mine.data_root, theirs.data_root):
+        return f"are one machine ({machines[0]}) with overlapping data_root {mine.data_root!r}"
+    return None
+
+
+def _shared_host(
+    site: str, config: Config, locations: Mapping[str, SiteLocation] | None
+) -> str | None:
     """Return why a sandbox site is not one: it shares its host (and so that host's database
-    servers, where a dataset has its live name) with a site that is not a sandbox."""
+    servers, where a dataset has its live name) with a site that is not a sandbox, or, as
+    located, reaches that site's database server or data_root under another name."""
     host = config.site(site).host
-    real = [other.name for other in config.sites if other.host == host and not other.sandbox]
-    if not real:
-        return None
-    return (
-        f"a sandbox site, but its host {host!r} is also the host of site {real[0]!r}, which "
-        "is not a sandbox site: its databases there are that site's live ones"
-    )
+    real = [other for other in config.sites if not other.sandbox]
+    for other in real:
+        if other.host == host:
+            return (
+                f"a sandbox site, but its host {host!r} is also the host of site "
+                f"{other.name!r}, which is not a sandbox site: its databases there are that "
+                "site's live ones"
+            )
+    mine = (locations or {}).get(site)
+    for other in real:
+        theirs = (locations or {}).get(other.name)
+        how = None if mine is None or theirs is None else _reaches(mine, theirs)
+        if how is not None:
+            return (
+                f"a sandbox site, but its host {host!r} and site {other.name!r}'s host "
+                f"{other.host!r} {how}, and {other.name!r} is not a sandbox site: its live "
+                "data is reached from here"
+            )
+    return None
 
 
 def _switchover_target(index: int, step: Step, scenario: Scenario, config: Config) -> list[str]:
@@ -100,11 +147,14 @@ def _switchover_target(index: int, step: Step, scenario: Scenario, config: Confi
     ]
 
 
-def check_safety(scenario: Scenario, config: Config) -> list[str]:
+def check_safety(
+    scenario: Scenario, config: Config, locations: Mapping[str, SiteLocation] | None = None
+) -> list[str]:
     """Return one problem per step that would seed, write, replace or destroy live data at a
-    site not marked sandbox, or at a sandbox site on a real site's host (a `switchover` may
-    replace; nothing else may). Each names the step's path, the site and its dr.yml path, and
-    what to do instead."""
+    site not marked sandbox, or at a sandbox site that reaches a real site's live data (same
+    host; or, with the sites' locations, same database server or machine and data_root) — a
+    `switchover` may replace; nothing else may. Each names the step's path, the site and its
+    dr.yml path, and what to do instead."""
     index_of = {site.name: index for index, site in enumerate(config.sites)}
     sandbox = {site.name for site in config.sites if site.sandbox}
     problems = []
@@ -117,7 +167,7 @@ def check_safety(scenario: Scenario, config: Config) -> list[str]:
             if site not in index_of:
                 continue
             why = (
-                _shared_host(site, config)
+                _shared_host(site, config, locations)
                 if site in sandbox
                 else f"not a sandbox site (dr.yml sites[{index_of[site]}].sandbox is not true)"
             )

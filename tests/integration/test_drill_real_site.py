@@ -561,7 +561,22 @@ def test_production_changing_during_a_quiet_window_drill_fails_it_and_is_recorde
     assert pg_names_like(pg_prod, f"drill\\_{outcome.drill_id.lower().replace('-', '_')}%") == []
 
 
-def test_sandbox_site_on_a_real_sites_host_may_not_seed_or_destroy(
+def alias_production_host(config_path: Path, production: dict[str, Any]) -> str:
+    """Add an inventory host that is production's under another name (same address, port and
+    database servers); return its name."""
+    data = yaml.safe_load(config_path.read_text())
+    inventory = Path(data["inventory"])
+    line = next(
+        row for row in inventory.read_text().splitlines() if row.startswith(production["host"])
+    )
+    alias = "sandbox-db-1"
+    with inventory.open("a", encoding="utf-8") as handle:
+        handle.write(f"\n[sandbox_aliases]\n{alias}{line[len(production['host']) :]}\n")
+    return alias
+
+
+@pytest.mark.parametrize("where", ["same host", "another name for it"])
+def test_sandbox_site_reaching_a_real_sites_data_may_not_seed_or_destroy(
     tmp_path: Path,
     sshd_host: Any,
     sshd_host_b: Any,
@@ -569,8 +584,10 @@ def test_sandbox_site_on_a_real_sites_host_may_not_seed_or_destroy(
     passwords: str,  # noqa: F811
     s3_stores: dict[str, dict[str, object]],  # noqa: F811
     capsys: pytest.CaptureFixture[str],
+    where: str,
 ) -> None:
-    """A site marked sandbox whose host is also a real site's host reaches that real site's
+    """A site marked sandbox whose host is a real site's host — by its name, or by another
+    inventory name for the same address and database servers — reaches that real site's
     database server: its databases have the live names. Seeding or destroying there is
     refused (exit 2), nothing touched, as on the real site itself."""
     pg_prod, _ = pg_sites
@@ -584,9 +601,12 @@ def test_sandbox_site_on_a_real_sites_host_may_not_seed_or_destroy(
     )
     data = yaml.safe_load(config_path.read_text())
     production = next(s for s in data["sites"] if s["name"] == "production")
+    host = production["host"]
+    if where != "same host":
+        host = alias_production_host(config_path, production)
     for site in data["sites"]:
         if site["name"] == "disaster-recovery":
-            site.update(sandbox=True, host=production["host"])
+            site.update(sandbox=True, host=host)
     config_path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
     path = tmp_path / "test-site.yml"
     path.write_text(
@@ -611,6 +631,8 @@ def test_sandbox_site_on_a_real_sites_host_may_not_seed_or_destroy(
     assert code == 2, err
     assert "steps[0].action" in err and "steps[1].action" in err, err
     assert "prod-db-1" in err and "site 'production'" in err, err
+    if where != "same host":
+        assert "reach the same database server (postgresql " in err, err
     code, out, err = run_cli(capsys, "-c", config, "drill", "run", str(path))
     assert code == 2, out + err
     assert "refused, nothing was touched" in err

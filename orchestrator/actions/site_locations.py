@@ -1,0 +1,116 @@
+"""Where each site's live data is, by what its inventory host reaches rather than by its name.
+
+A site's data lives on a machine (files and SQLite datasets under its `data_root`) and in the
+database servers its host reaches (`dr_postgresql_host`/`_port`, `dr_mariadb_host`/`_port`:
+a local socket or a loopback address is that machine's own server; only the engines some
+dataset uses). Two inventory names can be
+one machine (`localhost` and `127.0.0.1`, a DNS alias, two entries with one `ansible_host`),
+and two machines can reach one database server; model/scenario_safety.py compares these
+locations, not host names, before a drill may write at a sandbox site.
+
+Addresses are resolved here, on the controller (`getaddrinfo`): a loopback address, this
+controller's own addresses and Ansible's `local` connection are all this controller. A name
+that does not resolve stands for itself. A database host is resolved from the controller too,
+which is where a bank's DNS view is the same (an assumption, docs/drills.md). Only reads.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from orchestrator.config import LoadedConfig
+from orchestrator.integrations.hosts import read_host_vars
+from orchestrator.model.scenario_safety import SiteLocation
+from orchestrator.model.settings import Config
+
+CONTROLLER = "this controller"
+DATABASE_PORTS = (("postgresql", 5432), ("mariadb", 3306))
+
+
+def _own_addresses() -> frozenset[str]:
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None)
+    except OSError:
+        return frozenset()
+    return frozenset(str(info[4][0]) for info in infos)
+
+
+def _resolve(name: str) -> frozenset[str]:
+    """Return the addresses name resolves to (itself, lower-cased, if it does not)."""
+    try:
+        return frozenset({str(ipaddress.ip_address(name))})
+    except ValueError:
+        pass
+    try:
+        return frozenset(str(info[4][0]).split("%")[0] for info in socket.getaddrinfo(name, None))
+    except OSError:
+        return frozenset({name.lower()})
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
+
+
+def _machine(name: str, own: frozenset[str]) -> frozenset[str]:
+    """Return the addresses name stands for from the controller, its own as CONTROLLER."""
+    return frozenset(
+        CONTROLLER if _loopback(address) or address in own else address
+        for address in _resolve(name)
+    )
+
+
+def _databases(
+    variables: Mapping[str, Any], machine: frozenset[str], own: frozenset[str], engines: set[str]
+) -> frozenset[str]:
+    """Return the database servers of the engines in use a host reaches, as 'engine
+    address:port'."""
+    servers: set[str] = set()
+    for engine, default_port in DATABASE_PORTS:
+        if engine not in engines:
+            continue
+        host = str(variables.get(f"dr_{engine}_host") or "")
+        port = str(variables.get(f"dr_{engine}_port") or default_port)
+        if not host or host.startswith("/") or all(_loopback(a) for a in _resolve(host)):
+            where = machine  # a socket or a loopback address: the host's own server
+        else:
+            where = _machine(host, own)
+        servers.update(f"{engine} {address}:{port}" for address in where)
+    return frozenset(servers)
+
+
+def site_locations(
+    config: Config, inventory: Path, sites: Iterable[str] | None = None
+) -> dict[str, SiteLocation]:
+    """Given the config, its inventory and the sites to locate (default: all), return each
+    site's location; raise InputError when a site's host is not in the inventory."""
+    own = _own_addresses()
+    engines = {str(dataset.engine) for system in config.systems for dataset in system.datasets}
+    located: dict[str, SiteLocation] = {}
+    for site in config.sites:
+        if sites is not None and site.name not in sites:
+            continue
+        variables = read_host_vars(inventory, site.host)
+        if variables.get("ansible_connection") == "local":
+            machine = frozenset({CONTROLLER})
+        else:
+            machine = _machine(str(variables.get("ansible_host") or site.host), own)
+        located[site.name] = SiteLocation(
+            machine, str(Path(site.data_root)), _databases(variables, machine, own, engines)
+        )
+    return located
+
+
+def mixed_site_locations(loaded: LoadedConfig) -> dict[str, SiteLocation] | None:
+    """Given a loaded config, return its sites' locations when sandbox sites sit beside real
+    ones (the only case the drill safety check compares them), else None (nothing read)."""
+    sites = loaded.model.sites
+    if all(site.sandbox for site in sites) or not any(site.sandbox for site in sites):
+        return None
+    return site_locations(loaded.model, loaded.inventory)
