@@ -1,7 +1,7 @@
 """The Prometheus collector: reads the catalog at scrape time and does nothing else (no
 probing, no store listing), as the exporter guidelines ask. One snapshot per scrape; each part
-(backups, offsite, verification, drills, deadlines, network, replication, restore_time, rules)
-reports its own success and time in dr_scrape_collector_success /
+(backups, offsite, verification, drills, deadlines, network, replication, restore_time, rules,
+catalog_history) reports its own success and time in dr_scrape_collector_success /
 dr_scrape_collector_duration_seconds.
 
 `make_registry` holds the collector alone; exporters/http_server.py serves it on /metrics. The
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -51,6 +51,9 @@ logger = logging.getLogger(__name__)
 FAILURES = (SQLAlchemyError, OrchestratorError, KeyError, ValueError, OSError)
 
 
+CatalogSigns = Callable[[], Mapping[str, object]]  # sign -> its warning (truthy) or None
+
+
 class _Part(Protocol):
     def __call__(self, data: ScrapeData, extra: dict[str, Any]) -> list[Metric]: ...
 
@@ -59,6 +62,24 @@ def _network(data: ScrapeData, extra: dict[str, Any]) -> list[Metric]:
     return network_metrics(
         data.config, data.pack, data.snapshot.network, extra["counters"], data.at
     )
+
+
+def _catalog(data: ScrapeData, extra: dict[str, Any]) -> list[Metric]:  # noqa: ARG001
+    """dr_catalog_warning{sign}: the signs `drctl status` warns of, that the catalog is an
+    incomplete account of the site's history (a catalog put back from an older copy would
+    otherwise show a point found bad as good, and its alert would resolve). Given by the
+    process serving /metrics (actions/catalog_age.py); none without it."""
+    signs: CatalogSigns | None = extra.get("catalog_signs")
+    if signs is None:
+        return []
+    family = GaugeMetricFamily(
+        "dr_catalog_warning",
+        "1 while the catalog shows this sign of an incomplete history (docs/metrics.md)",
+        labels=["sign"],
+    )
+    for sign, shown in sorted(signs().items()):
+        family.add_metric([sign], 1.0 if shown else 0.0)
+    return [family]
 
 
 def _rules(data: ScrapeData, extra: dict[str, Any]) -> list[Metric]:
@@ -90,6 +111,7 @@ PARTS: dict[str, _Part] = {
     "replication": lambda data, _extra: replication_metrics(data),
     "restore_time": lambda data, _extra: restore_time_metrics(data),
     "rules": _rules,
+    "catalog_history": _catalog,
 }
 
 
@@ -103,12 +125,14 @@ class CatalogCollector(Collector):
         calendar: WorkdayCalendar,
         catalog: Catalog,
         clock: Callable[[], float] = time.time,
+        catalog_signs: CatalogSigns | None = None,
     ) -> None:
         self.settings = settings
         self.pack = pack
         self.calendar = calendar
         self.catalog = catalog
         self.clock = clock
+        self.catalog_signs = catalog_signs
 
     def describe(self) -> Iterable[Metric]:
         """Return no descriptions, so registering does not scrape the catalog."""
@@ -125,7 +149,7 @@ class CatalogCollector(Collector):
             drills = list(connection.execute(select(schema.drills)))
             counters = load_counters(connection)
         data = ScrapeData(self.settings, self.pack, self.calendar, snapshot, figures, drills, at)
-        return data, {"counters": counters}
+        return data, {"counters": counters, "catalog_signs": self.catalog_signs}
 
     def collect(self) -> Iterator[Metric]:
         """Yield every family; a part that fails reports success 0 and yields nothing."""
@@ -169,9 +193,16 @@ class CatalogCollector(Collector):
 
 
 def make_registry(
-    settings: Config, pack: RulePack, calendar: WorkdayCalendar, catalog: Catalog
+    settings: Config,
+    pack: RulePack,
+    calendar: WorkdayCalendar,
+    catalog: Catalog,
+    catalog_signs: CatalogSigns | None = None,
 ) -> CollectorRegistry:
-    """Return a registry holding only the catalog collector (no process/platform metrics)."""
+    """Return a registry holding only the catalog collector (no process/platform metrics);
+    with catalog_signs, it also reports dr_catalog_warning."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(CatalogCollector(settings, pack, calendar, catalog))
+    registry.register(
+        CatalogCollector(settings, pack, calendar, catalog, catalog_signs=catalog_signs)
+    )
     return registry

@@ -37,21 +37,30 @@ _RECORDED_KINDS = ("verify", "drill")  # packages whose run has a catalog row
 RECENT_PACKAGES = 20  # the newest check and drill packages whose record status looks for
 
 
+SIGNS = ("empty", "lacks_evidence", "younger_than_evidence")  # dr_catalog_warning{sign}
+
+
 def catalog_warnings(runtime: Runtime) -> list[str]:
     """Return what makes the catalog an incomplete account of the site's history (empty when
     nothing does). An unreadable evidence chain is `evidence verify --chain`'s finding, not
     this one: it is left out here."""
+    return [warning for warning in catalog_signs(runtime).values() if warning]
+
+
+def catalog_signs(runtime: Runtime) -> dict[str, str | None]:
+    """Return each sign of SIGNS with its warning, or None where the catalog does not show
+    it (what `status` prints and the exporter's dr_catalog_warning reports)."""
     url = runtime.catalog.safe_url
-    warnings = []
+    signs: dict[str, str | None] = dict.fromkeys(SIGNS)
     if not _holds_a_point(runtime):
-        warnings.append(
+        signs["empty"] = (
             f"the catalog ({url}) holds no recovery point: if it was lost or replaced, "
             f"{REBUILD} / 目录中没有任何恢复点"
         )
     recorded_kinds = _recorded_kind_entries(runtime)
     missing = _unrecorded_packages(runtime, recorded_kinds)
     if missing:
-        warnings.append(
+        signs["lacks_evidence"] = (
             f"the catalog ({url}) lacks what {len(missing)} recent evidence package(s) record "
             f"({', '.join(missing)}): it was put back from an older copy or lost rows; its "
             f"verdicts may count a point found bad as good; {REBUILD} / "
@@ -59,16 +68,16 @@ def catalog_warnings(runtime: Runtime) -> list[str]:
         )
     earliest = _earliest_recorded_package(recorded_kinds)
     if earliest is None:
-        return warnings  # no check or drill evidenced yet: nothing to compare the catalog with
+        return signs  # no check or drill evidenced yet: nothing to compare the catalog with
     first_record = _first_record(runtime)
     if first_record is None or earliest[1] < first_record:
         since = "holds no record" if first_record is None else f"begins {iso_utc(first_record)}"
-        warnings.append(
+        signs["younger_than_evidence"] = (
             f"the catalog ({url}) is younger than its evidence: its history {since}, but "
             f"evidence package {earliest[0]} was written {iso_utc(earliest[1])}; {REBUILD} / "
             "目录比证据链更新，目录历史不完整"
         )
-    return warnings
+    return signs
 
 
 def _holds_a_point(runtime: Runtime) -> bool:

@@ -189,6 +189,13 @@ def _start_metrics(runtime: Runtime, listen: str | None) -> Any:
         return None
     from exporters.collector import make_registry
     from exporters.http_server import start_metrics_server
+    from orchestrator.actions.catalog_age import catalog_signs
 
-    registry = make_registry(runtime.config.model, runtime.pack, runtime.calendar, runtime.catalog)
+    registry = make_registry(
+        runtime.config.model,
+        runtime.pack,
+        runtime.calendar,
+        runtime.catalog,
+        lambda: catalog_signs(runtime),
+    )
     return start_metrics_server(listen, registry)

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from exporters.collector import make_registry
 from exporters.http_server import start_metrics_server
+from orchestrator.actions.catalog_age import catalog_signs
 from orchestrator.actions.queue_jobs import Bounds
 from orchestrator.actions.serve import ServeOptions, run_serve
 from orchestrator.actions.task_queue import QueueOptions
@@ -34,7 +35,11 @@ def stop_on_signals() -> Iterator[threading.Event]:
 def metrics(call: Call) -> int:
     with open_runtime(call.site(), writes=False) as runtime, stop_on_signals() as stop:
         registry = make_registry(
-            runtime.config.model, runtime.pack, runtime.calendar, runtime.catalog
+            runtime.config.model,
+            runtime.pack,
+            runtime.calendar,
+            runtime.catalog,
+            lambda: catalog_signs(runtime),
         )
         server = start_metrics_server(call.args.listen, registry)
         try:

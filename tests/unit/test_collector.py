@@ -258,3 +258,45 @@ def test_listen_address_is_checked() -> None:
     assert parse_listen("127.0.0.1:19260") == ("127.0.0.1", 19260)
     with pytest.raises(InputError, match="--listen"):
         parse_listen("19260")
+
+
+def test_catalog_signs_are_exported_every_one_and_a_failing_read_fails_only_that_part(
+    loaded: LoadedSite,
+) -> None:
+    catalog = Catalog(loaded.config.catalog_url)
+    upgrade_catalog(catalog)
+    shown = {"empty": "no point", "lacks_evidence": None, "younger_than_evidence": None}
+
+    def signs() -> dict[str, str | None]:
+        if shown is None:
+            raise OSError("chain.jsonl: permission denied")
+        return shown
+
+    def collect() -> dict[tuple[str, str | None], float]:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(
+            CatalogCollector(
+                loaded.config.model,
+                loaded.pack,
+                loaded.calendar,
+                catalog,
+                clock=lambda: NOW,
+                catalog_signs=signs,
+            )
+        )
+        return {
+            (s.name, s.labels.get("sign") or s.labels.get("collector")): s.value
+            for family in registry.collect()
+            for s in family.samples
+        }
+
+    samples = collect()
+    assert samples[("dr_catalog_warning", "empty")] == 1
+    assert samples[("dr_catalog_warning", "lacks_evidence")] == 0
+    assert samples[("dr_catalog_warning", "younger_than_evidence")] == 0
+    assert samples[("dr_scrape_collector_success", "catalog_history")] == 1
+    shown = None  # the chain cannot be read: that part fails, the others still report
+    samples = collect()
+    assert not any(name == "dr_catalog_warning" for name, _ in samples)
+    assert samples[("dr_scrape_collector_success", "catalog_history")] == 0
+    assert samples[("dr_scrape_collector_success", "backups")] == 1
