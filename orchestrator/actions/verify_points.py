@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -171,7 +172,8 @@ def check_points(
             _after_stop(runtime, enclave, ready, results, error, events)
     except BaseException:
         _timed(results, begun)
-        _spare_removed(runtime, results)
+        with suppress(Exception):  # a catalog fault here keeps the failures as seen
+            _spare_removed(runtime, results)
         if failed is not None:
             failed.extend(r for r in results if r.status == "failed")
         raise

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,27 +57,24 @@ def deletion(runtime: Runtime, store: str, dataset: str, point: str) -> Deletion
     return Deletion(point, SYSTEM, dataset, store, row.business_date, 0.0, 0.0, "rotation: test")
 
 
-def retention_then(
-    monkeypatch: pytest.MonkeyPatch,
-    config_path: Path,
-    method: str,
-    matches: Callable[[FileStore, str], bool],
-    doomed: tuple[str, str, str],
+def retention_at_first_look(
+    monkeypatch: pytest.MonkeyPatch, config_path: Path, store_name: str, point: Path
 ) -> list[str]:
-    """Wrap FileStore.<method> so that its first call matching runs retention's real deletion
-    of the copy `doomed` (store, dataset, point) before it; return the outcomes seen."""
-    original = getattr(FileStore, method)
+    """Age a stored point (`stores/<store>/<system>/<dataset>/<point>`) and wrap
+    FileStore.exists so that the first look at one of its data files runs retention's real
+    deletion of that copy before it; return the deletion's outcomes."""
+    age(point)
+    exists = FileStore.exists
     outcomes: list[str] = []
 
-    def deleted_first(store: FileStore, key: str, *args: Any, **kwargs: Any) -> Any:
-        if not outcomes and matches(store, key):
-            store_name, dataset, point = doomed
+    def deleted_first(store: FileStore, key: str) -> bool:
+        if not outcomes and store.name == store_name and f"/{point.name}/data/" in key:
             with open_runtime(load_site(config_path)) as runtime:
-                chosen = deletion(runtime, store_name, dataset, point)
+                chosen = deletion(runtime, store_name, point.parent.name, point.name)
                 outcomes.append(delete_copy(runtime, chosen, "auditor"))
-        return original(store, key, *args, **kwargs)
+        return exists(store, key)
 
-    monkeypatch.setattr(FileStore, method, deleted_first)
+    monkeypatch.setattr(FileStore, "exists", deleted_first)
     return outcomes
 
 
@@ -95,10 +91,6 @@ def catalog_state(config_path: Path, point: str, store: str) -> tuple[str, str, 
     return row.status, str(status), list(failures)
 
 
-def in_point(store_name: str, point: Path) -> Callable[[FileStore, str], bool]:
-    return lambda store, key: store.name == store_name and f"/{point.name}/data/" in key
-
-
 def test_a_sampled_copy_removed_by_retention_during_the_check_is_not_judged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -108,14 +100,7 @@ def test_a_sampled_copy_removed_by_retention_during_the_check_is_not_judged(
     with open_runtime(load_site(config_path)) as runtime:
         item = build_plan(runtime, "3").items[0]
     point = config_path.parent / "stores" / item.store / SYSTEM / item.dataset / item.recovery_point
-    age(point)
-    outcomes = retention_then(
-        monkeypatch,
-        config_path,
-        "exists",
-        in_point(item.store, point),
-        (item.store, item.dataset, point.name),
-    )
+    outcomes = retention_at_first_look(monkeypatch, config_path, item.store, point)
     code = main(["-c", str(config_path), "verify", "--seed", "3"])
     out = capsys.readouterr().out
     assert outcomes == [DELETED]
@@ -144,14 +129,7 @@ def test_a_rechecked_copy_removed_by_retention_is_not_judged(
         run_backup(runtime, SYSTEM)
         run_copy_offsite(runtime, systems=[SYSTEM])
     newer = point_dir(config_path, "offsite", "config")
-    age(newer)
-    outcomes = retention_then(
-        monkeypatch,
-        config_path,
-        "exists",
-        in_point("offsite", newer),
-        ("offsite", "config", newer.name),
-    )
+    outcomes = retention_at_first_look(monkeypatch, config_path, "offsite", newer)
     capsys.readouterr()
     code = main(["-c", str(config_path), "verify", "--recheck"])
     out = capsys.readouterr().out
@@ -169,14 +147,7 @@ def test_verify_all_does_not_judge_a_copy_removed_by_retention_during_the_scan(
     its manifest and before it looked at its files."""
     config_path = build_sandbox(tmp_path / "sb")
     point = point_dir(config_path, "primary", "ledger")
-    age(point)
-    outcomes = retention_then(
-        monkeypatch,
-        config_path,
-        "exists",
-        in_point("primary", point),
-        ("primary", "ledger", point.name),
-    )
+    outcomes = retention_at_first_look(monkeypatch, config_path, "primary", point)
     code = main(["-c", str(config_path), "verify", "--all"])
     out = capsys.readouterr().out
     assert outcomes == [DELETED]
@@ -197,7 +168,7 @@ def test_verify_all_still_fails_a_missing_file_of_a_present_copy(
     removed: list[str] = []
 
     def files_gone_first(store: FileStore, key: str) -> bool:
-        if not removed and in_point("primary", point)(store, key):
+        if not removed and store.name == "primary" and f"/{point.name}/data/" in key:
             removed.append(key)
             FileStore.delete_point(store, SYSTEM, "ledger", point.name)
         return exists(store, key)
@@ -220,14 +191,7 @@ def test_copy_offsite_does_not_judge_a_source_removed_by_retention(
     config_path, points = backed_up(tmp_path / "sb")
     point = point_dir(config_path, "primary", "ledger")
     assert point.name == points["ledger"]
-    age(point)
-    outcomes = retention_then(
-        monkeypatch,
-        config_path,
-        "exists",
-        in_point("primary", point),
-        ("primary", "ledger", point.name),
-    )
+    outcomes = retention_at_first_look(monkeypatch, config_path, "primary", point)
     caplog.set_level(logging.WARNING)
     with open_runtime(load_site(config_path)) as runtime:
         copied = run_copy_offsite(runtime, systems=[SYSTEM])  # no CheckFailed: nothing bad
@@ -261,10 +225,7 @@ def test_a_restore_passes_over_a_point_removed_by_retention_while_it_read_it(
     falls back to the older point."""
     config_path, older, newer = two_days_of_backups(tmp_path / "sb")
     point = config_path.parent / "stores" / "primary" / SYSTEM / "ledger" / newer
-    age(point)
-    outcomes = retention_then(
-        monkeypatch, config_path, "exists", in_point("primary", point), ("primary", "ledger", newer)
-    )
+    outcomes = retention_at_first_look(monkeypatch, config_path, "primary", point)
     with open_runtime(load_site(config_path)) as runtime:
         outcome = run_restore(
             runtime,
