@@ -12,8 +12,12 @@ def retention(call: Call) -> int:
     with open_runtime(call.site()) as runtime:
         result = run_retention(runtime, dry_run=call.args.dry_run, approver=call.args.approver)
     call.out.emit(retention_dict(result), describe_retention(result))
-    # A copy recorded deleted whose files a store fault kept: no longer counted, but the store
-    # still holds it until the next pass removes it (actions/retention_delete.py).
+    return retention_exit(result)
+
+
+def retention_exit(result: RetentionResult) -> ExitCode:
+    """Return 3 when a copy recorded deleted kept its files (a store fault: no longer counted,
+    but the store holds it until the next pass removes it, actions/retention_delete.py), else 0."""
     return ExitCode.INFRASTRUCTURE if result.left else ExitCode.OK
 
 
