@@ -6,7 +6,9 @@ points are copied (point_trust), read at the version drctl wrote; a point marked
 copied. A mismatch on the way marks the point bad at once (bad_points; the evidence package
 follows at the end of the run) and the other points are still copied; the command then fails
 (exit 1) naming each. A store or host fault stops only its own system's copy; the command
-ends with the worst code, a mismatch (1) winning over the fault (3).
+ends with the worst code, a mismatch (1) winning over the fault (3). A source file found
+missing of a copy the catalog, read again, records deleted was removed by retention while it
+was copied: the point is not copied and not judged (no bad mark; actions/removed_copies.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from orchestrator.actions.point_trust import (
     write_manifest,
     written_versions,
 )
+from orchestrator.actions.removed_copies import removed_by_retention, removed_note
 from orchestrator.actions.scratch import store_scratch, sweep_orphans
 from orchestrator.errors import CheckFailed, OrchestratorError, worst_exit_code
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
@@ -89,7 +92,11 @@ def copy_point(
             copy_from(source, key, size=entry.at_rest_size, sha256=entry.at_rest_digest)
             verified.add(key)
             continue
-        with source.open_read(key) as handle:
+        try:
+            opening = source.open_read(key)
+        except FileNotFoundError as error:  # gone since it was looked for: missing, as seen
+            raise MissingSource(source.name, key, entry.path) from error
+        with opening as handle:
             blocks, result = hashed(read_blocks(handle), manifest.hash_algorithm)
             checked = _store_sha256(source, key, manifest, entry)
             destination.write_stream(key, blocks, size=entry.at_rest_size, sha256=checked)
@@ -139,6 +146,7 @@ class _Copier:
         self.failures: list[Failure] = []
         self.intruders: list[str] = []
         self.outcomes: list[CopyOutcome] = []
+        self.removed: list[str] = []  # source copies retention removed while being copied
         self.job: CatalogJob | None = None  # the system's copy job, whose lease fences records
 
     def _fail(
@@ -194,6 +202,9 @@ class _Copier:
                     signature=_signature(opened),
                 )
         except MissingSource as error:
+            if removed_by_retention(self.runtime, opened.point, self.source.name):
+                self.removed.append(removed_note("copy-offsite", opened.label, self.source.name))
+                return  # not copied, not judged: retention removed the source meanwhile
             self._fail(label, self.source.name, error.path, "missing", "present", "(absent)")
             return
         except DigestMismatch as error:
@@ -282,7 +293,11 @@ def run_copy_offsite(
             with catalog_job(runtime.catalog, "copy_offsite", subject) as job:
                 copier.job = job
                 _copy_system(runtime, copier, system, points)
-                job.detail = {"copied": len(copier.outcomes), "failed": len(copier.failures)}
+                job.detail = {
+                    "copied": len(copier.outcomes),
+                    "failed": len(copier.failures),
+                    "removed_by_retention": copier.removed,
+                }
                 if copier.failures or copier.intruders:
                     job.fail(f"{len(copier.failures) + len(copier.intruders)} problem(s)")
         except OrchestratorError as error:

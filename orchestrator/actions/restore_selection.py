@@ -3,8 +3,10 @@
 Without a given point, candidates are every point of the dataset in the store (listed by the
 store, or recorded there by the catalog), newest first. A point marked bad is passed over; an
 intruder (point_trust) is passed over; a point whose manifest, listing or file digests do not
-match is recorded bad (bad_points.report_failures, with evidence) and passed over. Each pass is
-kept with its reason, so the restore can say why it fell back.
+match is recorded bad (bad_points.report_failures, with evidence) and passed over, unless a file
+or manifest it found missing belongs to a copy retention recorded deleted meanwhile: that one is
+passed over, not judged (actions/removed_copies.py). Each pass is kept with its reason, so the
+restore can say why it fell back.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from orchestrator.actions.point_trust import (
     open_point,
     point_ids_by_dataset,
 )
+from orchestrator.actions.removed_copies import REMOVED, removed_by_retention
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.envelope import SealBroken
 from orchestrator.integrations.hosts import HostFiles
@@ -190,6 +193,8 @@ class Selection:
         try:
             opened = open_point(self.runtime, self.store, self.system, dataset, point)
         except FileNotFoundError:
+            if self._removed(dataset, point):
+                return None
             if self._recorded(point):
                 self._fail(dataset, point, MANIFEST_NAME, "missing", "present", "(absent)")
             else:
@@ -215,13 +220,22 @@ class Selection:
         try:
             fetch_to_host(opened.store, opened.manifest, host_files, spool, key)
         except MissingFile as error:
-            self._fail(dataset, point, error.path, "missing", error.expected, "(absent)")
+            if not self._removed(dataset, point):
+                self._fail(dataset, point, error.path, "missing", error.expected, "(absent)")
             return None
         except DigestMismatch as error:
             file = error.key.partition(f"/{point}/data/")[2] or error.key
             self._fail(dataset, point, file, "mismatch", error.expected, error.actual)
             return None
         return opened
+
+    def _removed(self, dataset: str, point: str) -> bool:
+        """Return whether retention removed the point's copy in this store while it was read
+        (its catalog row, read again, says deleted): then it is passed over, not judged."""
+        if not removed_by_retention(self.runtime, point, self.store.name):
+            return False
+        self._pass(dataset, point, REMOVED)
+        return True
 
     def _recorded(self, point: str) -> bool:
         with self.runtime.catalog.begin() as connection:

@@ -19,7 +19,8 @@ A copy of a recovery point is deleted from a store only when all of these hold:
 
 260号 第七条 「数据完全备份介质的循环周期不能小于7天」; T/TJSFB 009 §8 b) destruction by approval
 and registration: every deletion is recorded in the catalog copies table with its reason and,
-where `retention.require_approver` is set, the approver.
+where `retention.require_approver` is set, the approver. The row is marked deleted before the
+files are removed (actions/retention_delete.py), so a reader of the copy can tell.
 """
 
 from __future__ import annotations
@@ -27,12 +28,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
+from orchestrator.actions.retention_delete import (
+    DELETED,
+    LEFT,
+    Deletion,
+    delete_copy,
+    sweep_leftovers,
+)
 from orchestrator.config import LoadedConfig
 from orchestrator.errors import InputError, OrchestratorError
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
-from orchestrator.model import catalog as cat
 from orchestrator.model.jobs import catalog_job
 from orchestrator.model.settings import Config, System
 from orchestrator.model.snapshot import CopyRow, PointRow, Snapshot, read_catalog
@@ -43,20 +50,6 @@ from orchestrator.runtime import Runtime
 logger = logging.getLogger(__name__)
 DAY_SECONDS = 86400
 StoreTimes = Mapping[tuple[str, str], float | None]
-
-
-@dataclass(frozen=True)
-class Deletion:
-    """One copy of one recovery point to delete from one store, and why."""
-
-    recovery_point_id: str
-    system: str
-    dataset: str
-    store: str
-    business_date: date
-    catalog_written_at: float
-    store_written_at: float
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -77,6 +70,8 @@ class RetentionResult:
     dry_run: bool
     deleted: tuple[Deletion, ...]
     approver: str | None
+    left: tuple[Deletion, ...] = ()  # recorded deleted, files not removed: the next pass does
+    leftovers: tuple[str, ...] = ()  # files of copies deleted earlier, found and removed
 
 
 def plan_retention(
@@ -251,7 +246,8 @@ def run_retention(runtime: Runtime, dry_run: bool, approver: str | None) -> Rete
             ],
         )
     # A dry run is its own job kind, so it never counts as the day's rotation for run-due.
-    deleted: list[Deletion] = []
+    done: dict[str, list[Deletion]] = {DELETED: [], LEFT: []}
+    leftovers: list[str] = []
     with catalog_job(
         runtime.catalog,
         "retention_dry_run" if dry_run else "retention",
@@ -262,56 +258,23 @@ def run_retention(runtime: Runtime, dry_run: bool, approver: str | None) -> Rete
         plan = plan_retention(
             config, runtime.pack, snapshot, read_store_times(runtime, snapshot), datetime.now(UTC)
         )
-        if not dry_run:
-            deleted = [d for d in plan.deletions if _delete(runtime, d, approver)]
+        # Leftovers of earlier passes first (a failed removal, a kill after the commit).
+        leftovers = sweep_leftovers(runtime, dry_run)
+        for deletion in [] if dry_run else plan.deletions:
+            done.setdefault(delete_copy(runtime, deletion, approver), []).append(deletion)
         job.detail = {
             "dry_run": dry_run,
             "planned": len(plan.deletions),
-            "deleted": len(deleted),
+            "deleted": len(done[DELETED]) + len(done[LEFT]),
+            "files_left": len(done[LEFT]),
+            "leftovers": len(leftovers),
             "approver": approver,
         }
-    return RetentionResult(plan, dry_run, tuple(deleted), approver)
-
-
-def _delete(runtime: Runtime, deletion: Deletion, approver: str | None) -> bool:
-    """Delete one copy after re-reading the store's write time; record it. Return whether it
-    was deleted."""
-    store = runtime.store(deletion.store)
-    key = (
-        f"{point_prefix(deletion.system, deletion.dataset, deletion.recovery_point_id)}/"
-        f"{MANIFEST_NAME}"
+    return RetentionResult(
+        plan,
+        dry_run,
+        tuple(done[DELETED] + done[LEFT]),
+        approver,
+        tuple(done[LEFT]),
+        tuple(leftovers),
     )
-    try:
-        fresh = store.written_at(key)
-    except (OSError, OrchestratorError) as error:
-        logger.warning(
-            "retention: %s:%s vanished or unreadable before deletion (%s); skipped",
-            deletion.store,
-            key,
-            error,
-        )
-        return False
-    if cat.now() - max(fresh, deletion.catalog_written_at) < HARD_FLOOR_SECONDS:
-        logger.warning(
-            "retention: %s:%s was rewritten within 7×24 h; not deleted", deletion.store, key
-        )
-        return False
-    store.delete_point(deletion.system, deletion.dataset, deletion.recovery_point_id)
-    with runtime.catalog.begin() as connection:
-        cat.mark_copy(
-            connection,
-            deletion.recovery_point_id,
-            deletion.store,
-            "deleted",
-            reason=deletion.reason,
-            approver=approver,
-        )
-    logger.info(
-        "retention: deleted %s/%s %s from %s (%s)",
-        deletion.system,
-        deletion.dataset,
-        deletion.recovery_point_id,
-        deletion.store,
-        deletion.reason,
-    )
-    return True

@@ -338,6 +338,11 @@ def _run_retention(runtime: Runtime, job: DueJob) -> tuple[str, str]:
             f"{len(result.plan.deletions)} deletion(s) planned; this site needs "
             "an approver: run `drctl retention --approver NAME`"
         )
+    if result.left:  # recorded deleted, files kept by a store fault: the next pass removes them
+        return "failed", (
+            f"{len(result.deleted)} expired copy(ies) deleted; the files of {len(result.left)} "
+            "could not be removed (the next retention pass removes them)"
+        )
     return "succeeded", f"{len(result.deleted)} expired copy(ies) deleted"
 
 

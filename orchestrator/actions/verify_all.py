@@ -7,6 +7,9 @@ The scan itself is `orchestrator.actions.verify.scan`. Then:
 * every open integrity failure of earlier checks is reported again, found or not (a bad point
   stays reported until `drctl verify --recheck` has verified a newer good point, A5);
 * problems of points whose failures were all resolved by a re-check are listed as retired;
+* a file or manifest found missing (or unreadable: gone since the listing) of a copy the
+  catalog, read again, records deleted was removed by retention during the scan: not judged,
+  listed as such (actions/removed_copies.py); a copy still present stays a failure;
 * one `verify` evidence package holds the stores scanned and unreachable and every problem
   with both values; the catalog gets a `verifications` row of kind `all` (never counted).
 
@@ -24,6 +27,7 @@ from typing import Any
 from orchestrator import __version__
 from orchestrator.actions.bad_points import record_failures
 from orchestrator.actions.evidence_setup import evidence_problems, write_site_package
+from orchestrator.actions.removed_copies import removed_by_retention, removed_note
 from orchestrator.actions.verify import Problem, ScanResult, scan
 from orchestrator.errors import ExitCode, InputError
 from orchestrator.evidence.package import Package
@@ -43,6 +47,7 @@ class VerifyAllOutcome:
     open_failures: list[dict[str, Any]] = field(default_factory=list)  # not found this time
     retired: list[Problem] = field(default_factory=list)
     evidence_path: str | None = None
+    removed: list[str] = field(default_factory=list)  # copies retention removed meanwhile
 
     @property
     def problems(self) -> list[Problem]:
@@ -105,6 +110,27 @@ def _split(runtime: Runtime, result: ScanResult) -> tuple[list[Failure], list[Pr
     return failures, retired
 
 
+GONE_KINDS = frozenset({"missing", "unreadable"})  # what a copy removed meanwhile looks like
+
+
+def _spare_removed(runtime: Runtime, result: ScanResult) -> list[str]:
+    """Drop the missing or unreadable files of copies the catalog, read again now, records
+    deleted (retention removed them during the scan): they are not judged. Return one line
+    per such copy; a copy still present keeps its problems."""
+    gone = sorted({(p.store, p.recovery_point) for p in result.problems if p.kind in GONE_KINDS})
+    spared = {
+        (store, label)
+        for store, label in gone
+        if removed_by_retention(runtime, label.rsplit("/", 1)[-1], store)
+    }
+    result.problems = [
+        p
+        for p in result.problems
+        if p.kind not in GONE_KINDS or (p.store, p.recovery_point) not in spared
+    ]
+    return [removed_note("verify --all", label, store) for store, label in sorted(spared)]
+
+
 def _still_open(runtime: Runtime, result: ScanResult) -> list[dict[str, Any]]:
     """Return the open failures of earlier checks this scan did not find again."""
     found = {(p.point_id, p.store, p.file) for p in result.problems}
@@ -139,8 +165,10 @@ def run_verify_all(runtime: Runtime, *, workers: int | None = None) -> VerifyAll
     started = cat.now()
     verification_id = f"all-{sortable_id()}"
     result = scan(runtime, workers=workers)
+    removed = _spare_removed(runtime, result)
     failures, retired = _split(runtime, result)
     outcome = VerifyAllOutcome(verification_id, result, _still_open(runtime, result), retired)
+    outcome.removed = removed
     # Bad marks first and for good; the evidence path is added with the scan's row, so a scan
     # killed before its package still leaves what it found marked bad.
     detected_by = f"verify --all {verification_id}"
@@ -193,6 +221,7 @@ def _detail(outcome: VerifyAllOutcome) -> dict[str, Any]:
         "unreachable": result.unreachable,
         "open_failures": outcome.open_failures,
         "retired": [p.describe() for p in outcome.retired],
+        "removed_by_retention": outcome.removed,
     }
 
 
@@ -239,6 +268,7 @@ def _write_evidence(runtime: Runtime, outcome: VerifyAllOutcome, started: float)
         "mismatches": problems,
         "open_failures": outcome.open_failures,
         "retired": [p.describe() for p in outcome.retired],
+        "removed_by_retention": outcome.removed,
         "incomplete_ignored": result.incomplete,
         "measurements": [
             {
@@ -282,6 +312,7 @@ def describe(outcome: VerifyAllOutcome) -> tuple[dict[str, Any], str]:
         "problems": [problem.__dict__ for problem in result.problems],
         "open_failures": outcome.open_failures,
         "retired": [problem.__dict__ for problem in outcome.retired],
+        "removed_by_retention": outcome.removed,
         "evidence": outcome.evidence_path,
     }
     lines = [
@@ -295,6 +326,7 @@ def describe(outcome: VerifyAllOutcome) -> tuple[dict[str, Any], str]:
         for f in outcome.open_failures
     ]
     lines += [f"retired bad point (re-checked): {p.describe()}" for p in outcome.retired]
+    lines += [f"removed: {line}" for line in outcome.removed]
     lines += [f"incomplete (no manifest, ignored): {item}" for item in result.incomplete]
     if outcome.evidence_path:
         lines.append(f"evidence: {outcome.evidence_path}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator import __version__
+from orchestrator.actions.removed_copies import REMOVED
 from orchestrator.actions.restore_timing import verify_timings
 from orchestrator.actions.restore_timing_report import timing_dict, timing_text
 from orchestrator.model.plan import SamplePlan, plan_dict
@@ -33,6 +34,9 @@ def _item_message(r: ItemResult) -> str:
             "every file digest equal to the source's; logical fingerprint "
             f"{r.fingerprint or 'not compared'}; restored into the enclave"
         )
+    elif r.status == "removed":
+        read_zh += "检查期间该副本已被保留策略（retention）删除，未作判定"
+        what += REMOVED
     else:
         read_zh += f"发现 {len(r.mismatches)} 处不一致"
         what += "; ".join(f"{m['file']}: {m['kind']}" for m in r.mismatches)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.actions.removed_copies import REMOVED
 from orchestrator.model.plan import plan_dict
+
+_MARKS = {"passed": "ok  ", "removed": "gone"}
 
 if TYPE_CHECKING:
     from orchestrator.actions.verify_sample import SampleOutcome
@@ -41,8 +44,9 @@ def outcome_dict(outcome: SampleOutcome) -> dict[str, Any]:
 def describe_outcome(outcome: SampleOutcome) -> str:
     """Return the human output of a check: one line per item and mismatch, a summary."""
     lines = [
-        f"{'ok  ' if r.status == 'passed' else 'FAIL'} {r.item.system}/{r.item.dataset} "
+        f"{_MARKS.get(r.status, 'FAIL')} {r.item.system}/{r.item.dataset} "
         f"{r.item.recovery_point} from {r.item.store} ({r.item.source})"
+        + (f": {REMOVED}" if r.status == "removed" else "")
         for r in outcome.items
     ]
     lines += [

@@ -16,6 +16,10 @@ mismatch for the point it names, as a check of that point alone would have found
 the other points again one by one: a failed read is never replaced by a later one that passes.
 Each point of a batch is timed with the batch: its restore finished within that time, as a drill
 step times each dataset it restores.
+
+A point found with a file or its manifest missing is judged only after its copy's catalog row is
+read again (actions/removed_copies.py): a copy retention recorded deleted meanwhile is
+`removed` (not judged: no mismatch, no bad mark); a copy still present stays failed.
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point
+from orchestrator.actions.removed_copies import removed_by_retention, removed_note
 from orchestrator.actions.restore import RestoredDataset, restore_failures, run_restore
 from orchestrator.actions.restore_selection import MissingFile
 from orchestrator.actions.verify import check_listing
@@ -47,7 +53,7 @@ BATCH_BYTES = 1 << 30
 @dataclass
 class ItemResult:
     item: PlanItem
-    status: str = "passed"  # passed | failed
+    status: str = "passed"  # passed | failed | removed (by retention while checked)
     manifest_sha256: str = ""
     checked_at: float = 0.0
     mismatches: list[dict[str, str]] = field(default_factory=list)
@@ -166,11 +172,30 @@ def check_points(
             _after_stop(runtime, enclave, ready, results, error, events)
     except BaseException:
         _timed(results, begun)
+        with suppress(Exception):  # a catalog fault here keeps the failures as seen
+            _spare_removed(runtime, results)
         if failed is not None:
             failed.extend(r for r in results if r.status == "failed")
         raise
     _timed(results, begun)
+    _spare_removed(runtime, results)
     return results
+
+
+def _spare_removed(runtime: Runtime, results: list[ItemResult]) -> None:
+    """Re-read the copy row of each failed result that found a file or manifest missing: a
+    copy retention recorded deleted meanwhile is `removed`, its missing files not judged (a
+    mismatch of bytes it did read stays failed); a copy still present stays failed."""
+    for result in results:
+        missing = [m for m in result.mismatches if m["kind"] == "missing"]
+        item = result.item
+        if not missing or not removed_by_retention(runtime, item.recovery_point, item.store):
+            continue
+        result.mismatches = [m for m in result.mismatches if m["kind"] != "missing"]
+        if not result.mismatches:
+            result.status = "removed"
+        label = f"{item.system}/{item.dataset} {item.recovery_point}"
+        removed_note("verify", label, item.store)
 
 
 def _timed(results: list[ItemResult], begun: float) -> None:

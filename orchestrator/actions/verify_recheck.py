@@ -4,12 +4,14 @@ A bad point stays bad for good. What a re-check closes is the *incident*: the op
 failures of a dataset. For each dataset with open failures, the newest good (not bad) point
 finished after its newest bad point is restored into the verification enclave from every store
 holding a present copy, exactly as a validity check does (verify_sample.check_item). When every
-copy passes, the dataset's failures are resolved (by this re-check's id): its rules stop being
-non-compliant because of them, `verify --all` lists the old point as retired, and
-`dr_recovery_points_bad` drops. A copy that fails marks that point bad too (evidence included)
-and the incident stays open. A dataset without a newer good point cannot be re-checked yet:
-back it up first. The re-check writes a `verify` evidence package and a `verifications` row of
-kind `recheck` (it does not count toward the 30-day clock: it is not a 10 % sample).
+copy passes (a copy retention removed while it was checked is not judged, see
+actions/removed_copies.py; at least one must pass), the dataset's failures are resolved (by this
+re-check's id): its rules stop being non-compliant because of them, `verify --all` lists the old
+point as retired, and `dr_recovery_points_bad` drops. A copy that fails marks that point bad too
+(evidence included) and the incident stays open. A dataset without a newer good point cannot be
+re-checked yet: back it up first. The re-check writes a `verify` evidence package and a
+`verifications` row of kind `recheck` (it does not count toward the 30-day clock: it is not a
+10 % sample).
 
 Exit: 0 when every open incident was resolved (or there was none); 1 otherwise; 3 when a host
 or store failed before any data was compared.
@@ -27,6 +29,7 @@ from typing import Any
 from orchestrator import __version__
 from orchestrator.actions.bad_points import record_failures, report_failures
 from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
+from orchestrator.actions.removed_copies import REMOVED
 from orchestrator.actions.verify_enclave import enclave_site, journal_enclave, wipe_journalled
 from orchestrator.actions.verify_points import ItemResult, check_item, item_failures
 from orchestrator.errors import CheckFailed, ExitCode, InfrastructureError
@@ -51,10 +54,13 @@ class Incident:
 
     @property
     def resolved(self) -> bool:
+        """Every copy passed, but those retention removed while they were checked (not
+        judged), and at least one passed."""
         return (
             bool(self.items)
             and len(self.results) == len(self.items)
-            and all(r.status == "passed" for r in self.results)
+            and all(r.status in ("passed", "removed") for r in self.results)
+            and any(r.status == "passed" for r in self.results)
         )
 
 
@@ -284,12 +290,18 @@ def describe(outcome: RecheckOutcome) -> tuple[dict[str, Any], str]:
     lines = []
     for incident in outcome.incidents:
         subject = f"{incident.system}/{incident.dataset}"
+        for result in incident.results:
+            if result.status == "removed":
+                lines.append(f"{subject} {incident.point} in {result.item.store}: {REMOVED}")
         if incident.resolved:
             lines.append(f"resolved {subject}: {incident.point} passed from every copy")
         else:
             failed = [m for r in incident.results for m in r.mismatches]
+            removed = [
+                f"{r.item.store}: {REMOVED}" for r in incident.results if r.status == "removed"
+            ]
             why = incident.reason or "; ".join(
-                f"{m['store']}: {m['file']}: {m['kind']}" for m in failed
+                [f"{m['store']}: {m['file']}: {m['kind']}" for m in failed] + removed
             )
             lines.append(f"OPEN {subject} (bad: {', '.join(incident.bad_points)}): {why}")
     if outcome.evidence_path:

@@ -6,7 +6,9 @@ or extra), every file is hashed in flight against the digest taken at the source
 engine role restores it into the verification enclave and compares the logical fingerprint
 and invariants. The enclave is then wiped with playbooks/wipe.yml and the wipe recorded. The
 check counts toward the 30-day clock when it completed with a plan meeting both 10 % bars,
-whether or not it found a mismatch; a mismatch marks the point bad and exits 1.
+whether or not it found a mismatch; a mismatch marks the point bad and exits 1. A sampled copy
+that retention removed while it was checked is `removed`: not judged, no mismatch, and the
+check counts only if the points it did judge still meet both bars.
 
 The enclave is the site named `verification` (role `vault`), or else the only `vault` site;
 its host is in the inventory group `verification`.
@@ -19,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,11 +70,16 @@ class SampleOutcome:
 
     @property
     def passed(self) -> bool:
-        """Every point verified and the enclave wiped."""
+        """Every point verified (or removed by retention while checked) and the enclave wiped."""
         return (
-            all(result.status == "passed" for result in self.items)
+            all(result.status in ("passed", "removed") for result in self.items)
             and self.wipe.get("result") == "wiped"
         )
+
+    @property
+    def removed(self) -> list[ItemResult]:
+        """The sampled copies retention removed while they were checked (not judged)."""
+        return [result for result in self.items if result.status == "removed"]
 
     @property
     def mismatches(self) -> list[dict[str, str]]:
@@ -121,7 +128,9 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
         _report_before_abort(runtime, verification_id, results, error)
         raise
     wipe = wipe_journalled(runtime, enclave, systems, events, areas)
-    outcome = SampleOutcome(verification_id, plan, results, counted=plan.meets_bars, wipe=wipe)
+    outcome = SampleOutcome(
+        verification_id, plan, results, counted=_counted(plan, results), wipe=wipe
+    )
     finished = time.time()
     # Facts first, committed at once: the items, restore times and, for every mismatch, its
     # point and copy marked bad for good (the evidence path is added with the verdict).
@@ -150,6 +159,14 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     finish_verification(runtime, outcome, finished, package, detected_by)
     _log_mismatches(outcome)
     return outcome
+
+
+def _counted(plan: SamplePlan, results: list[ItemResult]) -> bool:
+    """Return whether the check counts: its plan meets both 10 % bars, and so do the points
+    it judged when retention removed some while they were checked (against the population
+    as planned: never a smaller one)."""
+    judged = tuple(r.item for r in results if r.status != "removed")
+    return plan.meets_bars and replace(plan, items=judged).meets_bars
 
 
 def _findings(

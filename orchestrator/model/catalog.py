@@ -124,6 +124,16 @@ def mark_copy(
     )
 
 
+def copy_status(connection: Connection, recovery_point_id: str, store: str) -> str | None:
+    """Return the status of a point's copy row in store (present, deleted, bad), or None."""
+    status: str | None = connection.execute(
+        select(copies.c.status).where(
+            and_(copies.c.recovery_point_id == recovery_point_id, copies.c.store == store)
+        )
+    ).scalar()
+    return status
+
+
 def mark_recovery_point(connection: Connection, recovery_point_id: str, **values: Any) -> None:
     connection.execute(
         update(recovery_points).where(recovery_points.c.id == recovery_point_id).values(**values)

@@ -1,0 +1,36 @@
+"""A copy retention removed while a reader was reading it: not judged, never a failure.
+
+`drctl retention` marks a copy `deleted` in the catalog before it removes the copy's files
+(actions/retention_delete.py). A reader that opened the copy while it was still `present` (a
+validity check, a re-check, `verify --all`, `copy-offsite` reading its source, a restore
+choosing its point) and then finds one of its files or its manifest missing re-reads the copy's
+row here, in a fresh transaction, before it judges: a copy that is `deleted` by then was
+removed by retention meanwhile, and the reader records nothing bad for it (no bad mark, no
+integrity failure, no incident) and says so. A missing file of a copy still `present` (or
+`bad`) stays a failure, exactly as before.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from orchestrator.model import catalog as cat
+from orchestrator.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+REMOVED = "removed by retention while it was checked (not judged)"
+
+
+def removed_by_retention(runtime: Runtime, recovery_point_id: str, store: str) -> bool:
+    """Given a copy (point id, store) a reader found a file or the manifest of missing,
+    return whether the catalog, read now in a fresh transaction, records that copy deleted."""
+    with runtime.catalog.begin() as connection:
+        status = cat.copy_status(connection, recovery_point_id, store)
+    return status == "deleted"
+
+
+def removed_note(reader: str, label: str, store: str) -> str:
+    """Return (and log) the line a reader states for a copy retention removed as it read it."""
+    note = f"{label} in {store}: {REMOVED}"
+    logger.warning("%s: %s", reader, note)
+    return note
