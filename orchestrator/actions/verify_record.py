@@ -115,7 +115,14 @@ def finish_verification(
 
 def _verdict(outcome: SampleOutcome, finished: float) -> dict[str, Any]:
     status = "passed" if outcome.passed else "failed"
-    return {"finished_at": finished, "status": status, "counted": outcome.counted}
+    return {
+        "finished_at": finished,
+        "status": status,
+        "counted": outcome.counted,
+        # What was judged (the plan less points retention removed while they were checked).
+        "sample_points": len(outcome.plan.items),
+        "sample_bytes": outcome.plan.sample_bytes,
+    }
 
 
 def _update(connection: Connection, verification_id: str, **values: Any) -> None:

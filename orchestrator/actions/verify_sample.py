@@ -128,8 +128,11 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
         _report_before_abort(runtime, verification_id, results, error)
         raise
     wipe = wipe_journalled(runtime, enclave, systems, events, areas)
+    # What is recorded and stated is what was judged: a point retention removed as it was
+    # checked is listed, but not in the sample's counts.
+    judged = _judged(plan, results)
     outcome = SampleOutcome(
-        verification_id, plan, results, counted=_counted(plan, results), wipe=wipe
+        verification_id, judged, results, counted=plan.meets_bars and judged.meets_bars, wipe=wipe
     )
     finished = time.time()
     # Facts first, committed at once: the items, restore times and, for every mismatch, its
@@ -142,7 +145,7 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     )
     # The verdict is judged by the rules inside a rolled-back transaction and committed only
     # with its evidence: a process killed in between leaves the check running, never counted.
-    findings = _findings(runtime, plan, pending_verdict(outcome, finished))
+    findings = _findings(runtime, judged, pending_verdict(outcome, finished))
     report = make_report(runtime, outcome, started, finished, enclave, findings)
     report["record"] = catalog_record(outcome, started, finished)
     package = write_site_package(
@@ -161,12 +164,12 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     return outcome
 
 
-def _counted(plan: SamplePlan, results: list[ItemResult]) -> bool:
-    """Return whether the check counts: its plan meets both 10 % bars, and so do the points
-    it judged when retention removed some while they were checked (against the population
-    as planned: never a smaller one)."""
+def _judged(plan: SamplePlan, results: list[ItemResult]) -> SamplePlan:
+    """Return the plan of the points the check judged: all of them, but those retention
+    removed while they were checked (the population stays as planned: never a smaller one).
+    The check counts only if both the plan and this meet both 10 % bars."""
     judged = tuple(r.item for r in results if r.status != "removed")
-    return plan.meets_bars and replace(plan, items=judged).meets_bars
+    return plan if len(judged) == len(plan.items) else replace(plan, items=judged)
 
 
 def _findings(

@@ -98,7 +98,8 @@ def test_a_sampled_copy_removed_by_retention_during_the_check_is_not_judged(
     check opened its manifest and before it looked at its files."""
     config_path = build_sandbox(tmp_path / "sb")
     with open_runtime(load_site(config_path)) as runtime:
-        item = build_plan(runtime, "3").items[0]
+        planned = build_plan(runtime, "3")
+    item = planned.items[0]
     point = config_path.parent / "stores" / item.store / SYSTEM / item.dataset / item.recovery_point
     outcomes = retention_at_first_look(monkeypatch, config_path, item.store, point)
     code = main(["-c", str(config_path), "verify", "--seed", "3"])
@@ -113,6 +114,9 @@ def test_a_sampled_copy_removed_by_retention_during_the_check_is_not_judged(
         items = connection.execute(schema.verification_items.select()).all()
     assert check.status == "passed"
     assert {i.status for i in items if i.recovery_point_id == point.name} == {"removed"}
+    # What is recorded is what was judged: the removed point is not in the sample's counts.
+    assert check.sample_points == len(planned.items) - 1
+    assert check.sample_bytes == planned.sample_bytes - item.bytes
     # Counted only if the points it did judge still meet both bars: exit 0 then, else 1.
     assert code == (0 if check.counted else 1)
 
