@@ -10,9 +10,10 @@ removal, the row stays `deleted`: the copy no longer counts anywhere (rules, pla
 restores), and the files left in the store are leftovers. Putting the row back to `present`
 would count a copy whose removal may have got half-way (its manifest gone first). The next
 retention pass removes leftovers (`sweep_leftovers`): a point listed in a store whose copy row
-there is `deleted` and none of whose files was written after that deletion was recorded (a
-newer file is a new copy being written, e.g. by copy-offsite, and is kept). A removal that
-failed is reported by the run (`drctl retention` exits 3) and retried by the next one.
+there is `deleted` (within the last 35 days) and none of whose files was written after that
+deletion was recorded (a newer file is a new copy being written, e.g. by copy-offsite, and is
+kept). A removal that failed is reported by the run (`drctl retention` exits 3) and retried by
+the next one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, update
+from sqlalchemy import and_, select, update
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
@@ -34,6 +35,10 @@ logger = logging.getLogger(__name__)
 DELETED = "deleted"  # row marked, files removed
 LEFT = "files left"  # row marked, files not removed (a store fault): the next pass removes them
 SKIPPED = "skipped"  # nothing done
+# Leftovers are looked for among copies deleted this recently (not the whole history, which
+# at a bank's scale is millions of rows): a removal that keeps failing is named by every pass
+# that tries it (exit 3) long before it ages out.
+LEFTOVER_SWEEP_SECONDS = 35 * 86400
 
 
 @dataclass(frozen=True)
@@ -115,11 +120,15 @@ def sweep_leftovers(runtime: Runtime, dry_run: bool) -> list[str]:
     deleted (a failed removal, or a process killed after the commit); return one line per
     leftover found, saying what was done. A store that cannot be opened or listed is skipped
     (logged): its leftovers wait for the next pass."""
+    table = schema.copies
+    since = cat.now() - LEFTOVER_SWEEP_SECONDS
+    query = select(table.c.store, table.c.recovery_point_id, table.c.deleted_at).where(
+        table.c.status == "deleted", table.c.deleted_at >= since
+    )
     with runtime.catalog.begin() as connection:
         deleted = {
-            (row.store, row.recovery_point_id): float(row.deleted_at or 0.0)
-            for row in cat.list_copies(connection)
-            if row.status == "deleted"
+            (store, point): float(deleted_at or 0.0)
+            for store, point, deleted_at in connection.execute(query)
         }
     lines: list[str] = []
     for name in sorted({store for store, _point in deleted}):
