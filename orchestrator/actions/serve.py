@@ -117,7 +117,7 @@ def _serve_until_stopped(
 ) -> None:
     """Start /metrics and one probe thread per path, run scheduler passes until stop is set,
     then stop the threads and close every open observation at its last probe."""
-    server = _start_metrics(runtime, options.listen)
+    server = start_site_metrics(runtime, options.listen)
     threads = [
         threading.Thread(
             target=_probe_loop, args=(m, runtime, stop), name=f"probe-{m.path.name}", daemon=True
@@ -183,8 +183,9 @@ def _schedule_once(node: QueueNode) -> None:
         logger.exception("task queue: scheduling pass failed")
 
 
-def _start_metrics(runtime: Runtime, listen: str | None) -> Any:
-    """Start /metrics on listen (None or empty: off); return the server or None."""
+def start_site_metrics(runtime: Runtime, listen: str | None) -> Any:
+    """Start the site's /metrics on listen (None or empty: off), the catalog's families and
+    its history signs (actions/catalog_age.py); return the server or None."""
     if not listen:
         return None
     from exporters.collector import make_registry

@@ -7,11 +7,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from exporters.collector import make_registry
-from exporters.http_server import start_metrics_server
-from orchestrator.actions.catalog_age import catalog_signs
 from orchestrator.actions.queue_jobs import Bounds
-from orchestrator.actions.serve import ServeOptions, run_serve
+from orchestrator.actions.serve import ServeOptions, run_serve, start_site_metrics
 from orchestrator.actions.task_queue import QueueOptions
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError
@@ -33,15 +30,10 @@ def stop_on_signals() -> Iterator[threading.Event]:
 
 
 def metrics(call: Call) -> int:
+    if not call.args.listen:
+        raise InputError("--listen", ["expected ADDRESS:PORT, got an empty value"])
     with open_runtime(call.site(), writes=False) as runtime, stop_on_signals() as stop:
-        registry = make_registry(
-            runtime.config.model,
-            runtime.pack,
-            runtime.calendar,
-            runtime.catalog,
-            lambda: catalog_signs(runtime),
-        )
-        server = start_metrics_server(call.args.listen, registry)
+        server = start_site_metrics(runtime, call.args.listen)
         try:
             stop.wait()
         finally:
