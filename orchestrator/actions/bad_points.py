@@ -18,7 +18,7 @@ from typing import Any
 
 from orchestrator import __version__
 from orchestrator.actions.evidence_setup import write_site_package
-from orchestrator.errors import InputError
+from orchestrator.errors import CheckFailed, InputError
 from orchestrator.evidence.package import Package
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
@@ -113,6 +113,27 @@ def report_failures(
     if problem is not None:
         raise problem
     return package
+
+
+def raise_found_before_abort(
+    runtime: Runtime,
+    failures: Sequence[Failure],
+    error: BaseException,
+    *,
+    detected_by: str,
+    what: str,
+) -> None:
+    """A check (`detected_by` "verify <id>", `what` "validity check <id>") stopped by a fault
+    after it had already found mismatches: those are still failed checks. Write their
+    evidence, record them (points bad) and raise CheckFailed (exit 1) from the fault; return
+    when there are none (a fault before any mismatch stays the fault) or on an interrupt."""
+    if not failures or not isinstance(error, Exception):
+        return
+    package = report_failures(runtime, failures, detected_by=f"{detected_by} (aborted: {error})")
+    raise CheckFailed(
+        f"{what} aborted ({error}) after finding {len(failures)} mismatch(es); the points are "
+        f"marked bad; evidence: {package.path if package else '(none)'}"
+    ) from error
 
 
 def record_failures(

@@ -27,12 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import __version__
-from orchestrator.actions.bad_points import record_failures, report_failures
+from orchestrator.actions.bad_points import (
+    raise_found_before_abort,
+    record_failures,
+)
 from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
 from orchestrator.actions.removed_copies import REMOVED
 from orchestrator.actions.verify_enclave import enclave_site, journal_enclave, wipe_journalled
 from orchestrator.actions.verify_points import ItemResult, check_item, item_failures
-from orchestrator.errors import CheckFailed, ExitCode, InfrastructureError
+from orchestrator.errors import ExitCode, InfrastructureError
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity, schema
 from orchestrator.model.plan import PlanItem
@@ -155,30 +158,17 @@ def run_recheck(runtime: Runtime) -> RecheckOutcome:
     except BaseException as error:  # the enclave is wiped on every way out
         wipe_journalled(runtime, enclave, systems, events, areas)
         if isinstance(error, InfrastructureError):
-            _report_before_abort(runtime, outcome, error)
+            raise_found_before_abort(
+                runtime,
+                item_failures([r for i in outcome.incidents for r in i.results]),
+                error,
+                detected_by=f"verify --recheck {outcome.recheck_id}",
+                what=f"re-check {outcome.recheck_id}",
+            )
         raise
     outcome.wipe = wipe_journalled(runtime, enclave, systems, events, areas)
     _record(runtime, outcome, started, events)
     return outcome
-
-
-def _report_before_abort(
-    runtime: Runtime, outcome: RecheckOutcome, error: InfrastructureError
-) -> None:
-    """A re-check stopped by a fault after a copy had failed: that copy is still a failed
-    check (exit 1, its point bad, evidence), as in an aborted validity check; a fault before
-    any mismatch stays exit 3."""
-    failures = item_failures([r for i in outcome.incidents for r in i.results])
-    if not failures:
-        return
-    package = report_failures(
-        runtime, failures, detected_by=f"verify --recheck {outcome.recheck_id} (aborted: {error})"
-    )
-    raise CheckFailed(
-        f"re-check {outcome.recheck_id} aborted ({error}) after finding {len(failures)} "
-        f"mismatch(es); the points are marked bad; evidence: "
-        f"{package.path if package else '(none)'}"
-    ) from error
 
 
 def _record(runtime: Runtime, outcome: RecheckOutcome, started: float, events: list[Path]) -> None:

@@ -27,7 +27,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from orchestrator.actions.bad_points import record_failures, report_failures
+from orchestrator.actions.bad_points import (
+    raise_found_before_abort,
+    record_failures,
+)
 from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
 from orchestrator.actions.restore_timing import record_timings, verify_timings
 from orchestrator.actions.rule_status import rule_findings
@@ -102,7 +105,9 @@ def run_verify_sample(runtime: Runtime, seed: int | str | None = None) -> Sample
     return outcome
 
 
-def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutcome:
+def _planned(runtime: Runtime, seed: int | str | None) -> SamplePlan:
+    """Return the check's plan; raise CheckFailed when there is nothing to check, or the
+    fault of a store it reads that is down (before anything is recorded)."""
     plan = build_plan(runtime, seed)
     if not plan.items:
         raise CheckFailed(
@@ -112,6 +117,11 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     for store_name in sorted({item.store for item in plan.items}):
         # A store that is down is a fault, not a mismatch: stop before anything is recorded.
         next(iter(runtime.store(store_name).list_points()), None)
+    return plan
+
+
+def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutcome:
+    plan = _planned(runtime, seed)
     started = time.time()
     verification_id = start_verification(runtime, plan, started)
     events: list[Path] = []
@@ -125,7 +135,13 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     except BaseException as error:
         wipe = wipe_journalled(runtime, enclave, systems, events, areas)
         abort_verification(runtime, verification_id, plan, wipe, error, results)
-        _report_before_abort(runtime, verification_id, results, error)
+        raise_found_before_abort(
+            runtime,
+            item_failures(results),
+            error,
+            detected_by=f"verify {verification_id}",
+            what=f"validity check {verification_id}",
+        )
         raise
     wipe = wipe_journalled(runtime, enclave, systems, events, areas)
     # What is recorded and stated is what was judged: a point retention removed as it was
@@ -251,21 +267,3 @@ def _check_items(
             stop.set()  # no batch begins after a fault; the pool's exit waits for those under way
     order = {item: index for index, item in enumerate(plan.items)}
     results.sort(key=lambda result: order[result.item])
-
-
-def _report_before_abort(
-    runtime: Runtime, verification_id: str, results: list[ItemResult], error: BaseException
-) -> None:
-    """A check aborted by a fault after it had already found mismatches: those are still
-    failed checks (exit 1, points bad, evidence); a fault before any mismatch stays exit 3."""
-    failures = item_failures(results)
-    if not failures or not isinstance(error, Exception):
-        return
-    package = report_failures(
-        runtime, failures, detected_by=f"verify {verification_id} (aborted: {error})"
-    )
-    raise CheckFailed(
-        f"validity check {verification_id} aborted ({error}) after finding "
-        f"{len(failures)} mismatch(es); the points are marked bad; evidence: "
-        f"{package.path if package else '(none)'}"
-    ) from error
