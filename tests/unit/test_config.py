@@ -84,6 +84,14 @@ def test_config_with_broken_yaml_names_the_line(tmp_path: Path) -> None:
         load_config(path)
 
 
+def test_config_that_is_not_utf8_text_is_a_usage_error_naming_the_byte(tmp_path: Path) -> None:
+    path = tmp_path / "dr.yml"
+    path.write_bytes("version: 1\n# 站点\n".encode("gbk"))
+    with pytest.raises(InputError, match=r"byte \d+: expected UTF-8 text") as refused:
+        load_config(path)
+    assert refused.value.exit_code == ExitCode.USAGE and refused.value.source == str(path)
+
+
 def test_dataset_path_may_not_leave_the_data_root(tmp_path: Path) -> None:
     data = make_config(tmp_path)
     data["systems"][0]["datasets"][0]["path"] = "../../etc/shadow"  # type: ignore[index]
