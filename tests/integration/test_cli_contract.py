@@ -244,3 +244,27 @@ def test_an_unreachable_store_fails_the_backup_before_any_playbook_runs(sandbox:
     root.mkdir()  # back: the dump playbook runs (this fresh sandbox has no data to back up)
     drctl("-c", str(sandbox), "backup")
     assert list((state / "work" / "events").glob("*.jsonl"))
+
+
+@pytest.mark.parametrize(
+    ("key", "content", "problem"),
+    [
+        ("manifest-ed25519.pem", b"not a key", "manifest_signing.key"),
+        ("kek.hex", "密钥".encode() * 8, "expected 64 hex chars"),
+    ],
+)
+def test_a_malformed_backup_key_is_a_usage_error_with_nothing_written(
+    sandbox: Path, key: str, content: bytes, problem: str
+) -> None:
+    """The manifest signing key and the key-encryption key are checked before the catalog
+    opens: a backup or scheduler pass that cannot sign or encrypt writes no catalog, job row
+    or work directory (exit 2 means nothing was written)."""
+    path = sandbox.parent.parent / "keys" / key
+    path.write_bytes(content)
+    state = sandbox.parent / "state"
+    for command in (("backup",), ("run-due",), ("--json", "backup")):
+        result = drctl("-c", str(sandbox), *command)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert problem in result.stderr
+        no_traceback(result)
+        assert not (state / "catalog.sqlite").exists() and not (state / "work").exists()
