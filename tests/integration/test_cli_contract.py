@@ -268,3 +268,19 @@ def test_a_malformed_backup_key_is_a_usage_error_with_nothing_written(
         assert problem in result.stderr
         no_traceback(result)
         assert not (state / "catalog.sqlite").exists() and not (state / "work").exists()
+
+
+def test_a_state_dir_that_is_a_file_is_a_usage_error(sandbox: Path) -> None:
+    """dr.yml's state_dir naming a file (or a path through one) is the operator's config, not
+    a broken disk: exit 2 naming the setting, and the file is left as it was."""
+    text = sandbox.read_text(encoding="utf-8")
+    a_file = sandbox.parent / "not-a-directory"
+    a_file.write_text("x")
+    for state_dir in (a_file, a_file / "state"):
+        sandbox.write_text(text.replace("state_dir: state", f"state_dir: {state_dir}"))
+        for command in (("status",), ("backup",)):
+            result = drctl("-c", str(sandbox), *command)
+            assert result.returncode == 2, result.stdout + result.stderr
+            assert f"state_dir: {state_dir}" in result.stderr
+            no_traceback(result)
+    assert a_file.read_text() == "x"
