@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -284,3 +286,37 @@ def test_a_state_dir_that_is_a_file_is_a_usage_error(sandbox: Path) -> None:
             assert f"state_dir: {state_dir}" in result.stderr
             no_traceback(result)
     assert a_file.read_text() == "x"
+
+
+def test_sigterm_during_a_playbook_ends_the_command_as_interrupted(sandbox: Path) -> None:
+    """SIGTERM (systemd stopping the unit) mid-backup ends drctl as Ctrl-C does: exit 130, the
+    job recorded aborted, the playbook's processes gone. ansible-runner took SIGTERM and SIGINT
+    for itself and never gave them back: the run was 'canceled after 3600s' (exit 3) and every
+    later Ctrl-C of the command was ignored."""
+    with open_runtime(load_site(sandbox)) as runtime:
+        run_workload(runtime, "core-banking", "production", "ledger", postings=20000, seed=3)
+    events = sandbox.parent / "state" / "work" / "events"
+    before = set(events.glob("*.jsonl"))  # the workload's own playbook run
+    process = subprocess.Popen(
+        [DRCTL, "-c", str(sandbox), "backup"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    deadline = time.monotonic() + 120
+    while set(events.glob("*.jsonl")) == before and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for the playbook to start, not waiting for a result
+    assert process.poll() is None, process.communicate()
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stdout + stderr
+    assert "error: interrupted" in stderr and "canceled after" not in stderr
+    no_traceback(subprocess.CompletedProcess([], 130, stdout, stderr))
+    with open_runtime(load_site(sandbox)) as runtime, runtime.catalog.begin() as connection:
+        jobs = list(connection.execute(schema.jobs.select()))
+    assert [(j.kind, j.state, j.error) for j in jobs] == [
+        ("backup", "failed", "aborted: KeyboardInterrupt")
+    ]
+    left = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert str(sandbox.parent) not in left
