@@ -123,3 +123,17 @@ def test_store_url_with_a_password_is_refused_without_echoing_it(
     text = str(refused.value)
     assert f"stores[1]: {key} " in text and "expected no password in a URL" in text
     assert "hunter2-secret" not in text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pydantic's lax mode coerces: true and '6' are taken as the hour 1 and 6. Strict "
+    "types need Path and date fields made lax one by one (YAML gives them as text); "
+    "left by the rt8 red-team pass",
+)
+@pytest.mark.parametrize("hour", [True, "6", 6.0])
+def test_a_number_setting_given_as_true_or_text_is_refused(tmp_path: Path, hour: object) -> None:
+    data = make_config(tmp_path)
+    data.setdefault("calendar", {})["business_date_cutoff_hour"] = hour
+    with pytest.raises(InputError, match=r"calendar\.business_date_cutoff_hour: expected"):
+        load_config(write_config(tmp_path, data))
