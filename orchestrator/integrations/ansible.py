@@ -42,6 +42,9 @@ _IMPORT_LOCK = threading.Lock()
 PLAYBOOK_DIR = resource_path("playbooks")
 ANSIBLE_CONFIG = PLAYBOOK_DIR / "ansible.cfg"
 PLAYBOOK_TIMEOUT_SECONDS = 3600
+# How a run that did not finish is reported; `canceled` is a stop signal whose handler did not
+# end the command (`drctl serve`'s clean stop), never a timeout.
+STOPPED = {"timeout": "timeout after {}s", "canceled": "canceled: drctl was asked to stop"}
 # The environment a playbook run gets: what Ansible and its ssh need, nothing else; names
 # that look secret (secret_names.is_secret_variable) are dropped even from these (a *_FILE
 # variable names a path, not a secret).
@@ -273,10 +276,8 @@ def run_playbook(
         raise InfrastructureError(
             f"playbook {playbook}: unreachable host(s): " + "; ".join(unreachable)
         )
-    if run.status == "timeout":
-        raise InfrastructureError(f"playbook {playbook}: timeout after {timeout}s")
-    if run.status == "canceled":  # a stop signal whose handler did not end the command
-        raise InfrastructureError(f"playbook {playbook}: canceled: drctl was asked to stop")
+    if run.status in STOPPED:
+        raise InfrastructureError(f"playbook {playbook}: {STOPPED[run.status].format(timeout)}")
     logger.info("playbook %s finished: %s rc=%s", playbook, run.status, run.rc)
     return run
 
