@@ -120,6 +120,12 @@ def parse_yaml_file(path: Path) -> Any:
         raise InputError(str(path), ["file not found"]) from error
     except OSError as error:
         raise InputError(str(path), [f"cannot read: {error.strerror}"]) from error
+    except UnicodeDecodeError as error:
+        # A binary file, or one saved in GBK: the operator's file, so a usage error (2).
+        found = error.object[error.start : error.start + 1]
+        raise InputError(
+            str(path), [f"byte {error.start}: expected UTF-8 text, got {found!r}"]
+        ) from error
     try:
         return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as error:

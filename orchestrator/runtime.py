@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from orchestrator.config import LoadedConfig
+from orchestrator.errors import InputError
 from orchestrator.integrations.hosts import HostFiles, open_host_files
 from orchestrator.integrations.stores import Store, open_store
 from orchestrator.model.catalog import Catalog
@@ -95,7 +96,14 @@ def open_runtime(
     opened on the way out. A runtime that writes first upgrades the catalog's schema; one
     that only reads (`writes=False`) refuses a schema that is not current (exit 2)."""
     config = site.config
-    config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except (FileExistsError, NotADirectoryError) as error:
+        # dr.yml names a file (or a path through one): a usage error (2), not a broken disk (3).
+        raise InputError(
+            str(config.path),
+            [f"state_dir: {config.state_dir}: {error.strerror}; expected a directory"],
+        ) from error
     catalog = Catalog(config.catalog_url)
     try:
         if writes:

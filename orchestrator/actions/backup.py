@@ -19,6 +19,7 @@ import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ from orchestrator.actions.point_trust import (
     written_versions,
 )
 from orchestrator.actions.scratch import host_scratch, store_scratch, sweep_orphans
+from orchestrator.config import LoadedConfig
 from orchestrator.errors import (
     CheckFailed,
     ExitCode,
@@ -42,6 +44,7 @@ from orchestrator.errors import (
     worst_exit_code,
 )
 from orchestrator.integrations.ansible import PlaybookRun, run_playbook
+from orchestrator.integrations.envelope import KeyUnavailable, load_file_kek
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
@@ -145,6 +148,18 @@ def run_backup(
     )
     report.raise_for_failures()
     return report.outcomes
+
+
+def require_backup_keys(config: LoadedConfig) -> None:
+    """Given the config, load the keys a backup signs and encrypts with, before a command opens
+    the catalog: a key that is malformed, unpinned, readable by others or (the manifest key)
+    missing raises InputError (exit 2) with nothing written. An absent KEK file stays the
+    backup's own KeyUnavailable (exit 3): a key mount that is not there is infrastructure."""
+    manifest_signer(config)
+    path = kek_path(config)
+    if path is not None:
+        with suppress(KeyUnavailable):
+            load_file_kek(path, str(config.path))
 
 
 def back_up_system(

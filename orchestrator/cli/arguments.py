@@ -16,6 +16,10 @@ from orchestrator.network import REPLICATION_PROBE_SECONDS
 
 DRY_RUN_HELP = "say what would be done; write nothing"
 PLAN_HELP = "print what would be done (every dataset, where it lives); write nothing"
+# The years --year takes: the catalog holds Unix times, and a year is judged up to the first
+# instant of the next one (which must exist).
+FIRST_YEAR = 1970
+LAST_YEAR = 9998
 
 
 def add_check_arguments(parser: argparse.ArgumentParser) -> None:
@@ -213,13 +217,28 @@ def add_probe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--system", help="only this system's links")
 
 
+def calendar_year(text: str) -> int:
+    """Given --year's text, return the year. Raise ArgumentTypeError (exit 2) for one that is
+    not a whole number or not a year the catalog can hold (1970 to 9998: a year is judged up to
+    the start of the next one)."""
+    try:
+        year = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a year (YYYY)") from None
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"{year}: expected a year from {FIRST_YEAR} to {LAST_YEAR}"
+        )
+    return year
+
+
 def add_status_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--at", help="judge as of this date (YYYY-MM-DD, end of day Asia/Shanghai) or ISO date-time"
     )
     parser.add_argument(
         "--year",
-        type=int,
+        type=calendar_year,
         metavar="YYYY",
         help="judge a calendar year that is over, in full, with every record known now "
         "(a fault across New Year counts with its full length)",
@@ -227,7 +246,9 @@ def add_status_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--year", type=int, metavar="YYYY", help="the calendar year to report")
+    parser.add_argument(
+        "--year", type=calendar_year, metavar="YYYY", help="the calendar year to report"
+    )
     parser.add_argument("--from", dest="start", metavar="DATE", help="first day (YYYY-MM-DD)")
     parser.add_argument("--to", dest="end", metavar="DATE", help="last day (YYYY-MM-DD)")
     parser.add_argument(

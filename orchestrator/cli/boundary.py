@@ -7,7 +7,7 @@
     3  infrastructure (InfrastructureError, JobBusy, the catalog unreadable, a full or
        read-only disk, an address in use) — and anything unexpected, which also says
        "please report" (the traceback only with -v)
-  130  interrupted (Ctrl-C)
+  130  interrupted (Ctrl-C, or SIGTERM: cli/main.py makes it a KeyboardInterrupt)
 
 Every failure prints one `error: …` line on stderr; with --json the same failure is also
 the error envelope on stdout (docs/cli.md).

@@ -103,6 +103,8 @@ def verify(call: Call) -> int:
         raise InputError("command line", ["evidence verify: --anchor is for --chain only"])
     if not call.args.path:
         raise InputError("command line", ["evidence verify: PATH is required without --chain"])
+    if not Path(call.args.path).exists():  # a mistyped path is not a package that failed (1)
+        raise InputError("command line", [f"PATH {call.args.path}: no such file or directory"])
     trust = resolve_trust(call.args, _config(call, required=False))
     check = check_package(Path(call.args.path), trust)
     lines = list(check.problems)

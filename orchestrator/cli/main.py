@@ -10,7 +10,9 @@ at all by a command the table marks `logs=False`, unless -v asks for it or a sit
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from orchestrator.cli.output import Output, make_streams_safe
@@ -39,7 +41,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the command the arguments name, inside the error boundary; return its exit code."""
+    """Run the command the arguments name, inside the error boundary; return its exit code.
+
+    SIGTERM (systemd stopping a unit, `kill`) ends a command as Ctrl-C does: a
+    KeyboardInterrupt through the boundary, exit 130, its job recorded aborted. Left at the
+    default, it killed drctl at once with 143, outside the exit-code contract.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return _run(args)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     from orchestrator.cli.boundary import run_guarded
     from orchestrator.cli.call import Call
 

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from orchestrator.actions.backup import BackupOutcome, back_up_system
+from orchestrator.actions.backup import BackupOutcome, back_up_system, require_backup_keys
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError, worst_exit_code
 from orchestrator.model.settings import Config
@@ -54,6 +54,7 @@ def backup(call: Call) -> int:
 
         call.out.emit(*backup_plan(model, systems, call.args.dataset))
         return ExitCode.OK
+    require_backup_keys(site.config)  # a bad key is exit 2 before the catalog opens
     with open_runtime(site) as runtime:
         reports = [back_up_system(runtime, s, datasets=datasets) for s in systems]
     results = [backup_result(o) for r in reports for o in r.outcomes]

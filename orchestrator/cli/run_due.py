@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from orchestrator.actions.backup import require_backup_keys
 from orchestrator.actions.run_due import PassResult, plan_due, run_due_pass
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode
@@ -12,7 +13,10 @@ from orchestrator.runtime import open_runtime
 
 
 def run_due(call: Call) -> int:
-    with open_runtime(call.site(), writes=not call.args.plan) as runtime:
+    site = call.site()
+    if not call.args.plan:
+        require_backup_keys(site.config)  # a bad key is exit 2 before the catalog opens
+    with open_runtime(site, writes=not call.args.plan) as runtime:
         if call.args.plan:
             due = plan_due(
                 runtime.config, read_catalog(runtime.catalog), datetime.now(UTC), runtime.pack

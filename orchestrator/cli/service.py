@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 from collections.abc import Iterator
@@ -43,9 +44,10 @@ def metrics(call: Call) -> int:
 
 def serve(call: Call) -> int:
     interval = call.args.run_due_interval
-    if interval <= 0:
+    # `not 0 < x < inf`, not `x <= 0`: nan compares false both ways and slipped through.
+    if not 0 < interval < math.inf:
         raise InputError("--run-due-interval", [f"{interval}: expected seconds > 0"])
-    if call.args.replication_interval <= 0:
+    if not 0 < call.args.replication_interval < math.inf:
         raise InputError(
             "--replication-interval", [f"{call.args.replication_interval}: expected seconds > 0"]
         )
@@ -81,7 +83,7 @@ def queue_options(call: Call) -> QueueOptions:
         )
         if value < 1
     ]
-    if not 0 < args.heartbeat < args.stalled_after:
+    if not 0 < args.heartbeat < args.stalled_after < math.inf:
         problems.append(
             f"--heartbeat {args.heartbeat:g} / --stalled-after {args.stalled_after:g}: "
             "expected 0 < heartbeat < stalled-after"

@@ -18,7 +18,26 @@ from orchestrator.model.plan import SamplePlan, plan_dict
 from orchestrator.runtime import open_runtime
 
 
+def refuse_mixed_modes(all_points: bool, recheck: bool, plan: bool, seed: int | None) -> None:
+    """Given verify's options, raise InputError (exit 2) for a combination that one mode would
+    silently ignore: --all and --recheck together, or --plan/--dry-run or --seed (options of
+    the sampled check) with either. `verify --all --dry-run` ran the whole scan and wrote its
+    evidence."""
+    mode = "--all" if all_points else "--recheck" if recheck else None
+    problems = []
+    if all_points and recheck:
+        problems.append("--all and --recheck: give one of them")
+    if mode and plan:
+        problems.append(f"--plan/--dry-run: only the sampled check has a plan, not {mode}")
+    if mode and seed is not None:
+        problems.append(f"--seed: only the sampled check draws a sample, not {mode}")
+    if problems:
+        raise InputError("command line", problems)
+
+
 def verify(call: Call) -> int:
+    args = call.args
+    refuse_mixed_modes(args.all, args.recheck, args.plan, args.seed)
     if call.args.recheck:
         return recheck(call)
     if call.args.all:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.secret_channel import SOCKET_VARIABLE, SecretChannel
 from orchestrator.integrations.ssh_control import SSH_ARGS, control_directory
+from orchestrator.integrations.stop_signals import cancel_on_stop_signals
 from orchestrator.resources import resource_path
 from orchestrator.secret_names import MASK, is_secret_name, is_secret_variable
 
@@ -41,6 +42,9 @@ _IMPORT_LOCK = threading.Lock()
 PLAYBOOK_DIR = resource_path("playbooks")
 ANSIBLE_CONFIG = PLAYBOOK_DIR / "ansible.cfg"
 PLAYBOOK_TIMEOUT_SECONDS = 3600
+# How a run that did not finish is reported; `canceled` is a stop signal whose handler did not
+# end the command (`drctl serve`'s clean stop), never a timeout.
+STOPPED = {"timeout": "timeout after {}s", "canceled": "canceled: drctl was asked to stop"}
 # The environment a playbook run gets: what Ansible and its ssh need, nothing else; names
 # that look secret (secret_names.is_secret_variable) are dropped even from these (a *_FILE
 # variable names a path, not a secret).
@@ -272,8 +276,8 @@ def run_playbook(
         raise InfrastructureError(
             f"playbook {playbook}: unreachable host(s): " + "; ".join(unreachable)
         )
-    if run.status in ("timeout", "canceled"):
-        raise InfrastructureError(f"playbook {playbook}: {run.status} after {timeout}s")
+    if run.status in STOPPED:
+        raise InfrastructureError(f"playbook {playbook}: {STOPPED[run.status].format(timeout)}")
     logger.info("playbook %s finished: %s rc=%s", playbook, run.status, run.rc)
     return run
 
@@ -297,6 +301,7 @@ def _run_runner(
     with (
         SecretChannel(set(secret_names(extravars))) as channel,
         control_directory(work_dir) as control_dir,
+        cancel_on_stop_signals() as stopped,
     ):
         runner = init_runner(
             private_data_dir=str(private_dir),
@@ -312,6 +317,7 @@ def _run_runner(
             timeout=timeout,
             suppress_env_files=True,
             rotate_artifacts=20,
+            cancel_callback=stopped,
         )
         # The runner seeded the run's environment with ours: cut it down before it is
         # recorded in artifacts/<ident>/command and handed to ansible-playbook.

@@ -236,10 +236,10 @@ def load_file_kek(path: Path, source: str) -> FileKek:
     it is readable by others or not 64 hex characters (exit 2)."""
     try:
         mode = path.stat().st_mode
-        text = path.read_text(encoding="ascii").strip()
+        text = path.read_bytes().decode("ascii", errors="replace").strip()
     except FileNotFoundError as error:
         raise KeyUnavailable(f"key-encryption key file {path} not found") from error
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise KeyUnavailable(f"key-encryption key file {path} unreadable: {error}") from error
     if stat.S_IMODE(mode) & 0o077:
         raise InputError(source, [f"encryption.key_encryption_key.file: {path} must be mode 0600"])

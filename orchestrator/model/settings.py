@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -70,6 +71,17 @@ class Store(_Model):
 
     @model_validator(mode="after")
     def _check_url(self) -> Store:
+        for key, value in (("url", self.url), ("endpoint_url", self.endpoint_url)):
+            parts = urlsplit(value or "")
+            if parts.password is not None:
+                # A URL is logged, recorded in the catalog and quoted in evidence and errors:
+                # a password in it would be everywhere. Named without its value.
+                host = parts.netloc.rpartition("@")[2]
+                raise ValueError(
+                    f"{key} {parts.scheme}://{parts.username}:***@{host}…: expected no "
+                    "password in a URL (S3 credentials come from profile or the AWS_* "
+                    "variables, an SFTP login from private_key)"
+                )
         if not re.match(r"^(file|s3|sftp)://.+", self.url):
             raise ValueError(
                 f"url {self.url!r}: expected file://PATH, s3://BUCKET[/PREFIX] "

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -244,3 +246,77 @@ def test_an_unreachable_store_fails_the_backup_before_any_playbook_runs(sandbox:
     root.mkdir()  # back: the dump playbook runs (this fresh sandbox has no data to back up)
     drctl("-c", str(sandbox), "backup")
     assert list((state / "work" / "events").glob("*.jsonl"))
+
+
+@pytest.mark.parametrize(
+    ("key", "content", "problem"),
+    [
+        ("manifest-ed25519.pem", b"not a key", "manifest_signing.key"),
+        ("kek.hex", "密钥".encode() * 8, "expected 64 hex chars"),
+    ],
+)
+def test_a_malformed_backup_key_is_a_usage_error_with_nothing_written(
+    sandbox: Path, key: str, content: bytes, problem: str
+) -> None:
+    """The manifest signing key and the key-encryption key are checked before the catalog
+    opens: a backup or scheduler pass that cannot sign or encrypt writes no catalog, job row
+    or work directory (exit 2 means nothing was written)."""
+    path = sandbox.parent.parent / "keys" / key
+    path.write_bytes(content)
+    state = sandbox.parent / "state"
+    for command in (("backup",), ("run-due",), ("--json", "backup")):
+        result = drctl("-c", str(sandbox), *command)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert problem in result.stderr
+        no_traceback(result)
+        assert not (state / "catalog.sqlite").exists() and not (state / "work").exists()
+
+
+def test_a_state_dir_that_is_a_file_is_a_usage_error(sandbox: Path) -> None:
+    """dr.yml's state_dir naming a file (or a path through one) is the operator's config, not
+    a broken disk: exit 2 naming the setting, and the file is left as it was."""
+    text = sandbox.read_text(encoding="utf-8")
+    a_file = sandbox.parent / "not-a-directory"
+    a_file.write_text("x")
+    for state_dir in (a_file, a_file / "state"):
+        sandbox.write_text(text.replace("state_dir: state", f"state_dir: {state_dir}"))
+        for command in (("status",), ("backup",)):
+            result = drctl("-c", str(sandbox), *command)
+            assert result.returncode == 2, result.stdout + result.stderr
+            assert f"state_dir: {state_dir}" in result.stderr
+            no_traceback(result)
+    assert a_file.read_text() == "x"
+
+
+def test_sigterm_during_a_playbook_ends_the_command_as_interrupted(sandbox: Path) -> None:
+    """SIGTERM (systemd stopping the unit) mid-backup ends drctl as Ctrl-C does: exit 130, the
+    job recorded aborted, the playbook's processes gone. ansible-runner took SIGTERM and SIGINT
+    for itself and never gave them back: the run was 'canceled after 3600s' (exit 3) and every
+    later Ctrl-C of the command was ignored."""
+    with open_runtime(load_site(sandbox)) as runtime:
+        run_workload(runtime, "core-banking", "production", "ledger", postings=20000, seed=3)
+    events = sandbox.parent / "state" / "work" / "events"
+    before = set(events.glob("*.jsonl"))  # the workload's own playbook run
+    process = subprocess.Popen(
+        [DRCTL, "-c", str(sandbox), "backup"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    deadline = time.monotonic() + 120
+    while set(events.glob("*.jsonl")) == before and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for the playbook to start, not waiting for a result
+    assert process.poll() is None, process.communicate()
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stdout + stderr
+    assert "error: interrupted" in stderr and "canceled after" not in stderr
+    no_traceback(subprocess.CompletedProcess([], 130, stdout, stderr))
+    with open_runtime(load_site(sandbox)) as runtime, runtime.catalog.begin() as connection:
+        jobs = list(connection.execute(schema.jobs.select()))
+    assert [(j.kind, j.state, j.error) for j in jobs] == [
+        ("backup", "failed", "aborted: KeyboardInterrupt")
+    ]
+    left = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert str(sandbox.parent) not in left

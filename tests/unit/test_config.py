@@ -84,8 +84,56 @@ def test_config_with_broken_yaml_names_the_line(tmp_path: Path) -> None:
         load_config(path)
 
 
+def test_config_that_is_not_utf8_text_is_a_usage_error_naming_the_byte(tmp_path: Path) -> None:
+    path = tmp_path / "dr.yml"
+    path.write_bytes("version: 1\n# 站点\n".encode("gbk"))
+    with pytest.raises(InputError, match=r"byte \d+: expected UTF-8 text") as refused:
+        load_config(path)
+    assert refused.value.exit_code == ExitCode.USAGE and refused.value.source == str(path)
+
+
 def test_dataset_path_may_not_leave_the_data_root(tmp_path: Path) -> None:
     data = make_config(tmp_path)
     data["systems"][0]["datasets"][0]["path"] = "../../etc/shadow"  # type: ignore[index]
     with pytest.raises(InputError, match=r"systems\[0\]\.datasets\[0\].*without '\.\.'"):
+        load_config(write_config(tmp_path, data))
+
+
+@pytest.mark.parametrize(
+    ("key", "url"),
+    [
+        ("url", "sftp://drctl:hunter2-secret@backup.example/srv/dr"),
+        ("url", "s3://AKIAEXAMPLE:hunter2-secret@dr-offsite/core"),
+        ("endpoint_url", "https://AKIAEXAMPLE:hunter2-secret@s3.hf.bank.example:9000"),
+    ],
+)
+def test_store_url_with_a_password_is_refused_without_echoing_it(
+    tmp_path: Path, key: str, url: str
+) -> None:
+    """A store URL is logged, recorded in the catalog and quoted in errors and evidence: one
+    that carries a password is refused (exit 2), and the refusal does not repeat it."""
+    data = make_config(tmp_path)
+    data["stores"][1].update({key: url, "known_hosts": str(tmp_path / "known_hosts")})
+    if key == "endpoint_url":
+        data["stores"][1]["url"] = "s3://dr-offsite/core"
+    path = write_config(tmp_path, data)
+    with pytest.raises(InputError) as refused:
+        load_config(path)
+    assert refused.value.exit_code == ExitCode.USAGE
+    text = str(refused.value)
+    assert f"stores[1]: {key} " in text and "expected no password in a URL" in text
+    assert "hunter2-secret" not in text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pydantic's lax mode coerces: true and '6' are taken as the hour 1 and 6. Strict "
+    "types need Path and date fields made lax one by one (YAML gives them as text); "
+    "left by the rt8 red-team pass",
+)
+@pytest.mark.parametrize("hour", [True, "6", 6.0])
+def test_a_number_setting_given_as_true_or_text_is_refused(tmp_path: Path, hour: object) -> None:
+    data = make_config(tmp_path)
+    data.setdefault("calendar", {})["business_date_cutoff_hour"] = hour
+    with pytest.raises(InputError, match=r"calendar\.business_date_cutoff_hour: expected"):
         load_config(write_config(tmp_path, data))

@@ -157,3 +157,8 @@ def test_kek_file_absent_is_exit_3_and_loose_or_malformed_is_exit_2(tmp_path: Pa
     short.chmod(0o600)
     with pytest.raises(InputError, match=r"expected 64 hex chars"):
         load_file_kek(short, "dr.yml")
+    binary = tmp_path / "binary.hex"
+    binary.write_bytes("密钥".encode() + os.urandom(30))
+    binary.chmod(0o600)
+    with pytest.raises(InputError, match=r"expected 64 hex chars"):
+        load_file_kek(binary, "dr.yml")

@@ -28,6 +28,10 @@ import os
 from collections import namedtuple
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dr.orchestrator.plugins.module_utils.dr_environment import (
+    apply_task_environment,
+    environment_option,
+)
 from ansible_collections.dr.orchestrator.plugins.module_utils.dr_schema import schema_digest
 from ansible_collections.dr.orchestrator.plugins.module_utils.dr_sqlsession import (
     SqlError,
@@ -79,6 +83,7 @@ def argument_spec(default_port):
         scratch_database=dict(type="str", default=""),
         invariants=dict(type="dict", default={}),
         algorithm=dict(type="str", default="sha256"),
+        dr_environment=environment_option(),
     )
 
 
@@ -271,6 +276,7 @@ def run_database_module(engine):
         required_if=[("action", "dump", ["dest"]), ("action", "restore", ["src"])],
         supports_check_mode=True,
     )
+    apply_task_environment(module)
     try:
         outcome = database_step(engine, module.params, module.check_mode)
     except StepFailed as error:

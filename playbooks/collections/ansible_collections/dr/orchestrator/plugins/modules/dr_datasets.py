@@ -30,6 +30,13 @@ description:
     anything runs and gives each database client only its own dataset's password
     (PGPASSWORD, MYSQL_PWD) for that dataset's step.
 options:
+  dr_environment:
+    description:
+      - The task's C(environment), put there by the collection's action plugin, never by
+        hand. Ansible would set it on the command line, where C(ps) shows every password in
+        it; the module sets it in its own environment before anything runs. Not logged.
+    type: dict
+    default: {}
   action:
     description: What to do to every dataset.
     type: str
@@ -203,6 +210,10 @@ from ansible_collections.dr.orchestrator.plugins.module_utils.dr_batch import (
     run_datasets,
     take_secrets,
 )
+from ansible_collections.dr.orchestrator.plugins.module_utils.dr_environment import (
+    apply_task_environment,
+    environment_option,
+)
 
 DATASET = dict(
     name=dict(type="str", required=True),
@@ -242,9 +253,11 @@ def main():
             schema=dict(type="bool", default=False),
             postgresql=dict(type="dict", default={}),
             mariadb=dict(type="dict", default={}),
+            dr_environment=environment_option(),
         ),
         supports_check_mode=True,
     )
+    apply_task_environment(module)
     secrets = take_secrets()
     problem = check_items(module.params["action"], module.params["datasets"])
     if problem:

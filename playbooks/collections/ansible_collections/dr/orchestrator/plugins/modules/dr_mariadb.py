@@ -26,6 +26,13 @@ description:
   - The password, if any, comes from the MYSQL_PWD environment variable the task sets; it is
     never a module argument. I(password_env) only names the controller variable it came from.
 options:
+  dr_environment:
+    description:
+      - The task's C(environment), put there by the collection's action plugin, never by
+        hand. Ansible would set it on the command line, where C(ps) shows every password in
+        it; the module sets it in its own environment before anything runs. Not logged.
+    type: dict
+    default: {}
   action:
     description: What to do.
     type: str

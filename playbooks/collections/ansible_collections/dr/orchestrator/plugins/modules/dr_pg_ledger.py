@@ -22,6 +22,13 @@ description:
   - In check mode nothing is written; the module connects and reads (C(post) counts the
     accounts), so it fails where a real run would fail to connect, and reports a change.
 options:
+  dr_environment:
+    description:
+      - The task's C(environment), put there by the collection's action plugin, never by
+        hand. Ansible would set it on the command line, where C(ps) shows every password in
+        it; the module sets it in its own environment before anything runs. Not logged.
+    type: dict
+    default: {}
   action:
     description: C(seed) the ledger or C(post) to it.
     type: str
@@ -121,6 +128,10 @@ import random
 from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dr.orchestrator.plugins.module_utils.dr_environment import (
+    apply_task_environment,
+    environment_option,
+)
 from ansible_collections.dr.orchestrator.plugins.module_utils.dr_pgsql import (
     MARKER,
     PgTarget,
@@ -215,9 +226,11 @@ def main():
             accounts=dict(type="int", default=3000),
             postings=dict(type="int", default=30000),
             seed=dict(type="int", default=1),
+            dr_environment=environment_option(),
         ),
         supports_check_mode=True,
     )
+    apply_task_environment(module)
     params = module.params
     target = PgTarget(
         params["host"], params["port"], params["user"], params["bin_dir"], params["password_env"]

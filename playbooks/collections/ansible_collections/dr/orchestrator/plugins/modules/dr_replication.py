@@ -35,6 +35,13 @@ description:
   - The password, if any, comes from the PGPASSWORD (PostgreSQL) or MYSQL_PWD (MariaDB)
     environment variable the task sets; it is never a module argument.
 options:
+  dr_environment:
+    description:
+      - The task's C(environment), put there by the collection's action plugin, never by
+        hand. Ansible would set it on the command line, where C(ps) shows every password in
+        it; the module sets it in its own environment before anything runs. Not logged.
+    type: dict
+    default: {}
   link:
     description: Link name; it names the result, C(replication:<link>).
     type: str
@@ -183,6 +190,10 @@ dr_result:
 import json
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dr.orchestrator.plugins.module_utils.dr_environment import (
+    apply_task_environment,
+    environment_option,
+)
 from ansible_collections.dr.orchestrator.plugins.module_utils.dr_mysql import MariaTarget
 from ansible_collections.dr.orchestrator.plugins.module_utils.dr_pgsql import PgTarget
 from ansible_collections.dr.orchestrator.plugins.module_utils.dr_sqlsession import (
@@ -322,9 +333,11 @@ def main():
             user=dict(type="str", default=""),
             password_env=dict(type="str", default=""),
             bin_dir=dict(type="str", default=""),
+            dr_environment=environment_option(),
         ),
         supports_check_mode=True,
     )
+    apply_task_environment(module)
     params = module.params
     engine = params["engine"]
     primary = params["role"] == "primary"
