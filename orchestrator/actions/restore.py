@@ -51,6 +51,7 @@ class RestoredDataset:
     invariant_violations: Mapping[str, int] = field(default_factory=dict)
     passed_over: tuple[PassedOver, ...] = ()
     notes: tuple[str, ...] = ()  # e.g. a newer S3 version over a key: the original was read
+    failures: tuple[Failure, ...] = ()  # what this restore found in the points it passed over
 
     @property
     def ok(self) -> bool:
@@ -78,6 +79,12 @@ class RestoreOutcome:
         """The points this restore found not to match (recorded bad, with evidence): a drill
         that met one has found a failed check, even though it restored an older point."""
         return tuple(p for d in self.datasets for p in d.passed_over if p.mismatch)
+
+    @property
+    def failures(self) -> tuple[Failure, ...]:
+        """Every mismatch this restore found in a point it then passed over (point, store,
+        file, both values): what a drill names when it fails for them."""
+        return tuple(failure for dataset in self.datasets for failure in dataset.failures)
 
 
 def complete_points(store: Store, system: str, dataset: str) -> list[str]:
@@ -231,6 +238,7 @@ def _judge(selection: Selection, opened: OpenedPoint, result: Mapping[str, Any])
         notes=tuple(
             f"{d.key}: {d.kind}: read {d.expected}, store shows {d.actual}" for d in opened.drift
         ),
+        failures=tuple(selection.failures.get(opened.dataset, [])),
     )
     logger.info(
         "restored %s %s from %s: %s",

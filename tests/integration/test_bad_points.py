@@ -194,3 +194,50 @@ def test_nothing_good_left_is_a_failed_check_not_a_fallback(tmp_path: Path) -> N
                 datasets=["ledger"],
             )
     assert point_row(config_path, older).status == point_row(config_path, newer).status == "bad"
+
+
+FAILOVER_ONLY = """\
+name: failover-only
+title: {zh: 仅切换, en: failover only}
+description: {zh: 从异地副本恢复到灾备中心, en: restore the off-site copies into the DR site}
+system: core-banking
+objectives: {rto_seconds: 600, rpo_seconds: 86400}
+steps:
+  - name: failover
+    action: failover
+    from_store: offsite
+    to_site: disaster-recovery
+"""
+
+
+def test_a_drill_that_passes_over_a_tampered_point_is_a_failed_drill(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The failover falls back to the older good point, but the drill met a mismatch: it
+    fails (exit 1) and its evidence names the tampered point, never `passed`."""
+    config_path = prepare_sandbox(tmp_path / "sb")
+    with open_runtime(load_site(config_path)) as runtime:
+        run_workload(runtime, SYSTEM, "production", "ledger", postings=40, seed=1)
+        older = {o.dataset: o.recovery_point_id for o in run_backup(runtime, SYSTEM)}
+        run_workload(runtime, SYSTEM, "production", "ledger", postings=40, seed=3)
+        newer = {o.dataset: o.recovery_point_id for o in run_backup(runtime, SYSTEM)}
+        run_copy_offsite(runtime, systems=[SYSTEM])
+    data = config_path.parent / "stores" / "offsite" / SYSTEM / "ledger" / newer["ledger"]
+    (tampered,) = [p for p in (data / "data").rglob("*") if p.is_file()]
+    tampered.write_bytes(tampered.read_bytes()[:-10])
+    scenario = tmp_path / "failover-only.yml"
+    scenario.write_text(FAILOVER_ONLY, encoding="utf-8")
+
+    capsys.readouterr()
+    code = main(["-c", str(config_path), "drill", "run", str(scenario)])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "result: FAILED" in out and newer["ledger"] in out
+    evidence = Path(next(x for x in out.splitlines() if x.startswith("evidence: "))[10:])
+    report = json.loads((evidence / "report.json").read_text())
+    assert report["outcome"] == "failed"
+    (mismatch,) = report["mismatches"]
+    assert (mismatch["recovery_point"], mismatch["store"]) == (newer["ledger"], "offsite")
+    assert mismatch["expected"] != mismatch["actual"]
+    assert point_row(config_path, newer["ledger"]).status == "bad"
+    assert point_row(config_path, older["ledger"]).status == "complete"
