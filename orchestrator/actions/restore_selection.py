@@ -56,6 +56,15 @@ class NoGoodPoint(CheckFailed):
         super().__init__(message)
 
 
+class MarkedBad(CheckFailed):
+    """A point given by id that the catalog marks bad: never restored (verification.md §8),
+    whoever asks for it and whenever the mark was made since the point was chosen."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        super().__init__(f"{where}: marked bad in the catalog; a bad point is never restored")
+
+
 class MissingFile(CheckFailed):
     """A file the manifest lists is not in the store."""
 
@@ -156,11 +165,14 @@ class Selection:
         while queue:
             point = queue.pop(0)
             if self.explicit:
+                if self._marked_bad(point):
+                    where = f"{self.store.name}:{point_prefix(self.system, dataset, point)}/"
+                    raise MarkedBad(where)
                 opened = self._open_given(dataset, point)
                 key = data_key(self.runtime.config, opened.store, opened.manifest)
                 fetch_to_host(opened.store, opened.manifest, host_files, spool, key)
                 return opened
-            if point in self._bad:
+            if self._marked_bad(point):
                 self._pass(dataset, point, "marked bad in the catalog")
                 continue
             opened_or_none = self._try(dataset, point, host_files, spool)
@@ -236,6 +248,15 @@ class Selection:
             return False
         self._pass(dataset, point, REMOVED)
         return True
+
+    def _marked_bad(self, point: str) -> bool:
+        """Whether the point is bad: found so by this restore, or marked in the catalog now
+        (a check running beside this restore may have marked it since the restore began)."""
+        if point in self._bad:
+            return True
+        with self.runtime.catalog.begin() as connection:
+            row = cat.get_recovery_point(connection, point)
+        return row is not None and row.status == "bad"
 
     def _recorded(self, point: str) -> bool:
         with self.runtime.catalog.begin() as connection:

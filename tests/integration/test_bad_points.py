@@ -241,3 +241,31 @@ def test_a_drill_that_passes_over_a_tampered_point_is_a_failed_drill(
     assert mismatch["expected"] != mismatch["actual"]
     assert point_row(config_path, newer["ledger"]).status == "bad"
     assert point_row(config_path, older["ledger"]).status == "complete"
+
+
+def test_a_point_given_by_id_that_is_marked_bad_is_never_restored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A switchover restores the points it cleared at its start, a check the points it
+    planned: one marked bad since (here its primary copy was found cut short, while the
+    off-site copy still matches) is refused, not restored from the copy that still matches."""
+    config_path, _older, newer = two_days_of_backups(tmp_path / "sb")
+    primary = config_path.parent / "stores" / "primary" / SYSTEM / "ledger" / newer / "data"
+    (cut,) = [p for p in primary.rglob("*") if p.is_file()]
+    cut.write_bytes(cut.read_bytes()[:-10])
+    assert main(["-c", str(config_path), "verify", "--all"]) == 1
+    assert point_row(config_path, newer).status == "bad"
+    restored = config_path.parent / "sites" / "disaster-recovery" / "data" / "ledger"
+    assert not restored.exists()
+
+    with open_runtime(load_site(config_path)) as runtime:
+        with pytest.raises(CheckFailed, match=f"offsite:{SYSTEM}/ledger/{newer}/: marked bad"):
+            run_restore(
+                runtime,
+                SYSTEM,
+                store_name="offsite",
+                site_name="disaster-recovery",
+                datasets=["ledger"],
+                points={"ledger": newer},
+            )
+    assert not restored.exists()  # nothing of it reached the site
