@@ -269,3 +269,36 @@ def test_a_point_given_by_id_that_is_marked_bad_is_never_restored(
                 points={"ledger": newer},
             )
     assert not restored.exists()  # nothing of it reached the site
+
+
+def test_a_data_file_linked_outside_the_store_is_missing_never_an_internal_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Someone with write access to a directory store moves a point's file out and leaves a
+    link to it: the point lacks that file (bad, with evidence), the scan reports it and still
+    scans every store, and a restore falls back to the older point — not exit 3 "internal
+    error", which stopped the whole scan and the failover."""
+    config_path, older, newer = two_days_of_backups(tmp_path / "sb")
+    data = config_path.parent / "stores" / "offsite" / SYSTEM / "ledger" / newer / "data"
+    (linked,) = [p for p in data.rglob("*") if p.is_file()]
+    outside = tmp_path / "outside.db"
+    linked.rename(outside)
+    linked.symlink_to(outside)
+
+    code, scan = run_json(capsys, "-c", str(config_path), "verify", "--all")
+    assert code == 1
+    assert scan["unreachable"] == {} and "offsite" in scan["scanned"]
+    problems = [(p["store"], p["recovery_point"], p["kind"]) for p in scan["problems"]]
+    assert problems == [("offsite", f"{SYSTEM}/ledger/{newer}", "missing")]
+    assert point_row(config_path, newer).status == "bad"
+
+    with open_runtime(load_site(config_path)) as runtime:
+        outcome = run_restore(
+            runtime,
+            SYSTEM,
+            store_name="offsite",
+            site_name="disaster-recovery",
+            datasets=["ledger"],
+        )
+    (restored,) = outcome.datasets
+    assert restored.recovery_point_id == older and restored.ok
