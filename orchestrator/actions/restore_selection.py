@@ -227,16 +227,17 @@ class Selection:
             else:
                 self._pass(dataset, point, f"intruder ({error})")
             return None
-        # Without the key-encryption key nothing can be judged: KeyUnavailable (exit 3).
-        key = data_key(self.runtime.config, opened.store, opened.manifest)
         try:
+            # Without the key-encryption key nothing can be judged: KeyUnavailable (exit 3)
+            # passes through; a wrap that does not open the point's key is a WrapMismatch.
+            key = data_key(self.runtime.config, opened.store, opened.manifest)
             fetch_to_host(opened.store, opened.manifest, host_files, spool, key)
         except MissingFile as error:
             if not self._removed(dataset, point):
                 self._fail(dataset, point, error.path, "missing", error.expected, "(absent)")
             return None
         except DigestMismatch as error:
-            file = error.key.partition(f"/{point}/data/")[2] or error.key
+            file = error.key.partition(f"/{point}/")[2].removeprefix("data/") or error.key
             self._fail(dataset, point, file, "mismatch", error.expected, error.actual)
             return None
         return opened

@@ -19,6 +19,7 @@ evidence: `orchestrator.actions.verify_all`.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -27,6 +28,7 @@ from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from orchestrator.actions.point_keys import KEYS_DIR, wrap_problem
 from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point, trusted_keys
 from orchestrator.errors import CheckFailed, InfrastructureError
 from orchestrator.integrations.hashing import HashJob, HashResult, Progress, hash_jobs, new_hash
@@ -127,6 +129,28 @@ def check_listing(store: Any, label: str, prefix: str, manifest: Manifest) -> li
                     "present",
                 )
             )
+    return problems
+
+
+def check_wraps(store: Any, label: str, prefix: str, manifest: Manifest) -> list[Problem]:
+    """Given an encrypted point's manifest, return a mismatch for each key wrap beside it
+    (`keys/<kek_id>.json`) that does not name the point and its key check (point_keys)."""
+    if manifest.encryption is None:
+        return []
+    problems = []
+    for key in store.list_keys(f"{prefix}/{KEYS_DIR}"):
+        name = key.rsplit("/", 1)[-1]
+        try:
+            data = json.loads(store.read_bytes(key))
+        except FileNotFoundError:
+            continue  # gone since it was listed: no wrap, nothing planted
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        problem = wrap_problem(data, manifest, name.removesuffix(".json"))
+        if problem:
+            expected = f"a wrap of the data key with key check {manifest.encryption.key_check}"
+            file = f"{KEYS_DIR}/{name}"
+            problems.append(Problem(store.name, label, file, "mismatch", expected, problem))
     return problems
 
 
@@ -306,6 +330,7 @@ def _scan_store(
             continue
         result.with_manifest.add((store.name, point))
         listing = check_listing(opened.store, label, prefix, opened.manifest)
+        result.problems += check_wraps(opened.store, label, prefix, opened.manifest)
         result.problems += listing
         result.points += 1
         progress.grow(sum(entry.at_rest_size for entry in opened.manifest.files))
