@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from orchestrator.actions.backup import run_backup
 from orchestrator.actions.restore import run_restore
+from orchestrator.actions.sandbox import prepare_sandbox
+from orchestrator.actions.workload import run_workload
 from orchestrator.cli import main
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
@@ -91,3 +94,26 @@ def test_a_swapped_key_wrap_fails_the_scan_without_any_key(
     )
     assert older in problem["actual"]  # it names the point it was taken from
     assert point_row(config_path, older).status == "complete"
+
+
+def test_copy_offsite_never_carries_a_changed_key_wrap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_path = prepare_sandbox(tmp_path / "sb")
+    with open_runtime(load_site(config_path)) as runtime:
+        run_workload(runtime, SYSTEM, "production", "ledger", postings=40, seed=1)
+        older = run_backup(runtime, SYSTEM, datasets=["ledger"])[0].recovery_point_id
+        run_workload(runtime, SYSTEM, "production", "ledger", postings=40, seed=2)
+        newer = run_backup(runtime, SYSTEM, datasets=["ledger"])[0].recovery_point_id
+    kek_id = rotated(config_path, capsys)
+    swapped = wrap_of(config_path, "primary", newer, kek_id)
+    swapped.write_bytes(wrap_of(config_path, "primary", older, kek_id).read_bytes())
+
+    capsys.readouterr()
+    code = main(["-c", str(config_path), "copy-offsite"])
+    err = capsys.readouterr().err
+    assert code == 1 and newer in err and f"keys/{kek_id}.json" in err
+    carried = wrap_of(config_path, "offsite", newer, kek_id)
+    assert not carried.exists() and not (carried.parent.parent / "manifest.json").exists()
+    assert wrap_of(config_path, "offsite", older, kek_id).is_file()  # the good one is copied
+    assert point_row(config_path, newer).status == "bad"
