@@ -125,8 +125,17 @@ def fetch_to_host(
 class Selection:
     """Which point each dataset is restored from: the given one, or the newest good one."""
 
-    def __init__(self, runtime: Runtime, store: Store, system: str, explicit: dict[str, str]):
+    def __init__(
+        self,
+        runtime: Runtime,
+        store: Store,
+        system: str,
+        explicit: dict[str, str],
+        *,
+        record_given: bool = True,
+    ):
         self.runtime = runtime
+        self.record_given = record_given
         self.store = store
         self.system = system
         self.explicit = explicit
@@ -165,13 +174,7 @@ class Selection:
         while queue:
             point = queue.pop(0)
             if self.explicit:
-                if self._marked_bad(point):
-                    where = f"{self.store.name}:{point_prefix(self.system, dataset, point)}/"
-                    raise MarkedBad(where)
-                opened = self._open_given(dataset, point)
-                key = data_key(self.runtime.config, opened.store, opened.manifest)
-                fetch_to_host(opened.store, opened.manifest, host_files, spool, key)
-                return opened
+                return self._given(dataset, point, host_files, spool)
             if self._marked_bad(point):
                 self._pass(dataset, point, "marked bad in the catalog")
                 continue
@@ -186,6 +189,41 @@ class Selection:
             f"left to restore ({passed})",
             self.failures.get(dataset, []),
         )
+
+    def _given(self, dataset: str, point: str, host_files: HostFiles, spool: str) -> OpenedPoint:
+        """Open a given point and stream it to the host's spool. Raise MarkedBad when it is
+        bad, MissingFile or DigestMismatch when it does not match — recorded bad first (with
+        evidence) unless the caller records what it finds itself (record_given False)."""
+        if self._marked_bad(point):
+            raise MarkedBad(f"{self.store.name}:{point_prefix(self.system, dataset, point)}/")
+        try:
+            opened = self._open_given(dataset, point)
+            key = data_key(self.runtime.config, opened.store, opened.manifest)
+            fetch_to_host(opened.store, opened.manifest, host_files, spool, key)
+        except MissingFile as error:
+            self.record_given_failures(
+                [self._failure(dataset, point, error.path, "missing", error.expected, "(absent)")]
+            )
+            raise
+        except DigestMismatch as error:
+            file = error.key.partition(f"/{point}/")[2].removeprefix("data/") or error.key
+            kind = "manifest" if file == MANIFEST_NAME else "mismatch"
+            self.record_given_failures(
+                [self._failure(dataset, point, file, kind, error.expected, error.actual)]
+            )
+            raise
+        return opened
+
+    def record_given_failures(self, failures: list[Failure]) -> None:
+        """Record what a restore of given points found (bad for good, with evidence), unless
+        its caller records it itself (a validity check: verify_record)."""
+        if self.record_given and failures:
+            report_failures(self.runtime, failures, detected_by=f"restore from {self.store.name}")
+
+    def _failure(
+        self, dataset: str, point: str, file: str, kind: str, expected: str, actual: str
+    ) -> Failure:
+        return Failure(point, self.system, dataset, self.store.name, file, kind, expected, actual)
 
     def _open_given(self, dataset: str, point: str) -> OpenedPoint:
         """Open a given point's manifest; its absence is a missing file of that point
@@ -279,10 +317,7 @@ class Selection:
     def _fail(
         self, dataset: str, point: str, file: str, kind: str, expected: str, actual: str
     ) -> None:
-        failure = Failure(
-            point, self.system, dataset, self.store.name, file, kind, expected, actual
-        )
-        self.reject(dataset, point, [failure])
+        self.reject(dataset, point, [self._failure(dataset, point, file, kind, expected, actual)])
 
     def reject(self, dataset: str, point: str, failures: list[Failure]) -> None:
         """Record a point's failures (bad for good, with evidence) and pass it over."""
