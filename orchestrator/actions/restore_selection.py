@@ -245,7 +245,7 @@ class Selection:
         except FileNotFoundError:
             if self._removed(dataset, point):
                 return None
-            if self._recorded(point):
+            if self._recorded(dataset, point):
                 self._fail(dataset, point, MANIFEST_NAME, "missing", "present", "(absent)")
             else:
                 self._pass(dataset, point, "incomplete: no manifest")
@@ -258,7 +258,7 @@ class Selection:
             self._fail(dataset, point, MANIFEST_NAME, "manifest", error.expected, error.actual)
             return None
         except CheckFailed as error:
-            if self._recorded(point):
+            if self._recorded(dataset, point):
                 self._fail(
                     dataset, point, MANIFEST_NAME, "manifest", "a valid manifest", str(error)
                 )
@@ -297,9 +297,12 @@ class Selection:
             row = cat.get_recovery_point(connection, point)
         return row is not None and row.status == "bad"
 
-    def _recorded(self, point: str) -> bool:
+    def _recorded(self, dataset: str, point: str) -> bool:
+        """Whether the catalog holds this point of this dataset (a point id under another
+        dataset's prefix is not the catalog's point: someone put it there)."""
         with self.runtime.catalog.begin() as connection:
-            return cat.get_recovery_point(connection, point) is not None
+            row = cat.get_recovery_point(connection, point)
+        return row is not None and (row.system, row.dataset) == (self.system, dataset)
 
     def _pass(self, dataset: str, point: str, reason: str, *, mismatch: bool = False) -> None:
         logger.warning(

@@ -288,9 +288,11 @@ def judge(result: HashResult) -> Problem | None:
     return None
 
 
-def _store_points(runtime: Runtime, store: Store) -> tuple[list[tuple[str, str, str]], set[str]]:
+def _store_points(
+    runtime: Runtime, store: Store
+) -> tuple[list[tuple[str, str, str]], set[tuple[str, str, str]]]:
     """Return every point to look at in a store (listed by the store, or recorded there by the
-    catalog: a delete marker can hide a point from a listing) and the recorded ones' ids.
+    catalog: a delete marker can hide a point from a listing) and the recorded ones.
     Raise InfrastructureError when the store cannot be listed."""
     listed = set(store.list_points())
     with runtime.catalog.begin() as connection:
@@ -300,9 +302,8 @@ def _store_points(runtime: Runtime, store: Store) -> tuple[list[tuple[str, str, 
             for copy in cat.list_copies(connection)
             if copy.store == store.name and copy.status in ("present", "bad")
         ]
-    recorded = {point for point in copies if point in owners}
-    listed |= {(*owners[point], point) for point in recorded}
-    return sorted(listed), recorded
+    recorded = {(*owners[point], point) for point in copies if point in owners}
+    return sorted(listed | recorded), recorded
 
 
 def _scan_store(
@@ -321,7 +322,7 @@ def _scan_store(
         label = f"{system}/{dataset}/{point}"
         prefix = point_prefix(system, dataset, point)
         opened, problems = authenticate(
-            runtime, store, (system, dataset, point), point in recorded, keys
+            runtime, store, (system, dataset, point), (system, dataset, point) in recorded, keys
         )
         result.problems += problems
         if opened is None:
