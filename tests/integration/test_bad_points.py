@@ -14,7 +14,7 @@ import pytest
 
 from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
-from orchestrator.actions.restore import run_restore
+from orchestrator.actions.restore import RestoreOutcome, run_restore
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.actions.workload import run_workload
 from orchestrator.cli import main
@@ -59,6 +59,22 @@ def point_row(config_path: Path, point: str) -> Any:
         runtime.catalog.begin() as connection,
     ):
         return cat.get_recovery_point(connection, point)
+
+
+def restore_dataset(
+    config_path: Path, store: str, dataset: str = "ledger", point: str | None = None
+) -> RestoreOutcome:
+    """Restore one dataset from a store into the DR site: the given point, or its newest
+    good one."""
+    with open_runtime(load_site(config_path)) as runtime:
+        return run_restore(
+            runtime,
+            SYSTEM,
+            store_name=store,
+            site_name="disaster-recovery",
+            datasets=[dataset],
+            points=None if point is None else {dataset: point},
+        )
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
@@ -126,14 +142,7 @@ def test_truncated_newest_point_stops_counting_and_restore_falls_back(
     )
 
     # A restore (failover) picks the older good point and says why it passed the newer over.
-    with open_runtime(load_site(config_path)) as runtime:
-        outcome = run_restore(
-            runtime,
-            SYSTEM,
-            store_name="offsite",
-            site_name="disaster-recovery",
-            datasets=["ledger"],
-        )
+    outcome = restore_dataset(config_path, "offsite")
     (restored,) = outcome.datasets
     assert restored.recovery_point_id == older and restored.ok
     assert [(p.recovery_point_id, p.reason) for p in restored.passed_over] == [
@@ -184,15 +193,8 @@ def test_nothing_good_left_is_a_failed_check_not_a_fallback(tmp_path: Path) -> N
     config_path, older, newer = two_days_of_backups(tmp_path / "sb")
     truncate_in_both_stores(config_path, newer)
     truncate_in_both_stores(config_path, older)
-    with open_runtime(load_site(config_path)) as runtime:
-        with pytest.raises(CheckFailed, match="no good recovery point of core-banking/ledger"):
-            run_restore(
-                runtime,
-                SYSTEM,
-                store_name="offsite",
-                site_name="disaster-recovery",
-                datasets=["ledger"],
-            )
+    with pytest.raises(CheckFailed, match="no good recovery point of core-banking/ledger"):
+        restore_dataset(config_path, "offsite")
     assert point_row(config_path, older).status == point_row(config_path, newer).status == "bad"
 
 
@@ -258,16 +260,8 @@ def test_a_point_given_by_id_that_is_marked_bad_is_never_restored(
     restored = config_path.parent / "sites" / "disaster-recovery" / "data" / "ledger"
     assert not restored.exists()
 
-    with open_runtime(load_site(config_path)) as runtime:
-        with pytest.raises(CheckFailed, match=f"offsite:{SYSTEM}/ledger/{newer}/: marked bad"):
-            run_restore(
-                runtime,
-                SYSTEM,
-                store_name="offsite",
-                site_name="disaster-recovery",
-                datasets=["ledger"],
-                points={"ledger": newer},
-            )
+    with pytest.raises(CheckFailed, match=f"offsite:{SYSTEM}/ledger/{newer}/: marked bad"):
+        restore_dataset(config_path, "offsite", point=newer)
     assert not restored.exists()  # nothing of it reached the site
 
 
@@ -292,13 +286,6 @@ def test_a_data_file_linked_outside_the_store_is_missing_never_an_internal_error
     assert problems == [("offsite", f"{SYSTEM}/ledger/{newer}", "missing")]
     assert point_row(config_path, newer).status == "bad"
 
-    with open_runtime(load_site(config_path)) as runtime:
-        outcome = run_restore(
-            runtime,
-            SYSTEM,
-            store_name="offsite",
-            site_name="disaster-recovery",
-            datasets=["ledger"],
-        )
+    outcome = restore_dataset(config_path, "offsite")
     (restored,) = outcome.datasets
     assert restored.recovery_point_id == older and restored.ok

@@ -11,13 +11,18 @@ import pytest
 import yaml
 
 from orchestrator.actions.backup import run_backup
-from orchestrator.actions.restore import run_restore
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.actions.workload import run_workload
 from orchestrator.cli import main
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
-from tests.integration.test_bad_points import SYSTEM, point_row, run_json, two_days_of_backups
+from tests.integration.test_bad_points import (
+    SYSTEM,
+    point_row,
+    restore_dataset,
+    run_json,
+    two_days_of_backups,
+)
 
 
 def rotated(config_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
@@ -61,14 +66,7 @@ def test_a_forged_key_wrap_is_a_mismatch_the_restore_falls_back_from(
     ]
     forged.write_text(json.dumps(wrap))
 
-    with open_runtime(load_site(config_path)) as runtime:
-        outcome = run_restore(
-            runtime,
-            SYSTEM,
-            store_name="offsite",
-            site_name="disaster-recovery",
-            datasets=["ledger"],
-        )
+    outcome = restore_dataset(config_path, "offsite")
     (restored,) = outcome.datasets
     assert restored.recovery_point_id == older and restored.ok
     (failure,) = outcome.failures

@@ -13,12 +13,11 @@ import pytest
 
 from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
-from orchestrator.actions.restore import run_restore
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.actions.workload import run_workload
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
-from tests.integration.test_bad_points import SYSTEM, point_row, run_json
+from tests.integration.test_bad_points import SYSTEM, point_row, restore_dataset, run_json
 
 
 def test_a_point_id_under_another_dataset_never_marks_the_good_point_bad(
@@ -43,17 +42,10 @@ def test_a_point_id_under_another_dataset_never_marks_the_good_point_bad(
     assert point_row(config_path, ledger).status == "complete"
     assert point_row(config_path, older["ledger"]).status == "complete"
 
-    with open_runtime(load_site(config_path)) as runtime:
-        for store in ("offsite", "primary"):
-            outcome = run_restore(
-                runtime,
-                SYSTEM,
-                store_name=store,
-                site_name="disaster-recovery",
-                datasets=["config"],
-            )
-            (restored,) = outcome.datasets
-            assert restored.recovery_point_id == newer["config"] and restored.ok
-            assert outcome.failures == ()
+    for store in ("offsite", "primary"):
+        outcome = restore_dataset(config_path, store, "config")
+        (restored,) = outcome.datasets
+        assert restored.recovery_point_id == newer["config"] and restored.ok
+        assert outcome.failures == ()
     assert point_row(config_path, ledger).status == "complete"
     assert point_row(config_path, older["ledger"]).status == "complete"
