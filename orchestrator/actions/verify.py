@@ -46,6 +46,18 @@ logger = logging.getLogger(__name__)
 # locked original, a broken signature beside a recorded manifest, a read error) are reported on
 # every scan and fail it, but the point's own bytes are intact.
 MARKS_BAD = frozenset({"mismatch", "missing", "truncated", "extra", "manifest"})
+REPORTED_ONLY = frozenset(
+    {"intruder", "overwritten", "delete-marker", "version-missing", "signature", "unreadable"}
+)
+
+
+def evidence_marks_bad(mismatch: object) -> bool:
+    """Given a mismatch of any check's evidence (report.json), return whether it marked its
+    point bad: every kind but those a scan only reports (REPORTED_ONLY) — a validity check's
+    `size`, `fingerprint`, `invariant` and `restore` findings too, not only a scan's
+    MARKS_BAD. A mismatch with no kind (a drill's: its restore wrote its own) marks nothing."""
+    kind = mismatch.get("kind") if isinstance(mismatch, dict) else None
+    return isinstance(kind, str) and kind not in REPORTED_ONLY
 
 
 @dataclass(frozen=True)
