@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from orchestrator.actions.bad_points import report_failures
+from orchestrator.actions.evidence_marks import evidence_bad_points
 from orchestrator.actions.point_keys import data_key, unsealed
 from orchestrator.actions.point_trust import (
     Intruder,
@@ -35,6 +36,7 @@ from orchestrator.model.manifest import Manifest
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
+REBUILD_HINT = "(the catalog lacks the mark: put back from an older copy? drctl catalog rebuild)"
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,9 @@ class MarkedBad(CheckFailed):
     """A point given by id that the catalog marks bad: never restored (verification.md §8),
     whoever asks for it and whenever the mark was made since the point was chosen."""
 
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, reason: str = "marked bad in the catalog") -> None:
         self.where = where
-        super().__init__(f"{where}: marked bad in the catalog; a bad point is never restored")
+        super().__init__(f"{where}: {reason}; a bad point is never restored")
 
 
 class MissingFile(CheckFailed):
@@ -145,6 +147,12 @@ class Selection:
         self._points: dict[str, list[str]] | None = None
         with runtime.catalog.begin() as connection:
             self._bad = integrity.bad_point_ids(connection)
+        # Marks the catalog may have lost (put back from an older copy): never restored either.
+        self._evidence_bad = {
+            point: package
+            for point, package in evidence_bad_points(runtime).items()
+            if point not in self._bad
+        }
 
     def _listed(self) -> dict[str, list[str]]:
         """Every point of the system's datasets in the store: listed once per restore, not
@@ -175,6 +183,9 @@ class Selection:
             point = queue.pop(0)
             if self.explicit:
                 return self._given(dataset, point, host_files, spool)
+            if point in self._evidence_bad:
+                self._pass(dataset, point, self._evidence_reason(point))
+                continue
             if self._marked_bad(point):
                 self._pass(dataset, point, "marked bad in the catalog")
                 continue
@@ -194,8 +205,11 @@ class Selection:
         """Open a given point and stream it to the host's spool. Raise MarkedBad when it is
         bad, MissingFile or DigestMismatch when it does not match — recorded bad first (with
         evidence) unless the caller records what it finds itself (record_given False)."""
+        where = f"{self.store.name}:{point_prefix(self.system, dataset, point)}/"
+        if point in self._evidence_bad:
+            raise MarkedBad(where, self._evidence_reason(point))
         if self._marked_bad(point):
-            raise MarkedBad(f"{self.store.name}:{point_prefix(self.system, dataset, point)}/")
+            raise MarkedBad(where)
         try:
             opened = self._open_given(dataset, point)
             key = data_key(self.runtime.config, opened.store, opened.manifest)
@@ -287,6 +301,9 @@ class Selection:
             return False
         self._pass(dataset, point, REMOVED)
         return True
+
+    def _evidence_reason(self, point: str) -> str:
+        return f"marked bad by evidence {self._evidence_bad[point]} {REBUILD_HINT}"
 
     def _marked_bad(self, point: str) -> bool:
         """Whether the point is bad: found so by this restore, or marked in the catalog now

@@ -15,9 +15,17 @@ from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.actions.workload import run_workload
+from orchestrator.cli import main
+from orchestrator.errors import CheckFailed
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
-from tests.integration.test_bad_points import SYSTEM, point_row, restore_dataset, run_json
+from tests.integration.test_bad_points import (
+    SYSTEM,
+    point_row,
+    restore_dataset,
+    run_json,
+    two_days_of_backups,
+)
 
 
 def test_a_point_id_under_another_dataset_never_marks_the_good_point_bad(
@@ -49,3 +57,30 @@ def test_a_point_id_under_another_dataset_never_marks_the_good_point_bad(
         assert outcome.failures == ()
     assert point_row(config_path, ledger).status == "complete"
     assert point_row(config_path, older["ledger"]).status == "complete"
+
+
+def test_a_point_the_evidence_found_bad_is_not_restored_from_a_catalog_put_back(
+    tmp_path: Path,
+) -> None:
+    """An operator puts last night's copy of the catalog back after a disk failure: the bad
+    mark a scan made since is gone from it, but not from the evidence, and a restore still
+    never uses the point (from the copy that still matches, or given by id)."""
+    config_path, older, newer = two_days_of_backups(tmp_path / "sb")
+    catalog = config_path.parent / "state" / "catalog.sqlite"
+    last_night = tmp_path / "catalog-last-night.sqlite"
+    shutil.copyfile(catalog, last_night)
+    primary = config_path.parent / "stores" / "primary" / SYSTEM / "ledger" / newer / "data"
+    (cut,) = [p for p in primary.rglob("*") if p.is_file()]
+    cut.write_bytes(cut.read_bytes()[:-10])
+    assert main(["-c", str(config_path), "verify", "--all"]) == 1
+    assert point_row(config_path, newer).status == "bad"
+    shutil.copyfile(last_night, catalog)
+    assert point_row(config_path, newer).status == "complete"  # what the old copy says
+
+    outcome = restore_dataset(config_path, "offsite")
+    (restored,) = outcome.datasets
+    assert restored.recovery_point_id == older and restored.ok
+    (passed,) = restored.passed_over
+    assert passed.recovery_point_id == newer and "evidence" in passed.reason
+    with pytest.raises(CheckFailed, match="marked bad"):
+        restore_dataset(config_path, "offsite", point=newer)
