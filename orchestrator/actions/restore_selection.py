@@ -215,9 +215,9 @@ class Selection:
             key = data_key(self.runtime.config, opened.store, opened.manifest)
             fetch_to_host(opened.store, opened.manifest, host_files, spool, key)
         except MissingFile as error:
-            self.record_given_failures(
-                [self._failure(dataset, point, error.path, "missing", error.expected, "(absent)")]
-            )
+            if not removed_by_retention(self.runtime, point, self.store.name):  # else not judged
+                missing = (error.path, "missing", error.expected, "(absent)")
+                self.record_given_failures([self._failure(dataset, point, *missing)])
             raise
         except DigestMismatch as error:
             file = error.key.partition(f"/{point}/")[2].removeprefix("data/") or error.key
