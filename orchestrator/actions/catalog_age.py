@@ -141,12 +141,10 @@ def _recorded(connection: Connection, report: dict[str, Any]) -> bool:
     named: set[str] = set()
     if isinstance(mismatches, list) and mismatches:
         # Imported here: status stays light (it moves no data); most reports found nothing.
-        from orchestrator.actions.verify import MARKS_BAD
+        from orchestrator.actions.verify import evidence_marks_bad
 
         named = {  # what the check marked bad, not an intruder or an S3 version drift
-            str(m.get("recovery_point"))
-            for m in mismatches
-            if isinstance(m, dict) and m.get("kind") in MARKS_BAD
+            str(m.get("recovery_point")) for m in mismatches if evidence_marks_bad(m)
         }
     if named:
         failures = schema.integrity_failures.c

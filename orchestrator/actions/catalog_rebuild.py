@@ -11,8 +11,9 @@ back what the stores and the signed evidence prove, and says what it could not:
   trusted signer, through the `record` its report carries (packages written before records
   existed are listed as not recovered).
 - bad marks and their closing: the mismatches of every trusted package that mark a point bad
-  (verify.MARKS_BAD: not an intruder or an S3 version drift, which a scan reports without
-  marking), then the incidents a re-check closed, in chain order.
+  (verify.evidence_marks_bad: a scan's and a validity check's findings alike, not an intruder
+  or an S3 version drift, which a scan reports without marking), then the incidents a re-check
+  closed, in chain order.
 
 Not recovered, by design: jobs, leases, scratch journals and network outages (nothing in the
 stores or evidence holds them), and the S3 version ids drctl pinned (the next `verify --all`
@@ -33,7 +34,7 @@ from sqlalchemy import Connection, insert, select
 
 from orchestrator.actions.evidence_setup import pinned_trust
 from orchestrator.actions.point_trust import Intruder, open_point
-from orchestrator.actions.verify import MARKS_BAD
+from orchestrator.actions.verify import evidence_marks_bad
 from orchestrator.errors import CheckFailed, OrchestratorError
 from orchestrator.evidence.chain import read_chain
 from orchestrator.evidence.verify import check_package
@@ -178,7 +179,7 @@ def _apply_report(
     finished = epoch(report["finished_at"]) if report.get("finished_at") else cat.now()
     # Only what the scan marked bad: an intruder, a newer S3 version or a delete marker over
     # a locked original is reported by every scan but leaves the point's own bytes intact.
-    failures = [_failure(m) for m in report.get("mismatches") or [] if m.get("kind") in MARKS_BAD]
+    failures = [_failure(m) for m in report.get("mismatches") or [] if evidence_marks_bad(m)]
     if failures:
         detected_by = str(report.get("detected_by") or f"{report.get('kind')} {report.get('id')}")
         outcome.failures += len(

@@ -14,12 +14,13 @@ was copied: the point is not copied and not judged (no bad mark; actions/removed
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orchestrator.actions.bad_points import record_failures, report_failures
-from orchestrator.actions.point_keys import wrap_key
+from orchestrator.actions.point_keys import WrapMismatch, wrap_key, wrap_problem
 from orchestrator.actions.point_trust import (
     SIGNATURE_NAME,
     Intruder,
@@ -117,11 +118,21 @@ def copy_point(
 
 
 def copy_wraps(source: Store, destination: Store, manifest: Manifest) -> None:
-    """Copy a point's re-wrapped data keys (key rotation, actions/point_keys.py), if any."""
+    """Copy a point's re-wrapped data keys (key rotation, actions/point_keys.py), if any.
+    Raise WrapMismatch for one that does not name the point and its key check: a changed
+    wrap is never carried off-site."""
     if manifest.encryption is None:
         return
     for key in source.list_keys(wrap_key(manifest)):
         data = source.read_bytes(key)
+        try:
+            parsed = json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            parsed = None
+        kek_id = key.rsplit("/", 1)[-1].removesuffix(".json")
+        problem = wrap_problem(parsed, manifest, kek_id)
+        if problem:
+            raise WrapMismatch(f"{source.name}:{key}", manifest.encryption, problem)
         digest = hashlib.sha256(data).hexdigest()
         destination.write_stream(key, [data], size=len(data), sha256=digest)
 
@@ -210,7 +221,7 @@ class _Copier:
         except DigestMismatch as error:
             where, _, key = error.key.partition(":")
             store = where if where == self.destination.name else self.source.name
-            file = key.partition(f"/{opened.point}/data/")[2] or error.key
+            file = key.partition(f"/{opened.point}/")[2].removeprefix("data/") or error.key
             self._fail(label, store, file, "mismatch", error.expected, error.actual)
             return
         self._record(opened)

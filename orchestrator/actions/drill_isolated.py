@@ -39,6 +39,7 @@ from orchestrator.model.drill_targets import (
     make_target,
 )
 from orchestrator.model.engines import scratch_database_name
+from orchestrator.model.integrity import Failure
 from orchestrator.model.manifest import compare_fingerprints
 from orchestrator.model.scenario import Step
 from orchestrator.model.settings import Site
@@ -83,18 +84,26 @@ def restore_and_check(
         )
         raise
     except NoGoodPoint as error:
-        state.mismatches += [
-            {
-                "recovery_point": failure.recovery_point_id,
-                "file": failure.file,
-                "expected": failure.expected,
-                "actual": failure.actual,
-                "store": failure.store,
-            }
-            for failure in error.failures
-        ]
+        state.mismatches += [_mismatch(failure) for failure in error.failures]
         raise
     state.events.append(outcome.events_path)
+    # A newer point that did not match was recorded bad and passed over: the older point
+    # restored may be good, but the drill met a failed check (verification.md §8, exit 1).
+    state.mismatches += [_mismatch(failure) for failure in outcome.failures]
+    found = _what_failed(outcome)
+    if found:
+        raise CheckFailed("; ".join(found))
+    return outcome
+
+
+def _what_failed(outcome: RestoreOutcome) -> list[str]:
+    """Given a restore's outcome, return what makes it a failed check: the newer points it
+    found not to match and passed over, and a restored dataset that differs from the source."""
+    passed = [
+        f"{f.system}/{f.dataset} {f.recovery_point_id} in {f.store}: {f.file}: {f.kind}: "
+        f"expected {f.expected}, actual {f.actual}"
+        for f in outcome.failures
+    ]
     bad = [f"{d.dataset}: {'; '.join(d.differences)}" for d in outcome.datasets if d.differences]
     bad += [
         f"{d.dataset}: invariant {name} violated by {count} rows"
@@ -102,9 +111,26 @@ def restore_and_check(
         for name, count in d.invariant_violations.items()
         if count
     ]
+    found = []
+    if passed:
+        found.append(
+            "newer recovery points did not match (recorded bad, an older one restored): "
+            + " | ".join(passed)
+        )
     if bad:
-        raise CheckFailed("restored data does not match the source: " + " | ".join(bad))
-    return outcome
+        found.append("restored data does not match the source: " + " | ".join(bad))
+    return found
+
+
+def _mismatch(failure: Failure) -> dict[str, str]:
+    """Return a mismatch of the drill's report for a failure a restore found."""
+    return {
+        "recovery_point": failure.recovery_point_id,
+        "file": failure.file,
+        "expected": failure.expected,
+        "actual": failure.actual,
+        "store": failure.store,
+    }
 
 
 def plan_targets(state: DrillState, site: Site, leg: Leg) -> list[DrillTarget]:

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.actions.point_keys import rewrap, site_kek
+from orchestrator.actions.point_keys import WrapMismatch, rewrap, site_kek
 from orchestrator.actions.point_trust import Intruder, open_point
 from orchestrator.errors import CheckFailed, InfrastructureError
 from orchestrator.integrations.envelope import FileKek, KeyUnavailable
@@ -77,7 +77,7 @@ def _rotate_point(
         return "clear"
     try:
         done = rewrap(store, opened.manifest, old, new, dry_run)
-    except KeyUnavailable as error:
+    except (KeyUnavailable, WrapMismatch) as error:
         return f"not rewrapped: {label}: {error}"
     logger.info("keys rotate-kek: %s: %s", label, done)
     return done

@@ -32,6 +32,7 @@ from orchestrator.integrations.envelope import (
     seal_stream,
 )
 from orchestrator.integrations.stores.base import Store, point_prefix
+from orchestrator.integrations.transfer import DigestMismatch
 from orchestrator.model.manifest import Encryption, FileEntry, Manifest
 
 logger = logging.getLogger(__name__)
@@ -92,17 +93,48 @@ def wrap_key(manifest: Manifest) -> str:
     return f"{prefix}/{KEYS_DIR}"
 
 
+class WrapMismatch(DigestMismatch):
+    """A key wrap beside a point's manifest, under a KEK this site holds, that does not open
+    the data key the manifest's key check names: not what drctl wrote (a failed check, exit
+    1, naming the wrap), never `key unavailable` — the key is here, the wrap was changed."""
+
+    def __init__(self, where: str, encryption: Encryption, actual: str) -> None:
+        expected = f"a wrap of the data key with key check {encryption.key_check}"
+        super().__init__(where, expected, actual)
+
+
 def _side_wrap(store: Store, manifest: Manifest, kek_id: str) -> str | None:
-    """Return the wrapped key stored beside the manifest for kek_id, or None."""
+    """Return the wrapped key stored beside the manifest for kek_id, or None when there is
+    none. Raise WrapMismatch when the file is there but is not a wrap of this point's key."""
+    assert manifest.encryption is not None
+    key = f"{wrap_key(manifest)}/{kek_id}.json"
     try:
-        data = json.loads(store.read_bytes(f"{wrap_key(manifest)}/{kek_id}.json"))
+        data = json.loads(store.read_bytes(key))
     except FileNotFoundError:
         return None
     except (ValueError, UnicodeDecodeError):
-        logger.warning("%s/%s.json: not a key wrap; ignored", wrap_key(manifest), kek_id)
-        return None
-    wrapped = data.get("wrapped_key") if isinstance(data, dict) else None
-    return wrapped if isinstance(wrapped, str) and len(wrapped) in (48, 80) else None
+        data = None
+    problem = wrap_problem(data, manifest, kek_id)
+    if problem:
+        raise WrapMismatch(f"{store.name}:{key}", manifest.encryption, problem)
+    return str(data["wrapped_key"])
+
+
+def wrap_problem(data: object, manifest: Manifest, kek_id: str) -> str:
+    """Given a parsed `keys/<kek_id>.json` of a point, return what makes it not a wrap of the
+    point's data key that drctl wrote ('' when nothing does): checked without any key, as an
+    auditor would (keys.md), so verify --all finds a planted or swapped wrap too."""
+    assert manifest.encryption is not None
+    if not isinstance(data, dict):
+        return "not a key wrap (JSON object)"
+    wrapped = data.get("wrapped_key")
+    if not isinstance(wrapped, str) or len(wrapped) not in (48, 80):
+        return "no wrapped_key of 24 or 40 bytes (hex)"
+    named = (data.get("recovery_point_id"), data.get("kek_id"), data.get("key_check"))
+    wanted = (manifest.recovery_point_id, kek_id, manifest.encryption.key_check)
+    if named != wanted:
+        return f"names point {named[0]}, key-encryption key {named[1]}, key check {named[2]}"
+    return ""
 
 
 def held_wraps(store: Store, manifest: Manifest) -> list[str]:
@@ -152,6 +184,15 @@ def data_key(config: LoadedConfig, store: Store, manifest: Manifest) -> bytes | 
         else _side_wrap(store, manifest, kek.kek_id)
     )
     found = None if wrapped is None else _unwrap_checked(kek, wrapped, encryption)
+    if found is None and wrapped is not None:
+        key = (
+            f"{point_prefix(manifest.system, manifest.dataset, manifest.recovery_point_id)}/"
+            "manifest.json"
+            if kek.kek_id == encryption.kek_id
+            else f"{wrap_key(manifest)}/{kek.kek_id}.json"
+        )
+        actual = f"a key that does not match that key check under {kek.kek_id}"
+        raise WrapMismatch(f"{store.name}:{key}", encryption, actual)
     if found is None:
         needed = ", ".join(held_wraps(store, manifest))
         raise KeyUnavailable(
@@ -174,7 +215,13 @@ def rewrap(store: Store, manifest: Manifest, old: FileKek, new: FileKek, dry_run
     ("rewrapped", "already", "would rewrap"). Raise KeyUnavailable when `old` cannot unwrap it."""
     encryption = manifest.encryption
     assert encryption is not None
-    if new.kek_id == encryption.kek_id or _side_wrap(store, manifest, new.kek_id) is not None:
+    if new.kek_id == encryption.kek_id:
+        return "already"
+    existing = _side_wrap(store, manifest, new.kek_id)
+    if existing is not None:
+        if _unwrap_checked(new, existing, encryption) is None:
+            where = f"{store.name}:{wrap_key(manifest)}/{new.kek_id}.json"
+            raise WrapMismatch(where, encryption, f"a key that does not match under {new.kek_id}")
         return "already"
     wrapped = (
         encryption.wrapped_key

@@ -226,10 +226,14 @@ def open_point(
         manifest = parse_manifest(data, source=where)
     except ManifestError as error:
         raise CheckFailed(f"refused manifest: {error}") from error
-    if (manifest.system, manifest.dataset, manifest.recovery_point_id) != (system, dataset, point):
-        raise CheckFailed(f"{where}: manifest names another recovery point")
     with runtime.catalog.begin() as connection:
         row = cat.get_recovery_point(connection, point)
+    if row is not None and (row.system, row.dataset) != (system, dataset):
+        row = None  # the catalog's point of that id is another dataset's: not this one
+    if (manifest.system, manifest.dataset, manifest.recovery_point_id) != (system, dataset, point):
+        if row is None:  # a copy put here under a name it never had: nothing of ours changed
+            raise Intruder(where, "its manifest names another recovery point")
+        raise CheckFailed(f"{where}: manifest names another recovery point")
     if row is not None and row.manifest_sha256 != digest:
         raise DigestMismatch(
             where, row.manifest_sha256, digest, "manifest changed after it was written"

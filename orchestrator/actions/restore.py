@@ -51,6 +51,7 @@ class RestoredDataset:
     invariant_violations: Mapping[str, int] = field(default_factory=dict)
     passed_over: tuple[PassedOver, ...] = ()
     notes: tuple[str, ...] = ()  # e.g. a newer S3 version over a key: the original was read
+    failures: tuple[Failure, ...] = ()  # what this restore found in the points it passed over
 
     @property
     def ok(self) -> bool:
@@ -78,6 +79,12 @@ class RestoreOutcome:
         """The points this restore found not to match (recorded bad, with evidence): a drill
         that met one has found a failed check, even though it restored an older point."""
         return tuple(p for d in self.datasets for p in d.passed_over if p.mismatch)
+
+    @property
+    def failures(self) -> tuple[Failure, ...]:
+        """Every mismatch this restore found in a point it then passed over (point, store,
+        file, both values): what a drill names when it fails for them."""
+        return tuple(failure for dataset in self.datasets for failure in dataset.failures)
 
 
 def complete_points(store: Store, system: str, dataset: str) -> list[str]:
@@ -113,6 +120,7 @@ def run_restore(
     purpose: str = "restore",
     restore_mode: str = "replace",
     targets: Mapping[str, Mapping[str, str]] | None = None,
+    record_given: bool = True,
 ) -> RestoreOutcome:
     """Restore each dataset's newest good recovery point (or the given one) from a store into
     a site and compare fingerprints and invariants with the source's.
@@ -120,7 +128,9 @@ def run_restore(
     Without `points`, a point marked bad, an intruder, or one whose manifest, files,
     fingerprint or invariants do not match is recorded (bad_points.report_failures) and passed
     over for the next older one; the outcome says which were passed over and why. With
-    `points`, exactly those are restored and a mismatch is returned, not passed over.
+    `points`, exactly those are restored and a mismatch is returned (a fingerprint) or raised
+    (a file), not passed over; it is recorded bad all the same unless `record_given` is False
+    (a validity check, which records what it finds itself).
 
     restore_mode `replace` puts databases in service (failover, failback); `scratch` restores
     them into a scratch database that is checked and dropped (validity checks in the enclave).
@@ -129,7 +139,9 @@ def run_restore(
     """
     system = runtime.config.model.system(system_name)
     store = runtime.store(store_name)
-    selection = Selection(runtime, store, system.name, dict(points or {}))
+    selection = Selection(
+        runtime, store, system.name, dict(points or {}), record_given=record_given
+    )
     pending = [d for d in system.datasets if datasets is None or d.name in datasets]
     restored: dict[str, RestoredDataset] = {}
     events: list[Path] = []
@@ -231,6 +243,7 @@ def _judge(selection: Selection, opened: OpenedPoint, result: Mapping[str, Any])
         notes=tuple(
             f"{d.key}: {d.kind}: read {d.expected}, store shows {d.actual}" for d in opened.drift
         ),
+        failures=tuple(selection.failures.get(opened.dataset, [])),
     )
     logger.info(
         "restored %s %s from %s: %s",
@@ -239,9 +252,12 @@ def _judge(selection: Selection, opened: OpenedPoint, result: Mapping[str, Any])
         selection.store.name,
         "fingerprint equal" if not differences else "; ".join(differences),
     )
-    if not restored.ok and not selection.explicit:
+    if not restored.ok:
         failures = restore_failures(opened, selection.store.name, result["fingerprint"], violations)
-        selection.reject(opened.dataset, opened.point, failures)
+        if selection.explicit:
+            selection.record_given_failures(failures)
+        else:
+            selection.reject(opened.dataset, opened.point, failures)
     return restored
 
 

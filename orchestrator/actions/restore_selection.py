@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from orchestrator.actions.bad_points import report_failures
+from orchestrator.actions.evidence_marks import evidence_bad_points
 from orchestrator.actions.point_keys import data_key, unsealed
 from orchestrator.actions.point_trust import (
     Intruder,
@@ -35,6 +36,7 @@ from orchestrator.model.manifest import Manifest
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
+REBUILD_HINT = "(the catalog lacks the mark: put back from an older copy? drctl catalog rebuild)"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,15 @@ class NoGoodPoint(CheckFailed):
     def __init__(self, message: str, failures: list[Failure]) -> None:
         self.failures = failures
         super().__init__(message)
+
+
+class MarkedBad(CheckFailed):
+    """A point given by id that the catalog marks bad: never restored (verification.md §8),
+    whoever asks for it and whenever the mark was made since the point was chosen."""
+
+    def __init__(self, where: str, reason: str = "marked bad in the catalog") -> None:
+        self.where = where
+        super().__init__(f"{where}: {reason}; a bad point is never restored")
 
 
 class MissingFile(CheckFailed):
@@ -116,8 +127,17 @@ def fetch_to_host(
 class Selection:
     """Which point each dataset is restored from: the given one, or the newest good one."""
 
-    def __init__(self, runtime: Runtime, store: Store, system: str, explicit: dict[str, str]):
+    def __init__(
+        self,
+        runtime: Runtime,
+        store: Store,
+        system: str,
+        explicit: dict[str, str],
+        *,
+        record_given: bool = True,
+    ):
         self.runtime = runtime
+        self.record_given = record_given
         self.store = store
         self.system = system
         self.explicit = explicit
@@ -127,6 +147,12 @@ class Selection:
         self._points: dict[str, list[str]] | None = None
         with runtime.catalog.begin() as connection:
             self._bad = integrity.bad_point_ids(connection)
+        # Marks the catalog may have lost (put back from an older copy): never restored either.
+        self._evidence_bad = {
+            point: package
+            for point, package in evidence_bad_points(runtime).items()
+            if point not in self._bad
+        }
 
     def _listed(self) -> dict[str, list[str]]:
         """Every point of the system's datasets in the store: listed once per restore, not
@@ -156,11 +182,11 @@ class Selection:
         while queue:
             point = queue.pop(0)
             if self.explicit:
-                opened = self._open_given(dataset, point)
-                key = data_key(self.runtime.config, opened.store, opened.manifest)
-                fetch_to_host(opened.store, opened.manifest, host_files, spool, key)
-                return opened
-            if point in self._bad:
+                return self._given(dataset, point, host_files, spool)
+            if point in self._evidence_bad:
+                self._pass(dataset, point, self._evidence_reason(point))
+                continue
+            if self._marked_bad(point):
                 self._pass(dataset, point, "marked bad in the catalog")
                 continue
             opened_or_none = self._try(dataset, point, host_files, spool)
@@ -174,6 +200,44 @@ class Selection:
             f"left to restore ({passed})",
             self.failures.get(dataset, []),
         )
+
+    def _given(self, dataset: str, point: str, host_files: HostFiles, spool: str) -> OpenedPoint:
+        """Open a given point and stream it to the host's spool. Raise MarkedBad when it is
+        bad, MissingFile or DigestMismatch when it does not match — recorded bad first (with
+        evidence) unless the caller records what it finds itself (record_given False)."""
+        where = f"{self.store.name}:{point_prefix(self.system, dataset, point)}/"
+        if point in self._evidence_bad:
+            raise MarkedBad(where, self._evidence_reason(point))
+        if self._marked_bad(point):
+            raise MarkedBad(where)
+        try:
+            opened = self._open_given(dataset, point)
+            key = data_key(self.runtime.config, opened.store, opened.manifest)
+            fetch_to_host(opened.store, opened.manifest, host_files, spool, key)
+        except MissingFile as error:
+            if not removed_by_retention(self.runtime, point, self.store.name):  # else not judged
+                missing = (error.path, "missing", error.expected, "(absent)")
+                self.record_given_failures([self._failure(dataset, point, *missing)])
+            raise
+        except DigestMismatch as error:
+            file = error.key.partition(f"/{point}/")[2].removeprefix("data/") or error.key
+            kind = "manifest" if file == MANIFEST_NAME else "mismatch"
+            self.record_given_failures(
+                [self._failure(dataset, point, file, kind, error.expected, error.actual)]
+            )
+            raise
+        return opened
+
+    def record_given_failures(self, failures: list[Failure]) -> None:
+        """Record what a restore of given points found (bad for good, with evidence), unless
+        its caller records it itself (a validity check: verify_record)."""
+        if self.record_given and failures:
+            report_failures(self.runtime, failures, detected_by=f"restore from {self.store.name}")
+
+    def _failure(
+        self, dataset: str, point: str, file: str, kind: str, expected: str, actual: str
+    ) -> Failure:
+        return Failure(point, self.system, dataset, self.store.name, file, kind, expected, actual)
 
     def _open_given(self, dataset: str, point: str) -> OpenedPoint:
         """Open a given point's manifest; its absence is a missing file of that point
@@ -195,7 +259,7 @@ class Selection:
         except FileNotFoundError:
             if self._removed(dataset, point):
                 return None
-            if self._recorded(point):
+            if self._recorded(dataset, point):
                 self._fail(dataset, point, MANIFEST_NAME, "missing", "present", "(absent)")
             else:
                 self._pass(dataset, point, "incomplete: no manifest")
@@ -208,23 +272,24 @@ class Selection:
             self._fail(dataset, point, MANIFEST_NAME, "manifest", error.expected, error.actual)
             return None
         except CheckFailed as error:
-            if self._recorded(point):
+            if self._recorded(dataset, point):
                 self._fail(
                     dataset, point, MANIFEST_NAME, "manifest", "a valid manifest", str(error)
                 )
             else:
                 self._pass(dataset, point, f"intruder ({error})")
             return None
-        # Without the key-encryption key nothing can be judged: KeyUnavailable (exit 3).
-        key = data_key(self.runtime.config, opened.store, opened.manifest)
         try:
+            # Without the key-encryption key nothing can be judged: KeyUnavailable (exit 3)
+            # passes through; a wrap that does not open the point's key is a WrapMismatch.
+            key = data_key(self.runtime.config, opened.store, opened.manifest)
             fetch_to_host(opened.store, opened.manifest, host_files, spool, key)
         except MissingFile as error:
             if not self._removed(dataset, point):
                 self._fail(dataset, point, error.path, "missing", error.expected, "(absent)")
             return None
         except DigestMismatch as error:
-            file = error.key.partition(f"/{point}/data/")[2] or error.key
+            file = error.key.partition(f"/{point}/")[2].removeprefix("data/") or error.key
             self._fail(dataset, point, file, "mismatch", error.expected, error.actual)
             return None
         return opened
@@ -237,9 +302,24 @@ class Selection:
         self._pass(dataset, point, REMOVED)
         return True
 
-    def _recorded(self, point: str) -> bool:
+    def _evidence_reason(self, point: str) -> str:
+        return f"marked bad by evidence {self._evidence_bad[point]} {REBUILD_HINT}"
+
+    def _marked_bad(self, point: str) -> bool:
+        """Whether the point is bad: found so by this restore, or marked in the catalog now
+        (a check running beside this restore may have marked it since the restore began)."""
+        if point in self._bad:
+            return True
         with self.runtime.catalog.begin() as connection:
-            return cat.get_recovery_point(connection, point) is not None
+            row = cat.get_recovery_point(connection, point)
+        return row is not None and row.status == "bad"
+
+    def _recorded(self, dataset: str, point: str) -> bool:
+        """Whether the catalog holds this point of this dataset (a point id under another
+        dataset's prefix is not the catalog's point: someone put it there)."""
+        with self.runtime.catalog.begin() as connection:
+            row = cat.get_recovery_point(connection, point)
+        return row is not None and (row.system, row.dataset) == (self.system, dataset)
 
     def _pass(self, dataset: str, point: str, reason: str, *, mismatch: bool = False) -> None:
         logger.warning(
@@ -257,10 +337,7 @@ class Selection:
     def _fail(
         self, dataset: str, point: str, file: str, kind: str, expected: str, actual: str
     ) -> None:
-        failure = Failure(
-            point, self.system, dataset, self.store.name, file, kind, expected, actual
-        )
-        self.reject(dataset, point, [failure])
+        self.reject(dataset, point, [self._failure(dataset, point, file, kind, expected, actual)])
 
     def reject(self, dataset: str, point: str, failures: list[Failure]) -> None:
         """Record a point's failures (bad for good, with evidence) and pass it over."""

@@ -19,6 +19,7 @@ evidence: `orchestrator.actions.verify_all`.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -27,6 +28,7 @@ from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from orchestrator.actions.point_keys import KEYS_DIR, wrap_problem
 from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point, trusted_keys
 from orchestrator.errors import CheckFailed, InfrastructureError
 from orchestrator.integrations.hashing import HashJob, HashResult, Progress, hash_jobs, new_hash
@@ -44,6 +46,18 @@ logger = logging.getLogger(__name__)
 # locked original, a broken signature beside a recorded manifest, a read error) are reported on
 # every scan and fail it, but the point's own bytes are intact.
 MARKS_BAD = frozenset({"mismatch", "missing", "truncated", "extra", "manifest"})
+REPORTED_ONLY = frozenset(
+    {"intruder", "overwritten", "delete-marker", "version-missing", "signature", "unreadable"}
+)
+
+
+def evidence_marks_bad(mismatch: object) -> bool:
+    """Given a mismatch of any check's evidence (report.json), return whether it marked its
+    point bad: every kind but those a scan only reports (REPORTED_ONLY) — a validity check's
+    `size`, `fingerprint`, `invariant` and `restore` findings too, not only a scan's
+    MARKS_BAD. A mismatch with no kind (a drill's: its restore wrote its own) marks nothing."""
+    kind = mismatch.get("kind") if isinstance(mismatch, dict) else None
+    return isinstance(kind, str) and kind not in REPORTED_ONLY
 
 
 @dataclass(frozen=True)
@@ -127,6 +141,28 @@ def check_listing(store: Any, label: str, prefix: str, manifest: Manifest) -> li
                     "present",
                 )
             )
+    return problems
+
+
+def check_wraps(store: Any, label: str, prefix: str, manifest: Manifest) -> list[Problem]:
+    """Given an encrypted point's manifest, return a mismatch for each key wrap beside it
+    (`keys/<kek_id>.json`) that does not name the point and its key check (point_keys)."""
+    if manifest.encryption is None:
+        return []
+    problems = []
+    for key in store.list_keys(f"{prefix}/{KEYS_DIR}"):
+        name = key.rsplit("/", 1)[-1]
+        try:
+            data = json.loads(store.read_bytes(key))
+        except FileNotFoundError:
+            continue  # gone since it was listed: no wrap, nothing planted
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        problem = wrap_problem(data, manifest, name.removesuffix(".json"))
+        if problem:
+            expected = f"a wrap of the data key with key check {manifest.encryption.key_check}"
+            file = f"{KEYS_DIR}/{name}"
+            problems.append(Problem(store.name, label, file, "mismatch", expected, problem))
     return problems
 
 
@@ -264,9 +300,11 @@ def judge(result: HashResult) -> Problem | None:
     return None
 
 
-def _store_points(runtime: Runtime, store: Store) -> tuple[list[tuple[str, str, str]], set[str]]:
+def _store_points(
+    runtime: Runtime, store: Store
+) -> tuple[list[tuple[str, str, str]], set[tuple[str, str, str]]]:
     """Return every point to look at in a store (listed by the store, or recorded there by the
-    catalog: a delete marker can hide a point from a listing) and the recorded ones' ids.
+    catalog: a delete marker can hide a point from a listing) and the recorded ones.
     Raise InfrastructureError when the store cannot be listed."""
     listed = set(store.list_points())
     with runtime.catalog.begin() as connection:
@@ -276,9 +314,8 @@ def _store_points(runtime: Runtime, store: Store) -> tuple[list[tuple[str, str, 
             for copy in cat.list_copies(connection)
             if copy.store == store.name and copy.status in ("present", "bad")
         ]
-    recorded = {point for point in copies if point in owners}
-    listed |= {(*owners[point], point) for point in recorded}
-    return sorted(listed), recorded
+    recorded = {(*owners[point], point) for point in copies if point in owners}
+    return sorted(listed | recorded), recorded
 
 
 def _scan_store(
@@ -297,7 +334,7 @@ def _scan_store(
         label = f"{system}/{dataset}/{point}"
         prefix = point_prefix(system, dataset, point)
         opened, problems = authenticate(
-            runtime, store, (system, dataset, point), point in recorded, keys
+            runtime, store, (system, dataset, point), (system, dataset, point) in recorded, keys
         )
         result.problems += problems
         if opened is None:
@@ -306,6 +343,7 @@ def _scan_store(
             continue
         result.with_manifest.add((store.name, point))
         listing = check_listing(opened.store, label, prefix, opened.manifest)
+        result.problems += check_wraps(opened.store, label, prefix, opened.manifest)
         result.problems += listing
         result.points += 1
         progress.grow(sum(entry.at_rest_size for entry in opened.manifest.files))

@@ -51,3 +51,32 @@ def test_an_intruder_a_scan_reported_is_not_rebuilt_as_a_bad_point(
     after = ledger_row(capsys, config_path)
     assert after["bad_recovery_points"] == []
     assert after["last_backup_id"] == before["last_backup_id"] == genuine.name
+
+
+def test_a_bad_mark_of_a_validity_check_survives_the_rebuild(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sampled check marks bad what it finds — a file of the wrong size before the restore,
+    a table or invariant after it — and a rebuild puts every such mark back: a point found bad
+    never becomes a good point again (a fingerprint mismatch leaves the files' digests intact,
+    so nothing else would stop a restore of it)."""
+    config_path = prepare_sandbox(tmp_path / "sb")
+    with open_runtime(load_site(config_path)) as runtime:
+        run_workload(runtime, SYSTEM, "production", "ledger", postings=10, seed=1)
+        run_backup(runtime, SYSTEM, datasets=["ledger"])
+        run_copy_offsite(runtime, systems=[SYSTEM])
+    for file in (config_path.parent / "stores").glob(f"*/{SYSTEM}/ledger/*/data/*"):
+        with file.open("ab") as handle:
+            handle.write(b"appended")
+    capsys.readouterr()
+    assert main(["-c", str(config_path), "--json", "verify", "--seed", "1"]) == 1
+    check = json.loads(capsys.readouterr().out)
+    kinds = {(m["recovery_point"], m["kind"]) for m in check["mismatches"]}
+    ((point, kind),) = kinds
+    assert kind == "size"  # not one of the kinds a scan (verify --all) records
+    assert ledger_row(capsys, config_path)["bad_recovery_points"] == [point]
+
+    (config_path.parent / "state" / "catalog.sqlite").unlink()
+    assert main(["-c", str(config_path), "catalog", "upgrade"]) == 0
+    main(["-c", str(config_path), "catalog", "rebuild"])
+    assert ledger_row(capsys, config_path)["bad_recovery_points"] == [point]

@@ -18,6 +18,15 @@ from orchestrator.integrations.transfer import checked
 STORE_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES})
 
 
+class OutsideStore(FileNotFoundError, ValueError):
+    """A key, or a link under it, that leads outside the store's root: refused (ValueError),
+    and no file of this store (FileNotFoundError), so a point holding such a link is missing
+    that file — a mismatch that marks it bad, never an error that stops a scan or a restore."""
+
+    def __init__(self, store: str, key: str) -> None:
+        super().__init__(errno.ENOENT, f"store {store}: key {key!r} leaves the store root")
+
+
 class FileStore:
     """Recovery points as files under a root directory; writes are temp file + rename."""
 
@@ -30,13 +39,13 @@ class FileStore:
 
     def _path(self, key: str) -> Path:
         """Return the file of key, resolved (symbolic links and `..` followed); raise
-        ValueError if it lies outside the store's root. Plain os calls: this runs for every
+        OutsideStore if it lies outside the store's root. Plain os calls: this runs for every
         file a scan reads."""
         root = self._real_root()
         path = os.path.realpath(os.path.join(root, key))
         inside = root if root.endswith(os.sep) else root + os.sep
         if path != root and not path.startswith(inside):
-            raise ValueError(f"store {self.name}: key {key!r} leaves the store root")
+            raise OutsideStore(self.name, key)
         return Path(path)
 
     def _read_path(self, key: str) -> str:
@@ -113,7 +122,7 @@ class FileStore:
             return handle  # no /proc: the check before opening stands alone
         if not self._inside(opened.removesuffix(" (deleted)")):
             handle.close()
-            raise ValueError(f"store {self.name}: key {key!r} leaves the store root")
+            raise OutsideStore(self.name, key)
         return handle
 
     def read_bytes(self, key: str) -> bytes:
@@ -121,7 +130,11 @@ class FileStore:
             return handle.read()
 
     def exists(self, key: str) -> bool:
-        return os.path.isfile(self._read_path(key))
+        """Return whether key is a file of the store (a link leading outside it is not)."""
+        try:
+            return os.path.isfile(self._read_path(key))
+        except OutsideStore:
+            return False
 
     def size(self, key: str) -> int:
         return os.stat(self._read_path(key)).st_size

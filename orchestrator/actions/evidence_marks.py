@@ -1,0 +1,44 @@
+"""The bad marks the evidence holds, for a restore to heed when the catalog has lost them.
+
+A bad mark is for good (verification.md §8) and every one is written twice: in the catalog
+and in a `verify` evidence package of the local, append-only chain. A catalog put back from
+an older copy (a database restore after a disk failure: an honest operator's move) lacks the
+marks made since; `status` warns of it (catalog_age), and a restore must not use such a point
+meanwhile. So a restore reads the marks of the chain's `verify` packages too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from orchestrator.actions.verify import evidence_marks_bad
+from orchestrator.evidence.chain import read_chain
+from orchestrator.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+def evidence_bad_points(runtime: Runtime) -> dict[str, str]:
+    """Return {recovery point id: the package that found it bad} for every point a `verify`
+    package of the evidence chain marks bad; empty when the chain cannot be read (every
+    command that writes evidence refuses to start then; `evidence verify --chain` says why)."""
+    directory = runtime.config.evidence_dir
+    try:
+        entries = read_chain(directory / "chain.jsonl")
+    except (OSError, ValueError) as error:
+        logger.warning("evidence chain unreadable, its bad marks not consulted: %s", error)
+        return {}
+    marks: dict[str, str] = {}
+    for entry in entries:
+        if entry.kind != "verify":
+            continue
+        try:
+            report = json.loads((directory / entry.name / "report.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            continue  # a package that cannot be read is `evidence verify`'s finding
+        mismatches = report.get("mismatches") if isinstance(report, dict) else None
+        for mismatch in mismatches if isinstance(mismatches, list) else []:
+            if evidence_marks_bad(mismatch):
+                marks.setdefault(str(mismatch.get("recovery_point")), entry.name)
+    return marks
