@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from orchestrator.model.config_model import ConfigModel
 
 if TYPE_CHECKING:
     from orchestrator.model.settings import Config
@@ -20,8 +22,7 @@ if TYPE_CHECKING:
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Model = ConfigModel
 
 
 class ReplicationLink(_Model):

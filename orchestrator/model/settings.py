@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from orchestrator.model.config_model import ConfigModel
 from orchestrator.model.encryption_settings import EncryptionSettings
 from orchestrator.model.replication_settings import Replication, replication_problems
 from orchestrator.topology import duplicate_problems
@@ -26,8 +27,7 @@ PUBLIC_KEY_PATTERN = r"^MCowBQYDK2VwAyEA[A-Za-z0-9+/]{43}=$"
 FINGERPRINT_PATTERN = r"^[0-9a-f]{64}$"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Model = ConfigModel
 
 
 class Site(_Model):

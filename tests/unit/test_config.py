@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -125,15 +127,32 @@ def test_store_url_with_a_password_is_refused_without_echoing_it(
     assert "hunter2-secret" not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pydantic's lax mode coerces: true and '6' are taken as the hour 1 and 6. Strict "
-    "types need Path and date fields made lax one by one (YAML gives them as text); "
-    "left by the rt8 red-team pass",
-)
 @pytest.mark.parametrize("hour", [True, "6", 6.0])
 def test_a_number_setting_given_as_true_or_text_is_refused(tmp_path: Path, hour: object) -> None:
     data = make_config(tmp_path)
     data.setdefault("calendar", {})["business_date_cutoff_hour"] = hour
     with pytest.raises(InputError, match=r"calendar\.business_date_cutoff_hour: expected"):
         load_config(write_config(tmp_path, data))
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "expected"),
+    [
+        (("network", "paths", 0, "interval_seconds"), "5", "expected a number, got '5'"),
+        (("network", "paths", 0, "failures_to_open"), 2.5, "expected a whole number, got 2.5"),
+        (("network", "paths", 0, "timeout_seconds"), True, "expected a number, got True"),
+    ],
+)
+def test_every_number_setting_is_refused_as_text_or_a_boolean(
+    tmp_path: Path, where: tuple[object, ...], value: object, expected: str
+) -> None:
+    data = make_config(tmp_path)
+    data["network"] = {"paths": [{"name": "dc-dr", "kind": "tcp", "target": "127.0.0.1:9"}]}
+    node: Any = data
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = value
+    with pytest.raises(InputError, match=re.escape(expected)):
+        load_config(write_config(tmp_path, data))
+    node[where[-1]] = 2  # a number as a number still loads
+    load_config(write_config(tmp_path, data))
