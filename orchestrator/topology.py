@@ -11,11 +11,15 @@ Assumptions (docs/operators.md, "What check-config refuses"):
   cannot fake.
 * Two stores "are the same" when one's location contains the other's: the same directory or a
   directory below it for `file://` and `sftp://`, the same bucket and an equal or nested prefix
-  (on the same endpoint) for `s3://`.
+  (on the same endpoint) for `s3://`. A `file://` location is compared as the directory it is
+  on this machine, not as text: symlinks resolved, and a directory reached twice (a bind mount,
+  a second mount of one share) is one directory. SFTP hosts and S3 endpoints are compared by
+  name (an alias of the same server is not detected).
 """
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -142,7 +146,35 @@ def stores_overlap(first_url: str, second_url: str, first: Any, second: Any) -> 
     first_key, second_key = _location(first_url, first), _location(second_url, second)
     if first_key[0] != second_key[0]:
         return False
-    return _nested(first_key[1], second_key[1]) or _nested(second_key[1], first_key[1])
+    if _nested(first_key[1], second_key[1]) or _nested(second_key[1], first_key[1]):
+        return True
+    if first_key[0] == ("file",):
+        return _same_tree(first_key[1], second_key[1]) or _same_tree(second_key[1], first_key[1])
+    return False
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def _same_tree(outer: str, inner: str) -> bool:
+    """Return whether inner, or a directory above it, is outer's directory reached by another
+    path (a bind mount, a second mount): compared by device and inode, where both exist."""
+    wanted = _identity(outer)
+    if wanted is None:
+        return False
+    path = inner
+    while True:
+        if _identity(path) == wanted:
+            return True
+        parent = posixpath.dirname(path)
+        if parent == path:
+            return False
+        path = parent
 
 
 def _location(url: str, store: Any) -> tuple[tuple[str, ...], str]:
@@ -155,7 +187,7 @@ def _location(url: str, store: Any) -> tuple[tuple[str, ...], str]:
     if scheme == "sftp":
         host = (parts.hostname or "").lower()
         return (scheme, host, str(parts.port or 22)), _normal_path(parts.path)
-    return (scheme,), _normal_path(parts.netloc + parts.path)
+    return (scheme,), _normal_path(os.path.realpath(_normal_path(parts.netloc + parts.path)))
 
 
 def _normal_path(path: str) -> str:

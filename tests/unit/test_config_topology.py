@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -132,3 +133,35 @@ def test_sandbox_config_passes_the_structural_checks(tmp_path: Path) -> None:
     stores = [store.name for store in loaded.model.stores]
     assert stores == ["primary", "offsite", "evidence-anchor"]
     assert loaded.model.systems[0].offsite_store == "offsite"
+
+
+def store_root(data: dict[str, Any], index: int) -> Path:
+    return Path(urlsplit(data["stores"][index]["url"]).path)
+
+
+@pytest.mark.parametrize("where", ["the primary itself", "a directory inside the primary"])
+def test_an_offsite_store_reaching_the_primary_through_a_symlink_is_refused(
+    tmp_path: Path, where: str
+) -> None:
+    """A `file://` off-site store named by another path to the primary's directory (a
+    symlink; a bind mount compares the same, by device and inode) is not off-site."""
+    data = make_config(tmp_path)
+    primary = store_root(data, 0)
+    target = primary if where == "the primary itself" else primary / "offsite-copies"
+    target.mkdir(parents=True, exist_ok=True)
+    alias = tmp_path / "elsewhere" / "offsite"
+    alias.parent.mkdir(parents=True)
+    alias.symlink_to(target)
+    data["stores"][1]["url"] = f"file://{alias}"
+    with pytest.raises(InputError) as raised:
+        load_config(write_config(tmp_path, data))
+    assert any("same location" in problem for problem in raised.value.problems), raised.value
+
+
+def test_an_offsite_directory_of_its_own_is_accepted(tmp_path: Path) -> None:
+    data = make_config(tmp_path)
+    store_root(data, 0).mkdir(parents=True, exist_ok=True)
+    offsite = tmp_path / "elsewhere" / "offsite"
+    offsite.mkdir(parents=True)
+    data["stores"][1]["url"] = f"file://{offsite}"
+    load_config(write_config(tmp_path, data))
