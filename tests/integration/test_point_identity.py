@@ -13,6 +13,7 @@ import pytest
 
 from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
+from orchestrator.actions.evidence_marks import evidence_bad_points
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.actions.workload import run_workload
 from orchestrator.cli import main
@@ -74,8 +75,13 @@ def test_a_point_the_evidence_found_bad_is_not_restored_from_a_catalog_put_back(
     cut.write_bytes(cut.read_bytes()[:-10])
     assert main(["-c", str(config_path), "verify", "--all"]) == 1
     assert point_row(config_path, newer).status == "bad"
+    with open_runtime(load_site(config_path)) as runtime:
+        # The catalog names the scan's package: its marks are there, the package is not read.
+        assert evidence_bad_points(runtime) == {}
     shutil.copyfile(last_night, catalog)
     assert point_row(config_path, newer).status == "complete"  # what the old copy says
+    with open_runtime(load_site(config_path)) as runtime:
+        assert set(evidence_bad_points(runtime)) == {newer}
 
     outcome = restore_dataset(config_path, "offsite")
     (restored,) = outcome.datasets
