@@ -26,8 +26,9 @@ from typing import Any
 from orchestrator.actions.drill_hosts import fingerprint_and_probe, run_on_site, target_items
 from orchestrator.actions.drill_state import DrillState, both
 from orchestrator.actions.drill_wipe import journal_targets, step_wipe
+from orchestrator.actions.removed_copies import removed_by_retention
 from orchestrator.actions.restore import RestoreOutcome, run_restore
-from orchestrator.actions.restore_selection import NoGoodPoint
+from orchestrator.actions.restore_selection import MissingFile, NoGoodPoint
 from orchestrator.actions.scratch import database_scratch
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
@@ -86,6 +87,9 @@ def restore_and_check(
     except NoGoodPoint as error:
         state.mismatches += [_mismatch(failure) for failure in error.failures]
         raise
+    except MissingFile as error:  # a given point (a switchover's) lacks a file: recorded bad
+        state.mismatches += _missing(state, error, store_name)
+        raise
     state.events.append(outcome.events_path)
     # A newer point that did not match was recorded bad and passed over: the older point
     # restored may be good, but the drill met a failed check (verification.md §8, exit 1).
@@ -120,6 +124,17 @@ def _what_failed(outcome: RestoreOutcome) -> list[str]:
     if bad:
         found.append("restored data does not match the source: " + " | ".join(bad))
     return found
+
+
+def _missing(state: DrillState, error: MissingFile, store: str) -> list[dict[str, str]]:
+    """Return the mismatch of the drill's report for a given point's missing file (none when
+    retention removed the copy as it was read: not judged, actions/removed_copies.py)."""
+    parts = error.where.partition(":")[2].split("/")
+    point = parts[2] if len(parts) > 2 else error.where
+    if removed_by_retention(state.runtime, point, store):
+        return []
+    found = {"file": error.path, "expected": error.expected, "actual": "(absent)"}
+    return [{"recovery_point": point, **found, "store": store}]
 
 
 def _mismatch(failure: Failure) -> dict[str, str]:

@@ -4,6 +4,7 @@ restore finds (verification.md §8): the next switchover does not clear it again
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -41,8 +42,9 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+@pytest.mark.parametrize("damage", ["cut", "deleted"])
 def test_a_cleared_point_that_does_not_match_is_recorded_bad(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
 ) -> None:
     config_path = prepare_sandbox(tmp_path / "sb")
     config = str(config_path)
@@ -62,10 +64,20 @@ def test_a_cleared_point_that_does_not_match_is_recorded_bad(
     ledger = points["ledger"]
     data = config_path.parent / "stores" / "offsite" / SYSTEM / "ledger" / ledger / "data"
     (cut,) = [p for p in data.rglob("*") if p.is_file()]
-    cut.write_bytes(cut.read_bytes()[:-10])
+    if damage == "cut":
+        cut.write_bytes(cut.read_bytes()[:-10])
+    else:
+        cut.unlink()
 
-    code, out, err = run(capsys, "-c", config, "drill", "run", str(scenario), "--confirm", SYSTEM)
-    assert code == 1 and "digest mismatch" in out, out + err
+    code, out, err = run(
+        capsys, "-c", config, "--json", "drill", "run", str(scenario), "--confirm", SYSTEM
+    )
+    assert code == 1, out + err
+    assert ("digest mismatch" if damage == "cut" else "missing") in out, out + err
     assert point_row(config_path, ledger).status == "bad"  # no longer counts as a backup
+    # The drill's evidence names what did not match, whichever way the point was damaged.
+    evidence = Path(json.loads(out)["evidence"]) / "report.json"
+    mismatches = json.loads(evidence.read_text(encoding="utf-8"))["mismatches"]
+    assert [m["recovery_point"] for m in mismatches] == [ledger], mismatches
     code, out, err = run(capsys, "-c", config, "drill", "run", str(scenario), "--confirm", SYSTEM)
     assert code == 2 and "no verified recovery point" in err, out + err  # never cleared again
