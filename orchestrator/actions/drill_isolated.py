@@ -26,7 +26,6 @@ from typing import Any
 from orchestrator.actions.drill_hosts import fingerprint_and_probe, run_on_site, target_items
 from orchestrator.actions.drill_state import DrillState, both
 from orchestrator.actions.drill_wipe import journal_targets, step_wipe
-from orchestrator.actions.removed_copies import removed_by_retention
 from orchestrator.actions.restore import RestoreOutcome, run_restore
 from orchestrator.actions.restore_selection import MissingFile, NoGoodPoint
 from orchestrator.actions.scratch import database_scratch
@@ -88,7 +87,7 @@ def restore_and_check(
         state.mismatches += [_mismatch(failure) for failure in error.failures]
         raise
     except MissingFile as error:  # a given point (a switchover's) lacks a file: recorded bad
-        state.mismatches += _missing(state, error, store_name)
+        state.mismatches += _missing(error, store_name)
         raise
     state.events.append(outcome.events_path)
     # A newer point that did not match was recorded bad and passed over: the older point
@@ -126,15 +125,13 @@ def _what_failed(outcome: RestoreOutcome) -> list[str]:
     return found
 
 
-def _missing(state: DrillState, error: MissingFile, store: str) -> list[dict[str, str]]:
+def _missing(error: MissingFile, store: str) -> list[dict[str, str]]:
     """Return the mismatch of the drill's report for a given point's missing file (none when
     retention removed the copy as it was read: not judged, actions/removed_copies.py)."""
-    parts = error.where.partition(":")[2].split("/")
-    point = parts[2] if len(parts) > 2 else error.where
-    if removed_by_retention(state.runtime, point, store):
+    if error.removed_by_retention:
         return []
     found = {"file": error.path, "expected": error.expected, "actual": "(absent)"}
-    return [{"recovery_point": point, **found, "store": store}]
+    return [{"recovery_point": error.point, **found, "store": store}]
 
 
 def _mismatch(failure: Failure) -> dict[str, str]:

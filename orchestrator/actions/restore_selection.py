@@ -68,12 +68,16 @@ class MarkedBad(CheckFailed):
 
 
 class MissingFile(CheckFailed):
-    """A file the manifest lists is not in the store."""
+    """A file the manifest lists (or the manifest) of a point is not in the store.
+    `removed_by_retention` is set when the copy's catalog row, read again, says retention
+    deleted it meanwhile: then the point was not judged (actions/removed_copies.py)."""
 
-    def __init__(self, where: str, expected: str, path: str) -> None:
+    def __init__(self, where: str, expected: str, path: str, point: str) -> None:
         self.where = where
         self.expected = expected
         self.path = path
+        self.point = point
+        self.removed_by_retention = False
         super().__init__(f"{where}: missing (expected {expected})")
 
 
@@ -95,11 +99,11 @@ def fetch_to_host(
         where = f"{store.name}:{key}"
         expected = f"{entry.at_rest_size} bytes, digest {entry.at_rest_digest}"
         if not store.exists(key):
-            raise MissingFile(where, expected, entry.path)
+            raise MissingFile(where, expected, entry.path, manifest.recovery_point_id)
         try:
             opening = store.open_read(key)
         except FileNotFoundError as error:  # gone since it was listed: missing, as seen
-            raise MissingFile(where, expected, entry.path) from error
+            raise MissingFile(where, expected, entry.path, manifest.recovery_point_id) from error
         with opening as handle:
             sealed, stored = hashed(read_blocks(handle), manifest.hash_algorithm)
             blocks, result = sealed, stored  # clear: the stored bytes are the plaintext
@@ -215,7 +219,8 @@ class Selection:
             key = data_key(self.runtime.config, opened.store, opened.manifest)
             fetch_to_host(opened.store, opened.manifest, host_files, spool, key)
         except MissingFile as error:
-            if not removed_by_retention(self.runtime, point, self.store.name):  # else not judged
+            error.removed_by_retention = removed_by_retention(self.runtime, point, self.store.name)
+            if not error.removed_by_retention:  # else not judged
                 missing = (error.path, "missing", error.expected, "(absent)")
                 self.record_given_failures([self._failure(dataset, point, *missing)])
             raise
@@ -248,7 +253,7 @@ class Selection:
         except FileNotFoundError as error:
             prefix = point_prefix(self.system, dataset, point)
             where = f"{self.store.name}:{prefix}/{MANIFEST_NAME}"
-            raise MissingFile(where, "present", MANIFEST_NAME) from error
+            raise MissingFile(where, "present", MANIFEST_NAME, point) from error
 
     def _try(
         self, dataset: str, point: str, host_files: HostFiles, spool: str
