@@ -58,11 +58,10 @@ def _loopback(address: str) -> bool:
         return address == "localhost"
 
 
-def _machine(name: str, own: frozenset[str]) -> frozenset[str]:
-    """Return the addresses name stands for from the controller, its own as CONTROLLER."""
+def _machine(addresses: frozenset[str], own: frozenset[str]) -> frozenset[str]:
+    """Return resolved addresses as machines seen from the controller, its own as CONTROLLER."""
     return frozenset(
-        CONTROLLER if _loopback(address) or address in own else address
-        for address in _resolve(name)
+        CONTROLLER if _loopback(address) or address in own else address for address in addresses
     )
 
 
@@ -77,10 +76,11 @@ def _databases(
             continue
         host = str(variables.get(f"dr_{engine}_host") or "")
         port = str(variables.get(f"dr_{engine}_port") or default_port)
-        if not host or host.startswith("/") or all(_loopback(a) for a in _resolve(host)):
+        addresses = _resolve(host) if host and not host.startswith("/") else frozenset()
+        if all(_loopback(a) for a in addresses):
             where = machine  # a socket or a loopback address: the host's own server
         else:
-            where = _machine(host, own)
+            where = _machine(addresses, own)
         servers.update(f"{engine} {address}:{port}" for address in where)
     return frozenset(servers)
 
@@ -100,7 +100,7 @@ def site_locations(
         if variables.get("ansible_connection") == "local":
             machine = frozenset({CONTROLLER})
         else:
-            machine = _machine(str(variables.get("ansible_host") or site.host), own)
+            machine = _machine(_resolve(str(variables.get("ansible_host") or site.host)), own)
         located[site.name] = SiteLocation(
             machine, str(Path(site.data_root)), _databases(variables, machine, own, engines)
         )
