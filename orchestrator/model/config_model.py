@@ -20,6 +20,9 @@ def _number_kinds(annotation: Any) -> set[type]:
     return kinds if kinds and kinds <= {int, float} else set()
 
 
+_KINDS: dict[tuple[type, str], set[type]] = {}
+
+
 class ConfigModel(BaseModel):
     """A dr.yml model: frozen, unknown keys refused, numbers only as numbers."""
 
@@ -30,7 +33,10 @@ class ConfigModel(BaseModel):
     def _numbers_as_written(cls, value: Any, info: ValidationInfo) -> Any:
         """A number in dr.yml is written as one: pydantic's lax mode would take `true` as 1,
         "6" as 6 and 6.0 as a whole 6 (a cut-off hour `true` read as 1 o'clock)."""
-        kinds = _number_kinds(cls.model_fields[str(info.field_name)].annotation)
+        key = (cls, str(info.field_name))
+        kinds = _KINDS.get(key)
+        if kinds is None:  # once per model field: this runs for every value of every dr.yml
+            kinds = _KINDS[key] = _number_kinds(cls.model_fields[key[1]].annotation)
         if not kinds or value is None:
             return value
         whole = float not in kinds
