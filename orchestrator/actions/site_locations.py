@@ -8,61 +8,32 @@ one machine (`localhost` and `127.0.0.1`, a DNS alias, two entries with one `ans
 and two machines can reach one database server; model/scenario_safety.py compares these
 locations, not host names, before a drill may write at a sandbox site.
 
-Addresses are resolved here, on the controller (`getaddrinfo`): a loopback address, this
-controller's own addresses and Ansible's `local` connection are all this controller. A name
-that does not resolve stands for itself. A database host is resolved from the controller too,
-which is where a bank's DNS view is the same (an assumption, docs/drills.md). Only reads.
+Addresses are resolved on the controller (orchestrator/addresses.py, shared with the off-site
+store check in topology.py): a loopback address, this controller's own addresses and Ansible's
+`local` connection are all this controller. A name that does not resolve stands for itself.
+A database host is resolved from the controller too, which is where a bank's DNS view is the
+same (an assumption, docs/drills.md). Only reads.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from orchestrator.addresses import (
+    CONTROLLER,
+    as_machines,
+    is_loopback,
+    own_addresses,
+    resolve,
+)
 from orchestrator.config import LoadedConfig
 from orchestrator.integrations.hosts import read_host_vars
 from orchestrator.model.scenario_safety import SiteLocation
 from orchestrator.model.settings import Config
 
-CONTROLLER = "this controller"
 DATABASE_PORTS = (("postgresql", 5432), ("mariadb", 3306))
-
-
-def _own_addresses() -> frozenset[str]:
-    try:
-        infos = socket.getaddrinfo(socket.gethostname(), None)
-    except OSError:
-        return frozenset()
-    return frozenset(str(info[4][0]) for info in infos)
-
-
-def _resolve(name: str) -> frozenset[str]:
-    """Return the addresses name resolves to (itself, lower-cased, if it does not)."""
-    try:
-        return frozenset({str(ipaddress.ip_address(name))})
-    except ValueError:
-        pass
-    try:
-        return frozenset(str(info[4][0]).split("%")[0] for info in socket.getaddrinfo(name, None))
-    except OSError:
-        return frozenset({name.lower()})
-
-
-def _loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return address == "localhost"
-
-
-def _machine(addresses: frozenset[str], own: frozenset[str]) -> frozenset[str]:
-    """Return resolved addresses as machines seen from the controller, its own as CONTROLLER."""
-    return frozenset(
-        CONTROLLER if _loopback(address) or address in own else address for address in addresses
-    )
 
 
 def _databases(
@@ -76,11 +47,11 @@ def _databases(
             continue
         host = str(variables.get(f"dr_{engine}_host") or "")
         port = str(variables.get(f"dr_{engine}_port") or default_port)
-        addresses = _resolve(host) if host and not host.startswith("/") else frozenset()
-        if all(_loopback(a) for a in addresses):
+        addresses = resolve(host) if host and not host.startswith("/") else frozenset()
+        if all(is_loopback(a) for a in addresses):
             where = machine  # a socket or a loopback address: the host's own server
         else:
-            where = _machine(addresses, own)
+            where = as_machines(addresses, own)
         servers.update(f"{engine} {address}:{port}" for address in where)
     return frozenset(servers)
 
@@ -90,7 +61,7 @@ def site_locations(
 ) -> dict[str, SiteLocation]:
     """Given the config, its inventory and the sites to locate (default: all), return each
     site's location; raise InputError when a site's host is not in the inventory."""
-    own = _own_addresses()
+    own = own_addresses()
     engines = {str(dataset.engine) for system in config.systems for dataset in system.datasets}
     located: dict[str, SiteLocation] = {}
     for site in config.sites:
@@ -100,7 +71,7 @@ def site_locations(
         if variables.get("ansible_connection") == "local":
             machine = frozenset({CONTROLLER})
         else:
-            machine = _machine(_resolve(str(variables.get("ansible_host") or site.host)), own)
+            machine = as_machines(resolve(str(variables.get("ansible_host") or site.host)), own)
         located[site.name] = SiteLocation(
             machine, str(Path(site.data_root)), _databases(variables, machine, own, engines)
         )
