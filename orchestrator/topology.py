@@ -9,22 +9,25 @@ Assumptions (docs/operators.md, "What check-config refuses"):
   city** than the system's production site; both cities must therefore be declared. 260号 gives no
   distance (requirements A8); a different city is the least a same-building or same-campus copy
   cannot fake.
-* Two stores "are the same" when one's location contains the other's: the same directory or a
-  directory below it for `file://` and `sftp://`, the same bucket and an equal or nested prefix
-  (on the same endpoint) for `s3://`. A `file://` location is compared as the directory it is
-  on this machine, not as text: symlinks resolved, and a directory reached twice (a bind mount,
-  a second mount of one share) is one directory. SFTP hosts and S3 endpoints are compared by
-  name (an alias of the same server is not detected).
+* Two stores "are the same" when one's location contains the other's on the same server
+  (orchestrator/store_overlap.py): the same directory or a directory below it for `file://`
+  (as directories on this machine: symlinks resolved, a bind mount found by device and inode)
+  and `sftp://`, the same bucket and an equal or nested prefix for `s3://`. SFTP hosts and S3
+  endpoints are compared by the machine they reach from the controller, with their port, not
+  by name (`localhost` is `127.0.0.1`, a DNS alias is its target); a name the controller
+  cannot resolve is compared by name. Assumption: the controller resolves names as the sites
+  do.
 """
 
 from __future__ import annotations
 
-import os
 import posixpath
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+
+from orchestrator.addresses import Resolver, machines_of
+from orchestrator.store_overlap import same_store_reason
 
 OFFSITE_CLAUSE = "260号 第七条 「备份数据要实行异地保存」"
 BIDIRECTIONAL_CLAUSE = "260号 第十一条 「支持双向恢复」"
@@ -85,10 +88,13 @@ def site_problems(config: Any) -> list[str]:
     return problems
 
 
-def offsite_problems(config: Any, store_url: Callable[[str], str]) -> list[str]:
-    """Given the config model and a function returning a store's absolute URL, return problems
-    where a system's off-site store is not off-site: the same store or location as its primary
-    store, or a store in the production site's city (or with no city declared to tell)."""
+def offsite_problems(
+    config: Any, store_url: Callable[[str], str], machines: Resolver = machines_of
+) -> list[str]:
+    """Given the config model, a function returning a store's absolute URL and one returning the
+    machines a host name reaches, return problems where a system's off-site store is not
+    off-site: the same store or location as its primary store, or a store in the production
+    site's city (or with no city declared to tell)."""
     sites = {site.name: site for site in config.sites}
     stores = {store.name: store for store in config.stores}
     problems = []
@@ -104,11 +110,13 @@ def offsite_problems(config: Any, store_url: Callable[[str], str]) -> list[str]:
                 "second store at another site"
             )
             continue
-        if stores_overlap(store_url(primary.name), store_url(offsite.name), primary, offsite):
+        urls = store_url(primary.name), store_url(offsite.name)
+        reason = same_store_reason(*urls, primary, offsite, machines)
+        if reason:
             problems.append(
-                f"{where}: store {offsite.name!r} ({store_url(offsite.name)}) is the same "
-                f"location as the primary store {primary.name!r} ({store_url(primary.name)}) "
-                f"or inside it; {OFFSITE_CLAUSE} needs a separate store"
+                f"{where}: store {offsite.name!r} ({urls[1]}) is the same location as the "
+                f"primary store {primary.name!r} ({urls[0]}) or inside it ({reason}); "
+                f"{OFFSITE_CLAUSE} needs a separate store"
             )
         problems += _city_problems(where, system, production, sites.get(offsite.site), offsite)
     return problems
@@ -138,65 +146,6 @@ def _city_problems(where: str, system: Any, production: Any, remote: Any, store:
 
 def _same_city(first: str, second: str) -> bool:
     return "".join(first.split()).casefold() == "".join(second.split()).casefold()
-
-
-def stores_overlap(first_url: str, second_url: str, first: Any, second: Any) -> bool:
-    """Given two stores' absolute URLs and definitions, return whether one's location is the
-    other's or lies inside it (so a copy into one lands in the other)."""
-    first_key, second_key = _location(first_url, first), _location(second_url, second)
-    if first_key[0] != second_key[0]:
-        return False
-    if _nested(first_key[1], second_key[1]) or _nested(second_key[1], first_key[1]):
-        return True
-    if first_key[0] == ("file",):
-        return _same_tree(first_key[1], second_key[1]) or _same_tree(second_key[1], first_key[1])
-    return False
-
-
-def _identity(path: str) -> tuple[int, int] | None:
-    try:
-        found = os.stat(path)
-    except OSError:
-        return None
-    return found.st_dev, found.st_ino
-
-
-def _same_tree(outer: str, inner: str) -> bool:
-    """Return whether inner, or a directory above it, is outer's directory reached by another
-    path (a bind mount, a second mount): compared by device and inode, where both exist."""
-    wanted = _identity(outer)
-    if wanted is None:
-        return False
-    path = inner
-    while True:
-        if _identity(path) == wanted:
-            return True
-        parent = posixpath.dirname(path)
-        if parent == path:
-            return False
-        path = parent
-
-
-def _location(url: str, store: Any) -> tuple[tuple[str, ...], str]:
-    """Return (where: scheme and server, path) of a store URL, normalised for comparison."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme == "s3":
-        endpoint = (getattr(store, "endpoint_url", None) or "aws").rstrip("/").lower()
-        return (scheme, endpoint, parts.netloc), _normal_path(parts.path)
-    if scheme == "sftp":
-        host = (parts.hostname or "").lower()
-        return (scheme, host, str(parts.port or 22)), _normal_path(parts.path)
-    return (scheme,), _normal_path(os.path.realpath(_normal_path(parts.netloc + parts.path)))
-
-
-def _normal_path(path: str) -> str:
-    normal = posixpath.normpath("/" + path.strip())
-    return normal.rstrip("/") or "/"
-
-
-def _nested(outer: str, inner: str) -> bool:
-    return inner == outer or inner.startswith(outer.rstrip("/") + "/")
 
 
 def verification_problems(config: Any) -> list[str]:

@@ -165,3 +165,37 @@ def test_an_offsite_directory_of_its_own_is_accepted(tmp_path: Path) -> None:
     offsite.mkdir(parents=True)
     data["stores"][1]["url"] = f"file://{offsite}"
     load_config(write_config(tmp_path, data))
+
+
+def test_check_config_refuses_an_sftp_offsite_store_that_is_the_primary_by_another_name(
+    tmp_path: Path,
+) -> None:
+    """`localhost` and `127.0.0.1:22` are one SFTP server: the off-site copies would land in
+    the primary's directory. Refused through the real CLI with exit 2, naming both stores."""
+    data = make_config(tmp_path)
+    data["stores"][0]["url"] = "sftp://backup@localhost/srv/dr"
+    data["stores"][1]["url"] = "sftp://backup@127.0.0.1:22/srv/dr/offsite"
+    path = write_config(tmp_path, data)
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "-c", str(path), "check-config"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == ExitCode.USAGE, result.stderr
+    assert "systems[0].offsite_store: store 'offsite'" in result.stderr
+    assert "primary store 'primary'" in result.stderr
+    assert "are one machine (this controller) port 22" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dr.yml", "inventory.ini"]
+
+
+def test_an_s3_offsite_store_on_the_primary_endpoint_by_another_name_is_refused(
+    tmp_path: Path,
+) -> None:
+    def same_endpoint(data: dict[str, Any]) -> None:
+        data["stores"][0].update(url="s3://dr/points", endpoint_url="http://127.0.0.1:8333")
+        data["stores"][1].update(url="s3://dr/points/x", endpoint_url="http://localhost:8333")
+
+    error = refused(tmp_path, same_endpoint)
+    assert any("store 'offsite'" in p and "one machine" in p for p in error.problems), error
