@@ -75,7 +75,9 @@ def test_same_store_reason_compares_a_name_that_does_not_resolve_by_name() -> No
         store(),
         store(),
     )
-    assert apart is None and same is not None
+    too_long = "sftp://b@" + "a" * 64 + ".example/srv/dr"  # not even valid IDNA
+    not_a_name = same_store_reason(too_long, "sftp://b@127.0.0.1/srv/dr", store(), store())
+    assert apart is None and same is not None and not_a_name is None
 
 
 SAME_S3 = [
