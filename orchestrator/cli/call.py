@@ -73,14 +73,26 @@ class Call:
         return f"file not found: give the site config with -c FILE ({where}) / 找不到站点配置文件"
 
 
+# Libraries whose debug output carries credentials: botocore logs every request's headers
+# (`Authorization: AWS4-HMAC-SHA256 Credential=<access key id>/…, Signature=…`, the session
+# token), the canonical request and the string to sign; urllib3 logs request URLs, which for a
+# presigned URL hold `X-Amz-Credential` and `X-Amz-Signature`. They stay at INFO even at -vv:
+# a level drops every such record, where a redacting filter would have to know every format
+# these libraries print (and miss the next one).
+QUIET_LIBRARY_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
+
+
 def configure_logging(verbosity: int) -> None:
-    """Log to stderr: warnings by default, -v info, -vv debug."""
+    """Log to stderr: warnings by default, -v info, -vv debug (never the S3 libraries' debug,
+    which holds credentials)."""
     import logging
 
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for name in QUIET_LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.INFO))
     # The handler filters too: a logger set to INFO for progress (cli/progress.py) must not
     # print its records as log lines unless -v asked for them.
     for handler in logging.getLogger().handlers:
