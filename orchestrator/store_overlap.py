@@ -33,6 +33,7 @@ from orchestrator.addresses import Resolver, machines_of
 DEFAULT_PORTS = {"sftp": 22, "http": 80, "https": 443}
 AWS_SUFFIXES = ((".amazonaws.com.cn", "aws-cn"), (".amazonaws.com", "aws"))
 AWS_REGION_PARTITIONS = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"))
+AWS_PARTITIONS = frozenset({"aws", "aws-cn", "aws-us-gov"})
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def same_store_reason(
         return None
     if one.server == other.server:
         return f"on {one.server} port {one.port}"
-    if one.server.startswith("aws") or other.server.startswith("aws"):
+    if one.server in AWS_PARTITIONS or other.server in AWS_PARTITIONS:
         return None  # AWS partitions are compared by name, never resolved
     shared = machines(one.server) & machines(other.server)
     if not shared:

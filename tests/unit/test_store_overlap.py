@@ -154,3 +154,19 @@ def test_same_store_reason_keeps_aws_partitions_and_other_endpoints_apart() -> N
     ]
     for first, second in cases:
         assert same_store_reason("s3://dr/p", "s3://dr/p", first, second) is None, (first, second)
+
+
+def test_same_store_reason_resolves_an_endpoint_whose_name_begins_with_aws() -> None:
+    """Only AWS partitions go unresolved: a bank's own endpoint named aws… is a machine."""
+
+    def machines(name: str) -> frozenset[str]:
+        return frozenset({"10.0.0.9"}) if name in ("awsgw.bank.local", "10.0.0.9") else frozenset()
+
+    reason = same_store_reason(
+        "s3://dr/points",
+        "s3://dr/points",
+        store("http://awsgw.bank.local:8333"),
+        store("http://10.0.0.9:8333"),
+        machines,
+    )
+    assert reason is not None and "10.0.0.9" in reason
