@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from orchestrator.actions.backup import run_backup
+from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.actions.workload import run_workload
 from orchestrator.cli import main
@@ -188,3 +189,22 @@ def test_a_point_signed_by_a_retired_key_stays_accepted_and_its_signature_is_sti
     assert sig_problems(scan) == [("offsite", older, "manifest.json.sig", "missing")]
     assert point_row(config_path, older).status == "bad"
     assert point_row(config_path, newer).status == "complete"
+
+
+def test_a_sampled_check_records_a_deleted_signature_as_a_failed_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_path = prepare_sandbox(tmp_path / "sb")
+    with open_runtime(load_site(config_path)) as runtime:
+        run_workload(runtime, SYSTEM, "production", "ledger", postings=10, seed=1)
+        (outcome,) = run_backup(runtime, SYSTEM, datasets=["ledger"])
+        run_copy_offsite(runtime, systems=[SYSTEM])
+    point = outcome.recovery_point_id
+    for store in ("primary", "offsite"):  # whichever store the check plans to read
+        signature(config_path, store, point).unlink()
+
+    code, check = run_json(capsys, "-c", str(config_path), "verify", "--seed", "1")
+    assert code == 1, check
+    found = {(m["recovery_point"], m["file"], m["kind"]) for m in check["mismatches"]}
+    assert found == {(point, "manifest.json.sig", "missing")}
+    assert point_row(config_path, point).status == "bad"
