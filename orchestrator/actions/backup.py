@@ -30,6 +30,7 @@ from orchestrator.actions.point_keys import kek_path, new_sealing, site_kek
 from orchestrator.actions.point_trust import (
     SIGNATURE_NAME,
     manifest_signer,
+    signer_fingerprint,
     write_manifest,
     written_versions,
 )
@@ -316,6 +317,7 @@ def _store_dataset(
             fingerprint=dump["fingerprint"],
             encryption=None if sealing is None else sealing.encryption,
             format_version=FORMAT_VERSION if sealing is None else ENCRYPTED_FORMAT_VERSION,
+            signed_by=signer_fingerprint(backup.signer),
         )
         data = serialise_manifest(manifest)
         digest = manifest_digest(data)

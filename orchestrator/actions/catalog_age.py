@@ -141,7 +141,7 @@ def _recorded(connection: Connection, report: dict[str, Any]) -> bool:
     named: set[str] = set()
     if isinstance(mismatches, list) and mismatches:
         # Imported here: status stays light (it moves no data); most reports found nothing.
-        from orchestrator.actions.verify import evidence_marks_bad
+        from orchestrator.actions.verify_problems import evidence_marks_bad
 
         named = {  # what the check marked bad, not an intruder or an S3 version drift
             str(m.get("recovery_point")) for m in mismatches if evidence_marks_bad(m)

@@ -5,15 +5,17 @@ back what the stores and the signed evidence prove, and says what it could not:
 
 - recovery points and copies: every point in every reachable store whose manifest is
   authenticated (signed by a trusted manifest key — with no catalog, an unsigned point is an
-  intruder and is not recovered). A copy counts as verified when its manifest was written:
-  drctl writes a manifest last, only after the bytes were checked at that store.
+  intruder and is not recovered; one whose manifest says it is signed but whose signature is
+  missing or invalid is listed as such: its store was changed, point_signature.py). A copy
+  counts as verified when its manifest was written: drctl writes a manifest last, only after
+  the bytes were checked at that store.
 - drills and sampled checks: from each evidence package in the chain that verifies against a
   trusted signer, through the `record` its report carries (packages written before records
   existed are listed as not recovered).
 - bad marks and their closing: the mismatches of every trusted package that mark a point bad
-  (verify.evidence_marks_bad: a scan's and a validity check's findings alike, not an intruder
-  or an S3 version drift, which a scan reports without marking), then the incidents a re-check
-  closed, in chain order.
+  (verify_problems.evidence_marks_bad: a scan's and a validity check's findings alike, not an
+  intruder or an S3 version drift, which a scan reports without marking), then the incidents a
+  re-check closed, in chain order.
 
 Not recovered, by design: jobs, leases, scratch journals and network outages (nothing in the
 stores or evidence holds them), and the S3 version ids drctl pinned (the next `verify --all`
@@ -33,8 +35,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from orchestrator.actions.evidence_setup import pinned_trust
-from orchestrator.actions.point_trust import Intruder, open_point
-from orchestrator.actions.verify import evidence_marks_bad
+from orchestrator.actions.point_trust import BrokenSignature, Intruder, open_point
+from orchestrator.actions.verify_problems import evidence_marks_bad
 from orchestrator.errors import CheckFailed, OrchestratorError
 from orchestrator.evidence.chain import read_chain
 from orchestrator.evidence.verify import check_package
@@ -94,6 +96,13 @@ def _recover_point(
         opened = open_point(runtime, store, system, dataset, point)
     except FileNotFoundError:
         outcome.not_recovered.append(f"{where}: incomplete (no manifest), never counted")
+        return
+    except BrokenSignature as error:  # not an unknown intruder: say what was done to it
+        outcome.not_recovered.append(
+            f"{where}: signature {error.kind}: {error.reason}; without the catalog nothing "
+            "else vouches for this manifest, so this copy cannot be recovered (another store's "
+            "copy with its signature, or a catalog backup, can)"
+        )
         return
     except Intruder as error:
         outcome.not_recovered.append(f"{where}: not authenticated: {error}")

@@ -23,6 +23,7 @@ from orchestrator.actions.bad_points import record_failures, report_failures
 from orchestrator.actions.point_keys import WrapMismatch, wrap_key, wrap_problem
 from orchestrator.actions.point_trust import (
     SIGNATURE_NAME,
+    BrokenSignature,
     Intruder,
     OpenedPoint,
     open_point,
@@ -137,14 +138,6 @@ def copy_wraps(source: Store, destination: Store, manifest: Manifest) -> None:
         destination.write_stream(key, [data], size=len(data), sha256=digest)
 
 
-def _signature(opened: OpenedPoint) -> bytes | None:
-    try:
-        signature: bytes = opened.store.read_bytes(f"{opened.prefix}/{SIGNATURE_NAME}")
-    except FileNotFoundError:
-        return None
-    return signature
-
-
 class _Copier:
     """Copies the points of one system from its primary to its off-site store."""
 
@@ -188,6 +181,13 @@ class _Copier:
         except Intruder as error:
             logger.error("copy-offsite: not copied: %s", error)
             self.intruders.append(f"{self.source.name}: {system}/{dataset}/{point}")
+        except BrokenSignature as error:  # the source store was changed: never carried off-site
+            logger.error("copy-offsite: not copied: %s", error)
+            if not error.recorded:
+                self.intruders.append(f"{self.source.name}: {system}/{dataset}/{point}")
+            else:
+                broken = (error.kind, error.expected, error.actual)
+                self._fail(label, self.source.name, SIGNATURE_NAME, *broken)
         except DigestMismatch as error:
             self._fail(
                 label, self.source.name, MANIFEST_NAME, "manifest", error.expected, error.actual
@@ -210,7 +210,7 @@ class _Copier:
                     opened.manifest,
                     opened.manifest_bytes,
                     opened.digest,
-                    signature=_signature(opened),
+                    signature=opened.signature,  # the bytes authenticated, not a second read
                 )
         except MissingSource as error:
             if removed_by_retention(self.runtime, opened.point, self.source.name):

@@ -18,7 +18,7 @@ from pathlib import PurePath
 
 from sqlalchemy import select
 
-from orchestrator.actions.verify import evidence_marks_bad
+from orchestrator.actions.verify_problems import evidence_marks_bad
 from orchestrator.evidence.chain import read_chain
 from orchestrator.model import schema
 from orchestrator.runtime import Runtime

@@ -10,6 +10,10 @@ A recovery point in a store counts only if drctl can authenticate its manifest:
 
 Anything else in a store is an intruder: reported by `verify --all` (exit 1), never restored,
 never copied. On S3 every read is pinned to the version drctl wrote (stores/s3_versions.py).
+
+A manifest that names the key it was signed with (`signed_by`) must have that key's signature
+beside it, whatever the catalog says: a missing or invalid one is tampering with the store
+(point_signature.BrokenSignature). Manifests without the claim are judged as before it existed.
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from orchestrator.actions.point_signature import (
+    SIGNATURE_NAME,
+    BrokenSignature,
+    judge_signature,
+)
 from orchestrator.config import LoadedConfig
 from orchestrator.errors import CheckFailed, InputError
 from orchestrator.evidence import sign
@@ -33,7 +42,6 @@ from orchestrator.model.manifest import Manifest, ManifestError, manifest_digest
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
-SIGNATURE_NAME = f"{MANIFEST_NAME}.sig"
 
 
 class Intruder(CheckFailed):
@@ -62,6 +70,7 @@ class OpenedPoint:
     versions: dict[str, str] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
     signature_problem: str = ""
+    signature: bytes | None = None  # the bytes of manifest.json.sig read and judged, if any
 
     @property
     def prefix(self) -> str:
@@ -138,9 +147,10 @@ def create_manifest_key(config: LoadedConfig) -> tuple[str, str]:
     return str(path), sign.public_key_line(key)
 
 
-def signature_valid(keys: tuple[Ed25519PublicKey, ...], data: bytes, signature: bytes) -> bool:
-    """Return whether signature over data was made by one of keys."""
-    return any(sign.verify_signature(key, data, signature) for key in keys)
+def signer_fingerprint(signer: Ed25519PrivateKey | None) -> str | None:
+    """Given the key that signs new manifests (None without signing), return the `signed_by`
+    claim a new manifest carries: the fingerprint of its public key (point_signature.py)."""
+    return None if signer is None else sign.fingerprint(signer)
 
 
 def write_manifest(
@@ -187,20 +197,24 @@ def _pinned(
     return pin(store, versions), versions, drift
 
 
-def _signature(
-    view: Any, prefix: str, data: bytes, keys: tuple[Ed25519PublicKey, ...]
-) -> tuple[bool, str]:
-    """Return (signed by a trusted key, problem with the signature file or '')."""
-    key = f"{prefix}/{SIGNATURE_NAME}"
+def _read_signature(view: Any, prefix: str) -> bytes | None:
+    """Return the bytes of a point's signature file, or None when it has none."""
     try:
-        signature = view.read_bytes(key)
+        signature: bytes = view.read_bytes(f"{prefix}/{SIGNATURE_NAME}")
     except FileNotFoundError:
-        return False, ""
-    if not keys:
-        return False, "signed, but no manifest_signing.public_key is configured to check it"
-    if signature_valid(keys, data, signature):
-        return True, ""
-    return False, f"{SIGNATURE_NAME} is not a valid signature by a trusted key"
+        return None
+    return signature
+
+
+def _recorded_row(runtime: Runtime, point: tuple[str, str, str]) -> Any:
+    """Return the catalog's row of a point, or None when it holds no such point of that
+    system and dataset (a point id under another dataset's prefix is not the catalog's)."""
+    system, dataset, point_id = point
+    with runtime.catalog.begin() as connection:
+        row = cat.get_recovery_point(connection, point_id)
+    if row is not None and (row.system, row.dataset) != (system, dataset):
+        return None
+    return row
 
 
 def open_point(
@@ -215,7 +229,8 @@ def open_point(
     """Read a point's manifest (at the version drctl wrote), parse it and authenticate it.
 
     Raise FileNotFoundError when it has no manifest, CheckFailed for a hostile or malformed
-    manifest, DigestMismatch when it differs from the catalog's record, Intruder when it is
+    manifest, DigestMismatch when it differs from the catalog's record, BrokenSignature when
+    it says it is signed and its signature is missing or invalid, Intruder when it is
     neither recorded nor signed by a trusted key."""
     prefix = point_prefix(system, dataset, point)
     where = f"{store.name}:{prefix}/{MANIFEST_NAME}"
@@ -226,10 +241,7 @@ def open_point(
         manifest = parse_manifest(data, source=where)
     except ManifestError as error:
         raise CheckFailed(f"refused manifest: {error}") from error
-    with runtime.catalog.begin() as connection:
-        row = cat.get_recovery_point(connection, point)
-    if row is not None and (row.system, row.dataset) != (system, dataset):
-        row = None  # the catalog's point of that id is another dataset's: not this one
+    row = _recorded_row(runtime, (system, dataset, point))
     if (manifest.system, manifest.dataset, manifest.recovery_point_id) != (system, dataset, point):
         if row is None:  # a copy put here under a name it never had: nothing of ours changed
             raise Intruder(where, "its manifest names another recovery point")
@@ -238,25 +250,25 @@ def open_point(
         raise DigestMismatch(
             where, row.manifest_sha256, digest, "manifest changed after it was written"
         )
-    signed, problem = _signature(
-        view, prefix, data, trusted_keys(runtime.config) if keys is None else keys
+    signature = _read_signature(view, prefix)
+    trusted = trusted_keys(runtime.config) if keys is None else keys
+    judgement = judge_signature(manifest.signed_by, data, signature, trusted)
+    opened = OpenedPoint(
+        view, system, dataset, point, manifest, data, digest, judgement.signed, row is not None
     )
-    if row is None and not signed:
-        raise Intruder(where, problem or "no signature and not in the catalog")
-    return OpenedPoint(
-        view,
-        system,
-        dataset,
-        point,
-        manifest,
-        data,
-        digest,
-        signed,
-        row is not None,
-        versions,
-        drift,
-        problem,
-    )
+    opened.versions, opened.drift = versions, drift
+    opened.signature_problem, opened.signature = judgement.problem, signature
+    if judgement.broken is not None:
+        vouched = opened if row is not None else None
+        raise BrokenSignature(
+            f"{store.name}:{prefix}/{SIGNATURE_NAME}",
+            judgement.broken,
+            str(manifest.signed_by),
+            vouched,
+        )
+    if row is None and not judgement.signed:
+        raise Intruder(where, judgement.problem or "no signature and not in the catalog")
+    return opened
 
 
 def point_ids_by_dataset(

@@ -18,6 +18,8 @@ from orchestrator.actions.bad_points import report_failures
 from orchestrator.actions.evidence_marks import evidence_bad_points
 from orchestrator.actions.point_keys import data_key, unsealed
 from orchestrator.actions.point_trust import (
+    SIGNATURE_NAME,
+    BrokenSignature,
     Intruder,
     OpenedPoint,
     open_point,
@@ -231,6 +233,10 @@ class Selection:
                 [self._failure(dataset, point, file, kind, error.expected, error.actual)]
             )
             raise
+        except BrokenSignature as error:  # the store was changed: bad, as a changed file is
+            broken = (SIGNATURE_NAME, error.kind, error.expected, error.actual)
+            self.record_given_failures([self._failure(dataset, point, *broken)])
+            raise
         return opened
 
     def record_given_failures(self, failures: list[Failure]) -> None:
@@ -272,6 +278,13 @@ class Selection:
         except Intruder as error:
             logger.error("restore: %s is an intruder: %s", label, error.reason)
             self._pass(dataset, point, f"intruder ({error.reason})")
+            return None
+        except BrokenSignature as error:
+            if error.recorded:  # the store was changed: bad, as a changed file is
+                broken = (error.kind, error.expected, error.actual)
+                self._fail(dataset, point, SIGNATURE_NAME, *broken)
+            else:
+                self._pass(dataset, point, f"intruder ({error.reason})")
             return None
         except DigestMismatch as error:
             self._fail(dataset, point, MANIFEST_NAME, "manifest", error.expected, error.actual)

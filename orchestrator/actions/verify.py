@@ -6,20 +6,20 @@ listed is reported unreachable and the others are still scanned. A recovery poin
 manifest is incomplete: listed, never counted, never an error — unless the catalog records a
 copy there, then its manifest is missing. Each manifest is authenticated first
 (`point_trust.open_point`: read at the S3 version drctl wrote, equal to the catalog's digest or
-signed by the site's key; anything else is an intruder), then its files are hashed on every core
-(`orchestrator.integrations.hashing`) while the next point is opened: manifests are streamed,
-one point held at a time, so memory does not grow with the number of files. A store that
-fails part-way is reported unreachable; what was read of it before stays in the report. A
-large file of a directory store whose manifest carries per-chunk digests is checked chunk by
-chunk in parallel; the chunk digests are part of the authenticated manifest, so equal chunks
-mean equal content. An encrypted point's files are
-checked against their stored (ciphertext) sizes and digests: no key is needed. Recording and
-evidence: `orchestrator.actions.verify_all`.
+signed by the site's key; anything else is an intruder; a manifest that says it is signed
+without a valid signature beside it is tampering, point_signature.py), then its files are
+hashed on every core (`orchestrator.integrations.hashing`) while the next point is opened:
+manifests are streamed, one point held at a time, so memory does not grow with the number of
+files. A store that fails part-way is reported unreachable; what was read of it before stays
+in the report. A large file of a directory store whose manifest carries per-chunk digests is
+checked chunk by chunk in parallel; the chunk digests are part of the authenticated manifest,
+so equal chunks mean equal content. An encrypted point's files are checked against their
+stored (ciphertext) sizes and digests: no key is needed. Recording and evidence:
+`orchestrator.actions.verify_all`; what marks a point bad: `verify_problems`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -28,8 +28,15 @@ from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from orchestrator.actions.point_keys import KEYS_DIR, wrap_problem
-from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point, trusted_keys
+from orchestrator.actions.point_trust import (
+    SIGNATURE_NAME,
+    BrokenSignature,
+    Intruder,
+    OpenedPoint,
+    open_point,
+    trusted_keys,
+)
+from orchestrator.actions.verify_problems import Problem, check_listing, check_wraps
 from orchestrator.errors import CheckFailed, InfrastructureError
 from orchestrator.integrations.hashing import HashJob, HashResult, Progress, hash_jobs, new_hash
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
@@ -40,50 +47,6 @@ from orchestrator.model.manifest import CHUNK_BYTES, FileEntry, Manifest
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
-
-# Problems that show the stored bytes of a recovery point are not what drctl wrote: the point
-# is marked bad for good. The others (an intruder, a newer S3 version or delete marker over a
-# locked original, a broken signature beside a recorded manifest, a read error) are reported on
-# every scan and fail it, but the point's own bytes are intact.
-MARKS_BAD = frozenset({"mismatch", "missing", "truncated", "extra", "manifest"})
-REPORTED_ONLY = frozenset(
-    {"intruder", "overwritten", "delete-marker", "version-missing", "signature", "unreadable"}
-)
-
-
-def evidence_marks_bad(mismatch: object) -> bool:
-    """Given a mismatch of any check's evidence (report.json), return whether it marked its
-    point bad: every kind but those a scan only reports (REPORTED_ONLY) — a validity check's
-    `size`, `fingerprint`, `invariant` and `restore` findings too, not only a scan's
-    MARKS_BAD. A mismatch with no kind (a drill's: its restore wrote its own) marks nothing."""
-    kind = mismatch.get("kind") if isinstance(mismatch, dict) else None
-    return isinstance(kind, str) and kind not in REPORTED_ONLY
-
-
-@dataclass(frozen=True)
-class Problem:
-    store: str
-    recovery_point: str  # system/dataset/point id
-    file: str
-    kind: str  # MARKS_BAD | intruder | overwritten | delete-marker | version-missing | ...
-    expected: str = ""
-    actual: str = ""
-
-    def describe(self) -> str:
-        text = f"{self.store}: {self.recovery_point}: {self.file}: {self.kind}"
-        if self.expected:
-            text += f": expected {self.expected}, actual {self.actual}"
-        elif self.actual:
-            text += f": {self.actual}"
-        return text
-
-    @property
-    def point_id(self) -> str:
-        return self.recovery_point.rsplit("/", 1)[-1]
-
-    @property
-    def marks_bad(self) -> bool:
-        return self.kind in MARKS_BAD
 
 
 @dataclass
@@ -120,50 +83,45 @@ class _Point:
     manifest: Manifest
 
 
-def check_listing(store: Any, label: str, prefix: str, manifest: Manifest) -> list[Problem]:
-    """Given a recovery point's manifest, return the missing and extra files in the store."""
-    problems = []
-    listed = {f"{prefix}/data/{entry.path}" for entry in manifest.files}
-    for entry in manifest.files:
-        if not store.exists(f"{prefix}/data/{entry.path}"):
-            problems.append(
-                Problem(store.name, label, entry.path, "missing", entry.at_rest_digest, "(absent)")
-            )
-    for key in store.list_keys(f"{prefix}/data"):
-        if key not in listed:
-            problems.append(
-                Problem(
-                    store.name,
-                    label,
-                    key.removeprefix(f"{prefix}/data/"),
-                    "extra",
-                    "(not in the manifest)",
-                    "present",
-                )
-            )
-    return problems
-
-
-def check_wraps(store: Any, label: str, prefix: str, manifest: Manifest) -> list[Problem]:
-    """Given an encrypted point's manifest, return a mismatch for each key wrap beside it
-    (`keys/<kek_id>.json`) that does not name the point and its key check (point_keys)."""
-    if manifest.encryption is None:
-        return []
-    problems = []
-    for key in store.list_keys(f"{prefix}/{KEYS_DIR}"):
-        name = key.rsplit("/", 1)[-1]
-        try:
-            data = json.loads(store.read_bytes(key))
-        except FileNotFoundError:
-            continue  # gone since it was listed: no wrap, nothing planted
-        except (ValueError, UnicodeDecodeError):
-            data = None
-        problem = wrap_problem(data, manifest, name.removesuffix(".json"))
-        if problem:
-            expected = f"a wrap of the data key with key check {manifest.encryption.key_check}"
-            file = f"{KEYS_DIR}/{name}"
-            problems.append(Problem(store.name, label, file, "mismatch", expected, problem))
-    return problems
+def _open(
+    runtime: Runtime,
+    store: Store,
+    point: tuple[str, str, str],
+    recorded: bool,
+    keys: tuple[Ed25519PublicKey, ...],
+) -> tuple[OpenedPoint | None, list[Problem]]:
+    """Open and authenticate a point's manifest; return it (None when it cannot be used) and
+    the problems that stopped it or that its files must still be checked beside: a claimed
+    signature missing or invalid beside a manifest the catalog vouches for."""
+    label = "/".join(point)
+    try:
+        opened = open_point(runtime, store, *point, keys=keys)
+        new_hash(opened.manifest.hash_algorithm)
+        return opened, []
+    except FileNotFoundError:
+        if recorded:
+            return None, [
+                Problem(store.name, label, MANIFEST_NAME, "missing", "present", "(absent)")
+            ]
+        return None, []
+    except Intruder as error:
+        return None, [Problem(store.name, label, MANIFEST_NAME, "intruder", actual=error.reason)]
+    except BrokenSignature as error:
+        if error.opened is None:  # nothing vouches for the manifest, nor for its claim
+            return None, [
+                Problem(store.name, label, MANIFEST_NAME, "intruder", actual=error.reason)
+            ]
+        tampered = Problem(
+            store.name, label, SIGNATURE_NAME, error.kind, error.expected, error.actual
+        )
+        return error.opened, [tampered]
+    except DigestMismatch as error:
+        return None, [
+            Problem(store.name, label, MANIFEST_NAME, "manifest", error.expected, error.actual)
+        ]
+    except (CheckFailed, ValueError) as error:
+        kind = "manifest" if recorded else "intruder"
+        return None, [Problem(store.name, label, MANIFEST_NAME, kind, actual=str(error))]
 
 
 def authenticate(
@@ -175,31 +133,16 @@ def authenticate(
 ) -> tuple[OpenedPoint | None, list[Problem]]:
     """Open and authenticate a point's manifest; return it (None when it cannot be used) and
     the problems seen: a missing or edited manifest of a recorded point, an intruder, S3
-    versions over the originals, a broken signature."""
-    system, dataset, point_id = point
-    label = f"{system}/{dataset}/{point_id}"
-    try:
-        opened = open_point(runtime, store, system, dataset, point_id, keys=keys)
-        new_hash(opened.manifest.hash_algorithm)
-    except FileNotFoundError:
-        if recorded:
-            return None, [
-                Problem(store.name, label, MANIFEST_NAME, "missing", "present", "(absent)")
-            ]
-        return None, []
-    except Intruder as error:
-        return None, [Problem(store.name, label, MANIFEST_NAME, "intruder", actual=error.reason)]
-    except DigestMismatch as error:
-        return None, [
-            Problem(store.name, label, MANIFEST_NAME, "manifest", error.expected, error.actual)
-        ]
-    except (CheckFailed, ValueError) as error:
-        kind = "manifest" if recorded else "intruder"
-        return None, [Problem(store.name, label, MANIFEST_NAME, kind, actual=str(error))]
-    problems = [
+    versions over the originals, a claimed signature missing or invalid (tampering: its files
+    are still checked, the catalog vouches for the manifest), a broken unclaimed signature."""
+    opened, problems = _open(runtime, store, point, recorded, keys)
+    if opened is None:
+        return None, problems
+    point_id = point[2]
+    problems += [
         Problem(
             store.name,
-            label,
+            opened.label,
             drift.key.rsplit(f"/{point_id}/", 1)[-1],
             drift.kind,
             drift.expected,
@@ -211,8 +154,8 @@ def authenticate(
         problems.append(
             Problem(
                 store.name,
-                label,
-                f"{MANIFEST_NAME}.sig",
+                opened.label,
+                SIGNATURE_NAME,
                 "signature",
                 "a signature by the pinned key",
                 opened.signature_problem,

@@ -28,7 +28,8 @@ from orchestrator import __version__
 from orchestrator.actions.bad_points import record_failures
 from orchestrator.actions.evidence_setup import evidence_problems, write_site_package
 from orchestrator.actions.removed_copies import removed_by_retention, removed_note
-from orchestrator.actions.verify import Problem, ScanResult, scan
+from orchestrator.actions.verify import ScanResult, scan
+from orchestrator.actions.verify_problems import Problem
 from orchestrator.errors import ExitCode, InputError
 from orchestrator.evidence.package import Package
 from orchestrator.model import catalog as cat

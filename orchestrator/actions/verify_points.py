@@ -31,12 +31,18 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.actions.point_trust import Intruder, OpenedPoint, open_point
+from orchestrator.actions.point_trust import (
+    SIGNATURE_NAME,
+    BrokenSignature,
+    Intruder,
+    OpenedPoint,
+    open_point,
+)
 from orchestrator.actions.removed_copies import removed_by_retention, removed_note
 from orchestrator.actions.restore import RestoredDataset, restore_failures, run_restore
 from orchestrator.actions.restore_selection import MissingFile
-from orchestrator.actions.verify import check_listing
 from orchestrator.actions.verify_enclave import PURPOSE, enclave_target
+from orchestrator.actions.verify_problems import check_listing
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch
@@ -89,6 +95,8 @@ def _open_item(runtime: Runtime, item: PlanItem, result: ItemResult) -> OpenedPo
         result.fail(MANIFEST_NAME, f"{error.expected} (catalog)", error.actual, "manifest")
     except Intruder as error:
         result.fail(MANIFEST_NAME, "an authenticated manifest", error.reason, "manifest")
+    except BrokenSignature as error:  # the store was changed: a failed check, as a changed file
+        result.fail(SIGNATURE_NAME, error.expected, error.actual, error.kind)
     except CheckFailed as error:
         result.fail(MANIFEST_NAME, "a valid manifest", str(error), "manifest")
     except FileNotFoundError:

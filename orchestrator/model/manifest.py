@@ -106,6 +106,7 @@ class Manifest:
     kind: str = "full"
     format_version: int = FORMAT_VERSION
     encryption: Encryption | None = None
+    signed_by: str | None = None  # the signing key's fingerprint: the .sig is due (point_signature)
 
     @property
     def total_bytes(self) -> int:
@@ -167,6 +168,7 @@ def make_manifest_dict(manifest: Manifest) -> dict[str, Any]:
         ],
         "fingerprint": dict(manifest.fingerprint),
         **({"encryption": asdict(manifest.encryption)} if manifest.encryption else {}),
+        **({"signed_by": manifest.signed_by} if manifest.signed_by else {}),
     }
 
 
@@ -318,7 +320,7 @@ def _parse_encryption(raw: Mapping[str, Any], problems: list[str]) -> Encryption
 def parse_manifest(data: bytes, *, source: str = "manifest.json") -> Manifest:
     """Given manifest bytes, return a Manifest. Raise ManifestError listing every problem:
     wrong types, unknown algorithm, absolute or `..` paths, absurd sizes, duplicates, an
-    encryption block of the wrong shape or where none belongs."""
+    encryption block of the wrong shape or where none belongs, a `signed_by` not a fingerprint."""
     raw = _load_json(data, source)
     problems: list[str] = []
     strings = _parse_header(raw, problems)
@@ -327,6 +329,9 @@ def parse_manifest(data: bytes, *, source: str = "manifest.json") -> Manifest:
         problems.append("fingerprint: expected an object")
         fingerprint = {}
     encryption = _parse_encryption(raw, problems)
+    signed_by = raw.get("signed_by", "")
+    if not isinstance(signed_by, str) or signed_by and not HEX_DIGEST.fullmatch(signed_by):
+        problems.append("signed_by: expected a key fingerprint (64 lowercase hex characters)")
     entries = _parse_files(raw, raw.get("format_version") == ENCRYPTED_FORMAT_VERSION, problems)
     if problems:
         raise ManifestError([f"{source}: {problem}" for problem in problems])
@@ -336,6 +341,7 @@ def parse_manifest(data: bytes, *, source: str = "manifest.json") -> Manifest:
         fingerprint=fingerprint,
         encryption=encryption,
         format_version=raw["format_version"],
+        signed_by=signed_by or None,
     )
 
 
