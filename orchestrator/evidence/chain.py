@@ -16,6 +16,7 @@ from pathlib import Path
 
 from orchestrator.errors import InfrastructureError
 from orchestrator.evidence.layout import DIGEST_PATTERN, KINDS, ZERO_DIGEST
+from orchestrator.evidence.untrusted_read import parse_json
 
 REBUILD_FROM_ANCHOR = (
     "put back the lines from the chain's anchor (every line is kept there byte for byte: "
@@ -40,7 +41,7 @@ def parse_chain_line(line: str, where: str) -> ChainEntry:
     Raise ValueError naming `where` if the line is not a well-formed entry.
     """
     try:
-        document = json.loads(line)
+        document = parse_json(line)
     except ValueError as error:
         raise ValueError(f"{where}: expected a JSON object: {error}") from error
     if not isinstance(document, dict):
