@@ -50,6 +50,11 @@ def report(call: Call) -> int:
             "evidence that cannot be shown 无法证实的证据包 (its rules are 无法判定): "
             + "; ".join(result.unproven)
         )
+    if result.chain_problems:
+        lines.append(
+            f"evidence chain NOT whole 证据链未通过校验 ({len(result.chain_problems)} problem(s); "
+            "a check, drill or report may be missing): " + "; ".join(result.chain_problems)
+        )
     call.out.emit(
         {
             "period": period.to_dict(),
@@ -59,9 +64,12 @@ def report(call: Call) -> int:
             "findings": result.finding_counts,
             "failing": result.failing,
             "unproven": result.unproven,
+            "chain_problems": result.chain_problems,
         },
         "\n".join(lines),
     )
-    # The report is written either way; like `status`, exit 1 while a violation stands, and
-    # while a package it cites cannot be shown (its rules are then judged unknown).
-    return ExitCode.CHECK_FAILED if result.failing or result.unproven else ExitCode.OK
+    # The report is written either way; like `status`, exit 1 while a violation stands, while
+    # a package it cites cannot be shown (its rules are then judged unknown), and while the
+    # chain is not whole (a package and its row may be gone: nothing is left to cite).
+    failed = result.failing or result.unproven or result.chain_problems
+    return ExitCode.CHECK_FAILED if failed else ExitCode.OK
