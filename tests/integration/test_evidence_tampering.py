@@ -18,6 +18,7 @@ from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.config import load_config
 from orchestrator.evidence import sign
 from orchestrator.evidence.package import Package
+from tests.integration.test_evidence_offline import run_step
 
 DRCTL = str(Path(sys.executable).parent / "drctl")
 # Enough nesting to exhaust the json module's recursion, far more than any report holds.
@@ -167,4 +168,54 @@ def test_evidence_verify_chain_a_deleted_failed_check_in_the_middle_is_found(
     code, out = verify_chain(site, tmp_path)
     assert code == 1, out
     assert "does not match the manifest_sha256 of the line before" in out
+    assert "the package was removed from the end of the chain" in out
+
+
+def test_auditor_guide_regular_step_names_a_fifo_put_in_place_of_a_file(
+    site: Path, tmp_path: Path
+) -> None:
+    """The guide's first integrity command (§3.2) finds what would make sha256sum hang."""
+    (package,) = write(site, 1)
+    clean = run_step("regular", package.path)
+    assert clean.returncode == 0 and clean.stdout == "", clean
+    replace_with_fifo(package.path / "report.json")
+    found = run_step("regular", package.path)
+    assert found.stdout == "./report.json\n", found
+
+
+def test_evidence_verify_chain_offline_ignores_a_dr_yml_planted_where_the_auditor_works(
+    site: Path, tmp_path: Path
+) -> None:
+    """The delivery holds a dr.yml naming a forged anchor (a copy of the anchors without the
+    removed tail). The auditor gives the directory and the bank's key and forgets --anchor:
+    that is 'NOT verified in full' (exit 1), not ok on the planted anchor's word."""
+    packages = write(site, 3)
+    evidence = load_config(site).evidence_dir
+    chain = evidence / "chain.jsonl"
+    chain.write_text("".join(chain.read_text().splitlines(keepends=True)[:2]))
+    subprocess.run(["rm", "-rf", str(packages[2].path), str(packages[2].tarball)], check=True)
+    forged = tmp_path / "forged" / "evidence-chain"
+    forged.mkdir(parents=True)
+    for anchor in sorted(anchor_dir(site).iterdir())[:2]:
+        (forged / anchor.name).write_bytes(anchor.read_bytes())
+        (forged / anchor.name).chmod(0o444)
+    delivery = tmp_path / "delivery"
+    delivery.mkdir()
+    planted = site.read_text().replace(
+        f"file://{anchor_dir(site).parent}", f"file://{forged.parent}"
+    )
+    assert planted != site.read_text()
+    (delivery / "dr.yml").write_text(planted)
+    (delivery / "inventory.ini").write_bytes((site.parent / "inventory.ini").read_bytes())
+    key = bank_key(site, tmp_path)
+    code, out = drctl(
+        delivery, "evidence", "verify", "--chain", str(evidence), "--public-key", str(key)
+    )
+    assert code == 1, out
+    assert "NOT checked: the end of the chain" in out and str(forged) not in out
+    code, out = drctl(
+        delivery, "evidence", "verify", "--chain", str(evidence), "--public-key", str(key),
+        "--anchor", str(anchor_dir(site)),
+    )  # fmt: skip
+    assert code == 1, out
     assert "the package was removed from the end of the chain" in out
