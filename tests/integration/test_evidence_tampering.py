@@ -219,3 +219,23 @@ def test_evidence_verify_chain_offline_ignores_a_dr_yml_planted_where_the_audito
     )  # fmt: skip
     assert code == 1, out
     assert "the package was removed from the end of the chain" in out
+
+
+@pytest.mark.parametrize(
+    "name", ["verify-" + "a" * 5000, "../elsewhere/verify-20261201T000000Z-abcdef"]
+)
+def test_evidence_verify_chain_a_line_naming_no_package_is_a_finding_not_an_internal_error(
+    site: Path, tmp_path: Path, name: str
+) -> None:
+    """A line of chain.jsonl whose name is no package name (too long for the file system, a
+    path out of the evidence directory) is a malformed line (exit 1), not a store fault (3)."""
+    write(site, 2)
+    chain = load_config(site).evidence_dir / "chain.jsonl"
+    lines = chain.read_text().splitlines(keepends=True)
+    entry = json.loads(lines[1])
+    lines[1] = json.dumps({**entry, "name": name}, sort_keys=True) + "\n"
+    chain.write_text("".join(lines))
+    code, out = verify_chain(site, tmp_path)
+    assert code == 1, out
+    assert "line 2.name: expected <kind>-<YYYYmmddTHHMMSSZ>-<id>" in out
+    assert "internal error" not in out and "exit 3" not in out
