@@ -18,13 +18,13 @@ bank's scale far too slow for every `status`). Both signs name `drctl catalog re
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from orchestrator.evidence.chain import ChainEntry, read_chain
+from orchestrator.evidence.untrusted_read import parse_json, read_regular
 from orchestrator.model import schema
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc
@@ -124,7 +124,7 @@ def _unrecorded_packages(runtime: Runtime, entries: list[ChainEntry]) -> list[st
     with runtime.catalog.begin() as connection:
         for entry in recent:
             try:
-                report = json.loads((directory / entry.name / "report.json").read_text("utf-8"))
+                report = parse_json(read_regular(directory / entry.name / "report.json"))
             except (OSError, ValueError):
                 continue
             if not isinstance(report, dict) or report.get("switchover"):

@@ -6,7 +6,10 @@ a year that is over is judged in full (`status --year`), the current year so far
 judged from those findings by rules/requirements.py. Every evidence package the report cites
 is checked first (report_proof.py): a finding resting on one that cannot be shown (missing,
 failing `evidence verify`, its digest not the catalog's) is 无法判定 in the report, whatever
-`status` says from the rows, and the package is named. This module only gathers and lays out:
+`status` says from the rows, and the package is named. The whole chain is checked too, as
+`evidence verify --chain` does: a package removed with its catalog row leaves no row to cite,
+only a broken link or an anchor past the chain's end; the report states it and the command
+exits 1. This module only gathers and lays out:
 the findings, the requirements, the evidence each rule rests on (report_evidence.py) and the
 issue register, and writes them as a `report` package with report.html and report.pdf.
 """
@@ -19,7 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
+from orchestrator.actions.evidence_setup import (
+    EvidenceSetup,
+    prepare_evidence,
+    write_site_package,
+)
 from orchestrator.actions.issues import read_issues
 from orchestrator.actions.report_evidence import (
     Period,
@@ -30,6 +37,7 @@ from orchestrator.actions.report_evidence import (
 from orchestrator.actions.report_proof import (
     Proof,
     check_cited,
+    check_whole_chain,
     cited_rows,
     reconcile,
     without_unproven,
@@ -58,6 +66,7 @@ class ReportResult:
     finding_counts: dict[str, int]
     failing: list[str]
     unproven: list[str]  # the cited packages that cannot be shown, each with why
+    chain_problems: list[str]  # what `evidence verify --chain` finds in the whole chain
 
 
 def _judge(
@@ -119,8 +128,11 @@ def _counts(statuses: list[Status]) -> dict[str, int]:
     return {status.value: counted.get(status, 0) for status in Status}
 
 
-def build_report(runtime: Runtime, period: Period, now: datetime) -> dict[str, Any]:
-    """Given the runtime and the period, return the report's content (report.json)."""
+def build_report(
+    runtime: Runtime, period: Period, now: datetime, setup: EvidenceSetup
+) -> dict[str, Any]:
+    """Given the runtime, the period and the site's evidence settings, return the report's
+    content (report.json)."""
     status = _judge(runtime, period, now)
     findings, proofs = _proven_findings(runtime, period, now, status)
     catalogue = load_catalogue()
@@ -147,6 +159,7 @@ def build_report(runtime: Runtime, period: Period, now: datetime) -> dict[str, A
             "rules": evidence,
             "checked": [proof.to_dict() for proof in proofs],
             "unproven": [proof.to_dict() for proof in proofs if not proof.ok],
+            "chain": check_whole_chain(setup),
         },
         "issues": [issue.to_dict() for issue in read_issues(runtime.catalog)],
         "rule_pack": status.rule_pack,
@@ -160,9 +173,9 @@ def write_report(runtime: Runtime, period: Period, now: datetime | None = None) 
     incomplete or the period cannot be judged, InfrastructureError (exit 3, nothing written)
     when the anchor store is down or WeasyPrint cannot load Pango."""
     moment = now or datetime.now(UTC)
-    prepare_evidence(runtime.config)  # refuse before judging anything
+    setup = prepare_evidence(runtime.config)  # refuse before judging anything
     require_pdf()
-    report = build_report(runtime, period, moment)
+    report = build_report(runtime, period, moment, setup)
     package = write_site_package(runtime.config, "report", report, {}, pdf=html_to_pdf)
     return ReportResult(
         package,
@@ -171,6 +184,7 @@ def write_report(runtime: Runtime, period: Period, now: datetime | None = None) 
         report["finding_summary"],
         report["failing"],
         [f"{p['name']} ({p['state_en']})" for p in report["evidence"]["unproven"]],
+        report["evidence"]["chain"]["problems"],
     )
 
 

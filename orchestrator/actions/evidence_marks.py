@@ -12,7 +12,6 @@ so only the others can hold a lost one, and a long history costs a restore nothi
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import PurePath
 
@@ -20,6 +19,7 @@ from sqlalchemy import select
 
 from orchestrator.actions.verify_problems import evidence_marks_bad
 from orchestrator.evidence.chain import read_chain
+from orchestrator.evidence.untrusted_read import parse_json, read_regular
 from orchestrator.model import schema
 from orchestrator.runtime import Runtime
 
@@ -42,7 +42,7 @@ def evidence_bad_points(runtime: Runtime) -> dict[str, str]:
         if entry.kind != "verify" or entry.name in known:
             continue
         try:
-            report = json.loads((directory / entry.name / "report.json").read_text("utf-8"))
+            report = parse_json(read_regular(directory / entry.name / "report.json"))
         except (OSError, ValueError):
             continue  # a package that cannot be read is `evidence verify`'s finding
         mismatches = report.get("mismatches") if isinstance(report, dict) else None

@@ -27,9 +27,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from orchestrator.actions.evidence_setup import pinned_trust
+from orchestrator.actions.evidence_setup import EvidenceSetup, pinned_trust
 from orchestrator.actions.report_evidence import Period
 from orchestrator.config import LoadedConfig
+from orchestrator.evidence.chain_check import check_chain
 from orchestrator.evidence.verify import Trust, check_package, untrusted_signer
 from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
@@ -166,6 +167,27 @@ def _check(path: Path, trust: Trust) -> tuple[str, tuple[str, ...], str | None]:
     if problems or not check.ok:
         return "fails", tuple(problems) or ("the signer is unknown",), check.manifest_sha256
     return "verified", (), check.manifest_sha256
+
+
+def check_whole_chain(setup: EvidenceSetup) -> dict[str, Any]:
+    """Given the site's evidence settings, check its whole chain and anchor as `drctl evidence
+    verify --chain` does, and return what the report states of it: ok, the packages, the
+    anchor and every problem (a check that could not run is one too).
+
+    The catalog's rows are what the report cites; a package removed with its row and its line
+    of chain.jsonl (a failed check made to disappear) leaves no row to cite, only a broken
+    link or an anchor past the end of the chain. Raise InfrastructureError when the anchor
+    store cannot be read.
+    """
+    result = check_chain(setup.directory, setup.trust, setup.anchor)
+    problems = [*result.problems, *(f"NOT checked: {item}" for item in result.not_checked)]
+    return {
+        "ok": result.ok,
+        "packages": result.packages,
+        "anchor": result.anchor_where,
+        "anchors": result.anchors,
+        "problems": problems,
+    }
 
 
 def without_unproven(snapshot: Snapshot, unproven: Sequence[Proof]) -> Snapshot:

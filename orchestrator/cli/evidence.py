@@ -141,9 +141,14 @@ def verify(call: Call) -> int:
 
 def _verify_chain(call: Call) -> int:
     """`evidence verify --chain [DIR]`: with DIR, a key on the command line and --anchor it
-    needs no config (an auditor offline); the config supplies what is not given."""
+    needs no config (an auditor offline); the config supplies what is not given.
+
+    With DIR and a key, only a config named with -c is read: a dr.yml that merely sits in the
+    current directory may have come with the delivery, and would name the anchor that vouches
+    for the end of the chain (a forged copy turns "NOT verified in full" into ok)."""
     directory, trust, anchor_copy = _chain_inputs(call)
-    config = _config(call, required=not (directory and trust))
+    offline = directory is not None and bool(trust) and not call.config_given
+    config = None if offline else _config(call, required=True)
     if directory is None:
         assert config is not None
         directory = config.evidence_dir
@@ -201,7 +206,7 @@ def _chain_lines(result: ChainCheck) -> list[str]:
         f"chain: {result.packages} package(s) in {result.directory}; signers: {signers or 'none'}",
     ]
     if result.anchor_where is None:
-        lines.append("anchor: none given (--anchor DIR, or the site config's anchor store)")
+        lines.append("anchor: none given (--anchor DIR, or -c with the site's dr.yml)")
     else:
         lines.append(
             f"anchor: {result.anchors} anchor(s) in {result.anchor_where} "

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from orchestrator.actions.calendar import parse_cli_date
-from orchestrator.actions.compliance_report import parse_period, today_in_shanghai, write_report
+from orchestrator.actions.compliance_report import (
+    ReportResult,
+    parse_period,
+    today_in_shanghai,
+    write_report,
+)
 from orchestrator.actions.evidence_setup import evidence_problems
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError
@@ -29,6 +34,30 @@ def report(call: Call) -> int:
     with open_runtime(call.site()) as runtime:
         result = write_report(runtime, period)
     package = result.package
+    lines = _result_lines(result)
+    call.out.emit(
+        {
+            "period": period.to_dict(),
+            "evidence": str(package.path),
+            "manifest_sha256": package.manifest_sha256,
+            "requirements": result.requirement_counts,
+            "findings": result.finding_counts,
+            "failing": result.failing,
+            "unproven": result.unproven,
+            "chain_problems": result.chain_problems,
+        },
+        "\n".join(lines),
+    )
+    # The report is written either way; like `status`, exit 1 while a violation stands, while
+    # a package it cites cannot be shown (its rules are then judged unknown), and while the
+    # chain is not whole (a package and its row may be gone: nothing is left to cite).
+    failed = result.failing or result.unproven or result.chain_problems
+    return ExitCode.CHECK_FAILED if failed else ExitCode.OK
+
+
+def _result_lines(result: ReportResult) -> list[str]:
+    """Given the written report, return what the command prints about it."""
+    package, period = result.package, result.period
     counts = ", ".join(
         f"{result.requirement_counts[s.value]} {s.label_zh}"
         for s in Status
@@ -50,18 +79,9 @@ def report(call: Call) -> int:
             "evidence that cannot be shown 无法证实的证据包 (its rules are 无法判定): "
             + "; ".join(result.unproven)
         )
-    call.out.emit(
-        {
-            "period": period.to_dict(),
-            "evidence": str(package.path),
-            "manifest_sha256": package.manifest_sha256,
-            "requirements": result.requirement_counts,
-            "findings": result.finding_counts,
-            "failing": result.failing,
-            "unproven": result.unproven,
-        },
-        "\n".join(lines),
-    )
-    # The report is written either way; like `status`, exit 1 while a violation stands, and
-    # while a package it cites cannot be shown (its rules are then judged unknown).
-    return ExitCode.CHECK_FAILED if result.failing or result.unproven else ExitCode.OK
+    if result.chain_problems:
+        lines.append(
+            f"evidence chain NOT whole 证据链未通过校验 ({len(result.chain_problems)} problem(s); "
+            "a check, drill or report may be missing): " + "; ".join(result.chain_problems)
+        )
+    return lines

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from orchestrator.errors import InfrastructureError
-from orchestrator.evidence.layout import DIGEST_PATTERN, KINDS, ZERO_DIGEST
+from orchestrator.evidence.layout import DIGEST_PATTERN, KINDS, PACKAGE_NAME_PATTERN, ZERO_DIGEST
+from orchestrator.evidence.untrusted_read import parse_json
 
 REBUILD_FROM_ANCHOR = (
     "put back the lines from the chain's anchor (every line is kept there byte for byte: "
@@ -40,7 +41,7 @@ def parse_chain_line(line: str, where: str) -> ChainEntry:
     Raise ValueError naming `where` if the line is not a well-formed entry.
     """
     try:
-        document = json.loads(line)
+        document = parse_json(line)
     except ValueError as error:
         raise ValueError(f"{where}: expected a JSON object: {error}") from error
     if not isinstance(document, dict):
@@ -52,6 +53,12 @@ def parse_chain_line(line: str, where: str) -> ChainEntry:
     entry = ChainEntry(**{field: document[field] for field in fields})
     if entry.kind not in KINDS:
         raise ValueError(f"{where}.kind: expected one of {', '.join(KINDS)}, got {entry.kind!r}")
+    if not PACKAGE_NAME_PATTERN.match(entry.name):
+        # The name becomes a path in the evidence directory: no file-system error, no path
+        # out of it, decides what a reader reports.
+        raise ValueError(
+            f"{where}.name: expected <kind>-<YYYYmmddTHHMMSSZ>-<id>, got {entry.name[:80]!r}"
+        )
     for field in ("manifest_sha256", "previous"):
         if not DIGEST_PATTERN.match(getattr(entry, field)):
             raise ValueError(f"{where}.{field}: expected 64 lower-case hex digits")

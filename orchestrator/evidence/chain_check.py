@@ -18,7 +18,6 @@ check not run (`ChainCheck.not_checked`), and the result is not ok either way.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from orchestrator.evidence.chain import (
     read_chain,
 )
 from orchestrator.evidence.layout import CHAIN, PACKAGE_NAME_PATTERN, TARBALL_SUFFIX
+from orchestrator.evidence.untrusted_read import parse_json
 from orchestrator.evidence.verify import PackageCheck, Trust, check_package
 
 logger = logging.getLogger(__name__)
@@ -167,16 +167,7 @@ def compare_anchors(
             )
             continue
         for record in found:
-            if record.package != entry.name:
-                problems.append(
-                    f"{record.key}: anchors {record.package} as line {number}, but {CHAIN} "
-                    f"line {number} is {entry.name} (expected {expected}): {CHAIN} was rewritten"
-                )
-            elif record.content and record.content != chain_line(entry):
-                problems.append(
-                    f"{record.key}: differs from {CHAIN} line {number}: {CHAIN} was rewritten "
-                    f"(anchor: {record.content.decode('utf-8', 'replace').strip()})"
-                )
+            problems.extend(_compare_record(record, number, entry, expected))
     for number in sorted(n for n in by_sequence if n > len(entries) or n < 1):
         for record in by_sequence[number]:
             problems.append(
@@ -187,8 +178,34 @@ def compare_anchors(
     return problems
 
 
+def _compare_record(
+    record: AnchorRecord, number: int, entry: ChainEntry, expected: str
+) -> list[str]:
+    """Given an anchor of line `number` and that line, return how they disagree."""
+    if record.package != entry.name:
+        return [
+            f"{record.key}: anchors {record.package} as line {number}, but {CHAIN} "
+            f"line {number} is {entry.name} (expected {expected}): {CHAIN} was rewritten"
+        ]
+    if not record.content:
+        # An S3 anchor with only delete markers has said so (record.problems); a file
+        # emptied by whoever may write the directory vouches for nothing either.
+        if record.problems:
+            return []
+        return [
+            f"{record.key}: empty; it does not hold {CHAIN} line {number}, so nothing proves "
+            "that line"
+        ]
+    if record.content != chain_line(entry):
+        return [
+            f"{record.key}: differs from {CHAIN} line {number}: {CHAIN} was rewritten "
+            f"(anchor: {record.content.decode('utf-8', 'replace').strip()})"
+        ]
+    return []
+
+
 def _anchored_digest(record: AnchorRecord) -> str:
     try:
-        return f"manifest sha256 {json.loads(record.content)['manifest_sha256']}"
+        return f"manifest sha256 {parse_json(record.content)['manifest_sha256']}"
     except (ValueError, KeyError, TypeError):
         return "unreadable content"

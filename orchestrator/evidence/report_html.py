@@ -169,6 +169,7 @@ def make_view(report: Mapping[str, Any]) -> dict[str, Any]:
         "checked": list(evidence.get("checked") or []),
         "unproven": unproven[:SUMMARY_LIMIT],
         "unproven_more": max(0, len(unproven) - SUMMARY_LIMIT),
+        "chain": evidence.get("chain") or {},
         "rule_evidence": _rule_evidence(evidence),
         "evidence_by_rule": {row["rule"]: row for row in _rule_evidence(evidence)},
         "provenance": _provenance(package),

@@ -13,7 +13,6 @@ dr.yml). `check_package` gives both; `verify_package` gives the problems alone.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import tempfile
 from collections.abc import Mapping
@@ -37,6 +36,7 @@ from orchestrator.evidence.layout import (
 )
 from orchestrator.evidence.manifest_lines import file_sha256, parse_manifest
 from orchestrator.evidence.tarball_extract import extract_tarball
+from orchestrator.evidence.untrusted_read import parse_json, read_regular
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +147,11 @@ def check_directory(directory: Path, trust: Trust, chain: Path | None) -> Packag
     if not manifest_path.is_file() or manifest_path.is_symlink():
         check.problems.append(f"{MANIFEST}: missing; nothing in {directory.name} can be checked")
         return check
-    manifest = manifest_path.read_bytes()
+    try:
+        manifest = read_regular(manifest_path)
+    except OSError as error:
+        check.problems.append(f"{MANIFEST}: unreadable: {error.strerror or error}")
+        return check
     entries, problems = parse_manifest(manifest)
     check.problems = problems
     listed = {entry.path for entry in entries}
@@ -220,16 +224,21 @@ def _check_signature(directory: Path, manifest: bytes, check: PackageCheck) -> N
     signature_path = directory / SIGNATURE
     try:
         signer = sign.load_public_key_pem(
-            (directory / SIGNER_PUBLIC_KEY).read_bytes(), SIGNER_PUBLIC_KEY
+            read_regular(directory / SIGNER_PUBLIC_KEY), SIGNER_PUBLIC_KEY
         )
-    except (OSError, ValueError) as error:
+    except OSError as error:
+        check.problems.append(f"{SIGNER_PUBLIC_KEY}: unreadable: {error.strerror or error}")
+        return
+    except ValueError as error:
         check.problems.append(f"{SIGNER_PUBLIC_KEY}: {error}")
         return
     check.signer_fingerprint = sign.fingerprint(signer)
-    if not signature_path.is_file():
+    try:
+        signature = read_regular(signature_path)
+    except OSError:
         check.problems.append(f"{SIGNATURE}: missing; the package is unsigned")
         return
-    if sign.verify_signature(signer, manifest, signature_path.read_bytes()):
+    if sign.verify_signature(signer, manifest, signature):
         check.signature_valid = True
         return
     check.problems.append(
@@ -240,7 +249,7 @@ def _check_signature(directory: Path, manifest: bytes, check: PackageCheck) -> N
 
 def _read_previous(directory: Path, problems: list[str]) -> str | None:
     try:
-        text = (directory / PREVIOUS).read_text(encoding="ascii")
+        text = read_regular(directory / PREVIOUS).decode("ascii")
     except (OSError, UnicodeDecodeError) as error:
         # strerror, not str(error): the path would name the scratch directory of a tarball.
         problems.append(f"{PREVIOUS}: unreadable: {getattr(error, 'strerror', None) or error}")
@@ -254,7 +263,7 @@ def _read_previous(directory: Path, problems: list[str]) -> str | None:
 
 def _check_embedded_metadata(directory: Path, previous: str | None) -> list[str]:
     try:
-        report = json.loads((directory / REPORT_JSON).read_bytes())
+        report = parse_json(read_regular(directory / REPORT_JSON))
         metadata = report["package"]
         if not isinstance(metadata, dict):
             raise TypeError("not an object")
@@ -268,7 +277,7 @@ def _check_embedded_metadata(directory: Path, previous: str | None) -> list[str]
     if previous is not None and metadata.get("previous") != previous:
         problems.append(f"{REPORT_JSON}: package.previous does not match {PREVIOUS}")
     try:
-        signer = sign.load_public_key_pem((directory / SIGNER_PUBLIC_KEY).read_bytes())
+        signer = sign.load_public_key_pem(read_regular(directory / SIGNER_PUBLIC_KEY))
     except (OSError, ValueError):
         return problems  # already reported by the signature check
     if metadata.get("signer_fingerprint") != sign.fingerprint(signer):

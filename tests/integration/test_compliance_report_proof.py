@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from orchestrator.actions.evidence_setup import write_site_package
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
@@ -88,6 +89,8 @@ def test_a_clean_report_checks_every_cited_package(site: tuple[Path, Path, Path]
     assert verdicts(written, "drill.yearly") == {"compliant"}
     assert verdicts(written, "verify.interval") == {"compliant"}
     assert "均已用站点信任的公钥核验" in html and "已核验" in html
+    assert written["evidence"]["chain"]["ok"] is True, written["evidence"]["chain"]
+    assert output["chain_problems"] == [] and "证据链未通过校验" not in html
 
 
 def test_a_deleted_drill_package_is_named_and_its_rules_not_judged_compliant(
@@ -161,3 +164,28 @@ def test_a_package_whose_digest_is_not_the_catalogs_is_not_vouched_for(
     (differs,) = written["evidence"]["unproven"]
     assert (differs["name"], differs["state"]) == (drill.name, "digest_differs")
     assert recorded in differs["problems"][0] and code == 1
+
+
+def test_a_failed_check_removed_from_the_end_of_the_chain_is_named_by_the_report(
+    tmp_path: Path,
+) -> None:
+    """An insider removes a failed check's package, its line of chain.jsonl and its catalog
+    row: the report has no row left to cite, so only the chain's anchor shows what is gone.
+    The report states it (JSON, HTML) and exits 1 instead of vouching for a whole chain."""
+    config = prepare_sandbox(tmp_path / "sb")
+    loaded = load_site(config).config
+    title = {"zh": "验证", "en": "verify"}
+    write_site_package(loaded, "verify", {"kind": "verify", "title": title}, {})
+    failed = write_site_package(
+        loaded, "verify", {"kind": "verify", "title": title, "outcome": "failed"}, {}
+    )
+    chain = loaded.evidence_dir / "chain.jsonl"
+    chain.write_text("".join(chain.read_text().splitlines(keepends=True)[:-1]))
+    shutil.rmtree(failed.path)
+    failed.tarball.unlink()
+    code, output, written, html = report(config)
+    assert code == 1, output
+    assert written["evidence"]["chain"]["ok"] is False
+    (problem,) = [p for p in output["chain_problems"] if failed.path.name in p]
+    assert "the package was removed from the end of the chain" in problem
+    assert "证据链未通过校验" in html and failed.path.name in html
