@@ -15,6 +15,14 @@ Key = tuple[str, str]  # (system, dataset)
 _POINTS = schema.recovery_points.c
 _COPIES = schema.copies.c
 _ITEMS = schema.verification_items.c
+_CHECKS = schema.verifications.c
+# An item passed counts as a verification only once its check committed its verdict with its
+# evidence (docs/crash-safety.md): a check killed before that recorded its items first, and
+# status must not claim a check that is not committed. A failed item counts at once: a
+# failure never waits for its evidence to be shown.
+_COMMITTED = exists().where(
+    _CHECKS.id == _ITEMS.verification_id, _CHECKS.evidence_path.is_not(None)
+)
 
 
 def _complete(at: float | None) -> Any:
@@ -69,13 +77,14 @@ def newest_copied(
 
 
 def verification_items(connection: Connection) -> dict[Key, tuple[float | None, int]]:
-    """Return, per dataset, (when an item of one of its points last passed, or None; how many
-    of its items failed), over points of any status."""
+    """Return, per dataset, (when an item of one of its points last passed in a check whose
+    verdict is committed with its evidence, or None; how many of its items failed), over
+    points of any status."""
     query = (
         select(
             _POINTS.system,
             _POINTS.dataset,
-            func.max(case((_ITEMS.status == "passed", _ITEMS.checked_at))),
+            func.max(case((and_(_ITEMS.status == "passed", _COMMITTED), _ITEMS.checked_at))),
             func.sum(case((_ITEMS.status == "failed", 1), else_=0)),
         )
         .join_from(
@@ -92,9 +101,11 @@ def verification_items(connection: Connection) -> dict[Key, tuple[float | None, 
 
 def rotation_coverage(connection: Connection) -> dict[Key, tuple[int, int]]:
     """Return, per dataset, (its complete points with a copy present in some store — those in
-    rotation —, how many of them an item ever passed)."""
+    rotation —, how many of them an item ever passed in a committed check)."""
     present = exists().where(_COPIES.recovery_point_id == _POINTS.id, _COPIES.status == "present")
-    passed = exists().where(_ITEMS.recovery_point_id == _POINTS.id, _ITEMS.status == "passed")
+    passed = exists().where(
+        _ITEMS.recovery_point_id == _POINTS.id, _ITEMS.status == "passed", _COMMITTED
+    )
     query = (
         select(
             _POINTS.system,
