@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import select
 
 from orchestrator.actions import verify_recheck, verify_sample
@@ -148,3 +149,35 @@ def test_a_recheck_mismatch_whose_evidence_cannot_be_written_is_a_failed_check_t
     code, out, err = run(capsys, "-c", str(config_path), "--json", "status")
     rows = {row["dataset"]: row for row in json.loads(out)["datasets"]}
     assert code == 1 and rows["config"]["bad_recovery_points"] == sorted([old, newer.name])
+
+
+def edit_datasets(config_path: Path, dataset: str, rename_to: str | None) -> None:
+    """Remove a dataset from dr.yml's system, or rename it (same path, engine and source)."""
+    document = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    [system] = document["systems"]
+    kept = [d for d in system["datasets"] if d["name"] != dataset]
+    if rename_to is not None:
+        kept += [{**d, "name": rename_to} for d in system["datasets"] if d["name"] == dataset]
+    system["datasets"] = kept
+    config_path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+
+
+@pytest.mark.parametrize("rename_to", [None, "renamed"])
+def test_a_bad_point_of_a_dataset_dr_yml_no_longer_names_is_still_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rename_to: str | None
+) -> None:
+    """The dataset whose point a check found bad is removed from dr.yml, or renamed: its open
+    failure is still listed by status (exit 1, said to be of a dataset dr.yml no longer names)
+    and counted by dr_recovery_points_bad; added back, it is shown as before."""
+    config_path = build_sandbox(tmp_path / "sb")
+    dataset, point = corrupt_a_sampled_point(config_path)
+    original = config_path.read_text(encoding="utf-8")
+    assert main(["-c", str(config_path), "verify", "--seed", SEED]) == 1
+    edit_datasets(config_path, dataset, rename_to)
+    still_shown(capsys, config_path, dataset, point)
+    code, out, err = run(capsys, "-c", str(config_path), "--json", "status")
+    [warning] = [w for w in json.loads(out)["warnings"] if point in w]
+    assert f"{SYSTEM}/{dataset}" in warning and "dr.yml" in warning, warning
+    assert f"{SYSTEM}/{dataset}" in err and point in err, err
+    config_path.write_text(original, encoding="utf-8")
+    still_shown(capsys, config_path, dataset, point)
