@@ -7,10 +7,11 @@ holds the catalog's rows in memory.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from orchestrator.model import aggregates, integrity, schema
 from orchestrator.model import catalog as cat
@@ -38,7 +39,7 @@ class _Rows:
     present: dict[tuple[str, str, str], float]  # (system, dataset, store) → newest finish
     items: dict[Key, tuple[float | None, int]]  # last passed item, failed items
     open_failures: list[Any]
-    last_drill: float | None
+    last_drill: dict[str, float]  # system → finish of its last passed drill
 
 
 def _read(runtime: Runtime, at: float) -> _Rows:
@@ -47,10 +48,23 @@ def _read(runtime: Runtime, at: float) -> _Rows:
         present = aggregates.newest_copied(connection, at)
         items = aggregates.verification_items(connection)
         failures = integrity.list_failures(connection, open_only=True)
-        drill = connection.execute(
-            select(func.max(schema.drills.c.finished_at)).where(schema.drills.c.status == "passed")
-        ).scalar()
-    return _Rows(last, present, items, failures, drill)
+        drills = connection.execute(
+            select(schema.drills.c.finished_at, schema.drills.c.detail).where(
+                schema.drills.c.status == "passed", schema.drills.c.finished_at <= at
+            )
+        ).all()
+    return _Rows(last, present, items, failures, _last_drills(drills))
+
+
+def _last_drills(drills: Sequence[Any]) -> dict[str, float]:
+    """Given passed drills (finished_at, detail), return each system's last one. A drill is
+    of the system its row names (detail.system); one naming none is claimed for no system."""
+    last: dict[str, float] = {}
+    for finished, detail in drills:
+        system = (detail or {}).get("system")
+        if isinstance(system, str):
+            last[system] = max(finished, last.get(system, finished))
+    return last
 
 
 def collect_dataset_status(runtime: Runtime, at: float | None = None) -> list[dict[str, Any]]:
@@ -110,7 +124,7 @@ def _unnamed_row(rows: _Rows, key: Key, at: float, bad: list[str]) -> dict[str, 
         "last_backup_bytes": last.total_bytes if last else None,
         "offsite_newest_copy": None,
         "last_verification": _when(rows.items.get(key, (None, 0))[0], at),
-        "last_drill": None,
+        "last_drill": _when(rows.last_drill.get(key[0]), at),
         "bad_recovery_points": bad,
     }
 
@@ -132,7 +146,7 @@ def _dataset_row(
         "last_backup_bytes": last.total_bytes if last else None,
         "offsite_newest_copy": _when(rows.present.get((*key, system.offsite_store)), at),
         "last_verification": _when(rows.items.get(key, (None, 0))[0], at),
-        "last_drill": _when(rows.last_drill, at),
+        "last_drill": _when(rows.last_drill.get(system.name), at),
         # Open integrity failures: bad until a newer point passes verify --recheck.
         "bad_recovery_points": bad,
     }

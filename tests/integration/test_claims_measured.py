@@ -1,7 +1,8 @@
 """drctl never claims more than it measured, on a real sandbox (ansible-runner, SQLite catalog,
 directory stores): a check killed (SIGKILL, a real process) after its items were recorded and
 before its verdict and evidence were committed is no verification in `status` or /metrics
-(docs/crash-safety.md: status never claims a check that is not committed)."""
+(docs/crash-safety.md: status never claims a check that is not committed); a drill of one system
+is no drill of another."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.cli import main
 from tests.fixtures.catalog_scrape import scrape
 from tests.integration.test_verify_sample import SYSTEM, build_sandbox
@@ -65,3 +68,22 @@ def test_a_check_killed_before_its_evidence_is_no_verification_in_status_or_metr
     main(["-c", str(config_path), "--json", "status"])
     rows = json.loads(capsys.readouterr().out)["datasets"]
     assert any(row["last_verification"] for row in rows if row["system"] == SYSTEM), rows
+
+
+def test_a_drill_of_one_system_is_no_drill_of_another_in_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sandbox drill (of core-banking) passes; a second system is then configured. Its
+    datasets have never been drilled: status's "last drill" is the last passed drill of the
+    dataset's own system, so theirs is none."""
+    config_path = prepare_sandbox(tmp_path / "sb")
+    assert main(["-c", str(config_path), "drill", "run"]) == 0
+    document = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    [system] = document["systems"]
+    document["systems"].append({**system, "name": "payments"})
+    config_path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    capsys.readouterr()
+    main(["-c", str(config_path), "--json", "status"])
+    rows = json.loads(capsys.readouterr().out)["datasets"]
+    drilled = {row["system"]: row["last_drill"] is not None for row in rows}
+    assert drilled == {SYSTEM: True, "payments": False}, rows

@@ -102,9 +102,12 @@ def _fill(runtime: Runtime) -> None:
             insert(schema.drills),
             [
                 {"id": "d1", "scenario": "s", "started_at": AT - 9000, "finished_at": AT - 8000,
-                 "status": "passed"},
+                 "status": "passed", "detail": {"system": SYSTEM}},
                 {"id": "d2", "scenario": "s", "started_at": AT - 7000, "finished_at": AT - 6000,
-                 "status": "failed"},
+                 "status": "failed", "detail": {"system": SYSTEM}},
+                # another system's drill is no drill of this one
+                {"id": "d3", "scenario": "o", "started_at": AT - 5000, "finished_at": AT - 4000,
+                 "status": "passed", "detail": {"system": "other-system"}},
             ],
         )  # fmt: skip
 
