@@ -29,7 +29,7 @@ from sqlalchemy import Connection
 
 from orchestrator.actions.bad_points import (
     raise_found_before_abort,
-    record_failures,
+    report_failures,
 )
 from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
 from orchestrator.actions.restore_timing import record_timings, verify_timings
@@ -180,14 +180,14 @@ def _record(
     """Record the check's facts, then its package, then its verdict with the package."""
     finished = time.time()
     # Facts first, committed at once: the items, restore times and, for every mismatch, its
-    # point and copy marked bad for good (the evidence path is added with the verdict).
+    # point and copy marked bad for good, with a failure package of its own: a check killed
+    # before its verdict leaves its bad marks in the evidence too, so a catalog lost and
+    # rebuilt gets them back (the check's package is attached to them with the verdict).
     record_items(runtime, outcome)
     verification_id = outcome.verification_id
     record_timings(runtime, verify_timings(runtime.config.model, verification_id, outcome.items))
     detected_by = f"verify {verification_id}"
-    record_failures(
-        runtime, item_failures(outcome.items), detected_by=detected_by, package=None, at=finished
-    )
+    report_failures(runtime, item_failures(outcome.items), detected_by=detected_by)
     # The verdict is judged by the rules inside a rolled-back transaction and committed only
     # with its evidence: a process killed in between leaves the check running, never counted.
     findings = _findings(runtime, outcome.plan, pending_verdict(outcome, finished))

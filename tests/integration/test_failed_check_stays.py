@@ -6,6 +6,8 @@ and `dr_recovery_points_bad` keep showing it whatever happens next, until a newe
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -180,4 +182,40 @@ def test_a_bad_point_of_a_dataset_dr_yml_no_longer_names_is_still_shown(
     assert f"{SYSTEM}/{dataset}" in warning and "dr.yml" in warning, warning
     assert f"{SYSTEM}/{dataset}" in err and point in err, err
     config_path.write_text(original, encoding="utf-8")
+    still_shown(capsys, config_path, dataset, point)
+
+
+# drctl, killed with SIGKILL by itself the moment a validity check starts writing its package
+# (its items and bad marks recorded, its verdict not).
+KILLED_AT_PACKAGE = """\
+import os, signal, sys
+from orchestrator.actions import verify_sample
+from orchestrator.cli import main
+
+def killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+verify_sample.write_site_package = killed
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_check_killed_before_its_verdict_leaves_bad_marks_a_lost_catalog_gets_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SIGKILL after the mismatch was found and recorded, before the check's package: the bad
+    mark is shown at once, and it is in the evidence too, so a catalog lost and rebuilt from
+    the stores and the evidence (`catalog rebuild`) shows it again."""
+    config_path = build_sandbox(tmp_path / "sb")
+    dataset, point = corrupt_a_sampled_point(config_path)
+    command = [sys.executable, "-c", KILLED_AT_PACKAGE, "-c", str(config_path)]
+    done = subprocess.run(
+        [*command, "verify", "--seed", SEED], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == -9, done.stdout + done.stderr
+    still_shown(capsys, config_path, dataset, point)
+    catalog = Path(load_site(config_path).config.catalog_url.removeprefix("sqlite:///"))
+    catalog.rename(catalog.with_name("catalog-lost.sqlite"))
+    code, out, err = run(capsys, "-c", str(config_path), "catalog", "rebuild")
+    assert code == 0, out + err
     still_shown(capsys, config_path, dataset, point)
