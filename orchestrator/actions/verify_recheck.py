@@ -209,6 +209,7 @@ def _record(runtime: Runtime, outcome: RecheckOutcome, started: float, events: l
                     incident.dataset,
                     by=f"{outcome.recheck_id} ({incident.point})",
                     at=finished,
+                    points=incident.bad_points,
                 )
                 cat.mark_recovery_point(connection, incident.point, last_verified_at=finished)
         for result in results:

@@ -26,6 +26,7 @@ from orchestrator.model import schema
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.fixtures.catalog_scrape import scrape
+from tests.integration.test_bad_points import restore_dataset
 from tests.integration.test_verify_sample import (
     SYSTEM,
     a_data_file,
@@ -219,3 +220,35 @@ def test_a_check_killed_before_its_verdict_leaves_bad_marks_a_lost_catalog_gets_
     code, out, err = run(capsys, "-c", str(config_path), "catalog", "rebuild")
     assert code == 0, out + err
     still_shown(capsys, config_path, dataset, point)
+
+
+def test_a_recheck_closes_only_the_failures_it_was_planned_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """While `verify --recheck` checks the newer point P2 of a dataset whose older point P1 is
+    bad, a newer backup P3 is taken and a restore finds it bad. The re-check passes P2 and
+    closes P1's failure; P3's, found after P2 and never re-checked, stays open."""
+    config_path = build_sandbox(tmp_path / "sb")
+    flip_byte(a_data_file(point_dir(config_path, "primary", "config"))[0])
+    assert main(["-c", str(config_path), "verify", "--all"]) == 1  # P1 bad: an open incident
+    with open_runtime(load_site(config_path)) as runtime:
+        run_backup(runtime, SYSTEM, datasets=["config"])  # P2, good
+        run_copy_offsite(runtime, systems=[SYSTEM])
+    check = verify_recheck.check_item
+    newest: list[str] = []
+
+    def a_newer_point_found_bad_first(*args: Any) -> Any:
+        if not newest:
+            with open_runtime(load_site(config_path)) as runtime:
+                run_backup(runtime, SYSTEM, datasets=["config"])  # P3
+            newest.append(point_dir(config_path, "primary", "config").name)
+            flip_byte(a_data_file(point_dir(config_path, "primary", "config"))[0])
+            restore_dataset(config_path, "primary", "config")  # finds P3 bad, restores P2
+        return check(*args)
+
+    monkeypatch.setattr(verify_recheck, "check_item", a_newer_point_found_bad_first)
+    code, out, err = run(capsys, "-c", str(config_path), "verify", "--recheck")
+    assert newest, "the re-check checked nothing"
+    code, out, err = run(capsys, "-c", str(config_path), "--json", "status")
+    rows = {row["dataset"]: row for row in json.loads(out)["datasets"]}
+    assert rows["config"]["bad_recovery_points"] == newest, out + err
