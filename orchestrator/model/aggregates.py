@@ -16,12 +16,12 @@ _POINTS = schema.recovery_points.c
 _COPIES = schema.copies.c
 _ITEMS = schema.verification_items.c
 _CHECKS = schema.verifications.c
-# An item passed counts as a verification only once its check committed its verdict with its
-# evidence (docs/crash-safety.md): a check killed before that recorded its items first, and
-# status must not claim a check that is not committed. A failed item counts at once: a
-# failure never waits for its evidence to be shown.
+# An item passed counts as a verification only once its check committed its verdict (passed
+# or failed, committed with its evidence: docs/crash-safety.md): a check killed before that
+# recorded its items first (its row `running`, later `aborted`), and status must not claim a
+# check that is not committed. A failed item counts at once: a failure never waits.
 _COMMITTED = exists().where(
-    _CHECKS.id == _ITEMS.verification_id, _CHECKS.evidence_path.is_not(None)
+    _CHECKS.id == _ITEMS.verification_id, _CHECKS.status.in_(("passed", "failed"))
 )
 
 
