@@ -46,7 +46,7 @@ def _read(runtime: Runtime, at: float) -> _Rows:
     with runtime.catalog.begin() as connection:
         last = aggregates.newest_points(connection, at)
         present = aggregates.newest_copied(connection, at)
-        items = aggregates.verification_items(connection)
+        items = aggregates.verification_items(connection, at)
         failures = integrity.list_failures(connection, open_only=True)
         drills = connection.execute(
             select(schema.drills.c.finished_at, schema.drills.c.detail).where(

@@ -76,15 +76,20 @@ def newest_copied(
     return {(s, d, store): newest for s, d, store, newest in connection.execute(query)}
 
 
-def verification_items(connection: Connection) -> dict[Key, tuple[float | None, int]]:
-    """Return, per dataset, (when an item of one of its points last passed in a check whose
-    verdict is committed with its evidence, or None; how many of its items failed), over
-    points of any status."""
+def verification_items(
+    connection: Connection, at: float | None = None
+) -> dict[Key, tuple[float | None, int]]:
+    """Return, per dataset, (when an item of one of its points last passed, by `at` when
+    given, in a check whose verdict is committed, or None; how many of its items failed),
+    over points of any status."""
+    passed = and_(_ITEMS.status == "passed", _COMMITTED)
+    if at is not None:
+        passed = and_(passed, _ITEMS.checked_at <= at)
     query = (
         select(
             _POINTS.system,
             _POINTS.dataset,
-            func.max(case((and_(_ITEMS.status == "passed", _COMMITTED), _ITEMS.checked_at))),
+            func.max(case((passed, _ITEMS.checked_at))),
             func.sum(case((_ITEMS.status == "failed", 1), else_=0)),
         )
         .join_from(

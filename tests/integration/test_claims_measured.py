@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -87,3 +89,18 @@ def test_a_drill_of_one_system_is_no_drill_of_another_in_status(
     rows = json.loads(capsys.readouterr().out)["datasets"]
     drilled = {row["system"]: row["last_drill"] is not None for row in rows}
     assert drilled == {SYSTEM: True, "payments": False}, rows
+
+
+def test_status_at_a_past_moment_claims_no_verification_made_after_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`status --at <yesterday>` after today's backup and check: nothing was backed up or
+    verified by then, so no dataset shows a verification (it showed today's, with a negative
+    age)."""
+    config_path = build_sandbox(tmp_path / "sb")
+    assert main(["-c", str(config_path), "verify"]) == 0
+    yesterday = (datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)).isoformat()
+    capsys.readouterr()
+    main(["-c", str(config_path), "--json", "status", "--at", yesterday])
+    rows = json.loads(capsys.readouterr().out)["datasets"]
+    assert [row["last_verification"] for row in rows] == [None] * len(rows), rows
