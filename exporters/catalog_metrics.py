@@ -291,7 +291,9 @@ def integrity_metrics(data: ScrapeData) -> list[Metric]:
         if failure.open_at(data.at):
             key = (failure.system, failure.dataset)
             open_points.setdefault(key, set()).add(failure.recovery_point_id)
-    for system, dataset in _datasets(data.config):
+    # A dataset dr.yml no longer names (removed or renamed) keeps its series while it has an
+    # open failure: the failure stays open until a re-check, whatever the config says now.
+    for system, dataset in sorted(set(_datasets(data.config)) | set(open_points)):
         bad.add_metric([system, dataset], float(len(open_points.get((system, dataset), ()))))
     scans = [
         v for v in data.snapshot.verifications if v.kind == "all" and v.finished_at is not None

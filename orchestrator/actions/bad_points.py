@@ -126,13 +126,22 @@ def raise_found_before_abort(
     """A check (`detected_by` "verify <id>", `what` "validity check <id>") stopped by a fault
     after it had already found mismatches: those are still failed checks. Write their
     evidence, record them (points bad) and raise CheckFailed (exit 1) from the fault; return
-    when there are none (a fault before any mismatch stays the fault) or on an interrupt."""
+    when there are none (a fault before any mismatch stays the fault) or on an interrupt.
+    Evidence that cannot be written (the fault may be the evidence directory itself) does not
+    hide them: the points are marked bad, the message says the package is missing."""
     if not failures or not isinstance(error, Exception):
         return
-    package = report_failures(runtime, failures, detected_by=f"{detected_by} (aborted: {error})")
+    try:
+        package = report_failures(
+            runtime, failures, detected_by=f"{detected_by} (aborted: {error})"
+        )
+        evidence = str(package.path) if package else "(none)"
+    except (OSError, ValueError, InputError) as unwritten:  # recorded bad before it raised
+        evidence = f"not written ({unwritten})"
+    named = "; ".join(failure.describe() for failure in failures)
     raise CheckFailed(
-        f"{what} aborted ({error}) after finding {len(failures)} mismatch(es); the points are "
-        f"marked bad; evidence: {package.path if package else '(none)'}"
+        f"{what} aborted ({error}) after finding {len(failures)} mismatch(es): {named}; the "
+        f"points are marked bad; evidence: {evidence}"
     ) from error
 
 

@@ -204,6 +204,7 @@ def _apply_report(
                 incident["dataset"],
                 by=f"verify --recheck {report.get('id')} (rebuilt)",
                 at=finished,
+                points=incident.get("bad_points"),  # absent in reports before they named them
             )
 
 

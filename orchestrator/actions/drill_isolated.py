@@ -26,6 +26,7 @@ from typing import Any
 from orchestrator.actions.drill_hosts import fingerprint_and_probe, run_on_site, target_items
 from orchestrator.actions.drill_state import DrillState, both
 from orchestrator.actions.drill_wipe import journal_targets, step_wipe
+from orchestrator.actions.removed_copies import RemovedWhileRead
 from orchestrator.actions.restore import RestoreOutcome, run_restore
 from orchestrator.actions.restore_selection import MissingFile, NoGoodPoint
 from orchestrator.actions.scratch import database_scratch
@@ -87,6 +88,8 @@ def restore_and_check(
         state.mismatches += [_mismatch(failure) for failure in error.failures]
         raise
     except MissingFile as error:  # a given point (a switchover's) lacks a file: recorded bad
+        if error.removed_by_retention:  # unless retention removed it as it was read
+            raise RemovedWhileRead(error.where) from error
         state.mismatches += _missing(error, store_name)
         raise
     state.events.append(outcome.events_path)
@@ -126,10 +129,7 @@ def _what_failed(outcome: RestoreOutcome) -> list[str]:
 
 
 def _missing(error: MissingFile, store: str) -> list[dict[str, str]]:
-    """Return the mismatch of the drill's report for a given point's missing file (none when
-    retention removed the copy as it was read: not judged, actions/removed_copies.py)."""
-    if error.removed_by_retention:
-        return []
+    """Return the mismatch of the drill's report for a given point's missing file."""
     found = {"file": error.path, "expected": error.expected, "actual": "(absent)"}
     return [{"recovery_point": error.point, **found, "store": store}]
 

@@ -8,17 +8,34 @@ row here, in a fresh transaction, before it judges: a copy that is `deleted` by 
 removed by retention meanwhile, and the reader records nothing bad for it (no bad mark, no
 integrity failure, no incident) and says so. A missing file of a copy still `present` (or
 `bad`) stays a failure, exactly as before.
+
+A reader given that very point (a switchover restoring the point it cleared) cannot fall back
+to another: it stops with RemovedWhileRead, an infrastructure error (exit 3, the drill
+`aborted`: no verdict), never a failed check (exit 1) it did not make.
 """
 
 from __future__ import annotations
 
 import logging
 
+from orchestrator.errors import InfrastructureError
 from orchestrator.model import catalog as cat
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 REMOVED = "removed by retention while it was checked (not judged)"
+
+
+class RemovedWhileRead(InfrastructureError):
+    """A given point's copy that retention removed while it was read: nothing was judged,
+    and the job cannot go on with the point it was given (exit 3, nothing recorded bad)."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        super().__init__(
+            f"{where}: {REMOVED}; the point it was given is gone from this store, nothing was "
+            "restored from it: run it again (a switchover then clears a point still present)"
+        )
 
 
 def removed_by_retention(runtime: Runtime, recovery_point_id: str, store: str) -> bool:

@@ -96,6 +96,8 @@ def _dataset_lines(datasets: list[dict[str, Any]]) -> list[str]:
             f"{_age(row['offsite_newest_copy']):<30} "
             f"{_age(row['last_verification']):<30} {_age(row['last_drill'])}"
         )
+        if not row.get("in_config", True):
+            lines.append("    not in dr.yml (removed or renamed): kept while its failures are open")
         if row.get("bad_recovery_points"):
             lines.append(
                 f"    BAD recovery point(s), never counted or restored: "

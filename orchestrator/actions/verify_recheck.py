@@ -158,17 +158,27 @@ def run_recheck(runtime: Runtime) -> RecheckOutcome:
     except BaseException as error:  # the enclave is wiped on every way out
         wipe_journalled(runtime, enclave, systems, events, areas)
         if isinstance(error, InfrastructureError):
-            raise_found_before_abort(
-                runtime,
-                item_failures([r for i in outcome.incidents for r in i.results]),
-                error,
-                detected_by=f"verify --recheck {outcome.recheck_id}",
-                what=f"re-check {outcome.recheck_id}",
-            )
+            _raise_found(runtime, outcome, error)
         raise
     outcome.wipe = wipe_journalled(runtime, enclave, systems, events, areas)
-    _record(runtime, outcome, started, events)
+    try:
+        _record(runtime, outcome, started, events)
+    except Exception as error:  # its package unwritten: a mismatch found stays exit 1
+        _raise_found(runtime, outcome, error)
+        raise
     return outcome
+
+
+def _raise_found(runtime: Runtime, outcome: RecheckOutcome, error: BaseException) -> None:
+    """Raise CheckFailed (exit 1) from the fault that stopped the re-check when it had found
+    mismatches (bad_points.raise_found_before_abort); return otherwise."""
+    raise_found_before_abort(
+        runtime,
+        item_failures([r for i in outcome.incidents for r in i.results]),
+        error,
+        detected_by=f"verify --recheck {outcome.recheck_id}",
+        what=f"re-check {outcome.recheck_id}",
+    )
 
 
 def _record(runtime: Runtime, outcome: RecheckOutcome, started: float, events: list[Path]) -> None:
@@ -199,6 +209,7 @@ def _record(runtime: Runtime, outcome: RecheckOutcome, started: float, events: l
                     incident.dataset,
                     by=f"{outcome.recheck_id} ({incident.point})",
                     at=finished,
+                    points=incident.bad_points,
                 )
                 cat.mark_recovery_point(connection, incident.point, last_verified_at=finished)
         for result in results:

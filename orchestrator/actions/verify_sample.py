@@ -29,7 +29,7 @@ from sqlalchemy import Connection
 
 from orchestrator.actions.bad_points import (
     raise_found_before_abort,
-    record_failures,
+    report_failures,
 )
 from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
 from orchestrator.actions.restore_timing import record_timings, verify_timings
@@ -134,14 +134,7 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
         _check_items(runtime, enclave, plan, events, results)
     except BaseException as error:
         wipe = wipe_journalled(runtime, enclave, systems, events, areas)
-        abort_verification(runtime, verification_id, plan, wipe, error, results)
-        raise_found_before_abort(
-            runtime,
-            item_failures(results),
-            error,
-            detected_by=f"verify {verification_id}",
-            what=f"validity check {verification_id}",
-        )
+        _abort(runtime, verification_id, plan, wipe, error, results)
         raise
     wipe = wipe_journalled(runtime, enclave, systems, events, areas)
     # What is recorded and stated is what was judged: a point retention removed as it was
@@ -150,18 +143,54 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     outcome = SampleOutcome(
         verification_id, judged, results, counted=plan.meets_bars and judged.meets_bars, wipe=wipe
     )
+    try:
+        _record(runtime, outcome, started, enclave, events)
+    except BaseException as error:
+        # The package could not be written (the evidence directory unwritable, a full disk):
+        # the check is aborted, but a mismatch it found is still a failed check (exit 1).
+        _abort(runtime, verification_id, plan, wipe, error, results)
+        raise
+    _log_mismatches(outcome)
+    return outcome
+
+
+def _abort(
+    runtime: Runtime,
+    verification_id: str,
+    plan: SamplePlan,
+    wipe: dict[str, Any],
+    error: BaseException,
+    results: list[ItemResult],
+) -> None:
+    """Record the check aborted by `error`; raise CheckFailed (exit 1) from it when the check
+    had already found mismatches (bad_points.raise_found_before_abort), else return."""
+    abort_verification(runtime, verification_id, plan, wipe, error, results)
+    raise_found_before_abort(
+        runtime,
+        item_failures(results),
+        error,
+        detected_by=f"verify {verification_id}",
+        what=f"validity check {verification_id}",
+    )
+
+
+def _record(
+    runtime: Runtime, outcome: SampleOutcome, started: float, enclave: Site, events: list[Path]
+) -> None:
+    """Record the check's facts, then its package, then its verdict with the package."""
     finished = time.time()
     # Facts first, committed at once: the items, restore times and, for every mismatch, its
-    # point and copy marked bad for good (the evidence path is added with the verdict).
+    # point and copy marked bad for good, with a failure package of its own: a check killed
+    # before its verdict leaves its bad marks in the evidence too, so a catalog lost and
+    # rebuilt gets them back (the check's package is attached to them with the verdict).
     record_items(runtime, outcome)
-    record_timings(runtime, verify_timings(runtime.config.model, verification_id, results))
+    verification_id = outcome.verification_id
+    record_timings(runtime, verify_timings(runtime.config.model, verification_id, outcome.items))
     detected_by = f"verify {verification_id}"
-    record_failures(
-        runtime, item_failures(results), detected_by=detected_by, package=None, at=finished
-    )
+    report_failures(runtime, item_failures(outcome.items), detected_by=detected_by)
     # The verdict is judged by the rules inside a rolled-back transaction and committed only
     # with its evidence: a process killed in between leaves the check running, never counted.
-    findings = _findings(runtime, judged, pending_verdict(outcome, finished))
+    findings = _findings(runtime, outcome.plan, pending_verdict(outcome, finished))
     report = make_report(runtime, outcome, started, finished, enclave, findings)
     report["record"] = catalog_record(outcome, started, finished)
     package = write_site_package(
@@ -176,8 +205,6 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     outcome.evidence_path = package.path
     outcome.evidence_manifest_sha256 = package.manifest_sha256
     finish_verification(runtime, outcome, finished, package, detected_by)
-    _log_mismatches(outcome)
-    return outcome
 
 
 def _judged(plan: SamplePlan, results: list[ItemResult]) -> SamplePlan:

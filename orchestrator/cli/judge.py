@@ -7,6 +7,7 @@ import sys
 
 from orchestrator.actions.catalog_age import catalog_warnings
 from orchestrator.actions.rule_status import collect_status, parse_at
+from orchestrator.actions.status import unnamed_failures
 from orchestrator.actions.status_output import render_text, report_to_dict
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError
@@ -19,9 +20,10 @@ def status(call: Call) -> int:
         raise InputError("command line", ["--year and --at: give one of them"])
     with open_runtime(call.site(), writes=False) as runtime:
         report = collect_status(runtime, at, call.args.year)
-        warnings = catalog_warnings(runtime)
+        warnings = catalog_warnings(runtime) + unnamed_failures(report.datasets)
     data = report_to_dict(report)
-    # A lost or replaced catalog must not read as "nothing to judge": say so, every time.
+    # A lost or replaced catalog must not read as "nothing to judge", nor a bad point of a
+    # dataset dr.yml no longer names as none: say so, every time.
     for warning in warnings:
         print(f"WARNING: {warning}", file=sys.stderr)
     if warnings:

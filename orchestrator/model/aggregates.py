@@ -15,6 +15,14 @@ Key = tuple[str, str]  # (system, dataset)
 _POINTS = schema.recovery_points.c
 _COPIES = schema.copies.c
 _ITEMS = schema.verification_items.c
+_CHECKS = schema.verifications.c
+# An item passed counts as a verification only once its check committed its verdict (passed
+# or failed, committed with its evidence: docs/crash-safety.md): a check killed before that
+# recorded its items first (its row `running`, later `aborted`), and status must not claim a
+# check that is not committed. A failed item counts at once: a failure never waits.
+_COMMITTED = exists().where(
+    _CHECKS.id == _ITEMS.verification_id, _CHECKS.status.in_(("passed", "failed"))
+)
 
 
 def _complete(at: float | None) -> Any:
@@ -68,14 +76,20 @@ def newest_copied(
     return {(s, d, store): newest for s, d, store, newest in connection.execute(query)}
 
 
-def verification_items(connection: Connection) -> dict[Key, tuple[float | None, int]]:
-    """Return, per dataset, (when an item of one of its points last passed, or None; how many
-    of its items failed), over points of any status."""
+def verification_items(
+    connection: Connection, at: float | None = None
+) -> dict[Key, tuple[float | None, int]]:
+    """Return, per dataset, (when an item of one of its points last passed, by `at` when
+    given, in a check whose verdict is committed, or None; how many of its items failed),
+    over points of any status."""
+    passed = and_(_ITEMS.status == "passed", _COMMITTED)
+    if at is not None:
+        passed = and_(passed, _ITEMS.checked_at <= at)
     query = (
         select(
             _POINTS.system,
             _POINTS.dataset,
-            func.max(case((_ITEMS.status == "passed", _ITEMS.checked_at))),
+            func.max(case((passed, _ITEMS.checked_at))),
             func.sum(case((_ITEMS.status == "failed", 1), else_=0)),
         )
         .join_from(
@@ -92,9 +106,11 @@ def verification_items(connection: Connection) -> dict[Key, tuple[float | None, 
 
 def rotation_coverage(connection: Connection) -> dict[Key, tuple[int, int]]:
     """Return, per dataset, (its complete points with a copy present in some store — those in
-    rotation —, how many of them an item ever passed)."""
+    rotation —, how many of them an item ever passed in a committed check)."""
     present = exists().where(_COPIES.recovery_point_id == _POINTS.id, _COPIES.status == "present")
-    passed = exists().where(_ITEMS.recovery_point_id == _POINTS.id, _ITEMS.status == "passed")
+    passed = exists().where(
+        _ITEMS.recovery_point_id == _POINTS.id, _ITEMS.status == "passed", _COMMITTED
+    )
     query = (
         select(
             _POINTS.system,

@@ -9,7 +9,7 @@ copy-offsite, a drill) is recorded here as an integrity failure: the recovery po
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,15 +157,24 @@ def list_failures(
 
 
 def resolve_failures(
-    connection: Connection, system: str, dataset: str, *, by: str, at: float
+    connection: Connection,
+    system: str,
+    dataset: str,
+    *,
+    by: str,
+    at: float,
+    points: Collection[str] | None = None,
 ) -> int:
-    """Close the open failures of a dataset (a re-check passed); return how many."""
+    """Close the open failures of a dataset (a re-check passed): those of `points`, the bad
+    points the re-check was planned for, when given (a point found bad while it ran, maybe
+    newer than the point it passed, stays open); return how many."""
     table = schema.integrity_failures.c
-    result = connection.execute(
-        update(schema.integrity_failures)
-        .where(table.system == system, table.dataset == dataset, table.resolved_at.is_(None))
-        .values(resolved_at=at, resolved_by=by)
+    query = update(schema.integrity_failures).where(
+        table.system == system, table.dataset == dataset, table.resolved_at.is_(None)
     )
+    if points is not None:
+        query = query.where(table.recovery_point_id.in_(sorted(points)))
+    result = connection.execute(query.values(resolved_at=at, resolved_by=by))
     return int(result.rowcount or 0)
 
 

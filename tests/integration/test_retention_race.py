@@ -11,10 +11,13 @@ the validity check, the re-check, `verify --all`, copy-offsite's source, a resto
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -24,7 +27,9 @@ from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.removed_copies import REMOVED
 from orchestrator.actions.restore import run_restore
 from orchestrator.actions.retention_delete import DELETED, Deletion, delete_copy
+from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.actions.verify_plan import build_plan
+from orchestrator.actions.workload import run_workload
 from orchestrator.cli import main
 from orchestrator.integrations.stores.file import FileStore
 from orchestrator.model import catalog as cat
@@ -33,6 +38,7 @@ from orchestrator.runtime import Runtime, open_runtime
 from orchestrator.site import load_site
 from tests.integration.test_bad_points import two_days_of_backups
 from tests.integration.test_copy_offsite_faults import backed_up
+from tests.integration.test_switchover_mismatch import SWITCHOVER, run
 from tests.integration.test_verify_sample import (
     SYSTEM,
     a_data_file,
@@ -245,3 +251,40 @@ def test_a_restore_passes_over_a_point_removed_by_retention_while_it_read_it(
     assert (passed.recovery_point_id, passed.reason, passed.mismatch) == (newer, REMOVED, False)
     assert outcome.mismatches_found == ()
     assert catalog_state(config_path, newer, "primary") == ("complete", "deleted", [])
+
+
+def test_a_switchover_whose_cleared_copy_retention_removes_mid_restore_is_not_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A restore of a given point (a switchover's cleared point): retention deletes the copy
+    after the restore opened its manifest. Nothing was judged: the drill is aborted (exit 3),
+    saying the copy was removed by retention while it was read, never a failed check (exit 1)
+    with a `missing` file; the point is not marked bad and the evidence names no mismatch."""
+    config_path = prepare_sandbox(tmp_path / "sb")
+    config = str(config_path)
+    with open_runtime(load_site(config_path)) as runtime:
+        run_workload(runtime, SYSTEM, "production", "ledger", postings=40, seed=1)
+        points = {o.dataset: o.recovery_point_id for o in run_backup(runtime, SYSTEM)}
+        run_copy_offsite(runtime, systems=[SYSTEM])
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    code, out, err = run(
+        capsys,
+        *("-c", config, "plan", "switchover", "--system", SYSTEM, "--record"),
+        *("--start", today, "--end", today, "--notice-date", today),
+    )
+    assert code == 0, out + err
+    scenario = tmp_path / "switchover.yml"
+    scenario.write_text(SWITCHOVER, encoding="utf-8")
+    point = config_path.parent / "stores" / "offsite" / SYSTEM / "ledger" / points["ledger"]
+    outcomes = retention_at_first_look(monkeypatch, config_path, "offsite", point)
+    code, out, err = run(
+        capsys, "-c", config, "--json", "drill", "run", str(scenario), "--confirm", SYSTEM
+    )
+    assert outcomes == [DELETED]
+    assert code == 3, out + err
+    assert REMOVED in out + err, out + err
+    assert catalog_state(config_path, point.name, "offsite") == ("complete", "deleted", [])
+    report = json.loads(out)
+    assert report["outcome"] == "aborted", report
+    evidence = Path(report["evidence"]) / "report.json"
+    assert json.loads(evidence.read_text(encoding="utf-8"))["mismatches"] == []

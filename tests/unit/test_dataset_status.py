@@ -58,22 +58,35 @@ def _fill(runtime: Runtime) -> None:
         _copy("bad", "offsite"),
         _copy("future", "offsite", verified=False),
     ]
+    # "v" committed its verdict with its evidence; "k" was killed before it (items recorded
+    # first, docs/crash-safety.md): its passed items are no verification yet.
     items = [
-        ("bad", "passed", AT - 900),
-        ("old", "passed", AT - 2500),
-        ("newest-good", "failed", AT - 100),
-        ("gone", "passed", AT - 50),
+        ("v", "bad", "passed", AT - 900),
+        ("v", "old", "passed", AT - 2500),
+        ("v", "newest-good", "failed", AT - 100),
+        ("v", "gone", "passed", AT - 50),
+        ("k", "old", "passed", AT - 10),
+        ("k", "future", "passed", AT - 10),
     ]
     failures = [("bad", AT - 800, None), ("old", AT - 700, AT - 600), ("newest-good", AT + 5, None)]
     with runtime.catalog.begin() as connection:
         connection.execute(insert(schema.recovery_points), points)
         connection.execute(insert(schema.copies), copies)
         connection.execute(
+            insert(schema.verifications),
+            [
+                {"id": "v", "kind": "recheck", "started_at": AT - 3000, "finished_at": AT - 40,
+                 "status": "passed", "counted": False, "evidence_path": "evidence/verify-v"},
+                {"id": "k", "kind": "sample", "started_at": AT - 20, "finished_at": None,
+                 "status": "running", "counted": False, "evidence_path": None},
+            ],
+        )  # fmt: skip
+        connection.execute(
             insert(schema.verification_items),
             [
-                {"verification_id": "v", "recovery_point_id": p, "store": "offsite",
+                {"verification_id": v, "recovery_point_id": p, "store": "offsite",
                  "status": s, "checked_at": t}
-                for p, s, t in items
+                for v, p, s, t in items
             ],
         )  # fmt: skip
         connection.execute(
@@ -89,9 +102,12 @@ def _fill(runtime: Runtime) -> None:
             insert(schema.drills),
             [
                 {"id": "d1", "scenario": "s", "started_at": AT - 9000, "finished_at": AT - 8000,
-                 "status": "passed"},
+                 "status": "passed", "detail": {"system": SYSTEM}},
                 {"id": "d2", "scenario": "s", "started_at": AT - 7000, "finished_at": AT - 6000,
-                 "status": "failed"},
+                 "status": "failed", "detail": {"system": SYSTEM}},
+                # another system's drill is no drill of this one
+                {"id": "d3", "scenario": "o", "started_at": AT - 5000, "finished_at": AT - 4000,
+                 "status": "passed", "detail": {"system": "other-system"}},
             ],
         )  # fmt: skip
 
@@ -160,6 +176,7 @@ def test_offsite_copy_written_after_then_does_not_count(site: LoadedSite) -> Non
 def test_last_verification_is_the_last_passed_item_of_any_point_of_the_dataset(
     rows: dict,
 ) -> None:
+    """Of a check whose verdict is committed with its evidence: not one killed before."""
     assert rows["ledger"]["last_verification"]["age_seconds"] == 900.0
 
 
@@ -202,5 +219,5 @@ def test_exported_verification_figures_count_items_and_rotation_coverage(
     )
     assert samples[("dr_restore_verification_failures_total", "ledger")] == 1
     # In rotation: old, newest-good and future (complete, a copy present; expired's is
-    # deleted); ever passed: old.
+    # deleted); ever passed in a committed check: old (future's item is the killed check's).
     assert samples[("dr_restore_sample_coverage_ratio", "ledger")] == pytest.approx(1 / 3)
