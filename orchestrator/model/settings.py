@@ -170,6 +170,11 @@ class Evidence(_Model):
         description="sha256 fingerprints of the signing keys whose packages are trusted "
         "(`drctl evidence keygen` prints the new key's); the current key's must be one",
     )
+    retired_fingerprints: Sequence[Annotated[str, Field(pattern=FINGERPRINT_PATTERN)]] = Field(
+        default=(),
+        description="sha256 fingerprints of rotated-out signing keys: trusted only for the "
+        "packages before the first one a key of trusted_fingerprints signed, in chain order",
+    )
     anchor_store: str | None = Field(
         default=None,
         description="Store that keeps each package's manifest digest write-once "
@@ -183,6 +188,16 @@ class Evidence(_Model):
     anchor_retention_days: int = Field(
         default=3653, ge=366, le=36600, description="COMPLIANCE lock of each anchor object"
     )
+
+    @model_validator(mode="after")
+    def _check_retired(self) -> Evidence:
+        both = sorted(set(self.trusted_fingerprints) & set(self.retired_fingerprints))
+        if both:
+            raise ValueError(
+                f"retired_fingerprints: {', '.join(both)} is also in trusted_fingerprints (a "
+                "key is either current or retired)"
+            )
+        return self
 
 
 class ManifestSigning(_Model):
