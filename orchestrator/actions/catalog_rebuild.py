@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from orchestrator.actions.evidence_setup import pinned_trust
+from orchestrator.actions.evidence_setup import pinned_retired, pinned_trust
 from orchestrator.actions.point_trust import BrokenSignature, Intruder, open_point
 from orchestrator.actions.verify_problems import evidence_marks_bad
 from orchestrator.errors import CheckFailed, OrchestratorError
@@ -151,17 +151,24 @@ def _recover_evidence(runtime: Runtime, outcome: RebuildOutcome) -> None:
     except ValueError as error:
         outcome.not_recovered.append(f"evidence chain: {error}")
         return
-    trust = pinned_trust(runtime.config)
+    trust, retired = pinned_trust(runtime.config), pinned_retired(runtime.config)
+    rotated = False  # a package signed by a current key seen: retired keys trusted no more
     for entry in chain:
         package = directory / entry.name
         if not package.is_dir():
             outcome.not_recovered.append(f"evidence {entry.name}: in the chain, not on disk")
             continue
-        check = check_package(package, trust)
-        if not check.ok:
-            problems = "; ".join(check.problems) or "signer not trusted"
+        check = check_package(package, trust, retired=retired)
+        if not check.ok or (check.retired and rotated):
+            problems = "; ".join(check.problems) or (
+                f"signed by the retired key {check.signer_fingerprint} after the first package "
+                "signed by a current key"
+                if check.retired
+                else "signer not trusted"
+            )
             outcome.not_recovered.append(f"evidence {entry.name}: not trusted: {problems}")
             continue
+        rotated = rotated or not check.retired
         report = json.loads((package / "report.json").read_text(encoding="utf-8"))
         with runtime.catalog.begin() as connection:
             _apply_report(connection, report, package, entry.manifest_sha256, outcome)

@@ -26,7 +26,7 @@ and writes the chain's anchor.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ class EvidenceSetup:
     accountable_person: str
     trust: Mapping[str, str]
     anchor: Anchor
+    retired: Mapping[str, str] = field(default_factory=dict)
 
 
 def pinned_trust(config: LoadedConfig) -> dict[str, str]:
@@ -60,6 +61,15 @@ def pinned_trust(config: LoadedConfig) -> dict[str, str]:
     return {
         fingerprint: f"{config.path} evidence.trusted_fingerprints[{index}]"
         for index, fingerprint in enumerate(config.model.evidence.trusted_fingerprints)
+    }
+
+
+def pinned_retired(config: LoadedConfig) -> dict[str, str]:
+    """Return the retired fingerprints dr.yml lists, each labelled with where: trusted only
+    for the packages before the first one a current key signed (evidence/chain_check.py)."""
+    return {
+        fingerprint: f"{config.path} evidence.retired_fingerprints[{index}] (retired)"
+        for index, fingerprint in enumerate(config.model.evidence.retired_fingerprints)
     }
 
 
@@ -115,6 +125,12 @@ def _key_problems(config: LoadedConfig) -> list[str]:
         fingerprint = sign.fingerprint(sign.load_signing_key(path))
     except (OSError, ValueError) as error:
         return [f"evidence.signing_key: {error}"]
+    if fingerprint in config.model.evidence.retired_fingerprints:
+        return [
+            f"evidence.signing_key: {path} has fingerprint {fingerprint}, which is in "
+            "evidence.retired_fingerprints; a retired key signs no new package (point "
+            "signing_key at the current key)"
+        ]
     if fingerprint in pinned:
         return []
     if not pinned:
@@ -173,6 +189,7 @@ def prepare_evidence(config: LoadedConfig) -> EvidenceSetup:
         accountable_person=str(config.model.evidence.accountable_person).strip(),
         trust=pinned_trust(config),
         anchor=open_anchor(config),
+        retired=pinned_retired(config),
     )
 
 

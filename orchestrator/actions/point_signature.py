@@ -24,12 +24,18 @@ Unchanged, as before the claim existed: a manifest without `signed_by` (written 
 a site without `manifest_signing`), a signature that cannot be checked because dr.yml pins no
 key, and one whose claimed key dr.yml no longer trusts (the operator dropped it from
 `retired_public_keys`: a change of config, not of the store) are reported (`signature`, not bad)
-beside a recorded manifest. A signature by a retired key that is still listed stays valid.
+beside a recorded manifest. A signature by a retired key that is still listed stays valid,
+unless dr.yml dates the key's retirement (`{public_key, retired_at}`) and the point finished
+after it: then the signature does not authenticate the point (reported, as an untrusted key).
+The finish time is in the signed manifest, so a stolen old key can still plant a *backdated*
+point; such a point is never newer than the rotation, so it never becomes the newest point.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -91,9 +97,12 @@ def judge_signature(
     data: bytes,
     signature: bytes | None,
     keys: tuple[Ed25519PublicKey, ...],
+    *,
+    retired: tuple[str, Mapping[str, datetime]] = ("", {}),
 ) -> SignatureJudgement:
     """Given a manifest's `signed_by` claim (None when it makes none), its bytes, the bytes of
-    its signature file (None when absent) and the trusted keys (pinned, then retired), return
+    its signature file (None when absent), the trusted keys (pinned, then retired) and the
+    manifest's finished_at with {fingerprint: retired_at} of the dated retired keys, return
     the judgement: signed, a problem only reported, or the tampering found."""
     expected = f"an ed25519 signature of {MANIFEST_NAME} by key {claim} (its signed_by)"
     if signature is None:
@@ -105,8 +114,9 @@ def judge_signature(
             False, "signed, but no manifest_signing.public_key is configured to check it"
         )
     if claim is None:
-        if any(sign.verify_signature(key, data, signature) for key in keys):
-            return SignatureJudgement(True)
+        for key in keys:
+            if sign.verify_signature(key, data, signature):
+                return _judge_retirement(sign.fingerprint(key), *retired)
         return SignatureJudgement(
             False, f"{SIGNATURE_NAME} is not a valid signature by a trusted key"
         )
@@ -118,6 +128,30 @@ def judge_signature(
             "manifest_signing.public_key nor one of retired_public_keys)",
         )
     if sign.verify_signature(claimed[0], data, signature):
-        return SignatureJudgement(True)
+        return _judge_retirement(claim, *retired)
     actual = f"{len(signature)} bytes that are not a valid signature of these manifest bytes"
     return SignatureJudgement(False, broken=Broken("mismatch", expected, actual))
+
+
+def _judge_retirement(
+    fingerprint: str, finished_at: str, retired_at: Mapping[str, datetime]
+) -> SignatureJudgement:
+    """Given the fingerprint of the key whose signature verifies, the manifest's finished_at
+    and the dated retired keys, return signed, or why not: the point finished after the key
+    was rotated out (its private key, kept or leaked, signing a new point)."""
+    retired = retired_at.get(fingerprint)
+    if retired is None:
+        return SignatureJudgement(True)
+    try:
+        finished = datetime.fromisoformat(finished_at)
+    except ValueError:
+        finished = None
+    if finished is not None and finished.tzinfo is not None and finished <= retired:
+        return SignatureJudgement(True)
+    return SignatureJudgement(
+        False,
+        f"signed by key {fingerprint}, retired at {retired.isoformat()} "
+        f"(manifest_signing.retired_public_keys), but the point finished at {finished_at!r}, "
+        "not before then: a retired key authenticates only points that finished before it was "
+        "rotated out",
+    )

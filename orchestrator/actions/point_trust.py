@@ -4,7 +4,8 @@ A recovery point in a store counts only if drctl can authenticate its manifest:
 
 * **signed**: `manifest.json.sig` beside it is a valid ed25519 signature over the manifest's
   bytes by the site's key pinned in dr.yml (`manifest_signing.public_key`, or one of
-  `retired_public_keys`) — what a catalog rebuild may trust; or
+  `retired_public_keys`; one dated with `retired_at` only for points that finished by then,
+  point_signature.py) — what a catalog rebuild may trust; or
 * **recorded**: the catalog holds the point and the manifest's sha256 equals the digest it
   recorded when drctl wrote the point.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -90,7 +92,11 @@ def trusted_keys(config: LoadedConfig) -> tuple[Ed25519PublicKey, ...]:
     section = config.model.manifest_signing
     if section is None:
         return ()
-    lines = ([section.public_key] if section.public_key else []) + list(section.retired_public_keys)
+    retired = [
+        entry if isinstance(entry, str) else entry.public_key
+        for entry in section.retired_public_keys
+    ]
+    lines = ([section.public_key] if section.public_key else []) + retired
     keys = []
     for index, line in enumerate(lines):
         try:
@@ -98,6 +104,23 @@ def trusted_keys(config: LoadedConfig) -> tuple[Ed25519PublicKey, ...]:
         except ValueError as error:
             raise InputError(_where(config), [f"manifest_signing: {error}"]) from error
     return tuple(keys)
+
+
+def retirement_times(config: LoadedConfig) -> dict[str, datetime]:
+    """Return {fingerprint: retired_at} of the retired manifest keys dr.yml dates: a point
+    such a key signed is trusted only when it finished by then (point_signature.py)."""
+    section = config.model.manifest_signing
+    times = {}
+    for index, entry in enumerate(section.retired_public_keys if section else ()):
+        if isinstance(entry, str):
+            continue
+        source = f"manifest_signing.retired_public_keys[{index}]"
+        try:
+            key = sign.load_public_key_line(entry.public_key, source)
+        except ValueError as error:
+            raise InputError(_where(config), [f"manifest_signing: {error}"]) from error
+        times[sign.fingerprint(key)] = entry.retired_at
+    return times
 
 
 def manifest_signer(config: LoadedConfig) -> Ed25519PrivateKey | None:
@@ -252,7 +275,13 @@ def open_point(
         )
     signature = _read_signature(view, prefix)
     trusted = trusted_keys(runtime.config) if keys is None else keys
-    judgement = judge_signature(manifest.signed_by, data, signature, trusted)
+    judgement = judge_signature(
+        manifest.signed_by,
+        data,
+        signature,
+        trusted,
+        retired=(manifest.finished_at, retirement_times(runtime.config)),
+    )
     opened = OpenedPoint(
         view, system, dataset, point, manifest, data, digest, judgement.signed, row is not None
     )

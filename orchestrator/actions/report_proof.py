@@ -6,7 +6,9 @@ The catalog's drill and verification rows name their evidence package and its ma
 claims no more than it can show. Each package it cites (a row of the period, or a drill or
 sampled check the rules read from before it) is checked once, the way `drctl evidence verify`
 does (evidence/verify.check_package against the fingerprints pinned in dr.yml), and its
-manifest digest compared with the one the catalog recorded. A package missing, failing that
+manifest digest compared with the one the catalog recorded. A package signed by a retired key
+(evidence.retired_fingerprints) is shown only when it comes, in chain order, before the first
+package signed by a current key (evidence/chain_check.py). A package missing, failing that
 check, whose digest differs, or never recorded on a row that has a verdict, cannot be shown.
 
 When one cannot be shown, the period is judged again through the same path from the catalog
@@ -27,10 +29,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from orchestrator.actions.evidence_setup import EvidenceSetup, pinned_trust
+from orchestrator.actions.evidence_setup import EvidenceSetup, pinned_retired, pinned_trust
 from orchestrator.actions.report_evidence import Period
 from orchestrator.config import LoadedConfig
-from orchestrator.evidence.chain_check import check_chain
+from orchestrator.evidence.chain_check import before_rotation, check_chain
+from orchestrator.evidence.layout import TARBALL_SUFFIX
 from orchestrator.evidence.verify import Trust, check_package, untrusted_signer
 from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
@@ -138,15 +141,21 @@ def cited_rows(catalog: Catalog, period: Period, judged_at: float) -> list[Cited
 def check_cited(config: LoadedConfig, rows: Iterable[Cited]) -> list[Proof]:
     """Given the config and the cited rows, check each package once against the fingerprints
     dr.yml pins and the digest the catalog recorded, and return a proof per row."""
-    trust = pinned_trust(config)
+    trust, retired = pinned_trust(config), pinned_retired(config)
     by_path: dict[str, tuple[str, tuple[str, ...], str | None]] = {}
     proofs = []
+    early: dict[str, str] | None = None  # the packages a retired key may have signed, when needed
     for cited in rows:
         if not cited.path:
             proofs.append(Proof(cited, "not_recorded"))
             continue
         if cited.path not in by_path:
-            by_path[cited.path] = _check(Path(cited.path), trust)
+            path = Path(cited.path)
+            by_path[cited.path] = _check(path, trust, retired)
+            if by_path[cited.path][0] == "retired":
+                if early is None:
+                    early = before_rotation(config.evidence_dir, trust, retired)
+                by_path[cited.path] = _judge_retired(path, by_path[cited.path], early)
         state, problems, digest = by_path[cited.path]
         if state == "verified" and digest != cited.manifest_sha256:
             recorded = cited.manifest_sha256 or "none"
@@ -156,17 +165,40 @@ def check_cited(config: LoadedConfig, rows: Iterable[Cited]) -> list[Proof]:
     return proofs
 
 
-def _check(path: Path, trust: Trust) -> tuple[str, tuple[str, ...], str | None]:
-    """Return the package's state, its problems and its manifest digest."""
+def _check(path: Path, trust: Trust, retired: Trust) -> tuple[str, tuple[str, ...], str | None]:
+    """Return the package's state ("retired": it verifies, signed by a retired key, its place
+    in the chain not yet judged), its problems and its manifest digest."""
     if not path.exists():
         return "missing", (f"{path}: no such package",), None
-    check = check_package(path, trust)
+    check = check_package(path, trust, retired=retired)
     problems = list(check.problems)
     if check.signature_valid and check.trusted_by is None:
         problems.append(untrusted_signer(check, trust))
     if problems or not check.ok:
         return "fails", tuple(problems) or ("the signer is unknown",), check.manifest_sha256
+    if check.retired:
+        return (
+            "retired",
+            (f"signed by the retired key {check.signer_fingerprint}",),
+            (check.manifest_sha256),
+        )
     return "verified", (), check.manifest_sha256
+
+
+def _judge_retired(
+    path: Path, checked: tuple[str, tuple[str, ...], str | None], early: dict[str, str]
+) -> tuple[str, tuple[str, ...], str | None]:
+    """Given a package that verifies with a retired key and the packages before the rotation
+    (name: manifest digest), return its state: verified when it is one of them, else fails."""
+    _, problems, digest = checked
+    name = path.name.removesuffix(TARBALL_SUFFIX)
+    if digest is not None and early.get(name) == digest:
+        return "verified", (), digest
+    why = (
+        f"{problems[0]}, but it is not before the first package signed by a current key in "
+        "the chain: a retired key is trusted only for the packages before the rotation"
+    )
+    return "fails", (why,), digest
 
 
 def check_whole_chain(setup: EvidenceSetup) -> dict[str, Any]:
@@ -179,7 +211,7 @@ def check_whole_chain(setup: EvidenceSetup) -> dict[str, Any]:
     link or an anchor past the end of the chain. Raise InfrastructureError when the anchor
     store cannot be read.
     """
-    result = check_chain(setup.directory, setup.trust, setup.anchor)
+    result = check_chain(setup.directory, setup.trust, setup.anchor, setup.retired)
     problems = [*result.problems, *(f"NOT checked: {item}" for item in result.not_checked)]
     return {
         "ok": result.ok,

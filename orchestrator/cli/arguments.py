@@ -109,6 +109,17 @@ def add_evidence_verify_arguments(parser: argparse.ArgumentParser) -> None:
         "--fingerprint", action="append", help="trusted signer key fingerprint (64 hex)"
     )
     parser.add_argument(
+        "--retired-public-key",
+        action="append",
+        help="rotated-out signer public key (PEM): trusted only for the packages before the "
+        "first one a current key signed (checked with --chain)",
+    )
+    parser.add_argument(
+        "--retired-fingerprint",
+        action="append",
+        help="rotated-out signer key fingerprint (64 hex), as --retired-public-key",
+    )
+    parser.add_argument(
         "--anchor",
         metavar="DIR",
         help="with --chain: a copy of the chain's file anchor (its NNNNNNNN-<package>.json "

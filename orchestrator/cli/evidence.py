@@ -4,7 +4,12 @@
 `verify` always prints who signed (the key's fingerprint) and says ok only when that key is
 trusted: given with --public-key/--fingerprint (what an auditor got out of band), else pinned
 in dr.yml `evidence.trusted_fingerprints`. A valid signature by any other key is exit 1. A
-config named with -c must exist (exit 2); only the default ./dr.yml may be absent.
+key rotated out (--retired-public-key/--retired-fingerprint, else dr.yml
+`evidence.retired_fingerprints`) is trusted only for the packages before the first one a
+current key signed: `--chain` checks that order (exit 1 otherwise); one package alone does not
+show it, so a single package it signed is accepted and said to be signed by a retired key,
+its order not checked. A config named with -c must exist (exit 2); only the default ./dr.yml
+may be absent.
 """
 
 from __future__ import annotations
@@ -13,7 +18,12 @@ import argparse
 import re
 from pathlib import Path
 
-from orchestrator.actions.evidence_setup import open_anchor, pinned_trust, prepare_evidence
+from orchestrator.actions.evidence_setup import (
+    open_anchor,
+    pinned_retired,
+    pinned_trust,
+    prepare_evidence,
+)
 from orchestrator.actions.point_trust import create_manifest_key
 from orchestrator.cli.call import Call
 from orchestrator.config import LoadedConfig, load_config
@@ -26,6 +36,11 @@ from orchestrator.evidence.package import anchor_evidence
 from orchestrator.evidence.verify import check_package, trust_public_key
 
 FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
+RETIRED_UNCHECKED = (
+    "retired key: this key was rotated out; it is trusted only for the packages before the "
+    "first one signed by a current key, and one package does not show its place in the chain: "
+    "`drctl evidence verify --chain` checks it"
+)
 ANCHOR_COPY = (
     "a copy given with --anchor: it proves only what the store it was copied from proves; a "
     "file store's read-only files protect against mistakes, not against an administrator"
@@ -50,21 +65,47 @@ def _config(call: Call, *, required: bool) -> LoadedConfig | None:
 def resolve_trust(args: argparse.Namespace, config: LoadedConfig | None) -> dict[str, str]:
     """Return the trusted fingerprints: --public-key and --fingerprint when given, else the
     ones dr.yml pins (none without a config). Raise InputError on a bad key or fingerprint."""
-    trust: dict[str, str] = {}
-    for key in args.public_key or ():
-        try:
-            trust.update(trust_public_key(Path(key)))
-        except ValueError as error:
-            raise InputError("command line", [f"--public-key: {error}"]) from error
-    for index, value in enumerate(args.fingerprint or ()):
-        if not FINGERPRINT.match(value):
-            raise InputError(
-                "command line", [f"--fingerprint {value!r}: expected 64 lower-case hex digits"]
-            )
-        trust[value] = f"--fingerprint[{index}]"
+    trust = _command_line_keys(args.public_key, args.fingerprint, "")
     if trust or config is None:
         return trust
     return pinned_trust(config)
+
+
+def resolve_retired(args: argparse.Namespace, config: LoadedConfig | None) -> dict[str, str]:
+    """Return the retired fingerprints: from the command line when it gives any key (current
+    or retired), else the ones dr.yml lists. Raise InputError on a bad key or fingerprint."""
+    retired = _command_line_keys(args.retired_public_key, args.retired_fingerprint, "retired-")
+    for source in retired:
+        retired[source] += " (retired)"
+    if retired or args.public_key or args.fingerprint or config is None:
+        return retired
+    return pinned_retired(config)
+
+
+def _command_line_keys(
+    keys: list[str] | None, fingerprints: list[str] | None, prefix: str
+) -> dict[str, str]:
+    """Given the values of --{prefix}public-key and --{prefix}fingerprint, return the
+    fingerprints they name, each with its source. Raise InputError on a bad one."""
+    trust: dict[str, str] = {}
+    for key in keys or ():
+        try:
+            trust.update(
+                {
+                    fp: f"--{prefix}{source[2:]}"
+                    for fp, source in trust_public_key(Path(key)).items()
+                }
+            )
+        except ValueError as error:
+            raise InputError("command line", [f"--{prefix}public-key: {error}"]) from error
+    for index, value in enumerate(fingerprints or ()):
+        if not FINGERPRINT.match(value):
+            raise InputError(
+                "command line",
+                [f"--{prefix}fingerprint {value!r}: expected 64 lower-case hex digits"],
+            )
+        trust[value] = f"--{prefix}fingerprint[{index}]"
+    return trust
 
 
 def keygen(call: Call) -> int:
@@ -105,8 +146,9 @@ def verify(call: Call) -> int:
         raise InputError("command line", ["evidence verify: PATH is required without --chain"])
     if not Path(call.args.path).exists():  # a mistyped path is not a package that failed (1)
         raise InputError("command line", [f"PATH {call.args.path}: no such file or directory"])
-    trust = resolve_trust(call.args, _config(call, required=False))
-    check = check_package(Path(call.args.path), trust)
+    config = _config(call, required=False)
+    trust = resolve_trust(call.args, config)
+    check = check_package(Path(call.args.path), trust, retired=resolve_retired(call.args, config))
     lines = list(check.problems)
     problems = f"{len(check.problems)} problem(s)"
     if check.signer_fingerprint is None:
@@ -124,6 +166,9 @@ def verify(call: Call) -> int:
     else:
         lines.append(f"signer: {check.signer_fingerprint} (trusted: {check.trusted_by})")
         verdict = "ok" if not check.problems else problems
+        if check.retired:
+            lines.append(RETIRED_UNCHECKED)
+            verdict += "; signed by a retired key, order not checked without --chain"
     lines.append(f"summary: {call.args.path}: {verdict}")
     lines.append("小结：" + ("证据包校验通过，签名者可信" if check.ok else "证据包未通过校验"))
     data = {
@@ -134,6 +179,7 @@ def verify(call: Call) -> int:
         "signature_valid": check.signature_valid,
         "trusted": check.trusted_by is not None,
         "trusted_by": check.trusted_by,
+        "retired": check.retired,
     }
     call.out.emit(data, "\n".join(lines))
     return ExitCode.OK if check.ok else ExitCode.CHECK_FAILED
@@ -161,7 +207,8 @@ def _verify_chain(call: Call) -> int:
             ],
         )
     anchor = anchor_copy or (open_anchor(config) if config is not None else None)
-    result = check_chain(directory, trust or resolve_trust(call.args, config), anchor)
+    retired = resolve_retired(call.args, config)
+    result = check_chain(directory, trust or resolve_trust(call.args, config), anchor, retired)
     call.out.emit(_chain_data(result), "\n".join(_chain_lines(result)))
     return ExitCode.OK if result.ok else ExitCode.CHECK_FAILED
 
@@ -200,7 +247,10 @@ def _chain_inputs(call: Call) -> tuple[Path | None, dict[str, str], FileAnchor |
 def _chain_lines(result: ChainCheck) -> list[str]:
     """Return the text of `evidence verify --chain`: problems, what was checked and what was
     NOT, and a summary that claims no more than was checked."""
-    signers = ", ".join(f"{fp} ({count})" for fp, count in sorted(result.signers.items()))
+    signers = ", ".join(
+        f"{fp} ({count}{', retired' if fp in result.retired_signers else ''})"
+        for fp, count in sorted(result.signers.items())
+    )
     lines = [
         *result.problems,
         f"chain: {result.packages} package(s) in {result.directory}; signers: {signers or 'none'}",
@@ -235,6 +285,8 @@ def _chain_data(result: ChainCheck) -> dict[str, object]:
         "anchor": result.anchor_where,
         "anchor_guarantee": result.anchor_guarantee,
         "signers": result.signers,
+        "retired_signers": sorted(result.retired_signers),
+        "first_current": result.first_current,
         "problems": result.problems,
         "not_checked": result.not_checked,
     }

@@ -8,6 +8,10 @@ What each check catches:
   its signed PREVIOUS equal to the line's `previous`, signed by a trusted key: a package
   deleted, replaced or re-signed, or chain.jsonl rewritten to hide a deletion;
 * packages present but not listed;
+* a package signed by a retired key (verify.py) after, in chain order, the first package
+  signed by a current key: the retired key's private half (kept on a decommissioned node, or
+  leaked) signing new evidence, e.g. a forged passed drill appended at the end. Chain order
+  needs no clock: the links and the write-once anchors authenticate it;
 * the anchor (anchor.py): the n-th anchor equal, byte for byte, to line n. A package removed
   from the **end** with its line leaves an anchor past the end of chain.jsonl; a rewritten
   line differs from its anchor; a line never anchored is reported too.
@@ -53,6 +57,8 @@ class ChainCheck:
     anchor_where: str | None = None
     anchor_guarantee: str | None = None
     signers: dict[str, int] = field(default_factory=dict)
+    retired_signers: set[str] = field(default_factory=set)
+    first_current: str | None = None  # "line N (name, key FP)": where retired keys stop
     problems: list[str] = field(default_factory=list)
     not_checked: list[str] = field(default_factory=list)
 
@@ -62,9 +68,11 @@ class ChainCheck:
         return not self.problems and not self.not_checked
 
 
-def check_chain(evidence_dir: Path, trust: Trust, anchor: Anchor | None) -> ChainCheck:
-    """Given the evidence directory, the trusted signers and the chain's anchor (None: none
-    given, the end of the chain is not checked), check it all.
+def check_chain(
+    evidence_dir: Path, trust: Trust, anchor: Anchor | None, retired: Trust | None = None
+) -> ChainCheck:
+    """Given the evidence directory, the trusted signers, the chain's anchor (None: none given,
+    the end of the chain is not checked) and the retired signers, check it all.
 
     Raise InfrastructureError if the anchor's store cannot be read.
     """
@@ -82,7 +90,9 @@ def check_chain(evidence_dir: Path, trust: Trust, anchor: Anchor | None) -> Chai
     result.packages = len(entries)
     result.problems.extend(check_chain_links(entries, CHAIN))
     for number, entry in enumerate(entries, start=1):
-        result.problems.extend(_check_listed(evidence_dir, number, entry, trust, result))
+        result.problems.extend(
+            _check_listed(evidence_dir, number, entry, (trust, retired or {}), result)
+        )
     listed = {entry.name for entry in entries}
     for name in sorted(_package_names(evidence_dir) - listed):
         result.problems.append(f"{name}: a package in {evidence_dir} that {CHAIN} does not list")
@@ -98,8 +108,15 @@ def check_chain(evidence_dir: Path, trust: Trust, anchor: Anchor | None) -> Chai
 
 
 def _check_listed(
-    evidence_dir: Path, number: int, entry: ChainEntry, trust: Trust, result: ChainCheck
+    evidence_dir: Path,
+    number: int,
+    entry: ChainEntry,
+    trusts: tuple[Trust, Trust],
+    result: ChainCheck,
 ) -> list[str]:
+    """Given line `number` of the chain and the (current, retired) signers, check its copies
+    (directory, tarball) and return their problems; record their signers in result."""
+    trust, retired = trusts
     where = f"{CHAIN} line {number} ({entry.name})"
     copies = [
         path
@@ -110,13 +127,33 @@ def _check_listed(
         return [f"{where}: the package is missing (neither directory nor {TARBALL_SUFFIX})"]
     problems: list[str] = []
     signers = set()
-    for path in copies:
-        check = check_package(path, trust, chain_beside=False)
+    checks = [check_package(path, trust, chain_beside=False, retired=retired) for path in copies]
+    for path, check in zip(copies, checks, strict=True):
         problems.extend(f"{path.name}: {problem}" for problem in _judge(check, entry, trust))
         signers.add(check.signer_fingerprint or "unknown")
+        if check.retired and check.signer_fingerprint is not None:
+            result.retired_signers.add(check.signer_fingerprint)
+            late = _retired_too_late(where, check, result.first_current)
+            problems.extend(problem for problem in late if problem not in problems)
     for signer in signers:
         result.signers[signer] = result.signers.get(signer, 0) + 1
+    current = [c for c in checks if c.trusted_by is not None and not c.retired]
+    if current and result.first_current is None:
+        result.first_current = f"line {number} ({entry.name}, key {current[0].signer_fingerprint})"
     return problems
+
+
+def _retired_too_late(where: str, check: PackageCheck, first_current: str | None) -> list[str]:
+    """Given a package signed by a retired key and the first package of the chain signed by a
+    current key (None: none yet), return the problem when the package comes after it."""
+    if first_current is None:
+        return []
+    return [
+        f"{where}: signed by the retired key {check.signer_fingerprint} ({check.trusted_by}), "
+        f"after the first package signed by a current key, {CHAIN} {first_current}: a retired "
+        "key is trusted only for the packages before the rotation; its private key signing "
+        "new evidence means it was kept or leaked"
+    ]
 
 
 def _judge(check: PackageCheck, entry: ChainEntry, trust: Trust) -> list[str]:
@@ -209,3 +246,24 @@ def _anchored_digest(record: AnchorRecord) -> str:
         return f"manifest sha256 {parse_json(record.content)['manifest_sha256']}"
     except (ValueError, KeyError, TypeError):
         return "unreadable content"
+
+
+def before_rotation(evidence_dir: Path, trust: Trust, retired: Trust) -> dict[str, str]:
+    """Given the evidence directory and the (current, retired) signers, return the name and
+    manifest digest of each of the chain's packages before the first one signed by a current
+    key: the only ones a retired key may have signed. Packages are checked in chain order
+    until that one; an unreadable chain gives none (a retired key is then trusted for nothing)."""
+    try:
+        entries = read_chain(evidence_dir / CHAIN)
+    except ValueError:
+        return {}
+    names: dict[str, str] = {}
+    for entry in entries:
+        for path in (evidence_dir / entry.name, evidence_dir / f"{entry.name}{TARBALL_SUFFIX}"):
+            if not path.exists():
+                continue
+            check = check_package(path, trust, chain_beside=False, retired=retired)
+            if check.trusted_by is not None and not check.retired:
+                return names
+        names[entry.name] = entry.manifest_sha256
+    return names

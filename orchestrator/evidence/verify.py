@@ -8,6 +8,12 @@ beside the package, and the metadata embedded in report.json against the files i
 that the key in SIGNER.pub.pem signed; the package is trusted only when that key's fingerprint
 is one the caller trusts (a public key obtained out of band, or the fingerprints pinned in
 dr.yml). `check_package` gives both; `verify_package` gives the problems alone.
+
+A *retired* key (rotated out: dr.yml `evidence.retired_fingerprints`, or
+`--retired-fingerprint`) is trusted for the packages it signed before the rotation only. One
+package does not show where it stands in the chain, so `check_package` accepts it and marks it
+(`PackageCheck.retired`); chain_check rejects one that comes after the first package signed by
+a current key (its private key, kept on an old node or leaked, signing new evidence).
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ class PackageCheck:
     trusted_by: str | None = None
     manifest_sha256: str | None = None
     previous: str | None = None
+    retired: bool = False
 
     @property
     def ok(self) -> bool:
@@ -103,8 +110,11 @@ def untrusted_signer(check: PackageCheck, trust: Trust) -> str:
     )
 
 
-def check_package(path: Path, trust: Trust, *, chain_beside: bool = True) -> PackageCheck:
-    """Given a package directory or its .tar.gz and the trusted fingerprints, check it.
+def check_package(
+    path: Path, trust: Trust, *, chain_beside: bool = True, retired: Trust | None = None
+) -> PackageCheck:
+    """Given a package directory or its .tar.gz, the trusted fingerprints and the retired ones
+    (trusted_by is then their source, and `retired` True: see the module's docstring), check it.
 
     With chain_beside, chain.jsonl beside the package, when present, must record it with a
     matching PREVIOUS (chain_check passes False: it compares the chain itself). A tarball is
@@ -112,7 +122,7 @@ def check_package(path: Path, trust: Trust, *, chain_beside: bool = True) -> Pac
     """
     chain = path.parent / CHAIN if chain_beside else None
     if path.is_dir():
-        return check_directory(path, trust, chain)
+        return check_directory(path, trust, chain, retired)
     if path.is_file() and path.name.endswith(TARBALL_SUFFIX):
         expected_name = path.name.removesuffix(TARBALL_SUFFIX)
         with tempfile.TemporaryDirectory(prefix="evidence-verify-") as scratch:
@@ -123,7 +133,7 @@ def check_package(path: Path, trust: Trust, *, chain_beside: bool = True) -> Pac
                 problems.append(
                     f"{path.name}: holds directory {directory.name!r}, expected {expected_name!r}"
                 )
-            check = check_directory(directory, trust, chain)
+            check = check_directory(directory, trust, chain, retired)
             check.path = path
             check.problems[:0] = problems
             return check
@@ -139,7 +149,9 @@ def verify_directory(directory: Path, trusted_public_key: Path | None, chain: Pa
     return check.problems
 
 
-def check_directory(directory: Path, trust: Trust, chain: Path | None) -> PackageCheck:
+def check_directory(
+    directory: Path, trust: Trust, chain: Path | None, retired: Trust | None = None
+) -> PackageCheck:
     """Given an unpacked package directory, check it (see check_package); with chain None the
     chain is not consulted (the caller checks the chain itself)."""
     check = PackageCheck(directory)
@@ -158,7 +170,7 @@ def check_directory(directory: Path, trust: Trust, chain: Path | None) -> Packag
     problems.extend(_check_files(directory, entries, listed))
     _check_signature(directory, manifest, check)
     if check.signer_fingerprint is not None and check.signature_valid:
-        check.trusted_by = trust.get(check.signer_fingerprint)
+        _judge_signer(check, trust, retired or {})
     previous = _read_previous(directory, problems)
     check.previous = previous
     check.manifest_sha256 = hashlib.sha256(manifest).hexdigest()
@@ -187,6 +199,16 @@ def check_directory(directory: Path, trust: Trust, chain: Path | None) -> Packag
             previous,
         )
     return check
+
+
+def _judge_signer(check: PackageCheck, trust: Trust, retired: Trust) -> None:
+    """Given a package with a valid signature, record who trusts its signer: a current key
+    first (a fingerprint both current and retired counts as current)."""
+    assert check.signer_fingerprint is not None
+    check.trusted_by = trust.get(check.signer_fingerprint)
+    if check.trusted_by is None and check.signer_fingerprint in retired:
+        check.trusted_by = retired[check.signer_fingerprint]
+        check.retired = True
 
 
 def _check_files(directory: Path, entries: list[Any], listed: set[str]) -> list[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from orchestrator.model.config_model import ConfigModel
 from orchestrator.model.encryption_settings import EncryptionSettings
@@ -170,6 +170,11 @@ class Evidence(_Model):
         description="sha256 fingerprints of the signing keys whose packages are trusted "
         "(`drctl evidence keygen` prints the new key's); the current key's must be one",
     )
+    retired_fingerprints: Sequence[Annotated[str, Field(pattern=FINGERPRINT_PATTERN)]] = Field(
+        default=(),
+        description="sha256 fingerprints of rotated-out signing keys: trusted only for the "
+        "packages before the first one a key of trusted_fingerprints signed, in chain order",
+    )
     anchor_store: str | None = Field(
         default=None,
         description="Store that keeps each package's manifest digest write-once "
@@ -183,6 +188,50 @@ class Evidence(_Model):
     anchor_retention_days: int = Field(
         default=3653, ge=366, le=36600, description="COMPLIANCE lock of each anchor object"
     )
+
+    @model_validator(mode="after")
+    def _check_retired(self) -> Evidence:
+        both = sorted(set(self.trusted_fingerprints) & set(self.retired_fingerprints))
+        if both:
+            raise ValueError(
+                f"retired_fingerprints: {', '.join(both)} is also in trusted_fingerprints (a "
+                "key is either current or retired)"
+            )
+        return self
+
+
+class RetiredPublicKey(_Model):
+    """A rotated-out manifest public key with the time it was rotated out: a point it signed
+    that finished after that time is not trusted (docs/verification.md §10)."""
+
+    public_key: str = Field(
+        pattern=PUBLIC_KEY_PATTERN,
+        description="base64 DER SubjectPublicKeyInfo (MCowBQYDK2VwAyEA…)",
+    )
+    retired_at: datetime.datetime = Field(
+        description="When it was rotated out, with a time zone (2027-01-05T09:00:00+08:00)"
+    )
+
+    @model_validator(mode="after")
+    def _check_time_zone(self) -> RetiredPublicKey:
+        if self.retired_at.tzinfo is None or self.retired_at.utcoffset() is None:
+            raise ValueError(
+                f"retired_at {self.retired_at.isoformat()}: expected a time zone (Z or +08:00)"
+            )
+        return self
+
+
+def _retired_key_form(value: Any) -> str:
+    """Given an entry of retired_public_keys, return its form: a plain key line, or a mapping."""
+    return "key" if isinstance(value, str) else "dated"
+
+
+# A plain key line (trusted for every point it signed), or a key with its retirement time.
+RetiredKeyEntry = Annotated[
+    Annotated[str, Field(pattern=PUBLIC_KEY_PATTERN), Tag("key")]
+    | Annotated[RetiredPublicKey, Tag("dated")],
+    Discriminator(_retired_key_form),
+]
 
 
 class ManifestSigning(_Model):
@@ -199,8 +248,10 @@ class ManifestSigning(_Model):
         pattern=PUBLIC_KEY_PATTERN,
         description="The pinned public key: base64 DER SubjectPublicKeyInfo (MCowBQYDK2VwAyEA…)",
     )
-    retired_public_keys: Sequence[Annotated[str, Field(pattern=PUBLIC_KEY_PATTERN)]] = Field(
-        default=(), description="Earlier public keys still trusted for points they signed"
+    retired_public_keys: Sequence[RetiredKeyEntry] = Field(
+        default=(),
+        description="Earlier public keys still trusted for points they signed: a key, or "
+        "{public_key, retired_at} to trust it only for points that finished by that time",
     )
 
 

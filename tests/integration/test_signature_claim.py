@@ -208,3 +208,46 @@ def test_a_sampled_check_records_a_deleted_signature_as_a_failed_check(
     found = {(m["recovery_point"], m["file"], m["kind"]) for m in check["mismatches"]}
     assert found == {(point, "manifest.json.sig", "missing")}
     assert point_row(config_path, point).status == "bad"
+
+
+def finished_at(config_path: Path, point: str) -> str:
+    manifest = signature(config_path, "primary", point).with_name("manifest.json")
+    return str(json.loads(manifest.read_bytes())["finished_at"])
+
+
+def test_a_retired_key_with_a_time_authenticates_only_points_finished_by_then(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The old key signs both points; dr.yml says it was rotated out when the older finished:
+    # the newer is what its private key, kept or leaked, could sign after the rotation.
+    config_path, older, newer = two_days_of_backups(tmp_path / "sb")
+    old_key = sign.load_signing_key(manifest_key(config_path))
+    new_path = manifest_key(config_path).with_name("manifest-2-ed25519.pem")
+    new_key = sign.create_signing_key(new_path)
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    retired = {"public_key": sign.public_key_line(old_key), "retired_at": "2026-01-01T00:00"}
+    config["manifest_signing"] = {
+        "key": str(new_path),
+        "public_key": sign.public_key_line(new_key),
+        "retired_public_keys": [retired],
+    }
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    code = main(["-c", str(config_path), "check-config"])
+    out = capsys.readouterr().err
+    assert code == 2, out
+    assert "manifest_signing.retired_public_keys[0]" in out and "expected a time zone" in out
+
+    retired["retired_at"] = finished_at(config_path, older)
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    (config_path.parent / "state" / "catalog.sqlite").unlink()
+    assert main(["-c", str(config_path), "catalog", "upgrade"]) == 0
+    code, outcome = run_json(capsys, "-c", str(config_path), "catalog", "rebuild")
+    assert code == 1, outcome
+    lines = [line for line in outcome["not_recovered"] if SYSTEM + "/ledger/" in line]
+    assert len(lines) == 2, outcome["not_recovered"]  # the newer, in both stores
+    for line in lines:
+        assert f"{SYSTEM}/ledger/{newer}: not authenticated" in line, line
+        assert f"signed by key {sign.fingerprint(old_key)}, retired at" in line, line
+        assert f"the point finished at '{finished_at(config_path, newer)}'" in line, line
+    assert point_row(config_path, older).status == "complete"
+    assert point_row(config_path, newer) is None
