@@ -104,10 +104,9 @@ def _open(
                 Problem(store.name, label, MANIFEST_NAME, "missing", "present", "(absent)")
             ]
         return None, []
-    except Intruder as error:
-        return None, [Problem(store.name, label, MANIFEST_NAME, "intruder", actual=error.reason)]
-    except BrokenSignature as error:
-        if error.opened is None:  # nothing vouches for the manifest, nor for its claim
+    except (Intruder, BrokenSignature) as error:
+        if not isinstance(error, BrokenSignature) or error.opened is None:
+            # an intruder; or nothing vouches for the manifest, nor for its claim
             return None, [
                 Problem(store.name, label, MANIFEST_NAME, "intruder", actual=error.reason)
             ]
