@@ -1,0 +1,124 @@
+"""A drill's restore never flows through replication into production, on real servers
+(sshd, a PostgreSQL primary with a real streaming standby, SeaweedFS S3).
+
+The disaster-recovery centre mirrors production and recovers in both directions: its
+database server can itself be a replication source (a standby or a logical subscriber reads
+it: reverse or bidirectional mirroring). A test failover's restore into that server would be
+streamed on to every replica. drctl refuses it before anything is written there, naming the
+server and what it feeds, unless the operator asks for it (`--allow-replica-writes`); the
+production site's own standby (the documented mirroring, production → disaster recovery)
+does not stop the failback proof, whose drill-scoped target lives on production's server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.actions.drill import DrillOutcome, run_drill
+from orchestrator.cli import main
+from orchestrator.model.scenario import load_scenario
+from orchestrator.runtime import open_runtime
+from orchestrator.site import load_site
+from tests.fixtures.databases import PostgresServer, psql
+from tests.fixtures.real_site import build_config, ensure_pg_account, new_database_name
+from tests.fixtures.replication import PgPair, postgres_with_standby
+from tests.integration.test_drill_real_site import SITE_FAILOVER, operator_corebank
+from tests.integration.test_real_site import (  # noqa: F401 - fixtures used by name
+    db_password,
+    passwords,
+    pg_sites,
+    s3_stores,
+    site_beds,
+)
+
+NEXT_XID = "SELECT pg_snapshot_xmax(pg_current_snapshot());"  # reads; assigns no xid
+
+
+@pytest.fixture()
+def pg_pair(db_password: str) -> Iterator[PgPair]:  # noqa: F811
+    with postgres_with_standby() as pair:
+        ensure_pg_account(pair.primary, db_password)
+        yield pair
+
+
+def drill(config_path: Path, *, allow: bool = False) -> DrillOutcome:
+    config = load_site(config_path)
+    scenario = load_scenario(SITE_FAILOVER, config.config.model)
+    with open_runtime(config) as runtime:
+        if not allow:  # the call as it was before the option existed
+            return run_drill(runtime, scenario, SITE_FAILOVER)
+        return run_drill(runtime, scenario, SITE_FAILOVER, allow_replica_writes=True)
+
+
+def drill_databases(server: PostgresServer) -> list[str]:
+    return psql(server, "SELECT datname FROM pg_database WHERE datname LIKE 'drill\\_%';").split()
+
+
+def backed_up(
+    tmp_path: Path, beds: Any, stores: dict[str, dict[str, object]], production: PostgresServer
+) -> Path:
+    """The operator's ledger at production, backed up and copied off site; return dr.yml."""
+    corebank = operator_corebank(production, new_database_name("corebank"))
+    config_path = build_config(
+        tmp_path, beds, stores=stores, databases={"ledger": corebank}, datasets=("ledger",)
+    )
+    assert main(["-c", str(config_path), "backup"]) == 0
+    assert main(["-c", str(config_path), "copy-offsite"]) == 0
+    return config_path
+
+
+def test_restore_into_a_dr_server_feeding_a_standby_is_refused_unless_asked(
+    tmp_path: Path,
+    sshd_host: Any,
+    sshd_host_b: Any,
+    pg_sites: tuple[PostgresServer, PostgresServer],  # noqa: F811
+    pg_pair: PgPair,
+    passwords: str,  # noqa: F811
+    s3_stores: dict[str, dict[str, object]],  # noqa: F811
+) -> None:
+    production = pg_sites[0]
+    dr = pg_pair.primary  # the DR centre's server: its standby streams everything written
+    beds = site_beds(sshd_host, sshd_host_b, pg=(production, dr))
+    config_path = backed_up(tmp_path, beds, s3_stores, production)
+    xid_before = psql(dr, NEXT_XID)
+
+    outcome = drill(config_path)
+
+    failover = next(step for step in outcome.steps if step.name == "test-failover")
+    assert outcome.outcome == "aborted", [(s.name, s.status, s.message) for s in outcome.steps]
+    assert failover.status == "aborted"
+    assert "refused (replication downstream)" in failover.message
+    assert f"postgresql server 127.0.0.1:{dr.port}" in failover.message
+    assert "standby or subscriber" in failover.message, failover.message
+    assert "walreceiver" in failover.message, failover.message  # the standby's name
+    assert "--allow-replica-writes" in failover.message
+    assert psql(dr, NEXT_XID) == xid_before  # no transaction at all on the DR server
+    assert drill_databases(dr) == [] and drill_databases(pg_pair.standby) == []
+
+    allowed = drill(config_path, allow=True)  # the operator asked for exactly that
+    assert allowed.outcome == "passed", "\n".join(s.message for s in allowed.steps)
+    assert psql(dr, NEXT_XID) != xid_before
+    assert drill_databases(dr) == [] and drill_databases(pg_pair.standby) == []
+
+
+def test_production_streaming_to_its_standby_does_not_stop_the_failback_proof(
+    tmp_path: Path,
+    sshd_host: Any,
+    sshd_host_b: Any,
+    pg_sites: tuple[PostgresServer, PostgresServer],  # noqa: F811
+    pg_pair: PgPair,
+    passwords: str,  # noqa: F811
+    s3_stores: dict[str, dict[str, object]],  # noqa: F811
+) -> None:
+    production = pg_pair.primary  # the documented mirroring: production streams to a standby
+    beds = site_beds(sshd_host, sshd_host_b, pg=(production, pg_sites[1]))
+    config_path = backed_up(tmp_path, beds, s3_stores, production)
+
+    outcome = drill(config_path)
+
+    assert outcome.outcome == "passed", [(s.name, s.status, s.message) for s in outcome.steps]
+    assert drill_databases(production) == [] and drill_databases(pg_pair.standby) == []
