@@ -17,21 +17,38 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from orchestrator.actions.drill import DrillOutcome, run_drill
 from orchestrator.cli import main
 from orchestrator.model.scenario import load_scenario
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
-from tests.fixtures.databases import PostgresServer, psql
-from tests.fixtures.real_site import build_config, ensure_pg_account, new_database_name
-from tests.fixtures.replication import PgPair, postgres_with_standby
-from tests.integration.test_drill_real_site import SITE_FAILOVER, operator_corebank
+from tests.fixtures.databases import MariaDbServer, PostgresServer, mariadb_sql, psql
+from tests.fixtures.real_site import (
+    build_config,
+    ensure_mariadb_account,
+    ensure_pg_account,
+    new_database_name,
+)
+from tests.fixtures.replication import (
+    MariaPair,
+    PgPair,
+    mariadb_with_replica,
+    postgres_with_standby,
+)
+from tests.integration.test_drill_real_site import (
+    SITE_FAILOVER,
+    mariadb_names_like,
+    operator_corebank,
+)
 from tests.integration.test_real_site import (  # noqa: F401 - fixtures used by name
     db_password,
+    mariadb_sites,
     passwords,
     pg_sites,
     s3_stores,
+    seed_mariadb_cards,
     site_beds,
 )
 
@@ -45,13 +62,31 @@ def pg_pair(db_password: str) -> Iterator[PgPair]:  # noqa: F811
         yield pair
 
 
-def drill(config_path: Path, *, allow: bool = False) -> DrillOutcome:
+@pytest.fixture()
+def maria_pair(tmp_path: Path, db_password: str) -> Iterator[MariaPair]:  # noqa: F811
+    with mariadb_with_replica(tmp_path / "mariadb") as pair:
+        ensure_mariadb_account(pair.primary, db_password)
+        yield pair
+
+
+def drill(
+    config_path: Path, *, allow: bool = False, scenario_path: Path = SITE_FAILOVER
+) -> DrillOutcome:
     config = load_site(config_path)
-    scenario = load_scenario(SITE_FAILOVER, config.config.model)
+    scenario = load_scenario(scenario_path, config.config.model)
     with open_runtime(config) as runtime:
         if not allow:  # the call as it was before the option existed
-            return run_drill(runtime, scenario, SITE_FAILOVER)
-        return run_drill(runtime, scenario, SITE_FAILOVER, allow_replica_writes=True)
+            return run_drill(runtime, scenario, scenario_path)
+        return run_drill(runtime, scenario, scenario_path, allow_replica_writes=True)
+
+
+def cards_failover(tmp_path: Path) -> Path:
+    """site-failover.yml for a system of the cards dataset alone (its ledger is `cards`)."""
+    data = yaml.safe_load(SITE_FAILOVER.read_text())
+    data["steps"][0].update(dataset="cards", table="cards")
+    path = tmp_path / "cards-failover.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return path
 
 
 def drill_databases(server: PostgresServer) -> list[str]:
@@ -122,3 +157,35 @@ def test_production_streaming_to_its_standby_does_not_stop_the_failback_proof(
 
     assert outcome.outcome == "passed", [(s.name, s.status, s.message) for s in outcome.steps]
     assert drill_databases(production) == [] and drill_databases(pg_pair.standby) == []
+
+
+def test_restore_into_a_dr_mariadb_feeding_a_replica_is_refused(
+    tmp_path: Path,
+    sshd_host: Any,
+    sshd_host_b: Any,
+    mariadb_sites: tuple[MariaDbServer, MariaDbServer],  # noqa: F811
+    maria_pair: MariaPair,
+    passwords: str,  # noqa: F811
+    s3_stores: dict[str, dict[str, object]],  # noqa: F811
+) -> None:
+    production, dr = mariadb_sites[0], maria_pair.primary  # dr: binary log, a replica reads it
+    cards = new_database_name("cards")
+    mariadb_sql(production, f"CREATE DATABASE `{cards}` CHARACTER SET utf8mb4;")
+    seed_mariadb_cards(production, cards)
+    beds = site_beds(sshd_host, sshd_host_b, maria=(production, dr))
+    config_path = build_config(
+        tmp_path, beds, stores=s3_stores, databases={"cards": cards}, datasets=("cards",)
+    )
+    assert main(["-c", str(config_path), "backup"]) == 0
+    assert main(["-c", str(config_path), "copy-offsite"]) == 0
+    binlog_before = mariadb_sql(dr, "SELECT @@GLOBAL.gtid_binlog_pos;")
+
+    outcome = drill(config_path, scenario_path=cards_failover(tmp_path))
+
+    failover = next(step for step in outcome.steps if step.name == "test-failover")
+    assert outcome.outcome == "aborted" and failover.status == "aborted", failover.message
+    assert "refused (replication downstream)" in failover.message, failover.message
+    assert f"mariadb server 127.0.0.1:{dr.port}" in failover.message, failover.message
+    assert "replica server_id 2" in failover.message, failover.message
+    assert mariadb_sql(dr, "SELECT @@GLOBAL.gtid_binlog_pos;") == binlog_before  # nothing logged
+    assert mariadb_names_like(maria_pair.replica, "drill\\_%") == []
