@@ -132,11 +132,12 @@ def run_restore(
     over for the next older one; the outcome says which were passed over and why. With
     `points`, exactly those are restored and a mismatch is returned (a fingerprint) or raised
     (a file), not passed over; it is recorded bad all the same unless `record_given` is False
-    (a validity check, which records what it finds itself). restore_mode `replace` puts databases in service (failover, failback); `scratch` restores
-    them into a scratch database that is checked and dropped (validity checks in the enclave).
-    targets, per dataset, restores somewhere else than the live dataset: `target_database` or
-    `target_path` (a test failover's drill-scoped targets, model/drill_targets.py); a server
-    feeding replicas is refused unless allow_downstream (model/downstream.py).
+    (a validity check, which records what it finds itself). restore_mode `replace` puts
+    databases in service (failover, failback); `scratch` restores them into a scratch database
+    that is checked and dropped (validity checks in the enclave). targets, per dataset,
+    restores elsewhere than the live dataset: `target_database` or `target_path` (a test
+    failover's drill-scoped targets, model/drill_targets.py); a server feeding replicas is
+    refused unless allow_downstream (model/downstream.py).
     """
     system = runtime.config.model.system(system_name)
     items = _downstream_items(runtime, system.name, site_name, targets, allow_downstream)
