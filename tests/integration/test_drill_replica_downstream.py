@@ -26,6 +26,7 @@ from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.fixtures.databases import MariaDbServer, PostgresServer, mariadb_sql, psql
 from tests.fixtures.real_site import (
+    SiteBed,
     build_config,
     ensure_mariadb_account,
     ensure_pg_account,
@@ -189,3 +190,27 @@ def test_restore_into_a_dr_mariadb_feeding_a_replica_is_refused(
     assert "replica server_id 2" in failover.message, failover.message
     assert mariadb_sql(dr, "SELECT @@GLOBAL.gtid_binlog_pos;") == binlog_before  # nothing logged
     assert mariadb_names_like(maria_pair.replica, "drill\\_%") == []
+
+
+def test_validity_check_into_an_enclave_server_feeding_a_standby_is_refused(
+    tmp_path: Path,
+    sshd_host: Any,
+    sshd_host_b: Any,
+    pg_sites: tuple[PostgresServer, PostgresServer],  # noqa: F811
+    pg_pair: PgPair,
+    passwords: str,  # noqa: F811
+    s3_stores: dict[str, dict[str, object]],  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    beds = site_beds(sshd_host, sshd_host_b, pg=pg_sites)
+    beds["verification"] = SiteBed(sshd_host_b, pg_pair.primary)  # the enclave's server
+    config_path = backed_up(tmp_path, beds, s3_stores, pg_sites[0])
+    xid_before = psql(pg_pair.primary, NEXT_XID)
+
+    capsys.readouterr()
+    code = main(["-c", str(config_path), "verify"])
+    err = capsys.readouterr().err
+
+    assert code == 2, err
+    assert "refused (replication downstream)" in err and "walreceiver" in err, err
+    assert psql(pg_pair.primary, NEXT_XID) == xid_before  # nothing written to it
