@@ -94,16 +94,20 @@ def run_drill(
     *,
     on_step: Callable[[StepRecord], None] | None = None,
     clearance: Clearance | None = None,
+    allow_replica_writes: bool = False,
 ) -> DrillOutcome:
     """Run a scenario's steps in order (see the module docstring); record the run in the
     catalog, write its evidence package and return the outcome. A switchover runs only with
     its clearance (actions/switchover.py: plan, confirmation, the recovery points to restore);
-    raise InputError, before anything is touched, without one."""
+    raise InputError, before anything is touched, without one. A restore into a database
+    server that feeds replicas is refused unless allow_replica_writes (model/downstream.py)."""
     prepare_evidence(runtime.config)  # no drill starts that could not be evidenced (exit 2)
     if scenario.kind != "switchover":
         record = _DrillRecord(runtime, scenario, sortable_id(), time.time())
         record.start()
-        outcome, state = _run(runtime, scenario, scenario_path, record, on_step, None)
+        outcome, state = _run(
+            runtime, scenario, scenario_path, record, on_step, None, allow_replica_writes
+        )
         record.end(outcome, state)
         return outcome
     if clearance is None:
@@ -112,7 +116,9 @@ def run_drill(
         )
     record = _DrillRecord(runtime, scenario, sortable_id(), time.time())
     with catalog_job(runtime.catalog, "switchover", scenario.system) as job:
-        outcome, _state = _run(runtime, scenario, scenario_path, record, on_step, clearance)
+        outcome, _state = _run(
+            runtime, scenario, scenario_path, record, on_step, clearance, allow_replica_writes
+        )
         job.detail = {
             "drill_id": outcome.drill_id,
             "scenario": scenario.name,
@@ -133,6 +139,7 @@ def _run(
     record: _DrillRecord,
     on_step: Callable[[StepRecord], None] | None,
     clearance: Clearance | None,
+    allow_replica_writes: bool = False,
 ) -> tuple[DrillOutcome, DrillState]:
     """Run the steps, write the evidence package; return the outcome and the state."""
     state = DrillState(
@@ -140,6 +147,7 @@ def _run(
         runtime=runtime,
         drill_id=record.drill_id,
         cleared_points=dict(clearance.points) if clearance else None,
+        allow_replica_writes=allow_replica_writes,
     )
     records = _run_steps(state, scenario, on_step)
     outcome = _outcome(records)

@@ -11,6 +11,7 @@ from typing import Any
 from orchestrator.actions.drill_state import DrillState, SiteFingerprint
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.ansible import PlaybookRun, run_playbook
+from orchestrator.model.downstream import raise_if_refused
 from orchestrator.model.drill_targets import DrillTarget, drill_root
 from orchestrator.model.engines import make_playbook_item, spool_root
 from orchestrator.model.settings import Site
@@ -31,6 +32,7 @@ def run_on_site(
     )
     state.events.append(run.events_path)
     if not run.ok:
+        raise_if_refused(run.failures, f"{playbook} at {site.name} ({label})")
         raise InfrastructureError(
             f"{playbook} at {site.name} ({label}) failed: "
             + "; ".join(run.failures or [run.status])

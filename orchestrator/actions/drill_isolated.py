@@ -32,6 +32,7 @@ from orchestrator.actions.restore_selection import MissingFile, NoGoodPoint
 from orchestrator.actions.scratch import database_scratch
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
+from orchestrator.model.downstream import downstream_setting
 from orchestrator.model.drill_targets import (
     DrillTarget,
     Leg,
@@ -71,6 +72,7 @@ def restore_and_check(
             purpose=purpose,
             points=points,
             targets={t.dataset: t.playbook_keys() for t in targets} or None,
+            allow_downstream=state.allow_replica_writes,
         )
     except DigestMismatch as error:
         point, _, file = error.key.partition("/data/")
@@ -321,6 +323,11 @@ def _restore_at(
         if by_dataset[item["name"]].kind == "database":
             # named here to be journalled: dropped by the next run if drctl dies meanwhile
             item["scratch_database"] = scratch_database_name(by_dataset[item["name"]].target)
+    downstream = downstream_setting(
+        state.runtime.config.model, state.scenario.system, site.name, state.allow_replica_writes
+    )
+    for item in items:
+        item["downstream"] = downstream
     job = f"drill-{state.drill_id}-fb:{state.scenario.system}@{site.name}"
     with database_scratch(state.runtime, site.host, items, job=job):
         run = run_on_site(

@@ -90,6 +90,8 @@ class DrillState:
     areas: dict[str, int] = field(default_factory=dict)
     # a switchover: the recovery points cleared before it started, by dataset
     cleared_points: Mapping[str, str] | None = None
+    # the operator's --allow-replica-writes: restores may write into a server feeding replicas
+    allow_replica_writes: bool = False
 
     def attachments(self) -> dict[str, Path]:
         work = self.runtime.work_dir / "manifests"

@@ -21,6 +21,7 @@ from orchestrator.actions.workload import run_workload
 from orchestrator.errors import CheckFailed, InfrastructureError
 from orchestrator.integrations.ansible import PlaybookRun, play_started, run_playbook
 from orchestrator.model import catalog as cat
+from orchestrator.model.downstream import raise_if_refused
 from orchestrator.model.engines import make_playbook_item, spool_root
 from orchestrator.model.manifest import compare_fingerprints, serialise_manifest
 from orchestrator.model.scenario import Step
@@ -177,6 +178,7 @@ def _inject_disaster(
     )
     state.events.append(run.events_path)
     if not run.ok:
+        raise_if_refused(run.failures, f"disaster at {site.name}")
         raise InfrastructureError(
             "disaster injection failed: " + "; ".join(run.failures or [run.status])
         )

@@ -136,7 +136,10 @@ def _wipe_targets(state: DrillState) -> tuple[list[dict[str, Any]], list[dict[st
             "drill_wipe.yml",
             site,
             "wipe",
-            dr_datasets=target_items(site, databases, state),
+            # drill-scoped drops only: they reach a replica as its made targets did
+            dr_datasets=[
+                {**item, "downstream": "allow"} for item in target_items(site, databases, state)
+            ],
             dr_paths=paths,
         )
         for target in databases:

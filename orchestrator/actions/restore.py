@@ -22,6 +22,7 @@ from orchestrator.actions.scratch import database_scratch, host_scratch, sweep_o
 from orchestrator.errors import InfrastructureError
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
+from orchestrator.model.downstream import downstream_setting, raise_if_refused
 from orchestrator.model.engines import (
     DATABASE_ENGINES,
     make_playbook_item,
@@ -121,6 +122,7 @@ def run_restore(
     restore_mode: str = "replace",
     targets: Mapping[str, Mapping[str, str]] | None = None,
     record_given: bool = True,
+    allow_downstream: bool = False,
 ) -> RestoreOutcome:
     """Restore each dataset's newest good recovery point (or the given one) from a store into
     a site and compare fingerprints and invariants with the source's.
@@ -130,14 +132,15 @@ def run_restore(
     over for the next older one; the outcome says which were passed over and why. With
     `points`, exactly those are restored and a mismatch is returned (a fingerprint) or raised
     (a file), not passed over; it is recorded bad all the same unless `record_given` is False
-    (a validity check, which records what it finds itself).
-
-    restore_mode `replace` puts databases in service (failover, failback); `scratch` restores
-    them into a scratch database that is checked and dropped (validity checks in the enclave).
-    targets, per dataset, restores somewhere else than the live dataset: `target_database` or
-    `target_path` (a test failover's drill-scoped targets, model/drill_targets.py).
+    (a validity check, which records what it finds itself). restore_mode `replace` puts
+    databases in service (failover, failback); `scratch` restores them into a scratch database
+    that is checked and dropped (validity checks in the enclave). targets, per dataset,
+    restores elsewhere than the live dataset: `target_database` or `target_path` (a test
+    failover's drill-scoped targets, model/drill_targets.py); a server feeding replicas is
+    refused unless allow_downstream (model/downstream.py).
     """
     system = runtime.config.model.system(system_name)
+    items = _downstream_items(runtime, system.name, site_name, targets, allow_downstream)
     store = runtime.store(store_name)
     selection = Selection(
         runtime, store, system.name, dict(points or {}), record_given=record_given
@@ -148,7 +151,7 @@ def run_restore(
     sweep_orphans(runtime)
     while pending:
         run, opened = _restore_round(
-            runtime, system.name, site_name, selection, pending, purpose, restore_mode, targets
+            runtime, system.name, site_name, selection, pending, purpose, restore_mode, items
         )
         events.append(run.events_path)
         retry = []
@@ -167,6 +170,23 @@ def run_restore(
     return RestoreOutcome(
         site_name, tuple(restored[name] for name in chosen), events[-1], tuple(events)
     )
+
+
+def _downstream_items(
+    runtime: Runtime,
+    system: str,
+    site_name: str,
+    targets: Mapping[str, Mapping[str, str]] | None,
+    allowed: bool,
+) -> dict[str, dict[str, str]]:
+    """Return each dataset's extra playbook keys: its target (if any) and `downstream`, which
+    says whether the host may write into a server that feeds replicas."""
+    config = runtime.config.model
+    downstream = downstream_setting(config, system, site_name, allowed)
+    return {
+        d.name: {**(targets or {}).get(d.name, {}), "downstream": downstream}
+        for d in config.system(system).datasets
+    }
 
 
 def _host(runtime: Runtime, site_name: str) -> str:
@@ -217,6 +237,7 @@ def _restore_round(
                 limit=site.host,
             )
             if not run.ok:
+                raise_if_refused(run.failures, f"restore of {system} into {site.name}")
                 raise InfrastructureError(
                     f"restore of {system} into {site.name} failed: "
                     + "; ".join(run.failures or [run.status])

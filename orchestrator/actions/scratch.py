@@ -201,6 +201,7 @@ def _drop_databases(
         {
             **{key: value for key, value in item.items() if key not in RESTORE_ONLY_KEYS},
             "database": item["scratch_database"],
+            "downstream": "allow",  # a cleanup: the drop of a scratch copy reaches replicas too
         }
         for item in items
         if SCRATCH_DATABASE.search(str(item.get("scratch_database", "")))

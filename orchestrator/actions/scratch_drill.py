@@ -56,6 +56,7 @@ def wipe_drill_area(runtime: Runtime, host: str, detail: Mapping[str, Any]) -> l
     """Drop the drill databases and remove the drill directories of a drill area on host;
     return what is gone. Raise OrchestratorError if the wipe failed or anything remains."""
     items, paths = drill_scoped(detail, runtime.config.model)
+    items = [{**item, "downstream": "allow"} for item in items]  # drill-scoped drops only
     run = run_playbook(
         "drill_wipe.yml",
         inventory=runtime.config.inventory,

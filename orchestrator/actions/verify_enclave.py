@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.actions.scratch import close_area, open_area
+from orchestrator.actions.site_locations import site_locations
 from orchestrator.errors import InputError
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.model.engines import spool_root
@@ -50,6 +51,41 @@ def enclave_site(config: Config, source: str) -> Site:
             ],
         )
     return site
+
+
+def _overlap(one: str, other: str) -> bool:
+    first, second = posixpath.normpath(one), posixpath.normpath(other)
+    return (
+        first == second
+        or first.startswith(second.rstrip("/") + "/")
+        or second.startswith(first.rstrip("/") + "/")
+    )
+
+
+def check_enclave_apart(runtime: Runtime, enclave: Site) -> None:
+    """Raise InputError (exit 2, nothing restored) when a directory a check restores into or
+    wipes in the enclave (`<data_root>/<system>`, its spool) is, contains or lies inside the
+    data_root of another site on the same machine (located by resolved address,
+    actions/site_locations.py): the check would restore over that site's live files and its
+    wipe remove them."""
+    config = runtime.config.model
+    located = site_locations(config, runtime.config.inventory)
+    mine = located[enclave.name].machine
+    problems = []
+    for system in config.systems:
+        paths, _ = enclave_paths(runtime, enclave, [system.name])
+        for site in config.sites:
+            if site.name == enclave.name or not mine & located[site.name].machine:
+                continue
+            for path in paths:
+                if _overlap(path, site.data_root):
+                    problems.append(
+                        f"sites.{enclave.name}: the verification enclave restores into and wipes "
+                        f"{path} ({system.name}), which overlaps site {site.name!r}'s data_root "
+                        f"{site.data_root} on the same machine: refused, nothing restored"
+                    )
+    if problems:
+        raise InputError(str(runtime.config.path), problems)
 
 
 def enclave_paths(

@@ -33,7 +33,12 @@ from orchestrator.actions.bad_points import (
 )
 from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
 from orchestrator.actions.removed_copies import REMOVED
-from orchestrator.actions.verify_enclave import enclave_site, journal_enclave, wipe_journalled
+from orchestrator.actions.verify_enclave import (
+    check_enclave_apart,
+    enclave_site,
+    journal_enclave,
+    wipe_journalled,
+)
 from orchestrator.actions.verify_points import ItemResult, check_item, item_failures
 from orchestrator.errors import ExitCode, InfrastructureError
 from orchestrator.model import catalog as cat
@@ -145,6 +150,7 @@ def run_recheck(runtime: Runtime) -> RecheckOutcome:
         _record(runtime, outcome, started, events)
         return outcome
     enclave = enclave_site(runtime.config.model, str(runtime.config.path))
+    check_enclave_apart(runtime, enclave)
     systems = {i.system for i in planned}
     # Journalled before the first restore, so a killed re-check is wiped by the next run.
     areas = journal_enclave(runtime, enclave, systems, job="verify:recheck")

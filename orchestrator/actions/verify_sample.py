@@ -35,7 +35,12 @@ from orchestrator.actions.evidence_setup import prepare_evidence, write_site_pac
 from orchestrator.actions.restore_timing import record_timings, verify_timings
 from orchestrator.actions.rule_status import rule_findings
 from orchestrator.actions.scratch import sweep_orphans
-from orchestrator.actions.verify_enclave import enclave_site, journal_enclave, wipe_journalled
+from orchestrator.actions.verify_enclave import (
+    check_enclave_apart,
+    enclave_site,
+    journal_enclave,
+    wipe_journalled,
+)
 from orchestrator.actions.verify_evidence import (
     make_report,
     manifest_attachments,
@@ -95,6 +100,7 @@ def run_verify_sample(runtime: Runtime, seed: int | str | None = None) -> Sample
     Raise CheckFailed if the population is empty, InfrastructureError if a host or playbook
     fails (recorded as aborted, never counted; the enclave is wiped either way)."""
     enclave = enclave_site(runtime.config.model, str(runtime.config.path))
+    check_enclave_apart(runtime, enclave)
     sweep_orphans(runtime)
     prepare_evidence(runtime.config)  # no check starts that could not be evidenced (exit 2)
     with catalog_job(runtime.catalog, "verify", "sample") as job:

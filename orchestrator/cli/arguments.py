@@ -79,6 +79,12 @@ def add_drill_arguments(parser: argparse.ArgumentParser) -> None:
         "disaster-recovery site",
     )
     parser.add_argument(
+        "--allow-replica-writes",
+        action="store_true",
+        help="let the drill restore into a database server that feeds replicas (a standby, "
+        "a subscriber, a MariaDB replica): its writes then reach them too; refused without it",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="validate the scenario against the config and print its steps; run nothing",

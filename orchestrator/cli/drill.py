@@ -48,7 +48,14 @@ def run(call: Call) -> int:
             clearance = clear_switchover(runtime, scenario, str(scenario_path), call.args.confirm)
         call.out.progress(f"drill {scenario.name}: {scenario.title.en} / {scenario.title.zh}")
         call.out.progress(f"config {site.config.path}")
-        outcome = run_drill(runtime, scenario, scenario_path, on_step=show, clearance=clearance)
+        outcome = run_drill(
+            runtime,
+            scenario,
+            scenario_path,
+            on_step=show,
+            clearance=clearance,
+            allow_replica_writes=call.args.allow_replica_writes,
+        )
     call.out.emit(outcome_dict(outcome), describe(outcome))
     return int(outcome.exit_code)
 

@@ -17,7 +17,9 @@ holding real data. It reaches another site's data when its host is that site's (
 one database name at every site: on a shared host, the sandbox's databases are the real
 site's), and — when the caller located the sites (integrations/site_locations.py: resolved
 addresses, not names) — when both reach one database server, or both are one machine with
-overlapping `data_root`s.
+overlapping `data_root`s. A switchover replaces only its own system's data: a dataset whose
+live name (engine, database, port; or path) at the site it takes over is also another
+system's live dataset there is refused.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from orchestrator.model.settings import Config
+from orchestrator.model.settings import Config, Dataset
 
 if TYPE_CHECKING:
     from orchestrator.model.scenario import Scenario, Step
@@ -147,6 +149,41 @@ def _switchover_target(index: int, step: Step, scenario: Scenario, config: Confi
     ]
 
 
+def _live_name(dataset: Dataset) -> str:
+    """Return what names a dataset's live data at a site: engine, database and port, or path."""
+    if dataset.path:
+        return f"path {PurePosixPath(dataset.path)}"
+    return f"{dataset.engine} database {dataset.database!r} (port {dataset.port or 'default'})"
+
+
+def _other_systems_data(index: int, scenario: Scenario, site: str, config: Config) -> list[str]:
+    """Return a problem for each dataset of the switched system whose live name at the site
+    it takes over is also another system's live dataset there (its production or its
+    disaster-recovery data: one site, one server, one name): the switchover would replace it,
+    and --confirm named only the switched system."""
+    mine = next((s for s in config.systems if s.name == scenario.system), None)
+    if mine is None:
+        return []
+    problems = []
+    for other in config.systems:
+        if other.name == mine.name or site not in (
+            other.production_site,
+            other.disaster_recovery_site,
+        ):
+            continue
+        theirs = {_live_name(dataset): dataset.name for dataset in other.datasets}
+        role = "production" if site == other.production_site else "disaster-recovery"
+        for dataset in mine.datasets:
+            if _live_name(dataset) in theirs:
+                problems.append(
+                    f"steps[{index}].to_site: the switchover of {mine.name!r} would replace "
+                    f"{_live_name(dataset)} at site {site!r} ({dataset.name}), which is also "
+                    f"system {other.name!r}'s live {role} dataset "
+                    f"{theirs[_live_name(dataset)]!r} there: refused, nothing was touched"
+                )
+    return problems
+
+
 def check_safety(
     scenario: Scenario, config: Config, locations: Mapping[str, SiteLocation] | None = None
 ) -> list[str]:
@@ -162,6 +199,7 @@ def check_safety(
         effect = EFFECTS[step.action]
         if effect == "replaces" and scenario.kind == "switchover":
             problems += _switchover_target(index, step, scenario, config)
+            problems += _other_systems_data(index, scenario, step.to_site or "", config)
             continue
         for site, what in _effect_targets(step, config):
             if site not in index_of:

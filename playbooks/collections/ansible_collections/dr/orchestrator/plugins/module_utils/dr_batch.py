@@ -102,6 +102,7 @@ def database_params(item, action, options):
         "invariants": item.get("invariants") or {},
         "algorithm": options["algorithm"],
         "schema": action == "fingerprint" and bool(options.get("schema")),
+        "downstream": item.get("downstream") or "refuse",
     }
     if action in ("backup", "restore"):
         dump = spool_data(item, database + suffix)
@@ -221,6 +222,10 @@ def run_datasets(params, check_mode, secrets):
     try:
         if root and action == "backup":
             outcomes.append(clear_spool(root, check_mode))
+        if action in ("restore", "destroy"):  # every database read first: one refused, none
+            for item in params["datasets"]:  # written (replicas downstream, dr_downstream)
+                if item["engine"] in DATABASES:
+                    dataset_step(item, action, options, True, secrets)
         for item in params["datasets"]:
             if action == "backup":
                 outcomes.extend(backup_dataset(item, options, check_mode, secrets))

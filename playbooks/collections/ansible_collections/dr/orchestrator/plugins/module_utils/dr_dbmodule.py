@@ -28,6 +28,9 @@ import os
 from collections import namedtuple
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dr.orchestrator.plugins.module_utils.dr_downstream import (
+    refuse_downstream,
+)
 from ansible_collections.dr.orchestrator.plugins.module_utils.dr_environment import (
     apply_task_environment,
     environment_option,
@@ -83,6 +86,7 @@ def argument_spec(default_port):
         scratch_database=dict(type="str", default=""),
         invariants=dict(type="dict", default={}),
         algorithm=dict(type="str", default="sha256"),
+        downstream=dict(type="str", default="refuse", choices=["refuse", "allow"]),
         dr_environment=environment_option(),
     )
 
@@ -255,6 +259,8 @@ def database_step(engine, params, check_mode):
     )
     try:
         target.check_password()
+        if action in ("restore", "destroy"):  # a write: refused on a server feeding replicas
+            refuse_downstream(engine.kind, target, params)
         if check_mode and action != "fingerprint":
             changed, msg = preview(engine, target, params)
             return {"changed": changed, "msg": msg}

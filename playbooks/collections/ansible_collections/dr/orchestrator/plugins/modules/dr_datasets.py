@@ -77,6 +77,14 @@ options:
       target_database:
         description: C(restore) puts the restored database here instead of I(database).
         type: str
+      downstream:
+        description: C(restore) and C(destroy) are refused (nothing written) when the server
+          feeds replicas - WAL senders or replication slots (PostgreSQL), registered replicas or a
+          binary log whose replicas cannot be listed (MariaDB) - unless C(allow) (module_utils
+          dr_downstream).
+        type: str
+        choices: [refuse, allow]
+        default: refuse
       scratch_database:
         description: C(restore) first restores into this database (empty, a new one).
         type: str
@@ -228,6 +236,7 @@ DATASET = dict(
     user=dict(type="str"),
     password_env=dict(type="str", no_log=False),
     invariants=dict(type="dict", default={}),
+    downstream=dict(type="str", default="refuse", choices=["refuse", "allow"]),
 )
 
 

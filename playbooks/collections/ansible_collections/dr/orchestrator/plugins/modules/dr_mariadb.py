@@ -85,6 +85,14 @@ options:
     type: str
     choices: [replace, scratch]
     default: replace
+  downstream:
+    description: C(restore) and C(destroy) are refused (nothing written) when the server
+      feeds replicas - WAL senders or replication slots (PostgreSQL), registered replicas or a
+      binary log whose replicas cannot be listed (MariaDB) - unless C(allow) (module_utils
+      dr_downstream).
+    type: str
+    choices: [refuse, allow]
+    default: refuse
   scratch_database:
     description: For C(restore) - the name of the scratch database to restore into first
       (drctl names it and journals it, so a killed run's scratch database is dropped by the
