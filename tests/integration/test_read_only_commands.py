@@ -18,7 +18,13 @@ import boto3
 import pytest
 
 from orchestrator.cli import main
-from tests.fixtures.databases import MariaDbServer, PostgresServer, mariadb_sql, psql
+from tests.fixtures.databases import (
+    MariaDbServer,
+    PostgresServer,
+    autovacuum_off,
+    mariadb_sql,
+    psql,
+)
 from tests.fixtures.real_site import build_config, new_database_name
 from tests.integration.test_drill_real_site import (
     SITE_FAILOVER,
@@ -128,22 +134,24 @@ def test_commands_that_only_read_change_nothing_anywhere(
         ("drill", "run", str(SITE_FAILOVER), "--dry-run"),
         ("drill", "run", str(SWITCHOVER), "--dry-run"),
     ]
-    before = snapshot(tmp_path, pg_sites, mariadb_sites, databases, s3_stores)
-    codes = {}
-    for command in commands:
-        code, out, err = run_cli(capsys, "-c", config, *command)
-        codes[" ".join(command)] = (code, err[-300:])
+    with autovacuum_off(pg_sites):
+        before = snapshot(tmp_path, pg_sites, mariadb_sites, databases, s3_stores)
+        codes = {}
+        for command in commands:
+            code, out, err = run_cli(capsys, "-c", config, *command)
+            codes[" ".join(command)] = (code, err[-300:])
+            after = snapshot(tmp_path, pg_sites, mariadb_sites, databases, s3_stores)
+            changed = [key for key in before if after[key] != before[key]]
+            if "files" in changed:
+                old, new = before["files"], after["files"]
+                changed += sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+            assert changed == [], (command, changed, code, err[-500:])
+        # retention --dry-run records its run as a job of its own kind in drctl's catalog (so
+        # that it holds the retention lock and never counts as the day's rotation): that row
+        # is all.
+        code, out, err = run_cli(capsys, "-c", config, "retention", "--dry-run")
+        assert code == 0, err
         after = snapshot(tmp_path, pg_sites, mariadb_sites, databases, s3_stores)
-        changed = [key for key in before if after[key] != before[key]]
-        if "files" in changed:
-            old, new = before["files"], after["files"]
-            changed += sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-        assert changed == [], (command, changed, code, err[-500:])
-    # retention --dry-run records its run as a job of its own kind in drctl's catalog (so that
-    # it holds the retention lock and never counts as the day's rotation): that row is all.
-    code, out, err = run_cli(capsys, "-c", config, "retention", "--dry-run")
-    assert code == 0, err
-    after = snapshot(tmp_path, pg_sites, mariadb_sites, databases, s3_stores)
     assert [key for key in before if after[key] != before[key]] == ["files"]
     old, new = before["files"], after["files"]
     assert sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k)) == [
