@@ -3,7 +3,8 @@
 The scan itself is `orchestrator.actions.verify.scan`. Then:
 
 * every problem that shows a recovery point's bytes are not what drctl wrote (`MARKS_BAD`) marks
-  that point and copy bad for good (model/integrity.py), with this scan's evidence package;
+  that point and copy bad for good (model/integrity.py), with a failure package of its own
+  written first (bad_points.report_failures, as a validity check's and a restore's);
 * every open integrity failure of earlier checks is reported again, found or not (a bad point
   stays reported until `drctl verify --recheck` has verified a newer good point, A5);
 * problems of points whose failures were all resolved by a re-check are listed as retired;
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator import __version__
-from orchestrator.actions.bad_points import record_failures
+from orchestrator.actions.bad_points import report_failures
 from orchestrator.actions.evidence_setup import evidence_problems, write_site_package
 from orchestrator.actions.removed_copies import removed_by_retention, removed_note
 from orchestrator.actions.verify import ScanResult, scan
@@ -170,10 +171,11 @@ def run_verify_all(runtime: Runtime, *, workers: int | None = None) -> VerifyAll
     failures, retired = _split(runtime, result)
     outcome = VerifyAllOutcome(verification_id, result, _still_open(runtime, result), retired)
     outcome.removed = removed
-    # Bad marks first and for good; the evidence path is added with the scan's row, so a scan
-    # killed before its package still leaves what it found marked bad.
+    # Bad marks first and for good, each with a failure package of its own written just before
+    # (as a validity check's): a scan killed before its own package leaves what it found bad
+    # in the catalog and in the evidence, so a catalog lost and rebuilt gets the marks back.
     detected_by = f"verify --all {verification_id}"
-    record_failures(runtime, failures, detected_by=detected_by, package=None, at=cat.now())
+    report_failures(runtime, failures, detected_by=detected_by, started=started)
     package = None
     if result.scanned:
         package = _write_evidence(runtime, outcome, started)

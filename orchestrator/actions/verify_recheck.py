@@ -29,7 +29,7 @@ from typing import Any
 from orchestrator import __version__
 from orchestrator.actions.bad_points import (
     raise_found_before_abort,
-    record_failures,
+    report_failures,
 )
 from orchestrator.actions.evidence_setup import prepare_evidence, write_site_package
 from orchestrator.actions.removed_copies import REMOVED
@@ -190,12 +190,11 @@ def _raise_found(runtime: Runtime, outcome: RecheckOutcome, error: BaseException
 def _record(runtime: Runtime, outcome: RecheckOutcome, started: float, events: list[Path]) -> None:
     results = [r for i in outcome.incidents for r in i.results if r.checked_at]
     finished = time.time()
-    # Bad marks first and for good; resolutions and the evidence path are committed with the
-    # re-check's row, so one killed before its package resolves nothing.
+    # Bad marks first and for good, with a failure package of their own written just before
+    # (as a validity check's): one killed before its package keeps them through a lost
+    # catalog. Resolutions are committed with the re-check's row, so it resolves nothing.
     detected_by = f"verify --recheck {outcome.recheck_id}"
-    record_failures(
-        runtime, item_failures(results), detected_by=detected_by, package=None, at=finished
-    )
+    report_failures(runtime, item_failures(results), detected_by=detected_by, started=started)
     package = write_site_package(
         runtime.config,
         "verify",

@@ -81,7 +81,8 @@ def test_a_restored_older_catalog_says_it_lacks_the_bad_mark(
     code, after, err = status(capsys, config_path)
     ledger = next(d for d in after["datasets"] if d["dataset"] == "ledger")
     assert ledger["last_backup_id"] == newer and ledger["bad_recovery_points"] == []
-    assert "lacks what 1 recent evidence package(s) record" in err, err
+    # Both of the scan's packages: the failure package written before the bad mark, its own.
+    assert "lacks what 2 recent evidence package(s) record" in err, err
     assert after["warnings"] and code == 1
     # The alerting feed: the bad point is gone from dr_recovery_points_bad (DRRecoveryPointBad
     # resolves), so the catalog's own sign must be up instead (DRCatalogIncomplete).

@@ -186,19 +186,35 @@ def test_a_bad_point_of_a_dataset_dr_yml_no_longer_names_is_still_shown(
     still_shown(capsys, config_path, dataset, point)
 
 
-# drctl, killed with SIGKILL by itself the moment a validity check starts writing its package
-# (its items and bad marks recorded, its verdict not).
+# drctl, killed with SIGKILL by itself the moment a check (the action module named) starts
+# writing its own package (its items and bad marks recorded, its verdict not).
 KILLED_AT_PACKAGE = """\
 import os, signal, sys
-from orchestrator.actions import verify_sample
+from orchestrator.actions import {module}
 from orchestrator.cli import main
 
 def killed(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 
-verify_sample.write_site_package = killed
+{module}.write_site_package = killed
 sys.exit(main(sys.argv[1:]))
 """
+
+
+def killed_at_package(config_path: Path, module: str, *args: str) -> None:
+    """Run drctl `args`, killed with SIGKILL as `module` starts writing its package."""
+    script = KILLED_AT_PACKAGE.format(module=module)
+    command = [sys.executable, "-c", script, "-c", str(config_path), *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == -9, done.stdout + done.stderr
+
+
+def catalog_lost_and_rebuilt(capsys: pytest.CaptureFixture[str], config_path: Path) -> None:
+    """Move the catalog away (lost), then `catalog rebuild` it from the stores and evidence."""
+    catalog = Path(load_site(config_path).config.catalog_url.removeprefix("sqlite:///"))
+    catalog.rename(catalog.with_name("catalog-lost.sqlite"))
+    code, out, err = run(capsys, "-c", str(config_path), "catalog", "rebuild")
+    assert code == 0, out + err
 
 
 def test_a_check_killed_before_its_verdict_leaves_bad_marks_a_lost_catalog_gets_back(
@@ -209,17 +225,50 @@ def test_a_check_killed_before_its_verdict_leaves_bad_marks_a_lost_catalog_gets_
     the stores and the evidence (`catalog rebuild`) shows it again."""
     config_path = build_sandbox(tmp_path / "sb")
     dataset, point = corrupt_a_sampled_point(config_path)
-    command = [sys.executable, "-c", KILLED_AT_PACKAGE, "-c", str(config_path)]
-    done = subprocess.run(
-        [*command, "verify", "--seed", SEED], capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == -9, done.stdout + done.stderr
+    killed_at_package(config_path, "verify_sample", "verify", "--seed", SEED)
     still_shown(capsys, config_path, dataset, point)
-    catalog = Path(load_site(config_path).config.catalog_url.removeprefix("sqlite:///"))
-    catalog.rename(catalog.with_name("catalog-lost.sqlite"))
-    code, out, err = run(capsys, "-c", str(config_path), "catalog", "rebuild")
-    assert code == 0, out + err
+    catalog_lost_and_rebuilt(capsys, config_path)
     still_shown(capsys, config_path, dataset, point)
+
+
+def test_a_scan_killed_before_its_package_leaves_bad_marks_a_lost_catalog_gets_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`verify --all` finds a mismatch and is killed (SIGKILL) as it starts writing its own
+    package: the bad mark is shown at once, and after the catalog is lost and rebuilt too."""
+    config_path = build_sandbox(tmp_path / "sb")
+    point = point_dir(config_path, "primary", "config")
+    flip_byte(a_data_file(point)[0])
+    killed_at_package(config_path, "verify_all", "verify", "--all")
+    still_shown(capsys, config_path, "config", point.name)
+    catalog_lost_and_rebuilt(capsys, config_path)
+    still_shown(capsys, config_path, "config", point.name)
+
+
+def test_a_recheck_killed_before_its_package_leaves_bad_marks_a_lost_catalog_gets_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`verify --recheck` finds the newer point bad too and is killed (SIGKILL) as it starts
+    writing its own package: both points stay bad, after the catalog is lost and rebuilt too."""
+    config_path = build_sandbox(tmp_path / "sb")
+    flip_byte(a_data_file(point_dir(config_path, "primary", "config"))[0])
+    old = point_dir(config_path, "primary", "config").name
+    assert main(["-c", str(config_path), "verify", "--all"]) == 1  # an open incident
+    with open_runtime(load_site(config_path)) as runtime:
+        run_backup(runtime, SYSTEM, datasets=["config"])
+        run_copy_offsite(runtime, systems=[SYSTEM])
+    newer = point_dir(config_path, "offsite", "config")
+    flip_byte(a_data_file(newer)[0])
+    killed_at_package(config_path, "verify_recheck", "verify", "--recheck")
+    for lost in (False, True):
+        if lost:
+            catalog_lost_and_rebuilt(capsys, config_path)
+        code, out, err = run(capsys, "-c", str(config_path), "--json", "status")
+        rows = {row["dataset"]: row for row in json.loads(out)["datasets"]}
+        assert code == 1, out + err
+        assert rows["config"]["bad_recovery_points"] == sorted([old, newer.name]), out + err
+        code, out, err = run(capsys, "-c", str(config_path), "status")
+        assert code == 1 and "BAD recovery point(s)" in out and newer.name in out, out + err
 
 
 def test_a_recheck_closes_only_the_failures_it_was_planned_for(
