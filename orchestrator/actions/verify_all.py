@@ -31,7 +31,7 @@ from orchestrator.actions.evidence_setup import evidence_problems, write_site_pa
 from orchestrator.actions.removed_copies import removed_by_retention, removed_note
 from orchestrator.actions.verify import ScanResult, scan
 from orchestrator.actions.verify_problems import Problem
-from orchestrator.errors import ExitCode, InputError
+from orchestrator.errors import CheckFailed, ExitCode, InputError
 from orchestrator.evidence.package import Package
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity, schema
@@ -171,15 +171,8 @@ def run_verify_all(runtime: Runtime, *, workers: int | None = None) -> VerifyAll
     failures, retired = _split(runtime, result)
     outcome = VerifyAllOutcome(verification_id, result, _still_open(runtime, result), retired)
     outcome.removed = removed
-    # Bad marks first and for good, each with a failure package of its own written just before
-    # (as a validity check's): a scan killed before its own package leaves what it found bad
-    # in the catalog and in the evidence, so a catalog lost and rebuilt gets the marks back.
     detected_by = f"verify --all {verification_id}"
-    report_failures(runtime, failures, detected_by=detected_by, started=started)
-    package = None
-    if result.scanned:
-        package = _write_evidence(runtime, outcome, started)
-        outcome.evidence_path = str(package.path)
+    package = _evidence(runtime, outcome, failures, detected_by, started)
     with runtime.catalog.begin() as connection:
         if package is not None:
             integrity.attach_evidence(
@@ -213,6 +206,42 @@ def run_verify_all(runtime: Runtime, *, workers: int | None = None) -> VerifyAll
         len(result.incomplete),
     )
     return outcome
+
+
+def _evidence(
+    runtime: Runtime,
+    outcome: VerifyAllOutcome,
+    failures: list[Failure],
+    detected_by: str,
+    started: float,
+) -> Package | None:
+    """Record the scan's bad marks and write its evidence; return its package (None when it
+    scanned nothing). Bad marks first and for good, each with a failure package of its own
+    written just before (as a validity check's): a scan killed before its own package leaves
+    what it found bad in the catalog and in the evidence, so a catalog lost and rebuilt gets
+    the marks back. Evidence that cannot be written (an unwritable directory, a full disk)
+    after the scan found problems does not turn them into a fault: CheckFailed (exit 1) names
+    them, the points already marked bad."""
+    try:
+        report_failures(runtime, failures, detected_by=detected_by, started=started)
+        if not outcome.scan.scanned:
+            return None
+        package = _write_evidence(runtime, outcome, started)
+    except (OSError, ValueError, InputError) as error:
+        if outcome.exit_code is not ExitCode.CHECK_FAILED:
+            raise
+        named = [problem.describe() for problem in outcome.problems]
+        named += [
+            f"store {store} unreachable ({why})" for store, why in outcome.scan.unreachable.items()
+        ]
+        if outcome.open_failures:
+            named.append(f"{len(outcome.open_failures)} bad point(s) still open")
+        raise CheckFailed(
+            f"{detected_by}: evidence not written ({error}) after the scan failed: "
+            f"{'; '.join(named)}; the points with a mismatch are marked bad"
+        ) from error
+    outcome.evidence_path = str(package.path)
+    return package
 
 
 def _detail(outcome: VerifyAllOutcome) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from orchestrator.actions import verify_recheck, verify_sample
+from orchestrator.actions import verify_all, verify_recheck, verify_sample
 from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.actions.verify_plan import build_plan
@@ -152,6 +152,34 @@ def test_a_recheck_mismatch_whose_evidence_cannot_be_written_is_a_failed_check_t
     code, out, err = run(capsys, "-c", str(config_path), "--json", "status")
     rows = {row["dataset"]: row for row in json.loads(out)["datasets"]}
     assert code == 1 and rows["config"]["bad_recovery_points"] == sorted([old, newer.name])
+
+
+def test_a_scan_mismatch_whose_evidence_cannot_be_written_is_a_failed_check_that_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`verify --all` finds a mismatch; then the evidence directory becomes unwritable, before
+    the failure package and the scan's own. Still exit 1 naming the mismatch (not exit 3 with
+    only the filesystem error), and status and metrics show the bad point."""
+    config_path = build_sandbox(tmp_path / "sb")
+    point = point_dir(config_path, "primary", "config")
+    flip_byte(a_data_file(point)[0])
+    directory = load_site(config_path).config.evidence_dir
+    real_scan = verify_all.scan
+
+    def scan_then_unwritable(*args: Any, **kwargs: Any) -> Any:
+        result = real_scan(*args, **kwargs)
+        directory.mkdir(parents=True, exist_ok=True)
+        directory.rename(directory.with_name("evidence-saved"))
+        directory.write_text("not a directory\n", encoding="utf-8")
+        return result
+
+    with evidence_unwritable(config_path):
+        monkeypatch.setattr(verify_all, "scan", scan_then_unwritable)
+        code, out, err = run(capsys, "-c", str(config_path), "verify", "--all")
+        monkeypatch.undo()
+    assert code == 1, out + err
+    assert "evidence not written" in err and point.name in err and "mismatch" in err, err
+    still_shown(capsys, config_path, "config", point.name)
 
 
 def edit_datasets(config_path: Path, dataset: str, rename_to: str | None) -> None:
