@@ -43,6 +43,7 @@ from orchestrator.actions.report_proof import (
     without_unproven,
 )
 from orchestrator.actions.rule_status import StatusReport, collect_status
+from orchestrator.actions.status import unnamed_failures
 from orchestrator.evidence.package import Package
 from orchestrator.evidence.pdf import html_to_pdf, require_pdf
 from orchestrator.model.snapshot import Snapshot
@@ -67,6 +68,7 @@ class ReportResult:
     failing: list[str]
     unproven: list[str]  # the cited packages that cannot be shown, each with why
     chain_problems: list[str]  # what `evidence verify --chain` finds in the whole chain
+    unnamed: list[str]  # open failures of datasets dr.yml no longer names (status.py)
 
 
 def _judge(
@@ -161,6 +163,9 @@ def build_report(
             "unproven": [proof.to_dict() for proof in proofs if not proof.ok],
             "chain": check_whole_chain(setup),
         },
+        # A failure stays open until a re-check closes it, whatever dr.yml says now: one of a
+        # dataset removed or renamed there is judged by no rule, so the report names it.
+        "unnamed_failures": unnamed_failures(status.datasets),
         "issues": [issue.to_dict() for issue in read_issues(runtime.catalog)],
         "rule_pack": status.rule_pack,
         "calendar": status.calendar,
@@ -185,6 +190,7 @@ def write_report(runtime: Runtime, period: Period, now: datetime | None = None) 
         report["failing"],
         [f"{p['name']} ({p['state_en']})" for p in report["evidence"]["unproven"]],
         report["evidence"]["chain"]["problems"],
+        report["unnamed_failures"],
     )
 
 

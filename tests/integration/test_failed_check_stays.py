@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,7 @@ from tests.integration.test_verify_sample import (
 )
 
 SEED = "7"
+YEAR = str(time.localtime().tm_year)
 
 
 def corrupt_a_sampled_point(config_path: Path) -> tuple[str, str]:
@@ -210,6 +212,14 @@ def test_a_bad_point_of_a_dataset_dr_yml_no_longer_names_is_still_shown(
     [warning] = [w for w in json.loads(out)["warnings"] if point in w]
     assert f"{SYSTEM}/{dataset}" in warning and "dr.yml" in warning, warning
     assert f"{SYSTEM}/{dataset}" in err and point in err, err
+    if rename_to is None:  # the compliance report names it too (exit 1), in its HTML as well
+        code, out, err = run(capsys, "-c", str(config_path), "--json", "report", "--year", YEAR)
+        [named] = json.loads(out)["unnamed_failures"]
+        assert code == 1 and point in named and f"{SYSTEM}/{dataset}" in named, out + err
+        package = Path(json.loads(out)["evidence"])
+        written = json.loads((package / "report.json").read_text(encoding="utf-8"))
+        assert written["unnamed_failures"] == [named]
+        assert point in (package / "report.html").read_text(encoding="utf-8")
     config_path.write_text(original, encoding="utf-8")
     still_shown(capsys, config_path, dataset, point)
 
