@@ -35,13 +35,15 @@ class DatasetFigures:
     coverage: dict[tuple[str, str], tuple[int, int]]
 
 
-def read_figures(connection: Connection) -> DatasetFigures:
-    """Read the per-dataset aggregates of one scrape."""
+def read_figures(connection: Connection, at: float) -> DatasetFigures:
+    """Read the per-dataset aggregates of one scrape, as of its instant `at`: a row dated
+    after it (a clock that ran ahead, a forged row) is not counted, as `drctl status` counts
+    none (docs/metrics.md)."""
     return DatasetFigures(
-        aggregates.newest_points(connection),
-        aggregates.newest_copied(connection, verified=True),
-        aggregates.verification_items(connection),
-        aggregates.rotation_coverage(connection),
+        aggregates.newest_points(connection, at),
+        aggregates.newest_copied(connection, at, verified=True),
+        aggregates.verification_items(connection, at),
+        aggregates.rotation_coverage(connection, at),
     )
 
 
@@ -60,10 +62,11 @@ class ScrapeData:
 
     @cached_property
     def backup_jobs(self) -> dict[str, list[JobRow]]:
-        """Return the finished backup jobs grouped by the system of their subject."""
+        """Return the backup jobs finished by the scrape's instant, grouped by the system of
+        their subject."""
         grouped: dict[str, list[JobRow]] = {}
         for job in self.snapshot.jobs:
-            if job.kind == "backup" and job.finished_at is not None:
+            if job.kind == "backup" and job.finished_at is not None and job.finished_at <= self.at:
                 grouped.setdefault(job.subject.partition("@")[0], []).append(job)
         return grouped
 
@@ -187,6 +190,15 @@ def offsite_metrics(data: ScrapeData) -> list[Metric]:
     return [newest, objective]
 
 
+def _finished_checks(data: ScrapeData) -> list[Any]:
+    """Return the checks (verifications rows) finished by the scrape's instant."""
+    return [
+        v
+        for v in data.snapshot.verifications
+        if v.finished_at is not None and v.finished_at <= data.at
+    ]
+
+
 def verification_metrics(data: ScrapeData) -> list[Metric]:
     """Return the dr_restore_* families."""
     last_check = GaugeMetricFamily(
@@ -211,7 +223,7 @@ def verification_metrics(data: ScrapeData) -> list[Metric]:
         "Share of in-rotation recovery points ever verified",
         labels=DATASET,
     )
-    counted = [v for v in data.snapshot.verifications if v.counted and v.finished_at is not None]
+    counted = [v for v in _finished_checks(data) if v.counted]
     if counted:
         last = max(counted, key=lambda v: v.finished_at or 0)
         last_check.add_metric([], last.finished_at or 0)
@@ -253,7 +265,9 @@ def drill_metrics(data: ScrapeData) -> list[Metric]:
     rpo = GaugeMetricFamily(
         "dr_drill_last_rpo_seconds", "Measured RPO of the last run", labels=["scenario"]
     )
-    finished = [d for d in data.drill_rows if d.finished_at is not None]
+    finished = [
+        d for d in data.drill_rows if d.finished_at is not None and d.finished_at <= data.at
+    ]
     for scenario in sorted({d.scenario for d in finished}):
         runs = sorted((d for d in finished if d.scenario == scenario), key=lambda d: d.finished_at)
         last = runs[-1]
@@ -295,9 +309,7 @@ def integrity_metrics(data: ScrapeData) -> list[Metric]:
     # open failure: the failure stays open until a re-check, whatever the config says now.
     for system, dataset in sorted(set(_datasets(data.config)) | set(open_points)):
         bad.add_metric([system, dataset], float(len(open_points.get((system, dataset), ()))))
-    scans = [
-        v for v in data.snapshot.verifications if v.kind == "all" and v.finished_at is not None
-    ]
+    scans = [v for v in _finished_checks(data) if v.kind == "all"]
     if scans:
         scan_run.add_metric([], max(v.finished_at or 0.0 for v in scans))
     passed = [v.finished_at or 0.0 for v in scans if v.status == "passed"]

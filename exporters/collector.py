@@ -139,14 +139,17 @@ class CatalogCollector(Collector):
         return []
 
     def _read(self) -> tuple[ScrapeData, dict[str, Any]]:
-        # The instant judged, to the microsecond a datetime holds (the rules judge
-        # datetime.fromtimestamp(at)): the snapshot's copies are bounded for exactly it.
+        # The instant judged is the scrape's, read from the clock now (never one fixed at
+        # start-up, nor the newest row's), to the microsecond a datetime holds (the rules judge
+        # datetime.fromtimestamp(at)): the snapshot and the figures are bounded by exactly it.
         at = datetime.fromtimestamp(self.clock(), UTC).timestamp()
         with self.catalog.begin() as connection:
             cutoff = self.settings.calendar.business_date_cutoff_hour
             snapshot = judged_snapshot(connection, self.pack, at, self.calendar, cutoff)
-            figures = read_figures(connection)
-            drills = list(connection.execute(select(schema.drills)))
+            figures = read_figures(connection, at)
+            drills = list(
+                connection.execute(select(schema.drills).where(schema.drills.c.started_at <= at))
+            )
             counters = load_counters(connection)
         data = ScrapeData(self.settings, self.pack, self.calendar, snapshot, figures, drills, at)
         return data, {"counters": counters, "catalog_signs": self.catalog_signs}

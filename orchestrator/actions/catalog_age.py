@@ -1,7 +1,7 @@
 """Whether the catalog describes the whole history it is judged on: `drctl status` says so,
 loudly, when it does not (a lost or replaced catalog must never read as "nothing to judge").
 
-Two cheap signs, read every time `status` runs:
+Cheap signs, read every time `status` runs (and at every scrape of the exporter):
 
 * **empty** — the catalog records no recovery point at all;
 * **younger than its evidence** — the evidence chain (`<evidence_dir>/chain.jsonl`, local and
@@ -11,13 +11,19 @@ Two cheap signs, read every time `status` runs:
   (RECENT_PACKAGES of them) names a point found bad that has no recorded failure in the
   catalog, or carries a check or drill row the catalog lacks: a catalog put back from an
   older copy (a database restore) would otherwise judge a point found corrupt as good.
+* **dated after now** — a row's time (a point's finish, a copy written, a check, an item, a
+  failure, a drill, a job) lies more than AHEAD_TOLERANCE_SECONDS past the wall clock of the
+  reader: a node whose clock runs ahead wrote it, or it was forged. Every verdict is judged as
+  of now and counts no such row, so a newer backup or check it claims is not believed; the
+  warning says so instead of judging silently.
 
 The stores themselves are not listed here (that is `drctl catalog rebuild`'s work, and at a
-bank's scale far too slow for every `status`). Both signs name `drctl catalog rebuild`.
+bank's scale far too slow for every `status`). The history signs name `drctl catalog rebuild`.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +43,20 @@ _RECORDED_KINDS = ("verify", "drill")  # packages whose run has a catalog row
 RECENT_PACKAGES = 20  # the newest check and drill packages whose record status looks for
 
 
-SIGNS = ("empty", "lacks_evidence", "younger_than_evidence")  # dr_catalog_warning{sign}
+# dr_catalog_warning{sign}
+SIGNS = ("empty", "lacks_evidence", "younger_than_evidence", "dated_after_now")
+# A row may be dated this far past the reader's clock before it is called ahead: nodes sharing
+# a catalog keep their clocks within it (NTP keeps them within milliseconds).
+AHEAD_TOLERANCE_SECONDS = 60.0
+_DATED = (  # each table's times that a writer takes from its clock
+    (schema.recovery_points, ("started_at", "finished_at")),
+    (schema.copies, ("written_at", "verified_at")),
+    (schema.verifications, ("started_at", "finished_at")),
+    (schema.verification_items, ("checked_at",)),
+    (schema.integrity_failures, ("detected_at",)),
+    (schema.drills, ("started_at", "finished_at")),
+    (schema.jobs, ("started_at", "finished_at")),
+)
 
 
 def catalog_warnings(runtime: Runtime) -> list[str]:
@@ -49,9 +68,11 @@ def catalog_warnings(runtime: Runtime) -> list[str]:
 
 def catalog_signs(runtime: Runtime) -> dict[str, str | None]:
     """Return each sign of SIGNS with its warning, or None where the catalog does not show
-    it (what `status` prints and the exporter's dr_catalog_warning reports)."""
+    it (what `status` prints and the exporter's dr_catalog_warning reports), read as of the
+    wall clock now."""
     url = runtime.catalog.safe_url
     signs: dict[str, str | None] = dict.fromkeys(SIGNS)
+    signs["dated_after_now"] = dated_after(runtime, time.time())
     if not _holds_a_point(runtime):
         signs["empty"] = (
             f"the catalog ({url}) holds no recovery point: if it was lost or replaced, "
@@ -78,6 +99,28 @@ def catalog_signs(runtime: Runtime) -> dict[str, str | None]:
             "目录比证据链更新，目录历史不完整"
         )
     return signs
+
+
+def dated_after(runtime: Runtime, now: float) -> str | None:
+    """Return the warning that the catalog holds rows dated after `now` (beyond
+    AHEAD_TOLERANCE_SECONDS), naming the newest; None when it holds none."""
+    newest: tuple[float, str] | None = None
+    with runtime.catalog.begin() as connection:
+        for table, columns in _DATED:
+            for column in columns:
+                value = connection.execute(select(func.max(table.c[column]))).scalar()
+                if value is not None and (newest is None or float(value) > newest[0]):
+                    newest = (float(value), f"{table.name}.{column}")
+    if newest is None or newest[0] <= now + AHEAD_TOLERANCE_SECONDS:
+        return None
+    ahead, where = newest[0] - now, newest[1]
+    return (
+        f"the catalog ({runtime.catalog.safe_url}) holds rows dated after now "
+        f"({iso_utc(now)}): the newest, {where} {iso_utc(newest[0])}, is {ahead:.0f} s ahead; "
+        "a node whose clock runs ahead wrote it, or it was forged; every verdict is judged as "
+        "of now and counts none of those rows: check the clocks (NTP) of the nodes that write "
+        "to the catalog / 目录中有晚于当前时间的记录（时钟偏差或伪造），这些记录不计入判定"
+    )
 
 
 def _holds_a_point(runtime: Runtime) -> bool:

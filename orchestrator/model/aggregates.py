@@ -80,17 +80,19 @@ def verification_items(
     connection: Connection, at: float | None = None
 ) -> dict[Key, tuple[float | None, int]]:
     """Return, per dataset, (when an item of one of its points last passed, by `at` when
-    given, in a check whose verdict is committed, or None; how many of its items failed),
-    over points of any status."""
+    given, in a check whose verdict is committed, or None; how many of its items failed, by
+    `at` when given), over points of any status."""
     passed = and_(_ITEMS.status == "passed", _COMMITTED)
+    failed = _ITEMS.status == "failed"
     if at is not None:
         passed = and_(passed, _ITEMS.checked_at <= at)
+        failed = and_(failed, _ITEMS.checked_at <= at)
     query = (
         select(
             _POINTS.system,
             _POINTS.dataset,
             func.max(case((passed, _ITEMS.checked_at))),
-            func.sum(case((_ITEMS.status == "failed", 1), else_=0)),
+            func.sum(case((failed, 1), else_=0)),
         )
         .join_from(
             schema.verification_items,
@@ -104,13 +106,16 @@ def verification_items(
     }
 
 
-def rotation_coverage(connection: Connection) -> dict[Key, tuple[int, int]]:
-    """Return, per dataset, (its complete points with a copy present in some store — those in
-    rotation —, how many of them an item ever passed in a committed check)."""
-    present = exists().where(_COPIES.recovery_point_id == _POINTS.id, _COPIES.status == "present")
-    passed = exists().where(
-        _ITEMS.recovery_point_id == _POINTS.id, _ITEMS.status == "passed", _COMMITTED
-    )
+def rotation_coverage(
+    connection: Connection, at: float | None = None
+) -> dict[Key, tuple[int, int]]:
+    """Return, per dataset, (its complete points, finished by `at` when given, with a copy
+    present in some store — those in rotation —, how many of them an item passed in a
+    committed check, by `at` when given)."""
+    held = and_(_COPIES.recovery_point_id == _POINTS.id, _COPIES.status == "present")
+    present = exists().where(held if at is None else and_(held, _COPIES.written_at <= at))
+    checked = and_(_ITEMS.recovery_point_id == _POINTS.id, _ITEMS.status == "passed", _COMMITTED)
+    passed = exists().where(checked if at is None else and_(checked, _ITEMS.checked_at <= at))
     query = (
         select(
             _POINTS.system,
@@ -118,7 +123,7 @@ def rotation_coverage(connection: Connection) -> dict[Key, tuple[int, int]]:
             func.count(),
             func.sum(case((passed, 1), else_=0)),
         )
-        .where(_POINTS.status == "complete", present)
+        .where(_complete(at), present)
         .group_by(_POINTS.system, _POINTS.dataset)
     )
     return {(s, d): (int(n), int(v or 0)) for s, d, n, v in connection.execute(query)}

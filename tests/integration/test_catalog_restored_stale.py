@@ -74,6 +74,7 @@ def test_a_restored_older_catalog_says_it_lacks_the_bad_mark(
         "empty": 0.0,
         "lacks_evidence": 0.0,
         "younger_than_evidence": 0.0,
+        "dated_after_now": 0.0,
         "bad_points": 1.0,
     }
 

@@ -265,7 +265,12 @@ def test_catalog_signs_are_exported_every_one_and_a_failing_read_fails_only_that
 ) -> None:
     catalog = Catalog(loaded.config.catalog_url)
     upgrade_catalog(catalog)
-    shown = {"empty": "no point", "lacks_evidence": None, "younger_than_evidence": None}
+    shown = {
+        "empty": "no point",
+        "lacks_evidence": None,
+        "younger_than_evidence": None,
+        "dated_after_now": None,
+    }
 
     def signs() -> dict[str, str | None]:
         if shown is None:

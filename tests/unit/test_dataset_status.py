@@ -3,7 +3,8 @@
 figure on a sandbox catalog holding the cases a per-row scan would have filtered — a bad
 point, a point finished after the time asked for, copies deleted, unverified or in another
 store, a failed item, a point of a dataset the config no longer lists, a failed drill,
-failures resolved or detected later."""
+failures resolved or detected later. The exporter judges as of its scrape's instant, as
+status does: a row dated after it is not counted."""
 
 from __future__ import annotations
 
@@ -198,10 +199,38 @@ def test_last_drill_is_the_last_passed_one_and_datasets_are_those_configured(
     assert audit["last_verification"] is None
 
 
-def test_exported_last_backup_is_the_newest_complete_point_of_all(samples: dict) -> None:
-    assert samples[("dr_backup_last_success_timestamp_seconds", "ledger")] == AT + 1000
-    assert samples[("dr_backup_last_size_bytes", "ledger")] == int(AT + 1000) % 1000
+def test_exported_last_backup_is_the_newest_complete_point_finished_by_the_scrape(
+    samples: dict,
+) -> None:
+    # "future" finished after the scrape's instant (a clock ahead, a forged row): not counted,
+    # as status counts it not; "bad" is bad: "newest-good" is the last success.
+    assert samples[("dr_backup_last_success_timestamp_seconds", "ledger")] == AT - 2000
+    assert samples[("dr_backup_last_size_bytes", "ledger")] == int(AT - 2000) % 1000
     assert not any(dataset == "retired-dataset" for _, dataset in samples)
+
+
+def test_the_exporter_judges_each_scrape_at_the_clock_of_that_scrape(site: LoadedSite) -> None:
+    """The instant is read at every scrape: a later scrape of the same collector counts the
+    point that had not finished at the first one (a time fixed at start-up would not)."""
+    instants = iter([AT, AT + 2000])
+    catalog = Catalog(site.config.catalog_url)
+    try:
+        collector = CatalogCollector(
+            site.config.model, site.pack, site.calendar, catalog, clock=lambda: next(instants)
+        )
+        last = [
+            next(
+                s.value
+                for family in collector.collect()
+                for s in family.samples
+                if s.name == "dr_backup_last_success_timestamp_seconds"
+                and s.labels["dataset"] == "ledger"
+            )
+            for _ in range(2)
+        ]
+    finally:
+        catalog.close()
+    assert last == [AT - 2000, AT + 1000]
 
 
 def test_exported_offsite_copy_is_the_newest_complete_point_verified_and_present_there(
@@ -218,6 +247,6 @@ def test_exported_verification_figures_count_items_and_rotation_coverage(
         AT - 900
     )
     assert samples[("dr_restore_verification_failures_total", "ledger")] == 1
-    # In rotation: old, newest-good and future (complete, a copy present; expired's is
-    # deleted); ever passed in a committed check: old (future's item is the killed check's).
-    assert samples[("dr_restore_sample_coverage_ratio", "ledger")] == pytest.approx(1 / 3)
+    # In rotation at the scrape: old and newest-good (complete, a copy present; expired's is
+    # deleted; future finished after the scrape); passed in a committed check: old.
+    assert samples[("dr_restore_sample_coverage_ratio", "ledger")] == pytest.approx(1 / 2)
