@@ -39,6 +39,7 @@ from orchestrator import __version__
 from orchestrator.errors import OrchestratorError
 from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
+from orchestrator.model.catalog_errors import catalog_problem, is_catalog_error
 from orchestrator.model.outages import load_counters
 from orchestrator.model.settings import Config
 from orchestrator.rules.evaluate import evaluate_all
@@ -173,7 +174,8 @@ class CatalogCollector(Collector):
         try:
             data, extra = self._read()
         except FAILURES as error:
-            logger.error("scrape: cannot read the catalog: %s", error)
+            problem = catalog_problem(error, self.catalog.url) if is_catalog_error(error) else error
+            logger.error("scrape: cannot read the catalog: %s", problem)
             for name in PARTS:
                 success.add_metric([name], 0.0)
             yield success

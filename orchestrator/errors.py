@@ -53,6 +53,12 @@ class CheckFailed(OrchestratorError):
     exit_code = ExitCode.CHECK_FAILED
 
 
+class CatalogUnwritten(CheckFailed):
+    """A check found mismatches, and the catalog could not record them (locked, read-only,
+    unreachable): still a failed check (exit 1, a data mismatch is always 1); the message
+    names the mismatches, the catalog and what to do."""
+
+
 class InfrastructureError(OrchestratorError):
     """A host, store or service could not be reached or failed underneath us."""
 

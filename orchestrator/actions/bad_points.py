@@ -18,10 +18,11 @@ from typing import Any
 
 from orchestrator import __version__
 from orchestrator.actions.evidence_setup import write_site_package
-from orchestrator.errors import CheckFailed, InputError
+from orchestrator.errors import CatalogUnwritten, CheckFailed, InputError
 from orchestrator.evidence.package import Package
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
+from orchestrator.model.catalog_errors import catalog_problem, is_catalog_error
 from orchestrator.model.integrity import Failure
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc, sortable_id
@@ -124,25 +125,54 @@ def raise_found_before_abort(
     what: str,
 ) -> None:
     """A check (`detected_by` "verify <id>", `what` "validity check <id>") stopped by a fault
-    after it had already found mismatches: those are still failed checks. Write their
-    evidence, record them (points bad) and raise CheckFailed (exit 1) from the fault; return
-    when there are none (a fault before any mismatch stays the fault) or on an interrupt.
-    Evidence that cannot be written (the fault may be the evidence directory itself) does not
-    hide them: the points are marked bad, the message says the package is missing."""
-    if not failures or not isinstance(error, Exception):
+    or an interrupt after it had already found mismatches: those are still failed checks.
+    Record them (points bad) and raise CheckFailed (exit 1) from the stop; return when there
+    are none (a stop before any mismatch stays what it was).
+
+    * a fault: their evidence is written, then they are recorded; evidence that cannot be
+      written (the fault may be the evidence directory itself) does not hide them;
+    * an interrupt (Ctrl-C, SIGTERM): they are recorded in the catalog only — writing the
+      evidence may be what the interrupt stopped waiting for; the next `verify --all` finds
+      them again and writes it;
+    * the catalog itself failed, or fails now (locked, read-only, unreachable):
+      CatalogUnwritten (exit 1) names them and says the catalog could not record them.
+    """
+    if not failures or isinstance(error, CheckFailed):
         return
+    interrupted = not isinstance(error, Exception)
+    named = "; ".join(failure.describe() for failure in failures)
+    if is_catalog_error(error):  # the catalog just failed: it is not asked again
+        found = f"{what} found {len(failures)} mismatch(es): {named}"
+        raise _unwritten(runtime, found, error) from error
+    stop = "interrupted" if interrupted else f"aborted ({' '.join(str(error).split())})"
+    found = f"{what} {stop} after finding {len(failures)} mismatch(es): {named}"
     try:
-        package = report_failures(
-            runtime, failures, detected_by=f"{detected_by} (aborted: {error})"
-        )
-        evidence = str(package.path) if package else "(none)"
+        if interrupted:
+            record_failures(
+                runtime, failures, detected_by=f"{detected_by} (interrupted)", package=None,
+                at=cat.now(),
+            )  # fmt: skip
+            evidence = "not written (interrupted): the next `drctl verify --all` writes it"
+        else:
+            package = report_failures(runtime, failures, detected_by=f"{detected_by} ({stop})")
+            evidence = str(package.path) if package else "(none)"
     except (OSError, ValueError, InputError) as unwritten:  # recorded bad before it raised
         evidence = f"not written ({unwritten})"
-    named = "; ".join(failure.describe() for failure in failures)
-    raise CheckFailed(
-        f"{what} aborted ({error}) after finding {len(failures)} mismatch(es): {named}; the "
-        f"points are marked bad; evidence: {evidence}"
-    ) from error
+    except Exception as unrecorded:  # noqa: BLE001 - only the catalog's errors are caught
+        if not is_catalog_error(unrecorded):
+            raise
+        raise _unwritten(runtime, found, unrecorded) from error
+    raise CheckFailed(f"{found}; the points are marked bad; evidence: {evidence}") from error
+
+
+def _unwritten(runtime: Runtime, found: str, error: BaseException) -> CatalogUnwritten:
+    """Return the failed check whose mismatches the catalog could not record."""
+    problem = catalog_problem(error, runtime.catalog.url)
+    return CatalogUnwritten(
+        f"{found}; the catalog could not record the check's result (the points may not be "
+        f"marked bad): {problem}; then run `drctl verify --all`, which finds them again and "
+        "marks them bad"
+    )
 
 
 def record_failures(

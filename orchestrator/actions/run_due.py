@@ -28,6 +28,7 @@ from typing import Any
 
 from orchestrator.config import LoadedConfig
 from orchestrator.errors import ExitCode, JobBusy, OrchestratorError, worst_exit_code
+from orchestrator.model.catalog_errors import catalog_problem, is_catalog_error
 from orchestrator.model.jobs import CRASH_MARK, CatalogJob, catalog_job, release_stale_jobs
 from orchestrator.model.settings import Config
 from orchestrator.model.snapshot import PointRow, Snapshot, read_catalog
@@ -270,6 +271,21 @@ def _run_locked(runtime: Runtime, job: DueJob, at: datetime, pack: RulePack) -> 
         return JobOutcome(job.kind, job.subject, "skipped", "another pass is running it")
 
 
+def _crashed(runtime: Runtime, job: DueJob, held: CatalogJob, error: Exception) -> JobOutcome:
+    """Return the outcome of a due job that raised an unexpected error: the catalog's (locked,
+    unreachable) on one line naming it, anything else an internal error with its traceback."""
+    if is_catalog_error(error):
+        problem = catalog_problem(error, runtime.catalog.url)
+        held.fail(problem)
+        logger.error("run-due: %s %s failed: %s", job.kind, job.subject, problem)
+        return JobOutcome(job.kind, job.subject, "failed", problem, ExitCode.INFRASTRUCTURE)
+    held.fail(f"internal error: {error}")
+    logger.exception("run-due: %s %s crashed", job.kind, job.subject)
+    return JobOutcome(
+        job.kind, job.subject, "failed", f"internal error: {error}", ExitCode.INFRASTRUCTURE
+    )
+
+
 def _run_held(
     runtime: Runtime, job: DueJob, at: datetime, pack: RulePack, held: CatalogJob
 ) -> JobOutcome:
@@ -289,11 +305,7 @@ def _run_held(
         logger.error("run-due: %s %s failed: %s", job.kind, job.subject, error)
         return JobOutcome(job.kind, job.subject, "failed", str(error), int(error.exit_code))
     except Exception as error:  # noqa: BLE001 - one job's crash must not stop the pass
-        held.fail(f"internal error: {error}")
-        logger.exception("run-due: %s %s crashed", job.kind, job.subject)
-        return JobOutcome(
-            job.kind, job.subject, "failed", f"internal error: {error}", ExitCode.INFRASTRUCTURE
-        )
+        return _crashed(runtime, job, held, error)
     if status != "succeeded":
         held.fail(message)
     held.detail = {"message": message}

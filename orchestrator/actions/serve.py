@@ -23,6 +23,7 @@ from orchestrator.actions.replication_probe import probe_pass
 from orchestrator.actions.run_due import PassResult, run_due_pass
 from orchestrator.actions.task_queue import QueueNode, QueueOptions, queue_conninfo
 from orchestrator.errors import OrchestratorError
+from orchestrator.model.catalog_errors import catalog_problem, is_catalog_error
 from orchestrator.model.outages import close_open
 from orchestrator.network import REPLICATION_PROBE_SECONDS
 from orchestrator.network.monitor import PathMonitor, build_monitors
@@ -73,8 +74,11 @@ def run_due_once(runtime: Runtime) -> PassResult | None:
         return run_due_pass(runtime)
     except OrchestratorError as error:
         logger.error("scheduler pass failed: %s", error)
-    except Exception:  # noqa: BLE001 - the service keeps probing whatever a pass does
-        logger.exception("scheduler pass crashed")
+    except Exception as error:  # noqa: BLE001 - the service keeps probing whatever a pass does
+        if not is_catalog_error(error):
+            logger.exception("scheduler pass crashed")
+        else:  # locked, unreachable: one line naming the catalog, retried next pass
+            logger.error("scheduler pass failed: %s", catalog_problem(error, runtime.catalog.url))
     return None
 
 
@@ -179,8 +183,12 @@ def _start_queue(runtime: Runtime, options: ServeOptions) -> QueueNode | None:
 def _schedule_once(node: QueueNode) -> None:
     try:
         node.schedule_pass()
-    except Exception:  # noqa: BLE001 - the service keeps probing and working the queue
-        logger.exception("task queue: scheduling pass failed")
+    except Exception as error:  # noqa: BLE001 - the service keeps probing and working the queue
+        if not is_catalog_error(error):
+            logger.exception("task queue: scheduling pass failed")
+        else:
+            problem = catalog_problem(error, node.runtime.catalog.url)
+            logger.error("task queue: scheduling pass failed: %s", problem)
 
 
 def start_site_metrics(runtime: Runtime, listen: str | None) -> Any:

@@ -309,10 +309,13 @@ def _every_job(runtime: Runtime, result: ScanResult, progress: Progress) -> Iter
         result.scanned.append(definition.name)
 
 
-def scan(runtime: Runtime, *, workers: int | None = None) -> ScanResult:
+def scan(
+    runtime: Runtime, *, workers: int | None = None, result: ScanResult | None = None
+) -> ScanResult:
     """Scan every reachable store of the config without recording anything; return what was
-    found, with the stores that could not be reached."""
-    result = ScanResult()
+    found, with the stores that could not be reached. Given `result`, fill it in as the scan
+    goes: a scan stopped part-way (Ctrl-C) leaves there what it had found."""
+    result = ScanResult() if result is None else result
     # The total grows as manifests are read: they are streamed, never all held at once.
     progress = Progress(0, label="verify --all", enabled=runtime.progress)
     jobs = _every_job(runtime, result, progress)

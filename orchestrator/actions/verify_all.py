@@ -21,20 +21,20 @@ open, an intruder, drifted or unreachable; else 0.
 from __future__ import annotations
 
 import logging
-import platform
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator import __version__
-from orchestrator.actions.bad_points import report_failures
-from orchestrator.actions.evidence_setup import evidence_problems, write_site_package
+from orchestrator.actions.bad_points import raise_found_before_abort, report_failures
+from orchestrator.actions.evidence_setup import evidence_problems
 from orchestrator.actions.removed_copies import removed_by_retention, removed_note
 from orchestrator.actions.verify import ScanResult, scan
+from orchestrator.actions.verify_all_evidence import write_scan_evidence
 from orchestrator.actions.verify_problems import Problem
 from orchestrator.errors import CheckFailed, ExitCode, InputError
 from orchestrator.evidence.package import Package
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity, schema
+from orchestrator.model.catalog_errors import is_catalog_error
 from orchestrator.model.integrity import Failure
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc, sortable_id
@@ -166,12 +166,65 @@ def run_verify_all(runtime: Runtime, *, workers: int | None = None) -> VerifyAll
         raise InputError(str(runtime.config.path), problems)
     started = cat.now()
     verification_id = f"all-{sortable_id()}"
-    result = scan(runtime, workers=workers)
+    detected_by = f"verify --all {verification_id}"
+    result = ScanResult()
+    try:
+        scan(runtime, workers=workers, result=result)
+        outcome = _record(runtime, verification_id, result, detected_by, started)
+    except BaseException as error:
+        # Interrupted (Ctrl-C, SIGTERM) or the catalog failed after the scan had found
+        # mismatches: still a failed check, exit 1 naming them (bad_points).
+        raise_found_before_abort(
+            runtime,
+            _found_so_far(runtime, result),
+            error,
+            detected_by=detected_by,
+            what=f"integrity scan {verification_id}",
+        )
+        raise
+    for problem in result.problems:
+        logger.error("verify --all: %s", problem.describe())
+    logger.info(
+        "verify --all: %d recovery points, %d files, %d bytes, %d problem(s), %d store(s) "
+        "unreachable, %d incomplete ignored",
+        result.points,
+        result.files,
+        result.bytes,
+        len(result.problems),
+        len(result.unreachable),
+        len(result.incomplete),
+    )
+    return outcome
+
+
+def _found_so_far(runtime: Runtime, result: ScanResult) -> list[Failure]:
+    """Return the failures a scan stopped part-way had found: its problems that mark a point
+    bad, of points the catalog records (read from the problems alone when the catalog cannot
+    be read)."""
+    try:
+        return _split(runtime, result)[0]
+    except Exception as error:  # noqa: BLE001 - the catalog's errors only
+        if not is_catalog_error(error):
+            raise
+    failures = []
+    for problem in result.problems:
+        system, dataset, point = (problem.recovery_point.split("/") + ["", "", ""])[:3]
+        if problem.marks_bad:
+            failures.append(
+                Failure(point, system, dataset, problem.store, problem.file, problem.kind,
+                        problem.expected, problem.actual)
+            )  # fmt: skip
+    return failures
+
+
+def _record(
+    runtime: Runtime, verification_id: str, result: ScanResult, detected_by: str, started: float
+) -> VerifyAllOutcome:
+    """Record a finished scan: its bad marks, evidence and `verifications` row."""
     removed = _spare_removed(runtime, result)
     failures, retired = _split(runtime, result)
     outcome = VerifyAllOutcome(verification_id, result, _still_open(runtime, result), retired)
     outcome.removed = removed
-    detected_by = f"verify --all {verification_id}"
     package = _evidence(runtime, outcome, failures, detected_by, started)
     with runtime.catalog.begin() as connection:
         if package is not None:
@@ -193,18 +246,6 @@ def run_verify_all(runtime: Runtime, *, workers: int | None = None) -> VerifyAll
                 detail=_detail(outcome),
             )
         )
-    for problem in result.problems:
-        logger.error("verify --all: %s", problem.describe())
-    logger.info(
-        "verify --all: %d recovery points, %d files, %d bytes, %d problem(s), %d store(s) "
-        "unreachable, %d incomplete ignored",
-        result.points,
-        result.files,
-        result.bytes,
-        len(result.problems),
-        len(result.unreachable),
-        len(result.incomplete),
-    )
     return outcome
 
 
@@ -226,7 +267,7 @@ def _evidence(
         report_failures(runtime, failures, detected_by=detected_by, started=started)
         if not outcome.scan.scanned:
             return None
-        package = _write_evidence(runtime, outcome, started)
+        package = write_scan_evidence(runtime, outcome, started)
     except (OSError, ValueError, InputError) as error:
         if outcome.exit_code is not ExitCode.CHECK_FAILED:
             raise
@@ -255,78 +296,6 @@ def _detail(outcome: VerifyAllOutcome) -> dict[str, Any]:
         "retired": [p.describe() for p in outcome.retired],
         "removed_by_retention": outcome.removed,
     }
-
-
-def problem_dict(problem: Problem) -> dict[str, str]:
-    """Return a problem as a mismatch row: point id, system, dataset, store, file, both values."""
-    system, dataset, point = (problem.recovery_point.split("/") + ["", "", ""])[:3]
-    return {
-        "recovery_point": point,
-        "system": system,
-        "dataset": dataset,
-        "store": problem.store,
-        "file": problem.file,
-        "kind": problem.kind,
-        "expected": problem.expected,
-        "actual": problem.actual,
-    }
-
-
-def _write_evidence(runtime: Runtime, outcome: VerifyAllOutcome, started: float) -> Package:
-    result = outcome.scan
-    passed = outcome.ok
-    problems = [problem_dict(p) for p in result.problems]
-    report = {
-        "kind": "verify",
-        "id": outcome.verification_id,
-        "title": {
-            "zh": "备份数据完整性扫描报告（全部恢复点）",
-            "en": "Backup integrity scan report (every recovery point)",
-        },
-        "outcome": "passed" if passed else "failed",
-        "started_at": iso_utc(started),
-        "finished_at": iso_utc(cat.now()),
-        "summary": {
-            "zh": f"扫描存储 {len(result.scanned)} 个，无法访问 {len(result.unreachable)} 个；"
-            f"恢复点 {result.points} 个，文件 {result.files} 个，{result.bytes} 字节；"
-            f"发现问题 {len(result.problems)} 处，仍未关闭的损坏记录 "
-            f"{len(outcome.open_failures)} 条。",
-            "en": f"Scanned {len(result.scanned)} store(s), {len(result.unreachable)} "
-            f"unreachable; {result.points} recovery points, {result.files} files, "
-            f"{result.bytes} bytes; {len(result.problems)} problem(s), "
-            f"{len(outcome.open_failures)} earlier failure(s) still open.",
-        },
-        "stores": {"scanned": result.scanned, "unreachable": result.unreachable},
-        "mismatches": problems,
-        "open_failures": outcome.open_failures,
-        "retired": [p.describe() for p in outcome.retired],
-        "removed_by_retention": outcome.removed,
-        "incomplete_ignored": result.incomplete,
-        "measurements": [
-            {
-                "name": "recovery_points",
-                "label": {"zh": "恢复点数", "en": "Recovery points"},
-                "value": result.points,
-                "unit": "",
-            },
-            {
-                "name": "files",
-                "label": {"zh": "文件数", "en": "Files"},
-                "value": result.files,
-                "unit": "",
-            },
-            {
-                "name": "bytes",
-                "label": {"zh": "字节数", "en": "Bytes"},
-                "value": result.bytes,
-                "unit": "B",
-            },
-        ],
-        "versions": {"orchestrator": __version__, "python": platform.python_version()},
-        "accountable_person": runtime.config.model.evidence.accountable_person
-        or "(not configured: evidence.accountable_person)",
-    }
-    return write_site_package(runtime.config, "verify", report, {})
 
 
 def describe(outcome: VerifyAllOutcome) -> tuple[dict[str, Any], str]:

@@ -40,7 +40,7 @@ from orchestrator.actions.verify_enclave import (
     wipe_journalled,
 )
 from orchestrator.actions.verify_points import ItemResult, check_item, item_failures
-from orchestrator.errors import ExitCode, InfrastructureError
+from orchestrator.errors import ExitCode
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity, schema
 from orchestrator.model.plan import PlanItem
@@ -163,13 +163,12 @@ def run_recheck(runtime: Runtime) -> RecheckOutcome:
                 incident.results.append(result)
     except BaseException as error:  # the enclave is wiped on every way out
         wipe_journalled(runtime, enclave, systems, events, areas)
-        if isinstance(error, InfrastructureError):
-            _raise_found(runtime, outcome, error)
+        _raise_found(runtime, outcome, error)  # a fault or an interrupt after a mismatch: 1
         raise
     outcome.wipe = wipe_journalled(runtime, enclave, systems, events, areas)
     try:
         _record(runtime, outcome, started, events)
-    except Exception as error:  # its package unwritten: a mismatch found stays exit 1
+    except BaseException as error:  # unrecorded or interrupted: a mismatch found stays exit 1
         _raise_found(runtime, outcome, error)
         raise
     return outcome

@@ -57,6 +57,7 @@ from orchestrator.actions.verify_record import (
     start_verification,
 )
 from orchestrator.errors import CheckFailed
+from orchestrator.model.catalog_errors import catalog_problem, is_catalog_error
 from orchestrator.model.jobs import catalog_job
 from orchestrator.model.plan import PlanItem, SamplePlan
 from orchestrator.model.settings import Site
@@ -169,8 +170,20 @@ def _abort(
     results: list[ItemResult],
 ) -> None:
     """Record the check aborted by `error`; raise CheckFailed (exit 1) from it when the check
-    had already found mismatches (bad_points.raise_found_before_abort), else return."""
-    abort_verification(runtime, verification_id, plan, wipe, error, results)
+    had already found mismatches (bad_points.raise_found_before_abort), else return. A catalog
+    that just failed is not asked again (the check stays `running`: the next check records it
+    aborted); one that fails now is logged on one line, and the mismatches still named."""
+    try:
+        if not is_catalog_error(error):
+            abort_verification(runtime, verification_id, plan, wipe, error, results)
+    except Exception as unrecorded:
+        if not is_catalog_error(unrecorded):
+            raise
+        logger.error(
+            "verify %s: its abort is not recorded: %s",
+            verification_id,
+            catalog_problem(unrecorded, runtime.catalog.url),
+        )
     raise_found_before_abort(
         runtime,
         item_failures(results),

@@ -4,10 +4,13 @@
     1  a check failed (CheckFailed: mismatch, non-compliance, failed drill)
     2  usage or config (InputError, CalendarDataMissing, a bad command line, a catalog
        schema too old for a reader)
-    3  infrastructure (InfrastructureError, JobBusy, the catalog unreadable, a full or
-       read-only disk, an address in use) — and anything unexpected, which also says
+    1  also CatalogUnwritten: a check found mismatches the catalog could not record
+    3  infrastructure (InfrastructureError, JobBusy, the catalog unusable — locked, read-only,
+       unreachable: one line naming its address without the password and what to do —, a
+       full or read-only disk, an address in use) — and anything unexpected, which also says
        "please report" (the traceback only with -v)
-  130  interrupted (Ctrl-C, or SIGTERM: cli/main.py makes it a KeyboardInterrupt)
+  130  interrupted (Ctrl-C, or SIGTERM: cli/main.py makes it a KeyboardInterrupt) — unless a
+       check had already found mismatches: then 1 naming them (actions/bad_points.py)
 
 Every failure prints one `error: …` line on stderr; with --json the same failure is also
 the error envelope on stdout (docs/cli.md).
@@ -15,6 +18,7 @@ the error envelope on stdout (docs/cli.md).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 from orchestrator.cli.output import Output
@@ -96,15 +100,9 @@ def classify(error: BaseException) -> Failure:
         return Failure(code, KINDS[code], name, str(error))
     if isinstance(error, KeyboardInterrupt):
         return Failure(INTERRUPTED, "interrupted", name, "interrupted")
-    # Imported here: SQLAlchemy is loaded by the commands that open the catalog, not by every
-    # start of drctl (a usage error, --help, calendar).
-    from sqlalchemy.exc import DatabaseError, OperationalError
-
-    if isinstance(error, OperationalError) or type(error) is DatabaseError:
-        reason = getattr(error, "orig", None) or error
-        return Failure(
-            ExitCode.INFRASTRUCTURE, "infrastructure", name, f"catalog unusable: {reason}"
-        )
+    catalog = _catalog_failure(error, name)
+    if catalog is not None:
+        return catalog
     if isinstance(error, OSError):
         where = f"{error.filename}: " if error.filename else ""
         return Failure(
@@ -115,6 +113,33 @@ def classify(error: BaseException) -> Failure:
         "internal",
         name,
         f"internal error ({name}: {error}); {ISSUES}",
+    )
+
+
+def _catalog_failure(error: BaseException, name: str) -> Failure | None:
+    """Return how a catalog error (locked, read-only, unreachable, damaged) failed: one line
+    naming the catalog and what to do (model/catalog_errors.py), never SQLAlchemy's message
+    with its statement and parameters; None for any other error. A statement the database
+    refused for what it is (integrity, programming) is drctl's bug: internal, one line too."""
+    if "sqlalchemy" not in sys.modules:  # no catalog was opened: no catalog error either
+        return None
+    from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
+
+    if not isinstance(error, DBAPIError):
+        return None
+    from orchestrator.model.catalog import opened_url
+    from orchestrator.model.catalog_errors import catalog_problem, driver_message
+
+    if isinstance(error, IntegrityError | ProgrammingError):
+        reason = driver_message(error, opened_url())
+        return Failure(
+            ExitCode.INFRASTRUCTURE,
+            "internal",
+            name,
+            f"internal error ({name}: {reason}); {ISSUES}",
+        )
+    return Failure(
+        ExitCode.INFRASTRUCTURE, "infrastructure", name, catalog_problem(error, opened_url())
     )
 
 

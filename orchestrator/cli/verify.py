@@ -14,6 +14,7 @@ from orchestrator.actions.verify_sample import run_verify_sample
 from orchestrator.cli.call import Call
 from orchestrator.config import LoadedConfig
 from orchestrator.errors import ExitCode, InputError
+from orchestrator.integrations.stop_signals import interrupt_once
 from orchestrator.model.plan import SamplePlan, plan_dict
 from orchestrator.runtime import open_runtime
 
@@ -38,6 +39,13 @@ def refuse_mixed_modes(all_points: bool, recheck: bool, plan: bool, seed: int | 
 def verify(call: Call) -> int:
     args = call.args
     refuse_mixed_modes(args.all, args.recheck, args.plan, args.seed)
+    # The first Ctrl-C (or SIGTERM) stops the check; a later one cannot cut short the
+    # recording of the mismatches it had found (exit 1 naming them, actions/bad_points.py).
+    with interrupt_once():
+        return _verify(call)
+
+
+def _verify(call: Call) -> int:
     if call.args.recheck:
         return recheck(call)
     if call.args.all:

@@ -11,12 +11,45 @@ come back, and the signal is raised again so that they act on it — a KeyboardI
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def interrupt_once() -> Iterator[list[int]]:
+    """For the length of the block (a check that compares data: `drctl verify`), the first
+    SIGTERM or SIGINT interrupts as before (a KeyboardInterrupt); every later one is noted in
+    the yielded list and logged, never raised. A check stopped after it found mismatches
+    records them on its way out and exits 1 naming them (actions/bad_points.py); a second
+    Ctrl-C must not cut that short and lose them. The previous handlers come back on the way
+    out. Outside the main thread no handler can be set: the block runs as it would.
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def stop(number: int, _frame: object) -> None:
+        received.append(number)
+        if len(received) == 1:
+            raise KeyboardInterrupt
+        logger.warning(
+            "already stopping (%s): recording what the check found first",
+            signal.Signals(number).name,
+        )
+
+    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    try:
+        yield received
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 @contextmanager

@@ -20,6 +20,14 @@ from orchestrator.model.schema import (
     recovery_points,
 )
 
+_OPENED: list[str] = []  # the URL of the catalog this process opened last
+
+
+def opened_url() -> str | None:
+    """Return the URL of the catalog this process opened last (None: none yet), for the error
+    boundary to name the catalog of an error that does not carry it."""
+    return _OPENED[-1] if _OPENED else None
+
 
 def now() -> float:
     """Return the current UTC time in epoch seconds (one place, so tests can reason about it)."""
@@ -38,6 +46,7 @@ class Catalog:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         self.url = url
+        _OPENED[:] = [url]
         self.engine: Engine = create_engine(url, future=True)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)

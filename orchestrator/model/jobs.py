@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.model import lease
 from orchestrator.model.catalog import Catalog
+from orchestrator.model.catalog_errors import catalog_problem, is_catalog_error
 
 logger = logging.getLogger(__name__)
 ERROR_MAX_CHARACTERS = 2000
@@ -76,11 +77,19 @@ class CatalogJob:
         if error is None:
             self._finish(self._failure)
             return
-        reason = str(error) if isinstance(error, Exception) else ""
+        reason = ""
+        if isinstance(error, Exception):  # a catalog error on one line, without its statement
+            catalog = is_catalog_error(error)
+            reason = catalog_problem(error, self.catalog.url) if catalog else str(error)
         try:
             self._finish(reason or f"aborted: {type(error).__name__}")
         except SQLAlchemyError as failure:  # keep the job's own error, not the bookkeeping's
-            logger.error("job %s %s: cannot record its end: %s", self.kind, self.subject, failure)
+            logger.error(
+                "job %s %s: cannot record its end: %s",
+                self.kind,
+                self.subject,
+                catalog_problem(failure, self.catalog.url),
+            )
 
     def _finish(self, failure: str | None) -> None:
         assert self._lease is not None, "the job was never entered"

@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from orchestrator.errors import JobBusy, LeaseLost
 from orchestrator.model.catalog import Catalog, now
+from orchestrator.model.catalog_errors import catalog_problem
 from orchestrator.model.holders import Holder, Liveness, current_holder, liveness
 from orchestrator.model.schema import jobs
 
@@ -136,7 +137,11 @@ class Lease:
                     logger.error("lease %s: lost (taken over by another process)", self.key)
                     return
             except SQLAlchemyError as error:
-                logger.warning("lease %s: renewal failed, will retry: %s", self.key, error)
+                logger.warning(
+                    "lease %s: renewal failed, will retry: %s",
+                    self.key,
+                    catalog_problem(error, self.catalog.url),
+                )
 
     def stop(self) -> None:
         with _RENEWING_LOCK:
