@@ -148,6 +148,7 @@ def raise_found_before_abort(
     found = f"{what} {stop} after finding {len(failures)} mismatch(es): {named}"
     try:
         if interrupted:
+            logger.warning("%s: recording the mismatch(es) it found first", found)
             record_failures(
                 runtime, failures, detected_by=f"{detected_by} (interrupted)", package=None,
                 at=cat.now(),

@@ -1,0 +1,236 @@
+"""The on-call faults of a check that has already found a mismatch, on a real sandbox with
+real `drctl` processes (docs/operations.md "On call"): a data mismatch is always exit 1.
+
+* Ctrl-C (SIGINT) or SIGTERM after the mismatch was found — once, or twice in a row: exit 1
+  naming the mismatch, the point recorded bad, never 130. The pause point is real: the test
+  holds the evidence chain's writers' lock, so drctl, having found the mismatch, waits for it
+  writing the failure package; the test sees it waiting in /proc/locks (a readiness poll, no
+  sleep) and interrupts it there.
+* the catalog locked (the test holds a write transaction, `BEGIN IMMEDIATE`) when the result is
+  recorded: exit 1, CatalogUnwritten naming the mismatch and the catalog, on one line; and a
+  command stopped by the locked catalog before any check (exit 3) says so on one line too.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from orchestrator.evidence.package import LOCK_FILE
+from orchestrator.model import schema
+from orchestrator.runtime import open_runtime
+from orchestrator.site import load_site
+from tests.fixtures.process import wait_until
+from tests.integration.test_failed_check_stays import SEED, corrupt_a_sampled_point
+from tests.integration.test_verify_sample import a_data_file, build_sandbox, point_dir
+
+
+def drctl(config_path: Path, *args: str) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", "orchestrator", "-c", str(config_path), *args]
+    return subprocess.Popen(  # noqa: S603 - argv list
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def remove_a_file(config_path: Path) -> tuple[str, str]:
+    """Delete a data file of the primary store's newest ledger point (a `missing` file marks
+    the point bad); return (point id, the file's path inside the point)."""
+    point = point_dir(config_path, "primary", "ledger")
+    path, relative = a_data_file(point)
+    path.unlink()
+    return point.name, relative
+
+
+@contextmanager
+def chain_lock_held(config_path: Path) -> Iterator[None]:
+    """Hold the evidence chain's writers' lock (every package write waits for it)."""
+    directory = load_site(config_path).config.evidence_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+@contextmanager
+def catalog_locked(config_path: Path) -> Iterator[Callable[[], None]]:
+    """Hold a write transaction on the sandbox's SQLite catalog (as another process would);
+    yield what lets it go before the block ends."""
+    holder = sqlite3.connect(config_path.parent / "state" / "catalog.sqlite", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+
+    def release() -> None:
+        if holder.in_transaction:
+            holder.rollback()
+
+    try:
+        yield release
+    finally:
+        release()
+        holder.close()
+
+
+def waits_for_a_lock(pid: int) -> bool:
+    """Return whether process pid is blocked waiting for a file lock (/proc/locks `->`)."""
+    lines = Path("/proc/locks").read_text(encoding="ascii").splitlines()
+    return any("->" in line and line.split()[5] == str(pid) for line in lines)
+
+
+def bad_marks(config_path: Path) -> tuple[set[str], set[str]]:
+    """Return (points with an open integrity failure, points whose status is bad)."""
+    with open_runtime(load_site(config_path), writes=False) as runtime:
+        with runtime.catalog.begin() as connection:
+            failures = schema.integrity_failures.c
+            points = schema.recovery_points.c
+            open_ = connection.execute(
+                select(failures.recovery_point_id).where(failures.resolved_at.is_(None))
+            )
+            bad = connection.execute(select(points.id).where(points.status == "bad"))
+            return {row[0] for row in open_}, {row[0] for row in bad}
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+@pytest.mark.parametrize(
+    "stops",
+    [
+        pytest.param((signal.SIGINT,), id="ctrl-c"),
+        pytest.param((signal.SIGTERM,), id="sigterm"),
+    ],
+)
+def test_verify_all_stopped_after_finding_a_mismatch_exits_1_naming_it(
+    tmp_path: Path, stops: tuple[signal.Signals, ...]
+) -> None:
+    config_path = build_sandbox(tmp_path / "sb")
+    point, file = remove_a_file(config_path)
+    with chain_lock_held(config_path):
+        process = drctl(config_path, "--json", "verify", "--all")
+        # Waiting for the chain lock: the scan is over and writing the failure package.
+        wait_until(
+            lambda: process.poll() is not None or waits_for_a_lock(process.pid),
+            what="drctl verify --all waiting to write the evidence of its mismatch",
+        )
+        assert process.poll() is None, process.communicate()
+        for stop in stops:
+            process.send_signal(stop)
+        out, err = process.communicate(timeout=120)
+    assert process.returncode == 1, out + err
+    [line] = error_lines(err)
+    assert "interrupted after finding" in line and point in line and file in line, err
+    assert "(exit 1)" in line and "marked bad" in line, line
+    envelope = json.loads(out)
+    assert envelope["exit_code"] == 1 and envelope["error"]["type"] == "CheckFailed"
+    failures, bad = bad_marks(config_path)
+    assert point in failures and point in bad
+
+
+def test_a_second_ctrl_c_while_the_findings_are_recorded_does_not_lose_them(
+    tmp_path: Path,
+) -> None:
+    """The first Ctrl-C stops the scan waiting to write its evidence; the second arrives while
+    the mismatch is being recorded (the catalog held locked meanwhile, then let go): it is
+    noted, not raised, and the mismatch is recorded and named (exit 1)."""
+    config_path = build_sandbox(tmp_path / "sb")
+    point, file = remove_a_file(config_path)
+    with chain_lock_held(config_path), catalog_locked(config_path) as release:
+        process = drctl(config_path, "verify", "--all")
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(process.stderr or ()))
+        reader.start()
+        wait_until(
+            lambda: process.poll() is not None or waits_for_a_lock(process.pid),
+            what="drctl verify --all waiting to write the evidence of its mismatch",
+        )
+        process.send_signal(signal.SIGINT)
+        wait_until(
+            lambda: process.poll() is not None or any("recording the" in x for x in lines),
+            what="drctl verify --all recording what it found",
+        )
+        process.send_signal(signal.SIGINT)
+        release()
+        process.wait(timeout=120)
+        reader.join()
+    err = "".join(lines)
+    assert process.returncode == 1, err
+    assert "already stopping (SIGINT)" in err, err
+    [line] = error_lines(err)
+    assert "interrupted after finding" in line and file in line and "marked bad" in line, err
+    failures, bad = bad_marks(config_path)
+    assert point in failures and point in bad
+
+
+def test_a_sampled_check_interrupted_after_its_mismatch_exits_1_and_records_it(
+    tmp_path: Path,
+) -> None:
+    config_path = build_sandbox(tmp_path / "sb")
+    dataset, point = corrupt_a_sampled_point(config_path)
+    with chain_lock_held(config_path):
+        process = drctl(config_path, "verify", "--seed", SEED)
+        wait_until(
+            lambda: process.poll() is not None or waits_for_a_lock(process.pid),
+            timeout=300,
+            what="drctl verify waiting to write the evidence of its mismatch",
+        )
+        assert process.poll() is None, process.communicate()
+        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=300)
+    assert process.returncode == 1, out + err
+    [line] = error_lines(err)
+    assert "interrupted after finding" in line and point in line, err
+    failures, bad = bad_marks(config_path)
+    assert point in failures and point in bad
+    with open_runtime(load_site(config_path), writes=False) as runtime:
+        with runtime.catalog.begin() as connection:
+            checks = schema.verifications.c
+            [status] = connection.execute(select(checks.status).where(checks.kind == "sample"))
+    assert status[0] == "aborted"
+
+
+def test_a_mismatch_the_locked_catalog_cannot_record_exits_1_naming_both(tmp_path: Path) -> None:
+    config_path = build_sandbox(tmp_path / "sb")
+    point, file = remove_a_file(config_path)
+    catalog = config_path.parent / "state" / "catalog.sqlite"
+    with catalog_locked(config_path):
+        process = drctl(config_path, "--json", "verify", "--all")
+        out, err = process.communicate(timeout=300)
+    assert process.returncode == 1, out + err
+    [line] = error_lines(err)
+    assert point in line and file in line, line
+    assert "could not record" in line and f"sqlite:///{catalog}" in line, line
+    assert "locked by another process" in line and "[SQL" not in line, line
+    assert json.loads(out)["error"]["type"] == "CatalogUnwritten"
+    # Once the catalog is free, the next scan finds the mismatch again and records it.
+    assert drctl(config_path, "verify", "--all").wait(timeout=300) == 1
+    failures, bad = bad_marks(config_path)
+    assert point in failures and point in bad
+
+
+def test_a_check_stopped_by_the_locked_catalog_before_it_began_says_so_on_one_line(
+    tmp_path: Path,
+) -> None:
+    config_path = build_sandbox(tmp_path / "sb")
+    with catalog_locked(config_path):
+        process = drctl(config_path, "verify", "--seed", SEED)
+        out, err = process.communicate(timeout=300)
+    assert process.returncode == 3, out + err
+    lines = [line for line in err.splitlines() if line.strip()]
+    [line] = error_lines(err)
+    assert "locked by another process" in line and "catalog sqlite:///" in line, err
+    assert not any("[SQL" in each or "INSERT" in each for each in lines), err
