@@ -123,12 +123,13 @@ def _catalog_failure(error: BaseException, name: str) -> Failure | None:
     refused for what it is (integrity, programming) is drctl's bug: internal, one line too."""
     if "sqlalchemy" not in sys.modules:  # no catalog was opened: no catalog error either
         return None
-    from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
 
-    if not isinstance(error, DBAPIError):
-        return None
     from orchestrator.model.catalog import opened_url
-    from orchestrator.model.catalog_errors import catalog_problem, driver_message
+    from orchestrator.model.catalog_errors import catalog_problem, driver_message, is_catalog_error
+
+    if not is_catalog_error(error):
+        return None
 
     if isinstance(error, IntegrityError | ProgrammingError):
         reason = driver_message(error, opened_url())

@@ -1,6 +1,6 @@
 """What a catalog error tells the operator: one line naming the catalog (its address without
 the password) and what to do, never SQLAlchemy's multi-line message with the statement and
-its parameters (docs/operations, "Catalog errors").
+its parameters (docs/cli.md, "Catalog errors").
 
 SQLite `database is locked` (another process holds a write transaction past busy_timeout),
 a read-only file, a file that cannot be opened, a full disk, a damaged file, and PostgreSQL
@@ -9,6 +9,8 @@ message's first lines, joined on one line.
 """
 
 from __future__ import annotations
+
+import sys
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -78,8 +80,12 @@ def catalog_address(url: str) -> str:
 
 
 def is_catalog_error(error: BaseException) -> bool:
-    """Return whether the error came from the catalog's database driver."""
-    return isinstance(error, DBAPIError)
+    """Return whether the error came from the catalog's database driver: through SQLAlchemy,
+    or psycopg's own connection failure (the shared task queue connects without SQLAlchemy)."""
+    if isinstance(error, DBAPIError):
+        return True
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(error, psycopg.OperationalError)
 
 
 def driver_message(error: BaseException, url: str | None = None) -> str:

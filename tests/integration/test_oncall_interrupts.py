@@ -1,11 +1,12 @@
 """The on-call faults of a check that has already found a mismatch, on a real sandbox with
-real `drctl` processes (docs/operations.md "On call"): a data mismatch is always exit 1.
+real `drctl` processes (docs/cli.md, "A check stopped after it found a mismatch"): a data
+mismatch is always exit 1.
 
-* Ctrl-C (SIGINT) or SIGTERM after the mismatch was found — once, or twice in a row: exit 1
-  naming the mismatch, the point recorded bad, never 130. The pause point is real: the test
-  holds the evidence chain's writers' lock, so drctl, having found the mismatch, waits for it
-  writing the failure package; the test sees it waiting in /proc/locks (a readiness poll, no
-  sleep) and interrupts it there.
+* Ctrl-C (SIGINT) or SIGTERM after the mismatch was found — once, or a second one while the
+  findings are recorded: exit 1 naming the mismatch, the point recorded bad, never 130. The
+  pause point is real: the test holds the evidence chain's writers' lock, so drctl, having
+  found the mismatch, waits for it writing the failure package; the test sees it waiting in
+  /proc/locks (a readiness poll, no sleep) and interrupts it there.
 * the catalog locked (the test holds a write transaction, `BEGIN IMMEDIATE`) when the result is
   recorded: exit 1, CatalogUnwritten naming the mismatch and the catalog, on one line; and a
   command stopped by the locked catalog before any check (exit 3) says so on one line too.
