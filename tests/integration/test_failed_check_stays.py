@@ -277,7 +277,7 @@ def test_a_scan_killed_before_its_package_leaves_bad_marks_a_lost_catalog_gets_b
     config_path = build_sandbox(tmp_path / "sb")
     point = point_dir(config_path, "primary", "config")
     flip_byte(a_data_file(point)[0])
-    killed_at_package(config_path, "verify_all", "verify", "--all")
+    killed_at_package(config_path, "verify_all_evidence", "verify", "--all")
     still_shown(capsys, config_path, "config", point.name)
     catalog_lost_and_rebuilt(capsys, config_path)
     still_shown(capsys, config_path, "config", point.name)

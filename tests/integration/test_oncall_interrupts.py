@@ -29,13 +29,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from orchestrator.actions.backup import run_backup
+from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.evidence.package import LOCK_FILE
 from orchestrator.model import schema
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.fixtures.process import wait_until
 from tests.integration.test_failed_check_stays import SEED, corrupt_a_sampled_point
-from tests.integration.test_verify_sample import a_data_file, build_sandbox, point_dir
+from tests.integration.test_verify_sample import (
+    SYSTEM,
+    a_data_file,
+    build_sandbox,
+    flip_byte,
+    point_dir,
+)
 
 
 def drctl(config_path: Path, *args: str) -> subprocess.Popen[str]:
@@ -202,6 +210,35 @@ def test_a_sampled_check_interrupted_after_its_mismatch_exits_1_and_records_it(
             checks = schema.verifications.c
             [status] = connection.execute(select(checks.status).where(checks.kind == "sample"))
     assert status[0] == "aborted"
+
+
+def test_a_recheck_interrupted_after_its_mismatch_exits_1_and_records_it(tmp_path: Path) -> None:
+    """An open incident; a newer point whose primary copy is corrupt too: the re-check finds
+    it, is interrupted waiting to write its evidence, exits 1 naming it, the point bad."""
+    config_path = build_sandbox(tmp_path / "sb")
+    flip_byte(a_data_file(point_dir(config_path, "primary", "config"))[0])
+    assert drctl(config_path, "verify", "--all").wait(timeout=300) == 1  # an open incident
+    with open_runtime(load_site(config_path)) as runtime:
+        run_backup(runtime, SYSTEM)
+        run_copy_offsite(runtime, systems=[SYSTEM])
+    newer = point_dir(config_path, "primary", "config")
+    flip_byte(a_data_file(newer)[0])
+    with chain_lock_held(config_path):
+        process = drctl(config_path, "verify", "--recheck")
+        wait_until(
+            lambda: process.poll() is not None or waits_for_a_lock(process.pid),
+            timeout=300,
+            what="drctl verify --recheck waiting to write the evidence of its mismatch",
+        )
+        assert process.poll() is None, process.communicate()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=300)
+    assert process.returncode == 1, out + err
+    [line] = error_lines(err)
+    assert "re-check" in line and "interrupted after finding" in line, err
+    assert newer.name in line, line
+    failures, bad = bad_marks(config_path)
+    assert newer.name in failures and newer.name in bad
 
 
 def test_a_mismatch_the_locked_catalog_cannot_record_exits_1_naming_both(tmp_path: Path) -> None:
