@@ -149,10 +149,8 @@ def raise_found_before_abort(
     try:
         if interrupted:
             logger.warning("%s: recording the mismatch(es) it found first", found)
-            record_failures(
-                runtime, failures, detected_by=f"{detected_by} (interrupted)", package=None,
-                at=cat.now(),
-            )  # fmt: skip
+            by = f"{detected_by} (interrupted)"
+            record_failures(runtime, failures, detected_by=by, package=None, at=cat.now())
             evidence = "not written (interrupted): the next `drctl verify --all` writes it"
         else:
             package = report_failures(runtime, failures, detected_by=f"{detected_by} ({stop})")

@@ -210,10 +210,8 @@ def _found_so_far(runtime: Runtime, result: ScanResult) -> list[Failure]:
     for problem in result.problems:
         system, dataset, point = (problem.recovery_point.split("/") + ["", "", ""])[:3]
         if problem.marks_bad:
-            failures.append(
-                Failure(point, system, dataset, problem.store, problem.file, problem.kind,
-                        problem.expected, problem.actual)
-            )  # fmt: skip
+            where = (point, system, dataset, problem.store, problem.file)
+            failures.append(Failure(*where, problem.kind, problem.expected, problem.actual))
     return failures
 
 
