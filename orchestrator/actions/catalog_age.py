@@ -105,12 +105,16 @@ def dated_after(runtime: Runtime, now: float) -> str | None:
     """Return the warning that the catalog holds rows dated after `now` (beyond
     AHEAD_TOLERANCE_SECONDS), naming the newest; None when it holds none."""
     newest: tuple[float, str] | None = None
-    with runtime.catalog.begin() as connection:
-        for table, columns in _DATED:
-            for column in columns:
-                value = connection.execute(select(func.max(table.c[column]))).scalar()
-                if value is not None and (newest is None or float(value) > newest[0]):
-                    newest = (float(value), f"{table.name}.{column}")
+    maxima = [
+        select(func.max(table.c[column])).scalar_subquery().label(f"{table.name}.{column}")
+        for table, columns in _DATED
+        for column in columns
+    ]
+    with runtime.catalog.begin() as connection:  # one statement, one round trip
+        row = connection.execute(select(*maxima)).one()
+    for where, value in row._mapping.items():
+        if value is not None and (newest is None or float(value) > newest[0]):
+            newest = (float(value), str(where))
     if newest is None or newest[0] <= now + AHEAD_TOLERANCE_SECONDS:
         return None
     ahead, where = newest[0] - now, newest[1]
