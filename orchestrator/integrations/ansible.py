@@ -331,8 +331,13 @@ def _init_runner() -> Any:
     """Import ansible-runner (on first use: it is slow to import) under a lock. Its package
     binds `ansible_runner.plugins` to a subpackage first and to the plugin dict last: a second
     thread (`serve --workers N`) starting a run in between failed with "'module' object is not
-    iterable"."""
+    iterable". Its pty child is then closed without pexpect's fixed wait (runner_pty)."""
     with _IMPORT_LOCK:
         import ansible_runner  # noqa: F401 - the whole package, before any run starts
+        import ansible_runner.runner
         from ansible_runner.interface import init_runner
+
+        from orchestrator.integrations import runner_pty
+
+        runner_pty.install(ansible_runner.runner)
     return init_runner

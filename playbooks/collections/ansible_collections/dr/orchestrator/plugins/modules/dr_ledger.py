@@ -117,6 +117,14 @@ CREATE INDEX postings_account ON postings(account_id);
 """
 
 
+def account_sums(rows):
+    """Return {account id: the sum of its postings' amounts} of posting rows."""
+    sums = {}
+    for account, amount, _, _ in rows:
+        sums[account] = sums.get(account, 0) + amount
+    return sums
+
+
 def write_postings(connection, generator, count, account_count):
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     rows = []
@@ -131,9 +139,11 @@ def write_postings(connection, generator, count, account_count):
             "INSERT INTO postings (account_id, amount_cents, memo, posted_at) VALUES (?, ?, ?, ?)",
             rows,
         )
+        # One UPDATE per account touched, by the sum of its postings: the same balances as one
+        # per posting, in the same transaction, at a tenth of the statements when seeding.
         connection.executemany(
             "UPDATE accounts SET balance_cents = balance_cents + ? WHERE id = ?",
-            [(amount, account) for account, amount, _, _ in rows],
+            [(amount, account) for account, amount in sorted(account_sums(rows).items())],
         )
 
 
