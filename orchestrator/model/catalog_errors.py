@@ -102,7 +102,8 @@ def catalog_problem(error: BaseException, url: str | None) -> str:
     """Given a catalog error and the catalog's URL (None: not known), return one line naming
     the catalog, what is wrong with it and what to do."""
     reason = driver_message(error, url)
-    where = f"catalog {catalog_address(url)}" if url else "the catalog"
+    # "catalog unusable:" first, as before: scripts that look for it still find it.
+    where = f"catalog unusable: {catalog_address(url)}" if url else "catalog unusable: the catalog"
     lowered = reason.lower()
     for words, meaning, todo in _KNOWN:
         if any(word in lowered for word in words):

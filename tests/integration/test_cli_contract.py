@@ -118,7 +118,11 @@ def test_corrupt_catalog_is_an_infrastructure_error(sandbox: Path) -> None:
     for command in (("status",), ("backup",), ("--json", "run-due", "--plan")):
         result = drctl("-c", str(sandbox), *command)
         assert result.returncode == 3, result.stdout + result.stderr
-        assert "error: catalog unusable: file is not a database" in result.stderr
+        # One line naming the catalog, what is wrong and what to do (docs/cli.md).
+        assert f"error: catalog unusable: sqlite:///{state}/catalog.sqlite is damaged" in (
+            result.stderr
+        )
+        assert "(file is not a database)" in result.stderr and "catalog rebuild" in result.stderr
         assert "please report" not in result.stderr
         no_traceback(result)
 

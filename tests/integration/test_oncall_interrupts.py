@@ -270,5 +270,5 @@ def test_a_check_stopped_by_the_locked_catalog_before_it_began_says_so_on_one_li
     assert process.returncode == 3, out + err
     lines = [line for line in err.splitlines() if line.strip()]
     [line] = error_lines(err)
-    assert "locked by another process" in line and "catalog sqlite:///" in line, err
+    assert "locked by another process" in line and "catalog unusable: sqlite:///" in line, err
     assert not any("[SQL" in each or "INSERT" in each for each in lines), err
