@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -272,3 +273,31 @@ def test_a_check_stopped_by_the_locked_catalog_before_it_began_says_so_on_one_li
     [line] = error_lines(err)
     assert "locked by another process" in line and "catalog unusable: sqlite:///" in line, err
     assert not any("[SQL" in each or "INSERT" in each for each in lines), err
+
+
+def test_verify_all_stopped_after_finding_only_an_intruder_exits_1_naming_it(
+    tmp_path: Path,
+) -> None:
+    """An intruder marks no point bad, so nothing is recorded before the scan's own evidence:
+    stopped there (Ctrl-C while it waits to write that package), the scan still exits 1
+    naming it, as the finished scan does, and never 130."""
+    config_path = build_sandbox(tmp_path / "sb")
+    genuine = point_dir(config_path, "primary", "ledger")
+    planted = genuine.parent / "20200101T000000Z-feed01"
+    shutil.copytree(genuine, planted)
+    with chain_lock_held(config_path):
+        process = drctl(config_path, "--json", "verify", "--all")
+        wait_until(
+            lambda: process.poll() is not None or waits_for_a_lock(process.pid),
+            what="drctl verify --all waiting to write the evidence of its scan",
+        )
+        assert process.poll() is None, process.communicate()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    assert process.returncode == 1, out + err
+    [line] = error_lines(err)
+    assert "interrupted after finding" in line and planted.name in line, line
+    assert "intruder" in line and "(exit 1)" in line, line
+    assert json.loads(out)["error"]["type"] == "CheckFailed"
+    failures, bad = bad_marks(config_path)
+    assert genuine.name not in bad and not failures  # an intruder marks no recorded point
