@@ -8,9 +8,11 @@ Two cheap signs, read every time `status` runs:
   append-only) holds a validity-check or drill package created before the catalog's first
   record: the check or drill happened, so the catalog held it once and has lost it since.
 * **missing what its evidence records** — one of the chain's newest check or drill packages
-  (RECENT_PACKAGES of them) names a point found bad that has no recorded failure in the
-  catalog, or carries a check or drill row the catalog lacks: a catalog put back from an
-  older copy (a database restore) would otherwise judge a point found corrupt as good.
+  (RECENT_PACKAGES of them; `drctl report` reads them all) names a point found bad that has no
+  recorded failure in the catalog or is no longer marked bad there, or carries a check or drill
+  row the catalog lacks or holds with other values (status, counted, times, RTO/RPO): a catalog
+  put back from an older copy (a database restore), or edited, would otherwise judge a point
+  found corrupt as good or a failed check as passed.
 
 The stores themselves are not listed here (that is `drctl catalog rebuild`'s work, and at a
 bank's scale far too slow for every `status`). Both signs name `drctl catalog rebuild`.
@@ -18,6 +20,7 @@ bank's scale far too slow for every `status`). Both signs name `drctl catalog re
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -40,14 +43,15 @@ RECENT_PACKAGES = 20  # the newest check and drill packages whose record status 
 SIGNS = ("empty", "lacks_evidence", "younger_than_evidence")  # dr_catalog_warning{sign}
 
 
-def catalog_warnings(runtime: Runtime) -> list[str]:
+def catalog_warnings(runtime: Runtime, recent: int | None = RECENT_PACKAGES) -> list[str]:
     """Return what makes the catalog an incomplete account of the site's history (empty when
-    nothing does). An unreadable evidence chain is `evidence verify --chain`'s finding, not
-    this one: it is left out here."""
-    return [warning for warning in catalog_signs(runtime).values() if warning]
+    nothing does), comparing it with the newest `recent` check and drill packages of the chain
+    (None: with every one, as `drctl report` does). An unreadable evidence chain is `evidence
+    verify --chain`'s finding, not this one: it is left out here."""
+    return [warning for warning in catalog_signs(runtime, recent).values() if warning]
 
 
-def catalog_signs(runtime: Runtime) -> dict[str, str | None]:
+def catalog_signs(runtime: Runtime, recent: int | None = RECENT_PACKAGES) -> dict[str, str | None]:
     """Return each sign of SIGNS with its warning, or None where the catalog does not show
     it (what `status` prints and the exporter's dr_catalog_warning reports)."""
     url = runtime.catalog.safe_url
@@ -58,11 +62,13 @@ def catalog_signs(runtime: Runtime) -> dict[str, str | None]:
             f"{REBUILD} / 目录中没有任何恢复点"
         )
     recorded_kinds = _recorded_kind_entries(runtime)
-    missing = _unrecorded_packages(runtime, recorded_kinds)
+    missing = _unrecorded_packages(runtime, recorded_kinds[-recent:] if recent else recorded_kinds)
     if missing:
         signs["lacks_evidence"] = (
-            f"the catalog ({url}) lacks what {len(missing)} recent evidence package(s) record "
-            f"({', '.join(missing)}): it was put back from an older copy or lost rows; its "
+            f"the catalog ({url}) lacks what {len(missing)}{' recent' if recent else ''} "
+            "evidence package(s) record "
+            f"({', '.join(missing)}): it was put back from an older copy, lost rows or was "
+            f"edited; its "
             f"verdicts may count a point found bad as good; {REBUILD} / "
             "目录缺少近期证据包所记录的检查或损坏标记"
         )
@@ -115,14 +121,13 @@ def _earliest_recorded_package(entries: list[ChainEntry]) -> tuple[str, float] |
 
 
 def _unrecorded_packages(runtime: Runtime, entries: list[ChainEntry]) -> list[str]:
-    """Return the names of the newest of the chain's check and drill packages (RECENT_PACKAGES
-    of them) whose record the catalog lacks; a package that cannot be read is left to
-    `evidence verify`, a switchover's (a job, not a row) is not looked for."""
+    """Return the names of the chain's check and drill packages given whose record the catalog
+    lacks; a package that cannot be read is left to `evidence verify`, a switchover's (a job,
+    not a row) is not looked for."""
     directory = runtime.config.evidence_dir
-    recent = entries[-RECENT_PACKAGES:]
     missing = []
     with runtime.catalog.begin() as connection:
-        for entry in recent:
+        for entry in entries:
             try:
                 report = parse_json(read_regular(directory / entry.name / "report.json"))
             except (OSError, ValueError):
@@ -153,13 +158,38 @@ def _recorded(connection: Connection, report: dict[str, Any]) -> bool:
         )
         if not named <= {row.recovery_point_id for row in found}:
             return False
+        if _no_longer_bad(connection, named):
+            return False  # nothing ever sets a bad point back (verification.md §8)
     record = report.get("record")
     record = record if isinstance(record, dict) else {}
     tables = {"verifications": schema.verifications, "drills": schema.drills}
     table = tables.get(str(record.get("table")))
     if table is None:  # nothing else a catalog keeps for it (verify --all, --recheck)
         return True
-    return (
-        connection.execute(select(table.c.id).where(table.c.id == record.get("id"))).first()
-        is not None
-    )
+    row = connection.execute(select(table).where(table.c.id == record.get("id"))).first()
+    return row is not None and holds_record(row._mapping, record)
+
+
+def _no_longer_bad(connection: Connection, named: set[str]) -> bool:
+    """Return whether a recorded point of `named` is not marked bad in the catalog."""
+    points = schema.recovery_points.c
+    found = connection.execute(
+        select(points.id).where(points.id.in_(named), points.status != "bad")
+    ).first()
+    return found is not None
+
+
+def holds_record(row: Any, record: dict[str, Any]) -> bool:
+    """Return whether the catalog row holds every plain value the package's record gives
+    for its columns (a failed check's status edited to `passed`, a drill's RTO made shorter,
+    its times moved: the signed record is what happened)."""
+    for key, value in record.items():
+        if key not in row or isinstance(value, (dict, list)):
+            continue
+        held = row[key]
+        if isinstance(value, float) and isinstance(held, (int, float)):
+            if not math.isclose(held, value, rel_tol=1e-12, abs_tol=1e-6):
+                return False
+        elif held != value:
+            return False
+    return True

@@ -32,8 +32,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Table, insert, select, update
 
+from orchestrator.actions.catalog_age import holds_record
 from orchestrator.actions.evidence_setup import pinned_retired, pinned_trust
 from orchestrator.actions.point_trust import BrokenSignature, Intruder, open_point
 from orchestrator.actions.verify_problems import evidence_marks_bad
@@ -230,8 +231,6 @@ def _failure(mismatch: dict[str, Any]) -> integrity.Failure:
 
 def _insert_drill(connection: Connection, record: dict[str, Any], evidence: dict[str, str]) -> int:
     table = schema.drills
-    if connection.execute(select(table.c.id).where(table.c.id == record["id"])).first():
-        return 0
     columns = (
         "id",
         "scenario",
@@ -244,6 +243,9 @@ def _insert_drill(connection: Connection, record: dict[str, Any], evidence: dict
         "failback_ok",
     )
     values = {name: record.get(name) for name in columns}
+    held = _held_row(connection, table, values)
+    if held is not None:
+        return held
     detail = {
         **{key: record.get(key) for key in ("kind", "system", "objectives")},
         "rebuilt_from": evidence["evidence_path"],
@@ -256,8 +258,6 @@ def _insert_verification(
     connection: Connection, record: dict[str, Any], evidence: dict[str, str]
 ) -> int:
     table = schema.verifications
-    if connection.execute(select(table.c.id).where(table.c.id == record["id"])).first():
-        return 0
     columns = (
         "id",
         "kind",
@@ -272,6 +272,9 @@ def _insert_verification(
         "sample_bytes",
     )
     values = {name: record.get(name) for name in columns}
+    held = _held_row(connection, table, values)
+    if held is not None:
+        return held
     detail = {"rebuilt_from": evidence["evidence_path"]}
     connection.execute(insert(table).values(**values, **evidence, detail=detail))
     for item in record.get("items") or []:
@@ -284,4 +287,17 @@ def _insert_verification(
             cat.mark_recovery_point(
                 connection, item["recovery_point_id"], last_verified_at=item["checked_at"]
             )
+    return 1
+
+
+def _held_row(connection: Connection, table: Table, values: dict[str, Any]) -> int | None:
+    """Return None when the catalog holds no row of the record's id (insert it); 0 when its
+    row holds the signed record's values; 1 after setting a row edited since (a failed check
+    made `passed`, a drill's RTO shortened: catalog_age.py) back to them."""
+    row = connection.execute(select(table).where(table.c.id == values["id"])).first()
+    if row is None:
+        return None
+    if holds_record(row._mapping, values):
+        return 0
+    connection.execute(update(table).where(table.c.id == values["id"]).values(**values))
     return 1
