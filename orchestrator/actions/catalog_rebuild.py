@@ -37,7 +37,7 @@ from sqlalchemy import Connection, Table, insert, select, update
 from orchestrator.actions.catalog_age import holds_record
 from orchestrator.actions.evidence_setup import pinned_retired, pinned_trust
 from orchestrator.actions.point_trust import BrokenSignature, Intruder, open_point
-from orchestrator.actions.verify_problems import evidence_marks_bad
+from orchestrator.actions.verify_problems import evidence_marks_bad, row_differences
 from orchestrator.errors import CheckFailed, OrchestratorError
 from orchestrator.evidence.chain import read_chain
 from orchestrator.evidence.verify import check_package
@@ -45,6 +45,7 @@ from orchestrator.integrations.stores.base import MANIFEST_NAME, Store
 from orchestrator.integrations.transfer import DigestMismatch
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity, schema
+from orchestrator.model.manifest import Manifest
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -114,7 +115,10 @@ def _recover_point(
     manifest = opened.manifest
     written = store.written_at(f"{opened.prefix}/{MANIFEST_NAME}")
     with runtime.catalog.begin() as connection:
-        if cat.get_recovery_point(connection, point) is None:
+        row = cat.get_recovery_point(connection, point)
+        if row is not None and row_differences(row, manifest):
+            outcome.points += _set_back(connection, point, manifest)
+        if row is None:
             cat.record_recovery_point(
                 connection,
                 {
@@ -300,4 +304,24 @@ def _held_row(connection: Connection, table: Table, values: dict[str, Any]) -> i
     if holds_record(row._mapping, values):
         return 0
     connection.execute(update(table).where(table.c.id == values["id"]).values(**values))
+    return 1
+
+
+def _set_back(connection: Connection, point: str, manifest: Manifest) -> int:
+    """Set the values a point's row took from its manifest back to the authenticated
+    manifest's (a business date or time edited in the catalog, verify_problems.row_differences);
+    return 1."""
+    values = {
+        "engine": manifest.engine,
+        "business_date": manifest.business_date,
+        "started_at": epoch(manifest.started_at),
+        "finished_at": epoch(manifest.finished_at),
+        "source_site": manifest.source_site,
+        "source_host": manifest.source_host,
+        "hash_algorithm": manifest.hash_algorithm,
+        "total_bytes": manifest.total_bytes,
+        "file_count": len(manifest.files),
+    }
+    table = schema.recovery_points
+    connection.execute(update(table).where(table.c.id == point).values(**values))
     return 1

@@ -121,3 +121,40 @@ def test_the_report_compares_the_catalog_with_every_package_of_the_chain(
 
 def main_code(capsys: pytest.CaptureFixture[str], config_path: Path, *args: str) -> int:
     return run(capsys, "-c", str(config_path), *args)[0]
+
+
+def test_a_point_row_whose_business_date_was_moved_is_found_by_the_scan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The rules judge a backup from its row: a business date and times moved two days on in
+    the catalog would make `status` count a backup that was never taken. `verify --all` reads
+    every signed manifest and names each value the row holds otherwise (exit 1, the point's
+    bytes intact: not bad); `catalog rebuild` sets the row back to its manifest."""
+    config_path = build_sandbox(tmp_path / "sb")
+    database = config_path.parent / "state" / "catalog.sqlite"
+    with sqlite3.connect(database) as connection:
+        [(point, business_date)] = connection.execute(
+            "SELECT id, business_date FROM recovery_points WHERE dataset = 'ledger'"
+        ).fetchall()
+    connection.close()
+    edit_catalog(
+        config_path,
+        [
+            "UPDATE recovery_points SET business_date = '2099-01-02', "
+            f"finished_at = finished_at + 172800 WHERE id = '{point}'"
+        ],
+    )
+    code, out, err = run(capsys, "-c", str(config_path), "verify", "--all")
+    assert code == 1, out + err
+    assert f"(catalog) business_date: catalog: expected {business_date}" in out + err
+    assert "2099-01-02 (the catalog's row)" in out + err
+    assert "(catalog) finished_at" in out + err
+    with sqlite3.connect(database) as connection:
+        [(status,)] = connection.execute(
+            f"SELECT status FROM recovery_points WHERE id = '{point}'"
+        ).fetchall()
+    connection.close()
+    assert status == "complete"
+    assert main_code(capsys, config_path, "catalog", "rebuild") == 0
+    code, out, err = run(capsys, "-c", str(config_path), "verify", "--all")
+    assert code == 0, out + err
