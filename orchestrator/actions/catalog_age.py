@@ -38,6 +38,7 @@ REBUILD = (
 )
 _RECORDED_KINDS = ("verify", "drill")  # packages whose run has a catalog row
 RECENT_PACKAGES = 20  # the newest check and drill packages whose record status looks for
+REPORT = "report.json"
 
 
 SIGNS = ("empty", "lacks_evidence", "younger_than_evidence")  # dr_catalog_warning{sign}
@@ -48,7 +49,18 @@ def catalog_warnings(runtime: Runtime, recent: int | None = RECENT_PACKAGES) -> 
     nothing does), comparing it with the newest `recent` check and drill packages of the chain
     (None: with every one, as `drctl report` does). An unreadable evidence chain is `evidence
     verify --chain`'s finding, not this one: it is left out here."""
-    return [warning for warning in catalog_signs(runtime, recent).values() if warning]
+    warnings = [warning for warning in catalog_signs(runtime, recent).values() if warning]
+    if recent is None:  # every package is read: a closure is looked for in all of them
+        closed = _closed_by_hand(runtime, _recorded_kind_entries(runtime))
+        if closed:
+            warnings.append(
+                f"the catalog ({runtime.catalog.safe_url}) holds the failures of {len(closed)} "
+                f"point(s) closed that no re-check package of the evidence chain closed "
+                f"({', '.join(closed)}): a bad mark is closed only by `drctl verify --recheck`; "
+                "move the catalog aside and rebuild it with `drctl catalog rebuild` / "
+                "目录中有未经复核（verify --recheck）关闭的损坏记录"
+            )
+    return warnings
 
 
 def catalog_signs(runtime: Runtime, recent: int | None = RECENT_PACKAGES) -> dict[str, str | None]:
@@ -193,3 +205,38 @@ def holds_record(row: Any, record: dict[str, Any]) -> bool:
         elif held != value:
             return False
     return True
+
+
+def _closed_by_hand(runtime: Runtime, entries: list[ChainEntry]) -> list[str]:
+    """Return the points whose failure the catalog holds closed (`resolved_at` set) although
+    no re-check package of the given entries closed it (its `incidents`, as a rebuild reads
+    them): an UPDATE of the catalog would otherwise make a bad mark disappear."""
+    closed: set[str] = set()
+    datasets: set[tuple[str, str]] = set()  # reports before incidents named their bad points
+    for entry in entries:
+        try:
+            report = parse_json(read_regular(runtime.config.evidence_dir / entry.name / REPORT))
+        except (OSError, ValueError):
+            continue
+        incidents = report.get("incidents") if isinstance(report, dict) else None
+        for incident in incidents if isinstance(incidents, list) else []:
+            if not isinstance(incident, dict) or incident.get("resolved") is not True:
+                continue
+            points = incident.get("bad_points")
+            if isinstance(points, list):
+                closed.update(str(point) for point in points)
+            else:
+                datasets.add((str(incident.get("system")), str(incident.get("dataset"))))
+    failures = schema.integrity_failures.c
+    query = select(failures.recovery_point_id, failures.system, failures.dataset).where(
+        failures.resolved_at.is_not(None)
+    )
+    with runtime.catalog.begin() as connection:
+        rows = connection.execute(query).all()
+    return sorted(
+        {
+            row.recovery_point_id
+            for row in rows
+            if row.recovery_point_id not in closed and (row.system, row.dataset) not in datasets
+        }
+    )

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.actions.backup import run_backup
 from orchestrator.actions.catalog_age import catalog_warnings
+from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.integration.test_failed_check_stays import (
@@ -23,7 +25,7 @@ from tests.integration.test_failed_check_stays import (
     corrupt_a_sampled_point,
     run,
 )
-from tests.integration.test_verify_sample import build_sandbox
+from tests.integration.test_verify_sample import SYSTEM, build_sandbox
 
 COVER_UP = {
     # The failed check said to have passed, its bad mark closed as a re-check would.
@@ -158,3 +160,37 @@ def test_a_point_row_whose_business_date_was_moved_is_found_by_the_scan(
     assert main_code(capsys, config_path, "catalog", "rebuild") == 0
     code, out, err = run(capsys, "-c", str(config_path), "verify", "--all")
     assert code == 0, out + err
+
+
+def test_a_bad_mark_closed_by_hand_is_named_by_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only `verify --recheck` closes a failure, and its package says which (`incidents`). A
+    failure closed with an UPDATE of `resolved_at` leaves every row the packages record in
+    place: the report, which reads every package, names the point and exits 1."""
+    config_path = build_sandbox(tmp_path / "sb")
+    _, point = corrupt_a_sampled_point(config_path)
+    assert main_code(capsys, config_path, "verify", "--seed", SEED) == 1
+    edit_catalog(
+        config_path,
+        ["UPDATE integrity_failures SET resolved_at = detected_at + 1, resolved_by = 'recheck-x'"],
+    )
+    code, out, err = run(capsys, "-c", str(config_path), "--json", "report", "--year", YEAR)
+    [warning] = [w for w in json.loads(out)["catalog_warnings"] if point in w]
+    assert code == 1 and "no re-check package" in warning, out + err
+
+
+def test_a_bad_mark_closed_by_a_recheck_is_not_named_by_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reference for the test above: a newer point backed up, copied off-site and passed
+    by `verify --recheck` closes the failure, and the report has no catalog warning."""
+    config_path = build_sandbox(tmp_path / "sb")
+    dataset, point = corrupt_a_sampled_point(config_path)
+    assert main_code(capsys, config_path, "verify", "--seed", SEED) == 1
+    with open_runtime(load_site(config_path)) as runtime:
+        run_backup(runtime, SYSTEM, datasets=[dataset])
+        run_copy_offsite(runtime, systems=[SYSTEM])
+    assert main_code(capsys, config_path, "verify", "--recheck") == 0
+    code, out, err = run(capsys, "-c", str(config_path), "--json", "report", "--year", YEAR)
+    assert json.loads(out)["catalog_warnings"] == [], out + err
