@@ -179,7 +179,28 @@ def _recorded(connection: Connection, report: dict[str, Any]) -> bool:
     if table is None:  # nothing else a catalog keeps for it (verify --all, --recheck)
         return True
     row = connection.execute(select(table).where(table.c.id == record.get("id"))).first()
-    return row is not None and holds_record(row._mapping, record)
+    if row is None or not holds_record(row._mapping, record):
+        return False
+    return table is not schema.verifications or holds_items(connection, record)
+
+
+def holds_items(connection: Connection, record: dict[str, Any]) -> bool:
+    """Return whether the catalog holds the checked items a check's record lists, each with
+    its status (a failed item made `passed` would count its point as verified)."""
+    items = record.get("items")
+    if not isinstance(items, list):
+        return True  # a record without its items: nothing to compare
+    table = schema.verification_items.c
+    query = select(table.recovery_point_id, table.store, table.status).where(
+        table.verification_id == record.get("id")
+    )
+    held = sorted(tuple(row) for row in connection.execute(query))
+    listed = sorted(
+        (str(item.get("recovery_point_id")), str(item.get("store")), str(item.get("status")))
+        for item in items
+        if isinstance(item, dict)
+    )
+    return held == listed
 
 
 def _no_longer_bad(connection: Connection, named: set[str]) -> bool:

@@ -32,9 +32,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 
-from orchestrator.actions.catalog_age import holds_record
+from orchestrator.actions.catalog_age import holds_items, holds_record
 from orchestrator.actions.evidence_setup import pinned_retired, pinned_trust
 from orchestrator.actions.point_trust import BrokenSignature, Intruder, open_point
 from orchestrator.actions.verify_problems import evidence_marks_bad, row_differences
@@ -277,10 +277,22 @@ def _insert_verification(
     )
     values = {name: record.get(name) for name in columns}
     held = _held_row(connection, table, values)
-    if held is not None:
+    if held is not None and holds_items(connection, record):
         return held
+    if held is not None:  # an item edited since: the record's items replace the catalog's
+        _insert_items(connection, record)
+        return 1
     detail = {"rebuilt_from": evidence["evidence_path"]}
     connection.execute(insert(table).values(**values, **evidence, detail=detail))
+    _insert_items(connection, record)
+    return 1
+
+
+def _insert_items(connection: Connection, record: dict[str, Any]) -> None:
+    """Put a check's items as its record lists them in place of any the catalog holds (items
+    left behind by a deleted check row, or edited since, are not the check's)."""
+    items = schema.verification_items
+    connection.execute(delete(items).where(items.c.verification_id == record["id"]))
     for item in record.get("items") or []:
         connection.execute(
             insert(schema.verification_items).values(
@@ -291,7 +303,6 @@ def _insert_verification(
             cat.mark_recovery_point(
                 connection, item["recovery_point_id"], last_verified_at=item["checked_at"]
             )
-    return 1
 
 
 def _held_row(connection: Connection, table: Table, values: dict[str, Any]) -> int | None:

@@ -40,6 +40,8 @@ COVER_UP = {
         "UPDATE recovery_points SET status = 'complete' WHERE status = 'bad'",
         "UPDATE copies SET status = 'present' WHERE status = 'bad'",
     ],
+    # Only the failed item: its point would count as verified by the check.
+    "item_passed": ["UPDATE verification_items SET status = 'passed' WHERE status = 'failed'"],
     # Only the check's verdict: the site's validity checks would read as passed.
     "verdict_passed": ["UPDATE verifications SET status = 'passed' WHERE status = 'failed'"],
     # The failed check and its bad marks deleted.
