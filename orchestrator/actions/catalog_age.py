@@ -8,9 +8,11 @@ Cheap signs, read every time `status` runs (and at every scrape of the exporter)
   append-only) holds a validity-check or drill package created before the catalog's first
   record: the check or drill happened, so the catalog held it once and has lost it since.
 * **missing what its evidence records** — one of the chain's newest check or drill packages
-  (RECENT_PACKAGES of them) names a point found bad that has no recorded failure in the
-  catalog, or carries a check or drill row the catalog lacks: a catalog put back from an
-  older copy (a database restore) would otherwise judge a point found corrupt as good.
+  (RECENT_PACKAGES of them; `drctl report` reads them all) names a point found bad that has no
+  recorded failure in the catalog or is no longer marked bad there, or carries a check or drill
+  row the catalog lacks or holds with other values (status, counted, times, RTO/RPO): a catalog
+  put back from an older copy (a database restore), or edited, would otherwise judge a point
+  found corrupt as good or a failed check as passed.
 * **dated after now** — a row's time (a point's finish, a copy written, a check, an item, a
   failure, a drill, a job) lies more than AHEAD_TOLERANCE_SECONDS past the wall clock of the
   reader: a node whose clock runs ahead wrote it, or it was forged. Every verdict is judged as
@@ -23,6 +25,7 @@ bank's scale far too slow for every `status`). The history signs name `drctl cat
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime
 from typing import Any
@@ -41,6 +44,7 @@ REBUILD = (
 )
 _RECORDED_KINDS = ("verify", "drill")  # packages whose run has a catalog row
 RECENT_PACKAGES = 20  # the newest check and drill packages whose record status looks for
+REPORT = "report.json"
 
 
 # dr_catalog_warning{sign}
@@ -59,14 +63,26 @@ _DATED = (  # each table's times that a writer takes from its clock
 )
 
 
-def catalog_warnings(runtime: Runtime) -> list[str]:
+def catalog_warnings(runtime: Runtime, recent: int | None = RECENT_PACKAGES) -> list[str]:
     """Return what makes the catalog an incomplete account of the site's history (empty when
-    nothing does). An unreadable evidence chain is `evidence verify --chain`'s finding, not
-    this one: it is left out here."""
-    return [warning for warning in catalog_signs(runtime).values() if warning]
+    nothing does), comparing it with the newest `recent` check and drill packages of the chain
+    (None: with every one, as `drctl report` does). An unreadable evidence chain is `evidence
+    verify --chain`'s finding, not this one: it is left out here."""
+    warnings = [warning for warning in catalog_signs(runtime, recent).values() if warning]
+    if recent is None:  # every package is read: a closure is looked for in all of them
+        closed = _closed_by_hand(runtime, _recorded_kind_entries(runtime))
+        if closed:
+            warnings.append(
+                f"the catalog ({runtime.catalog.safe_url}) holds the failures of {len(closed)} "
+                f"point(s) closed that no re-check package of the evidence chain closed "
+                f"({', '.join(closed)}): a bad mark is closed only by `drctl verify --recheck`; "
+                "move the catalog aside and rebuild it with `drctl catalog rebuild` / "
+                "目录中有未经复核（verify --recheck）关闭的损坏记录"
+            )
+    return warnings
 
 
-def catalog_signs(runtime: Runtime) -> dict[str, str | None]:
+def catalog_signs(runtime: Runtime, recent: int | None = RECENT_PACKAGES) -> dict[str, str | None]:
     """Return each sign of SIGNS with its warning, or None where the catalog does not show
     it (what `status` prints and the exporter's dr_catalog_warning reports), read as of the
     wall clock now."""
@@ -79,11 +95,13 @@ def catalog_signs(runtime: Runtime) -> dict[str, str | None]:
             f"{REBUILD} / 目录中没有任何恢复点"
         )
     recorded_kinds = _recorded_kind_entries(runtime)
-    missing = _unrecorded_packages(runtime, recorded_kinds)
+    missing = _unrecorded_packages(runtime, recorded_kinds[-recent:] if recent else recorded_kinds)
     if missing:
         signs["lacks_evidence"] = (
-            f"the catalog ({url}) lacks what {len(missing)} recent evidence package(s) record "
-            f"({', '.join(missing)}): it was put back from an older copy or lost rows; its "
+            f"the catalog ({url}) lacks what {len(missing)}{' recent' if recent else ''} "
+            "evidence package(s) record "
+            f"({', '.join(missing)}): it was put back from an older copy, lost rows or was "
+            f"edited; its "
             f"verdicts may count a point found bad as good; {REBUILD} / "
             "目录缺少近期证据包所记录的检查或损坏标记"
         )
@@ -162,14 +180,13 @@ def _earliest_recorded_package(entries: list[ChainEntry]) -> tuple[str, float] |
 
 
 def _unrecorded_packages(runtime: Runtime, entries: list[ChainEntry]) -> list[str]:
-    """Return the names of the newest of the chain's check and drill packages (RECENT_PACKAGES
-    of them) whose record the catalog lacks; a package that cannot be read is left to
-    `evidence verify`, a switchover's (a job, not a row) is not looked for."""
+    """Return the names of the chain's check and drill packages given whose record the catalog
+    lacks; a package that cannot be read is left to `evidence verify`, a switchover's (a job,
+    not a row) is not looked for."""
     directory = runtime.config.evidence_dir
-    recent = entries[-RECENT_PACKAGES:]
     missing = []
     with runtime.catalog.begin() as connection:
-        for entry in recent:
+        for entry in entries:
             try:
                 report = parse_json(read_regular(directory / entry.name / "report.json"))
             except (OSError, ValueError):
@@ -200,13 +217,94 @@ def _recorded(connection: Connection, report: dict[str, Any]) -> bool:
         )
         if not named <= {row.recovery_point_id for row in found}:
             return False
+        if _no_longer_bad(connection, named):
+            return False  # nothing ever sets a bad point back (verification.md §8)
     record = report.get("record")
     record = record if isinstance(record, dict) else {}
     tables = {"verifications": schema.verifications, "drills": schema.drills}
     table = tables.get(str(record.get("table")))
     if table is None:  # nothing else a catalog keeps for it (verify --all, --recheck)
         return True
-    return (
-        connection.execute(select(table.c.id).where(table.c.id == record.get("id"))).first()
-        is not None
+    row = connection.execute(select(table).where(table.c.id == record.get("id"))).first()
+    if row is None or not holds_record(row._mapping, record):
+        return False
+    return table is not schema.verifications or holds_items(connection, record)
+
+
+def holds_items(connection: Connection, record: dict[str, Any]) -> bool:
+    """Return whether the catalog holds the checked items a check's record lists, each with
+    its status (a failed item made `passed` would count its point as verified)."""
+    items = record.get("items")
+    if not isinstance(items, list):
+        return True  # a record without its items: nothing to compare
+    table = schema.verification_items.c
+    query = select(table.recovery_point_id, table.store, table.status).where(
+        table.verification_id == record.get("id")
+    )
+    held = sorted(tuple(row) for row in connection.execute(query))
+    listed = sorted(
+        (str(item.get("recovery_point_id")), str(item.get("store")), str(item.get("status")))
+        for item in items
+        if isinstance(item, dict)
+    )
+    return held == listed
+
+
+def _no_longer_bad(connection: Connection, named: set[str]) -> bool:
+    """Return whether a recorded point of `named` is not marked bad in the catalog."""
+    points = schema.recovery_points.c
+    found = connection.execute(
+        select(points.id).where(points.id.in_(named), points.status != "bad")
+    ).first()
+    return found is not None
+
+
+def holds_record(row: Any, record: dict[str, Any]) -> bool:
+    """Return whether the catalog row holds every plain value the package's record gives
+    for its columns (a failed check's status edited to `passed`, a drill's RTO made shorter,
+    its times moved: the signed record is what happened)."""
+    for key, value in record.items():
+        if key not in row or isinstance(value, (dict, list)):
+            continue
+        held = row[key]
+        if isinstance(value, float) and isinstance(held, (int, float)):
+            if not math.isclose(held, value, rel_tol=1e-12, abs_tol=1e-6):
+                return False
+        elif held != value:
+            return False
+    return True
+
+
+def _closed_by_hand(runtime: Runtime, entries: list[ChainEntry]) -> list[str]:
+    """Return the points whose failure the catalog holds closed (`resolved_at` set) although
+    no re-check package of the given entries closed it (its `incidents`, as a rebuild reads
+    them): an UPDATE of the catalog would otherwise make a bad mark disappear."""
+    closed: set[str] = set()
+    datasets: set[tuple[str, str]] = set()  # reports before incidents named their bad points
+    for entry in entries:
+        try:
+            report = parse_json(read_regular(runtime.config.evidence_dir / entry.name / REPORT))
+        except (OSError, ValueError):
+            continue
+        incidents = report.get("incidents") if isinstance(report, dict) else None
+        for incident in incidents if isinstance(incidents, list) else []:
+            if not isinstance(incident, dict) or incident.get("resolved") is not True:
+                continue
+            points = incident.get("bad_points")
+            if isinstance(points, list):
+                closed.update(str(point) for point in points)
+            else:
+                datasets.add((str(incident.get("system")), str(incident.get("dataset"))))
+    failures = schema.integrity_failures.c
+    query = select(failures.recovery_point_id, failures.system, failures.dataset).where(
+        failures.resolved_at.is_not(None)
+    )
+    with runtime.catalog.begin() as connection:
+        rows = connection.execute(query).all()
+    return sorted(
+        {
+            row.recovery_point_id
+            for row in rows
+            if row.recovery_point_id not in closed and (row.system, row.dataset) not in datasets
+        }
     )

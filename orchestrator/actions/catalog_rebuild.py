@@ -32,11 +32,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Table, delete, insert, select, update
 
+from orchestrator.actions.catalog_age import holds_items, holds_record
 from orchestrator.actions.evidence_setup import pinned_retired, pinned_trust
 from orchestrator.actions.point_trust import BrokenSignature, Intruder, open_point
-from orchestrator.actions.verify_problems import evidence_marks_bad
+from orchestrator.actions.verify_problems import evidence_marks_bad, row_differences
 from orchestrator.errors import CheckFailed, OrchestratorError
 from orchestrator.evidence.chain import read_chain
 from orchestrator.evidence.verify import check_package
@@ -44,6 +45,7 @@ from orchestrator.integrations.stores.base import MANIFEST_NAME, Store
 from orchestrator.integrations.transfer import DigestMismatch
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity, schema
+from orchestrator.model.manifest import Manifest
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -113,7 +115,10 @@ def _recover_point(
     manifest = opened.manifest
     written = store.written_at(f"{opened.prefix}/{MANIFEST_NAME}")
     with runtime.catalog.begin() as connection:
-        if cat.get_recovery_point(connection, point) is None:
+        row = cat.get_recovery_point(connection, point)
+        if row is not None and row_differences(row, manifest):
+            outcome.points += _set_back(connection, point, manifest)
+        if row is None:
             cat.record_recovery_point(
                 connection,
                 {
@@ -230,8 +235,6 @@ def _failure(mismatch: dict[str, Any]) -> integrity.Failure:
 
 def _insert_drill(connection: Connection, record: dict[str, Any], evidence: dict[str, str]) -> int:
     table = schema.drills
-    if connection.execute(select(table.c.id).where(table.c.id == record["id"])).first():
-        return 0
     columns = (
         "id",
         "scenario",
@@ -244,6 +247,9 @@ def _insert_drill(connection: Connection, record: dict[str, Any], evidence: dict
         "failback_ok",
     )
     values = {name: record.get(name) for name in columns}
+    held = _held_row(connection, table, values)
+    if held is not None:
+        return held
     detail = {
         **{key: record.get(key) for key in ("kind", "system", "objectives")},
         "rebuilt_from": evidence["evidence_path"],
@@ -256,8 +262,6 @@ def _insert_verification(
     connection: Connection, record: dict[str, Any], evidence: dict[str, str]
 ) -> int:
     table = schema.verifications
-    if connection.execute(select(table.c.id).where(table.c.id == record["id"])).first():
-        return 0
     columns = (
         "id",
         "kind",
@@ -272,8 +276,23 @@ def _insert_verification(
         "sample_bytes",
     )
     values = {name: record.get(name) for name in columns}
+    held = _held_row(connection, table, values)
+    if held is not None and holds_items(connection, record):
+        return held
+    if held is not None:  # an item edited since: the record's items replace the catalog's
+        _insert_items(connection, record)
+        return 1
     detail = {"rebuilt_from": evidence["evidence_path"]}
     connection.execute(insert(table).values(**values, **evidence, detail=detail))
+    _insert_items(connection, record)
+    return 1
+
+
+def _insert_items(connection: Connection, record: dict[str, Any]) -> None:
+    """Put a check's items as its record lists them in place of any the catalog holds (items
+    left behind by a deleted check row, or edited since, are not the check's)."""
+    items = schema.verification_items
+    connection.execute(delete(items).where(items.c.verification_id == record["id"]))
     for item in record.get("items") or []:
         connection.execute(
             insert(schema.verification_items).values(
@@ -284,4 +303,36 @@ def _insert_verification(
             cat.mark_recovery_point(
                 connection, item["recovery_point_id"], last_verified_at=item["checked_at"]
             )
+
+
+def _held_row(connection: Connection, table: Table, values: dict[str, Any]) -> int | None:
+    """Return None when the catalog holds no row of the record's id (insert it); 0 when its
+    row holds the signed record's values; 1 after setting a row edited since (a failed check
+    made `passed`, a drill's RTO shortened: catalog_age.py) back to them."""
+    row = connection.execute(select(table).where(table.c.id == values["id"])).first()
+    if row is None:
+        return None
+    if holds_record(row._mapping, values):
+        return 0
+    connection.execute(update(table).where(table.c.id == values["id"]).values(**values))
+    return 1
+
+
+def _set_back(connection: Connection, point: str, manifest: Manifest) -> int:
+    """Set the values a point's row took from its manifest back to the authenticated
+    manifest's (a business date or time edited in the catalog, verify_problems.row_differences);
+    return 1."""
+    values = {
+        "engine": manifest.engine,
+        "business_date": manifest.business_date,
+        "started_at": epoch(manifest.started_at),
+        "finished_at": epoch(manifest.finished_at),
+        "source_site": manifest.source_site,
+        "source_host": manifest.source_host,
+        "hash_algorithm": manifest.hash_algorithm,
+        "total_bytes": manifest.total_bytes,
+        "file_count": len(manifest.files),
+    }
+    table = schema.recovery_points
+    connection.execute(update(table).where(table.c.id == point).values(**values))
     return 1

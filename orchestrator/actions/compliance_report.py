@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from orchestrator.actions.catalog_age import catalog_warnings
 from orchestrator.actions.evidence_setup import (
     EvidenceSetup,
     prepare_evidence,
@@ -69,6 +70,7 @@ class ReportResult:
     unproven: list[str]  # the cited packages that cannot be shown, each with why
     chain_problems: list[str]  # what `evidence verify --chain` finds in the whole chain
     unnamed: list[str]  # open failures of datasets dr.yml no longer names (status.py)
+    catalog_warnings: list[str]  # what the catalog lacks of the whole chain (catalog_age.py)
 
 
 def _judge(
@@ -166,6 +168,9 @@ def build_report(
         # A failure stays open until a re-check closes it, whatever dr.yml says now: one of a
         # dataset removed or renamed there is judged by no rule, so the report names it.
         "unnamed_failures": unnamed_failures(status.datasets),
+        # The rows judged must be those the chain's signed records carry: a failed check or bad
+        # mark deleted or edited in the catalog leaves the chain whole, so every package is read.
+        "catalog_warnings": catalog_warnings(runtime, recent=None),
         "issues": [issue.to_dict() for issue in read_issues(runtime.catalog)],
         "rule_pack": status.rule_pack,
         "calendar": status.calendar,
@@ -191,6 +196,7 @@ def write_report(runtime: Runtime, period: Period, now: datetime | None = None) 
         [f"{p['name']} ({p['state_en']})" for p in report["evidence"]["unproven"]],
         report["evidence"]["chain"]["problems"],
         report["unnamed_failures"],
+        report["catalog_warnings"],
     )
 
 

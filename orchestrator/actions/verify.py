@@ -36,7 +36,12 @@ from orchestrator.actions.point_trust import (
     open_point,
     trusted_keys,
 )
-from orchestrator.actions.verify_problems import Problem, check_listing, check_wraps
+from orchestrator.actions.verify_problems import (
+    Problem,
+    check_listing,
+    check_wraps,
+    row_differences,
+)
 from orchestrator.errors import CheckFailed, InfrastructureError
 from orchestrator.integrations.hashing import HashJob, HashResult, Progress, hash_jobs, new_hash
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
@@ -149,6 +154,7 @@ def authenticate(
         )
         for drift in opened.drift
     ]
+    problems += _row_problems(runtime, store.name, opened)
     if opened.signature_problem:
         problems.append(
             Problem(
@@ -161,6 +167,29 @@ def authenticate(
             )
         )
     return opened, problems
+
+
+def _row_problems(runtime: Runtime, store: str, opened: OpenedPoint) -> list[Problem]:
+    """Return a `catalog` problem for each value the catalog's row of a recorded point holds
+    otherwise than its authenticated manifest (a business date or time edited in the catalog
+    would make the rules judge a backup that was never taken): reported, the point not bad."""
+    if not opened.recorded:
+        return []
+    with runtime.catalog.begin() as connection:
+        row = cat.get_recovery_point(connection, opened.point)
+    if row is None:
+        return []
+    return [
+        Problem(
+            store,
+            opened.label,
+            f"(catalog) {column}",
+            "catalog",
+            f"{manifest} (its signed manifest)",
+            f"{held} (the catalog's row)",
+        )
+        for column, held, manifest in row_differences(row, opened.manifest)
+    ]
 
 
 def _jobs(point: _Point, skip: set[str]) -> Iterator[HashJob]:

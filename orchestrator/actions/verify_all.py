@@ -199,9 +199,10 @@ def run_verify_all(runtime: Runtime, *, workers: int | None = None) -> VerifyAll
 
 
 # What a scan reports without marking a point bad, yet is a failed check: bytes or versions
-# in a store that drctl did not write there (an unreadable file may be retention's removal).
+# in a store that drctl did not write there, a catalog row that its manifest contradicts (an
+# unreadable file may be retention's removal: left out).
 TAMPER_KINDS = frozenset(
-    {"intruder", "overwritten", "delete-marker", "version-missing", "signature"}
+    {"intruder", "overwritten", "delete-marker", "version-missing", "signature", "catalog"}
 )
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from orchestrator.actions.point_keys import KEYS_DIR, wrap_problem
 from orchestrator.model.manifest import Manifest
+from orchestrator.timefmt import iso_utc
 
 # Problems that show the stored bytes of a recovery point are not what drctl wrote mark the
 # point bad for good (a claimed signature missing or invalid is one: `missing` / `mismatch` of
@@ -24,8 +26,17 @@ from orchestrator.model.manifest import Manifest
 # are intact.
 MARKS_BAD = frozenset({"mismatch", "missing", "truncated", "extra", "manifest"})
 REPORTED_ONLY = frozenset(
-    {"intruder", "overwritten", "delete-marker", "version-missing", "signature", "unreadable"}
+    {
+        "intruder",
+        "overwritten",
+        "delete-marker",
+        "version-missing",
+        "signature",
+        "unreadable",
+        "catalog",  # the catalog's row of the point says otherwise than its manifest
+    }
 )
+_CLOCK_TICK = 0.002  # a manifest's times are to the millisecond (timefmt.iso_utc), the row's not
 
 
 def evidence_marks_bad(mismatch: object) -> bool:
@@ -107,3 +118,31 @@ def check_wraps(store: Any, label: str, prefix: str, manifest: Manifest) -> list
             file = f"{KEYS_DIR}/{name}"
             problems.append(Problem(store.name, label, file, "mismatch", expected, problem))
     return problems
+
+
+def row_differences(row: Any, manifest: Manifest) -> list[tuple[str, str, str]]:
+    """Given the catalog's row of a recorded point and its authenticated manifest, return
+    (column, the row's value, the manifest's) for each column the row took from the manifest
+    and holds otherwise: the rules judge from the row (its business date, its times), so a row
+    edited after the backup claims what was never measured."""
+    expected: dict[str, object] = {
+        "engine": manifest.engine,
+        "business_date": manifest.business_date,
+        "source_site": manifest.source_site,
+        "source_host": manifest.source_host,
+        "hash_algorithm": manifest.hash_algorithm,
+        "total_bytes": manifest.total_bytes,
+        "file_count": len(manifest.files),
+    }
+    found = [
+        (column, str(getattr(row, column)), str(value))
+        for column, value in expected.items()
+        if getattr(row, column) != value
+    ]
+    for column in ("started_at", "finished_at"):
+        text = getattr(manifest, column)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        held = float(getattr(row, column))
+        if abs(held - moment) > _CLOCK_TICK:
+            found.append((column, iso_utc(held), text))
+    return found

@@ -46,14 +46,22 @@ def report(call: Call) -> int:
             "unproven": result.unproven,
             "chain_problems": result.chain_problems,
             "unnamed_failures": result.unnamed,
+            "catalog_warnings": result.catalog_warnings,
         },
         "\n".join(lines),
     )
     # The report is written either way; like `status`, exit 1 while a violation stands, while
     # a package it cites cannot be shown (its rules are then judged unknown), and while the
     # chain is not whole (a package and its row may be gone: nothing is left to cite), and
-    # while a dataset dr.yml no longer names has an open failure (no rule judges it).
-    failed = result.failing or result.unproven or result.chain_problems or result.unnamed
+    # while a dataset dr.yml no longer names has an open failure (no rule judges it), and
+    # while the catalog lacks or holds otherwise what a package of the chain records.
+    failed = (
+        result.failing
+        or result.unproven
+        or result.chain_problems
+        or result.unnamed
+        or result.catalog_warnings
+    )
     return ExitCode.CHECK_FAILED if failed else ExitCode.OK
 
 
@@ -86,5 +94,5 @@ def _result_lines(result: ReportResult) -> list[str]:
             f"evidence chain NOT whole 证据链未通过校验 ({len(result.chain_problems)} problem(s); "
             "a check, drill or report may be missing): " + "; ".join(result.chain_problems)
         )
-    lines += [f"WARNING: {warning}" for warning in result.unnamed]
+    lines += [f"WARNING: {warning}" for warning in result.unnamed + result.catalog_warnings]
     return lines

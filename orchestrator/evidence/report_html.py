@@ -171,6 +171,7 @@ def make_view(report: Mapping[str, Any]) -> dict[str, Any]:
         "unproven_more": max(0, len(unproven) - SUMMARY_LIMIT),
         "chain": evidence.get("chain") or {},
         "unnamed": list(report.get("unnamed_failures") or []),
+        "catalog_warnings": list(report.get("catalog_warnings") or []),
         "rule_evidence": _rule_evidence(evidence),
         "evidence_by_rule": {row["rule"]: row for row in _rule_evidence(evidence)},
         "provenance": _provenance(package),

@@ -179,6 +179,7 @@ def check_directory(
         problems.append(f"{directory.name}: expected a name like <kind>-<YYYYmmddTHHMMSSZ>-<id>")
     if chain is None:
         return check
+    problems.extend(_check_cited_beside(directory))
     if chain.is_file():
         try:
             entries_in_chain = read_chain(chain)
@@ -306,6 +307,52 @@ def _check_embedded_metadata(directory: Path, previous: str | None) -> list[str]
         problems.append(
             f"{REPORT_JSON}: package.signer_fingerprint does not match {SIGNER_PUBLIC_KEY}"
         )
+    return problems
+
+
+def _cited(report: object) -> list[tuple[str, str]]:
+    """Return (name, manifest sha256) of each package a compliance report's report.json names:
+    those of the chain in its period and the cited ones it verified (a cited package it could
+    not show is listed with the catalog's digest, which need not be the package's)."""
+    evidence = report.get("evidence") if isinstance(report, dict) else None
+    if not isinstance(report, dict) or report.get("kind") != "report":
+        return []
+    if not isinstance(evidence, dict):
+        return []
+    listed = [*(evidence.get("packages") or []), *(evidence.get("checked") or [])]
+    return [
+        (str(row["name"]), str(row["manifest_sha256"]))
+        for row in listed
+        if isinstance(row, dict)
+        and row.get("state", "verified") == "verified"
+        and PACKAGE_NAME_PATTERN.match(str(row.get("name")))
+        and isinstance(row.get("manifest_sha256"), str)
+    ]
+
+
+def _check_cited_beside(directory: Path) -> list[str]:
+    """Given a package directory, return a problem for each package its compliance report
+    names that lies beside it with another manifest digest: the report was paired with other
+    evidence than it judged (a package swapped for another, authentic or not). A named package
+    not beside it is not a problem here: `--chain` finds a package missing from the chain."""
+    try:
+        report = parse_json(read_regular(directory / "report.json"))
+    except (OSError, ValueError):
+        return []  # a report.json that cannot be read is named by the digest checks
+    problems = []
+    for name, digest in dict(_cited(report)).items():
+        manifest = directory.parent / name / MANIFEST
+        if not manifest.is_file() or manifest.is_symlink():
+            continue
+        try:
+            actual = hashlib.sha256(read_regular(manifest)).hexdigest()
+        except OSError as error:
+            actual = f"unreadable ({error.strerror or error})"
+        if actual != digest:
+            problems.append(
+                f"report.json names {name} with manifest sha256 {digest}, but the package of "
+                f"that name beside it hashes to {actual}: not the evidence this report judged"
+            )
     return problems
 
 

@@ -189,3 +189,26 @@ def test_a_failed_check_removed_from_the_end_of_the_chain_is_named_by_the_report
     (problem,) = [p for p in output["chain_problems"] if failed.path.name in p]
     assert "the package was removed from the end of the chain" in problem
     assert "证据链未通过校验" in html and failed.path.name in html
+
+
+def test_a_report_paired_with_another_package_is_named_by_evidence_verify(
+    site: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """An auditor gets the report and the packages it cites; the check's package is swapped for
+    another authentic package of the site under its name (the drill's, whole and signed).
+    `evidence verify` of the report names the package the report judged and the one beside it
+    (exit 1); with the packages as written it passes."""
+    config, drill, check = site
+    code, output, _, _ = report(config)
+    written = Path(output["evidence"])
+    verified = drctl(config, "evidence", "verify", str(written))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    with set_aside(check, tmp_path):
+        shutil.copytree(drill, check)
+        try:
+            verified = drctl(config, "evidence", "verify", str(written))
+        finally:
+            shutil.rmtree(check)
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert f"report.json names {check.name} with manifest sha256" in verified.stdout
+    assert "not the evidence this report judged" in verified.stdout

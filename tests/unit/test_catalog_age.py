@@ -4,13 +4,18 @@ A real sandbox catalog (SQLite, migrated) and a real chain.jsonl written by the 
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from orchestrator.actions.catalog_age import catalog_warnings
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.evidence.chain import ChainEntry, append_chain_entry
 from orchestrator.model import catalog as cat
+from orchestrator.model import schema
 from orchestrator.runtime import Runtime, open_runtime
 from orchestrator.site import load_site
 from orchestrator.timefmt import iso_utc
@@ -73,3 +78,52 @@ def test_packages_after_the_first_record_or_of_reports_only_say_nothing(tmp_path
     # A report package is not a run the catalog records; a check after the first point is
     # the normal history (also that of a check killed before its verdict was committed).
     assert warnings_of(tmp_path, NOW, ("report", NOW - DAY), ("verify", NOW + 1)) == []
+
+
+DRILL = {
+    "table": "drills",
+    "id": "20261130T010000Z-d1",
+    "kind": "drill",
+    "scenario": "sandbox-failover",
+    "started_at": NOW + 10,
+    "finished_at": NOW + 70.25,
+    "status": "failed",
+    "rto_seconds": 3600.5,
+    "rpo_seconds": 12.75,
+    "failover_ok": False,
+    "failback_ok": True,
+    "objectives": {"rto_seconds": 7200},
+}
+
+
+@pytest.mark.parametrize(
+    ("column", "edited"),
+    [(None, None), ("status", "passed"), ("rto_seconds", 360.5), ("failover_ok", True)],
+)
+def test_a_drill_row_edited_after_its_package_differs_from_the_signed_record(
+    tmp_path: Path, column: str | None, edited: Any
+) -> None:
+    """The drill's package carries its row as recorded; a row whose verdict, RTO or step
+    outcome was changed afterwards (sqlite3 on the catalog) is what the catalog lacks."""
+    with open_runtime(load_site(prepare_sandbox(tmp_path / "sb"))) as runtime:
+        record_point(runtime, NOW)
+        name = f"drill-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(NOW + 70))}-abc123"
+        package = runtime.config.evidence_dir / name
+        package.mkdir(parents=True)
+        (package / "report.json").write_text(json.dumps({"record": DRILL}), encoding="utf-8")
+        append_chain_entry(
+            runtime.config.evidence_dir / "chain.jsonl",
+            ChainEntry(name, "drill", iso_utc(NOW + 70), "1" * 64, "0" * 64),
+        )
+        columns = set(schema.drills.c.keys())
+        row = {key: value for key, value in DRILL.items() if key in columns}
+        if column is not None:
+            row[column] = edited
+        with runtime.catalog.begin() as connection:
+            connection.execute(schema.drills.insert().values(**row))
+        warnings = catalog_warnings(runtime)
+    if column is None:
+        assert warnings == []
+    else:
+        [warning] = warnings
+        assert name in warning and "drctl catalog rebuild" in warning
