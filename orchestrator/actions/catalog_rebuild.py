@@ -125,16 +125,8 @@ def _recover_point(
                     "id": point,
                     "system": system,
                     "dataset": dataset,
-                    "engine": manifest.engine,
-                    "business_date": manifest.business_date,
-                    "started_at": epoch(manifest.started_at),
-                    "finished_at": epoch(manifest.finished_at),
-                    "source_site": manifest.source_site,
-                    "source_host": manifest.source_host,
-                    "hash_algorithm": manifest.hash_algorithm,
+                    **_manifest_values(manifest),
                     "manifest_sha256": opened.digest,
-                    "total_bytes": manifest.total_bytes,
-                    "file_count": len(manifest.files),
                     "status": "complete",
                     "cipher": manifest.encryption.cipher if manifest.encryption else None,
                 },
@@ -322,7 +314,16 @@ def _set_back(connection: Connection, point: str, manifest: Manifest) -> int:
     """Set the values a point's row took from its manifest back to the authenticated
     manifest's (a business date or time edited in the catalog, verify_problems.row_differences);
     return 1."""
-    values = {
+    table = schema.recovery_points
+    connection.execute(
+        update(table).where(table.c.id == point).values(**_manifest_values(manifest))
+    )
+    return 1
+
+
+def _manifest_values(manifest: Manifest) -> dict[str, Any]:
+    """Return the columns of a point's row that its authenticated manifest gives."""
+    return {
         "engine": manifest.engine,
         "business_date": manifest.business_date,
         "started_at": epoch(manifest.started_at),
@@ -333,6 +334,3 @@ def _set_back(connection: Connection, point: str, manifest: Manifest) -> int:
         "total_bytes": manifest.total_bytes,
         "file_count": len(manifest.files),
     }
-    table = schema.recovery_points
-    connection.execute(update(table).where(table.c.id == point).values(**values))
-    return 1
