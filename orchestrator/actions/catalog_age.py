@@ -68,9 +68,11 @@ def catalog_warnings(runtime: Runtime, recent: int | None = RECENT_PACKAGES) -> 
     nothing does), comparing it with the newest `recent` check and drill packages of the chain
     (None: with every one, as `drctl report` does). An unreadable evidence chain is `evidence
     verify --chain`'s finding, not this one: it is left out here."""
-    warnings = [warning for warning in catalog_signs(runtime, recent).values() if warning]
+    entries = _recorded_kind_entries(runtime)  # the chain, read once
+    signs = catalog_signs(runtime, recent, entries)
+    warnings = [warning for warning in signs.values() if warning]
     if recent is None:  # every package is read: a closure is looked for in all of them
-        closed = _closed_by_hand(runtime, _recorded_kind_entries(runtime))
+        closed = _closed_by_hand(runtime, entries)
         if closed:
             warnings.append(
                 f"the catalog ({runtime.catalog.safe_url}) holds the failures of {len(closed)} "
@@ -82,10 +84,14 @@ def catalog_warnings(runtime: Runtime, recent: int | None = RECENT_PACKAGES) -> 
     return warnings
 
 
-def catalog_signs(runtime: Runtime, recent: int | None = RECENT_PACKAGES) -> dict[str, str | None]:
+def catalog_signs(
+    runtime: Runtime,
+    recent: int | None = RECENT_PACKAGES,
+    entries: list[ChainEntry] | None = None,
+) -> dict[str, str | None]:
     """Return each sign of SIGNS with its warning, or None where the catalog does not show
     it (what `status` prints and the exporter's dr_catalog_warning reports), read as of the
-    wall clock now."""
+    wall clock now; `entries` are the chain's check and drill entries when already read."""
     url = runtime.catalog.safe_url
     signs: dict[str, str | None] = dict.fromkeys(SIGNS)
     signs["dated_after_now"] = dated_after(runtime, time.time())
@@ -94,7 +100,7 @@ def catalog_signs(runtime: Runtime, recent: int | None = RECENT_PACKAGES) -> dic
             f"the catalog ({url}) holds no recovery point: if it was lost or replaced, "
             f"{REBUILD} / 目录中没有任何恢复点"
         )
-    recorded_kinds = _recorded_kind_entries(runtime)
+    recorded_kinds = _recorded_kind_entries(runtime) if entries is None else entries
     missing = _unrecorded_packages(runtime, recorded_kinds[-recent:] if recent else recorded_kinds)
     if missing:
         signs["lacks_evidence"] = (
@@ -279,6 +285,14 @@ def _closed_by_hand(runtime: Runtime, entries: list[ChainEntry]) -> list[str]:
     """Return the points whose failure the catalog holds closed (`resolved_at` set) although
     no re-check package of the given entries closed it (its `incidents`, as a rebuild reads
     them): an UPDATE of the catalog would otherwise make a bad mark disappear."""
+    failures = schema.integrity_failures.c
+    query = select(failures.recovery_point_id, failures.system, failures.dataset).where(
+        failures.resolved_at.is_not(None)
+    )
+    with runtime.catalog.begin() as connection:
+        rows = connection.execute(query).all()
+    if not rows:
+        return []  # nothing closed: no package needs reading
     closed: set[str] = set()
     datasets: set[tuple[str, str]] = set()  # reports before incidents named their bad points
     for entry in entries:
@@ -295,12 +309,6 @@ def _closed_by_hand(runtime: Runtime, entries: list[ChainEntry]) -> list[str]:
                 closed.update(str(point) for point in points)
             else:
                 datasets.add((str(incident.get("system")), str(incident.get("dataset"))))
-    failures = schema.integrity_failures.c
-    query = select(failures.recovery_point_id, failures.system, failures.dataset).where(
-        failures.resolved_at.is_not(None)
-    )
-    with runtime.catalog.begin() as connection:
-        rows = connection.execute(query).all()
     return sorted(
         {
             row.recovery_point_id

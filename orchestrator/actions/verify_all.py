@@ -181,7 +181,7 @@ def run_verify_all(runtime: Runtime, *, workers: int | None = None) -> VerifyAll
             detected_by=detected_by,
             what=f"integrity scan {verification_id}",
         )
-        _raise_reported_before_abort(runtime, result, error, f"integrity scan {verification_id}")
+        _raise_reported_before_abort(result, error, f"integrity scan {verification_id}")
         raise
     for problem in result.problems:
         logger.error("verify --all: %s", problem.describe())
@@ -206,19 +206,13 @@ TAMPER_KINDS = frozenset(
 )
 
 
-def _raise_reported_before_abort(
-    runtime: Runtime, result: ScanResult, error: BaseException, what: str
-) -> None:
+def _raise_reported_before_abort(result: ScanResult, error: BaseException, what: str) -> None:
     """A scan stopped (interrupt or fault) after finding only problems that mark no point bad:
     an intruder, an overwritten object or a missing signature is still a failed check (exit 1,
-    as the finished scan's), named here since nothing records it; return when there are none."""
+    as the finished scan's), named here since nothing records it; return when there are none.
+    Called after _found_so_far, whose _split has dropped the problems of retired points."""
     if isinstance(error, CheckFailed):
         return
-    try:
-        _split(runtime, result)  # drops the problems of points a re-check already retired
-    except Exception as unread:  # noqa: BLE001 - the catalog's errors only
-        if not is_catalog_error(unread):
-            raise
     found = [problem for problem in result.problems if problem.kind in TAMPER_KINDS]
     if not found:
         return

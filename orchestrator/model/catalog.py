@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, create_engine, event, insert, select, update
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
+from orchestrator.model.catalog_errors import catalog_address
 from orchestrator.model.schema import (
     copies,
     recovery_points,
@@ -54,7 +55,7 @@ class Catalog:
     @property
     def safe_url(self) -> str:
         """Return the URL with any password hidden, for messages."""
-        return make_url(self.url).render_as_string(hide_password=True)
+        return catalog_address(self.url)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

@@ -117,6 +117,26 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("error:")]
 
 
+def stopped_writing_evidence(
+    config_path: Path, args: tuple[str, ...], stops: tuple[signal.Signals, ...]
+) -> tuple[int, str, str]:
+    """Run drctl with the evidence chain's lock held; once it waits for that lock (its check
+    is over and it is writing the evidence of what it found), send it `stops`; return its exit
+    code, stdout and stderr."""
+    with chain_lock_held(config_path):
+        process = drctl(config_path, *args)
+        wait_until(
+            lambda: process.poll() is not None or waits_for_a_lock(process.pid),
+            timeout=300,
+            what=f"drctl {' '.join(args)} waiting to write the evidence of what it found",
+        )
+        assert process.poll() is None, process.communicate()
+        for stop in stops:
+            process.send_signal(stop)
+        out, err = process.communicate(timeout=300)
+    return process.returncode, out, err
+
+
 @pytest.mark.parametrize(
     "stops",
     [
@@ -129,18 +149,8 @@ def test_verify_all_stopped_after_finding_a_mismatch_exits_1_naming_it(
 ) -> None:
     config_path = build_sandbox(tmp_path / "sb")
     point, file = remove_a_file(config_path)
-    with chain_lock_held(config_path):
-        process = drctl(config_path, "--json", "verify", "--all")
-        # Waiting for the chain lock: the scan is over and writing the failure package.
-        wait_until(
-            lambda: process.poll() is not None or waits_for_a_lock(process.pid),
-            what="drctl verify --all waiting to write the evidence of its mismatch",
-        )
-        assert process.poll() is None, process.communicate()
-        for stop in stops:
-            process.send_signal(stop)
-        out, err = process.communicate(timeout=120)
-    assert process.returncode == 1, out + err
+    code, out, err = stopped_writing_evidence(config_path, ("--json", "verify", "--all"), stops)
+    assert code == 1, out + err
     [line] = error_lines(err)
     assert "interrupted after finding" in line and point in line and file in line, err
     assert "(exit 1)" in line and "marked bad" in line, line
@@ -190,18 +200,9 @@ def test_a_sampled_check_interrupted_after_its_mismatch_exits_1_and_records_it(
 ) -> None:
     config_path = build_sandbox(tmp_path / "sb")
     dataset, point = corrupt_a_sampled_point(config_path)
-    with chain_lock_held(config_path):
-        process = drctl(config_path, "verify", "--seed", SEED)
-        wait_until(
-            lambda: process.poll() is not None or waits_for_a_lock(process.pid),
-            timeout=300,
-            what="drctl verify waiting to write the evidence of its mismatch",
-        )
-        assert process.poll() is None, process.communicate()
-        process.send_signal(signal.SIGINT)
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=300)
-    assert process.returncode == 1, out + err
+    both = (signal.SIGINT, signal.SIGINT)
+    code, out, err = stopped_writing_evidence(config_path, ("verify", "--seed", SEED), both)
+    assert code == 1, out + err
     [line] = error_lines(err)
     assert "interrupted after finding" in line and point in line, err
     failures, bad = bad_marks(config_path)
@@ -224,17 +225,10 @@ def test_a_recheck_interrupted_after_its_mismatch_exits_1_and_records_it(tmp_pat
         run_copy_offsite(runtime, systems=[SYSTEM])
     newer = point_dir(config_path, "primary", "config")
     flip_byte(a_data_file(newer)[0])
-    with chain_lock_held(config_path):
-        process = drctl(config_path, "verify", "--recheck")
-        wait_until(
-            lambda: process.poll() is not None or waits_for_a_lock(process.pid),
-            timeout=300,
-            what="drctl verify --recheck waiting to write the evidence of its mismatch",
-        )
-        assert process.poll() is None, process.communicate()
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=300)
-    assert process.returncode == 1, out + err
+    code, out, err = stopped_writing_evidence(
+        config_path, ("verify", "--recheck"), (signal.SIGINT,)
+    )
+    assert code == 1, out + err
     [line] = error_lines(err)
     assert "re-check" in line and "interrupted after finding" in line, err
     assert newer.name in line, line
@@ -285,16 +279,9 @@ def test_verify_all_stopped_after_finding_only_an_intruder_exits_1_naming_it(
     genuine = point_dir(config_path, "primary", "ledger")
     planted = genuine.parent / "20200101T000000Z-feed01"
     shutil.copytree(genuine, planted)
-    with chain_lock_held(config_path):
-        process = drctl(config_path, "--json", "verify", "--all")
-        wait_until(
-            lambda: process.poll() is not None or waits_for_a_lock(process.pid),
-            what="drctl verify --all waiting to write the evidence of its scan",
-        )
-        assert process.poll() is None, process.communicate()
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=120)
-    assert process.returncode == 1, out + err
+    args = ("--json", "verify", "--all")
+    code, out, err = stopped_writing_evidence(config_path, args, (signal.SIGINT,))
+    assert code == 1, out + err
     [line] = error_lines(err)
     assert "interrupted after finding" in line and planted.name in line, line
     assert "intruder" in line and "(exit 1)" in line, line
