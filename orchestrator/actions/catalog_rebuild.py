@@ -49,11 +49,14 @@ from orchestrator.model.manifest import Manifest
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
+_TO_RECORD = "to its signed record"
 
 
 @dataclass
 class RebuildOutcome:
-    """What a rebuild put back, and what it could not, each with why."""
+    """What a rebuild put back: the rows it added (counted) and the rows it set back to their
+    signed records (`set_back`, each named: an edited row is not a lost one), and what it could
+    not, each with why."""
 
     points: int = 0
     copies: int = 0
@@ -61,6 +64,7 @@ class RebuildOutcome:
     verifications: int = 0
     failures: int = 0
     resolved: int = 0
+    set_back: list[str] = field(default_factory=list)
     not_recovered: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
 
@@ -117,7 +121,8 @@ def _recover_point(
     with runtime.catalog.begin() as connection:
         row = cat.get_recovery_point(connection, point)
         if row is not None and row_differences(row, manifest):
-            outcome.points += _set_back(connection, point, manifest)
+            _set_back(connection, point, manifest)
+            outcome.set_back.append(f"recovery point {point}: to its signed manifest")
         if row is None:
             cat.record_recovery_point(
                 connection,
@@ -181,9 +186,9 @@ def _apply_report(
     evidence = {"evidence_path": str(package), "evidence_manifest_sha256": manifest_sha256}
     record = report.get("record") or {}
     if record.get("table") == "drills":
-        outcome.drills += _insert_drill(connection, record, evidence)
+        _insert_drill(connection, record, evidence, outcome)
     elif record.get("table") == "verifications":
-        outcome.verifications += _insert_verification(connection, record, evidence)
+        _insert_verification(connection, record, evidence, outcome)
     elif report.get("kind") in ("drill", "verify") and not report.get("mismatches"):
         if not str(report.get("id", "")).startswith(("all-", "recheck-")):
             outcome.not_recovered.append(
@@ -195,11 +200,18 @@ def _apply_report(
     failures = [_failure(m) for m in report.get("mismatches") or [] if evidence_marks_bad(m)]
     if failures:
         detected_by = str(report.get("detected_by") or f"{report.get('kind')} {report.get('id')}")
-        outcome.failures += len(
-            integrity.record_failures(
-                connection, failures, detected_by=detected_by, at=finished, **evidence
-            )
+        unmarked = _not_marked_bad(connection, {f.recovery_point_id for f in failures})
+        new = integrity.record_failures(
+            connection, failures, detected_by=detected_by, at=finished, **evidence
         )
+        outcome.failures += len(new)
+        # A point whose failure the catalog held but which was no longer marked bad was
+        # edited; one whose failure was lost is marked bad with the mark added.
+        unmarked -= {failure.recovery_point_id for failure in new}
+        outcome.set_back += [
+            f"recovery point {point}: marked bad again ({package.name})"
+            for point in sorted(unmarked)
+        ]
     for incident in report.get("incidents") or []:
         if incident.get("resolved"):
             outcome.resolved += integrity.resolve_failures(
@@ -225,7 +237,12 @@ def _failure(mismatch: dict[str, Any]) -> integrity.Failure:
     )
 
 
-def _insert_drill(connection: Connection, record: dict[str, Any], evidence: dict[str, str]) -> int:
+def _insert_drill(
+    connection: Connection,
+    record: dict[str, Any],
+    evidence: dict[str, str],
+    outcome: RebuildOutcome,
+) -> None:
     table = schema.drills
     columns = (
         "id",
@@ -240,19 +257,24 @@ def _insert_drill(connection: Connection, record: dict[str, Any], evidence: dict
     )
     values = {name: record.get(name) for name in columns}
     held = _held_row(connection, table, values)
+    if held is False:
+        outcome.set_back.append(f"drill {values['id']}: {_TO_RECORD} ({_name(evidence)})")
     if held is not None:
-        return held
+        return
     detail = {
         **{key: record.get(key) for key in ("kind", "system", "objectives")},
         "rebuilt_from": evidence["evidence_path"],
     }
     connection.execute(insert(table).values(**values, **evidence, detail=detail))
-    return 1
+    outcome.drills += 1
 
 
 def _insert_verification(
-    connection: Connection, record: dict[str, Any], evidence: dict[str, str]
-) -> int:
+    connection: Connection,
+    record: dict[str, Any],
+    evidence: dict[str, str],
+    outcome: RebuildOutcome,
+) -> None:
     table = schema.verifications
     columns = (
         "id",
@@ -269,15 +291,17 @@ def _insert_verification(
     )
     values = {name: record.get(name) for name in columns}
     held = _held_row(connection, table, values)
-    if held is not None and holds_items(connection, record):
-        return held
-    if held is not None:  # an item edited since: the record's items replace the catalog's
-        _insert_items(connection, record)
-        return 1
+    if held is not None:
+        items_held = holds_items(connection, record)
+        if not items_held:  # an item edited since: the record's items replace the catalog's
+            _insert_items(connection, record)
+        if not (held and items_held):
+            outcome.set_back.append(f"check {values['id']}: {_TO_RECORD} ({_name(evidence)})")
+        return
     detail = {"rebuilt_from": evidence["evidence_path"]}
     connection.execute(insert(table).values(**values, **evidence, detail=detail))
     _insert_items(connection, record)
-    return 1
+    outcome.verifications += 1
 
 
 def _insert_items(connection: Connection, record: dict[str, Any]) -> None:
@@ -297,28 +321,37 @@ def _insert_items(connection: Connection, record: dict[str, Any]) -> None:
             )
 
 
-def _held_row(connection: Connection, table: Table, values: dict[str, Any]) -> int | None:
-    """Return None when the catalog holds no row of the record's id (insert it); 0 when its
-    row holds the signed record's values; 1 after setting a row edited since (a failed check
-    made `passed`, a drill's RTO shortened: catalog_age.py) back to them."""
+def _held_row(connection: Connection, table: Table, values: dict[str, Any]) -> bool | None:
+    """Return None when the catalog holds no row of the record's id (insert it); True when its
+    row holds the signed record's values; False after setting a row edited since (a failed
+    check made `passed`, a drill's RTO shortened: catalog_age.py) back to them."""
     row = connection.execute(select(table).where(table.c.id == values["id"])).first()
     if row is None:
         return None
     if holds_record(row._mapping, values):
-        return 0
+        return True
     connection.execute(update(table).where(table.c.id == values["id"]).values(**values))
-    return 1
+    return False
 
 
-def _set_back(connection: Connection, point: str, manifest: Manifest) -> int:
+def _name(evidence: dict[str, str]) -> str:
+    return Path(evidence["evidence_path"]).name
+
+
+def _not_marked_bad(connection: Connection, points: set[str]) -> set[str]:
+    """Return the points of `points` the catalog holds and does not mark bad."""
+    table = schema.recovery_points.c
+    query = select(table.id).where(table.id.in_(sorted(points)), table.status != "bad")
+    return {row.id for row in connection.execute(query)}
+
+
+def _set_back(connection: Connection, point: str, manifest: Manifest) -> None:
     """Set the values a point's row took from its manifest back to the authenticated
-    manifest's (a business date or time edited in the catalog, verify_problems.row_differences);
-    return 1."""
+    manifest's (a business date or time edited in the catalog, verify_problems.row_differences)."""
     table = schema.recovery_points
     connection.execute(
         update(table).where(table.c.id == point).values(**_manifest_values(manifest))
     )
-    return 1
 
 
 def _manifest_values(manifest: Manifest) -> dict[str, Any]:

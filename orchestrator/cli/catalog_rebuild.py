@@ -24,13 +24,15 @@ def rebuild(call: Call) -> int:
     else:
         with open_runtime(site) as runtime:
             outcome = rebuild_catalog(runtime)
-    verb = "would add" if call.args.dry_run else "added"
-    lines = [f"not recovered: {line}" for line in outcome.not_recovered]
+    verb, back = ("would add", "would set back") if call.args.dry_run else ("added", "set back")
+    lines = [f"{back}: {line}" for line in outcome.set_back]
+    lines += [f"not recovered: {line}" for line in outcome.not_recovered]
     lines += [f"unreachable store: {line}" for line in outcome.unreachable]
     lines.append(
         f"summary: {verb} {outcome.points} recovery point(s), {outcome.copies} copies, "
         f"{outcome.drills} drill(s), {outcome.verifications} check(s), "
-        f"{outcome.failures} bad mark(s), {outcome.resolved} closed; "
+        f"{outcome.failures} bad mark(s), {outcome.resolved} closed; {back} "
+        f"{len(outcome.set_back)} edited row(s) to their signed records; "
         f"{len(outcome.not_recovered)} not recovered, {len(outcome.unreachable)} store(s) "
         "unreachable" + ("; dry run: the catalog was not changed" if call.args.dry_run else "")
     )

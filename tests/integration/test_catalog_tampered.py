@@ -53,6 +53,16 @@ COVER_UP = {
     ],
 }
 
+# What `catalog rebuild` then names as set back to its signed record, by the first word of
+# each line: the check's row (or its items) and the point marked bad again.
+SET_BACK = {
+    "passed": ["check", "recovery"],
+    "point_complete": ["recovery"],
+    "item_passed": ["check"],
+    "verdict_passed": ["check"],
+    "deleted": [],  # the lost check and its bad marks come back as added
+}
+
 
 def edit_catalog(config_path: Path, statements: list[str]) -> None:
     """Run SQL on the sandbox's SQLite catalog as an insider with sqlite3 would."""
@@ -99,8 +109,16 @@ def test_a_failed_check_covered_up_in_the_catalog_is_named_by_status_and_report(
     assert warning in report["catalog_warnings"]
     assert package in (written / "report.html").read_text(encoding="utf-8")
 
-    # What the warning says to do puts the signed record back, an edited row included.
-    assert main_code(capsys, config_path, "catalog", "rebuild") == 0
+    # What the warning says to do puts the signed record back, an edited row included, and
+    # says it set the edited rows back: none of them was lost, so none counts as added.
+    code, out, err = run(capsys, "-c", str(config_path), "catalog", "rebuild", "--dry-run")
+    assert code == 0 and out.count("would set back: ") == len(SET_BACK[cover_up]), out + err
+    code, out, err = run(capsys, "-c", str(config_path), "--json", "catalog", "rebuild")
+    outcome = json.loads(out)
+    assert code == 0, out + err
+    assert sorted(line.split(" ")[0] for line in outcome["set_back"]) == SET_BACK[cover_up]
+    added = (outcome["points"], outcome["drills"], outcome["verifications"])
+    assert added == ((0, 0, 1) if cover_up == "deleted" else (0, 0, 0)), out
     code, out, err = run(capsys, "-c", str(config_path), "--json", "status")
     assert not [w for w in json.loads(out).get("warnings", []) if package in w], out + err
 
@@ -159,7 +177,10 @@ def test_a_point_row_whose_business_date_was_moved_is_found_by_the_scan(
         ).fetchall()
     connection.close()
     assert status == "complete"
-    assert main_code(capsys, config_path, "catalog", "rebuild") == 0
+    code, out, err = run(capsys, "-c", str(config_path), "--json", "catalog", "rebuild")
+    outcome = json.loads(out)
+    assert code == 0 and outcome["points"] == 0, out + err
+    assert outcome["set_back"] == [f"recovery point {point}: to its signed manifest"], out
     code, out, err = run(capsys, "-c", str(config_path), "verify", "--all")
     assert code == 0, out + err
 
