@@ -16,12 +16,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from orchestrator import __version__
 from orchestrator.actions.evidence_setup import write_site_package
 from orchestrator.errors import CatalogUnwritten, CheckFailed, InputError
 from orchestrator.evidence.package import Package
 from orchestrator.model import catalog as cat
-from orchestrator.model import integrity
+from orchestrator.model import integrity, schema
 from orchestrator.model.catalog_errors import catalog_problem, is_catalog_error
 from orchestrator.model.integrity import Failure
 from orchestrator.runtime import Runtime
@@ -132,8 +134,9 @@ def raise_found_before_abort(
     * a fault: their evidence is written, then they are recorded; evidence that cannot be
       written (the fault may be the evidence directory itself) does not hide them;
     * an interrupt (Ctrl-C, SIGTERM): they are recorded in the catalog only — writing the
-      evidence may be what the interrupt stopped waiting for; the next `verify --all` finds
-      them again and writes it;
+      evidence may be what the interrupt stopped waiting for; the failure package the check
+      wrote before the interrupt (before its own) is named when it is on disk, else the next
+      `verify --all` finds them again and writes it;
     * the catalog itself failed, or fails now (locked, read-only, unreachable):
       CatalogUnwritten (exit 1) names them and says the catalog could not record them.
     """
@@ -151,7 +154,9 @@ def raise_found_before_abort(
             logger.warning("%s: recording the mismatch(es) it found first", found)
             by = f"{detected_by} (interrupted)"
             record_failures(runtime, failures, detected_by=by, package=None, at=cat.now())
-            evidence = "not written (interrupted): the next `drctl verify --all` writes it"
+            evidence = written_before(runtime, detected_by) or (
+                "not written (interrupted): the next `drctl verify --all` writes it"
+            )
         else:
             package = report_failures(runtime, failures, detected_by=f"{detected_by} ({stop})")
             evidence = str(package.path) if package else "(none)"
@@ -162,6 +167,19 @@ def raise_found_before_abort(
             raise
         raise _unwritten(runtime, found, unrecorded) from error
     raise CheckFailed(f"{found}; the points are marked bad; evidence: {evidence}") from error
+
+
+def written_before(runtime: Runtime, detected_by: str) -> str:
+    """Return the failure packages on disk that the check `detected_by` wrote for what it
+    found (report_failures writes them before the check's own package), joined; empty when
+    there is none."""
+    table = schema.integrity_failures.c
+    query = select(table.evidence_path).where(
+        table.detected_by == detected_by, table.evidence_path.is_not(None)
+    )
+    with runtime.catalog.begin() as connection:
+        paths = {str(row.evidence_path) for row in connection.execute(query)}
+    return ", ".join(sorted(path for path in paths if Path(path).is_dir()))
 
 
 def _unwritten(runtime: Runtime, found: str, error: BaseException) -> CatalogUnwritten:

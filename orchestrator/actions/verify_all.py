@@ -288,9 +288,10 @@ def _evidence(
     what it found bad in the catalog and in the evidence, so a catalog lost and rebuilt gets
     the marks back. Evidence that cannot be written (an unwritable directory, a full disk)
     after the scan found problems does not turn them into a fault: CheckFailed (exit 1) names
-    them, the points already marked bad."""
+    them, the points already marked bad, and the failure package when it was written."""
+    written: Package | None = None
     try:
-        report_failures(runtime, failures, detected_by=detected_by, started=started)
+        written = report_failures(runtime, failures, detected_by=detected_by, started=started)
         if not outcome.scan.scanned:
             return None
         package = write_scan_evidence(runtime, outcome, started)
@@ -303,9 +304,12 @@ def _evidence(
         ]
         if outcome.open_failures:
             named.append(f"{len(outcome.open_failures)} bad point(s) still open")
+        marked = "the points with a mismatch are marked bad"
+        if written is not None:
+            marked += f", their failure package written: {written.path}"
         raise CheckFailed(
-            f"{detected_by}: evidence not written ({error}) after the scan failed: "
-            f"{'; '.join(named)}; the points with a mismatch are marked bad"
+            f"{detected_by}: {'its own ' if written else ''}evidence not written ({error}) "
+            f"after the scan failed: {'; '.join(named)}; {marked}"
         ) from error
     outcome.evidence_path = str(package.path)
     return package

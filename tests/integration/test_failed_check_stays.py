@@ -184,6 +184,27 @@ def test_a_scan_mismatch_whose_evidence_cannot_be_written_is_a_failed_check_that
     still_shown(capsys, config_path, "config", point.name)
 
 
+def test_a_scan_whose_own_package_cannot_be_written_names_its_failure_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The failure package is written, then the scan's own package cannot be (a full disk):
+    the message names the failure package on disk and says only the scan's own is missing."""
+    config_path = build_sandbox(tmp_path / "sb")
+    point = point_dir(config_path, "primary", "config")
+    flip_byte(a_data_file(point)[0])
+
+    def disk_full(*_args: Any, **_kwargs: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(verify_all, "write_scan_evidence", disk_full)
+    code, out, err = run(capsys, "-c", str(config_path), "verify", "--all")
+    monkeypatch.undo()
+    directory = load_site(config_path).config.evidence_dir
+    [package] = [path for path in directory.glob("verify-*") if path.is_dir()]
+    assert code == 1 and "its own evidence not written" in err, out + err
+    assert f"failure package written: {package}" in err and point.name in err, err
+
+
 def edit_datasets(config_path: Path, dataset: str, rename_to: str | None) -> None:
     """Remove a dataset from dr.yml's system, or rename it (same path, engine and source)."""
     document = yaml.safe_load(config_path.read_text(encoding="utf-8"))

@@ -26,10 +26,13 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from orchestrator.actions import verify_all, verify_sample
 from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.evidence.package import LOCK_FILE
@@ -37,7 +40,7 @@ from orchestrator.model import schema
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.fixtures.process import wait_until
-from tests.integration.test_failed_check_stays import SEED, corrupt_a_sampled_point
+from tests.integration.test_failed_check_stays import SEED, corrupt_a_sampled_point, run
 from tests.integration.test_verify_sample import (
     SYSTEM,
     a_data_file,
@@ -288,3 +291,38 @@ def test_verify_all_stopped_after_finding_only_an_intruder_exits_1_naming_it(
     assert json.loads(out)["error"]["type"] == "CheckFailed"
     failures, bad = bad_marks(config_path)
     assert genuine.name not in bad and not failures  # an intruder marks no recorded point
+
+
+@pytest.mark.parametrize(
+    ("args", "module", "name"),
+    [
+        pytest.param(("verify", "--all"), verify_all, "write_scan_evidence", id="scan"),
+        pytest.param(("verify", "--seed", SEED), verify_sample, "write_site_package", id="check"),
+    ],
+)
+def test_a_check_interrupted_after_its_failure_package_names_that_package(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+    module: ModuleType,
+    name: str,
+) -> None:
+    """The failure package of the mismatch is written first; Ctrl-C arrives while the check
+    writes its own package (that write raises KeyboardInterrupt, as main's SIGINT handler
+    would). The message names the failure package on disk, never `not written`."""
+    config_path = build_sandbox(tmp_path / "sb")
+    _, point = corrupt_a_sampled_point(config_path)
+
+    def interrupted(*_args: Any, **_kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, name, interrupted)
+    code, out, err = run(capsys, "-c", str(config_path), *args)
+    monkeypatch.undo()
+    assert code == 1, out + err
+    [line] = error_lines(err)
+    assert "interrupted after finding" in line and point in line, line
+    directory = load_site(config_path).config.evidence_dir
+    [package] = [p for p in directory.glob("verify-*") if p.is_dir()]
+    assert f"evidence: {package}" in line and "not written" not in line, line
