@@ -11,6 +11,8 @@ evidenced:
 * `evidence.signing_key`: must exist (`drctl evidence keygen` creates it; nothing else does);
 * `evidence.trusted_fingerprints`: must pin that key's fingerprint, so `evidence verify`
   can tell this site's packages from anybody else's;
+* `evidence.directory`: a directory, or absent (made when the first package is written);
+  a file there is refused before any work;
 * the anchor store (`evidence.anchor_store`, else the off-site store every system shares):
   an `s3://` store whose bucket has Object Lock, or a `file://` store (read-only files, the
   weaker guarantee). SFTP stores cannot hold a write-once anchor.
@@ -89,7 +91,7 @@ def evidence_problems(config: LoadedConfig) -> list[str]:
     chained, so no command that writes one starts."""
     read_chain(config.evidence_dir / CHAIN)
     section = config.model.evidence
-    problems = []
+    problems = _directory_problems(config.evidence_dir)
     if not (section.accountable_person or "").strip():
         problems.append(
             "evidence.accountable_person: required: the name of the 数据集中安全工作第一责任人 "
@@ -111,6 +113,22 @@ def evidence_problems(config: LoadedConfig) -> list[str]:
             "://; the anchor needs an s3:// store with Object Lock (or a file:// store)"
         )
     return problems
+
+
+def _directory_problems(directory: Path) -> list[str]:
+    """Return why `evidence.directory` cannot hold packages: it, or a path above it, is a
+    file. Said before any work as a config error (exit 2), not as the OS's `File exists`
+    (exit 3) once a check has run and its package is written. An absent one is made then."""
+    for path in (directory, *directory.parents):
+        if path.is_dir():
+            return []
+        if path.exists():
+            where = f"{directory}" if path == directory else f"{directory}: {path}"
+            return [
+                f"evidence.directory: {where} is not a directory; expected a directory (it "
+                f"holds the evidence packages and {CHAIN})"
+            ]
+    return []
 
 
 def _key_problems(config: LoadedConfig) -> list[str]:
@@ -174,6 +192,15 @@ def evidence_setup_problems(config: LoadedConfig) -> list[str]:
         except InputError as error:
             problems = list(error.problems)
     return problems
+
+
+def refuse_unevidenced(config: LoadedConfig) -> None:
+    """Raise, before the catalog is opened, when no package could be written: InputError
+    (exit 2) for incomplete evidence settings, ChainUnreadable (exit 3) for a chain.jsonl cut
+    short. Offline: the anchor store may be one of the stores the scan finds unreachable."""
+    problems = evidence_problems(config)
+    if problems:
+        raise InputError(str(config.path), problems)
 
 
 def prepare_evidence(config: LoadedConfig) -> EvidenceSetup:
