@@ -33,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator.config import LoadedConfig
+from orchestrator.config import LoadedConfig, directory_problem
 from orchestrator.errors import InputError
 from orchestrator.evidence import sign
 from orchestrator.evidence.anchor import Anchor, FileAnchor, S3Anchor
@@ -91,7 +91,8 @@ def evidence_problems(config: LoadedConfig) -> list[str]:
     chained, so no command that writes one starts."""
     read_chain(config.evidence_dir / CHAIN)
     section = config.model.evidence
-    problems = _directory_problems(config.evidence_dir)
+    unusable = directory_problem("evidence.directory", config.evidence_dir)
+    problems = [] if unusable is None else [unusable]
     if not (section.accountable_person or "").strip():
         problems.append(
             "evidence.accountable_person: required: the name of the 数据集中安全工作第一责任人 "
@@ -113,22 +114,6 @@ def evidence_problems(config: LoadedConfig) -> list[str]:
             "://; the anchor needs an s3:// store with Object Lock (or a file:// store)"
         )
     return problems
-
-
-def _directory_problems(directory: Path) -> list[str]:
-    """Return why `evidence.directory` cannot hold packages: it, or a path above it, is a
-    file. Said before any work as a config error (exit 2), not as the OS's `File exists`
-    (exit 3) once a check has run and its package is written. An absent one is made then."""
-    for path in (directory, *directory.parents):
-        if path.is_dir():
-            return []
-        if path.exists():
-            where = f"{directory}" if path == directory else f"{directory}: {path}"
-            return [
-                f"evidence.directory: {where} is not a directory; expected a directory (it "
-                f"holds the evidence packages and {CHAIN})"
-            ]
-    return []
 
 
 def _key_problems(config: LoadedConfig) -> list[str]:

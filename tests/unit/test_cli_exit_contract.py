@@ -82,3 +82,31 @@ def test_an_evidence_directory_that_is_a_file_is_refused_before_any_work(
     err = refused(capsys, site.parent.parent, "-c", str(site), *command)
     assert str(site) in err
     assert f"evidence.directory: {taken} is not a directory" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("status",), ("verify", "--plan"), ("run-due", "--plan")],
+    ids=" ".join,
+)
+def test_a_reader_on_a_site_without_a_catalog_creates_none_to_say_so(
+    site: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    err = refused(capsys, site.parent.parent, "-c", str(site), *command)
+    assert "no catalog (no schema)" in err and "drctl catalog upgrade" in err
+    assert not (site.parent / "state").exists()
+
+
+@pytest.mark.parametrize(
+    "command", [("catalog", "upgrade"), ("status",), ("backup",)], ids=" ".join
+)
+def test_a_state_dir_that_is_a_file_is_a_config_error_for_every_command(
+    site: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    taken = site.parent / "state-is-a-file"
+    taken.write_text("not a directory\n", encoding="utf-8")
+    edit(site, lambda data: data.update(state_dir=str(taken)))
+    err = refused(capsys, site.parent.parent, "-c", str(site), *command)
+    assert (
+        str(site) in err and f"state_dir: {taken} is not a directory; expected a directory" in err
+    )
