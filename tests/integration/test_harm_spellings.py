@@ -10,6 +10,7 @@ this machine's own server).
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 from pathlib import Path
 from typing import Any
@@ -69,22 +70,18 @@ def respelled_sandbox(config_path: Path, port: int, spelling: str) -> None:
     config_path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
 
 
-@pytest.mark.parametrize(
-    "spelling",
-    ["port only in the dataset", "port with a leading zero", "unspecified address 0.0.0.0"],
-)
-def test_sandbox_reaching_production_server_by_another_spelling_is_refused(
+@pytest.fixture()
+def ledger_bed(
     tmp_path: Path,
     sshd_host: Any,
     sshd_host_b: Any,
     pg_sites: tuple[PostgresServer, PostgresServer],  # noqa: F811
     passwords: str,  # noqa: F811
     s3_stores: dict[str, dict[str, object]],  # noqa: F811
-    capsys: pytest.CaptureFixture[str],
-    spelling: str,
-) -> None:
-    pg_prod, _ = pg_sites
-    corebank = operator_corebank(pg_prod, new_database_name("corebank"))
+) -> tuple[Path, str, PostgresServer]:
+    """The operator's corebank at production and the documented config on the test bed;
+    return the config's path, the database's name and production's server."""
+    corebank = operator_corebank(pg_sites[0], new_database_name("corebank"))
     config_path = build_config(
         tmp_path,
         site_beds(sshd_host, sshd_host_b, pg=pg_sites),
@@ -92,6 +89,20 @@ def test_sandbox_reaching_production_server_by_another_spelling_is_refused(
         databases={"ledger": corebank},
         datasets=("ledger",),
     )
+    return config_path, corebank, pg_sites[0]
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["port only in the dataset", "port with a leading zero", "unspecified address 0.0.0.0"],
+)
+def test_sandbox_reaching_production_server_by_another_spelling_is_refused(
+    tmp_path: Path,
+    ledger_bed: tuple[Path, str, PostgresServer],
+    capsys: pytest.CaptureFixture[str],
+    spelling: str,
+) -> None:
+    config_path, corebank, pg_prod = ledger_bed
     respelled_sandbox(config_path, pg_prod.port, spelling)
     scenario = tmp_path / "test-site.yml"
     scenario.write_text(yaml.safe_dump(SCENARIO))
@@ -106,3 +117,49 @@ def test_sandbox_reaching_production_server_by_another_spelling_is_refused(
     assert code == 2, out + err
     assert "refused, nothing was touched" in err
     assert pg_dump_text(pg_prod, corebank) == before
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Return {relative path: sha256} of every file under root."""
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.parametrize("spelling", ["{dr}/../../production/data", "/{production}"])
+def test_sandbox_data_root_that_is_productions_by_another_spelling_is_refused(
+    tmp_path: Path,
+    ledger_bed: tuple[Path, str, PostgresServer],
+    capsys: pytest.CaptureFixture[str],
+    spelling: str,
+) -> None:
+    """A sandbox site on production's machine whose data_root is production's, written with
+    `..` or a doubled leading slash: its disaster would remove production's files."""
+    config_path = ledger_bed[0]
+    data = yaml.safe_load(config_path.read_text())
+    data["systems"][0]["datasets"] = [  # files only: no database server is shared
+        {"name": "documents", "engine": "files", "category": "configuration", "path": "docs"}
+    ]
+    roots = {site["name"]: site["data_root"] for site in data["sites"]}
+    production = Path(roots["production"])
+    (production / "docs").mkdir(parents=True)
+    Path(roots["disaster-recovery"]).mkdir(parents=True)  # where `..` is taken from
+    (production / "docs" / "policy.txt").write_text("the bank's own file\n")
+    for site in data["sites"]:
+        if site["name"] == "disaster-recovery":
+            root = spelling.format(dr=roots["disaster-recovery"], production=production)
+            site.update(sandbox=True, data_root=root)
+    config_path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    scenario = tmp_path / "test-site.yml"
+    scenario.write_text(yaml.safe_dump({**SCENARIO, "steps": SCENARIO["steps"][1:]}))
+    before = tree_digest(production)
+    config = str(config_path)
+
+    code, _, err = run_cli(capsys, "-c", config, "check-config", "--scenario", str(scenario))
+    assert code == 2, err
+    assert "with overlapping data_root" in err, err
+    code, out, err = run_cli(capsys, "-c", config, "drill", "run", str(scenario))
+    assert code == 2, out + err
+    assert tree_digest(production) == before
