@@ -43,9 +43,12 @@ def resolve(name: str) -> frozenset[str]:
 
 
 def is_loopback(address: str) -> bool:
-    """Given an address (or an unresolved name), return whether it is this machine's loopback."""
+    """Given an address (or an unresolved name), return whether it is this machine's loopback:
+    a loopback address, or the unspecified one (0.0.0.0, ::), which a connection also takes to
+    this machine."""
     try:
-        return ipaddress.ip_address(address).is_loopback
+        found = ipaddress.ip_address(address)
+        return found.is_loopback or found.is_unspecified
     except ValueError:
         return address == "localhost"
 

@@ -84,6 +84,19 @@ class LoadedConfig:
         return url
 
 
+def directory_problem(key: str, directory: Path) -> str | None:
+    """Given a config key and the directory it names, return why that cannot be a directory —
+    it, or a path above it, is a file — or None (an absent one is made when first needed).
+    Said as a config error (exit 2) before any work, not as the OS's `File exists` (3)."""
+    for path in (directory, *directory.parents):
+        if path.is_dir():
+            return None
+        if path.exists():
+            where = f"{directory}" if path == directory else f"{directory}: {path}"
+            return f"{key}: {where} is not a directory; expected a directory"
+    return None
+
+
 def load_config(path: Path) -> LoadedConfig:
     """Given the path of dr.yml, return the validated config. Raise InputError listing every
     problem (exit 2); nothing is written anywhere."""

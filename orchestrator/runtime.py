@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from orchestrator.config import LoadedConfig
+from orchestrator.config import LoadedConfig, directory_problem
 from orchestrator.errors import InputError
 from orchestrator.integrations.hosts import HostFiles, open_host_files
 from orchestrator.integrations.stores import Store, open_store
 from orchestrator.model.catalog import Catalog
-from orchestrator.model.migrate import require_current, upgrade_catalog
+from orchestrator.model.migrate import require_current, require_present, upgrade_catalog
 from orchestrator.rules.rotation import lock_seconds
 from orchestrator.rules.rule import RulePack
 from orchestrator.rules.workdays import WorkdayCalendar
@@ -88,22 +88,28 @@ class Runtime:
         self.catalog.close()
 
 
+def check_state_dir(config: LoadedConfig, *, create: bool) -> None:
+    """Raise InputError (exit 2) when dr.yml's state_dir names a file (or a path through one):
+    a usage error, not a broken disk (3). Then, with create, make it unless it is there."""
+    problem = directory_problem("state_dir", config.state_dir)
+    if problem is not None:
+        raise InputError(str(config.path), [problem])
+    if create:
+        config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
 @contextmanager
 def open_runtime(
     site: LoadedSite, *, progress: bool = False, writes: bool = True
 ) -> Iterator[Runtime]:
     """Given the loaded site, open the catalog and yield the runtime; close everything it
     opened on the way out. A runtime that writes first upgrades the catalog's schema; one
-    that only reads (`writes=False`) refuses a schema that is not current (exit 2)."""
+    that only reads (`writes=False`) refuses a schema that is not current, or a SQLite
+    catalog that does not exist, without creating it or its state_dir (exit 2)."""
     config = site.config
-    try:
-        config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except (FileExistsError, NotADirectoryError) as error:
-        # dr.yml names a file (or a path through one): a usage error (2), not a broken disk (3).
-        raise InputError(
-            str(config.path),
-            [f"state_dir: {config.state_dir}: {error.strerror}; expected a directory"],
-        ) from error
+    check_state_dir(config, create=writes)
+    if not writes:
+        require_present(config.catalog_url)  # a reader creates no catalog to refuse (exit 2)
     catalog = Catalog(config.catalog_url)
     try:
         if writes:

@@ -11,6 +11,8 @@ evidenced:
 * `evidence.signing_key`: must exist (`drctl evidence keygen` creates it; nothing else does);
 * `evidence.trusted_fingerprints`: must pin that key's fingerprint, so `evidence verify`
   can tell this site's packages from anybody else's;
+* `evidence.directory`: a directory, or absent (made when the first package is written);
+  a file there is refused before any work;
 * the anchor store (`evidence.anchor_store`, else the off-site store every system shares):
   an `s3://` store whose bucket has Object Lock, or a `file://` store (read-only files, the
   weaker guarantee). SFTP stores cannot hold a write-once anchor.
@@ -31,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator.config import LoadedConfig
+from orchestrator.config import LoadedConfig, directory_problem
 from orchestrator.errors import InputError
 from orchestrator.evidence import sign
 from orchestrator.evidence.anchor import Anchor, FileAnchor, S3Anchor
@@ -89,7 +91,8 @@ def evidence_problems(config: LoadedConfig) -> list[str]:
     chained, so no command that writes one starts."""
     read_chain(config.evidence_dir / CHAIN)
     section = config.model.evidence
-    problems = []
+    unusable = directory_problem("evidence.directory", config.evidence_dir)
+    problems = [] if unusable is None else [unusable]
     if not (section.accountable_person or "").strip():
         problems.append(
             "evidence.accountable_person: required: the name of the 数据集中安全工作第一责任人 "
@@ -174,6 +177,15 @@ def evidence_setup_problems(config: LoadedConfig) -> list[str]:
         except InputError as error:
             problems = list(error.problems)
     return problems
+
+
+def refuse_unevidenced(config: LoadedConfig) -> None:
+    """Raise, before the catalog is opened, when no package could be written: InputError
+    (exit 2) for incomplete evidence settings, ChainUnreadable (exit 3) for a chain.jsonl cut
+    short. Offline: the anchor store may be one of the stores the scan finds unreachable."""
+    problems = evidence_problems(config)
+    if problems:
+        raise InputError(str(config.path), problems)
 
 
 def prepare_evidence(config: LoadedConfig) -> EvidenceSetup:

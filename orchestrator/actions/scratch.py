@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, select, update
 
 from orchestrator.actions.scratch_drill import wipe_drill_area
+from orchestrator.actions.scratch_places import refused_path
 from orchestrator.errors import OrchestratorError
 from orchestrator.integrations.ansible import run_playbook, runner_directory_holder
 from orchestrator.integrations.ssh_control import left_directories, remove_directory
@@ -312,6 +313,9 @@ def _sweep_areas(runtime: Runtime) -> list[Cleaned]:
 def _clean(runtime: Runtime, row: Any) -> list[str]:
     """Clean one orphaned area; return what was removed. Raise on failure."""
     if row.kind == "host_path":
+        refused = refused_path(runtime.config.model, row.place, row.location)
+        if refused is not None:
+            raise OrchestratorError(f"refused, nothing removed: {refused}")
         runtime.host_files(row.place).remove_tree(row.location)
         return [row.location]
     if row.kind == "store_prefix":

@@ -20,6 +20,7 @@ from typing import Any
 from orchestrator.errors import OrchestratorError
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.model.drill_targets import DATABASE_PREFIX, live_databases, live_paths
+from orchestrator.model.host_paths import overlap
 from orchestrator.model.settings import Config
 from orchestrator.runtime import Runtime
 
@@ -36,20 +37,15 @@ def drill_scoped(
         if str(item.get("database", "")).startswith(DATABASE_PREFIX)
         and str(item["database"]).lower() not in live
     ]
-    live_roots = [posixpath.normpath(path) for path in live_paths(config)]
+    live_roots = live_paths(config)
     paths = [
         str(path)
         for path in detail.get("paths", [])
         if posixpath.isabs(str(path))
         and posixpath.basename(str(path)).startswith("drill-")
-        and not any(_overlaps(str(path), root) for root in live_roots)
+        and not any(overlap(str(path), root) for root in live_roots)
     ]
     return items, paths
-
-
-def _overlaps(first: str, second: str) -> bool:
-    a, b = posixpath.normpath(first), posixpath.normpath(second)
-    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
 
 
 def wipe_drill_area(runtime: Runtime, host: str, detail: Mapping[str, Any]) -> list[str]:

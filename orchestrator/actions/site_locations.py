@@ -2,8 +2,9 @@
 
 A site's data lives on a machine (files and SQLite datasets under its `data_root`) and in the
 database servers its host reaches (`dr_postgresql_host`/`_port`, `dr_mariadb_host`/`_port`:
-a local socket or a loopback address is that machine's own server; only the engines some
-dataset uses). Two inventory names can be
+a local socket, a loopback or the unspecified address is that machine's own server; the port
+is the one the engine roles connect to — the host's, else each dataset's, else the default —
+read as a number; only the engines some dataset uses). Two inventory names can be
 one machine (`localhost` and `127.0.0.1`, a DNS alias, two entries with one `ansible_host`),
 and two machines can reach one database server; model/scenario_safety.py compares these
 locations, not host names, before a drill may write at a sandbox site.
@@ -36,23 +37,44 @@ from orchestrator.model.settings import Config
 DATABASE_PORTS = (("postgresql", 5432), ("mariadb", 3306))
 
 
+def _port(value: Any) -> str:
+    """Return a port as the engine roles read it (Jinja `| int`: `05432` and ` 5432` are
+    5432), or as written when it is not a number."""
+    try:
+        return str(int(str(value).strip()))
+    except ValueError:
+        return str(value)
+
+
+def _ports(engine: str, default: int, variables: Mapping[str, Any], config: Config) -> set[str]:
+    """Return the ports a host's datasets of an engine connect to, as the roles choose them:
+    the host's `dr_<engine>_port`, else each dataset's own port, else the engine's default
+    (none when no dataset uses the engine)."""
+    own = {
+        _port(dataset.port or default)
+        for system in config.systems
+        for dataset in system.datasets
+        if dataset.engine == engine
+    }
+    given = variables.get(f"dr_{engine}_port")
+    return {_port(given)} if own and given not in (None, "") else own
+
+
 def _databases(
-    variables: Mapping[str, Any], machine: frozenset[str], own: frozenset[str], engines: set[str]
+    variables: Mapping[str, Any], machine: frozenset[str], own: frozenset[str], config: Config
 ) -> frozenset[str]:
     """Return the database servers of the engines in use a host reaches, as 'engine
     address:port'."""
     servers: set[str] = set()
     for engine, default_port in DATABASE_PORTS:
-        if engine not in engines:
-            continue
+        ports = _ports(engine, default_port, variables, config)
         host = str(variables.get(f"dr_{engine}_host") or "")
-        port = str(variables.get(f"dr_{engine}_port") or default_port)
         addresses = resolve(host) if host and not host.startswith("/") else frozenset()
         if all(is_loopback(a) for a in addresses):
             where = machine  # a socket or a loopback address: the host's own server
         else:
             where = as_machines(addresses, own)
-        servers.update(f"{engine} {address}:{port}" for address in where)
+        servers.update(f"{engine} {address}:{port}" for address in where for port in ports)
     return frozenset(servers)
 
 
@@ -62,7 +84,6 @@ def site_locations(
     """Given the config, its inventory and the sites to locate (default: all), return each
     site's location; raise InputError when a site's host is not in the inventory."""
     own = own_addresses()
-    engines = {str(dataset.engine) for system in config.systems for dataset in system.datasets}
     located: dict[str, SiteLocation] = {}
     for site in config.sites:
         if sites is not None and site.name not in sites:
@@ -73,7 +94,7 @@ def site_locations(
         else:
             machine = as_machines(resolve(str(variables.get("ansible_host") or site.host)), own)
         located[site.name] = SiteLocation(
-            machine, str(Path(site.data_root)), _databases(variables, machine, own, engines)
+            machine, str(Path(site.data_root)), _databases(variables, machine, own, config)
         )
     return located
 

@@ -19,6 +19,7 @@ from orchestrator.actions.site_locations import site_locations
 from orchestrator.errors import InputError
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.model.engines import spool_root
+from orchestrator.model.host_paths import overlap
 from orchestrator.model.settings import Config, Dataset, Site
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc
@@ -53,15 +54,6 @@ def enclave_site(config: Config, source: str) -> Site:
     return site
 
 
-def _overlap(one: str, other: str) -> bool:
-    first, second = posixpath.normpath(one), posixpath.normpath(other)
-    return (
-        first == second
-        or first.startswith(second.rstrip("/") + "/")
-        or second.startswith(first.rstrip("/") + "/")
-    )
-
-
 def check_enclave_apart(runtime: Runtime, enclave: Site) -> None:
     """Raise InputError (exit 2, nothing restored) when a directory a check restores into or
     wipes in the enclave (`<data_root>/<system>`, its spool) is, contains or lies inside the
@@ -78,7 +70,7 @@ def check_enclave_apart(runtime: Runtime, enclave: Site) -> None:
             if site.name == enclave.name or not mine & located[site.name].machine:
                 continue
             for path in paths:
-                if _overlap(path, site.data_root):
+                if overlap(path, site.data_root):
                     problems.append(
                         f"sites.{enclave.name}: the verification enclave restores into and wipes "
                         f"{path} ({system.name}), which overlaps site {site.name!r}'s data_root "

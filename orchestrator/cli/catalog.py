@@ -10,13 +10,14 @@ from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode
 from orchestrator.model.catalog import Catalog
 from orchestrator.model.migrate import current_revision, head_revision, upgrade_catalog
+from orchestrator.runtime import check_state_dir
 
 
 def upgrade(call: Call) -> int:
     config = call.site().config
     if call.args.dry_run:
         return _dry_run(call)
-    config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    check_state_dir(config, create=True)  # a file there: exit 2, as for every command
     catalog = Catalog(config.catalog_url)
     try:
         before, after = upgrade_catalog(catalog)

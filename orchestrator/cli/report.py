@@ -9,9 +9,9 @@ from orchestrator.actions.compliance_report import (
     today_in_shanghai,
     write_report,
 )
-from orchestrator.actions.evidence_setup import evidence_problems
+from orchestrator.actions.evidence_setup import refuse_unevidenced
 from orchestrator.cli.call import Call
-from orchestrator.errors import ExitCode, InputError
+from orchestrator.errors import ExitCode
 from orchestrator.rules.status import Status
 from orchestrator.runtime import open_runtime
 
@@ -20,11 +20,9 @@ def report(call: Call) -> int:
     start = parse_cli_date(call.args.start, "--from") if call.args.start else None
     end = parse_cli_date(call.args.end, "--to") if call.args.end else None
     period = parse_period(call.args.year, start, end, today_in_shanghai())
+    config = call.site().config
+    refuse_unevidenced(config)  # exit 2 before the catalog is made or upgraded
     if call.args.dry_run:
-        config = call.site().config
-        problems = evidence_problems(config)
-        if problems:
-            raise InputError(str(config.path), problems)
         call.out.emit(
             {"dry_run": True, "period": period.to_dict(), "evidence_dir": str(config.evidence_dir)},
             f"would judge {period.start} – {period.end} through the rules and write a signed "

@@ -7,12 +7,11 @@ import sys
 
 from orchestrator.actions import verify_all as integrity_scan
 from orchestrator.actions import verify_recheck
-from orchestrator.actions.evidence_setup import evidence_problems, prepare_evidence
+from orchestrator.actions.evidence_setup import prepare_evidence, refuse_unevidenced
 from orchestrator.actions.verify_outcome import describe_outcome, outcome_dict
 from orchestrator.actions.verify_plan import build_plan
 from orchestrator.actions.verify_sample import run_verify_sample
 from orchestrator.cli.call import Call
-from orchestrator.config import LoadedConfig
 from orchestrator.errors import ExitCode, InputError
 from orchestrator.integrations.stop_signals import interrupt_once
 from orchestrator.model.plan import SamplePlan, plan_dict
@@ -85,15 +84,6 @@ def recheck(call: Call) -> int:
     data, text = verify_recheck.describe(outcome)
     call.out.emit(data, text)
     return int(outcome.exit_code)
-
-
-def refuse_unevidenced(config: LoadedConfig) -> None:
-    """Raise, before the catalog is opened, when no package could be written: InputError
-    (exit 2) for incomplete evidence settings, ChainUnreadable (exit 3) for a chain.jsonl cut
-    short. Offline: the anchor store may be one of the stores the scan finds unreachable."""
-    problems = evidence_problems(config)
-    if problems:
-        raise InputError(str(config.path), problems)
 
 
 def describe_plan(plan: SamplePlan) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from orchestrator.errors import InputError
+from orchestrator.model.host_paths import inside, normal, overlap
 from orchestrator.model.settings import Config, Dataset, Site
 
 Leg = Literal["fo", "fb"]
@@ -102,11 +103,6 @@ def make_target(site: Site, dataset: Dataset, index: int, drill_id: str, leg: Le
     )
 
 
-def _overlaps(first: str, second: str) -> bool:
-    a, b = posixpath.normpath(first), posixpath.normpath(second)
-    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
-
-
 def live_paths(config: Config) -> list[str]:
     """Return every live dataset path of every site in the config."""
     return [
@@ -142,18 +138,16 @@ def isolation_problems(target: DrillTarget, config: Config) -> list[str]:
     site = config.site(target.site)
     root = drill_root(site, target.drill_id)
     problems = []
-    if not _overlaps(target.target, root) or posixpath.normpath(target.target) == root:
+    if not inside(target.target, root) or normal(target.target) == normal(root):
         problems.append(f"path {target.target!r} is not inside the drill directory {root}")
     for live in live_paths(config):
-        if _overlaps(root, live) or _overlaps(target.target, live):
+        if overlap(root, live) or overlap(target.target, live):
             problems.append(
                 f"drill directory {root} (site {site.name} spool) overlaps the live dataset "
                 f"path {live}: move the spool out of the data"
             )
     for other in config.sites:
-        if _overlaps(root, other.data_root) and not posixpath.normpath(root).startswith(
-            posixpath.normpath(other.data_root).rstrip("/") + "/"
-        ):
+        if inside(other.data_root, root):
             problems.append(f"drill directory {root} contains site {other.name}'s data_root")
     return problems
 

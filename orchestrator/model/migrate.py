@@ -26,6 +26,7 @@ from sqlalchemy import Connection, inspect, text
 
 from orchestrator.errors import CatalogSchemaMismatch
 from orchestrator.model.catalog import Catalog
+from orchestrator.model.catalog_errors import catalog_address
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -128,15 +129,26 @@ def require_current(catalog: Catalog) -> str:
     if current is not None and current not in known_revisions():
         raise _too_new(catalog, current, head)
     if current is None and not inspect(catalog.engine).get_table_names():
-        raise CatalogSchemaMismatch(
-            f"catalog {catalog.safe_url}: no catalog (no schema): for a new site run `drctl "
-            "catalog upgrade`; if the catalog was lost, `drctl catalog rebuild` puts it "
-            "back from the stores and the evidence / 目录不存在：如目录丢失，请用 drctl catalog "
-            "rebuild 重建"
-        )
+        raise _no_catalog(catalog.safe_url)
     raise CatalogSchemaMismatch(
         f"catalog {catalog.safe_url}: schema revision {current or 'none'} is older than "
         f"{head}, which this drctl reads; {UPGRADE_HINT}"
+    )
+
+
+def require_present(url: str) -> None:
+    """Given a catalog URL, raise CatalogSchemaMismatch (exit 2, "no catalog") when it names a
+    SQLite file that does not exist, before anything is opened: a command that only reads
+    would otherwise create the file (and its directory) just to say it holds no schema."""
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise _no_catalog(catalog_address(url))
+
+
+def _no_catalog(address: str) -> CatalogSchemaMismatch:
+    return CatalogSchemaMismatch(
+        f"catalog {address}: no catalog (no schema): for a new site run `drctl catalog "
+        "upgrade`; if the catalog was lost, `drctl catalog rebuild` puts it back from the "
+        "stores and the evidence / 目录不存在：如目录丢失，请用 drctl catalog rebuild 重建"
     )
 
 

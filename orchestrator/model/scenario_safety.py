@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
+from orchestrator.model.host_paths import overlap
 from orchestrator.model.settings import Config, Dataset
 
 if TYPE_CHECKING:
@@ -85,18 +86,13 @@ class SiteLocation:
     databases: frozenset[str]
 
 
-def _overlap(one: str, other: str) -> bool:
-    first, second = PurePosixPath(one), PurePosixPath(other)
-    return first == second or first in second.parents or second in first.parents
-
-
 def _reaches(mine: SiteLocation, theirs: SiteLocation) -> str | None:
     """Return how a site at `mine` reaches live data at `theirs`, or None."""
     servers = sorted(mine.databases & theirs.databases)
     if servers:
         return f"reach the same database server ({servers[0]})"
     machines = sorted(mine.machine & theirs.machine)
-    if machines and _overlap(mine.data_root, theirs.data_root):
+    if machines and overlap(mine.data_root, theirs.data_root):
         return f"are one machine ({machines[0]}) with overlapping data_root {mine.data_root!r}"
     return None
 

@@ -1,0 +1,112 @@
+"""The exit-code contract tried as an operator's mistakes are made, on a fresh sandbox site: a
+config that points somewhere wrong ends with exit 2 naming the file and the key inside it,
+before any work and with nothing written — no catalog created, no evidence, no spool file —
+never exit 3 in the OS's words after a check has run (docs/cli.md, Exit codes)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from orchestrator.actions.sandbox import prepare_sandbox
+from orchestrator.cli.main import main
+
+Tree = dict[str, tuple[int, int, int]]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """Return the dr.yml of a fresh sandbox under tmp_path (keys made, no catalog yet)."""
+    return prepare_sandbox(tmp_path / "sandbox")
+
+
+def tree(root: Path) -> Tree:
+    """Return every path under root with its mode, size and modification time."""
+    found: Tree = {}
+    for directory, names, files in os.walk(root):
+        for name in names + files:
+            status = os.lstat(Path(directory) / name)
+            found[os.path.join(directory, name)] = (
+                status.st_mode,
+                status.st_size,
+                status.st_mtime_ns,
+            )
+    return found
+
+
+def edit(config: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    change(data)
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+def refused(capsys: pytest.CaptureFixture[str], root: Path, *argv: str) -> str:
+    """Run drctl with argv; assert it ended with exit 2, one error line, no traceback, and
+    nothing written under root; return what it printed on stderr."""
+    before = tree(root)
+    code = main(list(argv))
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("error: ") and "Traceback" not in err, err
+    after = tree(root)
+    changed = sorted(
+        path for path in before.keys() | after.keys() if before.get(path) != after.get(path)
+    )
+    assert changed == [], f"exit 2 wrote {changed}"
+    return err
+
+
+EVIDENCE_WRITERS = [
+    ("verify", "--seed", "1"),
+    ("verify", "--all"),
+    ("verify", "--recheck"),
+    ("evidence", "anchor"),
+    ("drill", "run"),
+    ("report", "--year", "2026"),
+    ("check-config",),
+]
+
+
+@pytest.mark.parametrize("command", EVIDENCE_WRITERS, ids=" ".join)
+def test_an_evidence_directory_that_is_a_file_is_refused_before_any_work(
+    site: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    taken = site.parent / "evidence-is-a-file"
+    taken.write_text("not a directory\n", encoding="utf-8")
+    edit(site, lambda data: data["evidence"].update(directory=str(taken)))
+    err = refused(capsys, site.parent.parent, "-c", str(site), *command)
+    assert str(site) in err
+    assert f"evidence.directory: {taken} is not a directory" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("status",), ("verify", "--plan"), ("run-due", "--plan")],
+    ids=" ".join,
+)
+def test_a_reader_on_a_site_without_a_catalog_creates_none_to_say_so(
+    site: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    err = refused(capsys, site.parent.parent, "-c", str(site), *command)
+    assert "no catalog (no schema)" in err and "drctl catalog upgrade" in err
+    assert not (site.parent / "state").exists()
+
+
+@pytest.mark.parametrize(
+    "command", [("catalog", "upgrade"), ("status",), ("backup",)], ids=" ".join
+)
+def test_a_state_dir_that_is_a_file_is_a_config_error_for_every_command(
+    site: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    taken = site.parent / "state-is-a-file"
+    taken.write_text("not a directory\n", encoding="utf-8")
+    edit(site, lambda data: data.update(state_dir=str(taken)))
+    err = refused(capsys, site.parent.parent, "-c", str(site), *command)
+    assert (
+        str(site) in err and f"state_dir: {taken} is not a directory; expected a directory" in err
+    )
