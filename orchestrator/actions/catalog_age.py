@@ -13,6 +13,9 @@ Cheap signs, read every time `status` runs (and at every scrape of the exporter)
   row the catalog lacks or holds with other values (status, counted, times, RTO/RPO): a catalog
   put back from an older copy (a database restore), or edited, would otherwise judge a point
   found corrupt as good or a failed check as passed.
+* **closed by hand** — a failure the catalog holds closed that no re-check package closed
+  (only `drctl verify --recheck` closes one); status judges only closures dated since the
+  oldest of the packages it reads (_closing_span), the report every one.
 * **dated after now** — a row's time (a point's finish, a copy written, a check, an item, a
   failure, a drill, a job) lies more than AHEAD_TOLERANCE_SECONDS past the wall clock of the
   reader: a node whose clock runs ahead wrote it, or it was forged. Every verdict is judged as
@@ -71,8 +74,8 @@ def catalog_warnings(runtime: Runtime, recent: int | None = RECENT_PACKAGES) -> 
     entries = _recorded_kind_entries(runtime)  # the chain, read once
     signs = catalog_signs(runtime, recent, entries)
     warnings = [warning for warning in signs.values() if warning]
-    if recent is None:  # every package is read: a closure is looked for in all of them
-        closed = _closed_by_hand(runtime, entries)
+    if entries:  # an unreadable chain, or none yet, is not this warning's to judge
+        closed = _closed_by_hand(runtime, *_closing_span(entries, recent))
         if closed:
             warnings.append(
                 f"the catalog ({runtime.catalog.safe_url}) holds the failures of {len(closed)} "
@@ -181,8 +184,7 @@ def _earliest_recorded_package(entries: list[ChainEntry]) -> tuple[str, float] |
     """Return the name and time of the chain's first check or drill package, if any."""
     if not entries:
         return None
-    created = datetime.fromisoformat(entries[0].created_at.replace("Z", "+00:00"))
-    return entries[0].name, created.timestamp()
+    return entries[0].name, _created(entries[0])
 
 
 def _unrecorded_packages(runtime: Runtime, entries: list[ChainEntry]) -> list[str]:
@@ -281,14 +283,38 @@ def holds_record(row: Any, record: dict[str, Any]) -> bool:
     return True
 
 
-def _closed_by_hand(runtime: Runtime, entries: list[ChainEntry]) -> list[str]:
-    """Return the points whose failure the catalog holds closed (`resolved_at` set) although
-    no re-check package of the given entries closed it (its `incidents`, as a rebuild reads
-    them): an UPDATE of the catalog would otherwise make a bad mark disappear."""
+def _closing_span(
+    entries: list[ChainEntry], recent: int | None
+) -> tuple[list[ChainEntry], float | None]:
+    """Return the packages a closure is looked for in, and the time from which closures are
+    judged (None: all). The report reads every package. Status reads the newest `recent`
+    ones, so it judges only the closures dated since the oldest of them was written: a
+    re-check's package is written after the closure it commits (its `finished_at`), so the
+    package of such a closure is one of them (or one written since, looked for as well); an
+    older closure's may be anywhere in the chain, which status does not read."""
+    if recent is None:
+        return entries, None
+    since = min(_created(entry) for entry in entries[-recent:])
+    return [entry for entry in entries if _created(entry) >= since], since
+
+
+def _created(entry: ChainEntry) -> float:
+    return datetime.fromisoformat(entry.created_at.replace("Z", "+00:00")).timestamp()
+
+
+def _closed_by_hand(
+    runtime: Runtime, entries: list[ChainEntry], since: float | None = None
+) -> list[str]:
+    """Return the points whose failure the catalog holds closed (`resolved_at` set, at or
+    after `since` when given) although no re-check package of the given entries closed it
+    (its `incidents`, as a rebuild reads them): an UPDATE of the catalog would otherwise make
+    a bad mark disappear."""
     failures = schema.integrity_failures.c
     query = select(failures.recovery_point_id, failures.system, failures.dataset).where(
         failures.resolved_at.is_not(None)
     )
+    if since is not None:
+        query = query.where(failures.resolved_at >= since)
     with runtime.catalog.begin() as connection:
         rows = connection.execute(query).all()
     if not rows:

@@ -256,7 +256,7 @@ def _insert_drill(
         "failback_ok",
     )
     values = {name: record.get(name) for name in columns}
-    held = _held_row(connection, table, values)
+    held = _held_row(connection, table, values, evidence)
     if held is False:
         outcome.set_back.append(f"drill {values['id']}: {_TO_RECORD} ({_name(evidence)})")
     if held is not None:
@@ -290,7 +290,7 @@ def _insert_verification(
         "sample_bytes",
     )
     values = {name: record.get(name) for name in columns}
-    held = _held_row(connection, table, values)
+    held = _held_row(connection, table, values, evidence)
     if held is not None:
         items_held = holds_items(connection, record)
         if not items_held:  # an item edited since: the record's items replace the catalog's
@@ -321,16 +321,20 @@ def _insert_items(connection: Connection, record: dict[str, Any]) -> None:
             )
 
 
-def _held_row(connection: Connection, table: Table, values: dict[str, Any]) -> bool | None:
+def _held_row(
+    connection: Connection, table: Table, values: dict[str, Any], evidence: dict[str, str]
+) -> bool | None:
     """Return None when the catalog holds no row of the record's id (insert it); True when its
     row holds the signed record's values; False after setting a row edited since (a failed
-    check made `passed`, a drill's RTO shortened: catalog_age.py) back to them."""
+    check made `passed`, a drill's RTO shortened: catalog_age.py) or whose outcome was never
+    written (a drill killed after its package, recorded `aborted`) back to them, with the
+    package that holds the record."""
     row = connection.execute(select(table).where(table.c.id == values["id"])).first()
     if row is None:
         return None
     if holds_record(row._mapping, values):
         return True
-    connection.execute(update(table).where(table.c.id == values["id"]).values(**values))
+    connection.execute(update(table).where(table.c.id == values["id"]).values(**values, **evidence))
     return False
 
 

@@ -185,12 +185,14 @@ def test_a_point_row_whose_business_date_was_moved_is_found_by_the_scan(
     assert code == 0, out + err
 
 
-def test_a_bad_mark_closed_by_hand_is_named_by_the_report(
+def test_a_bad_mark_closed_by_hand_is_named_by_the_report_and_status(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Only `verify --recheck` closes a failure, and its package says which (`incidents`). A
     failure closed with an UPDATE of `resolved_at` leaves every row the packages record in
-    place: the report, which reads every package, names the point and exits 1."""
+    place: the report, which reads every package, names the point and exits 1. So does
+    `status` while the closure is dated within the span of the newest packages it reads (the
+    closing re-check's package is written after its closure, so it would be among them)."""
     config_path = build_sandbox(tmp_path / "sb")
     _, point = corrupt_a_sampled_point(config_path)
     assert main_code(capsys, config_path, "verify", "--seed", SEED) == 1
@@ -201,6 +203,13 @@ def test_a_bad_mark_closed_by_hand_is_named_by_the_report(
     code, out, err = run(capsys, "-c", str(config_path), "--json", "report", "--year", YEAR)
     [warning] = [w for w in json.loads(out)["catalog_warnings"] if point in w]
     assert code == 1 and "no re-check package" in warning, out + err
+    code, out, err = run(capsys, "-c", str(config_path), "--json", "status")
+    [warning] = [w for w in json.loads(out).get("warnings", []) if point in w]
+    assert code == 1 and "no re-check package" in warning, out + err
+    # Dated before the oldest package status reads, the closure is the report's alone.
+    edit_catalog(config_path, ["UPDATE integrity_failures SET resolved_at = 1000000000"])
+    code, out, err = run(capsys, "-c", str(config_path), "--json", "status")
+    assert not [w for w in json.loads(out).get("warnings", []) if point in w], out + err
 
 
 def test_a_bad_mark_closed_by_a_recheck_is_not_named_by_the_report(
@@ -217,3 +226,5 @@ def test_a_bad_mark_closed_by_a_recheck_is_not_named_by_the_report(
     assert main_code(capsys, config_path, "verify", "--recheck") == 0
     code, out, err = run(capsys, "-c", str(config_path), "--json", "report", "--year", YEAR)
     assert json.loads(out)["catalog_warnings"] == [], out + err
+    code, out, err = run(capsys, "-c", str(config_path), "--json", "status")
+    assert "warnings" not in json.loads(out), out + err
