@@ -110,3 +110,20 @@ def test_a_state_dir_that_is_a_file_is_a_config_error_for_every_command(
     assert (
         str(site) in err and f"state_dir: {taken} is not a directory; expected a directory" in err
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "found"),
+    [("bogus://drctl:s3cr3t-pw@db/dr", "scheme 'bogus'"), ("catalog.sqlite", "no scheme")],
+)
+def test_a_catalog_url_drctl_cannot_open_is_a_config_error_not_an_internal_one(
+    site: Path, capsys: pytest.CaptureFixture[str], url: str, found: str
+) -> None:
+    """SQLAlchemy's NoSuchModuleError ended every catalog command with "internal error …
+    please report" (exit 3), after check-config had passed the URL."""
+    edit(site, lambda data: data.update(catalog_url=url))
+    for command in (("check-config",), ("status",), ("backup",)):
+        err = refused(capsys, site.parent.parent, "-c", str(site), *command)
+        assert f"{site}: 1 error(s)" in err
+        assert "catalog_url: expected sqlite:///PATH or postgresql://" in err and found in err
+        assert "s3cr3t-pw" not in err and "internal error" not in err
