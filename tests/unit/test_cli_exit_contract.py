@@ -127,3 +127,30 @@ def test_a_catalog_url_drctl_cannot_open_is_a_config_error_not_an_internal_one(
         assert f"{site}: 1 error(s)" in err
         assert "catalog_url: expected sqlite:///PATH or postgresql://" in err and found in err
         assert "s3cr3t-pw" not in err and "internal error" not in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("replication", "probe"),
+        ("issue", "add", "--description", "d", "--status", "长期观察", "--owner", "o", "--dry-run"),
+        ("issue", "update", "ISSUE-1", "--owner", "o", "--dry-run"),
+    ],
+    ids=lambda command: " ".join(command[:2]),
+)
+def test_a_refusal_or_a_dry_run_creates_no_catalog(
+    site: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    """`replication probe` with nothing to probe, and the issue register's dry runs, created
+    and migrated the catalog first; the refusal named `dr.yml`, not the config given."""
+    err = refused(capsys, site.parent.parent, "-c", str(site), *command)
+    assert str(site) in err or "no catalog (no schema)" in err
+    assert not (site.parent / "state").exists()
+
+
+def test_issue_add_refuses_its_values_before_it_makes_the_catalog(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = ("issue", "add", "--description", "d", "--status", "限期整改", "--owner", "o")
+    err = refused(capsys, site.parent.parent, "-c", str(site), *command)
+    assert "--due: required for 限期整改" in err
