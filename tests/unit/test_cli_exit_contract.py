@@ -154,3 +154,27 @@ def test_issue_add_refuses_its_values_before_it_makes_the_catalog(
     command = ("issue", "add", "--description", "d", "--status", "限期整改", "--owner", "o")
     err = refused(capsys, site.parent.parent, "-c", str(site), *command)
     assert "--due: required for 限期整改" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("-c", "/tmp/" + "a" * 5000, "status"), ("evidence", "verify", "/tmp/" + "b" * 5000)],
+    ids=["-c", "evidence verify PATH"],
+)
+def test_a_path_too_long_to_name_a_file_is_a_usage_error(
+    site: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    """The OS's ENAMETOOLONG reached the boundary as an infrastructure failure (exit 3)."""
+    err = refused(capsys, site.parent.parent, *command)
+    assert "File name too long; expected a shorter path" in err and len(err) < 400
+
+
+def test_a_mistyped_new_key_file_is_a_usage_error_not_a_lost_key(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`keys rotate-kek --new` naming no file ended as KeyUnavailable (exit 3), the code of a
+    configured key that is not held here."""
+    missing = site.parent / "no-such-kek.hex"
+    command = ("keys", "rotate-kek", "--new", str(missing), "--dry-run")
+    err = refused(capsys, site.parent.parent, "-c", str(site), *command)
+    assert "--new: 1 error(s)" in err and f"{missing}: no such file" in err
