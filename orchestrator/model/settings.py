@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from orchestrator.model.config_model import ConfigModel
 from orchestrator.model.encryption_settings import EncryptionSettings
@@ -319,10 +319,6 @@ class Network(_Model):
     )
 
 
-# The catalog databases drctl opens (model/catalog.py): SQLite, and PostgreSQL with psycopg 3.
-CATALOG_SCHEMES = ("sqlite:///", "postgresql://", "postgresql+psycopg://")
-
-
 class Config(_Model):
     """The whole site config."""
 
@@ -350,20 +346,6 @@ class Config(_Model):
     attestations: Sequence[Attestation] = ()
     retention: Retention = Field(default_factory=Retention)
     network: Network = Field(default_factory=Network)
-
-    @field_validator("catalog_url")
-    @classmethod
-    def _check_catalog_url(cls, value: str | None) -> str | None:
-        """A scheme SQLAlchemy cannot open was an internal error ("please report", exit 3) at
-        the first command that opened the catalog, after check-config had passed it. Named by
-        its scheme only: the URL may carry a password (docs/deploy.md)."""
-        if value is None or value.startswith(CATALOG_SCHEMES):
-            return value
-        scheme, separator, _ = value.partition("://")
-        found = f"scheme {scheme!r}" if separator else "no scheme"
-        raise ValueError(
-            "expected sqlite:///PATH or postgresql://[USER@]HOST[:PORT]/DATABASE, got " + found
-        )
 
     @model_validator(mode="after")
     def _check_references(self) -> Config:
