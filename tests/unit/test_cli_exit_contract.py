@@ -178,3 +178,16 @@ def test_a_mistyped_new_key_file_is_a_usage_error_not_a_lost_key(
     command = ("keys", "rotate-kek", "--new", str(missing), "--dry-run")
     err = refused(capsys, site.parent.parent, "-c", str(site), *command)
     assert "--new: 1 error(s)" in err and f"{missing}: no such file" in err
+
+
+def test_evidence_verify_chain_names_the_config_key_of_a_directory_it_cannot_read(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The refusal said `command line: … no such directory` for dr.yml's evidence.directory
+    naming a file."""
+    taken = site.parent / "evidence-is-a-file"
+    taken.write_text("not a directory\n", encoding="utf-8")
+    edit(site, lambda data: data["evidence"].update(directory=str(taken)))
+    err = refused(capsys, site.parent.parent, "-c", str(site), "evidence", "verify", "--chain")
+    assert f"error: {site}: 1 error(s)" in err
+    assert f"evidence.directory: {taken}: not a directory" in err
