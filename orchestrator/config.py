@@ -84,6 +84,25 @@ class LoadedConfig:
         return url
 
 
+# The catalog databases drctl opens (model/catalog.py): SQLite, and PostgreSQL with psycopg 3.
+CATALOG_SCHEMES = ("sqlite:///", "postgresql://", "postgresql+psycopg://")
+
+
+def catalog_url_problems(model: Config) -> list[str]:
+    """Return why drctl cannot open catalog_url: a scheme SQLAlchemy cannot load ended every
+    catalog command with "internal error … please report" (exit 3) after check-config passed
+    it. Named by its scheme only: the URL may carry a password (docs/deploy.md)."""
+    url = model.catalog_url
+    if url is None or url.startswith(CATALOG_SCHEMES):
+        return []
+    scheme, separator, _ = url.partition("://")
+    found = f"scheme {scheme!r}" if separator else "no scheme"
+    return [
+        "catalog_url: expected sqlite:///PATH or postgresql://[USER@]HOST[:PORT]/DATABASE, "
+        f"got {found}"
+    ]
+
+
 def directory_problem(key: str, directory: Path) -> str | None:
     """Given a config key and the directory it names, return why that cannot be a directory —
     it, or a path above it, is a file — or None (an absent one is made when first needed).
@@ -108,7 +127,7 @@ def load_config(path: Path) -> LoadedConfig:
     except ValidationError as error:
         raise InputError(str(path), format_validation_errors(error)) from error
     loaded = LoadedConfig(model, path.resolve())
-    problems = structural_problems(model, loaded.store_url)
+    problems = structural_problems(model, loaded.store_url) + catalog_url_problems(model)
     if not loaded.inventory.is_file():
         problems.append(f"inventory: file {loaded.inventory} not found")
     if problems:

@@ -66,6 +66,16 @@ def known_subjects(pack: RulePack, requirement_ids: tuple[str, ...]) -> frozense
     return frozenset((*requirement_ids, *pack.ids()))
 
 
+def new_issue_problems(change: IssueChange, subjects: frozenset[str]) -> list[str]:
+    """Return what is wrong with a new issue's values, without the catalog: `drctl issue add`
+    refuses them (exit 2) before it opens, and so creates or upgrades, the catalog."""
+    merged = {**change.__dict__, "status": change.status or ""}
+    problems = _check(change, merged, subjects)
+    if change.status is None:
+        problems.insert(0, f"--status: required: one of {STATUS_CHOICES}")
+    return problems
+
+
 def add_issue(
     catalog: Catalog,
     change: IssueChange,
@@ -77,10 +87,7 @@ def add_issue(
     """Given the catalog and a new issue's values, store it (not with dry_run) and return it
     (its id is the one given, or the next ISSUE-<year>-<nnn>). Raise InputError listing every
     problem."""
-    merged = {**change.__dict__, "status": change.status or ""}
-    problems = _check(change, merged, subjects)
-    if change.status is None:
-        problems.insert(0, f"--status: required: one of {STATUS_CHOICES}")
+    problems = new_issue_problems(change, subjects)
     with catalog.begin() as connection:
         if issue_id is not None and register.get_issue(connection, issue_id) is not None:
             problems.append(f"--id: issue {issue_id} already exists; use `drctl issue update`")

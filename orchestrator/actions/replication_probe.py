@@ -16,11 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.config import LoadedConfig
 from orchestrator.errors import InfrastructureError, InputError
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.model.replication import record_probe
 from orchestrator.model.replication_settings import ReplicationLink
-from orchestrator.model.settings import Config, System
+from orchestrator.model.settings import System
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import sortable_id
 
@@ -63,15 +64,15 @@ class ProbeOutcome:
         return all(probe.healthy for probe in self.probes)
 
 
-def probed_systems(config: Config, system: str | None) -> list[System]:
+def probed_systems(config: LoadedConfig, system: str | None) -> list[System]:
     """Return the systems with a replication section (only `system` when given). Raise
     InputError naming --system when it is unknown or has no replication configured, or the
-    config when no system has one (nothing to probe)."""
-    systems = [s for s in config.systems if s.replication is not None]
+    config file when no system has one (nothing to probe)."""
+    systems = [s for s in config.model.systems if s.replication is not None]
     if system is None:
         if not systems:
             raise InputError(
-                "dr.yml",
+                str(config.path),
                 [
                     "systems[*].replication: no system configures replication links; "
                     "nothing to probe"
@@ -118,9 +119,8 @@ def merge_primary(standby: Mapping[str, Any], primary: Mapping[str, Any]) -> dic
 
 def run_replication_probe(runtime: Runtime, system: str | None = None) -> ProbeOutcome:
     """Probe every link of the chosen systems, record each result; return what was found."""
-    config = runtime.config.model
     by_site: dict[str, list[tuple[System, ReplicationLink]]] = {}
-    for chosen in probed_systems(config, system):
+    for chosen in probed_systems(runtime.config, system):
         assert chosen.replication is not None
         for link in chosen.replication.links:
             by_site.setdefault(link.to_site, []).append((chosen, link))

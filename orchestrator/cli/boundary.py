@@ -3,7 +3,7 @@
     0  ok
     1  a check failed (CheckFailed: mismatch, non-compliance, failed drill)
     2  usage or config (InputError, CalendarDataMissing, a bad command line, a catalog
-       schema too old for a reader)
+       schema too old for a reader, a path too long to name a file)
     1  also CatalogUnwritten: a check found mismatches the catalog could not record
     3  infrastructure (InfrastructureError, JobBusy, the catalog unusable — locked, read-only,
        unreachable: one line naming its address without the password and what to do —, a
@@ -18,6 +18,7 @@ the error envelope on stdout (docs/cli.md).
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable
 
@@ -105,6 +106,13 @@ def classify(error: BaseException) -> Failure:
         return catalog
     if isinstance(error, OSError):
         where = f"{error.filename}: " if error.filename else ""
+        if error.errno == errno.ENAMETOOLONG:
+            # A path from dr.yml or the command line, too long to name a file: the operator's
+            # input (2), shortened in the message; never a broken disk (3).
+            where = f"{str(error.filename)[:60]}…: " if error.filename else ""
+            return Failure(
+                ExitCode.USAGE, "usage", name, f"{where}{error.strerror}; expected a shorter path"
+            )
         return Failure(
             ExitCode.INFRASTRUCTURE, "infrastructure", name, f"{where}{error.strerror or error}"
         )

@@ -199,11 +199,14 @@ def _verify_chain(call: Call) -> int:
         assert config is not None
         directory = config.evidence_dir
     if not directory.is_dir():
+        # Named where it came from: the command line's DIR, or dr.yml's evidence.directory.
+        source = str(config.path) if config is not None and not call.args.path else None
         raise InputError(
-            "command line",
+            source or "command line",
             [
-                f"evidence verify --chain: {directory}: no such directory; expected the "
-                f"evidence directory ({CHAIN} and the packages)"
+                f"{'evidence.directory' if source else 'evidence verify --chain'}: {directory}: "
+                f"{'not a directory' if directory.exists() else 'no such directory'}; expected "
+                f"the evidence directory ({CHAIN} and the packages)"
             ],
         )
     anchor = anchor_copy or (open_anchor(config) if config is not None else None)

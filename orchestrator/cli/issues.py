@@ -6,11 +6,12 @@ from orchestrator.actions.issues import (
     IssueChange,
     add_issue,
     known_subjects,
+    new_issue_problems,
     read_issues,
     update_issue,
 )
 from orchestrator.cli.call import Call
-from orchestrator.errors import ExitCode
+from orchestrator.errors import ExitCode, InputError
 from orchestrator.model.issue import Issue
 from orchestrator.rules.requirements import load_catalogue
 from orchestrator.runtime import open_runtime
@@ -34,7 +35,11 @@ def _line(issue: Issue) -> str:
 
 
 def issue_add(call: Call) -> int:
-    with open_runtime(call.site()) as runtime:
+    problems = new_issue_problems(_change(call), _subjects(call))
+    if problems:
+        raise InputError("command line", problems)
+    # A dry run neither creates nor upgrades the catalog (an old schema: exit 2, run upgrade).
+    with open_runtime(call.site(), writes=not call.args.dry_run) as runtime:
         issue = add_issue(
             runtime.catalog,
             _change(call),
@@ -48,7 +53,8 @@ def issue_add(call: Call) -> int:
 
 
 def issue_update(call: Call) -> int:
-    with open_runtime(call.site()) as runtime:
+    # A dry run neither creates nor upgrades the catalog (an old schema: exit 2, run upgrade).
+    with open_runtime(call.site(), writes=not call.args.dry_run) as runtime:
         issue = update_issue(
             runtime.catalog,
             call.args.issue,

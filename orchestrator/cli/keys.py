@@ -43,7 +43,13 @@ def rotate_kek_command(call: Call) -> int:
     """Re-wrap every point's data key under --new; exit 1 when a point was not re-wrapped,
     3 when a store was unreachable."""
     site = call.site()
-    new = load_file_kek(Path(call.args.new).resolve(), "--new")
+    new_file = Path(call.args.new).resolve()
+    if not new_file.is_file():  # a mistyped --new is the command line's (2), not a lost key (3)
+        raise InputError(
+            "--new",
+            [f"{new_file}: no such file; expected the new key-encryption key (keys create-kek)"],
+        )
+    new = load_file_kek(new_file, "--new")
     dry_run = call.args.dry_run
     with open_runtime(site, writes=not dry_run) as runtime:
         report = rotate_kek(runtime, new, dry_run=dry_run)

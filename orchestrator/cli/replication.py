@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.actions.replication_probe import LinkProbe, ProbeOutcome, run_replication_probe
+from orchestrator.actions.replication_probe import (
+    LinkProbe,
+    ProbeOutcome,
+    probed_systems,
+    run_replication_probe,
+)
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode
 from orchestrator.runtime import open_runtime
@@ -18,7 +23,9 @@ from orchestrator.timefmt import iso_utc
 
 
 def probe(call: Call) -> int:
-    with open_runtime(call.site()) as runtime:
+    site = call.site()
+    probed_systems(site.config, call.args.system)  # exit 2 before the catalog is opened
+    with open_runtime(site) as runtime:
         outcome = run_replication_probe(runtime, call.args.system)
     call.out.emit(outcome_dict(outcome), describe(outcome))
     if outcome.unreachable_sites:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 
@@ -27,6 +28,7 @@ from orchestrator.errors import (
         (InfrastructureError("host down"), 3, "infrastructure"),
         (JobBusy("backup x is already running"), 3, "infrastructure"),
         (OSError(28, "No space left on device", "/srv/store"), 3, "infrastructure"),
+        (OSError(errno.ENAMETOOLONG, "File name too long", "/a" * 3000), 2, "usage"),
         (KeyboardInterrupt(), 130, "interrupted"),
         (RuntimeError("boom"), 3, "internal"),
     ],

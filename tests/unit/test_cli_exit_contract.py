@@ -110,3 +110,84 @@ def test_a_state_dir_that_is_a_file_is_a_config_error_for_every_command(
     assert (
         str(site) in err and f"state_dir: {taken} is not a directory; expected a directory" in err
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "found"),
+    [("bogus://drctl:s3cr3t-pw@db/dr", "scheme 'bogus'"), ("catalog.sqlite", "no scheme")],
+)
+def test_a_catalog_url_drctl_cannot_open_is_a_config_error_not_an_internal_one(
+    site: Path, capsys: pytest.CaptureFixture[str], url: str, found: str
+) -> None:
+    """SQLAlchemy's NoSuchModuleError ended every catalog command with "internal error …
+    please report" (exit 3), after check-config had passed the URL."""
+    edit(site, lambda data: data.update(catalog_url=url))
+    for command in (("check-config",), ("status",), ("backup",)):
+        err = refused(capsys, site.parent.parent, "-c", str(site), *command)
+        assert f"{site}: 1 error(s)" in err
+        assert "catalog_url: expected sqlite:///PATH or postgresql://" in err and found in err
+        assert "s3cr3t-pw" not in err and "internal error" not in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("replication", "probe"),
+        ("issue", "add", "--description", "d", "--status", "长期观察", "--owner", "o", "--dry-run"),
+        ("issue", "update", "ISSUE-1", "--owner", "o", "--dry-run"),
+    ],
+    ids=lambda command: " ".join(command[:2]),
+)
+def test_a_refusal_or_a_dry_run_creates_no_catalog(
+    site: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    """`replication probe` with nothing to probe, and the issue register's dry runs, created
+    and migrated the catalog first; the refusal named `dr.yml`, not the config given."""
+    err = refused(capsys, site.parent.parent, "-c", str(site), *command)
+    assert str(site) in err or "no catalog (no schema)" in err
+    assert not (site.parent / "state").exists()
+
+
+def test_issue_add_refuses_its_values_before_it_makes_the_catalog(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = ("issue", "add", "--description", "d", "--status", "限期整改", "--owner", "o")
+    err = refused(capsys, site.parent.parent, "-c", str(site), *command)
+    assert "--due: required for 限期整改" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("-c", "/tmp/" + "a" * 5000, "status"), ("evidence", "verify", "/tmp/" + "b" * 5000)],
+    ids=["-c", "evidence verify PATH"],
+)
+def test_a_path_too_long_to_name_a_file_is_a_usage_error(
+    site: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    """The OS's ENAMETOOLONG reached the boundary as an infrastructure failure (exit 3)."""
+    err = refused(capsys, site.parent.parent, *command)
+    assert "File name too long; expected a shorter path" in err and len(err) < 400
+
+
+def test_a_mistyped_new_key_file_is_a_usage_error_not_a_lost_key(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`keys rotate-kek --new` naming no file ended as KeyUnavailable (exit 3), the code of a
+    configured key that is not held here."""
+    missing = site.parent / "no-such-kek.hex"
+    command = ("keys", "rotate-kek", "--new", str(missing), "--dry-run")
+    err = refused(capsys, site.parent.parent, "-c", str(site), *command)
+    assert "--new: 1 error(s)" in err and f"{missing}: no such file" in err
+
+
+def test_evidence_verify_chain_names_the_config_key_of_a_directory_it_cannot_read(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The refusal said `command line: … no such directory` for dr.yml's evidence.directory
+    naming a file."""
+    taken = site.parent / "evidence-is-a-file"
+    taken.write_text("not a directory\n", encoding="utf-8")
+    edit(site, lambda data: data["evidence"].update(directory=str(taken)))
+    err = refused(capsys, site.parent.parent, "-c", str(site), "evidence", "verify", "--chain")
+    assert f"error: {site}: 1 error(s)" in err
+    assert f"evidence.directory: {taken}: not a directory" in err
