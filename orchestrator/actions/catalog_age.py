@@ -1,7 +1,10 @@
 """Whether the catalog describes the whole history it is judged on: `drctl status` says so,
 loudly, when it does not (a lost or replaced catalog must never read as "nothing to judge").
 
-Cheap signs, read every time `status` runs (and at every scrape of the exporter):
+Cheap signs, read every time `status` runs and at every scrape of the exporter (each a
+`sign` of dr_catalog_warning; catalog_signs is the one judge of both). A scrape reads the chain
+index and the reports of the newest RECENT_PACKAGES check and drill packages, never the whole
+chain's packages:
 
 * **empty** — the catalog records no recovery point at all;
 * **younger than its evidence** — the evidence chain (`<evidence_dir>/chain.jsonl`, local and
@@ -50,8 +53,8 @@ RECENT_PACKAGES = 20  # the newest check and drill packages whose record status 
 REPORT = "report.json"
 
 
-# dr_catalog_warning{sign}
-SIGNS = ("empty", "lacks_evidence", "younger_than_evidence", "dated_after_now")
+# dr_catalog_warning{sign}: every sign status prints, in the order it prints them
+SIGNS = ("empty", "lacks_evidence", "younger_than_evidence", "dated_after_now", "closed_by_hand")
 # A row may be dated this far past the reader's clock before it is called ahead: nodes sharing
 # a catalog keep their clocks within it (NTP keeps them within milliseconds).
 AHEAD_TOLERANCE_SECONDS = 60.0
@@ -71,30 +74,14 @@ def catalog_warnings(runtime: Runtime, recent: int | None = RECENT_PACKAGES) -> 
     nothing does), comparing it with the newest `recent` check and drill packages of the chain
     (None: with every one, as `drctl report` does). An unreadable evidence chain is `evidence
     verify --chain`'s finding, not this one: it is left out here."""
-    entries = _recorded_kind_entries(runtime)  # the chain, read once
-    signs = catalog_signs(runtime, recent, entries)
-    warnings = [warning for warning in signs.values() if warning]
-    if entries:  # an unreadable chain, or none yet, is not this warning's to judge
-        closed = _closed_by_hand(runtime, *_closing_span(entries, recent))
-        if closed:
-            warnings.append(
-                f"the catalog ({runtime.catalog.safe_url}) holds the failures of {len(closed)} "
-                f"point(s) closed that no re-check package of the evidence chain closed "
-                f"({', '.join(closed)}): a bad mark is closed only by `drctl verify --recheck`; "
-                "move the catalog aside and rebuild it with `drctl catalog rebuild` / "
-                "目录中有未经复核（verify --recheck）关闭的损坏记录"
-            )
-    return warnings
+    return [warning for warning in catalog_signs(runtime, recent).values() if warning]
 
 
-def catalog_signs(
-    runtime: Runtime,
-    recent: int | None = RECENT_PACKAGES,
-    entries: list[ChainEntry] | None = None,
-) -> dict[str, str | None]:
+def catalog_signs(runtime: Runtime, recent: int | None = RECENT_PACKAGES) -> dict[str, str | None]:
     """Return each sign of SIGNS with its warning, or None where the catalog does not show
-    it (what `status` prints and the exporter's dr_catalog_warning reports), read as of the
-    wall clock now; `entries` are the chain's check and drill entries when already read."""
+    it: what `status` prints and the exporter's dr_catalog_warning reports (one judge), read
+    as of the wall clock now. The chain is read once, and each package of the span judged
+    (_closing_span: the newest `recent`, or every one) at most once."""
     url = runtime.catalog.safe_url
     signs: dict[str, str | None] = dict.fromkeys(SIGNS)
     signs["dated_after_now"] = dated_after(runtime, time.time())
@@ -103,8 +90,12 @@ def catalog_signs(
             f"the catalog ({url}) holds no recovery point: if it was lost or replaced, "
             f"{REBUILD} / 目录中没有任何恢复点"
         )
-    recorded_kinds = _recorded_kind_entries(runtime) if entries is None else entries
-    missing = _unrecorded_packages(runtime, recorded_kinds[-recent:] if recent else recorded_kinds)
+    recorded_kinds = _recorded_kind_entries(runtime)
+    if not recorded_kinds:
+        return signs  # no check or drill evidenced yet: nothing to compare the catalog with
+    span, since = _closing_span(recorded_kinds, recent)
+    reports = _reports(runtime, span)
+    missing = _unrecorded_packages(runtime, reports, recorded_kinds[-recent:] if recent else span)
     if missing:
         signs["lacks_evidence"] = (
             f"the catalog ({url}) lacks what {len(missing)}{' recent' if recent else ''} "
@@ -114,18 +105,32 @@ def catalog_signs(
             f"verdicts may count a point found bad as good; {REBUILD} / "
             "目录缺少近期证据包所记录的检查或损坏标记"
         )
-    earliest = _earliest_recorded_package(recorded_kinds)
-    if earliest is None:
-        return signs  # no check or drill evidenced yet: nothing to compare the catalog with
-    first_record = _first_record(runtime)
-    if first_record is None or earliest[1] < first_record:
-        since = "holds no record" if first_record is None else f"begins {iso_utc(first_record)}"
-        signs["younger_than_evidence"] = (
-            f"the catalog ({url}) is younger than its evidence: its history {since}, but "
-            f"evidence package {earliest[0]} was written {iso_utc(earliest[1])}; {REBUILD} / "
-            "目录比证据链更新，目录历史不完整"
+    signs["younger_than_evidence"] = _younger_than(runtime, recorded_kinds[0])
+    closed = _closed_by_hand(runtime, [reports.get(entry.name) for entry in span], since)
+    if closed:
+        signs["closed_by_hand"] = (
+            f"the catalog ({url}) holds the failures of {len(closed)} "
+            f"point(s) closed that no re-check package of the evidence chain closed "
+            f"({', '.join(closed)}): a bad mark is closed only by `drctl verify --recheck`; "
+            "move the catalog aside and rebuild it with `drctl catalog rebuild` / "
+            "目录中有未经复核（verify --recheck）关闭的损坏记录"
         )
     return signs
+
+
+def _younger_than(runtime: Runtime, earliest: ChainEntry) -> str | None:
+    """Return the warning that the catalog's history begins after the chain's first check or
+    drill package was written (`earliest`), or None."""
+    first_record = _first_record(runtime)
+    written = _created(earliest)
+    if first_record is not None and written >= first_record:
+        return None
+    since = "holds no record" if first_record is None else f"begins {iso_utc(first_record)}"
+    return (
+        f"the catalog ({runtime.catalog.safe_url}) is younger than its evidence: its history "
+        f"{since}, but evidence package {earliest.name} was written {iso_utc(written)}; "
+        f"{REBUILD} / 目录比证据链更新，目录历史不完整"
+    )
 
 
 def dated_after(runtime: Runtime, now: float) -> str | None:
@@ -180,27 +185,31 @@ def _recorded_kind_entries(runtime: Runtime) -> list[ChainEntry]:
     return [entry for entry in entries if entry.kind in _RECORDED_KINDS]
 
 
-def _earliest_recorded_package(entries: list[ChainEntry]) -> tuple[str, float] | None:
-    """Return the name and time of the chain's first check or drill package, if any."""
-    if not entries:
-        return None
-    return entries[0].name, _created(entries[0])
+def _reports(runtime: Runtime, entries: list[ChainEntry]) -> dict[str, dict[str, Any]]:
+    """Return the report of each package given by its name, read once; a package that cannot
+    be read, or whose report is not one drctl wrote, is left to `evidence verify`."""
+    reports = {}
+    for entry in entries:
+        try:
+            report = parse_json(read_regular(runtime.config.evidence_dir / entry.name / REPORT))
+        except (OSError, ValueError):
+            continue
+        if isinstance(report, dict):
+            reports[entry.name] = report
+    return reports
 
 
-def _unrecorded_packages(runtime: Runtime, entries: list[ChainEntry]) -> list[str]:
-    """Return the names of the chain's check and drill packages given whose record the catalog
-    lacks; a package that cannot be read is left to `evidence verify`, a switchover's (a job,
-    not a row) is not looked for."""
-    directory = runtime.config.evidence_dir
+def _unrecorded_packages(
+    runtime: Runtime, reports: dict[str, dict[str, Any]], entries: list[ChainEntry]
+) -> list[str]:
+    """Return the names of the check and drill packages given whose record the catalog lacks
+    (their `reports` read); a switchover's (a job, not a row) is not looked for."""
     missing = []
     with runtime.catalog.begin() as connection:
         for entry in entries:
-            try:
-                report = parse_json(read_regular(directory / entry.name / "report.json"))
-            except (OSError, ValueError):
-                continue
-            if not isinstance(report, dict) or report.get("switchover"):
-                continue  # not a report drctl wrote (evidence verify's finding), or a job's
+            report = reports.get(entry.name)
+            if report is None or report.get("switchover"):
+                continue  # unreadable (evidence verify's finding), or a job's
             if not _recorded(connection, report):
                 missing.append(entry.name)
     return missing
@@ -303,10 +312,10 @@ def _created(entry: ChainEntry) -> float:
 
 
 def _closed_by_hand(
-    runtime: Runtime, entries: list[ChainEntry], since: float | None = None
+    runtime: Runtime, reports: list[dict[str, Any] | None], since: float | None = None
 ) -> list[str]:
     """Return the points whose failure the catalog holds closed (`resolved_at` set, at or
-    after `since` when given) although no re-check package of the given entries closed it
+    after `since` when given) although no re-check package of the `reports` given closed it
     (its `incidents`, as a rebuild reads them): an UPDATE of the catalog would otherwise make
     a bad mark disappear."""
     failures = schema.integrity_failures.c
@@ -318,15 +327,11 @@ def _closed_by_hand(
     with runtime.catalog.begin() as connection:
         rows = connection.execute(query).all()
     if not rows:
-        return []  # nothing closed: no package needs reading
+        return []  # nothing closed
     closed: set[str] = set()
     datasets: set[tuple[str, str]] = set()  # reports before incidents named their bad points
-    for entry in entries:
-        try:
-            report = parse_json(read_regular(runtime.config.evidence_dir / entry.name / REPORT))
-        except (OSError, ValueError):
-            continue
-        incidents = report.get("incidents") if isinstance(report, dict) else None
+    for report in reports:
+        incidents = report.get("incidents") if report is not None else None
         for incident in incidents if isinstance(incidents, list) else []:
             if not isinstance(incident, dict) or incident.get("resolved") is not True:
                 continue

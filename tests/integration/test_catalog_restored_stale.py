@@ -17,6 +17,7 @@ import pytest
 from orchestrator.cli import main
 from tests.fixtures.process import free_port, running
 from tests.integration.test_bad_points import truncate_in_both_stores, two_days_of_backups
+from tests.integration.test_replication_mirroring import promtool_check_metrics
 
 
 def status(capsys: pytest.CaptureFixture[str], config_path: Path) -> tuple[int, dict, str]:
@@ -27,8 +28,8 @@ def status(capsys: pytest.CaptureFixture[str], config_path: Path) -> tuple[int, 
 
 
 def catalog_alerting(config_path: Path, log: Path) -> dict[str, float]:
-    """Scrape a real `drctl metrics` of the site once; return dr_catalog_warning by sign and
-    the sum of dr_recovery_points_bad."""
+    """Scrape a real `drctl metrics` of the site once (an exposition `promtool check metrics`
+    accepts); return dr_catalog_warning by sign and the sum of dr_recovery_points_bad."""
     address = f"127.0.0.1:{free_port()}"
     argv = [sys.executable, "-m", "orchestrator", "-c", str(config_path)]
     url = f"http://{address}/metrics"
@@ -51,6 +52,7 @@ def catalog_alerting(config_path: Path, log: Path) -> dict[str, float]:
         timeout=60,
     ):
         text = exposition()
+    promtool_check_metrics(text)
     found = {
         m[0]: float(m[1])
         for m in re.findall(r'^dr_catalog_warning{sign="(\w+)"} (\S+)$', text, re.M)
@@ -75,6 +77,7 @@ def test_a_restored_older_catalog_says_it_lacks_the_bad_mark(
         "lacks_evidence": 0.0,
         "younger_than_evidence": 0.0,
         "dated_after_now": 0.0,
+        "closed_by_hand": 0.0,
         "bad_points": 1.0,
     }
 

@@ -19,6 +19,7 @@ from orchestrator.actions.catalog_age import catalog_warnings
 from orchestrator.actions.copy_offsite import run_copy_offsite
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
+from tests.integration.test_catalog_restored_stale import catalog_alerting
 from tests.integration.test_failed_check_stays import (
     SEED,
     YEAR,
@@ -192,7 +193,9 @@ def test_a_bad_mark_closed_by_hand_is_named_by_the_report_and_status(
     failure closed with an UPDATE of `resolved_at` leaves every row the packages record in
     place: the report, which reads every package, names the point and exits 1. So does
     `status` while the closure is dated within the span of the newest packages it reads (the
-    closing re-check's package is written after its closure, so it would be among them)."""
+    closing re-check's package is written after its closure, so it would be among them), and
+    the exporter's scrape with it (dr_catalog_warning{sign="closed_by_hand"}: the point's
+    open failure is gone from dr_recovery_points_bad, so DRRecoveryPointBad resolves)."""
     config_path = build_sandbox(tmp_path / "sb")
     _, point = corrupt_a_sampled_point(config_path)
     assert main_code(capsys, config_path, "verify", "--seed", SEED) == 1
@@ -206,10 +209,14 @@ def test_a_bad_mark_closed_by_hand_is_named_by_the_report_and_status(
     code, out, err = run(capsys, "-c", str(config_path), "--json", "status")
     [warning] = [w for w in json.loads(out).get("warnings", []) if point in w]
     assert code == 1 and "no re-check package" in warning, out + err
+    alerting = catalog_alerting(config_path, tmp_path / "metrics-closed.log")
+    assert alerting["closed_by_hand"] == 1.0, alerting
     # Dated before the oldest package status reads, the closure is the report's alone.
     edit_catalog(config_path, ["UPDATE integrity_failures SET resolved_at = 1000000000"])
     code, out, err = run(capsys, "-c", str(config_path), "--json", "status")
     assert not [w for w in json.loads(out).get("warnings", []) if point in w], out + err
+    alerting = catalog_alerting(config_path, tmp_path / "metrics-old.log")
+    assert alerting["closed_by_hand"] == 0.0, alerting
 
 
 def test_a_bad_mark_closed_by_a_recheck_is_not_named_by_the_report(
