@@ -6,7 +6,8 @@ removes `<enclave data_root>/<system>`. An enclave (the `verification` vault) on
 machine as a real site, whose data_root is the parent of that site's (`/srv` beside
 `/srv/core-banking`), would restore over the site's live files and then remove its whole
 data_root. Refused with exit 2 before anything is restored; the live files stay — also when the
-enclave's data_root is spelled `//srv` (paths folded as Linux reads them, model/host_paths.py).
+enclave's data_root is spelled `//srv` (paths folded as Linux reads them, model/host_paths.py)
+or is a symbolic link to `/srv` (paths resolved on the enclave's host, SFTP realpath).
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ def tree_digest(root: Path) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("spelling", ["{parent}", "/{parent}"])  # `//srv` is `/srv` on Linux
+@pytest.mark.parametrize(
+    "spelling",
+    ["{parent}", "/{parent}", "{parent}-link"],  # `//srv` is `/srv`; `srv-link` → srv
+)
 def test_check_into_an_enclave_above_a_sites_data_root_is_refused(
     tmp_path: Path,
     sshd_host: Any,
@@ -69,6 +73,7 @@ def test_check_into_an_enclave_above_a_sites_data_root_is_refused(
     )
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     (live / "stmts").mkdir(parents=True)
+    Path(f"{parent}-link").symlink_to(parent)  # a symbolic link on the host, to the parent
     (live / "stmts" / "2026-11.csv").write_text("account,amount\n1,100\n")
     (live / "customers.db").write_bytes(b"production's own file, in no dataset")
     assert main(["-c", str(config_path), "backup"]) == 0
