@@ -10,7 +10,8 @@ test_failback  the way back (第十一条 「支持双向恢复」): dump the di
 wipe           drill_wipe.py: drop every drill target, prove it gone, fingerprint production
                again and compare with before.
 
-Every target is checked to be isolated from live data (exit 2) and absent before it is made,
+Every target is checked to be isolated from live data (exit 2; a path target's drill directory
+also as its host resolves it, symbolic links followed) and absent before it is made,
 and recorded in the state before it is made, so the wipe covers a half-made target too. It is
 also journalled in the catalog first (drill_wipe.journal_targets): a drctl killed before its
 wipe leaves the targets to the next command that writes, which wipes them.
@@ -30,7 +31,7 @@ from orchestrator.actions.removed_copies import RemovedWhileRead
 from orchestrator.actions.restore import RestoreOutcome, run_restore
 from orchestrator.actions.restore_selection import MissingFile, NoGoodPoint
 from orchestrator.actions.scratch import database_scratch
-from orchestrator.errors import CheckFailed
+from orchestrator.errors import CheckFailed, InputError
 from orchestrator.integrations.transfer import DigestMismatch, hashed, read_blocks
 from orchestrator.model.downstream import downstream_setting
 from orchestrator.model.drill_targets import (
@@ -38,9 +39,11 @@ from orchestrator.model.drill_targets import (
     Leg,
     check_isolated,
     drill_root,
+    live_paths,
     make_target,
 )
 from orchestrator.model.engines import scratch_database_name
+from orchestrator.model.host_paths import overlap
 from orchestrator.model.integrity import Failure
 from orchestrator.model.manifest import compare_fingerprints
 from orchestrator.model.scenario import Step
@@ -156,8 +159,28 @@ def plan_targets(state: DrillState, site: Site, leg: Leg) -> list[DrillTarget]:
         make_target(site, dataset, index, state.drill_id, leg)
         for index, dataset in enumerate(system.datasets)
     ]
-    check_isolated(targets, config, f"drill {state.scenario.name} ({state.drill_id})")
+    source = f"drill {state.scenario.name} ({state.drill_id})"
+    check_isolated(targets, config, source)
+    if any(target.kind == "path" for target in targets):
+        _check_resolved(state, site, source)
     return targets
+
+
+def _check_resolved(state: DrillState, site: Site, source: str) -> None:
+    """Raise InputError (exit 2, nothing made) when the drill directory, as the site's host
+    resolves it (symbolic links followed), is, holds or lies in a live dataset path there: a
+    spool that is a link into live data passes the check of the names alone."""
+    files = state.runtime.host_files(site.host)
+    root = drill_root(site, state.drill_id)
+    real = files.real_path(root)
+    problems = [
+        f"{site.name}: drill directory {root} is {real} on {site.host}, which overlaps the "
+        f"live dataset path {live} ({files.real_path(live)} there): refused, nothing made"
+        for live in live_paths(state.runtime.config.model)
+        if overlap(real, files.real_path(live))
+    ]
+    if problems:
+        raise InputError(source, problems)
 
 
 def _refuse_present(site: Site, present: list[str]) -> None:

@@ -20,7 +20,6 @@ by the same pass: they are named after the process that made them.
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,7 +32,7 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, select, update
 
 from orchestrator.actions.scratch_drill import wipe_drill_area
-from orchestrator.actions.scratch_places import refused_path
+from orchestrator.actions.scratch_places import refused_database, refused_path
 from orchestrator.errors import OrchestratorError
 from orchestrator.integrations.ansible import run_playbook, runner_directory_holder
 from orchestrator.integrations.ssh_control import left_directories, remove_directory
@@ -44,7 +43,6 @@ from orchestrator.model.holders import Liveness, current_holder, liveness
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
-SCRATCH_DATABASE = re.compile(r"_dr_[0-9a-f]{8}$")  # model/engines.py scratch_database_name
 RESTORE_ONLY_KEYS = ("scratch_database", "target_database", "target_path")
 
 
@@ -205,7 +203,7 @@ def _drop_databases(
             "downstream": "allow",  # a cleanup: the drop of a scratch copy reaches replicas too
         }
         for item in items
-        if SCRATCH_DATABASE.search(str(item.get("scratch_database", "")))
+        if refused_database(runtime.config.model, str(item.get("scratch_database", ""))) is None
     ]
     if not targets:
         return None
@@ -321,6 +319,9 @@ def _clean(runtime: Runtime, row: Any) -> list[str]:
     if row.kind == "store_prefix":
         return runtime.store(row.place).remove_partials(row.location)
     if row.kind == "database":
+        refused = refused_database(runtime.config.model, str(row.location))
+        if refused is not None:
+            raise OrchestratorError(f"refused, nothing dropped: {refused}")
         error = _drop_databases(runtime, row.place, [row.detail], row.job)
         if error is not None:
             raise OrchestratorError(error)

@@ -1,4 +1,4 @@
-"""Which directory a scratch-area row of kind `host_path` may have removed: one drctl makes.
+"""Which directory or database a scratch-area row may have removed: only one drctl makes.
 
 The sweep of what a killed run left (actions/scratch.py) removes the directory a journal row
 names, on the host it names, with everything in it. drctl journals only directories it makes:
@@ -9,12 +9,21 @@ the spool itself, a path on another host — was not written by drctl (an edited
 a config changed since): it is refused, left journalled and reported on every run until an
 operator removes it, and nothing is removed. As for a killed drill's row
 (actions/scratch_drill.py), whatever the catalog says, live data is never touched.
+
+A `database` row is dropped only when its scratch database has the name drctl gives one
+(`<database>_dr_<8 hex>`, model/engines.py) and is no live database of the config: a live
+database may happen to end that way (`ledger_dr_20261130`).
 """
 
 from __future__ import annotations
 
+import re
+
+from orchestrator.model.drill_targets import live_databases
 from orchestrator.model.host_paths import inside, normal, overlap
 from orchestrator.model.settings import Config
+
+SCRATCH_DATABASE = re.compile(r"_dr_[0-9a-f]{8}$")  # model/engines.py scratch_database_name
 
 
 def refused_path(config: Config, host: str, location: str) -> str | None:
@@ -45,4 +54,14 @@ def refused_path(config: Config, host: str, location: str) -> str | None:
                 live = f"{site.data_root}/{dataset.path}"
                 if dataset.path and overlap(path, live):
                     return f"{location} is, holds or lies in live dataset {live}"
+    return None
+
+
+def refused_database(config: Config, name: str) -> str | None:
+    """Given the config and a database row's scratch database, return why it may not be
+    dropped, or None when it is a scratch database drctl names."""
+    if not SCRATCH_DATABASE.search(name):
+        return f"{name!r} is not a scratch database name drctl makes (<database>_dr_<8 hex>)"
+    if name.lower() in live_databases(config):
+        return f"{name!r} is a live database of the config"
     return None

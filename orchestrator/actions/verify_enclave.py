@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,7 @@ def check_enclave_apart(runtime: Runtime, enclave: Site) -> None:
     config = runtime.config.model
     located = site_locations(config, runtime.config.inventory)
     mine = located[enclave.name].machine
+    real = _real_paths(runtime, enclave.host)
     problems = []
     for system in config.systems:
         paths, _ = enclave_paths(runtime, enclave, [system.name])
@@ -70,7 +71,7 @@ def check_enclave_apart(runtime: Runtime, enclave: Site) -> None:
             if site.name == enclave.name or not mine & located[site.name].machine:
                 continue
             for path in paths:
-                if overlap(path, site.data_root):
+                if overlap(path, site.data_root) or overlap(real(path), real(site.data_root)):
                     problems.append(
                         f"sites.{enclave.name}: the verification enclave restores into and wipes "
                         f"{path} ({system.name}), which overlaps site {site.name!r}'s data_root "
@@ -78,6 +79,19 @@ def check_enclave_apart(runtime: Runtime, enclave: Site) -> None:
                     )
     if problems:
         raise InputError(str(runtime.config.path), problems)
+
+
+def _real_paths(runtime: Runtime, host: str) -> Callable[[str], str]:
+    """Return a function giving a path as the enclave's host resolves it (symbolic links
+    followed, once per path): a site on the same machine has its data_root there too."""
+    found: dict[str, str] = {}
+
+    def real(path: str) -> str:
+        if path not in found:
+            found[path] = runtime.host_files(host).real_path(path)
+        return found[path]
+
+    return real
 
 
 def enclave_paths(

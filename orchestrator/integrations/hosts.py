@@ -45,6 +45,10 @@ class HostFiles(Protocol):
     def remove(self, path: str) -> None:
         """Remove one file on the host, if present."""
 
+    def real_path(self, path: str) -> str:
+        """Return path as the host resolves it: symbolic links followed, `..` folded (a part
+        that does not exist yet is appended to its nearest existing directory's)."""
+
     def close(self) -> None:
         """Release the connection."""
 
@@ -78,6 +82,9 @@ class LocalHostFiles:
 
     def remove(self, path: str) -> None:
         Path(path).unlink(missing_ok=True)
+
+    def real_path(self, path: str) -> str:
+        return os.path.realpath(path)
 
     def close(self) -> None:
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import posixpath
 import shlex
 import stat
 import uuid
@@ -249,6 +250,19 @@ class SftpFiles:
             elif stat.S_ISREG(entry.st_mode or 0):
                 yield child
 
+    def real_path(self, path: str) -> str:
+        """Return path as the host resolves it (SFTP realpath), its part not made yet
+        appended to its nearest existing directory's."""
+        head, tail = posixpath.normpath(path), "."
+        while head not in ("/", "."):
+            try:
+                return posixpath.normpath(posixpath.join(self._sftp.normalize(head), tail))
+            except FileNotFoundError:
+                head, tail = posixpath.dirname(head), posixpath.join(posixpath.basename(head), tail)
+            except (OSError, paramiko.SSHException) as error:
+                raise self._fail(path, "realpath", error) from error
+        return posixpath.normpath(posixpath.join(head, tail))
+
     def remove_tree(self, path: str) -> None:
         """Remove a directory tree if present (links are removed, never followed)."""
         for entry in self.list_dir(path):
@@ -317,6 +331,9 @@ class SftpHostFiles:
 
     def remove(self, path: str) -> None:
         self.files.remove(path)
+
+    def real_path(self, path: str) -> str:
+        return self.files.real_path(path)
 
     def close(self) -> None:
         self.files.close()

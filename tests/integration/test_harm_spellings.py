@@ -78,10 +78,13 @@ def ledger_bed(
     pg_sites: tuple[PostgresServer, PostgresServer],  # noqa: F811
     passwords: str,  # noqa: F811
     s3_stores: dict[str, dict[str, object]],  # noqa: F811
+    request: pytest.FixtureRequest,
 ) -> tuple[Path, str, PostgresServer]:
-    """The operator's corebank at production and the documented config on the test bed;
-    return the config's path, the database's name and production's server."""
-    corebank = operator_corebank(pg_sites[0], new_database_name("corebank"))
+    """The operator's corebank at production (its name made from the parameter, if any) and
+    the documented config on the test bed; return the config's path, the database's name and
+    production's server."""
+    name = new_database_name(getattr(request, "param", "corebank"))
+    corebank = operator_corebank(pg_sites[0], name)
     config_path = build_config(
         tmp_path,
         site_beds(sshd_host, sshd_host_b, pg=pg_sites),

@@ -5,7 +5,9 @@ A check restores files datasets into `<enclave data_root>/<system>/<path>` and i
 removes `<enclave data_root>/<system>`. An enclave (the `verification` vault) on the same
 machine as a real site, whose data_root is the parent of that site's (`/srv` beside
 `/srv/core-banking`), would restore over the site's live files and then remove its whole
-data_root. Refused with exit 2 before anything is restored; the live files stay.
+data_root. Refused with exit 2 before anything is restored; the live files stay — also when the
+enclave's data_root is spelled `//srv` (paths folded as Linux reads them, model/host_paths.py)
+or is a symbolic link to `/srv` (paths resolved on the enclave's host, SFTP realpath).
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ def tree_digest(root: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    ["{parent}", "/{parent}", "{parent}-link"],  # `//srv` is `/srv`; `srv-link` → srv
+)
 def test_check_into_an_enclave_above_a_sites_data_root_is_refused(
     tmp_path: Path,
     sshd_host: Any,
@@ -46,6 +52,7 @@ def test_check_into_an_enclave_above_a_sites_data_root_is_refused(
     passwords: str,  # noqa: F811
     s3_stores: dict[str, dict[str, object]],  # noqa: F811
     capsys: pytest.CaptureFixture[str],
+    spelling: str,
 ) -> None:
     beds = site_beds(sshd_host, sshd_host_b, pg=pg_sites)
     beds["verification"] = SiteBed(sshd_host, pg_sites[1])  # the vault on production's machine
@@ -60,12 +67,13 @@ def test_check_into_an_enclave_above_a_sites_data_root_is_refused(
         if site["name"] == "production":
             site["data_root"] = str(live)
         if site["name"] == "verification":
-            site["data_root"] = str(parent)
+            site["data_root"] = spelling.format(parent=parent)
     config["systems"][0]["datasets"].append(
         {"name": "statements", "engine": "files", "category": "customer_data", "path": "stmts"}
     )
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     (live / "stmts").mkdir(parents=True)
+    Path(f"{parent}-link").symlink_to(parent)  # a symbolic link on the host, to the parent
     (live / "stmts" / "2026-11.csv").write_text("account,amount\n1,100\n")
     (live / "customers.db").write_bytes(b"production's own file, in no dataset")
     assert main(["-c", str(config_path), "backup"]) == 0

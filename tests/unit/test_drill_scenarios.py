@@ -174,10 +174,12 @@ def test_a_target_not_derived_from_the_drill_is_refused() -> None:
     assert any("is a live database" in p for p in problems)
 
 
-def test_spool_inside_live_data_makes_path_targets_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("spelling", ["{root}/config/spool", "/{root}/x/../config/spool"])
+def test_spool_inside_live_data_makes_path_targets_refused(tmp_path: Path, spelling: str) -> None:
+    """Inside the config tree, also written `//…/x/../config` (model/host_paths.py)."""
     data: Any = make_config(tmp_path)
     for site in data["sites"]:
-        site["spool"] = site["data_root"] + "/config/spool"  # inside the config tree
+        site["spool"] = spelling.format(root=site["data_root"])
     config = Config.model_validate(data)
     site = config.site("disaster-recovery")
     targets = [
