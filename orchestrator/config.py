@@ -83,6 +83,10 @@ class LoadedConfig:
             return "file://" + str(self.resolve(url[len("file://") :]))
         return url
 
+    def store_urls(self) -> dict[str, str]:
+        """Return every store's URL by name, relative file:// paths made absolute."""
+        return {store.name: self.store_url(store.name) for store in self.model.stores}
+
 
 # The catalog databases drctl opens (model/catalog.py): SQLite, and PostgreSQL with psycopg 3.
 CATALOG_SCHEMES = ("sqlite:///", "postgresql://", "postgresql+psycopg://")

@@ -86,9 +86,10 @@ def check_scenarios(
     checked: dict[str, str] = {}
     problems: list[str] = []
     locations = mixed_site_locations(loaded) if paths and loaded is not None else None
+    urls = loaded.store_urls() if loaded is not None else None
     for path in paths:
         try:
-            checked[path] = load_scenario(Path(path), config, locations).kind
+            checked[path] = load_scenario(Path(path), config, locations, urls).kind
         except InputError as error:
             problems += [f"{error.source}: {problem}" for problem in error.problems]
     if problems:

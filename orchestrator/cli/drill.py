@@ -32,7 +32,12 @@ def run(call: Call) -> int:
     site = load_site(prepare_sandbox()) if call.args.sandbox else call.site()
     prepare_evidence(site.config)  # exit 2 before anything is written
     scenario_path = Path(call.args.scenario) if call.args.scenario else SCENARIO
-    scenario = load_scenario(scenario_path, site.config.model, mixed_site_locations(site.config))
+    scenario = load_scenario(
+        scenario_path,
+        site.config.model,
+        mixed_site_locations(site.config),
+        site.config.store_urls(),
+    )
     if call.args.confirm is not None and scenario.kind != "switchover":
         raise InputError(
             "command line",
@@ -73,7 +78,10 @@ def _dry_run(call: Call) -> int:
         if problems and not call.args.sandbox:
             raise InputError(str(site.config.path), problems)
         scenario = load_scenario(
-            scenario_path, site.config.model, mixed_site_locations(site.config)
+            scenario_path,
+            site.config.model,
+            mixed_site_locations(site.config),
+            site.config.store_urls(),
         )
     call.out.emit(*drill_plan(scenario, str(scenario_path)))
     return ExitCode.OK

@@ -213,12 +213,16 @@ def _test_sites(scenario: Scenario, system: System) -> list[str]:
 
 
 def load_scenario(
-    path: Path, config: Config, locations: Mapping[str, SiteLocation] | None = None
+    path: Path,
+    config: Config,
+    locations: Mapping[str, SiteLocation] | None = None,
+    urls: Mapping[str, str] | None = None,
 ) -> Scenario:
     """Given a scenario file, return it validated against the config (and the sites'
-    locations, when known: model/scenario_safety.py); raise InputError with every problem and
-    its path, including every step that would seed, write or destroy data at a site not
-    marked sandbox or reaching a real site's data (nothing has been touched when raised)."""
+    locations, when known, and the stores' absolute URLs: model/scenario_safety.py); raise
+    InputError with every problem and its path, including every step that would seed, write
+    or destroy data at a site not marked sandbox or reaching a real site's data, or remove a
+    real site's store (nothing has been touched when raised)."""
     data = parse_yaml_file(path)
     if not isinstance(data, dict):
         raise InputError(str(path), ["(top level): expected a mapping"])
@@ -228,7 +232,7 @@ def load_scenario(
         raise InputError(str(path), format_validation_errors(error)) from error
     problems = check_against_config(scenario, config)
     if not problems:
-        problems = check_safety(scenario, config, locations)
+        problems = check_safety(scenario, config, locations, urls)
     if problems:
         raise InputError(str(path), problems)
     return scenario

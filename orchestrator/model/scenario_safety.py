@@ -17,7 +17,12 @@ holding real data. It reaches another site's data when its host is that site's (
 one database name at every site: on a shared host, the sandbox's databases are the real
 site's), and — when the caller located the sites (integrations/site_locations.py: resolved
 addresses, not names) — when both reach one database server, or both are one machine with
-overlapping `data_root`s. A switchover replaces only its own system's data: a dataset whose
+overlapping `data_root`s. A disaster removes the `file://` stores it names: each must be a
+sandbox site's and apart from every store of a site that is not one (model/store_overlap.py:
+the same directory or one inside the other, symbolic links resolved) and from such a site's
+`data_root` (paths compared as on one machine, `..` and `//` folded: a store root under a real
+site's data_root is refused even when the two are different machines, the safe side).
+A switchover replaces only its own system's data: a dataset whose
 live name (engine, database, port; or path) at the site it takes over is also another
 system's live dataset there is refused.
 """
@@ -31,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from orchestrator.model.host_paths import overlap
 from orchestrator.model.settings import Config, Dataset
+from orchestrator.store_overlap import make_place, same_store_reason
 
 if TYPE_CHECKING:
     from orchestrator.model.scenario import Scenario, Step
@@ -180,14 +186,52 @@ def _other_systems_data(index: int, scenario: Scenario, site: str, config: Confi
     return problems
 
 
+def _destroyed_store_problems(
+    index: int, step: Step, config: Config, urls: Mapping[str, str]
+) -> list[str]:
+    """Return a problem for each file:// store of a sandbox site that the disaster step would
+    remove although it is a real site's store under another name or holds, or lies in, a real
+    site's data_root (a store of a site that is not a sandbox is refused with its site)."""
+    real = {site.name: site for site in config.sites if not site.sandbox}
+    stores = {store.name: store for store in config.stores}
+    problems = []
+    for name in step.destroy_stores:
+        store = stores.get(name)
+        url = urls.get(name, store.url if store else "")
+        if store is None or store.site in real or not url.startswith("file://"):
+            continue
+        why = [
+            f"the same location as store {other.name!r} of site {other.site!r} ({reason})"
+            for other in config.stores
+            if other.site in real
+            and (reason := same_store_reason(url, urls.get(other.name, other.url), store, other))
+        ]
+        root = make_place(url, store).path
+        why += [
+            f"overlapping site {site.name!r}'s data_root {site.data_root!r}"
+            for site in real.values()
+            if overlap(root, site.data_root)
+        ]
+        problems += [
+            f"steps[{index}].destroy_stores: store {name!r} ({url}) is {reason}, and that site "
+            "is not a sandbox site: refused, nothing was touched"
+            for reason in why
+        ]
+    return problems
+
+
 def check_safety(
-    scenario: Scenario, config: Config, locations: Mapping[str, SiteLocation] | None = None
+    scenario: Scenario,
+    config: Config,
+    locations: Mapping[str, SiteLocation] | None = None,
+    urls: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Return one problem per step that would seed, write, replace or destroy live data at a
     site not marked sandbox, or at a sandbox site that reaches a real site's live data (same
     host; or, with the sites' locations, same database server or machine and data_root) — a
     `switchover` may replace; nothing else may. Each names the step's path, the site and its
-    dr.yml path, and what to do instead."""
+    dr.yml path, and what to do instead. `urls`: the stores' absolute URLs (dr.yml's, made
+    absolute; without it dr.yml's as written)."""
     index_of = {site.name: index for index, site in enumerate(config.sites)}
     sandbox = {site.name for site in config.sites if site.sandbox}
     problems = []
@@ -197,6 +241,8 @@ def check_safety(
             problems += _switchover_target(index, step, scenario, config)
             problems += _other_systems_data(index, scenario, step.to_site or "", config)
             continue
+        if effect == "destroys":
+            problems += _destroyed_store_problems(index, step, config, urls or {})
         for site, what in _effect_targets(step, config):
             if site not in index_of:
                 continue

@@ -199,3 +199,46 @@ def test_path_targets_live_under_the_drill_directory(tmp_path: Path) -> None:
     assert isolation_problems(target, config) == []
     escaped = replace(target, target=site.data_root + "/ledger/ledger.db")
     assert any("not inside the drill directory" in p for p in isolation_problems(escaped, config))
+
+
+def beside_a_real_site(tmp_path: Path, vault_store: str, vault_root: str) -> Config:
+    """The sandbox's config with its verification site made real (no sandbox drill step goes
+    there) holding a store and data at the given places."""
+    data: Any = make_config(tmp_path)
+    for site in data["sites"]:
+        if site["name"] == "verification":
+            site["sandbox"], site["data_root"] = False, vault_root
+    data["stores"].append({"name": "vault", "site": "verification", "url": vault_store})
+    return Config.model_validate(data)
+
+
+def test_a_disaster_may_remove_a_sandbox_store_apart_from_every_real_one(tmp_path: Path) -> None:
+    config = beside_a_real_site(tmp_path, f"file://{tmp_path}/vault", f"{tmp_path}/vault-data")
+    assert load_scenario(SCENARIO, config).kind == "drill"
+
+
+@pytest.mark.parametrize(
+    ("store", "root", "why"),
+    [
+        ("{tmp}/stores/../stores/primary", "{tmp}/elsewhere", "same location as store 'vault'"),
+        ("{tmp}/stores", "{tmp}/elsewhere", "same location as store 'vault'"),
+        ("{tmp}/link-to-primary", "{tmp}/elsewhere", "same location as store 'vault'"),
+        ("{tmp}/vault", "{tmp}//stores/", "overlapping site 'verification''s data_root"),
+        ("{tmp}/vault", "{tmp}/stores/primary/sub", "overlapping site 'verification''s data_root"),
+    ],
+)
+def test_a_disaster_never_removes_a_store_that_is_a_real_sites_under_another_name(
+    tmp_path: Path, store: str, root: str, why: str
+) -> None:
+    """The sandbox's disaster removes its 'primary' store's directory: refused when a real
+    site's store is that directory (spelled with '..', a parent, a symbolic link) or a real
+    site's data lies there."""
+    (tmp_path / "stores" / "primary").mkdir(parents=True)
+    (tmp_path / "link-to-primary").symlink_to(tmp_path / "stores" / "primary")
+    config = beside_a_real_site(
+        tmp_path, "file://" + store.format(tmp=tmp_path), root.format(tmp=tmp_path)
+    )
+    with pytest.raises(InputError, match=r"steps\[4\]\.destroy_stores: store 'primary'") as raised:
+        load_scenario(SCENARIO, config)
+    assert any(why in problem for problem in raised.value.problems)
+    assert all("refused, nothing was touched" in p for p in raised.value.problems)
