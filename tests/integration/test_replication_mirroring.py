@@ -35,6 +35,7 @@ from tests.fixtures.ansible_cli import run_module
 from tests.fixtures.databases import mariadb_sql, psql
 from tests.fixtures.process import free_port, require_binary, wait_until
 from tests.fixtures.prometheus import RULES_FILE
+from tests.fixtures.prometheus_templates import humanize_duration
 from tests.fixtures.replication import (
     MariaPair,
     PgPair,
@@ -148,12 +149,6 @@ def replication_series(text: str) -> list[tuple[str, float]]:
             labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
             found.append((f"{sample.name}{{{labels}}}", sample.value))
     return found
-
-
-def humanize_duration(seconds: float) -> str:
-    """Prometheus' humanizeDuration for 1 s ≤ value < 60 s."""
-    assert 1 <= seconds < 60
-    return f"{seconds:.4g}s"
 
 
 def promtool_alert_test(

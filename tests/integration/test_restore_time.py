@@ -29,6 +29,7 @@ from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
 from tests.fixtures.process import require_binary
 from tests.fixtures.prometheus import RULES_FILE
+from tests.fixtures.prometheus_templates import humanize_duration
 
 SYSTEM = "core-banking"
 
@@ -75,12 +76,6 @@ def restore_series(text: str) -> list[tuple[str, float]]:
                 labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
                 found.append((f"{sample.name}{{{labels}}}", sample.value))
     return found
-
-
-def humanize_duration(seconds: float) -> str:
-    """Prometheus' humanizeDuration for 1 s ≤ value < 60 s."""
-    assert 1 <= seconds < 60
-    return f"{seconds:.4g}s"
 
 
 @pytest.fixture(scope="module")
