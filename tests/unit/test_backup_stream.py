@@ -147,7 +147,8 @@ def test_a_spool_file_that_is_not_what_the_host_hashed_is_refused(tmp_path: Path
     spool = tmp_path / "spool"
     files = make_spool(spool, 9)
     changed = spool / "data" / str(files[4]["path"])
-    changed.write_bytes(changed.read_bytes()[:-1] + b"\0")
+    data = changed.read_bytes()
+    changed.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))  # always another byte
     with pytest.raises(DigestMismatch, match=f"{files[4]['path']}: digest mismatch.*in transit"):
         stream_files(LocalHostFiles("h"), str(spool), store, PREFIX, files)
     assert not store.exists(f"{PREFIX}/data/{files[4]['path']}")
