@@ -16,7 +16,12 @@ description:
     C(pg_last_wal_receive_lsn()), C(pg_last_wal_replay_lsn()) and
     C(pg_last_xact_replay_timestamp()). I(state) C(streaming) when the WAL receiver streams.
     The lag in bytes is received minus replayed WAL; the lag in seconds is 0 when everything
-    received is replayed, else now minus the commit time of the last replayed transaction.
+    received is replayed. Else the replayed position is polled (every 30 ms, at most 2 s, not
+    while replay is paused) until it reaches the position received at the first reading; if
+    it does after t seconds the lag is at most t, and the smaller of t and the fallback is
+    reported. The fallback, when replay does not catch up in time, is now minus the commit
+    time of the last replayed transaction (on a quiet primary hours old, so not used alone
+    for a standby that is only replaying a checkpoint or other background WAL record).
   - MariaDB (a replica) - C(SHOW SLAVE STATUS) of the default connection. I(state)
     C(streaming) when both the IO and the SQL thread run; the lag in seconds is
     C(Seconds_Behind_Master); the lag in bytes is read minus executed source log position when
@@ -176,7 +181,8 @@ dr_result:
       returned: always
       sample: true
     detail:
-      description: The raw figures read (LSNs, log files and positions, errors of the threads).
+      description: The raw figures read (LSNs, log files and positions, errors of the threads;
+        PostgreSQL C(caught_up_after) when replay was polled - seconds to catch up, or null).
       type: dict
       returned: always
       sample: {receiver_status: streaming, receive_lsn: 0/3000148, replay_lsn: 0/3000148}
@@ -188,6 +194,7 @@ dr_result:
 """
 
 import json
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dr.orchestrator.plugins.module_utils.dr_environment import (
@@ -214,6 +221,9 @@ SELECT json_build_object(
   'replay_lsn', pg_last_wal_replay_lsn()::text,
   'lag_bytes', pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()));
 """
+PG_REPLAY_QUERY = "SELECT pg_last_wal_replay_lsn()::text;"
+CATCH_UP_STEP = 0.03  # seconds between readings of the replayed position
+CATCH_UP_BOUND = 2.0  # seconds after which the catch-up poll gives up
 PG_PRIMARY_QUERY = """
 SELECT json_build_object(
   'in_recovery', pg_is_in_recovery(),
@@ -253,20 +263,57 @@ def result(state, lag_seconds=None, lag_bytes=None, io=False, sql=False, detail=
     }
 
 
+def lsn_position(lsn):
+    """Return a PostgreSQL LSN text ('16/B374D848') as a byte position."""
+    high, low = lsn.split("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+def replay_catch_up(read_replay_lsn, receive_lsn, started, clock=time.monotonic, sleep=time.sleep):
+    """Poll the replayed position until it reaches receive_lsn; return the seconds since
+    started (the clock before the first reading) it took, or None if not within CATCH_UP_BOUND."""
+    goal = lsn_position(receive_lsn)
+    while clock() - started < CATCH_UP_BOUND:
+        sleep(CATCH_UP_STEP)
+        replayed = read_replay_lsn()
+        if replayed and lsn_position(replayed) >= goal:
+            return clock() - started
+    return None
+
+
+def postgres_lag_seconds(figures, streaming, lag_bytes, caught_up_after):
+    """The lag in seconds from the first reading and the catch-up poll (None: not polled or
+    replay did not catch up); None when the server cannot say."""
+    if not streaming:
+        return None
+    if lag_bytes == 0:
+        return 0.0
+    fallback = None
+    if figures["replay_timestamp"] is not None:
+        fallback = max(0.0, float(figures["now"]) - float(figures["replay_timestamp"]))
+    if caught_up_after is None:
+        return fallback
+    return caught_up_after if fallback is None else min(caught_up_after, fallback)
+
+
 def postgres_state(target):
     """Return the replication state of a PostgreSQL server (a standby, or not one)."""
-    lines = target.query(PG_QUERY, "postgres")
-    figures = json.loads("".join(lines))
+    started = time.monotonic()
+    figures = json.loads("".join(target.query(PG_QUERY, "postgres")))
     if not figures["in_recovery"]:
         return result("not_replica", detail=figures)
     streaming = figures["receiver_status"] == "streaming"
     lag_bytes = figures["lag_bytes"]
     lag_bytes = max(0, int(float(lag_bytes))) if lag_bytes is not None else None
-    lag_seconds = None
-    if streaming and lag_bytes == 0:
-        lag_seconds = 0.0
-    elif streaming and figures["replay_timestamp"] is not None:
-        lag_seconds = max(0.0, float(figures["now"]) - float(figures["replay_timestamp"]))
+    caught_up_after = None
+    if streaming and lag_bytes and not figures["replay_paused"] and figures["receive_lsn"]:
+        caught_up_after = replay_catch_up(
+            lambda: "".join(target.query(PG_REPLAY_QUERY, "postgres")).strip(),
+            figures["receive_lsn"],
+            started,
+        )
+        figures["caught_up_after"] = caught_up_after
+    lag_seconds = postgres_lag_seconds(figures, streaming, lag_bytes, caught_up_after)
     return result(
         "streaming" if streaming else "stopped",
         lag_seconds,
