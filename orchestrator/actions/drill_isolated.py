@@ -173,11 +173,12 @@ def _check_resolved(state: DrillState, site: Site, source: str) -> None:
     files = state.runtime.host_files(site.host)
     root = drill_root(site, state.drill_id)
     real = files.real_path(root)
+    resolved = {live: files.real_path(live) for live in live_paths(state.runtime.config.model)}
     problems = [
         f"{site.name}: drill directory {root} is {real} on {site.host}, which overlaps the "
-        f"live dataset path {live} ({files.real_path(live)} there): refused, nothing made"
-        for live in live_paths(state.runtime.config.model)
-        if overlap(real, files.real_path(live))
+        f"live dataset path {live} ({live_real} there): refused, nothing made"
+        for live, live_real in resolved.items()
+        if overlap(real, live_real)
     ]
     if problems:
         raise InputError(source, problems)

@@ -4,11 +4,9 @@ procrastinate (docs/deploy.md, "The queue's schema")."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode
-from orchestrator.model.catalog import Catalog
+from orchestrator.model.catalog import Catalog, sqlite_file
 from orchestrator.model.migrate import current_revision, head_revision, upgrade_catalog
 from orchestrator.runtime import check_state_dir
 
@@ -57,7 +55,7 @@ def _queue_state(url: str) -> str | None:
 def _dry_run(call: Call) -> int:
     config = call.site().config
     url, head = config.catalog_url, head_revision()
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+    if (file := sqlite_file(url)) is not None and not file.exists():
         before = None
     else:
         catalog = Catalog(url)

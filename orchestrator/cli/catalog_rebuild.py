@@ -11,7 +11,7 @@ from pathlib import Path
 from orchestrator.actions.catalog_rebuild import RebuildOutcome, rebuild_catalog
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, worst_exit_code
-from orchestrator.model.catalog import Catalog
+from orchestrator.model.catalog import Catalog, sqlite_file
 from orchestrator.model.migrate import upgrade_catalog
 from orchestrator.runtime import Runtime, open_runtime
 from orchestrator.site import LoadedSite
@@ -50,8 +50,8 @@ def _dry_run(site: LoadedSite) -> RebuildOutcome:
     with tempfile.TemporaryDirectory(prefix="drctl-rebuild-") as scratch:
         copy = Path(scratch) / "catalog.db"
         url = config.catalog_url
-        if url.startswith("sqlite:///") and Path(url.removeprefix("sqlite:///")).is_file():
-            shutil.copyfile(url.removeprefix("sqlite:///"), copy)
+        if (file := sqlite_file(url)) is not None and file.is_file():
+            shutil.copyfile(file, copy)
         catalog = Catalog(f"sqlite:///{copy}")
         upgrade_catalog(catalog)  # the scratch copy only
         runtime = Runtime(config=config, pack=site.pack, calendar=site.calendar, catalog=catalog)

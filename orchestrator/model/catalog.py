@@ -35,6 +35,11 @@ def now() -> float:
     return time.time()
 
 
+def sqlite_file(url: str) -> Path | None:
+    """Return the file a `sqlite:///` catalog URL names, or None for any other URL."""
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
 class Catalog:
     """A connection pool to the catalog database. Opening it changes nothing: its schema is
     made and moved on only by `model.migrate.upgrade_catalog`.
@@ -42,8 +47,8 @@ class Catalog:
     `postgresql://` URLs use psycopg 3 (`postgresql+psycopg://`)."""
 
     def __init__(self, url: str) -> None:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        if (file := sqlite_file(url)) is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         self.url = url

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, inspect, text
 
 from orchestrator.errors import CatalogSchemaMismatch
-from orchestrator.model.catalog import Catalog
+from orchestrator.model.catalog import Catalog, sqlite_file
 from orchestrator.model.catalog_errors import catalog_address
 
 if TYPE_CHECKING:
@@ -140,7 +140,8 @@ def require_present(url: str) -> None:
     """Given a catalog URL, raise CatalogSchemaMismatch (exit 2, "no catalog") when it names a
     SQLite file that does not exist, before anything is opened: a command that only reads
     would otherwise create the file (and its directory) just to say it holds no schema."""
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+    file = sqlite_file(url)
+    if file is not None and not file.exists():
         raise _no_catalog(catalog_address(url))
 
 

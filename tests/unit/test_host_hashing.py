@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-MODULE_PATH = (
-    Path(__file__).resolve().parents[2]
-    / "playbooks/collections/ansible_collections/dr/orchestrator/plugins/module_utils/dr_hashing.py"
-)
-spec = importlib.util.spec_from_file_location("dr_hashing", MODULE_PATH)
-assert spec and spec.loader
-dr_hashing = importlib.util.module_from_spec(spec)
-sys.modules["dr_hashing"] = dr_hashing
-spec.loader.exec_module(dr_hashing)
+from tests.fixtures.collection import load_plugin
+
+dr_hashing = load_plugin("module_utils/dr_hashing.py")
 
 
 def make_ledger(path: Path, rows: int) -> None:

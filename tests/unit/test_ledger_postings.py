@@ -3,24 +3,16 @@ per account leaves the same ledger as one UPDATE per posting did."""
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import sqlite3
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-MODULE_PATH = (
-    Path(__file__).resolve().parents[2]
-    / "playbooks/collections/ansible_collections/dr/orchestrator/plugins/modules/dr_ledger.py"
-)
-spec = importlib.util.spec_from_file_location("dr_ledger", MODULE_PATH)
-assert spec and spec.loader
-dr_ledger = importlib.util.module_from_spec(spec)
-sys.modules["dr_ledger"] = dr_ledger
-spec.loader.exec_module(dr_ledger)
+from tests.fixtures.collection import load_plugin
+
+dr_ledger = load_plugin("modules/dr_ledger.py")
 
 
 def oracle_write_postings(

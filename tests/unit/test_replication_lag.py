@@ -4,23 +4,11 @@ is not reported hours behind; one whose replay does not catch up keeps the commi
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "playbooks/collections"))
-MODULE_PATH = (
-    ROOT
-    / "playbooks/collections/ansible_collections/dr/orchestrator/plugins/modules"
-    / "dr_replication.py"
-)
-spec = importlib.util.spec_from_file_location("dr_replication", MODULE_PATH)
-assert spec and spec.loader
-dr_replication = importlib.util.module_from_spec(spec)
-sys.modules["dr_replication"] = dr_replication
-spec.loader.exec_module(dr_replication)
+from tests.fixtures.collection import load_plugin
+
+dr_replication = load_plugin("modules/dr_replication.py")
 
 HOURS = 3 * 3600.0
 QUIET = {"now": 1_800_000_000.0 + HOURS, "replay_timestamp": 1_800_000_000.0}
