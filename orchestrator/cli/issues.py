@@ -13,6 +13,7 @@ from orchestrator.actions.issues import (
 from orchestrator.cli.call import Call
 from orchestrator.errors import ExitCode, InputError
 from orchestrator.model.issue import Issue
+from orchestrator.model.migrate import require_present
 from orchestrator.rules.requirements import load_catalogue
 from orchestrator.runtime import open_runtime
 
@@ -53,6 +54,8 @@ def issue_add(call: Call) -> int:
 
 
 def issue_update(call: Call) -> int:
+    # A site without a catalog holds no issue to update: refused before one is created.
+    require_present(call.site().config.catalog_url)
     # A dry run neither creates nor upgrades the catalog (an old schema: exit 2, run upgrade).
     with open_runtime(call.site(), writes=not call.args.dry_run) as runtime:
         issue = update_issue(

@@ -63,6 +63,10 @@ SWITCHOVER_HINT = (
     "with a recorded plan (drctl plan switchover --record), --confirm <system> and a verified "
     "recovery point from the last 24 h"
 )
+STORE_HINT = (
+    "give the sandbox site a store of its own, a directory apart from every real site's stores "
+    "and data_root, or drop the store from destroy_stores"
+)
 
 
 def _effect_targets(step: Step, config: Config) -> list[tuple[str, str]]:
@@ -214,7 +218,7 @@ def _destroyed_store_problems(
         ]
         problems += [
             f"steps[{index}].destroy_stores: store {name!r} ({url}) is {reason}, and that site "
-            "is not a sandbox site: refused, nothing was touched"
+            f"is not a sandbox site: refused, nothing was touched; {STORE_HINT}"
             for reason in why
         ]
     return problems

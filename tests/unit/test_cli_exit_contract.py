@@ -135,14 +135,16 @@ def test_a_catalog_url_drctl_cannot_open_is_a_config_error_not_an_internal_one(
         ("replication", "probe"),
         ("issue", "add", "--description", "d", "--status", "长期观察", "--owner", "o", "--dry-run"),
         ("issue", "update", "ISSUE-1", "--owner", "o", "--dry-run"),
+        ("issue", "update", "ISSUE-1", "--owner", "o"),
     ],
-    ids=lambda command: " ".join(command[:2]),
+    ids=lambda command: " ".join(command[:2] + command[-1:]),
 )
 def test_a_refusal_or_a_dry_run_creates_no_catalog(
     site: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
 ) -> None:
-    """`replication probe` with nothing to probe, and the issue register's dry runs, created
-    and migrated the catalog first; the refusal named `dr.yml`, not the config given."""
+    """`replication probe` with nothing to probe, the issue register's dry runs and an update
+    of an issue a site without a catalog cannot hold, created and migrated the catalog first;
+    the refusal named `dr.yml`, not the config given."""
     err = refused(capsys, site.parent.parent, "-c", str(site), *command)
     assert str(site) in err or "no catalog (no schema)" in err
     assert not (site.parent / "state").exists()

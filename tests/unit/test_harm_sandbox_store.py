@@ -35,5 +35,6 @@ def test_a_drill_never_removes_a_real_sites_store_reached_by_a_link(
     for argv in (["check-config", "--scenario", str(SCENARIO)], ["drill", "run"]):
         err = refused(capsys, tmp_path, "-c", str(config), *argv)
         assert "destroy_stores: store 'primary'" in err and "store 'vault'" in err, err
+        assert "give the sandbox site a store of its own" in err, err
     assert tree(primary) == before
     assert (primary / "kept.bin").read_bytes() == b"a real site's backup"
