@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_prefix
@@ -76,7 +76,11 @@ def delete_copy(runtime: Runtime, deletion: Deletion, approver: str | None) -> s
         )
         return SKIPPED
     if not _mark_deleted(runtime, deletion, approver):
-        logger.warning("retention: %s is no longer present in the catalog; not deleted", label)
+        logger.warning(
+            "retention: %s is no longer present, its point no longer complete, or it has no "
+            "verified copy at another site any more (changed since the plan); not deleted",
+            label,
+        )
         return SKIPPED
     try:
         store.delete_point(*point)
@@ -93,8 +97,23 @@ def delete_copy(runtime: Runtime, deletion: Deletion, approver: str | None) -> s
 
 
 def _mark_deleted(runtime: Runtime, deletion: Deletion, approver: str | None) -> bool:
-    """Mark the copy deleted if it is still present; return whether it was (committed)."""
-    table = schema.copies
+    """Mark the copy deleted if rotation may still take it, in the same statement: the copy
+    is present, its point still complete, and a copy at the production site still has a
+    present, verified copy at another site. The plan was made from an earlier read, and a check
+    running meanwhile may have marked the point bad (its other copy corrupt: this one may be
+    its only good one) or rotation's off-site copy may be gone. Return whether it was marked
+    (committed)."""
+    table, other, points = schema.copies, schema.copies.alias("other"), schema.recovery_points
+    production = runtime.config.model.system(deletion.system).production_site
+    still_complete = exists().where(
+        points.c.id == deletion.recovery_point_id, points.c.status == "complete"
+    )
+    copied_off_site = exists().where(
+        other.c.recovery_point_id == deletion.recovery_point_id,
+        other.c.status == "present",
+        other.c.verified_at.is_not(None),
+        other.c.site != production,
+    )
     with runtime.catalog.begin() as connection:
         marked = connection.execute(
             update(table)
@@ -103,6 +122,8 @@ def _mark_deleted(runtime: Runtime, deletion: Deletion, approver: str | None) ->
                     table.c.recovery_point_id == deletion.recovery_point_id,
                     table.c.store == deletion.store,
                     table.c.status == "present",
+                    still_complete,
+                    or_(table.c.site != production, copied_off_site),
                 )
             )
             .values(

@@ -7,8 +7,9 @@ Due (all times Asia/Shanghai; see docs/scheduling.md):
   requirements.md A1): due when the dataset has no complete backup with today's business date;
 * copy_offsite — after each backup: due when a point kept in the primary store has no verified
   copy at a site other than the production site;
-* verify — the validity check every 28 days (verify.interval schedule_days): due when the last
-  counted check is that old, or there is none and something has been backed up;
+* verify — the validity check every 28 days (verify.interval schedule_days): due from the
+  calendar day that many days after the last counted check's completion date, or at once when
+  there is none and something has been backed up;
 * retention — daily;
 * drill_reminder — a logged reminder (not a drill) when the last passed drill is more than
   330 days old.
@@ -194,7 +195,10 @@ def _plan_periodic(
         for v in snapshot.verifications
         if v.counted and v.finished_at is not None and v.finished_at <= now
     ]
-    if complete and (not counted or now - max(counted) >= every * _DAY):
+    # Days as the rule counts them (calendar days between completion dates, Asia/Shanghai):
+    # due from local midnight of day `every`, not `every` × 24 h after the last finish, which
+    # left a check finished late in the evening only the rest of its due day.
+    if complete and (not counted or (_local_date(now) - _local_date(max(counted))).days >= every):
         jobs.append(
             DueJob(
                 "verify",

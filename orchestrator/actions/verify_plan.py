@@ -73,10 +73,12 @@ def collect_population(config: Config, connection: Connection, choice: str) -> P
     copies: dict[str, list[Row[Any]]] = {}
     for copy in cat.list_copies(connection):
         copies.setdefault(copy.recovery_point_id, []).append(copy)
+    # A point retention removed while a check read it was not judged: its dataset is not
+    # checked by it, and stays as overdue as it was (the coverage bound, model/plan.py).
     items = connection.execute(
         select(
             schema.verification_items.c.recovery_point_id, schema.verification_items.c.checked_at
-        )
+        ).where(schema.verification_items.c.status != "removed")
     ).all()
     known_systems = {s.name: {d.name for d in s.datasets} for s in config.systems}
     since = None

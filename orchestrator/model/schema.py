@@ -24,6 +24,9 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+# Byte counts: 64 bits on PostgreSQL (its INTEGER is 32: a 2 GiB backup would not fit); SQLite's
+# INTEGER is 64 bits already (migration 0007).
+BYTES = BigInteger().with_variant(Integer(), "sqlite")
 
 recovery_points = Table(
     "recovery_points",
@@ -39,7 +42,7 @@ recovery_points = Table(
     Column("source_host", String(255), nullable=False),
     Column("hash_algorithm", String(16), nullable=False),
     Column("manifest_sha256", String(64), nullable=False),
-    Column("total_bytes", Integer, nullable=False),
+    Column("total_bytes", BYTES, nullable=False),
     Column("file_count", Integer, nullable=False),
     Column("status", String(16), nullable=False),  # complete | bad
     Column("last_verified_at", Float),
@@ -106,9 +109,9 @@ verifications = Table(
     Column("counted", Boolean, nullable=False, default=False),
     Column("seed", String(128)),
     Column("population_points", Integer),
-    Column("population_bytes", Integer),
+    Column("population_bytes", BYTES),
     Column("sample_points", Integer),
-    Column("sample_bytes", Integer),
+    Column("sample_bytes", BYTES),
     Column("evidence_path", String(1000)),
     Column("evidence_manifest_sha256", String(64)),
     Column("detail", JSON),
@@ -281,7 +284,7 @@ replication_probes = Table(
     Column("probed_at", Float, nullable=False, index=True),
     Column("state", String(16), nullable=False),  # one of STATES
     Column("lag_seconds", Float),  # NULL when the server cannot say
-    Column("lag_bytes", Integer),
+    Column("lag_bytes", BYTES),
     Column("io_running", Boolean),
     Column("sql_running", Boolean),
     Column("error", String(2000)),

@@ -106,17 +106,20 @@ def _interval_verdict(
 
 def sample_ratios(check: VerificationRow) -> tuple[Fraction, Fraction] | None:
     """Given a check, return its exact (bytes ratio, recovery-points ratio), or None when its
-    population or sample sizes are not recorded."""
+    population or sample sizes are not recorded. A population of points that hold no bytes
+    (empty datasets) is sampled whole by bytes, as the plan counted it (model/plan.py)."""
     numbers = (
         check.sample_bytes,
         check.population_bytes,
         check.sample_points,
         check.population_points,
     )
-    if any(n is None for n in numbers) or not check.population_bytes or not check.population_points:
+    if any(n is None for n in numbers) or not check.population_points:
         return None
     return (
-        Fraction(check.sample_bytes or 0, check.population_bytes),
+        Fraction(check.sample_bytes or 0, check.population_bytes)
+        if check.population_bytes
+        else Fraction(1),
         Fraction(check.sample_points or 0, check.population_points),
     )
 

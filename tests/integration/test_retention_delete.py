@@ -6,15 +6,25 @@ and the next pass removes the files left (actions/retention_delete.py)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
-from orchestrator.actions.retention_delete import DELETED, LEFT, delete_copy, sweep_leftovers
+from orchestrator.actions.retention_delete import (
+    DELETED,
+    LEFT,
+    SKIPPED,
+    delete_copy,
+    sweep_leftovers,
+)
 from orchestrator.cli import main
 from orchestrator.integrations.stores.file import FileStore
 from orchestrator.model import catalog as cat
-from orchestrator.runtime import open_runtime
+from orchestrator.model import schema
+from orchestrator.model.integrity import mark_point_bad
+from orchestrator.runtime import Runtime, open_runtime
 from orchestrator.site import load_site
 from tests.integration.test_retention_race import age, catalog_state, deletion
 from tests.integration.test_verify_sample import SYSTEM, build_sandbox, point_dir
@@ -129,3 +139,36 @@ def test_a_leftover_with_a_file_newer_than_its_deletion_is_kept(
         [line] = sweep_leftovers(runtime, dry_run=False)
     assert line.endswith("a file was written after its deletion was recorded, kept")
     assert (point / "manifest.json").is_file()
+
+
+def mark_bad_off_site(runtime: Runtime, point: str) -> None:
+    """What a check running meanwhile does when the off-site copy is corrupt."""
+    with runtime.catalog.begin() as connection:
+        mark_point_bad(connection, point, "offsite", "digest mismatch (test)")
+
+
+def delete_off_site_row(runtime: Runtime, point: str) -> None:
+    """The off-site copy gone meanwhile (another pass of rotation, an operator)."""
+    with runtime.catalog.begin() as connection:
+        connection.execute(
+            update(schema.copies)
+            .where(schema.copies.c.recovery_point_id == point, schema.copies.c.store == "offsite")
+            .values(status="deleted", deleted_at=cat.now())
+        )
+
+
+@pytest.mark.parametrize("meanwhile", [mark_bad_off_site, delete_off_site_row])
+def test_a_copy_rotation_chose_is_kept_when_it_became_the_points_only_good_one(
+    aged: tuple[Path, Path], meanwhile: Callable[[Runtime, str], None]
+) -> None:
+    """Rotation chose the primary copy (the point verified off-site) from an earlier read;
+    before its deletion a check found the off-site copy corrupt (the point is marked bad, the
+    primary copy may be its only good one), or the off-site copy went. The primary copy is
+    not deleted: it is what the plan would not choose now."""
+    config_path, point = aged
+    with open_runtime(load_site(config_path)) as runtime:
+        chosen = deletion(runtime, "primary", "ledger", point.name)
+        meanwhile(runtime, point.name)
+        assert delete_copy(runtime, chosen, "cfo") == SKIPPED
+    assert (point / "manifest.json").is_file()
+    assert copy_row(config_path, point.name, "primary")[0] == "present"

@@ -197,10 +197,17 @@ def test_copy_offsite_does_not_judge_a_source_removed_by_retention(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """`copy-offsite`: retention deletes the primary copy of a point after copy-offsite
-    opened its manifest and before it read its files; the other points are still copied."""
+    opened its manifest and before it read its files; the other points are still copied.
+    Retention takes a primary copy only from a point verified at another site: here a copy at
+    a third site (a tape vault), which is not the system's off-site store copy-offsite fills."""
     config_path, points = backed_up(tmp_path / "sb")
     point = point_dir(config_path, "primary", "ledger")
     assert point.name == points["ledger"]
+    with open_runtime(load_site(config_path)) as runtime, runtime.catalog.begin() as connection:
+        moment = cat.now()
+        cat.record_copy(
+            connection, point.name, "vault", "vault", written_at=moment, verified_at=moment
+        )
     outcomes = retention_at_first_look(monkeypatch, config_path, "primary", point)
     caplog.set_level(logging.WARNING)
     with open_runtime(load_site(config_path)) as runtime:

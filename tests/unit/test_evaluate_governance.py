@@ -99,6 +99,17 @@ def test_verify_sample_earlier_short_check_is_partial_and_unknowns() -> None:
     assert one("verify.sample", no_sizes, at, "all").status is Status.UNKNOWN
 
 
+def test_verify_sample_of_a_population_holding_no_bytes_is_judged_by_its_points() -> None:
+    # Empty datasets: every point 0 bytes. The plan counted the check (all of no bytes is
+    # sampled); the rule judged it unknown, saying the sizes were not recorded, though they were.
+    at = local(date(2024, 3, 2))
+    met = snapshot(HISTORY, verifications=[check(date(2024, 3, 1), sample=(0, 0, 1, 10))])
+    finding = one("verify.sample", met, at, "all")
+    assert finding.status is Status.COMPLIANT and "(0/0)" in finding.measured, finding
+    short = snapshot(HISTORY, verifications=[check(date(2024, 3, 1), sample=(0, 0, 1, 11))])
+    assert one("verify.sample", short, at, "all").status is Status.NON_COMPLIANT
+
+
 # -- drill.yearly, dr.bidirectional ------------------------------------------------------------
 
 
@@ -243,5 +254,5 @@ def test_sample_ratios_are_exact_and_none_when_not_recorded() -> None:
     )
     assert sample_ratios(check(date(2024, 3, 1), sample=(0, 1000, 0, 10))) == (0, 0)
     assert sample_ratios(check(date(2024, 3, 1), sample=None)) is None
-    assert sample_ratios(check(date(2024, 3, 1), sample=(0, 0, 1, 10))) is None
+    assert sample_ratios(check(date(2024, 3, 1), sample=(0, 0, 1, 10))) == (1, Fraction(1, 10))
     assert sample_ratios(check(date(2024, 3, 1), sample=(1, 10, 0, 0))) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from orchestrator.actions.run_due import plan_due
@@ -115,6 +116,23 @@ def test_validity_check_every_28_days() -> None:
         )
         jobs = plan_due(model(), snap, local(TODAY, 12, 1), PACK)
         assert (("verify", "all") in kinds(jobs)) is due, age
+
+
+def test_validity_check_due_from_the_start_of_its_calendar_day() -> None:
+    # The rule counts calendar days between completion dates (Asia/Shanghai): a check that
+    # finished at 23:50 is due again from 00:00 of day 28, not from 23:50 of it; a site whose
+    # schedule_days is its max_days was left ten minutes to finish the next one in time.
+    data = settled()
+    late = local(TODAY - timedelta(days=28), 23, 50).timestamp()
+    snap = snapshot(
+        data["points"],
+        verifications=[replace(check(TODAY - timedelta(days=28)), finished_at=late)],
+        drills=data["drills"],
+        jobs=data["jobs"],
+    )
+    assert ("verify", "all") in kinds(plan_due(model(), snap, local(TODAY, 0, 10), PACK))
+    at_its_day_27 = local(TODAY - timedelta(days=1), 23, 55)
+    assert ("verify", "all") not in kinds(plan_due(model(), snap, at_its_day_27, PACK))
 
 
 def test_a_failed_job_waits_an_hour_and_a_running_one_is_not_started_again() -> None:
