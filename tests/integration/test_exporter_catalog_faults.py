@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ import yaml
 
 from orchestrator.model.catalog import sqlite_file
 from orchestrator.site import load_site
-from tests.fixtures.exporter_catalog import populated_sandbox
+from tests.fixtures.exporter_catalog import populated_sandbox, scrape, serving
 from tests.fixtures.process import free_port, require_binary, running, wait_until
 from tests.fixtures.prometheus import (
     EXPORTER_JOB,
@@ -31,18 +30,6 @@ from tests.fixtures.prometheus import (
 )
 
 ALERT = "DRExporterCatalogUnreadable"
-
-
-def scrape(address: str) -> str:
-    with urllib.request.urlopen(f"http://{address}/metrics", timeout=10) as response:
-        return str(response.read().decode("utf-8"))
-
-
-def serving(address: str) -> bool:
-    try:
-        return "dr_rule_status" in scrape(address)
-    except OSError:
-        return False
 
 
 def without_waits(rules: Path) -> Path:

@@ -13,7 +13,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ import yaml
 
 from exporters import alert_rules as rules_file
 from exporters.grafana import dashboard
-from tests.fixtures.exporter_catalog import populated_sandbox, probe_paths
+from tests.fixtures.exporter_catalog import populated_sandbox, probe_paths, scrape, serving
 from tests.fixtures.process import free_port, require_binary, running, wait_until
 from tests.fixtures.prometheus import (
     EXPORTER_JOB,
@@ -241,18 +240,6 @@ def test_every_dashboard_selector_is_scoped_by_job_and_instance(expr: str) -> No
 
 def documented_metrics() -> set[str]:
     return set(re.findall(r"^\| `(dr_[a-z_]+)", METRICS_DOC.read_text(encoding="utf-8"), re.M))
-
-
-def scrape(address: str) -> str:
-    with urllib.request.urlopen(f"http://{address}/metrics", timeout=10) as response:
-        return str(response.read().decode("utf-8"))
-
-
-def serving(address: str) -> bool:
-    try:
-        return "dr_rule_status" in scrape(address)
-    except OSError:
-        return False
 
 
 def test_live_scrape_of_drctl_metrics_passes_promtool_check_metrics(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from orchestrator.model import catalog as cat
 from orchestrator.model.catalog import Catalog, sqlite_file
 from orchestrator.model.migrate import upgrade_catalog
 from orchestrator.site import LoadedSite, load_site
+from tests.fixtures.catalog_rows import point_row
 
 NOW = 1_795_000_000.0
 LEDGER = (("dataset", "ledger"), ("system", "core-banking"))
@@ -38,26 +39,9 @@ def catalog(site: LoadedSite) -> Iterator[Catalog]:
 
 
 def record_backup(catalog: Catalog) -> None:
+    row = point_row("20261124T000000Z-ledger", "ledger", NOW - 3500, business_date="2026-11-23")
     with catalog.begin() as connection:
-        cat.record_recovery_point(
-            connection,
-            {
-                "id": "20261124T000000Z-ledger",
-                "system": "core-banking",
-                "dataset": "ledger",
-                "engine": "sqlite",
-                "business_date": "2026-11-23",
-                "started_at": NOW - 3600,
-                "finished_at": NOW - 3500,
-                "source_site": "production",
-                "source_host": "h",
-                "hash_algorithm": "sha256",
-                "manifest_sha256": "0" * 64,
-                "total_bytes": 4096,
-                "file_count": 1,
-                "status": "complete",
-            },
-        )
+        cat.record_recovery_point(connection, row)
 
 
 def scraper(site: LoadedSite, catalog: Catalog) -> CollectorRegistry:
@@ -92,13 +76,19 @@ def move_aside(database: Path) -> None:
             os.rename(part, f"{part}.aside")
 
 
-def test_a_catalog_moved_aside_fails_every_part_and_is_not_recreated(
-    site: LoadedSite, catalog: Catalog
-) -> None:
+def scraped_once(site: LoadedSite, catalog: Catalog) -> tuple[CollectorRegistry, Path]:
+    """Return a registry that has scraped the catalog once (its backup seen), and its file."""
     registry = scraper(site, catalog)
     assert samples(registry)[LAST_SUCCESS] == NOW - 3500
     database = sqlite_file(catalog.url)
     assert database is not None
+    return registry, database
+
+
+def test_a_catalog_moved_aside_fails_every_part_and_is_not_recreated(
+    site: LoadedSite, catalog: Catalog
+) -> None:
+    registry, database = scraped_once(site, catalog)
     move_aside(database)
     scraped = samples(registry)
     assert failed_parts(scraped) == set(PARTS)
@@ -109,10 +99,7 @@ def test_a_catalog_moved_aside_fails_every_part_and_is_not_recreated(
 def test_a_catalog_put_in_place_of_another_is_the_one_read(
     site: LoadedSite, catalog: Catalog
 ) -> None:
-    registry = scraper(site, catalog)
-    assert samples(registry)[LAST_SUCCESS] == NOW - 3500
-    database = sqlite_file(catalog.url)
-    assert database is not None
+    registry, database = scraped_once(site, catalog)
     move_aside(database)
     upgrade_catalog(Catalog(catalog.url))  # e.g. the new, still empty catalog of a rebuild
     scraped = samples(registry)
@@ -123,10 +110,8 @@ def test_a_catalog_put_in_place_of_another_is_the_one_read(
 def test_a_catalog_stamped_with_a_newer_schema_fails_every_part(
     site: LoadedSite, catalog: Catalog
 ) -> None:
-    registry = scraper(site, catalog)
+    registry, database = scraped_once(site, catalog)
     assert failed_parts(samples(registry)) == set()
-    database = sqlite_file(catalog.url)
-    assert database is not None
     with sqlite3.connect(database) as connection:
         connection.execute("UPDATE alembic_version SET version_num = '9999_from_a_newer_drctl'")
     scraped = samples(registry)
