@@ -137,6 +137,9 @@ def _add_ledger(families: Families, history: PathHistory, at_ms: int) -> None:
     ends = [o.end_ms for o in history.outages if o.end_ms is not None and o.end_ms <= at_ms]
     if ends:
         families["last_end"].add_metric(name, max(ends) / 1000)
+    first = history.first_observed_ms
+    if first is None or first > at_ms:
+        return  # never observed: no availability to claim (not 1), no longest fault (not 0)
     year = year_of_ms(at_ms)
     figures = calendar_year_figures(history, year, at_ms)
     availability = families["availability"]

@@ -99,3 +99,18 @@ def test_after_a_gap_longer_than_stale_a_new_fault_opens(
     last = NOW + INTERVAL * 11
     faults = faults_after_a_restart(site, catalog, last + 33)
     assert faults == [(int(NOW + 40) * 1000, int(last) * 1000), (int(last + 33) * 1000, None)]
+
+
+def test_a_path_never_probed_claims_no_availability(site: LoadedSite) -> None:
+    """Configured but never observed (ICMP not allowed, serve not started): its counters are at
+    0, and no availability ratio says 1 (a green 100 % on the dashboard) for it."""
+    catalog = Catalog(site.config.catalog_url)
+    upgrade_catalog(catalog)
+    registry = CollectorRegistry(auto_describe=False)
+    model = site.config.model
+    registry.register(CatalogCollector(model, site.pack, site.calendar, catalog, clock=lambda: NOW))
+    names = {s.name: s.value for family in registry.collect() for s in family.samples}
+    catalog.close()
+    assert names["dr_network_observed_seconds_total"] == 0
+    assert "dr_network_availability_ratio" not in names
+    assert "dr_network_outage_longest_seconds" not in names
