@@ -8,7 +8,7 @@ from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.models import dashboard as models
 
 from exporters.grafana.panels import OK_THEN_RED, Query, stat_panel, table_panel, time_panel
-from exporters.grafana.queries import scoped
+from exporters.grafana.queries import count_or_zero, scoped
 
 BY_LINK = "{{system}}/{{link}}"
 
@@ -21,8 +21,11 @@ def mirroring_panels() -> list[Builder[models.Panel]]:
             "未在复制的链路 / Links not streaming",
             [
                 Query(
-                    "count(max by (system, link) "
-                    f"({scoped('dr_replication_state', state='streaming')}) == 0) or vector(0)"
+                    count_or_zero(
+                        "max by (system, link) "
+                        f"({scoped('dr_replication_state', state='streaming')}) == 0",
+                        scoped("dr_replication_state"),
+                    )
                 )
             ],
             unit="none",
