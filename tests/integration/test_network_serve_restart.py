@@ -11,22 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
-from orchestrator.model.catalog import Catalog
-from orchestrator.model.outages import load_outage_rows
+from tests.fixtures import prometheus as prom
 from tests.fixtures.process import free_port, running, wait_until
-from tests.fixtures.prometheus import (
-    EXPORTER_JOB,
-    RULES_FILE,
-    PrometheusServer,
-    alertmanager_running,
-    example_alertmanager_config,
-    prometheus_config,
-    prometheus_running,
-    webhook_receiver,
-)
 from tests.integration.test_network_serve import (
     PATH_NAME,
     TEST_ALERT,
+    ledger_faults,
     metrics_ready,
     sample,
     sandbox_config,
@@ -42,7 +32,7 @@ def escalation_within_a_second() -> dict[str, Any]:
     keep_firing_for included) with a 1-second threshold instead of 30 minutes."""
     step = next(
         rule
-        for group in yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))["groups"]
+        for group in yaml.safe_load(prom.RULES_FILE.read_text(encoding="utf-8"))["groups"]
         for rule in group["rules"]
         if rule.get("alert") == "DRNetworkOutage30m"
     )
@@ -70,17 +60,21 @@ def test_a_restart_of_serve_during_a_fault_neither_splits_nor_resolves_it(
             argv, ready=lambda: metrics_ready(address), log_path=tmp_path / log, what="serve"
         )
 
-    def outage_start(prometheus: PrometheusServer) -> list[str]:
+    def outage_start(prometheus: prom.PrometheusServer) -> list[str]:
         return sample(
             prometheus, f'dr_network_outage_start_timestamp_seconds{{target="{PATH_NAME}"}}'
         )
 
     with (
-        webhook_receiver() as webhook,
-        alertmanager_running(tmp_path / "am", example_alertmanager_config(webhook)) as manager,
-        prometheus_running(
+        prom.webhook_receiver() as webhook,
+        prom.alertmanager_running(
+            tmp_path / "am", prom.example_alertmanager_config(webhook)
+        ) as manager,
+        prom.prometheus_running(
             tmp_path / "prom",
-            prometheus_config({EXPORTER_JOB: [address]}, [RULES_FILE, test_rules], manager.url),
+            prom.prometheus_config(
+                {prom.EXPORTER_JOB: [address]}, [prom.RULES_FILE, test_rules], manager.url
+            ),
         ) as prometheus,
     ):
         with serve("serve-1.log"):
@@ -88,7 +82,7 @@ def test_a_restart_of_serve_during_a_fault_neither_splits_nor_resolves_it(
             started = outage_start(prometheus)
         with serve("serve-2.log"):
             wait_until(
-                lambda: prometheus.targets_up(EXPORTER_JOB) and bool(outage_start(prometheus)),
+                lambda: prometheus.targets_up(prom.EXPORTER_JOB) and bool(outage_start(prometheus)),
                 timeout=60,
                 what="the fault published again after the restart",
             )
@@ -100,10 +94,5 @@ def test_a_restart_of_serve_during_a_fault_neither_splits_nor_resolves_it(
             )
             assert webhook.alerts("/pager", status="resolved") == []
             assert prometheus.firing(TEST_ALERT)
-    catalog = Catalog(f"sqlite:///{tmp_path / 'sandbox' / 'state' / 'catalog.sqlite'}")
-    try:
-        with catalog.begin() as connection:
-            rows = load_outage_rows(connection, PATH_NAME)
-    finally:
-        catalog.close()
+    rows = ledger_faults(tmp_path / "sandbox")
     assert [float(row.start_ms) / 1000 for row in rows] == [float(started[0])]
