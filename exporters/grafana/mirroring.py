@@ -16,18 +16,12 @@ BY_LINK = "{{system}}/{{link}}"
 def mirroring_panels() -> list[Builder[models.Panel]]:
     """Return the panels of the mirroring SLI: links not streaming, lag against the
     objective, healthy share of the year, state per link."""
+    streaming = scoped("dr_replication_state", state="streaming")
+    not_streaming = f"max by (system, link) ({streaming}) == 0"
     return [
         stat_panel(
             "未在复制的链路 / Links not streaming",
-            [
-                Query(
-                    count_or_zero(
-                        "max by (system, link) "
-                        f"({scoped('dr_replication_state', state='streaming')}) == 0",
-                        scoped("dr_replication_state"),
-                    )
-                )
-            ],
+            [Query(count_or_zero(not_streaming, scoped("dr_replication_state")))],
             unit="none",
             steps=OK_THEN_RED,
             description="第十一条 「相互镜像」: every link should stream.",
