@@ -38,8 +38,9 @@ from exporters.restore_time_metrics import restore_time_metrics
 from orchestrator import __version__
 from orchestrator.errors import OrchestratorError
 from orchestrator.model import schema
-from orchestrator.model.catalog import Catalog
+from orchestrator.model.catalog import Catalog, sqlite_file
 from orchestrator.model.catalog_errors import catalog_problem, is_catalog_error
+from orchestrator.model.migrate import require_current, require_present
 from orchestrator.model.outages import load_counters
 from orchestrator.model.settings import Config
 from orchestrator.rules.evaluate import evaluate_all
@@ -134,6 +135,24 @@ class CatalogCollector(Collector):
         self.catalog = catalog
         self.clock = clock
         self.catalog_signs = catalog_signs
+        self._file_identity: tuple[int, int] | None = None
+
+    def _follow_catalog(self) -> None:
+        """Make this scrape read the catalog that is there now, at its current schema: raise
+        CatalogSchemaMismatch when a SQLite catalog's file is gone (before anything would create
+        it) or its schema is not this drctl's, and drop the pooled connections when another file
+        took the path's place (moved aside, rebuilt, put back from a copy). A pooled connection
+        keeps reading the file it opened, so without this a long-running exporter went on
+        publishing a moved-aside or deleted catalog's figures as current."""
+        file = sqlite_file(self.catalog.url)
+        if file is not None:
+            require_present(self.catalog.url)
+            status = file.stat()
+            identity = (status.st_dev, status.st_ino)
+            if identity != self._file_identity:
+                self.catalog.engine.dispose()
+                self._file_identity = identity
+        require_current(self.catalog)
 
     def describe(self) -> Iterable[Metric]:
         """Return no descriptions, so registering does not scrape the catalog."""
@@ -144,6 +163,7 @@ class CatalogCollector(Collector):
         # start-up, nor the newest row's), to the microsecond a datetime holds (the rules judge
         # datetime.fromtimestamp(at)): the snapshot and the figures are bounded by exactly it.
         at = datetime.fromtimestamp(self.clock(), UTC).timestamp()
+        self._follow_catalog()
         with self.catalog.begin() as connection:
             cutoff = self.settings.calendar.business_date_cutoff_hour
             snapshot = judged_snapshot(connection, self.pack, at, self.calendar, cutoff)

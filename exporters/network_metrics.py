@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -112,10 +113,19 @@ def network_metrics(
     return list(families.values())
 
 
+def _to_last_probe(history: PathHistory) -> PathHistory:
+    """Return the history with every open observation counted only up to its last probe
+    round, for the _total counters. Counted live up to the scrape, as the gauges are, a counter
+    fell back by up to stale_ms once the prober stopped (a restart, a dead probe thread), and
+    Prometheus reads any fall as a reset: every increase() window over it, up to the 3-day and
+    365-day ones, took the whole lifetime total as new time, which hid the burn rates."""
+    return replace(history, stale_ms=-1)
+
+
 def _add_ledger(families: Families, history: PathHistory, at_ms: int) -> None:
     """Add one path's ledger samples: observed and down time, faults, up, availability."""
     name = [history.target]
-    observed_ms, downtime_ms = totals_ms(history, at_ms)
+    observed_ms, downtime_ms = totals_ms(_to_last_probe(history), at_ms)
     families["observed"].add_metric(name, observed_ms / 1000)
     families["downtime"].add_metric(name, downtime_ms / 1000)
     families["outages"].add_metric(name, float(len(history.outages)))
@@ -127,6 +137,9 @@ def _add_ledger(families: Families, history: PathHistory, at_ms: int) -> None:
     ends = [o.end_ms for o in history.outages if o.end_ms is not None and o.end_ms <= at_ms]
     if ends:
         families["last_end"].add_metric(name, max(ends) / 1000)
+    first = history.first_observed_ms
+    if first is None or first > at_ms:
+        return  # never observed: no availability to claim (not 1), no longest fault (not 0)
     year = year_of_ms(at_ms)
     figures = calendar_year_figures(history, year, at_ms)
     availability = families["availability"]

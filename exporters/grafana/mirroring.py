@@ -8,7 +8,7 @@ from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.models import dashboard as models
 
 from exporters.grafana.panels import OK_THEN_RED, Query, stat_panel, table_panel, time_panel
-from exporters.grafana.queries import scoped
+from exporters.grafana.queries import count_or_zero, scoped
 
 BY_LINK = "{{system}}/{{link}}"
 
@@ -16,15 +16,12 @@ BY_LINK = "{{system}}/{{link}}"
 def mirroring_panels() -> list[Builder[models.Panel]]:
     """Return the panels of the mirroring SLI: links not streaming, lag against the
     objective, healthy share of the year, state per link."""
+    streaming = scoped("dr_replication_state", state="streaming")
+    not_streaming = f"max by (system, link) ({streaming}) == 0"
     return [
         stat_panel(
             "未在复制的链路 / Links not streaming",
-            [
-                Query(
-                    "count(max by (system, link) "
-                    f"({scoped('dr_replication_state', state='streaming')}) == 0) or vector(0)"
-                )
-            ],
+            [Query(count_or_zero(not_streaming, scoped("dr_replication_state")))],
             unit="none",
             steps=OK_THEN_RED,
             description="第十一条 「相互镜像」: every link should stream.",

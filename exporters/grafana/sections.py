@@ -14,7 +14,7 @@ from grafana_foundation_sdk.models import dashboard as models
 from exporters.grafana.backups import backup_panels, verification_panels
 from exporters.grafana.network import network_panels
 from exporters.grafana.panels import OK_THEN_RED, Query, stat_panel, table_panel, time_panel
-from exporters.grafana.queries import DAY, scoped
+from exporters.grafana.queries import DAY, count_or_zero, scoped
 
 
 def drill_panels() -> list[Builder[models.Panel]]:
@@ -57,7 +57,7 @@ def rule_status_panels() -> list[Builder[models.Panel]]:
 
     def count(status: str) -> str:
         selector = scoped("dr_rule_status", status=status)
-        return f"count(max by (rule, subject) ({selector}) == 1) or vector(0)"
+        return count_or_zero(f"max by (rule, subject) ({selector}) == 1", scoped("dr_rule_status"))
 
     return [
         stat_panel(

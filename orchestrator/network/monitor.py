@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from orchestrator.model.catalog import Catalog
 from orchestrator.model.outage_records import stale_ms
-from orchestrator.model.outages import record_round
+from orchestrator.model.outages import load_outage_rows, record_round
 from orchestrator.model.settings import Network, NetworkPath
 from orchestrator.network.probers import make_probers
 from orchestrator.network.probes import Prober, icmp_allowed
@@ -26,15 +26,32 @@ class PathMonitor:
     path: NetworkPath
     probers: Mapping[str, Prober]
     tracker: PathTracker = field(init=False)
+    recalled: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.tracker = PathTracker(
             tuple(self.probers), self.path.failures_to_open, int(self.path.merge_gap_seconds * 1000)
         )
 
+    def _recall(self, catalog: Catalog) -> None:
+        """Before the first round, carry on from the path's newest fault in the ledger: a fresh
+        tracker forgot it, and a path still down after a restart of `drctl serve` opened a new
+        fault, so a continuous fault was split in two (neither reaching 2 h) and its alerts
+        resolved at the restart."""
+        with catalog.begin() as connection:
+            rows = load_outage_rows(connection, self.path.name)
+        if rows:
+            newest = rows[-1]
+            end = None if newest.end_ms is None else int(newest.end_ms)
+            unseen = stale_ms(self.path) if newest.closed_by in ("stop", "restart") else 0
+            self.tracker.recall(int(newest.start_ms), end, unseen)
+        self.recalled = True
+
     def probe_round(self, catalog: Catalog, clock: Callable[[], float] = time.time) -> list[Event]:
         """Probe from every vantage at once, feed the vote, record the round; return the
         fault events it caused. A round where some vantage gave no data records no vote."""
+        if not self.recalled:
+            self._recall(catalog)
         at_ms = int(clock() * 1000)
         results = self._ask_all()
         events: list[Event] = []

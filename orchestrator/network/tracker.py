@@ -36,6 +36,19 @@ class PathTracker:
         self.open_start_ms: int | None = None
         self.last_start_ms: int | None = None
         self.last_end_ms: int | None = None
+        self._unseen_gap_ms = 0  # a recalled fault closed by a restart: how long it may resume
+
+    def recall(self, start_ms: int, end_ms: int | None, unseen_gap_ms: int = 0) -> None:
+        """Given the newest fault the ledger holds for the path (end_ms None while open), go on
+        from it as if this tracker had seen it: a fault left open stays open until a success. A
+        fault a stop or restart closed (no success ended it) is resumed by a fault that starts
+        within unseen_gap_ms of that close, before any success: a restart is not a recovery,
+        and a gap that short counts as observed in the ledger too (stale_ms)."""
+        if end_ms is None:
+            self.open_start_ms = start_ms
+        else:
+            self.last_start_ms, self.last_end_ms = start_ms, end_ms
+            self._unseen_gap_ms = unseen_gap_ms
 
     @property
     def is_down(self) -> bool:
@@ -56,6 +69,8 @@ class PathTracker:
             else:
                 first = at_ms if streak.failures == 0 else streak.first_ms
                 self._streaks[vantage] = _Streak(streak.failures + 1, first)
+        if any(results.values()):
+            self._unseen_gap_ms = 0  # seen up: a recalled fault ended, whatever comes next
         if self.open_start_ms is not None:
             recovered = [vantage for vantage in self.vantages if results[vantage]]
             if not recovered:
@@ -69,8 +84,12 @@ class PathTracker:
         if (
             self.last_end_ms is not None
             and self.last_start_ms is not None
-            and start - self.last_end_ms < self.merge_gap_ms
+            and (
+                start - self.last_end_ms < self.merge_gap_ms
+                or start - self.last_end_ms <= self._unseen_gap_ms
+            )
         ):
+            self._unseen_gap_ms = 0
             self.open_start_ms = self.last_start_ms
             return [
                 Resumed(previous_end_ms=self.last_end_ms, declared_ms=at_ms, vantages=self.vantages)

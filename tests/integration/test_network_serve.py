@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -140,6 +141,16 @@ def sample(prometheus: PrometheusServer, expr: str) -> list[str]:
     return [item["value"][1] for item in answer["data"]["result"]]
 
 
+def ledger_faults(sandbox: Path) -> list[Any]:
+    """Return the sandbox ledger's fault rows of PATH_NAME, oldest first."""
+    catalog = Catalog(f"sqlite:///{sandbox / 'state' / 'catalog.sqlite'}")
+    try:
+        with catalog.begin() as connection:
+            return load_outage_rows(connection, PATH_NAME)
+    finally:
+        catalog.close()
+
+
 def test_outage_alert_fires_delivers_resolves_and_ledger_has_one_fault(tmp_path: Path) -> None:
     target_port = free_port()
     metrics_address = f"127.0.0.1:{free_port()}"
@@ -223,12 +234,7 @@ def test_outage_alert_fires_delivers_resolves_and_ledger_has_one_fault(tmp_path:
             )
             assert float(downtime[0]) > 0
 
-    catalog = Catalog(f"sqlite:///{tmp_path / 'sandbox' / 'state' / 'catalog.sqlite'}")
-    try:
-        with catalog.begin() as connection:
-            rows = load_outage_rows(connection, PATH_NAME)
-    finally:
-        catalog.close()
+    rows = ledger_faults(tmp_path / "sandbox")
     assert len(rows) == 1, rows
     fault = rows[0]
     start, end = fault.start_ms / 1000, fault.end_ms / 1000

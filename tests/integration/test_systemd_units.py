@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.model.outage_records import stale_ms
+from orchestrator.model.settings import NetworkPath
 from orchestrator.resources import resource_path
 from tests.fixtures.process import require_binary
 
@@ -70,3 +72,14 @@ def test_security_exposure_stays_ok(units: Path) -> None:
     line = next(ln for ln in result.stdout.splitlines() if "Overall exposure level" in ln)
     exposure = float(line.split(":")[1].split()[0])
     assert exposure <= 4.0, line
+
+
+def test_serve_restarts_within_the_ledger_stale_window() -> None:
+    """After a crash, drctl serve probes again within 3 intervals + a timeout of its last round
+    (one interval, the restart delay, a start-up allowance), so a fault still on goes on."""
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.read(resource_path("systemd") / "drctl-serve.service")
+    delay = float(parser["Service"]["RestartSec"].removesuffix("s"))
+    path = NetworkPath(name="p", kind="tcp", target="127.0.0.1:9")  # the defaults
+    startup_allowance = 15.0
+    assert path.interval_seconds + delay + startup_allowance < stale_ms(path) / 1000

@@ -87,7 +87,8 @@ def test_collector_exports_ledger_backups_and_rule_status(loaded: LoadedSite) ->
     samples = scrape(loaded, catalog, NOW - 1)
     dc = (("target", "dc-dr"),)
     assert samples[("dr_network_downtime_seconds_total", dc)] == 3.0
-    assert samples[("dr_network_observed_seconds_total", dc)] == 9.0  # live up to the scrape
+    # up to the last probe round (NOW - 2), never live up to the scrape: a counter never falls
+    assert samples[("dr_network_observed_seconds_total", dc)] == 8.0
     assert samples[("dr_network_probes_total", (("target", "dc-dr"), ("vantage", "local")))] == 9
     assert (
         samples[("dr_network_probe_failures_total", (("target", "dc-dr"), ("vantage", "local")))]
