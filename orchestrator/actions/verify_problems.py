@@ -124,8 +124,10 @@ def row_differences(row: Any, manifest: Manifest) -> list[tuple[str, str, str]]:
     """Given the catalog's row of a recorded point and its authenticated manifest, return
     (column, the row's value, the manifest's) for each column the row took from the manifest
     and holds otherwise: the rules judge from the row (its business date, its times), so a row
-    edited after the backup claims what was never measured."""
+    edited after the backup claims what was never measured (the encryption rule judges
+    `cipher`: a clear point's row set to a cipher would pass it for encrypted at rest)."""
     expected: dict[str, object] = {
+        "cipher": manifest.encryption.cipher if manifest.encryption else None,
         "engine": manifest.engine,
         "business_date": manifest.business_date,
         "source_site": manifest.source_site,
@@ -137,7 +139,7 @@ def row_differences(row: Any, manifest: Manifest) -> list[tuple[str, str, str]]:
     found = [
         (column, str(getattr(row, column)), str(value))
         for column, value in expected.items()
-        if getattr(row, column) != value
+        if (getattr(row, column) or None) != (value or None)
     ]
     for column in ("started_at", "finished_at"):
         text = getattr(manifest, column)
