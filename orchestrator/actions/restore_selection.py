@@ -209,8 +209,9 @@ class Selection:
 
     def _given(self, dataset: str, point: str, host_files: HostFiles, spool: str) -> OpenedPoint:
         """Open a given point and stream it to the host's spool. Raise MarkedBad when it is
-        bad, MissingFile or DigestMismatch when it does not match — recorded bad first (with
-        evidence) unless the caller records what it finds itself (record_given False)."""
+        bad, MissingFile, DigestMismatch or CheckFailed (a refused manifest) when it does not
+        match — recorded bad first (with evidence) unless the caller records what it finds
+        itself (record_given False); an Intruder is raised unrecorded."""
         where = f"{self.store.name}:{point_prefix(self.system, dataset, point)}/"
         if point in self._evidence_bad:
             raise MarkedBad(where, self._evidence_reason(point))
@@ -236,6 +237,13 @@ class Selection:
         except BrokenSignature as error:  # the store was changed: bad, as a changed file is
             broken = (SIGNATURE_NAME, error.kind, error.expected, error.actual)
             self.record_given_failures([self._failure(dataset, point, *broken)])
+            raise
+        except Intruder:
+            raise  # nothing of ours: reported, never recorded against a point
+        except CheckFailed as error:  # a recorded point's manifest refused, as in _try
+            if self._recorded(dataset, point):
+                refused = (MANIFEST_NAME, "manifest", "a valid manifest", str(error))
+                self.record_given_failures([self._failure(dataset, point, *refused)])
             raise
         return opened
 

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.errors import CheckFailed
+from orchestrator.model import integrity
 from orchestrator.model.manifest import parse_manifest
+from orchestrator.runtime import open_runtime
+from orchestrator.site import load_site
+from tests.integration.test_bad_points import point_row, restore_dataset, two_days_of_backups
 from tests.integration.test_catalog_tampered import edit_catalog
 from tests.integration.test_failed_check_stays import run
 from tests.integration.test_verify_sample import SYSTEM, build_sandbox
@@ -52,3 +57,34 @@ def test_a_point_row_whose_cipher_was_edited_is_found_and_set_back(
     assert json.loads(out)["set_back"] == [f"recovery point {point}: to its signed manifest"]
     code, out, err = run(capsys, "-c", str(config_path), "verify", "--all")
     assert code == 0, out + err
+
+
+@pytest.mark.parametrize("swap", ["another point's", "garbage"])
+def test_a_given_point_whose_manifest_was_replaced_is_recorded_bad(
+    tmp_path: Path, swap: str
+) -> None:
+    """A restore of a given point (a switchover's, a re-check's) whose manifest was replaced —
+    by the older point's signed manifest and signature, or by bytes that are no manifest —
+    refuses it (exit 1) and records it bad with its failure, as a restore choosing points
+    itself does: a failed check that `status` shows, never only an exception."""
+    config_path, older, newer = two_days_of_backups(tmp_path / "sb")
+    point_dir = config_path.parent / "stores" / "offsite" / SYSTEM / "ledger"
+    for name in ("manifest.json", "manifest.json.sig"):
+        source = point_dir / older / name
+        (point_dir / newer / name).write_bytes(
+            source.read_bytes() if swap != "garbage" else b"{not a manifest"
+        )
+
+    with pytest.raises(CheckFailed, match="manifest"):
+        restore_dataset(config_path, "offsite", point=newer)
+    assert point_row(config_path, newer).status == "bad"
+    with (
+        open_runtime(load_site(config_path)) as runtime,
+        runtime.catalog.begin() as connection,
+    ):
+        (failure,) = integrity.list_failures(connection, dataset="ledger", open_only=True)
+    found = (failure.recovery_point_id, failure.store, failure.file, failure.kind)
+    assert found == (newer, "offsite", "manifest.json", "manifest")
+    assert point_row(config_path, older).status == "complete"
+    restored = config_path.parent / "sites" / "disaster-recovery" / "data" / "ledger"
+    assert not restored.exists()  # nothing of it reached the site
