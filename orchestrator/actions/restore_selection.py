@@ -26,6 +26,7 @@ from orchestrator.actions.point_trust import (
     point_ids_by_dataset,
 )
 from orchestrator.actions.removed_copies import REMOVED, removed_by_retention
+from orchestrator.actions.verify_problems import extra_files
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.envelope import SealBroken
 from orchestrator.integrations.hosts import HostFiles
@@ -83,6 +84,22 @@ class MissingFile(CheckFailed):
         super().__init__(f"{where}: missing (expected {expected})")
 
 
+class ExtraFile(CheckFailed):
+    """A file in a point's data its manifest does not list: the point was written into."""
+
+    def __init__(self, where: str, path: str) -> None:
+        self.path = path
+        super().__init__(f"{where}: not in the manifest; the point was written into")
+
+
+def refuse_extra(store: Store, manifest: Manifest) -> None:
+    """Raise ExtraFile for the first file in a point's data that its manifest does not list."""
+    prefix = point_prefix(manifest.system, manifest.dataset, manifest.recovery_point_id)
+    for path in extra_files(store, prefix, manifest):
+        where = f"{store.name}:{prefix}/data/{path}"
+        raise ExtraFile(where, path)
+
+
 def fetch_to_host(
     store: Store,
     manifest: Manifest,
@@ -93,8 +110,9 @@ def fetch_to_host(
     """Stream every file of a recovery point from the store to the host, checking size and
     digest in flight; an encrypted point's files are checked as stored (ciphertext digest),
     opened with its data key, and checked again as plaintext against the source's digest.
-    Raise DigestMismatch (or its SealBroken) naming the file, or CheckFailed when a file is
-    missing."""
+    Raise DigestMismatch (or its SealBroken) naming the file, MissingFile when a file is
+    missing, ExtraFile (before anything is read) when the point holds one it does not list."""
+    refuse_extra(store, manifest)
     prefix = point_prefix(manifest.system, manifest.dataset, manifest.recovery_point_id)
     for entry in manifest.files:
         key = f"{prefix}/data/{entry.path}"
@@ -227,6 +245,10 @@ class Selection:
                 missing = (error.path, "missing", error.expected, "(absent)")
                 self.record_given_failures([self._failure(dataset, point, *missing)])
             raise
+        except ExtraFile as error:
+            extra = (error.path, "extra", "(not in the manifest)", "present")
+            self.record_given_failures([self._failure(dataset, point, *extra)])
+            raise
         except DigestMismatch as error:
             file = error.key.partition(f"/{point}/")[2].removeprefix("data/") or error.key
             kind = "manifest" if file == MANIFEST_NAME else "mismatch"
@@ -313,6 +335,9 @@ class Selection:
         except MissingFile as error:
             if not self._removed(dataset, point):
                 self._fail(dataset, point, error.path, "missing", error.expected, "(absent)")
+            return None
+        except ExtraFile as error:
+            self._fail(dataset, point, error.path, "extra", "(not in the manifest)", "present")
             return None
         except DigestMismatch as error:
             file = error.key.partition(f"/{point}/")[2].removeprefix("data/") or error.key

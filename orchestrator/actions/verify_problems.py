@@ -10,6 +10,7 @@ findings and for any check's evidence (`evidence_marks_bad`, read again by a cat
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -74,27 +75,26 @@ class Problem:
         return self.kind in MARKS_BAD
 
 
+def extra_files(store: Any, prefix: str, manifest: Manifest) -> Iterator[str]:
+    """Yield the path (under data/) of each file in a point's data its manifest does not list."""
+    listed = {f"{prefix}/data/{entry.path}" for entry in manifest.files}
+    for key in store.list_keys(f"{prefix}/data"):
+        if key not in listed:
+            yield key.removeprefix(f"{prefix}/data/")
+
+
 def check_listing(store: Any, label: str, prefix: str, manifest: Manifest) -> list[Problem]:
     """Given a recovery point's manifest, return the missing and extra files in the store."""
     problems = []
-    listed = {f"{prefix}/data/{entry.path}" for entry in manifest.files}
     for entry in manifest.files:
         if not store.exists(f"{prefix}/data/{entry.path}"):
             problems.append(
                 Problem(store.name, label, entry.path, "missing", entry.at_rest_digest, "(absent)")
             )
-    for key in store.list_keys(f"{prefix}/data"):
-        if key not in listed:
-            problems.append(
-                Problem(
-                    store.name,
-                    label,
-                    key.removeprefix(f"{prefix}/data/"),
-                    "extra",
-                    "(not in the manifest)",
-                    "present",
-                )
-            )
+    for path in extra_files(store, prefix, manifest):
+        problems.append(
+            Problem(store.name, label, path, "extra", "(not in the manifest)", "present")
+        )
     return problems
 
 

@@ -33,6 +33,16 @@ def ledger_point(config_path: Path) -> tuple[str, str]:
     return manifest.recovery_point_id, manifest.encryption.cipher
 
 
+def open_failure(config_path: Path) -> tuple[str, str, str, str]:
+    """Return (point, store, file, kind) of the one open failure of the ledger."""
+    with (
+        open_runtime(load_site(config_path)) as runtime,
+        runtime.catalog.begin() as connection,
+    ):
+        (failure,) = integrity.list_failures(connection, dataset="ledger", open_only=True)
+    return failure.recovery_point_id, failure.store, failure.file, failure.kind
+
+
 def test_a_point_row_whose_cipher_was_edited_is_found_and_set_back(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -78,13 +88,33 @@ def test_a_given_point_whose_manifest_was_replaced_is_recorded_bad(
     with pytest.raises(CheckFailed, match="manifest"):
         restore_dataset(config_path, "offsite", point=newer)
     assert point_row(config_path, newer).status == "bad"
-    with (
-        open_runtime(load_site(config_path)) as runtime,
-        runtime.catalog.begin() as connection,
-    ):
-        (failure,) = integrity.list_failures(connection, dataset="ledger", open_only=True)
-    found = (failure.recovery_point_id, failure.store, failure.file, failure.kind)
+    found = open_failure(config_path)
     assert found == (newer, "offsite", "manifest.json", "manifest")
     assert point_row(config_path, older).status == "complete"
     restored = config_path.parent / "sites" / "disaster-recovery" / "data" / "ledger"
     assert not restored.exists()  # nothing of it reached the site
+
+
+@pytest.mark.parametrize("given", [True, False])
+def test_a_point_with_a_file_added_to_its_data_is_never_restored(
+    tmp_path: Path, given: bool
+) -> None:
+    """Someone with write access to a store adds a file to the newest point's data (a tampered
+    point: `verify --all` marks it bad for an `extra` file, the sampled check fails it). A
+    restore of it by id refuses it (exit 1); a restore choosing points itself falls back to
+    the older point. Either records it bad with the file named: never a success on a point
+    that was written into."""
+    config_path, older, newer = two_days_of_backups(tmp_path / "sb")
+    data = config_path.parent / "stores" / "offsite" / SYSTEM / "ledger" / newer / "data"
+    (data / "ledger.db-journal").write_bytes(b"rows someone wants replayed")
+
+    if given:
+        with pytest.raises(CheckFailed, match="ledger.db-journal"):
+            restore_dataset(config_path, "offsite", point=newer)
+    else:
+        outcome = restore_dataset(config_path, "offsite")
+        (restored,) = outcome.datasets
+        assert restored.recovery_point_id == older and restored.ok
+    assert point_row(config_path, newer).status == "bad"
+    found = open_failure(config_path)
+    assert found == (newer, "offsite", "ledger.db-journal", "extra")
