@@ -92,14 +92,6 @@ class ExtraFile(CheckFailed):
         super().__init__(f"{where}: not in the manifest; the point was written into")
 
 
-def refuse_extra(store: Store, manifest: Manifest) -> None:
-    """Raise ExtraFile for the first file in a point's data that its manifest does not list."""
-    prefix = point_prefix(manifest.system, manifest.dataset, manifest.recovery_point_id)
-    for path in extra_files(store, prefix, manifest):
-        where = f"{store.name}:{prefix}/data/{path}"
-        raise ExtraFile(where, path)
-
-
 def fetch_to_host(
     store: Store,
     manifest: Manifest,
@@ -112,8 +104,9 @@ def fetch_to_host(
     opened with its data key, and checked again as plaintext against the source's digest.
     Raise DigestMismatch (or its SealBroken) naming the file, MissingFile when a file is
     missing, ExtraFile (before anything is read) when the point holds one it does not list."""
-    refuse_extra(store, manifest)
     prefix = point_prefix(manifest.system, manifest.dataset, manifest.recovery_point_id)
+    for path in extra_files(store, prefix, manifest):
+        raise ExtraFile(f"{store.name}:{prefix}/data/{path}", path)
     for entry in manifest.files:
         key = f"{prefix}/data/{entry.path}"
         where = f"{store.name}:{key}"
@@ -227,9 +220,9 @@ class Selection:
 
     def _given(self, dataset: str, point: str, host_files: HostFiles, spool: str) -> OpenedPoint:
         """Open a given point and stream it to the host's spool. Raise MarkedBad when it is
-        bad, MissingFile, DigestMismatch or CheckFailed (a refused manifest) when it does not
-        match — recorded bad first (with evidence) unless the caller records what it finds
-        itself (record_given False); an Intruder is raised unrecorded."""
+        bad, CheckFailed (MissingFile, ExtraFile, DigestMismatch…) when it does not match —
+        recorded bad first (with evidence) unless the caller records what it finds itself
+        (record_given False)."""
         where = f"{self.store.name}:{point_prefix(self.system, dataset, point)}/"
         if point in self._evidence_bad:
             raise MarkedBad(where, self._evidence_reason(point))
@@ -260,9 +253,8 @@ class Selection:
             broken = (SIGNATURE_NAME, error.kind, error.expected, error.actual)
             self.record_given_failures([self._failure(dataset, point, *broken)])
             raise
-        except Intruder:
-            raise  # nothing of ours: reported, never recorded against a point
-        except CheckFailed as error:  # a recorded point's manifest refused, as in _try
+        except CheckFailed as error:  # a recorded point's manifest refused, as in _try (an
+            # intruder is no recorded point: raised unrecorded)
             if self._recorded(dataset, point):
                 refused = (MANIFEST_NAME, "manifest", "a valid manifest", str(error))
                 self.record_given_failures([self._failure(dataset, point, *refused)])
