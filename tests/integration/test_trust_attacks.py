@@ -12,12 +12,21 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.actions.backup import run_backup
+from orchestrator.actions.copy_offsite import run_copy_offsite
+from orchestrator.actions.sandbox import prepare_sandbox
+from orchestrator.actions.workload import run_workload
 from orchestrator.errors import CheckFailed
 from orchestrator.model import integrity
 from orchestrator.model.manifest import parse_manifest
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
-from tests.integration.test_bad_points import point_row, restore_dataset, two_days_of_backups
+from tests.integration.test_bad_points import (
+    point_row,
+    restore_dataset,
+    run_json,
+    two_days_of_backups,
+)
 from tests.integration.test_catalog_tampered import edit_catalog
 from tests.integration.test_failed_check_stays import run
 from tests.integration.test_verify_sample import SYSTEM, build_sandbox
@@ -118,3 +127,28 @@ def test_a_point_with_a_file_added_to_its_data_is_never_restored(
     assert point_row(config_path, newer).status == "bad"
     found = open_failure(config_path)
     assert found == (newer, "offsite", "ledger.db-journal", "extra")
+
+
+def test_a_sampled_check_fails_a_point_beside_which_a_key_wrap_was_planted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key wrap put beside an encrypted point that is not a wrap of its data key (it names
+    another point) is a change of the store that `verify --all` marks bad; the sampled check
+    that reads the point must fail it too, not count it verified."""
+    config_path = prepare_sandbox(tmp_path / "sb")
+    with open_runtime(load_site(config_path)) as runtime:
+        run_workload(runtime, SYSTEM, "production", "ledger", postings=10, seed=1)
+        (outcome,) = run_backup(runtime, SYSTEM, datasets=["ledger"])
+        run_copy_offsite(runtime, systems=[SYSTEM])
+    point = outcome.recovery_point_id
+    planted = {"recovery_point_id": "20200101T000000Z-000000", "kek_id": "0" * 16}
+    for store in ("primary", "offsite"):  # whichever store the check plans to read
+        keys = config_path.parent / "stores" / store / SYSTEM / "ledger" / point / "keys"
+        keys.mkdir()
+        (keys / f"{'0' * 16}.json").write_text(json.dumps(planted))
+
+    code, check = run_json(capsys, "-c", str(config_path), "verify", "--seed", "1")
+    assert code == 1, check
+    found = {(m["recovery_point"], m["file"], m["kind"]) for m in check["mismatches"]}
+    assert found == {(point, f"keys/{'0' * 16}.json", "mismatch")}
+    assert point_row(config_path, point).status == "bad"
