@@ -133,7 +133,6 @@ def _recover_point(
                     **_manifest_values(manifest),
                     "manifest_sha256": opened.digest,
                     "status": "complete",
-                    "cipher": manifest.encryption.cipher if manifest.encryption else None,
                 },
             )
             outcome.points += 1
@@ -370,4 +369,5 @@ def _manifest_values(manifest: Manifest) -> dict[str, Any]:
         "hash_algorithm": manifest.hash_algorithm,
         "total_bytes": manifest.total_bytes,
         "file_count": len(manifest.files),
+        "cipher": manifest.encryption.cipher if manifest.encryption else None,
     }

@@ -26,6 +26,7 @@ from orchestrator.actions.point_trust import (
     point_ids_by_dataset,
 )
 from orchestrator.actions.removed_copies import REMOVED, removed_by_retention
+from orchestrator.actions.verify_problems import extra_files
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.envelope import SealBroken
 from orchestrator.integrations.hosts import HostFiles
@@ -83,6 +84,14 @@ class MissingFile(CheckFailed):
         super().__init__(f"{where}: missing (expected {expected})")
 
 
+class ExtraFile(CheckFailed):
+    """A file in a point's data its manifest does not list: the point was written into."""
+
+    def __init__(self, where: str, path: str) -> None:
+        self.path = path
+        super().__init__(f"{where}: not in the manifest; the point was written into")
+
+
 def fetch_to_host(
     store: Store,
     manifest: Manifest,
@@ -93,9 +102,11 @@ def fetch_to_host(
     """Stream every file of a recovery point from the store to the host, checking size and
     digest in flight; an encrypted point's files are checked as stored (ciphertext digest),
     opened with its data key, and checked again as plaintext against the source's digest.
-    Raise DigestMismatch (or its SealBroken) naming the file, or CheckFailed when a file is
-    missing."""
+    Raise DigestMismatch (or its SealBroken) naming the file, MissingFile when a file is
+    missing, ExtraFile (before anything is read) when the point holds one it does not list."""
     prefix = point_prefix(manifest.system, manifest.dataset, manifest.recovery_point_id)
+    for path in extra_files(store, prefix, manifest):
+        raise ExtraFile(f"{store.name}:{prefix}/data/{path}", path)
     for entry in manifest.files:
         key = f"{prefix}/data/{entry.path}"
         where = f"{store.name}:{key}"
@@ -209,8 +220,9 @@ class Selection:
 
     def _given(self, dataset: str, point: str, host_files: HostFiles, spool: str) -> OpenedPoint:
         """Open a given point and stream it to the host's spool. Raise MarkedBad when it is
-        bad, MissingFile or DigestMismatch when it does not match — recorded bad first (with
-        evidence) unless the caller records what it finds itself (record_given False)."""
+        bad, CheckFailed (MissingFile, ExtraFile, DigestMismatch…) when it does not match —
+        recorded bad first (with evidence) unless the caller records what it finds itself
+        (record_given False)."""
         where = f"{self.store.name}:{point_prefix(self.system, dataset, point)}/"
         if point in self._evidence_bad:
             raise MarkedBad(where, self._evidence_reason(point))
@@ -226,6 +238,10 @@ class Selection:
                 missing = (error.path, "missing", error.expected, "(absent)")
                 self.record_given_failures([self._failure(dataset, point, *missing)])
             raise
+        except ExtraFile as error:
+            extra = (error.path, "extra", "(not in the manifest)", "present")
+            self.record_given_failures([self._failure(dataset, point, *extra)])
+            raise
         except DigestMismatch as error:
             file = error.key.partition(f"/{point}/")[2].removeprefix("data/") or error.key
             kind = "manifest" if file == MANIFEST_NAME else "mismatch"
@@ -236,6 +252,12 @@ class Selection:
         except BrokenSignature as error:  # the store was changed: bad, as a changed file is
             broken = (SIGNATURE_NAME, error.kind, error.expected, error.actual)
             self.record_given_failures([self._failure(dataset, point, *broken)])
+            raise
+        except CheckFailed as error:  # a recorded point's manifest refused, as in _try (an
+            # intruder is no recorded point: raised unrecorded)
+            if self._recorded(dataset, point):
+                refused = (MANIFEST_NAME, "manifest", "a valid manifest", str(error))
+                self.record_given_failures([self._failure(dataset, point, *refused)])
             raise
         return opened
 
@@ -305,6 +327,9 @@ class Selection:
         except MissingFile as error:
             if not self._removed(dataset, point):
                 self._fail(dataset, point, error.path, "missing", error.expected, "(absent)")
+            return None
+        except ExtraFile as error:
+            self._fail(dataset, point, error.path, "extra", "(not in the manifest)", "present")
             return None
         except DigestMismatch as error:
             file = error.key.partition(f"/{point}/")[2].removeprefix("data/") or error.key

@@ -42,7 +42,7 @@ from orchestrator.actions.removed_copies import removed_by_retention, removed_no
 from orchestrator.actions.restore import RestoredDataset, restore_failures, run_restore
 from orchestrator.actions.restore_selection import MissingFile
 from orchestrator.actions.verify_enclave import PURPOSE, enclave_target
-from orchestrator.actions.verify_problems import check_listing
+from orchestrator.actions.verify_problems import check_listing, check_wraps
 from orchestrator.errors import CheckFailed
 from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch
@@ -107,8 +107,9 @@ def _open_item(runtime: Runtime, item: PlanItem, result: ItemResult) -> OpenedPo
 def _check_stored(
     runtime: Runtime, item: PlanItem, opened: OpenedPoint, result: ItemResult
 ) -> None:
-    """Before restoring: the point's listing against its manifest (nothing missing or extra)
-    and each file's size at rest; a version drift over a locked key is logged."""
+    """Before restoring: the point's listing against its manifest (nothing missing or extra),
+    its key wraps (each of its data key, as verify --all checks them) and each file's size at
+    rest; a version drift over a locked key is logged."""
     prefix = point_prefix(item.system, item.dataset, item.recovery_point)
     manifest, view = opened.manifest, opened.store
     result.manifest_sha256 = opened.digest
@@ -123,7 +124,8 @@ def _check_stored(
             drift.actual,
             drift.expected,
         )
-    for problem in check_listing(view, opened.label, prefix, manifest):
+    found = check_listing(view, opened.label, prefix, manifest)
+    for problem in found + check_wraps(view, opened.label, prefix, manifest):
         result.fail(problem.file, problem.expected, problem.actual, problem.kind)
     for entry in manifest.files:
         key = f"{prefix}/data/{entry.path}"

@@ -10,6 +10,7 @@ findings and for any check's evidence (`evidence_marks_bad`, read again by a cat
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -74,27 +75,26 @@ class Problem:
         return self.kind in MARKS_BAD
 
 
+def extra_files(store: Any, prefix: str, manifest: Manifest) -> Iterator[str]:
+    """Yield the path (under data/) of each file in a point's data its manifest does not list."""
+    listed = {f"{prefix}/data/{entry.path}" for entry in manifest.files}
+    for key in store.list_keys(f"{prefix}/data"):
+        if key not in listed:
+            yield key.removeprefix(f"{prefix}/data/")
+
+
 def check_listing(store: Any, label: str, prefix: str, manifest: Manifest) -> list[Problem]:
     """Given a recovery point's manifest, return the missing and extra files in the store."""
     problems = []
-    listed = {f"{prefix}/data/{entry.path}" for entry in manifest.files}
     for entry in manifest.files:
         if not store.exists(f"{prefix}/data/{entry.path}"):
             problems.append(
                 Problem(store.name, label, entry.path, "missing", entry.at_rest_digest, "(absent)")
             )
-    for key in store.list_keys(f"{prefix}/data"):
-        if key not in listed:
-            problems.append(
-                Problem(
-                    store.name,
-                    label,
-                    key.removeprefix(f"{prefix}/data/"),
-                    "extra",
-                    "(not in the manifest)",
-                    "present",
-                )
-            )
+    for path in extra_files(store, prefix, manifest):
+        problems.append(
+            Problem(store.name, label, path, "extra", "(not in the manifest)", "present")
+        )
     return problems
 
 
@@ -124,8 +124,10 @@ def row_differences(row: Any, manifest: Manifest) -> list[tuple[str, str, str]]:
     """Given the catalog's row of a recorded point and its authenticated manifest, return
     (column, the row's value, the manifest's) for each column the row took from the manifest
     and holds otherwise: the rules judge from the row (its business date, its times), so a row
-    edited after the backup claims what was never measured."""
+    edited after the backup claims what was never measured (the encryption rule judges
+    `cipher`: a clear point's row set to a cipher would pass it for encrypted at rest)."""
     expected: dict[str, object] = {
+        "cipher": manifest.encryption.cipher if manifest.encryption else None,
         "engine": manifest.engine,
         "business_date": manifest.business_date,
         "source_site": manifest.source_site,
@@ -137,7 +139,7 @@ def row_differences(row: Any, manifest: Manifest) -> list[tuple[str, str, str]]:
     found = [
         (column, str(getattr(row, column)), str(value))
         for column, value in expected.items()
-        if getattr(row, column) != value
+        if (getattr(row, column) or None) != (value or None)
     ]
     for column in ("started_at", "finished_at"):
         text = getattr(manifest, column)

@@ -65,6 +65,23 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def core_ledger_manifest(point: str, entries: list[FileEntry]) -> Manifest:
+    """Return the manifest of a point of core/ledger holding entries."""
+    return Manifest(
+        point,
+        "core",
+        "ledger",
+        "files",
+        "2026-11-23",
+        "t0",
+        "t1",
+        "production",
+        "host-a",
+        "sha256",
+        tuple(entries),
+    )
+
+
 def nothing_counted(store: S3Store, key: str) -> None:
     assert not store.exists(key)
     assert list(store.list_keys(key.rsplit("/", 1)[0])) == []
@@ -281,19 +298,7 @@ def test_copy_offsite_copies_a_point_between_s3_sites(
         key = f"core/ledger/{point}/data/{path}"
         source.write_stream(key, [data], size=len(data), sha256=sha(data))
         entries.append(FileEntry(path, len(data), sha(data)))
-    manifest = Manifest(
-        point,
-        "core",
-        "ledger",
-        "files",
-        "2026-11-23",
-        "t0",
-        "t1",
-        "production",
-        "host-a",
-        "sha256",
-        tuple(entries),
-    )
+    manifest = core_ledger_manifest(point, entries)
     raw = serialise_manifest(manifest)
     copy_point(source, destination, manifest, raw, manifest_digest(raw))
     assert destination.read_bytes(f"core/ledger/{point}/{MANIFEST_NAME}") == raw

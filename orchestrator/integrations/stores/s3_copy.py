@@ -7,7 +7,10 @@
   whole-object digest checked in flight), never held whole in memory or on disk.
 
 Either way the copy is then verified here by its stored checksum, its digest metadata and a
-re-read of deterministic sampled ranges (stores/sampling.py) compared with the source.
+re-read of deterministic sampled ranges (stores/sampling.py) compared with the source. The
+source's own checksum proves nothing (whoever overwrote it in an unversioned bucket chose it),
+so a server-side copy whose stored checksum is not the manifest's SHA-256 (a composite, of
+parts) is re-read whole at the destination.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from orchestrator.integrations.stores.s3_wire import (
     same_checksum,
 )
 from orchestrator.integrations.stores.sampling import compare_sampled_ranges
-from orchestrator.integrations.transfer import DigestMismatch, read_blocks
+from orchestrator.integrations.transfer import DigestMismatch, digest_stream, read_blocks
 
 if TYPE_CHECKING:
     from orchestrator.integrations.stores.s3 import S3Store
@@ -44,14 +47,14 @@ def copy_into(destination: S3Store, source: Any, key: str, *, size: int, sha256:
     Raise DigestMismatch when the copy differs, FileNotFoundError when the source lacks key,
     InfrastructureError when either store fails."""
     hex_to_b64(sha256)
-    if same_endpoint(destination, source):
+    server_side = same_endpoint(destination, source)
+    if server_side:
         _copy_server_side(destination, source, key, size=size, sha256=sha256)
-        how = "server-side"
     else:
         with source.open_read(key) as handle:
             destination.write_stream(key, read_blocks(handle), size=size, sha256=sha256)
-        how = "streamed"
-    checked = verify_copy(destination, source, key, size=size, sha256=sha256)
+    how = "server-side" if server_side else "streamed"
+    checked = verify_copy(destination, source, key, size=size, sha256=sha256, whole=server_side)
     logger.info(
         "copied %s:%s to %s %s; verified by stored checksum and %d sampled bytes",
         source.name,
@@ -74,11 +77,9 @@ def _copy_server_side(
             f"{head.get('ContentLength')} bytes",
             "source size differs",
         )
-    copy_source = {
-        "Bucket": source.bucket,
-        "Key": source.object_key(key),
-        "VersionId": head["VersionId"],
-    }
+    copy_source = {"Bucket": source.bucket, "Key": source.object_key(key)}
+    if head.get("VersionId"):  # an unversioned bucket has none
+        copy_source["VersionId"] = head["VersionId"]
     common = {
         "Bucket": destination.bucket,
         "Key": destination.object_key(key),
@@ -87,19 +88,15 @@ def _copy_server_side(
         "Metadata": {METADATA_DIGEST: sha256},
     }
     lock = destination._lock_arguments()  # noqa: SLF001 - same store family
+    destination.written_checksums.pop(key, None)  # none of it was checked against sha256
     if size <= destination.copy_object_max_bytes:
         with destination.errors(key):
             answer = destination.client.copy_object(
                 CopySource=copy_source, MetadataDirective="REPLACE", **common, **lock
             )
         destination.note_version(key, answer)
-        stored = head.get("ChecksumSHA256")
-        if stored:
-            destination.written_checksums[key] = stored
     else:
-        destination.written_checksums[key] = _copy_parts(
-            destination, key, copy_source, size, {**common, **lock}
-        )
+        _copy_parts(destination, key, copy_source, size, {**common, **lock})
     _check_retention(destination, key)
 
 
@@ -160,10 +157,14 @@ def _check_retention(destination: S3Store, key: str) -> None:
     destination.ensure_retention(key, destination.head(key, destination.written_version(key)))
 
 
-def verify_copy(destination: S3Store, source: Any, key: str, *, size: int, sha256: str) -> int:
+def verify_copy(
+    destination: S3Store, source: Any, key: str, *, size: int, sha256: str, whole: bool = False
+) -> int:
     """Verify key at the destination: size, digest metadata, stored checksum (the full-object
-    SHA-256, or the composite S3 computed over parts it checked), then sampled ranges re-read
-    and compared with the source. Return the bytes re-read; raise DigestMismatch."""
+    SHA-256, or the composite of the parts this process uploaded checking sha256 in flight),
+    then sampled ranges re-read and compared with the source. With `whole` (a server-side
+    copy), a stored checksum that is not sha256 is no proof: the copy is re-read whole instead.
+    Return the bytes re-read; raise DigestMismatch."""
     head = destination.head(key, destination.written_version(key))
     where = f"{destination.name}:{key}"
     if head.get("ContentLength") != size:
@@ -179,6 +180,10 @@ def verify_copy(destination: S3Store, source: Any, key: str, *, size: int, sha25
         )
     stored = head.get("ChecksumSHA256")
     accepted = {hex_to_b64(sha256), destination.written_checksums.get(key)}
+    version = destination.written_version(key)
+    written = pin(destination, {key: version}) if version else destination
+    if whole and not same_checksum(stored, {hex_to_b64(sha256)}):
+        return _read_whole(written, where, key, size, sha256)
     if not same_checksum(stored, accepted):
         raise DigestMismatch(
             where,
@@ -186,6 +191,15 @@ def verify_copy(destination: S3Store, source: Any, key: str, *, size: int, sha25
             str(stored),
             "stored checksum at the destination",
         )
-    version = destination.written_version(key)
-    written = pin(destination, {key: version}) if version else destination
     return compare_sampled_ranges(source, written, key, size, sha256)
+
+
+def _read_whole(written: Any, where: str, key: str, size: int, sha256: str) -> int:
+    """Re-read a copy whole (at the version written) and compare it with size and sha256;
+    return the bytes read. Raise DigestMismatch."""
+    with written.open_read(key) as handle:
+        read, digest = digest_stream(handle, "sha256")
+    if (read, digest) != (size, sha256):
+        detail = f"{read} bytes re-read whole at the destination, {size} expected"
+        raise DigestMismatch(where, sha256, digest, detail)
+    return read
