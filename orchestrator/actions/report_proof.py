@@ -249,7 +249,7 @@ def reconcile(
         other = without.get((finding.rule, finding.subject))
         worse = other is not None and _ORDER.index(other.status) > _ORDER.index(finding.status)
         if not worse or _ORDER.index(finding.status) >= _ORDER.index(Status.UNKNOWN):
-            stated.append(finding)
+            stated.append(_measured_apart(finding, other, names))
             continue
         assert other is not None
         reason = (
@@ -259,3 +259,20 @@ def reconcile(
         )
         stated.append(dataclasses.replace(finding, status=Status.UNKNOWN, reason=reason))
     return stated
+
+
+def _measured_apart(finding: Finding, other: Finding | None, names: str) -> Finding:
+    """Given a finding kept as judged from every row and the same judged without the unproven
+    ones, return it, its reason saying what the packages that verify measure when that differs:
+    a verdict better than unknown must not claim, unqualified, rows no package shows."""
+    if (
+        other is None
+        or other.measured == finding.measured
+        or _ORDER.index(finding.status) >= _ORDER.index(Status.UNKNOWN)
+    ):
+        return finding
+    reason = (
+        f"{finding.reason}; measured from the catalog's rows, of which some evidence cannot be "
+        f"shown / 部分证据无法证实: {names}; from the packages that verify: {other.measured}"
+    )
+    return dataclasses.replace(finding, reason=reason)

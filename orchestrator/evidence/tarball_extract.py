@@ -1,6 +1,12 @@
 """Extracting a package's `.tar.gz` defensively: absolute paths, `..`, links, devices, anything
 outside the single top-level directory and oversized contents are refused before a byte is
-written."""
+written.
+
+The whole file is read, not only up to the archive's end marker (where `tarfile` and `tar -x`
+stop): bytes after it (a second gzip stream holding files `tar -i` extracts, data in the
+padding) are in no manifest, and a broken gzip trailer (CRC, length) makes `tar -xzf`, the
+auditor guide's own recipe, fail. Either refuses the tarball.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,9 @@ from orchestrator.evidence.layout import validate_member_path
 
 # A package holds reports, events and manifests, never data; anything near this is hostile.
 MAX_EXTRACTED_BYTES = 4 * 1024**3
+# After the end marker a tar writer pads with zeros to its record size (drctl's: 10 KiB; GNU
+# tar's largest blocking factor: 64 KiB); more is not padding.
+MAX_PADDING_BYTES = 1024 * 1024
 
 
 def check_tar_members(members: list[tarfile.TarInfo]) -> tuple[str | None, list[str]]:
@@ -59,6 +68,7 @@ def extract_tarball(tarball: Path, destination: Path) -> tuple[Path | None, list
         with tarfile.open(tarball, mode="r:gz") as tar:
             members = tar.getmembers()
             top, problems = check_tar_members(members)
+            problems.extend(_trailing_problems(tar))
             if problems or top is None:
                 return None, [f"{tarball.name}: {problem}" for problem in problems]
             for member in members:
@@ -75,3 +85,19 @@ def extract_tarball(tarball: Path, destination: Path) -> tuple[Path | None, list
     except (tarfile.TarError, OSError, EOFError) as error:
         return None, [f"{tarball.name}: not a readable .tar.gz: {error}"]
     return destination / top, []
+
+
+def _trailing_problems(tar: tarfile.TarFile) -> list[str]:
+    """Given a tarball whose members were read, read the rest of its gzip stream to the end
+    (which checks the gzip trailer) and return a problem when it holds more than zero padding.
+    Raise OSError or EOFError when the gzip stream is broken or cut short."""
+    stream = tar.fileobj
+    assert stream is not None
+    stream.seek(tar.offset)
+    rest = stream.read(MAX_PADDING_BYTES + 1)
+    if len(rest) > MAX_PADDING_BYTES or rest.strip(b"\0"):
+        return [
+            "tarball refused: it holds data after the end of the archive, which no manifest "
+            "lists (files `tar -i` would extract, or bytes hidden in the padding)"
+        ]
+    return []

@@ -7,10 +7,13 @@ or fires on a good package fails here.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import json
 import os
 import shutil
+import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -570,3 +573,51 @@ def test_a_tarball_without_previous_names_no_scratch_directory(
     ]
     assert verify_package(bare) == expected
     assert verify_package(tarball) == expected
+
+
+def hidden_member(name: str) -> bytes:
+    """Return a gzip stream of a tar holding `name`, to append to a package's tarball."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        member = tarfile.TarInfo(name)
+        member.size = len(b'{"outcome": "passed"}\n')
+        tar.addfile(member, io.BytesIO(b'{"outcome": "passed"}\n'))
+    return gzip.compress(raw.getvalue())
+
+
+def test_a_tarball_with_a_second_gzip_stream_after_the_archive_is_refused(
+    written: Package,
+) -> None:
+    # tarfile and `tar -x` stop at the first end marker; `tar -i` extracts the appended file,
+    # which no manifest lists. It used to verify as ok.
+    with written.tarball.open("ab") as stream:
+        stream.write(hidden_member(f"{written.path.name}/events/extra.jsonl"))
+    assert verify_package(written.tarball) == [
+        f"{written.tarball.name}: tarball refused: it holds data after the end of the archive, "
+        "which no manifest lists (files `tar -i` would extract, or bytes hidden in the padding)"
+    ]
+
+
+def test_a_tarball_whose_padding_holds_data_is_refused(written: Package) -> None:
+    raw = bytearray(gzip.decompress(written.tarball.read_bytes()))
+    raw[-100] = ord("x")  # in the zero padding after the end marker
+    written.tarball.write_bytes(gzip.compress(bytes(raw)))
+    assert verify_package(written.tarball) == [
+        f"{written.tarball.name}: tarball refused: it holds data after the end of the archive, "
+        "which no manifest lists (files `tar -i` would extract, or bytes hidden in the padding)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("offset", "why"),
+    [(-6, "CRC check failed"), (-2, "Incorrect length of data produced")],
+)
+def test_a_tarball_whose_gzip_trailer_is_broken_is_refused(
+    written: Package, offset: int, why: str
+) -> None:
+    # `tar -xzf` (the auditor guide's recipe) fails on it; it used to verify as ok.
+    data = bytearray(written.tarball.read_bytes())
+    data[offset] ^= 1
+    written.tarball.write_bytes(bytes(data))
+    (problem,) = verify_package(written.tarball)
+    assert problem.startswith(f"{written.tarball.name}: not a readable .tar.gz: {why}"), problem

@@ -3,6 +3,8 @@ cannot be shown, and the snapshot judged without its rows."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from orchestrator.actions.report_proof import Cited, Proof, reconcile, without_unproven
 from orchestrator.model.restore_times import RestoreTiming
 from orchestrator.model.snapshot import DrillRow, Snapshot, VerificationRow
@@ -40,6 +42,22 @@ def test_a_verdict_never_improves_nor_softens_without_the_unproven_rows() -> Non
     assert reconcile(failed, [finding("drill.objectives", Status.COMPLIANT)], [GONE]) == failed
     unknown = [finding("drill.yearly", Status.UNKNOWN)]
     assert reconcile(unknown, [finding("drill.yearly", Status.NON_COMPLIANT)], [GONE]) == unknown
+
+
+def test_a_verdict_kept_says_what_the_packages_that_verify_measure() -> None:
+    # Two passed drills in the catalog, one without its package: still compliant on the one
+    # that verifies, but "2 passed drill(s)" used to stand unqualified in the signed report.
+    full = [dataclasses.replace(finding("drill.yearly", Status.COMPLIANT), measured="2 passed")]
+    proven = [dataclasses.replace(full[0], measured="1 passed")]
+    (stated,) = reconcile(full, proven, [GONE])
+    assert stated.status is Status.COMPLIANT and stated.measured == "2 passed"
+    assert stated.reason == (
+        "as measured; measured from the catalog's rows, of which some evidence cannot be shown "
+        "/ 部分证据无法证实: drill-x (package missing); from the packages that verify: 1 passed"
+    )
+    assert reconcile(full, full, [GONE]) == full  # measured alike: nothing to say
+    failed = [dataclasses.replace(full[0], status=Status.NON_COMPLIANT)]
+    assert reconcile(failed, proven, [GONE]) == failed  # a failure claims no compliance
 
 
 def test_the_snapshot_loses_the_unproven_rows_and_the_timings_they_recorded() -> None:

@@ -165,6 +165,23 @@ def test_the_summary_stays_within_three_a4_pages() -> None:
     assert "ISSUE-2024-029" in " ".join(texts[first_appendix:])  # the full register
 
 
+def test_every_catalog_warning_and_unnamed_failure_is_on_the_page() -> None:
+    # The summary lists three of each; the rest used to be on no page, though the summary gave
+    # their number: the last of the catalog's signs is a failure closed by hand.
+    warnings = [f"sign {n}: the catalog lacks what package {n} records" for n in range(4)]
+    warnings.append("failures of 1 point(s) closed that no re-check package of the chain closed")
+    unnamed = [f"core-banking/gone{n}: point p{n} found bad, still open" for n in range(5)]
+    report = {
+        **many_violations_report(),
+        "catalog_warnings": warnings,
+        "unnamed_failures": unnamed,
+    }
+    page = render_report_html(report)
+    for line in warnings + unnamed:
+        assert line in page, line
+    assert page.count("2 more in Appendix C.") == 2
+
+
 def test_a_period_is_a_year_or_two_dates_that_have_passed() -> None:
     today = date(2026, 11, 30)
     assert parse_period(2025, None, None, today) == Period(
