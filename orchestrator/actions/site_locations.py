@@ -9,6 +9,12 @@ one machine (`localhost` and `127.0.0.1`, a DNS alias, two entries with one `ans
 and two machines can reach one database server; model/scenario_safety.py compares these
 locations, not host names, before a drill may write at a sandbox site.
 
+The machine of a host reached by ssh is the one ssh connects to: the inventory's
+`ansible_host` (else the inventory name) as ssh's own configuration reads it (`ssh -G`, with
+the host's `ansible_ssh_args`/`_common_args`/`_extra_args`: a `Host` alias in ~/.ssh/config
+or a `-F` file names another `HostName`). A `ProxyJump` host's own loopback is read as this
+controller's (the safe side: two such sites are taken to be one machine).
+
 Addresses are resolved on the controller (orchestrator/addresses.py, shared with the off-site
 store check in topology.py): a loopback address, this controller's own addresses and Ansible's
 `local` connection are all this controller. A name that does not resolve stands for itself.
@@ -18,6 +24,8 @@ same (an assumption, docs/drills.md). Only reads.
 
 from __future__ import annotations
 
+import shlex
+import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +43,8 @@ from orchestrator.model.scenario_safety import SiteLocation
 from orchestrator.model.settings import Config
 
 DATABASE_PORTS = (("postgresql", 5432), ("mariadb", 3306))
+SSH_ARGUMENTS = ("ansible_ssh_args", "ansible_ssh_common_args", "ansible_ssh_extra_args")
+SSH_CONFIG_SECONDS = 10
 
 
 def _port(value: Any) -> str:
@@ -78,6 +88,30 @@ def _databases(
     return frozenset(servers)
 
 
+def ssh_host_name(name: str, variables: Mapping[str, Any]) -> str:
+    """Given a host's ssh name and inventory variables, return the host name ssh connects to
+    as its configuration reads it (`ssh -G`: nothing is connected), or the name itself when
+    ssh cannot say."""
+    arguments = [
+        word for key in SSH_ARGUMENTS for word in shlex.split(str(variables.get(key) or ""))
+    ]
+    try:
+        done = subprocess.run(
+            ["ssh", "-G", *arguments, "--", name],
+            capture_output=True,
+            text=True,
+            timeout=SSH_CONFIG_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return name
+    for line in done.stdout.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "hostname" and value.strip():
+            return value.strip()
+    return name
+
+
 def site_locations(
     config: Config, inventory: Path, sites: Iterable[str] | None = None
 ) -> dict[str, SiteLocation]:
@@ -92,7 +126,8 @@ def site_locations(
         if variables.get("ansible_connection") == "local":
             machine = frozenset({CONTROLLER})
         else:
-            machine = as_machines(resolve(str(variables.get("ansible_host") or site.host)), own)
+            name = ssh_host_name(str(variables.get("ansible_host") or site.host), variables)
+            machine = as_machines(resolve(name), own)
         located[site.name] = SiteLocation(
             machine, str(Path(site.data_root)), _databases(variables, machine, own, config)
         )
