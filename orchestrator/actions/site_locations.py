@@ -4,7 +4,8 @@ A site's data lives on a machine (files and SQLite datasets under its `data_root
 database servers its host reaches (`dr_postgresql_host`/`_port`, `dr_mariadb_host`/`_port`:
 a local socket, a loopback or the unspecified address is that machine's own server; the port
 is the one the engine roles connect to — the host's, else each dataset's, else the default —
-read as a number; only the engines some dataset uses). Two inventory names can be
+read as a number; only the engines some dataset uses; a PostgreSQL host may be a
+comma-separated list, which psql tries in turn: each entry counts). Two inventory names can be
 one machine (`localhost` and `127.0.0.1`, a DNS alias, two entries with one `ansible_host`),
 and two machines can reach one database server; model/scenario_safety.py compares these
 locations, not host names, before a drill may write at a sandbox site.
@@ -70,6 +71,27 @@ def _ports(engine: str, default: int, variables: Mapping[str, Any], config: Conf
     return {_port(given)} if own and given not in (None, "") else own
 
 
+def _entries(engine: str, host: str) -> list[str]:
+    """Return a database host setting's entries: libpq (psql -h) takes a comma-separated
+    list and tries each in turn, so every entry is reached; MariaDB takes one."""
+    return [one.strip() for one in host.split(",")] if engine == "postgresql" else [host]
+
+
+def _servers(
+    engine: str, host: str, machine: frozenset[str], own: frozenset[str]
+) -> frozenset[str]:
+    """Return the machines a host's database host setting reaches: a socket, an empty entry
+    or a loopback address is the host's own machine; every entry of a libpq list counts."""
+    where: set[str] = set()
+    for entry in _entries(engine, host):
+        addresses = resolve(entry) if entry and not entry.startswith("/") else frozenset()
+        if all(is_loopback(a) for a in addresses):
+            where |= machine  # a socket or a loopback address: the host's own server
+        else:
+            where |= as_machines(addresses, own)
+    return frozenset(where)
+
+
 def _databases(
     variables: Mapping[str, Any], machine: frozenset[str], own: frozenset[str], config: Config
 ) -> frozenset[str]:
@@ -79,11 +101,7 @@ def _databases(
     for engine, default_port in DATABASE_PORTS:
         ports = _ports(engine, default_port, variables, config)
         host = str(variables.get(f"dr_{engine}_host") or "")
-        addresses = resolve(host) if host and not host.startswith("/") else frozenset()
-        if all(is_loopback(a) for a in addresses):
-            where = machine  # a socket or a loopback address: the host's own server
-        else:
-            where = as_machines(addresses, own)
+        where = _servers(engine, host, machine, own)
         servers.update(f"{engine} {address}:{port}" for address in where for port in ports)
     return frozenset(servers)
 

@@ -6,7 +6,8 @@ The spellings are those the engine roles accept as one server: a port given only
 dataset (the roles fall back to it when the host sets none), a port with a leading zero (the
 roles read it as a number), the unspecified address 0.0.0.0 (a connection to it reaches
 this machine's own server), loopback as an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`), and
-this machine's own interface address (not what its host name resolves to).
+this machine's own interface address (not what its host name resolves to), and a libpq list of
+hosts (psql tries each in turn) whose last entry is production's.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ def respelled_sandbox(config_path: Path, port: int, spelling: str) -> None:
         data["systems"][0]["datasets"][0]["port"] = port
     elif spelling == "port with a leading zero":
         variables["dr_postgresql_port"] = f"0{port}"
+    elif spelling == "libpq host list, production's last":
+        variables["dr_postgresql_host"] = "no-such-host.invalid," + variables["dr_postgresql_host"]
     else:
         variables["dr_postgresql_host"] = HOSTS[spelling]()
     line = " ".join(f"{key}={shlex.quote(value)}" for key, value in variables.items())
@@ -121,7 +124,12 @@ def ledger_bed(
 
 @pytest.mark.parametrize(
     "spelling",
-    ["port only in the dataset", "port with a leading zero", *HOSTS],
+    [
+        "port only in the dataset",
+        "port with a leading zero",
+        "libpq host list, production's last",
+        *HOSTS,
+    ],
 )
 def test_sandbox_reaching_production_server_by_another_spelling_is_refused(
     tmp_path: Path,
