@@ -31,10 +31,11 @@ def _bindable(address: str) -> bool:
     except ValueError:
         return False
     family = socket.AF_INET6 if found.version == 6 else socket.AF_INET
-    try:
+    try:  # getaddrinfo gives a link-local address's scope (`fe80::1%eth0`) to bind with
+        where = socket.getaddrinfo(str(found), 0, family, socket.SOCK_DGRAM)[0][4]
         with socket.socket(family, socket.SOCK_DGRAM) as probe:
-            probe.bind((str(found), 0))
-    except OSError:
+            probe.bind(where)
+    except (OSError, IndexError):
         return False
     return True
 
