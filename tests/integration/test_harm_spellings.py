@@ -243,3 +243,38 @@ def test_sandbox_on_productions_machine_by_an_ssh_config_alias_is_refused(
     (production / "docs").mkdir(parents=True)
     (production / "docs" / "policy.txt").write_text("the bank's own file\n")
     assert_disaster_refused(tmp_path, ledger_bed[0], production, capsys)
+
+
+def test_sftp_store_in_productions_live_dataset_is_refused(
+    tmp_path: Path,
+    ledger_bed: tuple[Path, str, PostgresServer],
+    sshd_host: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Production's primary store, sftp on production's machine, whose path (spelled with `//`
+    and `.`) lies in production's live files dataset: a backup would write into live data.
+    Refused when the config is loaded (exit 2): check-config and backup write nothing there."""
+    config_path = ledger_bed[0]
+    data = yaml.safe_load(config_path.read_text())
+    data["systems"][0]["datasets"] = [
+        {"name": "documents", "engine": "files", "category": "configuration", "path": "docs"}
+    ]
+    production = Path(next(s["data_root"] for s in data["sites"] if s["name"] == "production"))
+    (production / "docs").mkdir(parents=True)
+    (production / "docs" / "policy.txt").write_text("the bank's own file\n")
+    where = f"{sshd_host.user}@{sshd_host.address}:{sshd_host.port}/{production}//docs/./drctl"
+    for store in data["stores"]:
+        if store["name"] == "primary":
+            store.clear()
+            store.update(name="primary", site="production", url=f"sftp://{where}")
+            store.update(known_hosts=str(sshd_host.known_hosts))
+            store.update(private_key=str(sshd_host.client_key))
+    config_path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    before = tree_digest(production)
+    config = str(config_path)
+
+    for argv in (["check-config"], ["backup", "--system", "core-banking"]):
+        code, out, err = run_cli(capsys, "-c", config, *argv)
+        assert code == 2, out + err
+        assert "store 'primary'" in err and "'production''s live dataset" in err, err
+    assert tree_digest(production) == before
