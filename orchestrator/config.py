@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from orchestrator.errors import InputError
 from orchestrator.input_files import format_validation_errors, parse_yaml_file
 from orchestrator.integrations.stores.base import StoreSettings
+from orchestrator.model.live_data_stores import live_data_store_problems
 from orchestrator.model.settings import Config
 from orchestrator.topology import structural_problems
 
@@ -132,6 +133,7 @@ def load_config(path: Path) -> LoadedConfig:
         raise InputError(str(path), format_validation_errors(error)) from error
     loaded = LoadedConfig(model, path.resolve())
     problems = structural_problems(model, loaded.store_url) + catalog_url_problems(model)
+    problems += live_data_store_problems(model, loaded.store_url)
     if not loaded.inventory.is_file():
         problems.append(f"inventory: file {loaded.inventory} not found")
     if problems:

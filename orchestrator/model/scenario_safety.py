@@ -23,18 +23,17 @@ the same directory or one inside the other, symbolic links resolved) and from su
 `data_root` (paths compared as on one machine, `..` and `//` folded: a store root under a real
 site's data_root is refused even when the two are different machines, the safe side).
 A switchover replaces only its own system's data: a dataset whose
-live name (engine, database, port; or path) at the site it takes over is also another
-system's live dataset there is refused.
+live name (engine and database, whatever port each gives; or a path, one place or nested) at
+the site it takes over is also another system's live dataset there is refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from orchestrator.model.host_paths import overlap
+from orchestrator.model.host_paths import normal, overlap
 from orchestrator.model.settings import Config, Dataset
 from orchestrator.store_overlap import make_place, same_store_reason
 
@@ -156,17 +155,27 @@ def _switchover_target(index: int, step: Step, scenario: Scenario, config: Confi
 
 
 def _live_name(dataset: Dataset) -> str:
-    """Return what names a dataset's live data at a site: engine, database and port, or path."""
+    """Return what names a dataset's live data at a site: engine and database, or path."""
     if dataset.path:
-        return f"path {PurePosixPath(dataset.path)}"
-    return f"{dataset.engine} database {dataset.database!r} (port {dataset.port or 'default'})"
+        return f"path {normal(dataset.path)}"
+    return f"{dataset.engine} database {dataset.database!r}"
+
+
+def _one_live_dataset(mine: Dataset, theirs: Dataset) -> bool:
+    """Return whether two datasets are one live dataset at a site: one engine and database
+    name, whatever port each gives (the roles connect to the host's `dr_<engine>_port` when
+    it sets one, and a port left out is the default: the safe side is one server), or paths
+    that are one place or one inside the other (`..` and `//` folded)."""
+    if mine.path and theirs.path:
+        return overlap(mine.path, theirs.path)
+    return not (mine.path or theirs.path) and _live_name(mine) == _live_name(theirs)
 
 
 def _other_systems_data(index: int, scenario: Scenario, site: str, config: Config) -> list[str]:
-    """Return a problem for each dataset of the switched system whose live name at the site
-    it takes over is also another system's live dataset there (its production or its
-    disaster-recovery data: one site, one server, one name): the switchover would replace it,
-    and --confirm named only the switched system."""
+    """Return a problem for each dataset of the switched system that is also another system's
+    live dataset at the site it takes over (its production or its disaster-recovery data:
+    one site, one server, one name; or a path inside the other's): the switchover would
+    replace it, and --confirm named only the switched system."""
     mine = next((s for s in config.systems if s.name == scenario.system), None)
     if mine is None:
         return []
@@ -177,16 +186,16 @@ def _other_systems_data(index: int, scenario: Scenario, site: str, config: Confi
             other.disaster_recovery_site,
         ):
             continue
-        theirs = {_live_name(dataset): dataset.name for dataset in other.datasets}
         role = "production" if site == other.production_site else "disaster-recovery"
-        for dataset in mine.datasets:
-            if _live_name(dataset) in theirs:
-                problems.append(
-                    f"steps[{index}].to_site: the switchover of {mine.name!r} would replace "
-                    f"{_live_name(dataset)} at site {site!r} ({dataset.name}), which is also "
-                    f"system {other.name!r}'s live {role} dataset "
-                    f"{theirs[_live_name(dataset)]!r} there: refused, nothing was touched"
-                )
+        problems += [
+            f"steps[{index}].to_site: the switchover of {mine.name!r} would replace "
+            f"{_live_name(dataset)} at site {site!r} ({dataset.name}), which is also "
+            f"system {other.name!r}'s live {role} dataset {theirs.name!r} "
+            f"({_live_name(theirs)}) there: refused, nothing was touched"
+            for dataset in mine.datasets
+            for theirs in other.datasets
+            if _one_live_dataset(dataset, theirs)
+        ]
     return problems
 
 

@@ -6,7 +6,9 @@ system runs in production (each centre the other's standby). A dataset has one d
 at every site, so a switchover of `core-banking` into its disaster-recovery site would put its
 recovery point over any other system's live database of the same name, engine and port there
 — the other system's production — though `--confirm` named `core-banking` only. Refused with
-exit 2 by `check-config --scenario` and `drill run`, before anything is touched.
+exit 2 by `check-config --scenario` and `drill run`, before anything is touched — also when
+one system gives the port in its dataset and the other leaves it to the host (the engine roles
+connect to the host's `dr_postgresql_port` either way: one database).
 """
 
 from __future__ import annotations
@@ -38,9 +40,9 @@ from tests.integration.test_real_site import (  # noqa: F401 - fixtures used by 
 )
 
 
-def add_treasury(config_path: Path) -> None:
+def add_treasury(config_path: Path, port: int | None = None) -> None:
     """Add a system whose production runs at core-banking's disaster-recovery site, with a
-    ledger database of the same name there."""
+    ledger database of the same name there (its port given in the dataset, if any)."""
     config = yaml.safe_load(config_path.read_text())
     treasury = copy.deepcopy(config["systems"][0])
     treasury.update(
@@ -50,11 +52,14 @@ def add_treasury(config_path: Path) -> None:
         primary_store="offsite",
         offsite_store="primary",
     )
+    if port is not None:
+        treasury["datasets"][0]["port"] = port
     config["systems"].append(treasury)
     config["evidence"]["anchor_store"] = "offsite"  # two off-site stores: the chain's anchor
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
 
 
+@pytest.mark.parametrize("port_in_dataset", [False, True])
 def test_switchover_over_another_systems_production_database_is_refused(
     tmp_path: Path,
     sshd_host: Any,
@@ -63,6 +68,7 @@ def test_switchover_over_another_systems_production_database_is_refused(
     passwords: str,  # noqa: F811
     s3_stores: dict[str, dict[str, object]],  # noqa: F811
     capsys: pytest.CaptureFixture[str],
+    port_in_dataset: bool,
 ) -> None:
     pg_prod, pg_dr = pg_sites
     corebank = operator_corebank(pg_prod, new_database_name("corebank"))
@@ -74,7 +80,7 @@ def test_switchover_over_another_systems_production_database_is_refused(
         databases={"ledger": corebank},
         datasets=("ledger",),
     )
-    add_treasury(config_path)
+    add_treasury(config_path, pg_dr.port if port_in_dataset else None)
     config = str(config_path)
     system = ("--system", "core-banking")
     assert main(["-c", config, "backup", *system]) == 0
