@@ -16,6 +16,7 @@ from orchestrator.errors import CalendarDataMissing
 from orchestrator.model import aggregates
 from orchestrator.model.settings import Config
 from orchestrator.model.snapshot import JobRow, Snapshot
+from orchestrator.rules.evaluate_governance import sample_ratios
 from orchestrator.rules.rule import RulePack
 from orchestrator.rules.workdays import WorkdayCalendar, business_date
 
@@ -227,12 +228,10 @@ def verification_metrics(data: ScrapeData) -> list[Metric]:
     if counted:
         last = max(counted, key=lambda v: v.finished_at or 0)
         last_check.add_metric([], last.finished_at or 0)
-        if last.population_bytes:
-            ratio.add_metric(["bytes"], (last.sample_bytes or 0) / last.population_bytes)
-        if last.population_points:
-            ratio.add_metric(
-                ["recovery_points"], (last.sample_points or 0) / last.population_points
-            )
+        ratios = sample_ratios(last)  # the rule's own reading: a 0-byte population is 1
+        if ratios is not None:
+            ratio.add_metric(["bytes"], float(ratios[0]))
+            ratio.add_metric(["recovery_points"], float(ratios[1]))
     for system, dataset in _datasets(data.config):
         passed, failed = data.figures.items.get((system, dataset), (None, 0))
         if passed is not None:

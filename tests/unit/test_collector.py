@@ -14,6 +14,7 @@ from exporters.http_server import parse_listen
 from orchestrator.actions.sandbox import prepare_sandbox
 from orchestrator.errors import InputError
 from orchestrator.model import catalog as cat
+from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
 from orchestrator.model.migrate import upgrade_catalog
 from orchestrator.model.snapshot import read_catalog
@@ -306,3 +307,37 @@ def test_catalog_signs_are_exported_every_one_and_a_failing_read_fails_only_that
     assert not any(name == "dr_catalog_warning" for name, _ in samples)
     assert samples[("dr_scrape_collector_success", "catalog_history")] == 0
     assert samples[("dr_scrape_collector_success", "backups")] == 1
+
+
+@pytest.mark.parametrize(
+    ("population_bytes", "sample_bytes", "expected"),
+    [(0, 0, 1.0), (1000, 120, 0.12)],
+    ids=["a population holding no bytes", "bytes held"],
+)
+def test_last_sample_ratio_is_the_rules_own_reading(
+    loaded: LoadedSite, population_bytes: int, sample_bytes: int, expected: float
+) -> None:
+    """A counted check of points holding no bytes (empty datasets) sampled all of them by
+    bytes, as the plan and the verify.sample rule count it; the scrape exported no bytes ratio
+    for it, so a panel or alert on that basis saw nothing where the judge saw 100 %."""
+    catalog = Catalog(loaded.config.catalog_url)
+    upgrade_catalog(catalog)
+    with catalog.begin() as connection:
+        connection.execute(
+            schema.verifications.insert().values(
+                id="v1",
+                kind="sample",
+                started_at=NOW - 600,
+                finished_at=NOW - 60,
+                status="passed",
+                counted=True,
+                population_points=9,
+                population_bytes=population_bytes,
+                sample_points=1,
+                sample_bytes=sample_bytes,
+            )
+        )
+    samples = scrape(loaded, catalog, NOW)
+    catalog.close()
+    assert samples[("dr_restore_sample_last_ratio", (("basis", "bytes"),))] == expected
+    assert samples[("dr_restore_sample_last_ratio", (("basis", "recovery_points"),))] == 1 / 9
