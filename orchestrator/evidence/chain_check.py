@@ -129,7 +129,10 @@ def _check_listed(
     signers = set()
     checks = [check_package(path, trust, chain_beside=False, retired=retired) for path in copies]
     for path, check in zip(copies, checks, strict=True):
-        problems.extend(f"{path.name}: {problem}" for problem in _judge(check, entry, trust))
+        problems.extend(  # a tarball's own problems may already begin with its name
+            problem if problem.startswith(f"{path.name}: ") else f"{path.name}: {problem}"
+            for problem in _judge(check, entry, trust)
+        )
         signers.add(check.signer_fingerprint or "unknown")
         if check.retired and check.signer_fingerprint is not None:
             result.retired_signers.add(check.signer_fingerprint)

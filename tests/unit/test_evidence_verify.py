@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.evidence import sign
+from orchestrator.evidence.chain_check import check_chain
 from orchestrator.evidence.manifest_lines import ManifestEntry, make_manifest, parse_manifest
 from orchestrator.evidence.package import Package, write_package
 from orchestrator.evidence.tarball import write_tarball
@@ -621,3 +622,16 @@ def test_a_tarball_whose_gzip_trailer_is_broken_is_refused(
     written.tarball.write_bytes(bytes(data))
     (problem,) = verify_package(written.tarball)
     assert problem.startswith(f"{written.tarball.name}: not a readable .tar.gz: {why}"), problem
+
+
+def test_the_chain_check_names_a_refused_tarball_once(written: Package, key_path: Path) -> None:
+    # The tarball's own problems already begin with its name; the chain printed it twice
+    # ("X.tar.gz: X.tar.gz: tarball refused: …").
+    with written.tarball.open("ab") as stream:
+        stream.write(hidden_member(f"{written.path.name}/events/extra.jsonl"))
+    signer = sign.fingerprint(sign.load_signing_key(key_path))
+    problems = check_chain(written.path.parent, {signer: "test"}, None).problems
+    refused = [problem for problem in problems if "tarball refused" in problem]
+    assert refused, problems
+    for problem in refused:
+        assert problem.count(written.tarball.name) == 1, problem
