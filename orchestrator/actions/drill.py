@@ -9,7 +9,9 @@ and dr.bidirectional count passed drills only, and its evidence carries no findi
 The first failed or aborted step stops the drill; the remaining steps are skipped except a
 `wipe` step, which always runs, so no drill-scoped target outlives the drill. Evidence is
 written either way. A `switchover` scenario is recorded as a job (kind switchover), not as a
-drill: it is not a test and does not count as one.
+drill: it is not a test and does not count as one. Any other drill holds the catalog lock
+`drill:<system>` (a job of kind drill) for its run: a second drill of the same system is
+refused with exit 3, naming the holder, before it seeds, backs up or destroys anything.
 """
 
 from __future__ import annotations
@@ -103,12 +105,18 @@ def run_drill(
     server that feeds replicas is refused unless allow_replica_writes (model/downstream.py)."""
     prepare_evidence(runtime.config)  # no drill starts that could not be evidenced (exit 2)
     if scenario.kind != "switchover":
-        record = _DrillRecord(runtime, scenario, sortable_id(), time.time())
-        record.start()
-        outcome, state = _run(
-            runtime, scenario, scenario_path, record, on_step, None, allow_replica_writes
-        )
-        record.end(outcome, state)
+        # One drill of a system at a time: a second one would seed, back up and destroy under
+        # the first one's steps and measurements (JobBusy, exit 3, before anything is touched).
+        with catalog_job(runtime.catalog, "drill", scenario.system) as job:
+            record = _DrillRecord(runtime, scenario, sortable_id(), time.time())
+            record.start()
+            outcome, state = _run(
+                runtime, scenario, scenario_path, record, on_step, None, allow_replica_writes
+            )
+            record.end(outcome, state)
+            job.detail = {"drill_id": outcome.drill_id, "outcome": outcome.outcome}
+            if not outcome.passed:
+                job.fail(f"drill {outcome.outcome}")
         return outcome
     if clearance is None:
         raise InputError(
