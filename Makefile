@@ -32,8 +32,11 @@ services:
 	bash scripts/provision-test-services.sh
 
 # pytest exits 5 when no test ran; that is a failure here, as every non-zero exit is.
+# One pytest-xdist worker per core; a file's tests stay on one worker (--dist loadfile), so
+# its module fixtures (a drill run once, read by many tests) are set up once. Each worker
+# starts the real services it needs on free ports of its own (docs/testing.md).
 test: $(STAMP) services
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # Mutation testing (docs/testing.md): not part of `make test`. The modules are listed once, in
 # pyproject.toml [tool.mutmut]; the run starts afresh (mutmut reuses stale copies otherwise) and

@@ -91,13 +91,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.netns)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a pytest-xdist worker, hand this worker's service start-up times to the controller."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["startup_seconds"] = dict(STARTUP_SECONDS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """In the pytest-xdist controller, keep a finished worker's start-up times (name@worker)."""
+    output = getattr(node, "workeroutput", {})
+    worker = getattr(getattr(node, "gateway", None), "id", "worker")
+    for name, seconds in output.get("startup_seconds", {}).items():
+        STARTUP_SECONDS[f"{name}@{worker}"] = seconds
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Report how long each started test service took to become ready."""
     if not STARTUP_SECONDS:
         return
     terminalreporter.section("test service start-up times")
     for name, seconds in sorted(STARTUP_SECONDS.items()):
-        terminalreporter.write_line(f"{name:<22} {seconds:6.2f} s")
+        terminalreporter.write_line(f"{name:<30} {seconds:6.2f} s")
 
 
 def start_timed(stack: ExitStack, name: str, manager: AbstractContextManager[T]) -> T:
