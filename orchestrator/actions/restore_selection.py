@@ -105,8 +105,8 @@ def fetch_to_host(
     Raise DigestMismatch (or its SealBroken) naming the file, MissingFile when a file is
     missing, ExtraFile (before anything is read) when the point holds one it does not list."""
     prefix = point_prefix(manifest.system, manifest.dataset, manifest.recovery_point_id)
-    for path in extra_files(store, prefix, manifest):
-        raise ExtraFile(f"{store.name}:{prefix}/data/{path}", path)
+    if (extra := next(iter(extra_files(store, prefix, manifest)), None)) is not None:
+        raise ExtraFile(f"{store.name}:{prefix}/data/{extra}", extra)
     for entry in manifest.files:
         key = f"{prefix}/data/{entry.path}"
         where = f"{store.name}:{key}"

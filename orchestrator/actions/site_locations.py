@@ -26,7 +26,6 @@ same (an assumption, docs/drills.md). Only reads.
 from __future__ import annotations
 
 import shlex
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,8 @@ from orchestrator.addresses import (
     resolve,
 )
 from orchestrator.config import LoadedConfig
+from orchestrator.errors import InfrastructureError
+from orchestrator.integrations import execute
 from orchestrator.integrations.hosts import read_host_vars
 from orchestrator.model.scenario_safety import SiteLocation
 from orchestrator.model.settings import Config
@@ -114,14 +115,10 @@ def ssh_host_name(name: str, variables: Mapping[str, Any]) -> str:
         word for key in SSH_ARGUMENTS for word in shlex.split(str(variables.get(key) or ""))
     ]
     try:
-        done = subprocess.run(
-            ["ssh", "-G", *arguments, "--", name],
-            capture_output=True,
-            text=True,
-            timeout=SSH_CONFIG_SECONDS,
-            check=False,
+        done = execute.run(
+            ["ssh", "-G", *arguments, "--", name], timeout=SSH_CONFIG_SECONDS, check=False
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, InfrastructureError):
         return name
     for line in done.stdout.splitlines():
         key, _, value = line.partition(" ")
