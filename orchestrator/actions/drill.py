@@ -9,9 +9,10 @@ and dr.bidirectional count passed drills only, and its evidence carries no findi
 The first failed or aborted step stops the drill; the remaining steps are skipped except a
 `wipe` step, which always runs, so no drill-scoped target outlives the drill. Evidence is
 written either way. A `switchover` scenario is recorded as a job (kind switchover), not as a
-drill: it is not a test and does not count as one. Any other drill holds the catalog lock
-`drill:<system>` (a job of kind drill) for its run: a second drill of the same system is
-refused with exit 3, naming the holder, before it seeds, backs up or destroys anything.
+drill: it is not a test and does not count as one. A drill (job kind drill) and a switchover
+(job kind switchover) of a system hold one catalog lock, `sites:<system>`, for their run: a
+second drill or a switchover of the same system — either way round — is refused with exit 3,
+naming the holder, before it seeds, backs up, restores or destroys anything.
 """
 
 from __future__ import annotations
@@ -104,10 +105,11 @@ def run_drill(
     raise InputError, before anything is touched, without one. A restore into a database
     server that feeds replicas is refused unless allow_replica_writes (model/downstream.py)."""
     prepare_evidence(runtime.config)  # no drill starts that could not be evidenced (exit 2)
+    # One drill or switchover of a system at a time: a second one would seed, back up, restore
+    # and destroy under the first one's steps and measurements (JobBusy, exit 3, at once).
+    lock = f"sites:{scenario.system}"
     if scenario.kind != "switchover":
-        # One drill of a system at a time: a second one would seed, back up and destroy under
-        # the first one's steps and measurements (JobBusy, exit 3, before anything is touched).
-        with catalog_job(runtime.catalog, "drill", scenario.system) as job:
+        with catalog_job(runtime.catalog, "drill", scenario.system, lock=lock) as job:
             record = _DrillRecord(runtime, scenario, sortable_id(), time.time())
             record.start()
             outcome, state = _run(
@@ -123,7 +125,7 @@ def run_drill(
             str(scenario_path), ["kind: a switchover runs only once cleared (plan, --confirm)"]
         )
     record = _DrillRecord(runtime, scenario, sortable_id(), time.time())
-    with catalog_job(runtime.catalog, "switchover", scenario.system) as job:
+    with catalog_job(runtime.catalog, "switchover", scenario.system, lock=lock) as job:
         outcome, _state = _run(
             runtime, scenario, scenario_path, record, on_step, clearance, allow_replica_writes
         )

@@ -42,11 +42,17 @@ class CatalogJob:
     raising (the block goes on and decides what to return)."""
 
     def __init__(
-        self, catalog: Catalog, kind: str, subject: str, detail: Mapping[str, Any] | None = None
+        self,
+        catalog: Catalog,
+        kind: str,
+        subject: str,
+        detail: Mapping[str, Any] | None = None,
+        lock: str | None = None,
     ) -> None:
         self.catalog = catalog
         self.kind = kind
         self.subject = subject
+        self.lock = lock
         self.detail: Mapping[str, Any] | None = None
         self.id = 0
         self._start_detail = dict(detail or {})
@@ -64,7 +70,9 @@ class CatalogJob:
         lease.fence(connection, self._lease.job_id, self._lease.key)
 
     def __enter__(self) -> CatalogJob:
-        self._lease = lease.acquire(self.catalog, self.kind, self.subject, self._start_detail)
+        self._lease = lease.acquire(
+            self.catalog, self.kind, self.subject, self._start_detail, lock=self.lock
+        )
         self.id = self._lease.job_id
         return self
 
@@ -102,11 +110,18 @@ class CatalogJob:
 
 
 def catalog_job(
-    catalog: Catalog, kind: str, subject: str, detail: Mapping[str, Any] | None = None
+    catalog: Catalog,
+    kind: str,
+    subject: str,
+    detail: Mapping[str, Any] | None = None,
+    *,
+    lock: str | None = None,
 ) -> CatalogJob:
     """Given the catalog, a job kind and subject (and what to record at the start), return the
-    job to hold in a `with` block. Entering it raises JobBusy if the job is already running."""
-    return CatalogJob(catalog, kind, subject, detail)
+    job to hold in a `with` block. Entering it raises JobBusy if the job is already running.
+    The lock is `kind:subject` unless one is given: jobs of different kinds that must not
+    overlap (a drill and a switchover of one system) share a lock by naming the same one."""
+    return CatalogJob(catalog, kind, subject, detail, lock)
 
 
 def release_stale_jobs(catalog: Catalog) -> int:

@@ -157,13 +157,14 @@ def acquire(
     subject: str,
     detail: Mapping[str, Any] | None = None,
     *,
+    lock: str | None = None,
     lease_seconds: float = LEASE_SECONDS,
     renew_seconds: float = RENEW_SECONDS,
 ) -> Lease:
-    """Record a running job holding the lease kind:subject and start renewing it; take the
-    lease over from a dead holder (recording its job aborted). Raise JobBusy naming a live
-    holder."""
-    key = f"{kind}:{subject}"
+    """Record a running job holding the lease lock (default kind:subject) and start renewing
+    it; take the lease over from a dead holder (recording its job aborted). Raise JobBusy
+    naming a live holder."""
+    key = lock or f"{kind}:{subject}"
     for _attempt in range(TAKEOVER_ATTEMPTS):
         holder = current_holder()
         moment = now()
@@ -203,7 +204,7 @@ def _take_over_or_refuse(catalog: Catalog, kind: str, subject: str, key: str) ->
         if row is None:
             return  # released meanwhile
         if not holder_gone(row, moment):
-            raise JobBusy(f"{kind} {subject} is already running: {describe_holder(row)}")
+            raise JobBusy(_busy(kind, subject, key, row))
         reason = (
             f"{CRASH_MARK}: {row_holder(row).describe()} died or stopped renewing its lease; "
             f"taken over by {current_holder().describe()}; nothing counted"
@@ -221,6 +222,17 @@ def _take_over_or_refuse(catalog: Catalog, kind: str, subject: str, key: str) ->
             row.id,
             describe_holder(row),
         )
+
+
+def _busy(kind: str, subject: str, key: str, row: Any) -> str:
+    """The refusal of kind:subject while row holds its lock: the holder named as itself when
+    another kind of job shares the lock."""
+    if row.kind == kind and row.subject == subject:
+        return f"{kind} {subject} is already running: {describe_holder(row)}"
+    return (
+        f"{kind} {subject} refused: {row.kind} {row.subject} is already running: "
+        f"{describe_holder(row)} (one lock, {key})"
+    )
 
 
 def _as_judged(row: Any) -> ColumnElement[bool]:
