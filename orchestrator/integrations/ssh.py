@@ -143,10 +143,10 @@ class SftpFiles:
             return FileNotFoundError(f"{self.target.where}: {path}: no such file")
         return InfrastructureError(f"{self.target.where}: {action} {path} failed: {error}")
 
-    def stat(self, path: str) -> paramiko.SFTPAttributes | None:
-        """Return the attributes of path, or None if it does not exist."""
+    def stat(self, path: str, *, follow: bool = True) -> paramiko.SFTPAttributes | None:
+        """Return the attributes of path (a link's own unless follow), or None if absent."""
         try:
-            return self._sftp.stat(path)
+            return self._sftp.stat(path) if follow else self._sftp.lstat(path)
         except FileNotFoundError:
             return None
         except (OSError, paramiko.SSHException) as error:

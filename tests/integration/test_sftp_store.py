@@ -12,6 +12,7 @@ import pytest
 
 from orchestrator.errors import ExitCode, InfrastructureError
 from orchestrator.integrations.ssh import HostKeyRefused, SshTarget, open_sftp_host
+from orchestrator.integrations.stores.base import OutsideStore
 from orchestrator.integrations.stores.sftp import SftpStore
 from orchestrator.integrations.transfer import DigestMismatch
 from tests.fixtures.hosts import SshHost
@@ -91,6 +92,52 @@ def test_transfer_cut_midway_leaves_nothing_and_a_retry_succeeds(store: SftpStor
     assert list(store.list_keys("s/d/p")) == []
     store.write_stream("s/d/p/data/f", chunks_of(data), size=len(data), sha256=sha(data))
     assert store.read_bytes("s/d/p/data/f") == data
+
+
+def test_links_on_the_store_never_lead_outside_it(store: SftpStore, tmp_path: Path) -> None:
+    """A file link or a linked directory on the SFTP server that leads outside the store is
+    no file of it: not there, not listed, not read, not written through; a link that stays
+    inside is followed (as with a directory store)."""
+    outside = tmp_path / "outside"
+    (outside / "dir").mkdir(parents=True)
+    (outside / "secret").write_bytes(b"not the store's")
+    (outside / "dir" / "f").write_bytes(b"not the store's either")
+    store.write_stream("s/d/p/data/real", [b"ours"], size=4, sha256=sha(b"ours"))
+    data = Path(store.root, "s/d/p/data")
+    (data / "link").symlink_to(outside / "secret")
+    (data / "sub").symlink_to(outside / "dir")
+    (data / "alias").symlink_to(data / "real")
+    for key in ("s/d/p/data/link", "s/d/p/data/sub/f"):
+        assert not store.exists(key)
+        with pytest.raises(OutsideStore, match="leaves the store root"):
+            store.read_bytes(key)
+        with pytest.raises(FileNotFoundError, match="leaves the store root"):
+            store.size(key)
+    assert sorted(store.list_keys("s/d/p")) == ["s/d/p/data/real"]
+    with pytest.raises(OutsideStore, match="sub/new"):
+        store.write_stream("s/d/p/data/sub/new", [b"x"], size=1, sha256=sha(b"x"))
+    assert sorted(os.listdir(outside / "dir")) == ["f"]
+    assert store.read_bytes("s/d/p/data/alias") == b"ours"
+    assert store.exists("s/d/p/data/alias") and store.size("s/d/p/data/alias") == 4
+
+
+def test_deleting_a_linked_point_removes_the_link_never_what_it_leads_to(
+    store: SftpStore, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    (outside / "p" / "data").mkdir(parents=True)
+    (outside / "p" / "manifest.json").write_bytes(b"{}")
+    (outside / "p" / "data" / "f").write_bytes(b"kept")
+    store.write_stream("s/d/q/manifest.json", [b"{}"], size=2, sha256=sha(b"{}"))
+    Path(store.root, "s/d/p").symlink_to(outside / "p")  # a point directory that is a link
+    Path(store.root, "s/e").symlink_to(outside)  # a dataset directory that is a link
+    store.delete_point("s", "d", "p")
+    assert not Path(store.root, "s/d/p").is_symlink()
+    with pytest.raises(OutsideStore, match="s/e/p"):
+        store.delete_point("s", "e", "p")
+    assert (outside / "p" / "manifest.json").read_bytes() == b"{}"
+    assert (outside / "p" / "data" / "f").read_bytes() == b"kept"
+    assert list(store.list_points()) == [("s", "d", "q")]
 
 
 def test_wrong_known_hosts_is_refused_naming_host_and_file(sshd_host: SshHost) -> None:

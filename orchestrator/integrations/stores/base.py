@@ -3,6 +3,7 @@ one by URL: stores/factory.py)."""
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -15,6 +16,15 @@ MANIFEST_NAME = "manifest.json"
 def point_prefix(system: str, dataset: str, recovery_point_id: str) -> str:
     """Return the key prefix of a recovery point inside a store."""
     return f"{system}/{dataset}/{recovery_point_id}"
+
+
+class OutsideStore(FileNotFoundError, ValueError):
+    """A key, or a link under it, that leads outside the store's root: refused (ValueError),
+    and no file of this store (FileNotFoundError), so a point holding such a link is missing
+    that file — a mismatch that marks it bad, never an error that stops a scan or a restore."""
+
+    def __init__(self, store: str, key: str) -> None:
+        super().__init__(errno.ENOENT, f"store {store}: key {key!r} leaves the store root")
 
 
 class Store(Protocol):

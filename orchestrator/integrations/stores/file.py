@@ -11,20 +11,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from orchestrator.errors import InfrastructureError
-from orchestrator.integrations.stores.base import MANIFEST_NAME
+from orchestrator.integrations.stores.base import MANIFEST_NAME, OutsideStore
 from orchestrator.integrations.transfer import checked
 
 # A directory that is full, read-only, over quota or failing: the store's fault (exit 3).
 STORE_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES})
-
-
-class OutsideStore(FileNotFoundError, ValueError):
-    """A key, or a link under it, that leads outside the store's root: refused (ValueError),
-    and no file of this store (FileNotFoundError), so a point holding such a link is missing
-    that file — a mismatch that marks it bad, never an error that stops a scan or a restore."""
-
-    def __init__(self, store: str, key: str) -> None:
-        super().__init__(errno.ENOENT, f"store {store}: key {key!r} leaves the store root")
 
 
 class FileStore:
