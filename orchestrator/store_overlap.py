@@ -104,8 +104,9 @@ def _s3_server(store: Any) -> tuple[str, int | str]:
     parts = urlsplit(endpoint if "//" in endpoint else "https://" + endpoint)
     host = (parts.hostname or "").lower().rstrip(".")
     for suffix, partition in AWS_SUFFIXES:
-        if host.endswith(suffix):
-            return partition, DEFAULT_PORTS["https"]
+        if host.endswith(suffix):  # GovCloud's endpoints sit under amazonaws.com too
+            gov = partition == "aws" and "us-gov-" in host
+            return ("aws-us-gov" if gov else partition), DEFAULT_PORTS["https"]
     return host, _port(parts, DEFAULT_PORTS.get(parts.scheme.lower(), 443))
 
 

@@ -134,6 +134,8 @@ def test_same_store_reason_sees_localhost_and_127_0_0_1_endpoints_as_one_s3_serv
         (store(region="eu-west-1"), store(region="us-east-1")),
         (store(), store("https://s3.eu-west-1.amazonaws.com", "eu-west-1")),
         (store(region="cn-north-1"), store("https://s3.cn-northwest-1.amazonaws.com.cn")),
+        (store(region="us-gov-west-1"), store("https://s3-fips.us-gov-east-1.amazonaws.com")),
+        (store(region="CN-north-1"), store("https://S3.cn-north-1.amazonaws.com.cn.")),
     ],
 )
 def test_same_store_reason_sees_one_aws_bucket_whatever_the_region(
@@ -151,6 +153,7 @@ def test_same_store_reason_keeps_aws_partitions_and_other_endpoints_apart() -> N
     cases = [
         (store(region="us-east-1"), store(region="cn-north-1")),
         (store(region="us-east-1"), store("http://127.0.0.1:8333")),
+        (store(region="us-east-1"), store("https://s3.us-gov-west-1.amazonaws.com")),
     ]
     for first, second in cases:
         assert same_store_reason("s3://dr/p", "s3://dr/p", first, second) is None, (first, second)
