@@ -135,20 +135,23 @@ class CatalogCollector(Collector):
         self.catalog = catalog
         self.clock = clock
         self.catalog_signs = catalog_signs
-        self._file_identity: tuple[int, int] | None = None
+        self._file_identity: tuple[int, int, int] | None = None
 
     def _follow_catalog(self) -> None:
         """Make this scrape read the catalog that is there now, at its current schema: raise
         CatalogSchemaMismatch when a SQLite catalog's file is gone (before anything would create
         it) or its schema is not this drctl's, and drop the pooled connections when another file
-        took the path's place (moved aside, rebuilt, put back from a copy). A pooled connection
-        keeps reading the file it opened, so without this a long-running exporter went on
-        publishing a moved-aside or deleted catalog's figures as current."""
+        took the path's place (moved aside, rebuilt, put back from a copy) or the file itself
+        changed (its ctime: a write, which no one can set back). A pooled connection keeps
+        reading the file it opened, and the pages it cached while the file's change counter
+        stands still, so without this a long-running exporter went on publishing a moved-aside,
+        deleted or overwritten catalog's figures as current. With WAL the main file changes at
+        checkpoints only, so the pool is not dropped on every write."""
         file = sqlite_file(self.catalog.url)
         if file is not None:
             require_present(self.catalog.url)
             status = file.stat()
-            identity = (status.st_dev, status.st_ino)
+            identity = (status.st_dev, status.st_ino, status.st_ctime_ns)
             if identity != self._file_identity:
                 self.catalog.engine.dispose()
                 self._file_identity = identity

@@ -117,3 +117,16 @@ def test_a_catalog_stamped_with_a_newer_schema_fails_every_part(
     scraped = samples(registry)
     assert failed_parts(scraped) == set(PARTS)
     assert LAST_SUCCESS not in scraped
+
+
+def test_a_catalog_corrupted_in_place_fails_every_part(site: LoadedSite, catalog: Catalog) -> None:
+    """Overwritten in place (same file, same inode, its header and change counter kept): a
+    pooled connection would go on serving the pages it had cached as the current figures."""
+    registry, database = scraped_once(site, catalog)
+    size = database.stat().st_size
+    with open(database, "r+b") as handle:
+        handle.seek(100)  # past the header: every page's content, not the file's identity
+        handle.write(b"\xa5" * (size - 100))
+    scraped = samples(registry)
+    assert failed_parts(scraped) == set(PARTS)
+    assert LAST_SUCCESS not in scraped
