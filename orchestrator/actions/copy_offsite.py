@@ -40,6 +40,7 @@ from orchestrator.model import catalog as cat
 from orchestrator.model import integrity
 from orchestrator.model.integrity import Failure
 from orchestrator.model.jobs import CatalogJob, catalog_job
+from orchestrator.model.key_wraps import record_wraps
 from orchestrator.model.manifest import FileEntry, Manifest
 from orchestrator.model.settings import System
 from orchestrator.runtime import Runtime
@@ -75,12 +76,13 @@ def copy_point(
     manifest_sha256: str,
     *,
     signature: bytes | None = None,
-) -> None:
+) -> list[str]:
     """Copy one recovery point between stores, streaming and hashing; write the signature and
-    the manifest last, after every file was re-read at the destination. Raise DigestMismatch
-    on any difference, MissingSource when the source lacks a file. An encrypted point is
-    copied as stored (ciphertext, checked against the stored digests: no key is needed), with
-    the rotations' re-wrapped data keys beside its manifest."""
+    the manifest last, after every file was re-read at the destination; return the KEK ids of
+    the key wraps carried. Raise DigestMismatch on any difference, MissingSource when the
+    source lacks a file. An encrypted point is copied as stored (ciphertext, checked against
+    the stored digests: no key is needed), with the rotations' re-wrapped data keys beside its
+    manifest."""
     prefix = point_prefix(manifest.system, manifest.dataset, manifest.recovery_point_id)
     # A store with copy_from (S3) copies server-side where it can and verifies at the
     # destination itself (stored checksum + sampled ranges); the others are re-read below.
@@ -114,16 +116,18 @@ def copy_point(
         if (size, digest) != (entry.at_rest_size, entry.at_rest_digest):
             where = f"{destination.name}:{key}"
             raise DigestMismatch(where, entry.at_rest_digest, digest, "re-read at the destination")
-    copy_wraps(source, destination, manifest)
+    wraps = copy_wraps(source, destination, manifest)
     write_manifest(destination, prefix, manifest_bytes, manifest_sha256, None, signature=signature)
+    return wraps
 
 
-def copy_wraps(source: Store, destination: Store, manifest: Manifest) -> None:
-    """Copy a point's re-wrapped data keys (key rotation, actions/point_keys.py), if any.
-    Raise WrapMismatch for one that does not name the point and its key check: a changed
-    wrap is never carried off-site."""
+def copy_wraps(source: Store, destination: Store, manifest: Manifest) -> list[str]:
+    """Copy a point's re-wrapped data keys (key rotation, actions/point_keys.py), if any;
+    return their KEK ids. Raise WrapMismatch for one that does not name the point and its key
+    check: a changed wrap is never carried off-site."""
+    carried: list[str] = []
     if manifest.encryption is None:
-        return
+        return carried
     for key in source.list_keys(wrap_key(manifest)):
         data = source.read_bytes(key)
         try:
@@ -136,6 +140,8 @@ def copy_wraps(source: Store, destination: Store, manifest: Manifest) -> None:
             raise WrapMismatch(f"{source.name}:{key}", manifest.encryption, problem)
         digest = hashlib.sha256(data).hexdigest()
         destination.write_stream(key, [data], size=len(data), sha256=digest)
+        carried.append(kek_id)
+    return carried
 
 
 class _Copier:
@@ -204,7 +210,7 @@ class _Copier:
             with store_scratch(
                 self.runtime, self.destination, opened.prefix, job=f"copy_offsite:{opened.point}"
             ):
-                copy_point(
+                wraps = copy_point(
                     opened.store,
                     self.destination,
                     opened.manifest,
@@ -224,9 +230,9 @@ class _Copier:
             file = key.partition(f"/{opened.point}/")[2].removeprefix("data/") or error.key
             self._fail(label, store, file, "mismatch", error.expected, error.actual)
             return
-        self._record(opened)
+        self._record(opened, wraps)
 
-    def _record(self, opened: OpenedPoint) -> None:
+    def _record(self, opened: OpenedPoint, wraps: list[str]) -> None:
         prefix = opened.prefix
         keys = [f"{prefix}/data/{entry.path}" for entry in opened.manifest.files]
         versions = written_versions(
@@ -247,6 +253,7 @@ class _Copier:
             integrity.record_versions(
                 connection, opened.point, self.destination.name, versions, at=verified
             )
+            record_wraps(connection, opened.point, self.destination.name, wraps, verified)
         logger.info(
             "copied %s to %s (%s), verified there",
             opened.label,

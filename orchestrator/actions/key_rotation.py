@@ -2,7 +2,9 @@
 key, without rewriting any data or manifest (actions/point_keys.py: the new wrap is an object
 beside the manifest). Every reachable store is walked; a point whose data key the current KEK
 cannot unwrap is listed and the rotation is incomplete; a store that cannot be reached is
-listed. Once every point is re-wrapped, point dr.yml at the new key."""
+listed. Every wrap written (or found in place) is recorded in the catalog per point and store
+(model/key_wraps.py), so one deleted later is a missing file, not a key this site lacks. Once
+every point is re-wrapped, point dr.yml at the new key."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from orchestrator.actions.point_trust import Intruder, open_point
 from orchestrator.errors import CheckFailed, InfrastructureError
 from orchestrator.integrations.envelope import FileKek, KeyUnavailable
 from orchestrator.integrations.transfer import DigestMismatch
+from orchestrator.model.catalog import now
+from orchestrator.model.key_wraps import record_wraps
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -79,5 +83,8 @@ def _rotate_point(
         done = rewrap(store, opened.manifest, old, new, dry_run)
     except (KeyUnavailable, WrapMismatch) as error:
         return f"not rewrapped: {label}: {error}"
+    if not dry_run and new.kek_id != opened.manifest.encryption.kek_id:
+        with runtime.catalog.begin() as connection:
+            record_wraps(connection, point[2], store.name, [new.kek_id], now())
     logger.info("keys rotate-kek: %s: %s", label, done)
     return done

@@ -7,7 +7,9 @@ data key re-wrapped under a new KEK is a small object beside the manifest,
 `<point>/keys/<kek_id>.json`. Whichever wrap is used, the unwrapped key must match the
 manifest's key-check value, so a planted wrap cannot substitute another key. Without the KEK a
 point needs, a restore stops with KeyUnavailable (exit 3) naming the key and where it was
-expected; `verify --all` never needs a key (it checks the stored, ciphertext digests).
+expected — unless the catalog records that drctl wrote the wrap it looked for in that store
+(model/key_wraps.py): then the wrap was deleted, a missing file of the point (WrapMismatch, exit
+1, the point bad). `verify --all` never needs a key (it checks the stored, ciphertext digests).
 """
 
 from __future__ import annotations
@@ -33,10 +35,13 @@ from orchestrator.integrations.envelope import (
 )
 from orchestrator.integrations.stores.base import Store, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch
+from orchestrator.model.catalog import Catalog
+from orchestrator.model.key_wraps import wrapped_under
 from orchestrator.model.manifest import Encryption, FileEntry, Manifest
 
 logger = logging.getLogger(__name__)
 KEYS_DIR = "keys"
+ABSENT = "(absent)"
 
 
 @dataclass(frozen=True)
@@ -158,10 +163,14 @@ def _unwrap_checked(kek: FileKek, wrapped: str, encryption: Encryption) -> bytes
     return data_key
 
 
-def data_key(config: LoadedConfig, store: Store, manifest: Manifest) -> bytes | None:
+def data_key(
+    config: LoadedConfig, store: Store, manifest: Manifest, catalog: Catalog | None = None
+) -> bytes | None:
     """Return the data key of an encrypted point (None for a clear one), unwrapped with the
     KEK this site holds: the manifest's wrap, or a rotation's wrap beside it. Raise
-    KeyUnavailable (exit 3) naming the KEK(s) the point needs and where one was expected."""
+    KeyUnavailable (exit 3) naming the KEK(s) the point needs and where one was expected;
+    WrapMismatch (exit 1) when that wrap is gone although the catalog records drctl wrote it
+    in this store (model/key_wraps.py): a missing file of the point, not a key this site lacks."""
     encryption = manifest.encryption
     if encryption is None:
         return None
@@ -193,6 +202,8 @@ def data_key(config: LoadedConfig, store: Store, manifest: Manifest) -> bytes | 
         )
         actual = f"a key that does not match that key check under {kek.kek_id}"
         raise WrapMismatch(f"{store.name}:{key}", encryption, actual)
+    if wrapped is None and catalog is not None:
+        _require_recorded_wraps(catalog, store, manifest, kek.kek_id)
     if found is None:
         needed = ", ".join(held_wraps(store, manifest))
         raise KeyUnavailable(
@@ -200,6 +211,17 @@ def data_key(config: LoadedConfig, store: Store, manifest: Manifest) -> bytes | 
             f"key(s) {needed}; the key in {path} is {kek.kek_id}"
         )
     return found
+
+
+def _require_recorded_wraps(catalog: Catalog, store: Store, manifest: Manifest, kek: str) -> None:
+    """Raise WrapMismatch when the catalog records a wrap under kek beside the point in store
+    (a rotation or a copy wrote it) and it is not there now."""
+    assert manifest.encryption is not None
+    with catalog.begin() as connection:
+        recorded = kek in wrapped_under(connection, manifest.recovery_point_id, store.name)
+    if recorded:
+        where = f"{store.name}:{wrap_key(manifest)}/{kek}.json"
+        raise WrapMismatch(where, manifest.encryption, f"{ABSENT} (drctl wrote it: key_wraps)")
 
 
 def unsealed(

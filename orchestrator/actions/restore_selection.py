@@ -230,7 +230,7 @@ class Selection:
             raise MarkedBad(where)
         try:
             opened = self._open_given(dataset, point)
-            key = data_key(self.runtime.config, opened.store, opened.manifest)
+            key = data_key(self.runtime.config, opened.store, opened.manifest, self.runtime.catalog)
             fetch_to_host(opened.store, opened.manifest, host_files, spool, key)
         except MissingFile as error:
             error.removed_by_retention = removed_by_retention(self.runtime, point, self.store.name)
@@ -322,7 +322,7 @@ class Selection:
         try:
             # Without the key-encryption key nothing can be judged: KeyUnavailable (exit 3)
             # passes through; a wrap that does not open the point's key is a WrapMismatch.
-            key = data_key(self.runtime.config, opened.store, opened.manifest)
+            key = data_key(self.runtime.config, opened.store, opened.manifest, self.runtime.catalog)
             fetch_to_host(opened.store, opened.manifest, host_files, spool, key)
         except MissingFile as error:
             if not self._removed(dataset, point):

@@ -48,6 +48,7 @@ from orchestrator.integrations.stores.base import MANIFEST_NAME, Store, point_pr
 from orchestrator.integrations.stores.file import FileStore
 from orchestrator.integrations.transfer import DigestMismatch
 from orchestrator.model import catalog as cat
+from orchestrator.model.key_wraps import wraps_in_store
 from orchestrator.model.manifest import CHUNK_BYTES, FileEntry, Manifest
 from orchestrator.runtime import Runtime
 
@@ -301,6 +302,8 @@ def _scan_store(
     memory does not grow with the number of points or files (issue 15). Raise
     InfrastructureError when the store cannot be listed or read."""
     everything, recorded = _store_points(runtime, store)
+    with runtime.catalog.begin() as connection:
+        wraps = wraps_in_store(connection, store.name)  # the key wraps drctl wrote there
     for system, dataset, point in everything:
         label = f"{system}/{dataset}/{point}"
         prefix = point_prefix(system, dataset, point)
@@ -314,7 +317,9 @@ def _scan_store(
             continue
         result.with_manifest.add((store.name, point))
         listing = check_listing(opened.store, label, prefix, opened.manifest)
-        result.problems += check_wraps(opened.store, label, prefix, opened.manifest)
+        result.problems += check_wraps(
+            opened.store, label, prefix, opened.manifest, wraps.get(point, set())
+        )
         result.problems += listing
         result.points += 1
         progress.grow(sum(entry.at_rest_size for entry in opened.manifest.files))

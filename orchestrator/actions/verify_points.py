@@ -47,6 +47,7 @@ from orchestrator.errors import CheckFailed
 from orchestrator.integrations.stores.base import MANIFEST_NAME, point_prefix
 from orchestrator.integrations.transfer import DigestMismatch
 from orchestrator.model.integrity import Failure
+from orchestrator.model.key_wraps import wrapped_under
 from orchestrator.model.plan import PlanItem
 from orchestrator.model.settings import Site
 from orchestrator.runtime import Runtime
@@ -125,7 +126,9 @@ def _check_stored(
             drift.expected,
         )
     found = check_listing(view, opened.label, prefix, manifest)
-    for problem in found + check_wraps(view, opened.label, prefix, manifest):
+    with runtime.catalog.begin() as connection:  # the key wraps drctl wrote beside the point
+        wraps = wrapped_under(connection, item.recovery_point, item.store)
+    for problem in found + check_wraps(view, opened.label, prefix, manifest, wraps):
         result.fail(problem.file, problem.expected, problem.actual, problem.kind)
     for entry in manifest.files:
         key = f"{prefix}/data/{entry.path}"

@@ -10,7 +10,7 @@ findings and for any check's evidence (`evidence_marks_bad`, read again by a cat
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -98,14 +98,23 @@ def check_listing(store: Any, label: str, prefix: str, manifest: Manifest) -> li
     return problems
 
 
-def check_wraps(store: Any, label: str, prefix: str, manifest: Manifest) -> list[Problem]:
-    """Given an encrypted point's manifest, return a mismatch for each key wrap beside it
-    (`keys/<kek_id>.json`) that does not name the point and its key check (point_keys)."""
+def check_wraps(
+    store: Any, label: str, prefix: str, manifest: Manifest, recorded: Collection[str] = ()
+) -> list[Problem]:
+    """Given an encrypted point's manifest (and the KEK ids of the wraps the catalog records
+    drctl wrote beside it in this store), return a mismatch for each key wrap beside it
+    (`keys/<kek_id>.json`) that does not name the point and its key check (point_keys), and a
+    missing file for each recorded wrap that is not there."""
     if manifest.encryption is None:
         return []
     problems = []
-    for key in store.list_keys(f"{prefix}/{KEYS_DIR}"):
-        name = key.rsplit("/", 1)[-1]
+    expected = f"a wrap of the data key with key check {manifest.encryption.key_check}"
+    listed = [key.rsplit("/", 1)[-1] for key in store.list_keys(f"{prefix}/{KEYS_DIR}")]
+    for kek_id in sorted(set(recorded) - {name.removesuffix(".json") for name in listed}):
+        file = f"{KEYS_DIR}/{kek_id}.json"
+        problems.append(Problem(store.name, label, file, "missing", expected, "(absent)"))
+    for name in listed:
+        key = f"{prefix}/{KEYS_DIR}/{name}"
         try:
             data = json.loads(store.read_bytes(key))
         except FileNotFoundError:
@@ -114,7 +123,6 @@ def check_wraps(store: Any, label: str, prefix: str, manifest: Manifest) -> list
             data = None
         problem = wrap_problem(data, manifest, name.removesuffix(".json"))
         if problem:
-            expected = f"a wrap of the data key with key check {manifest.encryption.key_check}"
             file = f"{KEYS_DIR}/{name}"
             problems.append(Problem(store.name, label, file, "mismatch", expected, problem))
     return problems

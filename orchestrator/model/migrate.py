@@ -37,7 +37,7 @@ ADVISORY_LOCK_KEY = 0x6472_6374_6C  # "drctl": one key for every drctl catalog u
 UPGRADE_HINT = "run `drctl catalog upgrade` (every command that writes also upgrades it)"
 # The newest revision in migrations/versions/, for readers that check it without Alembic.
 # Adding a migration changes it too; tests/unit/test_catalog_head.py fails until it does.
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 VERSION_TABLE = "alembic_version"
 
 

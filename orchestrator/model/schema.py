@@ -1,6 +1,7 @@
 """Every table of the catalog, in one `metadata`: recovery points, copies, jobs (with their
 leases), checks, bad points, S3 object versions, drills, scratch areas, switchover plans, the
-network outage ledger, the report's issue register, replication probes and restore timings.
+network outage ledger, the report's issue register, replication probes, restore timings and
+the key wraps a key rotation or a copy wrote beside a point.
 
 The tables' history is the Alembic migrations in `model/migrations/`; this module is the
 schema as the code reads and writes it now. Times are UTC epoch seconds (the ledger's are
@@ -306,4 +307,18 @@ restore_timings = Table(
     Column("duration_seconds", Float, nullable=False),
     Column("objective_seconds", Float),  # NULL: the system declared none
     Column("status", String(16), nullable=False),  # passed | failed (the restore's own check)
+)
+
+# Each data-key wrap drctl wrote beside a point's manifest in a store (`keys/<kek_id>.json`: a
+# key rotation, or a copy carrying one off-site): once recorded, a wrap absent from that store is
+# a missing file of the point (a failed check, exit 1), never "key unavailable" (docs/keys.md).
+key_wraps = Table(
+    "key_wraps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("recovery_point_id", String(64), nullable=False, index=True),
+    Column("store", String(64), nullable=False),
+    Column("kek_id", String(64), nullable=False),
+    Column("recorded_at", Float, nullable=False),
+    UniqueConstraint("recovery_point_id", "store", "kek_id", name="uq_key_wrap_point_store_kek"),
 )

@@ -16,7 +16,7 @@ from orchestrator.actions.verify_record import start_verification
 from orchestrator.model import catalog as cat
 from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
-from orchestrator.model.migrate import alembic_config, upgrade_catalog
+from orchestrator.model.migrate import HEAD_REVISION, alembic_config, upgrade_catalog
 from orchestrator.model.plan import PlanPolicy, PointRow, make_plan
 from orchestrator.model.snapshot import read_catalog
 from orchestrator.runtime import Runtime
@@ -66,7 +66,7 @@ def test_a_catalog_at_0006_keeps_its_rows_and_then_takes_big_counts(
         command.upgrade(alembic_config(connection), "0006")
     with postgres_catalog.begin() as connection:
         cat.record_recovery_point(connection, point_row("p-small", "ledger", NOW, total_bytes=7))
-    assert upgrade_catalog(postgres_catalog) == ("0006", "0007")
+    assert upgrade_catalog(postgres_catalog) == ("0006", HEAD_REVISION)
     record_big_point(postgres_catalog, "p-big")
     sizes = {p.id: p.total_bytes for p in read_catalog(postgres_catalog).points}
     assert sizes == {"p-small": 7, "p-big": FIVE_GIB}

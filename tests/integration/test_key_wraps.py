@@ -52,6 +52,17 @@ def wrap_of(config_path: Path, store: str, point: str, kek_id: str) -> Path:
     )
 
 
+def restores_older_marking_newer_bad(config_path: Path, older: str, newer: str, kek: str) -> None:
+    """A restore from offsite falls back to the older point, the newer one recorded bad for
+    its key wrap."""
+    outcome = restore_dataset(config_path, "offsite")
+    (restored,) = outcome.datasets
+    assert restored.recovery_point_id == older and restored.ok
+    (failure,) = outcome.failures
+    assert (failure.recovery_point_id, failure.file) == (newer, f"keys/{kek}.json")
+    assert point_row(config_path, newer).status == "bad"
+
+
 def test_a_forged_key_wrap_is_a_mismatch_the_restore_falls_back_from(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -66,12 +77,7 @@ def test_a_forged_key_wrap_is_a_mismatch_the_restore_falls_back_from(
     ]
     forged.write_text(json.dumps(wrap))
 
-    outcome = restore_dataset(config_path, "offsite")
-    (restored,) = outcome.datasets
-    assert restored.recovery_point_id == older and restored.ok
-    (failure,) = outcome.failures
-    assert (failure.recovery_point_id, failure.file) == (newer, f"keys/{kek_id}.json")
-    assert point_row(config_path, newer).status == "bad"
+    restores_older_marking_newer_bad(config_path, older, newer, kek_id)
 
 
 def test_a_swapped_key_wrap_fails_the_scan_without_any_key(
@@ -115,3 +121,56 @@ def test_copy_offsite_never_carries_a_changed_key_wrap(
     assert not carried.exists() and not (carried.parent.parent / "manifest.json").exists()
     assert wrap_of(config_path, "offsite", older, kek_id).is_file()  # the good one is copied
     assert point_row(config_path, newer).status == "bad"
+
+
+def backups_rotated_then_copied(
+    base: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[Path, str, str, str]:
+    """Two backups of the ledger, the KEK rotated while they sit in primary only, then copied
+    off-site (the copy carries the wraps); return config, older, newer and the new kek_id."""
+    config_path = prepare_sandbox(base)
+    with open_runtime(load_site(config_path)) as runtime:
+        run_workload(runtime, SYSTEM, "production", "ledger", postings=40, seed=1)
+        older = run_backup(runtime, SYSTEM, datasets=["ledger"])[0].recovery_point_id
+        run_workload(runtime, SYSTEM, "production", "ledger", postings=40, seed=2)
+        newer = run_backup(runtime, SYSTEM, datasets=["ledger"])[0].recovery_point_id
+    kek_id = rotated(config_path, capsys)
+    assert main(["-c", str(config_path), "copy-offsite"]) == 0
+    return config_path, older, newer, kek_id
+
+
+@pytest.mark.parametrize("written_by", ["rotation", "copy"])
+def test_a_deleted_key_wrap_is_a_missing_file_the_restore_falls_back_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], written_by: str
+) -> None:
+    """The wrap a rotation (or a copy carrying it) wrote is recorded: deleted from the store, it
+    is a missing file of the point (bad, exit 1 territory), never `key unavailable` (exit 3)
+    with no way back, which is what a deleted wrap ended in before."""
+    if written_by == "rotation":
+        config_path, older, newer = two_days_of_backups(tmp_path / "sb")
+        kek_id = rotated(config_path, capsys)
+    else:
+        config_path, older, newer, kek_id = backups_rotated_then_copied(tmp_path / "sb", capsys)
+    wrap_of(config_path, "offsite", newer, kek_id).unlink()
+
+    restores_older_marking_newer_bad(config_path, older, newer, kek_id)
+
+
+def test_a_deleted_key_wrap_fails_the_scan_without_any_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_path, older, newer = two_days_of_backups(tmp_path / "sb")
+    kek_id = rotated(config_path, capsys)
+    wrap_of(config_path, "primary", newer, kek_id).unlink()
+
+    code, scan = run_json(capsys, "-c", str(config_path), "verify", "--all")
+    assert code == 1
+    (problem,) = scan["problems"]
+    assert (problem["store"], problem["recovery_point"], problem["file"], problem["kind"]) == (
+        "primary",
+        f"{SYSTEM}/ledger/{newer}",
+        f"keys/{kek_id}.json",
+        "missing",
+    )
+    assert point_row(config_path, newer).status == "bad"
+    assert point_row(config_path, older).status == "complete"
