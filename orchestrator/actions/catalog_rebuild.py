@@ -8,7 +8,8 @@ back what the stores and the signed evidence prove, and says what it could not:
   intruder and is not recovered; one whose manifest says it is signed but whose signature is
   missing or invalid is listed as such: its store was changed, point_signature.py). A copy
   counts as verified when its manifest was written: drctl writes a manifest last, only after
-  the bytes were checked at that store.
+  the bytes were checked at that store. The key wraps beside an authenticated point that are
+  wraps of its data key (checked without a key) are recorded again (model/key_wraps.py).
 - drills and sampled checks: from each evidence package in the chain that verifies against a
   trusted signer, through the `record` its report carries (packages written before records
   existed are listed as not recovered).
@@ -36,8 +37,9 @@ from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from orchestrator.actions.catalog_age import holds_items, holds_record
 from orchestrator.actions.evidence_setup import pinned_retired, pinned_trust
-from orchestrator.actions.point_trust import BrokenSignature, Intruder, open_point
-from orchestrator.actions.verify_problems import evidence_marks_bad, row_differences
+from orchestrator.actions.point_keys import KEYS_DIR, held_wraps
+from orchestrator.actions.point_trust import BrokenSignature, Intruder, OpenedPoint, open_point
+from orchestrator.actions.verify_problems import check_wraps, evidence_marks_bad, row_differences
 from orchestrator.errors import CheckFailed, OrchestratorError
 from orchestrator.evidence.chain import read_chain
 from orchestrator.evidence.verify import check_package
@@ -45,6 +47,7 @@ from orchestrator.integrations.stores.base import MANIFEST_NAME, Store
 from orchestrator.integrations.transfer import DigestMismatch
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity, schema
+from orchestrator.model.key_wraps import record_wraps
 from orchestrator.model.manifest import Manifest
 from orchestrator.runtime import Runtime
 
@@ -141,6 +144,18 @@ def _recover_point(
                 connection, point, store.name, store.site, written_at=written, verified_at=written
             )
             outcome.copies += 1
+        record_wraps(connection, point, store.name, _sound_wraps(store, opened), written)
+
+
+def _sound_wraps(store: Store, opened: OpenedPoint) -> list[str]:
+    """Return the KEK ids of the key wraps beside a point that are wraps of its data key (as
+    verify --all checks them, without a key): recorded again, so a later deletion is seen."""
+    manifest = opened.manifest
+    if manifest.encryption is None:
+        return []
+    refused = {problem.file for problem in check_wraps(store, "", opened.prefix, manifest)}
+    side = held_wraps(store, manifest)[1:]
+    return [kek_id for kek_id in side if f"{KEYS_DIR}/{kek_id}.json" not in refused]
 
 
 def _recover_evidence(runtime: Runtime, outcome: RebuildOutcome) -> None:

@@ -174,3 +174,18 @@ def test_a_deleted_key_wrap_fails_the_scan_without_any_key(
     )
     assert point_row(config_path, newer).status == "bad"
     assert point_row(config_path, older).status == "complete"
+
+
+def test_a_rebuilt_catalog_records_the_wraps_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A catalog rebuilt from the stores records the sound wraps it finds beside each point,
+    so a wrap deleted after the rebuild is still a missing file, not `key unavailable`."""
+    config_path, older, newer = two_days_of_backups(tmp_path / "sb")
+    kek_id = rotated(config_path, capsys)
+    (config_path.parent / "state" / "catalog.sqlite").unlink()
+    assert main(["-c", str(config_path), "catalog", "upgrade"]) == 0
+    assert main(["-c", str(config_path), "catalog", "rebuild"]) == 0
+    wrap_of(config_path, "offsite", newer, kek_id).unlink()
+
+    restores_older_marking_newer_bad(config_path, older, newer, kek_id)
