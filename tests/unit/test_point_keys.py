@@ -15,6 +15,7 @@ from orchestrator.actions.backup_stream import stream_to_store
 from orchestrator.actions.copy_offsite import copy_point
 from orchestrator.actions.point_keys import WrapMismatch, data_key, new_sealing, rewrap, wrap_key
 from orchestrator.actions.sandbox import KEK_FILE, prepare_sandbox
+from orchestrator.actions.verify_problems import check_wraps
 from orchestrator.config import LoadedConfig, load_config
 from orchestrator.errors import ExitCode
 from orchestrator.integrations.envelope import (
@@ -25,6 +26,8 @@ from orchestrator.integrations.envelope import (
 )
 from orchestrator.integrations.hosts import LocalHostFiles
 from orchestrator.integrations.stores.file import FileStore
+from orchestrator.model.catalog import Catalog
+from orchestrator.model.key_wraps import record_wraps
 from orchestrator.model.manifest import (
     ENCRYPTED_FORMAT_VERSION,
     FileEntry,
@@ -32,6 +35,7 @@ from orchestrator.model.manifest import (
     manifest_digest,
     serialise_manifest,
 )
+from orchestrator.model.migrate import upgrade_catalog
 
 
 def site(tmp_path: Path) -> tuple[LoadedConfig, FileKek, FileStore]:
@@ -152,3 +156,31 @@ def test_copy_offsite_carries_the_rotations_wraps_and_needs_no_key(tmp_path: Pat
     stored = offsite.read_bytes(f"{prefix}/data/l.db")
     assert hashlib.sha256(stored).hexdigest() == sealed.stored_digest
     assert b"SQLite format 3" not in stored
+
+
+def test_a_recorded_wrap_gone_from_its_store_is_a_missing_file_an_unrecorded_one_a_lost_key(
+    tmp_path: Path,
+) -> None:
+    config, old, store = site(tmp_path)
+    manifest, _ = point(config)
+    new = create_file_kek(tmp_path / "kek-2027.hex")
+    assert rewrap(store, manifest, old, new, dry_run=False) == "rewrapped"
+    (config.base / KEK_FILE).resolve().write_text((tmp_path / "kek-2027.hex").read_text())
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog(config.catalog_url)
+    upgrade_catalog(catalog)
+    with catalog.begin() as connection:  # what keys rotate-kek records beside the wrap
+        record_wraps(connection, manifest.recovery_point_id, "primary", [new.kek_id], 1.0)
+    (tmp_path / "store" / wrap_key(manifest) / f"{new.kek_id}.json").unlink()
+    prefix = wrap_key(manifest).removesuffix("/keys")
+    try:
+        with pytest.raises(WrapMismatch, match=rf"keys/{new.kek_id}\.json: .*\(absent\)"):
+            data_key(config, store, manifest, catalog)
+        (problem,) = check_wraps(store, "core/ledger/p", prefix, manifest, {new.kek_id})
+        assert (problem.file, problem.kind) == (f"keys/{new.kek_id}.json", "missing")
+        offsite = FileStore("offsite", "disaster_recovery", str(tmp_path / "store"))
+        with pytest.raises(KeyUnavailable, match="key unavailable"):  # never recorded there
+            data_key(config, offsite, manifest, catalog)
+    finally:
+        catalog.close()
+    assert check_wraps(store, "core/ledger/p", prefix, manifest) == []  # nothing recorded
