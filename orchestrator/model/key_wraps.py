@@ -18,7 +18,7 @@ def record_wraps(
     """Record that the wraps of point under kek_ids are in store (once each: a wrap recorded
     already, or meanwhile by another process, is left as it is)."""
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    for kek_id in sorted(set(kek_ids) - wrapped_under(connection, point, store)):
+    for kek_id in sorted(set(kek_ids)):
         row = {"recovery_point_id": point, "store": store, "kek_id": kek_id, "recorded_at": at}
         connection.execute(insert(key_wraps).values(**row).on_conflict_do_nothing())
 
