@@ -4,7 +4,8 @@ Two stores are one when one's location is the other's or lies inside it, on the 
 
 * `file://`: the same directory or a directory below it, compared as directories on this
   machine (symlinks resolved; a directory reached twice, by a bind mount or a second mount of
-  one share, found by device and inode).
+  one share, found by device and inode, and one reached inside the other through such a mount
+  found by this machine's mount table, orchestrator/mounts.py).
 * `sftp://`: the same or a nested path (normalised) on the same port of the same machine. The
   user is ignored: two logins on one server write one disk.
 * `s3://`: the same bucket and an equal or nested prefix on the same endpoint: the same port
@@ -29,6 +30,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from orchestrator.addresses import Resolver, machines_of
+from orchestrator.mounts import local_mounts, same_place
 
 DEFAULT_PORTS = {"sftp": 22, "http": 80, "https": 443}
 AWS_SUFFIXES = ((".amazonaws.com.cn", "aws-cn"), (".amazonaws.com", "aws"))
@@ -62,6 +64,10 @@ def same_store_reason(
             return "the same directory or one inside the other"
         if _same_tree(one.path, other.path) or _same_tree(other.path, one.path):
             return "the same directory on this machine, by device and inode"
+        if places := same_place(one.path, other.path, local_mounts()):
+            return (
+                f"one directory or one inside the other through a mount: {places[0]}, {places[1]}"
+            )
         return None
     if not nested or one.port != other.port:
         return None

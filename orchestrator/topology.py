@@ -11,7 +11,8 @@ Assumptions (docs/operators.md, "What check-config refuses"):
   cannot fake.
 * Two stores "are the same" when one's location contains the other's on the same server
   (orchestrator/store_overlap.py): the same directory or a directory below it for `file://`
-  (as directories on this machine: symlinks resolved, a bind mount found by device and inode)
+  (as directories on this machine: symlinks resolved, a bind mount found by device and inode
+  or through the mount table)
   and `sftp://`, the same bucket and an equal or nested prefix for `s3://`. SFTP hosts and S3
   endpoints are compared by the machine they reach from the controller, with their port, not
   by name (`localhost` is `127.0.0.1`, a DNS alias is its target); a name the controller

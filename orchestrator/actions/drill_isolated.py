@@ -27,6 +27,7 @@ from typing import Any
 from orchestrator.actions.drill_hosts import fingerprint_and_probe, run_on_site, target_items
 from orchestrator.actions.drill_state import DrillState, both
 from orchestrator.actions.drill_wipe import journal_targets, step_wipe
+from orchestrator.actions.host_places import HostPlaces
 from orchestrator.actions.removed_copies import RemovedWhileRead
 from orchestrator.actions.restore import RestoreOutcome, run_restore
 from orchestrator.actions.restore_selection import MissingFile, NoGoodPoint
@@ -43,7 +44,6 @@ from orchestrator.model.drill_targets import (
     make_target,
 )
 from orchestrator.model.engines import scratch_database_name
-from orchestrator.model.host_paths import overlap
 from orchestrator.model.integrity import Failure
 from orchestrator.model.manifest import compare_fingerprints
 from orchestrator.model.scenario import Step
@@ -168,17 +168,16 @@ def plan_targets(state: DrillState, site: Site, leg: Leg) -> list[DrillTarget]:
 
 def _check_resolved(state: DrillState, site: Site, source: str) -> None:
     """Raise InputError (exit 2, nothing made) when the drill directory, as the site's host
-    resolves it (symbolic links followed), is, holds or lies in a live dataset path there: a
-    spool that is a link into live data passes the check of the names alone."""
-    files = state.runtime.host_files(site.host)
+    holds it (symbolic links followed, mounts placed by its mount table), is, holds or lies in
+    a live dataset path there: a spool that is a link or a bind mount into live data passes
+    the check of the names alone."""
+    places = HostPlaces(state.runtime.host_files(site.host))
     root = drill_root(site, state.drill_id)
-    real = files.real_path(root)
-    resolved = {live: files.real_path(live) for live in live_paths(state.runtime.config.model)}
     problems = [
-        f"{site.name}: drill directory {root} is {real} on {site.host}, which overlaps the "
-        f"live dataset path {live} ({live_real} there): refused, nothing made"
-        for live, live_real in resolved.items()
-        if overlap(real, live_real)
+        f"{site.name}: drill directory {root} on {site.host}, which overlaps the live dataset "
+        f"path {live} ({how}): refused, nothing made"
+        for live in live_paths(state.runtime.config.model)
+        if (how := places.clash(root, live))
     ]
     if problems:
         raise InputError(source, problems)

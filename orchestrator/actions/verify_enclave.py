@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import posixpath
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from orchestrator.actions.host_places import HostPlaces
 from orchestrator.actions.scratch import close_area, open_area
 from orchestrator.actions.site_locations import site_locations
 from orchestrator.errors import InputError
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.model.engines import spool_root
-from orchestrator.model.host_paths import overlap
 from orchestrator.model.settings import Config, Dataset, Site
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc
@@ -63,7 +63,7 @@ def check_enclave_apart(runtime: Runtime, enclave: Site) -> None:
     config = runtime.config.model
     located = site_locations(config, runtime.config.inventory)
     mine = located[enclave.name].machine
-    real = _real_paths(runtime, enclave.host)
+    places = HostPlaces(runtime.host_files(enclave.host))
     problems = []
     for system in config.systems:
         paths, _ = enclave_paths(runtime, enclave, [system.name])
@@ -71,27 +71,14 @@ def check_enclave_apart(runtime: Runtime, enclave: Site) -> None:
             if site.name == enclave.name or not mine & located[site.name].machine:
                 continue
             for path in paths:
-                if overlap(path, site.data_root) or overlap(real(path), real(site.data_root)):
+                if how := places.clash(path, site.data_root):
                     problems.append(
                         f"sites.{enclave.name}: the verification enclave restores into and wipes "
                         f"{path} ({system.name}), which overlaps site {site.name!r}'s data_root "
-                        f"{site.data_root} on the same machine: refused, nothing restored"
+                        f"{site.data_root} on the same machine ({how}): refused, nothing restored"
                     )
     if problems:
         raise InputError(str(runtime.config.path), problems)
-
-
-def _real_paths(runtime: Runtime, host: str) -> Callable[[str], str]:
-    """Return a function giving a path as the enclave's host resolves it (symbolic links
-    followed, once per path): a site on the same machine has its data_root there too."""
-    found: dict[str, str] = {}
-
-    def real(path: str) -> str:
-        if path not in found:
-            found[path] = runtime.host_files(host).real_path(path)
-        return found[path]
-
-    return real
 
 
 def enclave_paths(

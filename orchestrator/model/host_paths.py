@@ -7,7 +7,9 @@ slashes is one slash — Linux reads `//srv` as `/srv`, though POSIX lets `posix
 keep two leading ones, and `/a/b/../c` as `/a/c` once `/a/b` exists. Every check that keeps a
 drill, a check or a cleanup away from live data compares paths here. Assumption: no symbolic
 link or bind mount on a host makes two of them one place (not seen from the controller;
-docs/operators.md).
+docs/operators.md) — except where the check is also made on the host itself: the drill
+directory and the verification enclave are compared there too, links resolved and mounts
+placed (actions/host_places.py).
 """
 
 from __future__ import annotations

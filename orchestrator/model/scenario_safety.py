@@ -20,7 +20,8 @@ addresses, not names) — when both reach one database server, or both are one m
 overlapping `data_root`s. A disaster removes the `file://` stores it names: each must be a
 sandbox site's and apart from every store of a site that is not one (model/store_overlap.py:
 the same directory or one inside the other, symbolic links resolved) and from such a site's
-`data_root` (paths compared as on one machine, `..` and `//` folded: a store root under a real
+`data_root` (paths compared as on one machine, `..` and `//` folded, and placed through this
+machine's mount table, orchestrator/mounts.py: a store root under a real
 site's data_root is refused even when the two are different machines, the safe side).
 A switchover replaces only its own system's data: a dataset whose
 live name (engine and database, whatever port each gives; or a path, one place or nested) at
@@ -29,12 +30,14 @@ the site it takes over is also another system's live dataset there is refused.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from orchestrator.model.host_paths import normal, overlap
 from orchestrator.model.settings import Config, Dataset
+from orchestrator.mounts import local_mounts, same_place
 from orchestrator.store_overlap import make_place, same_store_reason
 
 if TYPE_CHECKING:
@@ -219,11 +222,12 @@ def _destroyed_store_problems(
             if other.site in real
             and (reason := same_store_reason(url, urls.get(other.name, other.url), store, other))
         ]
-        root = make_place(url, store).path
+        root, mounts = make_place(url, store).path, local_mounts()
         why += [
             f"overlapping site {site.name!r}'s data_root {site.data_root!r}"
             for site in real.values()
             if overlap(root, site.data_root)
+            or same_place(root, os.path.realpath(site.data_root), mounts)
         ]
         problems += [
             f"steps[{index}].destroy_stores: store {name!r} ({url}) is {reason}, and that site "

@@ -7,11 +7,13 @@ machine as a real site, whose data_root is the parent of that site's (`/srv` bes
 `/srv/core-banking`), would restore over the site's live files and then remove its whole
 data_root. Refused with exit 2 before anything is restored; the live files stay — also when the
 enclave's data_root is spelled `//srv` (paths folded as Linux reads them, model/host_paths.py)
-or is a symbolic link to `/srv` (paths resolved on the enclave's host, SFTP realpath).
+or is a symbolic link to `/srv` (paths resolved on the enclave's host, SFTP realpath), or shows
+`/srv` by a bind mount (placed through the host's mount table, read over SFTP).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ import yaml
 
 from orchestrator.cli import main
 from tests.fixtures.databases import PostgresServer
+from tests.fixtures.mounts import bind_mount
 from tests.fixtures.real_site import SiteBed, build_config, new_database_name
 from tests.integration.test_drill_real_site import operator_corebank, run_cli
 from tests.integration.test_real_site import (  # noqa: F401 - fixtures used by name
@@ -42,7 +45,8 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     "spelling",
-    ["{parent}", "/{parent}", "{parent}-link"],  # `//srv` is `/srv`; `srv-link` → srv
+    # `//srv` is `/srv`; `srv-link` → srv; `srv-bind` shows srv by a bind mount
+    ["{parent}", "/{parent}", "{parent}-link", "{parent}-bind"],
 )
 def test_check_into_an_enclave_above_a_sites_data_root_is_refused(
     tmp_path: Path,
@@ -80,8 +84,13 @@ def test_check_into_an_enclave_above_a_sites_data_root_is_refused(
     assert main(["-c", str(config_path), "copy-offsite"]) == 0
     before = tree_digest(live)
 
-    code, out, err = run_cli(capsys, "-c", str(config_path), "verify")
+    with contextlib.ExitStack() as mounted:
+        if spelling.endswith("-bind"):
+            mounted.enter_context(bind_mount(parent, Path(f"{parent}-bind")))
+        code, out, err = run_cli(capsys, "-c", str(config_path), "verify")
 
     assert code == 2, out + err
     assert "overlaps site 'production''s data_root" in err, err
+    if spelling.endswith("-bind"):
+        assert "through a mount on" in err, err
     assert live.is_dir() and tree_digest(live) == before

@@ -18,6 +18,7 @@ import yaml
 from orchestrator.actions.sandbox import make_config, make_inventory
 from orchestrator.config import load_config
 from orchestrator.errors import ExitCode, InputError
+from tests.fixtures.mounts import bind_mount
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -156,6 +157,28 @@ def test_an_offsite_store_reaching_the_primary_through_a_symlink_is_refused(
     with pytest.raises(InputError) as raised:
         load_config(write_config(tmp_path, data))
     assert any("same location" in problem for problem in raised.value.problems), raised.value
+
+
+@pytest.mark.parametrize("where", ["the primary itself", "a directory inside the primary"])
+def test_an_offsite_store_showing_the_primary_by_a_bind_mount_is_refused(
+    tmp_path: Path, where: str
+) -> None:
+    """A `file://` off-site store that is a bind mount of the primary's directory, or of a
+    directory inside it, is not off-site: no link to resolve, and inside the primary the
+    mount point's own device and inode are not the primary's (found by the mount table)."""
+    data = make_config(tmp_path)
+    primary = store_root(data, 0)
+    source = primary if where == "the primary itself" else primary / "offsite-copies"
+    source.mkdir(parents=True, exist_ok=True)
+    alias = tmp_path / "elsewhere" / "offsite"
+    data["stores"][1]["url"] = f"file://{alias}"
+    path = write_config(tmp_path, data)
+    with bind_mount(source, alias):
+        with pytest.raises(InputError) as raised:
+            load_config(path)
+    assert any("same" in problem for problem in raised.value.problems), raised.value
+    if where != "the primary itself":
+        assert any("through a mount" in problem for problem in raised.value.problems)
 
 
 def test_an_offsite_directory_of_its_own_is_accepted(tmp_path: Path) -> None:

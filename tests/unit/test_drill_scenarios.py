@@ -23,6 +23,7 @@ from orchestrator.model.drill_targets import (
     make_target,
 )
 from orchestrator.model.scenario import load_scenario
+from tests.fixtures.mounts import bind_mount
 from tests.fixtures.real_site import REPO, documented_config
 
 DRILL_ID = "20261123T020000Z-a1b2c3"
@@ -242,3 +243,21 @@ def test_a_disaster_never_removes_a_store_that_is_a_real_sites_under_another_nam
         load_scenario(SCENARIO, config)
     assert any(why in problem for problem in raised.value.problems)
     assert all("refused, nothing was touched" in p for p in raised.value.problems)
+
+
+def test_a_disaster_never_removes_a_store_holding_a_real_sites_data_by_a_bind_mount(
+    tmp_path: Path,
+) -> None:
+    """A real site's data_root that shows a directory inside the sandbox's 'primary' store by
+    a bind mount: removing the store would remove that site's live files. The two names share
+    nothing; the mount table says they are one directory."""
+    inside = tmp_path / "stores" / "primary" / "sub"
+    inside.mkdir(parents=True)
+    config = beside_a_real_site(tmp_path, f"file://{tmp_path}/vault", f"{tmp_path}/vault-data")
+    with bind_mount(inside, tmp_path / "vault-data"):
+        with pytest.raises(InputError, match=r"steps\[4\]\.destroy_stores") as raised:
+            load_scenario(SCENARIO, config)
+    assert any(
+        "overlapping site 'verification''s data_root" in problem
+        for problem in raised.value.problems
+    ), raised.value
