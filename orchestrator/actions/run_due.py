@@ -339,7 +339,8 @@ def _run_verify(runtime: Runtime, job: DueJob) -> tuple[str, str]:
 
     outcome = run_verify_sample(runtime, seed=None)
     verdict = "passed" if outcome.passed else "FAILED"
-    counted = "counted" if outcome.counted else "NOT counted: the sample misses a 10 % bar"
+    why = outcome.not_counted_because
+    counted = f"NOT counted: {why[0]}" if why else "counted"
     status = "succeeded" if outcome.passed and outcome.counted else "failed"
     return status, f"validity check {outcome.verification_id} {verdict} ({counted})"
 

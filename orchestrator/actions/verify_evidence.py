@@ -173,14 +173,15 @@ def make_report(
         "summary": {
             "zh": f"抽检 {len(plan.items)}/{plan.population_points} 个恢复点，"
             f"{plan.sample_bytes}/{plan.population_bytes} 字节；"
-            f"{'计入' if outcome.counted else '不计入'}30天检查周期；"
+            f"{'计入' if outcome.counted else '不计入'}30天检查周期{_why(outcome, 1)}；"
             f"发现 {len(outcome.mismatches)} 处不一致。",
             "en": f"Sampled {len(plan.items)} of {plan.population_points} recovery points, "
             f"{plan.sample_bytes} of {plan.population_bytes} bytes; "
             f"{'counts' if outcome.counted else 'does not count'} toward the 30-day "
-            f"clock; {len(outcome.mismatches)} mismatch(es).",
+            f"clock{_why(outcome, 0)}; {len(outcome.mismatches)} mismatch(es).",
         },
         "counted": outcome.counted,
+        "not_counted_because": (outcome.not_counted_because or (None,))[0],
         "seed": plan.seed,
         "population_choice": plan.policy.population,
         "measurements": _measurements(plan),
@@ -216,3 +217,9 @@ def manifest_attachments(runtime: Runtime, outcome: SampleOutcome) -> dict[str, 
         target.write_bytes(result.manifest_bytes)
         files[f"manifests/{result.item.recovery_point}.json"] = target
     return files
+
+
+def _why(outcome: SampleOutcome, language: int) -> str:
+    """Return ` (why it is not counted)` in English (0) or Chinese (1), or "" if counted."""
+    why = outcome.not_counted_because
+    return "" if why is None else (f" ({why[0]})" if language == 0 else f"（{why[1]}）")

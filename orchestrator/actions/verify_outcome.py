@@ -21,6 +21,7 @@ def outcome_dict(outcome: SampleOutcome) -> dict[str, Any]:
         "verification": outcome.verification_id,
         "passed": outcome.passed,
         "counted": outcome.counted,
+        "not_counted_because": (outcome.not_counted_because or (None,))[0],
         "seed": outcome.plan.seed,
         "population": plan["population"],
         "sample": plan["sample"],
@@ -64,11 +65,15 @@ def describe_outcome(outcome: SampleOutcome) -> str:
         f"summary: {len(plan.items)}/{plan.population_points} recovery points, "
         f"bytes ratio {float(plan.bytes_ratio):.4f}, points ratio "
         f"{float(plan.points_ratio):.4f}, {len(outcome.mismatches)} mismatch(es); "
-        + ("counted" if outcome.counted else "NOT counted")
+        + ("counted" if outcome.counted else f"NOT counted: {_why(outcome)[0]}")
     )
     lines.append(
         f"小结：抽检 {len(plan.items)}/{plan.population_points} 个恢复点，"
         f"不一致 {len(outcome.mismatches)} 处；"
-        + ("计入有效性检查" if outcome.counted else "不计入")
+        + ("计入有效性检查" if outcome.counted else f"不计入（{_why(outcome)[1]}）")
     )
     return "\n".join(lines)
+
+
+def _why(outcome: SampleOutcome) -> tuple[str, str]:
+    return outcome.not_counted_because or ("", "")

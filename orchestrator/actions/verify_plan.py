@@ -29,6 +29,9 @@ from orchestrator.model.settings import Config
 from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
+# A seed given on the command line makes an operator-chosen sample, not the random one 260号
+# 第七条 asks for (R25): its check is run and recorded, never counted (actions/verify_sample.py).
+SEED_GIVEN = "given on the command line"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -173,7 +176,7 @@ def build_plan(
             previous.evidence_manifest_sha256 if previous else None,
         )
     else:
-        text, derivation = str(seed), {"method": "given on the command line"}
+        text, derivation = str(seed), {"method": SEED_GIVEN}
     return make_plan(
         population.points,
         population.history,

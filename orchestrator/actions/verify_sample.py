@@ -45,7 +45,7 @@ from orchestrator.actions.verify_evidence import (
     make_report,
     manifest_attachments,
 )
-from orchestrator.actions.verify_plan import build_plan
+from orchestrator.actions.verify_plan import SEED_GIVEN, build_plan
 from orchestrator.actions.verify_points import ItemResult, batches, check_points, item_failures
 from orchestrator.actions.verify_record import (
     abort_killed_checks,
@@ -65,6 +65,13 @@ from orchestrator.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 VERIFY_RULES = ("verify.sample", "verify.interval", "restore.duration")
+WHY_NOT_COUNTED = {  # (English, Chinese)
+    "bars": ("the sample misses a 10 % bar", "抽检比例未达 10%"),
+    "seed": (
+        "its seed was given on the command line (an operator-chosen sample, not a random one)",
+        "抽样种子由命令行指定（操作员选定的样本，非随机抽样）",
+    ),
+}
 
 
 @dataclass
@@ -76,6 +83,7 @@ class SampleOutcome:
     wipe: dict[str, Any]
     evidence_path: Path | None = None
     evidence_manifest_sha256: str | None = None
+    meets_bars: bool = False  # both 10 % bars met by what was judged (counted unless chosen)
 
     @property
     def passed(self) -> bool:
@@ -84,6 +92,14 @@ class SampleOutcome:
             all(result.status in ("passed", "removed") for result in self.items)
             and self.wipe.get("result") == "wiped"
         )
+
+    @property
+    def not_counted_because(self) -> tuple[str, str] | None:
+        """Return why the check is not counted toward the 30-day clock (English, Chinese), or
+        None if it is."""
+        if self.counted:
+            return None
+        return WHY_NOT_COUNTED["seed" if self.meets_bars else "bars"]
 
     @property
     def removed(self) -> list[ItemResult]:
@@ -147,9 +163,10 @@ def _run(runtime: Runtime, enclave: Site, seed: int | str | None) -> SampleOutco
     # What is recorded and stated is what was judged: a point retention removed as it was
     # checked is listed, but not in the sample's counts.
     judged = _judged(plan, results)
-    outcome = SampleOutcome(
-        verification_id, judged, results, counted=plan.meets_bars and judged.meets_bars, wipe=wipe
-    )
+    meets_bars = plan.meets_bars and judged.meets_bars
+    # An operator-chosen seed is recorded and judged, never counted (model/plan.py).
+    counted = meets_bars and plan.seed_derivation.get("method") != SEED_GIVEN
+    outcome = SampleOutcome(verification_id, judged, results, counted, wipe, meets_bars=meets_bars)
     try:
         _record(runtime, outcome, started, enclave, events)
     except BaseException as error:

@@ -61,7 +61,11 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         help="re-check datasets with bad points: verify a newer good point (A5)",
     )
     parser.add_argument(
-        "--seed", type=int, help="seed of the random sample (default: a fresh one, recorded)"
+        "--seed",
+        type=int,
+        help="seed of the sample, to reproduce one: a check run with it is recorded and judged "
+        "but never counted toward the 30-day clock (an operator-chosen sample); default: "
+        "derived from the schedule window and the last counted check's evidence, recorded",
     )
 
 

@@ -52,7 +52,7 @@ COMMANDS: tuple[Command, ...] = (
         "restore sampling (≥10 %%), --all integrity scan, or --recheck after a bad point",
         handlers.verify,
         arguments.add_verify_arguments,
-        example="drctl -c /etc/drctl/dr.yml verify --plan --seed 42    (then without --plan)",
+        example="drctl -c /etc/drctl/dr.yml verify --plan    (then without --plan)",
     ),
     Command(
         "drill run",

@@ -249,10 +249,8 @@ def test_flipped_byte_in_a_sampled_file_fails_the_check_and_names_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config_path = build_sandbox(tmp_path / "sb")
-    code, out = run_cli(
-        capsys, "-c", str(config_path), "--json", "verify", "--plan", "--seed", "11"
-    )
-    item = json.loads(out)["items"][0]
+    code, out = run_cli(capsys, "-c", str(config_path), "--json", "verify", "--plan")
+    item = json.loads(out)["items"][0]  # the check draws the same sample: nothing counted yet
     point = (
         config_path.parent
         / "stores"
@@ -263,7 +261,7 @@ def test_flipped_byte_in_a_sampled_file_fails_the_check_and_names_it(
     )
     file, relative = a_data_file(point)
     flip_byte(file)
-    code, out = run_cli(capsys, "-c", str(config_path), "verify", "--seed", "11")
+    code, out = run_cli(capsys, "-c", str(config_path), "verify")
     assert code == 1
     assert f"MISMATCH {item['recovery_point']} in {item['store']}: {relative}: mismatch" in out
     assert "summary:" in out and "counted" in out
@@ -279,6 +277,38 @@ def test_flipped_byte_in_a_sampled_file_fails_the_check_and_names_it(
     (mismatch,) = report["mismatches"]
     assert (mismatch["recovery_point"], mismatch["file"]) == (item["recovery_point"], relative)
     assert mismatch["expected"] != mismatch["actual"]
+
+
+def test_a_check_with_a_chosen_seed_is_run_and_recorded_but_never_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`verify --seed N`: an operator-chosen sample (seeds can be tried with `--plan` first,
+    leaving no record) is checked, recorded and packaged, and says why it does not count; the
+    30-day clock and the next default sample are as if it had not run."""
+    config_path = build_sandbox(tmp_path / "sb")
+    with open_runtime(load_site(config_path)) as runtime:
+        before = build_plan(runtime)
+    code, out = run_cli(capsys, "-c", str(config_path), "--json", "verify", "--seed", "5")
+    assert code == 0, out  # it passed and met both bars: nothing failed
+    outcome = json.loads(out)
+    assert outcome["passed"] and not outcome["counted"]
+    assert "seed was given on the command line" in outcome["not_counted_because"]
+    report = json.loads((Path(outcome["evidence"]) / "report.json").read_text())
+    assert report["counted"] is False and report["plan"]["sample"]["meets_bars"]
+    assert report["not_counted_because"] == outcome["not_counted_because"]
+    assert "does not count toward the 30-day clock (its seed" in report["summary"]["en"]
+    with open_runtime(load_site(config_path)) as runtime:
+        with runtime.catalog.begin() as connection:
+            (row,) = connection.execute(schema.verifications.select()).all()
+        after = build_plan(runtime)
+    assert (row.status, row.counted, row.seed) == ("passed", False, "5")
+    assert after.seed == before.seed  # the next sample does not move for it
+    code, status = run_cli(capsys, "-c", str(config_path), "--json", "status")
+    (interval,) = [f for f in json.loads(status)["findings"] if f["rule"] == "verify.interval"]
+    assert "no counted" in interval["measured"], interval
+
+    code, out = run_cli(capsys, "-c", str(config_path), "--json", "verify")
+    assert code == 0 and json.loads(out)["counted"], out
 
 
 def test_a_store_that_is_down_aborts_with_exit_3_and_counts_nothing(
