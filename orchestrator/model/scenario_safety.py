@@ -17,7 +17,8 @@ holding real data. It reaches another site's data when its host is that site's (
 one database name at every site: on a shared host, the sandbox's databases are the real
 site's), and — when the caller located the sites (integrations/site_locations.py: resolved
 addresses, not names) — when both reach one database server, or both are one machine with
-overlapping `data_root`s. A disaster removes the `file://` stores it names: each must be a
+overlapping `data_root`s (on this controller, also as resolved here: links, mounts). A
+disaster removes the `file://` stores it names: each must be a
 sandbox site's and apart from every store of a site that is not one (model/store_overlap.py:
 the same directory or one inside the other, symbolic links resolved) and from such a site's
 `data_root` (paths compared as on one machine, `..` and `//` folded, and placed through this
@@ -35,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from orchestrator.addresses import CONTROLLER
 from orchestrator.model.host_paths import normal, overlap
 from orchestrator.model.settings import Config, Dataset
 from orchestrator.mounts import local_mounts, same_place
@@ -104,9 +106,21 @@ def _reaches(mine: SiteLocation, theirs: SiteLocation) -> str | None:
     if servers:
         return f"reach the same database server ({servers[0]})"
     machines = sorted(mine.machine & theirs.machine)
-    if machines and overlap(mine.data_root, theirs.data_root):
+    if machines and _one_place(machines, mine.data_root, theirs.data_root):
         return f"are one machine ({machines[0]}) with overlapping data_root {mine.data_root!r}"
     return None
+
+
+def _one_place(machines: list[str], one: str, other: str) -> bool:
+    """Return whether two data_roots on one machine overlap: as named; and, when that machine
+    is this controller, whose files are here to look at, as resolved (links followed) and as
+    placed through its mount table (a bind mount). Another machine's are compared by name."""
+    if overlap(one, other):
+        return True
+    if CONTROLLER not in machines:
+        return False
+    first, second = os.path.realpath(one), os.path.realpath(other)
+    return overlap(first, second) or same_place(first, second, local_mounts()) is not None
 
 
 def _shared_host(

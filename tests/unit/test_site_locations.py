@@ -16,6 +16,7 @@ from orchestrator.actions.site_locations import CONTROLLER, site_locations
 from orchestrator.config import Config
 from orchestrator.model.scenario import Scenario
 from orchestrator.model.scenario_safety import SiteLocation, check_safety
+from tests.fixtures.mounts import bind_mount
 from tests.fixtures.real_site import documented_config
 
 SEED = {
@@ -132,3 +133,44 @@ def test_a_remote_database_host_is_that_server_from_any_site(tmp_path: Path) -> 
     where = site_locations(local, path, ("production", "disaster-recovery"))
     assert "postgresql 192.0.2.20:5432" in where["disaster-recovery"].databases
     assert problems(local, where) == []
+
+
+@pytest.mark.parametrize("how", ["symbolic link", "bind mount"])
+def test_on_this_controller_a_data_root_reaching_a_real_ones_by_another_name_is_refused(
+    tmp_path: Path, how: str
+) -> None:
+    """Both sites on this controller: a sandbox data_root that is a symbolic link to, or a bind
+    mount of, a directory inside production's data_root would let the drill seed and destroy
+    production's files. The names share nothing; resolved here (links, the mount table), they
+    are one place."""
+    live = tmp_path / "srv" / "core"
+    (live / "docs").mkdir(parents=True)
+    sandbox = tmp_path / "sandbox-root"
+    config = config_with_sandbox_dr()
+    locations = {
+        "production": located(CONTROLLER, str(live), "postgresql this controller:5432"),
+        "disaster-recovery": located(CONTROLLER, str(sandbox), "postgresql this controller:5433"),
+    }
+    if how == "symbolic link":
+        sandbox.symlink_to(live / "docs")
+        found = problems(config, locations)
+    else:
+        with bind_mount(live / "docs", sandbox):
+            found = problems(config, locations)
+    assert found and all("with overlapping data_root" in problem for problem in found), found
+
+
+def test_on_another_machine_data_roots_are_compared_by_name(tmp_path: Path) -> None:
+    """Another machine's files are not here to resolve: a path that is a link on this
+    controller says nothing about that machine, so only the names are compared."""
+    live = tmp_path / "srv" / "core"
+    live.mkdir(parents=True)
+    (tmp_path / "elsewhere").symlink_to(live)
+    config = config_with_sandbox_dr()
+    locations = {
+        "production": located("10.10.1.21", str(live), "postgresql 10.10.1.21:5432"),
+        "disaster-recovery": located(
+            "10.10.1.21", str(tmp_path / "elsewhere"), "postgresql 10.10.1.21:5433"
+        ),
+    }
+    assert problems(config, locations) == []
