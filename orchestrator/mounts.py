@@ -47,12 +47,13 @@ class Place:
 
 def parse_mount_table(text: str) -> tuple[Mount, ...]:
     """Given the text of a mountinfo file, return its mounts in the order they were made
-    (fields 3–5: major:minor, root, mount point; octal escapes decoded)."""
+    (fields 3–5: major:minor, root, mount point; octal escapes decoded, paths folded)."""
     mounts = []
     for line in text.splitlines():
         fields = line.split(" ")
         if len(fields) >= 5 and fields[3].startswith("/") and fields[4].startswith("/"):
-            mounts.append(Mount(_unescape(fields[4]), fields[2], _unescape(fields[3])))
+            point, root = _normal(_unescape(fields[4])), _normal(_unescape(fields[3]))
+            mounts.append(Mount(point, fields[2], root))
     return tuple(mounts)
 
 
@@ -76,17 +77,19 @@ def _normal(path: str) -> str:
 
 
 def place(path: str, mounts: Sequence[Mount]) -> Place | None:
-    """Given an absolute path as its host resolves it and that host's mounts, return where it
-    lies physically; None when no mount holds it (an empty table)."""
+    """Given an absolute path as its host resolves it and that host's mounts (as
+    parse_mount_table returns them), return where it lies physically; None when no mount
+    holds it (an empty table)."""
     wanted = _normal(path)
     holder: Mount | None = None
     for mount in mounts:  # the longest mount point holding path; of equals, the last made
-        point = _normal(mount.point)
-        if _under(wanted, point) and (holder is None or len(point) >= len(_normal(holder.point))):
+        if _under(wanted, mount.point) and (
+            holder is None or len(mount.point) >= len(holder.point)
+        ):
             holder = mount
     if holder is None:
         return None
-    rest = wanted[len(_normal(holder.point).rstrip("/")) :]
+    rest = wanted[len(holder.point.rstrip("/")) :]
     return Place(holder.device, _normal(holder.root.rstrip("/") + rest or "/"))
 
 
