@@ -16,10 +16,11 @@ check and the work it guards.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from orchestrator.host_paths import inside, normal
 
 MOUNT_TABLE = "/proc/self/mountinfo"
 _ESCAPED = re.compile(r"\\([0-7]{3})")  # a space, tab, newline or backslash in a path
@@ -52,7 +53,7 @@ def parse_mount_table(text: str) -> tuple[Mount, ...]:
     for line in text.splitlines():
         fields = line.split(" ")
         if len(fields) >= 5 and fields[3].startswith("/") and fields[4].startswith("/"):
-            point, root = _normal(_unescape(fields[4])), _normal(_unescape(fields[3]))
+            point, root = normal(_unescape(fields[4])), normal(_unescape(fields[3]))
             mounts.append(Mount(point, fields[2], root))
     return tuple(mounts)
 
@@ -70,31 +71,21 @@ def _unescape(field: str) -> str:
     return _ESCAPED.sub(lambda found: chr(int(found.group(1), 8)), field)
 
 
-def _normal(path: str) -> str:
-    """Given an absolute path, return it as Linux reads it: `..`, `.` and repeated slashes
-    folded (`//srv` is `/srv`, which `posixpath.normpath` would keep)."""
-    return "/" + posixpath.normpath(path).lstrip("/")
-
-
 def place(path: str, mounts: Sequence[Mount]) -> Place | None:
     """Given an absolute path as its host resolves it and that host's mounts (as
     parse_mount_table returns them), return where it lies physically; None when no mount
     holds it (an empty table)."""
-    wanted = _normal(path)
+    wanted = normal(path)
     holder: Mount | None = None
     for mount in mounts:  # the longest mount point holding path; of equals, the last made
-        if _under(wanted, mount.point) and (
+        if inside(wanted, mount.point) and (
             holder is None or len(mount.point) >= len(holder.point)
         ):
             holder = mount
     if holder is None:
         return None
     rest = wanted[len(holder.point.rstrip("/")) :]
-    return Place(holder.device, _normal(holder.root.rstrip("/") + rest or "/"))
-
-
-def _under(path: str, outer: str) -> bool:
-    return path == outer or path.startswith(outer.rstrip("/") + "/")
+    return Place(holder.device, normal(holder.root.rstrip("/") + rest or "/"))
 
 
 def same_place(one: str, other: str, mounts: Sequence[Mount]) -> tuple[Place, Place] | None:
@@ -104,5 +95,5 @@ def same_place(one: str, other: str, mounts: Sequence[Mount]) -> tuple[Place, Pl
     first, second = place(one, mounts), place(other, mounts)
     if first is None or second is None or first.device != second.device:
         return None
-    nested = _under(first.path, second.path) or _under(second.path, first.path)
+    nested = inside(first.path, second.path) or inside(second.path, first.path)
     return (first, second) if nested else None

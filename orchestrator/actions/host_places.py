@@ -1,7 +1,7 @@
 """Whether two directories of one site's host are one place, as that host holds them.
 
 Three ways two names reach one directory, each checked: the names themselves once folded
-(`//srv/../srv` is `/srv`, model/host_paths.py), a symbolic link (each path resolved on the
+(`//srv/../srv` is `/srv`, orchestrator/host_paths.py), a symbolic link (each path resolved on the
 host: SFTP realpath, or realpath for a local host), and a bind mount or a second mount of one
 filesystem (each resolved path placed on its filesystem through the host's mount table,
 orchestrator/mounts.py). A host whose mount table cannot be read (no /proc, a chrooted SFTP
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 
+from orchestrator.host_paths import overlap
 from orchestrator.integrations.hosts import HostFiles
-from orchestrator.model.host_paths import overlap
 from orchestrator.mounts import MOUNT_TABLE, Mount, parse_mount_table, same_place
 
 logger = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.errors import OrchestratorError
+from orchestrator.host_paths import overlap
 from orchestrator.integrations.ansible import run_playbook
 from orchestrator.model.drill_targets import DATABASE_PREFIX, live_databases, live_paths
-from orchestrator.model.host_paths import overlap
 from orchestrator.model.settings import Config
 from orchestrator.runtime import Runtime
 

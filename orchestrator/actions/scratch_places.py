@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 
+from orchestrator.host_paths import inside, normal, overlap
 from orchestrator.model.drill_targets import live_databases
-from orchestrator.model.host_paths import inside, normal, overlap
 from orchestrator.model.settings import Config
 
 SCRATCH_DATABASE = re.compile(r"_dr_[0-9a-f]{8}$")  # model/engines.py scratch_database_name

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from orchestrator.errors import InputError
-from orchestrator.model.host_paths import inside, normal, overlap
+from orchestrator.host_paths import inside, normal, overlap
 from orchestrator.model.settings import Config, Dataset, Site
 
 Leg = Literal["fo", "fb"]

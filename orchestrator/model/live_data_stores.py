@@ -4,7 +4,7 @@ A `file://` or `sftp://` store whose directory holds a site's `data_root`, or is
 in a site's live files or SQLite dataset (`<data_root>/<path>`) would have its backups written
 into live data, and a restore of that dataset would replace the store's recovery points. It is
 refused when the config is loaded (exit 2, nothing written). Paths are compared as the kernel
-reads them (model/host_paths.py: `..` and `//` folded; for `file://`, links resolved on the
+reads them (orchestrator/host_paths.py: `..` and `//` folded; for `file://`, links resolved on the
 controller) whatever machines they are on: the safe side, since a store and a site on two
 machines with overlapping paths is a layout no operator needs.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from orchestrator.model.host_paths import inside, overlap
+from orchestrator.host_paths import inside, overlap
 from orchestrator.store_overlap import make_place
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from orchestrator.addresses import CONTROLLER
-from orchestrator.model.host_paths import normal, overlap
+from orchestrator.host_paths import normal, overlap
 from orchestrator.model.settings import Config, Dataset
 from orchestrator.mounts import local_mounts, same_place
 from orchestrator.store_overlap import make_place, same_store_reason

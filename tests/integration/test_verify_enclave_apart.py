@@ -6,7 +6,8 @@ removes `<enclave data_root>/<system>`. An enclave (the `verification` vault) on
 machine as a real site, whose data_root is the parent of that site's (`/srv` beside
 `/srv/core-banking`), would restore over the site's live files and then remove its whole
 data_root. Refused with exit 2 before anything is restored; the live files stay — also when the
-enclave's data_root is spelled `//srv` (paths folded as Linux reads them, model/host_paths.py)
+enclave's data_root is spelled `//srv` (paths folded as Linux reads them,
+orchestrator/host_paths.py)
 or is a symbolic link to `/srv` (paths resolved on the enclave's host, SFTP realpath), or shows
 `/srv` by a bind mount (placed through the host's mount table, read over SFTP).
 """

@@ -177,7 +177,7 @@ def test_a_target_not_derived_from_the_drill_is_refused() -> None:
 
 @pytest.mark.parametrize("spelling", ["{root}/config/spool", "/{root}/x/../config/spool"])
 def test_spool_inside_live_data_makes_path_targets_refused(tmp_path: Path, spelling: str) -> None:
-    """Inside the config tree, also written `//…/x/../config` (model/host_paths.py)."""
+    """Inside the config tree, also written `//…/x/../config` (orchestrator/host_paths.py)."""
     data: Any = make_config(tmp_path)
     for site in data["sites"]:
         site["spool"] = spelling.format(root=site["data_root"])

@@ -1,10 +1,10 @@
-"""Paths on a host compared as the kernel reads them (model/host_paths.py)."""
+"""Paths on a host compared as the kernel reads them (orchestrator/host_paths.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from orchestrator.model.host_paths import inside, normal, overlap
+from orchestrator.host_paths import inside, normal, overlap
 
 
 @pytest.mark.parametrize(
