@@ -33,6 +33,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from orchestrator.config import LoadedConfig, directory_problem
 from orchestrator.errors import InputError
 from orchestrator.evidence import sign
@@ -145,6 +147,15 @@ def _key_problems(config: LoadedConfig) -> list[str]:
         f"evidence.signing_key: {path} has fingerprint {fingerprint}, which is not in "
         "evidence.trusted_fingerprints; packages it signs would not be trusted"
     ]
+
+
+def evidence_key(config: LoadedConfig) -> Ed25519PrivateKey:
+    """Return the site's evidence signing key, checked as `prepare_evidence` checks it (it
+    exists, is pinned, is not retired); raise InputError (exit 2) naming what is wrong."""
+    problems = _key_problems(config)
+    if problems:
+        raise InputError(str(config.path), problems)
+    return sign.load_signing_key(config.signing_key)
 
 
 def open_anchor(config: LoadedConfig) -> Anchor:

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Row, select
 
+from orchestrator.actions.evidence_setup import evidence_key
+from orchestrator.evidence.sample_seed import signed_seed
 from orchestrator.model import catalog as cat
 from orchestrator.model import schema
 from orchestrator.model.plan import (
@@ -163,18 +165,21 @@ def build_plan(
     """Given the runtime (and optionally a seed), return the sample plan of a check now.
 
     Without a seed, derive it from the schedule window of today's date and the evidence
-    digest of the last counted check (zeros if none)."""
+    digest of the last counted check (zeros if none), signed with the site's evidence key
+    (InputError, exit 2, when that key is missing or not pinned)."""
     policy = make_policy(runtime)
     schedule = int(runtime.pack.get("verify.interval").value("schedule_days"))
     with runtime.catalog.begin() as connection:
         population = collect_population(runtime.config.model, connection, policy.population)
         previous = last_counted_check(connection)
-    if seed is None:
-        text, derivation = derive_seed(
+    if seed is None:  # the window, signed: evidence/sample_seed.py
+        message, window = derive_seed(
             check_date(at or cat.now()),
             schedule,
             previous.evidence_manifest_sha256 if previous else None,
         )
+        text, signed = signed_seed(evidence_key(runtime.config), message)
+        derivation = {**window, **signed}
     else:
         text, derivation = str(seed), {"method": SEED_GIVEN}
     return make_plan(

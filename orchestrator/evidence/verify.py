@@ -2,7 +2,8 @@
 
 The checks mirror the offline recipe in docs/auditor-guide.md: every digest in MANIFEST.sha256,
 no unlisted files, the ed25519 signature over MANIFEST.sha256, PREVIOUS against chain.jsonl
-beside the package, and the metadata embedded in report.json against the files it describes.
+beside the package, the metadata embedded in report.json against the files it describes, and a
+validity check's signed sample seed (evidence/sample_seed.py).
 
 *Who* signed is a separate answer (`PackageCheck.trusted_by`): a valid signature only proves
 that the key in SIGNER.pub.pem signed; the package is trusted only when that key's fingerprint
@@ -41,6 +42,7 @@ from orchestrator.evidence.layout import (
     TARBALL_SUFFIX,
 )
 from orchestrator.evidence.manifest_lines import file_sha256, parse_manifest
+from orchestrator.evidence.sample_seed import seed_problems
 from orchestrator.evidence.tarball_extract import extract_tarball
 from orchestrator.evidence.untrusted_read import parse_json, read_regular
 
@@ -307,7 +309,7 @@ def _check_embedded_metadata(directory: Path, previous: str | None) -> list[str]
         problems.append(
             f"{REPORT_JSON}: package.signer_fingerprint does not match {SIGNER_PUBLIC_KEY}"
         )
-    return problems
+    return problems + seed_problems(report, signer)
 
 
 def _cited(report: object) -> list[tuple[str, str]]:

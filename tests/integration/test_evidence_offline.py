@@ -26,6 +26,7 @@ from orchestrator.evidence.provenance import software_versions
 from orchestrator.evidence.tarball import write_tarball
 from orchestrator.evidence.verify import check_package
 from tests.fixtures.process import require_binary
+from tests.fixtures.signing import reseal_package
 
 NOW = datetime(2026, 11, 23, 2, 6, 0, tzinfo=UTC)
 
@@ -214,18 +215,7 @@ def test_forged_signature_fails_openssl_and_verify(written: Package) -> None:
 
 def resign_with(package: Path, forger: Ed25519PrivateKey) -> None:
     """Replace SIGNER.pub.pem with the forger's key and re-sign a consistent manifest."""
-    pem = sign.public_key_pem(forger)
-    (package / "SIGNER.pub.pem").write_bytes(pem)
-    manifest_path = package / "MANIFEST.sha256"
-    lines = manifest_path.read_text().splitlines(keepends=True)
-    forged = "".join(
-        f"{hashlib.sha256(pem).hexdigest()}  SIGNER.pub.pem\n"
-        if line.endswith("  SIGNER.pub.pem\n")
-        else line
-        for line in lines
-    ).encode()
-    manifest_path.write_bytes(forged)
-    (package / "MANIFEST.sha256.sig").write_bytes(sign.sign(forger, forged))
+    reseal_package(package, forger, {"SIGNER.pub.pem": sign.public_key_pem(forger)})
 
 
 def test_package_resigned_by_another_key_fails_against_the_trusted_key(

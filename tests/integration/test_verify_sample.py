@@ -103,15 +103,6 @@ def test_plan_with_a_seed_is_identical_twice_and_meets_both_bars(
     assert plan["sample"]["offsite_items"] >= 1
 
 
-def test_default_seed_is_derived_from_the_period_and_previous_evidence(sandbox: Path) -> None:
-    site = load_site(sandbox)
-    with open_runtime(site) as runtime:
-        plan = build_plan(runtime)
-    period, _, previous = plan.seed.partition(":")
-    assert period == plan.seed_derivation["period_start"]
-    assert previous == plan.seed_derivation["previous_evidence_sha256"]
-
-
 @pytest.mark.parametrize(
     "tamper", ["flip", "truncate", "missing", "extra", "edited_manifest", "traversal_manifest"]
 )

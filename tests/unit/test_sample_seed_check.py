@@ -1,0 +1,77 @@
+"""A package's signed sample seed, judged by evidence/sample_seed.py: each way a recorded seed
+can fail to be the signer's signature of its own window is named; other seeds are not judged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from orchestrator.evidence.sample_seed import SEED_SIGNED, seed_problems, signed_seed
+
+KEY = Ed25519PrivateKey.generate()
+WINDOW = {"period_start": "2026-11-30", "previous_evidence_sha256": "ab" * 32}
+MESSAGE = "2026-11-30:" + "ab" * 32
+
+
+def report(seed: str, **derivation: Any) -> dict[str, Any]:
+    recorded = {**WINDOW, "method": SEED_SIGNED, "message": MESSAGE, **derivation}
+    return {"kind": "verify", "seed": seed, "plan": {"seed": seed, "seed_derivation": recorded}}
+
+
+def test_the_signers_signature_of_its_window_is_accepted() -> None:
+    seed, recorded = signed_seed(KEY, MESSAGE)
+    assert recorded == {
+        "method": SEED_SIGNED,
+        "message": MESSAGE,
+        "signed_by": recorded["signed_by"],
+    }
+    assert seed_problems(report(seed), KEY.public_key()) == []
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("another window's signature", "chosen, not drawn"),
+        ("a seed typed by hand", "chosen, not drawn"),
+        ("not hex", "chosen, not drawn"),
+        ("another key", "chosen, not drawn"),
+        ("the plan's seed differs", "chosen, not drawn"),
+        ("message not the window", "is not its window"),
+    ],
+)
+def test_a_seed_that_is_not_the_signature_of_its_window_is_named(case: str, expected: str) -> None:
+    seed, _ = signed_seed(KEY, MESSAGE)
+    recorded = report(seed)
+    if case == "another window's signature":
+        recorded = report(signed_seed(KEY, "2000-01-03:" + "0" * 64)[0])
+    elif case == "a seed typed by hand":
+        recorded = report("7")
+    elif case == "not hex":
+        recorded = report("zz" * 64)
+    elif case == "another key":
+        recorded = report(signed_seed(Ed25519PrivateKey.generate(), MESSAGE)[0])
+    elif case == "the plan's seed differs":
+        recorded["plan"]["seed"] = "7"
+    else:
+        recorded = report(seed, message="2000-01-03:" + "0" * 64)
+    problems = seed_problems(recorded, KEY.public_key())
+    assert len(problems) == 1 and expected in problems[0]
+
+
+@pytest.mark.parametrize(
+    "recorded",
+    [
+        {"kind": "drill"},
+        {
+            "kind": "verify",
+            "seed": "7",
+            "plan": {"seed": "7", "seed_derivation": {"method": "given on the command line"}},
+        },
+        {"kind": "verify", "plan": None},
+        [],
+    ],
+)
+def test_packages_without_a_signed_seed_are_not_judged_here(recorded: Any) -> None:
+    assert seed_problems(recorded, KEY.public_key()) == []
