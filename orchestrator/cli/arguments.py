@@ -10,6 +10,7 @@ heavy one.
 from __future__ import annotations
 
 import argparse
+import re
 
 from exporters import DEFAULT_LISTEN
 from orchestrator.network import REPLICATION_PROBE_SECONDS
@@ -20,6 +21,7 @@ PLAN_HELP = "print what would be done (every dataset, where it lives); write not
 # instant of the next one (which must exist).
 FIRST_YEAR = 1970
 LAST_YEAR = 9998
+SEED_TEXT = re.compile(r"[0-9A-Za-z:._-]{1,128}")  # the catalog's seed column holds 128
 
 
 def add_check_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,10 +64,11 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=int,
-        help="seed of the sample, to reproduce one: a check run with it is recorded and judged "
-        "but never counted toward the 30-day clock (an operator-chosen sample); default: "
-        "derived from the schedule window and the last counted check's evidence, recorded",
+        type=sample_seed,
+        help="seed of the sample, to reproduce one (a number, or a past check's seed as its "
+        "plan shows it): a check run with it is recorded and judged but never counted toward "
+        "the 30-day clock (an operator-chosen sample); default: the evidence key's signature "
+        "of the schedule window and the last counted check's evidence, recorded",
     )
 
 
@@ -236,6 +239,18 @@ def add_switchover_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_probe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--system", help="only this system's links")
+
+
+def sample_seed(text: str) -> str:
+    """Given --seed's text, return it. Raise ArgumentTypeError (exit 2) unless it is 1 to 128
+    letters, digits or `:._-`: what a number, a drawn seed (128 hex digits) or one of the
+    older `<period start>:<digest>` seeds holds, and what the catalog keeps."""
+    if not SEED_TEXT.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r}: expected 1 to 128 letters, digits or ':._-' (a number, or a past "
+            "check's seed as its plan shows it)"
+        )
+    return text
 
 
 def calendar_year(text: str) -> int:

@@ -18,7 +18,7 @@ from orchestrator.model.plan import SamplePlan, plan_dict
 from orchestrator.runtime import open_runtime
 
 
-def refuse_mixed_modes(all_points: bool, recheck: bool, plan: bool, seed: int | None) -> None:
+def refuse_mixed_modes(all_points: bool, recheck: bool, plan: bool, seed: str | None) -> None:
     """Given verify's options, raise InputError (exit 2) for a combination that one mode would
     silently ignore: --all and --recheck together, or --plan/--dry-run or --seed (options of
     the sampled check) with either. `verify --all --dry-run` ran the whole scan and wrote its

@@ -119,3 +119,20 @@ def test_evidence_verify_names_a_chosen_seed_passed_off_as_drawn(
     assert openssl_verifies(package / "SIGNER.pub.pem", "2000-01-03:" + "0" * 64, chosen, tmp_path)
     problems = verify_package(package)
     assert any("the sample was chosen, not drawn" in problem for problem in problems), problems
+
+
+def test_a_drawn_seed_given_back_reproduces_its_plan_and_a_bad_one_is_a_usage_error(
+    sandbox: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["-c", str(sandbox), "--json", "verify", "--plan"])
+    drawn = json.loads(capsys.readouterr().out)
+    assert code == 0 and drawn["seed_derivation"]["method"] == SEED_SIGNED
+    code = main(["-c", str(sandbox), "--json", "verify", "--plan", "--seed", drawn["seed"]])
+    given = json.loads(capsys.readouterr().out)
+    assert code == 0 and given["seed"] == drawn["seed"]
+    assert given["items"] == drawn["items"]  # the same sample, reproduced
+    assert given["seed_derivation"] == {"method": "given on the command line"}
+    for bad in ("a" * 129, "7 8", "ab/cd", ""):
+        assert main(["-c", str(sandbox), "verify", "--plan", "--seed", bad]) == 2
+        err = capsys.readouterr().err
+        assert "--seed" in err and "expected 1 to 128" in err and "Traceback" not in err
