@@ -12,6 +12,9 @@ from orchestrator.errors import InputError
 
 TYPE_CHECKING = False  # not `typing`: every command imports this module (cli/output.py)
 if TYPE_CHECKING:
+    import logging
+    from typing import Any
+
     from orchestrator.site import LoadedSite
 
 
@@ -88,12 +91,28 @@ def configure_logging(verbosity: int) -> None:
     import logging
 
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    line = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=level, stream=sys.stderr, format=line)
+    if verbosity == 0:  # no traceback without -v: an exception logged is told in one line
+        for handler in logging.getLogger().handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.setFormatter(_one_line_formatter(line))
     for name in QUIET_LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(max(level, logging.INFO))
     # The handler filters too: a logger set to INFO for progress (cli/progress.py) must not
     # print its records as log lines unless -v asked for them.
     for handler in logging.getLogger().handlers:
         handler.setLevel(level)
+
+
+def _one_line_formatter(line: str) -> logging.Formatter:
+    """Return a log formatter that tells an exception in one line (its type and message) and
+    says where its traceback is, instead of printing it."""
+    import logging
+
+    class OneLine(logging.Formatter):
+        def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+            kind = ei[0].__name__ if ei[0] is not None else "Exception"
+            return f"{kind}: {ei[1]} (the traceback is shown with -v)"
+
+    return OneLine(line)
