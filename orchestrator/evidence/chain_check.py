@@ -35,6 +35,7 @@ from orchestrator.evidence.chain import (
     check_chain_links,
     read_chain,
 )
+from orchestrator.evidence.chain_lock import chain_read_lock
 from orchestrator.evidence.layout import CHAIN, PACKAGE_NAME_PATTERN, TARBALL_SUFFIX
 from orchestrator.evidence.untrusted_read import parse_json
 from orchestrator.evidence.verify import PackageCheck, Trust, check_package
@@ -77,16 +78,10 @@ def check_chain(
     Raise InfrastructureError if the anchor's store cannot be read.
     """
     result = ChainCheck(evidence_dir)
-    chain = evidence_dir / CHAIN
-    if not chain.is_file():
-        result.problems.append(f"{chain}: missing; no package can be placed in a chain")
-        entries: list[ChainEntry] = []
-    else:
-        try:
-            entries = read_chain(chain)
-        except ChainUnreadable as error:  # a cut last line: the whole lines are still checked
-            result.problems.append(f"{error.problem}. Repair: {error.repair}")
-            entries = error.entries
+    with chain_read_lock(evidence_dir):  # a snapshot no writer is half-way through
+        entries = _read_entries(evidence_dir / CHAIN, result)
+        present = _package_names(evidence_dir)
+        records, strays = anchor.records() if anchor is not None else ([], [])
     result.packages = len(entries)
     result.problems.extend(check_chain_links(entries, CHAIN))
     for number, entry in enumerate(entries, start=1):
@@ -94,17 +89,28 @@ def check_chain(
             _check_listed(evidence_dir, number, entry, (trust, retired or {}), result)
         )
     listed = {entry.name for entry in entries}
-    for name in sorted(_package_names(evidence_dir) - listed):
+    for name in sorted(present - listed):
         result.problems.append(f"{name}: a package in {evidence_dir} that {CHAIN} does not list")
     if anchor is None:
         result.not_checked.append(NO_ANCHOR)
         return result
     result.anchor_where, result.anchor_guarantee = anchor.where, anchor.guarantee
-    records, strays = anchor.records()
     result.anchors = len(records)
     result.problems.extend(strays)
     result.problems.extend(compare_anchors(entries, records, anchor.where))
     return result
+
+
+def _read_entries(chain: Path, result: ChainCheck) -> list[ChainEntry]:
+    """Return the chain's entries; a missing chain or a cut last line is a problem."""
+    if not chain.is_file():
+        result.problems.append(f"{chain}: missing; no package can be placed in a chain")
+        return []
+    try:
+        return read_chain(chain)
+    except ChainUnreadable as error:  # a cut last line: the whole lines are still checked
+        result.problems.append(f"{error.problem}. Repair: {error.repair}")
+        return error.entries
 
 
 def _check_listed(

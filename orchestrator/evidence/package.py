@@ -21,15 +21,13 @@ writer or `drctl evidence anchor` writes the missing anchors.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -47,6 +45,7 @@ from orchestrator.evidence.chain import (
     last_manifest_digest,
     read_chain,
 )
+from orchestrator.evidence.chain_lock import chain_write_lock
 from orchestrator.evidence.content import PACKAGE_KEY, check_report, encode_report
 from orchestrator.evidence.layout import (
     CHAIN,
@@ -75,7 +74,6 @@ __all__ = ["Package", "anchor_evidence", "verify_package", "write_package"]
 
 logger = logging.getLogger(__name__)
 
-LOCK_FILE = ".chain.lock"
 COPY_CHUNK_BYTES = 1024 * 1024
 
 
@@ -123,7 +121,7 @@ def write_package(
     key = _load_key(signing_key)
     recorded = _recorded_metadata(provenance, sources)
     evidence_dir.mkdir(parents=True, exist_ok=True)
-    with _chain_lock(evidence_dir):
+    with chain_write_lock(evidence_dir):
         _remove_debris(evidence_dir)
         entries = chain_interrupted(evidence_dir, read_chain(evidence_dir / CHAIN), key)
         previous = last_manifest_digest(entries)
@@ -221,7 +219,7 @@ def anchor_evidence(evidence_dir: Path, anchor: Anchor, *, dry_run: bool = False
     if dry_run:
         return anchor_chain(anchor, read_chain(evidence_dir / CHAIN), dry_run=True)
     evidence_dir.mkdir(parents=True, exist_ok=True)
-    with _chain_lock(evidence_dir):
+    with chain_write_lock(evidence_dir):
         return anchor_chain(anchor, read_chain(evidence_dir / CHAIN))
 
 
@@ -338,16 +336,6 @@ def _copy_file(staging: Path, relative: PurePosixPath, source: Path) -> Manifest
         os.fsync(writer.fileno())
     os.chmod(target, FILE_MODE)
     return ManifestEntry(digest=digest.hexdigest(), path=relative.as_posix())
-
-
-@contextlib.contextmanager
-def _chain_lock(evidence_dir: Path) -> Iterator[None]:
-    descriptor = os.open(evidence_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(descriptor)  # closing releases the lock
 
 
 def _remove_debris(evidence_dir: Path) -> None:

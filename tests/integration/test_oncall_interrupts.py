@@ -35,7 +35,7 @@ from sqlalchemy import select
 from orchestrator.actions import verify_all, verify_sample
 from orchestrator.actions.backup import run_backup
 from orchestrator.actions.copy_offsite import run_copy_offsite
-from orchestrator.evidence.package import LOCK_FILE
+from orchestrator.evidence.chain_lock import LOCK_FILE
 from orchestrator.model import schema
 from orchestrator.runtime import open_runtime
 from orchestrator.site import load_site
