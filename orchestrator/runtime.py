@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -20,6 +20,7 @@ from orchestrator.model.migrate import require_current, require_present, upgrade
 from orchestrator.rules.rotation import lock_seconds
 from orchestrator.rules.rule import RulePack
 from orchestrator.rules.workdays import WorkdayCalendar
+from orchestrator.sandbox_lock import using_sandbox
 from orchestrator.site import LoadedSite
 
 logger = logging.getLogger(__name__)
@@ -105,24 +106,31 @@ def open_runtime(
     """Given the loaded site, open the catalog and yield the runtime; close everything it
     opened on the way out. A runtime that writes first upgrades the catalog's schema; one
     that only reads (`writes=False`) refuses a schema that is not current, or a SQLite
-    catalog that does not exist, without creating it or its state_dir (exit 2)."""
+    catalog that does not exist, without creating it or its state_dir (exit 2). A runtime that
+    writes to a sandbox holds its lock shared, refused (exit 3) while a sandbox drill resets
+    it (sandbox_lock.py)."""
     config = site.config
-    check_state_dir(config, create=writes)
-    if not writes:
-        require_present(config.catalog_url)  # a reader creates no catalog to refuse (exit 2)
-    catalog = Catalog(config.catalog_url)
-    try:
-        if writes:
-            upgrade_catalog(catalog)
-        else:
-            require_current(catalog)
-    except BaseException:
-        catalog.close()
-        raise
-    runtime = Runtime(
-        config=config, pack=site.pack, calendar=site.calendar, catalog=catalog, progress=progress
-    )
-    try:
-        yield runtime
-    finally:
-        runtime.close()
+    with using_sandbox(config.path.parent) if writes else nullcontext():
+        check_state_dir(config, create=writes)
+        if not writes:
+            require_present(config.catalog_url)  # a reader creates no catalog to refuse (exit 2)
+        catalog = Catalog(config.catalog_url)
+        try:
+            if writes:
+                upgrade_catalog(catalog)
+            else:
+                require_current(catalog)
+        except BaseException:
+            catalog.close()
+            raise
+        runtime = Runtime(
+            config=config,
+            pack=site.pack,
+            calendar=site.calendar,
+            catalog=catalog,
+            progress=progress,
+        )
+        try:
+            yield runtime
+        finally:
+            runtime.close()

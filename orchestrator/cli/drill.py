@@ -14,7 +14,7 @@ from pathlib import Path
 
 from orchestrator.actions.drill import StepRecord, run_drill
 from orchestrator.actions.evidence_setup import evidence_problems, prepare_evidence
-from orchestrator.actions.sandbox import SCENARIO, prepare_sandbox
+from orchestrator.actions.sandbox import SANDBOX_DIR, SCENARIO, prepare_sandbox
 from orchestrator.actions.site_locations import mixed_site_locations
 from orchestrator.actions.switchover import clear_switchover
 from orchestrator.cli.call import Call
@@ -23,13 +23,20 @@ from orchestrator.cli.dry_run import drill_plan
 from orchestrator.errors import ExitCode, InputError
 from orchestrator.model.scenario import load_scenario
 from orchestrator.runtime import open_runtime
-from orchestrator.site import load_site
+from orchestrator.sandbox_lock import resetting_sandbox
+from orchestrator.site import LoadedSite, load_site
 
 
 def run(call: Call) -> int:
     if call.args.dry_run:
         return _dry_run(call)
-    site = load_site(prepare_sandbox()) if call.args.sandbox else call.site()
+    if not call.args.sandbox:
+        return _run(call, call.site())
+    with resetting_sandbox(SANDBOX_DIR):  # no other command on it from the reset to the end
+        return _run(call, load_site(prepare_sandbox()))
+
+
+def _run(call: Call, site: LoadedSite) -> int:
     prepare_evidence(site.config)  # exit 2 before anything is written
     scenario_path = Path(call.args.scenario) if call.args.scenario else SCENARIO
     scenario = load_scenario(
