@@ -47,6 +47,9 @@ from orchestrator.runtime import Runtime
 from orchestrator.timefmt import sortable_id
 
 logger = logging.getLogger(__name__)
+# A signed point the catalog does not hold: its backup died before recording it. It counts for
+# nothing (docs/crash-safety.md), so it is not carried off-site either; a rebuild adopts it.
+NOT_RECORDED = "is not in the catalog (`drctl catalog rebuild` adopts it)"
 
 
 @dataclass(frozen=True)
@@ -339,17 +342,19 @@ def _copy_system(
     with runtime.catalog.begin() as connection:
         done = cat.verified_in_store(connection, copier.destination.name, name)
         bad = integrity.bad_point_ids(connection)
+        recorded = cat.recorded_point_ids(connection, name)
     for dataset in system.datasets:
         for point in listed.get(dataset.name, []):
             if (points and point not in points) or (not points and point in done):
                 continue
+            label = (name, dataset.name, point)
             if point in bad:
-                logger.warning(
-                    "copy-offsite: %s/%s/%s is marked bad: not copied", name, dataset.name, point
-                )
+                logger.warning("copy-offsite: %s/%s/%s is marked bad: not copied", *label)
                 continue
-            opened = copier.open(name, dataset.name, point)
-            if opened is not None:
+            opened = copier.open(*label)  # an intruder is named whether recorded or not
+            if opened is not None and point not in recorded:
+                logger.warning("copy-offsite: %s/%s/%s %s: not copied", *label, NOT_RECORDED)
+            elif opened is not None:
                 copier.copy(opened)
 
 

@@ -166,6 +166,12 @@ def list_recovery_points(
     return list(connection.execute(query))
 
 
+def recorded_point_ids(connection: Connection, system: str) -> set[str]:
+    """Return the ids of every recovery point of system the catalog records."""
+    query = select(recovery_points.c.id).where(recovery_points.c.system == system)
+    return set(connection.execute(query).scalars())
+
+
 def get_recovery_point(connection: Connection, recovery_point_id: str) -> Row[Any] | None:
     return connection.execute(
         select(recovery_points).where(recovery_points.c.id == recovery_point_id)
