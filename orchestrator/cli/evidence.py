@@ -298,7 +298,7 @@ def _chain_data(result: ChainCheck) -> dict[str, object]:
 def anchor(call: Call) -> int:
     setup = prepare_evidence(call.site().config)
     dry_run = call.args.dry_run
-    written = anchor_evidence(setup.directory, setup.anchor, dry_run=dry_run)
+    written = anchor_evidence(setup.directory, setup.anchor, setup.signing_key, dry_run=dry_run)
     verb = "would anchor" if dry_run else "anchored"
     call.out.emit(
         {"anchor": setup.anchor.where, "written": written, "dry_run": dry_run},

@@ -211,16 +211,21 @@ def _commit(
     return entry
 
 
-def anchor_evidence(evidence_dir: Path, anchor: Anchor, *, dry_run: bool = False) -> list[str]:
-    """Given the evidence directory and its anchor, write every chain line not yet anchored
-    (under the writers' lock; with dry_run, write nothing); return the names written (or that
-    would be). Raise InfrastructureError or OSError when the store fails, ValueError when
-    chain.jsonl is malformed."""
+def anchor_evidence(
+    evidence_dir: Path, anchor: Anchor, signing_key: Path, *, dry_run: bool = False
+) -> list[str]:
+    """Given the evidence directory, its anchor and the site's signing key, chain any package
+    a killed writer left unchained (as every writer does first) and write every chain line not
+    yet anchored, under the writers' lock; with dry_run, write nothing. Return the names
+    anchored (or that would be). Raise InfrastructureError or OSError when the store fails,
+    ValueError when chain.jsonl is malformed or the key cannot be read."""
     if dry_run:
         return anchor_chain(anchor, read_chain(evidence_dir / CHAIN), dry_run=True)
+    key = _load_key(signing_key)
     evidence_dir.mkdir(parents=True, exist_ok=True)
     with chain_write_lock(evidence_dir):
-        return anchor_chain(anchor, read_chain(evidence_dir / CHAIN))
+        entries = chain_interrupted(evidence_dir, read_chain(evidence_dir / CHAIN), key)
+        return anchor_chain(anchor, entries)
 
 
 def _load_key(path: Path) -> Ed25519PrivateKey:

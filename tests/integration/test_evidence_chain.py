@@ -388,6 +388,28 @@ def test_a_package_left_by_a_writer_killed_before_its_chain_line_is_chained_next
     assert "chain: 3 package(s)" in out
 
 
+def test_evidence_anchor_chains_a_package_a_killed_writer_left_and_anchors_it(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no other writer after the kill, `evidence verify --chain` said "a package that
+    chain.jsonl does not list" (exit 1) until some other command wrote evidence: the writers'
+    repair command, `evidence anchor`, wrote nothing. It now chains the package first."""
+    write(site, 1)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, str(site), "append_chain_entry"],
+        capture_output=True,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    [orphan] = [p for p in evidence_dir(site).glob("verify-*") if p.is_dir()]
+    code, out = drctl(capsys, "-c", str(site), "evidence", "verify", "--chain")
+    assert code == 1 and "does not list" in out, out
+    code, out = drctl(capsys, "-c", str(site), "evidence", "anchor")
+    assert code == 0 and orphan.name in out and "1 anchor(s) written" in out, out
+    code, out = drctl(capsys, "-c", str(site), "evidence", "verify", "--chain")
+    assert code == 0 and "chain: 2 package(s)" in out, out
+
+
 # A writer whose files may not grow past a size (RLIMIT_FSIZE, as a full disk or a quota
 # would stop them): the kernel writes what fits and returns a short count.
 LIMITED_WRITER = """
