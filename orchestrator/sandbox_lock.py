@@ -39,14 +39,13 @@ def resetting_sandbox(directory: Path) -> Iterator[None]:
     root.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InfrastructureError(
-                f"{root}: another drctl command is using this sandbox (a drill, a backup, a "
-                "check, run-due or serve); a sandbox drill resets its sites, stores and "
-                "catalog, so it waits for none: run it again when that command has finished"
-            ) from None
+        _take(
+            descriptor,
+            fcntl.LOCK_EX,
+            f"{root}: another drctl command is using this sandbox (a drill, a backup, a "
+            "check, run-due or serve); a sandbox drill resets its sites, stores and "
+            "catalog, so it waits for none: run it again when that command has finished",
+        )
         _HELD.add(root)
         try:
             yield
@@ -72,13 +71,20 @@ def using_sandbox(config_directory: Path) -> Iterator[None]:
         yield
         return
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InfrastructureError(
-                f"{root}: a sandbox drill is running there (it resets the sandbox's sites, "
-                "stores and catalog); nothing was done: run this again when it has finished"
-            ) from None
+        _take(
+            descriptor,
+            fcntl.LOCK_SH,
+            f"{root}: a sandbox drill is running there (it resets the sandbox's sites, "
+            "stores and catalog); nothing was done: run this again when it has finished",
+        )
         yield
     finally:
         os.close(descriptor)
+
+
+def _take(descriptor: int, operation: int, refusal: str) -> None:
+    """Take the lock (fcntl.LOCK_EX or LOCK_SH) at once, or raise InfrastructureError(refusal)."""
+    try:
+        fcntl.flock(descriptor, operation | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise InfrastructureError(refusal) from None
