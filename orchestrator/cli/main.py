@@ -15,13 +15,22 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from orchestrator.cli.output import Output, make_streams_safe
+from orchestrator.cli.output import Output, flush_stdout, make_streams_safe
 from orchestrator.cli.parser import UsageError, make_parser
 from orchestrator.cli.table import COMMANDS, GROUPS, HANDLERS, WITHOUT_LOGGING
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run drctl with argv (default: the process's); return the exit code."""
+    try:
+        return _main(argv)
+    finally:
+        # A pipe's stdout is block-buffered: what was printed is written only now, and a
+        # reader that left (`drctl … | head -1`) fails this write, not the print before it.
+        flush_stdout()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     make_streams_safe()
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = make_parser(COMMANDS, GROUPS)

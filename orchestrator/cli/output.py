@@ -57,6 +57,15 @@ def silence_stdout() -> None:
         pass
 
 
+def flush_stdout() -> None:
+    """Write out what stdout still buffers; when its reader has left, silence it instead (so
+    the interpreter's own last flush neither prints "Exception ignored" nor exits 120)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+
+
 def _write(text: str, *, flush: bool = False) -> None:
     try:
         print(text, flush=flush)

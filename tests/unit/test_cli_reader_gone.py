@@ -10,9 +10,16 @@ import sys
 import pytest
 
 
-def run_into_closed_pipe(arguments: list[str]) -> subprocess.CompletedProcess[str]:
+def run_into_closed_pipe(
+    arguments: list[str], buffered: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run drctl with stdout on a pipe whose reading end is already closed, so that its first
-    write fails with EPIPE (Python ignores SIGPIPE) whatever the timing."""
+    write fails with EPIPE (Python ignores SIGPIPE) whatever the timing. Buffered (Python's
+    default on a pipe), the write fails only at the last flush; with PYTHONUNBUFFERED, at the
+    print itself: both are tried, whatever the environment the tests run in."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
@@ -20,6 +27,7 @@ def run_into_closed_pipe(arguments: list[str]) -> subprocess.CompletedProcess[st
             [sys.executable, "-m", "orchestrator", *arguments],
             stdout=write_end,
             stderr=subprocess.PIPE,
+            env=env,
             text=True,
             check=False,
             timeout=120,
@@ -39,8 +47,11 @@ def run_into_closed_pipe(arguments: list[str]) -> subprocess.CompletedProcess[st
         (["--help"], 0),
     ],
 )
-def test_a_reader_that_left_changes_nothing_but_the_output(arguments: list[str], code: int) -> None:
-    result = run_into_closed_pipe(arguments)
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+def test_a_reader_that_left_changes_nothing_but_the_output(
+    arguments: list[str], code: int, buffered: bool
+) -> None:
+    result = run_into_closed_pipe(arguments, buffered)
     assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stderr
     assert "BrokenPipeError" not in result.stderr and "Exception ignored" not in result.stderr
