@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from orchestrator.cli.output import Output, flush_stdout, make_streams_safe
+from orchestrator.cli.output import Output, flush_stdout, make_streams_safe, silence_stdout
 from orchestrator.cli.parser import UsageError, make_parser
 from orchestrator.cli.table import COMMANDS, GROUPS, HANDLERS, WITHOUT_LOGGING
 
@@ -46,6 +46,9 @@ def _main(argv: Sequence[str] | None) -> int:
         return report(error, out, "drctl", 0)
     except SystemExit as done:  # --help and --version print, then end here
         return int(done.code or 0)
+    except BrokenPipeError:  # --help or --version printed (unbuffered) to a reader that left
+        silence_stdout()
+        return 0
     return run(args)
 
 
