@@ -61,13 +61,12 @@ def using_sandbox(config_directory: Path) -> Iterator[None]:
     the directory is not a sandbox's, or this process is its drill); raise InfrastructureError
     (exit 3) while a sandbox drill holds it."""
     root = config_directory.resolve()
+    if root in _HELD:  # this process is the drill: it holds the sandbox already
+        yield
+        return
     try:
         descriptor = os.open(root / LOCK_FILE, os.O_RDONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        descriptor = None
-    if descriptor is None or root in _HELD:
-        if descriptor is not None:
-            os.close(descriptor)
+    except FileNotFoundError:  # not a sandbox
         yield
         return
     try:
