@@ -8,15 +8,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from fractions import Fraction
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Row, select
 
 from orchestrator.actions.evidence_setup import evidence_key
-from orchestrator.evidence.sample_seed import signed_seed
+from orchestrator.check_window import check_date
+from orchestrator.evidence.sample_seed import previous_counted_check, signed_seed
 from orchestrator.model import catalog as cat
 from orchestrator.model import schema
 from orchestrator.model.plan import (
@@ -34,7 +33,6 @@ logger = logging.getLogger(__name__)
 # A seed given on the command line makes an operator-chosen sample, not the random one 260号
 # 第七条 asks for (R25): its check is run and recorded, never counted (actions/verify_sample.py).
 SEED_GIVEN = "given on the command line"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -154,30 +152,23 @@ def make_policy(runtime: Runtime) -> PlanPolicy:
     )
 
 
-def check_date(moment: float) -> date:
-    """Return the calendar date of a moment in Asia/Shanghai."""
-    return datetime.fromtimestamp(moment, UTC).astimezone(SHANGHAI).date()
-
-
 def build_plan(
     runtime: Runtime, seed: int | str | None = None, *, at: float | None = None
 ) -> SamplePlan:
     """Given the runtime (and optionally a seed), return the sample plan of a check now.
 
     Without a seed, derive it from the schedule window of today's date and the evidence
-    digest of the last counted check (zeros if none), signed with the site's evidence key
-    (InputError, exit 2, when that key is missing or not pinned)."""
+    digest of the evidence chain's last counted check (zeros if none), signed with the site's
+    evidence key (InputError, exit 2, when that key is missing or not pinned). The chain, not
+    the catalog, names that check: it is what `evidence verify` checks the seed against, and a
+    check killed after its package but before its catalog row is counted in it."""
     policy = make_policy(runtime)
     schedule = int(runtime.pack.get("verify.interval").value("schedule_days"))
     with runtime.catalog.begin() as connection:
         population = collect_population(runtime.config.model, connection, policy.population)
-        previous = last_counted_check(connection)
     if seed is None:  # the window, signed: evidence/sample_seed.py
-        message, window = derive_seed(
-            check_date(at or cat.now()),
-            schedule,
-            previous.evidence_manifest_sha256 if previous else None,
-        )
+        previous = previous_counted_check(runtime.config.evidence_dir)
+        message, window = derive_seed(check_date(at or cat.now()), schedule, previous)
         text, signed = signed_seed(evidence_key(runtime.config), message)
         derivation = {**window, **signed}
     else:

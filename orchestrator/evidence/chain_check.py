@@ -8,6 +8,9 @@ What each check catches:
   its signed PREVIOUS equal to the line's `previous`, signed by a trusted key: a package
   deleted, replaced or re-signed, or chain.jsonl rewritten to hide a deletion;
 * packages present but not listed;
+* each sample check's signed seed bound to the chain's own newest counted check before it
+  (evidence/sample_seed.py): a key holder who signed the seed over another "previous" check,
+  to pick among samples, or a chain that lost a counted check;
 * a package signed by a retired key (verify.py) after, in chain order, the first package
   signed by a current key: the retired key's private half (kept on a decommissioned node, or
   leaked) signing new evidence, e.g. a forged passed drill appended at the end. Chain order
@@ -36,7 +39,7 @@ from orchestrator.evidence.chain import (
     read_chain,
 )
 from orchestrator.evidence.chain_lock import chain_read_lock
-from orchestrator.evidence.layout import CHAIN, PACKAGE_NAME_PATTERN, TARBALL_SUFFIX
+from orchestrator.evidence.layout import CHAIN, PACKAGE_NAME_PATTERN, TARBALL_SUFFIX, ZERO_DIGEST
 from orchestrator.evidence.untrusted_read import parse_json
 from orchestrator.evidence.verify import PackageCheck, Trust, check_package
 
@@ -84,10 +87,15 @@ def check_chain(
         records, strays = anchor.records() if anchor is not None else ([], [])
     result.packages = len(entries)
     result.problems.extend(check_chain_links(entries, CHAIN))
+    counted = (ZERO_DIGEST, "none")  # the newest counted sample check so far: seeds bind it
     for number, entry in enumerate(entries, start=1):
-        result.problems.extend(
-            _check_listed(evidence_dir, number, entry, (trust, retired or {}), result)
+        problems, checks = _check_listed(
+            evidence_dir, number, entry, (trust, retired or {}), result
         )
+        result.problems.extend(problems)
+        result.problems.extend(_seed_link(f"{CHAIN} line {number} ({entry.name})", checks, counted))
+        if any(check.counted_sample for check in checks):
+            counted = (entry.manifest_sha256, f"line {number} ({entry.name})")
     listed = {entry.name for entry in entries}
     for name in sorted(present - listed):
         result.problems.append(f"{name}: a package in {evidence_dir} that {CHAIN} does not list")
@@ -119,9 +127,9 @@ def _check_listed(
     entry: ChainEntry,
     trusts: tuple[Trust, Trust],
     result: ChainCheck,
-) -> list[str]:
+) -> tuple[list[str], list[PackageCheck]]:
     """Given line `number` of the chain and the (current, retired) signers, check its copies
-    (directory, tarball) and return their problems; record their signers in result."""
+    (directory, tarball) and return their problems and checks; record their signers in result."""
     trust, retired = trusts
     where = f"{CHAIN} line {number} ({entry.name})"
     copies = [
@@ -130,7 +138,7 @@ def _check_listed(
         if path.exists()
     ]
     if not copies:
-        return [f"{where}: the package is missing (neither directory nor {TARBALL_SUFFIX})"]
+        return [f"{where}: the package is missing (neither directory nor {TARBALL_SUFFIX})"], []
     problems: list[str] = []
     signers = set()
     checks = [check_package(path, trust, chain_beside=False, retired=retired) for path in copies]
@@ -149,7 +157,22 @@ def _check_listed(
     current = [c for c in checks if c.trusted_by is not None and not c.retired]
     if current and result.first_current is None:
         result.first_current = f"line {number} ({entry.name}, key {current[0].signer_fingerprint})"
-    return problems
+    return problems, checks
+
+
+def _seed_link(where: str, checks: Sequence[PackageCheck], counted: tuple[str, str]) -> list[str]:
+    """Given a line's package checks and the chain's newest counted sample check before it
+    (digest, where), return the problem when the package's signed seed is bound to another
+    previous check: a seed signed over a history of the signer's choosing draws a sample of
+    its choosing, however validly signed."""
+    bound = {check.seed_previous for check in checks if check.seed_previous is not None}
+    digest, line = counted
+    return [
+        f"{where}: its sample's seed is signed over the previous check {previous}, but the "
+        f"newest counted check before it in {CHAIN} is {line} ({digest}): the seed was not "
+        "drawn from the chain's own history, so its sample may have been chosen"
+        for previous in sorted(bound - {digest})
+    ]
 
 
 def _retired_too_late(where: str, check: PackageCheck, first_current: str | None) -> list[str]:

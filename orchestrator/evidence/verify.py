@@ -42,7 +42,7 @@ from orchestrator.evidence.layout import (
     TARBALL_SUFFIX,
 )
 from orchestrator.evidence.manifest_lines import file_sha256, parse_manifest
-from orchestrator.evidence.sample_seed import seed_problems
+from orchestrator.evidence.sample_seed import bound_previous, counted_sample, seed_problems
 from orchestrator.evidence.tarball_extract import extract_tarball
 from orchestrator.evidence.untrusted_read import parse_json, read_regular
 
@@ -68,6 +68,8 @@ class PackageCheck:
     manifest_sha256: str | None = None
     previous: str | None = None
     retired: bool = False
+    counted_sample: bool = False  # a counted sample check: the next window's seed names it
+    seed_previous: str | None = None  # the previous check a signed seed is bound to
 
     @property
     def ok(self) -> bool:
@@ -176,7 +178,7 @@ def check_directory(
     previous = _read_previous(directory, problems)
     check.previous = previous
     check.manifest_sha256 = hashlib.sha256(manifest).hexdigest()
-    problems.extend(_check_embedded_metadata(directory, previous))
+    problems.extend(_check_embedded_metadata(directory, check))
     if not PACKAGE_NAME_PATTERN.match(directory.name):
         problems.append(f"{directory.name}: expected a name like <kind>-<YYYYmmddTHHMMSSZ>-<id>")
     if chain is None:
@@ -286,7 +288,10 @@ def _read_previous(directory: Path, problems: list[str]) -> str | None:
     return value
 
 
-def _check_embedded_metadata(directory: Path, previous: str | None) -> list[str]:
+def _check_embedded_metadata(directory: Path, check: PackageCheck) -> list[str]:
+    """Check report.json's package metadata and signed seed; note on `check` whether it is a
+    counted sample check and which previous check its seed is bound to (chain_check.py)."""
+    previous = check.previous
     try:
         report = parse_json(read_regular(directory / REPORT_JSON))
         metadata = report["package"]
@@ -294,6 +299,7 @@ def _check_embedded_metadata(directory: Path, previous: str | None) -> list[str]
             raise TypeError("not an object")
     except (OSError, ValueError, KeyError, TypeError) as error:
         return [f"{REPORT_JSON}: expected a JSON object with a 'package' object: {_why(error)}"]
+    check.counted_sample, check.seed_previous = counted_sample(report), bound_previous(report)
     problems = []
     if metadata.get("name") != directory.name:
         problems.append(

@@ -27,16 +27,15 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from fractions import Fraction
 from typing import Any
 
+from orchestrator.check_window import PERIOD_EPOCH, check_period_start
 from orchestrator.timefmt import iso_utc
 
 PLAN_FORMAT = 1
 ZERO_DIGEST = "0" * 64
-# Check periods are counted in schedule_days windows from this Monday.
-PERIOD_EPOCH = date(2000, 1, 3)
 POPULATION_TEXT = {
     "in_rotation": "every complete full recovery point within rotation (a present copy) "
     "at check time",
@@ -145,13 +144,6 @@ def priority(seed: str, name: str) -> str:
     """Given a seed and a name (point id, `system/dataset`, `offsite:<id>`), return the hex
     SHA-256 of `<seed>:<name>`: the seeded order an auditor can recompute."""
     return hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()
-
-
-def check_period_start(day: date, schedule_days: int) -> date:
-    """Given the check's date (Asia/Shanghai) and the schedule cadence, return the first day
-    of the schedule window it falls in (windows of schedule_days from 2000-01-03)."""
-    index = (day - PERIOD_EPOCH).days // schedule_days
-    return PERIOD_EPOCH + timedelta(days=index * schedule_days)
 
 
 def derive_seed(

@@ -1,5 +1,6 @@
 """A package's signed sample seed, judged by evidence/sample_seed.py: each way a recorded seed
-can fail to be the signer's signature of its own window is named; other seeds are not judged."""
+can fail to be the signer's signature of its own window — the window the check started in — is
+named; other seeds are not judged."""
 
 from __future__ import annotations
 
@@ -11,13 +12,21 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from orchestrator.evidence.sample_seed import SEED_SIGNED, seed_problems, signed_seed
 
 KEY = Ed25519PrivateKey.generate()
-WINDOW = {"period_start": "2026-11-30", "previous_evidence_sha256": "ab" * 32}
+# 2026-11-30 opens a 28-day window counted from 2000-01-03; the check started inside it.
+WINDOW = {
+    "period_start": "2026-11-30",
+    "period_days": 28,
+    "period_epoch": "2000-01-03",
+    "previous_evidence_sha256": "ab" * 32,
+}
 MESSAGE = "2026-11-30:" + "ab" * 32
+STARTED = "2026-12-01T02:00:00Z"
 
 
-def report(seed: str, **derivation: Any) -> dict[str, Any]:
+def report(seed: str, started_at: str = STARTED, **derivation: Any) -> dict[str, Any]:
     recorded = {**WINDOW, "method": SEED_SIGNED, "message": MESSAGE, **derivation}
-    return {"kind": "verify", "seed": seed, "plan": {"seed": seed, "seed_derivation": recorded}}
+    plan = {"seed": seed, "seed_derivation": recorded}
+    return {"kind": "verify", "seed": seed, "started_at": started_at, "plan": plan}
 
 
 def test_the_signers_signature_of_its_window_is_accepted() -> None:
@@ -28,6 +37,34 @@ def test_the_signers_signature_of_its_window_is_accepted() -> None:
         "signed_by": recorded["signed_by"],
     }
     assert seed_problems(report(seed), KEY.public_key()) == []
+    # Planned in the window's last seconds, started in the first of the next (Asia/Shanghai).
+    assert seed_problems(report(seed, "2026-12-27T16:00:30Z"), KEY.public_key()) == []
+
+
+@pytest.mark.parametrize(
+    ("started_at", "derivation", "expected"),
+    [
+        ("2027-01-10T00:00:00Z", {}, "outside its window"),
+        ("2026-11-29T15:59:59Z", {}, "outside its window"),  # 23:59:59 the day before
+        (STARTED, {"period_start": "2026-12-01"}, "is not a 28-day window"),
+        (STARTED, {"period_start": "2026-11-29", "period_days": 1}, "outside its window"),
+        (STARTED, {"period_epoch": "2000-01-04"}, "not counted from 2000-01-03"),
+        (STARTED, {"period_days": "many"}, "cannot be read"),
+        ("yesterday", {}, "cannot be read"),
+    ],
+)
+def test_a_seed_signed_over_a_window_its_check_did_not_run_in_is_named(
+    started_at: str, derivation: dict[str, Any], expected: str
+) -> None:
+    """A key holder signing the seed over another window's first day would pick among
+    samples: the window must be the one the check started in, as the check computes it."""
+    start = derivation.get("period_start", WINDOW["period_start"])
+    message = f"{start}:{WINDOW['previous_evidence_sha256']}"
+    seed, _ = signed_seed(KEY, message)
+    recorded = report(seed, started_at, message=message, **derivation)
+    problems = seed_problems(recorded, KEY.public_key())
+    assert len(problems) == 1 and "signed over another window" in problems[0], problems
+    assert expected in problems[0]
 
 
 @pytest.mark.parametrize(
