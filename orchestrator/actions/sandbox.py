@@ -1,6 +1,10 @@
 """The embedded sandbox: two sites on localhost under .dr/sandbox/, Ansible `local`, two file
-stores and a SQLite catalog. Each run starts on fresh data; evidence and the signing key stay,
-so the evidence chain links every drill.
+stores and a SQLite catalog. Each run starts a fresh site: data, stores, catalog, and its own
+evidence chain and anchors. The previous run's evidence and anchors are moved aside, never
+deleted (`.dr/previous-runs/<when>/`), and the signing keys stay. A chain carried over onto a
+fresh catalog made every `status` after the second run warn that the catalog lacked, and was
+younger than, its evidence: true of the files, false of the site, and a warning an operator
+learns to ignore.
 
 Every sandbox site is marked `sandbox: true`: only there may a drill seed, write postings and
 destroy data (model/scenario_safety.py)."""
@@ -16,10 +20,12 @@ from pathlib import Path
 import yaml
 
 from orchestrator.resources import resource_path
+from orchestrator.timefmt import sortable_id
 
 logger = logging.getLogger(__name__)
 
 SANDBOX_DIR = Path(".dr/sandbox")
+PREVIOUS_RUNS = "previous-runs"  # beside the sandbox: earlier runs' evidence and anchors
 SCENARIO = resource_path("drills", "sandbox-failover.yml")
 LEDGER_INVARIANT = (
     "SELECT a.id FROM accounts a LEFT JOIN (SELECT account_id, SUM(amount_cents) AS total "
@@ -100,7 +106,7 @@ def _stores(root: Path) -> list[dict[str, object]]:
             "url": f"file://{root / 'stores' / 'offsite'}",
             "site": "disaster-recovery",
         },
-        # Outside stores/, which every run wipes: the chain's anchor outlives the runs.
+        # Outside stores/: set aside with its run's evidence (set_aside_previous_run).
         {
             "name": "evidence-anchor",
             "url": f"file://{root.parent / 'anchor'}",
@@ -137,6 +143,7 @@ def prepare_sandbox(base: Path = SANDBOX_DIR) -> Path:
     root = base.resolve()
     for stale in ("sites", "stores", "state"):
         shutil.rmtree(root / stale, ignore_errors=True)
+    set_aside_previous_run(root.parent)
     for name, *_ in SITES:
         (root / "sites" / name / "data").mkdir(parents=True)
         (root / "sites" / name / "spool").mkdir(parents=True)
@@ -160,6 +167,22 @@ def prepare_sandbox(base: Path = SANDBOX_DIR) -> Path:
     )
     config_path.write_text(text, encoding="utf-8")
     return config_path
+
+
+def set_aside_previous_run(home: Path) -> Path | None:
+    """Given the directory holding the sandbox (`.dr`), move the previous run's evidence and
+    anchors into `previous-runs/<UTC time>-<id>/` there and return it (None: nothing to move).
+    Kept, so its packages still verify: `drctl -c .dr/sandbox/dr.yml evidence verify --chain
+    .dr/previous-runs/<id>/evidence --anchor .dr/previous-runs/<id>/anchor/evidence-chain`."""
+    kept = [home / name for name in ("evidence", "anchor") if (home / name).exists()]
+    if not kept:
+        return None
+    aside = home / PREVIOUS_RUNS / sortable_id()
+    aside.mkdir(parents=True)
+    for path in kept:
+        path.rename(aside / path.name)
+    logger.warning("sandbox: the previous run's evidence and anchors are kept in %s", aside)
+    return aside
 
 
 def sandbox_manifest_key(root: Path) -> str:

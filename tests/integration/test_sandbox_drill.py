@@ -227,21 +227,36 @@ def test_status_json_lists_every_dataset_with_ages(drilled: tuple[Path, str]) ->
         assert row["last_drill"] is not None
 
 
-def test_second_drill_links_its_evidence_to_the_first(tmp_path: Path) -> None:
+def test_a_second_sandbox_run_starts_its_own_chain_and_keeps_the_first_aside(
+    tmp_path: Path,
+) -> None:
+    """Each run is a fresh site: a chain carried onto a fresh catalog made `status` warn after
+    every run but the first that the catalog lacked, and was younger than, its evidence. The
+    first run's packages are moved aside, not deleted, and still verify with their anchors."""
     config = prepare_sandbox(tmp_path / "sb")
     first = drctl("-c", str(config), "drill", "run")
     assert first.returncode == 0, first.stdout + first.stderr
-    config = prepare_sandbox(tmp_path / "sb")  # fresh data, same evidence chain
+    first_manifest = (evidence_path(first.stdout) / "MANIFEST.sha256").read_bytes()
+    config = prepare_sandbox(tmp_path / "sb")  # fresh data, a fresh chain
     second = drctl("-c", str(config), "drill", "run")
     assert second.returncode == 0, second.stdout + second.stderr
-    first_manifest = evidence_path(first.stdout) / "MANIFEST.sha256"
     previous = (evidence_path(second.stdout) / "PREVIOUS").read_text().strip()
-    assert previous == hashlib.sha256(first_manifest.read_bytes()).hexdigest()
-    checked = drctl("-c", str(config), "evidence", "verify", str(evidence_path(second.stdout)))
-    assert checked.returncode == 0, checked.stdout + checked.stderr  # the sandbox pins its key
+    assert previous == "0" * 64  # the first package of its own chain
+    status = drctl("-c", str(config), "--json", "status")
+    assert "lacks" not in status.stderr and "younger" not in status.stderr, status.stderr
+    warnings = json.loads(status.stdout).get("warnings")  # present only when there are some
+    assert not warnings, warnings
     chain = drctl("-c", str(config), "evidence", "verify", "--chain")
     assert chain.returncode == 0, chain.stdout + chain.stderr
-    assert "chain: 2 package(s)" in chain.stdout and "anchor: 2 anchor(s)" in chain.stdout
+    assert "chain: 1 package(s)" in chain.stdout and "anchor: 1 anchor(s)" in chain.stdout
+    [aside] = (tmp_path / "previous-runs").iterdir()
+    kept = aside / "evidence" / evidence_path(first.stdout).name / "MANIFEST.sha256"
+    assert kept.read_bytes() == first_manifest
+    anchor = str(aside / "anchor" / "evidence-chain")
+    kept_chain = ("evidence", "verify", "--chain", str(aside / "evidence"), "--anchor", anchor)
+    old = drctl("-c", str(config), *kept_chain)
+    assert old.returncode == 0, old.stdout + old.stderr
+    assert "chain: 1 package(s)" in old.stdout and "anchor: 1 anchor(s)" in old.stdout
 
 
 def test_flipped_byte_in_offsite_copy_fails_the_failover(tmp_path: Path) -> None:
