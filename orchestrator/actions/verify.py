@@ -61,6 +61,9 @@ class ScanResult:
     files: int = 0
     bytes: int = 0
     incomplete: list[str] = field(default_factory=list)
+    # authenticated by the site's signature, checked, but without a catalog row: the catalog
+    # lost it, or a backup was killed before recording it (`drctl catalog rebuild` adopts it)
+    not_in_catalog: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     with_manifest: set[tuple[str, str]] = field(default_factory=set)  # (store, point id)
     scanned: list[str] = field(default_factory=list)  # stores listed and read
@@ -307,14 +310,15 @@ def _scan_store(
     for system, dataset, point in everything:
         label = f"{system}/{dataset}/{point}"
         prefix = point_prefix(system, dataset, point)
-        opened, problems = authenticate(
-            runtime, store, (system, dataset, point), (system, dataset, point) in recorded, keys
-        )
+        known = (system, dataset, point) in recorded
+        opened, problems = authenticate(runtime, store, (system, dataset, point), known, keys)
         result.problems += problems
         if opened is None:
             if not problems:
                 result.incomplete.append(f"{store.name}: {label}")
             continue
+        if not known:
+            result.not_in_catalog.append(f"{store.name}: {label}")
         result.with_manifest.add((store.name, point))
         listing = check_listing(opened.store, label, prefix, opened.manifest)
         result.problems += check_wraps(

@@ -41,6 +41,11 @@ from orchestrator.timefmt import iso_utc, sortable_id
 
 logger = logging.getLogger(__name__)
 
+NOT_IN_CATALOG = (
+    "authenticated and checked, but the catalog does not record it, so no rule counts it "
+    "(`drctl catalog rebuild` adopts it)"
+)
+
 
 @dataclass
 class VerifyAllOutcome:
@@ -320,6 +325,7 @@ def _detail(outcome: VerifyAllOutcome) -> dict[str, Any]:
     return {
         "problems": [p.describe() for p in result.problems],
         "incomplete": result.incomplete,
+        "not_in_catalog": result.not_in_catalog,
         "scanned": result.scanned,
         "unreachable": result.unreachable,
         "open_failures": outcome.open_failures,
@@ -340,6 +346,7 @@ def describe(outcome: VerifyAllOutcome) -> tuple[dict[str, Any], str]:
         "scanned": result.scanned,
         "unreachable": result.unreachable,
         "incomplete_ignored": result.incomplete,
+        "not_in_catalog": result.not_in_catalog,
         "problems": [problem.__dict__ for problem in result.problems],
         "open_failures": outcome.open_failures,
         "retired": [problem.__dict__ for problem in outcome.retired],
@@ -359,6 +366,7 @@ def describe(outcome: VerifyAllOutcome) -> tuple[dict[str, Any], str]:
     lines += [f"retired bad point (re-checked): {p.describe()}" for p in outcome.retired]
     lines += [f"removed: {line}" for line in outcome.removed]
     lines += [f"incomplete (no manifest, ignored): {item}" for item in result.incomplete]
+    lines += [f"NOT IN CATALOG {item}: {NOT_IN_CATALOG}" for item in result.not_in_catalog]
     if outcome.evidence_path:
         lines.append(f"evidence: {outcome.evidence_path}")
     lines.append(

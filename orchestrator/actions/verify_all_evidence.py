@@ -65,6 +65,7 @@ def write_scan_evidence(runtime: Runtime, outcome: VerifyAllOutcome, started: fl
         "retired": [p.describe() for p in outcome.retired],
         "removed_by_retention": outcome.removed,
         "incomplete_ignored": result.incomplete,
+        "not_in_catalog": result.not_in_catalog,
         "measurements": [
             {
                 "name": "recovery_points",
@@ -83,6 +84,16 @@ def write_scan_evidence(runtime: Runtime, outcome: VerifyAllOutcome, started: fl
                 "label": {"zh": "字节数", "en": "Bytes"},
                 "value": result.bytes,
                 "unit": "B",
+            },
+            {
+                "name": "not_in_catalog",
+                "label": {
+                    "zh": "已认证但目录未记录的恢复点（不计入任何规则）",
+                    "en": "Authenticated recovery points the catalog does not record (no rule "
+                    "counts them)",
+                },
+                "value": len(result.not_in_catalog),
+                "unit": "",
             },
         ],
         "versions": {"orchestrator": __version__, "python": platform.python_version()},
