@@ -30,21 +30,16 @@ from orchestrator.actions.removed_copies import removed_by_retention, removed_no
 from orchestrator.actions.verify import ScanResult, scan
 from orchestrator.actions.verify_all_evidence import write_scan_evidence
 from orchestrator.actions.verify_problems import Problem
-from orchestrator.errors import CheckFailed, ExitCode, InputError
+from orchestrator.errors import CheckFailed, ExitCode, InfrastructureError, InputError
 from orchestrator.evidence.package import Package
 from orchestrator.model import catalog as cat
 from orchestrator.model import integrity, schema
-from orchestrator.model.catalog_errors import is_catalog_error
+from orchestrator.model.catalog_errors import catalog_problem, is_catalog_error
 from orchestrator.model.integrity import Failure
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc, sortable_id
 
 logger = logging.getLogger(__name__)
-
-NOT_IN_CATALOG = (
-    "authenticated and checked, but the catalog does not record it, so no rule counts it "
-    "(`drctl catalog rebuild` adopts it)"
-)
 
 
 @dataclass
@@ -257,6 +252,30 @@ def _record(
     outcome = VerifyAllOutcome(verification_id, result, _still_open(runtime, result), retired)
     outcome.removed = removed
     package = _evidence(runtime, outcome, failures, detected_by, started)
+    try:
+        _insert_scan(runtime, outcome, package, detected_by, started)
+    except Exception as error:
+        if package is None or not is_catalog_error(error):
+            raise
+        verdict = "passed" if outcome.ok else "failed"
+        raise InfrastructureError(
+            f"{detected_by}: its evidence package {package.path} is written and says the scan "
+            f"{verdict}, but the scan is not recorded in the catalog "
+            f"({catalog_problem(error, runtime.catalog.url)}); the package stands as its "
+            "record; run `drctl verify --all` again to record a scan"
+        ) from error
+    return outcome
+
+
+def _insert_scan(
+    runtime: Runtime,
+    outcome: VerifyAllOutcome,
+    package: Package | None,
+    detected_by: str,
+    started: float,
+) -> None:
+    """Attach the scan's evidence to the failures it recorded and insert its row."""
+    result, verification_id = outcome.scan, outcome.verification_id
     with runtime.catalog.begin() as connection:
         if package is not None:
             integrity.attach_evidence(
@@ -277,7 +296,6 @@ def _record(
                 detail=_detail(outcome),
             )
         )
-    return outcome
 
 
 def _evidence(
@@ -332,52 +350,3 @@ def _detail(outcome: VerifyAllOutcome) -> dict[str, Any]:
         "retired": [p.describe() for p in outcome.retired],
         "removed_by_retention": outcome.removed,
     }
-
-
-def describe(outcome: VerifyAllOutcome) -> tuple[dict[str, Any], str]:
-    """Return the `--json` data and the human text of a scan."""
-    result = outcome.scan
-    data = {
-        "ok": outcome.ok,
-        "verification": outcome.verification_id,
-        "recovery_points": result.points,
-        "files": result.files,
-        "bytes": result.bytes,
-        "scanned": result.scanned,
-        "unreachable": result.unreachable,
-        "incomplete_ignored": result.incomplete,
-        "not_in_catalog": result.not_in_catalog,
-        "problems": [problem.__dict__ for problem in result.problems],
-        "open_failures": outcome.open_failures,
-        "retired": [problem.__dict__ for problem in outcome.retired],
-        "removed_by_retention": outcome.removed,
-        "evidence": outcome.evidence_path,
-    }
-    lines = [
-        f"{'INTRUDER' if p.kind == 'intruder' else 'MISMATCH'} {p.describe()}"
-        for p in result.problems
-    ]
-    lines += [f"UNREACHABLE store {name}: {why}" for name, why in result.unreachable.items()]
-    lines += [
-        f"BAD (open since {f['detected_at']}, {f['detected_by']}) {f['store']}: "
-        f"{f['system']}/{f['dataset']}/{f['recovery_point']}: {f['file']}: {f['kind']}"
-        for f in outcome.open_failures
-    ]
-    lines += [f"retired bad point (re-checked): {p.describe()}" for p in outcome.retired]
-    lines += [f"removed: {line}" for line in outcome.removed]
-    lines += [f"incomplete (no manifest, ignored): {item}" for item in result.incomplete]
-    lines += [f"NOT IN CATALOG {item}: {NOT_IN_CATALOG}" for item in result.not_in_catalog]
-    if outcome.evidence_path:
-        lines.append(f"evidence: {outcome.evidence_path}")
-    lines.append(
-        f"summary: {len(result.scanned)} store(s) scanned, {len(result.unreachable)} "
-        f"unreachable; {result.points} recovery points, {result.files} files, "
-        f"{result.bytes} bytes checked, {len(result.problems)} problem(s), "
-        f"{len(outcome.open_failures)} earlier failure(s) still open"
-    )
-    lines.append(
-        f"小结：扫描 {len(result.scanned)} 个存储，{len(result.unreachable)} 个不可达；"
-        f"校验 {result.points} 个恢复点，发现 {len(result.problems)} 个问题；"
-        f"此前未关闭的故障 {len(outcome.open_failures)} 个"
-    )
-    return data, "\n".join(lines)

@@ -1,11 +1,12 @@
-"""The evidence package of `drctl verify --all` (actions/verify_all.py): every store scanned
-and unreachable, every problem with both values, the open failures, what was retired or
-removed by retention meanwhile, and the scan's measurements."""
+"""What `drctl verify --all` (actions/verify_all.py) says of a scan: its evidence package —
+every store scanned and unreachable, every problem with both values, the open failures, what
+was retired or removed by retention meanwhile, the scan's measurements — and its `--json` data
+and terminal text."""
 
 from __future__ import annotations
 
 import platform
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from orchestrator import __version__
 from orchestrator.actions.evidence_setup import write_site_package
@@ -17,6 +18,12 @@ from orchestrator.timefmt import iso_utc
 
 if TYPE_CHECKING:
     from orchestrator.actions.verify_all import VerifyAllOutcome
+
+
+NOT_IN_CATALOG = (
+    "authenticated and checked, but the catalog does not record it, so no rule counts it "
+    "(`drctl catalog rebuild` adopts it)"
+)
 
 
 def problem_dict(problem: Problem) -> dict[str, str]:
@@ -101,3 +108,52 @@ def write_scan_evidence(runtime: Runtime, outcome: VerifyAllOutcome, started: fl
         or "(not configured: evidence.accountable_person)",
     }
     return write_site_package(runtime.config, "verify", report, {})
+
+
+def describe(outcome: VerifyAllOutcome) -> tuple[dict[str, Any], str]:
+    """Return the `--json` data and the human text of a scan."""
+    result = outcome.scan
+    data = {
+        "ok": outcome.ok,
+        "verification": outcome.verification_id,
+        "recovery_points": result.points,
+        "files": result.files,
+        "bytes": result.bytes,
+        "scanned": result.scanned,
+        "unreachable": result.unreachable,
+        "incomplete_ignored": result.incomplete,
+        "not_in_catalog": result.not_in_catalog,
+        "problems": [problem.__dict__ for problem in result.problems],
+        "open_failures": outcome.open_failures,
+        "retired": [problem.__dict__ for problem in outcome.retired],
+        "removed_by_retention": outcome.removed,
+        "evidence": outcome.evidence_path,
+    }
+    lines = [
+        f"{'INTRUDER' if p.kind == 'intruder' else 'MISMATCH'} {p.describe()}"
+        for p in result.problems
+    ]
+    lines += [f"UNREACHABLE store {name}: {why}" for name, why in result.unreachable.items()]
+    lines += [
+        f"BAD (open since {f['detected_at']}, {f['detected_by']}) {f['store']}: "
+        f"{f['system']}/{f['dataset']}/{f['recovery_point']}: {f['file']}: {f['kind']}"
+        for f in outcome.open_failures
+    ]
+    lines += [f"retired bad point (re-checked): {p.describe()}" for p in outcome.retired]
+    lines += [f"removed: {line}" for line in outcome.removed]
+    lines += [f"incomplete (no manifest, ignored): {item}" for item in result.incomplete]
+    lines += [f"NOT IN CATALOG {item}: {NOT_IN_CATALOG}" for item in result.not_in_catalog]
+    if outcome.evidence_path:
+        lines.append(f"evidence: {outcome.evidence_path}")
+    lines.append(
+        f"summary: {len(result.scanned)} store(s) scanned, {len(result.unreachable)} "
+        f"unreachable; {result.points} recovery points, {result.files} files, "
+        f"{result.bytes} bytes checked, {len(result.problems)} problem(s), "
+        f"{len(outcome.open_failures)} earlier failure(s) still open"
+    )
+    lines.append(
+        f"小结：扫描 {len(result.scanned)} 个存储，{len(result.unreachable)} 个不可达；"
+        f"校验 {result.points} 个恢复点，发现 {len(result.problems)} 个问题；"
+        f"此前未关闭的故障 {len(outcome.open_failures)} 个"
+    )
+    return data, "\n".join(lines)

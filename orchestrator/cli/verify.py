@@ -8,6 +8,7 @@ import sys
 from orchestrator.actions import verify_all as integrity_scan
 from orchestrator.actions import verify_recheck
 from orchestrator.actions.evidence_setup import prepare_evidence, refuse_unevidenced
+from orchestrator.actions.verify_all_evidence import describe as describe_scan
 from orchestrator.actions.verify_outcome import describe_outcome, outcome_dict
 from orchestrator.actions.verify_plan import build_plan
 from orchestrator.actions.verify_sample import run_verify_sample
@@ -70,7 +71,7 @@ def verify_all(call: Call) -> int:
     refuse_unevidenced(site.config)
     with open_runtime(site, progress=sys.stderr.isatty()) as runtime:
         outcome = integrity_scan.run_verify_all(runtime)
-    data, text = integrity_scan.describe(outcome)
+    data, text = describe_scan(outcome)
     call.out.emit(data, text)
     return int(outcome.exit_code)
 
