@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator import __version__
 from orchestrator.actions.evidence_setup import write_site_package
+from orchestrator.actions.verify import ScanResult
 from orchestrator.actions.verify_problems import Problem
 from orchestrator.evidence.package import Package
 from orchestrator.model import catalog as cat
@@ -73,41 +74,46 @@ def write_scan_evidence(runtime: Runtime, outcome: VerifyAllOutcome, started: fl
         "removed_by_retention": outcome.removed,
         "incomplete_ignored": result.incomplete,
         "not_in_catalog": result.not_in_catalog,
-        "measurements": [
-            {
-                "name": "recovery_points",
-                "label": {"zh": "恢复点数", "en": "Recovery points"},
-                "value": result.points,
-                "unit": "",
-            },
-            {
-                "name": "files",
-                "label": {"zh": "文件数", "en": "Files"},
-                "value": result.files,
-                "unit": "",
-            },
-            {
-                "name": "bytes",
-                "label": {"zh": "字节数", "en": "Bytes"},
-                "value": result.bytes,
-                "unit": "B",
-            },
-            {
-                "name": "not_in_catalog",
-                "label": {
-                    "zh": "已认证但目录未记录的恢复点（不计入任何规则）",
-                    "en": "Authenticated recovery points the catalog does not record (no rule "
-                    "counts them)",
-                },
-                "value": len(result.not_in_catalog),
-                "unit": "",
-            },
-        ],
+        "measurements": _measurements(result),
         "versions": {"orchestrator": __version__, "python": platform.python_version()},
         "accountable_person": runtime.config.model.evidence.accountable_person
         or "(not configured: evidence.accountable_person)",
     }
     return write_site_package(runtime.config, "verify", report, {})
+
+
+def _measurements(result: ScanResult) -> list[dict[str, Any]]:
+    """Return the scan's counts as report measurements."""
+    return [
+        {
+            "name": "recovery_points",
+            "label": {"zh": "恢复点数", "en": "Recovery points"},
+            "value": result.points,
+            "unit": "",
+        },
+        {
+            "name": "files",
+            "label": {"zh": "文件数", "en": "Files"},
+            "value": result.files,
+            "unit": "",
+        },
+        {
+            "name": "bytes",
+            "label": {"zh": "字节数", "en": "Bytes"},
+            "value": result.bytes,
+            "unit": "B",
+        },
+        {
+            "name": "not_in_catalog",
+            "label": {
+                "zh": "已认证但目录未记录的恢复点（不计入任何规则）",
+                "en": "Authenticated recovery points the catalog does not record (no rule "
+                "counts them)",
+            },
+            "value": len(result.not_in_catalog),
+            "unit": "",
+        },
+    ]
 
 
 def describe(outcome: VerifyAllOutcome) -> tuple[dict[str, Any], str]:
