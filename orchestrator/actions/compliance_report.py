@@ -101,14 +101,14 @@ def _proven_findings(
 
 
 def _mark_proofs(evidence: dict[str, dict[str, Any]], proofs: list[Proof]) -> None:
-    """Write each listed drill's and verification's proof beside its package."""
+    """Write each listed drill's and verification's proof beside its package: None for a row
+    no finding cites (a check or drill aborted or killed, with no package to prove)."""
     by_row = {(proof.cited.table, proof.cited.id): proof for proof in proofs}
     for listed in evidence.values():
         for table in ("verifications", "drills"):
             for row in listed.get(table, []):
                 proof = by_row.get((table, row["id"]))
-                if proof is not None:
-                    row["proof"] = proof.to_dict()
+                row["proof"] = proof.to_dict() if proof is not None else None
 
 
 def _requirement_dict(row: RequirementStatus) -> dict[str, Any]:

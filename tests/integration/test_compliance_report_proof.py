@@ -212,3 +212,36 @@ def test_a_report_paired_with_another_package_is_named_by_evidence_verify(
     assert verified.returncode == 1, verified.stdout + verified.stderr
     assert f"report.json names {check.name} with manifest sha256" in verified.stdout
     assert "not the evidence this report judged" in verified.stdout
+
+
+def test_a_check_killed_before_its_package_does_not_stop_the_report(
+    site: tuple[Path, Path, Path],
+) -> None:
+    """Seen: one check killed before its package (recorded `aborted` by the next check, with no
+    package) made every `drctl report` of its year exit 3 with an internal error: the template
+    asked for the proof of a row no finding cites. Now the row is listed without one."""
+    config = site[0]
+    catalog = Catalog(load_site(config).config.catalog_url)
+    killed = "20000101T000000Z-dead00"
+    now = time.time()
+    with catalog.begin() as connection:
+        connection.execute(
+            schema.verifications.insert().values(
+                id=killed,
+                kind="sample",
+                started_at=now - 60,
+                finished_at=now - 30,
+                status="aborted",
+                counted=False,
+                detail={"error": "killed before it finished (found by the next check)"},
+            )
+        )
+    try:
+        code, output, written, html = report(config)
+    finally:
+        with catalog.begin() as connection:
+            table = schema.verifications
+            connection.execute(table.delete().where(table.c.id == killed))
+        catalog.close()
+    assert code == (1 if output["failing"] else 0)
+    assert killed in json.dumps(written["evidence"]), written["evidence"].keys()
