@@ -84,37 +84,32 @@ def report_failures(
     extra: Mapping[str, Any] | None = None,
     attachments: Mapping[str, Path] | None = None,
 ) -> Package | None:
-    """Write the evidence package of failures, then record them (points and copies bad).
+    """Record failures (points and copies bad), then write their evidence package and attach
+    it to them.
 
-    Return the package, or None when there is nothing to report. The failures are recorded
-    even when the package cannot be written (that error is raised afterwards)."""
+    Return the package, or None when there is nothing to report. The marks are committed
+    first: a process killed after the package was written but before the catalog held the
+    marks lost them, while the next writer chained the package (evidence/recover.py) and
+    nothing read its marks back. A package that cannot be written is raised after them."""
     if not failures:
         return None
     moment = cat.now()
-    report_id = f"integrity-{sortable_id()}"
-    package: Package | None = None
-    problem: Exception | None = None
-    try:
-        package = write_site_package(
-            runtime.config,
-            "verify",
-            failure_report(
-                runtime,
-                failures,
-                report_id=report_id,
-                detected_by=detected_by,
-                started=started or moment,
-                extra=extra,
-            ),
-            dict(attachments or {}),
-        )
-    except (OSError, ValueError, InputError) as error:
-        problem = error
-    record_failures(runtime, failures, detected_by=detected_by, package=package, at=moment)
+    record_failures(runtime, failures, detected_by=detected_by, package=None, at=moment)
     for failure in failures:
         logger.error("%s: recovery point marked bad: %s", detected_by, failure.describe())
-    if problem is not None:
-        raise problem
+    report = failure_report(
+        runtime,
+        failures,
+        report_id=f"integrity-{sortable_id()}",
+        detected_by=detected_by,
+        started=started or moment,
+        extra=extra,
+    )
+    package = write_site_package(runtime.config, "verify", report, dict(attachments or {}))
+    with runtime.catalog.begin() as connection:
+        integrity.attach_evidence(
+            connection, detected_by, str(package.path), package.manifest_sha256
+        )
     return package
 
 
@@ -131,7 +126,7 @@ def raise_found_before_abort(
     Record them (points bad) and raise CheckFailed (exit 1) from the stop; return when there
     are none (a stop before any mismatch stays what it was).
 
-    * a fault: their evidence is written, then they are recorded; evidence that cannot be
+    * a fault: they are recorded, then their evidence is written; evidence that cannot be
       written (the fault may be the evidence directory itself) does not hide them;
     * an interrupt (Ctrl-C, SIGTERM): they are recorded in the catalog only — writing the
       evidence may be what the interrupt stopped waiting for; the failure package the check
