@@ -15,7 +15,8 @@ from sqlalchemy import Connection, Row, select
 
 from orchestrator.actions.evidence_setup import evidence_key
 from orchestrator.check_window import check_date
-from orchestrator.evidence.sample_seed import previous_counted_check, signed_seed
+from orchestrator.evidence.sample_seed import signed_seed
+from orchestrator.evidence.seed_history import previous_counted_check
 from orchestrator.model import catalog as cat
 from orchestrator.model import schema
 from orchestrator.model.plan import (
@@ -157,19 +158,19 @@ def build_plan(
 ) -> SamplePlan:
     """Given the runtime (and optionally a seed), return the sample plan of a check now.
 
-    Without a seed, derive it from the schedule window of today's date and the evidence
+    Without a seed, derive it from the 28-day window of today's date and the evidence
     digest of the evidence chain's last counted check (zeros if none), signed with the site's
     evidence key (InputError, exit 2, when that key is missing or not pinned). The chain, not
     the catalog, names that check: it is what `evidence verify` checks the seed against, and a
     check killed after its package but before its catalog row is counted in it."""
     policy = make_policy(runtime)
-    schedule = int(runtime.pack.get("verify.interval").value("schedule_days"))
     with runtime.catalog.begin() as connection:
         population = collect_population(runtime.config.model, connection, policy.population)
     if seed is None:  # the window, signed: evidence/sample_seed.py
-        previous = previous_counted_check(runtime.config.evidence_dir)
-        message, window = derive_seed(check_date(at or cat.now()), schedule, previous)
-        text, signed = signed_seed(evidence_key(runtime.config), message)
+        key = evidence_key(runtime.config)
+        previous = previous_counted_check(runtime.config.evidence_dir, key)
+        message, window = derive_seed(check_date(at or cat.now()), previous)
+        text, signed = signed_seed(key, message)
         derivation = {**window, **signed}
     else:
         text, derivation = str(seed), {"method": SEED_GIVEN}

@@ -200,6 +200,12 @@ def _judge(check: PackageCheck, entry: ChainEntry, trust: Trust) -> list[str]:
             f"its signed PREVIOUS is {check.previous}, but {CHAIN} says {entry.previous}: "
             f"{CHAIN} was rewritten"
         )
+    signed = check.kind_and_time
+    if signed is not None and signed != (entry.kind, entry.created_at):
+        problems.append(
+            f"its signed kind and time are {signed[0]} {signed[1]}, but {CHAIN} says "
+            f"{entry.kind} {entry.created_at}: {CHAIN} was rewritten"
+        )
     if check.signature_valid and check.trusted_by is None:
         trusted = ", ".join(sorted(trust)) or "none"
         problems.append(

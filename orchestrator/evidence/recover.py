@@ -42,15 +42,36 @@ def chain_interrupted(
 ) -> list[ChainEntry]:
     """Given the evidence directory (its chain lock held), the chain's entries and the site's
     signing key, chain every package a killed writer left unchained; return the entries."""
+    for directory, entry in unchained(evidence_dir, entries, key):
+        _ensure_tarball(directory, entry.created_at)
+        append_chain_entry(evidence_dir / CHAIN, entry)
+        entries = [*entries, entry]
+        logger.warning(
+            "%s: written by a writer killed before it chained the package; now line %d of %s",
+            entry.name,
+            len(entries),
+            CHAIN,
+        )
+    return entries
+
+
+def unchained(
+    evidence_dir: Path, entries: list[ChainEntry], key: Ed25519PrivateKey
+) -> list[tuple[Path, ChainEntry]]:
+    """Given the evidence directory, the chain's entries and the site's signing key, return
+    each package a killed writer left unchained with the line the next writer gives it (in
+    that order; nothing is written): a package the chain does not list, valid and signed by
+    the key, whose PREVIOUS is the head of the chain as extended so far."""
     listed = {entry.name for entry in entries}
     trust = {sign.fingerprint(key): "the site's signing key"}
+    head = last_manifest_digest(entries)
+    found: list[tuple[Path, ChainEntry]] = []
     for directory in sorted(evidence_dir.iterdir()):
         name = directory.name
         if name in listed or not PACKAGE_NAME_PATTERN.match(name):
             continue
         if directory.is_symlink() or not directory.is_dir():
             continue
-        head = last_manifest_digest(entries)
         check = check_directory(directory, trust, None)
         if not check.ok or check.previous != head or check.manifest_sha256 is None:
             logger.warning(
@@ -62,20 +83,12 @@ def chain_interrupted(
             )
             continue
         metadata = json.loads((directory / REPORT_JSON).read_bytes())[PACKAGE_KEY]
-        _ensure_tarball(directory, metadata["created_at"])
         entry = ChainEntry(
             name, metadata["kind"], metadata["created_at"], check.manifest_sha256, head
         )
-        append_chain_entry(evidence_dir / CHAIN, entry)
-        logger.warning(
-            "%s: written by a writer killed before it chained the package; now line %d of %s",
-            name,
-            len(entries) + 1,
-            CHAIN,
-        )
-        entries = [*entries, entry]
-        listed.add(name)
-    return entries
+        found.append((directory, entry))
+        head = check.manifest_sha256
+    return found
 
 
 def _ensure_tarball(directory: Path, created_at: str) -> None:

@@ -14,17 +14,12 @@ from __future__ import annotations
 
 import binascii
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from orchestrator.check_window import PERIOD_EPOCH, window_problem
 from orchestrator.evidence import sign
-from orchestrator.evidence.chain import read_chain
-from orchestrator.evidence.chain_lock import chain_read_lock
-from orchestrator.evidence.layout import CHAIN, ZERO_DIGEST
-from orchestrator.evidence.untrusted_read import parse_json, read_regular
 
 SEED_SIGNED = "ed25519_signature(period_start:previous_evidence_manifest_sha256)"
 
@@ -59,42 +54,23 @@ def bound_previous(report: Any) -> str | None:
     return str(derivation.get("previous_evidence_sha256"))
 
 
-def previous_counted_check(evidence_dir: Path) -> str:
-    """Given the evidence directory, return the manifest digest of its chain's newest counted
-    sample check (zeros when it has none): the `previous` a new check's seed is signed over.
-
-    Raise ChainUnreadable (exit 3) when chain.jsonl cannot be read."""
-    chain = evidence_dir / CHAIN
-    if not chain.is_file():
-        return ZERO_DIGEST
-    with chain_read_lock(evidence_dir):
-        entries = read_chain(chain)
-    for entry in reversed(entries):
-        if entry.kind != "verify":
-            continue
-        try:
-            report = parse_json(read_regular(evidence_dir / entry.name / "report.json"))
-        except (OSError, ValueError):
-            continue  # a package missing or unreadable: `evidence verify` names it
-        if counted_sample(report):
-            return entry.manifest_sha256
-    return ZERO_DIGEST
-
-
 def seed_problems(report: Any, signer: Ed25519PublicKey) -> list[str]:
     """Given a package's report.json and its signer's key, return what is wrong with a signed
     sample seed it records; [] when it records none (another kind, or a seed given by hand)."""
     plan = report.get("plan") if isinstance(report, dict) else None
     if not isinstance(plan, dict):
-        return []
+        return ["report.json: a counted check without its plan"] if counted_sample(report) else []
     derivation = plan.get("seed_derivation")
     if not isinstance(derivation, dict) or derivation.get("method") != SEED_SIGNED:
-        return []
+        return _counted_problems(report, plan)
     message, seed = derivation.get("message"), report.get("seed")
     window = f"{derivation.get('period_start')}:{derivation.get('previous_evidence_sha256')}"
+    problems = _counted_problems(report, plan)
+    if problems:
+        return problems
     if message != window:
         return [f"report.json: the seed's message {message!r} is not its window {window!r}"]
-    misplaced = _window_problem(derivation, report.get("started_at"))
+    misplaced = _window_problem(derivation, report)
     if misplaced:
         return [f"report.json: the sample's seed is signed over another window: {misplaced}"]
     try:
@@ -109,14 +85,48 @@ def seed_problems(report: Any, signer: Ed25519PublicKey) -> list[str]:
     return []
 
 
-def _window_problem(derivation: dict[str, Any], started_at: Any) -> str | None:
+def _counted_problems(report: dict[str, Any], plan: dict[str, Any]) -> list[str]:
+    """Return why a check its report calls counted could not count: a seed not drawn (given
+    by hand, or no method), or fewer points or bytes judged than its plan's 10 % bars."""
+    if not counted_sample(report):
+        return []
+    derivation = plan.get("seed_derivation")
+    method = derivation.get("method") if isinstance(derivation, dict) else None
+    if method != SEED_SIGNED:
+        return [
+            f"report.json: the check is recorded counted, but its seed was not drawn "
+            f"(method {method!r}): a chosen sample never counts"
+        ]
+    record, sample = report.get("record") or {}, plan.get("sample") or {}
+    try:
+        short = int(record["sample_points"]) < int(sample["required_points"]) or int(
+            record["sample_bytes"]
+        ) < int(sample["required_bytes"])
+    except (KeyError, TypeError, ValueError):
+        return ["report.json: the check is recorded counted, but its sample's size is unreadable"]
+    if short:
+        return [
+            "report.json: the check is recorded counted, but it judged fewer points or bytes "
+            "than its plan's 10 % bars require"
+        ]
+    return []
+
+
+def _window_problem(derivation: dict[str, Any], report: dict[str, Any]) -> str | None:
     """Return why a signed seed's window is not the one its check started in, or None."""
+    package = report.get("package")
     try:
         start = date.fromisoformat(str(derivation.get("period_start")))
         days = int(derivation.get("period_days"))  # type: ignore[arg-type]
-        started = datetime.fromisoformat(str(started_at).replace("Z", "+00:00")).timestamp()
+        started = _moment(report.get("started_at"))
+        written = _moment(package.get("created_at") if isinstance(package, dict) else None)
     except (TypeError, ValueError) as error:
-        return f"its window or start time cannot be read ({error})"
+        return f"its window, start or package time cannot be read ({error})"
     if derivation.get("period_epoch") != PERIOD_EPOCH.isoformat():
         return f"its windows are not counted from {PERIOD_EPOCH.isoformat()}"
-    return window_problem(start, days, started)
+    return window_problem(start, days, started, written)
+
+
+def _moment(text: Any) -> float:
+    """Return an RFC 3339 UTC time as epoch seconds; ValueError when it is not one."""
+    return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()

@@ -69,6 +69,7 @@ class PackageCheck:
     previous: str | None = None
     retired: bool = False
     counted_sample: bool = False  # a counted sample check: the next window's seed names it
+    kind_and_time: tuple[str, str] | None = None  # report.json's signed package kind, created_at
     seed_previous: str | None = None  # the previous check a signed seed is bound to
 
     @property
@@ -300,6 +301,7 @@ def _check_embedded_metadata(directory: Path, check: PackageCheck) -> list[str]:
     except (OSError, ValueError, KeyError, TypeError) as error:
         return [f"{REPORT_JSON}: expected a JSON object with a 'package' object: {_why(error)}"]
     check.counted_sample, check.seed_previous = counted_sample(report), bound_previous(report)
+    check.kind_and_time = (str(metadata.get("kind")), str(metadata.get("created_at")))
     problems = []
     if metadata.get("name") != directory.name:
         problems.append(

@@ -31,7 +31,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
-from orchestrator.check_window import PERIOD_EPOCH, check_period_start
+from orchestrator.check_window import PERIOD_EPOCH, SEED_WINDOW_DAYS, check_period_start
 from orchestrator.timefmt import iso_utc
 
 PLAN_FORMAT = 1
@@ -146,19 +146,18 @@ def priority(seed: str, name: str) -> str:
     return hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()
 
 
-def derive_seed(
-    day: date, schedule_days: int, previous_evidence_sha256: str | None
-) -> tuple[str, dict[str, Any]]:
+def derive_seed(day: date, previous_evidence_sha256: str | None) -> tuple[str, dict[str, Any]]:
     """Return the default seed `<period start>:<previous evidence digest>` and how it was made.
 
     Retries within one window, before a check is counted, draw the same sample: a bad draw
-    cannot be re-rolled away."""
-    start = check_period_start(day, schedule_days)
+    cannot be re-rolled away. Windows are SEED_WINDOW_DAYS long whatever the schedule: a
+    length taken from configuration would let whoever sets it pick among samples."""
+    start = check_period_start(day, SEED_WINDOW_DAYS)
     previous = previous_evidence_sha256 or ZERO_DIGEST
     return f"{start.isoformat()}:{previous}", {
         "method": "period_start:previous_evidence_manifest_sha256",
         "period_start": start.isoformat(),
-        "period_days": schedule_days,
+        "period_days": SEED_WINDOW_DAYS,
         "period_epoch": PERIOD_EPOCH.isoformat(),
         "previous_evidence_sha256": previous,
     }

@@ -166,12 +166,13 @@ def test_verify_all_stopped_after_finding_a_mismatch_exits_1_naming_it(
 def test_a_second_ctrl_c_while_the_findings_are_recorded_does_not_lose_them(
     tmp_path: Path,
 ) -> None:
-    """The first Ctrl-C stops the scan waiting to write its evidence; the second arrives while
-    the mismatch is being recorded (the catalog held locked meanwhile, then let go): it is
-    noted, not raised, and the mismatch is recorded and named (exit 1)."""
+    """The first Ctrl-C stops the scan waiting to write its evidence (its bad marks already
+    committed); the second arrives while the interrupted scan records the mismatch again (the
+    catalog held locked meanwhile, then let go): it is noted, not raised, and the mismatch is
+    recorded and named (exit 1)."""
     config_path = build_sandbox(tmp_path / "sb")
     point, file = remove_a_file(config_path)
-    with chain_lock_held(config_path), catalog_locked(config_path) as release:
+    with chain_lock_held(config_path):
         process = drctl(config_path, "verify", "--all")
         lines: list[str] = []
         reader = threading.Thread(target=lambda: lines.extend(process.stderr or ()))
@@ -180,14 +181,15 @@ def test_a_second_ctrl_c_while_the_findings_are_recorded_does_not_lose_them(
             lambda: process.poll() is not None or waits_for_a_lock(process.pid),
             what="drctl verify --all waiting to write the evidence of its mismatch",
         )
-        process.send_signal(signal.SIGINT)
-        wait_until(
-            lambda: process.poll() is not None or any("recording the" in x for x in lines),
-            what="drctl verify --all recording what it found",
-        )
-        process.send_signal(signal.SIGINT)
-        release()
-        process.wait(timeout=120)
+        with catalog_locked(config_path) as release:
+            process.send_signal(signal.SIGINT)
+            wait_until(
+                lambda: process.poll() is not None or any("recording the" in x for x in lines),
+                what="drctl verify --all recording what it found",
+            )
+            process.send_signal(signal.SIGINT)
+            release()
+            process.wait(timeout=120)
         reader.join()
     err = "".join(lines)
     assert process.returncode == 1, err

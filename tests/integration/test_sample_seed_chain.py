@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -117,3 +118,48 @@ def test_a_check_the_catalog_lost_after_its_package_still_binds_the_next_seed(
     assert plan.seed_derivation["previous_evidence_sha256"] == digest
     run_check(sandbox, capsys)
     assert chain_problems(sandbox) == []
+
+
+def drop_last_line(chain: Path) -> None:
+    chain.write_bytes(b"".join(chain.read_bytes().splitlines(keepends=True)[:-1]))
+
+
+@pytest.mark.parametrize("left", ["unchained directory", "tarball only"])
+def test_the_seed_follows_the_chain_as_it_will_stand_when_the_check_writes(
+    left: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Seen: a check killed after its package was in place but before its chain line left a
+    package the next writer chains first (evidence/recover.py); the next check's seed, read
+    before that, skipped it, and `evidence verify --chain` failed for good on an honest chain.
+    Likewise a counted check kept only as its tarball, which the chain check accepts."""
+    sandbox = build_sandbox(tmp_path / "sb")
+    first = Path(str(run_check(sandbox, capsys)["evidence"]))
+    chain = first.parent / CHAIN
+    digest = read_chain(chain)[-1].manifest_sha256
+    if left == "unchained directory":  # killed between the rename and the chain line
+        drop_last_line(chain)
+        (first.parent / f"{first.name}{TARBALL_SUFFIX}").unlink()
+    else:
+        shutil.rmtree(first)
+    with open_runtime(load_site(sandbox)) as runtime:
+        plan = build_plan(runtime)
+    assert plan.seed_derivation["previous_evidence_sha256"] == digest
+    second = Path(str(run_check(sandbox, capsys)["evidence"]))
+    assert derivation(second)["previous_evidence_sha256"] == digest
+    assert chain_problems(sandbox) == []
+
+
+def test_a_chain_line_whose_kind_or_time_is_not_its_packages_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The writer picks counted checks by a line's kind: a line rewritten to call a check a
+    drill (or to move its time) must not pass as the signed package's own."""
+    sandbox = build_sandbox(tmp_path / "sb")
+    package = Path(str(run_check(sandbox, capsys)["evidence"]))
+    chain = package.parent / CHAIN
+    entry = read_chain(chain)[-1]
+    drop_last_line(chain)
+    with chain.open("ab") as stream:
+        stream.write(chain_line(replace(entry, kind="drill", created_at="2020-01-01T00:00:00Z")))
+    problems = chain_problems(sandbox)
+    assert problems and all("its signed kind and time are verify" in p for p in problems), problems

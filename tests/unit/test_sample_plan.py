@@ -151,10 +151,10 @@ def test_seed_is_derived_from_the_schedule_window_and_previous_evidence() -> Non
     assert check_period_start(date(2000, 1, 3), 28) == date(2000, 1, 3)
     assert check_period_start(date(2000, 1, 30), 28) == date(2000, 1, 3)
     assert check_period_start(date(2000, 1, 31), 28) == date(2000, 1, 31)
-    seed, detail = derive_seed(date(2000, 2, 10), 28, None)
+    seed, detail = derive_seed(date(2000, 2, 10), None)
     assert seed == "2000-01-31:" + "0" * 64
     assert detail["previous_evidence_sha256"] == "0" * 64
-    later, _ = derive_seed(date(2000, 2, 27), 28, "ab" * 32)
+    later, _ = derive_seed(date(2000, 2, 27), "ab" * 32)
     assert later == "2000-01-31:" + "ab" * 32
 
 
@@ -319,7 +319,7 @@ POLICIES = {
 
 def small_plan_json(policy: str) -> str:
     points, history = small_population()
-    seed, derivation = derive_seed(date(2026, 1, 20), 28, "ab" * 32)
+    seed, derivation = derive_seed(date(2026, 1, 20), "ab" * 32)
     plan = make_plan(
         points,
         history,
