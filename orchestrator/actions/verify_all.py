@@ -79,12 +79,16 @@ def _owners(runtime: Runtime) -> dict[str, tuple[str, str, str]]:
 
 def _split(runtime: Runtime, result: ScanResult) -> tuple[list[Failure], list[Problem]]:
     """Return the failures to record (problems marking a recorded point bad) and the problems
-    of points already retired (bad, with every failure resolved by a re-check)."""
+    of points already retired (bad, with every failure resolved by a re-check) that a failure
+    recorded what they show (the store, file and kind). Anything else on a retired point — a
+    file changed since, another copy tampered with — is a new finding: the store holding it
+    changed after the incident was closed."""
     owners = _owners(runtime)
     with runtime.catalog.begin() as connection:
         rows = integrity.list_failures(connection)
     open_points = {row.recovery_point_id for row in rows if row.resolved_at is None}
     resolved_points = {row.recovery_point_id for row in rows if row.resolved_at is not None}
+    recorded = {(row.recovery_point_id, row.store, row.file, row.kind) for row in rows}
     failures: list[Failure] = []
     retired: list[Problem] = []
     for problem in result.problems:
@@ -92,7 +96,8 @@ def _split(runtime: Runtime, result: ScanResult) -> tuple[list[Failure], list[Pr
         if owner is None:
             continue
         system, dataset, status = owner
-        if status == "bad" and problem.point_id in resolved_points - open_points:
+        seen = (problem.point_id, problem.store, problem.file, problem.kind) in recorded
+        if status == "bad" and problem.point_id in resolved_points - open_points and seen:
             retired.append(problem)
             continue
         if problem.marks_bad:
