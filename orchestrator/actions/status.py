@@ -16,6 +16,7 @@ from sqlalchemy import select
 from orchestrator.model import aggregates, integrity, schema
 from orchestrator.model import catalog as cat
 from orchestrator.model.settings import Dataset, System
+from orchestrator.model.snapshot import believed_detected_at
 from orchestrator.runtime import Runtime
 from orchestrator.timefmt import iso_utc
 
@@ -72,9 +73,10 @@ def collect_dataset_status(runtime: Runtime, at: float | None = None) -> list[di
     one of its recovery points, and the last drill of its system (with ages at `at`)."""
     at = at or cat.now()
     rows = _read(runtime, at)
+    read_at = cat.now()
     failures: dict[Key, set[str]] = {}
     for failure in rows.open_failures:
-        if failure.detected_at <= at:
+        if believed_detected_at(failure.detected_at, read_at) <= at:
             key = (failure.system, failure.dataset)
             failures.setdefault(key, set()).add(failure.recovery_point_id)
     systems = runtime.config.model.systems

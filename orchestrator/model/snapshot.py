@@ -240,7 +240,7 @@ def read_snapshot(connection: Connection, *, bounded: bool = False) -> Snapshot:
         _job(row) for row in connection.execute(select(schema.jobs).order_by(schema.jobs.c.id))
     )
     failures = tuple(
-        _failure(row)
+        _failure(row, taken_at)
         for row in connection.execute(
             select(schema.integrity_failures).order_by(schema.integrity_failures.c.detected_at)
         )
@@ -289,7 +289,21 @@ def _job(row: Row[Any]) -> JobRow:
     )
 
 
-def _failure(row: Row[Any]) -> FailureRow:
+# How long before the reading a failure dated after it counts as detected: a command judges as
+# of the moment it started, just before it reads.
+AHEAD_DETECTED_SECONDS = 60.0
+
+
+def believed_detected_at(detected_at: float, read_at: float) -> float:
+    """Given a failure's recorded detection time and when it was read, return when to take it
+    as detected: a failure dated after the reading (a node whose clock runs ahead wrote it) is
+    taken as detected just before the reading. A bad mark is believed whatever its date, never
+    hidden until the clock catches up; a resolution dated ahead is not yet in force, which
+    keeps its failure open."""
+    return detected_at if detected_at <= read_at else read_at - AHEAD_DETECTED_SECONDS
+
+
+def _failure(row: Row[Any], taken_at: float) -> FailureRow:
     return FailureRow(
         row.recovery_point_id,
         row.system,
@@ -297,7 +311,7 @@ def _failure(row: Row[Any]) -> FailureRow:
         row.store,
         row.file,
         row.kind,
-        row.detected_at,
+        believed_detected_at(row.detected_at, taken_at),
         row.resolved_at,
     )
 
