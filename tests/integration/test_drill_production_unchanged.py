@@ -86,7 +86,9 @@ def test_production_absent_before_and_after_is_not_claimed_unchanged(
     psql(pg_prod, f'DROP DATABASE "{corebank}" WITH (FORCE);')  # nothing to read at production
 
     outcome = drill(config_path, scenario_file(tmp_path, may_change=False))
-    assert outcome.outcome == "failed" and outcome.exit_code == 1
+    assert outcome.outcome == "failed" and outcome.exit_code == 1, [
+        (step.name, step.status, step.message) for step in outcome.steps
+    ]
     wipe = next(step for step in outcome.steps if step.name == "wipe")
     assert wipe.status == "failed"
     assert "production could not be read (absent before and after: ledger)" in wipe.message
