@@ -35,6 +35,12 @@ def iso_utc(moment: float | datetime) -> str:
     return f"{seconds}.{fraction}Z" if fraction else f"{seconds}Z"
 
 
+def epoch_seconds(text: str) -> float:
+    """Given an RFC 3339 time as iso_utc writes it (`…Z`, or with an offset), return UTC epoch
+    seconds: iso_utc's inverse. Raise ValueError when the text is not such a time."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 def sortable_id(moment: datetime | None = None) -> str:
     """Return an id that sorts by time: the UTC second in ISO 8601 basic format and 6 random
     hex digits (`20261123T020000Z-1a2b3c`); recovery points, checks and drills use it."""

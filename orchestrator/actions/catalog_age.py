@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -42,7 +41,7 @@ from orchestrator.evidence.chain import ChainEntry, read_chain
 from orchestrator.evidence.untrusted_read import parse_json, read_regular
 from orchestrator.model import schema
 from orchestrator.runtime import Runtime
-from orchestrator.timefmt import iso_utc
+from orchestrator.timefmt import epoch_seconds, iso_utc
 
 REBUILD = (
     "rebuild it from the stores and the evidence with `drctl catalog rebuild` / "
@@ -308,7 +307,7 @@ def _closing_span(
 
 
 def _created(entry: ChainEntry) -> float:
-    return datetime.fromisoformat(entry.created_at.replace("Z", "+00:00")).timestamp()
+    return epoch_seconds(entry.created_at)
 
 
 def _closed_by_hand(

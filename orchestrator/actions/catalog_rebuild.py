@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,7 @@ from orchestrator.model import integrity, schema
 from orchestrator.model.key_wraps import record_wraps
 from orchestrator.model.manifest import Manifest
 from orchestrator.runtime import Runtime
+from orchestrator.timefmt import epoch_seconds
 
 logger = logging.getLogger(__name__)
 _TO_RECORD = "to its signed record"
@@ -77,7 +77,7 @@ class RebuildOutcome:
 
 def epoch(text: str) -> float:
     """Given an ISO 8601 UTC time as drctl writes it (`…Z`), return epoch seconds."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return epoch_seconds(text)
 
 
 def rebuild_catalog(runtime: Runtime) -> RebuildOutcome:

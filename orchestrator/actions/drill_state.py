@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from orchestrator.model.drill_targets import DrillTarget
 from orchestrator.model.manifest import manifest_digest, parse_manifest
 from orchestrator.model.scenario import Scenario
 from orchestrator.runtime import Runtime
-from orchestrator.timefmt import iso_utc
+from orchestrator.timefmt import epoch_seconds, iso_utc
 
 # What "production unchanged" means in a test failover's evidence (docs/operators.md).
 COMPARED = (
@@ -212,4 +211,4 @@ def _point_row(restored: Any) -> dict[str, Any]:
 
 
 def _epoch(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return epoch_seconds(text)

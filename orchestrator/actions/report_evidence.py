@@ -25,6 +25,7 @@ from orchestrator.model import schema
 from orchestrator.model.catalog import Catalog
 from orchestrator.rules.requirements import Catalogue
 from orchestrator.rules.timezone import SHANGHAI
+from orchestrator.timefmt import epoch_seconds
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def chain_packages(config: LoadedConfig, period: Period) -> list[dict[str, Any]]
     time and manifest digest."""
     rows = []
     for entry in read_chain(config.evidence_dir / CHAIN):
-        created = datetime.fromisoformat(entry.created_at.replace("Z", "+00:00")).timestamp()
+        created = epoch_seconds(entry.created_at)
         if period.covers(created):
             rows.append(
                 {

@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from orchestrator.actions.point_keys import KEYS_DIR, wrap_problem
 from orchestrator.model.manifest import Manifest
-from orchestrator.timefmt import iso_utc
+from orchestrator.timefmt import epoch_seconds, iso_utc
 
 # Problems that show the stored bytes of a recovery point are not what drctl wrote mark the
 # point bad for good (a claimed signature missing or invalid is one: `missing` / `mismatch` of
@@ -151,7 +150,7 @@ def row_differences(row: Any, manifest: Manifest) -> list[tuple[str, str, str]]:
     ]
     for column in ("started_at", "finished_at"):
         text = getattr(manifest, column)
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        moment = epoch_seconds(text)
         held = float(getattr(row, column))
         if abs(held - moment) > _CLOCK_TICK:
             found.append((column, iso_utc(held), text))

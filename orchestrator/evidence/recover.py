@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from datetime import datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -33,6 +32,7 @@ from orchestrator.evidence.layout import (
 )
 from orchestrator.evidence.tarball import write_tarball
 from orchestrator.evidence.verify import check_directory
+from orchestrator.timefmt import epoch_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def _ensure_tarball(directory: Path, created_at: str) -> None:
     if tarball.exists():
         return
     staged = directory.with_name(f"{TEMPORARY_PREFIX}{tarball.name}")
-    mtime = int(datetime.fromisoformat(created_at.replace("Z", "+00:00")).timestamp())
+    mtime = int(epoch_seconds(created_at))
     try:
         write_tarball(directory, staged, mtime)
         with staged.open("rb") as stream:

@@ -13,13 +13,14 @@ its sample chosen, not drawn.
 from __future__ import annotations
 
 import binascii
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from orchestrator.check_window import PERIOD_EPOCH, window_problem
 from orchestrator.evidence import sign
+from orchestrator.timefmt import epoch_seconds
 
 SEED_SIGNED = "ed25519_signature(period_start:previous_evidence_manifest_sha256)"
 
@@ -129,4 +130,4 @@ def _window_problem(derivation: dict[str, Any], report: dict[str, Any]) -> str |
 
 def _moment(text: Any) -> float:
     """Return an RFC 3339 UTC time as epoch seconds; ValueError when it is not one."""
-    return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    return epoch_seconds(str(text))
